@@ -1,0 +1,171 @@
+/* check.h - the tests' own checks and profile helpers. Include after cprof.h.
+   CHECK(cond), CHECK_EQ_U64(a, b), CHECK_EQ_STR(a, b), CHECK_CONTAINS(text, part) print file:line and
+   both values on failure and keep going; CHECK_DONE() ends main with the verdict. */
+#ifndef CHECK_H
+#define CHECK_H
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+static int check_failures;
+static int check_count;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        check_count++;                                                           \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+            check_failures++;                                                    \
+        }                                                                        \
+    } while (0)
+
+#define CHECK_EQ_U64(a, b)                                                                        \
+    do {                                                                                          \
+        unsigned long long check_a = (unsigned long long)(a), check_b = (unsigned long long)(b); \
+        check_count++;                                                                            \
+        if (check_a != check_b) {                                                                 \
+            fprintf(stderr, "%s:%d: CHECK_EQ_U64(%s, %s) failed: %llu != %llu\n", __FILE__,       \
+                    __LINE__, #a, #b, check_a, check_b);                                          \
+            check_failures++;                                                                     \
+        }                                                                                         \
+    } while (0)
+
+#define CHECK_EQ_STR(a, b)                                                                      \
+    do {                                                                                        \
+        const char *check_a = (a), *check_b = (b);                                              \
+        check_count++;                                                                          \
+        if (!check_a || !check_b || strcmp(check_a, check_b) != 0) {                            \
+            fprintf(stderr, "%s:%d: CHECK_EQ_STR(%s, %s) failed: \"%s\" != \"%s\"\n", __FILE__, \
+                    __LINE__, #a, #b, check_a ? check_a : "(null)", check_b ? check_b : "(null)"); \
+            check_failures++;                                                                   \
+        }                                                                                       \
+    } while (0)
+
+#define CHECK_CONTAINS(text, part)                                                                  \
+    do {                                                                                            \
+        const char *check_t = (text), *check_p = (part);                                            \
+        check_count++;                                                                              \
+        if (!check_t || !strstr(check_t, check_p)) {                                                \
+            fprintf(stderr, "%s:%d: \"%s\" not found in:\n%s\n", __FILE__, __LINE__, check_p,       \
+                    check_t ? check_t : "(null)");                                                  \
+            check_failures++;                                                                       \
+        }                                                                                           \
+    } while (0)
+
+#define CHECK_DONE()                                                                            \
+    do {                                                                                        \
+        if (check_failures) fprintf(stderr, "%d of %d checks failed\n", check_failures, check_count); \
+        return check_failures ? 1 : 0;                                                          \
+    } while (0)
+
+#ifdef CPROF_H
+#define CHECK_HELPER static __attribute__((unused))
+/* The node reached from thread `thread`'s root by a path of names separated by '/', e.g.
+   "outer/inner"; NULL when there is none. */
+CHECK_HELPER const cprof_node *find_node(const cprof_profile *p, size_t thread, const char *path) {
+    if (thread >= p->thread_count) return NULL;
+    uint32_t at = p->threads[thread].root;
+    while (*path) {
+        const char *slash = strchr(path, '/');
+        size_t length = slash ? (size_t)(slash - path) : strlen(path);
+        uint32_t child = p->nodes[at].first_child;
+        while (child != CPROF_NONE) {
+            const char *name = p->sites[p->nodes[child].site].name;
+            if (strlen(name) == length && strncmp(name, path, length) == 0) break;
+            child = p->nodes[child].next_sibling;
+        }
+        if (child == CPROF_NONE) return NULL;
+        at = child;
+        path += length + (slash ? 1 : 0);
+    }
+    return &p->nodes[at];
+}
+
+CHECK_HELPER const cprof_function *find_function(const cprof_profile *p, const char *name) {
+    for (size_t i = 0; i < p->function_count; i++)
+        if (strcmp(p->functions[i].name, name) == 0) return &p->functions[i];
+    return NULL;
+}
+
+CHECK_HELPER uint64_t node_calls(const cprof_profile *p, size_t thread, const char *path) {
+    const cprof_node *node = find_node(p, thread, path);
+    return node ? node->calls : 0;
+}
+
+CHECK_HELPER uint64_t function_calls(const cprof_profile *p, const char *name) {
+    const cprof_function *fn = find_function(p, name);
+    return fn ? fn->calls : 0;
+}
+
+/* The report of a profile as a string (static storage, overwritten by the next call). */
+CHECK_HELPER const char *report_text(const cprof_profile *p, const cprof_report_options *options) {
+    static char text[1 << 16];
+    cprof_report_format(p, text, sizeof text, options);
+    return text;
+}
+
+/* Keeps the optimiser from removing work the tests time. */
+static volatile uint64_t check_sink;
+
+CHECK_HELPER void busy_wait_ns(uint64_t ns) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        check_sink = check_sink + 1;
+    } while ((uint64_t)(now.tv_sec - start.tv_sec) * 1000000000u + (uint64_t)now.tv_nsec - (uint64_t)start.tv_nsec < ns);
+}
+
+#ifdef CPROF__IMPLEMENTATION_DONE
+/* A profile with known numbers, built without recording: one line per node, "name calls total_ns",
+   indented by one space per level below the thread's root (the first line is at depth 1). Each
+   node's min and max are its average. Uses the implementation's private builders. */
+CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
+    cprof_profile *p = cprof__profile_new();
+    cprof__grow(&p->threads, &cprof__capacities(p)->threads, 1, sizeof *p->threads);
+    p->thread_count = 1;
+    p->threads[0].name = "main";
+    p->threads[0].id = 1;
+    p->program = "synthetic";
+    p->timer = "clock_gettime";
+    p->timer_hz = 1e9;
+    cprof__add_node(p); /* the thread's root */
+    uint32_t last_at_depth[64];
+    last_at_depth[0] = 0;
+    uint32_t last_child_of[4096];
+    for (int i = 0; i < 4096; i++) last_child_of[i] = CPROF_NONE;
+    for (int i = 0; lines[i]; i++) {
+        uint32_t depth = 1;
+        const char *line = lines[i];
+        while (*line == ' ') { depth++; line++; }
+        char name[128];
+        unsigned long long calls, total;
+        sscanf(line, "%127s %llu %llu", name, &calls, &total);
+        cprof__grow(&p->sites, &cprof__capacities(p)->sites, p->site_count + 1, sizeof *p->sites);
+        cprof_site_info *site = &p->sites[p->site_count];
+        site->name = cprof__string(p, name);
+        site->function = site->name;
+        site->file = "synthetic.c";
+        site->line = (uint32_t)i + 1;
+        cprof_node *node = cprof__add_node(p);
+        uint32_t index = (uint32_t)p->node_count - 1;
+        node->site = (uint32_t)p->site_count++;
+        node->depth = depth;
+        node->parent = last_at_depth[depth - 1];
+        node->calls = calls;
+        node->total_ns = total;
+        node->min_ns = node->max_ns = calls ? total / calls : 0;
+        if (last_child_of[node->parent] == CPROF_NONE) p->nodes[node->parent].first_child = index;
+        else p->nodes[last_child_of[node->parent]].next_sibling = index;
+        last_child_of[node->parent] = index;
+        last_at_depth[depth] = index;
+    }
+    p->wall_ns = p->nodes[0].total_ns;
+    cprof__profile_derive(p);
+    p->wall_ns = p->run_ns;
+    return p;
+}
+#endif
+#endif
+#endif
