@@ -185,8 +185,20 @@ typedef struct cprof_report_options {
     uint32_t max_functions; /* rows of the function table (0 = all) */
 } cprof_report_options;
 
+typedef struct cprof_folded_options {
+    int thread_frames; /* 1: each stack starts with its thread's name; 0: threads merged */
+} cprof_folded_options;
+
 cprof_profile *cprof_capture(void);
 void cprof_profile_free(cprof_profile *profile);
+int cprof_save(const cprof_profile *profile, const char *path);
+int cprof_load(const char *path, cprof_profile **profile);
+int cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **profile);
+const char *cprof_error(void);
+int cprof_json_write(const cprof_profile *profile, FILE *out);
+cprof_folded_options cprof_folded_defaults(void);
+int cprof_folded_write(const cprof_profile *profile, FILE *out, const cprof_folded_options *options);
+int cprof_stats_write(const cprof_profile *profile, FILE *out);
 cprof_report_options cprof_report_defaults(void);
 int cprof_report_write(const cprof_profile *profile, FILE *out, const cprof_report_options *options);
 size_t cprof_report_format(const cprof_profile *profile, char *buffer, size_t size,
@@ -270,6 +282,7 @@ struct cprof__scope_guard {
 #define CPROF__IMPLEMENTATION_DONE
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -712,10 +725,14 @@ static void cprof__init_once(void) {
     cprof__g.start_ticks = cprof__ticks();
     cprof__g.start_unix_ns = cprof__unix_ns();
     pthread_key_create(&cprof__g.exit_key, cprof__thread_exited);
+#ifndef CPROF_MAIN /* the tool itself writes no profile */
     if (out && *out && !cprof__g.forced_off && strlen(out) < sizeof cprof__g.out_prefix - 16) {
         strcpy(cprof__g.out_prefix, out);
         atexit(cprof__write_outputs_at_exit);
     }
+#else
+    (void)out;
+#endif
     CPROF__STORE(cprof__g.enabled, !cprof__g.forced_off);
 }
 
@@ -1474,38 +1491,1110 @@ int cprof_report_print(FILE *out) {
 }
 
 /* ==================================================================================================
+   >>json: the profile file (format 1.0). Integers are written as integers, so every count and time
+   survives a round trip; the two doubles are printed with 17 significant digits in the C locale.
+   ================================================================================================== */
+#define CPROF__FORMAT_MAJOR 1
+#define CPROF__FORMAT_MINOR 0
+
+/* The number formats of the C library follow the thread's locale: switch to "C" around them so that
+   a program that called setlocale() still writes and reads "1.5", never "1,5". */
+typedef struct cprof__c_locale {
+    locale_t c, previous;
+} cprof__c_locale;
+
+static void cprof__c_locale_enter(cprof__c_locale *l) {
+    l->c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    l->previous = l->c ? uselocale(l->c) : (locale_t)0;
+}
+
+static void cprof__c_locale_leave(cprof__c_locale *l) {
+    if (!l->c) return;
+    uselocale(l->previous);
+    freelocale(l->c);
+}
+
+static void cprof__buf_double(cprof__buf *b, double value) {
+    char text[40];
+    cprof__c_locale locale;
+    if (!isfinite(value)) value = 0;
+    cprof__c_locale_enter(&locale);
+    snprintf(text, sizeof text, "%.17g", value);
+    cprof__c_locale_leave(&locale);
+    cprof__buf_puts(b, text);
+}
+
+static void cprof__buf_u64(cprof__buf *b, uint64_t value) { cprof__buf_printf(b, "%llu", (unsigned long long)value); }
+
+static void cprof__buf_index(cprof__buf *b, uint32_t index) {
+    if (index == CPROF_NONE) cprof__buf_puts(b, "null");
+    else cprof__buf_u64(b, index);
+}
+
+/* Length of the valid UTF-8 sequence at `s` (1 to 4), or 0 when the bytes there are not one. */
+static size_t cprof__utf8_length(const unsigned char *s, const unsigned char *end) {
+    size_t length;
+    uint32_t code;
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) length = 2, code = s[0] & 0x1Fu;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) length = 3, code = s[0] & 0x0Fu;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) length = 4, code = s[0] & 0x07u;
+    else return 0;
+    if ((size_t)(end - s) < length) return 0;
+    for (size_t i = 1; i < length; i++) {
+        if ((s[i] & 0xC0u) != 0x80u) return 0;
+        code = (code << 6) | (s[i] & 0x3Fu);
+    }
+    if ((length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) || (length == 4 && (code < 0x10000 || code > 0x10FFFF)))
+        return 0;
+    return length;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped; a byte that is not valid UTF-8
+   becomes U+FFFD, so the file is always valid JSON and a second round trip changes nothing. */
+static void cprof__buf_json_string(cprof__buf *b, const char *text) {
+    const unsigned char *s = (const unsigned char *)text, *end = s + strlen(text);
+    cprof__buf_append(b, "\"", 1);
+    while (s < end) {
+        size_t length = cprof__utf8_length(s, end);
+        if (length == 0) {
+            cprof__buf_puts(b, "\xEF\xBF\xBD");
+            s++;
+        } else if (*s == '"' || *s == '\\') {
+            cprof__buf_append(b, "\\", 1);
+            cprof__buf_append(b, (const char *)s++, 1);
+        } else if (*s < 0x20) {
+            static const char short_forms[] = "btn\0fr"; /* \b \t \n \v(none) \f \r for 8..13 */
+            if (*s >= 8 && *s <= 13 && short_forms[*s - 8]) cprof__buf_printf(b, "\\%c", short_forms[*s - 8]);
+            else cprof__buf_printf(b, "\\u%04x", *s);
+            s++;
+        } else {
+            cprof__buf_append(b, (const char *)s, length);
+            s += length;
+        }
+    }
+    cprof__buf_append(b, "\"", 1);
+}
+
+static void cprof__json_header(cprof__buf *b, const cprof_profile *p) {
+    cprof__buf_printf(b, "{\n  \"format\": \"cprof profile\",\n  \"version\": \"%u.%u\",\n", (unsigned)p->format_major,
+                      (unsigned)p->format_minor);
+    cprof__buf_puts(b, "  \"program\": ");
+    cprof__buf_json_string(b, p->program);
+    cprof__buf_printf(b, ",\n  \"start_unix_ns\": %lld,\n  \"wall_ns\": %llu,\n  \"run_ns\": %llu,\n  \"timer\": ",
+                      (long long)p->start_unix_ns, (unsigned long long)p->wall_ns, (unsigned long long)p->run_ns);
+    cprof__buf_json_string(b, p->timer);
+    cprof__buf_puts(b, ",\n  \"timer_hz\": ");
+    cprof__buf_double(b, p->timer_hz);
+    cprof__buf_printf(b, ",\n  \"dropped_scopes\": %llu,\n  \"messages_dropped\": %llu,\n  \"profiler_bytes\": %llu,\n",
+                      (unsigned long long)p->dropped_scopes, (unsigned long long)p->messages_dropped,
+                      (unsigned long long)p->profiler_bytes);
+}
+
+static void cprof__json_threads_and_sites(cprof__buf *b, const cprof_profile *p) {
+    cprof__buf_puts(b, "  \"threads\": [");
+    for (size_t i = 0; i < p->thread_count; i++) {
+        const cprof_thread_info *t = &p->threads[i];
+        cprof__buf_printf(b, "%s\n    {\"id\": %llu, \"name\": ", i ? "," : "", (unsigned long long)t->id);
+        cprof__buf_json_string(b, t->name);
+        cprof__buf_printf(b, ", \"root\": %u, \"exited\": %u}", (unsigned)t->root, (unsigned)t->exited);
+    }
+    cprof__buf_puts(b, "\n  ],\n  \"sites\": [");
+    for (size_t i = 0; i < p->site_count; i++) {
+        const cprof_site_info *s = &p->sites[i];
+        cprof__buf_puts(b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+        cprof__buf_json_string(b, s->name);
+        cprof__buf_puts(b, ", \"function\": ");
+        cprof__buf_json_string(b, s->function);
+        cprof__buf_puts(b, ", \"file\": ");
+        cprof__buf_json_string(b, s->file);
+        cprof__buf_printf(b, ", \"line\": %u}", (unsigned)s->line);
+    }
+    cprof__buf_puts(b, "\n  ],\n");
+}
+
+/* Nodes in depth-first order, one a line; self time, depth and links are derived again on load. */
+static void cprof__json_nodes(cprof__buf *b, const cprof_profile *p) {
+    cprof__buf_puts(b, "  \"nodes\": [");
+    for (size_t i = 0; i < p->node_count; i++) {
+        const cprof_node *n = &p->nodes[i];
+        cprof__buf_puts(b, i ? ",\n    {\"site\": " : "\n    {\"site\": ");
+        cprof__buf_index(b, n->site);
+        cprof__buf_puts(b, ", \"parent\": ");
+        cprof__buf_index(b, n->parent);
+        cprof__buf_printf(b, ", \"calls\": %llu, \"total_ns\": %llu, \"min_ns\": %llu, \"max_ns\": %llu, \"open\": %u, \"sum_sq_ns2\": ",
+                          (unsigned long long)n->calls, (unsigned long long)n->total_ns,
+                          (unsigned long long)n->min_ns, (unsigned long long)n->max_ns, (unsigned)n->open);
+        cprof__buf_double(b, n->sum_sq_ns2);
+        cprof__buf_puts(b, "}");
+    }
+    cprof__buf_puts(b, "\n  ],\n");
+}
+
+/* Functions are derived (and ignored on load); they are in the file for scripts. */
+static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profile *p) {
+    cprof__buf_puts(b, "  \"functions\": [");
+    for (size_t i = 0; i < p->function_count; i++) {
+        const cprof_function *f = &p->functions[i];
+        cprof__buf_puts(b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+        cprof__buf_json_string(b, f->name);
+        cprof__buf_printf(b, ", \"calls\": %llu, \"total_ns\": %llu, \"self_ns\": %llu, \"avg_ns\": %llu, \"min_ns\": %llu, \"max_ns\": %llu}",
+                          (unsigned long long)f->calls, (unsigned long long)f->total_ns, (unsigned long long)f->self_ns,
+                          (unsigned long long)f->avg_ns, (unsigned long long)f->min_ns, (unsigned long long)f->max_ns);
+    }
+    cprof__buf_puts(b, "\n  ],\n  \"messages\": [");
+    for (size_t i = 0; i < p->message_count; i++) {
+        const cprof_message *m = &p->messages[i];
+        cprof__buf_puts(b, i ? ",\n    {\"file\": " : "\n    {\"file\": ");
+        cprof__buf_json_string(b, m->file);
+        cprof__buf_printf(b, ", \"line\": %u, \"text\": ", (unsigned)m->line);
+        cprof__buf_json_string(b, m->text);
+        cprof__buf_puts(b, "}");
+    }
+    cprof__buf_puts(b, "\n  ]");
+}
+
+static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
+    cprof__json_header(b, p);
+    cprof__json_threads_and_sites(b, p);
+    cprof__json_nodes(b, p);
+    cprof__json_functions_and_messages(b, p);
+    cprof__buf_puts(b, "\n}\n");
+}
+
+/* ==================================================================================================
+   >>folded: collapsed stacks (flamegraph.pl, speedscope): "frame;frame;frame self_ns", sorted bytewise
+   ================================================================================================== */
+cprof_folded_options cprof_folded_defaults(void) {
+    cprof_folded_options options;
+    options.thread_frames = 0;
+    return options;
+}
+
+/* A frame name that cannot break the line's grammar: ';' separates frames, the last space the number,
+   a newline the lines. */
+static void cprof__buf_frame(cprof__buf *b, const char *name) {
+    size_t start = b->length;
+    cprof__buf_puts(b, name[0] ? name : "?");
+    for (size_t i = start; i < b->length; i++) {
+        if (b->data[i] == ';') b->data[i] = ':';
+        else if (b->data[i] == '\n' || b->data[i] == '\r') b->data[i] = ' ';
+    }
+}
+
+typedef struct cprof__stack_line {
+    size_t offset; /* of the stack text in the scratch buffer */
+    uint64_t value;
+} cprof__stack_line;
+
+static const char *cprof__sort_text; /* qsort has no context argument; the folded writer holds the lock */
+static int cprof__compare_stack_lines(const void *a, const void *b) {
+    const cprof__stack_line *x = (const cprof__stack_line *)a, *y = (const cprof__stack_line *)b;
+    return strcmp(cprof__sort_text + x->offset, cprof__sort_text + y->offset);
+}
+
+/* The stack of node `index` as "root;...;node" into the scratch buffer, NUL-terminated. */
+static void cprof__stack_text(cprof__buf *scratch, const cprof_profile *p, uint32_t index, int thread_frames) {
+    uint32_t path[CPROF__MAX_DEPTH + 1];
+    uint32_t depth = 0;
+    for (uint32_t at = index; p->nodes[at].site != CPROF_NONE && depth <= CPROF__MAX_DEPTH; at = p->nodes[at].parent)
+        path[depth++] = at;
+    if (thread_frames) {
+        cprof__buf_frame(scratch, p->threads[p->nodes[index].thread].name);
+        if (depth) cprof__buf_append(scratch, ";", 1);
+    }
+    while (depth--) {
+        cprof__buf_frame(scratch, p->sites[p->nodes[path[depth]].site].name);
+        if (depth) cprof__buf_append(scratch, ";", 1);
+    }
+    cprof__buf_append(scratch, "", 1); /* keep the NUL as a separator */
+}
+
+static void cprof__folded_build(cprof__buf *b, const cprof_profile *p, const cprof_folded_options *options) {
+    static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+    cprof_folded_options o = options ? *options : cprof_folded_defaults();
+    cprof__buf scratch;
+    memset(&scratch, 0, sizeof scratch);
+    cprof__stack_line *lines = NULL;
+    size_t count = 0, capacity = 0;
+    for (size_t i = 0; i < p->node_count; i++) {
+        if (p->nodes[i].site == CPROF_NONE || p->nodes[i].self_ns == 0) continue;
+        if (cprof__grow(&lines, &capacity, count + 1, sizeof *lines)) { b->failed = 1; break; }
+        lines[count].offset = scratch.length;
+        lines[count++].value = p->nodes[i].self_ns;
+        cprof__stack_text(&scratch, p, (uint32_t)i, o.thread_frames);
+    }
+    b->failed |= scratch.failed;
+    if (count && !b->failed) {
+        pthread_mutex_lock(&sort_lock);
+        cprof__sort_text = scratch.data;
+        qsort(lines, count, sizeof *lines, cprof__compare_stack_lines);
+        pthread_mutex_unlock(&sort_lock);
+    }
+    for (size_t i = 0; i < count && !b->failed; i++) { /* equal stacks (threads merged) add up */
+        uint64_t value = lines[i].value;
+        while (i + 1 < count && strcmp(scratch.data + lines[i].offset, scratch.data + lines[i + 1].offset) == 0)
+            value += lines[++i].value;
+        cprof__buf_printf(b, "%s %llu\n", scratch.data + lines[i].offset, (unsigned long long)value);
+    }
+    cprof__release(lines, capacity * sizeof *lines);
+    cprof__buf_free(&scratch);
+}
+
+/* ==================================================================================================
+   >>stats: one tab-separated row per function, with a header line, for scripts and spreadsheets
+   ================================================================================================== */
+static void cprof__buf_tsv_field(cprof__buf *b, const char *text) {
+    size_t start = b->length;
+    cprof__buf_puts(b, text);
+    for (size_t i = start; i < b->length; i++)
+        if (b->data[i] == '\t' || b->data[i] == '\n' || b->data[i] == '\r') b->data[i] = ' ';
+}
+
+static void cprof__stats_build(cprof__buf *b, const cprof_profile *p) {
+    cprof__buf_puts(b, "function\tcalls\ttotal_ns\tself_ns\tavg_ns\tmin_ns\tmax_ns\tpct_total\tpct_self\tfile\tline\n");
+    for (size_t i = 0; i < p->function_count; i++) {
+        const cprof_function *f = &p->functions[i];
+        const cprof_site_info *site = &p->sites[f->site];
+        cprof__buf_tsv_field(b, f->name);
+        cprof__buf_printf(b, "\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%.3f\t%.3f\t", (unsigned long long)f->calls,
+                          (unsigned long long)f->total_ns, (unsigned long long)f->self_ns, (unsigned long long)f->avg_ns,
+                          (unsigned long long)f->min_ns, (unsigned long long)f->max_ns, f->pct_total, f->pct_self);
+        cprof__buf_tsv_field(b, site->file);
+        cprof__buf_printf(b, "\t%u\n", (unsigned)site->line);
+    }
+}
+
+/* --- the public writers: every one builds into a buffer, then writes it whole ------------------------ */
+static int cprof__buf_to_file(cprof__buf *b, FILE *out) {
+    int failed = b->failed || !out || fwrite(b->data, 1, b->length, out) != b->length;
+    cprof__buf_free(b);
+    return failed ? -1 : 0;
+}
+
+int cprof_folded_write(const cprof_profile *p, FILE *out, const cprof_folded_options *options) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p) return -1;
+    cprof__folded_build(&b, p, options);
+    return cprof__buf_to_file(&b, out);
+}
+
+int cprof_stats_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p) return -1;
+    cprof__stats_build(&b, p);
+    return cprof__buf_to_file(&b, out);
+}
+
+int cprof_json_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p) return -1;
+    cprof__json_build(&b, p);
+    return cprof__buf_to_file(&b, out);
+}
+
+/* ==================================================================================================
+   >>reader: the JSON profile loader. A small parser into a flat array of values, then a mapping onto
+   cprof_profile that checks every field; any problem gives "FILE:LINE:COL: what is wrong".
+   ================================================================================================== */
+#define CPROF__JSON_MAX_DEPTH 64
+
+static CPROF__THREAD_LOCAL char cprof__error_text[512];
+
+const char *cprof_error(void) { return cprof__error_text; }
+
+static void cprof__set_error(const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    cprof__vsnprintf(cprof__error_text, CPROF__FORMAT_SIZE(sizeof cprof__error_text), format, args);
+    va_end(args);
+}
+
+enum { CPROF__JSON_NULL, CPROF__JSON_FALSE, CPROF__JSON_TRUE, CPROF__JSON_NUMBER, CPROF__JSON_STRING,
+       CPROF__JSON_ARRAY, CPROF__JSON_OBJECT };
+
+typedef struct cprof__json_value {
+    int type;
+    uint32_t line, column;
+    uint32_t next;  /* the next element or member of the same parent; 0 = none (value 0 is unused) */
+    uint32_t first; /* an array's or object's first element or member */
+    uint32_t count;
+    const char *key; /* the member name, inside an object */
+    const char *text; /* a string's decoded bytes (NUL-terminated), or a number's source text */
+    size_t length;
+} cprof__json_value;
+
+typedef struct cprof__json {
+    const char *name; /* the file, for messages */
+    const char *at, *end, *line_start;
+    uint32_t line;
+    cprof__json_value *values;
+    size_t count, capacity;
+    char *strings; /* decoded strings; never longer than the text they come from, so never grows */
+    size_t strings_used;
+    int failed;
+} cprof__json;
+
+static void cprof__json_fail_at(cprof__json *j, uint32_t line, uint32_t column, const char *format, ...) {
+    if (j->failed) return;
+    char what[300];
+    va_list args;
+    va_start(args, format);
+    cprof__vsnprintf(what, CPROF__FORMAT_SIZE(sizeof what), format, args);
+    va_end(args);
+    cprof__set_error("%s:%u:%u: %s", j->name, (unsigned)line, (unsigned)column, what);
+    j->failed = 1;
+}
+
+#define CPROF__JSON_HERE(j) (j)->line, (uint32_t)((j)->at - (j)->line_start + 1)
+
+static void cprof__json_skip_space(cprof__json *j) {
+    while (j->at < j->end && (*j->at == ' ' || *j->at == '\t' || *j->at == '\n' || *j->at == '\r')) {
+        if (*j->at == '\n') {
+            j->line++;
+            j->line_start = j->at + 1;
+        }
+        j->at++;
+    }
+}
+
+static uint32_t cprof__json_new_value(cprof__json *j, int type) {
+    if (j->count == 0) j->count = 1; /* index 0 means "none" */
+    if (cprof__grow(&j->values, &j->capacity, j->count + 1, sizeof *j->values)) {
+        cprof__json_fail_at(j, CPROF__JSON_HERE(j), "out of memory");
+        return 0;
+    }
+    cprof__json_value *v = &j->values[j->count];
+    memset(v, 0, sizeof *v);
+    v->type = type;
+    v->line = j->line;
+    v->column = (uint32_t)(j->at - j->line_start + 1);
+    return (uint32_t)j->count++;
+}
+
+static int cprof__json_literal(cprof__json *j, const char *word) {
+    size_t length = strlen(word);
+    if ((size_t)(j->end - j->at) < length || memcmp(j->at, word, length) != 0) return 0;
+    j->at += length;
+    return 1;
+}
+
+static int cprof__is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; kept as text, converted on use. */
+static uint32_t cprof__json_number(cprof__json *j) {
+    uint32_t v = cprof__json_new_value(j, CPROF__JSON_NUMBER);
+    const char *start = j->at;
+    if (j->at < j->end && *j->at == '-') j->at++;
+    if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
+    if (*j->at == '0') j->at++;
+    else while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
+    if (j->at < j->end && *j->at == '.') {
+        j->at++;
+        if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
+        while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
+    }
+    if (j->at < j->end && (*j->at == 'e' || *j->at == 'E')) {
+        j->at++;
+        if (j->at < j->end && (*j->at == '+' || *j->at == '-')) j->at++;
+        if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
+        while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
+    }
+    if (v) {
+        j->values[v].text = start;
+        j->values[v].length = (size_t)(j->at - start);
+    }
+    return v;
+bad:
+    cprof__json_fail_at(j, CPROF__JSON_HERE(j), "malformed number");
+    return 0;
+}
+
+static void cprof__utf8_put(char **out, uint32_t code) {
+    unsigned char *o = (unsigned char *)*out;
+    if (code < 0x80) *o++ = (unsigned char)code;
+    else if (code < 0x800) *o++ = (unsigned char)(0xC0 | (code >> 6)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    else if (code < 0x10000)
+        *o++ = (unsigned char)(0xE0 | (code >> 12)), *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)),
+        *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    else
+        *o++ = (unsigned char)(0xF0 | (code >> 18)), *o++ = (unsigned char)(0x80 | ((code >> 12) & 0x3F)),
+        *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    *out = (char *)o;
+}
+
+static int cprof__json_hex4(cprof__json *j, uint32_t *code) {
+    *code = 0;
+    if (j->end - j->at < 4) return 0;
+    for (int i = 0; i < 4; i++) {
+        char c = *j->at++;
+        uint32_t digit = cprof__is_digit(c) ? (uint32_t)(c - '0')
+                         : (c >= 'a' && c <= 'f') ? (uint32_t)(c - 'a' + 10)
+                         : (c >= 'A' && c <= 'F') ? (uint32_t)(c - 'A' + 10) : 16u;
+        if (digit == 16) return 0;
+        *code = *code * 16 + digit;
+    }
+    return 1;
+}
+
+/* \uXXXX, with a surrogate pair for characters above U+FFFF; NUL and lone surrogates are refused. */
+static int cprof__json_unicode_escape(cprof__json *j, char **out) {
+    uint32_t code, low;
+    if (!cprof__json_hex4(j, &code)) return 0;
+    if (code >= 0xD800 && code <= 0xDBFF) {
+        if (!cprof__json_literal(j, "\\u") || !cprof__json_hex4(j, &low) || low < 0xDC00 || low > 0xDFFF) return 0;
+        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+    } else if ((code >= 0xDC00 && code <= 0xDFFF) || code == 0) {
+        return 0;
+    }
+    cprof__utf8_put(out, code);
+    return 1;
+}
+
+static int cprof__json_escape(cprof__json *j, char **out) {
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    char c = *j->at++;
+    const char *known = c ? strchr(from, c) : NULL;
+    if (c == 'u') return cprof__json_unicode_escape(j, out);
+    if (!known) return 0;
+    *(*out)++ = to[known - from];
+    return 1;
+}
+
+/* A string, decoded into the parser's string area; raw bytes must be valid UTF-8 and not control characters. */
+static const char *cprof__json_string_text(cprof__json *j, size_t *length) {
+    char *out = j->strings + j->strings_used, *start = out;
+    j->at++; /* the opening quote */
+    while (!j->failed) {
+        if (j->at >= j->end) {
+            cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unterminated string");
+            return NULL;
+        }
+        unsigned char c = (unsigned char)*j->at;
+        if (c == '"') break;
+        if (c < 0x20) {
+            cprof__json_fail_at(j, CPROF__JSON_HERE(j), "control character 0x%02x in a string", c);
+        } else if (c == '\\') {
+            uint32_t line = j->line, column = (uint32_t)(j->at - j->line_start + 1);
+            j->at++;
+            if (j->at >= j->end || !cprof__json_escape(j, &out)) cprof__json_fail_at(j, line, column, "invalid escape in a string");
+        } else {
+            size_t n = cprof__utf8_length((const unsigned char *)j->at, (const unsigned char *)j->end);
+            if (!n) cprof__json_fail_at(j, CPROF__JSON_HERE(j), "invalid UTF-8 in a string");
+            memcpy(out, j->at, n);
+            out += n;
+            j->at += n;
+        }
+    }
+    if (j->failed) return NULL;
+    j->at++;
+    *out++ = '\0';
+    j->strings_used += (size_t)(out - start);
+    *length = (size_t)(out - start) - 1;
+    return start;
+}
+
+static uint32_t cprof__json_value_at(cprof__json *j, uint32_t depth);
+
+static uint32_t cprof__json_string(cprof__json *j) {
+    uint32_t v = cprof__json_new_value(j, CPROF__JSON_STRING);
+    size_t length = 0;
+    const char *text = v ? cprof__json_string_text(j, &length) : NULL;
+    if (!text) return 0;
+    j->values[v].text = text;
+    j->values[v].length = length;
+    return v;
+}
+
+/* Arrays and objects: elements linked in order; an object's members carry their key. */
+static uint32_t cprof__json_container(cprof__json *j, uint32_t depth, int type) {
+    char close = type == CPROF__JSON_ARRAY ? ']' : '}';
+    uint32_t v = cprof__json_new_value(j, type), last = 0;
+    if (depth > CPROF__JSON_MAX_DEPTH) {
+        cprof__json_fail_at(j, CPROF__JSON_HERE(j), "nested deeper than %d levels", CPROF__JSON_MAX_DEPTH);
+        return 0;
+    }
+    j->at++;
+    cprof__json_skip_space(j);
+    if (j->at < j->end && *j->at == close) {
+        j->at++;
+        return v;
+    }
+    while (v && !j->failed) {
+        const char *key = NULL;
+        size_t key_length;
+        if (type == CPROF__JSON_OBJECT) {
+            if (j->at >= j->end || *j->at != '"') {
+                cprof__json_fail_at(j, CPROF__JSON_HERE(j), "expected a member name in quotes");
+                return 0;
+            }
+            if (!(key = cprof__json_string_text(j, &key_length))) return 0;
+            cprof__json_skip_space(j);
+            if (j->at >= j->end || *j->at != ':') {
+                cprof__json_fail_at(j, CPROF__JSON_HERE(j), "expected ':' after the member name");
+                return 0;
+            }
+            j->at++;
+        }
+        uint32_t element = cprof__json_value_at(j, depth + 1);
+        if (!element) return 0;
+        j->values[element].key = key;
+        if (last) j->values[last].next = element;
+        else j->values[v].first = element;
+        last = element;
+        j->values[v].count++;
+        cprof__json_skip_space(j);
+        if (j->at < j->end && *j->at == ',') {
+            j->at++;
+            cprof__json_skip_space(j);
+            continue;
+        }
+        if (j->at < j->end && *j->at == close) {
+            j->at++;
+            return v;
+        }
+        cprof__json_fail_at(j, CPROF__JSON_HERE(j), j->at >= j->end ? "unexpected end of file" : "expected ',' or '%c'", close);
+    }
+    return 0;
+}
+
+static uint32_t cprof__json_value_at(cprof__json *j, uint32_t depth) {
+    cprof__json_skip_space(j);
+    if (j->at >= j->end) {
+        cprof__json_fail_at(j, CPROF__JSON_HERE(j), j->count <= 1 ? "empty file: expected a JSON value" : "unexpected end of file");
+        return 0;
+    }
+    switch (*j->at) {
+    case '{': return cprof__json_container(j, depth, CPROF__JSON_OBJECT);
+    case '[': return cprof__json_container(j, depth, CPROF__JSON_ARRAY);
+    case '"': return cprof__json_string(j);
+    case 't': if (cprof__json_literal(j, "true")) return cprof__json_new_value(j, CPROF__JSON_TRUE); break;
+    case 'f': if (cprof__json_literal(j, "false")) return cprof__json_new_value(j, CPROF__JSON_FALSE); break;
+    case 'n': if (cprof__json_literal(j, "null")) return cprof__json_new_value(j, CPROF__JSON_NULL); break;
+    default: if (*j->at == '-' || cprof__is_digit(*j->at)) return cprof__json_number(j); break;
+    }
+    cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unexpected character '%c'", *j->at);
+    return 0;
+}
+
+static uint32_t cprof__json_parse(cprof__json *j, const char *text, size_t length, const char *name) {
+    memset(j, 0, sizeof *j);
+    j->name = name;
+    j->at = j->line_start = text;
+    j->end = text + length;
+    j->line = 1;
+    j->strings = (char *)cprof__alloc(length + 1);
+    if (!j->strings) {
+        cprof__json_fail_at(j, 1, 1, "out of memory");
+        return 0;
+    }
+    uint32_t root = cprof__json_value_at(j, 0);
+    cprof__json_skip_space(j);
+    if (root && j->at < j->end) cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unexpected text after the end of the profile");
+    return j->failed ? 0 : root;
+}
+
+static void cprof__json_free(cprof__json *j, size_t text_length) {
+    cprof__release(j->values, j->capacity * sizeof *j->values);
+    cprof__release(j->strings, text_length + 1);
+}
+
+/* --- typed access, each failure naming the field and its place --------------------------------------- */
+static const cprof__json_value *cprof__json_member(const cprof__json *j, uint32_t object, const char *key) {
+    if (!object || j->values[object].type != CPROF__JSON_OBJECT) return NULL;
+    for (uint32_t m = j->values[object].first; m; m = j->values[m].next)
+        if (strcmp(j->values[m].key, key) == 0) return &j->values[m];
+    return NULL;
+}
+
+static const cprof__json_value *cprof__json_require(cprof__json *j, uint32_t object, const char *key, int type,
+                                                    const char *what) {
+    static const char *const type_names[] = {"null", "false", "true", "a number", "a string", "an array", "an object"};
+    const cprof__json_value *v = cprof__json_member(j, object, key);
+    const cprof__json_value *o = &j->values[object];
+    if (!v) cprof__json_fail_at(j, o->line, o->column, "%s: missing \"%s\"", what, key);
+    else if (v->type != type) cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected %s", what, key, type_names[type]);
+    return j->failed ? NULL : v;
+}
+
+/* Decimal digits only, at most `max`: 1 on success. */
+static int cprof__parse_decimal(const char *text, size_t length, uint64_t max, uint64_t *value) {
+    *value = 0;
+    if (length == 0) return 0;
+    for (size_t i = 0; i < length; i++) {
+        if (!cprof__is_digit(text[i]) || *value > (max - (uint64_t)(text[i] - '0')) / 10) return 0;
+        *value = *value * 10 + (uint64_t)(text[i] - '0');
+    }
+    return 1;
+}
+
+/* An unsigned integer up to `max`: no sign, no fraction, no exponent, no overflow. */
+static uint64_t cprof__json_u64(cprof__json *j, uint32_t object, const char *key, const char *what, uint64_t max) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
+    uint64_t value = 0;
+    if (v && !cprof__parse_decimal(v->text, v->length, max, &value))
+        cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected an integer from 0 to %llu, found %.*s", what, key,
+                            (unsigned long long)max, (int)(v->length < 40 ? v->length : 40), v->text);
+    return j->failed ? 0 : value;
+}
+
+static int64_t cprof__json_i64(cprof__json *j, uint32_t object, const char *key, const char *what) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
+    uint64_t magnitude = 0;
+    if (!v) return 0;
+    int negative = v->text[0] == '-';
+    if (!cprof__parse_decimal(v->text + negative, v->length - (size_t)negative, (uint64_t)INT64_MAX, &magnitude))
+        cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected a 64-bit integer, found %.*s", what, key,
+                            (int)(v->length < 40 ? v->length : 40), v->text);
+    return j->failed ? 0 : negative ? -(int64_t)magnitude : (int64_t)magnitude;
+}
+
+static double cprof__json_double(cprof__json *j, uint32_t object, const char *key, const char *what) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
+    if (!v) return 0;
+    char text[64];
+    if (v->length >= sizeof text) {
+        cprof__json_fail_at(j, v->line, v->column, "%s.%s: number too long", what, key);
+        return 0;
+    }
+    memcpy(text, v->text, v->length);
+    text[v->length] = '\0';
+    cprof__c_locale locale;
+    cprof__c_locale_enter(&locale);
+    double value = strtod(text, NULL);
+    cprof__c_locale_leave(&locale);
+    if (!isfinite(value) || value < 0) cprof__json_fail_at(j, v->line, v->column, "%s.%s: out of range", what, key);
+    return value;
+}
+
+static const char *cprof__json_text(cprof__json *j, cprof_profile *p, uint32_t object, const char *key, const char *what) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_STRING, what);
+    return v ? cprof__string_copy(p, v->text, v->length) : "";
+}
+
+/* An index into an array of `limit` elements, or null for "none". */
+static uint32_t cprof__json_index(cprof__json *j, uint32_t object, const char *key, const char *what, uint64_t limit) {
+    const cprof__json_value *v = cprof__json_member(j, object, key);
+    if (v && v->type == CPROF__JSON_NULL) return CPROF_NONE;
+    uint64_t index = cprof__json_u64(j, object, key, what, UINT32_MAX - 1);
+    if (!j->failed && index >= limit)
+        cprof__json_fail_at(j, v->line, v->column, "%s.%s: %llu is out of range (%llu entries)", what, key,
+                            (unsigned long long)index, (unsigned long long)limit);
+    return j->failed ? CPROF_NONE : (uint32_t)index;
+}
+
+/* --- the profile's parts ---------------------------------------------------------------------------- */
+static void cprof__load_header(cprof__json *j, uint32_t root, cprof_profile *p) {
+    const cprof__json_value *format = cprof__json_require(j, root, "format", CPROF__JSON_STRING, "profile");
+    if (format && strcmp(format->text, "cprof profile") != 0)
+        cprof__json_fail_at(j, format->line, format->column, "not a cprof profile (format \"%s\")", format->text);
+    const cprof__json_value *version = cprof__json_require(j, root, "version", CPROF__JSON_STRING, "profile");
+    if (j->failed) return;
+    const char *dot = strchr(version->text, '.');
+    uint64_t major = 0, minor = 0;
+    if (!dot || !cprof__parse_decimal(version->text, (size_t)(dot - version->text), 999, &major) ||
+        !cprof__parse_decimal(dot + 1, strlen(dot + 1), 999, &minor))
+        cprof__json_fail_at(j, version->line, version->column, "version \"%s\" is not MAJOR.MINOR", version->text);
+    else if (major != CPROF__FORMAT_MAJOR)
+        cprof__json_fail_at(j, version->line, version->column,
+                            "format version %s is not one this cprof reads (%d.x); use a cprof of that version",
+                            version->text, CPROF__FORMAT_MAJOR);
+    p->format_major = (uint32_t)major;
+    p->format_minor = (uint32_t)minor;
+    p->program = cprof__json_text(j, p, root, "program", "profile");
+    p->start_unix_ns = cprof__json_i64(j, root, "start_unix_ns", "profile");
+    p->wall_ns = cprof__json_u64(j, root, "wall_ns", "profile", UINT64_MAX);
+    p->timer = cprof__json_text(j, p, root, "timer", "profile");
+    p->timer_hz = cprof__json_double(j, root, "timer_hz", "profile");
+    p->dropped_scopes = cprof__json_u64(j, root, "dropped_scopes", "profile", UINT64_MAX);
+    p->messages_dropped = cprof__json_u64(j, root, "messages_dropped", "profile", UINT64_MAX);
+    p->profiler_bytes = cprof__json_u64(j, root, "profiler_bytes", "profile", UINT64_MAX);
+}
+
+/* The elements of array member `key`, each an object; returns the count (0 on error). */
+static uint32_t cprof__load_array(cprof__json *j, uint32_t root, const char *key, uint32_t *first) {
+    const cprof__json_value *array = cprof__json_require(j, root, key, CPROF__JSON_ARRAY, "profile");
+    *first = array ? array->first : 0;
+    for (uint32_t e = *first; e && !j->failed; e = j->values[e].next)
+        if (j->values[e].type != CPROF__JSON_OBJECT)
+            cprof__json_fail_at(j, j->values[e].line, j->values[e].column, "%s: each entry must be an object", key);
+    return array && !j->failed ? array->count : 0;
+}
+
+static void cprof__load_sites(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count = cprof__load_array(j, root, "sites", &e);
+    if (j->failed || cprof__grow(&p->sites, &cprof__capacities(p)->sites, count, sizeof *p->sites)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_site_info *s = &p->sites[p->site_count++];
+        s->name = cprof__json_text(j, p, e, "name", "sites[]");
+        s->function = cprof__json_text(j, p, e, "function", "sites[]");
+        s->file = cprof__json_text(j, p, e, "file", "sites[]");
+        s->line = (uint32_t)cprof__json_u64(j, e, "line", "sites[]", UINT32_MAX);
+    }
+}
+
+static void cprof__load_threads(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count = cprof__load_array(j, root, "threads", &e);
+    if (j->failed || cprof__grow(&p->threads, &cprof__capacities(p)->threads, count, sizeof *p->threads)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_thread_info *t = &p->threads[p->thread_count++];
+        t->id = cprof__json_u64(j, e, "id", "threads[]", UINT64_MAX);
+        t->name = cprof__json_text(j, p, e, "name", "threads[]");
+        t->root = (uint32_t)cprof__json_u64(j, e, "root", "threads[]", UINT32_MAX - 1);
+        t->exited = (uint32_t)cprof__json_u64(j, e, "exited", "threads[]", 1);
+    }
+}
+
+static void cprof__load_node(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index) {
+    cprof_node *n = &p->nodes[index];
+    memset(n, 0, sizeof *n);
+    n->site = cprof__json_index(j, e, "site", "nodes[]", p->site_count);
+    n->parent = cprof__json_index(j, e, "parent", "nodes[]", index); /* parents come first: no cycle */
+    n->first_child = n->next_sibling = CPROF_NONE;
+    n->calls = cprof__json_u64(j, e, "calls", "nodes[]", UINT64_MAX);
+    n->total_ns = cprof__json_u64(j, e, "total_ns", "nodes[]", UINT64_MAX);
+    n->min_ns = cprof__json_u64(j, e, "min_ns", "nodes[]", UINT64_MAX);
+    n->max_ns = cprof__json_u64(j, e, "max_ns", "nodes[]", UINT64_MAX);
+    n->open = (uint32_t)cprof__json_u64(j, e, "open", "nodes[]", UINT32_MAX);
+    n->sum_sq_ns2 = cprof__json_double(j, e, "sum_sq_ns2", "nodes[]");
+    if (!j->failed && (n->site == CPROF_NONE) != (n->parent == CPROF_NONE))
+        cprof__json_fail_at(j, j->values[e].line, j->values[e].column,
+                            "nodes[%u]: only a thread's root has no site, and it has no parent", (unsigned)index);
+}
+
+/* Nodes must be in depth-first order (every subtree contiguous, as the writers expect): a node's
+   parent is the node before it or one of that node's ancestors. Links, depth and thread follow. */
+static void cprof__link_node(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index, uint32_t *last_child) {
+    cprof_node *n = &p->nodes[index];
+    if (n->parent == CPROF_NONE) return;
+    uint32_t at = index - 1;
+    while (at != CPROF_NONE && at != n->parent) at = p->nodes[at].parent;
+    if (at == CPROF_NONE) {
+        cprof__json_fail_at(j, j->values[e].line, j->values[e].column,
+                            "nodes[%u]: parent %u is not on the path of the node before it (not depth-first order)",
+                            (unsigned)index, (unsigned)n->parent);
+        return;
+    }
+    cprof_node *parent = &p->nodes[n->parent];
+    n->depth = parent->depth + 1;
+    n->thread = parent->thread;
+    if (last_child[n->parent] == CPROF_NONE) parent->first_child = index;
+    else p->nodes[last_child[n->parent]].next_sibling = index;
+    last_child[n->parent] = index;
+}
+
+static void cprof__load_nodes(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count = cprof__load_array(j, root, "nodes", &e);
+    size_t bytes = (size_t)(count ? count : 1) * sizeof(uint32_t);
+    uint32_t *last_child = (uint32_t *)cprof__alloc(bytes);
+    if (j->failed || !last_child || cprof__grow(&p->nodes, &cprof__capacities(p)->nodes, count, sizeof *p->nodes)) {
+        if (!j->failed) cprof__json_fail_at(j, 1, 1, "out of memory");
+        cprof__release(last_child, bytes);
+        return;
+    }
+    for (uint32_t index = 0; e && !j->failed; e = j->values[e].next, index++) {
+        p->node_count++;
+        last_child[index] = CPROF_NONE;
+        cprof__load_node(j, e, p, index);
+        if (!j->failed) cprof__link_node(j, e, p, index, last_child);
+    }
+    cprof__release(last_child, bytes);
+}
+
+/* Every thread's root is a root node, and every root node belongs to exactly one thread. */
+static void cprof__check_roots(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t roots = 0;
+    for (size_t i = 0; i < p->node_count; i++) roots += p->nodes[i].parent == CPROF_NONE;
+    const cprof__json_value *threads = cprof__json_member(j, root, "threads");
+    for (size_t t = 0; t < p->thread_count && !j->failed; t++) {
+        uint32_t r = p->threads[t].root;
+        if (r >= p->node_count || p->nodes[r].parent != CPROF_NONE || (t && r <= p->threads[t - 1].root))
+            cprof__json_fail_at(j, threads->line, threads->column,
+                                "threads[%u].root: %u is not a root node after the previous thread's", (unsigned)t, (unsigned)r);
+        for (uint32_t n = r; n < p->node_count && (n == r || p->nodes[n].parent != CPROF_NONE); n++) p->nodes[n].thread = (uint32_t)t;
+    }
+    if (!j->failed && roots != p->thread_count)
+        cprof__json_fail_at(j, threads->line, threads->column, "%u threads but %u root nodes", (unsigned)p->thread_count,
+                            (unsigned)roots);
+}
+
+static void cprof__load_messages(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count = cprof__load_array(j, root, "messages", &e);
+    if (j->failed || cprof__grow(&p->messages, &cprof__capacities(p)->messages, count, sizeof *p->messages)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_message *m = &p->messages[p->message_count++];
+        m->file = cprof__json_text(j, p, e, "file", "messages[]");
+        m->line = (uint32_t)cprof__json_u64(j, e, "line", "messages[]", UINT32_MAX);
+        m->text = cprof__json_text(j, p, e, "text", "messages[]");
+    }
+}
+
+int cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out) {
+    cprof__json j;
+    *out = NULL;
+    cprof_profile *p = cprof__profile_new();
+    uint32_t root = p ? cprof__json_parse(&j, text, length, name ? name : "(string)") : 0;
+    if (root && j.values[root].type != CPROF__JSON_OBJECT) cprof__json_fail_at(&j, 1, 1, "a profile is a JSON object");
+    if (root && !j.failed) {
+        cprof__load_header(&j, root, p);
+        if (!j.failed) cprof__load_sites(&j, root, p);
+        if (!j.failed) cprof__load_threads(&j, root, p);
+        if (!j.failed) cprof__load_nodes(&j, root, p);
+        if (!j.failed) cprof__check_roots(&j, root, p);
+        if (!j.failed) cprof__load_messages(&j, root, p);
+    }
+    int failed = !p || !root || j.failed || cprof__profile_derive(p);
+    if (!p) cprof__set_error("%s: out of memory", name ? name : "(string)");
+    if (p) cprof__json_free(&j, length);
+    if (failed) {
+        cprof_profile_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
+static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    *length = *capacity = 0;
+    if (!f) {
+        cprof__set_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    int failed = 0;
+    for (size_t got = 1; got > 0 && !failed;) {
+        failed = cprof__grow(&text, capacity, *length + 65536, 1);
+        got = failed ? 0 : fread(text + *length, 1, *capacity - *length, f);
+        *length += got;
+    }
+    if (failed) cprof__set_error("%s: out of memory", path);
+    else if (ferror(f)) cprof__set_error("%s: read error: %s", path, strerror(errno)), failed = 1;
+    fclose(f);
+    if (!failed) return text;
+    cprof__release(text, *capacity);
+    return NULL;
+}
+
+int cprof_load(const char *path, cprof_profile **out) {
+    size_t length, capacity;
+    *out = NULL;
+    char *text = cprof__read_file(path, &length, &capacity);
+    if (!text) return -1;
+    int result = cprof_load_string(text, length, path, out);
+    cprof__release(text, capacity);
+    return result;
+}
+
+/* ==================================================================================================
    >>output: CPROF_OUT files at exit, each written to a temporary name and renamed
    ================================================================================================== */
 static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
     char temporary[4200];
     cprof__snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
+    if (content->failed) {
+        cprof__set_error("%s: out of memory", path);
+        return -1;
+    }
     FILE *f = fopen(temporary, "wb");
-    int failed = !f || content->failed;
+    int failed = !f;
     if (f) {
         failed |= fwrite(content->data, 1, content->length, f) != content->length;
         failed |= fclose(f) != 0;
     }
     if (!failed && rename(temporary, path) == 0) return 0;
-    fprintf(stderr, "cprof: cannot write %s: %s\n", path, strerror(errno));
+    cprof__set_error("%s: cannot write: %s", path, strerror(errno));
     remove(temporary);
     return -1;
 }
 
-static void cprof__write_outputs_at_exit(void) {
+int cprof_save(const cprof_profile *p, const char *path) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || !path) return -1;
+    cprof__json_build(&b, p);
+    int result = cprof__write_file_atomic(path, &b);
+    cprof__buf_free(&b);
+    return result;
+}
+
+/* One CPROF_OUT file: prefix + suffix, built by `build`. */
+static void cprof__write_output(const cprof_profile *p, const char *suffix,
+                                void (*build)(cprof__buf *, const cprof_profile *)) {
+    char path[4200];
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    build(&b, p);
+    cprof__snprintf(path, sizeof path, "%s%s", cprof__g.out_prefix, suffix);
+    if (cprof__write_file_atomic(path, &b)) fprintf(stderr, "cprof: %s\n", cprof_error());
+    cprof__buf_free(&b);
+}
+
+static void cprof__report_build_default(cprof__buf *b, const cprof_profile *p) { cprof__report_build(b, p, NULL); }
+static void cprof__folded_build_default(cprof__buf *b, const cprof_profile *p) { cprof__folded_build(b, p, NULL); }
+
+CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
     cprof_profile *p = cprof_capture();
     if (!p) {
         fprintf(stderr, "cprof: out of memory capturing the profile for CPROF_OUT\n");
         return;
     }
-    char path[4200];
-    cprof__buf report;
-    memset(&report, 0, sizeof report);
-    cprof__report_build(&report, p, NULL);
-    cprof__snprintf(path, sizeof path, "%s.txt", cprof__g.out_prefix);
-    cprof__write_file_atomic(path, &report);
-    cprof__buf_free(&report);
+    cprof__write_output(p, ".txt", cprof__report_build_default);
+    cprof__write_output(p, ".json", cprof__json_build);
+    cprof__write_output(p, ".folded", cprof__folded_build_default);
     cprof_profile_free(p);
 }
+
+/* ==================================================================================================
+   >>tool: the cprof command-line tool, compiled from this header with -DCPROF_IMPLEMENTATION -DCPROF_MAIN
+   ================================================================================================== */
+#ifdef CPROF_MAIN
+static const char cprof__tool_help[] =
+    "usage: cprof COMMAND [OPTIONS] PROFILE.json\n"
+    "\n"
+    "  report [--min-pct=X] [--max-functions=N] P.json\n"
+    "                      the text report; call-tree nodes below X% of the run hidden (default 0.5)\n"
+    "  stats P.json        one tab-separated row per function, with a header line\n"
+    "  folded [--threads] P.json\n"
+    "                      collapsed stacks with self time in ns (flamegraph.pl, speedscope);\n"
+    "                      --threads puts each thread's name as the first frame\n"
+    "  help                this text\n"
+    "  --version           the version\n"
+    "\n"
+    "Output goes to stdout, errors to stderr. Exit status: 0 ok, 1 bad input, 2 bad usage.\n";
+
+static int cprof__tool_usage(const char *format, const char *detail) {
+    fprintf(stderr, "cprof: ");
+    fprintf(stderr, format, detail);
+    fprintf(stderr, "\nrun 'cprof help' for usage\n");
+    return 2;
+}
+
+typedef struct cprof__tool_option {
+    const char *name; /* "--min-pct" */
+    int takes_value;
+    const char *value; /* the text after '=', or "" for a flag that was given; NULL when absent */
+} cprof__tool_option;
+
+/* Options first or last, exactly one profile path; 2 on a usage error (already printed). */
+static int cprof__tool_parse(int argc, char **argv, cprof__tool_option *options, size_t count, const char **file) {
+    *file = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0 || strcmp(arg, "--") == 0) {
+            if (*file) return cprof__tool_usage("one profile expected, got a second: '%s'", arg);
+            *file = arg;
+            continue;
+        }
+        size_t k = 0, length = strcspn(arg, "=");
+        while (k < count && !(strlen(options[k].name) == length && strncmp(options[k].name, arg, length) == 0)) k++;
+        if (k == count) return cprof__tool_usage("unknown option '%s'", arg);
+        if (options[k].takes_value != (arg[length] == '=')) {
+            return cprof__tool_usage(options[k].takes_value ? "option '%s' needs a value: --name=value"
+                                                            : "option '%s' takes no value", options[k].name);
+        }
+        options[k].value = arg[length] == '=' ? arg + length + 1 : "";
+    }
+    if (!*file) return cprof__tool_usage("%s", "no profile given");
+    return 0;
+}
+
+static int cprof__tool_load(const char *path, cprof_profile **p) {
+    if (cprof_load(path, p) == 0) return 0;
+    fprintf(stderr, "cprof: %s\n", cprof_error());
+    return 1;
+}
+
+static int cprof__tool_finish(int written, cprof_profile *p) {
+    cprof_profile_free(p);
+    if (written == 0 && fflush(stdout) == 0) return 0;
+    fprintf(stderr, "cprof: cannot write the output: %s\n", strerror(errno));
+    return 1;
+}
+
+static int cprof__tool_number(const char *text, double *out) {
+    char *end;
+    cprof__c_locale locale;
+    cprof__c_locale_enter(&locale);
+    *out = strtod(text, &end);
+    cprof__c_locale_leave(&locale);
+    return *text && !*end && isfinite(*out) && *out >= 0;
+}
+
+static int cprof__tool_report(int argc, char **argv) {
+    cprof__tool_option options[] = {{"--min-pct", 1, NULL}, {"--max-functions", 1, NULL}};
+    const char *file;
+    cprof_profile *p;
+    cprof_report_options o = cprof_report_defaults();
+    double number;
+    if (cprof__tool_parse(argc, argv, options, 2, &file)) return 2;
+    if (options[0].value) {
+        if (!cprof__tool_number(options[0].value, &number) || number > 100)
+            return cprof__tool_usage("--min-pct takes a percentage from 0 to 100, not '%s'", options[0].value);
+        o.tree_min_pct = number;
+    }
+    if (options[1].value) {
+        if (!cprof__tool_number(options[1].value, &number) || number != (double)(uint32_t)number)
+            return cprof__tool_usage("--max-functions takes a whole number, not '%s'", options[1].value);
+        o.max_functions = (uint32_t)number;
+    }
+    if (cprof__tool_load(file, &p)) return 1;
+    return cprof__tool_finish(cprof_report_write(p, stdout, &o), p);
+}
+
+static int cprof__tool_stats(int argc, char **argv) {
+    const char *file;
+    cprof_profile *p;
+    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
+    if (cprof__tool_load(file, &p)) return 1;
+    return cprof__tool_finish(cprof_stats_write(p, stdout), p);
+}
+
+static int cprof__tool_folded(int argc, char **argv) {
+    cprof__tool_option options[] = {{"--threads", 0, NULL}};
+    const char *file;
+    cprof_profile *p;
+    cprof_folded_options o = cprof_folded_defaults();
+    if (cprof__tool_parse(argc, argv, options, 1, &file)) return 2;
+    o.thread_frames = options[0].value != NULL;
+    if (cprof__tool_load(file, &p)) return 1;
+    return cprof__tool_finish(cprof_folded_write(p, stdout, &o), p);
+}
+
+typedef struct cprof__tool_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv after the command's name */
+} cprof__tool_command;
+
+static const cprof__tool_command cprof__tool_commands[] = {
+    {"report", cprof__tool_report},
+    {"stats", cprof__tool_stats},
+    {"folded", cprof__tool_folded},
+};
+
+int main(int argc, char **argv) {
+    const char *command = argc > 1 ? argv[1] : "";
+    if (!strcmp(command, "help") || !strcmp(command, "--help") || !strcmp(command, "-h")) {
+        fputs(cprof__tool_help, stdout);
+        return 0;
+    }
+    if (!strcmp(command, "--version") || !strcmp(command, "version")) {
+        printf("cprof %s (profile format %d.%d)\n", CPROF_VERSION, CPROF__FORMAT_MAJOR, CPROF__FORMAT_MINOR);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof cprof__tool_commands / sizeof cprof__tool_commands[0]; i++)
+        if (strcmp(command, cprof__tool_commands[i].name) == 0) return cprof__tool_commands[i].run(argc - 2, argv + 2);
+    if (!*command) {
+        fputs(cprof__tool_help, stderr);
+        return 2;
+    }
+    return cprof__tool_usage("unknown command '%s'", command);
+}
+#endif /* CPROF_MAIN */
 
 #endif /* CPROF_IMPLEMENTATION */
 
