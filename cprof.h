@@ -1613,7 +1613,16 @@ typedef struct cprof__flame {
     uint32_t thread_level; /* 1 when each thread has a frame of its own (more than one thread) */
     uint32_t levels;       /* drawn levels: the deepest drawn frame's level + 1 */
     uint64_t frames, hidden, cut;
+    FILE *stream;          /* when set, the document is written there in pieces as it grows */
+    int stream_failed;
 } cprof__flame;
+
+/* Hands the text so far to the stream, so that a large graph never sits in memory whole. */
+static void cprof__flame_flush(cprof__flame *f) {
+    if (!f->stream || !f->out->length) return;
+    f->stream_failed |= f->out->failed || fwrite(f->out->data, 1, f->out->length, f->stream) != f->out->length;
+    f->out->length = 0;
+}
 
 /* Fills inclusive[] for the subtree at `node`; returns the node's value. */
 static uint64_t cprof__flame_sum(cprof__flame *f, uint32_t node, uint32_t depth) {
@@ -1631,13 +1640,16 @@ static int cprof__flame_drawn(const cprof__flame *f, uint64_t value) {
     return value > 0 && (double)value >= f->min_value;
 }
 
-/* The deepest level at which a frame is drawn, below `node` at `level`. */
-static uint32_t cprof__flame_deepest(const cprof__flame *f, uint32_t node, uint32_t level) {
+/* The deepest level at which a frame is drawn, below `node` at `level`; counts the subtrees left out. */
+static uint32_t cprof__flame_deepest(cprof__flame *f, uint32_t node, uint32_t level) {
     uint32_t deepest = level;
     if (level >= CPROF__FLAME_MAX_LEVELS) return deepest;
     for (uint32_t c = f->p->nodes[node].first_child; c != CPROF_NONE && c < f->p->node_count;
          c = f->p->nodes[c].next_sibling) {
-        if (!cprof__flame_drawn(f, f->inclusive[c])) continue;
+        if (!cprof__flame_drawn(f, f->inclusive[c])) {
+            f->hidden += f->inclusive[c] > 0;
+            continue;
+        }
         uint32_t below = cprof__flame_deepest(f, c, level + 1);
         if (below > deepest) deepest = below;
     }
@@ -1675,6 +1687,7 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
     cprof__flame_label(f->out, name, width);
     cprof__buf_puts(f->out, "</text></g>\n");
     f->frames++;
+    if (f->out->length >= 65536) cprof__flame_flush(f);
 }
 
 /* The children's frames of `index`, left to right in the tree's order (by name), from x. */
@@ -1688,8 +1701,6 @@ static void cprof__flame_children(cprof__flame *f, uint32_t index, double x, uin
             cprof__flame_frame(f, site->name, site->file, site->line, f->inclusive[c], f->metric->self_value(node),
                                node->calls, x, level);
             cprof__flame_children(f, c, x, level + 1);
-        } else if (f->inclusive[c]) {
-            f->hidden++;
         }
         x += (double)f->inclusive[c] * f->scale;
     }
@@ -1907,7 +1918,6 @@ static void cprof__flame_frames(cprof__flame *f) {
         uint32_t root = p->threads[t].root;
         uint64_t value = f->inclusive[root];
         if (!cprof__flame_drawn(f, value)) {
-            f->hidden += value > 0;
             x += (double)value * f->scale;
             continue;
         }
@@ -1939,7 +1949,11 @@ static int cprof__flame_prepare(cprof__flame *f, const cprof_profile *p, const c
     uint32_t deepest = 0;
     for (size_t t = 0; t < p->thread_count; t++) {
         uint32_t root = p->threads[t].root;
-        if (root >= p->node_count || !cprof__flame_drawn(f, f->inclusive[root])) continue;
+        if (root >= p->node_count) continue;
+        if (!cprof__flame_drawn(f, f->inclusive[root])) {
+            f->hidden += f->inclusive[root] > 0;
+            continue;
+        }
         uint32_t below = cprof__flame_deepest(f, root, f->thread_level);
         if (below > deepest) deepest = below;
     }
@@ -1952,38 +1966,34 @@ static void cprof__flame_release(cprof__flame *f) {
     f->inclusive = NULL;
 }
 
-/* The whole document into b. The frames go first into a buffer of their own, because the subtitle
-   above them counts what they left out. */
-static int cprof__flamegraph_build(cprof__buf *b, const cprof_profile *p, const cprof_flamegraph_options *options) {
+/* The whole document into b, or through b to `stream` in pieces when stream is not NULL. */
+static int cprof__flamegraph_build(cprof__buf *b, FILE *stream, const cprof_profile *p,
+                                   const cprof_flamegraph_options *options) {
     cprof__flame f;
-    cprof__buf frames;
-    memset(&frames, 0, sizeof frames);
     if (!p) return -1;
     if (cprof__flame_prepare(&f, p, options)) {
         cprof__flame_release(&f);
         return -1;
     }
-    f.out = &frames;
-    if (f.total) cprof__flame_frames(&f);
-    double height = CPROF__FLAME_TOP + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
     f.out = b;
+    f.stream = stream;
+    double height = CPROF__FLAME_TOP + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
     cprof__flame_header(&f, height);
-    if (!f.total)
+    if (f.total) cprof__flame_frames(&f);
+    else
         cprof__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">Nothing was recorded for the metric %s.</text>\n",
                           CPROF__FLAME_PAD, CPROF__FLAME_TOP + 12.0, f.metric->name);
-    if (frames.data) cprof__buf_append(b, frames.data, frames.length);
     cprof__flame_footer(&f, height);
-    if (frames.failed) b->failed = 1;
-    cprof__buf_free(&frames);
+    cprof__flame_flush(&f);
     cprof__flame_release(&f);
-    return b->failed ? -1 : 0;
+    return b->failed || f.stream_failed ? -1 : 0;
 }
 
 int cprof_flamegraph_write(const cprof_profile *p, FILE *out, const cprof_flamegraph_options *options) {
     cprof__buf b;
     memset(&b, 0, sizeof b);
     if (!out) return -1;
-    int failed = cprof__flamegraph_build(&b, p, options) || fwrite(b.data, 1, b.length, out) != b.length;
+    int failed = cprof__flamegraph_build(&b, out, p, options);
     cprof__buf_free(&b);
     return failed ? -1 : 0;
 }
@@ -2059,7 +2069,7 @@ static void cprof__flamegraph_output(const cprof_profile *p, const char *prefix)
     char path[4200];
     cprof__buf svg;
     memset(&svg, 0, sizeof svg);
-    cprof__flamegraph_build(&svg, p, NULL);
+    cprof__flamegraph_build(&svg, NULL, p, NULL);
     cprof__snprintf(path, sizeof path, "%s.svg", prefix);
     cprof__write_file_atomic(path, &svg);
     cprof__buf_free(&svg);
