@@ -20,7 +20,8 @@
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
                           cprof_enable() does not override it
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
-       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report), replacing it atomically
+       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report) and prefix.svg (the flame graph),
+                          each replaced atomically
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -59,13 +60,29 @@
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
+       int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
+           The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
+           of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
+           several, children by name, warm colours from a hash of the name. Open it in a browser: hover
+           shows name, file:line, total, self, calls and % in a details line; click zooms (Reset Zoom
+           undoes it); Search or Ctrl-F highlights a regular expression and shows "Matched: X%" (nested
+           matches once; "ic" or Ctrl-I ignores case; Escape clears); the view is kept in the URL
+           (file.svg?s=regex&i=1&x=..&y=..). Names are escaped for XML, control characters and invalid
+           UTF-8 become U+FFFD. options NULL = defaults. 0 on success, -1 on a write error, an unknown
+           metric, or a NULL profile or file.
+       cprof_flamegraph_options cprof_flamegraph_defaults(void)
+           metric = "time" (a frame's width is its subtree's time; "calls": the calls in its subtree),
+           inverted = 0 (1: an icicle, the root on top), min_width_pct = 0.1 (narrower frames are not
+           drawn, their time stays in the parent, and the subtitle counts them), width = 1200 pixels,
+           title = NULL ("Flame graph: " and the program's name).
 
    PERCENTAGES
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
    CONTENTS (grep for the tag)
-       >>declarations  >>platform  >>timer  >>recorder  >>capture  >>derive  >>text  >>report  >>output
+       >>declarations  >>platform  >>timer  >>recorder  >>capture  >>derive  >>text  >>report  >>flamegraph
+       >>output
 */
 #ifndef CPROF_H
 #define CPROF_H
@@ -1874,15 +1891,17 @@ static void cprof__flame_header(cprof__flame *f, double height) {
                       "<text id=\"title\" x=\"%.1f\" y=\"24\" text-anchor=\"middle\">", middle);
     if (f->o.title) cprof__xml_escape_string(f->out, f->o.title);
     else {
+        const char *slash = strrchr(p->program, '/'); /* the program's name; its path is in the root's tooltip */
         cprof__buf_puts(f->out, "Flame graph: ");
-        cprof__xml_escape_string(f->out, p->program[0] ? p->program : "(unknown program)");
+        cprof__xml_escape_string(f->out, !p->program[0] ? "(unknown program)" : slash && slash[1] ? slash + 1 : p->program);
     }
     cprof__buf_printf(f->out, "</text>\n<text id=\"subtitle\" x=\"%.1f\" y=\"42\" text-anchor=\"middle\">", middle);
     cprof__flame_date(date, p->start_unix_ns);
     cprof__buf_printf(f->out, "%s%smetric %s, total %s", date, date[0] ? ", " : "", f->metric->name,
                       f->metric->format(total, f->total));
-    if (f->hidden) cprof__buf_printf(f->out, ", %llu call paths narrower than %.2f%% not drawn (counted in their parents)",
-                                     (unsigned long long)f->hidden, f->o.min_width_pct);
+    if (f->hidden)
+        cprof__buf_printf(f->out, ", %llu call path%s narrower than %.2f%% not drawn (counted in their parents)",
+                          (unsigned long long)f->hidden, f->hidden == 1 ? "" : "s", f->o.min_width_pct);
     if (f->cut) cprof__buf_printf(f->out, ", %llu paths deeper than %d levels cut", (unsigned long long)f->cut,
                                   CPROF__FLAME_MAX_LEVELS);
     cprof__buf_printf(f->out, "</text>\n<text id=\"reset\" class=\"ctl hide\" x=\"%.1f\" y=\"24\">Reset Zoom</text>\n"

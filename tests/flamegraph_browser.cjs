@@ -2,7 +2,8 @@
 // that `test_flamegraph --samples DIR` wrote, hovers, zooms, searches, resets, reopens a view from
 // its URL and takes screenshots. One line per check; exit status 1 when one fails.
 //   node tests/flamegraph_browser.cjs DIR            the checks
-//   node tests/flamegraph_browser.cjs --shot SVG PNG  only a screenshot (the README's)
+//   node tests/flamegraph_browser.cjs --shot SVG PNG [NAME]  only a screenshot (the README's), with the
+//                                                    details line of frame NAME shown
 'use strict';
 const { chromium } = require('playwright-core');
 const path = require('path');
@@ -127,6 +128,7 @@ async function main() {
       const page = await open(browser, process.argv[3]);
       const size = await page.evaluate(() => [+document.documentElement.getAttribute('width'), +document.documentElement.getAttribute('height')]);
       await page.setViewportSize({ width: size[0], height: size[1] });
+      if (process.argv[5]) await (await frame(page, process.argv[5])).rect.hover();
       await page.screenshot({ path: process.argv[4] });
     } else {
       await known(browser, process.argv[2]);

@@ -135,7 +135,7 @@ static void test_threshold(void) {
     CHECK_EQ_U64(find_frame(svg, "tinier", NULL), 0);
     CHECK(find_frame(svg, "main", &main_frame) == 1 && main_frame.width == 1180);
     CHECK(find_frame(svg, "big", &big) == 1 && big.width == 1179.41);
-    CHECK_CONTAINS(svg, ", 1 call paths narrower than 0.10% not drawn (counted in their parents)</text>");
+    CHECK_CONTAINS(svg, ", 1 call path narrower than 0.10% not drawn (counted in their parents)</text>");
     CHECK(svg_height(svg) == 56 + 3 * 16 + 30);
     free(svg);
     cprof_flamegraph_options options = cprof_flamegraph_defaults();
@@ -241,6 +241,9 @@ static void test_escaping(void) {
     CHECK(strstr(svg, "<b>") == NULL && strstr(svg, "<x>") == NULL && strstr(svg, "\xff") == NULL);
     CHECK_EQ_U64(count_of(svg, "]]>"), 2);
     for (const char *c = svg; *c; c++) CHECK(*c >= 0x20 || *c == '\n' || *c == '\t' || (*c & 0x80));
+    free(svg);
+    svg = svg_of(p, NULL);
+    CHECK_CONTAINS(svg, ">Flame graph: a&amp;b&lt;c&gt;</text>"); /* the default title: the program's name */
     free(svg);
     cprof_profile_free(p);
 }
