@@ -295,12 +295,12 @@ static void test_live(void) {
     CHECK(find_frame(svg, "thread main", &main_thread) == 1 && find_frame(svg, "thread worker", &worker_thread) == 1);
     CHECK_EQ_U64(find_frame(svg, "outer", &first_outer), 2);
     CHECK_EQ_U64(find_frame(svg, "inner", &first_inner), 2);
-    /* the threads share the width; each ran the same work (3 of its 4 ms in inner), but a busy machine
-       may stretch either, hence the wide bounds */
+    /* the threads share the width side by side; outer holds inner. (Each thread spent 3 of its 4 ms
+       in inner, but a busy machine stretches any of these waits: no ratio is asserted.) */
     CHECK_NEAR(worker_thread.x, 10 + main_thread.width, 0.02);
     CHECK_NEAR(main_thread.width + worker_thread.width, 1180, 0.02);
-    CHECK_NEAR(main_thread.width, 590, 400);
-    CHECK(first_inner.width < first_outer.width && first_inner.width > 0.3 * first_outer.width);
+    CHECK(first_outer.width < main_thread.width + 0.01 && first_inner.width < first_outer.width);
+    CHECK(first_inner.x == first_outer.x && first_outer.x == main_thread.x);
     CHECK(main_thread.y == all.y - 16 && first_outer.y == all.y - 32 && first_inner.y == all.y - 48);
     CHECK(svg_height(svg) == 56 + 4 * 16 + 30);
     CHECK_CONTAINS(first_inner.details, "tests/test_flamegraph.c:");
