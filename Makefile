@@ -1,5 +1,5 @@
 # cprof - every entry point. On a fresh Debian machine `make demo` and `make test` are all you need:
-# both install what is missing (libstb-dev, clang, valgrind) with apt-get first.
+# both install what is missing (libstb-dev, clang, valgrind, xmllint, chromium, node) with apt-get first.
 #
 #   make demo      build and run the example, print its profile
 #   make test      every test with gcc and clang, as C99, C11 and C++11, then under ASan+UBSan, TSan and
@@ -34,11 +34,17 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 
 UNIT_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.c)))) twice
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
-CHECKS := zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds
+CHECKS := zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
+          flamegraph-xml flamegraph-browser
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
-TEST_SOURCES := $(HEADER) $(wildcard tests/*.c tests/*.cc tests/*.h)
+TEST_SOURCES := $(HEADER) $(wildcard tests/*.c tests/*.cc tests/*.h tests/*.cjs)
+# The flame graph's browser test: the system's Chromium, driven by playwright-core from npm (installed
+# into build/npm by the test when absent; 1.55 still runs on Debian 12's Node 18).
+CHROMIUM ?= /usr/bin/chromium
+PLAYWRIGHT_VERSION := 1.55.0
+PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
 
 .PHONY: all demo test bench install clean deps
 
@@ -51,6 +57,10 @@ deps:
 	command -v clang >/dev/null 2>&1 || missing="$$missing clang"; \
 	command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
 	command -v objdump >/dev/null 2>&1 || missing="$$missing binutils"; \
+	command -v xmllint >/dev/null 2>&1 || missing="$$missing libxml2-utils"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
@@ -71,11 +81,13 @@ demo: deps $(BUILD)/wordfreq
 test: deps
 	@rm -rf $(BUILD)/results
 	@$(MAKE) --no-print-directory -k -j$(JOBS) $(RESULTS)
-	@pass=0; fail=0; \
+	@pass=0; fail=0; skip=0; \
 	for r in $(RESULTS); do \
 	  if [ "$$(cat $$r 2>/dev/null)" = PASS ]; then pass=$$((pass+1)); echo "PASS $${r#$(BUILD)/results/}"; \
+	  elif [ "$$(cat $$r 2>/dev/null)" = SKIP ]; then skip=$$((skip+1)); echo "SKIP $${r#$(BUILD)/results/}: $$(grep -h '^SKIP' $$r.log | head -1)"; \
 	  else fail=$$((fail+1)); echo "FAIL $${r#$(BUILD)/results/}"; sed 's/^/    /' $$r.log 2>/dev/null | tail -40; fi; \
 	done; \
+	[ $$skip = 0 ] || echo "$$skip skipped (see SKIP above)"; \
 	echo "$$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 # config/test: compile with the configuration's line, run (under valgrind for that one), record.
@@ -86,13 +98,15 @@ $(BUILD)/results/%: $(TEST_SOURCES)
 	if $(cc.$(*D)) $(WARNINGS) $$src -o $$bin $(LIBS) > $@.log 2>&1 && \
 	   timeout 600 $(run.$(*D)) ./$$bin >> $@.log 2>&1; then echo PASS > $@; else echo FAIL > $@; fi
 
-# Build checks, each a small script; same PASS/FAIL protocol.
+# Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
+# starting with SKIP (something it needs is not installed) and succeeds.
 $(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildcard bench/*.c)
 	@mkdir -p $(@D) $(BUILD)/check
-	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then echo PASS > $@; else echo FAIL > $@; fi
+	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
+	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
 
 .PHONY: check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
-        check-example check-readme-quickstart check-bench-builds
+        check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser
 
 # CPROF_DISABLE costs nothing: a function with a scope compiles to the same code as without it.
 check-zero-cost-%:
@@ -133,6 +147,30 @@ check-readme-quickstart:
 
 check-bench-builds:
 	for b in bench/*.c; do gcc -std=c11 -O2 $(WARNINGS) $$b -o $(BUILD)/check/$$(basename $$b .c) $(LIBS) || exit 1; done
+
+# Every flame graph the tests write (known trees, hostile names, a live capture, 100,000 nodes, empty)
+# is well-formed XML.
+check-flamegraph-xml:
+	rm -rf $(BUILD)/check/svg-xml && mkdir -p $(BUILD)/check/svg-xml
+	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-xml/samples $(LIBS)
+	./$(BUILD)/check/svg-xml/samples --samples $(BUILD)/check/svg-xml
+	test $$(ls $(BUILD)/check/svg-xml/*.svg | wc -l) = 7
+	for f in $(BUILD)/check/svg-xml/*.svg; do echo "xmllint $$f"; xmllint --noout $$f || exit 1; done
+
+# The same SVGs in headless Chromium: hover, zoom, search, reset, a view reopened from its URL,
+# screenshots in build/check/svg-browser. Skipped, saying so, when Chromium or Node is missing.
+check-flamegraph-browser:
+	@if [ ! -x $(CHROMIUM) ] || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "SKIP: the flame graph's browser test needs $(CHROMIUM), node and npm (.ci/run installs them)"; exit 0; fi; \
+	rm -rf $(BUILD)/check/svg-browser && mkdir -p $(BUILD)/check/svg-browser && \
+	$(MAKE) --no-print-directory $(PLAYWRIGHT) && \
+	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-browser/samples $(LIBS) && \
+	./$(BUILD)/check/svg-browser/samples --samples $(BUILD)/check/svg-browser && \
+	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
+
+$(PLAYWRIGHT):
+	mkdir -p $(BUILD)/npm
+	npm install --prefix $(BUILD)/npm --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION)
 
 # --- benchmarks -------------------------------------------------------------------------------------
 BENCHES := $(basename $(notdir $(wildcard bench/*.c)))

@@ -20,7 +20,8 @@
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
                           cprof_enable() does not override it
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
-       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report), replacing it atomically
+       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report) and prefix.svg (the flame graph),
+                          each replaced atomically
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -59,13 +60,29 @@
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
+       int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
+           The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
+           of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
+           several, children by name, warm colours from a hash of the name. Open it in a browser: hover
+           shows name, file:line, total, self, calls and % in a details line; click zooms (Reset Zoom
+           undoes it); Search or Ctrl-F highlights a regular expression and shows "Matched: X%" (nested
+           matches once; "ic" or Ctrl-I ignores case; Escape clears); the view is kept in the URL
+           (file.svg?s=regex&i=1&x=..&y=..). Names are escaped for XML, control characters and invalid
+           UTF-8 become U+FFFD. options NULL = defaults. 0 on success, -1 on a write error, an unknown
+           metric, or a NULL profile or file.
+       cprof_flamegraph_options cprof_flamegraph_defaults(void)
+           metric = "time" (a frame's width is its subtree's time; "calls": the calls in its subtree),
+           inverted = 0 (1: an icicle, the root on top), min_width_pct = 0.1 (narrower frames are not
+           drawn, their time stays in the parent, and the subtitle counts them), width = 1200 pixels,
+           title = NULL ("Flame graph: " and the program's name).
 
    PERCENTAGES
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
    CONTENTS (grep for the tag)
-       >>declarations  >>platform  >>timer  >>recorder  >>capture  >>derive  >>text  >>report  >>output
+       >>declarations  >>platform  >>timer  >>recorder  >>capture  >>derive  >>text  >>report  >>flamegraph
+       >>output
 */
 #ifndef CPROF_H
 #define CPROF_H
@@ -189,6 +206,15 @@ typedef struct cprof_folded_options {
     int thread_frames; /* 1: each stack starts with its thread's name; 0: threads merged */
 } cprof_folded_options;
 
+/* The flame graph (see cprof_flamegraph_defaults for the defaults). */
+typedef struct cprof_flamegraph_options {
+    const char *metric;   /* what a frame's width measures: "time" or "calls"; NULL = "time" */
+    int inverted;         /* 1: an icicle graph, the root on top */
+    double min_width_pct; /* frames narrower than this share of the whole are not drawn */
+    uint32_t width;       /* of the image, in pixels */
+    const char *title;    /* NULL: "Flame graph: " and the program */
+} cprof_flamegraph_options;
+
 cprof_profile *cprof_capture(void);
 void cprof_profile_free(cprof_profile *profile);
 int cprof_save(const cprof_profile *profile, const char *path);
@@ -204,6 +230,8 @@ int cprof_report_write(const cprof_profile *profile, FILE *out, const cprof_repo
 size_t cprof_report_format(const cprof_profile *profile, char *buffer, size_t size,
                            const cprof_report_options *options);
 int cprof_report_print(FILE *out);
+cprof_flamegraph_options cprof_flamegraph_defaults(void);
+int cprof_flamegraph_write(const cprof_profile *profile, FILE *out, const cprof_flamegraph_options *options);
 void cprof_enable(void);
 void cprof_disable(void);
 int cprof_is_enabled(void);
@@ -2391,6 +2419,593 @@ int cprof_load(const char *path, cprof_profile **out) {
 }
 
 /* ==================================================================================================
+   >>flamegraph: the call tree as one self-contained, interactive SVG
+   ================================================================================================== */
+/* Geometry in pixels. Labels use a monospace font whose advance is about 0.6 em, so that a label can
+   be cut to fit without measuring it (the same rule in C and in the script). */
+#define CPROF__FLAME_PAD 10.0
+#define CPROF__FLAME_ROW 16.0     /* one level of the tree: a 15 px frame and a 1 px gap */
+#define CPROF__FLAME_TOP 56.0     /* title, subtitle and the controls above the frames */
+#define CPROF__FLAME_BOTTOM 30.0  /* the details line below them */
+#define CPROF__FLAME_CHAR 7.25    /* width of a character of the 12 px label font */
+#define CPROF__FLAME_MAX_LEVELS 4096 /* a loaded profile deeper than this is cut there (and counted) */
+#define CPROF__FLAME_MATCH "rgb(230,0,230)"
+
+cprof_flamegraph_options cprof_flamegraph_defaults(void) {
+    cprof_flamegraph_options options;
+    options.metric = "time";
+    options.inverted = 0;
+    options.min_width_pct = 0.1;
+    options.width = 1200;
+    options.title = NULL;
+    return options;
+}
+
+/* What a frame's width measures. A node contributes its own share (self time, its own calls); a
+   frame is its node's share plus its children's frames, so a parent is never narrower than them. */
+typedef struct cprof__flame_metric {
+    const char *name; /* as in --metric=NAME */
+    uint64_t (*self_value)(const cprof_node *node);
+    const char *(*format)(char out[32], uint64_t value);
+} cprof__flame_metric;
+
+static uint64_t cprof__flame_self_ns(const cprof_node *node) { return node->self_ns; }
+static uint64_t cprof__flame_own_calls(const cprof_node *node) { return node->calls; }
+
+static const cprof__flame_metric cprof__flame_metrics[] = {
+    {"time", cprof__flame_self_ns, cprof__duration},
+    {"calls", cprof__flame_own_calls, cprof__count},
+};
+#define CPROF__FLAME_METRIC_COUNT (sizeof cprof__flame_metrics / sizeof cprof__flame_metrics[0])
+
+static const cprof__flame_metric *cprof__flame_metric_find(const char *name) {
+    if (!name) name = "time";
+    for (size_t i = 0; i < CPROF__FLAME_METRIC_COUNT; i++)
+        if (strcmp(cprof__flame_metrics[i].name, name) == 0) return &cprof__flame_metrics[i];
+    return NULL;
+}
+
+/* The length of the valid UTF-8 sequence at s that XML 1.0 allows as a character; 0 when the bytes
+   are not one (a stray continuation byte, an overlong form, a surrogate, U+FFFE and U+FFFF). */
+static size_t cprof__xml_char_length(const unsigned char *s, size_t left) {
+    unsigned char c = s[0];
+    size_t length = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (length == 0 || length > left) return 0;
+    if (length == 1) return c >= 0x20 && c != 0x7F ? 1 : 0;
+    for (size_t i = 1; i < length; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    if (c == 0xEF && s[1] == 0xBF && s[2] >= 0xBE) return 0; /* U+FFFE, U+FFFF */
+    return length;
+}
+
+/* Appends `length` bytes of text escaped for XML: the markup characters as entities, tab, newline
+   and carriage return as spaces, and every byte XML cannot carry (other control characters, invalid
+   UTF-8) as U+FFFD, so that no scope name can break the document. */
+static void cprof__xml_escape(cprof__buf *b, const char *text, size_t length) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < length) {
+        size_t n = cprof__xml_char_length(s + i, length - i);
+        const char *entity = s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;" : s[i] == '&' ? "&amp;"
+                           : s[i] == '"' ? "&quot;" : s[i] == '\'' ? "&apos;" : NULL;
+        if (entity) cprof__buf_puts(b, entity);
+        else if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r') cprof__buf_append(b, " ", 1);
+        else if (n) cprof__buf_append(b, text + i, n);
+        else cprof__buf_puts(b, "\xEF\xBF\xBD"); /* U+FFFD REPLACEMENT CHARACTER */
+        i += n ? n : 1;
+    }
+}
+
+static void cprof__xml_escape_string(cprof__buf *b, const char *text) { cprof__xml_escape(b, text, strlen(text)); }
+
+/* The label that fits a frame `width` pixels wide: the whole name, or its first characters and
+   "..", or nothing when fewer than three characters fit. */
+static void cprof__flame_label(cprof__buf *b, const char *name, double width) {
+    double fit = (width - 6.0) / CPROF__FLAME_CHAR;
+    size_t characters = fit > 0 ? (size_t)fit : 0, total = cprof__display_width(name);
+    if (characters < 3) return;
+    if (total <= characters) {
+        cprof__xml_escape_string(b, name);
+        return;
+    }
+    size_t end = 0, kept = 0;
+    for (; name[end]; end++) { /* the byte where character number characters - 2 starts */
+        if (((unsigned char)name[end] & 0xC0u) != 0x80u && kept++ == characters - 2) break;
+    }
+    cprof__xml_escape(b, name, end);
+    cprof__buf_puts(b, "..");
+}
+
+/* A warm colour (red to yellow) chosen by a hash of the name, so that a function has the same
+   colour in every graph of every run. The hue spans 0-55 degrees; saturation and lightness vary a
+   little so that neighbours with close hues still differ. */
+static void cprof__flame_color(const char *name, int rgb[3]) {
+    uint64_t mixed = (uint64_t)cprof__string_hash(name); /* FNV-1a barely changes its high bits when */
+    mixed = (mixed ^ (mixed >> 29)) * 0xbf58476d1ce4e5b9ull;  /* only the last character differs: mix */
+    uint32_t hash = (uint32_t)(mixed ^ (mixed >> 32));
+    double hue = 55.0 * (double)((hash >> 16) & 0xFFFFu) / 65535.0;
+    double saturation = 0.75 + 0.2 * (double)((hash >> 8) & 0xFFu) / 255.0;
+    double lightness = 0.55 + 0.1 * (double)(hash & 0xFFu) / 255.0;
+    double chroma = (1.0 - fabs(2.0 * lightness - 1.0)) * saturation;
+    double low = lightness - chroma / 2.0;
+    double channel[3] = {low + chroma, low + chroma * hue / 60.0, low}; /* hue in [0, 60): red is the top */
+    for (int i = 0; i < 3; i++) rgb[i] = (int)(channel[i] * 255.0 + 0.5);
+}
+
+typedef struct cprof__flame {
+    cprof__buf *out;
+    const cprof_profile *p;
+    cprof_flamegraph_options o;
+    const cprof__flame_metric *metric;
+    uint64_t *inclusive;   /* per node: the metric summed over its subtree */
+    uint64_t total;        /* the whole: every thread */
+    double min_value;      /* frames below this are not drawn */
+    double scale;          /* pixels per unit of the metric */
+    uint32_t thread_level; /* 1 when each thread has a frame of its own (more than one thread) */
+    uint32_t levels;       /* drawn levels: the deepest drawn frame's level + 1 */
+    uint64_t frames, hidden, cut;
+    FILE *stream;          /* when set, the document is written there in pieces as it grows */
+    int stream_failed;
+} cprof__flame;
+
+/* Hands the text so far to the stream, so that a large graph never sits in memory whole. */
+static void cprof__flame_flush(cprof__flame *f) {
+    if (!f->stream || !f->out->length) return;
+    f->stream_failed |= f->out->failed || fwrite(f->out->data, 1, f->out->length, f->stream) != f->out->length;
+    f->out->length = 0;
+}
+
+/* Fills inclusive[] for the subtree at `node`; returns the node's value. */
+static uint64_t cprof__flame_sum(cprof__flame *f, uint32_t node, uint32_t depth) {
+    const cprof_profile *p = f->p;
+    uint64_t value = p->nodes[node].site == CPROF_NONE ? 0 : f->metric->self_value(&p->nodes[node]);
+    for (uint32_t c = p->nodes[node].first_child; c != CPROF_NONE && c < p->node_count; c = p->nodes[c].next_sibling) {
+        if (depth >= CPROF__FLAME_MAX_LEVELS) { f->cut++; break; }
+        value += cprof__flame_sum(f, c, depth + 1);
+    }
+    f->inclusive[node] = value;
+    return value;
+}
+
+static int cprof__flame_drawn(const cprof__flame *f, uint64_t value) {
+    return value > 0 && (double)value >= f->min_value;
+}
+
+/* The deepest level at which a frame is drawn, below `node` at `level`; counts the subtrees left out. */
+static uint32_t cprof__flame_deepest(cprof__flame *f, uint32_t node, uint32_t level) {
+    uint32_t deepest = level;
+    if (level >= CPROF__FLAME_MAX_LEVELS) return deepest;
+    for (uint32_t c = f->p->nodes[node].first_child; c != CPROF_NONE && c < f->p->node_count;
+         c = f->p->nodes[c].next_sibling) {
+        if (!cprof__flame_drawn(f, f->inclusive[c])) {
+            f->hidden += f->inclusive[c] > 0;
+            continue;
+        }
+        uint32_t below = cprof__flame_deepest(f, c, level + 1);
+        if (below > deepest) deepest = below;
+    }
+    return deepest;
+}
+
+static double cprof__flame_y(const cprof__flame *f, uint32_t level) {
+    uint32_t row = f->o.inverted ? level : f->levels - 1 - level;
+    return CPROF__FLAME_TOP + CPROF__FLAME_ROW * row;
+}
+
+/* One frame: a group with its tooltip (name, then the details line), its rectangle and its label.
+   `file` NULL: no place to show; `line` 0: a file without a line (the program of the root frame). */
+static void cprof__flame_frame(cprof__flame *f, const char *name, const char *file, uint32_t line, uint64_t value,
+                               uint64_t self, uint64_t calls, double x, uint32_t level) {
+    char total_text[32], self_text[32], calls_text[32];
+    double width = (double)value * f->scale, y = cprof__flame_y(f, level);
+    int rgb[3];
+    cprof__flame_color(name, rgb);
+    cprof__buf_puts(f->out, "<g class=\"f\"><title>");
+    cprof__xml_escape_string(f->out, name);
+    cprof__buf_puts(f->out, "\n");
+    if (file && file[0]) {
+        cprof__buf_puts(f->out, "(");
+        cprof__xml_escape_string(f->out, file);
+        if (line) cprof__buf_printf(f->out, ":%u", (unsigned)line);
+        cprof__buf_puts(f->out, ") ");
+    }
+    cprof__buf_printf(f->out, "%s total %s, self %s, %s call%s, %.2f%%</title>", f->metric->name,
+                      f->metric->format(total_text, value), f->metric->format(self_text, self),
+                      cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
+    cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>",
+                      x, y, width, CPROF__FLAME_ROW - 1.0, rgb[0], rgb[1], rgb[2]);
+    cprof__buf_printf(f->out, "<text x=\"%.2f\" y=\"%.1f\">", x + 3.0, y + 11.5);
+    cprof__flame_label(f->out, name, width);
+    cprof__buf_puts(f->out, "</text></g>\n");
+    f->frames++;
+    if (f->out->length >= 65536) cprof__flame_flush(f);
+}
+
+/* The children's frames of `index`, left to right in the tree's order (by name), from x. */
+static void cprof__flame_children(cprof__flame *f, uint32_t index, double x, uint32_t level) {
+    const cprof_profile *p = f->p;
+    if (level >= CPROF__FLAME_MAX_LEVELS) return;
+    for (uint32_t c = p->nodes[index].first_child; c != CPROF_NONE && c < p->node_count; c = p->nodes[c].next_sibling) {
+        const cprof_node *node = &p->nodes[c];
+        if (cprof__flame_drawn(f, f->inclusive[c])) {
+            const cprof_site_info *site = &p->sites[node->site];
+            cprof__flame_frame(f, site->name, site->file, site->line, f->inclusive[c], f->metric->self_value(node),
+                               node->calls, x, level);
+            cprof__flame_children(f, c, x, level + 1);
+        }
+        x += (double)f->inclusive[c] * f->scale;
+    }
+}
+
+/* The script of the SVG (zoom, search, details line, state in the URL); the geometry comes before it
+   in a `cprof` object. Written without double quotes and backslashes so that it reads as it runs. One
+   string per line: ISO C limits the length of a single string literal. */
+static const char *const cprof__flame_script[] = {
+    "'use strict';",
+    "var frameList = [], zoomed = null, term = null, ignoreCase = false;",
+    "var details, matched, resetButton, searchButton, caseButton;",
+    "function element(id) { return document.getElementById(id); }",
+    "function readFrames() {",
+    "  var groups = document.getElementsByClassName('f'), stack = [];",
+    "  for (var i = 0; i < groups.length; i++) {",
+    "    var g = groups[i], r = g.getElementsByTagName('rect')[0];",
+    "    var lines = g.getElementsByTagName('title')[0].textContent.split(String.fromCharCode(10));",
+    "    var f = {g: g, rect: r, label: g.getElementsByTagName('text')[0], name: lines[0], info: lines.join(' '),",
+    "             x: +r.getAttribute('x'), y: +r.getAttribute('y'), w: +r.getAttribute('width'),",
+    "             fill: r.getAttribute('fill'), index: i, end: i, parent: null};",
+    "    f.level = Math.round(Math.abs(f.y - cprof.y0) / cprof.fh);",
+    "    while (stack.length && stack[stack.length - 1].level >= f.level) stack.pop();",
+    "    f.parent = stack.length ? stack[stack.length - 1] : null;",
+    "    stack.push(f);",
+    "    g.cprofFrame = f;",
+    "    frameList.push(f);",
+    "  }",
+    "  for (var j = frameList.length - 1; j >= 0; j--)",
+    "    if (frameList[j].parent && frameList[j].end > frameList[j].parent.end) frameList[j].parent.end = frameList[j].end;",
+    "}",
+    "function fit(name, width) {",
+    "  var n = Math.floor((width - 6) / cprof.cw);",
+    "  if (n < 3) return '';",
+    "  return name.length <= n ? name : name.slice(0, n - 2) + '..';",
+    "}",
+    "function place(f, x, w) {",
+    "  f.rect.setAttribute('x', x.toFixed(2));",
+    "  f.rect.setAttribute('width', w.toFixed(2));",
+    "  f.label.setAttribute('x', (x + 3).toFixed(2));",
+    "  f.label.textContent = fit(f.name, w);",
+    "}",
+    "function zoom(f) {",
+    "  var full = cprof.width - 2 * cprof.pad, scale = full / f.w, i;",
+    "  for (i = 0; i < frameList.length; i++) {",
+    "    frameList[i].g.classList.add('hide');",
+    "    frameList[i].g.classList.remove('parent');",
+    "  }",
+    "  for (i = f.index; i <= f.end; i++) {",
+    "    var o = frameList[i];",
+    "    o.g.classList.remove('hide');",
+    "    place(o, cprof.pad + (o.x - f.x) * scale, o.w * scale);",
+    "  }",
+    "  for (var a = f.parent; a; a = a.parent) {",
+    "    a.g.classList.remove('hide');",
+    "    a.g.classList.add('parent');",
+    "    place(a, cprof.pad, full);",
+    "  }",
+    "  zoomed = f.parent ? f : null;",
+    "  resetButton.classList.toggle('hide', !zoomed);",
+    "  save();",
+    "}",
+    "function unzoom() { if (frameList.length) zoom(frameList[0]); }",
+    "function search(text) {",
+    "  var re;",
+    "  try { re = new RegExp(text, ignoreCase ? 'i' : ''); }",
+    "  catch (err) { details.textContent = 'Not a regular expression: ' + text; return; }",
+    "  term = text;",
+    "  var sum = 0, until = -1;",
+    "  for (var i = 0; i < frameList.length; i++) {",
+    "    var f = frameList[i], hit = re.test(f.name);",
+    "    f.rect.setAttribute('fill', hit ? cprof.match : f.fill);",
+    "    f.g.classList.toggle('match', hit);",
+    "    if (hit && i > until) { sum += f.w; until = f.end; }",
+    "  }",
+    "  var whole = frameList.length ? frameList[0].w : 1;",
+    "  matched.textContent = 'Matched: ' + (100 * sum / whole).toFixed(1) + '%';",
+    "  searchButton.textContent = 'Reset Search';",
+    "  save();",
+    "}",
+    "function clearSearch() {",
+    "  term = null;",
+    "  for (var i = 0; i < frameList.length; i++) {",
+    "    frameList[i].rect.setAttribute('fill', frameList[i].fill);",
+    "    frameList[i].g.classList.remove('match');",
+    "  }",
+    "  matched.textContent = '';",
+    "  searchButton.textContent = 'Search';",
+    "  save();",
+    "}",
+    "function ask() {",
+    "  var text = prompt('Search for a regular expression (case ' + (ignoreCase ? 'ignored' : 'sensitive') + ')', term || '');",
+    "  if (text) search(text);",
+    "}",
+    "function toggleCase() {",
+    "  ignoreCase = !ignoreCase;",
+    "  caseButton.classList.toggle('on', ignoreCase);",
+    "  if (term !== null) search(term); else save();",
+    "}",
+    "function save() {",
+    "  var q = [];",
+    "  if (zoomed) q.push('x=' + zoomed.x, 'y=' + zoomed.y);",
+    "  if (term !== null) q.push('s=' + encodeURIComponent(term));",
+    "  if (ignoreCase) q.push('i=1');",
+    "  try { history.replaceState(null, '', location.pathname + (q.length ? '?' + q.join('&') : '')); } catch (err) {}",
+    "}",
+    "function restore() {",
+    "  var q = new URLSearchParams(location.search);",
+    "  if (q.get('i') === '1') { ignoreCase = true; caseButton.classList.add('on'); }",
+    "  if (q.has('x') && q.has('y')) {",
+    "    var x = +q.get('x'), y = +q.get('y');",
+    "    for (var i = 0; i < frameList.length; i++)",
+    "      if (Math.abs(frameList[i].x - x) < 0.01 && Math.abs(frameList[i].y - y) < 0.01) { zoom(frameList[i]); break; }",
+    "  }",
+    "  if (q.get('s')) search(q.get('s'));",
+    "}",
+    "function frameOf(node) {",
+    "  for (; node && node !== document; node = node.parentNode) if (node.cprofFrame) return node.cprofFrame;",
+    "  return null;",
+    "}",
+    "function init() {",
+    "  details = element('details'); matched = element('matched'); resetButton = element('reset');",
+    "  searchButton = element('search'); caseButton = element('ic');",
+    "  readFrames();",
+    "  var root = document.documentElement;",
+    "  root.addEventListener('mouseover', function (e) { var f = frameOf(e.target); if (f) details.textContent = f.info; });",
+    "  root.addEventListener('mouseout', function (e) { if (frameOf(e.target)) details.textContent = ' '; });",
+    "  root.addEventListener('click', function (e) {",
+    "    var f = frameOf(e.target);",
+    "    if (f) zoom(f);",
+    "    else if (e.target === resetButton) unzoom();",
+    "    else if (e.target === searchButton) { if (term !== null) clearSearch(); else ask(); }",
+    "    else if (e.target === caseButton) toggleCase();",
+    "  });",
+    "  window.addEventListener('keydown', function (e) {",
+    "    var key = e.key.toLowerCase();",
+    "    if ((e.ctrlKey || e.metaKey) && key === 'f') { e.preventDefault(); ask(); }",
+    "    else if ((e.ctrlKey || e.metaKey) && key === 'i') { e.preventDefault(); toggleCase(); }",
+    "    else if (key === 'escape') clearSearch();",
+    "  });",
+    "  restore();",
+    "}",
+    "init();",
+};
+
+static const char cprof__flame_style[] =
+    "text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; fill: #000; }\n"
+    "#title { font-size: 17px; } #subtitle { fill: #555; }\n"
+    ".f rect { stroke: #fff; stroke-width: 0.3; } .f:hover rect { stroke: #000; stroke-width: 1; cursor: pointer; }\n"
+    ".f text { pointer-events: none; } .parent { opacity: 0.5; } .hide { display: none; }\n"
+    ".ctl { cursor: pointer; fill: #1a4fa0; } .ctl.on { font-weight: bold; fill: #b00; }\n";
+
+/* "2026-01-31 14:05:09 UTC", or "" for a profile without a start time. */
+static const char *cprof__flame_date(char out[32], int64_t unix_ns) {
+    time_t seconds = (time_t)(unix_ns / 1000000000);
+    struct tm parts;
+    out[0] = '\0';
+    if (unix_ns > 0 && gmtime_r(&seconds, &parts)) strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &parts);
+    return out;
+}
+
+static void cprof__flame_header(cprof__flame *f, double height) {
+    const cprof_profile *p = f->p;
+    double width = (double)f->o.width, middle = width / 2.0;
+    char date[32], total[32];
+    cprof__buf_printf(f->out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+                      "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                      "viewBox=\"0 0 %.0f %.0f\">\n<style><![CDATA[\n%s]]></style>\n",
+                      width, height, width, height, cprof__flame_style);
+    cprof__buf_printf(f->out, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfaf4\"/>\n"
+                      "<text id=\"title\" x=\"%.1f\" y=\"24\" text-anchor=\"middle\">", middle);
+    if (f->o.title) cprof__xml_escape_string(f->out, f->o.title);
+    else {
+        const char *slash = strrchr(p->program, '/'); /* the program's name; its path is in the root's tooltip */
+        cprof__buf_puts(f->out, "Flame graph: ");
+        cprof__xml_escape_string(f->out, !p->program[0] ? "(unknown program)" : slash && slash[1] ? slash + 1 : p->program);
+    }
+    cprof__buf_printf(f->out, "</text>\n<text id=\"subtitle\" x=\"%.1f\" y=\"42\" text-anchor=\"middle\">", middle);
+    cprof__flame_date(date, p->start_unix_ns);
+    cprof__buf_printf(f->out, "%s%smetric %s, total %s", date, date[0] ? ", " : "", f->metric->name,
+                      f->metric->format(total, f->total));
+    if (f->hidden)
+        cprof__buf_printf(f->out, ", %llu call path%s narrower than %.2f%% not drawn (counted in their parents)",
+                          (unsigned long long)f->hidden, f->hidden == 1 ? "" : "s", f->o.min_width_pct);
+    if (f->cut) cprof__buf_printf(f->out, ", %llu paths deeper than %d levels cut", (unsigned long long)f->cut,
+                                  CPROF__FLAME_MAX_LEVELS);
+    cprof__buf_printf(f->out, "</text>\n<text id=\"reset\" class=\"ctl hide\" x=\"%.1f\" y=\"24\">Reset Zoom</text>\n"
+                      "<text id=\"ic\" class=\"ctl\" x=\"%.1f\" y=\"24\" text-anchor=\"end\">ic</text>\n"
+                      "<text id=\"search\" class=\"ctl\" x=\"%.1f\" y=\"24\" text-anchor=\"end\">Search</text>\n",
+                      CPROF__FLAME_PAD, width - CPROF__FLAME_PAD - 110.0, width - CPROF__FLAME_PAD);
+}
+
+static void cprof__flame_footer(cprof__flame *f, double height) {
+    double width = (double)f->o.width;
+    cprof__buf_printf(f->out, "<text id=\"details\" x=\"%.1f\" y=\"%.1f\"> </text>\n"
+                      "<text id=\"matched\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\"></text>\n",
+                      CPROF__FLAME_PAD, height - 10.0, width - CPROF__FLAME_PAD, height - 10.0);
+    cprof__buf_printf(f->out, "<script type=\"text/ecmascript\"><![CDATA[\n"
+                      "var cprof = {width: %.0f, pad: %.1f, fh: %.1f, y0: %.1f, cw: %.2f, match: '%s'};\n",
+                      width, CPROF__FLAME_PAD, CPROF__FLAME_ROW, cprof__flame_y(f, 0), CPROF__FLAME_CHAR,
+                      CPROF__FLAME_MATCH);
+    for (size_t i = 0; i < sizeof cprof__flame_script / sizeof cprof__flame_script[0]; i++) {
+        cprof__buf_puts(f->out, cprof__flame_script[i]);
+        cprof__buf_puts(f->out, "\n");
+    }
+    cprof__buf_puts(f->out, "]]></script>\n</svg>\n");
+}
+
+/* The frames: the whole at level 0 ("all", which is the thread's root when there is one thread),
+   then one frame per thread when there are several, then the scopes. */
+static void cprof__flame_frames(cprof__flame *f) {
+    const cprof_profile *p = f->p;
+    double x = CPROF__FLAME_PAD;
+    char name[128];
+    cprof__flame_frame(f, "all", p->program, 0, f->total, 0, 0, x, 0);
+    for (size_t t = 0; t < p->thread_count; t++) {
+        uint32_t root = p->threads[t].root;
+        uint64_t value = f->inclusive[root];
+        if (!cprof__flame_drawn(f, value)) {
+            x += (double)value * f->scale;
+            continue;
+        }
+        if (f->thread_level) {
+            cprof__snprintf(name, sizeof name, "thread %s", p->threads[t].name);
+            cprof__flame_frame(f, name, NULL, 0, value, 0, 0, x, 1);
+        }
+        cprof__flame_children(f, root, x, 1 + f->thread_level);
+        x += (double)value * f->scale;
+    }
+}
+
+/* Sums the metric over the tree and chooses the scale and the number of drawn levels; -1 on an
+   unknown metric or without memory. */
+static int cprof__flame_prepare(cprof__flame *f, const cprof_profile *p, const cprof_flamegraph_options *options) {
+    memset(f, 0, sizeof *f);
+    f->p = p;
+    f->o = options ? *options : cprof_flamegraph_defaults();
+    if (f->o.width < 200) f->o.width = 200;
+    if (!(f->o.min_width_pct >= 0.0)) f->o.min_width_pct = 0.0; /* negative or NaN */
+    f->metric = cprof__flame_metric_find(f->o.metric);
+    f->inclusive = (uint64_t *)cprof__alloc((p->node_count ? p->node_count : 1) * sizeof *f->inclusive);
+    if (!f->metric || !f->inclusive) return -1;
+    for (size_t t = 0; t < p->thread_count; t++)
+        if (p->threads[t].root < p->node_count) f->total += cprof__flame_sum(f, p->threads[t].root, 0);
+    f->thread_level = p->thread_count > 1;
+    f->min_value = (double)f->total * f->o.min_width_pct / 100.0;
+    f->scale = f->total ? ((double)f->o.width - 2.0 * CPROF__FLAME_PAD) / (double)f->total : 0.0;
+    uint32_t deepest = 0;
+    for (size_t t = 0; t < p->thread_count; t++) {
+        uint32_t root = p->threads[t].root;
+        if (root >= p->node_count) continue;
+        if (!cprof__flame_drawn(f, f->inclusive[root])) {
+            f->hidden += f->inclusive[root] > 0;
+            continue;
+        }
+        uint32_t below = cprof__flame_deepest(f, root, f->thread_level);
+        if (below > deepest) deepest = below;
+    }
+    f->levels = deepest + 1;
+    return 0;
+}
+
+static void cprof__flame_release(cprof__flame *f) {
+    cprof__release(f->inclusive, (f->p->node_count ? f->p->node_count : 1) * sizeof *f->inclusive);
+    f->inclusive = NULL;
+}
+
+/* The whole document into b, or through b to `stream` in pieces when stream is not NULL. */
+static int cprof__flamegraph_build(cprof__buf *b, FILE *stream, const cprof_profile *p,
+                                   const cprof_flamegraph_options *options) {
+    cprof__flame f;
+    if (!p) return -1;
+    if (cprof__flame_prepare(&f, p, options)) {
+        cprof__flame_release(&f);
+        return -1;
+    }
+    f.out = b;
+    f.stream = stream;
+    double height = CPROF__FLAME_TOP + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
+    cprof__flame_header(&f, height);
+    if (f.total) cprof__flame_frames(&f);
+    else
+        cprof__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">Nothing was recorded for the metric %s.</text>\n",
+                          CPROF__FLAME_PAD, CPROF__FLAME_TOP + 12.0, f.metric->name);
+    cprof__flame_footer(&f, height);
+    cprof__flame_flush(&f);
+    cprof__flame_release(&f);
+    return b->failed || f.stream_failed ? -1 : 0;
+}
+
+int cprof_flamegraph_write(const cprof_profile *p, FILE *out, const cprof_flamegraph_options *options) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!out) return -1;
+    int failed = cprof__flamegraph_build(&b, out, p, options);
+    cprof__buf_free(&b);
+    return failed ? -1 : 0;
+}
+
+/* "time, calls": the metrics --metric accepts. */
+static void cprof__flame_metric_names(cprof__buf *b) {
+    for (size_t i = 0; i < CPROF__FLAME_METRIC_COUNT; i++)
+        cprof__buf_printf(b, "%s%s", i ? ", " : "", cprof__flame_metrics[i].name);
+}
+
+static int cprof__flame_unknown_metric(const char *name) {
+    cprof__buf names;
+    memset(&names, 0, sizeof names);
+    cprof__flame_metric_names(&names);
+    fprintf(stderr, "cprof: flamegraph: unknown metric \"%s\" (available: %s)\n", name, names.data ? names.data : "");
+    cprof__buf_free(&names);
+    return -1;
+}
+
+/* Reads one option of `cprof flamegraph` into o: --metric=NAME, --inverted, --min-width=PCT,
+   --width=PX, --title=TEXT. Returns 0, or -1 after saying on stderr what is wrong. */
+static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
+    char *end = NULL;
+    int bad = 0;
+    if (strncmp(arg, "--metric=", 9) == 0) {
+        o->metric = arg + 9;
+        if (!cprof__flame_metric_find(o->metric)) return cprof__flame_unknown_metric(o->metric);
+    } else if (strcmp(arg, "--inverted") == 0) {
+        o->inverted = 1;
+    } else if (strncmp(arg, "--min-width=", 12) == 0) {
+        o->min_width_pct = strtod(arg + 12, &end);
+        bad = end == arg + 12 || *end || !(o->min_width_pct >= 0.0 && o->min_width_pct <= 100.0);
+    } else if (strncmp(arg, "--width=", 8) == 0) {
+        unsigned long width = strtoul(arg + 8, &end, 10);
+        bad = end == arg + 8 || *end || width < 200 || width > 100000;
+        o->width = (uint32_t)width;
+    } else if (strncmp(arg, "--title=", 8) == 0) {
+        o->title = arg + 8;
+    } else {
+        fprintf(stderr, "cprof: flamegraph: unknown option \"%s\"\n", arg);
+        return -1;
+    }
+    if (bad) fprintf(stderr, "cprof: flamegraph: bad value in \"%s\" (--min-width=0..100, --width=200..100000)\n", arg);
+    return bad ? -1 : 0;
+}
+
+/* The arguments of `cprof flamegraph [OPTIONS] P.json` (after the word "flamegraph"): fills options
+   and the profile's path. Returns 0, or 2 (the tool's exit status for bad usage) after a message. */
+CPROF__UNUSED static int cprof__flamegraph_arguments(int argc, char **argv, cprof_flamegraph_options *options,
+                                                      const char **path) {
+    *options = cprof_flamegraph_defaults();
+    *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            if (cprof__flame_option(options, argv[i])) return 2;
+        } else if (*path) {
+            fprintf(stderr, "cprof: flamegraph: one profile at a time (\"%s\" and \"%s\")\n", *path, argv[i]);
+            return 2;
+        } else {
+            *path = argv[i];
+        }
+    }
+    if (*path) return 0;
+    fprintf(stderr, "cprof: flamegraph: which profile? usage: cprof flamegraph [--metric=NAME] [--inverted] "
+                    "[--min-width=PCT] [--width=PX] [--title=TEXT] P.json > p.svg\n");
+    return 2;
+}
+
+static int cprof__write_file_atomic(const char *path, const cprof__buf *content);
+
+/* CPROF_OUT: prefix.svg with the default options. */
+static void cprof__flamegraph_build_default(cprof__buf *b, const cprof_profile *p) {
+    cprof__flamegraph_build(b, NULL, p, NULL);
+}
+
+/* ==================================================================================================
    >>output: CPROF_OUT files at exit, each written to a temporary name and renamed
    ================================================================================================== */
 static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
@@ -2446,6 +3061,7 @@ CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
     cprof__write_output(p, ".txt", cprof__report_build_default);
     cprof__write_output(p, ".json", cprof__json_build);
     cprof__write_output(p, ".folded", cprof__folded_build_default);
+    cprof__write_output(p, ".svg", cprof__flamegraph_build_default);
     cprof_profile_free(p);
 }
 
@@ -2462,6 +3078,8 @@ static const char cprof__tool_help[] =
     "  folded [--threads] P.json\n"
     "                      collapsed stacks with self time in ns (flamegraph.pl, speedscope);\n"
     "                      --threads puts each thread's name as the first frame\n"
+    "  flamegraph [--metric=time|calls] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
+    "                      an interactive SVG flame graph (one file, open it in a browser)\n"
     "  help                this text\n"
     "  --version           the version\n"
     "\n"
@@ -2565,6 +3183,15 @@ static int cprof__tool_folded(int argc, char **argv) {
     return cprof__tool_finish(cprof_folded_write(p, stdout, &o), p);
 }
 
+static int cprof__tool_flamegraph(int argc, char **argv) {
+    cprof_flamegraph_options o;
+    const char *file;
+    cprof_profile *p;
+    if (cprof__flamegraph_arguments(argc, argv, &o, &file)) return 2;
+    if (cprof__tool_load(file, &p)) return 1;
+    return cprof__tool_finish(cprof_flamegraph_write(p, stdout, &o), p);
+}
+
 typedef struct cprof__tool_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv after the command's name */
@@ -2574,6 +3201,7 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"report", cprof__tool_report},
     {"stats", cprof__tool_stats},
     {"folded", cprof__tool_folded},
+    {"flamegraph", cprof__tool_flamegraph},
 };
 
 int main(int argc, char **argv) {
