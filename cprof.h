@@ -1218,8 +1218,9 @@ CPROF__COLD static void cprof__counters_stop(cprof__recorder *r, uint32_t depth)
     CPROF__STORE(g->started[depth], (uint8_t)0);
     uint32_t slots = cprof__counter_slots();
     uint64_t now[CPROF__MAX_COUNTERS + 2];
-    uint64_t *values = cprof__counters_of_node(r->stack[depth].node);
-    if (!values || cprof__counters_read(g, now, 1)) return;
+    if (cprof__counters_read(g, now, 1)) return;
+    uint64_t *values = cprof__counters_of_node(r->stack[depth].node); /* after the read: its page faults are not the scope's */
+    if (!values) return;
     for (uint32_t s = 0; s < slots; s++)
         CPROF__STORE(values[s], CPROF__LOAD(values[s]) + (now[s] - g->start[depth * slots + s]));
 }
