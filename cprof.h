@@ -21,6 +21,8 @@
                           cprof_enable() does not override it
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
        CPROF_OUT=prefix   at normal exit write prefix.txt (the text report), replacing it atomically
+       CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
+                          Wins over cprof_counters_enable().
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -59,13 +61,37 @@
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
+       int cprof_counters_enable(const char *events)
+           Choose perf_event counters ("cache-misses,instructions,..."; NULL, "" or "default" = the default set).
+           Once per process: returns how many of the requested events can be counted, or -1 when counters
+           were already chosen (CPROF_COUNTERS or an earlier call) or recording is off (CPROF=0).
+       cprof_counter_value cprof_node_counter(const cprof_profile *, uint32_t node, uint32_t counter)
+       cprof_counter_value cprof_function_counter(const cprof_profile *, uint32_t function, uint32_t counter)
+           {total, self} of counter `counter` (an index into profile->counters) for a node or a function;
+           {0, 0} when out of range.
+       uint32_t cprof_counter_find(const cprof_profile *, const char *name)
+           The index of a counter by name in profile->counters, or CPROF_NONE.
+
+   COUNTERS (Linux perf_event_open; see the README for what each costs and means)
+       Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
+       LLC-loads LLC-misses dTLB-misses (hardware); page-faults minor-faults major-faults task-clock (ns)
+       context-switches cpu-migrations (software). Default: cycles,instructions,cache-references,cache-misses,
+       branch-misses,page-faults. Each event is tried once when chosen; each thread opens one event group
+       on its first scope, user space only (context-switches and cpu-migrations happen in the kernel and
+       are counted there, which needs perf_event_paranoid <= 1). Every node gets each counter inclusive
+       and self, exactly like time. An event that cannot be counted is listed with its reason
+       (profile->counters[k].reason) and costs nothing; when none can, scopes cost what they cost without.
+       Multiplexed counters are scaled by time enabled / time running and marked as estimates. Read with
+       rdpmc when the kernel allows it for every event of the group, else with one read() per scope end
+       and start (about 1.5 µs each in a virtual machine).
 
    PERCENTAGES
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
    CONTENTS (grep for the tag)
-       >>declarations  >>platform  >>timer  >>recorder  >>capture  >>derive  >>text  >>report  >>output
+       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>capture  >>derive  >>text
+       >>counter-figures  >>report  >>output
 */
 #ifndef CPROF_H
 #define CPROF_H
