@@ -87,7 +87,7 @@ $(BUILD)/results/%: $(TEST_SOURCES)
 	   timeout 600 $(run.$(*D)) ./$$bin >> $@.log 2>&1; then echo PASS > $@; else echo FAIL > $@; fi
 
 # Build checks, each a small script; same PASS/FAIL protocol.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildcard bench/*.c)
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildcard bench/*.c bench/*.h)
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then echo PASS > $@; else echo FAIL > $@; fi
 
@@ -140,7 +140,7 @@ BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
 bench: deps $(addprefix $(BUILD)/bench/,$(BENCHES))
 	@for b in $(BENCHES); do ./$(BUILD)/bench/$$b || exit 1; echo; done
 
-$(BUILD)/bench/%: bench/%.c $(HEADER)
+$(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c11 -O2 $(WARNINGS) $< -o $@ $(LIBS)
 

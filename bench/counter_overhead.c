@@ -5,40 +5,10 @@
    function without instrumentation. */
 #define CPROF_IMPLEMENTATION
 #include "../cprof.h"
-#include <stdlib.h>
+#include "bench.h"
 #include <sys/wait.h>
 
 enum { REPS = 7 };
-
-#define NOINLINE __attribute__((noinline))
-static volatile uint64_t sink;
-
-NOINLINE static void plain(void) { __asm__ __volatile__("" ::: "memory"); }
-NOINLINE static void two_timer_reads(void) {
-    uint64_t start = cprof__ticks();
-    __asm__ __volatile__("" ::: "memory");
-    sink = cprof__ticks() - start;
-}
-NOINLINE static void scoped(void) {
-    CPROF_SCOPE();
-    __asm__ __volatile__("" ::: "memory");
-}
-
-static double per_call_ns(void (*body)(void), int calls) {
-    double start = (double)cprof__monotonic_ns();
-    for (int i = 0; i < calls; i++) body();
-    return ((double)cprof__monotonic_ns() - start) / calls;
-}
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *values, int count) {
-    qsort(values, (size_t)count, sizeof *values, compare_doubles);
-    return values[count / 2];
-}
 
 /* The child: one configuration, one line. */
 static int measure(const char *label, int calls) {
