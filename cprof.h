@@ -1028,7 +1028,8 @@ int cprof_counters_enable(const char *events) {
     if (!chosen && !cprof__g.forced_off) {
         cprof__selection_choose(events);
         for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
-            if (!CPROF__LOAD(r->counters)) CPROF__STORE(r->counters, cprof__counters_for_new_thread());
+            if (!CPROF__LOAD(r->counters)) /* release: the thread then reads the selection */
+                CPROF__STORE_RELEASE(r->counters, cprof__counters_for_new_thread());
     }
     int available = (int)cprof__selection.available;
     pthread_mutex_unlock(&cprof__lock);
@@ -1224,7 +1225,7 @@ static uint64_t *cprof__counters_of_node(cprof__rnode *node) {
 /* Scope enter: remember the group's values for the frame at `depth`. Opens the group first when this
    is the thread's first scope since counters were chosen. */
 CPROF__COLD static void cprof__counters_start(cprof__recorder *r, uint32_t depth) {
-    cprof__counter_group *g = CPROF__LOAD(r->counters);
+    cprof__counter_group *g = CPROF__LOAD_ACQUIRE(r->counters);
     if (g == &cprof__counters_pending) {
         g = cprof__counters_open(r);
         CPROF__STORE_RELEASE(r->counters, g); /* NULL when nothing opened: no scope pays for it */
