@@ -100,7 +100,7 @@ $(BUILD)/results/%: $(TEST_SOURCES)
 
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
 # starting with SKIP (something it needs is not installed) and succeeds.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildcard bench/*.c)
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildcard bench/*.c bench/*.h)
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
@@ -178,7 +178,7 @@ BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
 bench: deps $(addprefix $(BUILD)/bench/,$(BENCHES))
 	@for b in $(BENCHES); do ./$(BUILD)/bench/$$b || exit 1; echo; done
 
-$(BUILD)/bench/%: bench/%.c $(HEADER)
+$(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c11 -O2 $(WARNINGS) $< -o $@ $(LIBS)
 

@@ -20,8 +20,10 @@
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
                           cprof_enable() does not override it
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
-       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report) and prefix.svg (the flame graph),
-                          each replaced atomically
+       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report), prefix.json (the profile),
+                          prefix.folded (collapsed stacks) and prefix.svg (the flame graph), each replaced atomically
+       CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
+                          Wins over cprof_counters_enable().
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -75,14 +77,37 @@
            inverted = 0 (1: an icicle, the root on top), min_width_pct = 0.1 (narrower frames are not
            drawn, their time stays in the parent, and the subtitle counts them), width = 1200 pixels,
            title = NULL ("Flame graph: " and the program's name).
+       int cprof_counters_enable(const char *events)
+           Choose perf_event counters ("cache-misses,instructions,..."; NULL, "" or "default" = the default set).
+           Once per process: returns how many of the requested events can be counted, or -1 when counters
+           were already chosen (CPROF_COUNTERS or an earlier call) or recording is off (CPROF=0).
+       cprof_counter_value cprof_node_counter(const cprof_profile *, uint32_t node, uint32_t counter)
+       cprof_counter_value cprof_function_counter(const cprof_profile *, uint32_t function, uint32_t counter)
+           {total, self} of counter `counter` (an index into profile->counters) for a node or a function;
+           {0, 0} when out of range.
+       uint32_t cprof_counter_find(const cprof_profile *, const char *name)
+           The index of a counter by name in profile->counters, or CPROF_NONE.
+
+   COUNTERS (Linux perf_event_open; see the README for what each costs and means)
+       Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
+       LLC-loads LLC-misses dTLB-misses (hardware); page-faults minor-faults major-faults task-clock (ns)
+       context-switches cpu-migrations (software). Default: cycles,instructions,cache-references,cache-misses,
+       branch-misses,page-faults. Each event is tried once when chosen; each thread opens one event group
+       on its first scope, user space only (context-switches and cpu-migrations happen in the kernel and
+       are counted there, which needs perf_event_paranoid <= 1). Every node gets each counter inclusive
+       and self, exactly like time. An event that cannot be counted is listed with its reason
+       (profile->counters[k].reason) and costs nothing; when none can, scopes cost what they cost without.
+       Multiplexed counters are scaled by time enabled / time running and marked as estimates. Read with
+       rdpmc when the kernel allows it for every event of the group, else with one read() per scope end
+       and start (about 1.5 µs each in a virtual machine).
 
    PERCENTAGES
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
    CONTENTS (grep for the tag)
-       >>declarations  >>platform  >>timer  >>recorder  >>capture  >>derive  >>text  >>report  >>flamegraph
-       >>output
+       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>capture  >>derive  >>text
+       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>output  >>tool
 */
 #ifndef CPROF_H
 #define CPROF_H
@@ -173,6 +198,22 @@ typedef struct cprof_message { /* a problem noticed while recording, with the pl
     const char *text;
 } cprof_message;
 
+/* One requested perf_event counter (see COUNTERS in the doc block). */
+typedef struct cprof_counter_info {
+    const char *name;     /* as requested: "cache-misses", "page-faults", ... */
+    uint32_t available;   /* 1: counted; 0: unavailable, see reason */
+    uint32_t reserved;
+    const char *reason;   /* why it is unavailable; "" when available */
+    double running_ratio; /* time running / time enabled: 1 exact; below 1 the kernel multiplexed the counters and
+                             the values are estimates, scaled by its inverse; 0 when unavailable */
+    uint64_t total;       /* the whole run: the sum over the threads' roots */
+} cprof_counter_info;
+
+typedef struct cprof_counter_value { /* one counter of one node or function */
+    uint64_t total;                  /* inclusive (per function: recursion counted once) */
+    uint64_t self;                   /* total minus the children's totals */
+} cprof_counter_value;
+
 typedef struct cprof_profile {
     uint32_t format_major, format_minor;
     const char *program;
@@ -195,6 +236,11 @@ typedef struct cprof_profile {
     size_t message_count;
     cprof_message *messages;
     struct cprof__strings *strings; /* private: owns every string above */
+    size_t counter_count;                   /* requested counters; 0 when counters are off */
+    cprof_counter_info *counters;
+    cprof_counter_value *node_counters;     /* [node_count * counter_count]: node i, counter k at i * counter_count + k */
+    cprof_counter_value *function_counters; /* [function_count * counter_count], the same way */
+    const char *counter_reader;             /* "rdpmc", "read" (a system call per read), "" without counters */
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -238,6 +284,10 @@ int cprof_is_enabled(void);
 void cprof_reset(void);
 void cprof_thread_name(const char *name);
 size_t cprof_memory_bytes(void);
+int cprof_counters_enable(const char *events);
+cprof_counter_value cprof_node_counter(const cprof_profile *profile, uint32_t node, uint32_t counter);
+cprof_counter_value cprof_function_counter(const cprof_profile *profile, uint32_t function, uint32_t counter);
+uint32_t cprof_counter_find(const cprof_profile *profile, const char *name);
 
 /* private, used by the macros */
 uint32_t cprof__enter(const cprof_site *site);
@@ -330,6 +380,8 @@ struct cprof__scope_guard {
 #if defined(__linux__)
 #define CPROF__LINUX 1
 #include <sys/syscall.h>
+#include <sys/mman.h>
+#include <linux/perf_event.h>
 #endif
 #if !defined(CLOCK_MONOTONIC)
 #error "cprof: CLOCK_MONOTONIC is hidden: include cprof.h before any system header in the file that defines CPROF_IMPLEMENTATION, or compile with -D_DEFAULT_SOURCE"
@@ -348,6 +400,7 @@ struct cprof__scope_guard {
 #define CPROF__LOAD_DOUBLE(x, out) __atomic_load(&(x), &(out), __ATOMIC_RELAXED)
 #define CPROF__STORE_DOUBLE(x, v) __atomic_store(&(x), &(v), __ATOMIC_RELAXED)
 #define CPROF__UNUSED __attribute__((unused))
+#define CPROF__COLD __attribute__((noinline, cold)) /* kept out of the hot path's registers and stack */
 #else
 #define CPROF__LIKELY(x) (x)
 #define CPROF__UNLIKELY(x) (x)
@@ -360,6 +413,7 @@ struct cprof__scope_guard {
 #define CPROF__LOAD_DOUBLE(x, out) ((out) = (x))
 #define CPROF__STORE_DOUBLE(x, v) ((x) = (v))
 #define CPROF__UNUSED
+#define CPROF__COLD
 #endif
 
 #ifndef CPROF_NO_STB_SPRINTF
@@ -522,6 +576,7 @@ typedef struct cprof__rnode {
     double sum_sq_ticks2;
     uint32_t capture_index; /* scratch for the capture, which holds the registry lock */
     uint32_t reserved;
+    uint64_t *counter_values; /* >>counters: per selected event, then time enabled and running; NULL when none */
 } cprof__rnode;
 
 typedef struct cprof__frame {
@@ -542,7 +597,16 @@ typedef struct cprof__recorder {
     cprof__rnode *blocks[CPROF__MAX_BLOCKS];
     char name[CPROF__NAME_BYTES];
     cprof__frame stack[CPROF__MAX_DEPTH + 1];
+    struct cprof__counter_group *counters; /* >>counters: NULL when this thread counts nothing */
 } cprof__recorder;
+
+/* The recorder's calls into >>counters (defined there). */
+CPROF__COLD static void cprof__counters_start(cprof__recorder *r, uint32_t depth);
+CPROF__COLD static void cprof__counters_stop(cprof__recorder *r, uint32_t depth);
+static struct cprof__counter_group *cprof__counters_for_new_thread(void);
+static void cprof__counters_thread_exited(cprof__recorder *r);
+static void cprof__counters_clear_tree(cprof__rnode *node);
+static void cprof__selection_choose(const char *events);
 
 static pthread_once_t cprof__once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t cprof__lock = PTHREAD_MUTEX_INITIALIZER; /* the registry and the messages;
@@ -596,6 +660,7 @@ static void cprof__node_clear(cprof__rnode *node) {
 
 static void cprof__thread_exited(void *recorder) {
     CPROF__STORE(((cprof__recorder *)recorder)->exited, 1u);
+    cprof__counters_thread_exited((cprof__recorder *)recorder);
 }
 
 /* Creates the calling thread's recorder and links it into the registry; it outlives the thread so
@@ -607,6 +672,7 @@ static cprof__recorder *cprof__recorder_create(void) {
     cprof__node_clear(&r->root);
     r->stack[0].node = &r->root;
     pthread_mutex_lock(&cprof__lock);
+    r->counters = cprof__counters_for_new_thread();
     cprof__g.thread_count++;
     if (cprof__g.thread_count == 1) strcpy(r->name, "main");
     else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
@@ -679,6 +745,7 @@ uint32_t cprof__enter(const cprof_site *site) {
     CPROF__STORE(frame->node, node);
     CPROF__STORE(frame->site, site);
     CPROF__STORE(node->calls, CPROF__LOAD(node->calls) + 1);
+    if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_start(r, depth + 1); /* off: one branch */
     CPROF__STORE(frame->start_ticks, cprof__ticks());
     CPROF__STORE_RELEASE(r->depth, depth + 1);
     return depth + 1;
@@ -696,6 +763,8 @@ static void cprof__frame_close(cprof__recorder *r, uint32_t depth, uint64_t now)
     if (elapsed < CPROF__LOAD(node->min_ticks)) CPROF__STORE(node->min_ticks, elapsed);
     if (elapsed > CPROF__LOAD(node->max_ticks)) CPROF__STORE(node->max_ticks, elapsed);
     CPROF__STORE_RELEASE(r->depth, depth - 1);
+    /* Last, so that it is a tail call and costs nothing when off but a branch (the frame stays intact). */
+    if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_stop(r, depth);
 }
 
 /* Frames above `token` are CPROF_BEGINs that were never ended: close them here, say where. */
@@ -753,6 +822,8 @@ static void cprof__init_once(void) {
     cprof__g.start_ticks = cprof__ticks();
     cprof__g.start_unix_ns = cprof__unix_ns();
     pthread_key_create(&cprof__g.exit_key, cprof__thread_exited);
+    const char *counters = getenv("CPROF_COUNTERS");
+    if (counters && !cprof__g.forced_off) cprof__selection_choose(counters);
 #ifndef CPROF_MAIN /* the tool itself writes no profile */
     if (out && *out && !cprof__g.forced_off && strlen(out) < sizeof cprof__g.out_prefix - 16) {
         strcpy(cprof__g.out_prefix, out);
@@ -813,6 +884,7 @@ void cprof_reset(void) {
     pthread_mutex_lock(&cprof__lock);
     for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
         cprof__tree_clear(&r->root);
+        cprof__counters_clear_tree(&r->root);
         CPROF__STORE(r->dropped, 0);
     }
     cprof__g.message_count = 0;
@@ -823,8 +895,451 @@ void cprof_reset(void) {
 }
 
 /* ==================================================================================================
+   >>counters: perf_event counters per scope: the event table, choosing events, one group per thread,
+   one read routine, one accumulation. Hardware and software events take the same path.
+   ================================================================================================== */
+#define CPROF__MAX_COUNTERS 16     /* events in one selection */
+#define CPROF__COUNTER_NAME_BYTES 32
+#define CPROF__UNKNOWN_EVENT 1000  /* "errno" of a requested name that is not in the table */
+#define CPROF__NOT_LINUX 1001      /* "errno" of every event where there is no perf_event_open */
+
+#if defined(CPROF__LINUX)
+#define CPROF__EVENT_HW(config) PERF_TYPE_HARDWARE, PERF_COUNT_HW_##config
+#define CPROF__EVENT_SW(config) PERF_TYPE_SOFTWARE, PERF_COUNT_SW_##config
+#define CPROF__EVENT_CACHE(cache, result)                                                   \
+    PERF_TYPE_HW_CACHE, (PERF_COUNT_HW_CACHE_##cache | (PERF_COUNT_HW_CACHE_OP_READ << 8) | \
+                         ((uint64_t)PERF_COUNT_HW_CACHE_RESULT_##result << 16))
+#else
+#define CPROF__EVENT_HW(config) 0, 0
+#define CPROF__EVENT_SW(config) 1, 0
+#define CPROF__EVENT_CACHE(cache, result) 3, 0
+#endif
+
+/* The one event table. `in_kernel`: the event happens only inside the kernel (a context switch),
+   so it is opened with exclude_kernel = 0: with exclude_kernel it would always read 0. Everything else
+   counts user space only. */
+typedef struct cprof__event {
+    const char *name;
+    uint32_t type; /* PERF_TYPE_* */
+    uint64_t config;
+    int in_kernel;
+} cprof__event;
+
+static const cprof__event cprof__events[] = {
+    {"cycles", CPROF__EVENT_HW(CPU_CYCLES), 0},
+    {"instructions", CPROF__EVENT_HW(INSTRUCTIONS), 0},
+    {"cache-references", CPROF__EVENT_HW(CACHE_REFERENCES), 0},
+    {"cache-misses", CPROF__EVENT_HW(CACHE_MISSES), 0},
+    {"branches", CPROF__EVENT_HW(BRANCH_INSTRUCTIONS), 0},
+    {"branch-misses", CPROF__EVENT_HW(BRANCH_MISSES), 0},
+    {"L1d-loads", CPROF__EVENT_CACHE(L1D, ACCESS), 0},
+    {"L1d-misses", CPROF__EVENT_CACHE(L1D, MISS), 0},
+    {"LLC-loads", CPROF__EVENT_CACHE(LL, ACCESS), 0},
+    {"LLC-misses", CPROF__EVENT_CACHE(LL, MISS), 0},
+    {"dTLB-misses", CPROF__EVENT_CACHE(DTLB, MISS), 0},
+    {"page-faults", CPROF__EVENT_SW(PAGE_FAULTS), 0},
+    {"minor-faults", CPROF__EVENT_SW(PAGE_FAULTS_MIN), 0},
+    {"major-faults", CPROF__EVENT_SW(PAGE_FAULTS_MAJ), 0},
+    {"task-clock", CPROF__EVENT_SW(TASK_CLOCK), 0},
+    {"context-switches", CPROF__EVENT_SW(CONTEXT_SWITCHES), 1},
+    {"cpu-migrations", CPROF__EVENT_SW(CPU_MIGRATIONS), 1},
+};
+#define CPROF__EVENT_COUNT (sizeof cprof__events / sizeof cprof__events[0])
+#define CPROF__DEFAULT_COUNTERS "cycles,instructions,cache-references,cache-misses,branch-misses,page-faults"
+
+/* The selection: chosen once (CPROF_COUNTERS, or the first cprof_counters_enable), then read-only. */
+static struct cprof__counter_selection {
+    int chosen;
+    uint32_t count;                    /* events requested */
+    uint32_t available;                /* of those, how many the probe could open */
+    uint32_t event[CPROF__MAX_COUNTERS]; /* index into cprof__events; CPROF_NONE for an unknown name */
+    int error[CPROF__MAX_COUNTERS];    /* 0: available; else the probe's errno, or CPROF__UNKNOWN_EVENT... */
+    char name[CPROF__MAX_COUNTERS][CPROF__COUNTER_NAME_BYTES];
+} cprof__selection;
+
+/* One thread's counters: an event group and the counter values at the start of each open frame. */
+typedef struct cprof__counter_group {
+    int fd[CPROF__MAX_COUNTERS];             /* by selection index; -1 when not counting on this thread */
+    uint32_t position[CPROF__MAX_COUNTERS];  /* its place in the group's read() answer */
+    uint32_t open_count;
+    int use_rdpmc;                           /* every event has a perf mmap page with cap_user_rdpmc */
+    void *page[CPROF__MAX_COUNTERS];         /* the mmap pages (rdpmc only) */
+    size_t page_bytes, bytes;
+    uint8_t started[CPROF__MAX_DEPTH + 1];   /* frame has start values (opened after the group) */
+    uint64_t *start;                         /* [(CPROF__MAX_DEPTH + 1) * slots] */
+} cprof__counter_group;
+
+/* A recorder's `counters` points here until its thread first records: the group is opened then, on
+   the thread it measures. Never written. */
+static cprof__counter_group cprof__counters_pending;
+
+/* Values per node and per frame: each selected event, then time enabled and time running in ns. */
+static uint32_t cprof__counter_slots(void) { return cprof__selection.count + 2; }
+
+#if defined(CPROF__LINUX)
+static void cprof__event_attr(struct perf_event_attr *attr, const cprof__event *event) {
+    memset(attr, 0, sizeof *attr);
+    attr->size = sizeof *attr;
+    attr->type = event->type;
+    attr->config = event->config;
+    attr->read_format = PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+    if (!event->in_kernel) attr->exclude_kernel = 1; /* constant stores: -Wconversion accepts them into a bit-field */
+    attr->exclude_hv = 1;
+}
+
+/* Opens `event` on the calling thread, in the group of `leader` (-1: a new group). The fd, or -errno. */
+static int cprof__event_open(const cprof__event *event, int leader) {
+    struct perf_event_attr attr;
+    cprof__event_attr(&attr, event);
+    long fd = syscall(SYS_perf_event_open, &attr, 0, -1, leader, (unsigned long)PERF_FLAG_FD_CLOEXEC);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+static int cprof__perf_event_paranoid(void) {
+    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+    int level = -100;
+    if (f) {
+        if (fscanf(f, "%d", &level) != 1) level = -100;
+        fclose(f);
+    }
+    return level;
+}
+#else
+static int cprof__event_open(const cprof__event *event, int leader) {
+    (void)event;
+    (void)leader;
+    return -CPROF__NOT_LINUX;
+}
+static int cprof__perf_event_paranoid(void) { return -100; }
+#endif
+
+static uint32_t cprof__event_find(const char *name, size_t length) {
+    for (uint32_t i = 0; i < CPROF__EVENT_COUNT; i++)
+        if (strlen(cprof__events[i].name) == length && strncmp(cprof__events[i].name, name, length) == 0) return i;
+    return CPROF_NONE;
+}
+
+/* Adds one requested name to the selection; duplicates are ignored, past the limit is a message. */
+static void cprof__selection_add(const char *name, size_t length) {
+    struct cprof__counter_selection *s = &cprof__selection;
+    for (uint32_t k = 0; k < s->count; k++)
+        if (strlen(s->name[k]) == length && strncmp(s->name[k], name, length) == 0) return;
+    if (s->count == CPROF__MAX_COUNTERS) {
+        cprof__message(NULL, 0, "counter %.*s not used: at most %d counters", (int)length, name, CPROF__MAX_COUNTERS);
+        return;
+    }
+    uint32_t k = s->count++;
+    size_t kept = length < CPROF__COUNTER_NAME_BYTES ? length : CPROF__COUNTER_NAME_BYTES - 1;
+    memcpy(s->name[k], name, kept);
+    s->name[k][kept] = '\0';
+    s->event[k] = cprof__event_find(name, length);
+}
+
+/* Every requested event is opened once, alone, on the calling thread and closed again: whatever fails
+   here is unavailable for the whole run, with its reason, and no thread tries it again. */
+static void cprof__selection_probe(void) {
+    struct cprof__counter_selection *s = &cprof__selection;
+    for (uint32_t k = 0; k < s->count; k++) {
+        int fd = s->event[k] == CPROF_NONE ? -CPROF__UNKNOWN_EVENT : cprof__event_open(&cprof__events[s->event[k]], -1);
+        s->error[k] = fd < 0 ? -fd : 0;
+        if (fd >= 0) close(fd);
+        s->available += fd >= 0;
+    }
+}
+
+/* "a,b,c" (spaces allowed; "default" or "" is the default set) -> the selection. Under the lock. */
+static void cprof__selection_choose(const char *events) {
+    if (!events || !*events || strcmp(events, "default") == 0 || strcmp(events, "1") == 0) events = CPROF__DEFAULT_COUNTERS;
+    while (*events) {
+        while (*events == ' ' || *events == ',') events++;
+        size_t length = strcspn(events, ", ");
+        if (length) cprof__selection_add(events, length);
+        events += length;
+    }
+    cprof__selection_probe();
+    cprof__selection.chosen = 1;
+}
+
+/* The counters a recorder starts with: pending when there is anything to count. Under the lock. */
+static cprof__counter_group *cprof__counters_for_new_thread(void) {
+    return cprof__selection.available ? &cprof__counters_pending : NULL;
+}
+
+int cprof_counters_enable(const char *events) {
+    cprof__init();
+    pthread_mutex_lock(&cprof__lock);
+    int chosen = cprof__selection.chosen;
+    if (!chosen && !cprof__g.forced_off) {
+        cprof__selection_choose(events);
+        for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
+            if (!CPROF__LOAD(r->counters)) /* release: the thread then reads the selection */
+                CPROF__STORE_RELEASE(r->counters, cprof__counters_for_new_thread());
+    }
+    int available = (int)cprof__selection.available;
+    pthread_mutex_unlock(&cprof__lock);
+    if (chosen) cprof__message(NULL, 0, "cprof_counters_enable(\"%s\") ignored: counters were already chosen", events ? events : "");
+    return chosen || cprof__g.forced_off ? -1 : available;
+}
+
+/* --- reading: one routine for every event, rdpmc where the kernel offers it, else read() --- */
+#if defined(CPROF__LINUX) && defined(CPROF__X86_64)
+static inline uint64_t cprof__rdpmc(uint32_t counter) {
+    uint32_t lo, hi;
+    __asm__ __volatile__("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter));
+    return ((uint64_t)hi << 32) | lo;
+}
+#define CPROF__HAS_RDPMC 1
+#endif
+
+#if defined(CPROF__LINUX)
+/* The arithmetic of the perf mmap page (linux/perf_event.h): the count is the kernel's offset plus the
+   counter's value sign-extended from its width; enabled and running advance by the time since the
+   kernel last updated them, computed from the TSC. out = {count, enabled, running}. */
+static void cprof__mmap_page_decode(const struct perf_event_mmap_page *page, uint64_t pmc, uint64_t tsc,
+                                    uint64_t out[3]) {
+    uint64_t count = (uint64_t)page->offset, enabled = page->time_enabled, running = page->time_running;
+    if (page->index && page->pmc_width && page->pmc_width < 64) {
+        uint32_t shift = 64u - page->pmc_width;
+        pmc = (uint64_t)((int64_t)(pmc << shift) >> shift);
+    }
+    if (page->index) count += pmc;
+    if (page->cap_user_time) {
+        if (page->cap_user_time_short) tsc = page->time_cycles + ((tsc - page->time_cycles) & page->time_mask);
+        uint64_t quot = tsc >> page->time_shift, rem = tsc & (((uint64_t)1 << page->time_shift) - 1);
+        uint64_t delta = page->time_offset + quot * page->time_mult + ((rem * page->time_mult) >> page->time_shift);
+        enabled += delta;
+        if (page->index) running += delta;
+    }
+    out[0] = count;
+    out[1] = enabled;
+    out[2] = running;
+}
+#endif
+
+#if defined(CPROF__HAS_RDPMC)
+/* One event through its page, under the page's sequence lock. */
+static void cprof__mmap_page_read(const volatile struct perf_event_mmap_page *page, uint64_t out[3]) {
+    uint32_t sequence;
+    do {
+        sequence = page->lock;
+        __asm__ __volatile__("" ::: "memory");
+        uint32_t index = page->index;
+        uint64_t pmc = index ? cprof__rdpmc(index - 1) : 0;
+        cprof__mmap_page_decode((const struct perf_event_mmap_page *)(uintptr_t)page, pmc, cprof__cpu_counter(), out);
+        __asm__ __volatile__("" ::: "memory");
+    } while (page->lock != sequence);
+}
+
+static int cprof__counters_read_rdpmc(const cprof__counter_group *g, uint64_t *values) {
+    uint32_t count = cprof__selection.count;
+    int first = 1;
+    for (uint32_t k = 0; k < count; k++) {
+        uint64_t read[3] = {0, 0, 0};
+        if (g->fd[k] >= 0) cprof__mmap_page_read((const volatile struct perf_event_mmap_page *)g->page[k], read);
+        values[k] = read[0];
+        if (g->fd[k] >= 0 && first) { /* the group is scheduled as one: its times are the leader's */
+            values[count] = read[1];
+            values[count + 1] = read[2];
+            first = 0;
+        }
+    }
+    return 0;
+}
+#endif
+
+/* The group's values now: values[k] for each selected event (0 when not counting), then time enabled
+   and time running. `may_rdpmc` is 0 when reading another thread's group (rdpmc reads this CPU's).
+   0 on success, -1 when the group cannot be read (its thread has ended). */
+static int cprof__counters_read(const cprof__counter_group *g, uint64_t *values, int may_rdpmc) {
+    uint32_t count = cprof__selection.count;
+#if defined(CPROF__HAS_RDPMC)
+    if (may_rdpmc && g->use_rdpmc) return cprof__counters_read_rdpmc(g, values);
+#else
+    (void)may_rdpmc;
+#endif
+    uint64_t answer[3 + CPROF__MAX_COUNTERS]; /* PERF_FORMAT_GROUP: nr, enabled, running, values */
+    int leader = -1;
+    for (uint32_t k = 0; k < count && leader < 0; k++) leader = g->fd[k];
+    if (leader < 0 || read(leader, answer, sizeof answer) < (ssize_t)(3 * sizeof(uint64_t))) return -1;
+    for (uint32_t k = 0; k < count; k++)
+        values[k] = g->fd[k] >= 0 && g->position[k] < answer[0] ? answer[3 + g->position[k]] : 0;
+    values[count] = answer[1];
+    values[count + 1] = answer[2];
+    return 0;
+}
+
+/* --- one group per thread, opened lazily on the thread it measures --- */
+#if defined(CPROF__LINUX)
+/* rdpmc only when every event of the group offers it: one read() answers for all of them anyway. */
+static void cprof__counters_map_pages(cprof__counter_group *g) {
+    long page_bytes = sysconf(_SC_PAGESIZE);
+    g->page_bytes = page_bytes > 0 ? (size_t)page_bytes : 4096u;
+    g->use_rdpmc = 0;
+#if defined(CPROF__HAS_RDPMC)
+    int all = 1;
+    for (uint32_t k = 0; k < cprof__selection.count && all; k++) {
+        if (g->fd[k] < 0) continue;
+        if (cprof__events[cprof__selection.event[k]].type == PERF_TYPE_SOFTWARE) { all = 0; break; }
+        void *page = mmap(NULL, g->page_bytes, PROT_READ, MAP_SHARED, g->fd[k], 0);
+        if (page == MAP_FAILED) { all = 0; break; }
+        g->page[k] = page;
+        const struct perf_event_mmap_page *p = (const struct perf_event_mmap_page *)page;
+        all = p->cap_user_rdpmc && p->cap_user_time;
+    }
+    g->use_rdpmc = all;
+    if (all) return;
+#endif
+    for (uint32_t k = 0; k < cprof__selection.count; k++) {
+        if (g->page[k]) munmap(g->page[k], g->page_bytes);
+        g->page[k] = NULL;
+    }
+}
+#else
+static void cprof__counters_map_pages(cprof__counter_group *g) { g->use_rdpmc = 0; }
+#endif
+
+static const char *cprof__counter_reason(char *out, size_t size, int error, int in_kernel);
+
+/* Opens the group of the calling thread: every event the probe found available. An event that fails
+   here (too many open files...) is noted with the thread's name and left out. */
+static cprof__counter_group *cprof__counters_open(cprof__recorder *r) {
+    size_t bytes = sizeof(cprof__counter_group) + (size_t)(CPROF__MAX_DEPTH + 1) * cprof__counter_slots() * sizeof(uint64_t);
+    cprof__counter_group *g = (cprof__counter_group *)cprof__alloc(bytes);
+    if (!g) return NULL;
+    g->bytes = bytes;
+    g->start = (uint64_t *)(void *)(g + 1);
+    int leader = -1;
+    for (uint32_t k = 0; k < cprof__selection.count; k++) {
+        g->fd[k] = -1;
+        g->position[k] = CPROF_NONE;
+        if (cprof__selection.error[k]) continue;
+        const cprof__event *event = &cprof__events[cprof__selection.event[k]];
+        int fd = cprof__event_open(event, leader);
+        if (fd < 0) {
+            char reason[240];
+            cprof__message(NULL, 0, "counter %s unavailable on thread %s: %s", event->name, r->name,
+                           cprof__counter_reason(reason, sizeof reason, -fd, event->in_kernel));
+            continue;
+        }
+        if (leader < 0) leader = fd;
+        g->fd[k] = fd;
+        g->position[k] = g->open_count++;
+    }
+    if (!g->open_count) {
+        cprof__release(g, bytes);
+        return NULL;
+    }
+    cprof__counters_map_pages(g);
+    return g;
+}
+
+/* Closes the fds and pages; the group's memory stays (a capture may still look at it). */
+static void cprof__counters_close(cprof__counter_group *g) {
+    g->use_rdpmc = 0;
+    for (uint32_t k = 0; k < cprof__selection.count; k++) {
+#if defined(CPROF__LINUX)
+        if (g->page[k]) munmap(g->page[k], g->page_bytes);
+#endif
+        g->page[k] = NULL;
+        if (g->fd[k] >= 0) close(g->fd[k]);
+        g->fd[k] = -1;
+    }
+}
+
+/* A thread ends: its fds are closed under the lock, so that a capture never reads a reused fd. */
+static void cprof__counters_thread_exited(cprof__recorder *r) {
+    cprof__counter_group *g = CPROF__LOAD(r->counters);
+    if (!g || g == &cprof__counters_pending) return;
+    pthread_mutex_lock(&cprof__lock);
+    cprof__counters_close(g);
+    pthread_mutex_unlock(&cprof__lock);
+}
+
+/* --- the accumulation, called from the hot path only when the thread has counters --- */
+
+/* A node's values: allocated on its first completed call with counters, by its own thread. */
+static uint64_t *cprof__counters_of_node(cprof__rnode *node) {
+    uint64_t *values = node->counter_values;
+    if (CPROF__LIKELY(values != NULL)) return values;
+    values = (uint64_t *)cprof__alloc(cprof__counter_slots() * sizeof *values);
+    if (values) CPROF__STORE_RELEASE(node->counter_values, values);
+    return values;
+}
+
+/* Scope enter: remember the group's values for the frame at `depth`. Opens the group first when this
+   is the thread's first scope since counters were chosen. */
+CPROF__COLD static void cprof__counters_start(cprof__recorder *r, uint32_t depth) {
+    cprof__counter_group *g = CPROF__LOAD_ACQUIRE(r->counters);
+    if (g == &cprof__counters_pending) {
+        g = cprof__counters_open(r);
+        CPROF__STORE_RELEASE(r->counters, g); /* NULL when nothing opened: no scope pays for it */
+        if (!g) return;
+    }
+    uint32_t slots = cprof__counter_slots();
+    uint64_t now[CPROF__MAX_COUNTERS + 2];
+    if (cprof__counters_read(g, now, 1)) return;
+    for (uint32_t s = 0; s < slots; s++) CPROF__STORE(g->start[depth * slots + s], now[s]);
+    CPROF__STORE_RELEASE(g->started[depth], (uint8_t)1); /* a capture reads the start values after this */
+}
+
+/* Scope exit: add the difference since the frame's start to its node. */
+CPROF__COLD static void cprof__counters_stop(cprof__recorder *r, uint32_t depth) {
+    cprof__counter_group *g = CPROF__LOAD(r->counters);
+    if (g == &cprof__counters_pending || !g->started[depth]) return;
+    CPROF__STORE(g->started[depth], (uint8_t)0);
+    uint32_t slots = cprof__counter_slots();
+    uint64_t now[CPROF__MAX_COUNTERS + 2];
+    if (cprof__counters_read(g, now, 1)) return;
+    uint64_t *values = cprof__counters_of_node(r->stack[depth].node); /* after the read: its page faults are not the scope's */
+    if (!values) return;
+    for (uint32_t s = 0; s < slots; s++)
+        CPROF__STORE(values[s], CPROF__LOAD(values[s]) + (now[s] - g->start[depth * slots + s]));
+}
+
+/* cprof_reset: every node's counter values back to zero. Under the lock. */
+static void cprof__counters_clear_tree(cprof__rnode *node) {
+    for (cprof__rnode *child = CPROF__LOAD_ACQUIRE(node->first_child); child; child = CPROF__LOAD(child->next_sibling)) {
+        uint64_t *values = CPROF__LOAD_ACQUIRE(child->counter_values);
+        for (uint32_t s = 0; values && s < cprof__counter_slots(); s++) CPROF__STORE(values[s], (uint64_t)0);
+        cprof__counters_clear_tree(child);
+    }
+}
+
+/* Why an event cannot be counted, in the user's terms. */
+static const char *cprof__counter_reason(char *out, size_t size, int error, int in_kernel) {
+    int paranoid = cprof__perf_event_paranoid();
+    if (error == CPROF__UNKNOWN_EVENT) {
+        size_t used = (size_t)cprof__snprintf(out, size, "unknown event; known:");
+        for (size_t i = 0; i < CPROF__EVENT_COUNT && used < size; i++)
+            used += (size_t)cprof__snprintf(out + used, size - used, " %s", cprof__events[i].name);
+    } else if (error == CPROF__NOT_LINUX) {
+        cprof__snprintf(out, size, "counters need Linux perf_event_open");
+    } else if (error == ENOENT || error == EOPNOTSUPP || error == ENODEV) {
+        cprof__snprintf(out, size, "the CPU offers no such event (%s): a virtual machine without a virtual PMU, "
+                        "or a CPU without this event", error == ENOENT ? "ENOENT" : error == ENODEV ? "ENODEV" : "EOPNOTSUPP");
+    } else if (error == EACCES || error == EPERM) {
+        cprof__snprintf(out, size, "not permitted (%s): perf_event_paranoid is %d; %s needs it at %d or lower, or "
+                        "CAP_PERFMON (a container or seccomp may also forbid perf_event_open)",
+                        error == EACCES ? "EACCES" : "EPERM", paranoid, in_kernel ? "this kernel-side event" : "user-space counting",
+                        in_kernel ? 1 : 2);
+    } else if (error == EMFILE || error == ENFILE) {
+        cprof__snprintf(out, size, "too many open files (%s): raise the limit (ulimit -n)", error == EMFILE ? "EMFILE" : "ENFILE");
+    } else if (error == ENOSYS) {
+        cprof__snprintf(out, size, "perf_event_open is not available (ENOSYS): a kernel without perf events, or seccomp");
+    } else {
+        cprof__snprintf(out, size, "perf_event_open failed: %s (errno %d)", strerror(error), error);
+    }
+    return out;
+}
+
+/* ==================================================================================================
    >>capture: every thread's live tree -> one immutable cprof_profile
    ================================================================================================== */
+/* The capture's calls into >>counter-figures (defined there). */
+static void cprof__counters_capture_begin(cprof_profile *p);
+static void cprof__counters_capture_node(cprof_profile *p, uint32_t index, const cprof__rnode *live, uint32_t depth);
+static void cprof__counters_capture_open(cprof_profile *p, cprof__recorder *r, uint32_t first_node);
+static int cprof__derive_counters(cprof_profile *p);
 
 /* Strings of a profile live in chunks that the profile owns. */
 typedef struct cprof__strings {
@@ -874,6 +1389,7 @@ static int cprof__grow(void *array_pointer, size_t *capacity, size_t needed, siz
    size to account for whatever built the profile (capture or the loader). */
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
+    size_t counters, node_counters, function_counters;
 } cprof__arrays;
 
 static cprof_profile *cprof__profile_new(void) {
@@ -883,6 +1399,7 @@ static cprof_profile *cprof__profile_new(void) {
     p->format_minor = 0;
     p->program = "";
     p->timer = "";
+    p->counter_reader = "";
     return p;
 }
 
@@ -896,6 +1413,9 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->nodes, cap->nodes * sizeof *p->nodes);
     cprof__release(p->functions, cap->functions * sizeof *p->functions);
     cprof__release(p->messages, cap->messages * sizeof *p->messages);
+    cprof__release(p->counters, cap->counters * sizeof *p->counters);
+    cprof__release(p->node_counters, cap->node_counters * sizeof *p->node_counters);
+    cprof__release(p->function_counters, cap->function_counters * sizeof *p->function_counters);
     while (p->strings) {
         cprof__strings *next = p->strings->next;
         cprof__release(p->strings, sizeof *p->strings + p->strings->size);
@@ -1027,6 +1547,7 @@ static void cprof__capture_children(cprof__capture_state *c, cprof__rnode *live,
         node->thread = c->thread;
         node->depth = depth;
         cprof__copy_counts(node, children[i], c->hz);
+        cprof__counters_capture_node(c->profile, child_index, children[i], depth);
         children[i]->capture_index = child_index;
         cprof__capture_children(c, children[i], child_index, depth + 1);
         cprof_node *captured = &c->profile->nodes[child_index];
@@ -1088,6 +1609,7 @@ static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, u
     p->dropped_scopes += CPROF__LOAD(r->dropped);
     cprof__capture_children(c, &r->root, root_index, 1);
     cprof__capture_open_frames(c, r, root_index, now);
+    cprof__counters_capture_open(p, r, root_index);
 }
 
 static void cprof__capture_messages(cprof_profile *p) {
@@ -1131,6 +1653,7 @@ cprof_profile *cprof_capture(void) {
     p->timer_hz = c.hz;
     p->start_unix_ns = cprof__g.start_unix_ns;
     p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
+    cprof__counters_capture_begin(p);
     if (!cprof__g.forced_off)
         for (cprof__recorder *r = cprof__g.recorders; r && !c.failed; r = CPROF__LOAD_ACQUIRE(r->next))
             cprof__capture_thread(&c, r, now);
@@ -1284,7 +1807,8 @@ static int cprof__derive_functions(cprof_profile *p) {
 
 static int cprof__profile_derive(cprof_profile *p) {
     cprof__derive_self_times(p);
-    return cprof__derive_functions(p);
+    if (cprof__derive_functions(p)) return -1;
+    return cprof__derive_counters(p);
 }
 
 /* ==================================================================================================
@@ -1371,6 +1895,274 @@ static const char *cprof__count(char out[32], uint64_t value) {
     }
     out[o] = '\0';
     return out;
+}
+
+/* ==================================================================================================
+   >>counter-figures: counters in the profile: capture, self values and per-function sums, the
+   accessors, and the report's lines
+   ================================================================================================== */
+static uint64_t cprof__counter_time[2]; /* capture scratch (under the lock): enabled, running of outermost scopes */
+
+static int cprof__grow_counter_values(size_t *capacity, cprof_counter_value **array, size_t needed) {
+    return cprof__grow(array, capacity, needed, sizeof **array);
+}
+
+/* Before the threads: one cprof_counter_info per requested event, available or with its reason. */
+static void cprof__counters_capture_begin(cprof_profile *p) {
+    const struct cprof__counter_selection *s = &cprof__selection;
+    cprof__counter_time[0] = cprof__counter_time[1] = 0;
+    if (!s->count || cprof__grow(&p->counters, &cprof__capacities(p)->counters, s->count, sizeof *p->counters)) return;
+    p->counter_count = s->count;
+    p->counter_reader = "read";
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__counter_group *g = CPROF__LOAD_ACQUIRE(r->counters);
+        if (g && g != &cprof__counters_pending && g->use_rdpmc) p->counter_reader = "rdpmc";
+    }
+    for (uint32_t k = 0; k < s->count; k++) {
+        cprof_counter_info *info = &p->counters[k];
+        char reason[400] = "";
+        if (s->error[k]) {
+            int in_kernel = s->event[k] != CPROF_NONE && cprof__events[s->event[k]].in_kernel;
+            cprof__counter_reason(reason, sizeof reason, s->error[k], in_kernel);
+        }
+        info->name = cprof__string(p, s->name[k]);
+        info->available = s->error[k] == 0;
+        info->reason = cprof__string(p, reason);
+        info->running_ratio = info->available ? 1.0 : 0.0;
+    }
+}
+
+/* Adds one node's (or open frame's) raw differences, scaled by time enabled / time running when the
+   kernel multiplexed the group. The ratio of the outermost scopes is the profile's. */
+static void cprof__counters_add_scaled(cprof_profile *p, uint32_t index, const uint64_t *raw, uint32_t depth) {
+    size_t count = p->counter_count;
+    uint64_t enabled = raw[count], running = raw[count + 1];
+    double scale = running && running < enabled ? (double)enabled / (double)running : 1.0;
+    for (size_t k = 0; k < count; k++)
+        p->node_counters[index * count + k].total += scale == 1.0 ? raw[k] : (uint64_t)((double)raw[k] * scale + 0.5);
+    if (depth != 1) return;
+    cprof__counter_time[0] += enabled;
+    cprof__counter_time[1] += running;
+    double ratio = cprof__counter_time[0] ? (double)cprof__counter_time[1] / (double)cprof__counter_time[0] : 1.0;
+    for (size_t k = 0; k < count; k++)
+        if (p->counters[k].available) p->counters[k].running_ratio = ratio > 1.0 ? 1.0 : ratio;
+}
+
+/* One live node, right after its time was copied: its counter values (zero when it has none). */
+static void cprof__counters_capture_node(cprof_profile *p, uint32_t index, const cprof__rnode *live, uint32_t depth) {
+    size_t count = p->counter_count;
+    if (!count) return;
+    if (cprof__grow_counter_values(&cprof__capacities(p)->node_counters, &p->node_counters, (index + 1) * count)) {
+        p->counter_count = 0; /* out of memory: the profile goes without counters rather than with wrong ones */
+        return;
+    }
+    memset(&p->node_counters[index * count], 0, count * sizeof *p->node_counters);
+    const uint64_t *values = CPROF__LOAD_ACQUIRE(live->counter_values);
+    if (!values) return;
+    uint64_t raw[CPROF__MAX_COUNTERS + 2];
+    for (size_t s = 0; s < count + 2; s++) raw[s] = CPROF__LOAD(values[s]);
+    cprof__counters_add_scaled(p, index, raw, depth);
+}
+
+/* Scopes still open at capture: their counts so far, read with read() (the group may belong to
+   another thread; rdpmc reads only the calling thread's counters). */
+static void cprof__counters_capture_open(cprof_profile *p, cprof__recorder *r, uint32_t first_node) {
+    cprof__counter_group *g = CPROF__LOAD_ACQUIRE(r->counters);
+    size_t count = p->counter_count, slots = count + 2;
+    uint64_t now[CPROF__MAX_COUNTERS + 2], raw[CPROF__MAX_COUNTERS + 2];
+    if (!count || !g || g == &cprof__counters_pending || cprof__counters_read(g, now, 0)) return;
+    uint32_t depth = CPROF__LOAD_ACQUIRE(r->depth);
+    for (uint32_t level = 1; level <= depth && level <= CPROF__MAX_DEPTH; level++) {
+        cprof__rnode *live = CPROF__LOAD(r->stack[level].node);
+        uint32_t index = live ? live->capture_index : CPROF_NONE;
+        if (!CPROF__LOAD_ACQUIRE(g->started[level]) || index == CPROF_NONE || index < first_node || index >= p->node_count)
+            continue;
+        int valid = 1;
+        for (size_t s = 0; s < slots; s++) {
+            uint64_t start = CPROF__LOAD(g->start[level * slots + s]);
+            valid &= start <= now[s]; /* else the frame was replaced after `now` was read */
+            raw[s] = now[s] - start;
+        }
+        if (valid) cprof__counters_add_scaled(p, index, raw, level);
+    }
+}
+
+/* Self = inclusive minus the children's inclusive, as for time; a thread's root holds its scopes'. */
+static void cprof__derive_counter_self(cprof_profile *p) {
+    size_t count = p->counter_count;
+    for (size_t i = 0; i < p->node_count; i++) {
+        cprof_counter_value *node = &p->node_counters[i * count];
+        for (size_t k = 0; k < count; k++) {
+            uint64_t children = 0;
+            for (uint32_t c = p->nodes[i].first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling)
+                children += p->node_counters[c * count + k].total;
+            if (p->nodes[i].site == CPROF_NONE) node[k].total = children;
+            node[k].self = node[k].total > children ? node[k].total - children : 0;
+        }
+    }
+    for (size_t k = 0; k < count; k++) {
+        p->counters[k].total = 0;
+        for (size_t t = 0; t < p->thread_count; t++) p->counters[k].total += p->node_counters[p->threads[t].root * count + k].total;
+    }
+}
+
+/* Per function, as for time: self summed over its nodes, total with recursion counted once. */
+static int cprof__derive_counter_functions(cprof_profile *p) {
+    size_t count = p->counter_count, bytes = (p->node_count ? p->node_count : 1) * sizeof(uint32_t);
+    uint32_t *function_of = (uint32_t *)cprof__alloc(bytes);
+    cprof__name_map map;
+    memset(&map, 0, sizeof map);
+    int failed = !function_of || cprof__name_map_init(&map, p->function_count) ||
+                 cprof__grow_counter_values(&cprof__capacities(p)->function_counters, &p->function_counters,
+                                            (p->function_count ? p->function_count : 1) * count);
+    for (size_t f = 0; f < p->function_count && !failed; f++) {
+        size_t slot = cprof__name_map_slot(&map, p->functions[f].name);
+        map.keys[slot] = p->functions[f].name;
+        map.values[slot] = (uint32_t)f;
+    }
+    for (size_t i = 0; i < p->node_count && !failed; i++)
+        function_of[i] = p->nodes[i].site == CPROF_NONE ? CPROF_NONE
+                                                       : map.values[cprof__name_map_slot(&map, p->sites[p->nodes[i].site].name)];
+    if (!failed) memset(p->function_counters, 0, p->function_count * count * sizeof *p->function_counters);
+    for (size_t i = 0; i < p->node_count && !failed; i++) {
+        if (function_of[i] == CPROF_NONE) continue;
+        int outermost = !cprof__has_ancestor_in(p, function_of, (uint32_t)i);
+        for (size_t k = 0; k < count; k++) {
+            cprof_counter_value *fn = &p->function_counters[function_of[i] * count + k];
+            fn->self += p->node_counters[i * count + k].self;
+            if (outermost) fn->total += p->node_counters[i * count + k].total;
+        }
+    }
+    cprof__name_map_free(&map);
+    cprof__release(function_of, bytes);
+    return failed ? -1 : 0;
+}
+
+/* Called by cprof__profile_derive, after the functions exist. */
+static int cprof__derive_counters(cprof_profile *p) {
+    size_t count = p->counter_count;
+    if (!count) return 0;
+    if (cprof__grow_counter_values(&cprof__capacities(p)->node_counters, &p->node_counters,
+                                   (p->node_count ? p->node_count : 1) * count))
+        return -1;
+    cprof__derive_counter_self(p);
+    return cprof__derive_counter_functions(p);
+}
+
+cprof_counter_value cprof_node_counter(const cprof_profile *p, uint32_t node, uint32_t counter) {
+    cprof_counter_value none = {0, 0};
+    if (!p || counter >= p->counter_count || node >= p->node_count || !p->node_counters) return none;
+    return p->node_counters[(size_t)node * p->counter_count + counter];
+}
+
+cprof_counter_value cprof_function_counter(const cprof_profile *p, uint32_t function, uint32_t counter) {
+    cprof_counter_value none = {0, 0};
+    if (!p || counter >= p->counter_count || function >= p->function_count || !p->function_counters) return none;
+    return p->function_counters[(size_t)function * p->counter_count + counter];
+}
+
+uint32_t cprof_counter_find(const cprof_profile *p, const char *name) {
+    for (size_t k = 0; p && name && k < p->counter_count; k++)
+        if (strcmp(p->counters[k].name, name) == 0) return (uint32_t)k;
+    return CPROF_NONE;
+}
+
+/* --- the report --- */
+
+/* At the top: what is counted and how, each unavailable reason once (with every counter it concerns),
+   and whether the figures are estimates. */
+static void cprof__report_counters_header(cprof__buf *b, const cprof_profile *p) {
+    size_t available = 0;
+    for (size_t k = 0; k < p->counter_count; k++) available += p->counters[k].available;
+    if (available) {
+        cprof__buf_puts(b, "counters:");
+        for (size_t k = 0; k < p->counter_count; k++)
+            if (p->counters[k].available) cprof__buf_printf(b, " %s", p->counters[k].name);
+        cprof__buf_printf(b, " (user space; read with %s)\n",
+                          strcmp(p->counter_reader, "rdpmc") == 0 ? "rdpmc" : "read(), a system call at each scope's start and end");
+    }
+    for (size_t k = 0; k < p->counter_count; k++) {
+        const cprof_counter_info *c = &p->counters[k];
+        size_t first = 0;
+        while (first < k && (p->counters[first].available || strcmp(p->counters[first].reason, c->reason) != 0)) first++;
+        if (c->available || first < k) continue; /* said already, with the first counter of this reason */
+        cprof__buf_printf(b, "counters unavailable: %s", c->name);
+        for (size_t j = k + 1; j < p->counter_count; j++)
+            if (!p->counters[j].available && strcmp(p->counters[j].reason, c->reason) == 0)
+                cprof__buf_printf(b, ", %s", p->counters[j].name);
+        cprof__buf_printf(b, ": %s\n", c->reason);
+    }
+    for (size_t k = 0; k < p->counter_count; k++) {
+        double ratio = p->counters[k].running_ratio;
+        if (!p->counters[k].available || ratio >= 1.0) continue;
+        cprof__buf_printf(b, "counters are estimates: the kernel multiplexed them, counting %.1f%% of the time; values "
+                          "are scaled by time enabled / time running\n", 100.0 * ratio);
+        break;
+    }
+}
+
+static int cprof__counter_is_ns(const char *name) { return strcmp(name, "task-clock") == 0; }
+
+/* "IPC", "miss%", "MPKI": each only where both of its inputs were counted. */
+typedef struct cprof__derived_figure {
+    const char *title, *numerator, *denominator;
+    double factor;
+} cprof__derived_figure;
+
+static const cprof__derived_figure cprof__derived_figures[] = {
+    {"IPC", "instructions", "cycles", 1.0},
+    {"miss%", "cache-misses", "cache-references", 100.0},
+    {"MPKI", "cache-misses", "instructions", 1000.0},
+};
+#define CPROF__DERIVED_COUNT (sizeof cprof__derived_figures / sizeof cprof__derived_figures[0])
+
+static int cprof__derived_inputs(const cprof_profile *p, size_t d, uint32_t *numerator, uint32_t *denominator) {
+    *numerator = cprof_counter_find(p, cprof__derived_figures[d].numerator);
+    *denominator = cprof_counter_find(p, cprof__derived_figures[d].denominator);
+    return *numerator != CPROF_NONE && *denominator != CPROF_NONE && p->counters[*numerator].available &&
+           p->counters[*denominator].available;
+}
+
+/* One row: each available counter, then the derived figures, from `values` (self or run totals). */
+static void cprof__report_counter_row(cprof__buf *b, const cprof_profile *p, const uint64_t *values) {
+    char text[32];
+    for (size_t k = 0; k < p->counter_count && k < CPROF__MAX_COUNTERS; k++) {
+        if (!p->counters[k].available) continue;
+        size_t width = strlen(p->counters[k].name) > 12 ? strlen(p->counters[k].name) + 2 : 14;
+        cprof__buf_pad_left(b, cprof__counter_is_ns(p->counters[k].name) ? cprof__duration(text, values[k])
+                                                                          : cprof__count(text, values[k]), width);
+    }
+    for (size_t d = 0; d < CPROF__DERIVED_COUNT; d++) {
+        uint32_t n, m;
+        if (!cprof__derived_inputs(p, d, &n, &m)) continue;
+        if (values[m]) cprof__snprintf(text, sizeof text, "%.2f", cprof__derived_figures[d].factor * (double)values[n] / (double)values[m]);
+        else cprof__snprintf(text, sizeof text, "-");
+        cprof__buf_pad_left(b, text, 8);
+    }
+}
+
+/* Per function, in the order of the function table: self counts and the derived figures. */
+static void cprof__report_counters(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
+    size_t available = 0, rows = p->function_count;
+    for (size_t k = 0; k < p->counter_count; k++) available += p->counters[k].available;
+    if (!available || !p->function_counters) return;
+    if (o->max_functions && o->max_functions < rows) rows = o->max_functions;
+    cprof__buf_puts(b, "\nCounters per function (self; same order as above)\n");
+    for (size_t k = 0; k < p->counter_count; k++)
+        if (p->counters[k].available)
+            cprof__buf_pad_left(b, p->counters[k].name, strlen(p->counters[k].name) > 12 ? strlen(p->counters[k].name) + 2 : 14);
+    for (size_t d = 0; d < CPROF__DERIVED_COUNT; d++) {
+        uint32_t n, m;
+        if (cprof__derived_inputs(p, d, &n, &m)) cprof__buf_pad_left(b, cprof__derived_figures[d].title, 8);
+    }
+    cprof__buf_puts(b, "  function\n");
+    uint64_t values[CPROF__MAX_COUNTERS];
+    for (size_t f = 0; f <= rows; f++) {
+        for (size_t k = 0; k < p->counter_count && k < CPROF__MAX_COUNTERS; k++)
+            values[k] = f < rows ? p->function_counters[f * p->counter_count + k].self : p->counters[k].total;
+        cprof__report_counter_row(b, p, values);
+        cprof__buf_printf(b, "  %s\n", f < rows ? p->functions[f].name : "(whole run, inclusive)");
+    }
 }
 
 /* ==================================================================================================
@@ -1477,12 +2269,14 @@ static void cprof__report_tree(cprof__buf *b, const cprof_profile *p, const cpro
 static void cprof__report_build(cprof__buf *b, const cprof_profile *p, const cprof_report_options *options) {
     cprof_report_options o = options ? *options : cprof_report_defaults();
     cprof__report_header(b, p);
+    cprof__report_counters_header(b, p);
     cprof__report_messages(b, p);
     if (!p->function_count) {
         cprof__buf_puts(b, "\nNo scopes were recorded.\n");
         return;
     }
     cprof__report_functions(b, p, &o);
+    cprof__report_counters(b, p, &o);
     cprof__report_tree(b, p, &o);
 }
 
@@ -1619,6 +2413,24 @@ static void cprof__json_header(cprof__buf *b, const cprof_profile *p) {
                       (unsigned long long)p->profiler_bytes);
 }
 
+/* Counters: their descriptions here, each node's inclusive values in its "counters" array. */
+static void cprof__json_counters(cprof__buf *b, const cprof_profile *p) {
+    cprof__buf_puts(b, "  \"counter_reader\": ");
+    cprof__buf_json_string(b, p->counter_reader);
+    cprof__buf_puts(b, ",\n  \"counters\": [");
+    for (size_t k = 0; k < p->counter_count; k++) {
+        const cprof_counter_info *c = &p->counters[k];
+        cprof__buf_puts(b, k ? ",\n    {\"name\": " : "\n    {\"name\": ");
+        cprof__buf_json_string(b, c->name);
+        cprof__buf_printf(b, ", \"available\": %u, \"reason\": ", (unsigned)c->available);
+        cprof__buf_json_string(b, c->reason);
+        cprof__buf_puts(b, ", \"running_ratio\": ");
+        cprof__buf_double(b, c->running_ratio);
+        cprof__buf_puts(b, "}");
+    }
+    cprof__buf_puts(b, p->counter_count ? "\n  ],\n" : "],\n");
+}
+
 static void cprof__json_threads_and_sites(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_puts(b, "  \"threads\": [");
     for (size_t i = 0; i < p->thread_count; i++) {
@@ -1654,7 +2466,11 @@ static void cprof__json_nodes(cprof__buf *b, const cprof_profile *p) {
                           (unsigned long long)n->calls, (unsigned long long)n->total_ns,
                           (unsigned long long)n->min_ns, (unsigned long long)n->max_ns, (unsigned)n->open);
         cprof__buf_double(b, n->sum_sq_ns2);
-        cprof__buf_puts(b, "}");
+        for (size_t k = 0; k < p->counter_count; k++) {
+            cprof__buf_puts(b, k ? ", " : ", \"counters\": [");
+            cprof__buf_u64(b, p->node_counters[i * p->counter_count + k].total);
+        }
+        cprof__buf_puts(b, p->counter_count ? "]}" : "}");
     }
     cprof__buf_puts(b, "\n  ],\n");
 }
@@ -1684,6 +2500,7 @@ static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profil
 
 static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
     cprof__json_header(b, p);
+    cprof__json_counters(b, p);
     cprof__json_threads_and_sites(b, p);
     cprof__json_nodes(b, p);
     cprof__json_functions_and_messages(b, p);
@@ -1780,7 +2597,13 @@ static void cprof__buf_tsv_field(cprof__buf *b, const char *text) {
 }
 
 static void cprof__stats_build(cprof__buf *b, const cprof_profile *p) {
-    cprof__buf_puts(b, "function\tcalls\ttotal_ns\tself_ns\tavg_ns\tmin_ns\tmax_ns\tpct_total\tpct_self\tfile\tline\n");
+    cprof__buf_puts(b, "function\tcalls\ttotal_ns\tself_ns\tavg_ns\tmin_ns\tmax_ns\tpct_total\tpct_self\tfile\tline");
+    for (size_t k = 0; k < p->counter_count; k++) {
+        cprof__buf_puts(b, "\t");
+        cprof__buf_tsv_field(b, p->counters[k].name);
+        cprof__buf_puts(b, "_self");
+    }
+    cprof__buf_puts(b, "\n");
     for (size_t i = 0; i < p->function_count; i++) {
         const cprof_function *f = &p->functions[i];
         const cprof_site_info *site = &p->sites[f->site];
@@ -1789,7 +2612,10 @@ static void cprof__stats_build(cprof__buf *b, const cprof_profile *p) {
                           (unsigned long long)f->total_ns, (unsigned long long)f->self_ns, (unsigned long long)f->avg_ns,
                           (unsigned long long)f->min_ns, (unsigned long long)f->max_ns, f->pct_total, f->pct_self);
         cprof__buf_tsv_field(b, site->file);
-        cprof__buf_printf(b, "\t%u\n", (unsigned)site->line);
+        cprof__buf_printf(b, "\t%u", (unsigned)site->line);
+        for (size_t k = 0; k < p->counter_count; k++)
+            cprof__buf_printf(b, "\t%llu", (unsigned long long)p->function_counters[i * p->counter_count + k].self);
+        cprof__buf_puts(b, "\n");
     }
 }
 
@@ -2252,6 +3078,46 @@ static uint32_t cprof__load_array(cprof__json *j, uint32_t root, const char *key
     return array && !j->failed ? array->count : 0;
 }
 
+static void cprof__load_counters(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count;
+    if (!cprof__json_member(j, root, "counters")) return; /* a file from before counters */
+    p->counter_reader = cprof__json_text(j, p, root, "counter_reader", "profile");
+    count = cprof__load_array(j, root, "counters", &e);
+    if (j->failed || !count || cprof__grow(&p->counters, &cprof__capacities(p)->counters, count, sizeof *p->counters)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_counter_info *c = &p->counters[p->counter_count++];
+        memset(c, 0, sizeof *c);
+        c->name = cprof__json_text(j, p, e, "name", "counters[]");
+        c->available = (uint32_t)cprof__json_u64(j, e, "available", "counters[]", 1);
+        c->reason = cprof__json_text(j, p, e, "reason", "counters[]");
+        c->running_ratio = cprof__json_double(j, e, "running_ratio", "counters[]");
+    }
+}
+
+/* A node's "counters": exactly one non-negative integer per counter of the profile. */
+static void cprof__load_node_counters(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index) {
+    size_t count = p->counter_count, k = 0;
+    if (!count) return;
+    const cprof__json_value *array = cprof__json_require(j, e, "counters", CPROF__JSON_ARRAY, "nodes[]");
+    if (!array || cprof__grow(&p->node_counters, &cprof__capacities(p)->node_counters, ((size_t)index + 1) * count,
+                              sizeof *p->node_counters)) {
+        if (!j->failed) cprof__json_fail_at(j, 1, 1, "out of memory");
+        return;
+    }
+    for (uint32_t v = array->first; v && !j->failed; v = j->values[v].next, k++) {
+        const cprof__json_value *value = &j->values[v];
+        uint64_t number = 0;
+        if (k >= count || value->type != CPROF__JSON_NUMBER || !cprof__parse_decimal(value->text, value->length, UINT64_MAX, &number))
+            cprof__json_fail_at(j, value->line, value->column, "nodes[%u].counters: expected %u non-negative integers",
+                                (unsigned)index, (unsigned)count);
+        else
+            p->node_counters[(size_t)index * count + k].total = number;
+    }
+    if (!j->failed && k != count)
+        cprof__json_fail_at(j, array->line, array->column, "nodes[%u].counters: expected %u values, found %u",
+                            (unsigned)index, (unsigned)count, (unsigned)k);
+}
+
 static void cprof__load_sites(cprof__json *j, uint32_t root, cprof_profile *p) {
     uint32_t e, count = cprof__load_array(j, root, "sites", &e);
     if (j->failed || cprof__grow(&p->sites, &cprof__capacities(p)->sites, count, sizeof *p->sites)) return;
@@ -2327,6 +3193,7 @@ static void cprof__load_nodes(cprof__json *j, uint32_t root, cprof_profile *p) {
         p->node_count++;
         last_child[index] = CPROF_NONE;
         cprof__load_node(j, e, p, index);
+        if (!j->failed) cprof__load_node_counters(j, e, p, index);
         if (!j->failed) cprof__link_node(j, e, p, index, last_child);
     }
     cprof__release(last_child, bytes);
@@ -2368,6 +3235,7 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
     if (root && j.values[root].type != CPROF__JSON_OBJECT) cprof__json_fail_at(&j, 1, 1, "a profile is a JSON object");
     if (root && !j.failed) {
         cprof__load_header(&j, root, p);
+        if (!j.failed) cprof__load_counters(&j, root, p);
         if (!j.failed) cprof__load_sites(&j, root, p);
         if (!j.failed) cprof__load_threads(&j, root, p);
         if (!j.failed) cprof__load_nodes(&j, root, p);

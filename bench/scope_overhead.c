@@ -4,24 +4,11 @@
    and per thread, and shows that it does not grow with the number of calls. */
 #define CPROF_IMPLEMENTATION
 #include "../cprof.h"
+#include "bench.h"
 #include <pthread.h>
-#include <stdlib.h>
 
 enum { REPS = 7, CALLS = 5000000, THREADS = 4 };
 
-#define NOINLINE __attribute__((noinline))
-static volatile uint64_t sink;
-
-NOINLINE static void plain(void) { __asm__ __volatile__("" ::: "memory"); }
-NOINLINE static void two_timer_reads(void) {
-    uint64_t start = cprof__ticks();
-    __asm__ __volatile__("" ::: "memory");
-    sink = cprof__ticks() - start;
-}
-NOINLINE static void scoped(void) {
-    CPROF_SCOPE();
-    __asm__ __volatile__("" ::: "memory");
-}
 NOINLINE static void nest8(int level) {
     CPROF_SCOPE();
     if (level < 8) nest8(level + 1);
@@ -31,28 +18,10 @@ NOINLINE static void nest8_plain(int level) {
     if (level < 8) nest8_plain(level + 1);
 }
 
-static double now_ns(void) { return (double)cprof__monotonic_ns(); }
-
-static double per_call_ns(void (*body)(void), int calls) {
-    double start = now_ns();
-    for (int i = 0; i < calls; i++) body();
-    return (now_ns() - start) / calls;
-}
-
 static double per_nest_ns(void (*body)(int), int calls) {
     double start = now_ns();
     for (int i = 0; i < calls; i++) body(1);
     return (now_ns() - start) / calls;
-}
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *values, int count) {
-    qsort(values, (size_t)count, sizeof *values, compare_doubles);
-    return values[count / 2];
 }
 
 typedef struct figures {
