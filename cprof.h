@@ -1467,11 +1467,11 @@ typedef struct cprof__block { /* a live block */
 
 typedef struct cprof__freed { /* a freed block, remembered */
     uintptr_t hidden;         /* ~pointer; 0 = empty */
+    void *held;               /* the block while it is not yet given back to the C library, else NULL */
     size_t size;
     const cprof__asite *site; /* where it was allocated */
     const char *file;         /* where it was freed */
     int line;
-    int held;                 /* 1: not yet given back to the C library */
 } cprof__freed;
 
 typedef struct cprof__stripe {
@@ -1634,7 +1634,7 @@ static int cprof__table_insert(const cprof__block *entry) {
     cprof__stripe *s = cprof__stripe_of((const void *)~entry->hidden, &hash);
     pthread_mutex_lock(&s->lock);
     for (int i = 0; i < CPROF__FREED_PER_STRIPE; i++)
-        if (s->freed[i].hidden == entry->hidden) s->freed[i].hidden = 0;
+        if (s->freed[i].hidden == entry->hidden) s->freed[i].hidden = 0; /* never held: we would own it */
     int failed = (s->count + 1) * 2 > s->capacity && cprof__stripe_grow(s);
     if (!failed) {
         size_t slot = hash & (s->capacity - 1);
@@ -1665,13 +1665,13 @@ static void cprof__stripe_delete(cprof__stripe *s, size_t hole) {
    still holds it (the caller gives it back to the C library outside the lock). */
 static void *cprof__remember_freed(cprof__stripe *s, const cprof__block *b, const char *file, int line) {
     cprof__freed *slot = &s->freed[s->freed_next++ % CPROF__FREED_PER_STRIPE];
-    void *evicted = slot->hidden && slot->held ? (void *)~slot->hidden : NULL;
+    void *evicted = slot->held;
     slot->hidden = b->hidden;
     slot->size = b->size;
     slot->site = b->site;
     slot->file = file;
     slot->line = line;
-    slot->held = b->size <= CPROF__QUARANTINE_BYTES;
+    slot->held = b->size <= CPROF__QUARANTINE_BYTES ? (void *)~b->hidden : NULL;
     return evicted;
 }
 
