@@ -35,7 +35,7 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 UNIT_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.c)))) twice
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
-          flamegraph-xml flamegraph-browser
+          flamegraph-xml flamegraph-browser alloc-valgrind
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -106,7 +106,8 @@ $(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildca
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
 
 .PHONY: check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
-        check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser
+        check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser \
+        check-alloc-valgrind
 
 # CPROF_DISABLE costs nothing: a function with a scope compiles to the same code as without it.
 check-zero-cost-%:
@@ -167,6 +168,19 @@ check-flamegraph-browser:
 	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-browser/samples $(LIBS) && \
 	./$(BUILD)/check/svg-browser/samples --samples $(BUILD)/check/svg-browser && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
+
+# The leaks cprof reports for a program equal valgrind's "definitely lost": bytes and blocks.
+check-alloc-valgrind:
+	gcc -std=c11 -O0 -g $(WARNINGS) tests/alloc_leaks.c -o $(BUILD)/check/alloc_leaks $(LIBS)
+	gcc -std=c11 -O2 $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $(BUILD)/check/cprof $(LIBS)
+	CPROF_OUT=$(BUILD)/check/alloc_leaks valgrind --leak-check=full $(BUILD)/check/alloc_leaks 2> $(BUILD)/check/alloc_leaks.valgrind
+	$(BUILD)/check/cprof leaks $(BUILD)/check/alloc_leaks.json > $(BUILD)/check/alloc_leaks.cprof
+	cat $(BUILD)/check/alloc_leaks.cprof
+	grep 'definitely lost:' $(BUILD)/check/alloc_leaks.valgrind
+	cprof=$$(sed -n 's/^Leaks: \([0-9,]*\) blocks, \([0-9,]*\) B .*/\2 \1/p' $(BUILD)/check/alloc_leaks.cprof | tr -d ,); \
+	valgrind=$$(sed -n 's/.*definitely lost: \([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\1 \2/p' $(BUILD)/check/alloc_leaks.valgrind | tr -d ,); \
+	echo "cprof: $$cprof  valgrind: $$valgrind (bytes blocks)"; \
+	test -n "$$cprof" && test "$$cprof" = "$$valgrind" && test "$$cprof" = "2712 6"
 
 $(PLAYWRIGHT):
 	mkdir -p $(BUILD)/npm

@@ -1413,7 +1413,8 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
    the per-site counts. Blocks are the C library's own (no header in front: alignment and
    malloc_usable_size stay as they are); the table maps each live pointer to its site and size.
    ================================================================================================== */
-#define CPROF__STRIPES 64               /* the live-block table is 64 tables, each with its own lock */
+#define CPROF__STRIPES 32               /* the live-block table is 32 tables, each with its own lock (a fork
+                                           takes them all: ThreadSanitizer follows at most 64 held locks) */
 #define CPROF__FREED_PER_STRIPE 8       /* freed blocks remembered per stripe, to recognise double frees */
 #define CPROF__QUARANTINE_BYTES 65536   /* remembered blocks up to this size are given back only when
                                            forgotten, so that their address cannot be handed out again */
@@ -1493,7 +1494,10 @@ static struct cprof__alloc_global {
 } cprof__a;
 
 /* fork(): the child inherits the table as it was, with every lock free. */
+static void cprof__alloc_init_once(void);
+
 static void cprof__alloc_fork_prepare(void) {
+    pthread_once(&cprof__alloc_once, cprof__alloc_init_once); /* the locks were made on another thread */
     for (int i = 0; i < CPROF__STRIPES; i++) pthread_mutex_lock(&cprof__a.stripes[i].lock);
     pthread_mutex_lock(&cprof__a.peak_lock);
 }
