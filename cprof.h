@@ -1466,8 +1466,7 @@ typedef struct cprof__block { /* a live block */
     uint64_t sequence;
 } cprof__block;
 
-typedef struct cprof__freed { /* a freed block, remembered */
-    uintptr_t hidden;         /* ~pointer; 0 = empty */
+typedef struct cprof__freed { /* a freed block, remembered (its ~pointer is in the stripe's freed_at) */
     void *held;               /* the block while it is not yet given back to the C library, else NULL */
     size_t size;
     const cprof__asite *site; /* where it was allocated */
@@ -1488,6 +1487,8 @@ typedef struct cprof__stripe {
     int lock;
     cprof__block *blocks;
     size_t capacity, count;
+    uintptr_t freed_at[CPROF__FREED_PER_STRIPE]; /* ~pointer of each remembered block (0 = none): one
+                                                    cache line that every allocation scans */
     cprof__freed freed[CPROF__FREED_PER_STRIPE];
     uint32_t freed_next;
     char padding[64]; /* keeps two stripes' locks off one cache line */
@@ -1646,7 +1647,7 @@ static int cprof__table_insert(const cprof__block *entry) {
     cprof__stripe *s = cprof__stripe_of((const void *)~entry->hidden, &hash);
     cprof__spin_lock(&s->lock);
     for (int i = 0; i < CPROF__FREED_PER_STRIPE; i++)
-        if (s->freed[i].hidden == entry->hidden) s->freed[i].hidden = 0; /* never held: we would own it */
+        if (s->freed_at[i] == entry->hidden) s->freed_at[i] = 0; /* never a held block: we would own it */
     int failed = (s->count + 1) * 2 > s->capacity && cprof__stripe_grow(s);
     if (!failed) {
         size_t slot = hash & (s->capacity - 1);
@@ -1676,9 +1677,10 @@ static void cprof__stripe_delete(cprof__stripe *s, size_t hole) {
 /* Remembers a freed block in its stripe; returns the block forgotten to make room when the tracker
    still holds it (the caller gives it back to the C library outside the lock). */
 static void *cprof__remember_freed(cprof__stripe *s, const cprof__block *b, const char *file, int line) {
-    cprof__freed *slot = &s->freed[s->freed_next++ % CPROF__FREED_PER_STRIPE];
+    uint32_t at = s->freed_next++ % CPROF__FREED_PER_STRIPE;
+    cprof__freed *slot = &s->freed[at];
     void *evicted = slot->held;
-    slot->hidden = b->hidden;
+    s->freed_at[at] = b->hidden;
     slot->size = b->size;
     slot->site = b->site;
     slot->file = file;
@@ -1709,7 +1711,7 @@ static int cprof__table_take(void *block, cprof__block *out, cprof__freed *freed
         result = CPROF__TAKEN;
     } else {
         for (int i = 0; i < CPROF__FREED_PER_STRIPE; i++)
-            if (s->freed[i].hidden == hidden) *freed = s->freed[i], result = CPROF__FREED_BEFORE;
+            if (s->freed_at[i] == hidden) *freed = s->freed[i], result = CPROF__FREED_BEFORE;
     }
     cprof__spin_unlock(&s->lock);
     return result;
