@@ -15,6 +15,8 @@
                                               link and return empty results
        CPROF_NO_STB_SPRINTF   off      impl   format with the C library's vsnprintf instead of stb_sprintf
                                               (Debian libstb-dev, <stb/stb_sprintf.h>)
+       CPROF_WRAP_MALLOC      off      each   track this file's malloc calloc realloc reallocarray free strdup
+                                              strndup aligned_alloc posix_memalign (see ALLOCATIONS)
 
    ENVIRONMENT (read once, when the program starts)
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
@@ -73,7 +75,8 @@
            UTF-8 become U+FFFD. options NULL = defaults. 0 on success, -1 on a write error, an unknown
            metric, or a NULL profile or file.
        cprof_flamegraph_options cprof_flamegraph_defaults(void)
-           metric = "time" (a frame's width is its subtree's time; "calls": the calls in its subtree),
+           metric = "time" (a frame's width is its subtree's time; "calls": the calls in its subtree;
+           "alloc-bytes", "alloc-count": the allocations made in it, see ALLOCATIONS),
            inverted = 0 (1: an icicle, the root on top), min_width_pct = 0.1 (narrower frames are not
            drawn, their time stays in the parent, and the subtitle counts them), width = 1200 pixels,
            title = NULL ("Flame graph: " and the program's name).
@@ -101,13 +104,47 @@
        rdpmc when the kernel allows it for every event of the group, else with one read() per scope end
        and start (about 1.5 µs each in a virtual machine).
 
+   ALLOCATIONS (CPROF_WRAP_MALLOC, defined before the include in each file whose allocations to track)
+       The functions above become function-like macros passing file, line and __func__ to cprof__malloc and
+       friends; the scope current on the calling thread is recorded too. They are defined at the very end of
+       cprof.h, after <stdlib.h> and <string.h>, so include other system headers (<malloc.h>, C++ <cstdlib>)
+       before cprof.h. Any NAME( is rewritten, also a member call obj->free(p), which then does not
+       compile: write (obj->free)(p). (free)(p) and (malloc)(n) call the C library untracked; so does code in
+       other files and libraries. Blocks are the C library's own (no header: alignment and
+       malloc_usable_size unchanged); a table keyed by address (32 stripes, each with its own lock) holds
+       each live block's size and site; its memory counts as the profiler's (cprof_memory_bytes).
+       Recorded: per allocation site (file:line, function, enclosing scope node, per thread) count, bytes,
+       live count and bytes at capture (the leaks), peak live bytes, temporaries (freed before the thread
+       allocated anything else: heaptrack's definition); per node alloc_self_count/bytes and inclusive
+       alloc_count/bytes; totals, the peak of live bytes with the scope current then, a power-of-two size
+       histogram. A free of a block the tracker never saw (getline's buffer, a library's block) is passed
+       on and counted per site. The last 8 blocks freed per stripe (256 in all) are remembered; those up to
+       64 KB are handed back to the C library only when forgotten, so a second free of one is certainly a
+       double free: counted with both sites, a message, and NOT passed on. calloc and reallocarray check
+       count * size for overflow (NULL, ENOMEM, nothing recorded); strndup records min(strnlen, n) + 1;
+       posix_memalign records only on success; a failed realloc keeps the old block; realloc(p, 0) does
+       what the C library does (glibc: frees p, returns NULL). Tracking works after fork() in the child and
+       after the exit report. CPROF=0 turns it off (calls go straight to the C library); cprof_disable()
+       does not; cprof_reset() does not clear it.
+       CPROF_TRACK_ALLOCS("name") { ... }   runs the block once, then prints to stderr what the calling
+                              thread allocated and freed in it (tracked files only). Leave it only by its end
+                              (not return, break or goto).
+       CPROF_TRACK_ALLOCS_INTO(cprof_alloc_counts *out) { ... }   the same, stored in *out.
+       cprof_alloc_counts cprof_thread_allocs(void)   allocations, bytes, frees, freed_bytes of the calling
+                              thread so far.
+       int cprof_leaks_write(const cprof_profile *, FILE *)   blocks live at capture by site, largest first.
+       Profile: allocs (cprof_alloc_totals), alloc_sites (sorted by bytes), free_problems (kind
+       CPROF_FREE_UNKNOWN or CPROF_FREE_DOUBLE, origin = the allocation site); flame graph metrics
+       "alloc-bytes" and "alloc-count".
+
    PERCENTAGES
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
    CONTENTS (grep for the tag)
-       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>capture  >>derive  >>text
-       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>output  >>tool
+       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>allocs  >>capture  >>derive  >>text
+       >>counter-figures  >>alloc-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>output
+       >>tool  >>wrap
 */
 #ifndef CPROF_H
 #define CPROF_H
