@@ -15,12 +15,20 @@
                                               link and return empty results
        CPROF_NO_STB_SPRINTF   off      impl   format with the C library's vsnprintf instead of stb_sprintf
                                               (Debian libstb-dev, <stb/stb_sprintf.h>)
+       CPROF_AUTO             off      impl   define the -finstrument-functions hooks: automatic
+                                              instrumentation (see AUTOMATIC INSTRUMENTATION)
+       CPROF_NO_MANUAL_SCOPES off      file   CPROF_SCOPE/BEGIN/END in this file expand to nothing while
+                                              recording stays on: profile a manually instrumented
+                                              program with automatic scopes only
 
    ENVIRONMENT (read once, when the program starts)
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
                           cprof_enable() does not override it
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
        CPROF_OUT=prefix   at normal exit write prefix.txt (the text report), replacing it atomically
+       CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
+                          regular expression are not recorded (decided once per function); an invalid
+                          expression excludes nothing and says so on stderr and in the report
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -59,6 +67,18 @@
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
+
+   AUTOMATIC INSTRUMENTATION
+       cc -O2 -finstrument-functions -DCPROF_AUTO prog.c -lpthread -lm    (prog.c has CPROF_IMPLEMENTATION)
+       Every function compiled with -finstrument-functions becomes a scope in the same call tree as the
+       CPROF_SCOPEs, which keep working beside it. Names: the ELF symbol table of the executable or
+       shared object (.symtab, static functions included; .dynsym when stripped), C++ demangled through
+       the C++ runtime's __cxa_demangle when the program has it; else "module+0xoffset". Resolved once
+       per function; its first call pays the lookup, counted in its caller's time. A function
+       excluded by CPROF_AUTO_EXCLUDE costs a table lookup per call. Calls deeper than 512 levels are
+       counted as dropped. The file with CPROF_AUTO may itself be instrumented: cprof never records
+       its own functions. Shared libraries loaded with dlopen need the hooks exported: link with
+       -rdynamic. See README.md for the compiler's exclude options.
 
    PERCENTAGES
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
