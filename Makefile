@@ -163,15 +163,15 @@ check-auto-c-%:
 	$(cc.auto-c-$*) $(WARNINGS) -fPIC -shared -finstrument-functions tests/auto_plugin.c -o $(BUILD)/check/auto-$*/auto_plugin.so
 	strip -o $(BUILD)/check/auto-$*/auto_plugin_stripped.so $(BUILD)/check/auto-$*/auto_plugin.so
 	$(cc.auto-c-$*) $(WARNINGS) -finstrument-functions -rdynamic tests/auto_main.c -o $(BUILD)/check/auto-$*/auto_main $(LIBS)
-	CPROF_AUTO_EXCLUDE='^skipped_' $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main \
+	CPROF_AUTO_EXCLUDE='^skipped_' timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main \
 	  $(BUILD)/check/auto-$*/auto_plugin.so $(BUILD)/check/auto-$*/auto_plugin_stripped.so
-	CPROF_AUTO_EXCLUDE='(' $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main --bad-regex
+	CPROF_AUTO_EXCLUDE='(' timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main --bad-regex
 
 # C++: demangled methods and templates, an exception through instrumented functions.
 check-auto-cpp-%:
 	$(if $(filter gcc,$*),g++ -std=c++11,clang++ -std=c++17) -O1 -g $(WARNINGS) -finstrument-functions \
 	  tests/auto_cpp.cc -o $(BUILD)/check/auto_cpp-$* $(LIBS)
-	./$(BUILD)/check/auto_cpp-$*
+	timeout 300 ./$(BUILD)/check/auto_cpp-$*
 
 # Exactness against an independent tool: for every function of tests/auto_calls.c, cprof's call count
 # equals callgrind's, in the same run. cprof (tests/auto_counts.c) is not instrumented here.
@@ -179,7 +179,7 @@ check-auto-callgrind:
 	gcc -std=c11 -O0 -g $(WARNINGS) -finstrument-functions -c tests/auto_calls.c -o $(BUILD)/check/auto_calls.o
 	gcc -std=c11 -O2 -g $(WARNINGS) -c tests/auto_counts.c -o $(BUILD)/check/auto_counts.o
 	gcc $(BUILD)/check/auto_calls.o $(BUILD)/check/auto_counts.o -o $(BUILD)/check/auto_calls $(LIBS)
-	cd $(BUILD)/check && rm -f callgrind.out && AUTO_COUNTS=auto_cprof.tsv valgrind -q --tool=callgrind \
+	cd $(BUILD)/check && rm -f callgrind.out && AUTO_COUNTS=auto_cprof.tsv timeout 300 valgrind -q --tool=callgrind \
 	  --compress-strings=no --compress-pos=no --callgrind-out-file=callgrind.out ./auto_calls
 	awk -v file='auto_calls[.]c$$' -f tests/callgrind_calls.awk $(BUILD)/check/callgrind.out | sort -k2 \
 	  > $(BUILD)/check/auto_callgrind.tsv
@@ -209,7 +209,7 @@ check-auto-hot-path:
 # make demo's automatic build: the bottleneck first, the counts of the manual build, plus the
 # qsort callback that the manual build never had a scope for; nothing of the profiler's own.
 check-example-auto: $(BUILD)/wordfreq-auto
-	./$(BUILD)/wordfreq-auto > $(BUILD)/check/wordfreq-auto.out
+	timeout 300 ./$(BUILD)/wordfreq-auto > $(BUILD)/check/wordfreq-auto.out
 	grep -q '^1360 distinct words' $(BUILD)/check/wordfreq-auto.out
 	grep -A2 '^Functions, by self time' $(BUILD)/check/wordfreq-auto.out | tail -1 | grep -q ' find_word  (wordfreq-auto)$$'
 	grep -Eq '^ +200,000 .*  find_word  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out

@@ -1042,8 +1042,11 @@ static cprof__auto_module *cprof__auto_module_of(const void *address) {
     if (!where.found) return NULL;
     char path[4096];
     const char *file = where.path && where.path[0] ? where.path : "/proc/self/exe";
-    ssize_t length = where.path && where.path[0] ? -1 : readlink(file, path, sizeof path - 1);
-    cprof__snprintf(path, sizeof path, "%s", length > 0 ? (path[length] = '\0', path) : file);
+    cprof__snprintf(path, sizeof path, "%s", file);
+    if (file != where.path) { /* the executable: name it by its real path */
+        ssize_t length = readlink(file, path, sizeof path - 1);
+        if (length > 0) path[length] = '\0';
+    }
     cprof__auto_module *m;
     for (m = cprof__auto.modules; m; m = m->next)
         if (m->bias == where.bias && strcmp(m->path, path) == 0) return m;
@@ -1131,6 +1134,16 @@ static void cprof__auto_exclude_init(void) {
                    pattern, why);
     fprintf(stderr, "cprof: CPROF_AUTO_EXCLUDE=\"%s\" is not an extended regular expression (%s); nothing excluded\n",
             pattern, why);
+}
+
+/* Read at program start, before any capture can hold the registry lock that the note about an
+   invalid expression takes (an instrumented constructor that runs earlier reads it on first use). */
+__attribute__((constructor)) static void cprof__auto_init_at_startup(void) {
+    cprof__auto_busy = 1; /* as in a hook: gcc may have instrumented what this calls */
+    pthread_mutex_lock(&cprof__auto_lock);
+    if (!cprof__auto.exclude_ready) cprof__auto_exclude_init();
+    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__auto_busy = 0;
 }
 
 /* The profiler's own functions are excluded too: under gcc, a file compiled with
