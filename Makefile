@@ -6,7 +6,8 @@
 #   make test      every test with gcc and clang, as C99, C11 and C++11, then under ASan+UBSan, TSan and
 #                  valgrind, plus the build checks; ends with "N passed, N failed"
 #   make bench     the overhead benchmarks (medians and ratios against a baseline of the same run)
-#   make install   PREFIX=/usr/local: the header into PREFIX/include
+#   make fuzz      the loader under libFuzzer for FUZZ_SECONDS (600); seeds in tests/corpus
+#   make install   PREFIX=/usr/local: the header into PREFIX/include, the tool into PREFIX/bin
 #   make clean
 
 PREFIX ?= /usr/local
@@ -35,7 +36,7 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 
 UNIT_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.c)))) twice
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
-CHECKS := zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
+CHECKS := tool zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
           auto-callgrind auto-hot-path example-auto
@@ -49,9 +50,9 @@ CHROMIUM ?= /usr/bin/chromium
 PLAYWRIGHT_VERSION := 1.55.0
 PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
 
-.PHONY: all demo test bench install clean deps
+.PHONY: all demo test bench install clean deps fuzz
 
-all: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto
+all: deps $(BUILD)/wordfreq $(BUILD)/cprof $(BUILD)/wordfreq-auto
 
 # --- what a fresh Debian machine lacks ----------------------------------------------------------------
 deps:
@@ -69,6 +70,11 @@ deps:
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# --- the cprof tool: the header itself, with its main() ---------------------------------------------
+$(BUILD)/cprof: $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
 
 # --- the example ------------------------------------------------------------------------------------
 $(BUILD)/wordfreq: examples/wordfreq.c $(HEADER)
@@ -118,9 +124,13 @@ $(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildca
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
 
-.PHONY: check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
+.PHONY: check-tool check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser \
         check-auto-callgrind check-auto-hot-path check-example-auto
+
+# The tool on a real profile: outputs, exit statuses, error format, make install.
+check-tool: $(BUILD)/cprof $(BUILD)/wordfreq
+	tests/check_tool.sh $(BUILD)
 
 # CPROF_DISABLE costs nothing: a function with a scope compiles to the same code as without it.
 check-zero-cost-%:
@@ -268,9 +278,17 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c11 -O2 $(WARNINGS) $(bench_flags.$*) $< -o $@ $(LIBS)
 
+# --- fuzzing the loader: make fuzz [FUZZ_SECONDS=600]; new inputs that find crashes go to build/fuzz ----
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@mkdir -p $(BUILD)/fuzz/corpus
+	clang -std=c11 -O1 -g -DCPROF_FUZZING -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
+	cd $(BUILD)/fuzz && ./fuzz_load -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 corpus ../../tests/corpus
+
 # --- install ----------------------------------------------------------------------------------------
-install:
-	install -d $(DESTDIR)$(PREFIX)/include
+install: $(BUILD)/cprof
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/cprof $(DESTDIR)$(PREFIX)/bin/cprof
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/cprof.h
 
 clean:

@@ -15,6 +15,7 @@
                                               link and return empty results
        CPROF_NO_STB_SPRINTF   off      impl   format with the C library's vsnprintf instead of stb_sprintf
                                               (Debian libstb-dev, <stb/stb_sprintf.h>)
+       CPROF_MAIN             off      impl   with CPROF_IMPLEMENTATION: also compile main() of the cprof tool
        CPROF_AUTO             off      impl   define the -finstrument-functions hooks: automatic
                                               instrumentation (see AUTOMATIC INSTRUMENTATION)
        CPROF_NO_MANUAL_SCOPES off      file   CPROF_SCOPE/BEGIN/END in this file expand to nothing while
@@ -70,6 +71,31 @@
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
+       int  cprof_save(const cprof_profile *, const char *path)
+           The profile as JSON (format 1.0, see PROFILE FILE), written to a temporary name and renamed.
+           0, or -1 with cprof_error() set.
+       int  cprof_load(const char *path, cprof_profile **out)
+       int  cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out)
+           A saved profile back into the type cprof_capture() returns (derived figures computed again).
+           0, or -1 with *out = NULL and cprof_error() = "FILE:LINE:COL: what is wrong".
+       const char *cprof_error(void)       the calling thread's last save/load error.
+       int  cprof_json_write(const cprof_profile *, FILE *)
+       int  cprof_folded_write(const cprof_profile *, FILE *, const cprof_folded_options *)
+           Collapsed stacks: "frame;frame;frame SELF_NS" per call path with self time, sorted bytewise;
+           ';' in names becomes ':', newlines spaces. cprof_folded_defaults(): thread_frames = 0
+           (threads merged; 1: each stack starts with its thread's name).
+       int  cprof_stats_write(const cprof_profile *, FILE *)
+           TSV: function calls total_ns self_ns avg_ns min_ns max_ns pct_total pct_self file line
+           (and EVENT_self per counter), one row per function.
+
+   PROFILE FILE (JSON, format 1.0; every field documented in README.md)
+       Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
+       version is refused; unknown fields are ignored. Nodes are depth-first with each parent before its
+       children.
+
+   TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
+       cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
+       stderr; exit 0 ok, 1 bad input, 2 bad usage.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -3787,6 +3813,8 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
     return 0;
 }
 
+#define CPROF__MAX_FILE_BYTES (256 << 20) /* a profile of 100,000 nodes is about 20 MB */
+
 /* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
 static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
     FILE *f = fopen(path, "rb");
@@ -3797,12 +3825,14 @@ static char *cprof__read_file(const char *path, size_t *length, size_t *capacity
         return NULL;
     }
     int failed = 0;
-    for (size_t got = 1; got > 0 && !failed;) {
+    for (size_t got = 1; got > 0 && !failed && *length <= CPROF__MAX_FILE_BYTES;) {
         failed = cprof__grow(&text, capacity, *length + 65536, 1);
         got = failed ? 0 : fread(text + *length, 1, *capacity - *length, f);
         *length += got;
     }
-    if (failed) cprof__set_error("%s: out of memory", path);
+    if (*length > CPROF__MAX_FILE_BYTES)
+        cprof__set_error("%s: larger than %d MiB: not a profile", path, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
+    else if (failed) cprof__set_error("%s: out of memory", path);
     else if (ferror(f)) cprof__set_error("%s: read error: %s", path, strerror(errno)), failed = 1;
     fclose(f);
     if (!failed) return text;
