@@ -130,39 +130,26 @@ int main(void) {
     expect_error("[1, 2]", "a profile is a JSON object");
     expect_error("{\"format\": \"cprof profile\", \"version\": \"2.0\"}", "format version 2.0 is not one this cprof reads");
     expect_error("{\"format\": \"something else\", \"version\": \"1.0\"}", "not a cprof profile");
-    char *bad = replace(text, "\"calls\": 100,", "\"calls\": \"100\",");
-    expect_error(bad, "nodes[].calls: expected a number");
-    free(bad);
-    bad = replace(text, "\"calls\": 100,", "\"calls\": 18446744073709551616,");
-    expect_error(bad, "found 18446744073709551616");
-    free(bad);
-    bad = replace(text, "\"calls\": 100,", "\"calls\": -1,");
-    expect_error(bad, "found -1");
-    free(bad);
-    bad = replace(text, "\"calls\": 100,", "\"calls\": 1.5,");
-    expect_error(bad, "found 1.5");
-    free(bad);
-    bad = replace(text, "{\"site\": 1, \"parent\": 1,", "{\"site\": 1, \"parent\": 7,");
-    expect_error(bad, "nodes[].parent: 7 is out of range");
-    free(bad);
-    bad = replace(text, "{\"site\": 1, \"parent\": 1,", "{\"site\": 1, \"parent\": 2,"); /* itself: a cycle */
-    expect_error(bad, "nodes[].parent: 2 is out of range");
-    free(bad);
-    bad = replace(text, "{\"site\": 1, \"parent\": 1,", "{\"site\": 9, \"parent\": 1,");
-    expect_error(bad, "nodes[].site: 9 is out of range");
-    free(bad);
-    bad = replace(text, "\"name\": \"main\", \"root\": 0", "\"name\": \"main\", \"root\": 3");
-    expect_error(bad, "threads[0].root: 3 is not a root node");
-    free(bad);
-    bad = replace(text, "\"function\": \"fast\"", "\"function\": \"fa\xC3\x28st\"");
-    expect_error(bad, "invalid UTF-8 in a string");
-    free(bad);
-    bad = replace(text, "\"function\": \"fast\"", "\"function\": \"fa\\u0000st\"");
-    expect_error(bad, "invalid escape in a string");
-    free(bad);
-    bad = replace(text, "\"function\": \"fast\"", "\"function\": \"fa\\ud800st\"");
-    expect_error(bad, "invalid escape in a string");
-    free(bad);
+    /* one edit of the good file each, and what the loader must say about it */
+    static const char *const edits[][3] = {
+        {"\"calls\": 100,", "\"calls\": \"100\",", "nodes[].calls: expected a number"},
+        {"\"calls\": 100,", "\"calls\": 18446744073709551616,", "found 18446744073709551616"},
+        {"\"calls\": 100,", "\"calls\": -1,", "found -1"},
+        {"\"calls\": 100,", "\"calls\": 1.5,", "found 1.5"},
+        {"{\"site\": 1, \"parent\": 1,", "{\"site\": 1, \"parent\": 7,", "nodes[].parent: 7 is out of range"},
+        {"{\"site\": 1, \"parent\": 1,", "{\"site\": 1, \"parent\": 2,", "nodes[].parent: 2 is out of range"}, /* itself */
+        {"{\"site\": 1, \"parent\": 1,", "{\"site\": 9, \"parent\": 1,", "nodes[].site: 9 is out of range"},
+        {"\"name\": \"main\", \"root\": 0", "\"name\": \"main\", \"root\": 3", "threads[0].root: 3 is not a root node"},
+        {"\"function\": \"fast\"", "\"function\": \"fa\xC3\x28st\"", "invalid UTF-8 in a string"},
+        {"\"function\": \"fast\"", "\"function\": \"fa\\u0000st\"", "invalid escape in a string"},
+        {"\"function\": \"fast\"", "\"function\": \"fa\\ud800st\"", "invalid escape in a string"},
+    };
+    char *bad;
+    for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+        bad = replace(text, edits[e][0], edits[e][1]);
+        expect_error(bad, edits[e][2]);
+        free(bad);
+    }
     bad = replace(text, "\"sites\": [", "\"unknown_field\": {\"nested\": [1, 2, {\"x\": null}]}, \"sites\": [");
     cprof_profile *tolerant = NULL;
     CHECK_EQ_U64(cprof_load_string(bad, strlen(bad), "future.json", &tolerant), 0); /* unknown fields ignored */
