@@ -5047,8 +5047,15 @@ static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int ve
         cprof__buf_printf(b, "%s%-*s  %-16s%11s%12s%10s%9s\n", prefix, (int)width, "function", "metric", "before",
                           "after", "change", "p");
     }
-    for (size_t i = 0; i < count; i++) cprof__compare_line(b, c, prefix, &rows[i]);
-    if (!count) cprof__buf_printf(b, "%s(none)\n", prefix);
+    int untested = 0;
+    for (size_t i = 0; i < count; i++) {
+        cprof__compare_line(b, c, prefix, &rows[i]);
+        untested |= isnan(c->functions[rows[i].function].metrics[rows[i].metric].p_value);
+    }
+    if (!count) cprof__buf_puts(b, "  (none)\n");
+    if (untested)
+        cprof__buf_printf(b, "%sp -: untested, no spread is recorded for a single call or a counter; compare "
+                          "several runs a side (B1 B2 ... -- A1 A2 ...)\n", prefix);
     cprof__release(rows, capacity * sizeof *rows);
 }
 
@@ -5275,6 +5282,10 @@ static const char cprof__tool_help[] =
     "                      --threads puts each thread's name as the first frame\n"
     "  flamegraph [--metric=time|calls] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
     "                      an interactive SVG flame graph (one file, open it in a browser)\n"
+    "  diff [--threshold=PCT] [--fail-on=none|time|alloc|any] [--svg OUT.svg] [--before-widths]\n"
+    "       BEFORE.json AFTER.json    (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
+    "                      what got faster or slower, beyond PCT (default 5) and the noise; exit status 1\n"
+    "                      on a significant regression of the --fail-on kind (default any), for CI gates\n"
     "  help                this text\n"
     "  --version           the version\n"
     "\n"
@@ -5387,6 +5398,102 @@ static int cprof__tool_flamegraph(int argc, char **argv) {
     return cprof__tool_finish(cprof_flamegraph_write(p, stdout, &o), p);
 }
 
+/* `cprof diff`: its options and the profiles of each side. */
+typedef struct cprof__diff_arguments {
+    cprof_compare_options options;
+    int fail_on;
+    const char *svg;   /* --svg: the differential flame graph's file; NULL: none */
+    int before_widths;
+    char **files;      /* the before runs, then the after runs */
+    int count, before; /* files, and how many of them are before runs */
+} cprof__diff_arguments;
+
+static int cprof__diff_fail_on(const char *text) {
+    static const char *const names[] = {"none", "time", "alloc", "any"}; /* in CPROF_FAIL_* order */
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, names[i]) == 0) return i;
+    return -1;
+}
+
+/* One option at argv[*i]; 0, or 2 after a usage message. */
+static int cprof__diff_option(cprof__diff_arguments *a, int argc, char **argv, int *i) {
+    const char *arg = argv[*i];
+    double number;
+    if (strncmp(arg, "--threshold=", 12) == 0) {
+        if (!cprof__tool_number(arg + 12, &number)) return cprof__tool_usage("--threshold takes a percentage, not '%s'", arg + 12);
+        a->options.threshold_pct = number;
+    } else if (strncmp(arg, "--fail-on=", 10) == 0) {
+        a->fail_on = cprof__diff_fail_on(arg + 10);
+        if (a->fail_on < 0) return cprof__tool_usage("--fail-on takes none, time, alloc or any, not '%s'", arg + 10);
+    } else if (strncmp(arg, "--svg=", 6) == 0) {
+        a->svg = arg + 6;
+    } else if (strcmp(arg, "--svg") == 0) {
+        if (*i + 1 >= argc) return cprof__tool_usage("%s", "--svg needs a file name: --svg out.svg");
+        a->svg = argv[++*i];
+    } else if (strcmp(arg, "--before-widths") == 0) {
+        a->before_widths = 1;
+    } else {
+        return cprof__tool_usage("unknown option '%s'", arg);
+    }
+    return 0;
+}
+
+/* BEFORE.json AFTER.json, or BEFORE... -- AFTER... (several runs a side). */
+static int cprof__diff_parse(cprof__diff_arguments *a, int argc, char **argv) {
+    memset(a, 0, sizeof *a);
+    a->options = cprof_compare_defaults();
+    a->fail_on = CPROF_FAIL_ANY;
+    a->before = -1;
+    a->files = argv; /* the paths are gathered in place: argv[0..count) */
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            if (a->before >= 0) return cprof__tool_usage("%s", "one '--' between the before and the after runs");
+            a->before = a->count;
+        } else if (strncmp(argv[i], "--", 2) == 0) {
+            if (cprof__diff_option(a, argc, argv, &i)) return 2;
+        } else {
+            argv[a->count++] = argv[i];
+        }
+    }
+    if (a->before < 0 && a->count == 2) a->before = 1;
+    if (a->before < 1 || a->count - a->before < 1)
+        return cprof__tool_usage("%s", "usage: cprof diff [OPTIONS] BEFORE.json AFTER.json, or B1.json B2.json... -- A1.json A2.json...");
+    return 0;
+}
+
+static int cprof__diff_svg(const cprof__diff_arguments *a, const cprof_profile *before, const cprof_profile *after) {
+    FILE *f = fopen(a->svg, "wb");
+    int failed = !f || cprof_diff_flamegraph_write(before, after, f, NULL, a->before_widths) != 0;
+    if (f) failed |= fclose(f) != 0;
+    if (failed) fprintf(stderr, "cprof: diff: cannot write %s: %s\n", a->svg, strerror(errno));
+    return failed;
+}
+
+/* Exit status: 0 no significant regression, 1 one (of the --fail-on kind) or bad input, 2 bad usage. */
+static int cprof__tool_diff(int argc, char **argv) {
+    cprof__diff_arguments a;
+    if (cprof__diff_parse(&a, argc, argv)) return 2;
+    size_t bytes = (size_t)a.count * sizeof(cprof_profile *);
+    cprof_profile **runs = (cprof_profile **)cprof__alloc(bytes);
+    int status = runs ? 0 : 1, loaded = 0;
+    while (!status && loaded < a.count && !(status = cprof__tool_load(a.files[loaded], &runs[loaded]))) loaded++;
+    a.options.before_label = a.files[0];
+    a.options.after_label = a.files[a.before];
+    cprof_comparison *c = status ? NULL : cprof_compare_runs((const cprof_profile *const *)runs, (size_t)a.before,
+                                                             (const cprof_profile *const *)runs + a.before,
+                                                             (size_t)(a.count - a.before), &a.options);
+    if (!status && (!c || cprof_comparison_write(c, stdout) || fflush(stdout))) {
+        fprintf(stderr, "cprof: diff: %s\n", c ? "cannot write the report" : "out of memory");
+        status = 1;
+    }
+    if (!status && a.svg) status = cprof__diff_svg(&a, runs[0], runs[a.before]);
+    if (!status) status = cprof_comparison_failed(c, a.fail_on);
+    cprof_comparison_free(c);
+    for (int i = 0; i < loaded; i++) cprof_profile_free(runs[i]);
+    cprof__release(runs, bytes);
+    return status;
+}
+
 typedef struct cprof__tool_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv after the command's name */
@@ -5397,6 +5504,7 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"stats", cprof__tool_stats},
     {"folded", cprof__tool_folded},
     {"flamegraph", cprof__tool_flamegraph},
+    {"diff", cprof__tool_diff},
 };
 
 int main(int argc, char **argv) {
