@@ -4937,15 +4937,16 @@ cprof_profile *cprof_snapshot(const char *name) {
 }
 
 /* --- the text report ----------------------------------------------------------------------------- */
-typedef struct cprof__compare_row { /* one change in a list of the report */
+typedef struct cprof__compare_row { /* one change in a list of the report: by metric, then impact */
     uint32_t function, metric;
     double impact; /* the change's size as a share of the run's whole in that metric */
 } cprof__compare_row;
 
 static int cprof__compare_by_impact(const void *a, const void *b) {
     const cprof__compare_row *x = (const cprof__compare_row *)a, *y = (const cprof__compare_row *)b;
+    /* Self time first: where the time was saved or lost; a caller's total time only repeats it. */
+    if (x->metric != y->metric) return x->metric < y->metric ? -1 : 1;
     if (x->impact != y->impact) return x->impact > y->impact ? -1 : 1;
-    if (x->metric != y->metric) return x->metric < y->metric ? -1 : 1; /* self time before total time */
     return x->function < y->function ? -1 : x->function > y->function;
 }
 
@@ -5477,8 +5478,14 @@ static int cprof__tool_diff(int argc, char **argv) {
     cprof_profile **runs = (cprof_profile **)cprof__alloc(bytes);
     int status = runs ? 0 : 1, loaded = 0;
     while (!status && loaded < a.count && !(status = cprof__tool_load(a.files[loaded], &runs[loaded]))) loaded++;
-    a.options.before_label = a.files[0];
-    a.options.after_label = a.files[a.before];
+    char labels[2][600]; /* "b1.json", or "b1.json and 4 more runs" */
+    for (int s = 0; s < 2; s++) {
+        int first = s ? a.before : 0, runs_of_side = s ? a.count - a.before : a.before;
+        if (runs_of_side == 1) cprof__snprintf(labels[s], sizeof labels[s], "%s", a.files[first]);
+        else cprof__snprintf(labels[s], sizeof labels[s], "%s and %d more runs", a.files[first], runs_of_side - 1);
+    }
+    a.options.before_label = labels[0];
+    a.options.after_label = labels[1];
     cprof_comparison *c = status ? NULL : cprof_compare_runs((const cprof_profile *const *)runs, (size_t)a.before,
                                                              (const cprof_profile *const *)runs + a.before,
                                                              (size_t)(a.count - a.before), &a.options);
