@@ -96,6 +96,42 @@
        uint32_t cprof_counter_find(const cprof_profile *, const char *name)
            The index of a counter by name in profile->counters, or CPROF_NONE.
 
+   COMPARISON (before and after; the tool's `cprof diff`)
+       cprof_comparison *cprof_compare(const cprof_profile *before, const cprof_profile *after,
+                                       const cprof_compare_options *)
+       cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t before_count,
+                                            const cprof_profile *const *after, size_t after_count, options)
+           Per function (matched by name) and metric (self time, total time, calls, each counter's self value
+           in ns or counts) the before and after value (several runs: the medians), change_pct (negative =
+           better; INFINITY from 0), p_value and a verdict: CPROF_REGRESSED / CPROF_IMPROVED when the change is
+           beyond threshold_pct (default 5) and, for measured metrics (times, counters), the test gives p < alpha
+           (default 0.05); CPROF_WITHIN_NOISE when it is beyond the threshold only; else CPROF_UNCHANGED. Calls are
+           exact counts: the threshold alone decides. The test: one run a side, Welch's t-test on the per-call
+           durations from calls, total and sum_sq_ns2 (self time uses the calls' spread; fewer than 2 calls or a
+           counter: untested, p NaN, never significant); several runs, the Mann-Whitney U test on the runs'
+           values (exact without ties up to 40 runs: 3 runs a side can never reach p < 0.05, 4 can). Functions
+           in one side only are CPROF_NEW / CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall
+           time / after wall time. NULL on a NULL or missing profile, or without memory. options NULL = defaults.
+       void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
+       cprof_compare_options cprof_compare_defaults(void)        threshold_pct 5, alpha 0.05, labels NULL.
+       const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
+           The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
+       int cprof_comparison_failed(const cprof_comparison *, int fail_on)
+           1 when a change of the kind CPROF_FAIL_TIME / _ALLOC / _ANY (every metric but calls) regressed.
+       int cprof_comparison_write(const cprof_comparison *, FILE *); size_t cprof_comparison_format(c, buffer, size)
+           The text report: wall times and speedup, improvements then an "!!" block of regressions (self time
+           first, then total time, then the rest, each by impact: the change as a share of the run, so time
+           saved or lost, not percent), new and removed functions, and the changes "~ within noise".
+       int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *,
+                                       const cprof_flamegraph_options *, int before_widths)
+           The flame graph of after (before_widths: of before), each frame coloured by the change of its self
+           time against the frame with the same call path in the other profile: red slower, blue faster,
+           saturation = the change / the largest change of a frame, white unchanged, purple new (grey removed,
+           with before_widths); the tooltip adds self before, after and the change. 0, or -1 as the flame graph.
+       cprof_profile *cprof_snapshot(const char *name)
+           cprof_capture(), then cprof_reset(): compare implementation A with B in one run. profile->snapshot
+           holds the name (the comparison's label; not saved in the JSON file).
+
    COUNTERS (Linux perf_event_open; see the README for what each costs and means)
        Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
        LLC-loads LLC-misses dTLB-misses (hardware); page-faults minor-faults major-faults task-clock (ns)
@@ -127,7 +163,7 @@
 
    CONTENTS (grep for the tag)
        >>declarations  >>platform  >>timer  >>recorder  >>counters  >>auto  >>capture  >>derive  >>text
-       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>output  >>tool
+       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>compare  >>output  >>tool
 */
 #ifndef CPROF_H
 #define CPROF_H
