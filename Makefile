@@ -39,7 +39,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto
+          auto-callgrind auto-hot-path example-auto diff-tool
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -89,6 +89,11 @@ $(BUILD)/wordfreq-auto: examples/wordfreq.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) $(AUTO_DEMO_FLAGS) $< -o $@ $(LIBS)
 
+# The cprof tool, compiled from the header itself.
+$(BUILD)/cprof: $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c11 -O2 $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
+
 demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto
 	./$(BUILD)/wordfreq
 	@echo; echo "--- the same program, every function instrumented by the compiler (no CPROF_SCOPE) ---"
@@ -126,6 +131,7 @@ $(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildca
 
 .PHONY: check-tool check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser \
+        check-diff-tool \
         check-auto-callgrind check-auto-hot-path check-example-auto
 
 # The tool on a real profile: outputs, exit statuses, error format, make install.
@@ -260,6 +266,31 @@ check-flamegraph-browser:
 	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-browser/samples $(LIBS) && \
 	./$(BUILD)/check/svg-browser/samples --samples $(BUILD)/check/svg-browser && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
+
+# `cprof diff` as a CI gate: its exit status (0 faster, 1 a significant regression, 0 with --fail-on=none or a
+# threshold above the change, 2 bad usage, 1 a missing file), several runs a side, and a well-formed
+# differential flame graph in both widths.
+check-diff-tool: $(BUILD)/cprof
+	rm -rf $(BUILD)/check/diff && mkdir -p $(BUILD)/check/diff
+	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_compare.c -o $(BUILD)/check/diff/samples $(LIBS)
+	./$(BUILD)/check/diff/samples --samples $(BUILD)/check/diff
+	cd $(BUILD)/check/diff && ../../cprof diff seed-before.json seed-after.json > seed.txt
+	grep -q 'speedup 2.00x' $(BUILD)/check/diff/seed.txt
+	cd $(BUILD)/check/diff && ../../cprof diff before.json after.json --svg after.svg > mixed.txt; test $$? = 1
+	grep -q '^!! slower ' $(BUILD)/check/diff/mixed.txt
+	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=none before.json after.json > /dev/null
+	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=alloc before.json after.json > /dev/null
+	cd $(BUILD)/check/diff && ../../cprof diff --threshold=150 before.json after.json > /dev/null
+	cd $(BUILD)/check/diff && ../../cprof diff after.json before.json > /dev/null; test $$? = 1
+	cd $(BUILD)/check/diff && ../../cprof diff before.json before.json before.json -- after.json after.json > runs.txt; test $$? = 0
+	grep -q 'Runs: 3 before, 2 after' $(BUILD)/check/diff/runs.txt
+	cd $(BUILD)/check/diff && ../../cprof diff before.json 2> usage.txt; test $$? = 2
+	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=sometimes before.json after.json 2>> usage.txt; test $$? = 2
+	cd $(BUILD)/check/diff && ../../cprof diff before.json missing.json 2>> usage.txt; test $$? = 1
+	cd $(BUILD)/check/diff && ../../cprof diff --before-widths --svg before.svg before.json after.json > /dev/null; test $$? = 1
+	xmllint --noout $(BUILD)/check/diff/after.svg $(BUILD)/check/diff/before.svg
+	grep -q 'new: not in the before profile' $(BUILD)/check/diff/after.svg
+	grep -q 'removed: not in the after profile' $(BUILD)/check/diff/before.svg
 
 $(PLAYWRIGHT):
 	mkdir -p $(BUILD)/npm
