@@ -89,11 +89,6 @@ $(BUILD)/wordfreq-auto: examples/wordfreq.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) $(AUTO_DEMO_FLAGS) $< -o $@ $(LIBS)
 
-# The cprof tool, compiled from the header itself.
-$(BUILD)/cprof: $(HEADER)
-	@mkdir -p $(@D)
-	gcc -std=c11 -O2 $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
-
 demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto
 	./$(BUILD)/wordfreq
 	@echo; echo "--- the same program, every function instrumented by the compiler (no CPROF_SCOPE) ---"
