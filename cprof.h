@@ -5367,7 +5367,7 @@ static const char cprof__tool_help[] =
     "  folded [--threads] P.json\n"
     "                      collapsed stacks with self time in ns (flamegraph.pl, speedscope);\n"
     "                      --threads puts each thread's name as the first frame\n"
-    "  flamegraph [--metric=time|calls] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
+    "  flamegraph [--metric=time|calls|COUNTER] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
     "                      an interactive SVG flame graph (one file, open it in a browser)\n"
     "  diff [--threshold=PCT] [--fail-on=none|time|alloc|any] [--svg OUT.svg] [--before-widths]\n"
     "       BEFORE.json AFTER.json    (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
