@@ -261,6 +261,70 @@ typedef struct cprof_flamegraph_options {
     const char *title;    /* NULL: "Flame graph: " and the program */
 } cprof_flamegraph_options;
 
+/* The analyzer (see ANALYZER in the doc block): a ranked list of problems, each with its evidence. */
+#define CPROF_NS 1ull
+#define CPROF_US 1000ull
+#define CPROF_MS 1000000ull
+#define CPROF_SEC 1000000000ull
+
+enum { CPROF_SEVERITY_LOW = 1, CPROF_SEVERITY_MEDIUM = 2, CPROF_SEVERITY_HIGH = 3, CPROF_SEVERITY_CRITICAL = 4 };
+enum {
+    CPROF_CATEGORY_SLOW_FUNCTION,
+    CPROF_CATEGORY_HOT_LOOP,
+    CPROF_CATEGORY_DEEP_CALL_STACK,
+    CPROF_CATEGORY_CACHE_MISSES,
+    CPROF_CATEGORY_BUDGET_EXCEEDED,
+    CPROF_CATEGORY_FREQUENT_ALLOCATION,
+    CPROF_CATEGORY_EXCESSIVE_ALLOCATION,
+    CPROF_CATEGORY_LARGE_ALLOCATION,
+    CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
+    CPROF_CATEGORY_LEAK,
+    CPROF_CATEGORY_COUNT
+};
+
+typedef struct cprof_finding {
+    int severity;            /* CPROF_SEVERITY_* */
+    int category;            /* CPROF_CATEGORY_*; cprof_category_name() gives "SlowFunction"... */
+    const char *function;    /* the scope concerned */
+    const char *file;
+    uint32_t line;
+    uint32_t depth;          /* DeepCallStack: the deepest level reached; 0 otherwise */
+    uint64_t calls, total_ns, self_ns, avg_ns, max_ns; /* the function's figures (per function, as in the report) */
+    double share;            /* p: the share of the run (0..1) that fixing it could remove */
+    double speedup_bound;    /* Amdahl: 1 / (1 - p), the most that making it free speeds the run up (INFINITY at p = 1) */
+    double measure;          /* the figure the rule compared with its threshold (a %, a count, ns, a rate) */
+    double threshold;        /* that threshold */
+    const char *caller;      /* HotLoop: the caller that calls it most; "" otherwise */
+    const char *description; /* the evidence, in numbers */
+    const char *recommendation;
+} cprof_finding;
+
+typedef struct cprof_findings {
+    size_t count;
+    cprof_finding *items;    /* by severity, then speedup_bound, largest first */
+    const char *bottleneck;  /* the largest self time and the heaviest path to it; "" for an empty profile */
+    const char *not_checked[CPROF_CATEGORY_COUNT]; /* why a category was skipped; NULL when it was checked */
+    const char *notes;       /* problems with the settings or budgets, one per line; "" when none */
+    struct cprof__strings *strings; /* private: owns every string above */
+    size_t capacity;         /* private */
+} cprof_findings;
+
+/* Thresholds of the rules (see cprof_analyze_defaults for the values). */
+typedef struct cprof_analyze_options {
+    double slow_critical_pct;   /* SlowFunction: self time above this share of the run is Critical, */
+    double slow_high_pct;       /* above this High, */
+    double slow_medium_pct;     /* above this Medium */
+    double hot_loop_calls;      /* HotLoop: at least this many calls, */
+    double hot_loop_avg_ns;     /* at most this long on average, */
+    double hot_loop_pct;        /* and at least this share of the run (inclusive) */
+    double deep_stack_depth;    /* DeepCallStack: a call path at least this deep */
+    double cache_miss_pct;      /* CacheMisses: cache-misses / cache-references at least this %, */
+    double cache_mpki;          /* or cache misses per 1,000 instructions at least this, */
+    double cache_min_pct;       /* in a function with at least this share of the run in itself */
+    const char *settings;       /* "key=value,..." applied over the fields above (default: CPROF_ANALYZE) */
+    const char *budgets;        /* "name=100ms,..." added to cprof_budget()'s (default: CPROF_BUDGET) */
+} cprof_analyze_options;
+
 cprof_profile *cprof_capture(void);
 void cprof_profile_free(cprof_profile *profile);
 int cprof_save(const cprof_profile *profile, const char *path);
@@ -278,6 +342,15 @@ size_t cprof_report_format(const cprof_profile *profile, char *buffer, size_t si
 int cprof_report_print(FILE *out);
 cprof_flamegraph_options cprof_flamegraph_defaults(void);
 int cprof_flamegraph_write(const cprof_profile *profile, FILE *out, const cprof_flamegraph_options *options);
+cprof_analyze_options cprof_analyze_defaults(void);
+cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_options *options);
+void cprof_findings_free(cprof_findings *findings);
+int cprof_analysis_write(const cprof_findings *findings, FILE *out);
+size_t cprof_analysis_format(const cprof_findings *findings, char *buffer, size_t size);
+int cprof_analysis_json_write(const cprof_findings *findings, FILE *out);
+int cprof_budget(const char *name, uint64_t budget_ns);
+const char *cprof_category_name(int category);
+const char *cprof_severity_name(int severity);
 void cprof_enable(void);
 void cprof_disable(void);
 int cprof_is_enabled(void);
@@ -1348,22 +1421,35 @@ typedef struct cprof__strings {
     char *data;
 } cprof__strings;
 
-static const char *cprof__string_copy(cprof_profile *p, const char *text, size_t length) {
-    cprof__strings *chunk = p->strings;
+/* A copy of `text` in the chain of chunks `*chain` (a profile's, or the analyzer's findings'). */
+static const char *cprof__strings_copy(cprof__strings **chain, const char *text, size_t length) {
+    cprof__strings *chunk = *chain;
     if (!chunk || chunk->size - chunk->used < length + 1) {
         size_t size = length + 1 > 65536 ? length + 1 : 65536;
         chunk = (cprof__strings *)cprof__alloc(sizeof *chunk + size);
         if (!chunk) return "";
         chunk->data = (char *)(chunk + 1);
         chunk->size = size;
-        chunk->next = p->strings;
-        p->strings = chunk;
+        chunk->next = *chain;
+        *chain = chunk;
     }
     char *copy = chunk->data + chunk->used;
     memcpy(copy, text, length);
     copy[length] = '\0';
     chunk->used += length + 1;
     return copy;
+}
+
+static void cprof__strings_free(cprof__strings **chain) {
+    while (*chain) {
+        cprof__strings *next = (*chain)->next;
+        cprof__release(*chain, sizeof **chain + (*chain)->size);
+        *chain = next;
+    }
+}
+
+static const char *cprof__string_copy(cprof_profile *p, const char *text, size_t length) {
+    return cprof__strings_copy(&p->strings, text, length);
 }
 
 static const char *cprof__string(cprof_profile *p, const char *text) {
@@ -1416,11 +1502,7 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->counters, cap->counters * sizeof *p->counters);
     cprof__release(p->node_counters, cap->node_counters * sizeof *p->node_counters);
     cprof__release(p->function_counters, cap->function_counters * sizeof *p->function_counters);
-    while (p->strings) {
-        cprof__strings *next = p->strings->next;
-        cprof__release(p->strings, sizeof *p->strings + p->strings->size);
-        p->strings = next;
-    }
+    cprof__strings_free(&p->strings);
     cprof__release(p, sizeof *p + sizeof(cprof__arrays));
 }
 
@@ -3874,6 +3956,684 @@ static void cprof__flamegraph_build_default(cprof__buf *b, const cprof_profile *
 }
 
 /* ==================================================================================================
+   >>analyzer: a profile -> findings ranked by severity, each with its numbers, a recommendation and the
+   most that fixing it could give (Amdahl: 1 / (1 - p) for a share p of the run)
+   ================================================================================================== */
+static const char *const cprof__category_names[CPROF_CATEGORY_COUNT] = {
+    "SlowFunction",       "HotLoop",         "DeepCallStack",        "CacheMisses", "BudgetExceeded",
+    "FrequentAllocation", "ExcessiveAllocation", "LargeAllocation", "TemporaryAllocations", "Leak"};
+
+const char *cprof_category_name(int category) {
+    return category >= 0 && category < CPROF_CATEGORY_COUNT ? cprof__category_names[category] : "?";
+}
+
+const char *cprof_severity_name(int severity) {
+    static const char *const names[] = {"?", "Low", "Medium", "High", "Critical"};
+    return severity >= CPROF_SEVERITY_LOW && severity <= CPROF_SEVERITY_CRITICAL ? names[severity] : "?";
+}
+
+cprof_analyze_options cprof_analyze_defaults(void) {
+    cprof_analyze_options o;
+    o.slow_critical_pct = 50.0;
+    o.slow_high_pct = 20.0;
+    o.slow_medium_pct = 10.0;
+    o.hot_loop_calls = 100000.0; /* with a scope costing some 20 ns, 100,000 calls are 2 ms of overhead alone */
+    o.hot_loop_avg_ns = 1000.0;
+    o.hot_loop_pct = 2.0;
+    o.deep_stack_depth = 100.0;
+    o.cache_miss_pct = 20.0;
+    o.cache_mpki = 10.0;
+    o.cache_min_pct = 5.0;
+    o.settings = getenv("CPROF_ANALYZE");
+    o.budgets = getenv("CPROF_BUDGET");
+    return o;
+}
+
+/* The keys of CPROF_ANALYZE / options.settings: the fields of cprof_analyze_options, by name. */
+typedef struct cprof__analyze_key {
+    const char *key;
+    size_t offset;
+} cprof__analyze_key;
+
+#define CPROF__KEY(field) {#field, offsetof(cprof_analyze_options, field)}
+static const cprof__analyze_key cprof__analyze_keys[] = {
+    CPROF__KEY(slow_critical_pct), CPROF__KEY(slow_high_pct),    CPROF__KEY(slow_medium_pct),
+    CPROF__KEY(hot_loop_calls),    CPROF__KEY(hot_loop_avg_ns),  CPROF__KEY(hot_loop_pct),
+    CPROF__KEY(deep_stack_depth),  CPROF__KEY(cache_miss_pct),   CPROF__KEY(cache_mpki),
+    CPROF__KEY(cache_min_pct),
+};
+#undef CPROF__KEY
+#define CPROF__ANALYZE_KEY_COUNT (sizeof cprof__analyze_keys / sizeof cprof__analyze_keys[0])
+
+/* --- budgets: cprof_budget() registers them for the whole process --- */
+#define CPROF__MAX_BUDGETS 256
+#define CPROF__BUDGET_NAME_BYTES 128
+
+typedef struct cprof__budget_entry {
+    char name[CPROF__BUDGET_NAME_BYTES];
+    uint64_t ns;
+} cprof__budget_entry;
+
+static cprof__budget_entry cprof__budgets[CPROF__MAX_BUDGETS]; /* under cprof__lock */
+static size_t cprof__budget_count;
+
+/* Adds or replaces `name`'s budget in `list`; 0 on success, -1 when the list is full. */
+static int cprof__budget_set(cprof__budget_entry *list, size_t *count, size_t capacity, const char *name,
+                             size_t length, uint64_t ns) {
+    size_t i = 0;
+    while (i < *count && !(strlen(list[i].name) == length && strncmp(list[i].name, name, length) == 0)) i++;
+    if (i == *count) {
+        if (*count == capacity) return -1;
+        memcpy(list[i].name, name, length);
+        list[i].name[length] = '\0';
+        (*count)++;
+    }
+    list[i].ns = ns;
+    return 0;
+}
+
+int cprof_budget(const char *name, uint64_t budget_ns) {
+    if (!name || !*name || strlen(name) >= CPROF__BUDGET_NAME_BYTES || !budget_ns) return -1;
+    pthread_mutex_lock(&cprof__lock);
+    int result = cprof__budget_set(cprof__budgets, &cprof__budget_count, CPROF__MAX_BUDGETS, name, strlen(name), budget_ns);
+    pthread_mutex_unlock(&cprof__lock);
+    return result;
+}
+
+/* --- the analysis under way --- */
+typedef struct cprof__analysis {
+    const cprof_profile *p;
+    cprof_analyze_options o;
+    cprof_findings *out;
+    cprof__buf notes;
+    cprof__budget_entry budgets[CPROF__MAX_BUDGETS];
+    size_t budget_count;
+    int failed; /* out of memory */
+} cprof__analysis;
+
+static const char *cprof__analysis_string(cprof__analysis *a, const char *text) {
+    return cprof__strings_copy(&a->out->strings, text, strlen(text));
+}
+
+/* A formatted string owned by the findings. */
+static const char *cprof__analysis_text(cprof__analysis *a, const char *format, ...) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    char small[512];
+    va_list args;
+    va_start(args, format);
+    int length = cprof__vsnprintf(small, CPROF__FORMAT_SIZE(sizeof small), format, args);
+    va_end(args);
+    if (length < 0) return "";
+    if ((size_t)length < sizeof small) return cprof__strings_copy(&a->out->strings, small, (size_t)length);
+    if (cprof__buf_reserve(&b, (size_t)length)) return "";
+    va_start(args, format);
+    cprof__vsnprintf(b.data, CPROF__FORMAT_SIZE((size_t)length + 1), format, args);
+    va_end(args);
+    const char *copy = cprof__strings_copy(&a->out->strings, b.data, (size_t)length);
+    cprof__buf_free(&b);
+    return copy;
+}
+
+/* Calls `take` for each "key=value" item of a comma-separated list; `take` returns NULL or what is wrong,
+   which becomes a note naming `what` (the variable or option) and the item. */
+static void cprof__each_setting(cprof__analysis *a, const char *list, const char *what,
+                                const char *(*take)(cprof__analysis *, const char *, size_t, const char *)) {
+    while (list && *list) {
+        size_t length = strcspn(list, ",");
+        size_t key_length = strcspn(list, "=");
+        char value[64];
+        const char *problem = NULL;
+        if (key_length >= length || key_length == 0) problem = "expected name=value";
+        else if (length - key_length - 1 >= sizeof value) problem = "value too long";
+        if (!problem) {
+            memcpy(value, list + key_length + 1, length - key_length - 1);
+            value[length - key_length - 1] = '\0';
+            problem = take(a, list, key_length, value);
+        }
+        if (problem) cprof__buf_printf(&a->notes, "%s: '%.*s': %s\n", what, (int)length, list, problem);
+        list += length + (list[length] == ',');
+    }
+}
+
+static int cprof__read_double(const char *text, double *out, char **end) {
+    cprof__c_locale locale;
+    cprof__c_locale_enter(&locale);
+    *out = strtod(text, end);
+    cprof__c_locale_leave(&locale);
+    return *end != text && isfinite(*out) && *out >= 0;
+}
+
+static const char *cprof__take_setting(cprof__analysis *a, const char *key, size_t key_length, const char *value) {
+    size_t k = 0;
+    while (k < CPROF__ANALYZE_KEY_COUNT && !(strlen(cprof__analyze_keys[k].key) == key_length &&
+                                              strncmp(cprof__analyze_keys[k].key, key, key_length) == 0)) k++;
+    if (k == CPROF__ANALYZE_KEY_COUNT) return "unknown key (see cprof_analyze_options)";
+    double number;
+    char *end;
+    if (!cprof__read_double(value, &number, &end) || *end) return "not a number >= 0";
+    memcpy((char *)&a->o + cprof__analyze_keys[k].offset, &number, sizeof number);
+    return NULL;
+}
+
+/* "100ms" -> ns; units ns, us (or µs), ms, s. */
+static const char *cprof__take_budget(cprof__analysis *a, const char *name, size_t length, const char *value) {
+    static const struct { const char *unit; double ns; } units[] = {
+        {"ns", 1.0}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+    double number;
+    char *end;
+    if (!cprof__read_double(value, &number, &end)) return "not a duration (100ms, 2.5s, 40us, 800ns)";
+    size_t u = 0;
+    while (u < sizeof units / sizeof units[0] && strcmp(end, units[u].unit) != 0) u++;
+    if (u == sizeof units / sizeof units[0]) return "needs a unit: ns, us, ms or s";
+    if (number * units[u].ns < 1.0 || number * units[u].ns > 1e18) return "out of range (1 ns to 1e9 s)";
+    if (length >= CPROF__BUDGET_NAME_BYTES) return "name too long";
+    if (cprof__budget_set(a->budgets, &a->budget_count, CPROF__MAX_BUDGETS, name, length,
+                          (uint64_t)(number * units[u].ns + 0.5)))
+        return "too many budgets";
+    return NULL;
+}
+
+/* --- findings --- */
+static double cprof__fraction(uint64_t part, uint64_t whole) {
+    double p = whole ? (double)part / (double)whole : 0.0;
+    return p > 1.0 ? 1.0 : p;
+}
+
+/* A new finding about `fn` (its figures copied), or NULL when out of memory. The caller sets the texts. */
+static cprof_finding *cprof__finding_add(cprof__analysis *a, int severity, int category, const cprof_function *fn,
+                                         double share, double measure, double threshold) {
+    cprof_findings *f = a->out;
+    if (cprof__grow(&f->items, &f->capacity, f->count + 1, sizeof *f->items)) {
+        a->failed = 1;
+        return NULL;
+    }
+    cprof_finding *x = &f->items[f->count++];
+    memset(x, 0, sizeof *x);
+    const cprof_site_info *site = &a->p->sites[fn->site];
+    x->severity = severity;
+    x->category = category;
+    x->function = cprof__analysis_string(a, fn->name);
+    x->file = cprof__analysis_string(a, site->file);
+    x->line = site->line;
+    x->calls = fn->calls;
+    x->total_ns = fn->total_ns;
+    x->self_ns = fn->self_ns;
+    x->avg_ns = fn->avg_ns;
+    x->max_ns = fn->max_ns;
+    x->share = share;
+    x->speedup_bound = share < 1.0 ? 1.0 / (1.0 - share) : INFINITY;
+    x->measure = measure;
+    x->threshold = threshold;
+    x->caller = "";
+    x->description = x->recommendation = "";
+    return x;
+}
+
+static int cprof__severity_by_pct(const cprof_analyze_options *o, double pct) {
+    if (pct > o->slow_critical_pct) return CPROF_SEVERITY_CRITICAL;
+    if (pct > o->slow_high_pct) return CPROF_SEVERITY_HIGH;
+    if (pct > o->slow_medium_pct) return CPROF_SEVERITY_MEDIUM;
+    return 0;
+}
+
+/* SlowFunction: a large share of the run in one function's own code. */
+static void cprof__rule_slow_functions(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    char self[24], run[24], calls[32], avg[24];
+    for (size_t i = 0; i < p->function_count; i++) {
+        const cprof_function *fn = &p->functions[i];
+        int severity = cprof__severity_by_pct(&a->o, fn->pct_self);
+        if (!severity) continue;
+        double threshold = severity == CPROF_SEVERITY_CRITICAL ? a->o.slow_critical_pct
+                           : severity == CPROF_SEVERITY_HIGH  ? a->o.slow_high_pct
+                                                              : a->o.slow_medium_pct;
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_SLOW_FUNCTION, fn,
+                                              cprof__fraction(fn->self_ns, p->run_ns), fn->pct_self, threshold);
+        if (!x) return;
+        x->description = cprof__analysis_text(
+            a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s calls, %s per call", fn->pct_self, threshold,
+            cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns), cprof__count(calls, fn->calls),
+            cprof__duration(avg, fn->avg_ns));
+        x->recommendation = cprof__analysis_text(
+            a, "Make %s itself cheaper: a better algorithm or data structure (a hash table instead of a linear "
+               "search, sorting once instead of scanning each time), less work per call, or fewer calls "
+               "(the call tree shows who calls it).", fn->name);
+    }
+}
+
+/* The caller (parent scope's name) that calls `name` most, summed over the tree; its calls in *calls. */
+static const char *cprof__top_caller(const cprof_profile *p, const char *name, uint64_t *calls) {
+    const char *best = "";
+    *calls = 0;
+    for (size_t i = 0; i < p->node_count; i++) {
+        const cprof_node *node = &p->nodes[i];
+        if (node->site == CPROF_NONE || strcmp(p->sites[node->site].name, name) != 0) continue;
+        const cprof_node *parent = &p->nodes[node->parent];
+        const char *caller = parent->site == CPROF_NONE ? "(top level)" : p->sites[parent->site].name;
+        uint64_t sum = 0; /* every node of `name` under a parent of this name */
+        for (size_t j = 0; j < p->node_count; j++) {
+            const cprof_node *other = &p->nodes[j];
+            if (other->site == CPROF_NONE || strcmp(p->sites[other->site].name, name) != 0) continue;
+            const cprof_node *up = &p->nodes[other->parent];
+            if (strcmp(up->site == CPROF_NONE ? "(top level)" : p->sites[up->site].name, caller) == 0) sum += other->calls;
+        }
+        if (sum > *calls || (sum == *calls && strcmp(caller, best) < 0)) best = caller, *calls = sum;
+    }
+    return best;
+}
+
+/* HotLoop: very many calls that each do very little: the call and its overhead dominate. */
+static void cprof__rule_hot_loops(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    char calls[32], avg[24], total[24], from[32];
+    for (size_t i = 0; i < p->function_count; i++) {
+        const cprof_function *fn = &p->functions[i];
+        if ((double)fn->calls < a->o.hot_loop_calls || (double)fn->avg_ns > a->o.hot_loop_avg_ns ||
+            fn->pct_total < a->o.hot_loop_pct) continue;
+        int severity = fn->pct_total > a->o.slow_high_pct ? CPROF_SEVERITY_HIGH
+                       : fn->pct_total > a->o.slow_medium_pct ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+        uint64_t caller_calls;
+        const char *caller = cprof__top_caller(p, fn->name, &caller_calls);
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_HOT_LOOP, fn,
+                                              cprof__fraction(fn->total_ns, p->run_ns), (double)fn->calls, a->o.hot_loop_calls);
+        if (!x) return;
+        x->caller = cprof__analysis_string(a, caller);
+        x->description = cprof__analysis_text(
+            a, "%s calls of %s each on average, %s in all (%.1f%% of the run); %s of them from %s",
+            cprof__count(calls, fn->calls), cprof__duration(avg, fn->avg_ns), cprof__duration(total, fn->total_ns),
+            fn->pct_total, cprof__count(from, caller_calls), caller);
+        x->recommendation = cprof__analysis_text(
+            a, "Call %s less often from %s: hoist work that does not change out of the loop, batch the calls "
+               "(one call for many items), let the compiler inline it (static inline, same file), or cache its results.",
+            fn->name, caller);
+    }
+}
+
+static const cprof_function *cprof__function_named(const cprof_profile *p, const char *name) {
+    for (size_t f = 0; f < p->function_count; f++)
+        if (strcmp(p->functions[f].name, name) == 0) return &p->functions[f];
+    return NULL;
+}
+
+/* The name that occurs most often on the path from a thread's root to `node`, and how often. */
+static const char *cprof__most_repeated_on_path(const cprof_profile *p, uint32_t node, uint32_t *times) {
+    const char *best = "";
+    *times = 0;
+    for (uint32_t at = node; p->nodes[at].site != CPROF_NONE; at = p->nodes[at].parent) {
+        const char *name = p->sites[p->nodes[at].site].name;
+        uint32_t count = 0;
+        for (uint32_t up = node; p->nodes[up].site != CPROF_NONE; up = p->nodes[up].parent)
+            count += strcmp(p->sites[p->nodes[up].site].name, name) == 0;
+        if (count > *times) best = name, *times = count;
+    }
+    return best;
+}
+
+/* DeepCallStack: the deepest call path, and the function that recurses along it. */
+static void cprof__rule_deep_stack(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    uint32_t deepest = CPROF_NONE;
+    for (size_t i = 0; i < p->node_count; i++)
+        if (p->nodes[i].site != CPROF_NONE && (deepest == CPROF_NONE || p->nodes[i].depth > p->nodes[deepest].depth))
+            deepest = (uint32_t)i;
+    if (deepest == CPROF_NONE || (double)p->nodes[deepest].depth < a->o.deep_stack_depth) return;
+    uint32_t depth = p->nodes[deepest].depth, times;
+    const char *name = cprof__most_repeated_on_path(p, deepest, &times);
+    const cprof_function *fn = cprof__function_named(p, name);
+    if (!fn) return;
+    int runaway = (double)depth >= 4 * a->o.deep_stack_depth || p->dropped_scopes;
+    cprof_finding *x = cprof__finding_add(a, runaway ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
+                                          CPROF_CATEGORY_DEEP_CALL_STACK, fn, cprof__fraction(fn->total_ns, p->run_ns),
+                                          (double)depth, a->o.deep_stack_depth);
+    if (!x) return;
+    x->depth = depth;
+    x->description = cprof__analysis_text(a, "a call path %u scopes deep (limit %.0f); %s is %u of them%s", (unsigned)depth,
+                                          a->o.deep_stack_depth, name, (unsigned)times, times > 1 ? " (recursion)" : "");
+    if (p->dropped_scopes)
+        x->description = cprof__analysis_text(a, "%s; %llu scope entries deeper than %d levels were not recorded",
+                                              x->description, (unsigned long long)p->dropped_scopes, CPROF__MAX_DEPTH);
+    x->recommendation = cprof__analysis_text(
+        a, "Bound the depth of %s: check its base case, turn the recursion into a loop with an explicit stack, "
+           "or recurse into the smaller part first; a deep stack risks overflow and loses cache locality.", name);
+}
+
+/* An available counter's index, or CPROF_NONE. */
+static uint32_t cprof__available_counter(const cprof_profile *p, const char *name) {
+    uint32_t k = cprof_counter_find(p, name);
+    return k != CPROF_NONE && p->counters[k].available ? k : CPROF_NONE;
+}
+
+/* Why CacheMisses cannot be checked on this profile, or NULL when it can. */
+static const char *cprof__cache_rule_unavailable(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    uint32_t misses = cprof_counter_find(p, "cache-misses");
+    if (misses == CPROF_NONE || !p->function_counters)
+        return "no cache-misses counter in this profile (record with CPROF_COUNTERS=default)";
+    if (!p->counters[misses].available)
+        return cprof__analysis_text(a, "cache-misses could not be counted: %s", p->counters[misses].reason);
+    if (cprof__available_counter(p, "cache-references") == CPROF_NONE && cprof__available_counter(p, "instructions") == CPROF_NONE)
+        return "cache-misses needs cache-references or instructions beside it for a rate";
+    return NULL;
+}
+
+/* CacheMisses: a function that spends time in itself and misses the cache often, as a share of its cache
+   references (miss%) or per 1,000 instructions (MPKI). */
+static void cprof__rule_cache_misses(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    a->out->not_checked[CPROF_CATEGORY_CACHE_MISSES] = cprof__cache_rule_unavailable(a);
+    if (a->out->not_checked[CPROF_CATEGORY_CACHE_MISSES]) return;
+    uint32_t misses = cprof_counter_find(p, "cache-misses"), references = cprof__available_counter(p, "cache-references");
+    uint32_t instructions = cprof__available_counter(p, "instructions");
+    char count[32];
+    for (uint32_t f = 0; f < p->function_count; f++) {
+        const cprof_function *fn = &p->functions[f];
+        uint64_t m = cprof_function_counter(p, f, misses).self;
+        uint64_t r = references != CPROF_NONE ? cprof_function_counter(p, f, references).self : 0;
+        uint64_t n = instructions != CPROF_NONE ? cprof_function_counter(p, f, instructions).self : 0;
+        double miss_pct = r ? 100.0 * (double)m / (double)r : -1.0, mpki = n ? 1000.0 * (double)m / (double)n : -1.0;
+        int over_pct = miss_pct >= a->o.cache_miss_pct, over_mpki = mpki >= a->o.cache_mpki;
+        if (fn->pct_self < a->o.cache_min_pct || !m || (!over_pct && !over_mpki)) continue;
+        int twice = miss_pct >= 2 * a->o.cache_miss_pct || mpki >= 2 * a->o.cache_mpki;
+        int severity = twice && fn->pct_self > a->o.slow_high_pct ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM;
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_CACHE_MISSES, fn, cprof__fraction(fn->self_ns, p->run_ns),
+                                              over_mpki ? mpki : miss_pct, over_mpki ? a->o.cache_mpki : a->o.cache_miss_pct);
+        if (!x) return;
+        cprof__buf b;
+        memset(&b, 0, sizeof b);
+        cprof__buf_printf(&b, "%s cache misses in itself", cprof__count(count, m));
+        if (r) cprof__buf_printf(&b, ", %.1f%% of its cache references", miss_pct);
+        if (n) cprof__buf_printf(&b, ", %.1f per 1,000 instructions", mpki);
+        cprof__buf_printf(&b, "; %.1f%% of the run in itself", fn->pct_self);
+        x->description = b.failed ? "" : cprof__analysis_string(a, b.data);
+        cprof__buf_free(&b);
+        x->recommendation = cprof__analysis_text(
+            a, "Make %s's memory accesses dense and predictable: contiguous arrays instead of linked nodes, a structure "
+               "of arrays for the fields the loop reads, blocking (tiling) so the working set fits in the cache, and "
+               "traversal in memory order so that the prefetcher helps.", fn->name);
+    }
+}
+
+/* BudgetExceeded: a scope slower than the time the user allowed it. */
+static void cprof__rule_budgets(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    char budget[24], avg[24], max[24], calls[32];
+    for (size_t i = 0; i < a->budget_count; i++) {
+        const cprof__budget_entry *e = &a->budgets[i];
+        const cprof_function *fn = cprof__function_named(p, e->name);
+        if (!fn) {
+            cprof__buf_printf(&a->notes, "budget for '%s': no scope of that name in this profile\n", e->name);
+            continue;
+        }
+        int severity = fn->max_ns > 2 * e->ns ? CPROF_SEVERITY_CRITICAL
+                       : fn->avg_ns > e->ns   ? CPROF_SEVERITY_HIGH
+                       : fn->max_ns > e->ns   ? CPROF_SEVERITY_MEDIUM : 0;
+        if (!severity) continue;
+        uint64_t measured = severity == CPROF_SEVERITY_HIGH ? fn->avg_ns : fn->max_ns;
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_BUDGET_EXCEEDED, fn,
+                                              cprof__fraction(fn->total_ns, p->run_ns), (double)measured, (double)e->ns);
+        if (!x) return;
+        x->description = cprof__analysis_text(
+            a, "budget %s per call; average %s over %s calls, slowest %s (%.1fx the budget)", cprof__duration(budget, e->ns),
+            cprof__duration(avg, fn->avg_ns), cprof__count(calls, fn->calls), cprof__duration(max, fn->max_ns),
+            (double)fn->max_ns / (double)e->ns);
+        x->recommendation = cprof__analysis_text(
+            a, "Bring %s under its budget: start with its largest child in the call tree; if only its slowest calls "
+               "are over, find what makes them differ (the first call, a cold cache, a lock, a larger input).", fn->name);
+    }
+}
+
+/* Categories whose data this profile does not hold. */
+static void cprof__rules_without_data(cprof__analysis *a) {
+    static const int allocation[] = {CPROF_CATEGORY_FREQUENT_ALLOCATION, CPROF_CATEGORY_EXCESSIVE_ALLOCATION,
+                                     CPROF_CATEGORY_LARGE_ALLOCATION, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
+                                     CPROF_CATEGORY_LEAK};
+    for (size_t i = 0; i < sizeof allocation / sizeof allocation[0]; i++)
+        a->out->not_checked[allocation[i]] = "no allocation data in this profile";
+}
+
+/* Severity first, then the most that fixing it could give, then category and name: the same order every run. */
+static int cprof__compare_findings(const void *left, const void *right) {
+    const cprof_finding *x = (const cprof_finding *)left, *y = (const cprof_finding *)right;
+    if (x->severity != y->severity) return x->severity > y->severity ? -1 : 1;
+    if (x->speedup_bound != y->speedup_bound) return x->speedup_bound > y->speedup_bound ? -1 : 1;
+    if (x->category != y->category) return x->category < y->category ? -1 : 1;
+    return strcmp(x->function, y->function);
+}
+
+/* "main > parse > lex": the path from the thread's root to `node`. */
+static void cprof__buf_path(cprof__buf *b, const cprof_profile *p, uint32_t node) {
+    size_t length = 0, bytes = ((size_t)p->nodes[node].depth + 1) * sizeof(uint32_t);
+    uint32_t *path = (uint32_t *)cprof__alloc(bytes);
+    if (!path) {
+        b->failed = 1;
+        return;
+    }
+    for (uint32_t at = node; at != CPROF_NONE && p->nodes[at].site != CPROF_NONE && length * sizeof *path < bytes;
+         at = p->nodes[at].parent)
+        path[length++] = at;
+    while (length--) cprof__buf_printf(b, "%s%s", p->sites[p->nodes[path[length]].site].name, length ? " > " : "");
+    cprof__release(path, bytes);
+}
+
+/* The first line: the largest self time, and the heaviest path from the root to it. */
+static void cprof__analysis_bottleneck(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    a->out->bottleneck = "";
+    if (!p->function_count || !p->run_ns) return;
+    const cprof_function *fn = &p->functions[0];
+    uint32_t heaviest = CPROF_NONE;
+    for (size_t i = 0; i < p->node_count; i++) {
+        const cprof_node *node = &p->nodes[i];
+        if (node->site != CPROF_NONE && strcmp(p->sites[node->site].name, fn->name) == 0 &&
+            (heaviest == CPROF_NONE || node->self_ns > p->nodes[heaviest].self_ns)) heaviest = (uint32_t)i;
+    }
+    char self[24];
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    cprof__buf_printf(&b, "%s (%s:%u), %.1f%% of the run in itself (%s); heaviest path", fn->name, p->sites[fn->site].file,
+                      (unsigned)p->sites[fn->site].line, fn->pct_self, cprof__duration(self, fn->self_ns));
+    if (p->thread_count > 1) cprof__buf_printf(&b, " (thread %s)", p->threads[p->nodes[heaviest].thread].name);
+    cprof__buf_puts(&b, ": ");
+    cprof__buf_path(&b, p, heaviest);
+    a->out->bottleneck = b.failed ? "" : cprof__analysis_string(a, b.data);
+    a->failed |= b.failed;
+    cprof__buf_free(&b);
+}
+
+/* Budgets: cprof_budget()'s, then options->budgets (a name in both: the latter wins). */
+static void cprof__analysis_budgets(cprof__analysis *a) {
+    pthread_mutex_lock(&cprof__lock);
+    memcpy(a->budgets, cprof__budgets, cprof__budget_count * sizeof *a->budgets);
+    a->budget_count = cprof__budget_count;
+    pthread_mutex_unlock(&cprof__lock);
+    cprof__each_setting(a, a->o.budgets, "CPROF_BUDGET", cprof__take_budget);
+}
+
+cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_options *options) {
+    cprof__analysis *a = (cprof__analysis *)cprof__alloc(sizeof *a);
+    cprof_findings *f = (cprof_findings *)cprof__alloc(sizeof *f);
+    if (!a || !f || !profile) {
+        cprof__release(a, sizeof *a);
+        cprof__release(f, sizeof *f);
+        return NULL;
+    }
+    memset(a, 0, sizeof *a);
+    memset(f, 0, sizeof *f);
+    a->p = profile;
+    a->out = f;
+    a->o = options ? *options : cprof_analyze_defaults();
+    cprof__each_setting(a, a->o.settings, "CPROF_ANALYZE", cprof__take_setting);
+    cprof__analysis_budgets(a);
+    cprof__analysis_bottleneck(a);
+    cprof__rule_slow_functions(a);
+    cprof__rule_hot_loops(a);
+    cprof__rule_deep_stack(a);
+    cprof__rule_cache_misses(a);
+    cprof__rule_budgets(a);
+    cprof__rules_without_data(a);
+    if (f->count) qsort(f->items, f->count, sizeof *f->items, cprof__compare_findings);
+    f->notes = a->notes.length ? cprof__analysis_string(a, a->notes.data) : "";
+    int failed = a->failed || a->notes.failed;
+    cprof__buf_free(&a->notes);
+    cprof__release(a, sizeof *a);
+    if (failed) {
+        cprof_findings_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void cprof_findings_free(cprof_findings *f) {
+    if (!f) return;
+    cprof__release(f->items, f->capacity * sizeof *f->items);
+    cprof__strings_free(&f->strings);
+    cprof__release(f, sizeof *f);
+}
+
+/* --- the text --- */
+static void cprof__analysis_finding_text(cprof__buf *b, const cprof_finding *x, size_t number) {
+    cprof__buf_printf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
+                      x->file, (unsigned)x->line);
+    cprof__buf_printf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
+    if (isinf(x->speedup_bound))
+        cprof__buf_printf(b, "     At most: the run is all %s; making it free would remove the whole run\n", x->function);
+    else
+        cprof__buf_printf(b, "     At most: making %s free would speed the run up %.2fx (%.1f%% of the run)\n", x->function,
+                          x->speedup_bound, 100.0 * x->share);
+}
+
+/* Categories that were not checked, those with the same reason on one line. */
+static void cprof__analysis_not_checked(cprof__buf *b, const cprof_findings *f) {
+    int said = 0;
+    for (int c = 0; c < CPROF_CATEGORY_COUNT; c++) {
+        const char *why = f->not_checked[c];
+        int first = 1;
+        for (int d = 0; d < c && why; d++) first &= !(f->not_checked[d] && strcmp(f->not_checked[d], why) == 0);
+        if (!why || !first) continue;
+        cprof__buf_puts(b, said++ ? "" : "\nNot checked:\n");
+        cprof__buf_printf(b, "  %s", cprof_category_name(c));
+        for (int d = c + 1; d < CPROF_CATEGORY_COUNT; d++)
+            if (f->not_checked[d] && strcmp(f->not_checked[d], why) == 0) cprof__buf_printf(b, ", %s", cprof_category_name(d));
+        cprof__buf_printf(b, ": %s\n", why);
+    }
+}
+
+static void cprof__analysis_build(cprof__buf *b, const cprof_findings *f) {
+    if (f->bottleneck[0]) cprof__buf_printf(b, "Performance Analysis: bottleneck %s\n", f->bottleneck);
+    else cprof__buf_puts(b, "Performance Analysis: no scopes recorded\n");
+    if (!f->count) cprof__buf_puts(b, "No issues found\n");
+    else cprof__buf_printf(b, "Issues Found: %u\n", (unsigned)f->count);
+    size_t number = 1;
+    for (int severity = CPROF_SEVERITY_CRITICAL; severity >= CPROF_SEVERITY_LOW; severity--) {
+        size_t in_group = 0;
+        for (size_t i = 0; i < f->count; i++) in_group += f->items[i].severity == severity;
+        if (!in_group) continue;
+        cprof__buf_printf(b, "\n%s (%u)\n", cprof_severity_name(severity), (unsigned)in_group);
+        for (size_t i = 0; i < f->count; i++)
+            if (f->items[i].severity == severity) cprof__analysis_finding_text(b, &f->items[i], number++);
+    }
+    cprof__analysis_not_checked(b, f);
+    if (f->notes[0]) {
+        cprof__buf_puts(b, "\nSettings not understood:\n");
+        for (const char *line = f->notes; *line; line += strcspn(line, "\n") + 1)
+            cprof__buf_printf(b, "  %.*s\n", (int)strcspn(line, "\n"), line);
+    }
+}
+
+int cprof_analysis_write(const cprof_findings *f, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!f || !out) return -1;
+    cprof__analysis_build(&b, f);
+    return cprof__buf_to_file(&b, out);
+}
+
+size_t cprof_analysis_format(const cprof_findings *f, char *buffer, size_t size) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!f) return 0;
+    cprof__analysis_build(&b, f);
+    size_t length = b.length;
+    if (buffer && size) {
+        size_t copied = length < size - 1 ? length : size - 1;
+        if (copied) memcpy(buffer, b.data, copied);
+        buffer[copied] = '\0';
+    }
+    cprof__buf_free(&b);
+    return length;
+}
+
+/* --- JSON: the findings for scripts; an infinite bound is null --- */
+static void cprof__json_finding(cprof__buf *b, const cprof_finding *x) {
+    cprof__buf_printf(b, "    {\"severity\": \"%s\", \"category\": \"%s\", \"function\": ", cprof_severity_name(x->severity),
+                      cprof_category_name(x->category));
+    cprof__buf_json_string(b, x->function);
+    cprof__buf_puts(b, ", \"file\": ");
+    cprof__buf_json_string(b, x->file);
+    cprof__buf_printf(b, ", \"line\": %u, \"calls\": %llu, \"total_ns\": %llu, \"self_ns\": %llu, \"avg_ns\": %llu, "
+                         "\"max_ns\": %llu, \"depth\": %u, \"share\": ", (unsigned)x->line, (unsigned long long)x->calls,
+                      (unsigned long long)x->total_ns, (unsigned long long)x->self_ns, (unsigned long long)x->avg_ns,
+                      (unsigned long long)x->max_ns, (unsigned)x->depth);
+    cprof__buf_double(b, x->share);
+    cprof__buf_puts(b, ", \"speedup_bound\": ");
+    if (isinf(x->speedup_bound)) cprof__buf_puts(b, "null");
+    else cprof__buf_double(b, x->speedup_bound);
+    cprof__buf_puts(b, ", \"measure\": ");
+    cprof__buf_double(b, x->measure);
+    cprof__buf_puts(b, ", \"threshold\": ");
+    cprof__buf_double(b, x->threshold);
+    const char *texts[3][2] = {{"caller", x->caller}, {"description", x->description}, {"recommendation", x->recommendation}};
+    for (int t = 0; t < 3; t++) {
+        cprof__buf_printf(b, ", \"%s\": ", texts[t][0]);
+        cprof__buf_json_string(b, texts[t][1]);
+    }
+    cprof__buf_puts(b, "}");
+}
+
+static void cprof__analysis_json_build(cprof__buf *b, const cprof_findings *f) {
+    cprof__buf_puts(b, "{\n  \"bottleneck\": ");
+    cprof__buf_json_string(b, f->bottleneck);
+    cprof__buf_printf(b, ",\n  \"issues_found\": %u,\n  \"findings\": [", (unsigned)f->count);
+    for (size_t i = 0; i < f->count; i++) {
+        cprof__buf_puts(b, i ? ",\n" : "\n");
+        cprof__json_finding(b, &f->items[i]);
+    }
+    cprof__buf_puts(b, f->count ? "\n  ],\n  \"not_checked\": {" : "],\n  \"not_checked\": {");
+    int first = 1;
+    for (int c = 0; c < CPROF_CATEGORY_COUNT; c++) {
+        if (!f->not_checked[c]) continue;
+        cprof__buf_printf(b, "%s\"%s\": ", first ? "" : ", ", cprof_category_name(c));
+        cprof__buf_json_string(b, f->not_checked[c]);
+        first = 0;
+    }
+    cprof__buf_puts(b, "},\n  \"notes\": ");
+    cprof__buf_json_string(b, f->notes);
+    cprof__buf_puts(b, "\n}\n");
+}
+
+int cprof_analysis_json_write(const cprof_findings *f, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!f || !out) return -1;
+    cprof__analysis_json_build(&b, f);
+    return cprof__buf_to_file(&b, out);
+}
+
+/* CPROF_OUT: prefix.txt is the report, then the analysis with the default options. */
+static void cprof__report_and_analysis_build(cprof__buf *b, const cprof_profile *p) {
+    cprof__report_build(b, p, NULL);
+    cprof_findings *f = cprof_analyze(p, NULL);
+    if (!f) {
+        cprof__buf_puts(b, "\nPerformance Analysis: out of memory\n");
+        return;
+    }
+    cprof__buf_puts(b, "\n");
+    cprof__analysis_build(b, f);
+    cprof_findings_free(f);
+}
+
+/* ==================================================================================================
    >>output: CPROF_OUT files at exit, each written to a temporary name and renamed
    ================================================================================================== */
 static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
@@ -3917,7 +4677,6 @@ static void cprof__write_output(const cprof_profile *p, const char *suffix,
     cprof__buf_free(&b);
 }
 
-static void cprof__report_build_default(cprof__buf *b, const cprof_profile *p) { cprof__report_build(b, p, NULL); }
 static void cprof__folded_build_default(cprof__buf *b, const cprof_profile *p) { cprof__folded_build(b, p, NULL); }
 
 CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
@@ -3926,7 +4685,7 @@ CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
         fprintf(stderr, "cprof: out of memory capturing the profile for CPROF_OUT\n");
         return;
     }
-    cprof__write_output(p, ".txt", cprof__report_build_default);
+    cprof__write_output(p, ".txt", cprof__report_and_analysis_build);
     cprof__write_output(p, ".json", cprof__json_build);
     cprof__write_output(p, ".folded", cprof__folded_build_default);
     cprof__write_output(p, ".svg", cprof__flamegraph_build_default);
@@ -3948,6 +4707,9 @@ static const char cprof__tool_help[] =
     "                      --threads puts each thread's name as the first frame\n"
     "  flamegraph [--metric=time|calls] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
     "                      an interactive SVG flame graph (one file, open it in a browser)\n"
+    "  analyze [--json] P.json\n"
+    "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
+    "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
     "  help                this text\n"
     "  --version           the version\n"
     "\n"
@@ -4060,6 +4822,23 @@ static int cprof__tool_flamegraph(int argc, char **argv) {
     return cprof__tool_finish(cprof_flamegraph_write(p, stdout, &o), p);
 }
 
+static int cprof__tool_analyze(int argc, char **argv) {
+    cprof__tool_option options[] = {{"--json", 0, NULL}};
+    const char *file;
+    cprof_profile *p;
+    if (cprof__tool_parse(argc, argv, options, 1, &file)) return 2;
+    if (cprof__tool_load(file, &p)) return 1;
+    cprof_findings *f = cprof_analyze(p, NULL);
+    if (!f) {
+        cprof_profile_free(p);
+        fprintf(stderr, "cprof: analyze: out of memory\n");
+        return 1;
+    }
+    int written = options[0].value ? cprof_analysis_json_write(f, stdout) : cprof_analysis_write(f, stdout);
+    cprof_findings_free(f);
+    return cprof__tool_finish(written, p);
+}
+
 typedef struct cprof__tool_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv after the command's name */
@@ -4070,6 +4849,7 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"stats", cprof__tool_stats},
     {"folded", cprof__tool_folded},
     {"flamegraph", cprof__tool_flamegraph},
+    {"analyze", cprof__tool_analyze},
 };
 
 int main(int argc, char **argv) {
