@@ -4032,10 +4032,22 @@ static int cprof__budget_set(cprof__budget_entry *list, size_t *count, size_t ca
     return 0;
 }
 
+/* Removes `name`'s budget; 0 when there was one. */
+static int cprof__budget_remove(const char *name) {
+    for (size_t i = 0; i < cprof__budget_count; i++) {
+        if (strcmp(cprof__budgets[i].name, name) != 0) continue;
+        cprof__budgets[i] = cprof__budgets[--cprof__budget_count];
+        return 0;
+    }
+    return -1;
+}
+
 int cprof_budget(const char *name, uint64_t budget_ns) {
-    if (!name || !*name || strlen(name) >= CPROF__BUDGET_NAME_BYTES || !budget_ns) return -1;
+    if (!name || !*name || strlen(name) >= CPROF__BUDGET_NAME_BYTES) return -1;
     pthread_mutex_lock(&cprof__lock);
-    int result = cprof__budget_set(cprof__budgets, &cprof__budget_count, CPROF__MAX_BUDGETS, name, strlen(name), budget_ns);
+    int result = budget_ns ? cprof__budget_set(cprof__budgets, &cprof__budget_count, CPROF__MAX_BUDGETS, name,
+                                               strlen(name), budget_ns)
+                           : cprof__budget_remove(name);
     pthread_mutex_unlock(&cprof__lock);
     return result;
 }
@@ -4192,9 +4204,9 @@ static void cprof__rule_slow_functions(cprof__analysis *a) {
                                               cprof__fraction(fn->self_ns, p->run_ns), fn->pct_self, threshold);
         if (!x) return;
         x->description = cprof__analysis_text(
-            a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s calls, %s per call", fn->pct_self, threshold,
+            a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s call%s, %s per call", fn->pct_self, threshold,
             cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns), cprof__count(calls, fn->calls),
-            cprof__duration(avg, fn->avg_ns));
+            fn->calls == 1 ? "" : "s", cprof__duration(avg, fn->avg_ns));
         x->recommendation = cprof__analysis_text(
             a, "Make %s itself cheaper: a better algorithm or data structure (a hash table instead of a linear "
                "search, sorting once instead of scanning each time), less work per call, or fewer calls "
@@ -4497,10 +4509,10 @@ static void cprof__analysis_finding_text(cprof__buf *b, const cprof_finding *x, 
                       x->file, (unsigned)x->line);
     cprof__buf_printf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
     if (isinf(x->speedup_bound))
-        cprof__buf_printf(b, "     At most: the run is all %s; making it free would remove the whole run\n", x->function);
+        cprof__buf_printf(b, "     Bound: the run is all %s; making it free would remove the whole run\n", x->function);
     else
-        cprof__buf_printf(b, "     At most: making %s free would speed the run up %.2fx (%.1f%% of the run)\n", x->function,
-                          x->speedup_bound, 100.0 * x->share);
+        cprof__buf_printf(b, "     Bound: making %s free would speed the run up at most %.2fx (it is %.1f%% of the run)\n",
+                          x->function, x->speedup_bound, 100.0 * x->share);
 }
 
 /* Categories that were not checked, those with the same reason on one line. */
