@@ -35,7 +35,7 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 UNIT_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.c)))) twice
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
-          flamegraph-xml flamegraph-browser
+          flamegraph-xml flamegraph-browser analyze-tool
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -106,7 +106,8 @@ $(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildca
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
 
 .PHONY: check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
-        check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser
+        check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser \
+        check-analyze-tool
 
 # CPROF_DISABLE costs nothing: a function with a scope compiles to the same code as without it.
 check-zero-cost-%:
@@ -167,6 +168,29 @@ check-flamegraph-browser:
 	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-browser/samples $(LIBS) && \
 	./$(BUILD)/check/svg-browser/samples --samples $(BUILD)/check/svg-browser && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
+
+export ANALYSIS_JSON_CHECK := const a = JSON.parse(require("fs").readFileSync(process.argv[1])); \
+  if (a.findings[0].function !== "find_word" || a.findings[0].category !== "SlowFunction" || a.issues_found !== a.findings.length) process.exit(1);
+
+# The analysis of the example: CPROF_OUT puts it after the report in prefix.txt, naming find_word as the
+# bottleneck; 'cprof analyze' on the saved profile prints the same text; --json is valid JSON with the
+# same findings; bad usage and a missing file exit 2 and 1.
+check-analyze-tool: $(BUILD)/wordfreq
+	rm -rf $(BUILD)/check/analyze && mkdir -p $(BUILD)/check/analyze
+	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $(BUILD)/check/analyze/cprof $(LIBS)
+	CPROF_OUT=$(BUILD)/check/analyze/demo ./$(BUILD)/wordfreq > /dev/null
+	sed -n '/^Performance Analysis/,$$p' $(BUILD)/check/analyze/demo.txt > $(BUILD)/check/analyze/from-out.txt
+	head -1 $(BUILD)/check/analyze/from-out.txt | grep -q '^Performance Analysis: bottleneck find_word (examples/wordfreq.c:[0-9]*), .*heaviest path: main > count_words > count_word > find_word$$'
+	grep -q '^Issues Found: [1-9]' $(BUILD)/check/analyze/from-out.txt
+	grep -q '^  1. SlowFunction: find_word ' $(BUILD)/check/analyze/from-out.txt
+	test $$(grep -n '^Functions, by self time' $(BUILD)/check/analyze/demo.txt | cut -d: -f1) -lt $$(grep -n '^Performance Analysis' $(BUILD)/check/analyze/demo.txt | cut -d: -f1)
+	./$(BUILD)/check/analyze/cprof analyze $(BUILD)/check/analyze/demo.json > $(BUILD)/check/analyze/from-tool.txt
+	cmp $(BUILD)/check/analyze/from-out.txt $(BUILD)/check/analyze/from-tool.txt
+	./$(BUILD)/check/analyze/cprof analyze --json $(BUILD)/check/analyze/demo.json > $(BUILD)/check/analyze/analysis.json
+	node -e "$$ANALYSIS_JSON_CHECK" $(BUILD)/check/analyze/analysis.json
+	./$(BUILD)/check/analyze/cprof analyze --bogus $(BUILD)/check/analyze/demo.json 2>/dev/null; test $$? = 2
+	./$(BUILD)/check/analyze/cprof analyze $(BUILD)/check/analyze/missing.json 2>/dev/null; test $$? = 1
+	./$(BUILD)/check/analyze/cprof help | grep -q '^  analyze \[--json\] P.json'
 
 $(PLAYWRIGHT):
 	mkdir -p $(BUILD)/npm

@@ -20,10 +20,14 @@
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
                           cprof_enable() does not override it
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
-       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report), prefix.json (the profile),
+       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report, then the analysis), prefix.json (the profile),
                           prefix.folded (collapsed stacks) and prefix.svg (the flame graph), each replaced atomically
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
+       CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
+                          cprof_analyze_defaults(), added to cprof_budget()'s (the same name: this one wins)
+       CPROF_ANALYZE=key=value,...   the analyzer's thresholds (keys: the fields of cprof_analyze_options, e.g.
+                          slow_high_pct=15,hot_loop_calls=50000); read by cprof_analyze_defaults()
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -88,6 +92,46 @@
        uint32_t cprof_counter_find(const cprof_profile *, const char *name)
            The index of a counter by name in profile->counters, or CPROF_NONE.
 
+       cprof_findings *cprof_analyze(const cprof_profile *, const cprof_analyze_options *)
+           The problems in a profile (live or loaded), ranked: severity (Critical, High, Medium, Low), then the
+           Amdahl bound 1 / (1 - p) of the share p of the run that fixing one could remove. Each finding has its
+           category, function, file:line, the function's figures, the rule's measure and threshold, a
+           description with the numbers and a recommendation; findings->bottleneck names the largest self time
+           and the heaviest path from the root to it; not_checked[category] says why a rule could not run (no
+           counters, no allocation data); notes lists settings or budgets that could not be read. options NULL
+           = cprof_analyze_defaults(). NULL when out of memory or the profile is NULL. The findings own their
+           strings; free them with cprof_findings_free() (NULL allowed).
+       cprof_analyze_options cprof_analyze_defaults(void)
+           slow_critical_pct 50, slow_high_pct 20, slow_medium_pct 10, hot_loop_calls 100000, hot_loop_avg_ns
+           1000, hot_loop_pct 2, deep_stack_depth 100, cache_miss_pct 20, cache_mpki 10, cache_min_pct 5;
+           settings = getenv("CPROF_ANALYZE") and budgets = getenv("CPROF_BUDGET"), both applied by
+           cprof_analyze over the fields (set them NULL to use the fields as they are).
+       int cprof_analysis_write(const cprof_findings *, FILE *)   the text: "Performance Analysis: bottleneck
+           ...", then "Issues Found: N" and the findings grouped by severity, or "No issues found"; then what
+           was not checked. 0 on success, -1 on a write error.
+       size_t cprof_analysis_format(const cprof_findings *, char *buffer, size_t size)   the same into a buffer
+           (snprintf's contract).
+       int cprof_analysis_json_write(const cprof_findings *, FILE *)   the same as JSON (an infinite bound is null).
+       int cprof_budget(const char *name, uint64_t budget_ns)
+           A time budget per call for the scope `name` (e.g. 100 * CPROF_MS; CPROF_NS, CPROF_US, CPROF_MS,
+           CPROF_SEC are ns multipliers); 0 removes it. 0 on success, -1 for an empty or too long (127 bytes)
+           name, a full table (256), or removing a budget that does not exist.
+       const char *cprof_category_name(int), *cprof_severity_name(int)   "SlowFunction"..., "Critical"...
+
+   ANALYZER RULES (thresholds: the fields of cprof_analyze_options; the README has the details)
+       SlowFunction    self time > slow_critical_pct of the run: Critical, > slow_high_pct High, > slow_medium_pct Medium
+       HotLoop         calls >= hot_loop_calls, average <= hot_loop_avg_ns, total >= hot_loop_pct of the run; names
+                       the caller that calls it most; High above slow_high_pct of the run, Medium above
+                       slow_medium_pct, else Low
+       DeepCallStack   a call path >= deep_stack_depth scopes deep; names the function repeated most on it; High
+                       at 4x the depth or when scopes were dropped past the recorder's limit, else Medium
+       CacheMisses     self time >= cache_min_pct and cache-misses/cache-references >= cache_miss_pct or misses per
+                       1,000 instructions >= cache_mpki; High at twice a threshold and self > slow_high_pct, else
+                       Medium. Needs the counters; not checked (and said so) without them
+       BudgetExceeded  slowest call > 2x the budget: Critical; average > budget: High; slowest > budget: Medium
+       FrequentAllocation, ExcessiveAllocation, LargeAllocation, TemporaryAllocations, Leak: need the
+                       allocation data; not checked (and said so) without it
+
    COUNTERS (Linux perf_event_open; see the README for what each costs and means)
        Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
        LLC-loads LLC-misses dTLB-misses (hardware); page-faults minor-faults major-faults task-clock (ns)
@@ -107,7 +151,8 @@
 
    CONTENTS (grep for the tag)
        >>declarations  >>platform  >>timer  >>recorder  >>counters  >>capture  >>derive  >>text
-       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>output  >>tool
+       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>analyzer  >>output
+       >>tool
 */
 #ifndef CPROF_H
 #define CPROF_H
