@@ -170,6 +170,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#if defined(CPROF_WRAP_MALLOC) && !defined(CPROF_DISABLE)
+/* Everything that declares the wrapped functions comes before the macros (defined at the end of this file). */
+#include <stdlib.h>
+#include <string.h>
+#endif
 
 #define CPROF_VERSION "0.1.0"
 #define CPROF_NONE UINT32_MAX /* "no index" in the profile's arrays */
@@ -213,6 +218,8 @@ typedef struct cprof_node {
     uint64_t min_ns;   /* shortest completed call (0 when none completed) */
     uint64_t max_ns;
     double sum_sq_ns2; /* sum of squared durations of completed calls: per-call spread */
+    uint64_t alloc_count, alloc_bytes;           /* >>allocs: allocations made in this subtree (inclusive) */
+    uint64_t alloc_self_count, alloc_self_bytes; /* >>allocs: made while this node was the current scope */
 } cprof_node;
 
 typedef struct cprof_function { /* all nodes with the same name merged */
@@ -259,6 +266,41 @@ typedef struct cprof_counter_value { /* one counter of one node or function */
     uint64_t self;                   /* total minus the children's totals */
 } cprof_counter_value;
 
+/* >>allocs (CPROF_WRAP_MALLOC): one allocation site, or one place where frees went wrong. Sites are
+   per thread and per enclosing scope: the same file:line in two scopes is two sites. */
+enum { CPROF_ALLOC_SITE = 0, CPROF_FREE_UNKNOWN = 1, CPROF_FREE_DOUBLE = 2 };
+typedef struct cprof_alloc_site {
+    const char *file;
+    const char *function;
+    uint32_t line;
+    uint32_t kind;    /* CPROF_ALLOC_SITE; in free_problems CPROF_FREE_UNKNOWN or CPROF_FREE_DOUBLE */
+    uint32_t node;    /* the scope current on the thread (index into nodes: the scope path) */
+    uint32_t origin;  /* a double free: the block's allocation site (index into alloc_sites); else CPROF_NONE */
+    uint64_t count;   /* allocations (a free problem: how many times it happened) */
+    uint64_t bytes;   /* bytes allocated (a double free: the bytes of the blocks) */
+    uint64_t live_count, live_bytes; /* still allocated at capture: the leaks */
+    uint64_t peak_live_bytes;        /* the most this site had allocated at once */
+    uint64_t temporary; /* blocks freed before the thread made any other allocation (heaptrack's definition) */
+} cprof_alloc_site;
+
+#define CPROF_ALLOC_HISTOGRAM 65 /* sizes 0, 1, 2-3, 4-7, ..., 2^63 and up */
+typedef struct cprof_alloc_totals {
+    uint64_t allocations, frees; /* frees of blocks the tracker knew */
+    uint64_t bytes_allocated, bytes_freed;
+    uint64_t live_blocks, live_bytes; /* at capture */
+    uint64_t peak_live_bytes;         /* all threads together */
+    uint32_t peak_node;               /* the scope current when the peak was reached; CPROF_NONE when none */
+    uint32_t tracked;                 /* 1 when code built with CPROF_WRAP_MALLOC ran */
+    uint64_t temporary;
+    uint64_t unknown_frees, double_frees;
+    uint64_t size_histogram[CPROF_ALLOC_HISTOGRAM]; /* [0]: size 0; [k]: 2^(k-1) to 2^k - 1 bytes */
+} cprof_alloc_totals;
+
+/* What the calling thread allocated so far through the tracker (see CPROF_TRACK_ALLOCS). */
+typedef struct cprof_alloc_counts {
+    uint64_t allocations, bytes, frees, freed_bytes;
+} cprof_alloc_counts;
+
 typedef struct cprof_profile {
     uint32_t format_major, format_minor;
     const char *program;
@@ -286,6 +328,11 @@ typedef struct cprof_profile {
     cprof_counter_value *node_counters;     /* [node_count * counter_count]: node i, counter k at i * counter_count + k */
     cprof_counter_value *function_counters; /* [function_count * counter_count], the same way */
     const char *counter_reader;             /* "rdpmc", "read" (a system call per read), "" without counters */
+    cprof_alloc_totals allocs;              /* >>allocs: all zero without CPROF_WRAP_MALLOC */
+    size_t alloc_site_count;
+    cprof_alloc_site *alloc_sites;          /* sorted by bytes allocated, largest first */
+    size_t free_problem_count;
+    cprof_alloc_site *free_problems;        /* frees of unknown blocks and double frees, per site */
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -406,12 +453,31 @@ int cprof_counters_enable(const char *events);
 cprof_counter_value cprof_node_counter(const cprof_profile *profile, uint32_t node, uint32_t counter);
 cprof_counter_value cprof_function_counter(const cprof_profile *profile, uint32_t function, uint32_t counter);
 uint32_t cprof_counter_find(const cprof_profile *profile, const char *name);
+cprof_alloc_counts cprof_thread_allocs(void);
+int cprof_leaks_write(const cprof_profile *profile, FILE *out);
 
 /* private, used by the macros */
 uint32_t cprof__enter(const cprof_site *site);
 void cprof__exit(uint32_t token);
 void cprof__scope_cleanup(const uint32_t *token);
 void cprof__end(const cprof_site *site);
+void *cprof__malloc(size_t size, const char *file, int line, const char *function);
+void *cprof__calloc(size_t count, size_t size, const char *file, int line, const char *function);
+void *cprof__realloc(void *block, size_t size, const char *file, int line, const char *function);
+void *cprof__reallocarray(void *block, size_t count, size_t size, const char *file, int line, const char *function);
+void cprof__free(void *block, const char *file, int line, const char *function);
+char *cprof__strdup(const char *text, const char *file, int line, const char *function);
+char *cprof__strndup(const char *text, size_t size, const char *file, int line, const char *function);
+void *cprof__aligned_alloc(size_t alignment, size_t size, const char *file, int line, const char *function);
+int cprof__posix_memalign(void **out, size_t alignment, size_t size, const char *file, int line, const char *function);
+typedef struct cprof__alloc_block_state { /* CPROF_TRACK_ALLOCS */
+    cprof_alloc_counts start;
+    const char *name;
+    cprof_alloc_counts *out;
+    int done;
+} cprof__alloc_block_state;
+cprof__alloc_block_state cprof__track_begin(const char *name, cprof_alloc_counts *out);
+void cprof__track_end(cprof__alloc_block_state *state);
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -430,6 +496,12 @@ void cprof__end(const cprof_site *site);
    non-literal name is a compile error instead of a dangling pointer in a static record. */
 #define CPROF__SITE(var, kind, ...) \
     static const cprof_site var = {"" __VA_ARGS__, __func__, __FILE__, __LINE__, kind}
+
+/* CPROF_TRACK_ALLOCS: the block runs once; at its end what it allocated is printed (name) or stored (out). */
+#define CPROF__TRACK_ALLOCS(state, name, out) \
+    for (cprof__alloc_block_state state = cprof__track_begin(name, out); !state.done; cprof__track_end(&state))
+#define CPROF_TRACK_ALLOCS(name) CPROF__TRACK_ALLOCS(CPROF__UNIQUE(cprof__track_), name, NULL)
+#define CPROF_TRACK_ALLOCS_INTO(out) CPROF__TRACK_ALLOCS(CPROF__UNIQUE(cprof__track_), NULL, out)
 
 #if defined(CPROF_DISABLE)
 #define CPROF_SCOPE(...)
@@ -695,6 +767,7 @@ typedef struct cprof__rnode {
     uint32_t capture_index; /* scratch for the capture, which holds the registry lock */
     uint32_t reserved;
     uint64_t *counter_values; /* >>counters: per selected event, then time enabled and running; NULL when none */
+    uint64_t alloc_count, alloc_bytes; /* >>allocs: made while this node was current (its thread writes) */
 } cprof__rnode;
 
 typedef struct cprof__frame {
@@ -716,6 +789,7 @@ typedef struct cprof__recorder {
     char name[CPROF__NAME_BYTES];
     cprof__frame stack[CPROF__MAX_DEPTH + 1];
     struct cprof__counter_group *counters; /* >>counters: NULL when this thread counts nothing */
+    struct cprof__alloc_thread *allocs;    /* >>allocs: NULL until the thread's first tracked allocation */
 } cprof__recorder;
 
 /* The recorder's calls into >>counters (defined there). */
@@ -774,6 +848,8 @@ static void cprof__node_clear(cprof__rnode *node) {
     CPROF__STORE(node->max_ticks, 0);
     double zero = 0;
     CPROF__STORE_DOUBLE(node->sum_sq_ticks2, zero);
+    CPROF__STORE(node->alloc_count, 0);
+    CPROF__STORE(node->alloc_bytes, 0);
 }
 
 static void cprof__thread_exited(void *recorder) {
@@ -1451,6 +1527,496 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
 }
 
 /* ==================================================================================================
+   >>allocs: the allocation tracker behind CPROF_WRAP_MALLOC: the wrappers, the live-block table and
+   the per-site counts. Blocks are the C library's own (no header in front: alignment and
+   malloc_usable_size stay as they are); the table maps each live pointer to its site and size.
+   ================================================================================================== */
+#define CPROF__STRIPES 64               /* the live-block table is 64 tables, each with its own lock */
+#define CPROF__FREED_PER_STRIPE 8       /* freed blocks remembered per stripe, to recognise double frees */
+#define CPROF__QUARANTINE_BYTES 65536   /* remembered blocks up to this size are given back only when
+                                           forgotten, so that their address cannot be handed out again */
+
+#if defined(__GNUC__)
+#define CPROF__ADD_FETCH(x, v) __atomic_add_fetch(&(x), (v), __ATOMIC_RELAXED)
+#define CPROF__RAISE(x, v)                                                                       \
+    do {                                                                                         \
+        uint64_t cprof__seen = __atomic_load_n(&(x), __ATOMIC_RELAXED);                          \
+        while (cprof__seen < (v) && !__atomic_compare_exchange_n(&(x), &cprof__seen, (v), 1,     \
+                                                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) { } \
+    } while (0)
+#else
+#define CPROF__ADD_FETCH(x, v) ((x) += (v))
+#define CPROF__RAISE(x, v) ((x) = (x) < (v) ? (v) : (x))
+#endif
+
+static size_t cprof__pointer_hash(const void *pointer); /* >>capture */
+
+/* An allocation site (or a place where frees went wrong) of one thread under one scope node. Its
+   thread creates it and counts allocations; the live figures change on whichever thread frees. */
+typedef struct cprof__asite {
+    const char *file, *function;
+    int line;
+    uint32_t kind; /* CPROF_ALLOC_SITE, CPROF_FREE_UNKNOWN, CPROF_FREE_DOUBLE */
+    const cprof__rnode *node;
+    const struct cprof__asite *origin; /* a double free: where the block was allocated */
+    struct cprof__asite *next;         /* the thread's list, newest first */
+    uint64_t count, bytes, temporary;  /* written by its thread */
+    uint64_t live_count, live_bytes, peak_live_bytes; /* atomics: any thread */
+    uint32_t capture_index;            /* scratch for the capture, under the registry lock */
+} cprof__asite;
+
+typedef struct cprof__alloc_thread {
+    cprof__asite **slots; /* the thread's sites by key (open addressing, at most half full) */
+    size_t capacity, count;
+    cprof__asite *sites;  /* every site, newest first; published with release for the capture */
+    uint64_t sequence;    /* allocations so far: a block is temporary when no other came before its free */
+    uint64_t allocations, bytes, frees, freed_bytes;
+    uint64_t histogram[CPROF_ALLOC_HISTOGRAM];
+} cprof__alloc_thread;
+
+typedef struct cprof__block { /* a live block */
+    uintptr_t hidden;         /* ~pointer (0 = empty slot): memcheck must not take the table for a
+                                 reference, or a leak would be "still reachable" instead of "definitely lost" */
+    size_t size;
+    cprof__asite *site;
+    cprof__alloc_thread *thread;
+    uint64_t sequence;
+} cprof__block;
+
+typedef struct cprof__freed { /* a freed block, remembered */
+    uintptr_t hidden;         /* ~pointer; 0 = empty */
+    void *held;               /* the block while it is not yet given back to the C library, else NULL */
+    size_t size;
+    const cprof__asite *site; /* where it was allocated */
+    const char *file;         /* where it was freed */
+    int line;
+} cprof__freed;
+
+typedef struct cprof__stripe {
+    pthread_mutex_t lock;
+    cprof__block *blocks;
+    size_t capacity, count;
+    cprof__freed freed[CPROF__FREED_PER_STRIPE];
+    uint32_t freed_next;
+    char padding[64]; /* keeps two stripes' locks off one cache line */
+} cprof__stripe;
+
+static pthread_once_t cprof__alloc_once = PTHREAD_ONCE_INIT;
+static struct cprof__alloc_global {
+    cprof__stripe stripes[CPROF__STRIPES];
+    pthread_mutex_t peak_lock;
+    uint64_t live_bytes, peak_live_bytes;
+    const cprof__rnode *peak_node;
+    int used; /* a wrapper ran */
+} cprof__a;
+
+/* fork(): the child inherits the table as it was, with every lock free. */
+static void cprof__alloc_fork_prepare(void) {
+    for (int i = 0; i < CPROF__STRIPES; i++) pthread_mutex_lock(&cprof__a.stripes[i].lock);
+    pthread_mutex_lock(&cprof__a.peak_lock);
+}
+
+static void cprof__alloc_fork_done(void) {
+    pthread_mutex_unlock(&cprof__a.peak_lock);
+    for (int i = CPROF__STRIPES; i-- > 0;) pthread_mutex_unlock(&cprof__a.stripes[i].lock);
+}
+
+static void cprof__alloc_init_once(void) {
+    for (int i = 0; i < CPROF__STRIPES; i++) pthread_mutex_init(&cprof__a.stripes[i].lock, NULL);
+    pthread_mutex_init(&cprof__a.peak_lock, NULL);
+    pthread_atfork(cprof__alloc_fork_prepare, cprof__alloc_fork_done, cprof__alloc_fork_done);
+    CPROF__STORE(cprof__a.used, 1);
+}
+
+/* The calling thread's tracker state; NULL when nothing is tracked (CPROF=0, out of memory). */
+static cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorder **recorder) {
+    cprof__recorder *r = cprof__recorder_get();
+    *recorder = r;
+    if (CPROF__UNLIKELY(!r || cprof__g.forced_off)) return NULL;
+    if (CPROF__LIKELY(r->allocs != NULL)) return r->allocs;
+    pthread_once(&cprof__alloc_once, cprof__alloc_init_once);
+    cprof__alloc_thread *t = (cprof__alloc_thread *)cprof__alloc(sizeof *t);
+    if (t) CPROF__STORE_RELEASE(r->allocs, t);
+    return t;
+}
+
+static size_t cprof__asite_hash(const char *file, int line, const cprof__rnode *node, uint32_t kind,
+                                const cprof__asite *origin) {
+    uintptr_t key = (uintptr_t)file ^ ((uintptr_t)node * 31u) ^ ((uintptr_t)origin * 7u) ^
+                    ((uintptr_t)(unsigned)line << 8) ^ kind;
+    return cprof__pointer_hash((const void *)key);
+}
+
+static int cprof__asite_slots_grow(cprof__alloc_thread *t) {
+    size_t capacity = t->capacity ? t->capacity * 2 : 64;
+    cprof__asite **slots = (cprof__asite **)cprof__alloc(capacity * sizeof *slots);
+    if (!slots) return -1;
+    for (size_t i = 0; i < t->capacity; i++) {
+        cprof__asite *s = t->slots[i];
+        if (!s) continue;
+        size_t slot = cprof__asite_hash(s->file, s->line, s->node, s->kind, s->origin) & (capacity - 1);
+        while (slots[slot]) slot = (slot + 1) & (capacity - 1);
+        slots[slot] = s;
+    }
+    cprof__release(t->slots, t->capacity * sizeof *t->slots);
+    t->slots = slots;
+    t->capacity = capacity;
+    return 0;
+}
+
+/* Cold: the first event at this place under this scope on this thread. */
+static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const char *file, int line, const char *function,
+                                      const cprof__rnode *node, uint32_t kind, const cprof__asite *origin) {
+    if ((t->count + 1) * 2 > t->capacity && cprof__asite_slots_grow(t)) return NULL;
+    cprof__asite *s = (cprof__asite *)cprof__alloc(sizeof *s);
+    if (!s) return NULL;
+    s->file = file;
+    s->function = function;
+    s->line = line;
+    s->kind = kind;
+    s->node = node;
+    s->origin = origin;
+    s->capture_index = CPROF_NONE;
+    size_t slot = cprof__asite_hash(file, line, node, kind, origin) & (t->capacity - 1);
+    while (t->slots[slot]) slot = (slot + 1) & (t->capacity - 1);
+    t->slots[slot] = s;
+    t->count++;
+    s->next = t->sites;
+    CPROF__STORE_RELEASE(t->sites, s);
+    return s;
+}
+
+/* The site of an event at file:line in the scope current on this thread: a hash lookup. */
+static cprof__asite *cprof__asite_get(cprof__recorder *r, cprof__alloc_thread *t, const char *file, int line,
+                                      const char *function, uint32_t kind, const cprof__asite *origin) {
+    const cprof__rnode *node = r->stack[r->depth].node;
+    if (t->capacity) {
+        size_t mask = t->capacity - 1;
+        for (size_t slot = cprof__asite_hash(file, line, node, kind, origin) & mask; t->slots[slot];
+             slot = (slot + 1) & mask) {
+            const cprof__asite *s = t->slots[slot];
+            if (s->line == line && s->node == node && s->file == file && s->kind == kind && s->origin == origin &&
+                s->function == function)
+                return t->slots[slot];
+        }
+    }
+    return cprof__asite_add(t, file, line, function, node, kind, origin);
+}
+
+static cprof__stripe *cprof__stripe_of(const void *block, size_t *hash) {
+    *hash = cprof__pointer_hash(block);
+    return &cprof__a.stripes[(*hash >> 20) % CPROF__STRIPES]; /* other bits than the slot's */
+}
+
+static int cprof__stripe_grow(cprof__stripe *s) {
+    size_t capacity = s->capacity ? s->capacity * 2 : 256;
+    cprof__block *blocks = (cprof__block *)cprof__alloc(capacity * sizeof *blocks);
+    if (!blocks) return -1;
+    for (size_t i = 0; i < s->capacity; i++) {
+        if (!s->blocks[i].hidden) continue;
+        size_t slot = cprof__pointer_hash((const void *)~s->blocks[i].hidden) & (capacity - 1);
+        while (blocks[slot].hidden) slot = (slot + 1) & (capacity - 1);
+        blocks[slot] = s->blocks[i];
+    }
+    cprof__release(s->blocks, s->capacity * sizeof *s->blocks);
+    s->blocks = blocks;
+    s->capacity = capacity;
+    return 0;
+}
+
+/* Live figures move with the table, under the block's stripe lock, so that a free racing with the
+   allocation's bookkeeping never makes them negative. */
+static void cprof__live_add(cprof__asite *site, uint64_t size, const cprof__rnode *node) {
+    CPROF__ADD(site->live_count, 1);
+    uint64_t site_live = CPROF__ADD_FETCH(site->live_bytes, size);
+    CPROF__RAISE(site->peak_live_bytes, site_live);
+    uint64_t live = CPROF__ADD_FETCH(cprof__a.live_bytes, size);
+    if (live <= CPROF__LOAD(cprof__a.peak_live_bytes)) return;
+    pthread_mutex_lock(&cprof__a.peak_lock); /* only while the peak rises */
+    if (live > cprof__a.peak_live_bytes) {
+        CPROF__STORE(cprof__a.peak_live_bytes, live);
+        cprof__a.peak_node = node;
+    }
+    pthread_mutex_unlock(&cprof__a.peak_lock);
+}
+
+static void cprof__live_sub(cprof__asite *site, uint64_t size) {
+    CPROF__ADD(site->live_count, (uint64_t)0 - 1);
+    CPROF__ADD(site->live_bytes, (uint64_t)0 - size);
+    CPROF__ADD(cprof__a.live_bytes, (uint64_t)0 - size);
+}
+
+/* Adds a live block; a remembered free of the same address is forgotten (the address is new). */
+static int cprof__table_insert(const cprof__block *entry) {
+    size_t hash;
+    cprof__stripe *s = cprof__stripe_of((const void *)~entry->hidden, &hash);
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < CPROF__FREED_PER_STRIPE; i++)
+        if (s->freed[i].hidden == entry->hidden) s->freed[i].hidden = 0; /* never held: we would own it */
+    int failed = (s->count + 1) * 2 > s->capacity && cprof__stripe_grow(s);
+    if (!failed) {
+        size_t slot = hash & (s->capacity - 1);
+        while (s->blocks[slot].hidden) slot = (slot + 1) & (s->capacity - 1);
+        s->blocks[slot] = *entry;
+        s->count++;
+        cprof__live_add(entry->site, entry->size, entry->site->node);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return failed ? -1 : 0;
+}
+
+/* Linear probing's deletion: later entries of the run move back into the hole. */
+static void cprof__stripe_delete(cprof__stripe *s, size_t hole) {
+    size_t mask = s->capacity - 1;
+    s->blocks[hole].hidden = 0;
+    for (size_t at = (hole + 1) & mask; s->blocks[at].hidden; at = (at + 1) & mask) {
+        size_t home = cprof__pointer_hash((const void *)~s->blocks[at].hidden) & mask;
+        if (((at - home) & mask) < ((at - hole) & mask)) continue; /* its home lies after the hole */
+        s->blocks[hole] = s->blocks[at];
+        s->blocks[at].hidden = 0;
+        hole = at;
+    }
+    s->count--;
+}
+
+/* Remembers a freed block in its stripe; returns the block forgotten to make room when the tracker
+   still holds it (the caller gives it back to the C library outside the lock). */
+static void *cprof__remember_freed(cprof__stripe *s, const cprof__block *b, const char *file, int line) {
+    cprof__freed *slot = &s->freed[s->freed_next++ % CPROF__FREED_PER_STRIPE];
+    void *evicted = slot->held;
+    slot->hidden = b->hidden;
+    slot->size = b->size;
+    slot->site = b->site;
+    slot->file = file;
+    slot->line = line;
+    slot->held = b->size <= CPROF__QUARANTINE_BYTES ? (void *)~b->hidden : NULL;
+    return evicted;
+}
+
+enum { CPROF__TAKEN = 1, CPROF__UNKNOWN = 0, CPROF__FREED_BEFORE = -1 };
+
+/* Takes `block` out of the table. CPROF__TAKEN with its entry in *out; CPROF__UNKNOWN; or
+   CPROF__FREED_BEFORE with the remembered free in *freed. With `file`, the block is remembered as
+   freed there, and *evicted is what the caller must give back to the C library (or NULL). */
+static int cprof__table_take(void *block, cprof__block *out, cprof__freed *freed, const char *file, int line,
+                             void **evicted) {
+    size_t hash;
+    uintptr_t hidden = ~(uintptr_t)block;
+    cprof__stripe *s = cprof__stripe_of(block, &hash);
+    int result = CPROF__UNKNOWN;
+    pthread_mutex_lock(&s->lock);
+    size_t mask = s->capacity - 1, slot = hash & mask;
+    while (s->capacity && s->blocks[slot].hidden && s->blocks[slot].hidden != hidden) slot = (slot + 1) & mask;
+    if (s->capacity && s->blocks[slot].hidden == hidden) {
+        *out = s->blocks[slot];
+        cprof__stripe_delete(s, slot);
+        cprof__live_sub(out->site, out->size);
+        if (file) *evicted = cprof__remember_freed(s, out, file, line);
+        result = CPROF__TAKEN;
+    } else {
+        for (int i = 0; i < CPROF__FREED_PER_STRIPE; i++)
+            if (s->freed[i].hidden == hidden) *freed = s->freed[i], result = CPROF__FREED_BEFORE;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static unsigned cprof__size_class(size_t size) {
+    unsigned k = 0;
+    while (size) size >>= 1, k++;
+    return k; /* 0 for 0, 1 for 1, 2 for 2-3, ... */
+}
+
+/* Counts a new block of `size` at file:line and enters it into the table. */
+static void cprof__track_new(void *block, size_t size, const char *file, int line, const char *function) {
+    cprof__recorder *r;
+    cprof__alloc_thread *t = cprof__alloc_thread_get(&r);
+    cprof__asite *site = t ? cprof__asite_get(r, t, file, line, function, CPROF_ALLOC_SITE, NULL) : NULL;
+    if (!site) return; /* not tracked: its free will count as a free of an unknown block */
+    cprof__rnode *node = r->stack[r->depth].node;
+    uint64_t sequence = t->sequence + 1;
+    CPROF__STORE(t->sequence, sequence);
+    CPROF__STORE(t->allocations, t->allocations + 1);
+    CPROF__STORE(t->bytes, t->bytes + size);
+    CPROF__STORE(t->histogram[cprof__size_class(size)], t->histogram[cprof__size_class(size)] + 1);
+    CPROF__STORE(site->count, site->count + 1);
+    CPROF__STORE(site->bytes, site->bytes + size);
+    CPROF__STORE(node->alloc_count, CPROF__LOAD(node->alloc_count) + 1);
+    CPROF__STORE(node->alloc_bytes, CPROF__LOAD(node->alloc_bytes) + size);
+    cprof__block entry;
+    entry.hidden = ~(uintptr_t)block;
+    entry.size = size;
+    entry.site = site;
+    entry.thread = t;
+    entry.sequence = sequence;
+    if (cprof__table_insert(&entry)) cprof__message(file, line, "out of memory: a block allocated here is not tracked");
+}
+
+/* Counts the free of a block that was in the table. */
+static void cprof__track_freed(cprof__alloc_thread *t, const cprof__block *b) {
+    CPROF__STORE(t->frees, t->frees + 1);
+    CPROF__STORE(t->freed_bytes, t->freed_bytes + b->size);
+    if (b->thread == t && b->sequence == t->sequence) CPROF__STORE(b->site->temporary, b->site->temporary + 1);
+}
+
+/* A free (or realloc) of a block the tracker does not know, or of one it remembers as freed. */
+static void cprof__track_bad_free(cprof__recorder *r, cprof__alloc_thread *t, const void *block,
+                                  const cprof__freed *freed, const char *file, int line, const char *function) {
+    uint32_t kind = freed ? CPROF_FREE_DOUBLE : CPROF_FREE_UNKNOWN;
+    cprof__asite *site = cprof__asite_get(r, t, file, line, function, kind, freed ? freed->site : NULL);
+    if (!site) return;
+    CPROF__STORE(site->count, site->count + 1);
+    if (freed) {
+        CPROF__STORE(site->bytes, site->bytes + freed->size);
+        cprof__message(file, line, "double free of %p (%llu bytes allocated at %s:%d, freed at %s:%d); not passed on",
+                       block, (unsigned long long)freed->size, freed->site->file, freed->site->line, freed->file,
+                       freed->line);
+    }
+}
+
+void *cprof__malloc(size_t size, const char *file, int line, const char *function) {
+    void *block = (malloc)(size);
+    if (block) cprof__track_new(block, size, file, line, function);
+    return block;
+}
+
+void *cprof__calloc(size_t count, size_t size, const char *file, int line, const char *function) {
+    if (size && count > SIZE_MAX / size) { /* count * size does not fit: fail as the C library does */
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *block = (calloc)(count, size);
+    if (block) cprof__track_new(block, count * size, file, line, function);
+    return block;
+}
+
+void cprof__free(void *block, const char *file, int line, const char *function) {
+    cprof__recorder *r;
+    cprof__block entry;
+    cprof__freed freed;
+    void *evicted = NULL;
+    if (!block) return;
+    cprof__alloc_thread *t = cprof__alloc_thread_get(&r);
+    if (!t) {
+        (free)(block);
+        return;
+    }
+    int state = cprof__table_take(block, &entry, &freed, file, line, &evicted);
+    if (state == CPROF__TAKEN) {
+        cprof__track_freed(t, &entry);
+        if (entry.size > CPROF__QUARANTINE_BYTES) (free)(block);
+        (free)(evicted);
+        return;
+    }
+    cprof__track_bad_free(r, t, block, state == CPROF__FREED_BEFORE ? &freed : NULL, file, line, function);
+    if (state == CPROF__UNKNOWN) (free)(block); /* someone else's block: give it back */
+}
+
+/* The old block leaves the table before the C library may hand its address to another thread, and
+   comes back if the C library fails. */
+void *cprof__realloc(void *block, size_t size, const char *file, int line, const char *function) {
+    cprof__recorder *r;
+    cprof__block entry;
+    cprof__freed freed;
+    if (!block) return cprof__malloc(size, file, line, function);
+    cprof__alloc_thread *t = cprof__alloc_thread_get(&r);
+    if (!t) return (realloc)(block, size);
+    int state = cprof__table_take(block, &entry, &freed, NULL, 0, NULL);
+    if (state == CPROF__FREED_BEFORE) {
+        cprof__track_bad_free(r, t, block, &freed, file, line, function);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (state == CPROF__UNKNOWN) cprof__track_bad_free(r, t, block, NULL, file, line, function);
+    void *moved = (realloc)(block, size);
+    if (state == CPROF__TAKEN && !moved && size) { /* failed: the old block stays as it was */
+        if (cprof__table_insert(&entry)) cprof__message(file, line, "out of memory: a block is no longer tracked");
+        return NULL;
+    }
+    if (state == CPROF__TAKEN) cprof__track_freed(t, &entry); /* realloc(p, 0) may free and return NULL */
+    if (moved) cprof__track_new(moved, size, file, line, function);
+    return moved;
+}
+
+void *cprof__reallocarray(void *block, size_t count, size_t size, const char *file, int line, const char *function) {
+    if (size && count > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return cprof__realloc(block, count * size, file, line, function);
+}
+
+char *cprof__strndup(const char *text, size_t size, const char *file, int line, const char *function) {
+    const char *end = (const char *)memchr(text, '\0', size);
+    size_t length = end ? (size_t)(end - text) : size;
+    char *copy = (char *)(malloc)(length + 1);
+    if (!copy) return NULL;
+    memcpy(copy, text, length);
+    copy[length] = '\0';
+    cprof__track_new(copy, length + 1, file, line, function);
+    return copy;
+}
+
+char *cprof__strdup(const char *text, const char *file, int line, const char *function) {
+    return cprof__strndup(text, SIZE_MAX, file, line, function);
+}
+
+int cprof__posix_memalign(void **out, size_t alignment, size_t size, const char *file, int line, const char *function) {
+    int result = (posix_memalign)(out, alignment, size);
+    if (result == 0) cprof__track_new(*out, size, file, line, function);
+    return result;
+}
+
+/* Through posix_memalign, which every POSIX C library has (aligned_alloc is missing before C11). */
+void *cprof__aligned_alloc(size_t alignment, size_t size, const char *file, int line, const char *function) {
+    void *block = NULL;
+    if (alignment == 0 || (alignment & (alignment - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int result = cprof__posix_memalign(&block, alignment < sizeof(void *) ? sizeof(void *) : alignment, size,
+                                       file, line, function);
+    if (result) errno = result;
+    return result ? NULL : block;
+}
+
+cprof_alloc_counts cprof_thread_allocs(void) {
+    cprof_alloc_counts counts;
+    cprof__recorder *r = cprof__recorder_get();
+    cprof__alloc_thread *t = r ? r->allocs : NULL;
+    memset(&counts, 0, sizeof counts);
+    if (!t) return counts;
+    counts.allocations = t->allocations;
+    counts.bytes = t->bytes;
+    counts.frees = t->frees;
+    counts.freed_bytes = t->freed_bytes;
+    return counts;
+}
+
+cprof__alloc_block_state cprof__track_begin(const char *name, cprof_alloc_counts *out) {
+    cprof__alloc_block_state state;
+    state.start = cprof_thread_allocs();
+    state.name = name;
+    state.out = out;
+    state.done = 0;
+    return state;
+}
+
+void cprof__track_end(cprof__alloc_block_state *state) {
+    cprof_alloc_counts now = cprof_thread_allocs(), made;
+    made.allocations = now.allocations - state->start.allocations;
+    made.bytes = now.bytes - state->start.bytes;
+    made.frees = now.frees - state->start.frees;
+    made.freed_bytes = now.freed_bytes - state->start.freed_bytes;
+    if (state->out) *state->out = made;
+    if (state->name)
+        fprintf(stderr, "cprof: %s: %llu allocations, %llu bytes; %llu frees, %llu bytes\n", state->name,
+                (unsigned long long)made.allocations, (unsigned long long)made.bytes,
+                (unsigned long long)made.frees, (unsigned long long)made.freed_bytes);
+    state->done = 1;
+}
+
+/* ==================================================================================================
    >>capture: every thread's live tree -> one immutable cprof_profile
    ================================================================================================== */
 /* The capture's calls into >>counter-figures (defined there). */
@@ -1458,6 +2024,10 @@ static void cprof__counters_capture_begin(cprof_profile *p);
 static void cprof__counters_capture_node(cprof_profile *p, uint32_t index, const cprof__rnode *live, uint32_t depth);
 static void cprof__counters_capture_open(cprof_profile *p, cprof__recorder *r, uint32_t first_node);
 static int cprof__derive_counters(cprof_profile *p);
+/* ... and into >>alloc-figures. */
+static int cprof__allocs_capture(cprof_profile *p);
+static void cprof__allocs_copy_node(cprof_node *out, const cprof__rnode *live);
+static void cprof__derive_allocs(cprof_profile *p);
 
 /* Strings of a profile live in chunks that the profile owns. */
 typedef struct cprof__strings {
@@ -1521,6 +2091,7 @@ static int cprof__grow(void *array_pointer, size_t *capacity, size_t needed, siz
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
     size_t counters, node_counters, function_counters;
+    size_t alloc_sites, free_problems;
 } cprof__arrays;
 
 static cprof_profile *cprof__profile_new(void) {
@@ -1547,6 +2118,8 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->counters, cap->counters * sizeof *p->counters);
     cprof__release(p->node_counters, cap->node_counters * sizeof *p->node_counters);
     cprof__release(p->function_counters, cap->function_counters * sizeof *p->function_counters);
+    cprof__release(p->alloc_sites, cap->alloc_sites * sizeof *p->alloc_sites);
+    cprof__release(p->free_problems, cap->free_problems * sizeof *p->free_problems);
     cprof__strings_free(&p->strings);
     cprof__release(p, sizeof *p + sizeof(cprof__arrays));
 }
@@ -1652,6 +2225,7 @@ static void cprof__copy_counts(cprof_node *out, const cprof__rnode *live, double
     out->min_ns = min_ticks == UINT64_MAX ? 0 : cprof__ticks_to_ns(min_ticks, hz);
     out->max_ns = cprof__ticks_to_ns(CPROF__LOAD(live->max_ticks), hz);
     out->sum_sq_ns2 = sum_sq * ns_per_tick * ns_per_tick;
+    cprof__allocs_copy_node(out, live);
 }
 
 static void cprof__capture_children(cprof__capture_state *c, cprof__rnode *live, uint32_t index, uint32_t depth) {
@@ -1733,6 +2307,7 @@ static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, u
     thread->root = root_index;
     thread->exited = CPROF__LOAD(r->exited);
     r->root.capture_index = root_index;
+    cprof__allocs_copy_node(root, &r->root);
     p->dropped_scopes += CPROF__LOAD(r->dropped);
     cprof__capture_children(c, &r->root, root_index, 1);
     cprof__capture_open_frames(c, r, root_index, now);
@@ -1784,6 +2359,7 @@ cprof_profile *cprof_capture(void) {
     if (!cprof__g.forced_off)
         for (cprof__recorder *r = cprof__g.recorders; r && !c.failed; r = CPROF__LOAD_ACQUIRE(r->next))
             cprof__capture_thread(&c, r, now);
+    if (!c.failed && cprof__allocs_capture(p)) c.failed = 1;
     cprof__capture_messages(p);
     pthread_mutex_unlock(&cprof__lock);
     cprof__site_map_free(&c.sites);
@@ -1934,6 +2510,7 @@ static int cprof__derive_functions(cprof_profile *p) {
 
 static int cprof__profile_derive(cprof_profile *p) {
     cprof__derive_self_times(p);
+    cprof__derive_allocs(p);
     if (cprof__derive_functions(p)) return -1;
     return cprof__derive_counters(p);
 }
@@ -2293,6 +2870,272 @@ static void cprof__report_counters(cprof__buf *b, const cprof_profile *p, const 
 }
 
 /* ==================================================================================================
+   >>alloc-figures: allocations in the profile: the capture of the tracker's sites, inclusive figures
+   per node, the report's allocation section and the leaks
+   ================================================================================================== */
+static double cprof__share(uint64_t part, uint64_t whole); /* >>report */
+
+/* A new entry of alloc_sites (problem 0) or free_problems (problem 1); NULL when out of memory. */
+static cprof_alloc_site *cprof__alloc_site_new(cprof_profile *p, int problem) {
+    cprof_alloc_site **array = problem ? &p->free_problems : &p->alloc_sites;
+    size_t *count = problem ? &p->free_problem_count : &p->alloc_site_count;
+    size_t *capacity = problem ? &cprof__capacities(p)->free_problems : &cprof__capacities(p)->alloc_sites;
+    if (cprof__grow(array, capacity, *count + 1, sizeof **array)) return NULL;
+    cprof_alloc_site *site = &(*array)[(*count)++];
+    memset(site, 0, sizeof *site);
+    site->node = site->origin = CPROF_NONE;
+    site->file = site->function = "";
+    return site;
+}
+
+static uint32_t cprof__captured_node(const cprof_profile *p, const cprof__rnode *node, uint32_t fallback) {
+    uint32_t index = node ? node->capture_index : CPROF_NONE;
+    return index < p->node_count ? index : fallback;
+}
+
+/* One thread's sites of one kind (allocations, or problems) into the profile. */
+static int cprof__alloc_capture_sites(cprof_profile *p, cprof__alloc_thread *t, uint32_t root, int problems) {
+    for (cprof__asite *s = CPROF__LOAD_ACQUIRE(t->sites); s; s = s->next) {
+        if ((s->kind != CPROF_ALLOC_SITE) != problems) continue;
+        cprof_alloc_site *out = cprof__alloc_site_new(p, problems);
+        if (!out) return -1;
+        out->file = cprof__string(p, s->file);
+        out->function = cprof__string(p, s->function);
+        out->line = (uint32_t)(s->line > 0 ? s->line : 0);
+        out->kind = s->kind;
+        out->node = cprof__captured_node(p, s->node, root);
+        out->count = CPROF__LOAD(s->count);
+        out->bytes = CPROF__LOAD(s->bytes);
+        out->live_count = CPROF__LOAD(s->live_count);
+        out->live_bytes = CPROF__LOAD(s->live_bytes);
+        out->peak_live_bytes = CPROF__LOAD(s->peak_live_bytes);
+        out->temporary = CPROF__LOAD(s->temporary);
+        if (problems) out->origin = s->origin ? s->origin->capture_index : CPROF_NONE;
+        else out->origin = s->capture_index = (uint32_t)(p->alloc_site_count - 1); /* origin: scratch for the sort */
+    }
+    return 0;
+}
+
+static int cprof__compare_alloc_sites(const void *a, const void *b) {
+    const cprof_alloc_site *x = (const cprof_alloc_site *)a, *y = (const cprof_alloc_site *)b;
+    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    int order = strcmp(x->file, y->file);
+    if (!order) order = (x->line > y->line) - (x->line < y->line);
+    return order ? order : (x->node > y->node) - (x->node < y->node);
+}
+
+/* Sorts the allocation sites by bytes; each live site learns its new index (for double frees' origin). */
+static int cprof__alloc_sort_sites(cprof_profile *p) {
+    size_t count = p->alloc_site_count, bytes = (count ? count : 1) * sizeof(uint32_t);
+    uint32_t *position = (uint32_t *)cprof__alloc(bytes);
+    if (!position) return -1;
+    if (count) qsort(p->alloc_sites, count, sizeof *p->alloc_sites, cprof__compare_alloc_sites);
+    for (size_t i = 0; i < count; i++) {
+        position[p->alloc_sites[i].origin] = (uint32_t)i;
+        p->alloc_sites[i].origin = CPROF_NONE;
+    }
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
+        for (cprof__asite *s = t ? CPROF__LOAD_ACQUIRE(t->sites) : NULL; s; s = s->next)
+            if (s->kind == CPROF_ALLOC_SITE && s->capture_index < count) s->capture_index = position[s->capture_index];
+    }
+    cprof__release(position, bytes);
+    return 0;
+}
+
+static void cprof__alloc_capture_totals(cprof_profile *p) {
+    cprof_alloc_totals *a = &p->allocs;
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
+        if (!t) continue;
+        a->frees += CPROF__LOAD(t->frees);
+        a->bytes_freed += CPROF__LOAD(t->freed_bytes);
+        for (int k = 0; k < CPROF_ALLOC_HISTOGRAM; k++) a->size_histogram[k] += CPROF__LOAD(t->histogram[k]);
+    }
+    for (size_t i = 0; i < p->alloc_site_count; i++) {
+        const cprof_alloc_site *s = &p->alloc_sites[i];
+        a->allocations += s->count;
+        a->bytes_allocated += s->bytes;
+        a->live_blocks += s->live_count;
+        a->live_bytes += s->live_bytes;
+        a->temporary += s->temporary;
+    }
+    for (size_t i = 0; i < p->free_problem_count; i++) {
+        if (p->free_problems[i].kind == CPROF_FREE_DOUBLE) a->double_frees += p->free_problems[i].count;
+        else a->unknown_frees += p->free_problems[i].count;
+    }
+    pthread_mutex_lock(&cprof__a.peak_lock);
+    a->peak_live_bytes = cprof__a.peak_live_bytes;
+    a->peak_node = cprof__captured_node(p, cprof__a.peak_node, CPROF_NONE);
+    pthread_mutex_unlock(&cprof__a.peak_lock);
+}
+
+/* Called by the capture, under the registry lock, after every thread's tree. */
+static int cprof__allocs_capture(cprof_profile *p) {
+    p->allocs.peak_node = CPROF_NONE;
+    if (!CPROF__LOAD(cprof__a.used)) return 0;
+    p->allocs.tracked = 1;
+    for (int problems = 0; problems < 2; problems++) {
+        for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+            cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
+            if (t && cprof__alloc_capture_sites(p, t, cprof__captured_node(p, &r->root, CPROF_NONE), problems)) return -1;
+        }
+        if (!problems && cprof__alloc_sort_sites(p)) return -1;
+    }
+    cprof__alloc_capture_totals(p);
+    return 0;
+}
+
+static void cprof__allocs_copy_node(cprof_node *out, const cprof__rnode *live) {
+    out->alloc_self_count = CPROF__LOAD(live->alloc_count);
+    out->alloc_self_bytes = CPROF__LOAD(live->alloc_bytes);
+}
+
+/* Inclusive figures: children follow their parent, so one backward pass adds each node to its parent. */
+static void cprof__derive_allocs(cprof_profile *p) {
+    for (size_t i = 0; i < p->node_count; i++) {
+        p->nodes[i].alloc_count = p->nodes[i].alloc_self_count;
+        p->nodes[i].alloc_bytes = p->nodes[i].alloc_self_bytes;
+    }
+    for (size_t i = p->node_count; i-- > 0;) {
+        uint32_t parent = p->nodes[i].parent;
+        if (parent == CPROF_NONE) continue;
+        p->nodes[parent].alloc_count += p->nodes[i].alloc_count;
+        p->nodes[parent].alloc_bytes += p->nodes[i].alloc_bytes;
+    }
+}
+
+/* "parse > read_line", or "(no scope)" for a thread's root. */
+static void cprof__buf_scope_path(cprof__buf *b, const cprof_profile *p, uint32_t node) {
+    uint32_t path[64], depth = 0;
+    for (uint32_t n = node; n < p->node_count && p->nodes[n].site != CPROF_NONE; n = p->nodes[n].parent)
+        if (depth < 64) path[depth++] = n;
+    if (!depth) cprof__buf_puts(b, "(no scope)");
+    if (depth == 64) cprof__buf_puts(b, "... > ");
+    while (depth--) cprof__buf_printf(b, "%s%s", p->sites[p->nodes[path[depth]].site].name, depth ? " > " : "");
+}
+
+/* 1234 -> "1,234 B" */
+static const char *cprof__byte_count(char out[32], uint64_t bytes) {
+    char digits[32];
+    cprof__snprintf(out, 32, "%s B", cprof__count(digits, bytes));
+    return out;
+}
+
+static void cprof__report_alloc_totals(cprof__buf *b, const cprof_profile *p) {
+    const cprof_alloc_totals *a = &p->allocs;
+    char n1[32], n2[32], n3[32], n4[32];
+    cprof__buf_printf(b, "\nAllocations: %s (%s), frees: %s (%s)\n", cprof__count(n1, a->allocations),
+                      cprof__byte_count(n2, a->bytes_allocated), cprof__count(n3, a->frees),
+                      cprof__byte_count(n4, a->bytes_freed));
+    cprof__buf_printf(b, "  live at capture: %s blocks, %s; peak %s in ", cprof__count(n1, a->live_blocks),
+                      cprof__byte_count(n2, a->live_bytes), cprof__byte_count(n3, a->peak_live_bytes));
+    cprof__buf_scope_path(b, p, a->peak_node);
+    cprof__buf_printf(b, "\n  temporary (freed before the thread's next allocation): %s (%.1f%%)\n",
+                      cprof__count(n1, a->temporary), cprof__share(a->temporary, a->allocations));
+    cprof__buf_puts(b, "  sizes:");
+    for (int k = 0; k < CPROF_ALLOC_HISTOGRAM; k++) {
+        if (!a->size_histogram[k]) continue;
+        if (k < 2) cprof__buf_printf(b, " %d: %s", k, cprof__count(n1, a->size_histogram[k]));
+        else cprof__buf_printf(b, " %llu-%llu: %s", 1ull << (k - 1), (2ull << (k - 1)) - 1, cprof__count(n1, a->size_histogram[k]));
+    }
+    cprof__buf_puts(b, "\n");
+}
+
+static void cprof__report_alloc_sites(cprof__buf *b, const cprof_profile *p, uint32_t max_rows) {
+    size_t rows = p->alloc_site_count;
+    if (max_rows && max_rows < rows) rows = max_rows;
+    cprof__buf_puts(b, "\nAllocation sites, by bytes\n");
+    cprof__buf_puts(b, "       count           bytes     average   live      live bytes      peak bytes   temporary  site\n");
+    for (size_t i = 0; i < rows; i++) {
+        const cprof_alloc_site *s = &p->alloc_sites[i];
+        char n[32];
+        cprof__buf_pad_left(b, cprof__count(n, s->count), 12);
+        cprof__buf_pad_left(b, cprof__count(n, s->bytes), 16);
+        cprof__buf_pad_left(b, cprof__count(n, s->count ? s->bytes / s->count : 0), 12);
+        cprof__buf_pad_left(b, cprof__count(n, s->live_count), 7);
+        cprof__buf_pad_left(b, cprof__count(n, s->live_bytes), 16);
+        cprof__buf_pad_left(b, cprof__count(n, s->peak_live_bytes), 16);
+        cprof__buf_pad_left(b, cprof__count(n, s->temporary), 12);
+        cprof__buf_printf(b, "  %s:%u %s, in ", s->file, (unsigned)s->line, s->function);
+        cprof__buf_scope_path(b, p, s->node);
+        cprof__buf_puts(b, "\n");
+    }
+    if (rows < p->alloc_site_count)
+        cprof__buf_printf(b, "  ... %llu more sites\n", (unsigned long long)(p->alloc_site_count - rows));
+}
+
+static void cprof__report_free_problems(cprof__buf *b, const cprof_profile *p) {
+    if (!p->free_problem_count) return;
+    cprof__buf_puts(b, "\nFrees that went wrong\n");
+    for (size_t i = 0; i < p->free_problem_count; i++) {
+        const cprof_alloc_site *s = &p->free_problems[i];
+        char n[32];
+        cprof__buf_printf(b, "  %s:%u %s, in ", s->file, (unsigned)s->line, s->function);
+        cprof__buf_scope_path(b, p, s->node);
+        if (s->kind == CPROF_FREE_UNKNOWN) {
+            cprof__buf_printf(b, ": %s frees of blocks the tracker never saw (passed on)\n", cprof__count(n, s->count));
+            continue;
+        }
+        cprof__buf_printf(b, ": %s double frees (not passed on)", cprof__count(n, s->count));
+        if (s->origin < p->alloc_site_count)
+            cprof__buf_printf(b, " of blocks allocated at %s:%u", p->alloc_sites[s->origin].file,
+                              (unsigned)p->alloc_sites[s->origin].line);
+        cprof__buf_puts(b, "\n");
+    }
+}
+
+static int cprof__compare_leaks(const void *a, const void *b) {
+    const cprof_alloc_site *x = *(const cprof_alloc_site *const *)a, *y = *(const cprof_alloc_site *const *)b;
+    if (x->live_bytes != y->live_bytes) return x->live_bytes > y->live_bytes ? -1 : 1;
+    return cprof__compare_alloc_sites(x, y);
+}
+
+/* Blocks still allocated at capture, by site, the largest first. */
+static void cprof__report_leaks(cprof__buf *b, const cprof_profile *p) {
+    size_t count = 0, capacity = 0;
+    const cprof_alloc_site **leaks = NULL;
+    char n1[32], n2[32];
+    for (size_t i = 0; i < p->alloc_site_count; i++) {
+        if (!p->alloc_sites[i].live_count) continue;
+        if (cprof__grow(&leaks, &capacity, count + 1, sizeof *leaks)) { b->failed = 1; break; }
+        leaks[count++] = &p->alloc_sites[i];
+    }
+    if (count) qsort(leaks, count, sizeof *leaks, cprof__compare_leaks);
+    cprof__buf_printf(b, "Leaks: %s blocks, %s still allocated at capture\n", cprof__count(n1, p->allocs.live_blocks),
+                      cprof__byte_count(n2, p->allocs.live_bytes));
+    for (size_t i = 0; i < count; i++) {
+        cprof__buf_pad_left(b, cprof__count(n1, leaks[i]->live_count), 10);
+        cprof__buf_printf(b, " blocks %s  %s:%u %s, in ", cprof__byte_count(n2, leaks[i]->live_bytes), leaks[i]->file,
+                          (unsigned)leaks[i]->line, leaks[i]->function);
+        cprof__buf_scope_path(b, p, leaks[i]->node);
+        cprof__buf_puts(b, "\n");
+    }
+    cprof__release(leaks, capacity * sizeof *leaks);
+}
+
+static void cprof__report_allocs(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
+    if (!p->allocs.tracked) return;
+    cprof__report_alloc_totals(b, p);
+    cprof__report_alloc_sites(b, p, o->max_functions);
+    cprof__report_free_problems(b, p);
+    cprof__buf_puts(b, "\n");
+    cprof__report_leaks(b, p);
+}
+
+int cprof_leaks_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || !out) return -1;
+    if (p->allocs.tracked) cprof__report_leaks(&b, p);
+    else cprof__buf_puts(&b, "No allocations were tracked (build with CPROF_WRAP_MALLOC).\n");
+    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
+    cprof__buf_free(&b);
+    return failed ? -1 : 0;
+}
+
+/* ==================================================================================================
    >>report: the text report (header, messages, functions by self time, call tree)
    ================================================================================================== */
 cprof_report_options cprof_report_defaults(void) {
@@ -2400,11 +3243,13 @@ static void cprof__report_build(cprof__buf *b, const cprof_profile *p, const cpr
     cprof__report_messages(b, p);
     if (!p->function_count) {
         cprof__buf_puts(b, "\nNo scopes were recorded.\n");
+        cprof__report_allocs(b, p, &o);
         return;
     }
     cprof__report_functions(b, p, &o);
     cprof__report_counters(b, p, &o);
     cprof__report_tree(b, p, &o);
+    cprof__report_allocs(b, p, &o);
 }
 
 int cprof_report_write(const cprof_profile *p, FILE *out, const cprof_report_options *options) {
@@ -2593,6 +3438,9 @@ static void cprof__json_nodes(cprof__buf *b, const cprof_profile *p) {
                           (unsigned long long)n->calls, (unsigned long long)n->total_ns,
                           (unsigned long long)n->min_ns, (unsigned long long)n->max_ns, (unsigned)n->open);
         cprof__buf_double(b, n->sum_sq_ns2);
+        if (p->allocs.tracked)
+            cprof__buf_printf(b, ", \"alloc_count\": %llu, \"alloc_bytes\": %llu", (unsigned long long)n->alloc_self_count,
+                              (unsigned long long)n->alloc_self_bytes);
         for (size_t k = 0; k < p->counter_count; k++) {
             cprof__buf_puts(b, k ? ", " : ", \"counters\": [");
             cprof__buf_u64(b, p->node_counters[i * p->counter_count + k].total);
@@ -2625,11 +3473,55 @@ static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profil
     cprof__buf_puts(b, "\n  ]");
 }
 
+static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_alloc_site *sites, size_t count) {
+    cprof__buf_printf(b, ",\n    \"%s\": [", key);
+    for (size_t i = 0; i < count; i++) {
+        const cprof_alloc_site *s = &sites[i];
+        cprof__buf_puts(b, i ? ",\n      {\"file\": " : "\n      {\"file\": ");
+        cprof__buf_json_string(b, s->file);
+        cprof__buf_puts(b, ", \"function\": ");
+        cprof__buf_json_string(b, s->function);
+        cprof__buf_printf(b, ", \"line\": %u, \"kind\": %u, \"node\": ", (unsigned)s->line, (unsigned)s->kind);
+        cprof__buf_index(b, s->node);
+        cprof__buf_puts(b, ", \"origin\": ");
+        cprof__buf_index(b, s->origin);
+        cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu, \"live_count\": %llu, \"live_bytes\": %llu, "
+                             "\"peak_live_bytes\": %llu, \"temporary\": %llu}",
+                          (unsigned long long)s->count, (unsigned long long)s->bytes, (unsigned long long)s->live_count,
+                          (unsigned long long)s->live_bytes, (unsigned long long)s->peak_live_bytes,
+                          (unsigned long long)s->temporary);
+    }
+    cprof__buf_puts(b, count ? "\n    ]" : "]");
+}
+
+/* >>allocs: the totals, the size histogram, the sites (leaks are their live figures), the free problems. */
+static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
+    const cprof_alloc_totals *a = &p->allocs;
+    if (!a->tracked) return;
+    cprof__buf_printf(b, "  \"allocations\": {\"allocations\": %llu, \"frees\": %llu, \"bytes_allocated\": %llu, "
+                         "\"bytes_freed\": %llu, \"live_blocks\": %llu, \"live_bytes\": %llu, \"peak_live_bytes\": %llu, "
+                         "\"temporary\": %llu, \"unknown_frees\": %llu, \"double_frees\": %llu, \"peak_node\": ",
+                      (unsigned long long)a->allocations, (unsigned long long)a->frees,
+                      (unsigned long long)a->bytes_allocated, (unsigned long long)a->bytes_freed,
+                      (unsigned long long)a->live_blocks, (unsigned long long)a->live_bytes,
+                      (unsigned long long)a->peak_live_bytes, (unsigned long long)a->temporary,
+                      (unsigned long long)a->unknown_frees, (unsigned long long)a->double_frees);
+    cprof__buf_index(b, a->peak_node);
+    cprof__buf_puts(b, ",\n    \"size_histogram\": [");
+    for (int k = 0; k < CPROF_ALLOC_HISTOGRAM; k++)
+        cprof__buf_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)a->size_histogram[k]);
+    cprof__buf_puts(b, "]");
+    cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count);
+    cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count);
+    cprof__buf_puts(b, "},\n");
+}
+
 static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
     cprof__json_header(b, p);
     cprof__json_counters(b, p);
     cprof__json_threads_and_sites(b, p);
     cprof__json_nodes(b, p);
+    cprof__json_allocs(b, p);
     cprof__json_functions_and_messages(b, p);
     cprof__buf_puts(b, "\n}\n");
 }
@@ -3281,6 +4173,10 @@ static void cprof__load_node(cprof__json *j, uint32_t e, cprof_profile *p, uint3
     n->max_ns = cprof__json_u64(j, e, "max_ns", "nodes[]", UINT64_MAX);
     n->open = (uint32_t)cprof__json_u64(j, e, "open", "nodes[]", UINT32_MAX);
     n->sum_sq_ns2 = cprof__json_double(j, e, "sum_sq_ns2", "nodes[]");
+    if (cprof__json_member(j, e, "alloc_count")) { /* >>allocs; absent in files without tracking */
+        n->alloc_self_count = cprof__json_u64(j, e, "alloc_count", "nodes[]", UINT64_MAX);
+        n->alloc_self_bytes = cprof__json_u64(j, e, "alloc_bytes", "nodes[]", UINT64_MAX);
+    }
     if (!j->failed && (n->site == CPROF_NONE) != (n->parent == CPROF_NONE))
         cprof__json_fail_at(j, j->values[e].line, j->values[e].column,
                             "nodes[%u]: only a thread's root has no site, and it has no parent", (unsigned)index);
@@ -3354,6 +4250,55 @@ static void cprof__load_messages(cprof__json *j, uint32_t root, cprof_profile *p
     }
 }
 
+static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char *key, cprof_profile *p, int problems) {
+    const cprof__json_value *array = cprof__json_require(j, object, key, CPROF__JSON_ARRAY, "allocations");
+    for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) {
+        cprof_alloc_site *s = cprof__alloc_site_new(p, problems);
+        if (!s) { cprof__json_fail_at(j, 1, 1, "out of memory"); return; }
+        s->file = cprof__json_text(j, p, e, "file", key);
+        s->function = cprof__json_text(j, p, e, "function", key);
+        s->line = (uint32_t)cprof__json_u64(j, e, "line", key, UINT32_MAX);
+        s->kind = (uint32_t)cprof__json_u64(j, e, "kind", key, CPROF_FREE_DOUBLE);
+        s->node = cprof__json_index(j, e, "node", key, p->node_count);
+        s->origin = cprof__json_index(j, e, "origin", key, problems ? p->alloc_site_count : 0);
+        s->count = cprof__json_u64(j, e, "count", key, UINT64_MAX);
+        s->bytes = cprof__json_u64(j, e, "bytes", key, UINT64_MAX);
+        s->live_count = cprof__json_u64(j, e, "live_count", key, UINT64_MAX);
+        s->live_bytes = cprof__json_u64(j, e, "live_bytes", key, UINT64_MAX);
+        s->peak_live_bytes = cprof__json_u64(j, e, "peak_live_bytes", key, UINT64_MAX);
+        s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
+    }
+}
+
+/* "allocations" is absent in a profile of a program without CPROF_WRAP_MALLOC. */
+static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) {
+    static const char *const totals[] = {"allocations", "frees", "bytes_allocated", "bytes_freed", "live_blocks",
+                                         "live_bytes", "peak_live_bytes", "temporary", "unknown_frees", "double_frees"};
+    cprof_alloc_totals *a = &p->allocs;
+    uint64_t *fields[] = {&a->allocations, &a->frees, &a->bytes_allocated, &a->bytes_freed, &a->live_blocks,
+                          &a->live_bytes, &a->peak_live_bytes, &a->temporary, &a->unknown_frees, &a->double_frees};
+    a->peak_node = CPROF_NONE;
+    const cprof__json_value *object = cprof__json_member(j, root, "allocations");
+    if (!object) return;
+    uint32_t o = cprof__json_require(j, root, "allocations", CPROF__JSON_OBJECT, "profile") ? (uint32_t)(object - j->values) : 0;
+    for (size_t i = 0; i < sizeof totals / sizeof totals[0] && o; i++) *fields[i] = cprof__json_u64(j, o, totals[i], "allocations", UINT64_MAX);
+    if (j->failed || !o) return;
+    a->tracked = 1;
+    a->peak_node = cprof__json_index(j, o, "peak_node", "allocations", p->node_count);
+    const cprof__json_value *histogram = cprof__json_require(j, o, "size_histogram", CPROF__JSON_ARRAY, "allocations");
+    uint32_t k = 0;
+    for (uint32_t v = histogram ? histogram->first : 0; v && !j->failed; v = j->values[v].next, k++)
+        if (k >= CPROF_ALLOC_HISTOGRAM || j->values[v].type != CPROF__JSON_NUMBER ||
+            !cprof__parse_decimal(j->values[v].text, j->values[v].length, UINT64_MAX, &a->size_histogram[k]))
+            cprof__json_fail_at(j, j->values[v].line, j->values[v].column,
+                                "allocations.size_histogram: expected %d non-negative integers", CPROF_ALLOC_HISTOGRAM);
+    if (!j->failed && k != CPROF_ALLOC_HISTOGRAM)
+        cprof__json_fail_at(j, histogram->line, histogram->column, "allocations.size_histogram: expected %d values, found %u",
+                            CPROF_ALLOC_HISTOGRAM, (unsigned)k);
+    if (!j->failed) cprof__load_alloc_sites(j, o, "sites", p, 0);
+    if (!j->failed) cprof__load_alloc_sites(j, o, "free_problems", p, 1);
+}
+
 int cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out) {
     cprof__json j;
     *out = NULL;
@@ -3368,6 +4313,7 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
         if (!j.failed) cprof__load_nodes(&j, root, p);
         if (!j.failed) cprof__check_roots(&j, root, p);
         if (!j.failed) cprof__load_messages(&j, root, p);
+        if (!j.failed) cprof__load_allocs(&j, root, p);
     }
     int failed = !p || !root || j.failed || cprof__profile_derive(p);
     if (!p) cprof__set_error("%s: out of memory", name ? name : "(string)");
@@ -3446,10 +4392,14 @@ typedef struct cprof__flame_metric {
 
 static uint64_t cprof__flame_self_ns(const cprof_node *node) { return node->self_ns; }
 static uint64_t cprof__flame_own_calls(const cprof_node *node) { return node->calls; }
+static uint64_t cprof__flame_alloc_bytes(const cprof_node *node) { return node->alloc_self_bytes; }
+static uint64_t cprof__flame_alloc_count(const cprof_node *node) { return node->alloc_self_count; }
 
 static const cprof__flame_metric cprof__flame_metrics[] = {
     {"time", cprof__flame_self_ns, cprof__duration},
     {"calls", cprof__flame_own_calls, cprof__count},
+    {"alloc-bytes", cprof__flame_alloc_bytes, cprof__byte_count},
+    {"alloc-count", cprof__flame_alloc_count, cprof__count},
 };
 #define CPROF__FLAME_METRIC_COUNT (sizeof cprof__flame_metrics / sizeof cprof__flame_metrics[0])
 
@@ -4762,8 +5712,10 @@ static const char cprof__tool_help[] =
     "  folded [--threads] P.json\n"
     "                      collapsed stacks with self time in ns (flamegraph.pl, speedscope);\n"
     "                      --threads puts each thread's name as the first frame\n"
-    "  flamegraph [--metric=time|calls] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
-    "                      an interactive SVG flame graph (one file, open it in a browser)\n"
+    "  flamegraph [--metric=time|calls|alloc-bytes|alloc-count] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
+    "                      an interactive SVG flame graph (one file, open it in a browser);\n"
+    "                      alloc-bytes and alloc-count: the allocations made in each scope (CPROF_WRAP_MALLOC)\n"
+    "  leaks P.json        blocks still allocated at capture, by allocation site, the largest first\n"
     "  analyze [--json] P.json\n"
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
@@ -4896,6 +5848,14 @@ static int cprof__tool_analyze(int argc, char **argv) {
     return cprof__tool_finish(written, p);
 }
 
+static int cprof__tool_leaks(int argc, char **argv) {
+    const char *file;
+    cprof_profile *p;
+    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
+    if (cprof__tool_load(file, &p)) return 1;
+    return cprof__tool_finish(cprof_leaks_write(p, stdout), p);
+}
+
 typedef struct cprof__tool_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv after the command's name */
@@ -4906,6 +5866,7 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"stats", cprof__tool_stats},
     {"folded", cprof__tool_folded},
     {"flamegraph", cprof__tool_flamegraph},
+    {"leaks", cprof__tool_leaks},
     {"analyze", cprof__tool_analyze},
 };
 
@@ -4930,6 +5891,35 @@ int main(int argc, char **argv) {
 #endif /* CPROF_MAIN */
 
 #endif /* CPROF_IMPLEMENTATION */
+
+/* ==================================================================================================
+   >>wrap: CPROF_WRAP_MALLOC's macros. They come last, after every system header this file includes
+   (and after the implementation, which calls the C library as (malloc)(...)), so that nothing of the
+   C library is rewritten, only the calls in the user's code that follows. Function-like macros: a name
+   followed by "(" is rewritten, wherever it is, including a member call obj->free(p), which then
+   fails to compile; (obj->free)(p) and (free)(p) are left alone (the latter is not tracked).
+   ================================================================================================== */
+#if defined(CPROF_WRAP_MALLOC) && !defined(CPROF_DISABLE) && !defined(CPROF__WRAPPED)
+#define CPROF__WRAPPED
+#undef malloc
+#undef calloc
+#undef realloc
+#undef reallocarray
+#undef free
+#undef strdup
+#undef strndup
+#undef aligned_alloc
+#undef posix_memalign
+#define malloc(size) cprof__malloc(size, __FILE__, __LINE__, __func__)
+#define calloc(count, size) cprof__calloc(count, size, __FILE__, __LINE__, __func__)
+#define realloc(block, size) cprof__realloc(block, size, __FILE__, __LINE__, __func__)
+#define reallocarray(block, count, size) cprof__reallocarray(block, count, size, __FILE__, __LINE__, __func__)
+#define free(block) cprof__free(block, __FILE__, __LINE__, __func__)
+#define strdup(text) cprof__strdup(text, __FILE__, __LINE__, __func__)
+#define strndup(text, size) cprof__strndup(text, size, __FILE__, __LINE__, __func__)
+#define aligned_alloc(alignment, size) cprof__aligned_alloc(alignment, size, __FILE__, __LINE__, __func__)
+#define posix_memalign(out, alignment, size) cprof__posix_memalign(out, alignment, size, __FILE__, __LINE__, __func__)
+#endif
 
 /*
 ------------------------------------------------------------------------------------------------------
