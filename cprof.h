@@ -386,6 +386,8 @@ typedef struct cprof_finding {
     double speedup_bound;    /* Amdahl: 1 / (1 - p), the most that making it free speeds the run up (INFINITY at p = 1) */
     double measure;          /* the figure the rule compared with its threshold (a %, a count, ns, a rate) */
     double threshold;        /* that threshold */
+    uint64_t count, bytes;   /* allocation findings: the site's allocations and bytes (Leak: still allocated) */
+    const char *scope;       /* allocation findings: the scope path the site is in ("main > load"); "" otherwise */
     const char *caller;      /* HotLoop: the caller that calls it most; "" otherwise */
     const char *description; /* the evidence, in numbers */
     const char *recommendation;
@@ -413,6 +415,14 @@ typedef struct cprof_analyze_options {
     double cache_miss_pct;      /* CacheMisses: cache-misses / cache-references at least this %, */
     double cache_mpki;          /* or cache misses per 1,000 instructions at least this, */
     double cache_min_pct;       /* in a function with at least this share of the run in itself */
+    double frequent_alloc_count;     /* FrequentAllocation: at least this many allocations at one site, */
+    double frequent_alloc_max_bytes; /* of at most this many bytes on average */
+    double excessive_alloc_pct;      /* ExcessiveAllocation: a site allocating more than this share of all bytes, */
+    double excessive_alloc_bytes;    /* and at least this many bytes */
+    double large_alloc_bytes;        /* LargeAllocation: allocations of at least this many bytes on average */
+    double temporary_alloc_count;    /* TemporaryAllocations: at least this many blocks freed before the next allocation, */
+    double temporary_alloc_pct;      /* and at least this share of the site's allocations */
+    double leak_high_bytes;          /* Leak: a site still holding this many bytes is High (1/16 of it Medium, less Low) */
     const char *settings;       /* "key=value,..." applied over the fields above (default: CPROF_ANALYZE) */
     const char *budgets;        /* "name=100ms,..." added to cprof_budget()'s (default: CPROF_BUDGET) */
 } cprof_analyze_options;
@@ -4979,6 +4989,14 @@ cprof_analyze_options cprof_analyze_defaults(void) {
     o.cache_miss_pct = 20.0;
     o.cache_mpki = 10.0;
     o.cache_min_pct = 5.0;
+    o.frequent_alloc_count = 10000.0;
+    o.frequent_alloc_max_bytes = 1024.0;
+    o.excessive_alloc_pct = 25.0;
+    o.excessive_alloc_bytes = 1048576.0;
+    o.large_alloc_bytes = 16777216.0;
+    o.temporary_alloc_count = 1000.0;
+    o.temporary_alloc_pct = 50.0;
+    o.leak_high_bytes = 1048576.0;
     o.settings = getenv("CPROF_ANALYZE");
     o.budgets = getenv("CPROF_BUDGET");
     return o;
@@ -4995,7 +5013,9 @@ static const cprof__analyze_key cprof__analyze_keys[] = {
     CPROF__KEY(slow_critical_pct), CPROF__KEY(slow_high_pct),    CPROF__KEY(slow_medium_pct),
     CPROF__KEY(hot_loop_calls),    CPROF__KEY(hot_loop_avg_ns),  CPROF__KEY(hot_loop_pct),
     CPROF__KEY(deep_stack_depth),  CPROF__KEY(cache_miss_pct),   CPROF__KEY(cache_mpki),
-    CPROF__KEY(cache_min_pct),
+    CPROF__KEY(cache_min_pct),     CPROF__KEY(frequent_alloc_count), CPROF__KEY(frequent_alloc_max_bytes),
+    CPROF__KEY(excessive_alloc_pct), CPROF__KEY(excessive_alloc_bytes), CPROF__KEY(large_alloc_bytes),
+    CPROF__KEY(temporary_alloc_count), CPROF__KEY(temporary_alloc_pct), CPROF__KEY(leak_high_bytes),
 };
 #undef CPROF__KEY
 #define CPROF__ANALYZE_KEY_COUNT (sizeof cprof__analyze_keys / sizeof cprof__analyze_keys[0])
@@ -5147,9 +5167,9 @@ static double cprof__fraction(uint64_t part, uint64_t whole) {
     return p > 1.0 ? 1.0 : p;
 }
 
-/* A new finding about `fn` (its figures copied), or NULL when out of memory. The caller sets the texts. */
-static cprof_finding *cprof__finding_add(cprof__analysis *a, int severity, int category, const cprof_function *fn,
-                                         double share, double measure, double threshold) {
+/* A new finding, or NULL when out of memory. The caller sets the place and the texts. */
+static cprof_finding *cprof__finding_new(cprof__analysis *a, int severity, int category, double share, double measure,
+                                         double threshold) {
     cprof_findings *f = a->out;
     if (cprof__grow(&f->items, &f->capacity, f->count + 1, sizeof *f->items)) {
         a->failed = 1;
@@ -5157,9 +5177,22 @@ static cprof_finding *cprof__finding_add(cprof__analysis *a, int severity, int c
     }
     cprof_finding *x = &f->items[f->count++];
     memset(x, 0, sizeof *x);
-    const cprof_site_info *site = &a->p->sites[fn->site];
     x->severity = severity;
     x->category = category;
+    x->share = share;
+    x->speedup_bound = share < 1.0 ? 1.0 / (1.0 - share) : INFINITY;
+    x->measure = measure;
+    x->threshold = threshold;
+    x->function = x->file = x->scope = x->caller = x->description = x->recommendation = "";
+    return x;
+}
+
+/* A new finding about `fn`, its figures copied. */
+static cprof_finding *cprof__finding_add(cprof__analysis *a, int severity, int category, const cprof_function *fn,
+                                         double share, double measure, double threshold) {
+    cprof_finding *x = cprof__finding_new(a, severity, category, share, measure, threshold);
+    if (!x) return NULL;
+    const cprof_site_info *site = &a->p->sites[fn->site];
     x->function = cprof__analysis_string(a, fn->name);
     x->file = cprof__analysis_string(a, site->file);
     x->line = site->line;
@@ -5168,12 +5201,6 @@ static cprof_finding *cprof__finding_add(cprof__analysis *a, int severity, int c
     x->self_ns = fn->self_ns;
     x->avg_ns = fn->avg_ns;
     x->max_ns = fn->max_ns;
-    x->share = share;
-    x->speedup_bound = share < 1.0 ? 1.0 / (1.0 - share) : INFINITY;
-    x->measure = measure;
-    x->threshold = threshold;
-    x->caller = "";
-    x->description = x->recommendation = "";
     return x;
 }
 
@@ -5390,13 +5417,140 @@ static void cprof__rule_budgets(cprof__analysis *a) {
     }
 }
 
-/* Categories whose data this profile does not hold. */
-static void cprof__rules_without_data(cprof__analysis *a) {
-    static const int allocation[] = {CPROF_CATEGORY_FREQUENT_ALLOCATION, CPROF_CATEGORY_EXCESSIVE_ALLOCATION,
+/* --- allocation rules (the data of CPROF_WRAP_MALLOC) --- */
+
+/* A new finding about allocation site `s`: its place, its scope path, and the figures of that scope. The
+   site's allocations run inside its scope's own time, so that self time is the share fixing them could
+   remove at most (0 for a leak: it costs memory, not time). */
+static cprof_finding *cprof__alloc_finding(cprof__analysis *a, int severity, int category, const cprof_alloc_site *s,
+                                           double measure, double threshold) {
+    const cprof_profile *p = a->p;
+    const cprof_node *node = s->node < p->node_count ? &p->nodes[s->node] : NULL;
+    int in_scope = node && node->site != CPROF_NONE;
+    double share = in_scope && category != CPROF_CATEGORY_LEAK ? cprof__fraction(node->self_ns, p->run_ns) : 0.0;
+    cprof_finding *x = cprof__finding_new(a, severity, category, share, measure, threshold);
+    if (!x) return NULL;
+    x->function = cprof__analysis_string(a, s->function);
+    x->file = cprof__analysis_string(a, s->file);
+    x->line = s->line;
+    x->count = category == CPROF_CATEGORY_LEAK ? s->live_count : s->count;
+    x->bytes = category == CPROF_CATEGORY_LEAK ? s->live_bytes : s->bytes;
+    if (in_scope) {
+        x->calls = node->calls;
+        x->total_ns = node->total_ns;
+        x->self_ns = node->self_ns;
+        x->avg_ns = node->calls ? node->total_ns / node->calls : 0;
+        x->max_ns = node->max_ns;
+    }
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    cprof__buf_scope_path(&b, p, s->node);
+    x->scope = b.failed ? "" : cprof__analysis_string(a, b.data);
+    cprof__buf_free(&b);
+    return x;
+}
+
+/* FrequentAllocation: many small allocations at one site. */
+static void cprof__rule_frequent(cprof__analysis *a, const cprof_alloc_site *s) {
+    double average = s->count ? (double)s->bytes / (double)s->count : 0.0;
+    if ((double)s->count < a->o.frequent_alloc_count || average > a->o.frequent_alloc_max_bytes) return;
+    int severity = (double)s->count >= 100 * a->o.frequent_alloc_count ? CPROF_SEVERITY_HIGH
+                   : (double)s->count >= 10 * a->o.frequent_alloc_count ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_FREQUENT_ALLOCATION, s, (double)s->count,
+                                            a->o.frequent_alloc_count);
+    if (!x) return;
+    char count[32], bytes[32];
+    x->description = cprof__analysis_text(a, "%s allocations of %.0f bytes on average (%s) at %s:%u, in %s", cprof__count(count, s->count),
+                                          average, cprof__byte_count(bytes, s->bytes), s->file, (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Allocate less often in %s: size the container once up front, reuse one buffer across iterations, or "
+           "take the blocks from a pool or an arena that is freed all at once.", s->function);
+}
+
+/* ExcessiveAllocation: one site allocates a large share of every byte allocated. */
+static void cprof__rule_excessive(cprof__analysis *a, const cprof_alloc_site *s) {
+    double pct = a->p->allocs.bytes_allocated ? 100.0 * (double)s->bytes / (double)a->p->allocs.bytes_allocated : 0.0;
+    if (pct <= a->o.excessive_alloc_pct || (double)s->bytes < a->o.excessive_alloc_bytes) return;
+    int high = pct > 2 * a->o.excessive_alloc_pct && (double)s->bytes >= 16 * a->o.excessive_alloc_bytes;
+    cprof_finding *x = cprof__alloc_finding(a, high ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
+                                            CPROF_CATEGORY_EXCESSIVE_ALLOCATION, s, pct, a->o.excessive_alloc_pct);
+    if (!x) return;
+    char bytes[32], all[32], count[32];
+    x->description = cprof__analysis_text(a, "%s of the %s allocated in the run (%.1f%%), in %s allocations at %s:%u, in %s",
+                                          cprof__byte_count(bytes, s->bytes), cprof__byte_count(all, a->p->allocs.bytes_allocated),
+                                          pct, cprof__count(count, s->count), s->file, (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Allocate less memory in %s: keep only what is needed (a smaller element type, no copies), process the "
+           "data in chunks instead of whole, and reuse blocks instead of allocating new ones.", s->function);
+}
+
+/* LargeAllocation: single huge allocations (the profile keeps a site's total, so its average size). */
+static void cprof__rule_large(cprof__analysis *a, const cprof_alloc_site *s) {
+    double average = s->count ? (double)s->bytes / (double)s->count : 0.0;
+    if (average < a->o.large_alloc_bytes) return;
+    cprof_finding *x = cprof__alloc_finding(a, average >= 16 * a->o.large_alloc_bytes ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
+                                            CPROF_CATEGORY_LARGE_ALLOCATION, s, average, a->o.large_alloc_bytes);
+    if (!x) return;
+    char count[32], bytes[32];
+    x->description = cprof__analysis_text(a, "%s allocation%s of %.0f bytes on average (%s) at %s:%u, in %s", cprof__count(count, s->count),
+                                          s->count == 1 ? "" : "s", average, cprof__byte_count(bytes, s->bytes), s->file,
+                                          (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Avoid holding it all at once in %s: stream or process the data in pieces, map a file instead of reading "
+           "it whole, or size the block to what is used.", s->function);
+}
+
+/* TemporaryAllocations: blocks freed before the thread allocated anything else (made and dropped in one place). */
+static void cprof__rule_temporary(cprof__analysis *a, const cprof_alloc_site *s) {
+    double pct = s->count ? 100.0 * (double)s->temporary / (double)s->count : 0.0;
+    if ((double)s->temporary < a->o.temporary_alloc_count || pct < a->o.temporary_alloc_pct) return;
+    int severity = (double)s->temporary >= 100 * a->o.temporary_alloc_count ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS, s, (double)s->temporary,
+                                            a->o.temporary_alloc_count);
+    if (!x) return;
+    char temporary[32], count[32];
+    x->description = cprof__analysis_text(a, "%s of %s allocations (%.1f%%) at %s:%u were freed before the next allocation, in %s",
+                                          cprof__count(temporary, s->temporary), cprof__count(count, s->count), pct, s->file,
+                                          (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Keep the block off the heap in %s: a local array (on the stack) for a small fixed size, or one buffer "
+           "allocated outside the loop and reused.", s->function);
+}
+
+/* Leak: blocks still allocated at capture, per site. */
+static void cprof__rule_leak(cprof__analysis *a, const cprof_alloc_site *s) {
+    if (!s->live_count) return;
+    int severity = (double)s->live_bytes >= a->o.leak_high_bytes ? CPROF_SEVERITY_HIGH
+                   : (double)s->live_bytes >= a->o.leak_high_bytes / 16 ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_LEAK, s, (double)s->live_bytes, a->o.leak_high_bytes);
+    if (!x) return;
+    char live[32], bytes[32], count[32];
+    x->description = cprof__analysis_text(a, "%s block%s (%s) allocated at %s:%u still allocated at capture, of %s made there, in %s",
+                                          cprof__count(live, s->live_count), s->live_count == 1 ? "" : "s",
+                                          cprof__byte_count(bytes, s->live_bytes), s->file, (unsigned)s->line,
+                                          cprof__count(count, s->count), x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Free what %s allocates here when it is no longer needed: follow each block to its owner and free it "
+           "on every path out (errors included), or give the blocks one owner that frees them together.", s->function);
+}
+
+static void cprof__rules_allocations(cprof__analysis *a) {
+    static const int categories[] = {CPROF_CATEGORY_FREQUENT_ALLOCATION, CPROF_CATEGORY_EXCESSIVE_ALLOCATION,
                                      CPROF_CATEGORY_LARGE_ALLOCATION, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
                                      CPROF_CATEGORY_LEAK};
-    for (size_t i = 0; i < sizeof allocation / sizeof allocation[0]; i++)
-        a->out->not_checked[allocation[i]] = "no allocation data in this profile";
+    if (!a->p->allocs.tracked) {
+        for (size_t i = 0; i < sizeof categories / sizeof categories[0]; i++)
+            a->out->not_checked[categories[i]] = "no allocation data in this profile (build with CPROF_WRAP_MALLOC)";
+        return;
+    }
+    for (size_t i = 0; i < a->p->alloc_site_count && !a->failed; i++) {
+        const cprof_alloc_site *s = &a->p->alloc_sites[i];
+        cprof__rule_frequent(a, s);
+        cprof__rule_excessive(a, s);
+        cprof__rule_large(a, s);
+        cprof__rule_temporary(a, s);
+        cprof__rule_leak(a, s);
+    }
 }
 
 /* Severity first, then the most that fixing it could give, then category and name: the same order every run. */
@@ -5405,22 +5559,9 @@ static int cprof__compare_findings(const void *left, const void *right) {
     if (x->severity != y->severity) return x->severity > y->severity ? -1 : 1;
     if (x->speedup_bound != y->speedup_bound) return x->speedup_bound > y->speedup_bound ? -1 : 1;
     if (x->category != y->category) return x->category < y->category ? -1 : 1;
-    return strcmp(x->function, y->function);
-}
-
-/* "main > parse > lex": the path from the thread's root to `node`. */
-static void cprof__buf_path(cprof__buf *b, const cprof_profile *p, uint32_t node) {
-    size_t length = 0, bytes = ((size_t)p->nodes[node].depth + 1) * sizeof(uint32_t);
-    uint32_t *path = (uint32_t *)cprof__alloc(bytes);
-    if (!path) {
-        b->failed = 1;
-        return;
-    }
-    for (uint32_t at = node; at != CPROF_NONE && p->nodes[at].site != CPROF_NONE && length * sizeof *path < bytes;
-         at = p->nodes[at].parent)
-        path[length++] = at;
-    while (length--) cprof__buf_printf(b, "%s%s", p->sites[p->nodes[path[length]].site].name, length ? " > " : "");
-    cprof__release(path, bytes);
+    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1; /* leaks: the largest first */
+    int by_name = strcmp(x->function, y->function);
+    return by_name ? by_name : (x->line > y->line) - (x->line < y->line);
 }
 
 /* The first line: the largest self time, and the heaviest path from the root to it. */
@@ -5442,7 +5583,7 @@ static void cprof__analysis_bottleneck(cprof__analysis *a) {
                       (unsigned)p->sites[fn->site].line, fn->pct_self, cprof__duration(self, fn->self_ns));
     if (p->thread_count > 1) cprof__buf_printf(&b, " (thread %s)", p->threads[p->nodes[heaviest].thread].name);
     cprof__buf_puts(&b, ": ");
-    cprof__buf_path(&b, p, heaviest);
+    cprof__buf_scope_path(&b, p, heaviest);
     a->out->bottleneck = b.failed ? "" : cprof__analysis_string(a, b.data);
     a->failed |= b.failed;
     cprof__buf_free(&b);
@@ -5478,7 +5619,7 @@ cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_
     cprof__rule_deep_stack(a);
     cprof__rule_cache_misses(a);
     cprof__rule_budgets(a);
-    cprof__rules_without_data(a);
+    cprof__rules_allocations(a);
     if (f->count) qsort(f->items, f->count, sizeof *f->items, cprof__compare_findings);
     f->notes = a->notes.length ? cprof__analysis_string(a, a->notes.data) : "";
     int failed = a->failed || a->notes.failed;
@@ -5499,10 +5640,25 @@ void cprof_findings_free(cprof_findings *f) {
 }
 
 /* --- the text --- */
+static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_finding *x) {
+    char bytes[32];
+    if (x->category == CPROF_CATEGORY_LEAK)
+        cprof__buf_printf(b, "     Cost: %s of memory held until the program ends, not time\n", cprof__byte_count(bytes, x->bytes));
+    else if (!x->calls)
+        cprof__buf_puts(b, "     Bound: not timed (the allocations are outside every scope)\n");
+    else
+        cprof__buf_printf(b, "     Bound: the allocations run in the own time of %s (%.1f%% of the run): making them free "
+                             "would speed the run up at most %.2fx\n", x->scope, 100.0 * x->share, x->speedup_bound);
+}
+
 static void cprof__analysis_finding_text(cprof__buf *b, const cprof_finding *x, size_t number) {
     cprof__buf_printf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
                       x->file, (unsigned)x->line);
     cprof__buf_printf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
+    if (x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION) {
+        cprof__analysis_alloc_bound(b, x);
+        return;
+    }
     if (isinf(x->speedup_bound))
         cprof__buf_printf(b, "     Bound: the run is all %s; making it free would remove the whole run\n", x->function);
     else
@@ -5590,8 +5746,10 @@ static void cprof__json_finding(cprof__buf *b, const cprof_finding *x) {
     cprof__buf_double(b, x->measure);
     cprof__buf_puts(b, ", \"threshold\": ");
     cprof__buf_double(b, x->threshold);
-    const char *texts[3][2] = {{"caller", x->caller}, {"description", x->description}, {"recommendation", x->recommendation}};
-    for (int t = 0; t < 3; t++) {
+    cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu", (unsigned long long)x->count, (unsigned long long)x->bytes);
+    const char *texts[4][2] = {{"scope", x->scope}, {"caller", x->caller}, {"description", x->description},
+                               {"recommendation", x->recommendation}};
+    for (int t = 0; t < 4; t++) {
         cprof__buf_printf(b, ", \"%s\": ", texts[t][0]);
         cprof__buf_json_string(b, texts[t][1]);
     }

@@ -118,7 +118,7 @@ static void test_text(void) {
                  "Not checked:\n"
                  "  CacheMisses: no cache-misses counter in this profile (record with CPROF_COUNTERS=default)\n"
                  "  FrequentAllocation, ExcessiveAllocation, LargeAllocation, TemporaryAllocations, Leak: no allocation "
-                 "data in this profile\n");
+                 "data in this profile (build with CPROF_WRAP_MALLOC)\n");
     /* load is exactly 10%: the rule is "over 10%" */
     CHECK(finding(f, CPROF_CATEGORY_SLOW_FUNCTION, "load") == NULL);
     cprof_findings_free(f);
@@ -471,7 +471,7 @@ static void test_json(void) {
     CHECK_CONTAINS(text, "{\"severity\": \"Critical\", \"category\": \"SlowFunction\", \"function\": \"pa\\\"rse\", "
                          "\"file\": \"synthetic.c\", \"line\": 2, \"calls\": 10, \"total_ns\": 600000000, \"self_ns\": 600000000, "
                          "\"avg_ns\": 60000000, \"max_ns\": 60000000, \"depth\": 0, \"share\": 0.59999999999999998, "
-                         "\"speedup_bound\": 2.5, \"measure\": 60, \"threshold\": 50, \"caller\": \"\", ");
+                         "\"speedup_bound\": 2.5, \"measure\": 60, \"threshold\": 50, \"count\": 0, \"bytes\": 0, \"scope\": \"\", \"caller\": \"\", ");
     CHECK_CONTAINS(text, "\"not_checked\": {\"CacheMisses\": \"no cache-misses counter");
     CHECK_CONTAINS(text, "\"notes\": \"budget for 'nosuch': no scope of that name in this profile\\n\"");
     cprof_findings_free(f);
