@@ -2576,6 +2576,19 @@ static void cprof__buf_free(cprof__buf *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* Copies the text into `buffer` with snprintf's contract (returns the full length, writes at most `size`
+   bytes including the NUL) and frees `b`. */
+static size_t cprof__buf_to_buffer(cprof__buf *b, char *buffer, size_t size) {
+    size_t length = b->length;
+    if (buffer && size) {
+        size_t copied = length < size - 1 ? length : size - 1;
+        if (copied) memcpy(buffer, b->data, copied);
+        buffer[copied] = '\0';
+    }
+    cprof__buf_free(b);
+    return length;
+}
+
 /* Characters, not bytes, so that "µs" pads like "ms". */
 static size_t cprof__display_width(const char *text) {
     size_t width = 0;
@@ -3277,14 +3290,7 @@ size_t cprof_report_format(const cprof_profile *p, char *buffer, size_t size, co
     memset(&b, 0, sizeof b);
     if (!p) return 0;
     cprof__report_build(&b, p, options);
-    size_t length = b.length;
-    if (buffer && size) {
-        size_t copied = length < size - 1 ? length : size - 1;
-        if (copied) memcpy(buffer, b.data, copied);
-        buffer[copied] = '\0';
-    }
-    cprof__buf_free(&b);
-    return length;
+    return cprof__buf_to_buffer(&b, buffer, size);
 }
 
 int cprof_report_print(FILE *out) {
@@ -5717,14 +5723,7 @@ size_t cprof_analysis_format(const cprof_findings *f, char *buffer, size_t size)
     memset(&b, 0, sizeof b);
     if (!f) return 0;
     cprof__analysis_build(&b, f);
-    size_t length = b.length;
-    if (buffer && size) {
-        size_t copied = length < size - 1 ? length : size - 1;
-        if (copied) memcpy(buffer, b.data, copied);
-        buffer[copied] = '\0';
-    }
-    cprof__buf_free(&b);
-    return length;
+    return cprof__buf_to_buffer(&b, buffer, size);
 }
 
 /* --- JSON: the findings for scripts; an infinite bound is null --- */
