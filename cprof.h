@@ -103,7 +103,10 @@
            strings; free them with cprof_findings_free() (NULL allowed).
        cprof_analyze_options cprof_analyze_defaults(void)
            slow_critical_pct 50, slow_high_pct 20, slow_medium_pct 10, hot_loop_calls 100000, hot_loop_avg_ns
-           1000, hot_loop_pct 2, deep_stack_depth 100, cache_miss_pct 20, cache_mpki 10, cache_min_pct 5;
+           1000, hot_loop_pct 2, deep_stack_depth 100, cache_miss_pct 20, cache_mpki 10, cache_min_pct 5,
+           frequent_alloc_count 10000, frequent_alloc_max_bytes 1024, excessive_alloc_pct 25,
+           excessive_alloc_bytes 1 MiB, large_alloc_bytes 16 MiB, temporary_alloc_count 1000,
+           temporary_alloc_pct 50, leak_high_bytes 1 MiB;
            settings = getenv("CPROF_ANALYZE") and budgets = getenv("CPROF_BUDGET"), both applied by
            cprof_analyze over the fields (set them NULL to use the fields as they are).
        int cprof_analysis_write(const cprof_findings *, FILE *)   the text: "Performance Analysis: bottleneck
@@ -129,8 +132,17 @@
                        1,000 instructions >= cache_mpki; High at twice a threshold and self > slow_high_pct, else
                        Medium. Needs the counters; not checked (and said so) without them
        BudgetExceeded  slowest call > 2x the budget: Critical; average > budget: High; slowest > budget: Medium
-       FrequentAllocation, ExcessiveAllocation, LargeAllocation, TemporaryAllocations, Leak: need the
-                       allocation data; not checked (and said so) without it
+       FrequentAllocation  >= frequent_alloc_count allocations at one site of <= frequent_alloc_max_bytes on
+                       average; High at 100x the count, Medium at 10x, else Low
+       ExcessiveAllocation  a site allocating > excessive_alloc_pct of all bytes and >= excessive_alloc_bytes; High
+                       over twice the share and 16x the bytes, else Medium
+       LargeAllocation >= large_alloc_bytes per allocation on average at a site; High at 16x, else Medium
+       TemporaryAllocations  >= temporary_alloc_count blocks freed before the thread's next allocation, and
+                       >= temporary_alloc_pct of the site's; Medium at 100x the count, else Low
+       Leak            blocks of a site still allocated at capture; High from leak_high_bytes, Medium from 1/16
+                       of it, else Low
+                       The allocation rules need CPROF_WRAP_MALLOC; not checked (and said so) without it. Their
+                       bound is the own time of the scope the site is in; a leak's is 1 (memory, not time).
 
    COUNTERS (Linux perf_event_open; see the README for what each costs and means)
        Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
@@ -5414,8 +5426,9 @@ static void cprof__rule_budgets(cprof__analysis *a) {
                                               cprof__fraction(fn->total_ns, p->run_ns), (double)measured, (double)e->ns);
         if (!x) return;
         x->description = cprof__analysis_text(
-            a, "budget %s per call; average %s over %s calls, slowest %s (%.1fx the budget)", cprof__duration(budget, e->ns),
-            cprof__duration(avg, fn->avg_ns), cprof__count(calls, fn->calls), cprof__duration(max, fn->max_ns),
+            a, "budget %s per call; average %s over %s call%s, slowest %s (%.1fx the budget)", cprof__duration(budget, e->ns),
+            cprof__duration(avg, fn->avg_ns), cprof__count(calls, fn->calls), fn->calls == 1 ? "" : "s",
+            cprof__duration(max, fn->max_ns),
             (double)fn->max_ns / (double)e->ns);
         x->recommendation = cprof__analysis_text(
             a, "Bring %s under its budget: start with its largest child in the call tree; if only its slowest calls "
