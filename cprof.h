@@ -5093,6 +5093,8 @@ typedef struct cprof__analysis {
     cprof__buf notes;
     cprof__budget_entry budgets[CPROF__MAX_BUDGETS];
     size_t budget_count;
+    uint32_t *first_node;  /* nodes grouped by function: function f's are node_of_function[first_node[f] .. first_node[f + 1]) */
+    uint32_t *node_of_function;
     int failed; /* out of memory */
 } cprof__analysis;
 
@@ -5254,24 +5256,70 @@ static void cprof__rule_slow_functions(cprof__analysis *a) {
     }
 }
 
-/* The caller (parent scope's name) that calls `name` most, summed over the tree; its calls in *calls. */
-static const char *cprof__top_caller(const cprof_profile *p, const char *name, uint64_t *calls) {
+/* Groups the nodes by function (a counting sort), once per analysis, so that a rule looking at every node
+   of a function visits only those. */
+static int cprof__analysis_group_nodes(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    if (a->first_node) return 0;
+    size_t functions_bytes = (p->function_count + 1) * sizeof(uint32_t), nodes_bytes = p->node_count * sizeof(uint32_t) + 1;
+    cprof__name_map map;
+    uint32_t *function_of = (uint32_t *)cprof__alloc(nodes_bytes), *next = (uint32_t *)cprof__alloc(functions_bytes);
+    a->first_node = (uint32_t *)cprof__alloc(functions_bytes);
+    a->node_of_function = (uint32_t *)cprof__alloc(nodes_bytes);
+    int failed = cprof__name_map_init(&map, p->function_count) || !function_of || !next || !a->first_node || !a->node_of_function;
+    for (uint32_t f = 0; f < p->function_count && !failed; f++) {
+        size_t slot = cprof__name_map_slot(&map, p->functions[f].name);
+        map.keys[slot] = p->functions[f].name, map.values[slot] = f;
+    }
+    for (size_t i = 0; i < p->node_count && !failed; i++) {
+        function_of[i] = p->nodes[i].site == CPROF_NONE ? CPROF_NONE
+                         : map.values[cprof__name_map_slot(&map, p->sites[p->nodes[i].site].name)];
+        if (function_of[i] != CPROF_NONE) a->first_node[function_of[i] + 1]++;
+    }
+    for (size_t f = 0; f < p->function_count && !failed; f++) next[f] = a->first_node[f + 1] += a->first_node[f];
+    for (size_t f = p->function_count; f-- > 0 && !failed;) next[f] = a->first_node[f];
+    for (size_t i = 0; i < p->node_count && !failed; i++)
+        if (function_of[i] != CPROF_NONE) a->node_of_function[next[function_of[i]]++] = (uint32_t)i;
+    cprof__name_map_free(&map);
+    cprof__release(function_of, nodes_bytes);
+    cprof__release(next, functions_bytes);
+    a->failed |= failed;
+    return failed ? -1 : 0;
+}
+
+static const char *cprof__caller_name(const cprof_profile *p, const cprof_node *node) {
+    const cprof_node *parent = &p->nodes[node->parent];
+    return parent->site == CPROF_NONE ? "(top level)" : p->sites[parent->site].name;
+}
+
+/* The caller (parent scope's name) that calls function `f` most, its calls summed over every path of the
+   tree (callers in a name map); its calls in *calls. "" when out of memory. */
+static const char *cprof__top_caller(cprof__analysis *a, uint32_t f, uint64_t *calls) {
+    const cprof_profile *p = a->p;
     const char *best = "";
     *calls = 0;
-    for (size_t i = 0; i < p->node_count; i++) {
-        const cprof_node *node = &p->nodes[i];
-        if (node->site == CPROF_NONE || strcmp(p->sites[node->site].name, name) != 0) continue;
-        const cprof_node *parent = &p->nodes[node->parent];
-        const char *caller = parent->site == CPROF_NONE ? "(top level)" : p->sites[parent->site].name;
-        uint64_t sum = 0; /* every node of `name` under a parent of this name */
-        for (size_t j = 0; j < p->node_count; j++) {
-            const cprof_node *other = &p->nodes[j];
-            if (other->site == CPROF_NONE || strcmp(p->sites[other->site].name, name) != 0) continue;
-            const cprof_node *up = &p->nodes[other->parent];
-            if (strcmp(up->site == CPROF_NONE ? "(top level)" : p->sites[up->site].name, caller) == 0) sum += other->calls;
+    if (cprof__analysis_group_nodes(a)) return best;
+    size_t begin = a->first_node[f], end = a->first_node[f + 1], callers = 0;
+    cprof__name_map map;
+    uint64_t *sums = (uint64_t *)cprof__alloc((end - begin) * sizeof *sums + 1);
+    if (cprof__name_map_init(&map, end - begin) == 0 && sums) {
+        for (size_t k = begin; k < end; k++) {
+            const cprof_node *node = &p->nodes[a->node_of_function[k]];
+            const char *caller = cprof__caller_name(p, node);
+            size_t slot = cprof__name_map_slot(&map, caller);
+            if (!map.keys[slot]) map.keys[slot] = caller, map.values[slot] = (uint32_t)callers, sums[callers++] = 0;
+            sums[map.values[slot]] += node->calls;
         }
-        if (sum > *calls || (sum == *calls && strcmp(caller, best) < 0)) best = caller, *calls = sum;
+        for (size_t slot = 0; slot < map.capacity; slot++) {
+            if (!map.keys[slot]) continue;
+            uint64_t sum = sums[map.values[slot]];
+            if (sum > *calls || (sum == *calls && strcmp(map.keys[slot], best) < 0)) best = map.keys[slot], *calls = sum;
+        }
+    } else {
+        a->failed = 1;
     }
+    cprof__name_map_free(&map);
+    cprof__release(sums, (end - begin) * sizeof *sums + 1);
     return best;
 }
 
@@ -5286,7 +5334,7 @@ static void cprof__rule_hot_loops(cprof__analysis *a) {
         int severity = fn->pct_total > a->o.slow_high_pct ? CPROF_SEVERITY_HIGH
                        : fn->pct_total > a->o.slow_medium_pct ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
         uint64_t caller_calls;
-        const char *caller = cprof__top_caller(p, fn->name, &caller_calls);
+        const char *caller = cprof__top_caller(a, (uint32_t)i, &caller_calls);
         cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_HOT_LOOP, fn,
                                               cprof__fraction(fn->total_ns, p->run_ns), (double)fn->calls, a->o.hot_loop_calls);
         if (!x) return;
@@ -5643,6 +5691,8 @@ cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_
     f->notes = a->notes.length ? cprof__analysis_string(a, a->notes.data) : "";
     int failed = a->failed || a->notes.failed;
     cprof__buf_free(&a->notes);
+    cprof__release(a->first_node, (profile->function_count + 1) * sizeof(uint32_t));
+    cprof__release(a->node_of_function, profile->node_count * sizeof(uint32_t) + 1);
     cprof__release(a, sizeof *a);
     if (failed) {
         cprof_findings_free(f);
