@@ -15,6 +15,12 @@
                                               link and return empty results
        CPROF_NO_STB_SPRINTF   off      impl   format with the C library's vsnprintf instead of stb_sprintf
                                               (Debian libstb-dev, <stb/stb_sprintf.h>)
+       CPROF_MAIN             off      impl   with CPROF_IMPLEMENTATION: also compile main() of the cprof tool
+       CPROF_AUTO             off      impl   define the -finstrument-functions hooks: automatic
+                                              instrumentation (see AUTOMATIC INSTRUMENTATION)
+       CPROF_NO_MANUAL_SCOPES off      file   CPROF_SCOPE/BEGIN/END in this file expand to nothing while
+                                              recording stays on: profile a manually instrumented
+                                              program with automatic scopes only
 
    ENVIRONMENT (read once, when the program starts)
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
@@ -28,6 +34,9 @@
                           cprof_analyze_defaults(), added to cprof_budget()'s (the same name: this one wins)
        CPROF_ANALYZE=key=value,...   the analyzer's thresholds (keys: the fields of cprof_analyze_options, e.g.
                           slow_high_pct=15,hot_loop_calls=50000); read by cprof_analyze_defaults()
+       CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
+                          regular expression are not recorded (decided once per function); an invalid
+                          expression excludes nothing and says so on stderr and in the report
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -66,6 +75,31 @@
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
+       int  cprof_save(const cprof_profile *, const char *path)
+           The profile as JSON (format 1.0, see PROFILE FILE), written to a temporary name and renamed.
+           0, or -1 with cprof_error() set.
+       int  cprof_load(const char *path, cprof_profile **out)
+       int  cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out)
+           A saved profile back into the type cprof_capture() returns (derived figures computed again).
+           0, or -1 with *out = NULL and cprof_error() = "FILE:LINE:COL: what is wrong".
+       const char *cprof_error(void)       the calling thread's last save/load error.
+       int  cprof_json_write(const cprof_profile *, FILE *)
+       int  cprof_folded_write(const cprof_profile *, FILE *, const cprof_folded_options *)
+           Collapsed stacks: "frame;frame;frame SELF_NS" per call path with self time, sorted bytewise;
+           ';' in names becomes ':', newlines spaces. cprof_folded_defaults(): thread_frames = 0
+           (threads merged; 1: each stack starts with its thread's name).
+       int  cprof_stats_write(const cprof_profile *, FILE *)
+           TSV: function calls total_ns self_ns avg_ns min_ns max_ns pct_total pct_self file line
+           (and EVENT_self per counter), one row per function.
+
+   PROFILE FILE (JSON, format 1.0; every field documented in README.md)
+       Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
+       version is refused; unknown fields are ignored. Nodes are depth-first with each parent before its
+       children.
+
+   TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
+       cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
+       stderr; exit 0 ok, 1 bad input, 2 bad usage.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -157,12 +191,24 @@
        rdpmc when the kernel allows it for every event of the group, else with one read() per scope end
        and start (about 1.5 µs each in a virtual machine).
 
+   AUTOMATIC INSTRUMENTATION
+       cc -O2 -finstrument-functions -DCPROF_AUTO prog.c -lpthread -lm    (prog.c has CPROF_IMPLEMENTATION)
+       Every function compiled with -finstrument-functions becomes a scope in the same call tree as the
+       CPROF_SCOPEs, which keep working beside it. Names: the ELF symbol table of the executable or
+       shared object (.symtab, static functions included; .dynsym when stripped), C++ demangled through
+       the C++ runtime's __cxa_demangle when the program has it; else "module+0xoffset". Resolved once
+       per function; its first call pays the lookup, counted in its caller's time. A function
+       excluded by CPROF_AUTO_EXCLUDE costs a table lookup per call. Calls deeper than 512 levels are
+       counted as dropped. The file with CPROF_AUTO may itself be instrumented: cprof never records
+       its own functions. Shared libraries loaded with dlopen need the hooks exported: link with
+       -rdynamic. See README.md for the compiler's exclude options.
+
    PERCENTAGES
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
    CONTENTS (grep for the tag)
-       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>capture  >>derive  >>text
+       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>auto  >>capture  >>derive  >>text
        >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>analyzer  >>output
        >>tool
 */
@@ -204,7 +250,7 @@ typedef struct cprof_site {
     int kind;             /* CPROF__KIND_* */
 } cprof_site;
 
-enum { CPROF__KIND_SCOPE = 0, CPROF__KIND_BEGIN = 1, CPROF__KIND_END = 2 };
+enum { CPROF__KIND_SCOPE = 0, CPROF__KIND_BEGIN = 1, CPROF__KIND_END = 2, CPROF__KIND_AUTO = 3 };
 
 /* --- the profile: an immutable snapshot, the one data model every writer reads --- */
 typedef struct cprof_site_info {
@@ -525,7 +571,7 @@ void cprof__track_end(cprof__alloc_block_state *state);
 #define CPROF_TRACK_ALLOCS(name) CPROF__TRACK_ALLOCS(CPROF__UNIQUE(cprof__track_), name, NULL)
 #define CPROF_TRACK_ALLOCS_INTO(out) CPROF__TRACK_ALLOCS(CPROF__UNIQUE(cprof__track_), NULL, out)
 
-#if defined(CPROF_DISABLE)
+#if defined(CPROF_DISABLE) || defined(CPROF_NO_MANUAL_SCOPES)
 #define CPROF_SCOPE(...)
 #define CPROF_BEGIN(...) ((void)0)
 #define CPROF_END() ((void)0)
@@ -561,7 +607,7 @@ struct cprof__scope_guard {
         CPROF__SITE(cprof__end_site, CPROF__KIND_END, "");       \
         cprof__end(&cprof__end_site);                            \
     } while (0)
-#endif /* CPROF_DISABLE */
+#endif /* CPROF_DISABLE || CPROF_NO_MANUAL_SCOPES */
 
 #endif /* CPROF_H */
 
@@ -627,6 +673,28 @@ struct cprof__scope_guard {
 #define CPROF__UNUSED
 #define CPROF__COLD
 #endif
+
+/* The profiler never profiles itself, even when this file is compiled with -finstrument-functions
+   (see >>auto): clang marks every function from here to the end of the implementation; gcc has no
+   such pragma, so the functions on the scope's hot path are declared here with the attribute (gcc
+   and clang take it from an earlier declaration), and the hooks ignore calls made while they run. */
+#if defined(__GNUC__)
+#define CPROF__NO_INSTRUMENT __attribute__((no_instrument_function))
+#else
+#define CPROF__NO_INSTRUMENT
+#endif
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((no_instrument_function)), apply_to = function)
+#endif
+struct cprof__recorder;
+static uint64_t cprof__monotonic_ns(void) CPROF__NO_INSTRUMENT;
+static inline uint64_t cprof__cpu_counter(void) CPROF__NO_INSTRUMENT;
+static inline uint64_t cprof__ticks(void) CPROF__NO_INSTRUMENT;
+static struct cprof__recorder *cprof__recorder_get(void) CPROF__NO_INSTRUMENT;
+static void cprof__frame_close(struct cprof__recorder *r, uint32_t depth, uint64_t now) CPROF__NO_INSTRUMENT;
+static size_t cprof__pointer_hash(const void *pointer) CPROF__NO_INSTRUMENT;
+uint32_t cprof__enter(const cprof_site *site) CPROF__NO_INSTRUMENT;
+void cprof__exit(uint32_t token) CPROF__NO_INSTRUMENT;
 
 #ifndef CPROF_NO_STB_SPRINTF
 #if defined(__GNUC__)
@@ -2039,6 +2107,498 @@ void cprof__track_end(cprof__alloc_block_state *state) {
 }
 
 /* ==================================================================================================
+   >>auto: automatic instrumentation (CPROF_AUTO): the -finstrument-functions hooks. Every
+   instrumented function becomes a scope in the same per-thread tree as CPROF_SCOPE, keyed by a site
+   record made once per function address; its name comes from the ELF symbol tables.
+   ================================================================================================== */
+#if defined(CPROF_AUTO)
+#include <limits.h>
+#include <regex.h>
+#if defined(CPROF__LINUX) && defined(__ELF__)
+#include <elf.h>
+#define CPROF__ELF 1
+#endif
+
+#define CPROF__AUTO_STACK (2 * CPROF__MAX_DEPTH) /* open instrumented calls tracked per thread */
+
+/* One instrumented function, made the first time a hook sees its address and kept until exit. */
+typedef struct cprof__auto_function {
+    cprof_site site; /* name and function: the symbol; file: the module's file name; line 0 */
+    const void *address;
+    int excluded;    /* by CPROF_AUTO_EXCLUDE, or one of the profiler's own functions */
+} cprof__auto_function;
+
+/* Address -> function by open addressing. Written under cprof__auto_lock, read without a lock: an
+   entry's function is stored before its address (a release store), and a table about to fill up is
+   replaced by a bigger copy while the old one stays valid for readers still probing it. */
+typedef struct cprof__auto_table {
+    size_t capacity; /* a power of two, at least twice the entries */
+    const void **addresses;
+    cprof__auto_function **functions;
+    struct cprof__auto_table *older;
+} cprof__auto_table;
+
+typedef struct cprof__auto_call {
+    const void *address;
+    uint32_t token; /* from cprof__enter; 0 when not recorded (excluded, recording off, too deep) */
+} cprof__auto_call;
+
+/* Per thread, the instrumented calls open now, so that an exit needs no lookup. */
+typedef struct cprof__auto_thread {
+    struct cprof__auto_thread *next; /* all threads', so that the memory stays reachable */
+    uint32_t depth;
+    uint64_t overflow; /* open calls beyond the stack: not recorded */
+    cprof__auto_call stack[CPROF__AUTO_STACK];
+} cprof__auto_thread;
+
+/* A loaded module (the executable or a shared object) with its function symbols sorted by address. */
+typedef struct cprof__auto_symbol {
+    uintptr_t address; /* where the function is in memory */
+    uint64_t size;
+    uint32_t name;     /* offset into the module's names */
+    uint32_t global;   /* preferred over a local alias at the same address */
+} cprof__auto_symbol;
+
+typedef struct cprof__auto_module {
+    struct cprof__auto_module *next;
+    uintptr_t bias; /* load address minus the addresses in the file: 0 for a non-PIE executable */
+    char *path;
+    const char *file_name; /* the last part of path */
+    char *names;
+    size_t path_bytes, names_bytes, symbol_count, symbol_capacity;
+    cprof__auto_symbol *symbols;
+} cprof__auto_module;
+
+static pthread_mutex_t cprof__auto_lock = PTHREAD_MUTEX_INITIALIZER; /* never taken once a function is known */
+static struct cprof__auto_global {
+    cprof__auto_table *table;
+    size_t count;
+    cprof__auto_module *modules;
+    cprof__auto_thread *threads;
+    int exclude_ready, has_exclude;
+    regex_t exclude;
+} cprof__auto;
+
+static CPROF__THREAD_LOCAL int cprof__auto_busy; /* 1 while a hook runs: calls it makes are not recorded */
+static CPROF__THREAD_LOCAL cprof__auto_thread *cprof__auto_self;
+
+static int cprof__grow(void *array_pointer, size_t *capacity, size_t needed, size_t element_size);
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+void __cyg_profile_func_enter(void *function, void *call_site) CPROF__NO_INSTRUMENT;
+void __cyg_profile_func_exit(void *function, void *call_site) CPROF__NO_INSTRUMENT;
+#if defined(CPROF__ELF)
+/* Bound by symbol name (asm labels), so that no feature macro or header is needed and nothing clashes
+   with the system's declarations: glibc declares dl_iterate_phdr only under _GNU_SOURCE, and the C++
+   runtime's __cxa_demangle is a weak reference, null in a C program that does not link it. */
+struct cprof__module_info {
+    uintptr_t bias;
+    const char *path;        /* "" for the executable */
+    const void *segments;    /* program headers */
+    uint16_t segment_count;
+};
+int cprof__dl_iterate_phdr(int (*callback)(struct cprof__module_info *, size_t, void *), void *data)
+    __asm__("dl_iterate_phdr");
+char *cprof__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status)
+    __asm__("__cxa_demangle") __attribute__((weak));
+#endif
+#ifdef __cplusplus
+}
+#endif
+
+/* --- names: ELF symbol tables, read once per module --- */
+#if defined(CPROF__ELF)
+#if UINTPTR_MAX > 0xffffffffu
+typedef Elf64_Ehdr cprof__elf_header;
+typedef Elf64_Shdr cprof__elf_section;
+typedef Elf64_Sym cprof__elf_symbol;
+typedef Elf64_Phdr cprof__elf_segment;
+#define CPROF__ELF_CLASS ELFCLASS64
+#define CPROF__ELF_TYPE(info) ELF64_ST_TYPE(info)
+#define CPROF__ELF_BIND(info) ELF64_ST_BIND(info)
+#else
+typedef Elf32_Ehdr cprof__elf_header;
+typedef Elf32_Shdr cprof__elf_section;
+typedef Elf32_Sym cprof__elf_symbol;
+typedef Elf32_Phdr cprof__elf_segment;
+#define CPROF__ELF_CLASS ELFCLASS32
+#define CPROF__ELF_TYPE(info) ELF32_ST_TYPE(info)
+#define CPROF__ELF_BIND(info) ELF32_ST_BIND(info)
+#endif
+
+static int cprof__elf_read(FILE *f, uint64_t offset, void *out, size_t size) {
+    if (offset > (uint64_t)LONG_MAX || fseek(f, (long)offset, SEEK_SET) != 0) return -1;
+    return fread(out, 1, size, f) == size ? 0 : -1;
+}
+
+static int cprof__auto_compare_symbols(const void *a, const void *b) {
+    const cprof__auto_symbol *x = (const cprof__auto_symbol *)a, *y = (const cprof__auto_symbol *)b;
+    if (x->address != y->address) return x->address < y->address ? -1 : 1;
+    return (int)y->global - (int)x->global;
+}
+
+static void cprof__auto_symbol_add(cprof__auto_module *m, const cprof__elf_symbol *s) {
+    int type = CPROF__ELF_TYPE(s->st_info);
+    if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF || s->st_value == 0 ||
+        s->st_name >= m->names_bytes - 1)
+        return;
+    if (cprof__grow(&m->symbols, &m->symbol_capacity, m->symbol_count + 1, sizeof *m->symbols)) return;
+    cprof__auto_symbol *symbol = &m->symbols[m->symbol_count++];
+    symbol->address = m->bias + (uintptr_t)s->st_value;
+    symbol->size = (uint64_t)s->st_size;
+    symbol->name = (uint32_t)s->st_name;
+    symbol->global = CPROF__ELF_BIND(s->st_info) != STB_LOCAL;
+}
+
+/* The function symbols of one symbol table section and its string table. */
+static void cprof__auto_symbols_read(cprof__auto_module *m, FILE *f, const cprof__elf_section *table,
+                                     const cprof__elf_section *strings) {
+    if (strings->sh_size == 0 || strings->sh_size >= UINT32_MAX || table->sh_entsize != sizeof(cprof__elf_symbol))
+        return;
+    m->names_bytes = (size_t)strings->sh_size + 1; /* + a NUL in case the last name lacks one */
+    m->names = (char *)cprof__alloc(m->names_bytes);
+    if (!m->names || cprof__elf_read(f, (uint64_t)strings->sh_offset, m->names, m->names_bytes - 1)) {
+        cprof__release(m->names, m->names_bytes);
+        m->names = NULL;
+        return;
+    }
+    size_t count = (size_t)(table->sh_size / sizeof(cprof__elf_symbol));
+    cprof__elf_symbol chunk[128];
+    for (size_t done = 0; done < count;) {
+        size_t n = count - done < 128 ? count - done : 128;
+        if (cprof__elf_read(f, (uint64_t)table->sh_offset + done * sizeof *chunk, chunk, n * sizeof *chunk)) break;
+        for (size_t i = 0; i < n; i++) cprof__auto_symbol_add(m, &chunk[i]);
+        done += n;
+    }
+    if (m->symbol_count) qsort(m->symbols, m->symbol_count, sizeof *m->symbols, cprof__auto_compare_symbols);
+}
+
+/* .symtab names every function, static ones included; a stripped file has only .dynsym (exported). */
+static void cprof__auto_symbols_load(cprof__auto_module *m, const char *file) {
+    FILE *f = fopen(file, "rb");
+    if (!f) return;
+    cprof__elf_header header;
+    cprof__elf_section *sections = NULL;
+    size_t bytes = 0;
+    if (!cprof__elf_read(f, 0, &header, sizeof header) && memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
+        header.e_ident[EI_CLASS] == CPROF__ELF_CLASS && header.e_shentsize == sizeof *sections && header.e_shnum) {
+        bytes = header.e_shnum * sizeof *sections;
+        sections = (cprof__elf_section *)cprof__alloc(bytes);
+    }
+    if (sections && !cprof__elf_read(f, (uint64_t)header.e_shoff, sections, bytes)) {
+        const cprof__elf_section *table = NULL;
+        for (int pass = 0; pass < 2 && !table; pass++)
+            for (size_t i = 0; i < header.e_shnum && !table; i++)
+                if (sections[i].sh_type == (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM)) table = &sections[i];
+        if (table && table->sh_link < header.e_shnum) cprof__auto_symbols_read(m, f, table, &sections[table->sh_link]);
+    }
+    cprof__release(sections, bytes);
+    fclose(f);
+}
+
+typedef struct cprof__auto_where {
+    uintptr_t address, bias;
+    const char *path;
+    int found;
+} cprof__auto_where;
+
+static int cprof__auto_where_callback(struct cprof__module_info *info, size_t size, void *data) {
+    cprof__auto_where *where = (cprof__auto_where *)data;
+    const cprof__elf_segment *segments = (const cprof__elf_segment *)info->segments;
+    (void)size;
+    for (uint16_t i = 0; i < info->segment_count; i++) {
+        uintptr_t start = info->bias + (uintptr_t)segments[i].p_vaddr;
+        if (segments[i].p_type == PT_LOAD && where->address >= start && where->address - start < segments[i].p_memsz) {
+            where->bias = info->bias;
+            where->path = info->path;
+            where->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The module holding `address`, its symbols read on first use; NULL when no module holds it. */
+static cprof__auto_module *cprof__auto_module_of(const void *address) {
+    cprof__auto_where where;
+    memset(&where, 0, sizeof where);
+    where.address = (uintptr_t)address;
+    cprof__dl_iterate_phdr(cprof__auto_where_callback, &where);
+    if (!where.found) return NULL;
+    char path[4096];
+    const char *file = where.path && where.path[0] ? where.path : "/proc/self/exe";
+    cprof__snprintf(path, sizeof path, "%s", file);
+    if (file != where.path) { /* the executable: name it by its real path */
+        ssize_t length = readlink(file, path, sizeof path - 1);
+        if (length > 0) path[length] = '\0';
+    }
+    cprof__auto_module *m;
+    for (m = cprof__auto.modules; m; m = m->next)
+        if (m->bias == where.bias && strcmp(m->path, path) == 0) return m;
+    m = (cprof__auto_module *)cprof__alloc(sizeof *m);
+    if (!m) return NULL;
+    m->bias = where.bias;
+    m->path_bytes = strlen(path) + 1;
+    m->path = (char *)cprof__alloc(m->path_bytes);
+    if (!m->path) {
+        cprof__release(m, sizeof *m);
+        return NULL;
+    }
+    memcpy(m->path, path, m->path_bytes);
+    m->file_name = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+    cprof__auto_symbols_load(m, file);
+    m->next = cprof__auto.modules;
+    cprof__auto.modules = m;
+    return m;
+}
+
+/* The symbol at `address`, or the one whose code contains it; NULL when there is none. */
+static const char *cprof__auto_symbol_at(const cprof__auto_module *m, uintptr_t address) {
+    size_t low = 0, high = m->symbol_count; /* first symbol above address */
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (m->symbols[middle].address <= address) low = middle + 1;
+        else high = middle;
+    }
+    if (low == 0) return NULL;
+    size_t i = low - 1;
+    uintptr_t start = m->symbols[i].address;
+    if (start != address && address - start >= m->symbols[i].size) return NULL;
+    while (i > 0 && m->symbols[i - 1].address == start) i--; /* the preferred alias sorts first */
+    return m->names + m->symbols[i].name;
+}
+#endif /* CPROF__ELF */
+
+/* A copy of text that lives until exit (the site records point to it). */
+static char *cprof__auto_keep(const char *text) {
+    size_t bytes = strlen(text) + 1;
+    char *copy = (char *)cprof__alloc(bytes);
+    if (copy) memcpy(copy, text, bytes);
+    return copy;
+}
+
+/* The function's name: its symbol, demangled for C++; else module+0xoffset in the module's file. */
+static char *cprof__auto_name(const void *address, const char **module_file) {
+    char fallback[64];
+    *module_file = "";
+#if defined(CPROF__ELF)
+    const cprof__auto_module *m = cprof__auto_module_of(address);
+    const char *symbol = m ? cprof__auto_symbol_at(m, (uintptr_t)address) : NULL;
+    if (m) *module_file = m->file_name;
+    if (symbol && strncmp(symbol, "_Z", 2) == 0 && cprof__cxa_demangle) {
+        int status = -1;
+        char *demangled = cprof__cxa_demangle(symbol, NULL, NULL, &status);
+        char *kept = status == 0 && demangled ? cprof__auto_keep(demangled) : NULL;
+        (free)(demangled);
+        if (kept) return kept;
+    }
+    if (symbol) return cprof__auto_keep(symbol);
+    if (m) {
+        cprof__snprintf(fallback, sizeof fallback, "%s+0x%llx", m->file_name,
+                        (unsigned long long)((uintptr_t)address - m->bias));
+        return cprof__auto_keep(fallback);
+    }
+#endif
+    cprof__snprintf(fallback, sizeof fallback, "0x%llx", (unsigned long long)(uintptr_t)address);
+    return cprof__auto_keep(fallback);
+}
+
+/* --- run-time exclusion, decided once per function --- */
+static void cprof__auto_exclude_init(void) {
+    const char *pattern = getenv("CPROF_AUTO_EXCLUDE");
+    cprof__auto.exclude_ready = 1;
+    if (!pattern || !*pattern) return;
+    int error = regcomp(&cprof__auto.exclude, pattern, REG_EXTENDED | REG_NOSUB);
+    if (error == 0) {
+        cprof__auto.has_exclude = 1;
+        return;
+    }
+    char why[128];
+    regerror(error, &cprof__auto.exclude, why, sizeof why);
+    cprof__message(NULL, 0, "CPROF_AUTO_EXCLUDE=\"%.60s\" is not an extended regular expression (%s); nothing excluded",
+                   pattern, why);
+    fprintf(stderr, "cprof: CPROF_AUTO_EXCLUDE=\"%s\" is not an extended regular expression (%s); nothing excluded\n",
+            pattern, why);
+}
+
+/* Read at program start, before any capture can hold the registry lock that the note about an
+   invalid expression takes (an instrumented constructor that runs earlier reads it on first use). */
+__attribute__((constructor)) static void cprof__auto_init_at_startup(void) {
+    cprof__auto_busy = 1; /* as in a hook: gcc may have instrumented what this calls */
+    pthread_mutex_lock(&cprof__auto_lock);
+    if (!cprof__auto.exclude_ready) cprof__auto_exclude_init();
+    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__auto_busy = 0;
+}
+
+/* The profiler's own functions are excluded too: under gcc, a file compiled with
+   -finstrument-functions instruments cprof.h and stb_sprintf (clang's pragma leaves them alone). */
+static int cprof__auto_excluded(const char *name) {
+    if (strncmp(name, "cprof_", 6) == 0 || strncmp(name, "stbsp__", 7) == 0) return 1;
+    if (!cprof__auto.exclude_ready) cprof__auto_exclude_init();
+    return cprof__auto.has_exclude && regexec(&cprof__auto.exclude, name, 0, NULL, 0) == 0;
+}
+
+static cprof__auto_function *cprof__auto_function_new(const void *address) {
+    const char *module_file = "";
+    char *name = cprof__auto_name(address, &module_file);
+    cprof__auto_function *fn = name ? (cprof__auto_function *)cprof__alloc(sizeof *fn) : NULL;
+    if (!fn) {
+        if (name) cprof__release(name, strlen(name) + 1);
+        return NULL;
+    }
+    fn->site.name = name;
+    fn->site.function = name;
+    fn->site.file = module_file;
+    fn->site.line = 0;
+    fn->site.kind = CPROF__KIND_AUTO;
+    fn->address = address;
+    fn->excluded = cprof__auto_excluded(name);
+    return fn;
+}
+
+/* --- the address table --- */
+static inline const cprof__auto_function *cprof__auto_probe(const cprof__auto_table *table,
+                                                            const void *address) CPROF__NO_INSTRUMENT;
+static inline const cprof__auto_function *cprof__auto_probe(const cprof__auto_table *table, const void *address) {
+    if (CPROF__UNLIKELY(!table)) return NULL;
+    size_t mask = table->capacity - 1;
+    for (size_t slot = cprof__pointer_hash(address) & mask;; slot = (slot + 1) & mask) {
+        const void *key = CPROF__LOAD_ACQUIRE(table->addresses[slot]);
+        if (key == address) return table->functions[slot];
+        if (!key) return NULL;
+    }
+}
+
+static void cprof__auto_table_put(cprof__auto_table *table, cprof__auto_function *fn) {
+    size_t mask = table->capacity - 1, slot = cprof__pointer_hash(fn->address) & mask;
+    while (table->addresses[slot]) slot = (slot + 1) & mask;
+    table->functions[slot] = fn;
+    CPROF__STORE_RELEASE(table->addresses[slot], fn->address);
+}
+
+/* A table of `capacity` slots holding everything `older` holds. */
+static cprof__auto_table *cprof__auto_table_new(size_t capacity, cprof__auto_table *older) {
+    cprof__auto_table *table = (cprof__auto_table *)cprof__alloc(sizeof *table);
+    if (!table) return NULL;
+    table->capacity = capacity;
+    table->addresses = (const void **)cprof__alloc(capacity * sizeof *table->addresses);
+    table->functions = (cprof__auto_function **)cprof__alloc(capacity * sizeof *table->functions);
+    if (!table->addresses || !table->functions) {
+        cprof__release((void *)table->addresses, capacity * sizeof *table->addresses);
+        cprof__release(table->functions, capacity * sizeof *table->functions);
+        cprof__release(table, sizeof *table);
+        return NULL;
+    }
+    for (size_t i = 0; older && i < older->capacity; i++)
+        if (older->addresses[i]) cprof__auto_table_put(table, older->functions[i]);
+    table->older = older;
+    return table;
+}
+
+/* Cold: the first call of a function (on any thread). NULL only when out of memory. */
+static const cprof__auto_function *cprof__auto_add(const void *address) {
+    pthread_mutex_lock(&cprof__auto_lock);
+    cprof__auto_table *table = cprof__auto.table;
+    const cprof__auto_function *known = cprof__auto_probe(table, address); /* another thread's */
+    cprof__auto_function *fn = known ? NULL : cprof__auto_function_new(address);
+    if (fn && (!table || (cprof__auto.count + 1) * 2 > table->capacity)) {
+        table = cprof__auto_table_new(table ? table->capacity * 2 : 256, table);
+        if (table) CPROF__STORE_RELEASE(cprof__auto.table, table);
+    }
+    if (fn && table) {
+        cprof__auto_table_put(table, fn);
+        cprof__auto.count++;
+        known = fn;
+    } else if (fn) { /* no memory for the table: forget the function, try again next time */
+        cprof__release((void *)fn->site.name, strlen(fn->site.name) + 1);
+        cprof__release(fn, sizeof *fn);
+    }
+    pthread_mutex_unlock(&cprof__auto_lock);
+    return known;
+}
+
+static inline const cprof__auto_function *cprof__auto_find(const void *address) CPROF__NO_INSTRUMENT;
+static inline const cprof__auto_function *cprof__auto_find(const void *address) {
+    const cprof__auto_function *fn = cprof__auto_probe(CPROF__LOAD_ACQUIRE(cprof__auto.table), address);
+    return CPROF__LIKELY(fn != NULL) ? fn : cprof__auto_add(address);
+}
+
+/* --- the hooks --- */
+static cprof__auto_thread *cprof__auto_thread_create(void) {
+    cprof__init();
+    cprof__auto_thread *t = (cprof__auto_thread *)cprof__alloc(sizeof *t);
+    if (!t) return NULL;
+    pthread_mutex_lock(&cprof__auto_lock);
+    t->next = cprof__auto.threads;
+    cprof__auto.threads = t;
+    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__auto_self = t;
+    return t;
+}
+
+/* Cold: a call deeper than the thread's stack of open calls is not recorded, only counted. */
+static void cprof__auto_overflow(cprof__auto_thread *t, const void *address) {
+    const cprof__auto_function *fn = cprof__auto_find(address);
+    cprof__recorder *r = cprof__recorder_get();
+    t->overflow++;
+    if (r && fn && !fn->excluded && CPROF__LOAD(cprof__g.enabled)) CPROF__STORE(r->dropped, CPROF__LOAD(r->dropped) + 1);
+}
+
+/* The hot path, enter: a lock-free lookup of the function (an excluded one stops there), then the
+   same cprof__enter as a CPROF_SCOPE. The call is remembered so that its exit needs no lookup. */
+void __cyg_profile_func_enter(void *function, void *call_site) {
+    (void)call_site;
+    if (CPROF__UNLIKELY(cprof__auto_busy)) return; /* called from inside a hook */
+    cprof__auto_busy = 1;
+    cprof__auto_thread *t = cprof__auto_self;
+    if (CPROF__UNLIKELY(!t)) t = cprof__auto_thread_create();
+    if (CPROF__LIKELY(t && t->depth < CPROF__AUTO_STACK)) {
+        const cprof__auto_function *fn = CPROF__LOAD(cprof__g.enabled) ? cprof__auto_find(function) : NULL;
+        cprof__auto_call *call = &t->stack[t->depth++];
+        call->address = function;
+        call->token = fn && !fn->excluded ? cprof__enter(&fn->site) : 0;
+    } else if (t) {
+        cprof__auto_overflow(t, function);
+    }
+    cprof__auto_busy = 0;
+}
+
+/* Cold: an exit that is not the innermost open call's. The calls above it never saw their exit (a
+   longjmp, or an exception under a compiler that does not call the hook while unwinding): close them
+   here. An exit without an open call (entered before cprof saw the thread) is ignored. */
+static void cprof__auto_unwind(cprof__auto_thread *t, const void *address) {
+    uint32_t level = t->depth;
+    while (level > 0 && t->stack[level - 1].address != address) level--;
+    while (level > 0 && t->depth >= level) {
+        uint32_t token = t->stack[--t->depth].token;
+        if (token) cprof__exit(token);
+    }
+}
+
+/* The hot path, exit: pop the call, close its scope. */
+void __cyg_profile_func_exit(void *function, void *call_site) {
+    (void)call_site;
+    cprof__auto_thread *t = cprof__auto_self;
+    if (CPROF__UNLIKELY(cprof__auto_busy || !t)) return;
+    if (CPROF__UNLIKELY(t->overflow)) {
+        t->overflow--;
+        return;
+    }
+    cprof__auto_busy = 1;
+    if (CPROF__LIKELY(t->depth && t->stack[t->depth - 1].address == function)) {
+        uint32_t token = t->stack[--t->depth].token;
+        if (token) cprof__exit(token);
+    } else {
+        cprof__auto_unwind(t, function);
+    }
+    cprof__auto_busy = 0;
+}
+#endif /* CPROF_AUTO */
+
+/* ==================================================================================================
    >>capture: every thread's live tree -> one immutable cprof_profile
    ================================================================================================== */
 /* The capture's calls into >>counter-figures (defined there). */
@@ -3223,8 +3783,8 @@ static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const
         uint64_t times[5] = {fn->total_ns, fn->self_ns, fn->avg_ns, fn->min_ns, fn->max_ns};
         int completed = fn->max_ns > 0; /* min and max exist only for calls that ended */
         for (int k = 0; k < 5; k++) cprof__buf_pad_left(b, k < 3 || completed ? cprof__duration(t, times[k]) : "-", 12);
-        cprof__buf_printf(b, "  %6.1f%%  %6.1f%%  %s  (%s:%u)\n", fn->pct_total, fn->pct_self, fn->name, site->file,
-                          (unsigned)site->line);
+        cprof__buf_printf(b, "  %6.1f%%  %6.1f%%  %s  (%s", fn->pct_total, fn->pct_self, fn->name, site->file);
+        cprof__buf_printf(b, site->line ? ":%u)\n" : ")\n", (unsigned)site->line); /* line 0: an automatic scope */
     }
     if (rows < p->function_count)
         cprof__buf_printf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
@@ -4354,6 +4914,8 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
     return 0;
 }
 
+#define CPROF__MAX_FILE_BYTES (256 << 20) /* a profile of 100,000 nodes is about 20 MB */
+
 /* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
 static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
     FILE *f = fopen(path, "rb");
@@ -4364,12 +4926,14 @@ static char *cprof__read_file(const char *path, size_t *length, size_t *capacity
         return NULL;
     }
     int failed = 0;
-    for (size_t got = 1; got > 0 && !failed;) {
+    for (size_t got = 1; got > 0 && !failed && *length <= CPROF__MAX_FILE_BYTES;) {
         failed = cprof__grow(&text, capacity, *length + 65536, 1);
         got = failed ? 0 : fread(text + *length, 1, *capacity - *length, f);
         *length += got;
     }
-    if (failed) cprof__set_error("%s: out of memory", path);
+    if (*length > CPROF__MAX_FILE_BYTES)
+        cprof__set_error("%s: larger than %d MiB: not a profile", path, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
+    else if (failed) cprof__set_error("%s: out of memory", path);
     else if (ferror(f)) cprof__set_error("%s: read error: %s", path, strerror(errno)), failed = 1;
     fclose(f);
     if (!failed) return text;
@@ -6110,6 +6674,9 @@ int main(int argc, char **argv) {
 }
 #endif /* CPROF_MAIN */
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #endif /* CPROF_IMPLEMENTATION */
 
 /* ==================================================================================================
