@@ -5920,17 +5920,27 @@ static const cprof_function *cprof__function_named(const cprof_profile *p, const
     return NULL;
 }
 
-/* The name that occurs most often on the path from a thread's root to `node`, and how often. */
-static const char *cprof__most_repeated_on_path(const cprof_profile *p, uint32_t node, uint32_t *times) {
+/* The name that occurs most often on the path from a thread's root to `node`, and how often (names
+   counted in a name map: one walk up the path, however deep a loaded profile is). */
+static const char *cprof__most_repeated_on_path(cprof__analysis *a, uint32_t node, uint32_t *times) {
+    const cprof_profile *p = a->p;
     const char *best = "";
     *times = 0;
-    for (uint32_t at = node; p->nodes[at].site != CPROF_NONE; at = p->nodes[at].parent) {
-        const char *name = p->sites[p->nodes[at].site].name;
-        uint32_t count = 0;
-        for (uint32_t up = node; p->nodes[up].site != CPROF_NONE; up = p->nodes[up].parent)
-            count += strcmp(p->sites[p->nodes[up].site].name, name) == 0;
-        if (count > *times) best = name, *times = count;
+    size_t length = 0; /* the path's length, counted rather than taken from depth (a loaded file may lie) */
+    for (uint32_t at = node; p->nodes[at].site != CPROF_NONE; at = p->nodes[at].parent) length++;
+    cprof__name_map map;
+    if (cprof__name_map_init(&map, length)) {
+        a->failed = 1;
+    } else {
+        for (uint32_t at = node; p->nodes[at].site != CPROF_NONE; at = p->nodes[at].parent) {
+            const char *name = p->sites[p->nodes[at].site].name;
+            size_t slot = cprof__name_map_slot(&map, name);
+            if (!map.keys[slot]) map.keys[slot] = name, map.values[slot] = 0;
+            if (++map.values[slot] > *times || (map.values[slot] == *times && strcmp(name, best) < 0))
+                best = name, *times = map.values[slot];
+        }
     }
+    cprof__name_map_free(&map);
     return best;
 }
 
@@ -5943,7 +5953,7 @@ static void cprof__rule_deep_stack(cprof__analysis *a) {
             deepest = (uint32_t)i;
     if (deepest == CPROF_NONE || (double)p->nodes[deepest].depth < a->o.deep_stack_depth) return;
     uint32_t depth = p->nodes[deepest].depth, times;
-    const char *name = cprof__most_repeated_on_path(p, deepest, &times);
+    const char *name = cprof__most_repeated_on_path(a, deepest, &times);
     const cprof_function *fn = cprof__function_named(p, name);
     if (!fn) return;
     int runaway = (double)depth >= 4 * a->o.deep_stack_depth || p->dropped_scopes;
