@@ -268,19 +268,19 @@ export ANALYSIS_JSON_CHECK := const a = JSON.parse(require("fs").readFileSync(pr
 # bottleneck; 'cprof analyze' on the saved profile prints the same text; --json is valid JSON with the
 # same findings; bad usage and a missing file exit 2 and 1.
 check-analyze-tool: $(BUILD)/cprof $(BUILD)/wordfreq
-	rm -rf $(BUILD)/check/analyze && mkdir -p $(BUILD)/check/analyze
-	CPROF_OUT=$(BUILD)/check/analyze/demo ./$(BUILD)/wordfreq > /dev/null
-	sed -n '/^Performance Analysis/,$$p' $(BUILD)/check/analyze/demo.txt > $(BUILD)/check/analyze/from-out.txt
-	head -1 $(BUILD)/check/analyze/from-out.txt | grep -q '^Performance Analysis: bottleneck find_word (examples/wordfreq.c:[0-9]*), .*heaviest path: main > count_words > count_word > find_word$$'
-	grep -q '^Issues Found: [1-9]' $(BUILD)/check/analyze/from-out.txt
-	grep -q '^  1. SlowFunction: find_word ' $(BUILD)/check/analyze/from-out.txt
-	test $$(grep -n '^Functions, by self time' $(BUILD)/check/analyze/demo.txt | cut -d: -f1) -lt $$(grep -n '^Performance Analysis' $(BUILD)/check/analyze/demo.txt | cut -d: -f1)
-	./$(BUILD)/cprof analyze $(BUILD)/check/analyze/demo.json > $(BUILD)/check/analyze/from-tool.txt
-	cmp $(BUILD)/check/analyze/from-out.txt $(BUILD)/check/analyze/from-tool.txt
-	./$(BUILD)/cprof analyze --json $(BUILD)/check/analyze/demo.json > $(BUILD)/check/analyze/analysis.json
-	node -e "$$ANALYSIS_JSON_CHECK" $(BUILD)/check/analyze/analysis.json
-	./$(BUILD)/cprof analyze --bogus $(BUILD)/check/analyze/demo.json 2>/dev/null; test $$? = 2
-	./$(BUILD)/cprof analyze $(BUILD)/check/analyze/missing.json 2>/dev/null; test $$? = 1
+	rm -rf $(BUILD)/check/analysis && mkdir -p $(BUILD)/check/analysis
+	CPROF_OUT=$(BUILD)/check/analysis/demo ./$(BUILD)/wordfreq > /dev/null
+	sed -n '/^Performance Analysis/,$$p' $(BUILD)/check/analysis/demo.txt > $(BUILD)/check/analysis/from-out.txt
+	head -1 $(BUILD)/check/analysis/from-out.txt | grep -q '^Performance Analysis: bottleneck find_word (examples/wordfreq.c:[0-9]*), .*heaviest path: main > count_words > count_word > find_word$$'
+	grep -q '^Issues Found: [1-9]' $(BUILD)/check/analysis/from-out.txt
+	grep -q '^  1. SlowFunction: find_word ' $(BUILD)/check/analysis/from-out.txt
+	test $$(grep -n '^Functions, by self time' $(BUILD)/check/analysis/demo.txt | cut -d: -f1) -lt $$(grep -n '^Performance Analysis' $(BUILD)/check/analysis/demo.txt | cut -d: -f1)
+	./$(BUILD)/cprof analyze $(BUILD)/check/analysis/demo.json > $(BUILD)/check/analysis/from-tool.txt
+	cmp $(BUILD)/check/analysis/from-out.txt $(BUILD)/check/analysis/from-tool.txt
+	./$(BUILD)/cprof analyze --json $(BUILD)/check/analysis/demo.json > $(BUILD)/check/analysis/analysis.json
+	node -e "$$ANALYSIS_JSON_CHECK" $(BUILD)/check/analysis/analysis.json
+	./$(BUILD)/cprof analyze --bogus $(BUILD)/check/analysis/demo.json 2>/dev/null; test $$? = 2
+	./$(BUILD)/cprof analyze $(BUILD)/check/analysis/missing.json 2>/dev/null; test $$? = 1
 	./$(BUILD)/cprof help | grep -q '^  analyze \[--json\] P.json'
 
 $(PLAYWRIGHT):
