@@ -39,7 +39,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind
+          auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind analyze-tool
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -127,7 +127,7 @@ $(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildca
 .PHONY: check-tool check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind \
-        check-auto-callgrind check-auto-hot-path check-example-auto
+        check-auto-callgrind check-auto-hot-path check-example-auto check-analyze-tool
 
 # The tool on a real profile: outputs, exit statuses, error format, make install.
 check-tool: $(BUILD)/cprof $(BUILD)/wordfreq
@@ -298,6 +298,28 @@ check-diff-tool: $(BUILD)/cprof
 	xmllint --noout $(BUILD)/check/diff/after.svg $(BUILD)/check/diff/before.svg
 	grep -q 'new: not in the before profile' $(BUILD)/check/diff/after.svg
 	grep -q 'removed: not in the after profile' $(BUILD)/check/diff/before.svg
+
+export ANALYSIS_JSON_CHECK := const a = JSON.parse(require("fs").readFileSync(process.argv[1])); \
+  if (a.findings[0].function !== "find_word" || a.findings[0].category !== "SlowFunction" || a.issues_found !== a.findings.length) process.exit(1);
+
+# The analysis of the example: CPROF_OUT puts it after the report in prefix.txt, naming find_word as the
+# bottleneck; 'cprof analyze' on the saved profile prints the same text; --json is valid JSON with the
+# same findings; bad usage and a missing file exit 2 and 1.
+check-analyze-tool: $(BUILD)/cprof $(BUILD)/wordfreq
+	rm -rf $(BUILD)/check/analysis && mkdir -p $(BUILD)/check/analysis
+	CPROF_OUT=$(BUILD)/check/analysis/demo ./$(BUILD)/wordfreq > /dev/null
+	sed -n '/^Performance Analysis/,$$p' $(BUILD)/check/analysis/demo.txt > $(BUILD)/check/analysis/from-out.txt
+	head -1 $(BUILD)/check/analysis/from-out.txt | grep -q '^Performance Analysis: bottleneck find_word (examples/wordfreq.c:[0-9]*), .*heaviest path: main > count_words > count_word > find_word$$'
+	grep -q '^Issues Found: [1-9]' $(BUILD)/check/analysis/from-out.txt
+	grep -q '^  1. SlowFunction: find_word ' $(BUILD)/check/analysis/from-out.txt
+	test $$(grep -n '^Functions, by self time' $(BUILD)/check/analysis/demo.txt | cut -d: -f1) -lt $$(grep -n '^Performance Analysis' $(BUILD)/check/analysis/demo.txt | cut -d: -f1)
+	./$(BUILD)/cprof analyze $(BUILD)/check/analysis/demo.json > $(BUILD)/check/analysis/from-tool.txt
+	cmp $(BUILD)/check/analysis/from-out.txt $(BUILD)/check/analysis/from-tool.txt
+	./$(BUILD)/cprof analyze --json $(BUILD)/check/analysis/demo.json > $(BUILD)/check/analysis/analysis.json
+	node -e "$$ANALYSIS_JSON_CHECK" $(BUILD)/check/analysis/analysis.json
+	./$(BUILD)/cprof analyze --bogus $(BUILD)/check/analysis/demo.json 2>/dev/null; test $$? = 2
+	./$(BUILD)/cprof analyze $(BUILD)/check/analysis/missing.json 2>/dev/null; test $$? = 1
+	./$(BUILD)/cprof help | grep -q '^  analyze \[--json\] P.json'
 
 $(PLAYWRIGHT):
 	mkdir -p $(BUILD)/npm

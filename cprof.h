@@ -28,10 +28,14 @@
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
                           cprof_enable() does not override it
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
-       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report), prefix.json (the profile),
+       CPROF_OUT=prefix   at normal exit write prefix.txt (the text report, then the analysis), prefix.json (the profile),
                           prefix.folded (collapsed stacks) and prefix.svg (the flame graph), each replaced atomically
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
+       CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
+                          cprof_analyze_defaults(), added to cprof_budget()'s (the same name: this one wins)
+       CPROF_ANALYZE=key=value,...   the analyzer's thresholds (keys: the fields of cprof_analyze_options, e.g.
+                          slow_high_pct=15,hot_loop_calls=50000); read by cprof_analyze_defaults()
        CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
                           regular expression are not recorded (decided once per function); an invalid
                           expression excludes nothing and says so on stderr and in the report
@@ -160,6 +164,57 @@
        cprof_profile *cprof_snapshot(const char *name)
            cprof_capture(), then cprof_reset(): compare implementation A with B in one run. profile->snapshot
            holds the name (the comparison's label; not saved in the JSON file).
+       cprof_findings *cprof_analyze(const cprof_profile *, const cprof_analyze_options *)
+           The problems in a profile (live or loaded), ranked: severity (Critical, High, Medium, Low), then the
+           Amdahl bound 1 / (1 - p) of the share p of the run that fixing one could remove. Each finding has its
+           category, function, file:line, the function's figures, the rule's measure and threshold, a
+           description with the numbers and a recommendation; findings->bottleneck names the largest self time
+           and the heaviest path from the root to it; not_checked[category] says why a rule could not run (no
+           counters, no allocation data); notes lists settings or budgets that could not be read. options NULL
+           = cprof_analyze_defaults(). NULL when out of memory or the profile is NULL. The findings own their
+           strings; free them with cprof_findings_free() (NULL allowed).
+       cprof_analyze_options cprof_analyze_defaults(void)
+           slow_critical_pct 50, slow_high_pct 20, slow_medium_pct 10, hot_loop_calls 100000, hot_loop_avg_ns
+           1000, hot_loop_pct 2, deep_stack_depth 100, cache_miss_pct 20, cache_mpki 10, cache_min_pct 5,
+           frequent_alloc_count 10000, frequent_alloc_max_bytes 1024, excessive_alloc_pct 25,
+           excessive_alloc_bytes 1 MiB, large_alloc_bytes 16 MiB, temporary_alloc_count 1000,
+           temporary_alloc_pct 50, leak_high_bytes 1 MiB;
+           settings = getenv("CPROF_ANALYZE") and budgets = getenv("CPROF_BUDGET"), both applied by
+           cprof_analyze over the fields (set them NULL to use the fields as they are).
+       int cprof_analysis_write(const cprof_findings *, FILE *)   the text: "Performance Analysis: bottleneck
+           ...", then "Issues Found: N" and the findings grouped by severity, or "No issues found"; then what
+           was not checked. 0 on success, -1 on a write error.
+       size_t cprof_analysis_format(const cprof_findings *, char *buffer, size_t size)   the same into a buffer
+           (snprintf's contract).
+       int cprof_analysis_json_write(const cprof_findings *, FILE *)   the same as JSON (an infinite bound is null).
+       int cprof_budget(const char *name, uint64_t budget_ns)
+           A time budget per call for the scope `name` (e.g. 100 * CPROF_MS; CPROF_NS, CPROF_US, CPROF_MS,
+           CPROF_SEC are ns multipliers); 0 removes it. 0 on success, -1 for an empty or too long (127 bytes)
+           name, a full table (256), or removing a budget that does not exist.
+       const char *cprof_category_name(int), *cprof_severity_name(int)   "SlowFunction"..., "Critical"...
+
+   ANALYZER RULES (thresholds: the fields of cprof_analyze_options; the README has the details)
+       SlowFunction    self time > slow_critical_pct of the run: Critical, > slow_high_pct High, > slow_medium_pct Medium
+       HotLoop         calls >= hot_loop_calls, average <= hot_loop_avg_ns, total >= hot_loop_pct of the run; names
+                       the caller that calls it most; High above slow_high_pct of the run, Medium above
+                       slow_medium_pct, else Low
+       DeepCallStack   a call path >= deep_stack_depth scopes deep; names the function repeated most on it; High
+                       at 4x the depth or when scopes were dropped past the recorder's limit, else Medium
+       CacheMisses     self time >= cache_min_pct and cache-misses/cache-references >= cache_miss_pct or misses per
+                       1,000 instructions >= cache_mpki; High at twice a threshold and self > slow_high_pct, else
+                       Medium. Needs the counters; not checked (and said so) without them
+       BudgetExceeded  slowest call > 2x the budget: Critical; average > budget: High; slowest > budget: Medium
+       FrequentAllocation  >= frequent_alloc_count allocations at one site of <= frequent_alloc_max_bytes on
+                       average; High at 100x the count, Medium at 10x, else Low
+       ExcessiveAllocation  a site allocating > excessive_alloc_pct of all bytes and >= excessive_alloc_bytes; High
+                       over twice the share and 16x the bytes, else Medium
+       LargeAllocation >= large_alloc_bytes per allocation on average at a site; High at 16x, else Medium
+       TemporaryAllocations  >= temporary_alloc_count blocks freed before the thread's next allocation, and
+                       >= temporary_alloc_pct of the site's; Medium at 100x the count, else Low
+       Leak            blocks of a site still allocated at capture; High from leak_high_bytes, Medium from 1/16
+                       of it, else Low
+                       The allocation rules need CPROF_WRAP_MALLOC; not checked (and said so) without it. Their
+                       bound is the own time of the scope the site is in; a leak's is 1 (memory, not time).
 
    COUNTERS (Linux perf_event_open; see the README for what each costs and means)
        Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
@@ -226,7 +281,7 @@
    CONTENTS (grep for the tag)
        >>declarations  >>platform  >>timer  >>recorder  >>counters  >>allocs  >>auto  >>capture  >>derive
        >>text  >>counter-figures  >>alloc-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph
-       >>compare  >>output  >>tool  >>wrap
+       >>compare  >>analyzer  >>output  >>tool  >>wrap
 */
 #ifndef CPROF_H
 #define CPROF_H
@@ -476,6 +531,79 @@ typedef struct cprof_comparison {
     size_t improved, regressed, within_noise; /* (function, metric) changes with that verdict */
     struct cprof_profile *storage;        /* private: owns the names */
 } cprof_comparison;
+/* The analyzer (see ANALYZER in the doc block): a ranked list of problems, each with its evidence. */
+#define CPROF_NS 1ull
+#define CPROF_US 1000ull
+#define CPROF_MS 1000000ull
+#define CPROF_SEC 1000000000ull
+
+enum { CPROF_SEVERITY_LOW = 1, CPROF_SEVERITY_MEDIUM = 2, CPROF_SEVERITY_HIGH = 3, CPROF_SEVERITY_CRITICAL = 4 };
+enum {
+    CPROF_CATEGORY_SLOW_FUNCTION,
+    CPROF_CATEGORY_HOT_LOOP,
+    CPROF_CATEGORY_DEEP_CALL_STACK,
+    CPROF_CATEGORY_CACHE_MISSES,
+    CPROF_CATEGORY_BUDGET_EXCEEDED,
+    CPROF_CATEGORY_FREQUENT_ALLOCATION,
+    CPROF_CATEGORY_EXCESSIVE_ALLOCATION,
+    CPROF_CATEGORY_LARGE_ALLOCATION,
+    CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
+    CPROF_CATEGORY_LEAK,
+    CPROF_CATEGORY_COUNT
+};
+
+typedef struct cprof_finding {
+    int severity;            /* CPROF_SEVERITY_* */
+    int category;            /* CPROF_CATEGORY_*; cprof_category_name() gives "SlowFunction"... */
+    const char *function;    /* the scope concerned */
+    const char *file;
+    uint32_t line;
+    uint32_t depth;          /* DeepCallStack: the deepest level reached; 0 otherwise */
+    uint64_t calls, total_ns, self_ns, avg_ns, max_ns; /* the function's figures (per function, as in the report) */
+    double share;            /* p: the share of the run (0..1) that fixing it could remove */
+    double speedup_bound;    /* Amdahl: 1 / (1 - p), the most that making it free speeds the run up (INFINITY at p = 1) */
+    double measure;          /* the figure the rule compared with its threshold (a %, a count, ns, a rate) */
+    double threshold;        /* that threshold */
+    uint64_t count, bytes;   /* allocation findings: the site's allocations and bytes (Leak: still allocated) */
+    const char *scope;       /* allocation findings: the scope path the site is in ("main > load"); "" otherwise */
+    const char *caller;      /* HotLoop: the caller that calls it most; "" otherwise */
+    const char *description; /* the evidence, in numbers */
+    const char *recommendation;
+} cprof_finding;
+
+typedef struct cprof_findings {
+    size_t count;
+    cprof_finding *items;    /* by severity, then speedup_bound, largest first */
+    const char *bottleneck;  /* the largest self time and the heaviest path to it; "" for an empty profile */
+    const char *not_checked[CPROF_CATEGORY_COUNT]; /* why a category was skipped; NULL when it was checked */
+    const char *notes;       /* problems with the settings or budgets, one per line; "" when none */
+    struct cprof__strings *strings; /* private: owns every string above */
+    size_t capacity;         /* private */
+} cprof_findings;
+
+/* Thresholds of the rules (see cprof_analyze_defaults for the values). */
+typedef struct cprof_analyze_options {
+    double slow_critical_pct;   /* SlowFunction: self time above this share of the run is Critical, */
+    double slow_high_pct;       /* above this High, */
+    double slow_medium_pct;     /* above this Medium */
+    double hot_loop_calls;      /* HotLoop: at least this many calls, */
+    double hot_loop_avg_ns;     /* at most this long on average, */
+    double hot_loop_pct;        /* and at least this share of the run (inclusive) */
+    double deep_stack_depth;    /* DeepCallStack: a call path at least this deep */
+    double cache_miss_pct;      /* CacheMisses: cache-misses / cache-references at least this %, */
+    double cache_mpki;          /* or cache misses per 1,000 instructions at least this, */
+    double cache_min_pct;       /* in a function with at least this share of the run in itself */
+    double frequent_alloc_count;     /* FrequentAllocation: at least this many allocations at one site, */
+    double frequent_alloc_max_bytes; /* of at most this many bytes on average */
+    double excessive_alloc_pct;      /* ExcessiveAllocation: a site allocating more than this share of all bytes, */
+    double excessive_alloc_bytes;    /* and at least this many bytes */
+    double large_alloc_bytes;        /* LargeAllocation: allocations of at least this many bytes on average */
+    double temporary_alloc_count;    /* TemporaryAllocations: at least this many blocks freed before the next allocation, */
+    double temporary_alloc_pct;      /* and at least this share of the site's allocations */
+    double leak_high_bytes;          /* Leak: a site still holding this many bytes is High (1/16 of it Medium, less Low) */
+    const char *settings;       /* "key=value,..." applied over the fields above (default: CPROF_ANALYZE) */
+    const char *budgets;        /* "name=100ms,..." added to cprof_budget()'s (default: CPROF_BUDGET) */
+} cprof_analyze_options;
 
 cprof_profile *cprof_capture(void);
 void cprof_profile_free(cprof_profile *profile);
@@ -494,6 +622,15 @@ size_t cprof_report_format(const cprof_profile *profile, char *buffer, size_t si
 int cprof_report_print(FILE *out);
 cprof_flamegraph_options cprof_flamegraph_defaults(void);
 int cprof_flamegraph_write(const cprof_profile *profile, FILE *out, const cprof_flamegraph_options *options);
+cprof_analyze_options cprof_analyze_defaults(void);
+cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_options *options);
+void cprof_findings_free(cprof_findings *findings);
+int cprof_analysis_write(const cprof_findings *findings, FILE *out);
+size_t cprof_analysis_format(const cprof_findings *findings, char *buffer, size_t size);
+int cprof_analysis_json_write(const cprof_findings *findings, FILE *out);
+int cprof_budget(const char *name, uint64_t budget_ns);
+const char *cprof_category_name(int category);
+const char *cprof_severity_name(int severity);
 void cprof_enable(void);
 void cprof_disable(void);
 int cprof_is_enabled(void);
@@ -2629,22 +2766,35 @@ typedef struct cprof__strings {
     char *data;
 } cprof__strings;
 
-static const char *cprof__string_copy(cprof_profile *p, const char *text, size_t length) {
-    cprof__strings *chunk = p->strings;
+/* A copy of `text` in the chain of chunks `*chain` (a profile's, or the analyzer's findings'). */
+static const char *cprof__strings_copy(cprof__strings **chain, const char *text, size_t length) {
+    cprof__strings *chunk = *chain;
     if (!chunk || chunk->size - chunk->used < length + 1) {
         size_t size = length + 1 > 65536 ? length + 1 : 65536;
         chunk = (cprof__strings *)cprof__alloc(sizeof *chunk + size);
         if (!chunk) return "";
         chunk->data = (char *)(chunk + 1);
         chunk->size = size;
-        chunk->next = p->strings;
-        p->strings = chunk;
+        chunk->next = *chain;
+        *chain = chunk;
     }
     char *copy = chunk->data + chunk->used;
     memcpy(copy, text, length);
     copy[length] = '\0';
     chunk->used += length + 1;
     return copy;
+}
+
+static void cprof__strings_free(cprof__strings **chain) {
+    while (*chain) {
+        cprof__strings *next = (*chain)->next;
+        cprof__release(*chain, sizeof **chain + (*chain)->size);
+        *chain = next;
+    }
+}
+
+static const char *cprof__string_copy(cprof_profile *p, const char *text, size_t length) {
+    return cprof__strings_copy(&p->strings, text, length);
 }
 
 static const char *cprof__string(cprof_profile *p, const char *text) {
@@ -2700,11 +2850,7 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->function_counters, cap->function_counters * sizeof *p->function_counters);
     cprof__release(p->alloc_sites, cap->alloc_sites * sizeof *p->alloc_sites);
     cprof__release(p->free_problems, cap->free_problems * sizeof *p->free_problems);
-    while (p->strings) {
-        cprof__strings *next = p->strings->next;
-        cprof__release(p->strings, sizeof *p->strings + p->strings->size);
-        p->strings = next;
-    }
+    cprof__strings_free(&p->strings);
     cprof__release(p, sizeof *p + sizeof(cprof__arrays));
 }
 
@@ -3148,6 +3294,19 @@ static void cprof__buf_printf(cprof__buf *b, const char *format, ...) {
 static void cprof__buf_free(cprof__buf *b) {
     cprof__release(b->data, b->capacity);
     memset(b, 0, sizeof *b);
+}
+
+/* Copies the text into `buffer` with snprintf's contract (returns the full length, writes at most `size`
+   bytes including the NUL) and frees `b`. */
+static size_t cprof__buf_to_buffer(cprof__buf *b, char *buffer, size_t size) {
+    size_t length = b->length;
+    if (buffer && size) {
+        size_t copied = length < size - 1 ? length : size - 1;
+        if (copied) memcpy(buffer, b->data, copied);
+        buffer[copied] = '\0';
+    }
+    cprof__buf_free(b);
+    return length;
 }
 
 /* Characters, not bytes, so that "µs" pads like "ms". */
@@ -3851,14 +4010,7 @@ size_t cprof_report_format(const cprof_profile *p, char *buffer, size_t size, co
     memset(&b, 0, sizeof b);
     if (!p) return 0;
     cprof__report_build(&b, p, options);
-    size_t length = b.length;
-    if (buffer && size) {
-        size_t copied = length < size - 1 ? length : size - 1;
-        if (copied) memcpy(buffer, b.data, copied);
-        buffer[copied] = '\0';
-    }
-    cprof__buf_free(&b);
-    return length;
+    return cprof__buf_to_buffer(&b, buffer, size);
 }
 
 int cprof_report_print(FILE *out) {
@@ -6296,6 +6448,898 @@ int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile
 }
 
 /* ==================================================================================================
+   >>analyzer: a profile -> findings ranked by severity, each with its numbers, a recommendation and the
+   most that fixing it could give (Amdahl: 1 / (1 - p) for a share p of the run)
+   ================================================================================================== */
+static const char *const cprof__category_names[CPROF_CATEGORY_COUNT] = {
+    "SlowFunction",       "HotLoop",         "DeepCallStack",        "CacheMisses", "BudgetExceeded",
+    "FrequentAllocation", "ExcessiveAllocation", "LargeAllocation", "TemporaryAllocations", "Leak"};
+
+const char *cprof_category_name(int category) {
+    return category >= 0 && category < CPROF_CATEGORY_COUNT ? cprof__category_names[category] : "?";
+}
+
+const char *cprof_severity_name(int severity) {
+    static const char *const names[] = {"?", "Low", "Medium", "High", "Critical"};
+    return severity >= CPROF_SEVERITY_LOW && severity <= CPROF_SEVERITY_CRITICAL ? names[severity] : "?";
+}
+
+cprof_analyze_options cprof_analyze_defaults(void) {
+    cprof_analyze_options o;
+    o.slow_critical_pct = 50.0;
+    o.slow_high_pct = 20.0;
+    o.slow_medium_pct = 10.0;
+    o.hot_loop_calls = 100000.0; /* with a scope costing some 20 ns, 100,000 calls are 2 ms of overhead alone */
+    o.hot_loop_avg_ns = 1000.0;
+    o.hot_loop_pct = 2.0;
+    o.deep_stack_depth = 100.0;
+    o.cache_miss_pct = 20.0;
+    o.cache_mpki = 10.0;
+    o.cache_min_pct = 5.0;
+    o.frequent_alloc_count = 10000.0;
+    o.frequent_alloc_max_bytes = 1024.0;
+    o.excessive_alloc_pct = 25.0;
+    o.excessive_alloc_bytes = 1048576.0;
+    o.large_alloc_bytes = 16777216.0;
+    o.temporary_alloc_count = 1000.0;
+    o.temporary_alloc_pct = 50.0;
+    o.leak_high_bytes = 1048576.0;
+    o.settings = getenv("CPROF_ANALYZE");
+    o.budgets = getenv("CPROF_BUDGET");
+    return o;
+}
+
+/* The keys of CPROF_ANALYZE / options.settings: the fields of cprof_analyze_options, by name. */
+typedef struct cprof__analyze_key {
+    const char *key;
+    size_t offset;
+} cprof__analyze_key;
+
+#define CPROF__KEY(field) {#field, offsetof(cprof_analyze_options, field)}
+static const cprof__analyze_key cprof__analyze_keys[] = {
+    CPROF__KEY(slow_critical_pct), CPROF__KEY(slow_high_pct),    CPROF__KEY(slow_medium_pct),
+    CPROF__KEY(hot_loop_calls),    CPROF__KEY(hot_loop_avg_ns),  CPROF__KEY(hot_loop_pct),
+    CPROF__KEY(deep_stack_depth),  CPROF__KEY(cache_miss_pct),   CPROF__KEY(cache_mpki),
+    CPROF__KEY(cache_min_pct),     CPROF__KEY(frequent_alloc_count), CPROF__KEY(frequent_alloc_max_bytes),
+    CPROF__KEY(excessive_alloc_pct), CPROF__KEY(excessive_alloc_bytes), CPROF__KEY(large_alloc_bytes),
+    CPROF__KEY(temporary_alloc_count), CPROF__KEY(temporary_alloc_pct), CPROF__KEY(leak_high_bytes),
+};
+#undef CPROF__KEY
+#define CPROF__ANALYZE_KEY_COUNT (sizeof cprof__analyze_keys / sizeof cprof__analyze_keys[0])
+
+/* --- budgets: cprof_budget() registers them for the whole process --- */
+#define CPROF__MAX_BUDGETS 256
+#define CPROF__BUDGET_NAME_BYTES 128
+
+typedef struct cprof__budget_entry {
+    char name[CPROF__BUDGET_NAME_BYTES];
+    uint64_t ns;
+} cprof__budget_entry;
+
+static cprof__budget_entry cprof__budgets[CPROF__MAX_BUDGETS]; /* under cprof__lock */
+static size_t cprof__budget_count;
+
+/* Adds or replaces `name`'s budget in `list`; 0 on success, -1 when the list is full. */
+static int cprof__budget_set(cprof__budget_entry *list, size_t *count, size_t capacity, const char *name,
+                             size_t length, uint64_t ns) {
+    size_t i = 0;
+    while (i < *count && !(strlen(list[i].name) == length && strncmp(list[i].name, name, length) == 0)) i++;
+    if (i == *count) {
+        if (*count == capacity) return -1;
+        memcpy(list[i].name, name, length);
+        list[i].name[length] = '\0';
+        (*count)++;
+    }
+    list[i].ns = ns;
+    return 0;
+}
+
+/* Removes `name`'s budget; 0 when there was one. */
+static int cprof__budget_remove(const char *name) {
+    for (size_t i = 0; i < cprof__budget_count; i++) {
+        if (strcmp(cprof__budgets[i].name, name) != 0) continue;
+        cprof__budgets[i] = cprof__budgets[--cprof__budget_count];
+        return 0;
+    }
+    return -1;
+}
+
+int cprof_budget(const char *name, uint64_t budget_ns) {
+    if (!name || !*name || strlen(name) >= CPROF__BUDGET_NAME_BYTES) return -1;
+    pthread_mutex_lock(&cprof__lock);
+    int result = budget_ns ? cprof__budget_set(cprof__budgets, &cprof__budget_count, CPROF__MAX_BUDGETS, name,
+                                               strlen(name), budget_ns)
+                           : cprof__budget_remove(name);
+    pthread_mutex_unlock(&cprof__lock);
+    return result;
+}
+
+/* --- the analysis under way --- */
+typedef struct cprof__analysis {
+    const cprof_profile *p;
+    cprof_analyze_options o;
+    cprof_findings *out;
+    cprof__buf notes;
+    cprof__budget_entry budgets[CPROF__MAX_BUDGETS];
+    size_t budget_count;
+    uint32_t *first_node;  /* nodes grouped by function: function f's are node_of_function[first_node[f] .. first_node[f + 1]) */
+    uint32_t *node_of_function;
+    int failed; /* out of memory */
+} cprof__analysis;
+
+static const char *cprof__analysis_string(cprof__analysis *a, const char *text) {
+    return cprof__strings_copy(&a->out->strings, text, strlen(text));
+}
+
+/* A formatted string owned by the findings. */
+static const char *cprof__analysis_text(cprof__analysis *a, const char *format, ...) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    char small[512];
+    va_list args;
+    va_start(args, format);
+    int length = cprof__vsnprintf(small, CPROF__FORMAT_SIZE(sizeof small), format, args);
+    va_end(args);
+    if (length < 0) return "";
+    if ((size_t)length < sizeof small) return cprof__strings_copy(&a->out->strings, small, (size_t)length);
+    if (cprof__buf_reserve(&b, (size_t)length)) return "";
+    va_start(args, format);
+    cprof__vsnprintf(b.data, CPROF__FORMAT_SIZE((size_t)length + 1), format, args);
+    va_end(args);
+    const char *copy = cprof__strings_copy(&a->out->strings, b.data, (size_t)length);
+    cprof__buf_free(&b);
+    return copy;
+}
+
+/* Calls `take` for each "key=value" item of a comma-separated list; `take` returns NULL or what is wrong,
+   which becomes a note naming `what` (the variable or option) and the item. */
+static void cprof__each_setting(cprof__analysis *a, const char *list, const char *what,
+                                const char *(*take)(cprof__analysis *, const char *, size_t, const char *)) {
+    while (list && *list) {
+        size_t length = strcspn(list, ",");
+        size_t key_length = strcspn(list, "=");
+        char value[64];
+        const char *problem = NULL;
+        if (key_length >= length || key_length == 0) problem = "expected name=value";
+        else if (length - key_length - 1 >= sizeof value) problem = "value too long";
+        if (!problem) {
+            memcpy(value, list + key_length + 1, length - key_length - 1);
+            value[length - key_length - 1] = '\0';
+            problem = take(a, list, key_length, value);
+        }
+        if (problem) cprof__buf_printf(&a->notes, "%s: '%.*s': %s\n", what, (int)length, list, problem);
+        list += length + (list[length] == ',');
+    }
+}
+
+static int cprof__read_double(const char *text, double *out, char **end) {
+    cprof__c_locale locale;
+    cprof__c_locale_enter(&locale);
+    *out = strtod(text, end);
+    cprof__c_locale_leave(&locale);
+    return *end != text && isfinite(*out) && *out >= 0;
+}
+
+static const char *cprof__take_setting(cprof__analysis *a, const char *key, size_t key_length, const char *value) {
+    size_t k = 0;
+    while (k < CPROF__ANALYZE_KEY_COUNT && !(strlen(cprof__analyze_keys[k].key) == key_length &&
+                                              strncmp(cprof__analyze_keys[k].key, key, key_length) == 0)) k++;
+    if (k == CPROF__ANALYZE_KEY_COUNT) return "unknown key (see cprof_analyze_options)";
+    double number;
+    char *end;
+    if (!cprof__read_double(value, &number, &end) || *end) return "not a number >= 0";
+    memcpy((char *)&a->o + cprof__analyze_keys[k].offset, &number, sizeof number);
+    return NULL;
+}
+
+/* "100ms" -> ns; units ns, us (or µs), ms, s. */
+static const char *cprof__take_budget(cprof__analysis *a, const char *name, size_t length, const char *value) {
+    static const struct { const char *unit; double ns; } units[] = {
+        {"ns", 1.0}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+    double number;
+    char *end;
+    if (!cprof__read_double(value, &number, &end)) return "not a duration (100ms, 2.5s, 40us, 800ns)";
+    size_t u = 0;
+    while (u < sizeof units / sizeof units[0] && strcmp(end, units[u].unit) != 0) u++;
+    if (u == sizeof units / sizeof units[0]) return "needs a unit: ns, us, ms or s";
+    if (number * units[u].ns < 1.0 || number * units[u].ns > 1e18) return "out of range (1 ns to 1e9 s)";
+    if (length >= CPROF__BUDGET_NAME_BYTES) return "name too long";
+    if (cprof__budget_set(a->budgets, &a->budget_count, CPROF__MAX_BUDGETS, name, length,
+                          (uint64_t)(number * units[u].ns + 0.5)))
+        return "too many budgets";
+    return NULL;
+}
+
+/* --- findings --- */
+static double cprof__fraction(uint64_t part, uint64_t whole) {
+    double p = whole ? (double)part / (double)whole : 0.0;
+    return p > 1.0 ? 1.0 : p;
+}
+
+/* A new finding, or NULL when out of memory. The caller sets the place and the texts. */
+static cprof_finding *cprof__finding_new(cprof__analysis *a, int severity, int category, double share, double measure,
+                                         double threshold) {
+    cprof_findings *f = a->out;
+    if (cprof__grow(&f->items, &f->capacity, f->count + 1, sizeof *f->items)) {
+        a->failed = 1;
+        return NULL;
+    }
+    cprof_finding *x = &f->items[f->count++];
+    memset(x, 0, sizeof *x);
+    x->severity = severity;
+    x->category = category;
+    x->share = share;
+    x->speedup_bound = share < 1.0 ? 1.0 / (1.0 - share) : INFINITY;
+    x->measure = measure;
+    x->threshold = threshold;
+    x->function = x->file = x->scope = x->caller = x->description = x->recommendation = "";
+    return x;
+}
+
+/* A new finding about `fn`, its figures copied. */
+static cprof_finding *cprof__finding_add(cprof__analysis *a, int severity, int category, const cprof_function *fn,
+                                         double share, double measure, double threshold) {
+    cprof_finding *x = cprof__finding_new(a, severity, category, share, measure, threshold);
+    if (!x) return NULL;
+    const cprof_site_info *site = &a->p->sites[fn->site];
+    x->function = cprof__analysis_string(a, fn->name);
+    x->file = cprof__analysis_string(a, site->file);
+    x->line = site->line;
+    x->calls = fn->calls;
+    x->total_ns = fn->total_ns;
+    x->self_ns = fn->self_ns;
+    x->avg_ns = fn->avg_ns;
+    x->max_ns = fn->max_ns;
+    return x;
+}
+
+static int cprof__severity_by_pct(const cprof_analyze_options *o, double pct) {
+    if (pct > o->slow_critical_pct) return CPROF_SEVERITY_CRITICAL;
+    if (pct > o->slow_high_pct) return CPROF_SEVERITY_HIGH;
+    if (pct > o->slow_medium_pct) return CPROF_SEVERITY_MEDIUM;
+    return 0;
+}
+
+/* SlowFunction: a large share of the run in one function's own code. */
+static void cprof__rule_slow_functions(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    char self[24], run[24], calls[32], avg[24];
+    for (size_t i = 0; i < p->function_count; i++) {
+        const cprof_function *fn = &p->functions[i];
+        int severity = cprof__severity_by_pct(&a->o, fn->pct_self);
+        if (!severity) continue;
+        double threshold = severity == CPROF_SEVERITY_CRITICAL ? a->o.slow_critical_pct
+                           : severity == CPROF_SEVERITY_HIGH  ? a->o.slow_high_pct
+                                                              : a->o.slow_medium_pct;
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_SLOW_FUNCTION, fn,
+                                              cprof__fraction(fn->self_ns, p->run_ns), fn->pct_self, threshold);
+        if (!x) return;
+        x->description = cprof__analysis_text(
+            a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s call%s, %s per call", fn->pct_self, threshold,
+            cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns), cprof__count(calls, fn->calls),
+            fn->calls == 1 ? "" : "s", cprof__duration(avg, fn->avg_ns));
+        x->recommendation = cprof__analysis_text(
+            a, "Make %s itself cheaper: a better algorithm or data structure (a hash table instead of a linear "
+               "search, sorting once instead of scanning each time), less work per call, or fewer calls "
+               "(the call tree shows who calls it).", fn->name);
+    }
+}
+
+/* Groups the nodes by function (a counting sort), once per analysis, so that a rule looking at every node
+   of a function visits only those. */
+static int cprof__analysis_group_nodes(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    if (a->first_node) return 0;
+    size_t functions_bytes = (p->function_count + 1) * sizeof(uint32_t), nodes_bytes = p->node_count * sizeof(uint32_t) + 1;
+    cprof__name_map map;
+    uint32_t *function_of = (uint32_t *)cprof__alloc(nodes_bytes), *next = (uint32_t *)cprof__alloc(functions_bytes);
+    a->first_node = (uint32_t *)cprof__alloc(functions_bytes);
+    a->node_of_function = (uint32_t *)cprof__alloc(nodes_bytes);
+    int failed = cprof__name_map_init(&map, p->function_count) || !function_of || !next || !a->first_node || !a->node_of_function;
+    for (uint32_t f = 0; f < p->function_count && !failed; f++) {
+        size_t slot = cprof__name_map_slot(&map, p->functions[f].name);
+        map.keys[slot] = p->functions[f].name, map.values[slot] = f;
+    }
+    for (size_t i = 0; i < p->node_count && !failed; i++) {
+        function_of[i] = p->nodes[i].site == CPROF_NONE ? CPROF_NONE
+                         : map.values[cprof__name_map_slot(&map, p->sites[p->nodes[i].site].name)];
+        if (function_of[i] != CPROF_NONE) a->first_node[function_of[i] + 1]++;
+    }
+    for (size_t f = 0; f < p->function_count && !failed; f++) next[f] = a->first_node[f + 1] += a->first_node[f];
+    for (size_t f = p->function_count; f-- > 0 && !failed;) next[f] = a->first_node[f];
+    for (size_t i = 0; i < p->node_count && !failed; i++)
+        if (function_of[i] != CPROF_NONE) a->node_of_function[next[function_of[i]]++] = (uint32_t)i;
+    cprof__name_map_free(&map);
+    cprof__release(function_of, nodes_bytes);
+    cprof__release(next, functions_bytes);
+    a->failed |= failed;
+    return failed ? -1 : 0;
+}
+
+static const char *cprof__caller_name(const cprof_profile *p, const cprof_node *node) {
+    const cprof_node *parent = &p->nodes[node->parent];
+    return parent->site == CPROF_NONE ? "(top level)" : p->sites[parent->site].name;
+}
+
+/* The caller (parent scope's name) that calls function `f` most, its calls summed over every path of the
+   tree (callers in a name map); its calls in *calls. "" when out of memory. */
+static const char *cprof__top_caller(cprof__analysis *a, uint32_t f, uint64_t *calls) {
+    const cprof_profile *p = a->p;
+    const char *best = "";
+    *calls = 0;
+    if (cprof__analysis_group_nodes(a)) return best;
+    size_t begin = a->first_node[f], end = a->first_node[f + 1], callers = 0;
+    cprof__name_map map;
+    uint64_t *sums = (uint64_t *)cprof__alloc((end - begin) * sizeof *sums + 1);
+    if (cprof__name_map_init(&map, end - begin) == 0 && sums) {
+        for (size_t k = begin; k < end; k++) {
+            const cprof_node *node = &p->nodes[a->node_of_function[k]];
+            const char *caller = cprof__caller_name(p, node);
+            size_t slot = cprof__name_map_slot(&map, caller);
+            if (!map.keys[slot]) map.keys[slot] = caller, map.values[slot] = (uint32_t)callers, sums[callers++] = 0;
+            sums[map.values[slot]] += node->calls;
+        }
+        for (size_t slot = 0; slot < map.capacity; slot++) {
+            if (!map.keys[slot]) continue;
+            uint64_t sum = sums[map.values[slot]];
+            if (sum > *calls || (sum == *calls && strcmp(map.keys[slot], best) < 0)) best = map.keys[slot], *calls = sum;
+        }
+    } else {
+        a->failed = 1;
+    }
+    cprof__name_map_free(&map);
+    cprof__release(sums, (end - begin) * sizeof *sums + 1);
+    return best;
+}
+
+/* HotLoop: very many calls that each do very little: the call and its overhead dominate. */
+static void cprof__rule_hot_loops(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    char calls[32], avg[24], total[24], from[32];
+    for (size_t i = 0; i < p->function_count; i++) {
+        const cprof_function *fn = &p->functions[i];
+        if ((double)fn->calls < a->o.hot_loop_calls || (double)fn->avg_ns > a->o.hot_loop_avg_ns ||
+            fn->pct_total < a->o.hot_loop_pct) continue;
+        int severity = fn->pct_total > a->o.slow_high_pct ? CPROF_SEVERITY_HIGH
+                       : fn->pct_total > a->o.slow_medium_pct ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+        uint64_t caller_calls;
+        const char *caller = cprof__top_caller(a, (uint32_t)i, &caller_calls);
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_HOT_LOOP, fn,
+                                              cprof__fraction(fn->total_ns, p->run_ns), (double)fn->calls, a->o.hot_loop_calls);
+        if (!x) return;
+        x->caller = cprof__analysis_string(a, caller);
+        x->description = cprof__analysis_text(
+            a, "%s calls of %s each on average, %s in all (%.1f%% of the run); %s of them from %s",
+            cprof__count(calls, fn->calls), cprof__duration(avg, fn->avg_ns), cprof__duration(total, fn->total_ns),
+            fn->pct_total, cprof__count(from, caller_calls), caller);
+        x->recommendation = cprof__analysis_text(
+            a, "Call %s less often from %s: hoist work that does not change out of the loop, batch the calls "
+               "(one call for many items), let the compiler inline it (static inline, same file), or cache its results.",
+            fn->name, caller);
+    }
+}
+
+static const cprof_function *cprof__function_named(const cprof_profile *p, const char *name) {
+    for (size_t f = 0; f < p->function_count; f++)
+        if (strcmp(p->functions[f].name, name) == 0) return &p->functions[f];
+    return NULL;
+}
+
+/* The name that occurs most often on the path from a thread's root to `node`, and how often (names
+   counted in a name map: one walk up the path, however deep a loaded profile is). */
+static const char *cprof__most_repeated_on_path(cprof__analysis *a, uint32_t node, uint32_t *times) {
+    const cprof_profile *p = a->p;
+    const char *best = "";
+    *times = 0;
+    size_t length = 0; /* the path's length, counted rather than taken from depth (a loaded file may lie) */
+    for (uint32_t at = node; p->nodes[at].site != CPROF_NONE; at = p->nodes[at].parent) length++;
+    cprof__name_map map;
+    if (cprof__name_map_init(&map, length)) {
+        a->failed = 1;
+    } else {
+        for (uint32_t at = node; p->nodes[at].site != CPROF_NONE; at = p->nodes[at].parent) {
+            const char *name = p->sites[p->nodes[at].site].name;
+            size_t slot = cprof__name_map_slot(&map, name);
+            if (!map.keys[slot]) map.keys[slot] = name, map.values[slot] = 0;
+            if (++map.values[slot] > *times || (map.values[slot] == *times && strcmp(name, best) < 0))
+                best = name, *times = map.values[slot];
+        }
+    }
+    cprof__name_map_free(&map);
+    return best;
+}
+
+/* DeepCallStack: the deepest call path, and the function that recurses along it. */
+static void cprof__rule_deep_stack(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    uint32_t deepest = CPROF_NONE;
+    for (size_t i = 0; i < p->node_count; i++)
+        if (p->nodes[i].site != CPROF_NONE && (deepest == CPROF_NONE || p->nodes[i].depth > p->nodes[deepest].depth))
+            deepest = (uint32_t)i;
+    if (deepest == CPROF_NONE || (double)p->nodes[deepest].depth < a->o.deep_stack_depth) return;
+    uint32_t depth = p->nodes[deepest].depth, times;
+    const char *name = cprof__most_repeated_on_path(a, deepest, &times);
+    const cprof_function *fn = cprof__function_named(p, name);
+    if (!fn) return;
+    int runaway = (double)depth >= 4 * a->o.deep_stack_depth || p->dropped_scopes;
+    cprof_finding *x = cprof__finding_add(a, runaway ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
+                                          CPROF_CATEGORY_DEEP_CALL_STACK, fn, cprof__fraction(fn->total_ns, p->run_ns),
+                                          (double)depth, a->o.deep_stack_depth);
+    if (!x) return;
+    x->depth = depth;
+    x->description = cprof__analysis_text(a, "a call path %u scopes deep (limit %.0f); %s is %u of them%s", (unsigned)depth,
+                                          a->o.deep_stack_depth, name, (unsigned)times, times > 1 ? " (recursion)" : "");
+    if (p->dropped_scopes)
+        x->description = cprof__analysis_text(a, "%s; %llu scope entries deeper than %d levels were not recorded",
+                                              x->description, (unsigned long long)p->dropped_scopes, CPROF__MAX_DEPTH);
+    x->recommendation = cprof__analysis_text(
+        a, "Bound the depth of %s: check its base case, turn the recursion into a loop with an explicit stack, "
+           "or recurse into the smaller part first; a deep stack risks overflow and loses cache locality.", name);
+}
+
+/* An available counter's index, or CPROF_NONE. */
+static uint32_t cprof__available_counter(const cprof_profile *p, const char *name) {
+    uint32_t k = cprof_counter_find(p, name);
+    return k != CPROF_NONE && p->counters[k].available ? k : CPROF_NONE;
+}
+
+/* Why CacheMisses cannot be checked on this profile, or NULL when it can. */
+static const char *cprof__cache_rule_unavailable(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    uint32_t misses = cprof_counter_find(p, "cache-misses");
+    if (misses == CPROF_NONE || !p->function_counters)
+        return "no cache-misses counter in this profile (record with CPROF_COUNTERS=default)";
+    if (!p->counters[misses].available)
+        return cprof__analysis_text(a, "cache-misses could not be counted: %s", p->counters[misses].reason);
+    if (cprof__available_counter(p, "cache-references") == CPROF_NONE && cprof__available_counter(p, "instructions") == CPROF_NONE)
+        return "cache-misses needs cache-references or instructions beside it for a rate";
+    return NULL;
+}
+
+/* CacheMisses: a function that spends time in itself and misses the cache often, as a share of its cache
+   references (miss%) or per 1,000 instructions (MPKI). */
+static void cprof__rule_cache_misses(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    a->out->not_checked[CPROF_CATEGORY_CACHE_MISSES] = cprof__cache_rule_unavailable(a);
+    if (a->out->not_checked[CPROF_CATEGORY_CACHE_MISSES]) return;
+    uint32_t misses = cprof_counter_find(p, "cache-misses"), references = cprof__available_counter(p, "cache-references");
+    uint32_t instructions = cprof__available_counter(p, "instructions");
+    char count[32];
+    for (uint32_t f = 0; f < p->function_count; f++) {
+        const cprof_function *fn = &p->functions[f];
+        uint64_t m = cprof_function_counter(p, f, misses).self;
+        uint64_t r = references != CPROF_NONE ? cprof_function_counter(p, f, references).self : 0;
+        uint64_t n = instructions != CPROF_NONE ? cprof_function_counter(p, f, instructions).self : 0;
+        double miss_pct = r ? 100.0 * (double)m / (double)r : -1.0, mpki = n ? 1000.0 * (double)m / (double)n : -1.0;
+        int over_pct = miss_pct >= a->o.cache_miss_pct, over_mpki = mpki >= a->o.cache_mpki;
+        if (fn->pct_self < a->o.cache_min_pct || !m || (!over_pct && !over_mpki)) continue;
+        int twice = miss_pct >= 2 * a->o.cache_miss_pct || mpki >= 2 * a->o.cache_mpki;
+        int severity = twice && fn->pct_self > a->o.slow_high_pct ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM;
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_CACHE_MISSES, fn, cprof__fraction(fn->self_ns, p->run_ns),
+                                              over_mpki ? mpki : miss_pct, over_mpki ? a->o.cache_mpki : a->o.cache_miss_pct);
+        if (!x) return;
+        cprof__buf b;
+        memset(&b, 0, sizeof b);
+        cprof__buf_printf(&b, "%s cache misses in itself", cprof__count(count, m));
+        if (r) cprof__buf_printf(&b, ", %.1f%% of its cache references", miss_pct);
+        if (n) cprof__buf_printf(&b, ", %.1f per 1,000 instructions", mpki);
+        cprof__buf_printf(&b, "; %.1f%% of the run in itself", fn->pct_self);
+        x->description = b.failed ? "" : cprof__analysis_string(a, b.data);
+        cprof__buf_free(&b);
+        x->recommendation = cprof__analysis_text(
+            a, "Make %s's memory accesses dense and predictable: contiguous arrays instead of linked nodes, a structure "
+               "of arrays for the fields the loop reads, blocking (tiling) so the working set fits in the cache, and "
+               "traversal in memory order so that the prefetcher helps.", fn->name);
+    }
+}
+
+/* BudgetExceeded: a scope slower than the time the user allowed it. */
+static void cprof__rule_budgets(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    char budget[24], avg[24], max[24], calls[32];
+    for (size_t i = 0; i < a->budget_count; i++) {
+        const cprof__budget_entry *e = &a->budgets[i];
+        const cprof_function *fn = cprof__function_named(p, e->name);
+        if (!fn) {
+            cprof__buf_printf(&a->notes, "budget for '%s': no scope of that name in this profile\n", e->name);
+            continue;
+        }
+        int severity = fn->max_ns > 2 * e->ns ? CPROF_SEVERITY_CRITICAL
+                       : fn->avg_ns > e->ns   ? CPROF_SEVERITY_HIGH
+                       : fn->max_ns > e->ns   ? CPROF_SEVERITY_MEDIUM : 0;
+        if (!severity) continue;
+        uint64_t measured = severity == CPROF_SEVERITY_HIGH ? fn->avg_ns : fn->max_ns;
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_BUDGET_EXCEEDED, fn,
+                                              cprof__fraction(fn->total_ns, p->run_ns), (double)measured, (double)e->ns);
+        if (!x) return;
+        x->description = cprof__analysis_text(
+            a, "budget %s per call; average %s over %s call%s, slowest %s (%.1fx the budget)", cprof__duration(budget, e->ns),
+            cprof__duration(avg, fn->avg_ns), cprof__count(calls, fn->calls), fn->calls == 1 ? "" : "s",
+            cprof__duration(max, fn->max_ns),
+            (double)fn->max_ns / (double)e->ns);
+        x->recommendation = cprof__analysis_text(
+            a, "Bring %s under its budget: start with its largest child in the call tree; if only its slowest calls "
+               "are over, find what makes them differ (the first call, a cold cache, a lock, a larger input).", fn->name);
+    }
+}
+
+/* --- allocation rules (the data of CPROF_WRAP_MALLOC) --- */
+
+/* A new finding about allocation site `s`: its place, its scope path, and the figures of that scope. The
+   site's allocations run inside its scope's own time, so that self time is the share fixing them could
+   remove at most (0 for a leak: it costs memory, not time). */
+static cprof_finding *cprof__alloc_finding(cprof__analysis *a, int severity, int category, const cprof_alloc_site *s,
+                                           double measure, double threshold) {
+    const cprof_profile *p = a->p;
+    const cprof_node *node = s->node < p->node_count ? &p->nodes[s->node] : NULL;
+    int in_scope = node && node->site != CPROF_NONE;
+    double share = in_scope && category != CPROF_CATEGORY_LEAK ? cprof__fraction(node->self_ns, p->run_ns) : 0.0;
+    cprof_finding *x = cprof__finding_new(a, severity, category, share, measure, threshold);
+    if (!x) return NULL;
+    x->function = cprof__analysis_string(a, s->function);
+    x->file = cprof__analysis_string(a, s->file);
+    x->line = s->line;
+    x->count = category == CPROF_CATEGORY_LEAK ? s->live_count : s->count;
+    x->bytes = category == CPROF_CATEGORY_LEAK ? s->live_bytes : s->bytes;
+    if (in_scope) {
+        x->calls = node->calls;
+        x->total_ns = node->total_ns;
+        x->self_ns = node->self_ns;
+        x->avg_ns = node->calls ? node->total_ns / node->calls : 0;
+        x->max_ns = node->max_ns;
+    }
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    cprof__buf_scope_path(&b, p, s->node);
+    x->scope = b.failed ? "" : cprof__analysis_string(a, b.data);
+    cprof__buf_free(&b);
+    return x;
+}
+
+/* FrequentAllocation: many small allocations at one site. */
+static void cprof__rule_frequent(cprof__analysis *a, const cprof_alloc_site *s) {
+    double average = s->count ? (double)s->bytes / (double)s->count : 0.0;
+    if ((double)s->count < a->o.frequent_alloc_count || average > a->o.frequent_alloc_max_bytes) return;
+    int severity = (double)s->count >= 100 * a->o.frequent_alloc_count ? CPROF_SEVERITY_HIGH
+                   : (double)s->count >= 10 * a->o.frequent_alloc_count ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_FREQUENT_ALLOCATION, s, (double)s->count,
+                                            a->o.frequent_alloc_count);
+    if (!x) return;
+    char count[32], bytes[32];
+    x->description = cprof__analysis_text(a, "%s allocations of %.0f bytes on average (%s) at %s:%u, in %s", cprof__count(count, s->count),
+                                          average, cprof__byte_count(bytes, s->bytes), s->file, (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Allocate less often in %s: size the container once up front, reuse one buffer across iterations, or "
+           "take the blocks from a pool or an arena that is freed all at once.", s->function);
+}
+
+/* ExcessiveAllocation: one site allocates a large share of every byte allocated. */
+static void cprof__rule_excessive(cprof__analysis *a, const cprof_alloc_site *s) {
+    double pct = a->p->allocs.bytes_allocated ? 100.0 * (double)s->bytes / (double)a->p->allocs.bytes_allocated : 0.0;
+    if (pct <= a->o.excessive_alloc_pct || (double)s->bytes < a->o.excessive_alloc_bytes) return;
+    int high = pct > 2 * a->o.excessive_alloc_pct && (double)s->bytes >= 16 * a->o.excessive_alloc_bytes;
+    cprof_finding *x = cprof__alloc_finding(a, high ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
+                                            CPROF_CATEGORY_EXCESSIVE_ALLOCATION, s, pct, a->o.excessive_alloc_pct);
+    if (!x) return;
+    char bytes[32], all[32], count[32];
+    x->description = cprof__analysis_text(a, "%s of the %s allocated in the run (%.1f%%), in %s allocations at %s:%u, in %s",
+                                          cprof__byte_count(bytes, s->bytes), cprof__byte_count(all, a->p->allocs.bytes_allocated),
+                                          pct, cprof__count(count, s->count), s->file, (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Allocate less memory in %s: keep only what is needed (a smaller element type, no copies), process the "
+           "data in chunks instead of whole, and reuse blocks instead of allocating new ones.", s->function);
+}
+
+/* LargeAllocation: single huge allocations (the profile keeps a site's total, so its average size). */
+static void cprof__rule_large(cprof__analysis *a, const cprof_alloc_site *s) {
+    double average = s->count ? (double)s->bytes / (double)s->count : 0.0;
+    if (average < a->o.large_alloc_bytes) return;
+    cprof_finding *x = cprof__alloc_finding(a, average >= 16 * a->o.large_alloc_bytes ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
+                                            CPROF_CATEGORY_LARGE_ALLOCATION, s, average, a->o.large_alloc_bytes);
+    if (!x) return;
+    char count[32], bytes[32];
+    x->description = cprof__analysis_text(a, "%s allocation%s of %.0f bytes on average (%s) at %s:%u, in %s", cprof__count(count, s->count),
+                                          s->count == 1 ? "" : "s", average, cprof__byte_count(bytes, s->bytes), s->file,
+                                          (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Avoid holding it all at once in %s: stream or process the data in pieces, map a file instead of reading "
+           "it whole, or size the block to what is used.", s->function);
+}
+
+/* TemporaryAllocations: blocks freed before the thread allocated anything else (made and dropped in one place). */
+static void cprof__rule_temporary(cprof__analysis *a, const cprof_alloc_site *s) {
+    double pct = s->count ? 100.0 * (double)s->temporary / (double)s->count : 0.0;
+    if ((double)s->temporary < a->o.temporary_alloc_count || pct < a->o.temporary_alloc_pct) return;
+    int severity = (double)s->temporary >= 100 * a->o.temporary_alloc_count ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS, s, (double)s->temporary,
+                                            a->o.temporary_alloc_count);
+    if (!x) return;
+    char temporary[32], count[32];
+    x->description = cprof__analysis_text(a, "%s of %s allocations (%.1f%%) at %s:%u were freed before the next allocation, in %s",
+                                          cprof__count(temporary, s->temporary), cprof__count(count, s->count), pct, s->file,
+                                          (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Keep the block off the heap in %s: a local array (on the stack) for a small fixed size, or one buffer "
+           "allocated outside the loop and reused.", s->function);
+}
+
+/* Leak: blocks still allocated at capture, per site. */
+static void cprof__rule_leak(cprof__analysis *a, const cprof_alloc_site *s) {
+    if (!s->live_count) return;
+    int severity = (double)s->live_bytes >= a->o.leak_high_bytes ? CPROF_SEVERITY_HIGH
+                   : (double)s->live_bytes >= a->o.leak_high_bytes / 16 ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_LEAK, s, (double)s->live_bytes, a->o.leak_high_bytes);
+    if (!x) return;
+    char live[32], bytes[32], count[32];
+    x->description = cprof__analysis_text(a, "%s block%s (%s) allocated at %s:%u still allocated at capture, of %s made there, in %s",
+                                          cprof__count(live, s->live_count), s->live_count == 1 ? "" : "s",
+                                          cprof__byte_count(bytes, s->live_bytes), s->file, (unsigned)s->line,
+                                          cprof__count(count, s->count), x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Free what %s allocates here when it is no longer needed: follow each block to its owner and free it "
+           "on every path out (errors included), or give the blocks one owner that frees them together.", s->function);
+}
+
+static void cprof__rules_allocations(cprof__analysis *a) {
+    static const int categories[] = {CPROF_CATEGORY_FREQUENT_ALLOCATION, CPROF_CATEGORY_EXCESSIVE_ALLOCATION,
+                                     CPROF_CATEGORY_LARGE_ALLOCATION, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
+                                     CPROF_CATEGORY_LEAK};
+    if (!a->p->allocs.tracked) {
+        for (size_t i = 0; i < sizeof categories / sizeof categories[0]; i++)
+            a->out->not_checked[categories[i]] = "no allocation data in this profile (build with CPROF_WRAP_MALLOC)";
+        return;
+    }
+    for (size_t i = 0; i < a->p->alloc_site_count && !a->failed; i++) {
+        const cprof_alloc_site *s = &a->p->alloc_sites[i];
+        cprof__rule_frequent(a, s);
+        cprof__rule_excessive(a, s);
+        cprof__rule_large(a, s);
+        cprof__rule_temporary(a, s);
+        cprof__rule_leak(a, s);
+    }
+}
+
+/* Severity first, then the most that fixing it could give, then category and name: the same order every run. */
+static int cprof__compare_findings(const void *left, const void *right) {
+    const cprof_finding *x = (const cprof_finding *)left, *y = (const cprof_finding *)right;
+    if (x->severity != y->severity) return x->severity > y->severity ? -1 : 1;
+    if (x->speedup_bound != y->speedup_bound) return x->speedup_bound > y->speedup_bound ? -1 : 1;
+    if (x->category != y->category) return x->category < y->category ? -1 : 1;
+    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1; /* leaks: the largest first */
+    int by_name = strcmp(x->function, y->function);
+    return by_name ? by_name : (x->line > y->line) - (x->line < y->line);
+}
+
+/* The first line: the largest self time, and the heaviest path from the root to it. */
+static void cprof__analysis_bottleneck(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    a->out->bottleneck = "";
+    if (!p->function_count || !p->run_ns) return;
+    const cprof_function *fn = &p->functions[0];
+    uint32_t heaviest = CPROF_NONE;
+    for (size_t i = 0; i < p->node_count; i++) {
+        const cprof_node *node = &p->nodes[i];
+        if (node->site != CPROF_NONE && strcmp(p->sites[node->site].name, fn->name) == 0 &&
+            (heaviest == CPROF_NONE || node->self_ns > p->nodes[heaviest].self_ns)) heaviest = (uint32_t)i;
+    }
+    char self[24];
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    cprof__buf_printf(&b, "%s (%s:%u), %.1f%% of the run in itself (%s); heaviest path", fn->name, p->sites[fn->site].file,
+                      (unsigned)p->sites[fn->site].line, fn->pct_self, cprof__duration(self, fn->self_ns));
+    if (p->thread_count > 1) cprof__buf_printf(&b, " (thread %s)", p->threads[p->nodes[heaviest].thread].name);
+    cprof__buf_puts(&b, ": ");
+    cprof__buf_scope_path(&b, p, heaviest);
+    a->out->bottleneck = b.failed ? "" : cprof__analysis_string(a, b.data);
+    a->failed |= b.failed;
+    cprof__buf_free(&b);
+}
+
+/* Budgets: cprof_budget()'s, then options->budgets (a name in both: the latter wins). */
+static void cprof__analysis_budgets(cprof__analysis *a) {
+    pthread_mutex_lock(&cprof__lock);
+    memcpy(a->budgets, cprof__budgets, cprof__budget_count * sizeof *a->budgets);
+    a->budget_count = cprof__budget_count;
+    pthread_mutex_unlock(&cprof__lock);
+    cprof__each_setting(a, a->o.budgets, "CPROF_BUDGET", cprof__take_budget);
+}
+
+cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_options *options) {
+    cprof__analysis *a = (cprof__analysis *)cprof__alloc(sizeof *a);
+    cprof_findings *f = (cprof_findings *)cprof__alloc(sizeof *f);
+    if (!a || !f || !profile) {
+        cprof__release(a, sizeof *a);
+        cprof__release(f, sizeof *f);
+        return NULL;
+    }
+    memset(a, 0, sizeof *a);
+    memset(f, 0, sizeof *f);
+    a->p = profile;
+    a->out = f;
+    a->o = options ? *options : cprof_analyze_defaults();
+    cprof__each_setting(a, a->o.settings, "CPROF_ANALYZE", cprof__take_setting);
+    cprof__analysis_budgets(a);
+    cprof__analysis_bottleneck(a);
+    cprof__rule_slow_functions(a);
+    cprof__rule_hot_loops(a);
+    cprof__rule_deep_stack(a);
+    cprof__rule_cache_misses(a);
+    cprof__rule_budgets(a);
+    cprof__rules_allocations(a);
+    if (f->count) qsort(f->items, f->count, sizeof *f->items, cprof__compare_findings);
+    f->notes = a->notes.length ? cprof__analysis_string(a, a->notes.data) : "";
+    int failed = a->failed || a->notes.failed;
+    cprof__buf_free(&a->notes);
+    cprof__release(a->first_node, (profile->function_count + 1) * sizeof(uint32_t));
+    cprof__release(a->node_of_function, profile->node_count * sizeof(uint32_t) + 1);
+    cprof__release(a, sizeof *a);
+    if (failed) {
+        cprof_findings_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void cprof_findings_free(cprof_findings *f) {
+    if (!f) return;
+    cprof__release(f->items, f->capacity * sizeof *f->items);
+    cprof__strings_free(&f->strings);
+    cprof__release(f, sizeof *f);
+}
+
+/* --- the text --- */
+static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_finding *x) {
+    char bytes[32];
+    if (x->category == CPROF_CATEGORY_LEAK)
+        cprof__buf_printf(b, "     Cost: %s of memory held until the program ends, not time\n", cprof__byte_count(bytes, x->bytes));
+    else if (!x->calls)
+        cprof__buf_puts(b, "     Bound: not timed (the allocations are outside every scope)\n");
+    else
+        cprof__buf_printf(b, "     Bound: the allocations run in the own time of %s (%.1f%% of the run): making them free "
+                             "would speed the run up at most %.2fx\n", x->scope, 100.0 * x->share, x->speedup_bound);
+}
+
+static void cprof__analysis_finding_text(cprof__buf *b, const cprof_finding *x, size_t number) {
+    cprof__buf_printf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
+                      x->file, (unsigned)x->line);
+    cprof__buf_printf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
+    if (x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION) {
+        cprof__analysis_alloc_bound(b, x);
+        return;
+    }
+    if (isinf(x->speedup_bound))
+        cprof__buf_printf(b, "     Bound: the run is all %s; making it free would remove the whole run\n", x->function);
+    else
+        cprof__buf_printf(b, "     Bound: making %s free would speed the run up at most %.2fx (it is %.1f%% of the run)\n",
+                          x->function, x->speedup_bound, 100.0 * x->share);
+}
+
+/* Categories that were not checked, those with the same reason on one line. */
+static void cprof__analysis_not_checked(cprof__buf *b, const cprof_findings *f) {
+    int said = 0;
+    for (int c = 0; c < CPROF_CATEGORY_COUNT; c++) {
+        const char *why = f->not_checked[c];
+        int first = 1;
+        for (int d = 0; d < c && why; d++) first &= !(f->not_checked[d] && strcmp(f->not_checked[d], why) == 0);
+        if (!why || !first) continue;
+        cprof__buf_puts(b, said++ ? "" : "\nNot checked:\n");
+        cprof__buf_printf(b, "  %s", cprof_category_name(c));
+        for (int d = c + 1; d < CPROF_CATEGORY_COUNT; d++)
+            if (f->not_checked[d] && strcmp(f->not_checked[d], why) == 0) cprof__buf_printf(b, ", %s", cprof_category_name(d));
+        cprof__buf_printf(b, ": %s\n", why);
+    }
+}
+
+static void cprof__analysis_build(cprof__buf *b, const cprof_findings *f) {
+    if (f->bottleneck[0]) cprof__buf_printf(b, "Performance Analysis: bottleneck %s\n", f->bottleneck);
+    else cprof__buf_puts(b, "Performance Analysis: no scopes recorded\n");
+    if (!f->count) cprof__buf_puts(b, "No issues found\n");
+    else cprof__buf_printf(b, "Issues Found: %u\n", (unsigned)f->count);
+    size_t number = 1;
+    for (int severity = CPROF_SEVERITY_CRITICAL; severity >= CPROF_SEVERITY_LOW; severity--) {
+        size_t in_group = 0;
+        for (size_t i = 0; i < f->count; i++) in_group += f->items[i].severity == severity;
+        if (!in_group) continue;
+        cprof__buf_printf(b, "\n%s (%u)\n", cprof_severity_name(severity), (unsigned)in_group);
+        for (size_t i = 0; i < f->count; i++)
+            if (f->items[i].severity == severity) cprof__analysis_finding_text(b, &f->items[i], number++);
+    }
+    cprof__analysis_not_checked(b, f);
+    if (f->notes[0]) {
+        cprof__buf_puts(b, "\nSettings not understood:\n");
+        for (const char *line = f->notes; *line; line += strcspn(line, "\n") + 1)
+            cprof__buf_printf(b, "  %.*s\n", (int)strcspn(line, "\n"), line);
+    }
+}
+
+int cprof_analysis_write(const cprof_findings *f, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!f || !out) return -1;
+    cprof__analysis_build(&b, f);
+    return cprof__buf_to_file(&b, out);
+}
+
+size_t cprof_analysis_format(const cprof_findings *f, char *buffer, size_t size) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!f) return 0;
+    cprof__analysis_build(&b, f);
+    return cprof__buf_to_buffer(&b, buffer, size);
+}
+
+/* --- JSON: the findings for scripts; an infinite bound is null --- */
+static void cprof__json_finding(cprof__buf *b, const cprof_finding *x) {
+    cprof__buf_printf(b, "    {\"severity\": \"%s\", \"category\": \"%s\", \"function\": ", cprof_severity_name(x->severity),
+                      cprof_category_name(x->category));
+    cprof__buf_json_string(b, x->function);
+    cprof__buf_puts(b, ", \"file\": ");
+    cprof__buf_json_string(b, x->file);
+    cprof__buf_printf(b, ", \"line\": %u, \"calls\": %llu, \"total_ns\": %llu, \"self_ns\": %llu, \"avg_ns\": %llu, "
+                         "\"max_ns\": %llu, \"depth\": %u, \"share\": ", (unsigned)x->line, (unsigned long long)x->calls,
+                      (unsigned long long)x->total_ns, (unsigned long long)x->self_ns, (unsigned long long)x->avg_ns,
+                      (unsigned long long)x->max_ns, (unsigned)x->depth);
+    cprof__buf_double(b, x->share);
+    cprof__buf_puts(b, ", \"speedup_bound\": ");
+    if (isinf(x->speedup_bound)) cprof__buf_puts(b, "null");
+    else cprof__buf_double(b, x->speedup_bound);
+    cprof__buf_puts(b, ", \"measure\": ");
+    cprof__buf_double(b, x->measure);
+    cprof__buf_puts(b, ", \"threshold\": ");
+    cprof__buf_double(b, x->threshold);
+    cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu", (unsigned long long)x->count, (unsigned long long)x->bytes);
+    const char *texts[4][2] = {{"scope", x->scope}, {"caller", x->caller}, {"description", x->description},
+                               {"recommendation", x->recommendation}};
+    for (int t = 0; t < 4; t++) {
+        cprof__buf_printf(b, ", \"%s\": ", texts[t][0]);
+        cprof__buf_json_string(b, texts[t][1]);
+    }
+    cprof__buf_puts(b, "}");
+}
+
+static void cprof__analysis_json_build(cprof__buf *b, const cprof_findings *f) {
+    cprof__buf_puts(b, "{\n  \"bottleneck\": ");
+    cprof__buf_json_string(b, f->bottleneck);
+    cprof__buf_printf(b, ",\n  \"issues_found\": %u,\n  \"findings\": [", (unsigned)f->count);
+    for (size_t i = 0; i < f->count; i++) {
+        cprof__buf_puts(b, i ? ",\n" : "\n");
+        cprof__json_finding(b, &f->items[i]);
+    }
+    cprof__buf_puts(b, f->count ? "\n  ],\n  \"not_checked\": {" : "],\n  \"not_checked\": {");
+    int first = 1;
+    for (int c = 0; c < CPROF_CATEGORY_COUNT; c++) {
+        if (!f->not_checked[c]) continue;
+        cprof__buf_printf(b, "%s\"%s\": ", first ? "" : ", ", cprof_category_name(c));
+        cprof__buf_json_string(b, f->not_checked[c]);
+        first = 0;
+    }
+    cprof__buf_puts(b, "},\n  \"notes\": ");
+    cprof__buf_json_string(b, f->notes);
+    cprof__buf_puts(b, "\n}\n");
+}
+
+int cprof_analysis_json_write(const cprof_findings *f, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!f || !out) return -1;
+    cprof__analysis_json_build(&b, f);
+    return cprof__buf_to_file(&b, out);
+}
+
+/* CPROF_OUT: prefix.txt is the report, then the analysis with the default options. */
+static void cprof__report_and_analysis_build(cprof__buf *b, const cprof_profile *p) {
+    cprof__report_build(b, p, NULL);
+    cprof_findings *f = cprof_analyze(p, NULL);
+    if (!f) {
+        cprof__buf_puts(b, "\nPerformance Analysis: out of memory\n");
+        return;
+    }
+    cprof__buf_puts(b, "\n");
+    cprof__analysis_build(b, f);
+    cprof_findings_free(f);
+}
+
+/* ==================================================================================================
    >>output: CPROF_OUT files at exit, each written to a temporary name and renamed
    ================================================================================================== */
 static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
@@ -6339,7 +7383,6 @@ static void cprof__write_output(const cprof_profile *p, const char *suffix,
     cprof__buf_free(&b);
 }
 
-static void cprof__report_build_default(cprof__buf *b, const cprof_profile *p) { cprof__report_build(b, p, NULL); }
 static void cprof__folded_build_default(cprof__buf *b, const cprof_profile *p) { cprof__folded_build(b, p, NULL); }
 
 CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
@@ -6348,7 +7391,7 @@ CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
         fprintf(stderr, "cprof: out of memory capturing the profile for CPROF_OUT\n");
         return;
     }
-    cprof__write_output(p, ".txt", cprof__report_build_default);
+    cprof__write_output(p, ".txt", cprof__report_and_analysis_build);
     cprof__write_output(p, ".json", cprof__json_build);
     cprof__write_output(p, ".folded", cprof__folded_build_default);
     cprof__write_output(p, ".svg", cprof__flamegraph_build_default);
@@ -6376,6 +7419,9 @@ static const char cprof__tool_help[] =
     "       BEFORE.json AFTER.json    (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
     "                      what got faster or slower, beyond PCT (default 5) and the noise; exit status 1\n"
     "                      on a significant regression of the --fail-on kind (default any), for CI gates\n"
+    "  analyze [--json] P.json\n"
+    "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
+    "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
     "  help                this text\n"
     "  --version           the version\n"
     "\n"
@@ -6493,6 +7539,23 @@ static int cprof__tool_flamegraph(int argc, char **argv) {
         return 1;
     }
     return cprof__tool_finish(cprof_flamegraph_write(p, stdout, &o), p);
+}
+
+static int cprof__tool_analyze(int argc, char **argv) {
+    cprof__tool_option options[] = {{"--json", 0, NULL}};
+    const char *file;
+    cprof_profile *p;
+    if (cprof__tool_parse(argc, argv, options, 1, &file)) return 2;
+    if (cprof__tool_load(file, &p)) return 1;
+    cprof_findings *f = cprof_analyze(p, NULL);
+    if (!f) {
+        cprof_profile_free(p);
+        fprintf(stderr, "cprof: analyze: out of memory\n");
+        return 1;
+    }
+    int written = options[0].value ? cprof_analysis_json_write(f, stdout) : cprof_analysis_write(f, stdout);
+    cprof_findings_free(f);
+    return cprof__tool_finish(written, p);
 }
 
 static int cprof__tool_leaks(int argc, char **argv) {
@@ -6617,6 +7680,7 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"flamegraph", cprof__tool_flamegraph},
     {"leaks", cprof__tool_leaks},
     {"diff", cprof__tool_diff},
+    {"analyze", cprof__tool_analyze},
 };
 
 int main(int argc, char **argv) {

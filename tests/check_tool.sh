@@ -18,7 +18,10 @@ CPROF_OUT=$dir/p "$build/wordfreq" > /dev/null || fail "wordfreq with CPROF_OUT"
 for suffix in txt json folded svg; do [ -s "$dir/p.$suffix" ] || fail "CPROF_OUT wrote no p.$suffix"; done
 
 # the saved profile reproduces the live run's outputs to the byte
-expect_status 0 "$tool" report "$dir/p.json"; cmp -s "$dir/out" "$dir/p.txt" || fail "report of the JSON differs from the live report"
+# (p.txt is the report, a blank line, then the analysis)
+expect_status 0 "$tool" report "$dir/p.json"; cp "$dir/out" "$dir/report-and-analysis"
+expect_status 0 "$tool" analyze "$dir/p.json"; { echo; cat "$dir/out"; } >> "$dir/report-and-analysis"
+cmp -s "$dir/report-and-analysis" "$dir/p.txt" || fail "report and analysis of the JSON differ from the live p.txt"
 expect_status 0 "$tool" folded "$dir/p.json"; cmp -s "$dir/out" "$dir/p.folded" || fail "folded of the JSON differs from the live one"
 expect_status 0 "$tool" flamegraph "$dir/p.json"; cmp -s "$dir/out" "$dir/p.svg" || fail "flamegraph of the JSON differs from the live one"
 expect_status 0 "$tool" stats "$dir/p.json"
