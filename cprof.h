@@ -5909,6 +5909,11 @@ static void cprof__compare_metrics(cprof_comparison *c, const cprof_profile *con
     for (size_t r = 0; r < count; r++)
         for (size_t k = 0; k < runs[r]->counter_count; k++)
             if (runs[r]->counters[k].available) cprof__compare_add_metric(c, runs[r]->counters[k].name, CPROF_METRIC_COUNTER, 1);
+    for (size_t r = 0; r < count; r++)
+        if (runs[r]->allocs.tracked) { /* exact counts, like calls: the threshold alone decides */
+            cprof__compare_add_metric(c, "allocations", CPROF_METRIC_ALLOC, 0);
+            cprof__compare_add_metric(c, "allocated bytes", CPROF_METRIC_ALLOC, 0);
+        }
 }
 
 /* The index of the function called `name`, added when new. */
@@ -5945,6 +5950,20 @@ static int cprof__compare_spread(cprof_comparison *c, const cprof_profile *p, do
     return 0;
 }
 
+/* Each function's own allocations (made while it was the current scope), summed over its nodes. */
+static void cprof__compare_read_allocs(cprof_comparison *c, const cprof_profile *p, double *row0) {
+    uint32_t count_metric = cprof__compare_metric_index(c, "allocations");
+    uint32_t bytes_metric = cprof__compare_metric_index(c, "allocated bytes");
+    size_t width = cprof__comparison_own(c)->metric_capacity;
+    if (count_metric == CPROF_NONE || bytes_metric == CPROF_NONE || !p->allocs.tracked) return;
+    for (size_t i = 0; i < p->node_count; i++) {
+        if (p->nodes[i].site == CPROF_NONE) continue;
+        double *row = row0 + (size_t)cprof__compare_function(c, p->sites[p->nodes[i].site].name) * width;
+        row[count_metric] += (double)p->nodes[i].alloc_self_count;
+        row[bytes_metric] += (double)p->nodes[i].alloc_self_bytes;
+    }
+}
+
 /* Reads every run of a side into its value table. */
 static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
     cprof__comparison_private *own = cprof__comparison_own(c);
@@ -5965,6 +5984,7 @@ static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
                     row[metric] = (double)cprof_function_counter(p, (uint32_t)f, k).self;
             }
         }
+        cprof__compare_read_allocs(c, p, row0);
         if (cprof__compare_spread(c, p, side->sum_sq + r * own->function_capacity)) return -1;
     }
     return 0;
@@ -6105,7 +6125,7 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     c->before_runs = before_count;
     c->after_runs = after_count;
     c->storage = cprof__profile_new();
-    own->metric_capacity = CPROF__FIRST_COUNTER;
+    own->metric_capacity = CPROF__FIRST_COUNTER + 2; /* and the two allocation metrics */
     own->function_capacity = 1;
     for (size_t r = 0; r < before_count + after_count; r++) {
         const cprof_profile *p = r < before_count ? before[r] : after[r - before_count];

@@ -285,6 +285,32 @@ static int write_samples(const char *dir) {
     return 0;
 }
 
+/* Allocation metrics, where the profiles tracked allocations: the function's own count and bytes. */
+static void test_allocations(void) {
+    cprof_profile *before = build_profile(seed_before), *after = build_profile(seed_after);
+    before->allocs.tracked = after->allocs.tracked = 1;
+    for (size_t i = 1; i < before->node_count; i++) {
+        if (strcmp(before->sites[before->nodes[i].site].name, "optimized") != 0) continue;
+        before->nodes[i].alloc_self_count = 1000;
+        before->nodes[i].alloc_self_bytes = 64000;
+    }
+    for (size_t i = 1; i < after->node_count; i++) {
+        if (strcmp(after->sites[after->nodes[i].site].name, "optimized") != 0) continue;
+        after->nodes[i].alloc_self_count = 10;
+        after->nodes[i].alloc_self_bytes = 64000 * 2;
+    }
+    cprof_comparison *c = cprof_compare(before, after, NULL);
+    const cprof_change *count = cprof_comparison_find(c, "optimized", "allocations");
+    const cprof_change *bytes = cprof_comparison_find(c, "optimized", "allocated bytes");
+    CHECK(count && count->before == 1000 && count->after == 10 && count->change_pct == -99.0 && count->verdict == CPROF_IMPROVED);
+    CHECK(bytes && bytes->change_pct == 100.0 && bytes->verdict == CPROF_REGRESSED);
+    CHECK(cprof_comparison_failed(c, CPROF_FAIL_ALLOC));
+    CHECK_CONTAINS(report_of(c), "allocated bytes");
+    cprof_comparison_free(c);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--samples") == 0) return write_samples(argv[2]);
     test_seed();
@@ -294,5 +320,6 @@ int main(int argc, char **argv) {
     test_runs();
     test_snapshots();
     test_flamegraph();
+    test_allocations();
     CHECK_DONE();
 }
