@@ -107,7 +107,7 @@
 
    CONTENTS (grep for the tag)
        >>declarations  >>platform  >>timer  >>recorder  >>counters  >>capture  >>derive  >>text
-       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>output  >>tool
+       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>bench  >>output  >>tool
 */
 #ifndef CPROF_H
 #define CPROF_H
@@ -241,6 +241,8 @@ typedef struct cprof_profile {
     cprof_counter_value *node_counters;     /* [node_count * counter_count]: node i, counter k at i * counter_count + k */
     cprof_counter_value *function_counters; /* [function_count * counter_count], the same way */
     const char *counter_reader;             /* "rdpmc", "read" (a system call per read), "" without counters */
+    size_t benchmark_count;                 /* >>bench: benchmarks run in this process (or loaded), in run order */
+    struct cprof_benchmark *benchmarks;
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -260,6 +262,45 @@ typedef struct cprof_flamegraph_options {
     uint32_t width;       /* of the image, in pixels */
     const char *title;    /* NULL: "Flame graph: " and the program */
 } cprof_flamegraph_options;
+
+/* --- benchmarks (>>bench) --- */
+typedef struct cprof_bench_stats { /* of per-iteration times, in ns (see cprof_bench_statistics) */
+    size_t count;                  /* samples */
+    double mean_ns, median_ns, min_ns, max_ns;
+    double stddev_ns;              /* sample standard deviation (divides by count - 1) */
+    double mad_ns;                 /* median absolute deviation from the median, unscaled */
+    double q1_ns, q3_ns;           /* quartiles, linear interpolation between order statistics */
+    uint32_t outliers_low;         /* samples below Q1 - 1.5 (Q3 - Q1) (Tukey's fences) */
+    uint32_t outliers_high;        /* samples above Q3 + 1.5 (Q3 - Q1) */
+} cprof_bench_stats;
+
+typedef struct cprof_benchmark {
+    const char *name;           /* "task/implementation": benchmarks of one task are compared together */
+    uint64_t n;                 /* the parameter (an input size); 0 when the benchmark has none */
+    uint64_t items, bytes;      /* processed per iteration, as the body declared; 0 = not declared */
+    uint64_t warmup_iterations; /* run before timing */
+    uint64_t iterations;        /* timed: sample_count * batch */
+    uint64_t batch;             /* iterations per sample: one pair of timer reads per batch */
+    size_t sample_count;
+    double *samples_ns;         /* time per iteration of each batch, in the order measured */
+    cprof_bench_stats stats;    /* of samples_ns; derived at capture and load */
+} cprof_benchmark;
+
+typedef struct cprof_bench { /* what a benchmark's body sees; it may set items and bytes */
+    const char *name;
+    uint64_t n;              /* the parameter of this run (0 without one) */
+    void *user;              /* as given to cprof_bench_run / cprof_bench_sweep */
+    uint64_t items, bytes;   /* set by the body: processed per iteration, for the throughput */
+} cprof_bench;
+
+typedef void (*cprof_bench_function)(cprof_bench *bench); /* one iteration */
+
+typedef struct cprof_bench_options {
+    double min_time_s;       /* timed time to fill (default 0.5 s) */
+    double warmup_s;         /* run untimed first, at least this long (default 0.05 s) */
+    uint32_t min_samples;    /* at least this many batches, however slow (default 10) */
+    uint32_t target_samples; /* batches sized so min_time_s holds about this many (default 50) */
+} cprof_bench_options;
 
 cprof_profile *cprof_capture(void);
 void cprof_profile_free(cprof_profile *profile);
@@ -288,6 +329,18 @@ int cprof_counters_enable(const char *events);
 cprof_counter_value cprof_node_counter(const cprof_profile *profile, uint32_t node, uint32_t counter);
 cprof_counter_value cprof_function_counter(const cprof_profile *profile, uint32_t function, uint32_t counter);
 uint32_t cprof_counter_find(const cprof_profile *profile, const char *name);
+cprof_bench_options cprof_bench_defaults(void);
+int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *options);
+int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
+                      const cprof_bench_options *options);
+void cprof_bench_clear(void);
+cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count);
+double cprof_bench_growth(const double *n, const double *time_ns, size_t count);
+double cprof_bench_mann_whitney(const double *a, size_t a_count, const double *b, size_t b_count);
+int cprof_bench_write(const cprof_profile *profile, FILE *out);
+int cprof_bench_print(FILE *out);
+int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                              double threshold_pct, double alpha);
 
 /* private, used by the macros */
 uint32_t cprof__enter(const cprof_site *site);
@@ -1340,6 +1393,9 @@ static void cprof__counters_capture_begin(cprof_profile *p);
 static void cprof__counters_capture_node(cprof_profile *p, uint32_t index, const cprof__rnode *live, uint32_t depth);
 static void cprof__counters_capture_open(cprof_profile *p, cprof__recorder *r, uint32_t first_node);
 static int cprof__derive_counters(cprof_profile *p);
+/* The capture's and the profile's calls into >>bench (defined there). */
+static int cprof__bench_capture(cprof_profile *p);
+static void cprof__bench_free(cprof_profile *p);
 
 /* Strings of a profile live in chunks that the profile owns. */
 typedef struct cprof__strings {
@@ -1390,6 +1446,7 @@ static int cprof__grow(void *array_pointer, size_t *capacity, size_t needed, siz
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
     size_t counters, node_counters, function_counters;
+    size_t benchmarks;
 } cprof__arrays;
 
 static cprof_profile *cprof__profile_new(void) {
@@ -1416,6 +1473,7 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->counters, cap->counters * sizeof *p->counters);
     cprof__release(p->node_counters, cap->node_counters * sizeof *p->node_counters);
     cprof__release(p->function_counters, cap->function_counters * sizeof *p->function_counters);
+    cprof__bench_free(p);
     while (p->strings) {
         cprof__strings *next = p->strings->next;
         cprof__release(p->strings, sizeof *p->strings + p->strings->size);
@@ -1654,6 +1712,7 @@ cprof_profile *cprof_capture(void) {
     p->start_unix_ns = cprof__g.start_unix_ns;
     p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
     cprof__counters_capture_begin(p);
+    c.failed = cprof__bench_capture(p);
     if (!cprof__g.forced_off)
         for (cprof__recorder *r = cprof__g.recorders; r && !c.failed; r = CPROF__LOAD_ACQUIRE(r->next))
             cprof__capture_thread(&c, r, now);
@@ -2498,12 +2557,15 @@ static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profil
     cprof__buf_puts(b, "\n  ]");
 }
 
+static void cprof__json_benchmarks(cprof__buf *b, const cprof_profile *p); /* >>bench */
+
 static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
     cprof__json_header(b, p);
     cprof__json_counters(b, p);
     cprof__json_threads_and_sites(b, p);
     cprof__json_nodes(b, p);
     cprof__json_functions_and_messages(b, p);
+    cprof__json_benchmarks(b, p);
     cprof__buf_puts(b, "\n}\n");
 }
 
@@ -3006,9 +3068,8 @@ static int64_t cprof__json_i64(cprof__json *j, uint32_t object, const char *key,
     return j->failed ? 0 : negative ? -(int64_t)magnitude : (int64_t)magnitude;
 }
 
-static double cprof__json_double(cprof__json *j, uint32_t object, const char *key, const char *what) {
-    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
-    if (!v) return 0;
+/* A non-negative number `v` (member `key` of `what`, for messages). */
+static double cprof__json_double_value(cprof__json *j, const cprof__json_value *v, const char *key, const char *what) {
     char text[64];
     if (v->length >= sizeof text) {
         cprof__json_fail_at(j, v->line, v->column, "%s.%s: number too long", what, key);
@@ -3022,6 +3083,11 @@ static double cprof__json_double(cprof__json *j, uint32_t object, const char *ke
     cprof__c_locale_leave(&locale);
     if (!isfinite(value) || value < 0) cprof__json_fail_at(j, v->line, v->column, "%s.%s: out of range", what, key);
     return value;
+}
+
+static double cprof__json_double(cprof__json *j, uint32_t object, const char *key, const char *what) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
+    return v ? cprof__json_double_value(j, v, key, what) : 0;
 }
 
 static const char *cprof__json_text(cprof__json *j, cprof_profile *p, uint32_t object, const char *key, const char *what) {
@@ -3227,6 +3293,8 @@ static void cprof__load_messages(cprof__json *j, uint32_t root, cprof_profile *p
     }
 }
 
+static void cprof__load_benchmarks(cprof__json *j, uint32_t root, cprof_profile *p); /* >>bench */
+
 int cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out) {
     cprof__json j;
     *out = NULL;
@@ -3241,6 +3309,7 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
         if (!j.failed) cprof__load_nodes(&j, root, p);
         if (!j.failed) cprof__check_roots(&j, root, p);
         if (!j.failed) cprof__load_messages(&j, root, p);
+        if (!j.failed) cprof__load_benchmarks(&j, root, p);
     }
     int failed = !p || !root || j.failed || cprof__profile_derive(p);
     if (!p) cprof__set_error("%s: out of memory", name ? name : "(string)");
@@ -3871,6 +3940,544 @@ static int cprof__write_file_atomic(const char *path, const cprof__buf *content)
 /* CPROF_OUT: prefix.svg with the default options. */
 static void cprof__flamegraph_build_default(cprof__buf *b, const cprof_profile *p) {
     cprof__flamegraph_build(b, NULL, p, NULL);
+}
+
+/* ==================================================================================================
+   >>bench: micro-benchmarks. A body is run untimed (warm-up) while its batch grows to 1/target_samples
+   of the minimum time, then timed batch by batch: one pair of timer reads per batch, so their cost is
+   spread over the batch. Results live in the process until cprof_capture() copies them into the
+   profile's "benchmarks"; the statistics are pure functions of the samples.
+   ================================================================================================== */
+cprof_bench_options cprof_bench_defaults(void) {
+    cprof_bench_options options;
+    options.min_time_s = 0.5;
+    options.warmup_s = 0.05;
+    options.min_samples = 10;
+    options.target_samples = 50;
+    return options;
+}
+
+/* --- statistics: arrays in, numbers out ------------------------------------------------------------ */
+static int cprof__compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The p-quantile of sorted values, interpolating linearly between order statistics. */
+static double cprof__quantile(const double *sorted, size_t count, double p) {
+    double h = (double)(count - 1) * p;
+    size_t below = (size_t)h;
+    if (below + 1 >= count) return sorted[count - 1];
+    return sorted[below] + (h - (double)below) * (sorted[below + 1] - sorted[below]);
+}
+
+/* Sorts in place; returns the median. */
+static double cprof__sorted_median(double *values, size_t count) {
+    qsort(values, count, sizeof *values, cprof__compare_doubles);
+    return cprof__quantile(values, count, 0.5);
+}
+
+cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count) {
+    cprof_bench_stats s;
+    memset(&s, 0, sizeof s);
+    double *sorted = count ? (double *)cprof__alloc(count * sizeof *sorted) : NULL;
+    if (!sorted) return s;
+    double sum = 0, squares = 0;
+    for (size_t i = 0; i < count; i++) sum += sorted[i] = samples_ns[i];
+    s.count = count;
+    s.mean_ns = sum / (double)count;
+    for (size_t i = 0; i < count; i++) squares += (sorted[i] - s.mean_ns) * (sorted[i] - s.mean_ns);
+    s.stddev_ns = count > 1 ? sqrt(squares / (double)(count - 1)) : 0;
+    s.median_ns = cprof__sorted_median(sorted, count);
+    s.min_ns = sorted[0];
+    s.max_ns = sorted[count - 1];
+    s.q1_ns = cprof__quantile(sorted, count, 0.25);
+    s.q3_ns = cprof__quantile(sorted, count, 0.75);
+    double fence = 1.5 * (s.q3_ns - s.q1_ns);
+    for (size_t i = 0; i < count; i++) {
+        s.outliers_low += sorted[i] < s.q1_ns - fence;
+        s.outliers_high += sorted[i] > s.q3_ns + fence;
+        sorted[i] = fabs(sorted[i] - s.median_ns);
+    }
+    s.mad_ns = cprof__sorted_median(sorted, count);
+    cprof__release(sorted, count * sizeof *sorted);
+    return s;
+}
+
+/* The exponent k of time = c * n^k: the least-squares slope of log(time) over log(n). Points with a
+   zero n or time are skipped; 0 when fewer than two distinct n remain. */
+double cprof_bench_growth(const double *n, const double *time_ns, size_t count) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, used = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!(n[i] > 0) || !(time_ns[i] > 0)) continue;
+        double x = log(n[i]), y = log(time_ns[i]);
+        sx += x, sy += y, sxx += x * x, sxy += x * y, used += 1;
+    }
+    double spread = used * sxx - sx * sx;
+    return used >= 2 && spread > 1e-12 * used * sxx ? (used * sxy - sx * sy) / spread : 0;
+}
+
+/* Two-sided p of the Mann-Whitney U test, normal approximation with the tie correction and a
+   continuity correction of 1/2; 1 when either side is empty or every value is equal. */
+double cprof_bench_mann_whitney(const double *a, size_t a_count, const double *b, size_t b_count) {
+    size_t total = a_count + b_count;
+    double *all = a_count && b_count ? (double *)cprof__alloc(total * 2 * sizeof *all) : NULL;
+    if (!all) return 1;
+    for (size_t i = 0; i < total; i++) {
+        all[2 * i] = i < a_count ? a[i] : b[i - a_count];
+        all[2 * i + 1] = i < a_count; /* which side: 1 = a */
+    }
+    qsort(all, total, 2 * sizeof *all, cprof__compare_doubles); /* pairs, by their value */
+    double rank_sum_a = 0, ties = 0;
+    for (size_t i = 0; i < total;) {
+        size_t same = i;
+        while (same < total && all[2 * same] == all[2 * i]) same++;
+        double t = (double)(same - i), rank = ((double)i + 1 + (double)same) / 2; /* the group's average rank */
+        for (size_t k = i; k < same; k++) rank_sum_a += all[2 * k + 1] * rank;
+        ties += t * t * t - t;
+        i = same;
+    }
+    cprof__release(all, total * 2 * sizeof *all);
+    double n1 = (double)a_count, n2 = (double)b_count, n = n1 + n2;
+    double u = rank_sum_a - n1 * (n1 + 1) / 2, mean = n1 * n2 / 2;
+    double variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)));
+    if (variance <= 0) return 1;
+    double distance = fabs(u - mean) - 0.5;
+    return distance <= 0 ? 1 : erfc(distance / sqrt(variance) / sqrt(2.0));
+}
+
+/* --- running ------------------------------------------------------------------------------------------ */
+static pthread_mutex_t cprof__bench_lock = PTHREAD_MUTEX_INITIALIZER;
+static cprof_profile *cprof__bench_results; /* the process's benchmarks so far; NULL before the first */
+
+static uint64_t cprof__bench_batch_ticks(cprof_bench_function body, cprof_bench *b, uint64_t batch) {
+    uint64_t start = cprof__ticks();
+    for (uint64_t i = 0; i < batch; i++) body(b);
+    return cprof__ticks() - start;
+}
+
+/* Warm-up: run untimed, doubling the batch until one batch lasts batch_ticks, for at least warmup_ticks. */
+static uint64_t cprof__bench_warm_up(cprof_bench_function body, cprof_bench *b, cprof_benchmark *r,
+                                     uint64_t batch_ticks, uint64_t warmup_ticks) {
+    uint64_t batch = 1, spent = 0;
+    for (;;) {
+        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
+        r->warmup_iterations += batch;
+        spent += ticks;
+        if (ticks >= batch_ticks && spent >= warmup_ticks) return batch;
+        if (ticks < batch_ticks && batch < UINT64_MAX / 4) batch *= 2;
+    }
+}
+
+static int cprof__bench_add_sample(cprof_benchmark *r, size_t *capacity, double ns) {
+    if (cprof__grow(&r->samples_ns, capacity, r->sample_count + 1, sizeof *r->samples_ns)) return -1;
+    r->samples_ns[r->sample_count++] = ns;
+    return 0;
+}
+
+/* One benchmark at one n: warm-up, then batches until min_time_s and min_samples are both reached. */
+static int cprof__bench_measure(cprof_benchmark *r, size_t *capacity, cprof_bench_function body, cprof_bench *b,
+                                const cprof_bench_options *o) {
+    double hz = cprof__timer_hz();
+    uint32_t targets = o->target_samples ? o->target_samples : 1;
+    uint64_t min_ticks = (uint64_t)(o->min_time_s * hz), spent = 0;
+    uint64_t batch = cprof__bench_warm_up(body, b, r, min_ticks / targets + 1, (uint64_t)(o->warmup_s * hz));
+    r->batch = batch;
+    while (spent < min_ticks || r->sample_count < o->min_samples) {
+        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
+        spent += ticks;
+        if (cprof__bench_add_sample(r, capacity, (double)ticks * 1e9 / hz / (double)batch)) return -1;
+    }
+    r->iterations = batch * r->sample_count;
+    r->items = b->items;
+    r->bytes = b->bytes;
+    r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
+    return 0;
+}
+
+/* Appends a benchmark to p (its name copied into p); NULL when out of memory. */
+static cprof_benchmark *cprof__bench_append(cprof_profile *p, const char *name) {
+    if (cprof__grow(&p->benchmarks, &cprof__capacities(p)->benchmarks, p->benchmark_count + 1, sizeof *p->benchmarks))
+        return NULL;
+    cprof_benchmark *r = &p->benchmarks[p->benchmark_count++];
+    memset(r, 0, sizeof *r);
+    r->name = cprof__string(p, name);
+    return r;
+}
+
+/* Samples are allocated with their exact size, so that freeing knows it from sample_count. */
+static void cprof__bench_shrink(cprof_benchmark *r, size_t capacity) {
+    double *exact = r->sample_count ? (double *)cprof__alloc(r->sample_count * sizeof *exact) : NULL;
+    if (exact) memcpy(exact, r->samples_ns, r->sample_count * sizeof *exact);
+    else r->sample_count = 0;
+    cprof__release(r->samples_ns, capacity * sizeof *r->samples_ns);
+    r->samples_ns = exact;
+}
+
+static int cprof__bench_one(const char *name, uint64_t n, cprof_bench_function body, void *user,
+                            const cprof_bench_options *o) {
+    cprof_benchmark r;
+    size_t capacity = 0;
+    cprof_bench b;
+    memset(&r, 0, sizeof r);
+    b.name = name, b.n = n, b.user = user, b.items = 0, b.bytes = 0;
+    r.n = n;
+    int failed = cprof__bench_measure(&r, &capacity, body, &b, o);
+    cprof__bench_shrink(&r, capacity);
+    pthread_mutex_lock(&cprof__bench_lock);
+    if (!cprof__bench_results) cprof__bench_results = cprof__profile_new();
+    cprof_benchmark *kept = failed || !cprof__bench_results ? NULL : cprof__bench_append(cprof__bench_results, name);
+    if (kept) {
+        r.name = kept->name;
+        *kept = r;
+    }
+    pthread_mutex_unlock(&cprof__bench_lock);
+    if (kept) return 0;
+    cprof__release(r.samples_ns, r.sample_count * sizeof *r.samples_ns);
+    cprof__message(NULL, 0, "benchmark %s: out of memory, result dropped", name);
+    return -1;
+}
+
+int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
+                      const cprof_bench_options *options) {
+    cprof_bench_options o = options ? *options : cprof_bench_defaults();
+    int failed = 0;
+    if (!name || !body) return -1;
+    cprof__init();
+    for (size_t i = 0; i < n_count; i++) failed |= cprof__bench_one(name, n[i], body, user, &o);
+    return failed ? -1 : 0;
+}
+
+int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *options) {
+    uint64_t none = 0;
+    return cprof_bench_sweep(name, body, user, &none, 1, options);
+}
+
+static void cprof__bench_free(cprof_profile *p) {
+    for (size_t i = 0; i < p->benchmark_count; i++)
+        cprof__release(p->benchmarks[i].samples_ns, p->benchmarks[i].sample_count * sizeof(double));
+    cprof__release(p->benchmarks, cprof__capacities(p)->benchmarks * sizeof *p->benchmarks);
+    p->benchmarks = NULL;
+    p->benchmark_count = 0;
+}
+
+void cprof_bench_clear(void) {
+    pthread_mutex_lock(&cprof__bench_lock);
+    cprof_profile_free(cprof__bench_results);
+    cprof__bench_results = NULL;
+    pthread_mutex_unlock(&cprof__bench_lock);
+}
+
+/* A copy of benchmark `from` into p, with its own name and samples; -1 when out of memory. */
+static int cprof__bench_copy(cprof_profile *p, const cprof_benchmark *from) {
+    cprof_benchmark *r = cprof__bench_append(p, from->name);
+    double *samples = from->sample_count ? (double *)cprof__alloc(from->sample_count * sizeof *samples) : NULL;
+    if (!r || (from->sample_count && !samples)) {
+        cprof__release(samples, from->sample_count * sizeof *samples);
+        if (r) p->benchmark_count--;
+        return -1;
+    }
+    const char *name = r->name;
+    *r = *from;
+    r->name = name;
+    r->samples_ns = samples;
+    if (samples) memcpy(samples, from->samples_ns, from->sample_count * sizeof *samples);
+    return 0;
+}
+
+/* Called by cprof_capture(): the process's benchmarks into the new profile. */
+static int cprof__bench_capture(cprof_profile *p) {
+    int failed = 0;
+    pthread_mutex_lock(&cprof__bench_lock);
+    for (size_t i = 0; cprof__bench_results && i < cprof__bench_results->benchmark_count && !failed; i++)
+        failed = cprof__bench_copy(p, &cprof__bench_results->benchmarks[i]);
+    pthread_mutex_unlock(&cprof__bench_lock);
+    return failed;
+}
+
+/* --- the profile file: "benchmarks", written only when there are some; the statistics are written for
+   scripts and derived again from the samples on load ------------------------------------------------- */
+static void cprof__json_benchmark(cprof__buf *b, const cprof_benchmark *r) {
+    cprof__buf_puts(b, "{\"name\": ");
+    cprof__buf_json_string(b, r->name);
+    cprof__buf_printf(b, ", \"n\": %llu, \"items\": %llu, \"bytes\": %llu, \"warmup_iterations\": %llu, "
+                         "\"iterations\": %llu, \"batch\": %llu,\n      \"median_ns\": ",
+                      (unsigned long long)r->n, (unsigned long long)r->items, (unsigned long long)r->bytes,
+                      (unsigned long long)r->warmup_iterations, (unsigned long long)r->iterations,
+                      (unsigned long long)r->batch);
+    cprof__buf_double(b, r->stats.median_ns);
+    cprof__buf_puts(b, ", \"mean_ns\": ");
+    cprof__buf_double(b, r->stats.mean_ns);
+    cprof__buf_puts(b, ", \"stddev_ns\": ");
+    cprof__buf_double(b, r->stats.stddev_ns);
+    cprof__buf_puts(b, ", \"mad_ns\": ");
+    cprof__buf_double(b, r->stats.mad_ns);
+    cprof__buf_printf(b, ", \"outliers\": %u,\n      \"samples_ns\": [",
+                      (unsigned)(r->stats.outliers_low + r->stats.outliers_high));
+    for (size_t i = 0; i < r->sample_count; i++) {
+        if (i) cprof__buf_puts(b, ", ");
+        cprof__buf_double(b, r->samples_ns[i]);
+    }
+    cprof__buf_puts(b, "]}");
+}
+
+static void cprof__json_benchmarks(cprof__buf *b, const cprof_profile *p) {
+    if (!p->benchmark_count) return;
+    cprof__buf_puts(b, ",\n  \"benchmarks\": [");
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        cprof__buf_puts(b, i ? ",\n    " : "\n    ");
+        cprof__json_benchmark(b, &p->benchmarks[i]);
+    }
+    cprof__buf_puts(b, "\n  ]");
+}
+
+static void cprof__load_samples(cprof__json *j, uint32_t e, cprof_benchmark *r) {
+    const cprof__json_value *array = cprof__json_require(j, e, "samples_ns", CPROF__JSON_ARRAY, "benchmarks[]");
+    if (!array || !array->count) return;
+    r->samples_ns = (double *)cprof__alloc(array->count * sizeof *r->samples_ns);
+    if (!r->samples_ns) {
+        cprof__json_fail_at(j, array->line, array->column, "out of memory");
+        return;
+    }
+    r->sample_count = array->count; /* before any failure, so that the samples are freed with it */
+    for (uint32_t v = array->first, k = 0; v && !j->failed; v = j->values[v].next, k++) {
+        if (j->values[v].type != CPROF__JSON_NUMBER)
+            cprof__json_fail_at(j, j->values[v].line, j->values[v].column, "benchmarks[].samples_ns: expected numbers");
+        else
+            r->samples_ns[k] = cprof__json_double_value(j, &j->values[v], "samples_ns", "benchmarks[]");
+    }
+}
+
+static void cprof__load_benchmarks(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e;
+    if (!cprof__json_member(j, root, "benchmarks")) return; /* a profile without benchmarks */
+    cprof__load_array(j, root, "benchmarks", &e);
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_benchmark *r = cprof__bench_append(p, "");
+        if (!r) {
+            cprof__json_fail_at(j, j->values[e].line, j->values[e].column, "out of memory");
+            return;
+        }
+        r->name = cprof__json_text(j, p, e, "name", "benchmarks[]");
+        r->n = cprof__json_u64(j, e, "n", "benchmarks[]", UINT64_MAX);
+        r->items = cprof__json_u64(j, e, "items", "benchmarks[]", UINT64_MAX);
+        r->bytes = cprof__json_u64(j, e, "bytes", "benchmarks[]", UINT64_MAX);
+        r->warmup_iterations = cprof__json_u64(j, e, "warmup_iterations", "benchmarks[]", UINT64_MAX);
+        r->iterations = cprof__json_u64(j, e, "iterations", "benchmarks[]", UINT64_MAX);
+        r->batch = cprof__json_u64(j, e, "batch", "benchmarks[]", UINT64_MAX);
+        cprof__load_samples(j, e, r);
+        r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
+    }
+}
+
+/* --- the text: a table, the comparison of each task's implementations, the scaling of each sweep ---- */
+/* A time per iteration with sub-nanosecond digits where they matter: 0.82 ns, 41.3 ns, 12.3 µs. */
+static const char *cprof__bench_time(char out[24], double ns) {
+    if (ns < 10) cprof__snprintf(out, 24, "%.2f ns", ns);
+    else if (ns < 1000) cprof__snprintf(out, 24, "%.1f ns", ns);
+    else cprof__duration(out, (uint64_t)(ns + 0.5));
+    return out;
+}
+
+/* Per second, with an SI prefix: "1.23 G items/s", "456 MB/s". */
+static const char *cprof__bench_rate(char out[32], double per_iteration, double ns, const char *unit) {
+    static const char prefixes[] = " kMGTP";
+    double rate = ns > 0 ? per_iteration * 1e9 / ns : 0;
+    int k = 0;
+    while (rate >= 1000 && k < 5) rate /= 1000, k++;
+    if (k) cprof__snprintf(out, 32, "%.3g %c%s/s", rate, prefixes[k], unit);
+    else cprof__snprintf(out, 32, "%.3g %s/s", rate, unit);
+    return out;
+}
+
+static void cprof__bench_row(cprof__buf *b, const cprof_benchmark *r) {
+    char n[32], times[6][24], rate[32], spread[48];
+    const cprof_bench_stats *s = &r->stats;
+    cprof__buf_printf(b, "  %-24s %11s", r->name, r->n ? cprof__count(n, r->n) : "-");
+    double values[6] = {s->median_ns, s->mean_ns, s->min_ns, s->max_ns, s->stddev_ns, s->mad_ns};
+    for (int k = 0; k < 6; k++) {
+        cprof__buf_puts(b, " ");
+        cprof__buf_pad_left(b, cprof__bench_time(times[k], values[k]), 9);
+    }
+    cprof__snprintf(spread, sizeof spread, "%u", (unsigned)(s->outliers_low + s->outliers_high));
+    cprof__buf_pad_left(b, spread, 9);
+    cprof__snprintf(spread, sizeof spread, "%llu x %llu", (unsigned long long)r->sample_count, (unsigned long long)r->batch);
+    cprof__buf_puts(b, "  ");
+    cprof__buf_pad_left(b, spread, 16);
+    if (r->items) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->items, s->median_ns, " items"));
+    if (r->bytes) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->bytes, s->median_ns, "B"));
+    cprof__buf_puts(b, "\n");
+}
+
+/* Length of the task part of a name: up to the last '/', or all of it. */
+static size_t cprof__bench_task_length(const char *name) {
+    const char *slash = strrchr(name, '/');
+    return slash ? (size_t)(slash - name) : strlen(name);
+}
+
+/* Implementations of one task at one n are compared together. */
+static int cprof__bench_same_task(const cprof_benchmark *a, const cprof_benchmark *b) {
+    size_t length = cprof__bench_task_length(a->name);
+    return a->n == b->n && length == cprof__bench_task_length(b->name) && strncmp(a->name, b->name, length) == 0;
+}
+
+static const cprof_profile *cprof__bench_sorting; /* qsort has no context argument */
+static int cprof__bench_by_median(const void *a, const void *b) {
+    const cprof_benchmark *x = &cprof__bench_sorting->benchmarks[*(const size_t *)a];
+    const cprof_benchmark *y = &cprof__bench_sorting->benchmarks[*(const size_t *)b];
+    return (x->stats.median_ns > y->stats.median_ns) - (x->stats.median_ns < y->stats.median_ns);
+}
+
+/* The implementations of benchmark `first`'s task at its n, fastest first, when there are several. */
+static void cprof__bench_comparison(cprof__buf *b, const cprof_profile *p, size_t first, size_t *order) {
+    size_t count = 0;
+    char n[32], time[24];
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        if (i < first && cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) return; /* done already */
+        if (cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) order[count++] = i;
+    }
+    if (count < 2) return;
+    cprof__bench_sorting = p;
+    qsort(order, count, sizeof *order, cprof__bench_by_median);
+    const cprof_benchmark *fastest = &p->benchmarks[order[0]];
+    cprof__buf_printf(b, "\nCompared: %.*s", (int)cprof__bench_task_length(fastest->name), fastest->name);
+    if (fastest->n) cprof__buf_printf(b, ", n = %s", cprof__count(n, fastest->n));
+    cprof__buf_puts(b, " (fastest first)\n");
+    for (size_t k = 0; k < count; k++) {
+        const cprof_benchmark *r = &p->benchmarks[order[k]];
+        double ratio = fastest->stats.median_ns > 0 ? r->stats.median_ns / fastest->stats.median_ns : 0;
+        cprof__buf_printf(b, "  %-24s ", r->name);
+        cprof__buf_pad_left(b, cprof__bench_time(time, r->stats.median_ns), 9);
+        if (k == 0) cprof__buf_puts(b, "   fastest\n");
+        else cprof__buf_printf(b, "   %.2fx slower\n", ratio);
+    }
+}
+
+/* "O(n)" when the exponent is within 0.15 of a whole power, else "". */
+static const char *cprof__bench_order(double exponent) {
+    static const char *const names[] = {"O(1)", "O(n)", "O(n^2)", "O(n^3)"};
+    double nearest = floor(exponent + 0.5);
+    if (nearest < 0 || nearest > 3 || fabs(exponent - nearest) > 0.15) return "";
+    return names[(int)nearest];
+}
+
+/* For a benchmark run at several n: time per n at each, and the fitted growth exponent. */
+static void cprof__bench_scaling(cprof__buf *b, const cprof_profile *p, size_t first, double *n, double *t) {
+    size_t count = 0;
+    char time[24], number[32];
+    const char *name = p->benchmarks[first].name;
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        const cprof_benchmark *r = &p->benchmarks[i];
+        if (strcmp(r->name, name) != 0 || !r->n) continue;
+        if (i < first) return; /* printed with an earlier one */
+        n[count] = (double)r->n;
+        t[count++] = r->stats.median_ns;
+    }
+    if (count < 2) return;
+    cprof__buf_printf(b, "  %s:", name);
+    for (size_t k = 0; k < count; k++)
+        cprof__buf_printf(b, "%s %s/n at %s", k ? "," : "", cprof__bench_time(time, t[k] / n[k]),
+                          cprof__count(number, (uint64_t)n[k]));
+    double exponent = cprof_bench_growth(n, t, count);
+    const char *order = cprof__bench_order(exponent);
+    cprof__buf_printf(b, "; time grows as n^%.2f%s%s%s\n", exponent, *order ? " (" : "", order, *order ? ")" : "");
+}
+
+static void cprof__bench_build(cprof__buf *b, const cprof_profile *p) {
+    size_t count = p->benchmark_count ? p->benchmark_count : 1;
+    size_t *order = (size_t *)cprof__alloc(count * sizeof *order);
+    double *n = (double *)cprof__alloc(count * sizeof *n), *t = (double *)cprof__alloc(count * sizeof *t);
+    if (!order || !n || !t) b->failed = 1;
+    cprof__buf_printf(b, "Benchmarks: %zu (timer %s; times per iteration)\n", p->benchmark_count, p->timer);
+    if (p->benchmark_count)
+        cprof__buf_printf(b, "  %-24s %11s %9s %9s %9s %9s %9s %9s %8s  %16s  %s\n", "name", "n", "median", "mean",
+                          "min", "max", "stddev", "MAD", "outliers", "samples x batch", "throughput (median)");
+    for (size_t i = 0; i < p->benchmark_count; i++) cprof__bench_row(b, &p->benchmarks[i]);
+    for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) cprof__bench_comparison(b, p, i, order);
+    int scaling_header = 0;
+    for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) {
+        size_t before = b->length;
+        if (!scaling_header) cprof__buf_puts(b, "\nScaling (median time per n, growth fitted on log-log)\n");
+        size_t header_end = b->length;
+        cprof__bench_scaling(b, p, i, n, t);
+        if (b->length == header_end && !scaling_header) b->length = before, b->data[before] = '\0';
+        else scaling_header = 1;
+    }
+    cprof__release(order, count * sizeof *order);
+    cprof__release(n, count * sizeof *n);
+    cprof__release(t, count * sizeof *t);
+}
+
+int cprof_bench_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || !out) return -1;
+    cprof__bench_build(&b, p);
+    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
+    cprof__buf_free(&b);
+    return failed ? -1 : 0;
+}
+
+int cprof_bench_print(FILE *out) {
+    cprof_profile *p = cprof_capture();
+    int result = cprof_bench_write(p, out);
+    cprof_profile_free(p);
+    return result;
+}
+
+/* --- two runs compared: per benchmark (name and n) the change of the median, and whether it exceeds
+   both the threshold and the noise (Mann-Whitney U on the samples) ---------------------------------- */
+static const cprof_benchmark *cprof__bench_find(const cprof_profile *p, const cprof_benchmark *like) {
+    for (size_t i = 0; i < p->benchmark_count; i++)
+        if (p->benchmarks[i].n == like->n && strcmp(p->benchmarks[i].name, like->name) == 0) return &p->benchmarks[i];
+    return NULL;
+}
+
+/* One line; returns 1 when the benchmark regressed. */
+static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, const cprof_benchmark *y,
+                                    double threshold_pct, double alpha) {
+    char n[32], before[24], after[24];
+    double change = x->stats.median_ns > 0 ? 100 * (y->stats.median_ns - x->stats.median_ns) / x->stats.median_ns : 0;
+    double p_value = cprof_bench_mann_whitney(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
+    const char *verdict = fabs(change) < threshold_pct ? "unchanged" : p_value >= alpha ? "within noise"
+                          : change < 0 ? "improved" : "REGRESSED";
+    cprof__buf_printf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
+    cprof__buf_pad_left(b, cprof__bench_time(before, x->stats.median_ns), 9);
+    cprof__buf_puts(b, " ");
+    cprof__buf_pad_left(b, cprof__bench_time(after, y->stats.median_ns), 9);
+    cprof__buf_printf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdict);
+    return verdict[0] == 'R';
+}
+
+static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before, const cprof_profile *after,
+                                      double threshold_pct, double alpha) {
+    int regressed = 0;
+    char n[32];
+    cprof__buf_printf(b, "Benchmarks compared (median per iteration; a change counts when over %.3g%% and the "
+                         "Mann-Whitney U test's p < %.3g)\n  %-24s %11s %9s %9s %9s\n",
+                      threshold_pct, alpha, "name", "n", "before", "after", "change");
+    for (size_t i = 0; i < after->benchmark_count; i++) {
+        const cprof_benchmark *y = &after->benchmarks[i], *x = cprof__bench_find(before, y);
+        if (x) regressed += cprof__bench_compare_row(b, x, y, threshold_pct, alpha);
+        else cprof__buf_printf(b, "  %-24s %11s  new\n", y->name, y->n ? cprof__count(n, y->n) : "-");
+    }
+    for (size_t i = 0; i < before->benchmark_count; i++)
+        if (!cprof__bench_find(after, &before->benchmarks[i]))
+            cprof__buf_printf(b, "  %-24s %11s  removed\n", before->benchmarks[i].name,
+                              before->benchmarks[i].n ? cprof__count(n, before->benchmarks[i].n) : "-");
+    cprof__buf_printf(b, "%d regressed\n", regressed);
+    return regressed;
+}
+
+int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                              double threshold_pct, double alpha) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!before || !after || !out) return -1;
+    int regressed = cprof__bench_compare_build(&b, before, after, threshold_pct, alpha);
+    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
+    cprof__buf_free(&b);
+    return failed ? -1 : regressed;
 }
 
 /* ==================================================================================================
