@@ -1,11 +1,13 @@
 # cprof - every entry point. On a fresh Debian machine `make demo` and `make test` are all you need:
 # both install what is missing (libstb-dev, clang, valgrind, xmllint, chromium, node) with apt-get first.
 #
-#   make demo      build and run the example, print its profile
+#   make demo      build and run the example, print its profile; then the same example instrumented
+#                  automatically (-finstrument-functions, CPROF_AUTO), its CPROF_SCOPEs compiled out
 #   make test      every test with gcc and clang, as C99, C11 and C++11, then under ASan+UBSan, TSan and
 #                  valgrind, plus the build checks; ends with "N passed, N failed"
 #   make bench     the overhead benchmarks (medians and ratios against a baseline of the same run)
-#   make install   PREFIX=/usr/local: the header into PREFIX/include
+#   make fuzz      the loader under libFuzzer for FUZZ_SECONDS (600); seeds in tests/corpus
+#   make install   PREFIX=/usr/local: the header into PREFIX/include, the tool into PREFIX/bin
 #   make clean
 
 PREFIX ?= /usr/local
@@ -34,8 +36,10 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 
 UNIT_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.c)))) twice
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
-CHECKS := zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
-          flamegraph-xml flamegraph-browser
+CHECKS := tool zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
+          flamegraph-xml flamegraph-browser bench-diff \
+          auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
+          auto-callgrind auto-hot-path example-auto diff-tool
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -46,9 +50,9 @@ CHROMIUM ?= /usr/bin/chromium
 PLAYWRIGHT_VERSION := 1.55.0
 PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
 
-.PHONY: all demo test bench install clean deps
+.PHONY: all demo test bench install clean deps fuzz
 
-all: deps $(BUILD)/wordfreq
+all: deps $(BUILD)/wordfreq $(BUILD)/cprof $(BUILD)/wordfreq-auto
 
 # --- what a fresh Debian machine lacks ----------------------------------------------------------------
 deps:
@@ -67,13 +71,28 @@ deps:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# --- the cprof tool: the header itself, with its main() ---------------------------------------------
+$(BUILD)/cprof: $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
+
 # --- the example ------------------------------------------------------------------------------------
 $(BUILD)/wordfreq: examples/wordfreq.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) $< -o $@ $(LIBS)
 
-demo: deps $(BUILD)/wordfreq
+# The same source instrumented by the compiler: CPROF_NO_MANUAL_SCOPES compiles its CPROF_SCOPEs out,
+# CPROF_AUTO defines the hooks, gcc's exclude list keeps the hook calls out of cprof's own code.
+AUTO_DEMO_FLAGS := -finstrument-functions -finstrument-functions-exclude-file-list=cprof.h,stb_sprintf.h \
+                   -DCPROF_AUTO -DCPROF_NO_MANUAL_SCOPES
+$(BUILD)/wordfreq-auto: examples/wordfreq.c $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) $(AUTO_DEMO_FLAGS) $< -o $@ $(LIBS)
+
+demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto
 	./$(BUILD)/wordfreq
+	@echo; echo "--- the same program, every function instrumented by the compiler (no CPROF_SCOPE) ---"
+	./$(BUILD)/wordfreq-auto
 
 # --- tests ------------------------------------------------------------------------------------------
 # Each result file holds PASS or FAIL; its log is beside it. A target never fails, so that one broken
@@ -100,13 +119,19 @@ $(BUILD)/results/%: $(TEST_SOURCES)
 
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
 # starting with SKIP (something it needs is not installed) and succeeds.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildcard bench/*.c bench/*.h)
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildcard bench/*.c bench/*.h tests/*.awk)
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
 
-.PHONY: check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
-        check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser
+.PHONY: check-tool check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
+        check-example check-readme-quickstart check-bench-builds check-bench-diff check-flamegraph-xml check-flamegraph-browser \
+        check-diff-tool \
+        check-auto-callgrind check-auto-hot-path check-example-auto
+
+# The tool on a real profile: outputs, exit statuses, error format, make install.
+check-tool: $(BUILD)/cprof $(BUILD)/wordfreq
+	tests/check_tool.sh $(BUILD)
 
 # CPROF_DISABLE costs nothing: a function with a scope compiles to the same code as without it.
 check-zero-cost-%:
@@ -130,6 +155,7 @@ check-strict-header:
 	          "g++ -x c++ -std=c++11" "g++ -x c++ -std=c++20" "clang++ -x c++ -std=c++11" "clang++ -x c++ -std=c++20"; do \
 	  echo "$$cc"; $$cc $(WARNINGS) -Wconversion -I. -fsyntax-only $(BUILD)/check/strict.c || exit 1; \
 	  $$cc $(WARNINGS) -Wconversion -DCPROF_NO_STB_SPRINTF -I. -fsyntax-only $(BUILD)/check/strict.c || exit 1; \
+	  $$cc $(WARNINGS) -Wconversion -DCPROF_AUTO -I. -fsyntax-only $(BUILD)/check/strict.c || exit 1; \
 	done
 
 # The example runs and its profile names the deliberate bottleneck first.
@@ -145,8 +171,91 @@ check-readme-quickstart:
 	gcc -std=c99 $(WARNINGS) -I. $(BUILD)/check/quickstart.c -o $(BUILD)/check/quickstart $(LIBS)
 	./$(BUILD)/check/quickstart | grep -q 'parse'
 
+# cprof diff on two saved benchmark runs (one benchmark 45% slower, well past the noise): exit 1 and
+# REGRESSED; the other way round, or gated on allocations only, exit 0; cprof bench prints the table.
+check-bench-diff: $(BUILD)/cprof
+	rm -rf $(BUILD)/check/bench-diff && mkdir -p $(BUILD)/check/bench-diff
+	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_bench.c -o $(BUILD)/check/bench-diff/test_bench $(LIBS)
+	./$(BUILD)/check/bench-diff/test_bench $(BUILD)/check/bench-diff
+	cd $(BUILD)/check/bench-diff && { ../../cprof diff run_a.json run_b.json > regressed.txt; test $$? = 1; }
+	grep -q '^  sort/quick  *1,000 .*REGRESSED$$' $(BUILD)/check/bench-diff/regressed.txt
+	grep -q '^1 regressed$$' $(BUILD)/check/bench-diff/regressed.txt
+	cd $(BUILD)/check/bench-diff && ../../cprof diff run_b.json run_a.json > improved.txt
+	grep -q 'improved$$' $(BUILD)/check/bench-diff/improved.txt
+	cd $(BUILD)/check/bench-diff && ../../cprof diff --fail-on=alloc run_a.json run_b.json > /dev/null
+	cd $(BUILD)/check/bench-diff && { ../../cprof diff run_a.json run_a.json -- run_b.json run_b.json > /dev/null; test $$? = 1; }
+	./$(BUILD)/cprof bench $(BUILD)/check/bench-diff/run_a.json | grep -q '^Benchmarks: 4 '
+
 check-bench-builds:
-	for b in bench/*.c; do gcc -std=c11 -O2 $(WARNINGS) $$b -o $(BUILD)/check/$$(basename $$b .c) $(LIBS) || exit 1; done
+	$(foreach b,$(BENCHES),gcc -std=c11 -O2 $(WARNINGS) $(bench_flags.$(b)) bench/$(b).c -o $(BUILD)/check/$(b) $(LIBS) &&) true
+
+# --- automatic instrumentation (CPROF_AUTO): programs compiled with -finstrument-functions ----------
+# tests/auto_main.c (cprof in the same, instrumented file) loads tests/auto_plugin.c as a shared
+# library, and a stripped copy of it; -rdynamic exports the hooks to the library.
+cc.auto-c-gcc      := gcc -std=c11 -O1 -g
+cc.auto-c-clang    := clang -std=c11 -O1 -g
+cc.auto-c-asan     := $(cc.asan-ubsan)
+cc.auto-c-tsan     := $(cc.tsan)
+cc.auto-c-valgrind := $(cc.valgrind)
+run.auto-c-valgrind := $(run.valgrind)
+check-auto-c-%:
+	@mkdir -p $(BUILD)/check/auto-$*
+	$(cc.auto-c-$*) $(WARNINGS) -fPIC -shared -finstrument-functions tests/auto_plugin.c -o $(BUILD)/check/auto-$*/auto_plugin.so
+	strip -o $(BUILD)/check/auto-$*/auto_plugin_stripped.so $(BUILD)/check/auto-$*/auto_plugin.so
+	$(cc.auto-c-$*) $(WARNINGS) -finstrument-functions -rdynamic tests/auto_main.c -o $(BUILD)/check/auto-$*/auto_main $(LIBS)
+	CPROF_AUTO_EXCLUDE='^skipped_' timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main \
+	  $(BUILD)/check/auto-$*/auto_plugin.so $(BUILD)/check/auto-$*/auto_plugin_stripped.so
+	CPROF_AUTO_EXCLUDE='(' timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main --bad-regex
+
+# C++: demangled methods and templates, an exception through instrumented functions.
+check-auto-cpp-%:
+	$(if $(filter gcc,$*),g++ -std=c++11,clang++ -std=c++17) -O1 -g $(WARNINGS) -finstrument-functions \
+	  tests/auto_cpp.cc -o $(BUILD)/check/auto_cpp-$* $(LIBS)
+	timeout 300 ./$(BUILD)/check/auto_cpp-$*
+
+# Exactness against an independent tool: for every function of tests/auto_calls.c, cprof's call count
+# equals callgrind's, in the same run. cprof (tests/auto_counts.c) is not instrumented here.
+check-auto-callgrind:
+	gcc -std=c11 -O0 -g $(WARNINGS) -finstrument-functions -c tests/auto_calls.c -o $(BUILD)/check/auto_calls.o
+	gcc -std=c11 -O2 -g $(WARNINGS) -c tests/auto_counts.c -o $(BUILD)/check/auto_counts.o
+	gcc $(BUILD)/check/auto_calls.o $(BUILD)/check/auto_counts.o -o $(BUILD)/check/auto_calls $(LIBS)
+	cd $(BUILD)/check && rm -f callgrind.out && AUTO_COUNTS=auto_cprof.tsv timeout 300 valgrind -q --tool=callgrind \
+	  --compress-strings=no --compress-pos=no --callgrind-out-file=callgrind.out ./auto_calls
+	awk -v file='auto_calls[.]c$$' -f tests/callgrind_calls.awk $(BUILD)/check/callgrind.out | sort -k2 \
+	  > $(BUILD)/check/auto_callgrind.tsv
+	sort -k2 $(BUILD)/check/auto_cprof.tsv > $(BUILD)/check/auto_cprof_sorted.tsv
+	cat $(BUILD)/check/auto_cprof_sorted.tsv
+	test $$(wc -l < $(BUILD)/check/auto_callgrind.tsv) -ge 11
+	diff $(BUILD)/check/auto_callgrind.tsv $(BUILD)/check/auto_cprof_sorted.tsv
+
+# The profiler's own code never calls the hooks where it matters: under clang no function of the
+# implementation does; under gcc not the hooks, cprof__exit nor the hot path of cprof__enter (its only
+# hook calls surround the first-use initialisation). x86-64 object code is inspected.
+HOOK_CALLERS := objdump -dr --no-show-raw-insn $(BUILD)/check/hooks.o | awk '/^[0-9a-f]+ <.*>:$$/ { f = $$2 } \
+  /R_X86_64_PLT32[ \t]+__cyg_profile_func_|call .*<__cyg_profile_func_[a-z]+(\.[a-z0-9.]+)?>/ { print f }' | sort -u
+check-auto-hot-path:
+	printf '#define CPROF_IMPLEMENTATION\n#define CPROF_AUTO\n#include "cprof.h"\nint user(void);\nint user(void){return 1;}\n' \
+	  > $(BUILD)/check/hooks.c
+	clang -std=c11 -O2 $(WARNINGS) -finstrument-functions -I. -c $(BUILD)/check/hooks.c -o $(BUILD)/check/hooks.o
+	test "$$($(HOOK_CALLERS))" = "<user>:"
+	gcc -std=c11 -O2 $(WARNINGS) -finstrument-functions -I. -c $(BUILD)/check/hooks.c -o $(BUILD)/check/hooks.o
+	$(HOOK_CALLERS) > $(BUILD)/check/hook_callers.txt; cat $(BUILD)/check/hook_callers.txt
+	grep -qx '<user>:' $(BUILD)/check/hook_callers.txt
+	! grep -E '^<(__cyg_profile_func_(enter|exit)|cprof__exit|cprof__frame_close|cprof__ticks)>:' $(BUILD)/check/hook_callers.txt
+	objdump -d --no-show-raw-insn $(BUILD)/check/hooks.o | awk '/^[0-9a-f]+ <cprof__enter>:$$/ { p = 1; next } \
+	  /^[0-9a-f]+ <.*>:$$/ { p = 0 } p && /call/' > $(BUILD)/check/enter_calls.txt; cat $(BUILD)/check/enter_calls.txt
+	test $$(grep -c '__cyg_profile_func' $(BUILD)/check/enter_calls.txt) -le 2
+
+# make demo's automatic build: the bottleneck first, the counts of the manual build, plus the
+# qsort callback that the manual build never had a scope for; nothing of the profiler's own.
+check-example-auto: $(BUILD)/wordfreq-auto
+	timeout 300 ./$(BUILD)/wordfreq-auto > $(BUILD)/check/wordfreq-auto.out
+	grep -q '^1360 distinct words' $(BUILD)/check/wordfreq-auto.out
+	grep -A2 '^Functions, by self time' $(BUILD)/check/wordfreq-auto.out | tail -1 | grep -q ' find_word  (wordfreq-auto)$$'
+	grep -Eq '^ +200,000 .*  find_word  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out
+	grep -Eq '^ +200,000 .*  count_word  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out
+	grep -Eq '  by_count  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out
+	! grep -E '  (cprof_|stbsp__)' $(BUILD)/check/wordfreq-auto.out
 
 # Every flame graph the tests write (known trees, hostile names, a live capture, 100,000 nodes, empty)
 # is well-formed XML.
@@ -168,6 +277,31 @@ check-flamegraph-browser:
 	./$(BUILD)/check/svg-browser/samples --samples $(BUILD)/check/svg-browser && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
 
+# `cprof diff` as a CI gate: its exit status (0 faster, 1 a significant regression, 0 with --fail-on=none or a
+# threshold above the change, 2 bad usage, 1 a missing file), several runs a side, and a well-formed
+# differential flame graph in both widths.
+check-diff-tool: $(BUILD)/cprof
+	rm -rf $(BUILD)/check/diff && mkdir -p $(BUILD)/check/diff
+	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_compare.c -o $(BUILD)/check/diff/samples $(LIBS)
+	./$(BUILD)/check/diff/samples --samples $(BUILD)/check/diff
+	cd $(BUILD)/check/diff && ../../cprof diff seed-before.json seed-after.json > seed.txt
+	grep -q 'speedup 2.00x' $(BUILD)/check/diff/seed.txt
+	cd $(BUILD)/check/diff && ../../cprof diff before.json after.json --svg after.svg > mixed.txt; test $$? = 1
+	grep -q '^!! slower ' $(BUILD)/check/diff/mixed.txt
+	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=none before.json after.json > /dev/null
+	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=alloc before.json after.json > /dev/null
+	cd $(BUILD)/check/diff && ../../cprof diff --threshold=150 before.json after.json > /dev/null
+	cd $(BUILD)/check/diff && ../../cprof diff after.json before.json > /dev/null; test $$? = 1
+	cd $(BUILD)/check/diff && ../../cprof diff before.json before.json before.json -- after.json after.json > runs.txt; test $$? = 0
+	grep -q 'Runs: 3 before, 2 after' $(BUILD)/check/diff/runs.txt
+	cd $(BUILD)/check/diff && ../../cprof diff before.json 2> usage.txt; test $$? = 2
+	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=sometimes before.json after.json 2>> usage.txt; test $$? = 2
+	cd $(BUILD)/check/diff && ../../cprof diff before.json missing.json 2>> usage.txt; test $$? = 1
+	cd $(BUILD)/check/diff && ../../cprof diff --before-widths --svg before.svg before.json after.json > /dev/null; test $$? = 1
+	xmllint --noout $(BUILD)/check/diff/after.svg $(BUILD)/check/diff/before.svg
+	grep -q 'new: not in the before profile' $(BUILD)/check/diff/after.svg
+	grep -q 'removed: not in the after profile' $(BUILD)/check/diff/before.svg
+
 $(PLAYWRIGHT):
 	mkdir -p $(BUILD)/npm
 	npm install --prefix $(BUILD)/npm --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION)
@@ -178,13 +312,24 @@ BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
 bench: deps $(addprefix $(BUILD)/bench/,$(BENCHES))
 	@for b in $(BENCHES); do ./$(BUILD)/bench/$$b || exit 1; echo; done
 
+# Extra flags per benchmark; auto_overhead measures the compiler's instrumentation itself.
+bench_flags.auto_overhead := -finstrument-functions
+
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 	@mkdir -p $(@D)
-	gcc -std=c11 -O2 $(WARNINGS) $< -o $@ $(LIBS)
+	gcc -std=c11 -O2 $(WARNINGS) $(bench_flags.$*) $< -o $@ $(LIBS)
+
+# --- fuzzing the loader: make fuzz [FUZZ_SECONDS=600]; new inputs that find crashes go to build/fuzz ----
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@mkdir -p $(BUILD)/fuzz/corpus
+	clang -std=c11 -O1 -g -DCPROF_FUZZING -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
+	cd $(BUILD)/fuzz && ./fuzz_load -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 corpus ../../tests/corpus
 
 # --- install ----------------------------------------------------------------------------------------
-install:
-	install -d $(DESTDIR)$(PREFIX)/include
+install: $(BUILD)/cprof
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/cprof $(DESTDIR)$(PREFIX)/bin/cprof
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/cprof.h
 
 clean:

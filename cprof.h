@@ -15,6 +15,12 @@
                                               link and return empty results
        CPROF_NO_STB_SPRINTF   off      impl   format with the C library's vsnprintf instead of stb_sprintf
                                               (Debian libstb-dev, <stb/stb_sprintf.h>)
+       CPROF_MAIN             off      impl   with CPROF_IMPLEMENTATION: also compile main() of the cprof tool
+       CPROF_AUTO             off      impl   define the -finstrument-functions hooks: automatic
+                                              instrumentation (see AUTOMATIC INSTRUMENTATION)
+       CPROF_NO_MANUAL_SCOPES off      file   CPROF_SCOPE/BEGIN/END in this file expand to nothing while
+                                              recording stays on: profile a manually instrumented
+                                              program with automatic scopes only
 
    ENVIRONMENT (read once, when the program starts)
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
@@ -24,6 +30,9 @@
                           prefix.folded (collapsed stacks) and prefix.svg (the flame graph), each replaced atomically
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
+       CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
+                          regular expression are not recorded (decided once per function); an invalid
+                          expression excludes nothing and says so on stderr and in the report
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -62,6 +71,31 @@
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
+       int  cprof_save(const cprof_profile *, const char *path)
+           The profile as JSON (format 1.0, see PROFILE FILE), written to a temporary name and renamed.
+           0, or -1 with cprof_error() set.
+       int  cprof_load(const char *path, cprof_profile **out)
+       int  cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out)
+           A saved profile back into the type cprof_capture() returns (derived figures computed again).
+           0, or -1 with *out = NULL and cprof_error() = "FILE:LINE:COL: what is wrong".
+       const char *cprof_error(void)       the calling thread's last save/load error.
+       int  cprof_json_write(const cprof_profile *, FILE *)
+       int  cprof_folded_write(const cprof_profile *, FILE *, const cprof_folded_options *)
+           Collapsed stacks: "frame;frame;frame SELF_NS" per call path with self time, sorted bytewise;
+           ';' in names becomes ':', newlines spaces. cprof_folded_defaults(): thread_frames = 0
+           (threads merged; 1: each stack starts with its thread's name).
+       int  cprof_stats_write(const cprof_profile *, FILE *)
+           TSV: function calls total_ns self_ns avg_ns min_ns max_ns pct_total pct_self file line
+           (and EVENT_self per counter), one row per function.
+
+   PROFILE FILE (JSON, format 1.0; every field documented in README.md)
+       Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
+       version is refused; unknown fields are ignored. Nodes are depth-first with each parent before its
+       children.
+
+   TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
+       cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
+       stderr; exit 0 ok, 1 bad input, 2 bad usage.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -88,6 +122,42 @@
        uint32_t cprof_counter_find(const cprof_profile *, const char *name)
            The index of a counter by name in profile->counters, or CPROF_NONE.
 
+   COMPARISON (before and after; the tool's `cprof diff`)
+       cprof_comparison *cprof_compare(const cprof_profile *before, const cprof_profile *after,
+                                       const cprof_compare_options *)
+       cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t before_count,
+                                            const cprof_profile *const *after, size_t after_count, options)
+           Per function (matched by name) and metric (self time, total time, calls, each counter's self value
+           in ns or counts) the before and after value (several runs: the medians), change_pct (negative =
+           better; INFINITY from 0), p_value and a verdict: CPROF_REGRESSED / CPROF_IMPROVED when the change is
+           beyond threshold_pct (default 5) and, for measured metrics (times, counters), the test gives p < alpha
+           (default 0.05); CPROF_WITHIN_NOISE when it is beyond the threshold only; else CPROF_UNCHANGED. Calls are
+           exact counts: the threshold alone decides. The test: one run a side, Welch's t-test on the per-call
+           durations from calls, total and sum_sq_ns2 (self time uses the calls' spread; fewer than 2 calls or a
+           counter: untested, p NaN, never significant); several runs, the Mann-Whitney U test on the runs'
+           values (exact without ties up to 40 runs: 3 runs a side can never reach p < 0.05, 4 can). Functions
+           in one side only are CPROF_NEW / CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall
+           time / after wall time. NULL on a NULL or missing profile, or without memory. options NULL = defaults.
+       void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
+       cprof_compare_options cprof_compare_defaults(void)        threshold_pct 5, alpha 0.05, labels NULL.
+       const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
+           The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
+       int cprof_comparison_failed(const cprof_comparison *, int fail_on)
+           1 when a change of the kind CPROF_FAIL_TIME / _ALLOC / _ANY (every metric but calls) regressed.
+       int cprof_comparison_write(const cprof_comparison *, FILE *); size_t cprof_comparison_format(c, buffer, size)
+           The text report: wall times and speedup, improvements then an "!!" block of regressions (self time
+           first, then total time, then the rest, each by impact: the change as a share of the run, so time
+           saved or lost, not percent), new and removed functions, and the changes "~ within noise".
+       int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *,
+                                       const cprof_flamegraph_options *, int before_widths)
+           The flame graph of after (before_widths: of before), each frame coloured by the change of its self
+           time against the frame with the same call path in the other profile: red slower, blue faster,
+           saturation = the change / the largest change of a frame, white unchanged, purple new (grey removed,
+           with before_widths); the tooltip adds self before, after and the change. 0, or -1 as the flame graph.
+       cprof_profile *cprof_snapshot(const char *name)
+           cprof_capture(), then cprof_reset(): compare implementation A with B in one run. profile->snapshot
+           holds the name (the comparison's label; not saved in the JSON file).
+
    COUNTERS (Linux perf_event_open; see the README for what each costs and means)
        Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
        LLC-loads LLC-misses dTLB-misses (hardware); page-faults minor-faults major-faults task-clock (ns)
@@ -101,13 +171,25 @@
        rdpmc when the kernel allows it for every event of the group, else with one read() per scope end
        and start (about 1.5 µs each in a virtual machine).
 
+   AUTOMATIC INSTRUMENTATION
+       cc -O2 -finstrument-functions -DCPROF_AUTO prog.c -lpthread -lm    (prog.c has CPROF_IMPLEMENTATION)
+       Every function compiled with -finstrument-functions becomes a scope in the same call tree as the
+       CPROF_SCOPEs, which keep working beside it. Names: the ELF symbol table of the executable or
+       shared object (.symtab, static functions included; .dynsym when stripped), C++ demangled through
+       the C++ runtime's __cxa_demangle when the program has it; else "module+0xoffset". Resolved once
+       per function; its first call pays the lookup, counted in its caller's time. A function
+       excluded by CPROF_AUTO_EXCLUDE costs a table lookup per call. Calls deeper than 512 levels are
+       counted as dropped. The file with CPROF_AUTO may itself be instrumented: cprof never records
+       its own functions. Shared libraries loaded with dlopen need the hooks exported: link with
+       -rdynamic. See README.md for the compiler's exclude options.
+
    PERCENTAGES
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
    CONTENTS (grep for the tag)
-       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>capture  >>derive  >>text
-       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>bench  >>output  >>tool
+       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>auto  >>capture  >>derive  >>text
+       >>counter-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph  >>compare  >>bench  >>output  >>tool
 */
 #ifndef CPROF_H
 #define CPROF_H
@@ -142,7 +224,7 @@ typedef struct cprof_site {
     int kind;             /* CPROF__KIND_* */
 } cprof_site;
 
-enum { CPROF__KIND_SCOPE = 0, CPROF__KIND_BEGIN = 1, CPROF__KIND_END = 2 };
+enum { CPROF__KIND_SCOPE = 0, CPROF__KIND_BEGIN = 1, CPROF__KIND_END = 2, CPROF__KIND_AUTO = 3 };
 
 /* --- the profile: an immutable snapshot, the one data model every writer reads --- */
 typedef struct cprof_site_info {
@@ -241,6 +323,7 @@ typedef struct cprof_profile {
     cprof_counter_value *node_counters;     /* [node_count * counter_count]: node i, counter k at i * counter_count + k */
     cprof_counter_value *function_counters; /* [function_count * counter_count], the same way */
     const char *counter_reader;             /* "rdpmc", "read" (a system call per read), "" without counters */
+    const char *snapshot;                   /* the name given to cprof_snapshot(); NULL otherwise (not saved) */
     size_t benchmark_count;                 /* >>bench: benchmarks run in this process (or loaded), in run order */
     struct cprof_benchmark *benchmarks;
 } cprof_profile;
@@ -262,6 +345,55 @@ typedef struct cprof_flamegraph_options {
     uint32_t width;       /* of the image, in pixels */
     const char *title;    /* NULL: "Flame graph: " and the program */
 } cprof_flamegraph_options;
+
+/* --- the comparison of two profiles, or of several runs each (>>compare) --- */
+typedef struct cprof_compare_options {
+    double threshold_pct;     /* smaller changes are unchanged (default 5) */
+    double alpha;             /* a measured change is significant when the test's p is below (default 0.05) */
+    const char *before_label; /* the report's names of the sides; NULL: the snapshot's or the program's name */
+    const char *after_label;
+} cprof_compare_options;
+
+enum { CPROF_METRIC_TIME = 0, CPROF_METRIC_CALLS = 1, CPROF_METRIC_COUNTER = 2, CPROF_METRIC_ALLOC = 3 };
+enum { CPROF_UNCHANGED = 0, CPROF_WITHIN_NOISE = 1, CPROF_IMPROVED = 2, CPROF_REGRESSED = 3 };
+enum { CPROF_IN_BOTH = 0, CPROF_NEW = 1, CPROF_REMOVED = 2 };
+enum { CPROF_FAIL_NONE = 0, CPROF_FAIL_TIME = 1, CPROF_FAIL_ALLOC = 2, CPROF_FAIL_ANY = 3 };
+
+typedef struct cprof_metric_info {
+    const char *name; /* "self time", "total time", "calls", or a counter's name (its self value) */
+    int kind;         /* CPROF_METRIC_* */
+    int measured;     /* 1: noisy, so a test must tell a change from noise; 0: an exact count */
+} cprof_metric_info;
+
+typedef struct cprof_change { /* one function, one metric */
+    double before, after; /* ns for times; several runs: the median of the runs */
+    double change_pct;    /* 100 (after - before) / before: negative = better; INFINITY when before is 0 */
+    double p_value;       /* two-sided p of the test; NaN when untested (an exact count, or no spread) */
+    int verdict;          /* CPROF_UNCHANGED, CPROF_WITHIN_NOISE, CPROF_IMPROVED, CPROF_REGRESSED */
+    int reserved;
+} cprof_change;
+
+typedef struct cprof_function_change {
+    const char *name;
+    int presence;          /* CPROF_IN_BOTH, CPROF_NEW (after only) or CPROF_REMOVED (before only) */
+    int reserved;
+    cprof_change *metrics; /* [comparison->metric_count] */
+} cprof_function_change;
+
+typedef struct cprof_comparison {
+    size_t before_runs, after_runs;
+    double before_wall_ns, after_wall_ns; /* several runs: the medians */
+    double speedup;                       /* before_wall_ns / after_wall_ns (0 when after is 0) */
+    cprof_compare_options options;
+    const char *before_label, *after_label;
+    const char *test;                     /* the test for measured metrics, in words */
+    size_t metric_count;
+    cprof_metric_info *metrics;
+    size_t function_count;
+    cprof_function_change *functions;     /* by name */
+    size_t improved, regressed, within_noise; /* (function, metric) changes with that verdict */
+    struct cprof_profile *storage;        /* private: owns the names */
+} cprof_comparison;
 
 /* --- benchmarks (>>bench) --- */
 typedef struct cprof_bench_stats { /* of per-iteration times, in ns (see cprof_bench_statistics) */
@@ -329,6 +461,20 @@ int cprof_counters_enable(const char *events);
 cprof_counter_value cprof_node_counter(const cprof_profile *profile, uint32_t node, uint32_t counter);
 cprof_counter_value cprof_function_counter(const cprof_profile *profile, uint32_t function, uint32_t counter);
 uint32_t cprof_counter_find(const cprof_profile *profile, const char *name);
+cprof_compare_options cprof_compare_defaults(void);
+cprof_comparison *cprof_compare(const cprof_profile *before, const cprof_profile *after,
+                                const cprof_compare_options *options);
+cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t before_count,
+                                     const cprof_profile *const *after, size_t after_count,
+                                     const cprof_compare_options *options);
+void cprof_comparison_free(cprof_comparison *comparison);
+const cprof_change *cprof_comparison_find(const cprof_comparison *comparison, const char *function, const char *metric);
+int cprof_comparison_failed(const cprof_comparison *comparison, int fail_on);
+int cprof_comparison_write(const cprof_comparison *comparison, FILE *out);
+size_t cprof_comparison_format(const cprof_comparison *comparison, char *buffer, size_t size);
+int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                                const cprof_flamegraph_options *options, int before_widths);
+cprof_profile *cprof_snapshot(const char *name);
 cprof_bench_options cprof_bench_defaults(void);
 int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *options);
 int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
@@ -336,11 +482,13 @@ int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, c
 void cprof_bench_clear(void);
 cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count);
 double cprof_bench_growth(const double *n, const double *time_ns, size_t count);
-double cprof_bench_mann_whitney(const double *a, size_t a_count, const double *b, size_t b_count);
 int cprof_bench_write(const cprof_profile *profile, FILE *out);
 int cprof_bench_print(FILE *out);
 int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
-                              double threshold_pct, double alpha);
+                              const cprof_compare_options *options);
+int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
+                                   const cprof_profile *const *after, size_t after_count, FILE *out,
+                                   const cprof_compare_options *options);
 
 /* private, used by the macros */
 uint32_t cprof__enter(const cprof_site *site);
@@ -366,7 +514,7 @@ void cprof__end(const cprof_site *site);
 #define CPROF__SITE(var, kind, ...) \
     static const cprof_site var = {"" __VA_ARGS__, __func__, __FILE__, __LINE__, kind}
 
-#if defined(CPROF_DISABLE)
+#if defined(CPROF_DISABLE) || defined(CPROF_NO_MANUAL_SCOPES)
 #define CPROF_SCOPE(...)
 #define CPROF_BEGIN(...) ((void)0)
 #define CPROF_END() ((void)0)
@@ -402,7 +550,7 @@ struct cprof__scope_guard {
         CPROF__SITE(cprof__end_site, CPROF__KIND_END, "");       \
         cprof__end(&cprof__end_site);                            \
     } while (0)
-#endif /* CPROF_DISABLE */
+#endif /* CPROF_DISABLE || CPROF_NO_MANUAL_SCOPES */
 
 #endif /* CPROF_H */
 
@@ -468,6 +616,28 @@ struct cprof__scope_guard {
 #define CPROF__UNUSED
 #define CPROF__COLD
 #endif
+
+/* The profiler never profiles itself, even when this file is compiled with -finstrument-functions
+   (see >>auto): clang marks every function from here to the end of the implementation; gcc has no
+   such pragma, so the functions on the scope's hot path are declared here with the attribute (gcc
+   and clang take it from an earlier declaration), and the hooks ignore calls made while they run. */
+#if defined(__GNUC__)
+#define CPROF__NO_INSTRUMENT __attribute__((no_instrument_function))
+#else
+#define CPROF__NO_INSTRUMENT
+#endif
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((no_instrument_function)), apply_to = function)
+#endif
+struct cprof__recorder;
+static uint64_t cprof__monotonic_ns(void) CPROF__NO_INSTRUMENT;
+static inline uint64_t cprof__cpu_counter(void) CPROF__NO_INSTRUMENT;
+static inline uint64_t cprof__ticks(void) CPROF__NO_INSTRUMENT;
+static struct cprof__recorder *cprof__recorder_get(void) CPROF__NO_INSTRUMENT;
+static void cprof__frame_close(struct cprof__recorder *r, uint32_t depth, uint64_t now) CPROF__NO_INSTRUMENT;
+static size_t cprof__pointer_hash(const void *pointer) CPROF__NO_INSTRUMENT;
+uint32_t cprof__enter(const cprof_site *site) CPROF__NO_INSTRUMENT;
+void cprof__exit(uint32_t token) CPROF__NO_INSTRUMENT;
 
 #ifndef CPROF_NO_STB_SPRINTF
 #if defined(__GNUC__)
@@ -1386,6 +1556,498 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
 }
 
 /* ==================================================================================================
+   >>auto: automatic instrumentation (CPROF_AUTO): the -finstrument-functions hooks. Every
+   instrumented function becomes a scope in the same per-thread tree as CPROF_SCOPE, keyed by a site
+   record made once per function address; its name comes from the ELF symbol tables.
+   ================================================================================================== */
+#if defined(CPROF_AUTO)
+#include <limits.h>
+#include <regex.h>
+#if defined(CPROF__LINUX) && defined(__ELF__)
+#include <elf.h>
+#define CPROF__ELF 1
+#endif
+
+#define CPROF__AUTO_STACK (2 * CPROF__MAX_DEPTH) /* open instrumented calls tracked per thread */
+
+/* One instrumented function, made the first time a hook sees its address and kept until exit. */
+typedef struct cprof__auto_function {
+    cprof_site site; /* name and function: the symbol; file: the module's file name; line 0 */
+    const void *address;
+    int excluded;    /* by CPROF_AUTO_EXCLUDE, or one of the profiler's own functions */
+} cprof__auto_function;
+
+/* Address -> function by open addressing. Written under cprof__auto_lock, read without a lock: an
+   entry's function is stored before its address (a release store), and a table about to fill up is
+   replaced by a bigger copy while the old one stays valid for readers still probing it. */
+typedef struct cprof__auto_table {
+    size_t capacity; /* a power of two, at least twice the entries */
+    const void **addresses;
+    cprof__auto_function **functions;
+    struct cprof__auto_table *older;
+} cprof__auto_table;
+
+typedef struct cprof__auto_call {
+    const void *address;
+    uint32_t token; /* from cprof__enter; 0 when not recorded (excluded, recording off, too deep) */
+} cprof__auto_call;
+
+/* Per thread, the instrumented calls open now, so that an exit needs no lookup. */
+typedef struct cprof__auto_thread {
+    struct cprof__auto_thread *next; /* all threads', so that the memory stays reachable */
+    uint32_t depth;
+    uint64_t overflow; /* open calls beyond the stack: not recorded */
+    cprof__auto_call stack[CPROF__AUTO_STACK];
+} cprof__auto_thread;
+
+/* A loaded module (the executable or a shared object) with its function symbols sorted by address. */
+typedef struct cprof__auto_symbol {
+    uintptr_t address; /* where the function is in memory */
+    uint64_t size;
+    uint32_t name;     /* offset into the module's names */
+    uint32_t global;   /* preferred over a local alias at the same address */
+} cprof__auto_symbol;
+
+typedef struct cprof__auto_module {
+    struct cprof__auto_module *next;
+    uintptr_t bias; /* load address minus the addresses in the file: 0 for a non-PIE executable */
+    char *path;
+    const char *file_name; /* the last part of path */
+    char *names;
+    size_t path_bytes, names_bytes, symbol_count, symbol_capacity;
+    cprof__auto_symbol *symbols;
+} cprof__auto_module;
+
+static pthread_mutex_t cprof__auto_lock = PTHREAD_MUTEX_INITIALIZER; /* never taken once a function is known */
+static struct cprof__auto_global {
+    cprof__auto_table *table;
+    size_t count;
+    cprof__auto_module *modules;
+    cprof__auto_thread *threads;
+    int exclude_ready, has_exclude;
+    regex_t exclude;
+} cprof__auto;
+
+static CPROF__THREAD_LOCAL int cprof__auto_busy; /* 1 while a hook runs: calls it makes are not recorded */
+static CPROF__THREAD_LOCAL cprof__auto_thread *cprof__auto_self;
+
+static int cprof__grow(void *array_pointer, size_t *capacity, size_t needed, size_t element_size);
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+void __cyg_profile_func_enter(void *function, void *call_site) CPROF__NO_INSTRUMENT;
+void __cyg_profile_func_exit(void *function, void *call_site) CPROF__NO_INSTRUMENT;
+#if defined(CPROF__ELF)
+/* Bound by symbol name (asm labels), so that no feature macro or header is needed and nothing clashes
+   with the system's declarations: glibc declares dl_iterate_phdr only under _GNU_SOURCE, and the C++
+   runtime's __cxa_demangle is a weak reference, null in a C program that does not link it. */
+struct cprof__module_info {
+    uintptr_t bias;
+    const char *path;        /* "" for the executable */
+    const void *segments;    /* program headers */
+    uint16_t segment_count;
+};
+int cprof__dl_iterate_phdr(int (*callback)(struct cprof__module_info *, size_t, void *), void *data)
+    __asm__("dl_iterate_phdr");
+char *cprof__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status)
+    __asm__("__cxa_demangle") __attribute__((weak));
+#endif
+#ifdef __cplusplus
+}
+#endif
+
+/* --- names: ELF symbol tables, read once per module --- */
+#if defined(CPROF__ELF)
+#if UINTPTR_MAX > 0xffffffffu
+typedef Elf64_Ehdr cprof__elf_header;
+typedef Elf64_Shdr cprof__elf_section;
+typedef Elf64_Sym cprof__elf_symbol;
+typedef Elf64_Phdr cprof__elf_segment;
+#define CPROF__ELF_CLASS ELFCLASS64
+#define CPROF__ELF_TYPE(info) ELF64_ST_TYPE(info)
+#define CPROF__ELF_BIND(info) ELF64_ST_BIND(info)
+#else
+typedef Elf32_Ehdr cprof__elf_header;
+typedef Elf32_Shdr cprof__elf_section;
+typedef Elf32_Sym cprof__elf_symbol;
+typedef Elf32_Phdr cprof__elf_segment;
+#define CPROF__ELF_CLASS ELFCLASS32
+#define CPROF__ELF_TYPE(info) ELF32_ST_TYPE(info)
+#define CPROF__ELF_BIND(info) ELF32_ST_BIND(info)
+#endif
+
+static int cprof__elf_read(FILE *f, uint64_t offset, void *out, size_t size) {
+    if (offset > (uint64_t)LONG_MAX || fseek(f, (long)offset, SEEK_SET) != 0) return -1;
+    return fread(out, 1, size, f) == size ? 0 : -1;
+}
+
+static int cprof__auto_compare_symbols(const void *a, const void *b) {
+    const cprof__auto_symbol *x = (const cprof__auto_symbol *)a, *y = (const cprof__auto_symbol *)b;
+    if (x->address != y->address) return x->address < y->address ? -1 : 1;
+    return (int)y->global - (int)x->global;
+}
+
+static void cprof__auto_symbol_add(cprof__auto_module *m, const cprof__elf_symbol *s) {
+    int type = CPROF__ELF_TYPE(s->st_info);
+    if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF || s->st_value == 0 ||
+        s->st_name >= m->names_bytes - 1)
+        return;
+    if (cprof__grow(&m->symbols, &m->symbol_capacity, m->symbol_count + 1, sizeof *m->symbols)) return;
+    cprof__auto_symbol *symbol = &m->symbols[m->symbol_count++];
+    symbol->address = m->bias + (uintptr_t)s->st_value;
+    symbol->size = (uint64_t)s->st_size;
+    symbol->name = (uint32_t)s->st_name;
+    symbol->global = CPROF__ELF_BIND(s->st_info) != STB_LOCAL;
+}
+
+/* The function symbols of one symbol table section and its string table. */
+static void cprof__auto_symbols_read(cprof__auto_module *m, FILE *f, const cprof__elf_section *table,
+                                     const cprof__elf_section *strings) {
+    if (strings->sh_size == 0 || strings->sh_size >= UINT32_MAX || table->sh_entsize != sizeof(cprof__elf_symbol))
+        return;
+    m->names_bytes = (size_t)strings->sh_size + 1; /* + a NUL in case the last name lacks one */
+    m->names = (char *)cprof__alloc(m->names_bytes);
+    if (!m->names || cprof__elf_read(f, (uint64_t)strings->sh_offset, m->names, m->names_bytes - 1)) {
+        cprof__release(m->names, m->names_bytes);
+        m->names = NULL;
+        return;
+    }
+    size_t count = (size_t)(table->sh_size / sizeof(cprof__elf_symbol));
+    cprof__elf_symbol chunk[128];
+    for (size_t done = 0; done < count;) {
+        size_t n = count - done < 128 ? count - done : 128;
+        if (cprof__elf_read(f, (uint64_t)table->sh_offset + done * sizeof *chunk, chunk, n * sizeof *chunk)) break;
+        for (size_t i = 0; i < n; i++) cprof__auto_symbol_add(m, &chunk[i]);
+        done += n;
+    }
+    if (m->symbol_count) qsort(m->symbols, m->symbol_count, sizeof *m->symbols, cprof__auto_compare_symbols);
+}
+
+/* .symtab names every function, static ones included; a stripped file has only .dynsym (exported). */
+static void cprof__auto_symbols_load(cprof__auto_module *m, const char *file) {
+    FILE *f = fopen(file, "rb");
+    if (!f) return;
+    cprof__elf_header header;
+    cprof__elf_section *sections = NULL;
+    size_t bytes = 0;
+    if (!cprof__elf_read(f, 0, &header, sizeof header) && memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
+        header.e_ident[EI_CLASS] == CPROF__ELF_CLASS && header.e_shentsize == sizeof *sections && header.e_shnum) {
+        bytes = header.e_shnum * sizeof *sections;
+        sections = (cprof__elf_section *)cprof__alloc(bytes);
+    }
+    if (sections && !cprof__elf_read(f, (uint64_t)header.e_shoff, sections, bytes)) {
+        const cprof__elf_section *table = NULL;
+        for (int pass = 0; pass < 2 && !table; pass++)
+            for (size_t i = 0; i < header.e_shnum && !table; i++)
+                if (sections[i].sh_type == (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM)) table = &sections[i];
+        if (table && table->sh_link < header.e_shnum) cprof__auto_symbols_read(m, f, table, &sections[table->sh_link]);
+    }
+    cprof__release(sections, bytes);
+    fclose(f);
+}
+
+typedef struct cprof__auto_where {
+    uintptr_t address, bias;
+    const char *path;
+    int found;
+} cprof__auto_where;
+
+static int cprof__auto_where_callback(struct cprof__module_info *info, size_t size, void *data) {
+    cprof__auto_where *where = (cprof__auto_where *)data;
+    const cprof__elf_segment *segments = (const cprof__elf_segment *)info->segments;
+    (void)size;
+    for (uint16_t i = 0; i < info->segment_count; i++) {
+        uintptr_t start = info->bias + (uintptr_t)segments[i].p_vaddr;
+        if (segments[i].p_type == PT_LOAD && where->address >= start && where->address - start < segments[i].p_memsz) {
+            where->bias = info->bias;
+            where->path = info->path;
+            where->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The module holding `address`, its symbols read on first use; NULL when no module holds it. */
+static cprof__auto_module *cprof__auto_module_of(const void *address) {
+    cprof__auto_where where;
+    memset(&where, 0, sizeof where);
+    where.address = (uintptr_t)address;
+    cprof__dl_iterate_phdr(cprof__auto_where_callback, &where);
+    if (!where.found) return NULL;
+    char path[4096];
+    const char *file = where.path && where.path[0] ? where.path : "/proc/self/exe";
+    cprof__snprintf(path, sizeof path, "%s", file);
+    if (file != where.path) { /* the executable: name it by its real path */
+        ssize_t length = readlink(file, path, sizeof path - 1);
+        if (length > 0) path[length] = '\0';
+    }
+    cprof__auto_module *m;
+    for (m = cprof__auto.modules; m; m = m->next)
+        if (m->bias == where.bias && strcmp(m->path, path) == 0) return m;
+    m = (cprof__auto_module *)cprof__alloc(sizeof *m);
+    if (!m) return NULL;
+    m->bias = where.bias;
+    m->path_bytes = strlen(path) + 1;
+    m->path = (char *)cprof__alloc(m->path_bytes);
+    if (!m->path) {
+        cprof__release(m, sizeof *m);
+        return NULL;
+    }
+    memcpy(m->path, path, m->path_bytes);
+    m->file_name = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+    cprof__auto_symbols_load(m, file);
+    m->next = cprof__auto.modules;
+    cprof__auto.modules = m;
+    return m;
+}
+
+/* The symbol at `address`, or the one whose code contains it; NULL when there is none. */
+static const char *cprof__auto_symbol_at(const cprof__auto_module *m, uintptr_t address) {
+    size_t low = 0, high = m->symbol_count; /* first symbol above address */
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (m->symbols[middle].address <= address) low = middle + 1;
+        else high = middle;
+    }
+    if (low == 0) return NULL;
+    size_t i = low - 1;
+    uintptr_t start = m->symbols[i].address;
+    if (start != address && address - start >= m->symbols[i].size) return NULL;
+    while (i > 0 && m->symbols[i - 1].address == start) i--; /* the preferred alias sorts first */
+    return m->names + m->symbols[i].name;
+}
+#endif /* CPROF__ELF */
+
+/* A copy of text that lives until exit (the site records point to it). */
+static char *cprof__auto_keep(const char *text) {
+    size_t bytes = strlen(text) + 1;
+    char *copy = (char *)cprof__alloc(bytes);
+    if (copy) memcpy(copy, text, bytes);
+    return copy;
+}
+
+/* The function's name: its symbol, demangled for C++; else module+0xoffset in the module's file. */
+static char *cprof__auto_name(const void *address, const char **module_file) {
+    char fallback[64];
+    *module_file = "";
+#if defined(CPROF__ELF)
+    const cprof__auto_module *m = cprof__auto_module_of(address);
+    const char *symbol = m ? cprof__auto_symbol_at(m, (uintptr_t)address) : NULL;
+    if (m) *module_file = m->file_name;
+    if (symbol && strncmp(symbol, "_Z", 2) == 0 && cprof__cxa_demangle) {
+        int status = -1;
+        char *demangled = cprof__cxa_demangle(symbol, NULL, NULL, &status);
+        char *kept = status == 0 && demangled ? cprof__auto_keep(demangled) : NULL;
+        (free)(demangled);
+        if (kept) return kept;
+    }
+    if (symbol) return cprof__auto_keep(symbol);
+    if (m) {
+        cprof__snprintf(fallback, sizeof fallback, "%s+0x%llx", m->file_name,
+                        (unsigned long long)((uintptr_t)address - m->bias));
+        return cprof__auto_keep(fallback);
+    }
+#endif
+    cprof__snprintf(fallback, sizeof fallback, "0x%llx", (unsigned long long)(uintptr_t)address);
+    return cprof__auto_keep(fallback);
+}
+
+/* --- run-time exclusion, decided once per function --- */
+static void cprof__auto_exclude_init(void) {
+    const char *pattern = getenv("CPROF_AUTO_EXCLUDE");
+    cprof__auto.exclude_ready = 1;
+    if (!pattern || !*pattern) return;
+    int error = regcomp(&cprof__auto.exclude, pattern, REG_EXTENDED | REG_NOSUB);
+    if (error == 0) {
+        cprof__auto.has_exclude = 1;
+        return;
+    }
+    char why[128];
+    regerror(error, &cprof__auto.exclude, why, sizeof why);
+    cprof__message(NULL, 0, "CPROF_AUTO_EXCLUDE=\"%.60s\" is not an extended regular expression (%s); nothing excluded",
+                   pattern, why);
+    fprintf(stderr, "cprof: CPROF_AUTO_EXCLUDE=\"%s\" is not an extended regular expression (%s); nothing excluded\n",
+            pattern, why);
+}
+
+/* Read at program start, before any capture can hold the registry lock that the note about an
+   invalid expression takes (an instrumented constructor that runs earlier reads it on first use). */
+__attribute__((constructor)) static void cprof__auto_init_at_startup(void) {
+    cprof__auto_busy = 1; /* as in a hook: gcc may have instrumented what this calls */
+    pthread_mutex_lock(&cprof__auto_lock);
+    if (!cprof__auto.exclude_ready) cprof__auto_exclude_init();
+    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__auto_busy = 0;
+}
+
+/* The profiler's own functions are excluded too: under gcc, a file compiled with
+   -finstrument-functions instruments cprof.h and stb_sprintf (clang's pragma leaves them alone). */
+static int cprof__auto_excluded(const char *name) {
+    if (strncmp(name, "cprof_", 6) == 0 || strncmp(name, "stbsp__", 7) == 0) return 1;
+    if (!cprof__auto.exclude_ready) cprof__auto_exclude_init();
+    return cprof__auto.has_exclude && regexec(&cprof__auto.exclude, name, 0, NULL, 0) == 0;
+}
+
+static cprof__auto_function *cprof__auto_function_new(const void *address) {
+    const char *module_file = "";
+    char *name = cprof__auto_name(address, &module_file);
+    cprof__auto_function *fn = name ? (cprof__auto_function *)cprof__alloc(sizeof *fn) : NULL;
+    if (!fn) {
+        if (name) cprof__release(name, strlen(name) + 1);
+        return NULL;
+    }
+    fn->site.name = name;
+    fn->site.function = name;
+    fn->site.file = module_file;
+    fn->site.line = 0;
+    fn->site.kind = CPROF__KIND_AUTO;
+    fn->address = address;
+    fn->excluded = cprof__auto_excluded(name);
+    return fn;
+}
+
+/* --- the address table --- */
+static inline const cprof__auto_function *cprof__auto_probe(const cprof__auto_table *table,
+                                                            const void *address) CPROF__NO_INSTRUMENT;
+static inline const cprof__auto_function *cprof__auto_probe(const cprof__auto_table *table, const void *address) {
+    if (CPROF__UNLIKELY(!table)) return NULL;
+    size_t mask = table->capacity - 1;
+    for (size_t slot = cprof__pointer_hash(address) & mask;; slot = (slot + 1) & mask) {
+        const void *key = CPROF__LOAD_ACQUIRE(table->addresses[slot]);
+        if (key == address) return table->functions[slot];
+        if (!key) return NULL;
+    }
+}
+
+static void cprof__auto_table_put(cprof__auto_table *table, cprof__auto_function *fn) {
+    size_t mask = table->capacity - 1, slot = cprof__pointer_hash(fn->address) & mask;
+    while (table->addresses[slot]) slot = (slot + 1) & mask;
+    table->functions[slot] = fn;
+    CPROF__STORE_RELEASE(table->addresses[slot], fn->address);
+}
+
+/* A table of `capacity` slots holding everything `older` holds. */
+static cprof__auto_table *cprof__auto_table_new(size_t capacity, cprof__auto_table *older) {
+    cprof__auto_table *table = (cprof__auto_table *)cprof__alloc(sizeof *table);
+    if (!table) return NULL;
+    table->capacity = capacity;
+    table->addresses = (const void **)cprof__alloc(capacity * sizeof *table->addresses);
+    table->functions = (cprof__auto_function **)cprof__alloc(capacity * sizeof *table->functions);
+    if (!table->addresses || !table->functions) {
+        cprof__release((void *)table->addresses, capacity * sizeof *table->addresses);
+        cprof__release(table->functions, capacity * sizeof *table->functions);
+        cprof__release(table, sizeof *table);
+        return NULL;
+    }
+    for (size_t i = 0; older && i < older->capacity; i++)
+        if (older->addresses[i]) cprof__auto_table_put(table, older->functions[i]);
+    table->older = older;
+    return table;
+}
+
+/* Cold: the first call of a function (on any thread). NULL only when out of memory. */
+static const cprof__auto_function *cprof__auto_add(const void *address) {
+    pthread_mutex_lock(&cprof__auto_lock);
+    cprof__auto_table *table = cprof__auto.table;
+    const cprof__auto_function *known = cprof__auto_probe(table, address); /* another thread's */
+    cprof__auto_function *fn = known ? NULL : cprof__auto_function_new(address);
+    if (fn && (!table || (cprof__auto.count + 1) * 2 > table->capacity)) {
+        table = cprof__auto_table_new(table ? table->capacity * 2 : 256, table);
+        if (table) CPROF__STORE_RELEASE(cprof__auto.table, table);
+    }
+    if (fn && table) {
+        cprof__auto_table_put(table, fn);
+        cprof__auto.count++;
+        known = fn;
+    } else if (fn) { /* no memory for the table: forget the function, try again next time */
+        cprof__release((void *)fn->site.name, strlen(fn->site.name) + 1);
+        cprof__release(fn, sizeof *fn);
+    }
+    pthread_mutex_unlock(&cprof__auto_lock);
+    return known;
+}
+
+static inline const cprof__auto_function *cprof__auto_find(const void *address) CPROF__NO_INSTRUMENT;
+static inline const cprof__auto_function *cprof__auto_find(const void *address) {
+    const cprof__auto_function *fn = cprof__auto_probe(CPROF__LOAD_ACQUIRE(cprof__auto.table), address);
+    return CPROF__LIKELY(fn != NULL) ? fn : cprof__auto_add(address);
+}
+
+/* --- the hooks --- */
+static cprof__auto_thread *cprof__auto_thread_create(void) {
+    cprof__init();
+    cprof__auto_thread *t = (cprof__auto_thread *)cprof__alloc(sizeof *t);
+    if (!t) return NULL;
+    pthread_mutex_lock(&cprof__auto_lock);
+    t->next = cprof__auto.threads;
+    cprof__auto.threads = t;
+    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__auto_self = t;
+    return t;
+}
+
+/* Cold: a call deeper than the thread's stack of open calls is not recorded, only counted. */
+static void cprof__auto_overflow(cprof__auto_thread *t, const void *address) {
+    const cprof__auto_function *fn = cprof__auto_find(address);
+    cprof__recorder *r = cprof__recorder_get();
+    t->overflow++;
+    if (r && fn && !fn->excluded && CPROF__LOAD(cprof__g.enabled)) CPROF__STORE(r->dropped, CPROF__LOAD(r->dropped) + 1);
+}
+
+/* The hot path, enter: a lock-free lookup of the function (an excluded one stops there), then the
+   same cprof__enter as a CPROF_SCOPE. The call is remembered so that its exit needs no lookup. */
+void __cyg_profile_func_enter(void *function, void *call_site) {
+    (void)call_site;
+    if (CPROF__UNLIKELY(cprof__auto_busy)) return; /* called from inside a hook */
+    cprof__auto_busy = 1;
+    cprof__auto_thread *t = cprof__auto_self;
+    if (CPROF__UNLIKELY(!t)) t = cprof__auto_thread_create();
+    if (CPROF__LIKELY(t && t->depth < CPROF__AUTO_STACK)) {
+        const cprof__auto_function *fn = CPROF__LOAD(cprof__g.enabled) ? cprof__auto_find(function) : NULL;
+        cprof__auto_call *call = &t->stack[t->depth++];
+        call->address = function;
+        call->token = fn && !fn->excluded ? cprof__enter(&fn->site) : 0;
+    } else if (t) {
+        cprof__auto_overflow(t, function);
+    }
+    cprof__auto_busy = 0;
+}
+
+/* Cold: an exit that is not the innermost open call's. The calls above it never saw their exit (a
+   longjmp, or an exception under a compiler that does not call the hook while unwinding): close them
+   here. An exit without an open call (entered before cprof saw the thread) is ignored. */
+static void cprof__auto_unwind(cprof__auto_thread *t, const void *address) {
+    uint32_t level = t->depth;
+    while (level > 0 && t->stack[level - 1].address != address) level--;
+    while (level > 0 && t->depth >= level) {
+        uint32_t token = t->stack[--t->depth].token;
+        if (token) cprof__exit(token);
+    }
+}
+
+/* The hot path, exit: pop the call, close its scope. */
+void __cyg_profile_func_exit(void *function, void *call_site) {
+    (void)call_site;
+    cprof__auto_thread *t = cprof__auto_self;
+    if (CPROF__UNLIKELY(cprof__auto_busy || !t)) return;
+    if (CPROF__UNLIKELY(t->overflow)) {
+        t->overflow--;
+        return;
+    }
+    cprof__auto_busy = 1;
+    if (CPROF__LIKELY(t->depth && t->stack[t->depth - 1].address == function)) {
+        uint32_t token = t->stack[--t->depth].token;
+        if (token) cprof__exit(token);
+    } else {
+        cprof__auto_unwind(t, function);
+    }
+    cprof__auto_busy = 0;
+}
+#endif /* CPROF_AUTO */
+
+/* ==================================================================================================
    >>capture: every thread's live tree -> one immutable cprof_profile
    ================================================================================================== */
 /* The capture's calls into >>counter-figures (defined there). */
@@ -2277,8 +2939,8 @@ static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const
         uint64_t times[5] = {fn->total_ns, fn->self_ns, fn->avg_ns, fn->min_ns, fn->max_ns};
         int completed = fn->max_ns > 0; /* min and max exist only for calls that ended */
         for (int k = 0; k < 5; k++) cprof__buf_pad_left(b, k < 3 || completed ? cprof__duration(t, times[k]) : "-", 12);
-        cprof__buf_printf(b, "  %6.1f%%  %6.1f%%  %s  (%s:%u)\n", fn->pct_total, fn->pct_self, fn->name, site->file,
-                          (unsigned)site->line);
+        cprof__buf_printf(b, "  %6.1f%%  %6.1f%%  %s  (%s", fn->pct_total, fn->pct_self, fn->name, site->file);
+        cprof__buf_printf(b, site->line ? ":%u)\n" : ")\n", (unsigned)site->line); /* line 0: an automatic scope */
     }
     if (rows < p->function_count)
         cprof__buf_printf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
@@ -3322,6 +3984,8 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
     return 0;
 }
 
+#define CPROF__MAX_FILE_BYTES (256 << 20) /* a profile of 100,000 nodes is about 20 MB */
+
 /* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
 static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
     FILE *f = fopen(path, "rb");
@@ -3332,12 +3996,14 @@ static char *cprof__read_file(const char *path, size_t *length, size_t *capacity
         return NULL;
     }
     int failed = 0;
-    for (size_t got = 1; got > 0 && !failed;) {
+    for (size_t got = 1; got > 0 && !failed && *length <= CPROF__MAX_FILE_BYTES;) {
         failed = cprof__grow(&text, capacity, *length + 65536, 1);
         got = failed ? 0 : fread(text + *length, 1, *capacity - *length, f);
         *length += got;
     }
-    if (failed) cprof__set_error("%s: out of memory", path);
+    if (*length > CPROF__MAX_FILE_BYTES)
+        cprof__set_error("%s: larger than %d MiB: not a profile", path, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
+    else if (failed) cprof__set_error("%s: out of memory", path);
     else if (ferror(f)) cprof__set_error("%s: read error: %s", path, strerror(errno)), failed = 1;
     fclose(f);
     if (!failed) return text;
@@ -3486,7 +4152,12 @@ typedef struct cprof__flame {
     uint64_t frames, hidden, cut;
     FILE *stream;          /* when set, the document is written there in pieces as it grows */
     int stream_failed;
+    const struct cprof__diff_paint *paint; /* >>compare: the differential colouring; NULL otherwise */
+    uint32_t node;                         /* the node being drawn; CPROF_NONE for "all" and a thread */
 } cprof__flame;
+
+/* The differential flame graph's colour and tooltip details of a frame (defined in >>compare). */
+static void cprof__diff_paint_frame(const struct cprof__diff_paint *paint, uint32_t node, int rgb[3], cprof__buf *details);
 
 /* Hands the text so far to the stream, so that a large graph never sits in memory whole. */
 static void cprof__flame_flush(cprof__flame *f) {
@@ -3549,9 +4220,11 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
         if (line) cprof__buf_printf(f->out, ":%u", (unsigned)line);
         cprof__buf_puts(f->out, ") ");
     }
-    cprof__buf_printf(f->out, "%s total %s, self %s, %s call%s, %.2f%%</title>", f->metric->name,
+    cprof__buf_printf(f->out, "%s total %s, self %s, %s call%s, %.2f%%", f->metric->name,
                       f->metric->format(total_text, value), f->metric->format(self_text, self),
                       cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
+    if (f->paint) cprof__diff_paint_frame(f->paint, f->node, rgb, f->out);
+    cprof__buf_puts(f->out, "</title>");
     cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>",
                       x, y, width, CPROF__FLAME_ROW - 1.0, rgb[0], rgb[1], rgb[2]);
     cprof__buf_printf(f->out, "<text x=\"%.2f\" y=\"%.1f\">", x + 3.0, y + 11.5);
@@ -3569,6 +4242,7 @@ static void cprof__flame_children(cprof__flame *f, uint32_t index, double x, uin
         const cprof_node *node = &p->nodes[c];
         if (cprof__flame_drawn(f, f->inclusive[c])) {
             const cprof_site_info *site = &p->sites[node->site];
+            f->node = c;
             cprof__flame_frame(f, site->name, site->file, site->line, f->inclusive[c], f->metric->self_value(node),
                                node->calls, x, level);
             cprof__flame_children(f, c, x, level + 1);
@@ -3786,6 +4460,7 @@ static void cprof__flame_frames(cprof__flame *f) {
     const cprof_profile *p = f->p;
     double x = CPROF__FLAME_PAD;
     char name[128];
+    f->node = CPROF_NONE;
     cprof__flame_frame(f, "all", p->program, 0, f->total, 0, 0, x, 0);
     for (size_t t = 0; t < p->thread_count; t++) {
         uint32_t root = p->threads[t].root;
@@ -3796,6 +4471,7 @@ static void cprof__flame_frames(cprof__flame *f) {
         }
         if (f->thread_level) {
             cprof__snprintf(name, sizeof name, "thread %s", p->threads[t].name);
+            f->node = CPROF_NONE;
             cprof__flame_frame(f, name, NULL, 0, value, 0, 0, x, 1);
         }
         cprof__flame_children(f, root, x, 1 + f->thread_level);
@@ -3839,15 +4515,17 @@ static void cprof__flame_release(cprof__flame *f) {
     f->inclusive = NULL;
 }
 
-/* The whole document into b, or through b to `stream` in pieces when stream is not NULL. */
-static int cprof__flamegraph_build(cprof__buf *b, FILE *stream, const cprof_profile *p,
-                                   const cprof_flamegraph_options *options) {
+/* The whole document into b, or through b to `stream` in pieces when stream is not NULL; `paint`
+   colours a differential flame graph (NULL: the ordinary colours). */
+static int cprof__flamegraph_paint(cprof__buf *b, FILE *stream, const cprof_profile *p,
+                                   const cprof_flamegraph_options *options, const struct cprof__diff_paint *paint) {
     cprof__flame f;
     if (!p) return -1;
     if (cprof__flame_prepare(&f, p, options)) {
         cprof__flame_release(&f);
         return -1;
     }
+    f.paint = paint;
     f.out = b;
     f.stream = stream;
     double height = CPROF__FLAME_TOP + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
@@ -3860,6 +4538,11 @@ static int cprof__flamegraph_build(cprof__buf *b, FILE *stream, const cprof_prof
     cprof__flame_flush(&f);
     cprof__flame_release(&f);
     return b->failed || f.stream_failed ? -1 : 0;
+}
+
+static int cprof__flamegraph_build(cprof__buf *b, FILE *stream, const cprof_profile *p,
+                                   const cprof_flamegraph_options *options) {
+    return cprof__flamegraph_paint(b, stream, p, options, NULL);
 }
 
 int cprof_flamegraph_write(const cprof_profile *p, FILE *out, const cprof_flamegraph_options *options) {
@@ -3943,6 +4626,726 @@ static void cprof__flamegraph_build_default(cprof__buf *b, const cprof_profile *
 }
 
 /* ==================================================================================================
+   >>compare: before and after: per function and metric the change, whether it exceeds both the
+   threshold and the noise (Welch's t-test for one run per side, Mann-Whitney U for several), the
+   text report, the CI verdict, the differential flame graph and in-process snapshots
+   ================================================================================================== */
+cprof_compare_options cprof_compare_defaults(void) {
+    cprof_compare_options options;
+    options.threshold_pct = 5.0;
+    options.alpha = 0.05;
+    options.before_label = NULL;
+    options.after_label = NULL;
+    return options;
+}
+
+/* --- statistics -------------------------------------------------------------------------------- */
+/* The continued fraction of the regularized incomplete beta function, evaluated with the modified
+   Lentz method; converges quickly for x < (a + 1) / (a + b + 2). */
+static double cprof__beta_fraction(double a, double b, double x) {
+    const double tiny = 1e-300;
+    double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+    d = 1.0 / (fabs(d) < tiny ? tiny : d);
+    double h = d;
+    for (int m = 1; m <= 500; m++) {
+        for (int half = 0; half < 2; half++) { /* the even, then the odd term of step m */
+            double numerator = half == 0 ? m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m))
+                                         : -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0));
+            d = 1.0 + numerator * d;
+            c = 1.0 + numerator / c;
+            d = 1.0 / (fabs(d) < tiny ? tiny : d);
+            if (fabs(c) < tiny) c = tiny;
+            h *= d * c;
+            if (half == 1 && fabs(d * c - 1.0) < 1e-15) return h;
+        }
+    }
+    return h;
+}
+
+/* I_x(a, b), the regularized incomplete beta function. */
+static double cprof__incomplete_beta(double a, double b, double x) {
+    if (x <= 0.0) return 0.0;
+    if (x >= 1.0) return 1.0;
+    double front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1.0 - x));
+    if (x < (a + 1.0) / (a + b + 2.0)) return front * cprof__beta_fraction(a, b, x) / a;
+    return 1.0 - front * cprof__beta_fraction(b, a, 1.0 - x) / b;
+}
+
+/* Two-sided p-value of Student's t with `df` degrees of freedom: P(|T| >= |t|). */
+static double cprof__student_p(double t, double df) {
+    return cprof__incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
+}
+
+/* Per-call durations summarised by their count, sum and sum of squares (what a node records). */
+typedef struct cprof__sample {
+    double n, mean, variance;
+} cprof__sample;
+
+static cprof__sample cprof__sample_of(double n, double sum, double sum_sq) {
+    cprof__sample s;
+    s.n = n;
+    s.mean = n > 0 ? sum / n : 0.0;
+    s.variance = n > 1 ? (sum_sq - n * s.mean * s.mean) / (n - 1.0) : 0.0;
+    if (s.variance < 0.0) s.variance = 0.0; /* rounding when every call took the same time */
+    return s;
+}
+
+/* Welch's t-test (unequal variances): two-sided p that the means differ; NaN below 2 calls a side,
+   where there is no spread to test against. Two exact, spread-free samples: 0 when they differ. */
+static double cprof__welch_p(cprof__sample x, cprof__sample y) {
+    if (x.n < 2 || y.n < 2) return NAN;
+    double vx = x.variance / x.n, vy = y.variance / y.n, se2 = vx + vy;
+    if (!(se2 > 0.0)) return x.mean == y.mean ? 1.0 : 0.0;
+    double t = (y.mean - x.mean) / sqrt(se2);
+    double df = se2 * se2 / (vx * vx / (x.n - 1.0) + vy * vy / (y.n - 1.0));
+    return cprof__student_p(t, df);
+}
+
+typedef struct cprof__ranked {
+    double value;
+    int group; /* 0: x, 1: y */
+} cprof__ranked;
+
+static int cprof__compare_ranked(const void *a, const void *b) {
+    double x = ((const cprof__ranked *)a)->value, y = ((const cprof__ranked *)b)->value;
+    return x < y ? -1 : x > y;
+}
+
+/* P(U <= u) when the n + m values have no ties: the share of the C(n + m, n) ways to give x its
+   ranks whose rank sum is at most u + n (n + 1) / 2, counted by a knapsack over the ranks. */
+static double cprof__mann_whitney_exact(size_t n, size_t m, double u) {
+    size_t total = n + m, max_sum = total * (total + 1) / 2;
+    size_t bytes = (n + 1) * (max_sum + 1) * sizeof(double);
+    double *ways = (double *)cprof__alloc(bytes); /* ways[k * (max_sum + 1) + s]: k ranks summing to s */
+    if (!ways) return NAN;
+    ways[0] = 1.0;
+    for (size_t rank = 1; rank <= total; rank++)
+        for (size_t k = rank < n ? rank : n; k >= 1; k--)
+            for (size_t s = max_sum; s >= rank; s--) ways[k * (max_sum + 1) + s] += ways[(k - 1) * (max_sum + 1) + s - rank];
+    double below = 0.0, all = 0.0, limit = u + (double)(n * (n + 1) / 2);
+    for (size_t s = 0; s <= max_sum; s++) {
+        all += ways[n * (max_sum + 1) + s];
+        if ((double)s <= limit + 1e-9) below += ways[n * (max_sum + 1) + s];
+    }
+    cprof__release(ways, bytes);
+    return below / all;
+}
+
+/* The Mann-Whitney U test: two-sided p that x and y come from distributions of which one tends to
+   be larger. Exact without ties up to 40 values; else the normal approximation with the tie
+   correction and a continuity correction of 1/2. NaN when a side is empty. */
+static double cprof__mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
+    size_t total = n + m, bytes = (total ? total : 1) * sizeof(cprof__ranked);
+    if (!n || !m) return NAN;
+    cprof__ranked *all = (cprof__ranked *)cprof__alloc(bytes);
+    if (!all) return NAN;
+    for (size_t i = 0; i < total; i++) {
+        all[i].value = i < n ? x[i] : y[i - n];
+        all[i].group = i >= n;
+    }
+    qsort(all, total, sizeof *all, cprof__compare_ranked);
+    double rank_sum_x = 0.0, ties = 0.0;
+    for (size_t i = 0, j; i < total; i = j) {
+        for (j = i + 1; j < total && all[j].value == all[i].value;) j++;
+        double tied = (double)(j - i), rank = (double)(i + j + 1) / 2.0; /* the average of ranks i+1..j */
+        ties += tied * tied * tied - tied;
+        for (size_t k = i; k < j; k++) rank_sum_x += all[k].group == 0 ? rank : 0.0;
+    }
+    cprof__release(all, bytes);
+    double dn = (double)n, dm = (double)m, u = rank_sum_x - dn * (dn + 1.0) / 2.0;
+    double smaller = u < dn * dm - u ? u : dn * dm - u;
+    if (ties == 0.0 && total <= 40) {
+        double p = 2.0 * cprof__mann_whitney_exact(n, m, smaller);
+        return p > 1.0 ? 1.0 : p;
+    }
+    double dt = (double)total;
+    double sigma = sqrt(dn * dm / 12.0 * ((dt + 1.0) - ties / (dt * (dt - 1.0))));
+    if (!(sigma > 0.0)) return 1.0;
+    double z = (fabs(u - dn * dm / 2.0) - 0.5) / sigma;
+    return z <= 0.0 ? 1.0 : erfc(z / sqrt(2.0));
+}
+
+/* --- building the comparison --------------------------------------------------------------------- */
+/* The comparison's own bookkeeping, allocated behind it (like a profile's capacities). */
+typedef struct cprof__comparison_private {
+    size_t metric_capacity, function_capacity;
+    cprof__name_map names; /* function name -> index into functions, while building */
+    cprof_change *changes; /* every function's metrics, [function_capacity * metric_capacity] */
+} cprof__comparison_private;
+
+static cprof__comparison_private *cprof__comparison_own(const cprof_comparison *c) {
+    return (cprof__comparison_private *)(void *)(c + 1);
+}
+
+/* One side of the comparison: its runs and, per run, function and metric, the value. */
+typedef struct cprof__side {
+    const cprof_profile *const *runs;
+    size_t count;
+    double *values;  /* [(run * function_capacity + function) * metric_capacity + metric] */
+    double *sum_sq;  /* [run * function_capacity + function]: squared per-call durations of the function's
+                        outermost calls (recursion counted once, as for total time), ns^2 */
+    uint8_t *present; /* [function]: in at least one run */
+} cprof__side;
+
+enum { CPROF__METRIC_SELF = 0, CPROF__METRIC_TOTAL = 1, CPROF__METRIC_CALLS = 2, CPROF__FIRST_COUNTER = 3 };
+
+static void cprof__compare_add_metric(cprof_comparison *c, const char *name, int kind, int measured) {
+    for (size_t k = 0; k < c->metric_count; k++)
+        if (strcmp(c->metrics[k].name, name) == 0) return;
+    if (c->metric_count == cprof__comparison_own(c)->metric_capacity) return;
+    cprof_metric_info *metric = &c->metrics[c->metric_count++];
+    metric->name = cprof__string(c->storage, name);
+    metric->kind = kind;
+    metric->measured = measured;
+}
+
+/* Self time, total time and calls, then every counter that some run could count. */
+static void cprof__compare_metrics(cprof_comparison *c, const cprof_profile *const *runs, size_t count) {
+    cprof__compare_add_metric(c, "self time", CPROF_METRIC_TIME, 1);
+    cprof__compare_add_metric(c, "total time", CPROF_METRIC_TIME, 1);
+    cprof__compare_add_metric(c, "calls", CPROF_METRIC_CALLS, 0);
+    for (size_t r = 0; r < count; r++)
+        for (size_t k = 0; k < runs[r]->counter_count; k++)
+            if (runs[r]->counters[k].available) cprof__compare_add_metric(c, runs[r]->counters[k].name, CPROF_METRIC_COUNTER, 1);
+}
+
+/* The index of the function called `name`, added when new. */
+static uint32_t cprof__compare_function(cprof_comparison *c, const char *name) {
+    cprof__name_map *map = &cprof__comparison_own(c)->names;
+    size_t slot = cprof__name_map_slot(map, name);
+    if (!map->keys[slot]) {
+        cprof_function_change *fn = &c->functions[c->function_count];
+        fn->name = cprof__string(c->storage, name);
+        map->keys[slot] = fn->name;
+        map->values[slot] = (uint32_t)c->function_count++;
+    }
+    return map->values[slot];
+}
+
+static uint32_t cprof__compare_metric_index(const cprof_comparison *c, const char *name) {
+    for (uint32_t k = 0; k < c->metric_count; k++)
+        if (strcmp(c->metrics[k].name, name) == 0) return k;
+    return CPROF_NONE;
+}
+
+/* The squared per-call durations of each function's outermost nodes, summed into sum_sq. */
+static int cprof__compare_spread(cprof_comparison *c, const cprof_profile *p, double *sum_sq) {
+    size_t bytes = (p->node_count ? p->node_count : 1) * sizeof(uint32_t);
+    uint32_t *function_of = (uint32_t *)cprof__alloc(bytes);
+    if (!function_of) return -1;
+    for (size_t i = 0; i < p->node_count; i++)
+        function_of[i] = p->nodes[i].site == CPROF_NONE ? CPROF_NONE
+                       : cprof__compare_function(c, p->sites[p->nodes[i].site].name);
+    for (size_t i = 0; i < p->node_count; i++)
+        if (function_of[i] != CPROF_NONE && !cprof__has_ancestor_in(p, function_of, (uint32_t)i))
+            sum_sq[function_of[i]] += p->nodes[i].sum_sq_ns2;
+    cprof__release(function_of, bytes);
+    return 0;
+}
+
+/* Reads every run of a side into its value table. */
+static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
+    cprof__comparison_private *own = cprof__comparison_own(c);
+    for (size_t r = 0; r < side->count; r++) {
+        const cprof_profile *p = side->runs[r];
+        double *row0 = side->values + r * own->function_capacity * own->metric_capacity;
+        for (size_t f = 0; f < p->function_count; f++) {
+            const cprof_function *fn = &p->functions[f];
+            uint32_t u = cprof__compare_function(c, fn->name);
+            double *row = row0 + (size_t)u * own->metric_capacity;
+            side->present[u] = 1;
+            row[CPROF__METRIC_SELF] = (double)fn->self_ns;
+            row[CPROF__METRIC_TOTAL] = (double)fn->total_ns;
+            row[CPROF__METRIC_CALLS] = (double)fn->calls;
+            for (uint32_t k = 0; k < p->counter_count; k++) {
+                uint32_t metric = cprof__compare_metric_index(c, p->counters[k].name);
+                if (metric != CPROF_NONE && p->counters[k].available)
+                    row[metric] = (double)cprof_function_counter(p, (uint32_t)f, k).self;
+            }
+        }
+        if (cprof__compare_spread(c, p, side->sum_sq + r * own->function_capacity)) return -1;
+    }
+    return 0;
+}
+
+static double cprof__median(double *values, size_t count) {
+    for (size_t i = 1; i < count; i++) /* insertion sort: a handful of runs */
+        for (size_t j = i; j > 0 && values[j - 1] > values[j]; j--) {
+            double swap = values[j];
+            values[j] = values[j - 1];
+            values[j - 1] = swap;
+        }
+    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2.0;
+}
+
+/* The values of function u, metric k in every run of a side, into out[]. */
+static void cprof__compare_samples(const cprof_comparison *c, const cprof__side *side, uint32_t u, uint32_t k,
+                                   double *out) {
+    const cprof__comparison_private *own = cprof__comparison_own(c);
+    for (size_t r = 0; r < side->count; r++)
+        out[r] = side->values[(r * own->function_capacity + u) * own->metric_capacity + k];
+}
+
+/* One run per side: Welch's t-test on the per-call durations. Self time has no squared sum of its
+   own, so it is tested with the spread of the whole calls (the only per-call spread recorded). */
+static double cprof__compare_single_p(const cprof_comparison *c, const cprof__side *before, const cprof__side *after,
+                                      uint32_t u, uint32_t k) {
+    const cprof__comparison_private *own = cprof__comparison_own(c);
+    if (c->metrics[k].kind != CPROF_METRIC_TIME) return NAN; /* counters: no per-call spread recorded */
+    const cprof__side *sides[2] = {before, after};
+    cprof__sample samples[2];
+    for (int s = 0; s < 2; s++) {
+        const double *row = sides[s]->values + (size_t)u * own->metric_capacity;
+        double calls = row[CPROF__METRIC_CALLS], total = row[CPROF__METRIC_TOTAL];
+        samples[s] = cprof__sample_of(calls, total, sides[s]->sum_sq[u]);
+        if (k == CPROF__METRIC_SELF && calls > 0) samples[s].mean = row[CPROF__METRIC_SELF] / calls;
+    }
+    return cprof__welch_p(samples[0], samples[1]);
+}
+
+/* The change of function u in metric k: values, percent, test and verdict. */
+static void cprof__compare_change(cprof_comparison *c, const cprof__side *before, const cprof__side *after,
+                                  uint32_t u, uint32_t k, double *scratch) {
+    cprof_change *change = &c->functions[u].metrics[k];
+    cprof__compare_samples(c, before, u, k, scratch);
+    cprof__compare_samples(c, after, u, k, scratch + before->count);
+    if (before->count > 1 || after->count > 1)
+        change->p_value = c->metrics[k].measured ? cprof__mann_whitney_p(scratch, before->count, scratch + before->count,
+                                                                        after->count) : NAN;
+    else
+        change->p_value = cprof__compare_single_p(c, before, after, u, k);
+    change->before = cprof__median(scratch, before->count);
+    change->after = cprof__median(scratch + before->count, after->count);
+    double delta = change->after - change->before;
+    change->change_pct = change->before > 0 ? 100.0 * delta / change->before : delta > 0 ? INFINITY : 0.0;
+    int beyond = fabs(change->change_pct) >= c->options.threshold_pct && delta != 0.0;
+    int significant = !c->metrics[k].measured || change->p_value < c->options.alpha;
+    if (c->functions[u].presence != CPROF_IN_BOTH || !beyond) change->verdict = CPROF_UNCHANGED;
+    else if (!significant) change->verdict = CPROF_WITHIN_NOISE;
+    else change->verdict = delta < 0 ? CPROF_IMPROVED : CPROF_REGRESSED;
+    c->improved += change->verdict == CPROF_IMPROVED;
+    c->regressed += change->verdict == CPROF_REGRESSED;
+    c->within_noise += change->verdict == CPROF_WITHIN_NOISE;
+}
+
+static int cprof__compare_by_name(const void *a, const void *b) {
+    return strcmp(((const cprof_function_change *)a)->name, ((const cprof_function_change *)b)->name);
+}
+
+/* The tables: names and capacities, every run read, each change computed. */
+static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
+    cprof__comparison_private *own = cprof__comparison_own(c);
+    size_t functions = own->function_capacity, metrics = own->metric_capacity;
+    double scratch_array[64], *scratch = scratch_array, wall[2] = {0.0, 0.0};
+    size_t scratch_bytes = (sides[0].count + sides[1].count) * sizeof(double);
+    int failed = cprof__name_map_init(&own->names, functions);
+    c->functions = (cprof_function_change *)cprof__alloc(functions * sizeof *c->functions);
+    own->changes = (cprof_change *)cprof__alloc(functions * metrics * sizeof(cprof_change));
+    if (scratch_bytes > sizeof scratch_array) scratch = (double *)cprof__alloc(scratch_bytes);
+    failed |= !c->functions || !own->changes || !scratch;
+    for (int s = 0; s < 2 && !failed; s++) {
+        sides[s].values = (double *)cprof__alloc(sides[s].count * functions * metrics * sizeof(double));
+        sides[s].sum_sq = (double *)cprof__alloc(sides[s].count * functions * sizeof(double));
+        sides[s].present = (uint8_t *)cprof__alloc(functions);
+        failed |= !sides[s].values || !sides[s].sum_sq || !sides[s].present || cprof__compare_read_side(c, &sides[s]);
+        for (size_t r = 0; r < sides[s].count; r++) scratch[r] = (double)sides[s].runs[r]->wall_ns;
+        if (!failed) wall[s] = cprof__median(scratch, sides[s].count);
+    }
+    for (uint32_t u = 0; u < c->function_count && !failed; u++) {
+        c->functions[u].metrics = own->changes + (size_t)u * metrics;
+        c->functions[u].presence = !sides[0].present[u] ? CPROF_NEW : !sides[1].present[u] ? CPROF_REMOVED : CPROF_IN_BOTH;
+        for (uint32_t k = 0; k < c->metric_count; k++) cprof__compare_change(c, &sides[0], &sides[1], u, k, scratch);
+    }
+    if (!failed) {
+        c->before_wall_ns = wall[0];
+        c->after_wall_ns = wall[1];
+        c->speedup = wall[1] > 0 ? wall[0] / wall[1] : 0.0;
+    }
+    for (int s = 0; s < 2; s++) {
+        cprof__release(sides[s].values, sides[s].count * functions * metrics * sizeof(double));
+        cprof__release(sides[s].sum_sq, sides[s].count * functions * sizeof(double));
+        cprof__release(sides[s].present, functions);
+    }
+    if (scratch != scratch_array) cprof__release(scratch, scratch_bytes);
+    return failed ? -1 : 0;
+}
+
+void cprof_comparison_free(cprof_comparison *c) {
+    if (!c) return;
+    cprof__comparison_private *own = cprof__comparison_own(c);
+    cprof__name_map_free(&own->names);
+    cprof__release(own->changes, own->function_capacity * own->metric_capacity * sizeof(cprof_change));
+    cprof__release(c->functions, own->function_capacity * sizeof *c->functions);
+    cprof__release(c->metrics, own->metric_capacity * sizeof *c->metrics);
+    cprof_profile_free(c->storage);
+    cprof__release(c, sizeof *c + sizeof *own);
+}
+
+/* The label of a side: the option, else the snapshot's name, else the program's name. */
+static const char *cprof__compare_label(cprof_comparison *c, const char *option, const cprof_profile *p,
+                                        const char *fallback) {
+    const char *slash = strrchr(p->program, '/');
+    const char *label = option ? option : p->snapshot ? p->snapshot : p->program[0] ? (slash ? slash + 1 : p->program)
+                                                                                    : fallback;
+    return cprof__string(c->storage, label);
+}
+
+cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t before_count,
+                                     const cprof_profile *const *after, size_t after_count,
+                                     const cprof_compare_options *options) {
+    if (!before || !after || !before_count || !after_count) return NULL;
+    for (size_t r = 0; r < before_count + after_count; r++)
+        if (!(r < before_count ? before[r] : after[r - before_count])) return NULL;
+    cprof_comparison *c = (cprof_comparison *)cprof__alloc(sizeof *c + sizeof(cprof__comparison_private));
+    if (!c) return NULL;
+    cprof__comparison_private *own = cprof__comparison_own(c);
+    c->options = options ? *options : cprof_compare_defaults();
+    c->before_runs = before_count;
+    c->after_runs = after_count;
+    c->storage = cprof__profile_new();
+    own->metric_capacity = CPROF__FIRST_COUNTER;
+    own->function_capacity = 1;
+    for (size_t r = 0; r < before_count + after_count; r++) {
+        const cprof_profile *p = r < before_count ? before[r] : after[r - before_count];
+        own->metric_capacity += p->counter_count;
+        own->function_capacity += p->function_count;
+    }
+    c->metrics = (cprof_metric_info *)cprof__alloc(own->metric_capacity * sizeof *c->metrics);
+    if (!c->storage || !c->metrics) {
+        cprof_comparison_free(c);
+        return NULL;
+    }
+    c->before_label = cprof__compare_label(c, c->options.before_label, before[0], "before");
+    c->after_label = cprof__compare_label(c, c->options.after_label, after[0], "after");
+    c->test = before_count > 1 || after_count > 1 ? "Mann-Whitney U test on the runs' values"
+                                                   : "Welch's t-test on per-call durations";
+    cprof__compare_metrics(c, before, before_count);
+    cprof__compare_metrics(c, after, after_count);
+    cprof__side sides[2];
+    memset(sides, 0, sizeof sides);
+    sides[0].runs = before;
+    sides[0].count = before_count;
+    sides[1].runs = after;
+    sides[1].count = after_count;
+    if (cprof__compare_fill(c, sides)) {
+        cprof_comparison_free(c);
+        return NULL;
+    }
+    if (c->function_count) qsort(c->functions, c->function_count, sizeof *c->functions, cprof__compare_by_name);
+    return c;
+}
+
+cprof_comparison *cprof_compare(const cprof_profile *before, const cprof_profile *after,
+                                const cprof_compare_options *options) {
+    return cprof_compare_runs(&before, 1, &after, 1, options);
+}
+
+const cprof_change *cprof_comparison_find(const cprof_comparison *c, const char *function, const char *metric) {
+    if (!c || !function || !metric) return NULL;
+    uint32_t k = cprof__compare_metric_index(c, metric);
+    for (size_t u = 0; u < c->function_count && k != CPROF_NONE; u++)
+        if (strcmp(c->functions[u].name, function) == 0) return &c->functions[u].metrics[k];
+    return NULL;
+}
+
+/* Whether a metric of this kind counts for --fail-on. Calls never do: they are the workload, not
+   its cost. */
+static int cprof__compare_gates(int kind, int fail_on) {
+    if (kind == CPROF_METRIC_CALLS || fail_on == CPROF_FAIL_NONE) return 0;
+    if (fail_on == CPROF_FAIL_ANY) return 1;
+    return (fail_on == CPROF_FAIL_TIME && kind == CPROF_METRIC_TIME) ||
+           (fail_on == CPROF_FAIL_ALLOC && kind == CPROF_METRIC_ALLOC);
+}
+
+int cprof_comparison_failed(const cprof_comparison *c, int fail_on) {
+    if (!c) return 0;
+    for (size_t u = 0; u < c->function_count; u++)
+        for (size_t k = 0; k < c->metric_count; k++)
+            if (c->functions[u].metrics[k].verdict == CPROF_REGRESSED && cprof__compare_gates(c->metrics[k].kind, fail_on))
+                return 1;
+    return 0;
+}
+
+cprof_profile *cprof_snapshot(const char *name) {
+    cprof_profile *p = cprof_capture();
+    if (p && name) p->snapshot = cprof__string(p, name);
+    cprof_reset();
+    return p;
+}
+
+/* --- the text report ----------------------------------------------------------------------------- */
+typedef struct cprof__compare_row { /* one change in a list of the report: by metric, then impact */
+    uint32_t function, metric;
+    double impact; /* the change's size as a share of the run's whole in that metric */
+} cprof__compare_row;
+
+static int cprof__compare_by_impact(const void *a, const void *b) {
+    const cprof__compare_row *x = (const cprof__compare_row *)a, *y = (const cprof__compare_row *)b;
+    /* Self time first: where the time was saved or lost; a caller's total time only repeats it. */
+    if (x->metric != y->metric) return x->metric < y->metric ? -1 : 1;
+    if (x->impact != y->impact) return x->impact > y->impact ? -1 : 1;
+    return x->function < y->function ? -1 : x->function > y->function;
+}
+
+/* What "the whole run" is in metric k: the wall time for times, else the sum over the functions. */
+static double cprof__compare_whole(const cprof_comparison *c, uint32_t k) {
+    double whole = 0.0;
+    if (c->metrics[k].kind == CPROF_METRIC_TIME) whole = c->before_wall_ns > c->after_wall_ns ? c->before_wall_ns : c->after_wall_ns;
+    else
+        for (size_t u = 0; u < c->function_count; u++) whole += c->functions[u].metrics[k].before;
+    return whole > 0.0 ? whole : 1.0;
+}
+
+/* The changes with this verdict, largest impact first; the caller releases rows (capacity entries). */
+static cprof__compare_row *cprof__compare_rows(const cprof_comparison *c, int verdict, size_t *count,
+                                               size_t *capacity) {
+    cprof__compare_row *rows = NULL;
+    *capacity = 0;
+    *count = 0;
+    for (uint32_t k = 0; k < c->metric_count; k++) {
+        double whole = cprof__compare_whole(c, k);
+        for (uint32_t u = 0; u < c->function_count; u++) {
+            const cprof_change *change = &c->functions[u].metrics[k];
+            if (change->verdict != verdict) continue;
+            if (cprof__grow(&rows, capacity, *count + 1, sizeof *rows)) break;
+            rows[*count].function = u;
+            rows[*count].metric = k;
+            rows[*count].impact = fabs(change->after - change->before) / whole;
+            (*count)++;
+        }
+    }
+    if (*count) qsort(rows, *count, sizeof *rows, cprof__compare_by_impact);
+    return rows;
+}
+
+/* A value of metric k in its unit: a duration or a count. */
+static const char *cprof__compare_value(char out[32], const cprof_comparison *c, uint32_t k, double value) {
+    uint64_t whole = value > 0.0 ? (uint64_t)(value + 0.5) : 0;
+    return c->metrics[k].kind == CPROF_METRIC_TIME ? cprof__duration(out, whole) : cprof__count(out, whole);
+}
+
+static void cprof__compare_percent(char out[24], double pct) {
+    if (isinf(pct)) cprof__snprintf(out, 24, "%s", "+inf%");
+    else cprof__snprintf(out, 24, "%+.1f%%", pct);
+}
+
+static void cprof__compare_p(char out[24], double p) {
+    if (isnan(p)) cprof__snprintf(out, 24, "%s", "-");
+    else if (p < 0.001) cprof__snprintf(out, 24, "%s", "<0.001");
+    else cprof__snprintf(out, 24, "%.3f", p);
+}
+
+static size_t cprof__compare_name_width(const cprof_comparison *c) {
+    size_t width = 8;
+    for (size_t u = 0; u < c->function_count; u++) {
+        size_t w = cprof__display_width(c->functions[u].name);
+        if (w > width) width = w < 40 ? w : 40;
+    }
+    return width;
+}
+
+/* One line of a list: "prefix name  metric  before  after  change  p". */
+static void cprof__compare_line(cprof__buf *b, const cprof_comparison *c, const char *prefix, const cprof__compare_row *row) {
+    const cprof_change *change = &c->functions[row->function].metrics[row->metric];
+    char before[32], after[32], pct[24], p[24];
+    size_t width = cprof__compare_name_width(c);
+    cprof__buf_puts(b, prefix);
+    cprof__buf_puts(b, c->functions[row->function].name);
+    for (size_t w = cprof__display_width(c->functions[row->function].name); w < width + 2; w++) cprof__buf_puts(b, " ");
+    cprof__buf_printf(b, "%-16s", c->metrics[row->metric].name);
+    cprof__buf_pad_left(b, cprof__compare_value(before, c, row->metric, change->before), 11);
+    cprof__buf_pad_left(b, cprof__compare_value(after, c, row->metric, change->after), 12);
+    cprof__compare_percent(pct, change->change_pct);
+    cprof__buf_pad_left(b, pct, 10);
+    cprof__compare_p(p, change->p_value);
+    cprof__buf_pad_left(b, p, 9);
+    cprof__buf_puts(b, "\n");
+}
+
+static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
+    char before[32], after[32];
+    cprof__buf_printf(b, "Comparison: %s -> %s\n", c->before_label, c->after_label);
+    cprof__duration(before, (uint64_t)(c->before_wall_ns + 0.5));
+    cprof__duration(after, (uint64_t)(c->after_wall_ns + 0.5));
+    cprof__buf_printf(b, "Wall time: %s -> %s   speedup %.2fx (before / after)%s\n", before, after, c->speedup,
+                      c->before_runs > 1 || c->after_runs > 1 ? ", medians of the runs" : "");
+    cprof__buf_printf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and, for measured "
+                      "metrics, p < %g (%s).\n", (unsigned long long)c->before_runs, (unsigned long long)c->after_runs, c->options.threshold_pct,
+                      c->options.alpha, c->test);
+}
+
+static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int verdict, const char *title,
+                                const char *prefix) {
+    size_t count, capacity;
+    cprof__compare_row *rows = cprof__compare_rows(c, verdict, &count, &capacity);
+    size_t width = cprof__compare_name_width(c);
+    cprof__buf_printf(b, "\n%s%s (%llu)\n", verdict == CPROF_REGRESSED && count ? "!! " : "", title,
+                      (unsigned long long)count);
+    if (count) {
+        cprof__buf_printf(b, "%s%-*s  %-16s%11s%12s%10s%9s\n", prefix, (int)width, "function", "metric", "before",
+                          "after", "change", "p");
+    }
+    int untested = 0;
+    for (size_t i = 0; i < count; i++) {
+        cprof__compare_line(b, c, prefix, &rows[i]);
+        untested |= isnan(c->functions[rows[i].function].metrics[rows[i].metric].p_value);
+    }
+    if (!count) cprof__buf_puts(b, "  (none)\n");
+    if (untested)
+        cprof__buf_printf(b, "%sp -: untested, no spread is recorded for a single call or a counter; compare "
+                          "several runs a side (B1 B2 ... -- A1 A2 ...)\n", prefix);
+    cprof__release(rows, capacity * sizeof *rows);
+}
+
+/* Functions in one side only, with their total time and calls on that side. */
+static void cprof__compare_presence(cprof__buf *b, const cprof_comparison *c, int presence, const char *title) {
+    size_t count = 0, width = cprof__compare_name_width(c);
+    char total[32], calls[32];
+    for (size_t u = 0; u < c->function_count; u++) count += c->functions[u].presence == presence;
+    cprof__buf_printf(b, "\n%s (%llu)\n", title, (unsigned long long)count);
+    for (size_t u = 0; u < c->function_count; u++) {
+        const cprof_function_change *fn = &c->functions[u];
+        if (fn->presence != presence) continue;
+        const cprof_change *t = &fn->metrics[CPROF__METRIC_TOTAL], *n = &fn->metrics[CPROF__METRIC_CALLS];
+        int after = presence == CPROF_NEW;
+        cprof__buf_printf(b, "  %-*s  total %s, %s call%s\n", (int)width, fn->name,
+                          cprof__compare_value(total, c, CPROF__METRIC_TOTAL, after ? t->after : t->before),
+                          cprof__compare_value(calls, c, CPROF__METRIC_CALLS, after ? n->after : n->before),
+                          (after ? n->after : n->before) == 1.0 ? "" : "s");
+    }
+    if (!count) cprof__buf_puts(b, "  (none)\n");
+}
+
+static void cprof__comparison_build(cprof__buf *b, const cprof_comparison *c) {
+    cprof__compare_header(b, c);
+    cprof__compare_list(b, c, CPROF_IMPROVED, "Improvements, largest first (time saved)", "  ");
+    cprof__compare_list(b, c, CPROF_REGRESSED, "REGRESSIONS, largest first (time lost)", "!! ");
+    cprof__compare_presence(b, c, CPROF_NEW, "New functions (only after)");
+    cprof__compare_presence(b, c, CPROF_REMOVED, "Removed functions (only before)");
+    cprof__compare_list(b, c, CPROF_WITHIN_NOISE, "~ within noise: beyond the threshold, but not told apart from noise",
+                        "~ ");
+    if (c->regressed) cprof__buf_printf(b, "\n!! %llu significant regression%s\n", (unsigned long long)c->regressed,
+                                        c->regressed == 1 ? "" : "s");
+}
+
+int cprof_comparison_write(const cprof_comparison *c, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!c || !out) return -1;
+    cprof__comparison_build(&b, c);
+    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
+    cprof__buf_free(&b);
+    return failed ? -1 : 0;
+}
+
+size_t cprof_comparison_format(const cprof_comparison *c, char *buffer, size_t size) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!c) return 0;
+    cprof__comparison_build(&b, c);
+    if (size) {
+        size_t n = b.length < size - 1 ? b.length : size - 1;
+        if (n) memcpy(buffer, b.data, n);
+        buffer[n] = '\0';
+    }
+    size_t length = b.length;
+    cprof__buf_free(&b);
+    return length;
+}
+
+/* --- the differential flame graph ---------------------------------------------------------------- */
+/* One profile's widths (the drawn one), each frame coloured by the change of its self time against
+   the node at the same call path (by names, thread by thread) in the other profile. */
+typedef struct cprof__diff_paint {
+    const cprof_profile *drawn, *other;
+    int drawn_is_before;
+    uint32_t *match; /* per drawn node: the node with the same path in other, or CPROF_NONE */
+    double largest;  /* the largest self-time change of a frame in both, ns */
+} cprof__diff_paint;
+
+/* The thread of `other` that thread t of `drawn` corresponds to: the same name, else the same place. */
+static uint32_t cprof__diff_thread_root(const cprof_profile *drawn, const cprof_profile *other, size_t t) {
+    for (size_t o = 0; o < other->thread_count; o++)
+        if (strcmp(other->threads[o].name, drawn->threads[t].name) == 0) return other->threads[o].root;
+    return t < other->thread_count ? other->threads[t].root : CPROF_NONE;
+}
+
+static uint32_t cprof__diff_child(const cprof_profile *p, uint32_t parent, const char *name) {
+    for (uint32_t c = p->nodes[parent].first_child; c != CPROF_NONE && c < p->node_count; c = p->nodes[c].next_sibling)
+        if (strcmp(p->sites[p->nodes[c].site].name, name) == 0) return c;
+    return CPROF_NONE;
+}
+
+/* Nodes are stored depth-first, so a parent is matched before its children. */
+static int cprof__diff_match(cprof__diff_paint *d) {
+    const cprof_profile *p = d->drawn;
+    d->match = (uint32_t *)cprof__alloc((p->node_count ? p->node_count : 1) * sizeof *d->match);
+    if (!d->match) return -1;
+    for (size_t i = 0; i < p->node_count; i++) d->match[i] = CPROF_NONE;
+    for (size_t t = 0; t < p->thread_count; t++)
+        if (p->threads[t].root < p->node_count) d->match[p->threads[t].root] = cprof__diff_thread_root(p, d->other, t);
+    for (size_t i = 0; i < p->node_count; i++) {
+        const cprof_node *node = &p->nodes[i];
+        if (node->site == CPROF_NONE || node->parent >= i || d->match[node->parent] == CPROF_NONE) continue;
+        d->match[i] = cprof__diff_child(d->other, d->match[node->parent], p->sites[node->site].name);
+        if (d->match[i] == CPROF_NONE) continue;
+        double change = fabs((double)node->self_ns - (double)d->other->nodes[d->match[i]].self_ns);
+        if (change > d->largest) d->largest = change;
+    }
+    return 0;
+}
+
+/* The frame of drawn node `node` (CPROF_NONE: "all" or a thread): its colour, and its before, after
+   and change appended to the tooltip's details. */
+static void cprof__diff_paint_frame(const cprof__diff_paint *d, uint32_t node, int rgb[3], cprof__buf *details) {
+    char before[32], after[32], delta[32];
+    if (node == CPROF_NONE || node >= d->drawn->node_count || d->drawn->nodes[node].site == CPROF_NONE) {
+        rgb[0] = rgb[1] = rgb[2] = 255;
+        return;
+    }
+    uint32_t match = d->match[node];
+    if (match == CPROF_NONE) { /* new (after only), or removed when the before profile is drawn */
+        rgb[0] = d->drawn_is_before ? 150 : 170, rgb[1] = d->drawn_is_before ? 150 : 100, rgb[2] = d->drawn_is_before ? 150 : 220;
+        cprof__buf_puts(details, d->drawn_is_before ? "; removed: not in the after profile" : "; new: not in the before profile");
+        return;
+    }
+    uint64_t mine = d->drawn->nodes[node].self_ns, theirs = d->other->nodes[match].self_ns;
+    uint64_t was = d->drawn_is_before ? mine : theirs, now = d->drawn_is_before ? theirs : mine;
+    double intensity = d->largest > 0 ? fabs((double)now - (double)was) / d->largest : 0.0;
+    int faded = (int)(255.0 * (1.0 - intensity) + 0.5);
+    rgb[0] = now > was ? 255 : faded; /* slower: red; faster: blue; the same: white */
+    rgb[1] = faded;
+    rgb[2] = now < was ? 255 : faded;
+    cprof__duration(delta, now > was ? now - was : was - now);
+    cprof__buf_printf(details, "; self before %s, after %s, %s%s", cprof__duration(before, was),
+                      cprof__duration(after, now), now >= was ? "+" : "-", delta);
+    if (was) cprof__buf_printf(details, " (%+.1f%%)", 100.0 * ((double)now - (double)was) / (double)was);
+}
+
+int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                                const cprof_flamegraph_options *options, int before_widths) {
+    cprof__diff_paint paint;
+    cprof_flamegraph_options o = options ? *options : cprof_flamegraph_defaults();
+    char title[256];
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    memset(&paint, 0, sizeof paint);
+    if (!before || !after || !out) return -1;
+    paint.drawn = before_widths ? before : after;
+    paint.other = before_widths ? after : before;
+    paint.drawn_is_before = before_widths != 0;
+    if (!o.title) {
+        cprof__snprintf(title, sizeof title, "Differential flame graph: %s widths, red slower, blue faster, %s",
+                        before_widths ? "before" : "after", before_widths ? "grey removed" : "purple new");
+        o.title = title;
+    }
+    int failed = cprof__diff_match(&paint) || cprof__flamegraph_paint(&b, out, paint.drawn, &o, &paint);
+    cprof__release(paint.match, (paint.drawn->node_count ? paint.drawn->node_count : 1) * sizeof *paint.match);
+    cprof__buf_free(&b);
+    return failed ? -1 : 0;
+}
+
+/* ==================================================================================================
    >>bench: micro-benchmarks. A body is run untimed (warm-up) while its batch grows to 1/target_samples
    of the minimum time, then timed batch by batch: one pair of timer reads per batch, so their cost is
    spread over the batch. Results live in the process until cprof_capture() copies them into the
@@ -4015,35 +5418,6 @@ double cprof_bench_growth(const double *n, const double *time_ns, size_t count) 
     }
     double spread = used * sxx - sx * sx;
     return used >= 2 && spread > 1e-12 * used * sxx ? (used * sxy - sx * sy) / spread : 0;
-}
-
-/* Two-sided p of the Mann-Whitney U test, normal approximation with the tie correction and a
-   continuity correction of 1/2; 1 when either side is empty or every value is equal. */
-double cprof_bench_mann_whitney(const double *a, size_t a_count, const double *b, size_t b_count) {
-    size_t total = a_count + b_count;
-    double *all = a_count && b_count ? (double *)cprof__alloc(total * 2 * sizeof *all) : NULL;
-    if (!all) return 1;
-    for (size_t i = 0; i < total; i++) {
-        all[2 * i] = i < a_count ? a[i] : b[i - a_count];
-        all[2 * i + 1] = i < a_count; /* which side: 1 = a */
-    }
-    qsort(all, total, 2 * sizeof *all, cprof__compare_doubles); /* pairs, by their value */
-    double rank_sum_a = 0, ties = 0;
-    for (size_t i = 0; i < total;) {
-        size_t same = i;
-        while (same < total && all[2 * same] == all[2 * i]) same++;
-        double t = (double)(same - i), rank = ((double)i + 1 + (double)same) / 2; /* the group's average rank */
-        for (size_t k = i; k < same; k++) rank_sum_a += all[2 * k + 1] * rank;
-        ties += t * t * t - t;
-        i = same;
-    }
-    cprof__release(all, total * 2 * sizeof *all);
-    double n1 = (double)a_count, n2 = (double)b_count, n = n1 + n2;
-    double u = rank_sum_a - n1 * (n1 + 1) / 2, mean = n1 * n2 / 2;
-    double variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)));
-    if (variance <= 0) return 1;
-    double distance = fabs(u - mean) - 0.5;
-    return distance <= 0 ? 1 : erfc(distance / sqrt(variance) / sqrt(2.0));
 }
 
 /* --- running ------------------------------------------------------------------------------------------ */
@@ -4427,7 +5801,7 @@ int cprof_bench_print(FILE *out) {
 
 /* --- two runs compared: per benchmark (name and n) the change of the median, and whether it exceeds
    both the threshold and the noise (Mann-Whitney U on the samples) ---------------------------------- */
-static const cprof_benchmark *cprof__bench_find(const cprof_profile *p, const cprof_benchmark *like) {
+static cprof_benchmark *cprof__bench_find(const cprof_profile *p, const cprof_benchmark *like) {
     for (size_t i = 0; i < p->benchmark_count; i++)
         if (p->benchmarks[i].n == like->n && strcmp(p->benchmarks[i].name, like->name) == 0) return &p->benchmarks[i];
     return NULL;
@@ -4438,7 +5812,8 @@ static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, con
                                     double threshold_pct, double alpha) {
     char n[32], before[24], after[24];
     double change = x->stats.median_ns > 0 ? 100 * (y->stats.median_ns - x->stats.median_ns) / x->stats.median_ns : 0;
-    double p_value = cprof_bench_mann_whitney(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
+    double p_value = cprof__mann_whitney_p(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
+    if (isnan(p_value)) p_value = 1; /* no samples on a side: nothing tells the change from noise */
     const char *verdict = fabs(change) < threshold_pct ? "unchanged" : p_value >= alpha ? "within noise"
                           : change < 0 ? "improved" : "REGRESSED";
     cprof__buf_printf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
@@ -4470,14 +5845,50 @@ static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before
 }
 
 int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
-                              double threshold_pct, double alpha) {
+                              const cprof_compare_options *options) {
     cprof__buf b;
+    cprof_compare_options o = options ? *options : cprof_compare_defaults();
     memset(&b, 0, sizeof b);
     if (!before || !after || !out) return -1;
-    int regressed = cprof__bench_compare_build(&b, before, after, threshold_pct, alpha);
+    int regressed = cprof__bench_compare_build(&b, before, after, o.threshold_pct, o.alpha);
     int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
     cprof__buf_free(&b);
     return failed ? -1 : regressed;
+}
+
+/* Several runs of a side as one: each benchmark (name and n) with the samples of every run. */
+static cprof_profile *cprof__bench_pool(const cprof_profile *const *runs, size_t count) {
+    cprof_profile *pool = cprof__profile_new();
+    for (size_t i = 0; pool && i < count; i++)
+        for (size_t k = 0; k < runs[i]->benchmark_count; k++) {
+            const cprof_benchmark *from = &runs[i]->benchmarks[k];
+            cprof_benchmark *into = cprof__bench_find(pool, from);
+            if (!into) {
+                if (cprof__bench_copy(pool, from)) goto fail;
+                continue;
+            }
+            size_t capacity = into->sample_count, total = into->sample_count + from->sample_count;
+            if (cprof__grow(&into->samples_ns, &capacity, total, sizeof(double))) goto fail;
+            memcpy(into->samples_ns + into->sample_count, from->samples_ns, from->sample_count * sizeof(double));
+            into->sample_count = total;
+            into->iterations += from->iterations;
+            cprof__bench_shrink(into, capacity);
+            into->stats = cprof_bench_statistics(into->samples_ns, into->sample_count);
+        }
+    return pool;
+fail:
+    cprof_profile_free(pool);
+    return NULL;
+}
+
+int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
+                                   const cprof_profile *const *after, size_t after_count, FILE *out,
+                                   const cprof_compare_options *options) {
+    cprof_profile *x = cprof__bench_pool(before, before_count), *y = cprof__bench_pool(after, after_count);
+    int result = x && y ? cprof_bench_compare_write(x, y, out, options) : -1;
+    cprof_profile_free(x);
+    cprof_profile_free(y);
+    return result;
 }
 
 /* ==================================================================================================
@@ -4555,6 +5966,12 @@ static const char cprof__tool_help[] =
     "                      --threads puts each thread's name as the first frame\n"
     "  flamegraph [--metric=time|calls] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
     "                      an interactive SVG flame graph (one file, open it in a browser)\n"
+    "  diff [--threshold=PCT] [--fail-on=none|time|alloc|any] [--svg OUT.svg] [--before-widths]\n"
+    "       BEFORE.json AFTER.json    (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
+    "                      what got faster or slower, beyond PCT (default 5) and the noise; exit status 1\n"
+    "                      on a significant regression of the --fail-on kind (default any), for CI gates;\n"
+    "                      benchmarks in the profiles are compared too (their samples, Mann-Whitney U)\n"
+    "  bench P.json        the benchmarks: statistics, implementations compared, scaling\n"
     "  help                this text\n"
     "  --version           the version\n"
     "\n"
@@ -4667,6 +6084,130 @@ static int cprof__tool_flamegraph(int argc, char **argv) {
     return cprof__tool_finish(cprof_flamegraph_write(p, stdout, &o), p);
 }
 
+/* `cprof diff`: its options and the profiles of each side. */
+typedef struct cprof__diff_arguments {
+    cprof_compare_options options;
+    int fail_on;
+    const char *svg;   /* --svg: the differential flame graph's file; NULL: none */
+    int before_widths;
+    char **files;      /* the before runs, then the after runs */
+    int count, before; /* files, and how many of them are before runs */
+} cprof__diff_arguments;
+
+static int cprof__diff_fail_on(const char *text) {
+    static const char *const names[] = {"none", "time", "alloc", "any"}; /* in CPROF_FAIL_* order */
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, names[i]) == 0) return i;
+    return -1;
+}
+
+/* One option at argv[*i]; 0, or 2 after a usage message. */
+static int cprof__diff_option(cprof__diff_arguments *a, int argc, char **argv, int *i) {
+    const char *arg = argv[*i];
+    double number;
+    if (strncmp(arg, "--threshold=", 12) == 0) {
+        if (!cprof__tool_number(arg + 12, &number)) return cprof__tool_usage("--threshold takes a percentage, not '%s'", arg + 12);
+        a->options.threshold_pct = number;
+    } else if (strncmp(arg, "--fail-on=", 10) == 0) {
+        a->fail_on = cprof__diff_fail_on(arg + 10);
+        if (a->fail_on < 0) return cprof__tool_usage("--fail-on takes none, time, alloc or any, not '%s'", arg + 10);
+    } else if (strncmp(arg, "--svg=", 6) == 0) {
+        a->svg = arg + 6;
+    } else if (strcmp(arg, "--svg") == 0) {
+        if (*i + 1 >= argc) return cprof__tool_usage("%s", "--svg needs a file name: --svg out.svg");
+        a->svg = argv[++*i];
+    } else if (strcmp(arg, "--before-widths") == 0) {
+        a->before_widths = 1;
+    } else {
+        return cprof__tool_usage("unknown option '%s'", arg);
+    }
+    return 0;
+}
+
+/* BEFORE.json AFTER.json, or BEFORE... -- AFTER... (several runs a side). */
+static int cprof__diff_parse(cprof__diff_arguments *a, int argc, char **argv) {
+    memset(a, 0, sizeof *a);
+    a->options = cprof_compare_defaults();
+    a->fail_on = CPROF_FAIL_ANY;
+    a->before = -1;
+    a->files = argv; /* the paths are gathered in place: argv[0..count) */
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            if (a->before >= 0) return cprof__tool_usage("%s", "one '--' between the before and the after runs");
+            a->before = a->count;
+        } else if (strncmp(argv[i], "--", 2) == 0) {
+            if (cprof__diff_option(a, argc, argv, &i)) return 2;
+        } else {
+            argv[a->count++] = argv[i];
+        }
+    }
+    if (a->before < 0 && a->count == 2) a->before = 1;
+    if (a->before < 1 || a->count - a->before < 1)
+        return cprof__tool_usage("%s", "usage: cprof diff [OPTIONS] BEFORE.json AFTER.json, or B1.json B2.json... -- A1.json A2.json...");
+    return 0;
+}
+
+static int cprof__diff_svg(const cprof__diff_arguments *a, const cprof_profile *before, const cprof_profile *after) {
+    FILE *f = fopen(a->svg, "wb");
+    int failed = !f || cprof_diff_flamegraph_write(before, after, f, NULL, a->before_widths) != 0;
+    if (f) failed |= fclose(f) != 0;
+    if (failed) fprintf(stderr, "cprof: diff: cannot write %s: %s\n", a->svg, strerror(errno));
+    return failed;
+}
+
+/* >>bench: the runs' benchmarks compared, when there are any; 1 when one regressed and time gates. */
+static int cprof__diff_benchmarks(const cprof__diff_arguments *a, cprof_profile **runs) {
+    int any = 0;
+    for (int i = 0; i < a->count; i++) any |= runs[i]->benchmark_count > 0;
+    if (!any) return 0;
+    printf("\n");
+    int regressed = cprof_bench_compare_runs_write((const cprof_profile *const *)runs, (size_t)a->before,
+                                                   (const cprof_profile *const *)runs + a->before,
+                                                   (size_t)(a->count - a->before), stdout, &a->options);
+    if (regressed < 0) fprintf(stderr, "cprof: diff: benchmarks: out of memory or a write error\n");
+    return regressed < 0 || (regressed > 0 && (a->fail_on == CPROF_FAIL_TIME || a->fail_on == CPROF_FAIL_ANY));
+}
+
+/* Exit status: 0 no significant regression, 1 one (of the --fail-on kind) or bad input, 2 bad usage. */
+static int cprof__tool_diff(int argc, char **argv) {
+    cprof__diff_arguments a;
+    if (cprof__diff_parse(&a, argc, argv)) return 2;
+    size_t bytes = (size_t)a.count * sizeof(cprof_profile *);
+    cprof_profile **runs = (cprof_profile **)cprof__alloc(bytes);
+    int status = runs ? 0 : 1, loaded = 0;
+    while (!status && loaded < a.count && !(status = cprof__tool_load(a.files[loaded], &runs[loaded]))) loaded++;
+    char labels[2][600]; /* "b1.json", or "b1.json and 4 more runs" */
+    for (int s = 0; s < 2; s++) {
+        int first = s ? a.before : 0, runs_of_side = s ? a.count - a.before : a.before;
+        if (runs_of_side == 1) cprof__snprintf(labels[s], sizeof labels[s], "%s", a.files[first]);
+        else cprof__snprintf(labels[s], sizeof labels[s], "%s and %d more runs", a.files[first], runs_of_side - 1);
+    }
+    a.options.before_label = labels[0];
+    a.options.after_label = labels[1];
+    cprof_comparison *c = status ? NULL : cprof_compare_runs((const cprof_profile *const *)runs, (size_t)a.before,
+                                                             (const cprof_profile *const *)runs + a.before,
+                                                             (size_t)(a.count - a.before), &a.options);
+    if (!status && (!c || cprof_comparison_write(c, stdout) || fflush(stdout))) {
+        fprintf(stderr, "cprof: diff: %s\n", c ? "cannot write the report" : "out of memory");
+        status = 1;
+    }
+    if (!status && a.svg) status = cprof__diff_svg(&a, runs[0], runs[a.before]);
+    int bench_regressed = status ? 0 : cprof__diff_benchmarks(&a, runs);
+    if (!status) status = cprof_comparison_failed(c, a.fail_on) || bench_regressed;
+    cprof_comparison_free(c);
+    for (int i = 0; i < loaded; i++) cprof_profile_free(runs[i]);
+    cprof__release(runs, bytes);
+    return status;
+}
+
+static int cprof__tool_bench(int argc, char **argv) {
+    const char *file;
+    cprof_profile *p;
+    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
+    if (cprof__tool_load(file, &p)) return 1;
+    return cprof__tool_finish(cprof_bench_write(p, stdout), p);
+}
+
 typedef struct cprof__tool_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv after the command's name */
@@ -4677,6 +6218,8 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"stats", cprof__tool_stats},
     {"folded", cprof__tool_folded},
     {"flamegraph", cprof__tool_flamegraph},
+    {"diff", cprof__tool_diff},
+    {"bench", cprof__tool_bench},
 };
 
 int main(int argc, char **argv) {
@@ -4699,6 +6242,9 @@ int main(int argc, char **argv) {
 }
 #endif /* CPROF_MAIN */
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #endif /* CPROF_IMPLEMENTATION */
 
 /*

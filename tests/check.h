@@ -118,9 +118,10 @@ CHECK_HELPER void busy_wait_ns(uint64_t ns) {
 }
 
 #ifdef CPROF__IMPLEMENTATION_DONE
-/* A profile with known numbers, built without recording: one line per node, "name calls total_ns",
-   indented by one space per level below the thread's root (the first line is at depth 1). Each
-   node's min and max are its average. Uses the implementation's private builders. */
+/* A profile with known numbers, built without recording: one line per node, "name calls total_ns
+   [sum_sq_ns2]", indented by one space per level below the thread's root (the first line is at depth
+   1). Each node's min and max are its average; without sum_sq_ns2 every call took the average (no
+   spread). Uses the implementation's private builders. */
 CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
     cprof_profile *p = cprof__profile_new();
     cprof__grow(&p->threads, &cprof__capacities(p)->threads, 1, sizeof *p->threads);
@@ -141,7 +142,8 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
         while (*line == ' ') { depth++; line++; }
         char name[128];
         unsigned long long calls, total;
-        sscanf(line, "%127s %llu %llu", name, &calls, &total);
+        double sum_sq = -1.0;
+        sscanf(line, "%127s %llu %llu %lf", name, &calls, &total, &sum_sq);
         cprof__grow(&p->sites, &cprof__capacities(p)->sites, p->site_count + 1, sizeof *p->sites);
         cprof_site_info *site = &p->sites[p->site_count];
         site->name = cprof__string(p, name);
@@ -156,6 +158,7 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
         node->calls = calls;
         node->total_ns = total;
         node->min_ns = node->max_ns = calls ? total / calls : 0;
+        node->sum_sq_ns2 = sum_sq >= 0 ? sum_sq : (double)calls * (double)node->min_ns * (double)node->min_ns;
         if (last_child_of[node->parent] == CPROF_NONE) p->nodes[node->parent].first_child = index;
         else p->nodes[last_child_of[node->parent]].next_sibling = index;
         last_child_of[node->parent] = index;

@@ -77,6 +77,22 @@ int main(int argc, char **argv) {
         CHECK_CONTAINS(text, "  work  (");
         CHECK_CONTAINS(text, "             7  ");
     }
+    /* and the profile, the collapsed stacks and the flame graph beside it */
+    char other[320];
+    snprintf(other, sizeof other, "%s.json", prefix);
+    cprof_profile *saved = NULL;
+    CHECK_EQ_U64(cprof_load(other, &saved), 0);
+    CHECK_EQ_U64(function_calls(saved, "work"), 7);
+    cprof_profile_free(saved);
+    remove(other);
+    snprintf(other, sizeof other, "%s.folded", prefix);
+    text = read_file(other);
+    CHECK(text && strncmp(text, "work ", 5) == 0);
+    remove(other);
+    snprintf(other, sizeof other, "%s.svg", prefix);
+    text = read_file(other);
+    CHECK(text && strstr(text, "<svg") != NULL);
+    remove(other);
     /* an existing file is replaced whole, and no temporary file is left behind */
     FILE *f = fopen(path, "w");
     if (f) {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The cprof tool as a user runs it: on a real profile written by CPROF_OUT, every command's output,
+# exit status and error format. Usage: tests/check_tool.sh BUILD_DIR
+set -u
+build=$1
+tool=$build/cprof
+dir=$build/check/tool
+rm -rf "$dir" && mkdir -p "$dir"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+expect_status() { # expected command...
+  local want=$1; shift
+  "$@" > "$dir/out" 2> "$dir/err"; local got=$?
+  [ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(head -c 300 "$dir/err")"
+}
+
+CPROF_OUT=$dir/p "$build/wordfreq" > /dev/null || fail "wordfreq with CPROF_OUT"
+for suffix in txt json folded svg; do [ -s "$dir/p.$suffix" ] || fail "CPROF_OUT wrote no p.$suffix"; done
+
+# the saved profile reproduces the live run's outputs to the byte
+expect_status 0 "$tool" report "$dir/p.json"; cmp -s "$dir/out" "$dir/p.txt" || fail "report of the JSON differs from the live report"
+expect_status 0 "$tool" folded "$dir/p.json"; cmp -s "$dir/out" "$dir/p.folded" || fail "folded of the JSON differs from the live one"
+expect_status 0 "$tool" flamegraph "$dir/p.json"; cmp -s "$dir/out" "$dir/p.svg" || fail "flamegraph of the JSON differs from the live one"
+expect_status 0 "$tool" stats "$dir/p.json"
+head -1 "$dir/out" | grep -qx "$(printf 'function\tcalls\ttotal_ns\tself_ns\tavg_ns\tmin_ns\tmax_ns\tpct_total\tpct_self\tfile\tline')" || fail "stats header"
+[ "$(wc -l < "$dir/out")" = 7 ] || fail "stats: expected 6 functions and a header, got $(wc -l < "$dir/out") lines"
+grep -q "$(printf '^find_word\t200000\t')" "$dir/out" || fail "stats: find_word row"
+expect_status 0 "$tool" report --min-pct=0 --max-functions=2 "$dir/p.json"
+grep -q '^  ... 4 more functions$' "$dir/out" || fail "report --max-functions=2"
+grep -q 'sort_words$' "$dir/out" || fail "report --min-pct=0 shows every node"
+expect_status 0 "$tool" folded --threads "$dir/p.json"; grep -q '^main;main;count_words;count_word;find_word [0-9]*$' "$dir/out" || fail "folded --threads"
+# folded grammar: each line splits at its last space into a stack and a positive integer
+awk '{ n = $NF; sub(/ [0-9]+$/, ""); if (n !~ /^[1-9][0-9]*$/ || $0 == "" || $0 ~ /;;|^;|;$/) { bad++ } } END { exit bad > 0 }' "$dir/p.folded" || fail "folded grammar"
+
+expect_status 0 "$tool" --version; grep -q '^cprof 0\.1\.0 (profile format 1\.0)$' "$dir/out" || fail "--version"
+expect_status 0 "$tool" help; grep -q '^usage: cprof COMMAND' "$dir/out" || fail "help"
+expect_status 2 "$tool"
+expect_status 2 "$tool" frobnicate "$dir/p.json"; grep -q "^cprof: unknown command 'frobnicate'" "$dir/err" || fail "unknown command message"
+expect_status 2 "$tool" report
+expect_status 2 "$tool" report --bogus "$dir/p.json"; grep -q "unknown option '--bogus'" "$dir/err" || fail "unknown option message"
+expect_status 2 "$tool" report --min-pct=lots "$dir/p.json"
+expect_status 2 "$tool" report "$dir/p.json" "$dir/p.json"
+expect_status 1 "$tool" report "$dir/missing.json"; grep -q "^cprof: $dir/missing.json: cannot open: No such file or directory$" "$dir/err" || fail "missing file message"
+head -c 1000 "$dir/p.json" > "$dir/cut.json"
+expect_status 1 "$tool" report "$dir/cut.json"; grep -Eq "^cprof: $dir/cut.json:[0-9]+:[0-9]+: " "$dir/err" || fail "truncated file message: $(cat "$dir/err")"
+: > "$dir/empty.json"
+expect_status 1 "$tool" stats "$dir/empty.json"; grep -q "empty.json:1:1: empty file" "$dir/err" || fail "empty file message"
+expect_status 1 "$tool" report /dev/zero; grep -q "^cprof: /dev/zero: larger than 256 MiB: not a profile$" "$dir/err" || fail "endless input"
+if [ -w /dev/full ]; then expect_status 1 sh -c "'$tool' report '$dir/p.json' > /dev/full"; fi
+
+# make install puts the header and the tool under PREFIX
+make --no-print-directory -s install PREFIX="$dir/prefix" > /dev/null || fail "make install"
+[ -f "$dir/prefix/include/cprof.h" ] && [ -x "$dir/prefix/bin/cprof" ] || fail "make install: header or tool missing"
+
+[ $failures = 0 ] && echo "tool checks passed"
+exit $failures

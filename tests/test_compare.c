@@ -1,0 +1,298 @@
+/* The before/after comparison: the seed figures (speedup 2.0, the first improvement at -50%, a
+   regression), new and removed functions, the text report, the CI verdict, several runs per side
+   (Mann-Whitney U), two snapshots of the same work (no significant change), the statistics on fixed
+   samples and the differential flame graph's colours. With `--samples DIR` it writes before.json,
+   after.json and run files for the Makefile's check of the `cprof diff` tool. */
+#define CPROF_IMPLEMENTATION
+#include "../cprof.h"
+#include "check.h"
+#include <stdlib.h>
+
+#define CHECK_NEAR(a, b, tolerance) CHECK((a) > (b) - (tolerance) && (a) < (b) + (tolerance))
+
+static const char *const seed_before[] = {"main 1 1000000000", " optimized 100 1000000000", NULL};
+static const char *const seed_after[] = {"main 1 500000000", " optimized 100 500000000", NULL};
+
+/* optimized gets faster, slower doubles, steady stays, old goes and fresh comes. */
+static const char *const mixed_before[] = {"main 1 1000000000", " old 5 50000000",     " optimized 100 650000000",
+                                           " slower 10 100000000", " steady 20 200000000", NULL};
+static const char *const mixed_after[] = {"main 1 800000000",   " fresh 3 30000000",    " optimized 100 370000000",
+                                          " slower 10 200000000", " steady 20 200000000", NULL};
+
+static const char *report_of(const cprof_comparison *c) {
+    static char text[1 << 15];
+    size_t length = cprof_comparison_format(c, text, sizeof text);
+    CHECK(length < sizeof text);
+    return text;
+}
+
+/* The first data line after the line that starts with `title`. */
+static const char *first_row(const char *report, const char *title) {
+    static char row[512];
+    const char *at = strstr(report, title);
+    row[0] = '\0';
+    if (!at) return row;
+    at = strchr(at, '\n');
+    if (at) at = strchr(at + 1, '\n'); /* skip the column header */
+    if (!at) return row;
+    const char *end = strchr(at + 1, '\n');
+    snprintf(row, sizeof row, "%.*s", (int)(end ? end - at - 1 : (long)strlen(at + 1)), at + 1);
+    return row;
+}
+
+static void test_seed(void) {
+    cprof_profile *before = build_profile(seed_before), *after = build_profile(seed_after);
+    cprof_comparison *c = cprof_compare(before, after, NULL);
+    CHECK(c != NULL);
+    CHECK(c->speedup == 2.0);
+    const cprof_change *o = cprof_comparison_find(c, "optimized", "total time");
+    CHECK(o && o->before == 1e9 && o->after == 5e8 && o->change_pct == -50.0 && o->verdict == CPROF_IMPROVED);
+    CHECK(o && o->p_value == 0.0); /* 100 calls each, every call the same: no spread, a real change */
+    const char *report = report_of(c);
+    CHECK_CONTAINS(report, "Wall time: 1.000 s -> 500.00 ms   speedup 2.00x (before / after)");
+    const char *row = first_row(report, "Improvements");
+    CHECK_CONTAINS(row, "  optimized  self time");
+    CHECK_CONTAINS(row, "1.000 s   500.00 ms    -50.0%   <0.001");
+    CHECK_CONTAINS(report, "REGRESSIONS, largest first (time lost) (0)");
+    CHECK_EQ_U64(c->regressed, 0);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
+    cprof_comparison_free(c);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+}
+
+static void test_mixed(void) {
+    cprof_profile *before = build_profile(mixed_before), *after = build_profile(mixed_after);
+    cprof_comparison *c = cprof_compare(before, after, NULL);
+    const cprof_change *slower = cprof_comparison_find(c, "slower", "total time");
+    CHECK(slower && slower->change_pct == 100.0 && slower->verdict == CPROF_REGRESSED);
+    CHECK_EQ_U64(cprof_comparison_find(c, "steady", "self time")->verdict, CPROF_UNCHANGED);
+    CHECK_EQ_U64(cprof_comparison_find(c, "slower", "calls")->verdict, CPROF_UNCHANGED);
+    CHECK(cprof_comparison_find(c, "nothing", "self time") == NULL);
+    CHECK(cprof_comparison_find(c, "slower", "no such metric") == NULL);
+    CHECK_EQ_U64(c->function_count, 6);
+    CHECK_EQ_STR(c->functions[0].name, "fresh"); /* by name */
+    CHECK_EQ_U64(c->functions[0].presence, CPROF_NEW);
+    CHECK_EQ_STR(c->functions[2].name, "old");
+    CHECK_EQ_U64(c->functions[2].presence, CPROF_REMOVED);
+    CHECK_EQ_U64(c->functions[2].metrics[0].verdict, CPROF_UNCHANGED); /* listed as removed, not as a change */
+    /* Improvements by time saved, not by percent: optimized saved 280 ms (-43%), main's self 0 -> 0. */
+    const char *report = report_of(c);
+    CHECK_CONTAINS(first_row(report, "Improvements"), "  optimized  self time");
+    CHECK_CONTAINS(first_row(report, "!! REGRESSIONS"), "!! slower     self time         100.00 ms   200.00 ms   +100.0%   <0.001");
+    CHECK_CONTAINS(report, "\nNew functions (only after) (1)\n  fresh      total 30.00 ms, 3 calls\n");
+    CHECK_CONTAINS(report, "\nRemoved functions (only before) (1)\n  old        total 50.00 ms, 5 calls\n");
+    CHECK_CONTAINS(report, "\n!! 2 significant regressions\n"); /* slower: self and total time */
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 1);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ALLOC), 0);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_NONE), 0);
+    cprof_comparison_free(c);
+    /* A threshold above the change: nothing counts. */
+    cprof_compare_options o = cprof_compare_defaults();
+    o.threshold_pct = 150.0;
+    c = cprof_compare(before, after, &o);
+    CHECK_EQ_U64(c->regressed + c->improved + c->within_noise, 0);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
+    cprof_comparison_free(c);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+}
+
+/* A change beyond the threshold that the spread of the calls cannot tell from noise: Welch's test on
+   the per-call durations (mean 10 ms -> 11 ms, standard deviation 5 ms, 10 calls: p = 0.66). */
+static void test_noise_from_spread(void) {
+    static const char *const before_lines[] = {"wobbly 10 100000000 1.225e15", NULL}; /* sd 5 ms */
+    static const char *const after_lines[] = {"wobbly 10 110000000 1.435e15", NULL};
+    cprof_profile *before = build_profile(before_lines), *after = build_profile(after_lines);
+    cprof_comparison *c = cprof_compare(before, after, NULL);
+    const cprof_change *w = cprof_comparison_find(c, "wobbly", "total time");
+    CHECK(w && w->verdict == CPROF_WITHIN_NOISE);
+    CHECK(w && w->p_value > 0.5 && w->p_value < 0.8);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
+    CHECK_CONTAINS(report_of(c), "~ within noise: beyond the threshold, but not told apart from noise (2)");
+    cprof_comparison_free(c);
+    /* One call a side: no spread, so no test, and a measured change is never significant. */
+    static const char *const once_before[] = {"once 1 100000000", NULL};
+    static const char *const once_after[] = {"once 1 200000000", NULL};
+    cprof_profile *b1 = build_profile(once_before), *a1 = build_profile(once_after);
+    c = cprof_compare(b1, a1, NULL);
+    w = cprof_comparison_find(c, "once", "total time");
+    CHECK(w && isnan(w->p_value) && w->verdict == CPROF_WITHIN_NOISE);
+    cprof_comparison_free(c);
+    cprof_profile_free(b1);
+    cprof_profile_free(a1);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+}
+
+/* Statistics on fixed samples. Reference values computed independently (tests/compare_reference.py:
+   Student's t density integrated numerically; the exact U distribution by enumerating every split). */
+static void test_statistics(void) {
+    cprof__sample x = cprof__sample_of(10, 50.0, 10 * 25.0 + 9 * 4.0); /* mean 5, variance 4 */
+    cprof__sample y = cprof__sample_of(12, 78.0, 12 * 42.25 + 11 * 9.0); /* mean 6.5, variance 9 */
+    CHECK_NEAR(x.variance, 4.0, 1e-12);
+    CHECK_NEAR(cprof__welch_p(x, y), 0.1778398484325528, 1e-9);
+    cprof__sample a = {100, 1000.0, 2500.0}, b = {80, 1010.0, 3600.0};
+    CHECK_NEAR(cprof__welch_p(a, b), 0.233842440022917, 1e-9);
+    CHECK(isnan(cprof__welch_p(cprof__sample_of(1, 5.0, 25.0), y)));
+    const double x1[] = {1.1, 2.3, 3.0, 4.8, 5.2}, y1[] = {3.5, 6.1, 7.4, 8.0, 9.9, 10.5};
+    CHECK_NEAR(cprof__mann_whitney_p(x1, 5, y1, 6), 0.017316017316017316, 1e-12);
+    const double x2[] = {10, 11, 12}, y2[] = {13, 14, 15};
+    CHECK_NEAR(cprof__mann_whitney_p(x2, 3, y2, 3), 0.1, 1e-12);
+    const double x3[] = {10, 11, 12, 13}, y3[] = {17, 16, 15, 14};
+    CHECK_NEAR(cprof__mann_whitney_p(x3, 4, y3, 4), 0.02857142857142857, 1e-12);
+    CHECK_NEAR(cprof__mann_whitney_p(y3, 4, x3, 4), 0.02857142857142857, 1e-12);
+    const double xt[] = {1, 2, 2, 3, 3, 3, 4, 5}, yt[] = {3, 4, 4, 5, 5, 6, 7, 7, 8}; /* ties: the normal approximation */
+    CHECK_NEAR(cprof__mann_whitney_p(xt, 8, yt, 9), 0.006373133838085877, 1e-9);
+    CHECK(isnan(cprof__mann_whitney_p(x1, 0, y1, 6)));
+}
+
+/* Several runs a side: the runs' totals compared with the U test. */
+static void test_runs(void) {
+    char lines[5][2][64];
+    const char *text[5][2][2];
+    cprof_profile *before[5], *after[5];
+    for (int r = 0; r < 5; r++) {
+        snprintf(lines[r][0], 64, "work 100 %d", 100000000 + r * 1000000); /* 100-104 ms */
+        snprintf(lines[r][1], 64, "work 100 %d", 80000000 + r * 1000000);  /* 80-84 ms */
+        for (int s = 0; s < 2; s++) {
+            text[r][s][0] = lines[r][s];
+            text[r][s][1] = NULL;
+        }
+        before[r] = build_profile(text[r][0]);
+        after[r] = build_profile(text[r][1]);
+    }
+    cprof_comparison *c = cprof_compare_runs((const cprof_profile *const *)before, 5,
+                                             (const cprof_profile *const *)after, 5, NULL);
+    const cprof_change *w = cprof_comparison_find(c, "work", "total time");
+    CHECK(w && w->before == 102e6 && w->after == 82e6); /* medians */
+    CHECK_NEAR(w->p_value, 2.0 / 252.0, 1e-12);
+    CHECK_EQ_U64(w->verdict, CPROF_IMPROVED);
+    CHECK_NEAR(c->speedup, 102.0 / 82.0, 1e-12);
+    CHECK_CONTAINS(report_of(c), "Runs: 5 before, 5 after.");
+    CHECK_CONTAINS(report_of(c), "Mann-Whitney U test on the runs' values");
+    cprof_comparison_free(c);
+    /* Three runs a side can never reach p < 0.05 (the smallest p is 0.1): within noise. */
+    c = cprof_compare_runs((const cprof_profile *const *)before, 3, (const cprof_profile *const *)after, 3, NULL);
+    w = cprof_comparison_find(c, "work", "total time");
+    CHECK(w && w->verdict == CPROF_WITHIN_NOISE);
+    CHECK_NEAR(w->p_value, 0.1, 1e-12);
+    cprof_comparison_free(c);
+    CHECK(cprof_compare_runs((const cprof_profile *const *)before, 0, (const cprof_profile *const *)after, 1, NULL) == NULL);
+    CHECK(cprof_compare(before[0], NULL, NULL) == NULL);
+    for (int r = 0; r < 5; r++) {
+        cprof_profile_free(before[r]);
+        cprof_profile_free(after[r]);
+    }
+}
+
+static void work(int calls, uint64_t ns) {
+    for (int i = 0; i < calls; i++) {
+        CPROF_SCOPE("work");
+        busy_wait_ns(ns);
+    }
+}
+
+/* The same work twice in one process: no significant change; the labels are the snapshots' names. */
+static void test_snapshots(void) {
+    cprof_reset();
+    work(100, 50000);
+    cprof_profile *a = cprof_snapshot("first");
+    work(100, 50000);
+    cprof_profile *b = cprof_snapshot("second");
+    CHECK_EQ_STR(a->snapshot, "first");
+    CHECK_EQ_U64(function_calls(a, "work"), 100);
+    CHECK_EQ_U64(function_calls(b, "work"), 100); /* the snapshot reset the counts */
+    cprof_comparison *c = cprof_compare(a, b, NULL);
+    CHECK_EQ_U64(c->improved, 0);
+    CHECK_EQ_U64(c->regressed, 0);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
+    CHECK_CONTAINS(report_of(c), "Comparison: first -> second\n");
+    cprof_comparison_free(c);
+    cprof_profile_free(a);
+    cprof_profile_free(b);
+}
+
+static char *read_all(FILE *f) {
+    long length = ftell(f);
+    rewind(f);
+    char *text = (char *)malloc((size_t)length + 1);
+    size_t got = fread(text, 1, (size_t)length, f);
+    text[got] = '\0';
+    return text;
+}
+
+/* The fill of the frame named `name` in an SVG: r, g, b; -1 when there is no such frame. */
+static int frame_fill(const char *svg, const char *name, int rgb[3], char *details, size_t size) {
+    char title[160];
+    snprintf(title, sizeof title, "<g class=\"f\"><title>%s\n", name);
+    const char *at = strstr(svg, title);
+    if (!at) return -1;
+    const char *end = strstr(at, "</title>");
+    snprintf(details, size, "%.*s", (int)(end - at - strlen(title)), at + strlen(title));
+    return sscanf(strstr(at, "fill=\"rgb("), "fill=\"rgb(%d,%d,%d)", &rgb[0], &rgb[1], &rgb[2]) == 3 ? 0 : -1;
+}
+
+static const char *const flame_before[] = {"main 1 600000000", " doubled 10 100000000", " halved 10 200000000",
+                                           " same 10 100000000", " gone 1 50000000", NULL};
+static const char *const flame_after[] = {"main 1 600000000", " doubled 10 200000000", " fresh 1 50000000",
+                                          " halved 10 100000000", " same 10 100000000", NULL};
+
+static void test_flamegraph(void) {
+    cprof_profile *before = build_profile(flame_before), *after = build_profile(flame_after);
+    for (int widths = 0; widths < 2; widths++) {
+        FILE *f = tmpfile();
+        CHECK_EQ_U64(cprof_diff_flamegraph_write(before, after, f, NULL, widths), 0);
+        char *svg = read_all(f);
+        fclose(f);
+        int rgb[3];
+        char details[512];
+        CHECK(frame_fill(svg, "doubled", rgb, details, sizeof details) == 0);
+        CHECK(rgb[0] == 255 && rgb[1] == 0 && rgb[2] == 0); /* the largest change: full red */
+        CHECK_CONTAINS(details, "; self before 100.00 ms, after 200.00 ms, +100.00 ms (+100.0%)");
+        CHECK(frame_fill(svg, "halved", rgb, details, sizeof details) == 0);
+        CHECK(rgb[0] == 0 && rgb[1] == 0 && rgb[2] == 255); /* the same size of change, faster: full blue */
+        CHECK_CONTAINS(details, "-100.00 ms (-50.0%)");
+        CHECK(frame_fill(svg, "same", rgb, details, sizeof details) == 0);
+        CHECK(rgb[0] == 255 && rgb[1] == 255 && rgb[2] == 255);
+        CHECK(frame_fill(svg, "main", rgb, details, sizeof details) == 0);
+        CHECK(rgb[0] == 255 && rgb[1] == 255 && rgb[2] == 255); /* self 0 -> 0 */
+        CHECK_EQ_U64(frame_fill(svg, widths ? "fresh" : "gone", rgb, details, sizeof details), (uint64_t)-1);
+        CHECK(frame_fill(svg, widths ? "gone" : "fresh", rgb, details, sizeof details) == 0);
+        if (widths) CHECK(rgb[0] == 150 && rgb[1] == 150 && rgb[2] == 150);
+        else CHECK(rgb[0] == 170 && rgb[1] == 100 && rgb[2] == 220);
+        CHECK_CONTAINS(details, widths ? "removed: not in the after profile" : "new: not in the before profile");
+        CHECK_CONTAINS(svg, widths ? "Differential flame graph: before widths" : "Differential flame graph: after widths");
+        free(svg);
+    }
+    CHECK(cprof_diff_flamegraph_write(before, NULL, stdout, NULL, 0) == -1);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+}
+
+/* Files for the Makefile's check of `cprof diff`: the seed pair, the mixed pair and five runs a side. */
+static int write_samples(const char *dir) {
+    char path[512];
+    const char *const *sets[4] = {seed_before, seed_after, mixed_before, mixed_after};
+    const char *names[4] = {"seed-before", "seed-after", "before", "after"};
+    for (int i = 0; i < 4; i++) {
+        cprof_profile *p = build_profile(sets[i]);
+        snprintf(path, sizeof path, "%s/%s.json", dir, names[i]);
+        if (cprof_save(p, path)) return 1;
+        cprof_profile_free(p);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--samples") == 0) return write_samples(argv[2]);
+    test_seed();
+    test_mixed();
+    test_noise_from_spread();
+    test_statistics();
+    test_runs();
+    test_snapshots();
+    test_flamegraph();
+    CHECK_DONE();
+}
