@@ -158,6 +158,42 @@
            cprof_capture(), then cprof_reset(): compare implementation A with B in one run. profile->snapshot
            holds the name (the comparison's label; not saved in the JSON file).
 
+   BENCHMARKS (micro-benchmarks with statistics; results travel in the profile)
+       int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *)
+       int cprof_bench_sweep(const char *name, body, void *user, const uint64_t *n, size_t n_count, options)
+           Measure `body` (void body(cprof_bench *b): ONE iteration; b->n is the parameter, b->user the
+           pointer given; it may set b->items and b->bytes, processed per iteration, for the throughput).
+           The sweep runs it at each n in the order given. Warm-up: the body runs untimed, the batch
+           doubling until one batch lasts min_time_s / target_samples and warmup_s has passed; then batches
+           are timed (one pair of timer reads per batch) until min_time_s is filled and min_samples taken.
+           Each batch gives one sample: its time per iteration. The result is kept in the process (names
+           "task/implementation": implementations of one task are compared together) until cprof_capture()
+           copies it into profile->benchmarks. 0, or -1 on a NULL name or body, or without memory.
+       cprof_bench_options cprof_bench_defaults(void)
+           min_time_s 0.5, warmup_s 0.05, min_samples 10, target_samples 50. A slow body still takes
+           min_samples samples (10 x 1 s = 10 s).
+       void cprof_bench_clear(void)                        forget the benchmarks run so far.
+       cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count)
+           Pure: count, mean, median (the mean of the middle two for an even count), min, max, stddev (n - 1),
+           MAD (median of |x - median|, unscaled), quartiles (linear interpolation) and the outliers beyond
+           Tukey's fences (below Q1 - 1.5 IQR, above Q3 + 1.5 IQR). All zero for no samples.
+       double cprof_bench_growth(const double *n, const double *time_ns, size_t count)
+           Pure: k of time = c n^k, the least-squares slope of log time over log n (0 without two distinct n).
+       int cprof_bench_write(const cprof_profile *, FILE *); int cprof_bench_print(FILE *)
+           The benchmarks' table (median, mean, min, max, stddev, MAD, outliers, samples x batch,
+           throughput at the median); per task and n with several implementations, a comparison fastest
+           first ("1.95x slower"); per benchmark run at several n, its time per n and the fitted growth
+           ("n^1.02 (O(n))": the O() shown when within 0.15 of 0, 1, 2 or 3). print = capture, write, free.
+       int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *,
+                                     const cprof_compare_options *)
+       int cprof_bench_compare_runs_write(before[], before_count, after[], after_count, FILE *, options)
+           Benchmarks matched by name and n: the change of the median, the Mann-Whitney U test on the
+           samples (several runs a side: pooled); REGRESSED or improved when beyond threshold_pct and
+           p < alpha (the options of cprof diff; NULL = defaults), "within noise" when only beyond the
+           threshold; new and removed ones listed. Returns how many regressed, -1 on an error. `cprof diff`
+           prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
+           (with --fail-on=time or any); `cprof bench P.json` prints cprof_bench_write.
+
    COUNTERS (Linux perf_event_open; see the README for what each costs and means)
        Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
        LLC-loads LLC-misses dTLB-misses (hardware); page-faults minor-faults major-faults task-clock (ns)
