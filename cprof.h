@@ -5731,11 +5731,15 @@ static int cprof__bench_same_task(const cprof_benchmark *a, const cprof_benchmar
     return a->n == b->n && length == cprof__bench_task_length(b->name) && strncmp(a->name, b->name, length) == 0;
 }
 
-static const cprof_profile *cprof__bench_sorting; /* qsort has no context argument */
-static int cprof__bench_by_median(const void *a, const void *b) {
-    const cprof_benchmark *x = &cprof__bench_sorting->benchmarks[*(const size_t *)a];
-    const cprof_benchmark *y = &cprof__bench_sorting->benchmarks[*(const size_t *)b];
-    return (x->stats.median_ns > y->stats.median_ns) - (x->stats.median_ns < y->stats.median_ns);
+/* Indices of benchmarks by median, fastest first (insertion sort: a handful of implementations; qsort
+   would need the profile in a global, which two threads writing tables at once would share). */
+static void cprof__bench_sort_by_median(const cprof_profile *p, size_t *order, size_t count) {
+    for (size_t i = 1; i < count; i++)
+        for (size_t j = i; j > 0 && p->benchmarks[order[j - 1]].stats.median_ns > p->benchmarks[order[j]].stats.median_ns; j--) {
+            size_t swap = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = swap;
+        }
 }
 
 /* The implementations of benchmark `first`'s task at its n, fastest first, when there are several. */
@@ -5747,8 +5751,7 @@ static void cprof__bench_comparison(cprof__buf *b, const cprof_profile *p, size_
         if (cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) order[count++] = i;
     }
     if (count < 2) return;
-    cprof__bench_sorting = p;
-    qsort(order, count, sizeof *order, cprof__bench_by_median);
+    cprof__bench_sort_by_median(p, order, count);
     const cprof_benchmark *fastest = &p->benchmarks[order[0]];
     cprof__buf_printf(b, "\nCompared: %.*s", (int)cprof__bench_task_length(fastest->name), fastest->name);
     if (fastest->n) cprof__buf_printf(b, ", n = %s", cprof__count(n, fastest->n));

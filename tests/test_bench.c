@@ -158,15 +158,20 @@ static char *file_text(const char *path) {
     return text;
 }
 
-static const char *written(int (*write)(const cprof_profile *, FILE *), const cprof_profile *p) {
-    FILE *f = tmpfile();
-    CHECK(write(p, f) == 0);
+/* What was written to a temporary file, which is closed. */
+static const char *read_back(FILE *f) {
     static char text[1 << 16];
     rewind(f);
     size_t length = fread(text, 1, sizeof text - 1, f);
     text[length] = '\0';
     fclose(f);
     return text;
+}
+
+static const char *written(int (*write)(const cprof_profile *, FILE *), const cprof_profile *p) {
+    FILE *f = tmpfile();
+    CHECK(write(p, f) == 0);
+    return read_back(f);
 }
 
 static void test_text(void) {
@@ -263,12 +268,7 @@ static void test_bad_input(void) {
 static const char *compared(const cprof_profile *a, const cprof_profile *b, int *result) {
     FILE *f = tmpfile();
     *result = cprof_bench_compare_write(a, b, f, NULL);
-    static char text[1 << 16];
-    rewind(f);
-    size_t length = fread(text, 1, sizeof text - 1, f);
-    text[length] = '\0';
-    fclose(f);
-    return text;
+    return read_back(f);
 }
 
 /* Two saved runs: one benchmark 50% slower with separated samples, one the same, one 10% slower but
