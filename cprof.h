@@ -4190,7 +4190,19 @@ typedef struct cprof__flame {
     int stream_failed;
     const struct cprof__diff_paint *paint; /* >>compare: the differential colouring; NULL otherwise */
     uint32_t node;                         /* the node being drawn; CPROF_NONE for "all" and a thread */
+    uint32_t counter;                      /* the metric is this perf counter's self value; CPROF_NONE: metric */
 } cprof__flame;
+
+/* A frame's own value of the metric: a row of cprof__flame_metrics, or a counter of the profile. */
+static uint64_t cprof__flame_self(const cprof__flame *f, uint32_t node) {
+    if (f->p->nodes[node].site == CPROF_NONE) return 0;
+    if (f->counter != CPROF_NONE) return cprof_node_counter(f->p, node, f->counter).self;
+    return f->metric->self_value(&f->p->nodes[node]);
+}
+
+static const char *cprof__flame_metric_name(const cprof__flame *f) {
+    return f->counter != CPROF_NONE ? f->p->counters[f->counter].name : f->metric->name;
+}
 
 /* The differential flame graph's colour and tooltip details of a frame (defined in >>compare). */
 static void cprof__diff_paint_frame(const struct cprof__diff_paint *paint, uint32_t node, int rgb[3], cprof__buf *details);
@@ -4205,7 +4217,7 @@ static void cprof__flame_flush(cprof__flame *f) {
 /* Fills inclusive[] for the subtree at `node`; returns the node's value. */
 static uint64_t cprof__flame_sum(cprof__flame *f, uint32_t node, uint32_t depth) {
     const cprof_profile *p = f->p;
-    uint64_t value = p->nodes[node].site == CPROF_NONE ? 0 : f->metric->self_value(&p->nodes[node]);
+    uint64_t value = cprof__flame_self(f, node);
     for (uint32_t c = p->nodes[node].first_child; c != CPROF_NONE && c < p->node_count; c = p->nodes[c].next_sibling) {
         if (depth >= CPROF__FLAME_MAX_LEVELS) { f->cut++; break; }
         value += cprof__flame_sum(f, c, depth + 1);
@@ -4256,7 +4268,7 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
         if (line) cprof__buf_printf(f->out, ":%u", (unsigned)line);
         cprof__buf_puts(f->out, ") ");
     }
-    cprof__buf_printf(f->out, "%s total %s, self %s, %s call%s, %.2f%%", f->metric->name,
+    cprof__buf_printf(f->out, "%s total %s, self %s, %s call%s, %.2f%%", cprof__flame_metric_name(f),
                       f->metric->format(total_text, value), f->metric->format(self_text, self),
                       cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
     if (f->paint) cprof__diff_paint_frame(f->paint, f->node, rgb, f->out);
@@ -4279,7 +4291,7 @@ static void cprof__flame_children(cprof__flame *f, uint32_t index, double x, uin
         if (cprof__flame_drawn(f, f->inclusive[c])) {
             const cprof_site_info *site = &p->sites[node->site];
             f->node = c;
-            cprof__flame_frame(f, site->name, site->file, site->line, f->inclusive[c], f->metric->self_value(node),
+            cprof__flame_frame(f, site->name, site->file, site->line, f->inclusive[c], cprof__flame_self(f, c),
                                node->calls, x, level);
             cprof__flame_children(f, c, x, level + 1);
         }
@@ -4461,7 +4473,7 @@ static void cprof__flame_header(cprof__flame *f, double height) {
     }
     cprof__buf_printf(f->out, "</text>\n<text id=\"subtitle\" x=\"%.1f\" y=\"42\" text-anchor=\"middle\">", middle);
     cprof__flame_date(date, p->start_unix_ns);
-    cprof__buf_printf(f->out, "%s%smetric %s, total %s", date, date[0] ? ", " : "", f->metric->name,
+    cprof__buf_printf(f->out, "%s%smetric %s, total %s", date, date[0] ? ", " : "", cprof__flame_metric_name(f),
                       f->metric->format(total, f->total));
     if (f->hidden)
         cprof__buf_printf(f->out, ", %llu call path%s narrower than %.2f%% not drawn (counted in their parents)",
@@ -4524,6 +4536,12 @@ static int cprof__flame_prepare(cprof__flame *f, const cprof_profile *p, const c
     if (f->o.width < 200) f->o.width = 200;
     if (!(f->o.min_width_pct >= 0.0)) f->o.min_width_pct = 0.0; /* negative or NaN */
     f->metric = cprof__flame_metric_find(f->o.metric);
+    f->counter = CPROF_NONE;
+    if (!f->metric && f->o.metric) { /* a counter the profile has counted: its self values */
+        static const cprof__flame_metric counter_metric = {"counter", NULL, cprof__count};
+        uint32_t k = cprof_counter_find(p, f->o.metric);
+        if (k != CPROF_NONE && p->counters[k].available) f->metric = &counter_metric, f->counter = k;
+    }
     f->inclusive = (uint64_t *)cprof__alloc((p->node_count ? p->node_count : 1) * sizeof *f->inclusive);
     if (!f->metric || !f->inclusive) return -1;
     for (size_t t = 0; t < p->thread_count; t++)
@@ -4569,7 +4587,7 @@ static int cprof__flamegraph_paint(cprof__buf *b, FILE *stream, const cprof_prof
     if (f.total) cprof__flame_frames(&f);
     else
         cprof__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">Nothing was recorded for the metric %s.</text>\n",
-                          CPROF__FLAME_PAD, CPROF__FLAME_TOP + 12.0, f.metric->name);
+                          CPROF__FLAME_PAD, CPROF__FLAME_TOP + 12.0, cprof__flame_metric_name(&f));
     cprof__flame_footer(&f, height);
     cprof__flame_flush(&f);
     cprof__flame_release(&f);
@@ -4600,7 +4618,8 @@ static int cprof__flame_unknown_metric(const char *name) {
     cprof__buf names;
     memset(&names, 0, sizeof names);
     cprof__flame_metric_names(&names);
-    fprintf(stderr, "cprof: flamegraph: unknown metric \"%s\" (available: %s)\n", name, names.data ? names.data : "");
+    fprintf(stderr, "cprof: flamegraph: unknown metric \"%s\" (available: %s, or a counter such as page-faults)\n",
+            name, names.data ? names.data : "");
     cprof__buf_free(&names);
     return -1;
 }
@@ -4612,7 +4631,8 @@ static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
     int bad = 0;
     if (strncmp(arg, "--metric=", 9) == 0) {
         o->metric = arg + 9;
-        if (!cprof__flame_metric_find(o->metric)) return cprof__flame_unknown_metric(o->metric);
+        if (!cprof__flame_metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
+            return cprof__flame_unknown_metric(o->metric);
     } else if (strcmp(arg, "--inverted") == 0) {
         o->inverted = 1;
     } else if (strncmp(arg, "--min-width=", 12) == 0) {
@@ -6003,7 +6023,7 @@ static const char cprof__tool_help[] =
     "  folded [--threads] P.json\n"
     "                      collapsed stacks with self time in ns (flamegraph.pl, speedscope);\n"
     "                      --threads puts each thread's name as the first frame\n"
-    "  flamegraph [--metric=time|calls] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
+    "  flamegraph [--metric=time|calls|COUNTER] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
     "                      an interactive SVG flame graph (one file, open it in a browser)\n"
     "  diff [--threshold=PCT] [--fail-on=none|time|alloc|any] [--svg OUT.svg] [--before-widths]\n"
     "       BEFORE.json AFTER.json    (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
@@ -6120,6 +6140,13 @@ static int cprof__tool_flamegraph(int argc, char **argv) {
     cprof_profile *p;
     if (cprof__flamegraph_arguments(argc, argv, &o, &file)) return 2;
     if (cprof__tool_load(file, &p)) return 1;
+    uint32_t k = o.metric && !cprof__flame_metric_find(o.metric) ? cprof_counter_find(p, o.metric) : 0;
+    if (k == CPROF_NONE || (o.metric && !cprof__flame_metric_find(o.metric) && !p->counters[k].available)) {
+        fprintf(stderr, "cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", file,
+                o.metric, o.metric);
+        cprof_profile_free(p);
+        return 1;
+    }
     return cprof__tool_finish(cprof_flamegraph_write(p, stdout, &o), p);
 }
 

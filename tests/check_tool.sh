@@ -32,6 +32,18 @@ expect_status 0 "$tool" folded --threads "$dir/p.json"; grep -q '^main;main;coun
 # folded grammar: each line splits at its last space into a stack and a positive integer
 awk '{ n = $NF; sub(/ [0-9]+$/, ""); if (n !~ /^[1-9][0-9]*$/ || $0 == "" || $0 ~ /;;|^;|;$/) { bad++ } } END { exit bad > 0 }' "$dir/p.folded" || fail "folded grammar"
 
+# a counter as the flame graph's metric: its self values, from a profile that counted it
+CPROF_COUNTERS=page-faults,cache-misses CPROF_OUT=$dir/c "$build/wordfreq" > /dev/null || fail "wordfreq with counters"
+expect_status 0 "$tool" flamegraph --metric=page-faults "$dir/c.json"
+grep -q 'metric page-faults, total [0-9]' "$dir/out" || fail "flamegraph --metric=page-faults subtitle"
+xmllint --noout "$dir/out" || fail "counter flame graph is not well-formed"
+if grep -q '"name": "cache-misses", "available": 0' "$dir/c.json"; then # requested, unavailable (no PMU)
+  expect_status 1 "$tool" flamegraph --metric=cache-misses "$dir/c.json"
+  grep -q 'the profile has no counted "cache-misses"' "$dir/err" || fail "uncounted metric message"
+fi
+expect_status 1 "$tool" flamegraph --metric=page-faults "$dir/p.json" # not requested at all
+expect_status 2 "$tool" flamegraph --metric=nope "$dir/p.json"
+
 expect_status 0 "$tool" --version; grep -q '^cprof 0\.1\.0 (profile format 1\.0)$' "$dir/out" || fail "--version"
 expect_status 0 "$tool" help; grep -q '^usage: cprof COMMAND' "$dir/out" || fail "help"
 expect_status 2 "$tool"

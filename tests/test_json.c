@@ -71,7 +71,7 @@ int main(void) {
     CHECK_CONTAINS(text, "    {\"site\": null, \"parent\": null, \"calls\": 0, \"total_ns\": 100000000, \"min_ns\": 0, "
                          "\"max_ns\": 0, \"open\": 0, \"sum_sq_ns2\": 0},\n"
                          "    {\"site\": 0, \"parent\": 0, \"calls\": 1, \"total_ns\": 100000000, \"min_ns\": 100000000, "
-                         "\"max_ns\": 100000000, \"open\": 0, \"sum_sq_ns2\": 0},\n"
+                         "\"max_ns\": 100000000, \"open\": 0, \"sum_sq_ns2\": 10000000000000000},\n"
                          "    {\"site\": 1, \"parent\": 1, \"calls\": 100, \"total_ns\": 10000000, \"min_ns\": 100000, "
                          "\"max_ns\": 100000, \"open\": 0, \"sum_sq_ns2\": 333333333333.33331},\n");
 
