@@ -37,7 +37,7 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 UNIT_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.c)))) twice
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
-          flamegraph-xml flamegraph-browser \
+          flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
           auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind analyze-tool
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
@@ -89,10 +89,17 @@ $(BUILD)/wordfreq-auto: examples/wordfreq.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) $(AUTO_DEMO_FLAGS) $< -o $@ $(LIBS)
 
-demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto
+demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto $(BUILD)/sum_bench
 	./$(BUILD)/wordfreq
 	@echo; echo "--- the same program, every function instrumented by the compiler (no CPROF_SCOPE) ---"
 	./$(BUILD)/wordfreq-auto
+	@echo; echo "--- benchmarks: three ways to sum an array, two ways to sort one ---"
+	./$(BUILD)/sum_bench $(BUILD)/sum_bench.json
+
+# The benchmark API's example.
+$(BUILD)/sum_bench: examples/sum_bench.c $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) $< -o $@ $(LIBS)
 
 # --- tests ------------------------------------------------------------------------------------------
 # Each result file holds PASS or FAIL; its log is beside it. A target never fails, so that one broken
@@ -119,13 +126,13 @@ $(BUILD)/results/%: $(TEST_SOURCES)
 
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
 # starting with SKIP (something it needs is not installed) and succeeds.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c README.md $(wildcard bench/*.c bench/*.h tests/*.awk)
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c README.md $(wildcard bench/*.c bench/*.h tests/*.awk)
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
 
 .PHONY: check-tool check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
-        check-example check-readme-quickstart check-bench-builds check-flamegraph-xml check-flamegraph-browser \
+        check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind \
         check-auto-callgrind check-auto-hot-path check-example-auto check-analyze-tool
 
@@ -159,6 +166,16 @@ check-strict-header:
 	done
 
 # The example runs and its profile names the deliberate bottleneck first.
+# The benchmark example runs, compares each task's implementations, fits the sweeps' growth and saves a
+# profile that cprof bench reads back.
+check-example-bench: $(BUILD)/sum_bench $(BUILD)/cprof
+	./$(BUILD)/sum_bench --quick $(BUILD)/check/sum_bench.json > $(BUILD)/check/sum_bench.out
+	grep -q '^Benchmarks: 17 ' $(BUILD)/check/sum_bench.out
+	grep -q '^Compared: sum, n = 100,000 (fastest first)$$' $(BUILD)/check/sum_bench.out
+	grep -q '^Compared: sort, n = 2,000 (fastest first)$$' $(BUILD)/check/sum_bench.out
+	grep -q '^  sort/insertion: .*; time grows as n^' $(BUILD)/check/sum_bench.out
+	./$(BUILD)/cprof bench $(BUILD)/check/sum_bench.json | grep -q '^Benchmarks: 17 '
+
 check-example: $(BUILD)/wordfreq
 	./$(BUILD)/wordfreq > $(BUILD)/check/wordfreq.out
 	grep -q '^1360 distinct words' $(BUILD)/check/wordfreq.out
@@ -170,6 +187,21 @@ check-readme-quickstart:
 	test -s $(BUILD)/check/quickstart.c
 	gcc -std=c99 $(WARNINGS) -I. $(BUILD)/check/quickstart.c -o $(BUILD)/check/quickstart $(LIBS)
 	./$(BUILD)/check/quickstart | grep -q 'parse'
+
+# cprof diff on two saved benchmark runs (one benchmark 45% slower, well past the noise): exit 1 and
+# REGRESSED; the other way round, or gated on allocations only, exit 0; cprof bench prints the table.
+check-bench-diff: $(BUILD)/cprof
+	rm -rf $(BUILD)/check/bench-diff && mkdir -p $(BUILD)/check/bench-diff
+	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_bench.c -o $(BUILD)/check/bench-diff/test_bench $(LIBS)
+	./$(BUILD)/check/bench-diff/test_bench $(BUILD)/check/bench-diff
+	cd $(BUILD)/check/bench-diff && { ../../cprof diff run_a.json run_b.json > regressed.txt; test $$? = 1; }
+	grep -q '^  sort/quick  *1,000 .*REGRESSED$$' $(BUILD)/check/bench-diff/regressed.txt
+	grep -q '^1 regressed$$' $(BUILD)/check/bench-diff/regressed.txt
+	cd $(BUILD)/check/bench-diff && ../../cprof diff run_b.json run_a.json > improved.txt
+	grep -q 'improved$$' $(BUILD)/check/bench-diff/improved.txt
+	cd $(BUILD)/check/bench-diff && ../../cprof diff --fail-on=alloc run_a.json run_b.json > /dev/null
+	cd $(BUILD)/check/bench-diff && { ../../cprof diff run_a.json run_a.json -- run_b.json run_b.json > /dev/null; test $$? = 1; }
+	./$(BUILD)/cprof bench $(BUILD)/check/bench-diff/run_a.json | grep -q '^Benchmarks: 4 '
 
 check-bench-builds:
 	$(foreach b,$(BENCHES),gcc -std=c11 -O2 $(WARNINGS) $(bench_flags.$(b)) bench/$(b).c -o $(BUILD)/check/$(b) $(LIBS) &&) true

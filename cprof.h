@@ -216,6 +216,42 @@
                        The allocation rules need CPROF_WRAP_MALLOC; not checked (and said so) without it. Their
                        bound is the own time of the scope the site is in; a leak's is 1 (memory, not time).
 
+   BENCHMARKS (micro-benchmarks with statistics; results travel in the profile)
+       int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *)
+       int cprof_bench_sweep(const char *name, body, void *user, const uint64_t *n, size_t n_count, options)
+           Measure `body` (void body(cprof_bench *b): ONE iteration; b->n is the parameter, b->user the
+           pointer given; it may set b->items and b->bytes, processed per iteration, for the throughput).
+           The sweep runs it at each n in the order given. Warm-up: the body runs untimed, the batch
+           doubling until one batch lasts min_time_s / target_samples and warmup_s has passed; then batches
+           are timed (one pair of timer reads per batch) until min_time_s is filled and min_samples taken.
+           Each batch gives one sample: its time per iteration. The result is kept in the process (names
+           "task/implementation": implementations of one task are compared together) until cprof_capture()
+           copies it into profile->benchmarks. 0, or -1 on a NULL name or body, or without memory.
+       cprof_bench_options cprof_bench_defaults(void)
+           min_time_s 0.5, warmup_s 0.05, min_samples 10, target_samples 50. A slow body still takes
+           min_samples samples (10 x 1 s = 10 s).
+       void cprof_bench_clear(void)                        forget the benchmarks run so far.
+       cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count)
+           Pure: count, mean, median (the mean of the middle two for an even count), min, max, stddev (n - 1),
+           MAD (median of |x - median|, unscaled), quartiles (linear interpolation) and the outliers beyond
+           Tukey's fences (below Q1 - 1.5 IQR, above Q3 + 1.5 IQR). All zero for no samples.
+       double cprof_bench_growth(const double *n, const double *time_ns, size_t count)
+           Pure: k of time = c n^k, the least-squares slope of log time over log n (0 without two distinct n).
+       int cprof_bench_write(const cprof_profile *, FILE *); int cprof_bench_print(FILE *)
+           The benchmarks' table (median, mean, min, max, stddev, MAD, outliers, samples x batch,
+           throughput at the median); per task and n with several implementations, a comparison fastest
+           first ("1.95x slower"); per benchmark run at several n, its time per n and the fitted growth
+           ("n^1.02 (O(n))": the O() shown when within 0.15 of 0, 1, 2 or 3). print = capture, write, free.
+       int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *,
+                                     const cprof_compare_options *)
+       int cprof_bench_compare_runs_write(before[], before_count, after[], after_count, FILE *, options)
+           Benchmarks matched by name and n: the change of the median, the Mann-Whitney U test on the
+           samples (several runs a side: pooled); REGRESSED or improved when beyond threshold_pct and
+           p < alpha (the options of cprof diff; NULL = defaults), "within noise" when only beyond the
+           threshold; new and removed ones listed. Returns how many regressed, -1 on an error. `cprof diff`
+           prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
+           (with --fail-on=time or any); `cprof bench P.json` prints cprof_bench_write.
+
    COUNTERS (Linux perf_event_open; see the README for what each costs and means)
        Events: cycles instructions cache-references cache-misses branches branch-misses L1d-loads L1d-misses
        LLC-loads LLC-misses dTLB-misses (hardware); page-faults minor-faults major-faults task-clock (ns)
@@ -281,7 +317,7 @@
    CONTENTS (grep for the tag)
        >>declarations  >>platform  >>timer  >>recorder  >>counters  >>allocs  >>auto  >>capture  >>derive
        >>text  >>counter-figures  >>alloc-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph
-       >>compare  >>analyzer  >>output  >>tool  >>wrap
+       >>compare  >>analyzer  >>bench  >>output  >>tool  >>wrap
 */
 #ifndef CPROF_H
 #define CPROF_H
@@ -463,6 +499,8 @@ typedef struct cprof_profile {
     size_t free_problem_count;
     cprof_alloc_site *free_problems;        /* frees of unknown blocks and double frees, per site */
     const char *snapshot;                   /* the name given to cprof_snapshot(); NULL otherwise (not saved) */
+    size_t benchmark_count;                 /* >>bench: benchmarks run in this process (or loaded), in run order */
+    struct cprof_benchmark *benchmarks;
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -605,6 +643,45 @@ typedef struct cprof_analyze_options {
     const char *budgets;        /* "name=100ms,..." added to cprof_budget()'s (default: CPROF_BUDGET) */
 } cprof_analyze_options;
 
+/* --- benchmarks (>>bench) --- */
+typedef struct cprof_bench_stats { /* of per-iteration times, in ns (see cprof_bench_statistics) */
+    size_t count;                  /* samples */
+    double mean_ns, median_ns, min_ns, max_ns;
+    double stddev_ns;              /* sample standard deviation (divides by count - 1) */
+    double mad_ns;                 /* median absolute deviation from the median, unscaled */
+    double q1_ns, q3_ns;           /* quartiles, linear interpolation between order statistics */
+    uint32_t outliers_low;         /* samples below Q1 - 1.5 (Q3 - Q1) (Tukey's fences) */
+    uint32_t outliers_high;        /* samples above Q3 + 1.5 (Q3 - Q1) */
+} cprof_bench_stats;
+
+typedef struct cprof_benchmark {
+    const char *name;           /* "task/implementation": benchmarks of one task are compared together */
+    uint64_t n;                 /* the parameter (an input size); 0 when the benchmark has none */
+    uint64_t items, bytes;      /* processed per iteration, as the body declared; 0 = not declared */
+    uint64_t warmup_iterations; /* run before timing */
+    uint64_t iterations;        /* timed: sample_count * batch */
+    uint64_t batch;             /* iterations per sample: one pair of timer reads per batch */
+    size_t sample_count;
+    double *samples_ns;         /* time per iteration of each batch, in the order measured */
+    cprof_bench_stats stats;    /* of samples_ns; derived at capture and load */
+} cprof_benchmark;
+
+typedef struct cprof_bench { /* what a benchmark's body sees; it may set items and bytes */
+    const char *name;
+    uint64_t n;              /* the parameter of this run (0 without one) */
+    void *user;              /* as given to cprof_bench_run / cprof_bench_sweep */
+    uint64_t items, bytes;   /* set by the body: processed per iteration, for the throughput */
+} cprof_bench;
+
+typedef void (*cprof_bench_function)(cprof_bench *bench); /* one iteration */
+
+typedef struct cprof_bench_options {
+    double min_time_s;       /* timed time to fill (default 0.5 s) */
+    double warmup_s;         /* run untimed first, at least this long (default 0.05 s) */
+    uint32_t min_samples;    /* at least this many batches, however slow (default 10) */
+    uint32_t target_samples; /* batches sized so min_time_s holds about this many (default 50) */
+} cprof_bench_options;
+
 cprof_profile *cprof_capture(void);
 void cprof_profile_free(cprof_profile *profile);
 int cprof_save(const cprof_profile *profile, const char *path);
@@ -657,6 +734,20 @@ size_t cprof_comparison_format(const cprof_comparison *comparison, char *buffer,
 int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
                                 const cprof_flamegraph_options *options, int before_widths);
 cprof_profile *cprof_snapshot(const char *name);
+cprof_bench_options cprof_bench_defaults(void);
+int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *options);
+int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
+                      const cprof_bench_options *options);
+void cprof_bench_clear(void);
+cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count);
+double cprof_bench_growth(const double *n, const double *time_ns, size_t count);
+int cprof_bench_write(const cprof_profile *profile, FILE *out);
+int cprof_bench_print(FILE *out);
+int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                              const cprof_compare_options *options);
+int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
+                                   const cprof_profile *const *after, size_t after_count, FILE *out,
+                                   const cprof_compare_options *options);
 
 /* private, used by the macros */
 uint32_t cprof__enter(const cprof_site *site);
@@ -2758,6 +2849,9 @@ static int cprof__derive_counters(cprof_profile *p);
 static int cprof__allocs_capture(cprof_profile *p);
 static void cprof__allocs_copy_node(cprof_node *out, const cprof__rnode *live);
 static void cprof__derive_allocs(cprof_profile *p);
+/* The capture's and the profile's calls into >>bench (defined there). */
+static int cprof__bench_capture(cprof_profile *p);
+static void cprof__bench_free(cprof_profile *p);
 
 /* Strings of a profile live in chunks that the profile owns. */
 typedef struct cprof__strings {
@@ -2822,6 +2916,7 @@ typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
     size_t counters, node_counters, function_counters;
     size_t alloc_sites, free_problems;
+    size_t benchmarks;
 } cprof__arrays;
 
 static cprof_profile *cprof__profile_new(void) {
@@ -2848,6 +2943,7 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->counters, cap->counters * sizeof *p->counters);
     cprof__release(p->node_counters, cap->node_counters * sizeof *p->node_counters);
     cprof__release(p->function_counters, cap->function_counters * sizeof *p->function_counters);
+    cprof__bench_free(p);
     cprof__release(p->alloc_sites, cap->alloc_sites * sizeof *p->alloc_sites);
     cprof__release(p->free_problems, cap->free_problems * sizeof *p->free_problems);
     cprof__strings_free(&p->strings);
@@ -3086,6 +3182,7 @@ cprof_profile *cprof_capture(void) {
     p->start_unix_ns = cprof__g.start_unix_ns;
     p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
     cprof__counters_capture_begin(p);
+    c.failed = cprof__bench_capture(p);
     if (!cprof__g.forced_off)
         for (cprof__recorder *r = cprof__g.recorders; r && !c.failed; r = CPROF__LOAD_ACQUIRE(r->next))
             cprof__capture_thread(&c, r, now);
@@ -4251,6 +4348,7 @@ static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
     cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count);
     cprof__buf_puts(b, "},\n");
 }
+static void cprof__json_benchmarks(cprof__buf *b, const cprof_profile *p); /* >>bench */
 
 static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
     cprof__json_header(b, p);
@@ -4259,6 +4357,7 @@ static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
     cprof__json_nodes(b, p);
     cprof__json_allocs(b, p);
     cprof__json_functions_and_messages(b, p);
+    cprof__json_benchmarks(b, p);
     cprof__buf_puts(b, "\n}\n");
 }
 
@@ -4761,9 +4860,8 @@ static int64_t cprof__json_i64(cprof__json *j, uint32_t object, const char *key,
     return j->failed ? 0 : negative ? -(int64_t)magnitude : (int64_t)magnitude;
 }
 
-static double cprof__json_double(cprof__json *j, uint32_t object, const char *key, const char *what) {
-    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
-    if (!v) return 0;
+/* A non-negative number `v` (member `key` of `what`, for messages). */
+static double cprof__json_double_value(cprof__json *j, const cprof__json_value *v, const char *key, const char *what) {
     char text[64];
     if (v->length >= sizeof text) {
         cprof__json_fail_at(j, v->line, v->column, "%s.%s: number too long", what, key);
@@ -4777,6 +4875,11 @@ static double cprof__json_double(cprof__json *j, uint32_t object, const char *ke
     cprof__c_locale_leave(&locale);
     if (!isfinite(value) || value < 0) cprof__json_fail_at(j, v->line, v->column, "%s.%s: out of range", what, key);
     return value;
+}
+
+static double cprof__json_double(cprof__json *j, uint32_t object, const char *key, const char *what) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
+    return v ? cprof__json_double_value(j, v, key, what) : 0;
 }
 
 static const char *cprof__json_text(cprof__json *j, cprof_profile *p, uint32_t object, const char *key, const char *what) {
@@ -5034,6 +5137,7 @@ static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) 
     if (!j->failed) cprof__load_alloc_sites(j, o, "sites", p, 0);
     if (!j->failed) cprof__load_alloc_sites(j, o, "free_problems", p, 1);
 }
+static void cprof__load_benchmarks(cprof__json *j, uint32_t root, cprof_profile *p); /* >>bench */
 
 int cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out) {
     cprof__json j;
@@ -5050,6 +5154,7 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
         if (!j.failed) cprof__check_roots(&j, root, p);
         if (!j.failed) cprof__load_messages(&j, root, p);
         if (!j.failed) cprof__load_allocs(&j, root, p);
+        if (!j.failed) cprof__load_benchmarks(&j, root, p);
     }
     int failed = !p || !root || j.failed || cprof__profile_derive(p);
     if (!p) cprof__set_error("%s: out of memory", name ? name : "(string)");
@@ -7360,6 +7465,555 @@ static void cprof__report_and_analysis_build(cprof__buf *b, const cprof_profile 
 }
 
 /* ==================================================================================================
+   >>bench: micro-benchmarks. A body is run untimed (warm-up) while its batch grows to 1/target_samples
+   of the minimum time, then timed batch by batch: one pair of timer reads per batch, so their cost is
+   spread over the batch. Results live in the process until cprof_capture() copies them into the
+   profile's "benchmarks"; the statistics are pure functions of the samples.
+   ================================================================================================== */
+cprof_bench_options cprof_bench_defaults(void) {
+    cprof_bench_options options;
+    options.min_time_s = 0.5;
+    options.warmup_s = 0.05;
+    options.min_samples = 10;
+    options.target_samples = 50;
+    return options;
+}
+
+/* --- statistics: arrays in, numbers out ------------------------------------------------------------ */
+static int cprof__compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The p-quantile of sorted values, interpolating linearly between order statistics. */
+static double cprof__quantile(const double *sorted, size_t count, double p) {
+    double h = (double)(count - 1) * p;
+    size_t below = (size_t)h;
+    if (below + 1 >= count) return sorted[count - 1];
+    return sorted[below] + (h - (double)below) * (sorted[below + 1] - sorted[below]);
+}
+
+/* Sorts in place; returns the median. */
+static double cprof__sorted_median(double *values, size_t count) {
+    qsort(values, count, sizeof *values, cprof__compare_doubles);
+    return cprof__quantile(values, count, 0.5);
+}
+
+cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count) {
+    cprof_bench_stats s;
+    memset(&s, 0, sizeof s);
+    double *sorted = count ? (double *)cprof__alloc(count * sizeof *sorted) : NULL;
+    if (!sorted) return s;
+    double sum = 0, squares = 0;
+    for (size_t i = 0; i < count; i++) sum += sorted[i] = samples_ns[i];
+    s.count = count;
+    s.mean_ns = sum / (double)count;
+    for (size_t i = 0; i < count; i++) squares += (sorted[i] - s.mean_ns) * (sorted[i] - s.mean_ns);
+    s.stddev_ns = count > 1 ? sqrt(squares / (double)(count - 1)) : 0;
+    s.median_ns = cprof__sorted_median(sorted, count);
+    s.min_ns = sorted[0];
+    s.max_ns = sorted[count - 1];
+    s.q1_ns = cprof__quantile(sorted, count, 0.25);
+    s.q3_ns = cprof__quantile(sorted, count, 0.75);
+    double fence = 1.5 * (s.q3_ns - s.q1_ns);
+    for (size_t i = 0; i < count; i++) {
+        s.outliers_low += sorted[i] < s.q1_ns - fence;
+        s.outliers_high += sorted[i] > s.q3_ns + fence;
+        sorted[i] = fabs(sorted[i] - s.median_ns);
+    }
+    s.mad_ns = cprof__sorted_median(sorted, count);
+    cprof__release(sorted, count * sizeof *sorted);
+    return s;
+}
+
+/* The exponent k of time = c * n^k: the least-squares slope of log(time) over log(n). Points with a
+   zero n or time are skipped; 0 when fewer than two distinct n remain. */
+double cprof_bench_growth(const double *n, const double *time_ns, size_t count) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, used = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!(n[i] > 0) || !(time_ns[i] > 0)) continue;
+        double x = log(n[i]), y = log(time_ns[i]);
+        sx += x, sy += y, sxx += x * x, sxy += x * y, used += 1;
+    }
+    double spread = used * sxx - sx * sx;
+    return used >= 2 && spread > 1e-12 * used * sxx ? (used * sxy - sx * sy) / spread : 0;
+}
+
+/* --- running ------------------------------------------------------------------------------------------ */
+static pthread_mutex_t cprof__bench_lock = PTHREAD_MUTEX_INITIALIZER;
+static cprof_profile *cprof__bench_results; /* the process's benchmarks so far; NULL before the first */
+
+static uint64_t cprof__bench_batch_ticks(cprof_bench_function body, cprof_bench *b, uint64_t batch) {
+    uint64_t start = cprof__ticks();
+    for (uint64_t i = 0; i < batch; i++) body(b);
+    return cprof__ticks() - start;
+}
+
+/* Warm-up: run untimed, doubling the batch until one batch lasts batch_ticks, for at least warmup_ticks. */
+static uint64_t cprof__bench_warm_up(cprof_bench_function body, cprof_bench *b, cprof_benchmark *r,
+                                     uint64_t batch_ticks, uint64_t warmup_ticks) {
+    uint64_t batch = 1, spent = 0;
+    for (;;) {
+        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
+        r->warmup_iterations += batch;
+        spent += ticks;
+        if (ticks >= batch_ticks && spent >= warmup_ticks) return batch;
+        if (ticks < batch_ticks && batch < UINT64_MAX / 4) batch *= 2;
+    }
+}
+
+static int cprof__bench_add_sample(cprof_benchmark *r, size_t *capacity, double ns) {
+    if (cprof__grow(&r->samples_ns, capacity, r->sample_count + 1, sizeof *r->samples_ns)) return -1;
+    r->samples_ns[r->sample_count++] = ns;
+    return 0;
+}
+
+/* One benchmark at one n: warm-up, then batches until min_time_s and min_samples are both reached. */
+static int cprof__bench_measure(cprof_benchmark *r, size_t *capacity, cprof_bench_function body, cprof_bench *b,
+                                const cprof_bench_options *o) {
+    double hz = cprof__timer_hz();
+    uint32_t targets = o->target_samples ? o->target_samples : 1;
+    uint64_t min_ticks = (uint64_t)(o->min_time_s * hz), spent = 0;
+    uint64_t batch = cprof__bench_warm_up(body, b, r, min_ticks / targets + 1, (uint64_t)(o->warmup_s * hz));
+    r->batch = batch;
+    while (spent < min_ticks || r->sample_count < o->min_samples) {
+        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
+        spent += ticks;
+        if (cprof__bench_add_sample(r, capacity, (double)ticks * 1e9 / hz / (double)batch)) return -1;
+    }
+    r->iterations = batch * r->sample_count;
+    r->items = b->items;
+    r->bytes = b->bytes;
+    r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
+    return 0;
+}
+
+/* Appends a benchmark to p (its name copied into p); NULL when out of memory. */
+static cprof_benchmark *cprof__bench_append(cprof_profile *p, const char *name) {
+    if (cprof__grow(&p->benchmarks, &cprof__capacities(p)->benchmarks, p->benchmark_count + 1, sizeof *p->benchmarks))
+        return NULL;
+    cprof_benchmark *r = &p->benchmarks[p->benchmark_count++];
+    memset(r, 0, sizeof *r);
+    r->name = cprof__string(p, name);
+    return r;
+}
+
+/* Samples are allocated with their exact size, so that freeing knows it from sample_count. */
+static void cprof__bench_shrink(cprof_benchmark *r, size_t capacity) {
+    double *exact = r->sample_count ? (double *)cprof__alloc(r->sample_count * sizeof *exact) : NULL;
+    if (exact) memcpy(exact, r->samples_ns, r->sample_count * sizeof *exact);
+    else r->sample_count = 0;
+    cprof__release(r->samples_ns, capacity * sizeof *r->samples_ns);
+    r->samples_ns = exact;
+}
+
+static int cprof__bench_one(const char *name, uint64_t n, cprof_bench_function body, void *user,
+                            const cprof_bench_options *o) {
+    cprof_benchmark r;
+    size_t capacity = 0;
+    cprof_bench b;
+    memset(&r, 0, sizeof r);
+    b.name = name, b.n = n, b.user = user, b.items = 0, b.bytes = 0;
+    r.n = n;
+    int failed = cprof__bench_measure(&r, &capacity, body, &b, o);
+    cprof__bench_shrink(&r, capacity);
+    pthread_mutex_lock(&cprof__bench_lock);
+    if (!cprof__bench_results) cprof__bench_results = cprof__profile_new();
+    cprof_benchmark *kept = failed || !cprof__bench_results ? NULL : cprof__bench_append(cprof__bench_results, name);
+    if (kept) {
+        r.name = kept->name;
+        *kept = r;
+    }
+    pthread_mutex_unlock(&cprof__bench_lock);
+    if (kept) return 0;
+    cprof__release(r.samples_ns, r.sample_count * sizeof *r.samples_ns);
+    cprof__message(NULL, 0, "benchmark %s: out of memory, result dropped", name);
+    return -1;
+}
+
+int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
+                      const cprof_bench_options *options) {
+    cprof_bench_options o = options ? *options : cprof_bench_defaults();
+    int failed = 0;
+    if (!name || !body) return -1;
+    cprof__init();
+    for (size_t i = 0; i < n_count; i++) failed |= cprof__bench_one(name, n[i], body, user, &o);
+    return failed ? -1 : 0;
+}
+
+int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *options) {
+    uint64_t none = 0;
+    return cprof_bench_sweep(name, body, user, &none, 1, options);
+}
+
+static void cprof__bench_free(cprof_profile *p) {
+    for (size_t i = 0; i < p->benchmark_count; i++)
+        cprof__release(p->benchmarks[i].samples_ns, p->benchmarks[i].sample_count * sizeof(double));
+    cprof__release(p->benchmarks, cprof__capacities(p)->benchmarks * sizeof *p->benchmarks);
+    p->benchmarks = NULL;
+    p->benchmark_count = 0;
+}
+
+void cprof_bench_clear(void) {
+    pthread_mutex_lock(&cprof__bench_lock);
+    cprof_profile_free(cprof__bench_results);
+    cprof__bench_results = NULL;
+    pthread_mutex_unlock(&cprof__bench_lock);
+}
+
+/* A copy of benchmark `from` into p, with its own name and samples; -1 when out of memory. */
+static int cprof__bench_copy(cprof_profile *p, const cprof_benchmark *from) {
+    cprof_benchmark *r = cprof__bench_append(p, from->name);
+    double *samples = from->sample_count ? (double *)cprof__alloc(from->sample_count * sizeof *samples) : NULL;
+    if (!r || (from->sample_count && !samples)) {
+        cprof__release(samples, from->sample_count * sizeof *samples);
+        if (r) p->benchmark_count--;
+        return -1;
+    }
+    const char *name = r->name;
+    *r = *from;
+    r->name = name;
+    r->samples_ns = samples;
+    if (samples) memcpy(samples, from->samples_ns, from->sample_count * sizeof *samples);
+    return 0;
+}
+
+/* Called by cprof_capture(): the process's benchmarks into the new profile. */
+static int cprof__bench_capture(cprof_profile *p) {
+    int failed = 0;
+    pthread_mutex_lock(&cprof__bench_lock);
+    for (size_t i = 0; cprof__bench_results && i < cprof__bench_results->benchmark_count && !failed; i++)
+        failed = cprof__bench_copy(p, &cprof__bench_results->benchmarks[i]);
+    pthread_mutex_unlock(&cprof__bench_lock);
+    return failed;
+}
+
+/* --- the profile file: "benchmarks", written only when there are some; the statistics are written for
+   scripts and derived again from the samples on load ------------------------------------------------- */
+static void cprof__json_benchmark(cprof__buf *b, const cprof_benchmark *r) {
+    cprof__buf_puts(b, "{\"name\": ");
+    cprof__buf_json_string(b, r->name);
+    cprof__buf_printf(b, ", \"n\": %llu, \"items\": %llu, \"bytes\": %llu, \"warmup_iterations\": %llu, "
+                         "\"iterations\": %llu, \"batch\": %llu,\n      \"median_ns\": ",
+                      (unsigned long long)r->n, (unsigned long long)r->items, (unsigned long long)r->bytes,
+                      (unsigned long long)r->warmup_iterations, (unsigned long long)r->iterations,
+                      (unsigned long long)r->batch);
+    cprof__buf_double(b, r->stats.median_ns);
+    cprof__buf_puts(b, ", \"mean_ns\": ");
+    cprof__buf_double(b, r->stats.mean_ns);
+    cprof__buf_puts(b, ", \"stddev_ns\": ");
+    cprof__buf_double(b, r->stats.stddev_ns);
+    cprof__buf_puts(b, ", \"mad_ns\": ");
+    cprof__buf_double(b, r->stats.mad_ns);
+    cprof__buf_printf(b, ", \"outliers\": %u,\n      \"samples_ns\": [",
+                      (unsigned)(r->stats.outliers_low + r->stats.outliers_high));
+    for (size_t i = 0; i < r->sample_count; i++) {
+        if (i) cprof__buf_puts(b, ", ");
+        cprof__buf_double(b, r->samples_ns[i]);
+    }
+    cprof__buf_puts(b, "]}");
+}
+
+static void cprof__json_benchmarks(cprof__buf *b, const cprof_profile *p) {
+    if (!p->benchmark_count) return;
+    cprof__buf_puts(b, ",\n  \"benchmarks\": [");
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        cprof__buf_puts(b, i ? ",\n    " : "\n    ");
+        cprof__json_benchmark(b, &p->benchmarks[i]);
+    }
+    cprof__buf_puts(b, "\n  ]");
+}
+
+static void cprof__load_samples(cprof__json *j, uint32_t e, cprof_benchmark *r) {
+    const cprof__json_value *array = cprof__json_require(j, e, "samples_ns", CPROF__JSON_ARRAY, "benchmarks[]");
+    if (!array || !array->count) return;
+    r->samples_ns = (double *)cprof__alloc(array->count * sizeof *r->samples_ns);
+    if (!r->samples_ns) {
+        cprof__json_fail_at(j, array->line, array->column, "out of memory");
+        return;
+    }
+    r->sample_count = array->count; /* before any failure, so that the samples are freed with it */
+    for (uint32_t v = array->first, k = 0; v && !j->failed; v = j->values[v].next, k++) {
+        if (j->values[v].type != CPROF__JSON_NUMBER)
+            cprof__json_fail_at(j, j->values[v].line, j->values[v].column, "benchmarks[].samples_ns: expected numbers");
+        else
+            r->samples_ns[k] = cprof__json_double_value(j, &j->values[v], "samples_ns", "benchmarks[]");
+    }
+}
+
+static void cprof__load_benchmarks(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e;
+    if (!cprof__json_member(j, root, "benchmarks")) return; /* a profile without benchmarks */
+    cprof__load_array(j, root, "benchmarks", &e);
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_benchmark *r = cprof__bench_append(p, "");
+        if (!r) {
+            cprof__json_fail_at(j, j->values[e].line, j->values[e].column, "out of memory");
+            return;
+        }
+        r->name = cprof__json_text(j, p, e, "name", "benchmarks[]");
+        r->n = cprof__json_u64(j, e, "n", "benchmarks[]", UINT64_MAX);
+        r->items = cprof__json_u64(j, e, "items", "benchmarks[]", UINT64_MAX);
+        r->bytes = cprof__json_u64(j, e, "bytes", "benchmarks[]", UINT64_MAX);
+        r->warmup_iterations = cprof__json_u64(j, e, "warmup_iterations", "benchmarks[]", UINT64_MAX);
+        r->iterations = cprof__json_u64(j, e, "iterations", "benchmarks[]", UINT64_MAX);
+        r->batch = cprof__json_u64(j, e, "batch", "benchmarks[]", UINT64_MAX);
+        cprof__load_samples(j, e, r);
+        r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
+    }
+}
+
+/* --- the text: a table, the comparison of each task's implementations, the scaling of each sweep ---- */
+/* A time per iteration with sub-nanosecond digits where they matter: 0.82 ns, 41.3 ns, 12.3 µs. */
+static const char *cprof__bench_time(char out[24], double ns) {
+    if (ns < 10) cprof__snprintf(out, 24, "%.2f ns", ns);
+    else if (ns < 1000) cprof__snprintf(out, 24, "%.1f ns", ns);
+    else cprof__duration(out, (uint64_t)(ns + 0.5));
+    return out;
+}
+
+/* Per second, with an SI prefix: "1.23 G items/s", "456 MB/s". */
+static const char *cprof__bench_rate(char out[32], double per_iteration, double ns, const char *unit) {
+    static const char prefixes[] = " kMGTP";
+    double rate = ns > 0 ? per_iteration * 1e9 / ns : 0;
+    int k = 0;
+    while (rate >= 1000 && k < 5) rate /= 1000, k++;
+    if (k) cprof__snprintf(out, 32, "%.3g %c%s/s", rate, prefixes[k], unit);
+    else cprof__snprintf(out, 32, "%.3g %s/s", rate, unit);
+    return out;
+}
+
+static void cprof__bench_row(cprof__buf *b, const cprof_benchmark *r) {
+    char n[32], times[6][24], rate[32], spread[48];
+    const cprof_bench_stats *s = &r->stats;
+    cprof__buf_printf(b, "  %-24s %11s", r->name, r->n ? cprof__count(n, r->n) : "-");
+    double values[6] = {s->median_ns, s->mean_ns, s->min_ns, s->max_ns, s->stddev_ns, s->mad_ns};
+    for (int k = 0; k < 6; k++) {
+        cprof__buf_puts(b, " ");
+        cprof__buf_pad_left(b, cprof__bench_time(times[k], values[k]), 9);
+    }
+    cprof__snprintf(spread, sizeof spread, "%u", (unsigned)(s->outliers_low + s->outliers_high));
+    cprof__buf_pad_left(b, spread, 9);
+    cprof__snprintf(spread, sizeof spread, "%llu x %llu", (unsigned long long)r->sample_count, (unsigned long long)r->batch);
+    cprof__buf_puts(b, "  ");
+    cprof__buf_pad_left(b, spread, 16);
+    if (r->items) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->items, s->median_ns, " items"));
+    if (r->bytes) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->bytes, s->median_ns, "B"));
+    cprof__buf_puts(b, "\n");
+}
+
+/* Length of the task part of a name: up to the last '/', or all of it. */
+static size_t cprof__bench_task_length(const char *name) {
+    const char *slash = strrchr(name, '/');
+    return slash ? (size_t)(slash - name) : strlen(name);
+}
+
+/* Implementations of one task at one n are compared together. */
+static int cprof__bench_same_task(const cprof_benchmark *a, const cprof_benchmark *b) {
+    size_t length = cprof__bench_task_length(a->name);
+    return a->n == b->n && length == cprof__bench_task_length(b->name) && strncmp(a->name, b->name, length) == 0;
+}
+
+/* Indices of benchmarks by median, fastest first (insertion sort: a handful of implementations; qsort
+   would need the profile in a global, which two threads writing tables at once would share). */
+static void cprof__bench_sort_by_median(const cprof_profile *p, size_t *order, size_t count) {
+    for (size_t i = 1; i < count; i++)
+        for (size_t j = i; j > 0 && p->benchmarks[order[j - 1]].stats.median_ns > p->benchmarks[order[j]].stats.median_ns; j--) {
+            size_t swap = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = swap;
+        }
+}
+
+/* The implementations of benchmark `first`'s task at its n, fastest first, when there are several. */
+static void cprof__bench_comparison(cprof__buf *b, const cprof_profile *p, size_t first, size_t *order) {
+    size_t count = 0;
+    char n[32], time[24];
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        if (i < first && cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) return; /* done already */
+        if (cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) order[count++] = i;
+    }
+    if (count < 2) return;
+    cprof__bench_sort_by_median(p, order, count);
+    const cprof_benchmark *fastest = &p->benchmarks[order[0]];
+    cprof__buf_printf(b, "\nCompared: %.*s", (int)cprof__bench_task_length(fastest->name), fastest->name);
+    if (fastest->n) cprof__buf_printf(b, ", n = %s", cprof__count(n, fastest->n));
+    cprof__buf_puts(b, " (fastest first)\n");
+    for (size_t k = 0; k < count; k++) {
+        const cprof_benchmark *r = &p->benchmarks[order[k]];
+        double ratio = fastest->stats.median_ns > 0 ? r->stats.median_ns / fastest->stats.median_ns : 0;
+        cprof__buf_printf(b, "  %-24s ", r->name);
+        cprof__buf_pad_left(b, cprof__bench_time(time, r->stats.median_ns), 9);
+        if (k == 0) cprof__buf_puts(b, "   fastest\n");
+        else cprof__buf_printf(b, "   %.2fx slower\n", ratio);
+    }
+}
+
+/* "O(n)" when the exponent is within 0.15 of a whole power, else "". */
+static const char *cprof__bench_order(double exponent) {
+    static const char *const names[] = {"O(1)", "O(n)", "O(n^2)", "O(n^3)"};
+    double nearest = floor(exponent + 0.5);
+    if (nearest < 0 || nearest > 3 || fabs(exponent - nearest) > 0.15) return "";
+    return names[(int)nearest];
+}
+
+/* For a benchmark run at several n: time per n at each, and the fitted growth exponent. */
+static void cprof__bench_scaling(cprof__buf *b, const cprof_profile *p, size_t first, double *n, double *t) {
+    size_t count = 0;
+    char time[24], number[32];
+    const char *name = p->benchmarks[first].name;
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        const cprof_benchmark *r = &p->benchmarks[i];
+        if (strcmp(r->name, name) != 0 || !r->n) continue;
+        if (i < first) return; /* printed with an earlier one */
+        n[count] = (double)r->n;
+        t[count++] = r->stats.median_ns;
+    }
+    if (count < 2) return;
+    cprof__buf_printf(b, "  %s:", name);
+    for (size_t k = 0; k < count; k++)
+        cprof__buf_printf(b, "%s %s/n at %s", k ? "," : "", cprof__bench_time(time, t[k] / n[k]),
+                          cprof__count(number, (uint64_t)n[k]));
+    double exponent = cprof_bench_growth(n, t, count);
+    const char *order = cprof__bench_order(exponent);
+    cprof__buf_printf(b, "; time grows as n^%.2f%s%s%s\n", exponent, *order ? " (" : "", order, *order ? ")" : "");
+}
+
+static void cprof__bench_build(cprof__buf *b, const cprof_profile *p) {
+    size_t count = p->benchmark_count ? p->benchmark_count : 1;
+    size_t *order = (size_t *)cprof__alloc(count * sizeof *order);
+    double *n = (double *)cprof__alloc(count * sizeof *n), *t = (double *)cprof__alloc(count * sizeof *t);
+    if (!order || !n || !t) b->failed = 1;
+    cprof__buf_printf(b, "Benchmarks: %zu (timer %s; times per iteration)\n", p->benchmark_count, p->timer);
+    if (p->benchmark_count)
+        cprof__buf_printf(b, "  %-24s %11s %9s %9s %9s %9s %9s %9s %8s  %16s  %s\n", "name", "n", "median", "mean",
+                          "min", "max", "stddev", "MAD", "outliers", "samples x batch", "throughput (median)");
+    for (size_t i = 0; i < p->benchmark_count; i++) cprof__bench_row(b, &p->benchmarks[i]);
+    for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) cprof__bench_comparison(b, p, i, order);
+    int scaling_header = 0;
+    for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) {
+        size_t before = b->length;
+        if (!scaling_header) cprof__buf_puts(b, "\nScaling (median time per n, growth fitted on log-log)\n");
+        size_t header_end = b->length;
+        cprof__bench_scaling(b, p, i, n, t);
+        if (b->length == header_end && !scaling_header) b->length = before, b->data[before] = '\0';
+        else scaling_header = 1;
+    }
+    cprof__release(order, count * sizeof *order);
+    cprof__release(n, count * sizeof *n);
+    cprof__release(t, count * sizeof *t);
+}
+
+int cprof_bench_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || !out) return -1;
+    cprof__bench_build(&b, p);
+    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
+    cprof__buf_free(&b);
+    return failed ? -1 : 0;
+}
+
+int cprof_bench_print(FILE *out) {
+    cprof_profile *p = cprof_capture();
+    int result = cprof_bench_write(p, out);
+    cprof_profile_free(p);
+    return result;
+}
+
+/* --- two runs compared: per benchmark (name and n) the change of the median, and whether it exceeds
+   both the threshold and the noise (Mann-Whitney U on the samples) ---------------------------------- */
+static cprof_benchmark *cprof__bench_find(const cprof_profile *p, const cprof_benchmark *like) {
+    for (size_t i = 0; i < p->benchmark_count; i++)
+        if (p->benchmarks[i].n == like->n && strcmp(p->benchmarks[i].name, like->name) == 0) return &p->benchmarks[i];
+    return NULL;
+}
+
+/* One line; returns 1 when the benchmark regressed. */
+static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, const cprof_benchmark *y,
+                                    double threshold_pct, double alpha) {
+    char n[32], before[24], after[24];
+    double change = x->stats.median_ns > 0 ? 100 * (y->stats.median_ns - x->stats.median_ns) / x->stats.median_ns : 0;
+    double p_value = cprof__mann_whitney_p(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
+    if (isnan(p_value)) p_value = 1; /* no samples on a side: nothing tells the change from noise */
+    const char *verdict = fabs(change) < threshold_pct ? "unchanged" : p_value >= alpha ? "within noise"
+                          : change < 0 ? "improved" : "REGRESSED";
+    cprof__buf_printf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
+    cprof__buf_pad_left(b, cprof__bench_time(before, x->stats.median_ns), 9);
+    cprof__buf_puts(b, " ");
+    cprof__buf_pad_left(b, cprof__bench_time(after, y->stats.median_ns), 9);
+    cprof__buf_printf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdict);
+    return verdict[0] == 'R';
+}
+
+static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before, const cprof_profile *after,
+                                      double threshold_pct, double alpha) {
+    int regressed = 0;
+    char n[32];
+    cprof__buf_printf(b, "Benchmarks compared (median per iteration; a change counts when over %.3g%% and the "
+                         "Mann-Whitney U test's p < %.3g)\n  %-24s %11s %9s %9s %9s\n",
+                      threshold_pct, alpha, "name", "n", "before", "after", "change");
+    for (size_t i = 0; i < after->benchmark_count; i++) {
+        const cprof_benchmark *y = &after->benchmarks[i], *x = cprof__bench_find(before, y);
+        if (x) regressed += cprof__bench_compare_row(b, x, y, threshold_pct, alpha);
+        else cprof__buf_printf(b, "  %-24s %11s  new\n", y->name, y->n ? cprof__count(n, y->n) : "-");
+    }
+    for (size_t i = 0; i < before->benchmark_count; i++)
+        if (!cprof__bench_find(after, &before->benchmarks[i]))
+            cprof__buf_printf(b, "  %-24s %11s  removed\n", before->benchmarks[i].name,
+                              before->benchmarks[i].n ? cprof__count(n, before->benchmarks[i].n) : "-");
+    cprof__buf_printf(b, "%d regressed\n", regressed);
+    return regressed;
+}
+
+int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                              const cprof_compare_options *options) {
+    cprof__buf b;
+    cprof_compare_options o = options ? *options : cprof_compare_defaults();
+    memset(&b, 0, sizeof b);
+    if (!before || !after || !out) return -1;
+    int regressed = cprof__bench_compare_build(&b, before, after, o.threshold_pct, o.alpha);
+    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
+    cprof__buf_free(&b);
+    return failed ? -1 : regressed;
+}
+
+/* Several runs of a side as one: each benchmark (name and n) with the samples of every run. */
+static cprof_profile *cprof__bench_pool(const cprof_profile *const *runs, size_t count) {
+    cprof_profile *pool = cprof__profile_new();
+    for (size_t i = 0; pool && i < count; i++)
+        for (size_t k = 0; k < runs[i]->benchmark_count; k++) {
+            const cprof_benchmark *from = &runs[i]->benchmarks[k];
+            cprof_benchmark *into = cprof__bench_find(pool, from);
+            if (!into) {
+                if (cprof__bench_copy(pool, from)) goto fail;
+                continue;
+            }
+            size_t capacity = into->sample_count, total = into->sample_count + from->sample_count;
+            if (cprof__grow(&into->samples_ns, &capacity, total, sizeof(double))) goto fail;
+            memcpy(into->samples_ns + into->sample_count, from->samples_ns, from->sample_count * sizeof(double));
+            into->sample_count = total;
+            into->iterations += from->iterations;
+            cprof__bench_shrink(into, capacity);
+            into->stats = cprof_bench_statistics(into->samples_ns, into->sample_count);
+        }
+    return pool;
+fail:
+    cprof_profile_free(pool);
+    return NULL;
+}
+
+int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
+                                   const cprof_profile *const *after, size_t after_count, FILE *out,
+                                   const cprof_compare_options *options) {
+    cprof_profile *x = cprof__bench_pool(before, before_count), *y = cprof__bench_pool(after, after_count);
+    int result = x && y ? cprof_bench_compare_write(x, y, out, options) : -1;
+    cprof_profile_free(x);
+    cprof_profile_free(y);
+    return result;
+}
+
+/* ==================================================================================================
    >>output: CPROF_OUT files at exit, each written to a temporary name and renamed
    ================================================================================================== */
 static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
@@ -7438,10 +8092,12 @@ static const char cprof__tool_help[] =
     "  diff [--threshold=PCT] [--fail-on=none|time|alloc|any] [--svg OUT.svg] [--before-widths]\n"
     "       BEFORE.json AFTER.json    (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
     "                      what got faster or slower, beyond PCT (default 5) and the noise; exit status 1\n"
-    "                      on a significant regression of the --fail-on kind (default any), for CI gates\n"
+    "                      on a significant regression of the --fail-on kind (default any), for CI gates;\n"
+    "                      benchmarks in the profiles are compared too (their samples, Mann-Whitney U)\n"
     "  analyze [--json] P.json\n"
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
+    "  bench P.json        the benchmarks: statistics, implementations compared, scaling\n"
     "  help                this text\n"
     "  --version           the version\n"
     "\n"
@@ -7657,6 +8313,19 @@ static int cprof__diff_svg(const cprof__diff_arguments *a, const cprof_profile *
     return failed;
 }
 
+/* >>bench: the runs' benchmarks compared, when there are any; 1 when one regressed and time gates. */
+static int cprof__diff_benchmarks(const cprof__diff_arguments *a, cprof_profile **runs) {
+    int any = 0;
+    for (int i = 0; i < a->count; i++) any |= runs[i]->benchmark_count > 0;
+    if (!any) return 0;
+    printf("\n");
+    int regressed = cprof_bench_compare_runs_write((const cprof_profile *const *)runs, (size_t)a->before,
+                                                   (const cprof_profile *const *)runs + a->before,
+                                                   (size_t)(a->count - a->before), stdout, &a->options);
+    if (regressed < 0) fprintf(stderr, "cprof: diff: benchmarks: out of memory or a write error\n");
+    return regressed < 0 || (regressed > 0 && (a->fail_on == CPROF_FAIL_TIME || a->fail_on == CPROF_FAIL_ANY));
+}
+
 /* Exit status: 0 no significant regression, 1 one (of the --fail-on kind) or bad input, 2 bad usage. */
 static int cprof__tool_diff(int argc, char **argv) {
     cprof__diff_arguments a;
@@ -7681,11 +8350,20 @@ static int cprof__tool_diff(int argc, char **argv) {
         status = 1;
     }
     if (!status && a.svg) status = cprof__diff_svg(&a, runs[0], runs[a.before]);
-    if (!status) status = cprof_comparison_failed(c, a.fail_on);
+    int bench_regressed = status ? 0 : cprof__diff_benchmarks(&a, runs);
+    if (!status) status = cprof_comparison_failed(c, a.fail_on) || bench_regressed;
     cprof_comparison_free(c);
     for (int i = 0; i < loaded; i++) cprof_profile_free(runs[i]);
     cprof__release(runs, bytes);
     return status;
+}
+
+static int cprof__tool_bench(int argc, char **argv) {
+    const char *file;
+    cprof_profile *p;
+    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
+    if (cprof__tool_load(file, &p)) return 1;
+    return cprof__tool_finish(cprof_bench_write(p, stdout), p);
 }
 
 typedef struct cprof__tool_command {
@@ -7701,6 +8379,7 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"leaks", cprof__tool_leaks},
     {"diff", cprof__tool_diff},
     {"analyze", cprof__tool_analyze},
+    {"bench", cprof__tool_bench},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,337 @@
+/* test_bench - the benchmark API: exact statistics of fixed samples, the growth fit, iteration
+   counting, the order of a parameter sweep, the JSON round trip of "benchmarks", the
+   text (comparison and scaling) and the comparison of two saved runs. */
+#define CPROF_IMPLEMENTATION
+#include "../cprof.h"
+#include "check.h"
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define CHECK_NEAR(a, b, tolerance) CHECK(fabs((double)(a) - (double)(b)) <= (tolerance))
+
+static void test_statistics(void) {
+    const double samples[] = {10, 12, 11, 13, 12, 100, 11, 12, 9, 1};
+    cprof_bench_stats s = cprof_bench_statistics(samples, 10);
+    CHECK_EQ_U64(s.count, 10);
+    CHECK(s.median_ns == 11.5);
+    CHECK_NEAR(s.mean_ns, 19.1, 1e-12);
+    CHECK(s.min_ns == 1 && s.max_ns == 100);
+    CHECK_NEAR(s.stddev_ns, 28.6296272339609, 1e-9);
+    CHECK(s.mad_ns == 1.0); /* |x - 11.5| sorted: 0.5 x5, 1.5, 1.5, 2.5, 10.5, 88.5 */
+    CHECK(s.q1_ns == 10.25 && s.q3_ns == 12);
+    CHECK_EQ_U64(s.outliers_low, 1);  /* 1 < 10.25 - 2.625 */
+    CHECK_EQ_U64(s.outliers_high, 1); /* 100 > 12 + 2.625 */
+    const double odd[] = {5, 1, 3};
+    s = cprof_bench_statistics(odd, 3);
+    CHECK(s.median_ns == 3 && s.mad_ns == 2 && s.stddev_ns == 2 && s.outliers_low + s.outliers_high == 0);
+    s = cprof_bench_statistics(odd, 1);
+    CHECK(s.median_ns == 5 && s.stddev_ns == 0 && s.mad_ns == 0);
+    s = cprof_bench_statistics(NULL, 0);
+    CHECK(s.count == 0 && s.median_ns == 0);
+}
+
+static void test_growth(void) {
+    const double n[] = {1000, 10000, 100000, 1000000};
+    const double noise[] = {1.06, 0.95, 1.03, 0.98};
+    double linear[4], quadratic[4], constant[4];
+    for (int i = 0; i < 4; i++) {
+        linear[i] = 2.5 * n[i] * noise[i];
+        quadratic[i] = 0.01 * n[i] * n[i] * noise[i];
+        constant[i] = 40 * noise[i];
+    }
+    CHECK_NEAR(cprof_bench_growth(n, linear, 4), 1.0, 0.1);
+    CHECK_NEAR(cprof_bench_growth(n, quadratic, 4), 2.0, 0.1);
+    CHECK_NEAR(cprof_bench_growth(n, constant, 4), 0.0, 0.1);
+    CHECK(cprof_bench_growth(n, linear, 1) == 0); /* one point: no fit */
+    const double same_n[] = {10, 10};
+    CHECK(cprof_bench_growth(same_n, linear, 2) == 0);
+}
+
+/* --- running -------------------------------------------------------------------------------------- */
+static uint64_t body_calls;
+static uint64_t seen_n[16];
+static size_t seen_count;
+static volatile uint64_t sink;
+
+static void counting_body(cprof_bench *b) {
+    body_calls++;
+    if (seen_count == 0 || seen_n[seen_count - 1] != b->n) seen_n[seen_count++ % 16] = b->n;
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < b->n; i++) sum += i;
+    sink = sum;
+    b->items = b->n;
+    b->bytes = b->n * 8;
+}
+
+static cprof_bench_options quick(void) {
+    cprof_bench_options o = cprof_bench_defaults();
+    CHECK(o.min_time_s == 0.5 && o.warmup_s == 0.05 && o.min_samples == 10 && o.target_samples == 50);
+    o.min_time_s = 0.02;
+    o.warmup_s = 0.002;
+    o.min_samples = 7;
+    o.target_samples = 20;
+    return o;
+}
+
+static void test_iteration_counting(void) {
+    cprof_bench_options o = quick();
+    cprof_bench_clear();
+    body_calls = 0;
+    seen_count = 0;
+    CHECK(cprof_bench_run("count/one", counting_body, NULL, &o) == 0);
+    cprof_profile *p = cprof_capture();
+    CHECK_EQ_U64(p->benchmark_count, 1);
+    if (p->benchmark_count == 1) {
+        const cprof_benchmark *r = &p->benchmarks[0];
+        CHECK_EQ_STR(r->name, "count/one");
+        CHECK_EQ_U64(r->n, 0);
+        CHECK_EQ_U64(body_calls, r->warmup_iterations + r->iterations);
+        CHECK_EQ_U64(r->iterations, r->batch * r->sample_count);
+        CHECK(r->sample_count >= 7);
+        CHECK(r->warmup_iterations >= r->batch); /* the batch was found while warming up */
+        double timed_ns = 0;
+        for (size_t i = 0; i < r->sample_count; i++) timed_ns += r->samples_ns[i] * (double)r->batch;
+        CHECK(timed_ns >= 0.999 * 0.02e9);
+        CHECK_EQ_U64(r->stats.count, r->sample_count);
+        CHECK(r->stats.min_ns <= r->stats.median_ns && r->stats.median_ns <= r->stats.max_ns);
+    }
+    cprof_profile_free(p);
+}
+
+static void test_sweep_order(void) {
+    cprof_bench_options o = quick();
+    const uint64_t sizes[] = {300, 10, 2000};
+    cprof_bench_clear();
+    seen_count = 0;
+    CHECK(cprof_bench_sweep("sum/loop", counting_body, NULL, sizes, 3, &o) == 0);
+    CHECK_EQ_U64(seen_count, 3);
+    for (size_t i = 0; i < 3; i++) CHECK_EQ_U64(seen_n[i], sizes[i]);
+    cprof_profile *p = cprof_capture();
+    CHECK_EQ_U64(p->benchmark_count, 3);
+    for (size_t i = 0; i < 3 && i < p->benchmark_count; i++) {
+        CHECK_EQ_STR(p->benchmarks[i].name, "sum/loop");
+        CHECK_EQ_U64(p->benchmarks[i].n, sizes[i]);
+        CHECK_EQ_U64(p->benchmarks[i].items, sizes[i]);
+        CHECK_EQ_U64(p->benchmarks[i].bytes, sizes[i] * 8);
+    }
+    cprof_profile_free(p);
+    CHECK(cprof_bench_run(NULL, counting_body, NULL, &o) == -1);
+    CHECK(cprof_bench_run("x", NULL, NULL, &o) == -1);
+    cprof_bench_clear();
+    p = cprof_capture();
+    CHECK_EQ_U64(p->benchmark_count, 0);
+    cprof_profile_free(p);
+}
+
+/* --- synthetic runs: known samples, no timing ------------------------------------------------------- */
+static void add(cprof_profile *p, const char *name, uint64_t n, double base, double step, size_t count) {
+    cprof_benchmark *r = cprof__bench_append(p, name);
+    r->n = n;
+    r->batch = 4;
+    r->sample_count = count;
+    r->iterations = 4 * count;
+    r->warmup_iterations = 12;
+    r->items = n;
+    r->samples_ns = (double *)cprof__alloc(count * sizeof(double));
+    for (size_t i = 0; i < count; i++) r->samples_ns[i] = base + step * (double)i;
+    r->stats = cprof_bench_statistics(r->samples_ns, count);
+}
+
+/* Files of this process only: the test matrix runs several configurations at once. */
+static const char *keep_dir; /* argv[1]: where the two compared runs are kept for the tool's check */
+static const char *path_of(const char *name) {
+    static char paths[8][256];
+    static int next;
+    char *path = paths[next++ % 8];
+    if (keep_dir && strncmp(name, "run_", 4) == 0) snprintf(path, 256, "%s/%s.json", keep_dir, name);
+    else snprintf(path, 256, "build/test_bench-%ld-%s.json", (long)getpid(), name);
+    return path;
+}
+
+static char *file_text(const char *path) {
+    static char text[1 << 16];
+    FILE *f = fopen(path, "rb");
+    size_t length = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[length] = '\0';
+    return text;
+}
+
+/* What was written to a temporary file, which is closed. */
+static const char *read_back(FILE *f) {
+    static char text[1 << 16];
+    rewind(f);
+    size_t length = fread(text, 1, sizeof text - 1, f);
+    text[length] = '\0';
+    fclose(f);
+    return text;
+}
+
+static const char *written(int (*write)(const cprof_profile *, FILE *), const cprof_profile *p) {
+    FILE *f = tmpfile();
+    CHECK(write(p, f) == 0);
+    return read_back(f);
+}
+
+static void test_text(void) {
+    cprof_profile *p = cprof__profile_new();
+    p->timer = "clock_gettime";
+    add(p, "sum/loop", 1000, 2000, 10, 11);       /* 2 ns per n */
+    add(p, "sum/unrolled", 1000, 1000, 10, 11);   /* twice as fast */
+    add(p, "sum/loop", 10000, 20000, 10, 11);
+    add(p, "sum/loop", 100000, 200000, 10, 11);
+    add(p, "alone", 0, 5, 0.5, 9);
+    const char *text = written(cprof_bench_write, p);
+    CHECK_CONTAINS(text, "Benchmarks: 5 (timer clock_gettime; times per iteration)");
+    CHECK_CONTAINS(text, "Compared: sum, n = 1,000 (fastest first)\n"
+                         "  sum/unrolled                1.1 µs   fastest\n"
+                         "  sum/loop                    2.0 µs   1.95x slower\n");
+    CHECK_CONTAINS(text, "  sum/loop: 2.05 ns/n at 1,000, 2.00 ns/n at 10,000, 2.00 ns/n at 100,000; time grows as n^0.99 (O(n))\n");
+    CHECK_CONTAINS(text, "  alone                              -   7.00 ns");
+    CHECK_CONTAINS(text, "  sum/loop                     100,000  200.1 µs  200.1 µs  200.0 µs  200.1 µs   33.2 ns   30.0 ns"
+                         "        0            11 x 4  500 M items/s\n"); /* 100,000 items in 200.05 µs */
+    CHECK(strstr(text, "Compared: alone") == NULL);
+    cprof_profile_free(p);
+}
+
+static void test_round_trip(void) {
+    cprof_bench_options o = quick();
+    const uint64_t sizes[] = {100, 1000};
+    cprof_bench_clear();
+    cprof_bench_sweep("sum/loop", counting_body, NULL, sizes, 2, &o);
+    cprof_bench_run("sum \"quoted\"/other", counting_body, NULL, &o);
+    cprof_profile *p = cprof_capture(), *q = NULL;
+    CHECK(cprof_save(p, path_of("trip")) == 0);
+    CHECK(cprof_load(path_of("trip"), &q) == 0);
+    CHECK(q != NULL);
+    if (q) {
+        CHECK_EQ_U64(q->benchmark_count, p->benchmark_count);
+        for (size_t i = 0; i < p->benchmark_count && i < q->benchmark_count; i++) {
+            const cprof_benchmark *a = &p->benchmarks[i], *b = &q->benchmarks[i];
+            CHECK_EQ_STR(a->name, b->name);
+            CHECK(a->n == b->n && a->items == b->items && a->bytes == b->bytes && a->batch == b->batch &&
+                  a->iterations == b->iterations && a->warmup_iterations == b->warmup_iterations);
+            CHECK_EQ_U64(a->sample_count, b->sample_count);
+            CHECK(a->sample_count == b->sample_count &&
+                  memcmp(a->samples_ns, b->samples_ns, a->sample_count * sizeof(double)) == 0);
+            CHECK(memcmp(&a->stats, &b->stats, sizeof a->stats) == 0);
+        }
+        char first[1 << 16];
+        strcpy(first, file_text(path_of("trip")));
+        CHECK(cprof_save(q, path_of("trip2")) == 0);
+        CHECK_EQ_STR(file_text(path_of("trip2")), first);
+        CHECK_CONTAINS(first, "\"benchmarks\": [\n    {\"name\": \"sum/loop\", \"n\": 100, \"items\": 100, \"bytes\": 800,");
+    }
+    cprof_profile_free(p);
+    cprof_profile_free(q);
+    /* without benchmarks: no section, and it loads */
+    cprof_bench_clear();
+    p = cprof_capture();
+    CHECK(cprof_save(p, path_of("none")) == 0);
+    CHECK(strstr(file_text(path_of("none")), "benchmarks") == NULL);
+    CHECK(cprof_load(path_of("none"), &q) == 0 && q && q->benchmark_count == 0);
+    cprof_profile_free(p);
+    cprof_profile_free(q);
+}
+
+/* The saved text of a one-benchmark profile with `from` replaced by `to`, loaded: its result. */
+static int load_edited(const char *from, const char *to, const char *name) {
+    cprof_profile *p = cprof__profile_new(), *q = NULL;
+    add(p, "a/b", 0, 5, 1, 3);
+    CHECK(cprof_save(p, path_of("edit")) == 0);
+    cprof_profile_free(p);
+    const char *text = file_text(path_of("edit")), *at = strstr(text, from);
+    static char edited[1 << 16];
+    CHECK(at != NULL);
+    if (!at) return 0;
+    snprintf(edited, sizeof edited, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    int result = cprof_load_string(edited, strlen(edited), name, &q);
+    CHECK((result == 0) == (q != NULL));
+    cprof_profile_free(q);
+    return result;
+}
+
+static void test_bad_input(void) {
+    CHECK(load_edited("[5, 6, 7]", "[5, 6, 7]", "same.json") == 0);
+    CHECK(load_edited("[5, 6, 7]", "[5, \"6\", 7]", "string.json") == -1);
+    CHECK_EQ_STR(cprof_error(), "string.json:28:25: benchmarks[].samples_ns: expected numbers");
+    CHECK(load_edited("[5, 6, 7]", "[5, -6, 7]", "negative.json") == -1);
+    CHECK_EQ_STR(cprof_error(), "negative.json:28:25: benchmarks[].samples_ns: out of range");
+    CHECK(load_edited("\"n\": 0", "\"m\": 0", "missing.json") == -1);
+    CHECK_CONTAINS(cprof_error(), "benchmarks[]: missing \"n\"");
+    CHECK(load_edited("\"benchmarks\": [", "\"benchmarks\": [7, ", "entry.json") == -1);
+    CHECK_CONTAINS(cprof_error(), "benchmarks: each entry must be an object");
+    CHECK(load_edited("[5, 6, 7]", "[]", "empty.json") == 0);
+}
+
+static const char *compared(const cprof_profile *a, const cprof_profile *b, int *result) {
+    FILE *f = tmpfile();
+    *result = cprof_bench_compare_write(a, b, f, NULL);
+    return read_back(f);
+}
+
+/* Two saved runs: one benchmark 50% slower with separated samples, one the same, one 10% slower but
+   with samples that overlap completely (noise), one only before, one only after. */
+static void test_compare(void) {
+    cprof_profile *a = cprof__profile_new(), *b = cprof__profile_new(), *x = NULL, *y = NULL;
+    add(a, "sort/quick", 1000, 100, 1, 20);
+    add(b, "sort/quick", 1000, 150, 1, 20);
+    add(a, "sum/loop", 0, 50, 1, 20);
+    add(b, "sum/loop", 0, 50, 1, 20);
+    add(a, "noisy", 0, 100, 10, 20);  /* 100..290, median 195 */
+    add(b, "noisy", 0, 120, 10, 20);  /* 120..310: +10% of the median, heavily overlapping */
+    add(a, "gone", 0, 1, 0, 3);
+    add(b, "fresh", 0, 1, 0, 3);
+    CHECK(cprof_save(a, path_of("run_a")) == 0 && cprof_save(b, path_of("run_b")) == 0);
+    CHECK(cprof_load(path_of("run_a"), &x) == 0 && cprof_load(path_of("run_b"), &y) == 0);
+    int result = -2;
+    const char *text = compared(x, y, &result);
+    CHECK_EQ_U64(result, 1);
+    CHECK_CONTAINS(text, "  sort/quick                     1,000  109.5 ns  159.5 ns    +45.7%  p=");
+    CHECK_CONTAINS(text, "REGRESSED\n");
+    CHECK_CONTAINS(text, "  sum/loop                           -   59.5 ns   59.5 ns     +0.0%  p=1        unchanged\n");
+    CHECK_CONTAINS(text, "within noise\n");
+    CHECK_CONTAINS(text, "  fresh                              -  new\n");
+    CHECK_CONTAINS(text, "  gone                               -  removed\n");
+    CHECK_CONTAINS(text, "1 regressed\n");
+    text = compared(y, x, &result); /* the other way round: an improvement, no regression */
+    CHECK_EQ_U64(result, 0);
+    CHECK_CONTAINS(text, "improved\n");
+    CHECK_CONTAINS(text, "0 regressed\n");
+    CHECK(cprof_bench_compare_write(NULL, y, stdout, NULL) == -1);
+    /* several runs a side: the samples pooled (two identical runs: the same medians, p from 40 + 40) */
+    const cprof_profile *befores[] = {x, x}, *afters[] = {y, y};
+    FILE *f = tmpfile();
+    CHECK(cprof_bench_compare_runs_write(befores, 2, afters, 2, f, NULL) == 1);
+    fclose(f);
+    const cprof_profile *same[] = {x, x};
+    f = tmpfile();
+    CHECK(cprof_bench_compare_runs_write(same, 2, befores, 1, f, NULL) == 0);
+    fclose(f);
+    cprof_profile_free(a);
+    cprof_profile_free(b);
+    cprof_profile_free(x);
+    cprof_profile_free(y);
+}
+
+static void remove_files(void) {
+    const char *names[] = {"trip", "trip2", "none", "edit", "run_a", "run_b"};
+    for (int i = 0; i < 6; i++)
+        if (!keep_dir || strncmp(names[i], "run_", 4) != 0) remove(path_of(names[i]));
+}
+
+int main(int argc, char **argv) {
+    keep_dir = argc > 1 ? argv[1] : NULL;
+    test_statistics();
+    test_growth();
+    test_iteration_counting();
+    test_sweep_order();
+    test_text();
+    test_round_trip();
+    test_bad_input();
+    test_compare();
+    cprof_bench_clear();
+    remove_files();
+    CHECK_DONE();
+}
