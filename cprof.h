@@ -4648,7 +4648,7 @@ static int cprof__json_hex4(cprof__json *j, uint32_t *code) {
     return 1;
 }
 
-/* \uXXXX, with a surrogate pair for characters above U+FFFF; NUL and lone surrogates are refused. */
+/* \u and four hex digits, with a surrogate pair for characters above U+FFFF; NUL and lone surrogates are refused. */
 static int cprof__json_unicode_escape(cprof__json *j, char **out) {
     uint32_t code, low;
     if (!cprof__json_hex4(j, &code)) return 0;

@@ -11,17 +11,15 @@ enum { REPS = 7, FANOUT = 10 };
 
 /* root > group_g (10) > part_p (10) > leaf_l (nodes / 100): every leaf name under 100 parents, called
    1 to 5 times. Site records are made at run time and stay allocated (the live tree points at them). */
+static size_t site_fanout; /* for site_name */
+static const char *site_name(size_t i) {
+    return i == 0 ? "root" : i <= site_fanout ? "group_%zu" : i <= 2 * site_fanout ? "part_%zu" : "leaf_%zu";
+}
+
 static cprof_profile *record_tree(size_t nodes) {
     size_t leaves = nodes / (FANOUT * FANOUT), count = 1 + 2 * FANOUT + leaves;
-    cprof_site *sites = (cprof_site *)calloc(count, sizeof *sites);
-    char (*names)[24] = (char (*)[24])calloc(count, sizeof *names);
-    for (size_t i = 0; i < count; i++) {
-        snprintf(names[i], sizeof names[i], i == 0 ? "root" : i <= FANOUT ? "group_%zu" : i <= 2 * FANOUT ? "part_%zu" : "leaf_%zu", i);
-        sites[i].name = names[i];
-        sites[i].function = "bench";
-        sites[i].file = "bench.c";
-        sites[i].line = (int)i;
-    }
+    site_fanout = FANOUT;
+    cprof_site *sites = bench_sites(count, site_name);
     cprof_reset();
     uint32_t root = cprof__enter(&sites[0]);
     for (size_t g = 1; g <= FANOUT; g++) {
@@ -65,7 +63,7 @@ static double report_ns(const cprof_profile *p, FILE *out) {
 }
 
 int main(void) {
-    (void)plain, (void)two_timer_reads, (void)scoped, (void)per_call_ns; /* bench.h's baselines: for the scope benches */
+
     FILE *out = fopen("/dev/null", "wb");
     if (!out) return 1;
     cprof_analyze_options defaults = cprof_analyze_defaults(), every = defaults;

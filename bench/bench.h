@@ -4,7 +4,8 @@
 #define BENCH_H
 #include <stdlib.h>
 
-#define NOINLINE __attribute__((noinline))
+#define NOINLINE __attribute__((noinline, unused))
+#define BENCH_HELPER static __attribute__((unused)) /* each bench uses some of them */
 static volatile uint64_t sink;
 
 /* The baselines: an empty call, and two raw reads of the timer a scope reads. */
@@ -20,20 +21,35 @@ NOINLINE static void scoped(void) {
     __asm__ __volatile__("" ::: "memory");
 }
 
-static double now_ns(void) { return (double)cprof__monotonic_ns(); }
+BENCH_HELPER double now_ns(void) { return (double)cprof__monotonic_ns(); }
 
-static double per_call_ns(void (*body)(void), int calls) {
+/* `count` call-site records for building a synthetic call tree, named by `name_of` (the printf format
+   for site i, given i). They stay allocated: a live tree points at its sites. */
+BENCH_HELPER cprof_site *bench_sites(size_t count, const char *(*name_of)(size_t i)) {
+    cprof_site *sites = (cprof_site *)calloc(count, sizeof *sites);
+    char (*names)[24] = (char (*)[24])calloc(count, sizeof *names);
+    for (size_t i = 0; i < count; i++) {
+        snprintf(names[i], sizeof names[i], name_of(i), i);
+        sites[i].name = names[i];
+        sites[i].function = "bench";
+        sites[i].file = "bench.c";
+        sites[i].line = (int)i;
+    }
+    return sites;
+}
+
+BENCH_HELPER double per_call_ns(void (*body)(void), int calls) {
     double start = now_ns();
     for (int i = 0; i < calls; i++) body();
     return (now_ns() - start) / calls;
 }
 
-static int compare_doubles(const void *a, const void *b) {
+BENCH_HELPER int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-static double median(double *values, int count) {
+BENCH_HELPER double median(double *values, int count) {
     qsort(values, (size_t)count, sizeof *values, compare_doubles);
     return values[count / 2];
 }

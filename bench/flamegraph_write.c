@@ -6,27 +6,19 @@
 #define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include <stdlib.h>
+#include "bench.h"
 
 enum { REPS = 7, CHILDREN = 99 };
 
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static size_t site_outer; /* for site_name */
+static const char *site_name(size_t i) { return i == 0 ? "root" : i <= site_outer ? "outer_%zu" : "inner_%zu"; }
 
 /* A tree of about `nodes` nodes: one root scope, nodes / 100 children, each with 99 children of its
    own, called 1 to 7 times so that the widths differ. Site records are made at run time. */
 static cprof_profile *record_tree(size_t nodes) {
     size_t outer = nodes / (CHILDREN + 1), count = 1 + outer + CHILDREN;
-    cprof_site *sites = (cprof_site *)calloc(count, sizeof *sites);
-    char (*names)[24] = (char (*)[24])calloc(count, sizeof *names);
-    for (size_t i = 0; i < count; i++) {
-        snprintf(names[i], sizeof names[i], i == 0 ? "root" : i <= outer ? "outer_%zu" : "inner_%zu", i);
-        sites[i].name = names[i];
-        sites[i].function = "bench";
-        sites[i].file = "bench.c";
-        sites[i].line = (int)i;
-    }
+    site_outer = outer;
+    cprof_site *sites = bench_sites(count, site_name);
     cprof_reset();
     uint32_t root = cprof__enter(&sites[0]);
     for (size_t o = 1; o <= outer; o++) {

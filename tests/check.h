@@ -105,6 +105,18 @@ CHECK_HELPER const char *report_text(const cprof_profile *p, const cprof_report_
     return text;
 }
 
+/* A whole (small) file as a string (static storage, overwritten by the next call); NULL when it cannot
+   be opened. */
+CHECK_HELPER char *read_text_file(const char *path) {
+    static char text[1 << 17];
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
 /* Keeps the optimiser from removing work the tests time. */
 static volatile uint64_t check_sink;
 

@@ -524,16 +524,6 @@ static void test_categories_named(void) {
     CHECK_EQ_STR(cprof_severity_name(0), "?");
 }
 
-static char *read_file(const char *path) {
-    static char text[1 << 17];
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    return text;
-}
-
 /* CPROF_OUT: the report, then the analysis, in prefix.txt. */
 static void test_cprof_out(const char *self) {
     char prefix[256], path[300];
@@ -548,7 +538,7 @@ static void test_cprof_out(const char *self) {
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    const char *text = read_file(path);
+    const char *text = read_text_file(path);
     CHECK(text != NULL);
     if (text) {
         const char *report = strstr(text, "Functions, by self time");

@@ -48,16 +48,6 @@ static int run_child(const char *self, const char *mode, const char *variable, c
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static char *read_file(const char *path) {
-    static char text[1 << 16];
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    return text;
-}
-
 int main(int argc, char **argv) {
     if (argc > 1) return child(argv[1]);
     CHECK_EQ_U64(run_child(argv[0], "off", "CPROF", "0"), 0);
@@ -69,7 +59,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s.txt", prefix);
     remove(path);
     CHECK_EQ_U64(run_child(argv[0], "write", "CPROF_OUT", prefix), 0);
-    const char *text = read_file(path);
+    const char *text = read_text_file(path);
     CHECK(text != NULL);
     if (text) {
         CHECK_CONTAINS(text, "cprof " CPROF_VERSION " report: ");
@@ -86,11 +76,11 @@ int main(int argc, char **argv) {
     cprof_profile_free(saved);
     remove(other);
     snprintf(other, sizeof other, "%s.folded", prefix);
-    text = read_file(other);
+    text = read_text_file(other);
     CHECK(text && strncmp(text, "work ", 5) == 0);
     remove(other);
     snprintf(other, sizeof other, "%s.svg", prefix);
-    text = read_file(other);
+    text = read_text_file(other);
     CHECK(text && strstr(text, "<svg") != NULL);
     remove(other);
     /* an existing file is replaced whole, and no temporary file is left behind */
@@ -100,7 +90,7 @@ int main(int argc, char **argv) {
         fclose(f);
     }
     CHECK_EQ_U64(run_child(argv[0], "write", "CPROF_OUT", prefix), 0);
-    text = read_file(path);
+    text = read_text_file(path);
     CHECK(text && strncmp(text, "cprof ", 6) == 0);
     char command[400];
     snprintf(command, sizeof command, "ls %s.txt.tmp.* >/dev/null 2>&1", prefix);
@@ -111,6 +101,6 @@ int main(int argc, char **argv) {
     setenv("CPROF", "0", 1);
     CHECK_EQ_U64(run_child(argv[0], "off", "CPROF_OUT", prefix), 0);
     unsetenv("CPROF");
-    CHECK(read_file(path) == NULL);
+    CHECK(read_text_file(path) == NULL);
     CHECK_DONE();
 }
