@@ -208,7 +208,7 @@
                        average; High at 100x the count, Medium at 10x, else Low
        ExcessiveAllocation  a site allocating > excessive_alloc_pct of all bytes and >= excessive_alloc_bytes; High
                        over twice the share and 16x the bytes, else Medium
-       LargeAllocation >= large_alloc_bytes per allocation on average at a site; High at 16x, else Medium
+       LargeAllocation a single allocation >= large_alloc_bytes at a site (its largest); High at 16x, else Medium
        TemporaryAllocations  >= temporary_alloc_count blocks freed before the thread's next allocation, and
                        >= temporary_alloc_pct of the site's; Medium at 100x the count, else Low
        Leak            blocks of a site still allocated at capture; High from leak_high_bytes, Medium from 1/16
@@ -446,6 +446,7 @@ typedef struct cprof_alloc_site {
     uint64_t live_count, live_bytes; /* still allocated at capture: the leaks */
     uint64_t peak_live_bytes;        /* the most this site had allocated at once */
     uint64_t temporary; /* blocks freed before the thread made any other allocation (heaptrack's definition) */
+    uint64_t max_bytes; /* the largest single allocation at this site */
 } cprof_alloc_site;
 
 #define CPROF_ALLOC_HISTOGRAM 65 /* sizes 0, 1, 2-3, 4-7, ..., 2^63 and up */
@@ -635,7 +636,7 @@ typedef struct cprof_analyze_options {
     double frequent_alloc_max_bytes; /* of at most this many bytes on average */
     double excessive_alloc_pct;      /* ExcessiveAllocation: a site allocating more than this share of all bytes, */
     double excessive_alloc_bytes;    /* and at least this many bytes */
-    double large_alloc_bytes;        /* LargeAllocation: allocations of at least this many bytes on average */
+    double large_alloc_bytes;        /* LargeAllocation: a single allocation of at least this many bytes */
     double temporary_alloc_count;    /* TemporaryAllocations: at least this many blocks freed before the next allocation, */
     double temporary_alloc_pct;      /* and at least this share of the site's allocations */
     double leak_high_bytes;          /* Leak: a site still holding this many bytes is High (1/16 of it Medium, less Low) */
@@ -1879,6 +1880,7 @@ typedef struct cprof__asite {
     uint64_t count, bytes, temporary;  /* written by its thread */
     uint64_t live_count, live_bytes, peak_live_bytes; /* atomics: any thread */
     uint32_t capture_index;            /* scratch for the capture, under the registry lock */
+    uint64_t max_bytes;                /* the largest single allocation; written by its thread */
 } cprof__asite;
 
 typedef struct cprof__alloc_thread {
@@ -2170,6 +2172,7 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     CPROF__STORE(t->histogram[cprof__size_class(size)], t->histogram[cprof__size_class(size)] + 1);
     CPROF__STORE(site->count, site->count + 1);
     CPROF__STORE(site->bytes, site->bytes + size);
+    if (size > site->max_bytes) CPROF__STORE(site->max_bytes, size);
     CPROF__STORE(node->alloc_count, CPROF__LOAD(node->alloc_count) + 1);
     CPROF__STORE(node->alloc_bytes, CPROF__LOAD(node->alloc_bytes) + size);
     cprof__block entry;
@@ -3750,6 +3753,7 @@ static int cprof__alloc_capture_sites(cprof_profile *p, cprof__alloc_thread *t, 
         out->live_bytes = CPROF__LOAD(s->live_bytes);
         out->peak_live_bytes = CPROF__LOAD(s->peak_live_bytes);
         out->temporary = CPROF__LOAD(s->temporary);
+        out->max_bytes = CPROF__LOAD(s->max_bytes);
         if (problems) out->origin = s->origin ? s->origin->capture_index : CPROF_NONE;
         else out->origin = s->capture_index = (uint32_t)(p->alloc_site_count - 1); /* origin: scratch for the sort */
     }
@@ -4319,10 +4323,10 @@ static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_
         cprof__buf_puts(b, ", \"origin\": ");
         cprof__buf_index(b, s->origin);
         cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu, \"live_count\": %llu, \"live_bytes\": %llu, "
-                             "\"peak_live_bytes\": %llu, \"temporary\": %llu}",
+                             "\"peak_live_bytes\": %llu, \"temporary\": %llu, \"max_bytes\": %llu}",
                           (unsigned long long)s->count, (unsigned long long)s->bytes, (unsigned long long)s->live_count,
                           (unsigned long long)s->live_bytes, (unsigned long long)s->peak_live_bytes,
-                          (unsigned long long)s->temporary);
+                          (unsigned long long)s->temporary, (unsigned long long)s->max_bytes);
     }
     cprof__buf_puts(b, count ? "\n    ]" : "]");
 }
@@ -5106,6 +5110,7 @@ static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char 
         s->live_bytes = cprof__json_u64(j, e, "live_bytes", key, UINT64_MAX);
         s->peak_live_bytes = cprof__json_u64(j, e, "peak_live_bytes", key, UINT64_MAX);
         s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
+        if (cprof__json_member(j, e, "max_bytes")) s->max_bytes = cprof__json_u64(j, e, "max_bytes", key, UINT64_MAX);
     }
 }
 
@@ -7155,17 +7160,17 @@ static void cprof__rule_excessive(cprof__analysis *a, const cprof_alloc_site *s)
            "data in chunks instead of whole, and reuse blocks instead of allocating new ones.", s->function);
 }
 
-/* LargeAllocation: single huge allocations (the profile keeps a site's total, so its average size). */
+/* LargeAllocation: single huge allocations: the largest block a site allocated. */
 static void cprof__rule_large(cprof__analysis *a, const cprof_alloc_site *s) {
-    double average = s->count ? (double)s->bytes / (double)s->count : 0.0;
-    if (average < a->o.large_alloc_bytes) return;
-    cprof_finding *x = cprof__alloc_finding(a, average >= 16 * a->o.large_alloc_bytes ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
-                                            CPROF_CATEGORY_LARGE_ALLOCATION, s, average, a->o.large_alloc_bytes);
+    double largest = (double)s->max_bytes;
+    if (largest < a->o.large_alloc_bytes) return;
+    cprof_finding *x = cprof__alloc_finding(a, largest >= 16 * a->o.large_alloc_bytes ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
+                                            CPROF_CATEGORY_LARGE_ALLOCATION, s, largest, a->o.large_alloc_bytes);
     if (!x) return;
     char count[32], bytes[32];
-    x->description = cprof__analysis_text(a, "%s allocation%s of %.0f bytes on average (%s) at %s:%u, in %s", cprof__count(count, s->count),
-                                          s->count == 1 ? "" : "s", average, cprof__byte_count(bytes, s->bytes), s->file,
-                                          (unsigned)s->line, x->scope);
+    x->description = cprof__analysis_text(a, "an allocation of %.0f bytes at %s:%u (the largest of %s there, %s in all), in %s",
+                                          largest, s->file, (unsigned)s->line, cprof__count(count, s->count),
+                                          cprof__byte_count(bytes, s->bytes), x->scope);
     x->recommendation = cprof__analysis_text(
         a, "Avoid holding it all at once in %s: stream or process the data in pieces, map a file instead of reading "
            "it whole, or size the block to what is used.", s->function);

@@ -225,6 +225,7 @@ static void check_sites(const cprof_profile *p) {
     CHECK_EQ_U64(three->live_count, 3);
     CHECK_EQ_U64(three->live_bytes, 600);
     CHECK_EQ_U64(three->peak_live_bytes, 600);
+    CHECK_EQ_U64(three->max_bytes, 300);
     CHECK_EQ_STR(three->function, "three_sizes");
     CHECK_EQ_STR(scope_of(p, three), "three_sizes");
     CHECK_EQ_U64(two->count, 2);
@@ -283,7 +284,8 @@ static void check_round_trip(const cprof_profile *p) {
         const cprof_alloc_site *a = &p->alloc_sites[i], *b = &q->alloc_sites[i];
         CHECK(a->count == b->count && a->bytes == b->bytes && a->live_count == b->live_count &&
               a->live_bytes == b->live_bytes && a->peak_live_bytes == b->peak_live_bytes &&
-              a->temporary == b->temporary && a->node == b->node && a->line == b->line && a->origin == b->origin);
+              a->temporary == b->temporary && a->node == b->node && a->line == b->line && a->origin == b->origin &&
+              a->max_bytes == b->max_bytes);
         CHECK_EQ_STR(a->file, b->file);
         CHECK_EQ_STR(a->function, b->function);
     }

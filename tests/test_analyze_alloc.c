@@ -122,7 +122,8 @@ static void test_live_and_loaded(void) {
     if (x) {
         CHECK_EQ_STR(x->function, "load_whole_file");
         CHECK_EQ_U64(x->severity, CPROF_SEVERITY_MEDIUM);
-        CHECK_CONTAINS(x->description, "1 allocation of 33554432 bytes on average (33,554,432 B)");
+        CHECK_CONTAINS(x->description, "an allocation of 33554432 bytes at ");
+        CHECK_CONTAINS(x->description, "(the largest of 1 there, 33,554,432 B in all)");
     }
     const cprof_finding *big = finding_at(f, CPROF_CATEGORY_LEAK, leak_big_line);
     const cprof_finding *small = finding_at(f, CPROF_CATEGORY_LEAK, leak_small_line);
@@ -164,6 +165,7 @@ static void test_live_and_loaded(void) {
 typedef struct planted_site {
     int line;
     uint64_t count, bytes, live_count, live_bytes, temporary;
+    uint64_t max_bytes; /* 0: the average */
 } planted_site;
 
 static cprof_profile *with_sites(const planted_site *sites, size_t count) {
@@ -185,6 +187,7 @@ static cprof_profile *with_sites(const planted_site *sites, size_t count) {
         s->live_count = sites[i].live_count;
         s->live_bytes = sites[i].live_bytes;
         s->temporary = sites[i].temporary;
+        s->max_bytes = sites[i].max_bytes ? sites[i].max_bytes : sites[i].count ? sites[i].bytes / sites[i].count : 0;
         p->allocs.allocations += s->count;
         p->allocs.bytes_allocated += s->bytes;
     }
@@ -203,47 +206,49 @@ static int severity_of(const planted_site *sites, size_t count, int category, in
 
 static void test_severities(void) {
     /* the seed, and the steps: 10x and 100x the count */
-    planted_site seed[] = {{1, 10000, 1000000, 0, 0, 0}, {2, 1, 100000000, 0, 0, 0}};
+    planted_site seed[] = {{1, 10000, 1000000, 0, 0, 0, 0}, {2, 1, 100000000, 0, 0, 0, 0}};
     CHECK_EQ_U64(severity_of(seed, 2, CPROF_CATEGORY_FREQUENT_ALLOCATION, 1), CPROF_SEVERITY_LOW);
-    planted_site tenfold[] = {{1, 100000, 10000000, 0, 0, 0}, {2, 1, 100000000, 0, 0, 0}};
+    planted_site tenfold[] = {{1, 100000, 10000000, 0, 0, 0, 0}, {2, 1, 100000000, 0, 0, 0, 0}};
     CHECK_EQ_U64(severity_of(tenfold, 2, CPROF_CATEGORY_FREQUENT_ALLOCATION, 1), CPROF_SEVERITY_MEDIUM);
-    planted_site hundredfold[] = {{1, 1000000, 100000000, 0, 0, 0}, {2, 1, 100000000, 0, 0, 0}};
+    planted_site hundredfold[] = {{1, 1000000, 100000000, 0, 0, 0, 0}, {2, 1, 100000000, 0, 0, 0, 0}};
     CHECK_EQ_U64(severity_of(hundredfold, 2, CPROF_CATEGORY_FREQUENT_ALLOCATION, 1), CPROF_SEVERITY_HIGH);
-    planted_site few[] = {{1, 9999, 999900, 0, 0, 0}};
+    planted_site few[] = {{1, 9999, 999900, 0, 0, 0, 0}};
     CHECK_EQ_U64(severity_of(few, 1, CPROF_CATEGORY_FREQUENT_ALLOCATION, 1), 0);
-    planted_site big_blocks[] = {{1, 10000, 20000000, 0, 0, 0}}; /* 2,000 bytes each: not small */
+    planted_site big_blocks[] = {{1, 10000, 20000000, 0, 0, 0, 0}}; /* 2,000 bytes each: not small */
     CHECK_EQ_U64(severity_of(big_blocks, 1, CPROF_CATEGORY_FREQUENT_ALLOCATION, 1), 0);
 
     /* ExcessiveAllocation: over 25% of all bytes and 1 MiB; High over 50% and 16 MiB */
-    planted_site shares[] = {{1, 10, 3000000, 0, 0, 0}, {2, 10, 7000000, 0, 0, 0}, {3, 10, 40000000, 0, 0, 0}};
+    planted_site shares[] = {{1, 10, 3000000, 0, 0, 0, 0}, {2, 10, 7000000, 0, 0, 0, 0}, {3, 10, 40000000, 0, 0, 0, 0}};
     CHECK_EQ_U64(severity_of(shares, 3, CPROF_CATEGORY_EXCESSIVE_ALLOCATION, 1), 0);                     /* 6% */
     CHECK_EQ_U64(severity_of(shares, 3, CPROF_CATEGORY_EXCESSIVE_ALLOCATION, 2), 0);                     /* 14% */
     CHECK_EQ_U64(severity_of(shares, 3, CPROF_CATEGORY_EXCESSIVE_ALLOCATION, 3), CPROF_SEVERITY_HIGH);   /* 80% */
-    planted_site small_run[] = {{1, 10, 900000, 0, 0, 0}}; /* 100% of under 1 MiB: not excessive */
+    planted_site small_run[] = {{1, 10, 900000, 0, 0, 0, 0}}; /* 100% of under 1 MiB: not excessive */
     CHECK_EQ_U64(severity_of(small_run, 1, CPROF_CATEGORY_EXCESSIVE_ALLOCATION, 1), 0);
-    planted_site medium[] = {{1, 10, 4000000, 0, 0, 0}, {2, 10, 6000000, 0, 0, 0}};
+    planted_site medium[] = {{1, 10, 4000000, 0, 0, 0, 0}, {2, 10, 6000000, 0, 0, 0, 0}};
     CHECK_EQ_U64(severity_of(medium, 2, CPROF_CATEGORY_EXCESSIVE_ALLOCATION, 1), CPROF_SEVERITY_MEDIUM); /* 40% */
 
-    /* LargeAllocation: 16 MiB on average, High at 256 MiB */
-    planted_site large[] = {{1, 1, 16777216, 0, 0, 0}, {2, 2, 600000000, 0, 0, 0}, {3, 1, 16777215, 0, 0, 0}};
-    CHECK_EQ_U64(severity_of(large, 3, CPROF_CATEGORY_LARGE_ALLOCATION, 1), CPROF_SEVERITY_MEDIUM);
-    CHECK_EQ_U64(severity_of(large, 3, CPROF_CATEGORY_LARGE_ALLOCATION, 2), CPROF_SEVERITY_HIGH);
-    CHECK_EQ_U64(severity_of(large, 3, CPROF_CATEGORY_LARGE_ALLOCATION, 3), 0);
+    /* LargeAllocation: a single block of 16 MiB, High at 256 MiB; one huge block among many small ones counts */
+    planted_site large[] = {{1, 1, 16777216, 0, 0, 0, 0}, {2, 2, 600000000, 0, 0, 0, 0}, {3, 1, 16777215, 0, 0, 0, 0},
+                            {4, 1001, 1000 * 64 + 33554432, 0, 0, 0, 33554432}};
+    CHECK_EQ_U64(severity_of(large, 4, CPROF_CATEGORY_LARGE_ALLOCATION, 1), CPROF_SEVERITY_MEDIUM);
+    CHECK_EQ_U64(severity_of(large, 4, CPROF_CATEGORY_LARGE_ALLOCATION, 2), CPROF_SEVERITY_HIGH);
+    CHECK_EQ_U64(severity_of(large, 4, CPROF_CATEGORY_LARGE_ALLOCATION, 3), 0);
+    CHECK_EQ_U64(severity_of(large, 4, CPROF_CATEGORY_LARGE_ALLOCATION, 4), CPROF_SEVERITY_MEDIUM); /* average 33.6 KB */
 
     /* TemporaryAllocations: 1,000 and half of the site's; Medium at 100,000 */
-    planted_site temporary[] = {{1, 2000, 2000, 0, 0, 1000}, {2, 2000, 2000, 0, 0, 999}, {3, 3000, 3000, 0, 0, 1400},
-                                {4, 100000, 100000, 0, 0, 100000}};
+    planted_site temporary[] = {{1, 2000, 2000, 0, 0, 1000, 0}, {2, 2000, 2000, 0, 0, 999, 0}, {3, 3000, 3000, 0, 0, 1400, 0},
+                                {4, 100000, 100000, 0, 0, 100000, 0}};
     CHECK_EQ_U64(severity_of(temporary, 4, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS, 1), CPROF_SEVERITY_LOW);
     CHECK_EQ_U64(severity_of(temporary, 4, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS, 2), 0);
     CHECK_EQ_U64(severity_of(temporary, 4, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS, 3), 0); /* 47% */
     CHECK_EQ_U64(severity_of(temporary, 4, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS, 4), CPROF_SEVERITY_MEDIUM);
 
     /* Leak: High from 1 MiB, Medium from 64 KiB; largest first */
-    planted_site leaks[] = {{1, 5, 500, 1, 100, 0}, {2, 5, 5000000, 2, 2000000, 0}, {3, 1, 65536, 1, 65536, 0}};
+    planted_site leaks[] = {{1, 5, 500, 1, 100, 0, 0}, {2, 5, 5000000, 2, 2000000, 0, 0}, {3, 1, 65536, 1, 65536, 0, 0}};
     CHECK_EQ_U64(severity_of(leaks, 3, CPROF_CATEGORY_LEAK, 1), CPROF_SEVERITY_LOW);
     CHECK_EQ_U64(severity_of(leaks, 3, CPROF_CATEGORY_LEAK, 2), CPROF_SEVERITY_HIGH);
     CHECK_EQ_U64(severity_of(leaks, 3, CPROF_CATEGORY_LEAK, 3), CPROF_SEVERITY_MEDIUM);
-    planted_site two_low[] = {{1, 5, 500, 1, 100, 0}, {2, 5, 500, 3, 300, 0}};
+    planted_site two_low[] = {{1, 5, 500, 1, 100, 0, 0}, {2, 5, 500, 3, 300, 0, 0}};
     cprof_profile *p = with_sites(two_low, 2);
     cprof_findings *f = analyze(p);
     CHECK(f->count >= 2);
@@ -253,7 +258,7 @@ static void test_severities(void) {
     }
     /* the bound of an allocation finding is its scope's own time: work, 40% of the run */
     cprof_findings_free(f);
-    planted_site one[] = {{7, 20000, 2000000, 0, 0, 0}};
+    planted_site one[] = {{7, 20000, 2000000, 0, 0, 0, 0}};
     cprof_profile_free(p);
     p = with_sites(one, 1);
     f = analyze(p);
