@@ -72,7 +72,9 @@ int main(void) {
     CHECK(m != NULL);
     if (m) CHECK_CONTAINS(m->text, "scope open at capture was still open on thread main");
     CHECK_EQ_U64(p->message_count, 4);
-    const char *report = report_text(p, NULL);
+    cprof_report_options every_node = cprof_report_defaults();
+    every_node.tree_min_pct = 0; /* the open scope's share of the run depends on the machine's load */
+    const char *report = report_text(p, &every_node);
     CHECK_CONTAINS(report, "Notes from recording (4):");
     CHECK_CONTAINS(report, "test_unbalanced.c:45: CPROF_END()");
     CHECK_CONTAINS(report, "open at capture  (still open)");
