@@ -1114,6 +1114,7 @@ CPROF__COLD static void cprof__counters_start(cprof__recorder *r, uint32_t depth
 CPROF__COLD static void cprof__counters_stop(cprof__recorder *r, uint32_t depth);
 static struct cprof__counter_group *cprof__counters_for_new_thread(void);
 static void cprof__counters_thread_exited(cprof__recorder *r);
+static void cprof__allocs_thread_exited(cprof__recorder *r); /* >>allocs */
 static void cprof__counters_clear_tree(cprof__rnode *node);
 static void cprof__selection_choose(const char *events);
 
@@ -1172,6 +1173,7 @@ static void cprof__node_clear(cprof__rnode *node) {
 static void cprof__thread_exited(void *recorder) {
     CPROF__STORE(((cprof__recorder *)recorder)->exited, 1u);
     cprof__counters_thread_exited((cprof__recorder *)recorder);
+    cprof__allocs_thread_exited((cprof__recorder *)recorder);
 }
 
 /* Creates the calling thread's recorder and links it into the registry; it outlives the thread so
@@ -1848,28 +1850,28 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
    the per-site counts. Blocks are the C library's own (no header in front: alignment and
    malloc_usable_size stay as they are); the table maps each live pointer to its site and size.
    ================================================================================================== */
-#define CPROF__STRIPES 32               /* the live-block table is 32 tables, each with its own lock */
-#define CPROF__FREED_PER_STRIPE 8       /* freed blocks remembered per stripe, to recognise double frees */
-#define CPROF__QUARANTINE_BYTES 65536   /* remembered blocks up to this size are given back only when
+#define CPROF__YOUNG_SLOTS 256          /* a thread's newest blocks, by pointer hash: freed without a lock */
+#define CPROF__FREED_REMEMBERED 8       /* frees each thread remembers, to recognise double frees */
+#define CPROF__QUARANTINE_BYTES 1024    /* remembered blocks up to this size are given back only when
                                            forgotten, so that their address cannot be handed out again */
+#define CPROF__LIVE_STEP 65536          /* a thread adds its live-byte changes to the shared total once they
+                                           reach this much (see cprof__live_changed) */
 
 #if defined(__GNUC__)
 #define CPROF__ADD_FETCH(x, v) __atomic_add_fetch(&(x), (v), __ATOMIC_RELAXED)
-#define CPROF__RAISE(x, v)                                                                       \
-    do {                                                                                         \
-        uint64_t cprof__seen = __atomic_load_n(&(x), __ATOMIC_RELAXED);                          \
-        while (cprof__seen < (v) && !__atomic_compare_exchange_n(&(x), &cprof__seen, (v), 1,     \
-                                                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) { } \
-    } while (0)
+#define CPROF__FENCE_RELEASE() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define CPROF__FENCE_ACQUIRE() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #else
 #define CPROF__ADD_FETCH(x, v) ((x) += (v))
-#define CPROF__RAISE(x, v) ((x) = (x) < (v) ? (v) : (x))
+#define CPROF__FENCE_RELEASE() ((void)0)
+#define CPROF__FENCE_ACQUIRE() ((void)0)
 #endif
 
 static size_t cprof__pointer_hash(const void *pointer); /* >>capture */
 
 /* An allocation site (or a place where frees went wrong) of one thread under one scope node. Its
-   thread creates it and counts allocations; the live figures change on whichever thread frees. */
+   thread creates it and writes its figures; another thread freeing one of its blocks adds to the
+   remote figures. Live = allocated - freed - freed remotely. */
 typedef struct cprof__asite {
     const char *file, *function;
     int line;
@@ -1877,39 +1879,53 @@ typedef struct cprof__asite {
     const cprof__rnode *node;
     const struct cprof__asite *origin; /* a double free: where the block was allocated */
     struct cprof__asite *next;         /* the thread's list, newest first */
-    uint64_t count, bytes, temporary;  /* written by its thread */
-    uint64_t live_count, live_bytes, peak_live_bytes; /* atomics: any thread */
+    uint64_t count, bytes, temporary, max_bytes;   /* written by its thread */
+    uint64_t freed_count, freed_bytes, peak_live_bytes; /* written by its thread */
+    uint64_t remote_count, remote_bytes;           /* atomic additions by other threads */
     uint32_t capture_index;            /* scratch for the capture, under the registry lock */
-    uint64_t max_bytes;                /* the largest single allocation; written by its thread */
 } cprof__asite;
 
+typedef struct cprof__block { /* a live block, kept by the thread that allocated it */
+    uintptr_t hidden;         /* ~pointer (0 = empty slot): memcheck must not take the table for a
+                                 reference, or a leak would be "still reachable" instead of "definitely lost" */
+    size_t size;
+    cprof__asite *site;       /* one of the owner's sites */
+    uint64_t sequence;        /* the owner's allocation count when it was made */
+} cprof__block;
+
+typedef struct cprof__freed { /* a remembered free (its ~pointer is in freed_at) */
+    size_t size;
+    const cprof__asite *site; /* where the block was allocated */
+    const char *file;         /* where it was freed */
+    int line;
+} cprof__freed;
+
+/* One thread's tracker. A new block goes into `young`, a direct-mapped cache by pointer hash that only
+   its thread writes, so that the common case (a block freed by the thread that allocated it, before
+   another block took its slot) costs no atomic instruction at all. A block whose slot is wanted moves
+   to the `old` table under the thread's lock. Another thread freeing one of these blocks takes the
+   lock and looks in both. */
 typedef struct cprof__alloc_thread {
+    cprof__block young[CPROF__YOUNG_SLOTS]; /* fields are atomics: another thread may read them under `lock` */
+    int lock;             /* guards `old`, moves out of `young`, and other threads' frees of young blocks */
+    cprof__block *old;    /* older live blocks by pointer (open addressing, at most half full) */
+    size_t old_capacity, old_count;
+    uint32_t freed_version; /* odd while the thread changes its remembered frees (a sequence lock) */
+    uint32_t freed_next;    /* frees remembered so far; the next one replaces the oldest */
+    uintptr_t freed_at[CPROF__FREED_REMEMBERED]; /* ~pointer of each remembered free (0 = none) */
+    cprof__freed freed[CPROF__FREED_REMEMBERED];
+    void *held[CPROF__FREED_REMEMBERED]; /* the remembered blocks not yet given back; its thread's alone */
+    int64_t unpublished;  /* this thread's change of live bytes not yet added to the shared total */
     cprof__asite **slots; /* the thread's sites by key (open addressing, at most half full) */
     size_t capacity, count;
     cprof__asite *sites;  /* every site, newest first; published with release for the capture */
+    cprof__asite *last_site; /* the site of the thread's last event: a loop allocates at one place */
     uint64_t sequence;    /* allocations so far: a block is temporary when no other came before its free */
     uint64_t allocations, bytes, frees, freed_bytes;
     uint64_t histogram[CPROF_ALLOC_HISTOGRAM];
 } cprof__alloc_thread;
 
-typedef struct cprof__block { /* a live block */
-    uintptr_t hidden;         /* ~pointer (0 = empty slot): memcheck must not take the table for a
-                                 reference, or a leak would be "still reachable" instead of "definitely lost" */
-    size_t size;
-    cprof__asite *site;
-    cprof__alloc_thread *thread;
-    uint64_t sequence;
-} cprof__block;
-
-typedef struct cprof__freed { /* a freed block, remembered (its ~pointer is in the stripe's freed_at) */
-    void *held;               /* the block while it is not yet given back to the C library, else NULL */
-    size_t size;
-    const cprof__asite *site; /* where it was allocated */
-    const char *file;         /* where it was freed */
-    int line;
-} cprof__freed;
-
-/* A stripe's lock: held for a few dozen instructions, so a spin (yielding the CPU while another thread
+/* A thread's lock: held for a few dozen instructions, so a spin (yielding the CPU while another thread
    holds it) costs one atomic exchange where a pthread mutex costs two atomics and two calls. */
 static void cprof__spin_lock(int *lock) {
     while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
@@ -1918,38 +1934,32 @@ static void cprof__spin_lock(int *lock) {
 
 static void cprof__spin_unlock(int *lock) { __atomic_store_n(lock, 0, __ATOMIC_RELEASE); }
 
-typedef struct cprof__stripe {
-    int lock;
-    cprof__block *blocks;
-    size_t capacity, count;
-    uintptr_t freed_at[CPROF__FREED_PER_STRIPE]; /* ~pointer of each remembered block (0 = none): one
-                                                    cache line that every allocation scans */
-    cprof__freed freed[CPROF__FREED_PER_STRIPE];
-    uint32_t freed_next;
-    char padding[64]; /* keeps two stripes' locks off one cache line */
-} cprof__stripe;
-
 static pthread_once_t cprof__alloc_once = PTHREAD_ONCE_INIT;
 static struct cprof__alloc_global {
-    cprof__stripe stripes[CPROF__STRIPES];
     pthread_mutex_t peak_lock;
-    uint64_t live_bytes, peak_live_bytes;
+    uint64_t live_bytes; /* the threads' published changes (as int64_t: it may dip below 0 for a moment) */
+    uint64_t peak_live_bytes;
     const cprof__rnode *peak_node;
     int used; /* a wrapper ran */
 } cprof__a;
 
-/* fork(): the child inherits the table as it was, with every lock free. */
-static void cprof__alloc_init_once(void);
+/* Every thread's tracker, in the registry's order (a thread's is made under the registry lock). */
+#define CPROF__EACH_ALLOC_THREAD(r, t)                                                  \
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) \
+        for (cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs); t; t = NULL)
 
+/* fork(): the child inherits every table as it was, with every lock free. The registry lock keeps
+   new trackers from appearing while the locks are taken. */
 static void cprof__alloc_fork_prepare(void) {
-    pthread_once(&cprof__alloc_once, cprof__alloc_init_once); /* the locks were made on another thread */
-    for (int i = 0; i < CPROF__STRIPES; i++) cprof__spin_lock(&cprof__a.stripes[i].lock);
+    pthread_mutex_lock(&cprof__lock);
+    CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_lock(&t->lock);
     pthread_mutex_lock(&cprof__a.peak_lock);
 }
 
 static void cprof__alloc_fork_done(void) {
     pthread_mutex_unlock(&cprof__a.peak_lock);
-    for (int i = CPROF__STRIPES; i-- > 0;) cprof__spin_unlock(&cprof__a.stripes[i].lock);
+    CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
+    pthread_mutex_unlock(&cprof__lock);
 }
 
 static void cprof__alloc_init_once(void) {
@@ -1958,7 +1968,7 @@ static void cprof__alloc_init_once(void) {
     CPROF__STORE(cprof__a.used, 1);
 }
 
-/* The calling thread's tracker state; NULL when nothing is tracked (CPROF=0, out of memory). */
+/* The calling thread's tracker; NULL when nothing is tracked (CPROF=0, out of memory). */
 static cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorder **recorder) {
     cprof__recorder *r = cprof__recorder_get();
     *recorder = r;
@@ -1966,7 +1976,9 @@ static cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorder **recorder) 
     if (CPROF__LIKELY(r->allocs != NULL)) return r->allocs;
     pthread_once(&cprof__alloc_once, cprof__alloc_init_once);
     cprof__alloc_thread *t = (cprof__alloc_thread *)cprof__alloc(sizeof *t);
+    pthread_mutex_lock(&cprof__lock);
     if (t) CPROF__STORE_RELEASE(r->allocs, t);
+    pthread_mutex_unlock(&cprof__lock);
     return t;
 }
 
@@ -2016,10 +2028,14 @@ static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const char *file, 
     return s;
 }
 
-/* The site of an event at file:line in the scope current on this thread: a hash lookup. */
+/* The site of an event at file:line in the scope current on this thread: the last one, or a hash lookup. */
 static cprof__asite *cprof__asite_get(cprof__recorder *r, cprof__alloc_thread *t, const char *file, int line,
                                       const char *function, uint32_t kind, const cprof__asite *origin) {
     const cprof__rnode *node = r->stack[r->depth].node;
+    cprof__asite *last = t->last_site;
+    if (last && last->line == line && last->node == node && last->file == file && last->kind == kind &&
+        last->origin == origin && last->function == function)
+        return last;
     if (t->capacity) {
         size_t mask = t->capacity - 1;
         for (size_t slot = cprof__asite_hash(file, line, node, kind, origin) & mask; t->slots[slot];
@@ -2027,138 +2043,251 @@ static cprof__asite *cprof__asite_get(cprof__recorder *r, cprof__alloc_thread *t
             const cprof__asite *s = t->slots[slot];
             if (s->line == line && s->node == node && s->file == file && s->kind == kind && s->origin == origin &&
                 s->function == function)
-                return t->slots[slot];
+                return t->last_site = t->slots[slot];
         }
     }
-    return cprof__asite_add(t, file, line, function, node, kind, origin);
+    return t->last_site = cprof__asite_add(t, file, line, function, node, kind, origin);
 }
 
-static cprof__stripe *cprof__stripe_of(const void *block, size_t *hash) {
-    *hash = cprof__pointer_hash(block);
-    return &cprof__a.stripes[(*hash >> 20) % CPROF__STRIPES]; /* other bits than the slot's */
+/* A young slot is written field by field with atomics (another thread may read it under the lock);
+   the address goes last, with release, so that a reader that sees it sees the rest. */
+static void cprof__young_store(cprof__block *slot, const cprof__block *b) {
+    CPROF__STORE(slot->size, b->size);
+    CPROF__STORE(slot->site, b->site);
+    CPROF__STORE(slot->sequence, b->sequence);
+    CPROF__STORE_RELEASE(slot->hidden, b->hidden);
 }
 
-static int cprof__stripe_grow(cprof__stripe *s) {
-    size_t capacity = s->capacity ? s->capacity * 2 : 256;
+static void cprof__young_load(const cprof__block *slot, cprof__block *out) {
+    out->hidden = CPROF__LOAD_ACQUIRE(slot->hidden);
+    out->size = CPROF__LOAD(slot->size);
+    out->site = CPROF__LOAD(slot->site);
+    out->sequence = CPROF__LOAD(slot->sequence);
+}
+
+/* The slot holding `hidden` in t's old table, or the empty slot where its probe ends; under t's lock. */
+static size_t cprof__old_slot(const cprof__alloc_thread *t, uintptr_t hidden, size_t hash) {
+    size_t mask = t->old_capacity - 1, slot = hash & mask;
+    while (t->old[slot].hidden && t->old[slot].hidden != hidden) slot = (slot + 1) & mask;
+    return slot;
+}
+
+static int cprof__old_grow(cprof__alloc_thread *t) {
+    size_t capacity = t->old_capacity ? t->old_capacity * 2 : 64;
     cprof__block *blocks = (cprof__block *)cprof__alloc(capacity * sizeof *blocks);
     if (!blocks) return -1;
-    for (size_t i = 0; i < s->capacity; i++) {
-        if (!s->blocks[i].hidden) continue;
-        size_t slot = cprof__pointer_hash((const void *)~s->blocks[i].hidden) & (capacity - 1);
+    for (size_t i = 0; i < t->old_capacity; i++) {
+        if (!t->old[i].hidden) continue;
+        size_t slot = cprof__pointer_hash((const void *)~t->old[i].hidden) & (capacity - 1);
         while (blocks[slot].hidden) slot = (slot + 1) & (capacity - 1);
-        blocks[slot] = s->blocks[i];
+        blocks[slot] = t->old[i];
     }
-    cprof__release(s->blocks, s->capacity * sizeof *s->blocks);
-    s->blocks = blocks;
-    s->capacity = capacity;
+    cprof__release(t->old, t->old_capacity * sizeof *t->old);
+    t->old = blocks;
+    t->old_capacity = capacity;
     return 0;
 }
 
-/* Live figures move with the table, under the block's stripe lock, so that a free racing with the
-   allocation's bookkeeping never makes them negative. */
-static void cprof__live_add(cprof__asite *site, uint64_t size, const cprof__rnode *node) {
-    CPROF__ADD(site->live_count, 1);
-    uint64_t site_live = CPROF__ADD_FETCH(site->live_bytes, size);
-    CPROF__RAISE(site->peak_live_bytes, site_live);
-    uint64_t live = CPROF__ADD_FETCH(cprof__a.live_bytes, size);
-    if (live <= CPROF__LOAD(cprof__a.peak_live_bytes)) return;
+/* Into t's old table, under its lock. An entry already there for the same address is a block freed
+   where the tracker does not see it (a file without CPROF_WRAP_MALLOC): the new one replaces it. */
+static int cprof__old_insert(cprof__alloc_thread *t, const cprof__block *b) {
+    if ((t->old_count + 1) * 2 > t->old_capacity && cprof__old_grow(t)) return -1;
+    size_t slot = cprof__old_slot(t, b->hidden, cprof__pointer_hash((const void *)~b->hidden));
+    if (!t->old[slot].hidden) CPROF__STORE(t->old_count, t->old_count + 1);
+    t->old[slot] = *b;
+    return 0;
+}
+
+/* Linear probing's deletion: later entries of the run move back into the hole. */
+static void cprof__old_delete(cprof__alloc_thread *t, size_t hole) {
+    size_t mask = t->old_capacity - 1;
+    t->old[hole].hidden = 0;
+    for (size_t at = (hole + 1) & mask; t->old[at].hidden; at = (at + 1) & mask) {
+        size_t home = cprof__pointer_hash((const void *)~t->old[at].hidden) & mask;
+        if (((at - home) & mask) < ((at - hole) & mask)) continue; /* its home lies after the hole */
+        t->old[hole] = t->old[at];
+        t->old[at].hidden = 0;
+        hole = at;
+    }
+    CPROF__STORE(t->old_count, t->old_count - 1);
+}
+
+/* A new block of the calling thread: into its young slot; the block there before moves to the old
+   table (the only step of an allocation that takes the lock). */
+static int cprof__block_add(cprof__alloc_thread *t, const cprof__block *b) {
+    cprof__block *slot = &t->young[cprof__pointer_hash((const void *)~b->hidden) % CPROF__YOUNG_SLOTS];
+    int failed = 0;
+    if (CPROF__LOAD(slot->hidden) && CPROF__LOAD(slot->hidden) != b->hidden) {
+        cprof__block older;
+        cprof__spin_lock(&t->lock);
+        cprof__young_load(slot, &older); /* another thread may have freed it meanwhile */
+        failed = older.hidden && cprof__old_insert(t, &older);
+        cprof__young_store(slot, b);
+        cprof__spin_unlock(&t->lock);
+    } else {
+        cprof__young_store(slot, b);
+    }
+    return failed ? -1 : 0;
+}
+
+/* Live bytes of the whole program and their peak. One total shared by every thread would be a cache
+   line written by every allocation of every thread, so each thread adds its changes to the shared
+   total only once they reach CPROF__LIVE_STEP (a large block at once). The total a thread sees is the
+   shared one plus its own pending change: exact when one thread allocates and frees, and within
+   CPROF__LIVE_STEP per other thread when several do. */
+static void cprof__live_changed(cprof__alloc_thread *self, int64_t change, const cprof__rnode *node) {
+    int64_t pending = self->unpublished + change, shared;
+    if (pending >= CPROF__LIVE_STEP || pending <= -CPROF__LIVE_STEP) {
+        shared = (int64_t)CPROF__ADD_FETCH(cprof__a.live_bytes, (uint64_t)pending);
+        pending = 0;
+    } else if (change > 0) {
+        shared = (int64_t)CPROF__LOAD(cprof__a.live_bytes);
+    } else {
+        shared = 0; /* a free never raises the peak */
+    }
+    self->unpublished = pending;
+    int64_t live = shared + pending;
+    if (change <= 0 || live <= (int64_t)CPROF__LOAD(cprof__a.peak_live_bytes)) return;
     pthread_mutex_lock(&cprof__a.peak_lock); /* only while the peak rises */
-    if (live > cprof__a.peak_live_bytes) {
-        CPROF__STORE(cprof__a.peak_live_bytes, live);
+    if ((uint64_t)live > cprof__a.peak_live_bytes) {
+        CPROF__STORE(cprof__a.peak_live_bytes, (uint64_t)live);
         cprof__a.peak_node = node;
     }
     pthread_mutex_unlock(&cprof__a.peak_lock);
 }
 
-static void cprof__live_sub(cprof__asite *site, uint64_t size) {
-    CPROF__ADD(site->live_count, (uint64_t)0 - 1);
-    CPROF__ADD(site->live_bytes, (uint64_t)0 - size);
-    CPROF__ADD(cprof__a.live_bytes, (uint64_t)0 - size);
-}
-
-/* Adds a live block; a remembered free of the same address is forgotten (the address is new). */
-static int cprof__table_insert(const cprof__block *entry) {
-    size_t hash;
-    cprof__stripe *s = cprof__stripe_of((const void *)~entry->hidden, &hash);
-    cprof__spin_lock(&s->lock);
-    for (int i = 0; i < CPROF__FREED_PER_STRIPE; i++)
-        if (s->freed_at[i] == entry->hidden) s->freed_at[i] = 0; /* never a held block: we would own it */
-    int failed = (s->count + 1) * 2 > s->capacity && cprof__stripe_grow(s);
-    if (!failed) {
-        size_t slot = hash & (s->capacity - 1);
-        while (s->blocks[slot].hidden) slot = (slot + 1) & (s->capacity - 1);
-        s->blocks[slot] = *entry;
-        s->count++;
-        cprof__live_add(entry->site, entry->size, entry->site->node);
-    }
-    cprof__spin_unlock(&s->lock);
-    return failed ? -1 : 0;
-}
-
-/* Linear probing's deletion: later entries of the run move back into the hole. */
-static void cprof__stripe_delete(cprof__stripe *s, size_t hole) {
-    size_t mask = s->capacity - 1;
-    s->blocks[hole].hidden = 0;
-    for (size_t at = (hole + 1) & mask; s->blocks[at].hidden; at = (at + 1) & mask) {
-        size_t home = cprof__pointer_hash((const void *)~s->blocks[at].hidden) & mask;
-        if (((at - home) & mask) < ((at - hole) & mask)) continue; /* its home lies after the hole */
-        s->blocks[hole] = s->blocks[at];
-        s->blocks[at].hidden = 0;
-        hole = at;
-    }
-    s->count--;
-}
-
-/* Remembers a freed block in its stripe; returns the block forgotten to make room when the tracker
-   still holds it (the caller gives it back to the C library outside the lock). */
-static void *cprof__remember_freed(cprof__stripe *s, const cprof__block *b, const char *file, int line) {
-    uint32_t at = s->freed_next++ % CPROF__FREED_PER_STRIPE;
-    cprof__freed *slot = &s->freed[at];
-    void *evicted = slot->held;
-    s->freed_at[at] = b->hidden;
-    slot->size = b->size;
-    slot->site = b->site;
-    slot->file = file;
-    slot->line = line;
-    slot->held = b->size <= CPROF__QUARANTINE_BYTES ? (void *)~b->hidden : NULL;
-    return evicted;
-}
-
 enum { CPROF__TAKEN = 1, CPROF__UNKNOWN = 0, CPROF__FREED_BEFORE = -1 };
 
-/* Takes `block` out of the table. CPROF__TAKEN with its entry in *out; CPROF__UNKNOWN; or
-   CPROF__FREED_BEFORE with the remembered free in *freed. With `file`, the block is remembered as
-   freed there, and *evicted is what the caller must give back to the C library (or NULL). */
-static int cprof__table_take(void *block, cprof__block *out, cprof__freed *freed, const char *file, int line,
-                             void **evicted) {
+/* What a free or realloc looks for, and what it found. */
+typedef struct cprof__lookup {
+    uintptr_t hidden;
     size_t hash;
-    uintptr_t hidden = ~(uintptr_t)block;
-    cprof__stripe *s = cprof__stripe_of(block, &hash);
-    int result = CPROF__UNKNOWN;
-    cprof__spin_lock(&s->lock);
-    size_t mask = s->capacity - 1, slot = hash & mask;
-    while (s->capacity && s->blocks[slot].hidden && s->blocks[slot].hidden != hidden) slot = (slot + 1) & mask;
-    if (s->capacity && s->blocks[slot].hidden == hidden) {
-        *out = s->blocks[slot];
-        cprof__stripe_delete(s, slot);
-        cprof__live_sub(out->site, out->size);
-        if (file) *evicted = cprof__remember_freed(s, out, file, line);
-        result = CPROF__TAKEN;
-    } else {
-        for (int i = 0; i < CPROF__FREED_PER_STRIPE; i++)
-            if (s->freed_at[i] == hidden) *freed = s->freed[i], result = CPROF__FREED_BEFORE;
+    cprof__alloc_thread *owner; /* CPROF__TAKEN: the thread that allocated the block */
+    cprof__block block;         /* CPROF__TAKEN: its entry */
+    cprof__freed freed;         /* CPROF__FREED_BEFORE: the remembered free */
+} cprof__lookup;
+
+/* Takes the block out of t's young slot or old table, t's lock held. */
+static int cprof__take_locked(cprof__alloc_thread *t, cprof__lookup *l) {
+    cprof__block *slot = &t->young[l->hash % CPROF__YOUNG_SLOTS];
+    if (CPROF__LOAD(slot->hidden) == l->hidden) {
+        cprof__young_load(slot, &l->block);
+        CPROF__STORE(slot->hidden, (uintptr_t)0);
+        return CPROF__TAKEN;
     }
-    cprof__spin_unlock(&s->lock);
+    if (!t->old_count) return CPROF__UNKNOWN;
+    size_t at = cprof__old_slot(t, l->hidden, l->hash);
+    if (t->old[at].hidden != l->hidden) return CPROF__UNKNOWN;
+    l->block = t->old[at];
+    cprof__old_delete(t, at);
+    return CPROF__TAKEN;
+}
+
+static int cprof__take_from(cprof__alloc_thread *t, cprof__lookup *l) {
+    cprof__spin_lock(&t->lock);
+    int result = cprof__take_locked(t, l);
+    cprof__spin_unlock(&t->lock);
+    if (result == CPROF__TAKEN) l->owner = t;
     return result;
 }
 
-static unsigned cprof__size_class(size_t size) {
-    unsigned k = 0;
-    while (size) size >>= 1, k++;
-    return k; /* 0 for 0, 1 for 1, 2 for 2-3, ... */
+/* Looks for the block among t's remembered frees: a sequence lock's read, retried while t changes
+   them (a bounded number of times: a child of fork() may have inherited them half changed). */
+static int cprof__remembered_by(const cprof__alloc_thread *t, cprof__lookup *l) {
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        uint32_t version = CPROF__LOAD_ACQUIRE(t->freed_version);
+        int result = CPROF__UNKNOWN;
+        if (version & 1) {
+            sched_yield();
+            continue;
+        }
+        for (int i = 0; i < CPROF__FREED_REMEMBERED; i++) {
+            if (CPROF__LOAD(t->freed_at[i]) != l->hidden) continue;
+            l->freed.size = CPROF__LOAD(t->freed[i].size);
+            l->freed.site = CPROF__LOAD(t->freed[i].site);
+            l->freed.file = CPROF__LOAD(t->freed[i].file);
+            l->freed.line = CPROF__LOAD(t->freed[i].line);
+            result = CPROF__FREED_BEFORE;
+        }
+        CPROF__FENCE_ACQUIRE();
+        if (CPROF__LOAD(t->freed_version) == version) return result;
+    }
+    return CPROF__UNKNOWN;
 }
 
-/* Counts a new block of `size` at file:line and enters it into the table. */
+/* Takes `block` out of the tracker: from the calling thread's young slot without a lock (the common
+   case), else from its old table, else from another thread's. Only a block in no table is looked for
+   among the remembered frees, since a remembered address not held may have been handed out again. */
+static int cprof__table_take(cprof__alloc_thread *self, void *block, cprof__lookup *l) {
+    l->hidden = ~(uintptr_t)block;
+    l->hash = cprof__pointer_hash(block);
+    l->owner = self;
+    cprof__block *slot = &self->young[l->hash % CPROF__YOUNG_SLOTS];
+    int result = CPROF__UNKNOWN;
+    if (CPROF__LOAD(slot->hidden) == l->hidden) {
+        cprof__young_load(slot, &l->block);
+        CPROF__STORE(slot->hidden, (uintptr_t)0);
+        result = CPROF__TAKEN;
+    }
+    if (!result && CPROF__LOAD(self->old_count)) result = cprof__take_from(self, l);
+    CPROF__EACH_ALLOC_THREAD(r, t) {
+        if (result) break;
+        if (t != self) result = cprof__take_from(t, l);
+    }
+    CPROF__EACH_ALLOC_THREAD(r, t) {
+        if (result) break;
+        result = cprof__remembered_by(t, l);
+    }
+    if (result == CPROF__TAKEN) cprof__live_changed(self, -(int64_t)l->block.size, NULL);
+    return result;
+}
+
+/* A block taken out but not freed after all (a failed realloc) goes back to its owner's old table. */
+static int cprof__block_restore(cprof__alloc_thread *self, const cprof__lookup *l) {
+    cprof__spin_lock(&l->owner->lock);
+    int failed = cprof__old_insert(l->owner, &l->block);
+    cprof__spin_unlock(&l->owner->lock);
+    if (!failed) cprof__live_changed(self, (int64_t)l->block.size, NULL);
+    return failed;
+}
+
+/* Remembers a free made by the calling thread; returns the block forgotten to make room when the
+   tracker still holds it (the caller gives it back to the C library). */
+static void *cprof__remember_freed(cprof__alloc_thread *self, const cprof__block *b, const char *file, int line) {
+    uint32_t at = self->freed_next++ % CPROF__FREED_REMEMBERED, version = self->freed_version;
+    void *evicted = self->held[at];
+    CPROF__STORE(self->freed_version, version + 1);
+    CPROF__FENCE_RELEASE();
+    CPROF__STORE(self->freed_at[at], b->hidden);
+    CPROF__STORE(self->freed[at].size, b->size);
+    CPROF__STORE(self->freed[at].site, (const cprof__asite *)b->site);
+    CPROF__STORE(self->freed[at].file, file);
+    CPROF__STORE(self->freed[at].line, line);
+    CPROF__STORE_RELEASE(self->freed_version, version + 2);
+    self->held[at] = b->size <= CPROF__QUARANTINE_BYTES ? (void *)~b->hidden : NULL;
+    return evicted;
+}
+
+/* A finished thread's held blocks go back to the C library; they stay remembered as freed. */
+static void cprof__allocs_thread_exited(cprof__recorder *r) {
+    cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
+    if (!t) return;
+    for (int i = 0; i < CPROF__FREED_REMEMBERED; i++) (free)(t->held[i]), t->held[i] = NULL;
+    CPROF__ADD(cprof__a.live_bytes, (uint64_t)t->unpublished); /* nobody else will publish it */
+    t->unpublished = 0;
+}
+
+static unsigned cprof__size_class(size_t size) { /* 0 for 0, 1 for 1, 2 for 2-3, ... */
+#if defined(__GNUC__)
+    return size ? (unsigned)(64 - __builtin_clzll((unsigned long long)size)) : 0;
+#else
+    unsigned k = 0;
+    while (size) size >>= 1, k++;
+    return k;
+#endif
+}
+
+/* Counts a new block of `size` at file:line and keeps it among the thread's blocks. */
 static void cprof__track_new(void *block, size_t size, const char *file, int line, const char *function) {
     cprof__recorder *r;
     cprof__alloc_thread *t = cprof__alloc_thread_get(&r);
@@ -2166,29 +2295,42 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     if (!site) return; /* not tracked: its free will count as a free of an unknown block */
     cprof__rnode *node = r->stack[r->depth].node;
     uint64_t sequence = t->sequence + 1;
+    unsigned size_class = cprof__size_class(size);
     CPROF__STORE(t->sequence, sequence);
     CPROF__STORE(t->allocations, t->allocations + 1);
     CPROF__STORE(t->bytes, t->bytes + size);
-    CPROF__STORE(t->histogram[cprof__size_class(size)], t->histogram[cprof__size_class(size)] + 1);
+    CPROF__STORE(t->histogram[size_class], t->histogram[size_class] + 1);
     CPROF__STORE(site->count, site->count + 1);
     CPROF__STORE(site->bytes, site->bytes + size);
     if (size > site->max_bytes) CPROF__STORE(site->max_bytes, size);
+    uint64_t site_live = site->bytes - site->freed_bytes - CPROF__LOAD(site->remote_bytes);
+    if (site_live > site->peak_live_bytes) CPROF__STORE(site->peak_live_bytes, site_live);
     CPROF__STORE(node->alloc_count, CPROF__LOAD(node->alloc_count) + 1);
     CPROF__STORE(node->alloc_bytes, CPROF__LOAD(node->alloc_bytes) + size);
     cprof__block entry;
     entry.hidden = ~(uintptr_t)block;
     entry.size = size;
     entry.site = site;
-    entry.thread = t;
     entry.sequence = sequence;
-    if (cprof__table_insert(&entry)) cprof__message(file, line, "out of memory: a block allocated here is not tracked");
+    if (cprof__block_add(t, &entry)) cprof__message(file, line, "out of memory: a block allocated here is not tracked");
+    cprof__live_changed(t, (int64_t)size, node);
 }
 
-/* Counts the free of a block that was in the table. */
-static void cprof__track_freed(cprof__alloc_thread *t, const cprof__block *b) {
-    CPROF__STORE(t->frees, t->frees + 1);
-    CPROF__STORE(t->freed_bytes, t->freed_bytes + b->size);
-    if (b->thread == t && b->sequence == t->sequence) CPROF__STORE(b->site->temporary, b->site->temporary + 1);
+/* Counts the free of a block the tracker took out: on its site (by the owner, or as a remote free), on
+   the calling thread; temporary when the thread that allocated it allocated nothing since. */
+static void cprof__track_freed(cprof__alloc_thread *self, const cprof__lookup *l) {
+    const cprof__block *b = &l->block;
+    cprof__asite *site = b->site;
+    CPROF__STORE(self->frees, self->frees + 1);
+    CPROF__STORE(self->freed_bytes, self->freed_bytes + b->size);
+    if (l->owner != self) {
+        CPROF__ADD(site->remote_count, 1);
+        CPROF__ADD(site->remote_bytes, b->size);
+        return;
+    }
+    CPROF__STORE(site->freed_count, site->freed_count + 1);
+    CPROF__STORE(site->freed_bytes, site->freed_bytes + b->size);
+    if (b->sequence == self->sequence) CPROF__STORE(site->temporary, site->temporary + 1);
 }
 
 /* A free (or realloc) of a block the tracker does not know, or of one it remembers as freed. */
@@ -2224,48 +2366,46 @@ void *cprof__calloc(size_t count, size_t size, const char *file, int line, const
 
 void cprof__free(void *block, const char *file, int line, const char *function) {
     cprof__recorder *r;
-    cprof__block entry;
-    cprof__freed freed;
-    void *evicted = NULL;
+    cprof__lookup l;
     if (!block) return;
     cprof__alloc_thread *t = cprof__alloc_thread_get(&r);
     if (!t) {
         (free)(block);
         return;
     }
-    int state = cprof__table_take(block, &entry, &freed, file, line, &evicted);
+    int state = cprof__table_take(t, block, &l);
     if (state == CPROF__TAKEN) {
-        cprof__track_freed(t, &entry);
-        if (entry.size > CPROF__QUARANTINE_BYTES) (free)(block);
+        cprof__track_freed(t, &l);
+        void *evicted = cprof__remember_freed(t, &l.block, file, line);
+        if (l.block.size > CPROF__QUARANTINE_BYTES) (free)(block);
         (free)(evicted);
         return;
     }
-    cprof__track_bad_free(r, t, block, state == CPROF__FREED_BEFORE ? &freed : NULL, file, line, function);
+    cprof__track_bad_free(r, t, block, state == CPROF__FREED_BEFORE ? &l.freed : NULL, file, line, function);
     if (state == CPROF__UNKNOWN) (free)(block); /* someone else's block: give it back */
 }
 
-/* The old block leaves the table before the C library may hand its address to another thread, and
+/* The old block leaves the tracker before the C library may hand its address to another thread, and
    comes back if the C library fails. */
 void *cprof__realloc(void *block, size_t size, const char *file, int line, const char *function) {
     cprof__recorder *r;
-    cprof__block entry;
-    cprof__freed freed;
+    cprof__lookup l;
     if (!block) return cprof__malloc(size, file, line, function);
     cprof__alloc_thread *t = cprof__alloc_thread_get(&r);
     if (!t) return (realloc)(block, size);
-    int state = cprof__table_take(block, &entry, &freed, NULL, 0, NULL);
+    int state = cprof__table_take(t, block, &l);
     if (state == CPROF__FREED_BEFORE) {
-        cprof__track_bad_free(r, t, block, &freed, file, line, function);
+        cprof__track_bad_free(r, t, block, &l.freed, file, line, function);
         errno = ENOMEM;
         return NULL;
     }
     if (state == CPROF__UNKNOWN) cprof__track_bad_free(r, t, block, NULL, file, line, function);
     void *moved = (realloc)(block, size);
     if (state == CPROF__TAKEN && !moved && size) { /* failed: the old block stays as it was */
-        if (cprof__table_insert(&entry)) cprof__message(file, line, "out of memory: a block is no longer tracked");
+        if (cprof__block_restore(t, &l)) cprof__message(file, line, "out of memory: a block is no longer tracked");
         return NULL;
     }
-    if (state == CPROF__TAKEN) cprof__track_freed(t, &entry); /* realloc(p, 0) may free and return NULL */
+    if (state == CPROF__TAKEN) cprof__track_freed(t, &l); /* realloc(p, 0) may free and return NULL */
     if (moved) cprof__track_new(moved, size, file, line, function);
     return moved;
 }
@@ -3736,6 +3876,9 @@ static uint32_t cprof__captured_node(const cprof_profile *p, const cprof__rnode 
     return index < p->node_count ? index : fallback;
 }
 
+/* Allocated - freed, read while other threads may still count: never below 0. */
+static uint64_t cprof__difference(uint64_t total, uint64_t part) { return total > part ? total - part : 0; }
+
 /* One thread's sites of one kind (allocations, or problems) into the profile. */
 static int cprof__alloc_capture_sites(cprof_profile *p, cprof__alloc_thread *t, uint32_t root, int problems) {
     for (cprof__asite *s = CPROF__LOAD_ACQUIRE(t->sites); s; s = s->next) {
@@ -3749,8 +3892,8 @@ static int cprof__alloc_capture_sites(cprof_profile *p, cprof__alloc_thread *t, 
         out->node = cprof__captured_node(p, s->node, root);
         out->count = CPROF__LOAD(s->count);
         out->bytes = CPROF__LOAD(s->bytes);
-        out->live_count = CPROF__LOAD(s->live_count);
-        out->live_bytes = CPROF__LOAD(s->live_bytes);
+        out->live_count = cprof__difference(out->count, CPROF__LOAD(s->freed_count) + CPROF__LOAD(s->remote_count));
+        out->live_bytes = cprof__difference(out->bytes, CPROF__LOAD(s->freed_bytes) + CPROF__LOAD(s->remote_bytes));
         out->peak_live_bytes = CPROF__LOAD(s->peak_live_bytes);
         out->temporary = CPROF__LOAD(s->temporary);
         out->max_bytes = CPROF__LOAD(s->max_bytes);
