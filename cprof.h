@@ -1920,6 +1920,7 @@ typedef struct cprof__alloc_thread {
     size_t capacity, count;
     cprof__asite *sites;  /* every site, newest first; published with release for the capture */
     cprof__asite *last_site; /* the site of the thread's last event: a loop allocates at one place */
+    struct cprof__alloc_thread *last_owner; /* whose block the thread last freed, when not its own */
     uint64_t sequence;    /* allocations so far: a block is temporary when no other came before its free */
     uint64_t allocations, bytes, frees, freed_bytes;
     uint64_t histogram[CPROF_ALLOC_HISTOGRAM];
@@ -1962,9 +1963,18 @@ static void cprof__alloc_fork_done(void) {
     pthread_mutex_unlock(&cprof__lock);
 }
 
+/* In the child, the other threads are gone: one caught changing its remembered frees left them
+   marked as changing, and they are only ever read from now on. */
+static void cprof__alloc_fork_child(void) {
+    CPROF__EACH_ALLOC_THREAD(r, t) {
+        if (t->freed_version & 1) CPROF__STORE(t->freed_version, t->freed_version + 1);
+    }
+    cprof__alloc_fork_done();
+}
+
 static void cprof__alloc_init_once(void) {
     pthread_mutex_init(&cprof__a.peak_lock, NULL);
-    pthread_atfork(cprof__alloc_fork_prepare, cprof__alloc_fork_done, cprof__alloc_fork_done);
+    pthread_atfork(cprof__alloc_fork_prepare, cprof__alloc_fork_done, cprof__alloc_fork_child);
     CPROF__STORE(cprof__a.used, 1);
 }
 
@@ -2230,13 +2240,15 @@ static int cprof__table_take(cprof__alloc_thread *self, void *block, cprof__look
         result = CPROF__TAKEN;
     }
     if (!result && CPROF__LOAD(self->old_count)) result = cprof__take_from(self, l);
-    CPROF__EACH_ALLOC_THREAD(r, t) {
-        if (result) break;
-        if (t != self) result = cprof__take_from(t, l);
+    if (!result && self->last_owner) result = cprof__take_from(self->last_owner, l); /* a consumer's producer */
+    for (cprof__recorder *r = result ? NULL : cprof__g.recorders; r && !result; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
+        if (t && t != self && t != self->last_owner) result = cprof__take_from(t, l);
     }
-    CPROF__EACH_ALLOC_THREAD(r, t) {
-        if (result) break;
-        result = cprof__remembered_by(t, l);
+    if (result == CPROF__TAKEN && l->owner != self) self->last_owner = l->owner;
+    for (cprof__recorder *r = result ? NULL : cprof__g.recorders; r && !result; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
+        if (t) result = cprof__remembered_by(t, l);
     }
     if (result == CPROF__TAKEN) cprof__live_changed(self, -(int64_t)l->block.size, NULL);
     return result;

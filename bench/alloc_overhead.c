@@ -1,16 +1,21 @@
-/* alloc_overhead - what CPROF_WRAP_MALLOC costs: malloc+free pairs of mixed sizes (16 to 4,111 bytes,
-   a few blocks live at once, as a program's small temporary buffers are), tracked against the plain C
-   library pair measured in the same run, on 1 thread and on 4 threads at once. Each figure is the
-   median of REPS runs, in ns per pair; the ratio is tracked / plain. */
+/* alloc_overhead - what CPROF_WRAP_MALLOC costs: malloc+free pairs, tracked against the plain C library
+   pair measured in the same run (interleaved, so that a noisy moment hits both). Each figure is the
+   median of REPS runs, in ns per pair (wall time / pairs per thread); the ratio is tracked / plain.
+     mixed sizes     16 to 4,111 bytes, a few blocks live at once, as a program's temporary buffers are:
+                     on 1 thread, and on 4 threads at once (each its own pairs);
+     small sizes     16 to 1,023 bytes, all from the C library's per-thread cache, its cheapest pair;
+     across threads  one thread allocates, another frees (a producer and a consumer): the free takes
+                     the owner's lock; the baseline pays the same hand-over. */
 #define CPROF_WRAP_MALLOC
 #define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "bench.h"
 #include <pthread.h>
 
-enum { REPS = 9, PAIRS = 200000, LIVE = 8, THREADS = 4 };
+enum { REPS = 9, PAIRS = 200000, LIVE = 8, THREADS = 4, QUEUE = 1024 };
 
-static size_t size_of(unsigned i) { return 16 + (i * 2654435761u >> 20) % 4096; }
+static unsigned size_limit; /* sizes are 16 to 16 + size_limit - 1 */
+static size_t size_of(unsigned i) { return 16 + (i * 2654435761u >> 20) % size_limit; }
 
 /* PAIRS pairs; LIVE blocks are kept so that each free is of a block allocated a few pairs before. */
 static void plain_pairs(void) {
@@ -34,6 +39,43 @@ static void tracked_pairs(void) {
     for (int k = 0; k < LIVE; k++) free(live[k]);
 }
 
+/* The hand-over: a single-producer, single-consumer ring of blocks. */
+static void *queue[QUEUE];
+static unsigned produced, consumed;
+static int tracked_handover;
+
+static void *produce(void *argument) {
+    CPROF_SCOPE();
+    for (unsigned i = 0; i < PAIRS; i++) {
+        void *block = tracked_handover ? malloc(size_of(i)) : (malloc)(size_of(i));
+        while (i - __atomic_load_n(&consumed, __ATOMIC_ACQUIRE) >= QUEUE) sched_yield();
+        queue[i % QUEUE] = block;
+        __atomic_store_n(&produced, i + 1, __ATOMIC_RELEASE);
+    }
+    return argument;
+}
+
+static void consume(void) {
+    for (unsigned i = 0; i < PAIRS; i++) {
+        while (__atomic_load_n(&produced, __ATOMIC_ACQUIRE) == i) sched_yield();
+        void *block = queue[i % QUEUE];
+        __atomic_store_n(&consumed, i + 1, __ATOMIC_RELEASE);
+        if (tracked_handover) free(block);
+        else (free)(block);
+    }
+}
+
+static void handover(int tracked) {
+    pthread_t producer;
+    tracked_handover = tracked;
+    produced = consumed = 0;
+    pthread_create(&producer, NULL, produce, NULL);
+    consume();
+    pthread_join(producer, NULL);
+}
+static void plain_handover(void) { handover(0); }
+static void tracked_handover_pairs(void) { handover(1); }
+
 typedef struct job {
     void (*body)(void);
 } job;
@@ -43,7 +85,7 @@ static void *run_body(void *argument) {
     return NULL;
 }
 
-/* ns per pair: `threads` threads each doing PAIRS pairs at once (wall time / PAIRS). */
+/* ns per pair: `threads` threads each running `body` at once (wall time / PAIRS). */
 static double pair_ns(void (*body)(void), int threads) {
     pthread_t ids[THREADS];
     job work = {body};
@@ -56,22 +98,26 @@ static double pair_ns(void (*body)(void), int threads) {
     return (now_ns() - start) / PAIRS;
 }
 
-static void measure(int threads) {
+static void measure(const char *name, void (*plain_body)(void), void (*tracked_body)(void), int threads) {
     double plain_ns[REPS], tracked_ns[REPS];
-    for (int r = 0; r < REPS; r++) { /* interleaved, so that a noisy moment hits both */
-        plain_ns[r] = pair_ns(plain_pairs, threads);
-        tracked_ns[r] = pair_ns(tracked_pairs, threads);
+    for (int r = 0; r < REPS; r++) {
+        plain_ns[r] = pair_ns(plain_body, threads);
+        tracked_ns[r] = pair_ns(tracked_body, threads);
     }
-    double plain = median(plain_ns, REPS), tracked = median(tracked_ns, REPS);
-    printf("  %d thread%s: plain %7.1f ns per pair, tracked %7.1f ns per pair, ratio %.2fx\n", threads,
-           threads == 1 ? " " : "s", plain, tracked, tracked / plain);
+    double plain_median = median(plain_ns, REPS), tracked = median(tracked_ns, REPS);
+    printf("  %-28s plain %7.1f ns per pair, tracked %7.1f ns per pair, ratio %.2fx\n", name, plain_median,
+           tracked, tracked / plain_median);
 }
 
 int main(void) {
-    printf("alloc_overhead: malloc+free pairs of 16 to 4,111 bytes, %d pairs per thread, median of %d runs\n",
-           PAIRS, REPS);
-    measure(1);
-    measure(THREADS);
+    printf("alloc_overhead: malloc+free pairs, %d pairs per thread, median of %d runs\n", PAIRS, REPS);
+    size_limit = 4096;
+    measure("mixed sizes, 1 thread:", plain_pairs, tracked_pairs, 1);
+    measure("mixed sizes, 4 threads:", plain_pairs, tracked_pairs, THREADS);
+    size_limit = 1008;
+    measure("small sizes, 1 thread:", plain_pairs, tracked_pairs, 1);
+    size_limit = 4096;
+    measure("across threads (2):", plain_handover, tracked_handover_pairs, 1);
     cprof_profile *p = cprof_capture();
     printf("  tracked %llu allocations; the tracker's memory: %llu bytes (profiler total)\n",
            (unsigned long long)p->allocs.allocations, (unsigned long long)p->profiler_bytes);

@@ -1,0 +1,243 @@
+/* The allocation tracker's tables, path by path, with exact values: thousands of blocks live on one
+   thread (the young cache and the old table behind it), blocks freed by another thread than the one
+   that allocated them (site figures, remote frees of young and old blocks), double frees noticed on
+   another thread than the first free, a large block's double free, the peak across threads, and the
+   held blocks of a finished thread given back to the C library. */
+#define _DEFAULT_SOURCE /* a system header comes before cprof.h in this file */
+#include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h> /* mallinfo2; before cprof.h, like every header that declares malloc */
+#endif
+#define CPROF_WRAP_MALLOC
+#define CPROF_IMPLEMENTATION
+#include "../cprof.h"
+#include "check.h"
+#include <pthread.h>
+
+enum { MANY = 5000, KEPT_EVERY = 10, REMOTE = 600, REMOTE_FREED = 200 };
+
+static const cprof_alloc_site *site_at(const cprof_profile *p, int line) {
+    const cprof_alloc_site *found = NULL;
+    for (size_t i = 0; i < p->alloc_site_count; i++)
+        if (p->alloc_sites[i].line == (uint32_t)line && strcmp(p->alloc_sites[i].file, __FILE__) == 0) {
+            CHECK(found == NULL); /* one thread, one scope: one row */
+            found = &p->alloc_sites[i];
+        }
+    return found;
+}
+
+static const cprof_alloc_site *problem_at(const cprof_profile *p, int line) {
+    for (size_t i = 0; i < p->free_problem_count; i++)
+        if (p->free_problems[i].line == (uint32_t)line) return &p->free_problems[i];
+    return NULL;
+}
+
+/* A permutation of 0..n-1 from a fixed linear congruential sequence: frees in an order unlike the
+   allocations', so that blocks leave the young cache and the old table from everywhere. */
+static void shuffle(unsigned *order, unsigned n) {
+    uint32_t state = 12345;
+    for (unsigned i = 0; i < n; i++) order[i] = i;
+    for (unsigned i = n - 1; i > 0; i--) {
+        state = state * 1664525u + 1013904223u;
+        unsigned j = state % (i + 1), swap = order[i];
+        order[i] = order[j];
+        order[j] = swap;
+    }
+}
+
+/* MANY blocks live at once on one thread, freed in shuffled order but every KEPT_EVERY-th. */
+static void *many[MANY];
+static int many_line;
+
+static void many_live(void) {
+    static unsigned order[MANY];
+    CPROF_SCOPE("many_live");
+    for (unsigned i = 0; i < MANY; i++) {
+        many_line = __LINE__ + 1;
+        many[i] = malloc(i % 100 + 1);
+    }
+    shuffle(order, MANY);
+    for (unsigned i = 0; i < MANY; i++)
+        if (order[i] % KEPT_EVERY) free(many[order[i]]);
+}
+
+static void check_many_live(void) {
+    uint64_t bytes = 0, kept = 0, kept_bytes = 0;
+    for (unsigned i = 0; i < MANY; i++) {
+        bytes += i % 100 + 1;
+        if (i % KEPT_EVERY == 0) kept++, kept_bytes += i % 100 + 1;
+    }
+    cprof_profile *p = cprof_capture();
+    const cprof_alloc_site *s = site_at(p, many_line);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ_U64(s->count, MANY);
+        CHECK_EQ_U64(s->bytes, bytes);
+        CHECK_EQ_U64(s->live_count, kept);
+        CHECK_EQ_U64(s->live_bytes, kept_bytes);
+        CHECK_EQ_U64(s->peak_live_bytes, bytes); /* all were live before the first free */
+    }
+    CHECK_EQ_U64(p->allocs.unknown_frees, 0);
+    CHECK_EQ_U64(p->allocs.double_frees, 0);
+    cprof_profile_free(p);
+    for (unsigned i = 0; i < MANY; i += KEPT_EVERY) free(many[i]);
+    p = cprof_capture();
+    s = site_at(p, many_line);
+    CHECK(s && s->live_count == 0 && s->live_bytes == 0);
+    CHECK_EQ_U64(p->allocs.unknown_frees, 0);
+    cprof_profile_free(p);
+}
+
+/* A thread allocates REMOTE blocks (more than its young cache holds, so some are in its old table);
+   the main thread frees REMOTE_FREED of them after the thread has finished. */
+static void *remote[REMOTE];
+static int remote_line;
+
+static void *allocate_remote(void *argument) {
+    (void)argument;
+    CPROF_SCOPE("allocate_remote");
+    for (int i = 0; i < REMOTE; i++) {
+        remote_line = __LINE__ + 1;
+        remote[i] = malloc((size_t)i + 1);
+    }
+    return NULL;
+}
+
+static void check_remote_frees(void) {
+    pthread_t thread;
+    pthread_create(&thread, NULL, allocate_remote, NULL);
+    pthread_join(thread, NULL);
+    uint64_t freed_bytes = 0, bytes = (uint64_t)REMOTE * (REMOTE + 1) / 2;
+    for (int i = 0; i < REMOTE; i += REMOTE / REMOTE_FREED) { /* spread over young and old */
+        free(remote[i]);
+        freed_bytes += (uint64_t)i + 1;
+    }
+    cprof_profile *p = cprof_capture();
+    const cprof_alloc_site *s = site_at(p, remote_line);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ_U64(s->count, REMOTE);
+        CHECK_EQ_U64(s->live_count, REMOTE - REMOTE_FREED);
+        CHECK_EQ_U64(s->live_bytes, bytes - freed_bytes);
+        CHECK_EQ_U64(s->peak_live_bytes, bytes);
+        CHECK_EQ_STR(p->sites[p->nodes[s->node].site].name, "allocate_remote");
+    }
+    CHECK_EQ_U64(p->allocs.unknown_frees, 0);
+    cprof_profile_free(p);
+    for (int i = 0; i < REMOTE; i++)
+        if (i % (REMOTE / REMOTE_FREED)) free(remote[i]);
+    p = cprof_capture();
+    s = site_at(p, remote_line);
+    CHECK(s && s->live_count == 0 && s->live_bytes == 0);
+    cprof_profile_free(p);
+}
+
+/* Freed first on another thread, then again here: a double free, not passed on. */
+static void *shared_block;
+static int shared_line, second_free_line;
+
+static void *free_shared(void *argument) {
+    (void)argument;
+    free(shared_block);
+    return NULL;
+}
+
+static void check_double_free_across_threads(void) {
+    pthread_t thread;
+    shared_line = __LINE__ + 1;
+    shared_block = malloc(40);
+    pthread_create(&thread, NULL, free_shared, NULL);
+    pthread_join(thread, NULL);
+    second_free_line = __LINE__ + 1;
+    free(shared_block);
+    cprof_profile *p = cprof_capture();
+    const cprof_alloc_site *twice = problem_at(p, second_free_line);
+    CHECK(twice != NULL);
+    if (twice) {
+        CHECK_EQ_U64(twice->kind, CPROF_FREE_DOUBLE);
+        CHECK_EQ_U64(twice->count, 1);
+        CHECK_EQ_U64(twice->bytes, 40);
+        CHECK(twice->origin < p->alloc_site_count && p->alloc_sites[twice->origin].line == (uint32_t)shared_line);
+    }
+    CHECK_EQ_U64(p->allocs.double_frees, 1);
+    cprof_profile_free(p);
+}
+
+/* A block too large to be held after its free (the C library unmaps it at once): its double free is
+   still recognised, and not passed on, which would abort the program. */
+static int big_free_line;
+
+static void check_large_double_free(void) {
+    void *big = malloc((size_t)4 << 20);
+    free(big);
+    big_free_line = __LINE__ + 1;
+    free(big);
+    cprof_profile *p = cprof_capture();
+    const cprof_alloc_site *twice = problem_at(p, big_free_line);
+    CHECK(twice && twice->kind == CPROF_FREE_DOUBLE && twice->bytes == (uint64_t)4 << 20);
+    CHECK_EQ_U64(p->allocs.double_frees, 2);
+    cprof_profile_free(p);
+}
+
+/* The peak across threads: 3 MiB here and 5 MiB on another thread live at once. Changes this large
+   reach the shared total at once, so the peak is exact. */
+static void *allocate_five(void *argument) {
+    void *block = malloc((size_t)5 << 20);
+    free(block);
+    return argument;
+}
+
+static void check_peak_across_threads(void) {
+    cprof_profile *before = cprof_capture();
+    void *three = malloc((size_t)3 << 20);
+    pthread_t thread;
+    pthread_create(&thread, NULL, allocate_five, NULL);
+    pthread_join(thread, NULL);
+    free(three);
+    cprof_profile *p = cprof_capture();
+    CHECK(before->allocs.peak_live_bytes < ((uint64_t)8 << 20));
+    CHECK_EQ_U64(p->allocs.peak_live_bytes, before->allocs.live_bytes + ((uint64_t)8 << 20));
+    CHECK_EQ_U64(p->allocs.live_bytes, before->allocs.live_bytes);
+    cprof_profile_free(before);
+    cprof_profile_free(p);
+}
+
+/* A thread that frees small blocks and finishes: the blocks the tracker held to recognise double frees
+   go back to the C library when the thread ends (glibc's count of bytes in use shows it). */
+static void *free_small_blocks(void *argument) {
+    void *small[8];
+    for (int i = 0; i < 8; i++) small[i] = malloc(1000);
+    for (int i = 0; i < 8; i++) free(small[i]);
+    return argument;
+}
+
+static void check_finished_thread_gives_back(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    size_t before_in_use = mallinfo2().uordblks, before_own = cprof_memory_bytes();
+    pthread_t thread;
+    pthread_create(&thread, NULL, free_small_blocks, NULL);
+    pthread_join(thread, NULL);
+    size_t in_use = mallinfo2().uordblks, own = cprof_memory_bytes();
+    if (before_in_use == 0 && in_use == 0) {
+        printf("skipped: held blocks of a finished thread (mallinfo2 reports nothing under this allocator)\n");
+        return;
+    }
+    /* the tracker's own new memory, its chunk headers and glibc's own leave far less than 8 held blocks */
+    long long user = (long long)(in_use - before_in_use) - (long long)(own - before_own);
+    printf("in use after the thread: %lld bytes besides the tracker's own\n", user);
+    CHECK(user < 8 * 1000 / 2);
+#else
+    printf("skipped: held blocks of a finished thread (needs glibc's mallinfo2)\n");
+#endif
+}
+
+int main(void) {
+    many_live();
+    check_many_live();
+    check_remote_frees();
+    check_double_free_across_threads();
+    check_large_double_free();
+    check_peak_across_threads();
+    check_finished_thread_gives_back();
+    CHECK_DONE();
+}
