@@ -886,6 +886,7 @@ struct cprof__scope_guard {
 #define CPROF__STORE_DOUBLE(x, v) __atomic_store(&(x), &(v), __ATOMIC_RELAXED)
 #define CPROF__UNUSED __attribute__((unused))
 #define CPROF__COLD __attribute__((noinline, cold)) /* kept out of the hot path's registers and stack */
+#define CPROF__INLINE __attribute__((always_inline)) inline /* a short step of a hot path */
 #else
 #define CPROF__LIKELY(x) (x)
 #define CPROF__UNLIKELY(x) (x)
@@ -899,6 +900,7 @@ struct cprof__scope_guard {
 #define CPROF__STORE_DOUBLE(x, v) ((x) = (v))
 #define CPROF__UNUSED
 #define CPROF__COLD
+#define CPROF__INLINE
 #endif
 
 /* The profiler never profiles itself, even when this file is compiled with -finstrument-functions
@@ -1979,7 +1981,7 @@ static void cprof__alloc_init_once(void) {
 }
 
 /* The calling thread's tracker; NULL when nothing is tracked (CPROF=0, out of memory). */
-static cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorder **recorder) {
+static CPROF__INLINE cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorder **recorder) {
     cprof__recorder *r = cprof__recorder_get();
     *recorder = r;
     if (CPROF__UNLIKELY(!r || cprof__g.forced_off)) return NULL;
@@ -2017,7 +2019,7 @@ static int cprof__asite_slots_grow(cprof__alloc_thread *t) {
 }
 
 /* Cold: the first event at this place under this scope on this thread. */
-static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const char *file, int line, const char *function,
+CPROF__COLD static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const char *file, int line, const char *function,
                                       const cprof__rnode *node, uint32_t kind, const cprof__asite *origin) {
     if ((t->count + 1) * 2 > t->capacity && cprof__asite_slots_grow(t)) return NULL;
     cprof__asite *s = (cprof__asite *)cprof__alloc(sizeof *s);
@@ -2039,7 +2041,7 @@ static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const char *file, 
 }
 
 /* The site of an event at file:line in the scope current on this thread: the last one, or a hash lookup. */
-static cprof__asite *cprof__asite_get(cprof__recorder *r, cprof__alloc_thread *t, const char *file, int line,
+static CPROF__INLINE cprof__asite *cprof__asite_get(cprof__recorder *r, cprof__alloc_thread *t, const char *file, int line,
                                       const char *function, uint32_t kind, const cprof__asite *origin) {
     const cprof__rnode *node = r->stack[r->depth].node;
     cprof__asite *last = t->last_site;
@@ -2061,14 +2063,14 @@ static cprof__asite *cprof__asite_get(cprof__recorder *r, cprof__alloc_thread *t
 
 /* A young slot is written field by field with atomics (another thread may read it under the lock);
    the address goes last, with release, so that a reader that sees it sees the rest. */
-static void cprof__young_store(cprof__block *slot, const cprof__block *b) {
+static CPROF__INLINE void cprof__young_store(cprof__block *slot, const cprof__block *b) {
     CPROF__STORE(slot->size, b->size);
     CPROF__STORE(slot->site, b->site);
     CPROF__STORE(slot->sequence, b->sequence);
     CPROF__STORE_RELEASE(slot->hidden, b->hidden);
 }
 
-static void cprof__young_load(const cprof__block *slot, cprof__block *out) {
+static CPROF__INLINE void cprof__young_load(const cprof__block *slot, cprof__block *out) {
     out->hidden = CPROF__LOAD_ACQUIRE(slot->hidden);
     out->size = CPROF__LOAD(slot->size);
     out->site = CPROF__LOAD(slot->site);
@@ -2124,7 +2126,7 @@ static void cprof__old_delete(cprof__alloc_thread *t, size_t hole) {
 
 /* A new block of the calling thread: into its young slot; the block there before moves to the old
    table (the only step of an allocation that takes the lock). */
-static int cprof__block_add(cprof__alloc_thread *t, const cprof__block *b) {
+static CPROF__INLINE int cprof__block_add(cprof__alloc_thread *t, const cprof__block *b) {
     cprof__block *slot = &t->young[cprof__pointer_hash((const void *)~b->hidden) % CPROF__YOUNG_SLOTS];
     int failed = 0;
     if (CPROF__LOAD(slot->hidden) && CPROF__LOAD(slot->hidden) != b->hidden) {
@@ -2145,7 +2147,7 @@ static int cprof__block_add(cprof__alloc_thread *t, const cprof__block *b) {
    total only once they reach CPROF__LIVE_STEP (a large block at once). The total a thread sees is the
    shared one plus its own pending change: exact when one thread allocates and frees, and within
    CPROF__LIVE_STEP per other thread when several do. */
-static void cprof__live_changed(cprof__alloc_thread *self, int64_t change, const cprof__rnode *node) {
+static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t change, const cprof__rnode *node) {
     int64_t pending = self->unpublished + change, shared;
     if (pending >= CPROF__LIVE_STEP || pending <= -CPROF__LIVE_STEP) {
         shared = (int64_t)CPROF__ADD_FETCH(cprof__a.live_bytes, (uint64_t)pending);
@@ -2228,7 +2230,7 @@ static int cprof__remembered_by(const cprof__alloc_thread *t, cprof__lookup *l) 
 /* Takes `block` out of the tracker: from the calling thread's young slot without a lock (the common
    case), else from its old table, else from another thread's. Only a block in no table is looked for
    among the remembered frees, since a remembered address not held may have been handed out again. */
-static int cprof__table_take(cprof__alloc_thread *self, void *block, cprof__lookup *l) {
+static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *block, cprof__lookup *l) {
     l->hidden = ~(uintptr_t)block;
     l->hash = cprof__pointer_hash(block);
     l->owner = self;
@@ -2265,7 +2267,7 @@ static int cprof__block_restore(cprof__alloc_thread *self, const cprof__lookup *
 
 /* Remembers a free made by the calling thread; returns the block forgotten to make room when the
    tracker still holds it (the caller gives it back to the C library). */
-static void *cprof__remember_freed(cprof__alloc_thread *self, const cprof__block *b, const char *file, int line) {
+static CPROF__INLINE void *cprof__remember_freed(cprof__alloc_thread *self, const cprof__block *b, const char *file, int line) {
     uint32_t at = self->freed_next++ % CPROF__FREED_REMEMBERED, version = self->freed_version;
     void *evicted = self->held[at];
     CPROF__STORE(self->freed_version, version + 1);
@@ -2330,7 +2332,7 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
 
 /* Counts the free of a block the tracker took out: on its site (by the owner, or as a remote free), on
    the calling thread; temporary when the thread that allocated it allocated nothing since. */
-static void cprof__track_freed(cprof__alloc_thread *self, const cprof__lookup *l) {
+static CPROF__INLINE void cprof__track_freed(cprof__alloc_thread *self, const cprof__lookup *l) {
     const cprof__block *b = &l->block;
     cprof__asite *site = b->site;
     CPROF__STORE(self->frees, self->frees + 1);

@@ -4,15 +4,15 @@
      mixed sizes     16 to 4,111 bytes, a few blocks live at once, as a program's temporary buffers are:
                      on 1 thread, and on 4 threads at once (each its own pairs);
      small sizes     16 to 1,023 bytes, all from the C library's per-thread cache, its cheapest pair;
-     across threads  one thread allocates, another frees (a producer and a consumer): the free takes
-                     the owner's lock; the baseline pays the same hand-over. */
+     across threads  one thread allocates, another frees, in batches (a producer and a consumer): the
+                     free takes the owner's lock; the baseline pays the same hand-over. */
 #define CPROF_WRAP_MALLOC
 #define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "bench.h"
 #include <pthread.h>
 
-enum { REPS = 9, PAIRS = 200000, LIVE = 8, THREADS = 4, QUEUE = 1024 };
+enum { REPS = 9, PAIRS = 200000, LIVE = 8, THREADS = 4, BATCH = 250 };
 
 static unsigned size_limit; /* sizes are 16 to 16 + size_limit - 1 */
 static size_t size_of(unsigned i) { return 16 + (i * 2654435761u >> 20) % size_limit; }
@@ -39,29 +39,31 @@ static void tracked_pairs(void) {
     for (int k = 0; k < LIVE; k++) free(live[k]);
 }
 
-/* The hand-over: a single-producer, single-consumer ring of blocks. */
-static void *queue[QUEUE];
-static unsigned produced, consumed;
+/* The hand-over: the producer fills a batch of BATCH blocks while the consumer frees the other one,
+   so that the two threads meet once per batch rather than once per block. */
+static void *batches[2][BATCH];
+static unsigned produced, consumed; /* batches */
 static int tracked_handover;
 
 static void *produce(void *argument) {
     CPROF_SCOPE();
-    for (unsigned i = 0; i < PAIRS; i++) {
-        void *block = tracked_handover ? malloc(size_of(i)) : (malloc)(size_of(i));
-        while (i - __atomic_load_n(&consumed, __ATOMIC_ACQUIRE) >= QUEUE) sched_yield();
-        queue[i % QUEUE] = block;
-        __atomic_store_n(&produced, i + 1, __ATOMIC_RELEASE);
+    for (unsigned b = 0; b < PAIRS / BATCH; b++) {
+        while (b - __atomic_load_n(&consumed, __ATOMIC_ACQUIRE) >= 2) sched_yield();
+        for (unsigned i = 0; i < BATCH; i++)
+            batches[b % 2][i] = tracked_handover ? malloc(size_of(b * BATCH + i)) : (malloc)(size_of(b * BATCH + i));
+        __atomic_store_n(&produced, b + 1, __ATOMIC_RELEASE);
     }
     return argument;
 }
 
 static void consume(void) {
-    for (unsigned i = 0; i < PAIRS; i++) {
-        while (__atomic_load_n(&produced, __ATOMIC_ACQUIRE) == i) sched_yield();
-        void *block = queue[i % QUEUE];
-        __atomic_store_n(&consumed, i + 1, __ATOMIC_RELEASE);
-        if (tracked_handover) free(block);
-        else (free)(block);
+    for (unsigned b = 0; b < PAIRS / BATCH; b++) {
+        while (__atomic_load_n(&produced, __ATOMIC_ACQUIRE) == b) sched_yield();
+        for (unsigned i = 0; i < BATCH; i++) {
+            if (tracked_handover) free(batches[b % 2][i]);
+            else (free)(batches[b % 2][i]);
+        }
+        __atomic_store_n(&consumed, b + 1, __ATOMIC_RELEASE);
     }
 }
 
