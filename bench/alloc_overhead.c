@@ -121,8 +121,9 @@ int main(void) {
     size_limit = 4096;
     measure("across threads (2):", plain_handover, tracked_handover_pairs, 1);
     cprof_profile *p = cprof_capture();
-    printf("  tracked %llu allocations; the tracker's memory: %llu bytes (profiler total)\n",
-           (unsigned long long)p->allocs.allocations, (unsigned long long)p->profiler_bytes);
+    printf("  tracked %llu allocations; the profiler's memory: %llu bytes, for %llu threads' recorders\n",
+           (unsigned long long)p->allocs.allocations, (unsigned long long)p->profiler_bytes,
+           (unsigned long long)p->thread_count);
     cprof_profile_free(p);
     (void)plain;
     (void)two_timer_reads;
