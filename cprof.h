@@ -272,16 +272,18 @@
        before cprof.h. Any NAME( is rewritten, also a member call obj->free(p), which then does not
        compile: write (obj->free)(p). (free)(p) and (malloc)(n) call the C library untracked; so does code in
        other files and libraries. Blocks are the C library's own (no header: alignment and
-       malloc_usable_size unchanged); a table keyed by address (32 stripes, each with its own lock) holds
-       each live block's size and site; its memory counts as the profiler's (cprof_memory_bytes).
+       malloc_usable_size unchanged); the thread that allocated a block keeps its size and site, the newest
+       in a cache only it writes (a free on the same thread takes no lock), older ones in a table behind
+       the thread's lock; their memory counts as the profiler's (cprof_memory_bytes).
        Recorded: per allocation site (file:line, function, enclosing scope node, per thread) count, bytes,
        live count and bytes at capture (the leaks), peak live bytes, temporaries (freed before the thread
        allocated anything else: heaptrack's definition); per node alloc_self_count/bytes and inclusive
-       alloc_count/bytes; totals, the peak of live bytes with the scope current then, a power-of-two size
-       histogram. A free of a block the tracker never saw (getline's buffer, a library's block) is passed
-       on and counted per site. The last 8 blocks freed per stripe (256 in all) are remembered; those up to
-       64 KB are handed back to the C library only when forgotten, so a second free of one is certainly a
-       double free: counted with both sites, a message, and NOT passed on. calloc and reallocarray check
+       alloc_count/bytes; totals, the peak of live bytes with the scope current then (exact with one thread
+       allocating, else within 64 KB per other thread), a power-of-two size histogram. A free of a block
+       the tracker never saw (getline's buffer, a library's block) is passed on and counted per site. Each
+       thread remembers its last 8 frees (finished threads' last 64 in all); those up to 1 KB are handed
+       back to the C library only when forgotten, so a second free of one is certainly a double free:
+       counted with both sites, a message, and NOT passed on (larger ones: until the address is reused). calloc and reallocarray check
        count * size for overflow (NULL, ENOMEM, nothing recorded); strndup records min(strnlen, n) + 1;
        posix_memalign records only on success; a failed realloc keeps the old block; realloc(p, 0) does
        what the C library does (glibc: frees p, returns NULL). Tracking works after fork() in the child and
@@ -1117,6 +1119,9 @@ CPROF__COLD static void cprof__counters_stop(cprof__recorder *r, uint32_t depth)
 static struct cprof__counter_group *cprof__counters_for_new_thread(void);
 static void cprof__counters_thread_exited(cprof__recorder *r);
 static void cprof__allocs_thread_exited(cprof__recorder *r); /* >>allocs */
+static void cprof__fork_prepare(void);                       /* >>allocs: the registry lock and */
+static void cprof__fork_parent(void);                        /* every thread's tracker lock */
+static void cprof__fork_child(void);
 static void cprof__counters_clear_tree(cprof__rnode *node);
 static void cprof__selection_choose(const char *events);
 
@@ -1330,6 +1335,7 @@ void cprof__end(const cprof_site *site) {
 static void cprof__write_outputs_at_exit(void);
 
 static void cprof__init_once(void) {
+    pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
     const char *on = getenv("CPROF");
     const char *out = getenv("CPROF_OUT");
     cprof__g.forced_off = on && strcmp(on, "0") == 0;
@@ -1854,6 +1860,7 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
    ================================================================================================== */
 #define CPROF__YOUNG_SLOTS 256          /* a thread's newest blocks, by pointer hash: freed without a lock */
 #define CPROF__FREED_REMEMBERED 8       /* frees each thread remembers, to recognise double frees */
+#define CPROF__ORPHANS 64               /* frees remembered for the threads that have finished */
 #define CPROF__QUARANTINE_BYTES 1024    /* remembered blocks up to this size are given back only when
                                            forgotten, so that their address cannot be handed out again */
 #define CPROF__LIVE_STEP 65536          /* a thread adds its live-byte changes to the shared total once they
@@ -1918,6 +1925,7 @@ typedef struct cprof__alloc_thread {
     cprof__freed freed[CPROF__FREED_REMEMBERED];
     void *held[CPROF__FREED_REMEMBERED]; /* the remembered blocks not yet given back; its thread's alone */
     int64_t unpublished;  /* this thread's change of live bytes not yet added to the shared total */
+    int ended;            /* its thread is finishing: cprof__allocs_thread_exited ran */
     cprof__asite **slots; /* the thread's sites by key (open addressing, at most half full) */
     size_t capacity, count;
     cprof__asite *sites;  /* every site, newest first; published with release for the capture */
@@ -1937,9 +1945,19 @@ static void cprof__spin_lock(int *lock) {
 
 static void cprof__spin_unlock(int *lock) { __atomic_store_n(lock, 0, __ATOMIC_RELEASE); }
 
-static pthread_once_t cprof__alloc_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t cprof__peak_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The frees a finished thread remembered, and those made on it after its tracker's destructor ran
+   (other keys' destructors run later): one list for every finished thread, so that what is held stays
+   bounded however many threads come and go. */
+static pthread_mutex_t cprof__orphan_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cprof__orphan_frees {
+    uint32_t next;
+    uintptr_t at[CPROF__ORPHANS]; /* ~pointer (0 = none) */
+    cprof__freed freed[CPROF__ORPHANS];
+    void *held[CPROF__ORPHANS];
+} cprof__orphans;
 static struct cprof__alloc_global {
-    pthread_mutex_t peak_lock;
     uint64_t live_bytes; /* the threads' published changes (as int64_t: it may dip below 0 for a moment) */
     uint64_t peak_live_bytes;
     const cprof__rnode *peak_node;
@@ -1952,32 +1970,29 @@ static struct cprof__alloc_global {
         for (cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs); t; t = NULL)
 
 /* fork(): the child inherits every table as it was, with every lock free. The registry lock keeps
-   new trackers from appearing while the locks are taken. */
-static void cprof__alloc_fork_prepare(void) {
+   new trackers from appearing while the locks are taken. Registered when cprof starts, so that no lock
+   can be held across a fork() before the handlers exist. */
+static void cprof__fork_prepare(void) {
     pthread_mutex_lock(&cprof__lock);
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_lock(&t->lock);
-    pthread_mutex_lock(&cprof__a.peak_lock);
+    pthread_mutex_lock(&cprof__orphan_lock);
+    pthread_mutex_lock(&cprof__peak_lock);
 }
 
-static void cprof__alloc_fork_done(void) {
-    pthread_mutex_unlock(&cprof__a.peak_lock);
+static void cprof__fork_parent(void) {
+    pthread_mutex_unlock(&cprof__peak_lock);
+    pthread_mutex_unlock(&cprof__orphan_lock);
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
     pthread_mutex_unlock(&cprof__lock);
 }
 
 /* In the child, the other threads are gone: one caught changing its remembered frees left them
    marked as changing, and they are only ever read from now on. */
-static void cprof__alloc_fork_child(void) {
+static void cprof__fork_child(void) {
     CPROF__EACH_ALLOC_THREAD(r, t) {
         if (t->freed_version & 1) CPROF__STORE(t->freed_version, t->freed_version + 1);
     }
-    cprof__alloc_fork_done();
-}
-
-static void cprof__alloc_init_once(void) {
-    pthread_mutex_init(&cprof__a.peak_lock, NULL);
-    pthread_atfork(cprof__alloc_fork_prepare, cprof__alloc_fork_done, cprof__alloc_fork_child);
-    CPROF__STORE(cprof__a.used, 1);
+    cprof__fork_parent();
 }
 
 /* The calling thread's tracker; NULL when nothing is tracked (CPROF=0, out of memory). */
@@ -1986,7 +2001,7 @@ static CPROF__INLINE cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorde
     *recorder = r;
     if (CPROF__UNLIKELY(!r || cprof__g.forced_off)) return NULL;
     if (CPROF__LIKELY(r->allocs != NULL)) return r->allocs;
-    pthread_once(&cprof__alloc_once, cprof__alloc_init_once);
+    CPROF__STORE(cprof__a.used, 1);
     cprof__alloc_thread *t = (cprof__alloc_thread *)cprof__alloc(sizeof *t);
     pthread_mutex_lock(&cprof__lock);
     if (t) CPROF__STORE_RELEASE(r->allocs, t);
@@ -2125,16 +2140,19 @@ static void cprof__old_delete(cprof__alloc_thread *t, size_t hole) {
 }
 
 /* A new block of the calling thread: into its young slot; the block there before moves to the old
-   table (the only step of an allocation that takes the lock). */
+   table (the only step of an allocation that takes the lock). Out of memory for the old table, the
+   older block stays and the new one is not tracked. The acquire pairs with another thread's clearing
+   of the slot, so that its reads of the old entry come before this thread's writes of the new one. */
 static CPROF__INLINE int cprof__block_add(cprof__alloc_thread *t, const cprof__block *b) {
     cprof__block *slot = &t->young[cprof__pointer_hash((const void *)~b->hidden) % CPROF__YOUNG_SLOTS];
+    uintptr_t there = CPROF__LOAD_ACQUIRE(slot->hidden);
     int failed = 0;
-    if (CPROF__LOAD(slot->hidden) && CPROF__LOAD(slot->hidden) != b->hidden) {
+    if (there && there != b->hidden) {
         cprof__block older;
         cprof__spin_lock(&t->lock);
         cprof__young_load(slot, &older); /* another thread may have freed it meanwhile */
         failed = older.hidden && cprof__old_insert(t, &older);
-        cprof__young_store(slot, b);
+        if (!failed) cprof__young_store(slot, b);
         cprof__spin_unlock(&t->lock);
     } else {
         cprof__young_store(slot, b);
@@ -2149,7 +2167,7 @@ static CPROF__INLINE int cprof__block_add(cprof__alloc_thread *t, const cprof__b
    CPROF__LIVE_STEP per other thread when several do. */
 static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t change, const cprof__rnode *node) {
     int64_t pending = self->unpublished + change, shared;
-    if (pending >= CPROF__LIVE_STEP || pending <= -CPROF__LIVE_STEP) {
+    if (pending >= CPROF__LIVE_STEP || pending <= -CPROF__LIVE_STEP || self->ended) {
         shared = (int64_t)CPROF__ADD_FETCH(cprof__a.live_bytes, (uint64_t)pending);
         pending = 0;
     } else if (change > 0) {
@@ -2160,12 +2178,12 @@ static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t
     self->unpublished = pending;
     int64_t live = shared + pending;
     if (change <= 0 || live <= (int64_t)CPROF__LOAD(cprof__a.peak_live_bytes)) return;
-    pthread_mutex_lock(&cprof__a.peak_lock); /* only while the peak rises */
+    pthread_mutex_lock(&cprof__peak_lock); /* only while the peak rises */
     if ((uint64_t)live > cprof__a.peak_live_bytes) {
         CPROF__STORE(cprof__a.peak_live_bytes, (uint64_t)live);
         cprof__a.peak_node = node;
     }
-    pthread_mutex_unlock(&cprof__a.peak_lock);
+    pthread_mutex_unlock(&cprof__peak_lock);
 }
 
 enum { CPROF__TAKEN = 1, CPROF__UNKNOWN = 0, CPROF__FREED_BEFORE = -1 };
@@ -2184,7 +2202,7 @@ static int cprof__take_locked(cprof__alloc_thread *t, cprof__lookup *l) {
     cprof__block *slot = &t->young[l->hash % CPROF__YOUNG_SLOTS];
     if (CPROF__LOAD(slot->hidden) == l->hidden) {
         cprof__young_load(slot, &l->block);
-        CPROF__STORE(slot->hidden, (uintptr_t)0);
+        CPROF__STORE_RELEASE(slot->hidden, (uintptr_t)0); /* the owner may write the slot from now on */
         return CPROF__TAKEN;
     }
     if (!t->old_count) return CPROF__UNKNOWN;
@@ -2204,9 +2222,9 @@ static int cprof__take_from(cprof__alloc_thread *t, cprof__lookup *l) {
 }
 
 /* Looks for the block among t's remembered frees: a sequence lock's read, retried while t changes
-   them (a bounded number of times: a child of fork() may have inherited them half changed). */
+   them (a few instructions; a fork() child's are never left half changed, see cprof__fork_child). */
 static int cprof__remembered_by(const cprof__alloc_thread *t, cprof__lookup *l) {
-    for (int attempt = 0; attempt < 1000; attempt++) {
+    for (;;) {
         uint32_t version = CPROF__LOAD_ACQUIRE(t->freed_version);
         int result = CPROF__UNKNOWN;
         if (version & 1) {
@@ -2224,7 +2242,28 @@ static int cprof__remembered_by(const cprof__alloc_thread *t, cprof__lookup *l) 
         CPROF__FENCE_ACQUIRE();
         if (CPROF__LOAD(t->freed_version) == version) return result;
     }
-    return CPROF__UNKNOWN;
+}
+
+/* Looks for the block among the finished threads' remembered frees (they are read after the live
+   threads', and a finishing thread moves its own here before it clears them). */
+static int cprof__remembered_by_finished(cprof__lookup *l) {
+    int result = CPROF__UNKNOWN;
+    pthread_mutex_lock(&cprof__orphan_lock);
+    for (int i = 0; i < CPROF__ORPHANS; i++)
+        if (cprof__orphans.at[i] == l->hidden) l->freed = cprof__orphans.freed[i], result = CPROF__FREED_BEFORE;
+    pthread_mutex_unlock(&cprof__orphan_lock);
+    return result;
+}
+
+/* Remembers a free among the finished threads', under cprof__orphan_lock; returns the block forgotten
+   to make room when it was held (the caller gives it back to the C library). */
+static void *cprof__orphan_remember(uintptr_t hidden, const cprof__freed *freed, void *held) {
+    uint32_t at = cprof__orphans.next++ % CPROF__ORPHANS;
+    void *evicted = cprof__orphans.held[at];
+    cprof__orphans.at[at] = hidden;
+    cprof__orphans.freed[at] = *freed;
+    cprof__orphans.held[at] = held;
+    return evicted;
 }
 
 /* Takes `block` out of the tracker: from the calling thread's young slot without a lock (the common
@@ -2252,6 +2291,7 @@ static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *bloc
         cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
         if (t) result = cprof__remembered_by(t, l);
     }
+    if (!result) result = cprof__remembered_by_finished(l);
     if (result == CPROF__TAKEN) cprof__live_changed(self, -(int64_t)l->block.size, NULL);
     return result;
 }
@@ -2265,9 +2305,10 @@ static int cprof__block_restore(cprof__alloc_thread *self, const cprof__lookup *
     return failed;
 }
 
-/* Remembers a free made by the calling thread; returns the block forgotten to make room when the
-   tracker still holds it (the caller gives it back to the C library). */
-static CPROF__INLINE void *cprof__remember_freed(cprof__alloc_thread *self, const cprof__block *b, const char *file, int line) {
+/* Remembers a free made by the calling thread, holding the block when `hold`; returns the block
+   forgotten to make room when the tracker still held it (the caller gives it back to the C library). */
+static CPROF__INLINE void *cprof__remember_freed(cprof__alloc_thread *self, const cprof__block *b, const char *file,
+                                                 int line, int hold) {
     uint32_t at = self->freed_next++ % CPROF__FREED_REMEMBERED, version = self->freed_version;
     void *evicted = self->held[at];
     CPROF__STORE(self->freed_version, version + 1);
@@ -2278,17 +2319,55 @@ static CPROF__INLINE void *cprof__remember_freed(cprof__alloc_thread *self, cons
     CPROF__STORE(self->freed[at].file, file);
     CPROF__STORE(self->freed[at].line, line);
     CPROF__STORE_RELEASE(self->freed_version, version + 2);
-    self->held[at] = b->size <= CPROF__QUARANTINE_BYTES ? (void *)~b->hidden : NULL;
+    self->held[at] = hold ? (void *)~b->hidden : NULL;
     return evicted;
 }
 
-/* A finished thread's held blocks go back to the C library; they stay remembered as freed. */
+/* A finishing thread's remembered frees, held blocks with them, move to the finished threads' list
+   (as a sequence lock's write, so that a reader finds them in one place or the other). Frees made on
+   the thread after this go to that list too, and its changes of live bytes to the shared total at once. */
 static void cprof__allocs_thread_exited(cprof__recorder *r) {
     cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
+    void *evicted[CPROF__FREED_REMEMBERED];
     if (!t) return;
-    for (int i = 0; i < CPROF__FREED_REMEMBERED; i++) (free)(t->held[i]), t->held[i] = NULL;
-    CPROF__ADD(cprof__a.live_bytes, (uint64_t)t->unpublished); /* nobody else will publish it */
-    t->unpublished = 0;
+    uint32_t version = t->freed_version;
+    t->ended = 1;
+    CPROF__STORE(t->freed_version, version + 1);
+    CPROF__FENCE_RELEASE();
+    pthread_mutex_lock(&cprof__orphan_lock);
+    for (uint32_t k = 0; k < CPROF__FREED_REMEMBERED; k++) { /* oldest first */
+        uint32_t i = (t->freed_next + k) % CPROF__FREED_REMEMBERED;
+        cprof__freed freed;
+        evicted[k] = NULL;
+        if (!t->freed_at[i]) continue;
+        freed.size = t->freed[i].size;
+        freed.site = t->freed[i].site;
+        freed.file = t->freed[i].file;
+        freed.line = t->freed[i].line;
+        evicted[k] = cprof__orphan_remember(t->freed_at[i], &freed, t->held[i]);
+        t->held[i] = NULL;
+        CPROF__STORE(t->freed_at[i], (uintptr_t)0);
+    }
+    pthread_mutex_unlock(&cprof__orphan_lock);
+    CPROF__STORE_RELEASE(t->freed_version, version + 2);
+    for (int k = 0; k < CPROF__FREED_REMEMBERED; k++) (free)(evicted[k]);
+    cprof__live_changed(t, 0, NULL); /* publishes what is pending */
+}
+
+/* Remembers a free of the calling thread: in its own list, or among the finished threads' when its
+   tracker's destructor has run. Returns the block to give back to the C library now, or NULL. */
+static CPROF__INLINE void *cprof__remember(cprof__alloc_thread *self, const cprof__block *b, const char *file, int line,
+                                           int hold) {
+    if (CPROF__LIKELY(!self->ended)) return cprof__remember_freed(self, b, file, line, hold);
+    cprof__freed freed;
+    freed.size = b->size;
+    freed.site = b->site;
+    freed.file = file;
+    freed.line = line;
+    pthread_mutex_lock(&cprof__orphan_lock);
+    void *evicted = cprof__orphan_remember(b->hidden, &freed, hold ? (void *)~b->hidden : NULL);
+    pthread_mutex_unlock(&cprof__orphan_lock);
+    return evicted;
 }
 
 static unsigned cprof__size_class(size_t size) { /* 0 for 0, 1 for 1, 2 for 2-3, ... */
@@ -2389,10 +2468,10 @@ void cprof__free(void *block, const char *file, int line, const char *function) 
     }
     int state = cprof__table_take(t, block, &l);
     if (state == CPROF__TAKEN) {
+        int hold = l.block.size <= CPROF__QUARANTINE_BYTES;
         cprof__track_freed(t, &l);
-        void *evicted = cprof__remember_freed(t, &l.block, file, line);
-        if (l.block.size > CPROF__QUARANTINE_BYTES) (free)(block);
-        (free)(evicted);
+        (free)(cprof__remember(t, &l.block, file, line, hold));
+        if (!hold) (free)(block);
         return;
     }
     cprof__track_bad_free(r, t, block, state == CPROF__FREED_BEFORE ? &l.freed : NULL, file, line, function);
@@ -3966,10 +4045,12 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
         if (p->free_problems[i].kind == CPROF_FREE_DOUBLE) a->double_frees += p->free_problems[i].count;
         else a->unknown_frees += p->free_problems[i].count;
     }
-    pthread_mutex_lock(&cprof__a.peak_lock);
+    pthread_mutex_lock(&cprof__peak_lock);
     a->peak_live_bytes = cprof__a.peak_live_bytes;
     a->peak_node = cprof__captured_node(p, cprof__a.peak_node, CPROF_NONE);
-    pthread_mutex_unlock(&cprof__a.peak_lock);
+    pthread_mutex_unlock(&cprof__peak_lock);
+    /* threads' changes below CPROF__LIVE_STEP are not in the peak yet; the live total is exact */
+    if (a->peak_live_bytes < a->live_bytes) a->peak_live_bytes = a->live_bytes;
 }
 
 /* Called by the capture, under the registry lock, after every thread's tree. */
