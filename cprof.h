@@ -2003,6 +2003,7 @@ static CPROF__INLINE cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorde
     if (CPROF__LIKELY(r->allocs != NULL)) return r->allocs;
     CPROF__STORE(cprof__a.used, 1);
     cprof__alloc_thread *t = (cprof__alloc_thread *)cprof__alloc(sizeof *t);
+    if (t) t->ended = CPROF__LOAD(r->exited) != 0; /* first allocating in a later key's destructor */
     pthread_mutex_lock(&cprof__lock);
     if (t) CPROF__STORE_RELEASE(r->allocs, t);
     pthread_mutex_unlock(&cprof__lock);
@@ -4046,11 +4047,13 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
         else a->unknown_frees += p->free_problems[i].count;
     }
     pthread_mutex_lock(&cprof__peak_lock);
+    if (cprof__a.peak_live_bytes < a->live_bytes) { /* threads' changes below CPROF__LIVE_STEP were not in it */
+        CPROF__STORE(cprof__a.peak_live_bytes, a->live_bytes);
+        cprof__a.peak_node = NULL; /* reached at some moment no thread saw */
+    }
     a->peak_live_bytes = cprof__a.peak_live_bytes;
     a->peak_node = cprof__captured_node(p, cprof__a.peak_node, CPROF_NONE);
     pthread_mutex_unlock(&cprof__peak_lock);
-    /* threads' changes below CPROF__LIVE_STEP are not in the peak yet; the live total is exact */
-    if (a->peak_live_bytes < a->live_bytes) a->peak_live_bytes = a->live_bytes;
 }
 
 /* Called by the capture, under the registry lock, after every thread's tree. */

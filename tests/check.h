@@ -59,6 +59,16 @@ static int check_count;
         return check_failures ? 1 : 0;                                                          \
     } while (0)
 
+/* The sanitizers' own allocators (clang 14's ASan and TSan) do not keep their locks over fork(): a child
+   forked while another thread allocates can wait for ever inside calloc, whatever the program does. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CHECK_FORK_UNSAFE_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CHECK_FORK_UNSAFE_ALLOCATOR 1
+#endif
+#endif
+
 #ifdef CPROF_H
 #define CHECK_HELPER static __attribute__((unused))
 /* The node reached from thread `thread`'s root by a path of names separated by '/', e.g.

@@ -34,6 +34,10 @@ static int child_checks(void) {
 }
 
 static void test_fork(void) {
+#ifdef CHECK_FORK_UNSAFE_ALLOCATOR
+    printf("skipped: fork while another thread allocates, under a sanitizer (its allocator is not fork-safe)\n");
+    return;
+#endif
     pthread_t thread;
     pthread_create(&thread, NULL, allocating, NULL);
     for (int i = 0; i < 20; i++) {

@@ -203,6 +203,31 @@ static void check_peak_across_threads(void) {
     cprof_profile_free(p);
 }
 
+/* Runs 200 threads of `body` one after another and checks that what they leave in use besides the
+   tracker's own memory is at most 64 held blocks of 1,000 bytes (in the C library's 1,008-byte chunks),
+   and the arenas' own records: 200 * 8 * 1,016 bytes were the blocks held for ever. */
+static void check_bounded_after_threads(const char *what, void *(*body)(void *)) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    size_t before_in_use = mallinfo2().uordblks, before_own = cprof_memory_bytes();
+    for (int i = 0; i < 200; i++) {
+        pthread_t thread;
+        pthread_create(&thread, NULL, body, NULL);
+        pthread_join(thread, NULL);
+    }
+    size_t in_use = mallinfo2().uordblks, own = cprof_memory_bytes();
+    if (before_in_use == 0 && in_use == 0) {
+        printf("skipped: %s (mallinfo2 reports nothing under this allocator)\n", what);
+        return;
+    }
+    long long user = (long long)(in_use - before_in_use) - (long long)(own - before_own);
+    printf("%s: %lld bytes in use after 200 threads, besides the tracker's own\n", what, user);
+    CHECK(user < 2 * 64 * 1016);
+#else
+    printf("skipped: %s (needs glibc's mallinfo2)\n", what);
+    (void)body;
+#endif
+}
+
 /* Threads that free small blocks and finish: the blocks the tracker holds to recognise double frees
    move to one list for every finished thread, of 64, so that 200 threads leave at most 64 held rather
    than 1,600 (glibc's count of bytes in use shows it). */
@@ -214,29 +239,12 @@ static void *free_small_blocks(void *argument) {
 }
 
 static void check_finished_thread_gives_back(void) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-    size_t before_in_use = mallinfo2().uordblks, before_own = cprof_memory_bytes();
-    for (int i = 0; i < 200; i++) {
-        pthread_t thread;
-        pthread_create(&thread, NULL, free_small_blocks, NULL);
-        pthread_join(thread, NULL);
-    }
-    size_t in_use = mallinfo2().uordblks, own = cprof_memory_bytes();
-    if (before_in_use == 0 && in_use == 0) {
-        printf("skipped: held blocks of a finished thread (mallinfo2 reports nothing under this allocator)\n");
-        return;
-    }
-    /* 64 held blocks of 1,000 bytes in the C library's 1,008-byte chunks, and the arenas' own records */
-    long long user = (long long)(in_use - before_in_use) - (long long)(own - before_own);
-    printf("in use after 200 threads freeing 8 blocks each: %lld bytes besides the tracker's own\n", user);
-    CHECK(user < 2 * 64 * 1016); /* 200 * 8 * 1,016 were they held for ever */
-#else
-    printf("skipped: held blocks of a finished thread (needs glibc's mallinfo2)\n");
-#endif
+    check_bounded_after_threads("held blocks of finished threads", free_small_blocks);
 }
 
 /* Two threads each keep 40 blocks of 1,000 bytes, each below the step in which a thread adds its
-   changes to the shared total: the capture's peak is still at least what is live. */
+   changes to the shared total: the capture's peak is still at least what is live, and a later
+   capture's is not lower. */
 static int kept_by_thread, thread_may_end;
 
 static void *keep_blocks(void *argument) {
@@ -260,6 +268,10 @@ static void check_peak_not_below_live(void) {
     __atomic_store_n(&thread_may_end, 1, __ATOMIC_RELEASE);
     pthread_join(thread, NULL);
     for (int i = 0; i < 40; i++) free(theirs[i]), free(mine[i]);
+    p = cprof_capture(); /* a peak once seen stays */
+    CHECK_EQ_U64(p->allocs.live_bytes, 0);
+    CHECK_EQ_U64(p->allocs.peak_live_bytes, 80000);
+    cprof_profile_free(p);
 }
 
 /* A thread frees a small block and finishes; code that is not tracked (a library) then allocates on
@@ -314,25 +326,31 @@ static void *keep_until_exit(void *argument) {
 }
 
 static void check_late_destructor_frees(void) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
     pthread_key_create(&late_key, free_late); /* after the tracker's key: its destructor runs later */
-    size_t before_in_use = mallinfo2().uordblks, before_own = cprof_memory_bytes();
-    for (int i = 0; i < 200; i++) {
-        pthread_t thread;
-        pthread_create(&thread, NULL, keep_until_exit, NULL);
-        pthread_join(thread, NULL);
-    }
-    size_t in_use = mallinfo2().uordblks, own = cprof_memory_bytes();
-    if (before_in_use == 0 && in_use == 0) {
-        printf("skipped: blocks freed by a later destructor (mallinfo2 reports nothing under this allocator)\n");
-        return;
-    }
-    long long user = (long long)(in_use - before_in_use) - (long long)(own - before_own);
-    printf("in use after 200 threads: %lld bytes besides the tracker's own\n", user);
-    CHECK(user < 2 * 64 * 1016); /* 200 * 8 * 1,016 were they held for ever */
-#else
-    printf("skipped: blocks freed by a later destructor (needs glibc's mallinfo2)\n");
-#endif
+    check_bounded_after_threads("blocks freed by a later destructor", keep_until_exit);
+}
+
+/* A thread that used cprof but allocated nothing through the tracker until another key's destructor,
+   which runs after the tracker's own: its tracker is made after the thread's exit was seen, and its
+   frees go to the finished threads' list too. */
+static pthread_key_t first_late_key;
+
+static void allocate_late(void *unused) {
+    void *blocks[8];
+    (void)unused;
+    for (int i = 0; i < 8; i++) blocks[i] = malloc(1000);
+    for (int i = 0; i < 8; i++) free(blocks[i]);
+}
+
+static void *allocate_only_at_exit(void *argument) {
+    (void)cprof_thread_allocs(); /* a recorder, no tracker yet */
+    pthread_setspecific(first_late_key, (void *)1);
+    return argument;
+}
+
+static void check_first_allocation_in_late_destructor(void) {
+    pthread_key_create(&first_late_key, allocate_late);
+    check_bounded_after_threads("first allocations in a later destructor", allocate_only_at_exit);
 }
 
 int main(void) {
@@ -346,5 +364,6 @@ int main(void) {
     check_finished_thread_gives_back();
     check_finished_thread_forgets();
     check_late_destructor_frees();
+    check_first_allocation_in_late_destructor();
     CHECK_DONE();
 }
