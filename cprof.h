@@ -2338,14 +2338,9 @@ static void cprof__allocs_thread_exited(cprof__recorder *r) {
     pthread_mutex_lock(&cprof__orphan_lock);
     for (uint32_t k = 0; k < CPROF__FREED_REMEMBERED; k++) { /* oldest first */
         uint32_t i = (t->freed_next + k) % CPROF__FREED_REMEMBERED;
-        cprof__freed freed;
         evicted[k] = NULL;
-        if (!t->freed_at[i]) continue;
-        freed.size = t->freed[i].size;
-        freed.site = t->freed[i].site;
-        freed.file = t->freed[i].file;
-        freed.line = t->freed[i].line;
-        evicted[k] = cprof__orphan_remember(t->freed_at[i], &freed, t->held[i]);
+        if (!t->freed_at[i]) continue; /* the thread reads what only it writes */
+        evicted[k] = cprof__orphan_remember(t->freed_at[i], &t->freed[i], t->held[i]);
         t->held[i] = NULL;
         CPROF__STORE(t->freed_at[i], (uintptr_t)0);
     }
