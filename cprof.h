@@ -283,10 +283,10 @@
        the tracker never saw (getline's buffer, a library's block) is passed on and counted per site. Each
        thread remembers its last 8 frees (finished threads' last 64 in all); those up to 1 KB are handed
        back to the C library only when forgotten, so a second free of one is certainly a double free:
-       counted with both sites, a message, and NOT passed on (larger ones: until the address is reused). calloc and reallocarray check
-       count * size for overflow (NULL, ENOMEM, nothing recorded); strndup records min(strnlen, n) + 1;
-       posix_memalign records only on success; a failed realloc keeps the old block; realloc(p, 0) does
-       what the C library does (glibc: frees p, returns NULL). Tracking works after fork() in the child and
+       counted with both sites, a message, and NOT passed on (larger ones: until the address is reused).
+       calloc and reallocarray check count * size for overflow (NULL, ENOMEM, nothing recorded); strndup
+       records min(strnlen, n) + 1; posix_memalign records only on success; a failed realloc keeps the
+       old block; realloc(p, 0) does what the C library does (glibc: frees p, returns NULL). Tracking works after fork() in the child and
        after the exit report. CPROF=0 turns it off (calls go straight to the C library); cprof_disable()
        does not; cprof_reset() does not clear it.
        CPROF_TRACK_ALLOCS("name") { ... }   runs the block once, then prints to stderr what the calling
@@ -1854,9 +1854,9 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
 }
 
 /* ==================================================================================================
-   >>allocs: the allocation tracker behind CPROF_WRAP_MALLOC: the wrappers, the live-block table and
-   the per-site counts. Blocks are the C library's own (no header in front: alignment and
-   malloc_usable_size stay as they are); the table maps each live pointer to its site and size.
+   >>allocs: the allocation tracker behind CPROF_WRAP_MALLOC: the wrappers, each thread's live blocks
+   and the per-site counts. Blocks are the C library's own (no header in front: alignment and
+   malloc_usable_size stay as they are); the tracker maps each live pointer to its site and size.
    ================================================================================================== */
 #define CPROF__YOUNG_SLOTS 256          /* a thread's newest blocks, by pointer hash: freed without a lock */
 #define CPROF__FREED_REMEMBERED 8       /* frees each thread remembers, to recognise double frees */
@@ -2198,14 +2198,19 @@ typedef struct cprof__lookup {
     cprof__freed freed;         /* CPROF__FREED_BEFORE: the remembered free */
 } cprof__lookup;
 
+/* Takes the block out of t's young slot when it is there: by t itself without a lock, by another
+   thread under t's lock. The release pairs with the owner's acquire in cprof__block_add. */
+static CPROF__INLINE int cprof__young_take(cprof__alloc_thread *t, cprof__lookup *l) {
+    cprof__block *slot = &t->young[l->hash % CPROF__YOUNG_SLOTS];
+    if (CPROF__LOAD(slot->hidden) != l->hidden) return CPROF__UNKNOWN;
+    cprof__young_load(slot, &l->block);
+    CPROF__STORE_RELEASE(slot->hidden, (uintptr_t)0);
+    return CPROF__TAKEN;
+}
+
 /* Takes the block out of t's young slot or old table, t's lock held. */
 static int cprof__take_locked(cprof__alloc_thread *t, cprof__lookup *l) {
-    cprof__block *slot = &t->young[l->hash % CPROF__YOUNG_SLOTS];
-    if (CPROF__LOAD(slot->hidden) == l->hidden) {
-        cprof__young_load(slot, &l->block);
-        CPROF__STORE_RELEASE(slot->hidden, (uintptr_t)0); /* the owner may write the slot from now on */
-        return CPROF__TAKEN;
-    }
+    if (cprof__young_take(t, l)) return CPROF__TAKEN;
     if (!t->old_count) return CPROF__UNKNOWN;
     size_t at = cprof__old_slot(t, l->hidden, l->hash);
     if (t->old[at].hidden != l->hidden) return CPROF__UNKNOWN;
@@ -2274,13 +2279,7 @@ static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *bloc
     l->hidden = ~(uintptr_t)block;
     l->hash = cprof__pointer_hash(block);
     l->owner = self;
-    cprof__block *slot = &self->young[l->hash % CPROF__YOUNG_SLOTS];
-    int result = CPROF__UNKNOWN;
-    if (CPROF__LOAD(slot->hidden) == l->hidden) {
-        cprof__young_load(slot, &l->block);
-        CPROF__STORE(slot->hidden, (uintptr_t)0);
-        result = CPROF__TAKEN;
-    }
+    int result = cprof__young_take(self, l);
     if (!result && CPROF__LOAD(self->old_count)) result = cprof__take_from(self, l);
     if (!result && self->last_owner) result = cprof__take_from(self->last_owner, l); /* a consumer's producer */
     for (cprof__recorder *r = result ? NULL : cprof__g.recorders; r && !result; r = CPROF__LOAD_ACQUIRE(r->next)) {
