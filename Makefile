@@ -39,7 +39,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind analyze-tool
+          auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind analyze-tool golden
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -50,7 +50,7 @@ CHROMIUM ?= /usr/bin/chromium
 PLAYWRIGHT_VERSION := 1.55.0
 PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
 
-.PHONY: all demo test bench install clean deps fuzz
+.PHONY: all demo test bench install clean deps fuzz golden
 
 all: deps $(BUILD)/wordfreq $(BUILD)/cprof $(BUILD)/wordfreq-auto
 
@@ -126,15 +126,23 @@ $(BUILD)/results/%: $(TEST_SOURCES)
 
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
 # starting with SKIP (something it needs is not installed) and succeeds.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c README.md $(wildcard bench/*.c bench/*.h tests/*.awk)
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk)
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
 
 .PHONY: check-tool check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
-        check-diff-tool check-alloc-valgrind \
+        check-diff-tool check-alloc-valgrind check-golden \
         check-auto-callgrind check-auto-hot-path check-example-auto check-analyze-tool
+
+# Every verb on every profile of tests/corpus equals, to the byte, the output kept in tests/golden.
+# After a deliberate change of output: make golden, and the commit shows what changed.
+check-golden: $(BUILD)/cprof
+	tests/check_golden.sh $(BUILD)/cprof
+
+golden: $(BUILD)/cprof
+	tests/check_golden.sh $(BUILD)/cprof --update
 
 # The tool on a real profile: outputs, exit statuses, error format, make install.
 check-tool: $(BUILD)/cprof $(BUILD)/wordfreq
