@@ -5579,9 +5579,9 @@ typedef struct cprof__flame {
     uint64_t frames, hidden, cut;
     FILE *stream;          /* when set, the document is written there in pieces as it grows */
     int stream_failed;
-    const struct cprof__diff_paint *paint; /* >>compare: the differential colouring; NULL otherwise */
-    uint32_t node;                         /* the node being drawn; CPROF_NONE for "all" and a thread */
-    uint32_t counter;                      /* the metric is this perf counter's self value; CPROF_NONE: metric */
+    const struct cprof__flame_painter *paint; /* the differential colouring; NULL otherwise */
+    uint32_t node;                            /* the node being drawn; CPROF_NONE for "all" and a thread */
+    uint32_t counter;                         /* the metric is this perf counter's self value; CPROF_NONE: metric */
 } cprof__flame;
 
 /* A frame's own value of the metric: a row of cprof__flame_metrics, or a counter of the profile. */
@@ -5595,8 +5595,12 @@ static const char *cprof__flame_metric_name(const cprof__flame *f) {
     return f->counter != CPROF_NONE ? f->p->counters[f->counter].name : f->metric->name;
 }
 
-/* The differential flame graph's colour and tooltip details of a frame (defined in >>compare). */
-static void cprof__diff_paint_frame(const struct cprof__diff_paint *paint, uint32_t node, int rgb[3], cprof__buf *details);
+/* Another colouring of the frames: the differential flame graph (>>compare) sets each frame's colour
+   and appends its before and after to the tooltip's details. */
+typedef struct cprof__flame_painter {
+    void (*paint_frame)(const void *context, uint32_t node, int rgb[3], cprof__buf *details);
+    const void *context;
+} cprof__flame_painter;
 
 /* Hands the text so far to the stream, so that a large graph never sits in memory whole. */
 static void cprof__flame_flush(cprof__flame *f) {
@@ -5662,7 +5666,7 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
     cprof__buf_printf(f->out, "%s total %s, self %s, %s call%s, %.2f%%", cprof__flame_metric_name(f),
                       f->metric->format(total_text, value), f->metric->format(self_text, self),
                       cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
-    if (f->paint) cprof__diff_paint_frame(f->paint, f->node, rgb, f->out);
+    if (f->paint) f->paint->paint_frame(f->paint->context, f->node, rgb, f->out);
     cprof__buf_puts(f->out, "</title>");
     cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>",
                       x, y, width, CPROF__FLAME_ROW - 1.0, rgb[0], rgb[1], rgb[2]);
@@ -5963,7 +5967,7 @@ static void cprof__flame_release(cprof__flame *f) {
 /* The whole document into b, or through b to `stream` in pieces when stream is not NULL; `paint`
    colours a differential flame graph (NULL: the ordinary colours). */
 static int cprof__flamegraph_paint(cprof__buf *b, FILE *stream, const cprof_profile *p,
-                                   const cprof_flamegraph_options *options, const struct cprof__diff_paint *paint) {
+                                   const cprof_flamegraph_options *options, const cprof__flame_painter *paint) {
     cprof__flame f;
     if (!p) return -1;
     if (cprof__flame_prepare(&f, p, options)) {
@@ -6764,7 +6768,8 @@ static int cprof__diff_match(cprof__diff_paint *d) {
 
 /* The frame of drawn node `node` (CPROF_NONE: "all" or a thread): its colour, and its before, after
    and change appended to the tooltip's details. */
-static void cprof__diff_paint_frame(const cprof__diff_paint *d, uint32_t node, int rgb[3], cprof__buf *details) {
+static void cprof__diff_paint_frame(const void *context, uint32_t node, int rgb[3], cprof__buf *details) {
+    const cprof__diff_paint *d = (const cprof__diff_paint *)context;
     char before[32], after[32], delta[32];
     if (node == CPROF_NONE || node >= d->drawn->node_count || d->drawn->nodes[node].site == CPROF_NONE) {
         rgb[0] = rgb[1] = rgb[2] = 255;
@@ -6806,7 +6811,8 @@ int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile
                         before_widths ? "before" : "after", before_widths ? "grey removed" : "purple new");
         o.title = title;
     }
-    int failed = cprof__diff_match(&paint) || cprof__flamegraph_paint(&b, out, paint.drawn, &o, &paint);
+    cprof__flame_painter painter = {cprof__diff_paint_frame, &paint};
+    int failed = cprof__diff_match(&paint) || cprof__flamegraph_paint(&b, out, paint.drawn, &o, &painter);
     cprof__release(paint.match, (paint.drawn->node_count ? paint.drawn->node_count : 1) * sizeof *paint.match);
     cprof__buf_free(&b);
     return failed ? -1 : 0;
