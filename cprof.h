@@ -316,10 +316,22 @@
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
-   CONTENTS (grep for the tag)
-       >>declarations  >>platform  >>timer  >>recorder  >>counters  >>allocs  >>auto  >>capture  >>derive
-       >>text  >>counter-figures  >>alloc-figures  >>report  >>json  >>folded  >>stats  >>reader  >>flamegraph
-       >>compare  >>analyzer  >>bench  >>output  >>tool  >>wrap
+   CONTENTS (grep for the tag; a section calls only sections above it, but for the two declared
+   forward: cprof__recorder_get, which >>allocs needs from >>scopes, and the at-exit writer of >>output)
+       >>declarations   the public API
+       the implementation (CPROF_IMPLEMENTATION):
+       >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory
+       >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
+                        C-locale numbers, error text, whole files
+       >>math           quantiles, Welch's t-test, the Mann-Whitney U test
+       recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto
+       the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
+                        >>derive (figures computed once)  >>capture (live -> profile)
+       writers:         >>report  >>json  >>folded  >>stats  >>flamegraph  >>bench-report
+       reading:         >>reader (JSON -> profile)
+       on profiles:     >>compare  >>analyzer
+       at exit, tool:   >>output  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
+       after it:        >>wrap (CPROF_WRAP_MALLOC's macros)
 */
 #ifndef CPROF_H
 #define CPROF_H
@@ -907,8 +919,8 @@ struct cprof__scope_guard {
 
 /* The profiler never profiles itself, even when this file is compiled with -finstrument-functions
    (see >>auto): clang marks every function from here to the end of the implementation; gcc has no
-   such pragma, so the functions on the scope's hot path are declared here with the attribute (gcc
-   and clang take it from an earlier declaration), and the hooks ignore calls made while they run. */
+   such pragma, so the functions on the scope's hot path carry CPROF__NO_INSTRUMENT on their
+   definitions, and the hooks ignore calls made while they run. */
 #if defined(__GNUC__)
 #define CPROF__NO_INSTRUMENT __attribute__((no_instrument_function))
 #else
@@ -917,15 +929,6 @@ struct cprof__scope_guard {
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((no_instrument_function)), apply_to = function)
 #endif
-struct cprof__recorder;
-static uint64_t cprof__monotonic_ns(void) CPROF__NO_INSTRUMENT;
-static inline uint64_t cprof__cpu_counter(void) CPROF__NO_INSTRUMENT;
-static inline uint64_t cprof__ticks(void) CPROF__NO_INSTRUMENT;
-static struct cprof__recorder *cprof__recorder_get(void) CPROF__NO_INSTRUMENT;
-static void cprof__frame_close(struct cprof__recorder *r, uint32_t depth, uint64_t now) CPROF__NO_INSTRUMENT;
-static size_t cprof__pointer_hash(const void *pointer) CPROF__NO_INSTRUMENT;
-uint32_t cprof__enter(const cprof_site *site) CPROF__NO_INSTRUMENT;
-void cprof__exit(uint32_t token) CPROF__NO_INSTRUMENT;
 
 #ifndef CPROF_NO_STB_SPRINTF
 #if defined(__GNUC__)
@@ -974,7 +977,7 @@ static void cprof__release(void *p, size_t size) {
     (free)(p);
 }
 
-static uint64_t cprof__monotonic_ns(void) {
+CPROF__NO_INSTRUMENT static uint64_t cprof__monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -995,11 +998,482 @@ static uint64_t cprof__thread_id(void) {
 }
 
 /* ==================================================================================================
+   >>base: shared helpers every later section uses: growing arrays, hashing, the name map, the text
+   buffer and its writers, number formats, UTF-8, C-locale numbers, error text, whole files
+   ================================================================================================== */
+/* Grows an array to hold at least `needed` elements; 0 on success. */
+static int cprof__grow(void *array_pointer, size_t *capacity, size_t needed, size_t element_size) {
+    void **array = (void **)array_pointer;
+    if (needed <= *capacity) return 0;
+    size_t new_capacity = *capacity ? *capacity * 2 : 16;
+    while (new_capacity < needed) new_capacity *= 2;
+    void *grown = cprof__alloc(new_capacity * element_size);
+    if (!grown) return -1;
+    if (*array) memcpy(grown, *array, *capacity * element_size);
+    cprof__release(*array, *capacity * element_size);
+    *array = grown;
+    *capacity = new_capacity;
+    return 0;
+}
+
+CPROF__NO_INSTRUMENT static size_t cprof__pointer_hash(const void *pointer) {
+    uint64_t x = (uint64_t)(uintptr_t)pointer;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static size_t cprof__string_hash(const char *text) {
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a */
+    while (*text) hash = (hash ^ (unsigned char)*text++) * 1099511628211ull;
+    return (size_t)hash;
+}
+
+/* Names -> function indexes (open addressing over the profile's strings). */
+typedef struct cprof__name_map {
+    const char **keys;
+    uint32_t *values;
+    size_t capacity;
+} cprof__name_map;
+
+static int cprof__name_map_init(cprof__name_map *map, size_t expected) {
+    map->capacity = 16;
+    while (map->capacity < expected * 2) map->capacity *= 2;
+    map->keys = (const char **)cprof__alloc(map->capacity * sizeof *map->keys);
+    map->values = (uint32_t *)cprof__alloc(map->capacity * sizeof *map->values);
+    return map->keys && map->values ? 0 : -1;
+}
+
+static void cprof__name_map_free(cprof__name_map *map) {
+    cprof__release(map->keys, map->capacity * sizeof *map->keys);
+    cprof__release(map->values, map->capacity * sizeof *map->values);
+}
+
+/* The slot of `name`: either where it is or the empty slot where it belongs. Never full: the map
+   is made with twice as many slots as keys it will hold. */
+static size_t cprof__name_map_slot(const cprof__name_map *map, const char *name) {
+    size_t slot = cprof__string_hash(name) & (map->capacity - 1);
+    while (map->keys[slot] && strcmp(map->keys[slot], name) != 0) slot = (slot + 1) & (map->capacity - 1);
+    return slot;
+}
+
+typedef struct cprof__buf {
+    char *data;
+    size_t length, capacity;
+    int failed; /* out of memory: the text is incomplete */
+} cprof__buf;
+
+static int cprof__buf_reserve(cprof__buf *b, size_t extra) {
+    if (b->failed) return -1;
+    if (b->length + extra + 1 <= b->capacity) return 0;
+    if (cprof__grow(&b->data, &b->capacity, b->length + extra + 1, 1)) {
+        b->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void cprof__buf_append(cprof__buf *b, const char *text, size_t length) {
+    if (cprof__buf_reserve(b, length)) return;
+    memcpy(b->data + b->length, text, length);
+    b->length += length;
+    b->data[b->length] = '\0';
+}
+
+static void cprof__buf_puts(cprof__buf *b, const char *text) { cprof__buf_append(b, text, strlen(text)); }
+
+static void cprof__buf_printf(cprof__buf *b, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    char small[256];
+    int length = cprof__vsnprintf(small, CPROF__FORMAT_SIZE(sizeof small), format, args);
+    va_end(args);
+    if (length < 0) return;
+    if ((size_t)length < sizeof small) {
+        cprof__buf_append(b, small, (size_t)length);
+        return;
+    }
+    if (cprof__buf_reserve(b, (size_t)length)) return;
+    va_start(args, format);
+    cprof__vsnprintf(b->data + b->length, CPROF__FORMAT_SIZE((size_t)length + 1), format, args);
+    va_end(args);
+    b->length += (size_t)length;
+}
+
+static void cprof__buf_free(cprof__buf *b) {
+    cprof__release(b->data, b->capacity);
+    memset(b, 0, sizeof *b);
+}
+
+/* Copies the text into `buffer` with snprintf's contract (returns the full length, writes at most `size`
+   bytes including the NUL) and frees `b`. */
+static size_t cprof__buf_to_buffer(cprof__buf *b, char *buffer, size_t size) {
+    size_t length = b->length;
+    if (buffer && size) {
+        size_t copied = length < size - 1 ? length : size - 1;
+        if (copied) memcpy(buffer, b->data, copied);
+        buffer[copied] = '\0';
+    }
+    cprof__buf_free(b);
+    return length;
+}
+
+/* Characters, not bytes, so that "µs" pads like "ms". */
+static size_t cprof__display_width(const char *text) {
+    size_t width = 0;
+    for (; *text; text++) width += ((unsigned char)*text & 0xC0u) != 0x80u;
+    return width;
+}
+
+static void cprof__buf_pad_left(cprof__buf *b, const char *text, size_t width) {
+    for (size_t w = cprof__display_width(text); w < width; w++) cprof__buf_append(b, " ", 1);
+    cprof__buf_puts(b, text);
+}
+
+/* A duration in the unit that keeps three or four significant digits: 950 ns, 12.3 µs, 4.56 ms, 2.01 s. */
+static const char *cprof__duration(char out[24], uint64_t ns) {
+    double value = (double)ns;
+    if (ns < 1000u) cprof__snprintf(out, 24, "%llu ns", (unsigned long long)ns);
+    else if (ns < 1000000u) cprof__snprintf(out, 24, "%.1f µs", value / 1e3);
+    else if (ns < 1000000000u) cprof__snprintf(out, 24, "%.2f ms", value / 1e6);
+    else cprof__snprintf(out, 24, "%.3f s", value / 1e9);
+    return out;
+}
+
+/* 1234567 -> "1,234,567" */
+static const char *cprof__count(char out[32], uint64_t value) {
+    char digits[24];
+    int length = cprof__snprintf(digits, sizeof digits, "%llu", (unsigned long long)value);
+    int o = 0;
+    for (int i = 0; i < length; i++) {
+        if (i > 0 && (length - i) % 3 == 0) out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* --- the public writers: every one builds into a buffer, then writes it whole ------------------------ */
+static int cprof__buf_to_file(cprof__buf *b, FILE *out) {
+    int failed = b->failed || !out || fwrite(b->data, 1, b->length, out) != b->length;
+    cprof__buf_free(b);
+    return failed ? -1 : 0;
+}
+
+static double cprof__share(uint64_t part, uint64_t whole) {
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* 1234 -> "1,234 B" */
+static const char *cprof__byte_count(char out[32], uint64_t bytes) {
+    char digits[32];
+    cprof__snprintf(out, 32, "%s B", cprof__count(digits, bytes));
+    return out;
+}
+
+/* The number formats of the C library follow the thread's locale: switch to "C" around them so that
+   a program that called setlocale() still writes and reads "1.5", never "1,5". */
+typedef struct cprof__c_locale {
+    locale_t c, previous;
+} cprof__c_locale;
+
+static void cprof__c_locale_enter(cprof__c_locale *l) {
+    l->c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    l->previous = l->c ? uselocale(l->c) : (locale_t)0;
+}
+
+static void cprof__c_locale_leave(cprof__c_locale *l) {
+    if (!l->c) return;
+    uselocale(l->previous);
+    freelocale(l->c);
+}
+
+static void cprof__buf_double(cprof__buf *b, double value) {
+    char text[40];
+    cprof__c_locale locale;
+    if (!isfinite(value)) value = 0;
+    cprof__c_locale_enter(&locale);
+    snprintf(text, sizeof text, "%.17g", value);
+    cprof__c_locale_leave(&locale);
+    cprof__buf_puts(b, text);
+}
+
+static void cprof__buf_u64(cprof__buf *b, uint64_t value) { cprof__buf_printf(b, "%llu", (unsigned long long)value); }
+
+static void cprof__buf_index(cprof__buf *b, uint32_t index) {
+    if (index == CPROF_NONE) cprof__buf_puts(b, "null");
+    else cprof__buf_u64(b, index);
+}
+
+/* Length of the valid UTF-8 sequence at `s` (1 to 4), or 0 when the bytes there are not one. */
+static size_t cprof__utf8_length(const unsigned char *s, const unsigned char *end) {
+    size_t length;
+    uint32_t code;
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) length = 2, code = s[0] & 0x1Fu;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) length = 3, code = s[0] & 0x0Fu;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) length = 4, code = s[0] & 0x07u;
+    else return 0;
+    if ((size_t)(end - s) < length) return 0;
+    for (size_t i = 1; i < length; i++) {
+        if ((s[i] & 0xC0u) != 0x80u) return 0;
+        code = (code << 6) | (s[i] & 0x3Fu);
+    }
+    if ((length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) || (length == 4 && (code < 0x10000 || code > 0x10FFFF)))
+        return 0;
+    return length;
+}
+
+static void cprof__utf8_put(char **out, uint32_t code) {
+    unsigned char *o = (unsigned char *)*out;
+    if (code < 0x80) *o++ = (unsigned char)code;
+    else if (code < 0x800) *o++ = (unsigned char)(0xC0 | (code >> 6)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    else if (code < 0x10000)
+        *o++ = (unsigned char)(0xE0 | (code >> 12)), *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)),
+        *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    else
+        *o++ = (unsigned char)(0xF0 | (code >> 18)), *o++ = (unsigned char)(0x80 | ((code >> 12) & 0x3F)),
+        *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    *out = (char *)o;
+}
+
+static int cprof__is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Decimal digits only, at most `max`: 1 on success. */
+static int cprof__parse_decimal(const char *text, size_t length, uint64_t max, uint64_t *value) {
+    *value = 0;
+    if (length == 0) return 0;
+    for (size_t i = 0; i < length; i++) {
+        if (!cprof__is_digit(text[i]) || *value > (max - (uint64_t)(text[i] - '0')) / 10) return 0;
+        *value = *value * 10 + (uint64_t)(text[i] - '0');
+    }
+    return 1;
+}
+
+static CPROF__THREAD_LOCAL char cprof__error_text[512];
+
+const char *cprof_error(void) { return cprof__error_text; }
+
+static void cprof__set_error(const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    cprof__vsnprintf(cprof__error_text, CPROF__FORMAT_SIZE(sizeof cprof__error_text), format, args);
+    va_end(args);
+}
+
+#define CPROF__MAX_FILE_BYTES (256 << 20) /* a profile of 100,000 nodes is about 20 MB */
+
+/* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
+static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    *length = *capacity = 0;
+    if (!f) {
+        cprof__set_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    int failed = 0;
+    for (size_t got = 1; got > 0 && !failed && *length <= CPROF__MAX_FILE_BYTES;) {
+        failed = cprof__grow(&text, capacity, *length + 65536, 1);
+        got = failed ? 0 : fread(text + *length, 1, *capacity - *length, f);
+        *length += got;
+    }
+    if (*length > CPROF__MAX_FILE_BYTES)
+        cprof__set_error("%s: larger than %d MiB: not a profile", path, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
+    else if (failed) cprof__set_error("%s: out of memory", path);
+    else if (ferror(f)) cprof__set_error("%s: read error: %s", path, strerror(errno)), failed = 1;
+    fclose(f);
+    if (!failed) return text;
+    cprof__release(text, *capacity);
+    return NULL;
+}
+
+static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
+    char temporary[4200];
+    cprof__snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
+    if (content->failed) {
+        cprof__set_error("%s: out of memory", path);
+        return -1;
+    }
+    FILE *f = fopen(temporary, "wb");
+    int failed = !f;
+    if (f) {
+        failed |= fwrite(content->data, 1, content->length, f) != content->length;
+        failed |= fclose(f) != 0;
+    }
+    if (!failed && rename(temporary, path) == 0) return 0;
+    cprof__set_error("%s: cannot write: %s", path, strerror(errno));
+    remove(temporary);
+    return -1;
+}
+
+/* ==================================================================================================
+   >>math: statistics: quantiles and medians, Welch's t-test (through the incomplete beta function),
+   the Mann-Whitney U test
+   ================================================================================================== */
+/* --- statistics: arrays in, numbers out ------------------------------------------------------------ */
+static int cprof__compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The p-quantile of sorted values, interpolating linearly between order statistics. */
+static double cprof__quantile(const double *sorted, size_t count, double p) {
+    double h = (double)(count - 1) * p;
+    size_t below = (size_t)h;
+    if (below + 1 >= count) return sorted[count - 1];
+    return sorted[below] + (h - (double)below) * (sorted[below + 1] - sorted[below]);
+}
+
+/* Sorts in place; returns the median. */
+static double cprof__sorted_median(double *values, size_t count) {
+    qsort(values, count, sizeof *values, cprof__compare_doubles);
+    return cprof__quantile(values, count, 0.5);
+}
+
+static double cprof__median(double *values, size_t count) {
+    for (size_t i = 1; i < count; i++) /* insertion sort: a handful of runs */
+        for (size_t j = i; j > 0 && values[j - 1] > values[j]; j--) {
+            double swap = values[j];
+            values[j] = values[j - 1];
+            values[j - 1] = swap;
+        }
+    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2.0;
+}
+
+/* --- statistics -------------------------------------------------------------------------------- */
+/* The continued fraction of the regularized incomplete beta function, evaluated with the modified
+   Lentz method; converges quickly for x < (a + 1) / (a + b + 2). */
+static double cprof__beta_fraction(double a, double b, double x) {
+    const double tiny = 1e-300;
+    double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+    d = 1.0 / (fabs(d) < tiny ? tiny : d);
+    double h = d;
+    for (int m = 1; m <= 500; m++) {
+        for (int half = 0; half < 2; half++) { /* the even, then the odd term of step m */
+            double numerator = half == 0 ? m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m))
+                                         : -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0));
+            d = 1.0 + numerator * d;
+            c = 1.0 + numerator / c;
+            d = 1.0 / (fabs(d) < tiny ? tiny : d);
+            if (fabs(c) < tiny) c = tiny;
+            h *= d * c;
+            if (half == 1 && fabs(d * c - 1.0) < 1e-15) return h;
+        }
+    }
+    return h;
+}
+
+/* I_x(a, b), the regularized incomplete beta function. */
+static double cprof__incomplete_beta(double a, double b, double x) {
+    if (x <= 0.0) return 0.0;
+    if (x >= 1.0) return 1.0;
+    double front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1.0 - x));
+    if (x < (a + 1.0) / (a + b + 2.0)) return front * cprof__beta_fraction(a, b, x) / a;
+    return 1.0 - front * cprof__beta_fraction(b, a, 1.0 - x) / b;
+}
+
+/* Two-sided p-value of Student's t with `df` degrees of freedom: P(|T| >= |t|). */
+static double cprof__student_p(double t, double df) {
+    return cprof__incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
+}
+
+/* Per-call durations summarised by their count, sum and sum of squares (what a node records). */
+typedef struct cprof__sample {
+    double n, mean, variance;
+} cprof__sample;
+
+static cprof__sample cprof__sample_of(double n, double sum, double sum_sq) {
+    cprof__sample s;
+    s.n = n;
+    s.mean = n > 0 ? sum / n : 0.0;
+    s.variance = n > 1 ? (sum_sq - n * s.mean * s.mean) / (n - 1.0) : 0.0;
+    if (s.variance < 0.0) s.variance = 0.0; /* rounding when every call took the same time */
+    return s;
+}
+
+/* Welch's t-test (unequal variances): two-sided p that the means differ; NaN below 2 calls a side,
+   where there is no spread to test against. Two exact, spread-free samples: 0 when they differ. */
+static double cprof__welch_p(cprof__sample x, cprof__sample y) {
+    if (x.n < 2 || y.n < 2) return NAN;
+    double vx = x.variance / x.n, vy = y.variance / y.n, se2 = vx + vy;
+    if (!(se2 > 0.0)) return x.mean == y.mean ? 1.0 : 0.0;
+    double t = (y.mean - x.mean) / sqrt(se2);
+    double df = se2 * se2 / (vx * vx / (x.n - 1.0) + vy * vy / (y.n - 1.0));
+    return cprof__student_p(t, df);
+}
+
+typedef struct cprof__ranked {
+    double value;
+    int group; /* 0: x, 1: y */
+} cprof__ranked;
+
+static int cprof__compare_ranked(const void *a, const void *b) {
+    double x = ((const cprof__ranked *)a)->value, y = ((const cprof__ranked *)b)->value;
+    return x < y ? -1 : x > y;
+}
+
+/* P(U <= u) when the n + m values have no ties: the share of the C(n + m, n) ways to give x its
+   ranks whose rank sum is at most u + n (n + 1) / 2, counted by a knapsack over the ranks. */
+static double cprof__mann_whitney_exact(size_t n, size_t m, double u) {
+    size_t total = n + m, max_sum = total * (total + 1) / 2;
+    size_t bytes = (n + 1) * (max_sum + 1) * sizeof(double);
+    double *ways = (double *)cprof__alloc(bytes); /* ways[k * (max_sum + 1) + s]: k ranks summing to s */
+    if (!ways) return NAN;
+    ways[0] = 1.0;
+    for (size_t rank = 1; rank <= total; rank++)
+        for (size_t k = rank < n ? rank : n; k >= 1; k--)
+            for (size_t s = max_sum; s >= rank; s--) ways[k * (max_sum + 1) + s] += ways[(k - 1) * (max_sum + 1) + s - rank];
+    double below = 0.0, all = 0.0, limit = u + (double)(n * (n + 1) / 2);
+    for (size_t s = 0; s <= max_sum; s++) {
+        all += ways[n * (max_sum + 1) + s];
+        if ((double)s <= limit + 1e-9) below += ways[n * (max_sum + 1) + s];
+    }
+    cprof__release(ways, bytes);
+    return below / all;
+}
+
+/* The Mann-Whitney U test: two-sided p that x and y come from distributions of which one tends to
+   be larger. Exact without ties up to 40 values; else the normal approximation with the tie
+   correction and a continuity correction of 1/2. NaN when a side is empty. */
+static double cprof__mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
+    size_t total = n + m, bytes = (total ? total : 1) * sizeof(cprof__ranked);
+    if (!n || !m) return NAN;
+    cprof__ranked *all = (cprof__ranked *)cprof__alloc(bytes);
+    if (!all) return NAN;
+    for (size_t i = 0; i < total; i++) {
+        all[i].value = i < n ? x[i] : y[i - n];
+        all[i].group = i >= n;
+    }
+    qsort(all, total, sizeof *all, cprof__compare_ranked);
+    double rank_sum_x = 0.0, ties = 0.0;
+    for (size_t i = 0, j; i < total; i = j) {
+        for (j = i + 1; j < total && all[j].value == all[i].value;) j++;
+        double tied = (double)(j - i), rank = (double)(i + j + 1) / 2.0; /* the average of ranks i+1..j */
+        ties += tied * tied * tied - tied;
+        for (size_t k = i; k < j; k++) rank_sum_x += all[k].group == 0 ? rank : 0.0;
+    }
+    cprof__release(all, bytes);
+    double dn = (double)n, dm = (double)m, u = rank_sum_x - dn * (dn + 1.0) / 2.0;
+    double smaller = u < dn * dm - u ? u : dn * dm - u;
+    if (ties == 0.0 && total <= 40) {
+        double p = 2.0 * cprof__mann_whitney_exact(n, m, smaller);
+        return p > 1.0 ? 1.0 : p;
+    }
+    double dt = (double)total;
+    double sigma = sqrt(dn * dm / 12.0 * ((dt + 1.0) - ties / (dt * (dt - 1.0))));
+    if (!(sigma > 0.0)) return 1.0;
+    double z = (fabs(u - dn * dm / 2.0) - 0.5) / sigma;
+    return z <= 0.0 ? 1.0 : erfc(z / sqrt(2.0));
+}
+
+/* ==================================================================================================
    >>timer: the CPU's counter where there is one (calibrated against CLOCK_MONOTONIC), else the clock
    ================================================================================================== */
 #if defined(CPROF__X86_64)
 #define CPROF__COUNTER_NAME "rdtsc"
-static inline uint64_t cprof__cpu_counter(void) {
+CPROF__NO_INSTRUMENT static inline uint64_t cprof__cpu_counter(void) {
     uint32_t lo, hi;
     __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
@@ -1017,7 +1491,7 @@ static int cprof__cpu_counter_usable(void) {
 }
 #elif defined(CPROF__AARCH64)
 #define CPROF__COUNTER_NAME "cntvct"
-static inline uint64_t cprof__cpu_counter(void) {
+CPROF__NO_INSTRUMENT static inline uint64_t cprof__cpu_counter(void) {
     uint64_t v;
     __asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(v));
     return v;
@@ -1025,7 +1499,7 @@ static inline uint64_t cprof__cpu_counter(void) {
 static int cprof__cpu_counter_usable(void) { return 1; }
 #else
 #define CPROF__COUNTER_NAME "clock_gettime"
-static inline uint64_t cprof__cpu_counter(void) { return cprof__monotonic_ns(); }
+CPROF__NO_INSTRUMENT static inline uint64_t cprof__cpu_counter(void) { return cprof__monotonic_ns(); }
 static int cprof__cpu_counter_usable(void) { return 0; }
 #endif
 
@@ -1037,7 +1511,7 @@ static struct cprof__timer {
 } cprof__timer_state;
 
 /* The hot path reads this: one predictable branch, then the counter. */
-static inline uint64_t cprof__ticks(void) {
+CPROF__NO_INSTRUMENT static inline uint64_t cprof__ticks(void) {
     return CPROF__LIKELY(cprof__timer_state.use_counter) ? cprof__cpu_counter() : cprof__monotonic_ns();
 }
 
@@ -1067,7 +1541,8 @@ static uint64_t cprof__ticks_to_ns(uint64_t ticks, double hz) {
 }
 
 /* ==================================================================================================
-   >>recorder: per-thread call trees, the registry of threads, scope enter and exit (the hot path)
+   >>recorder: the recorder's state: per-thread call trees (nodes keyed by site), the registry of threads,
+   messages, node storage. Scope entry and exit come after >>counters and >>allocs, which they call
    ================================================================================================== */
 #define CPROF__MAX_DEPTH 512        /* deeper scope entries are counted as dropped, not recorded */
 #define CPROF__FIRST_BLOCK_NODES 64 /* node storage grows in blocks of 64, 128, 256, ... nodes */
@@ -1113,18 +1588,6 @@ typedef struct cprof__recorder {
     struct cprof__alloc_thread *allocs;    /* >>allocs: NULL until the thread's first tracked allocation */
 } cprof__recorder;
 
-/* The recorder's calls into >>counters (defined there). */
-CPROF__COLD static void cprof__counters_start(cprof__recorder *r, uint32_t depth);
-CPROF__COLD static void cprof__counters_stop(cprof__recorder *r, uint32_t depth);
-static struct cprof__counter_group *cprof__counters_for_new_thread(void);
-static void cprof__counters_thread_exited(cprof__recorder *r);
-static void cprof__allocs_thread_exited(cprof__recorder *r); /* >>allocs */
-static void cprof__fork_prepare(void);                       /* >>allocs: the registry lock and */
-static void cprof__fork_parent(void);                        /* every thread's tracker lock */
-static void cprof__fork_child(void);
-static void cprof__counters_clear_tree(cprof__rnode *node);
-static void cprof__selection_choose(const char *events);
-
 static pthread_once_t cprof__once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t cprof__lock = PTHREAD_MUTEX_INITIALIZER; /* the registry and the messages;
                                                                     never taken on the hot path */
@@ -1145,8 +1608,9 @@ static struct cprof__global {
 
 static CPROF__THREAD_LOCAL cprof__recorder *cprof__this_thread;
 
-static void cprof__init_once(void);
-static void cprof__init(void) { pthread_once(&cprof__once, cprof__init_once); }
+/* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
+   to find the calling thread's recorder. */
+CPROF__NO_INSTRUMENT static cprof__recorder *cprof__recorder_get(void);
 
 /* Keeps the first CPROF__MAX_MESSAGES problems and counts the rest. */
 static void cprof__message(const char *file, int line, const char *format, ...) {
@@ -1175,41 +1639,6 @@ static void cprof__node_clear(cprof__rnode *node) {
     CPROF__STORE_DOUBLE(node->sum_sq_ticks2, zero);
     CPROF__STORE(node->alloc_count, 0);
     CPROF__STORE(node->alloc_bytes, 0);
-}
-
-static void cprof__thread_exited(void *recorder) {
-    CPROF__STORE(((cprof__recorder *)recorder)->exited, 1u);
-    cprof__counters_thread_exited((cprof__recorder *)recorder);
-    cprof__allocs_thread_exited((cprof__recorder *)recorder);
-}
-
-/* Creates the calling thread's recorder and links it into the registry; it outlives the thread so
-   that a later capture still sees what the thread recorded. */
-static cprof__recorder *cprof__recorder_create(void) {
-    cprof__recorder *r = (cprof__recorder *)cprof__alloc(sizeof *r);
-    if (!r) return NULL;
-    r->thread_id = cprof__thread_id();
-    cprof__node_clear(&r->root);
-    r->stack[0].node = &r->root;
-    pthread_mutex_lock(&cprof__lock);
-    r->counters = cprof__counters_for_new_thread();
-    cprof__g.thread_count++;
-    if (cprof__g.thread_count == 1) strcpy(r->name, "main");
-    else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
-    if (cprof__g.last_recorder) CPROF__STORE_RELEASE(cprof__g.last_recorder->next, r);
-    else cprof__g.recorders = r;
-    cprof__g.last_recorder = r;
-    pthread_mutex_unlock(&cprof__lock);
-    pthread_setspecific(cprof__g.exit_key, r);
-    cprof__this_thread = r;
-    return r;
-}
-
-static cprof__recorder *cprof__recorder_get(void) {
-    cprof__recorder *r = cprof__this_thread;
-    if (CPROF__LIKELY(r != NULL)) return r;
-    cprof__init();
-    return cprof__recorder_create();
 }
 
 /* Node storage: block b holds 64 * 2^b nodes, so the blocks never move and the count of blocks stays
@@ -1243,176 +1672,12 @@ static cprof__rnode *cprof__node_add(cprof__recorder *r, cprof__rnode *parent, c
     return node;
 }
 
-/* The hot path, enter: find the child of the current node for this site (a pointer compare per
-   sibling), push a frame, read the timer last so that the bookkeeping is not timed. Returns the
-   frame's depth, the token that cprof__exit checks; 0 when nothing was recorded. */
-uint32_t cprof__enter(const cprof_site *site) {
-    cprof__recorder *r = cprof__recorder_get();
-    if (CPROF__UNLIKELY(!r || !CPROF__LOAD(cprof__g.enabled))) return 0;
-    uint32_t depth = r->depth;
-    cprof__rnode *node = NULL;
-    if (CPROF__LIKELY(depth < CPROF__MAX_DEPTH)) {
-        cprof__rnode *parent = r->stack[depth].node;
-        node = parent->first_child;
-        while (node && node->site != site) node = node->next_sibling;
-        if (CPROF__UNLIKELY(!node)) node = cprof__node_add(r, parent, site);
-    }
-    if (CPROF__UNLIKELY(!node)) {
-        CPROF__STORE(r->dropped, CPROF__LOAD(r->dropped) + 1);
-        return 0;
-    }
-    cprof__frame *frame = &r->stack[depth + 1];
-    CPROF__STORE(frame->node, node);
-    CPROF__STORE(frame->site, site);
-    CPROF__STORE(node->calls, CPROF__LOAD(node->calls) + 1);
-    if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_start(r, depth + 1); /* off: one branch */
-    CPROF__STORE(frame->start_ticks, cprof__ticks());
-    CPROF__STORE_RELEASE(r->depth, depth + 1);
-    return depth + 1;
-}
-
-static void cprof__frame_close(cprof__recorder *r, uint32_t depth, uint64_t now) {
-    cprof__frame *frame = &r->stack[depth];
-    cprof__rnode *node = frame->node;
-    uint64_t elapsed = now - frame->start_ticks;
-    double square;
-    CPROF__LOAD_DOUBLE(node->sum_sq_ticks2, square); /* every field a reset may write is read atomically */
-    square += (double)elapsed * (double)elapsed;
-    CPROF__STORE(node->total_ticks, CPROF__LOAD(node->total_ticks) + elapsed);
-    CPROF__STORE_DOUBLE(node->sum_sq_ticks2, square);
-    if (elapsed < CPROF__LOAD(node->min_ticks)) CPROF__STORE(node->min_ticks, elapsed);
-    if (elapsed > CPROF__LOAD(node->max_ticks)) CPROF__STORE(node->max_ticks, elapsed);
-    CPROF__STORE_RELEASE(r->depth, depth - 1);
-    /* Last, so that it is a tail call and costs nothing when off but a branch (the frame stays intact). */
-    if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_stop(r, depth);
-}
-
-/* Frames above `token` are CPROF_BEGINs that were never ended: close them here, say where. */
-static void cprof__close_forgotten(cprof__recorder *r, uint32_t token, uint64_t now) {
-    const cprof_site *outer = r->stack[token].site;
-    while (r->depth > token) {
-        const cprof_site *open = r->stack[r->depth].site;
-        cprof__message(open->file, open->line,
-                       "CPROF_BEGIN(\"%s\") was not ended before the scope of %s (%s:%d) ended; closed there",
-                       open->name[0] ? open->name : open->function, outer->function, outer->file, outer->line);
-        cprof__frame_close(r, r->depth, now);
-    }
-}
-
-/* The hot path, exit: read the timer first, then add the elapsed ticks to the frame's node. */
-void cprof__exit(uint32_t token) {
-    if (token == 0) return;
-    uint64_t now = cprof__ticks();
-    cprof__recorder *r = cprof__this_thread;
-    if (CPROF__UNLIKELY(r->depth != token)) {
-        if (r->depth < token) return; /* already closed (a longjmp skipped the cleanups) */
-        cprof__close_forgotten(r, token, now);
-    }
-    cprof__frame_close(r, token, now);
-}
-
-void cprof__scope_cleanup(const uint32_t *token) { cprof__exit(*token); }
-
-void cprof__end(const cprof_site *site) {
-    uint64_t now = cprof__ticks();
-    cprof__recorder *r = cprof__recorder_get();
-    if (!r || !CPROF__LOAD(cprof__g.enabled)) return; /* its BEGIN may not have been recorded */
-    if (r->depth == 0) {
-        cprof__message(site->file, site->line, "CPROF_END() in %s without an open CPROF_BEGIN; ignored",
-                       site->function);
-        return;
-    }
-    const cprof_site *top = r->stack[r->depth].site;
-    if (top->kind != CPROF__KIND_BEGIN) {
-        cprof__message(site->file, site->line,
-                       "CPROF_END() in %s would close CPROF_SCOPE of %s (%s:%d), which ends with its block; ignored",
-                       site->function, top->function, top->file, top->line);
-        return;
-    }
-    cprof__frame_close(r, r->depth, now);
-}
-
-static void cprof__write_outputs_at_exit(void);
-
-static void cprof__init_once(void) {
-    pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
-    const char *on = getenv("CPROF");
-    const char *out = getenv("CPROF_OUT");
-    cprof__g.forced_off = on && strcmp(on, "0") == 0;
-    cprof__timer_init(getenv("CPROF_TIMER"));
-    cprof__g.start_ticks = cprof__ticks();
-    cprof__g.start_unix_ns = cprof__unix_ns();
-    pthread_key_create(&cprof__g.exit_key, cprof__thread_exited);
-    const char *counters = getenv("CPROF_COUNTERS");
-    if (counters && !cprof__g.forced_off) cprof__selection_choose(counters);
-#ifndef CPROF_MAIN /* the tool itself writes no profile */
-    if (out && *out && !cprof__g.forced_off && strlen(out) < sizeof cprof__g.out_prefix - 16) {
-        strcpy(cprof__g.out_prefix, out);
-        atexit(cprof__write_outputs_at_exit);
-    }
-#else
-    (void)out;
-#endif
-    CPROF__STORE(cprof__g.enabled, !cprof__g.forced_off);
-}
-
-/* Start at program start, on the main thread, so that the wall time covers the run and the main
-   thread's recorder is the first. */
-__attribute__((constructor)) static void cprof__init_at_startup(void) {
-    cprof__init();
-    (void)cprof__recorder_get();
-}
-
-void cprof_enable(void) {
-    cprof__init();
-    if (!cprof__g.forced_off) CPROF__STORE(cprof__g.enabled, 1);
-}
-
-void cprof_disable(void) {
-    cprof__init();
-    CPROF__STORE(cprof__g.enabled, 0);
-}
-
-int cprof_is_enabled(void) {
-    cprof__init();
-    return CPROF__LOAD(cprof__g.enabled);
-}
-
-size_t cprof_memory_bytes(void) { return CPROF__LOAD(cprof__own_bytes); }
-
-void cprof_thread_name(const char *name) {
-    cprof__recorder *r = cprof__recorder_get();
-    if (!r || !name) return;
-    size_t length = strlen(name);
-    if (length >= CPROF__NAME_BYTES)
-        cprof__message(NULL, 0, "thread name \"%.40s...\" (%u bytes) truncated to %u bytes", name,
-                       (unsigned)length, (unsigned)CPROF__NAME_BYTES - 1);
-    pthread_mutex_lock(&cprof__lock); /* a capture may be copying the old name */
-    cprof__snprintf(r->name, sizeof r->name, "%s", name);
-    pthread_mutex_unlock(&cprof__lock);
-}
-
 static void cprof__tree_clear(cprof__rnode *node) {
     for (cprof__rnode *child = CPROF__LOAD_ACQUIRE(node->first_child); child;
          child = CPROF__LOAD(child->next_sibling)) {
         cprof__node_clear(child);
         cprof__tree_clear(child);
     }
-}
-
-void cprof_reset(void) {
-    cprof__init();
-    pthread_mutex_lock(&cprof__lock);
-    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
-        cprof__tree_clear(&r->root);
-        cprof__counters_clear_tree(&r->root);
-        CPROF__STORE(r->dropped, 0);
-    }
-    cprof__g.message_count = 0;
-    cprof__g.messages_dropped = 0;
-    cprof__g.start_ticks = cprof__ticks();
-    cprof__g.start_unix_ns = cprof__unix_ns();
-    pthread_mutex_unlock(&cprof__lock);
 }
 
 /* ==================================================================================================
@@ -1584,22 +1849,6 @@ static void cprof__selection_choose(const char *events) {
 /* The counters a recorder starts with: pending when there is anything to count. Under the lock. */
 static cprof__counter_group *cprof__counters_for_new_thread(void) {
     return cprof__selection.available ? &cprof__counters_pending : NULL;
-}
-
-int cprof_counters_enable(const char *events) {
-    cprof__init();
-    pthread_mutex_lock(&cprof__lock);
-    int chosen = cprof__selection.chosen;
-    if (!chosen && !cprof__g.forced_off) {
-        cprof__selection_choose(events);
-        for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
-            if (!CPROF__LOAD(r->counters)) /* release: the thread then reads the selection */
-                CPROF__STORE_RELEASE(r->counters, cprof__counters_for_new_thread());
-    }
-    int available = (int)cprof__selection.available;
-    pthread_mutex_unlock(&cprof__lock);
-    if (chosen) cprof__message(NULL, 0, "cprof_counters_enable(\"%s\") ignored: counters were already chosen", events ? events : "");
-    return chosen || cprof__g.forced_off ? -1 : available;
 }
 
 /* --- reading: one routine for every event, rdpmc where the kernel offers it, else read() --- */
@@ -1875,8 +2124,6 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
 #define CPROF__FENCE_RELEASE() ((void)0)
 #define CPROF__FENCE_ACQUIRE() ((void)0)
 #endif
-
-static size_t cprof__pointer_hash(const void *pointer); /* >>capture */
 
 /* An allocation site (or a place where frees went wrong) of one thread under one scope node. Its
    thread creates it and writes its figures; another thread freeing one of its blocks adds to the
@@ -2577,6 +2824,228 @@ void cprof__track_end(cprof__alloc_block_state *state) {
 }
 
 /* ==================================================================================================
+   >>scopes: a thread's recorder created at its first scope and marked at its exit, start-up from
+   the environment, scope enter and exit (the hot path), recording on and off, reset
+   ================================================================================================== */
+static void cprof__thread_exited(void *recorder) {
+    CPROF__STORE(((cprof__recorder *)recorder)->exited, 1u);
+    cprof__counters_thread_exited((cprof__recorder *)recorder);
+    cprof__allocs_thread_exited((cprof__recorder *)recorder);
+}
+
+/* Creates the calling thread's recorder and links it into the registry; it outlives the thread so
+   that a later capture still sees what the thread recorded. */
+static cprof__recorder *cprof__recorder_create(void) {
+    cprof__recorder *r = (cprof__recorder *)cprof__alloc(sizeof *r);
+    if (!r) return NULL;
+    r->thread_id = cprof__thread_id();
+    cprof__node_clear(&r->root);
+    r->stack[0].node = &r->root;
+    pthread_mutex_lock(&cprof__lock);
+    r->counters = cprof__counters_for_new_thread();
+    cprof__g.thread_count++;
+    if (cprof__g.thread_count == 1) strcpy(r->name, "main");
+    else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
+    if (cprof__g.last_recorder) CPROF__STORE_RELEASE(cprof__g.last_recorder->next, r);
+    else cprof__g.recorders = r;
+    cprof__g.last_recorder = r;
+    pthread_mutex_unlock(&cprof__lock);
+    pthread_setspecific(cprof__g.exit_key, r);
+    cprof__this_thread = r;
+    return r;
+}
+
+static void cprof__init_once(void);
+static void cprof__init(void) { pthread_once(&cprof__once, cprof__init_once); }
+
+CPROF__NO_INSTRUMENT static cprof__recorder *cprof__recorder_get(void) {
+    cprof__recorder *r = cprof__this_thread;
+    if (CPROF__LIKELY(r != NULL)) return r;
+    cprof__init();
+    return cprof__recorder_create();
+}
+
+/* The hot path, enter: find the child of the current node for this site (a pointer compare per
+   sibling), push a frame, read the timer last so that the bookkeeping is not timed. Returns the
+   frame's depth, the token that cprof__exit checks; 0 when nothing was recorded. */
+CPROF__NO_INSTRUMENT uint32_t cprof__enter(const cprof_site *site) {
+    cprof__recorder *r = cprof__recorder_get();
+    if (CPROF__UNLIKELY(!r || !CPROF__LOAD(cprof__g.enabled))) return 0;
+    uint32_t depth = r->depth;
+    cprof__rnode *node = NULL;
+    if (CPROF__LIKELY(depth < CPROF__MAX_DEPTH)) {
+        cprof__rnode *parent = r->stack[depth].node;
+        node = parent->first_child;
+        while (node && node->site != site) node = node->next_sibling;
+        if (CPROF__UNLIKELY(!node)) node = cprof__node_add(r, parent, site);
+    }
+    if (CPROF__UNLIKELY(!node)) {
+        CPROF__STORE(r->dropped, CPROF__LOAD(r->dropped) + 1);
+        return 0;
+    }
+    cprof__frame *frame = &r->stack[depth + 1];
+    CPROF__STORE(frame->node, node);
+    CPROF__STORE(frame->site, site);
+    CPROF__STORE(node->calls, CPROF__LOAD(node->calls) + 1);
+    if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_start(r, depth + 1); /* off: one branch */
+    CPROF__STORE(frame->start_ticks, cprof__ticks());
+    CPROF__STORE_RELEASE(r->depth, depth + 1);
+    return depth + 1;
+}
+
+CPROF__NO_INSTRUMENT static void cprof__frame_close(cprof__recorder *r, uint32_t depth, uint64_t now) {
+    cprof__frame *frame = &r->stack[depth];
+    cprof__rnode *node = frame->node;
+    uint64_t elapsed = now - frame->start_ticks;
+    double square;
+    CPROF__LOAD_DOUBLE(node->sum_sq_ticks2, square); /* every field a reset may write is read atomically */
+    square += (double)elapsed * (double)elapsed;
+    CPROF__STORE(node->total_ticks, CPROF__LOAD(node->total_ticks) + elapsed);
+    CPROF__STORE_DOUBLE(node->sum_sq_ticks2, square);
+    if (elapsed < CPROF__LOAD(node->min_ticks)) CPROF__STORE(node->min_ticks, elapsed);
+    if (elapsed > CPROF__LOAD(node->max_ticks)) CPROF__STORE(node->max_ticks, elapsed);
+    CPROF__STORE_RELEASE(r->depth, depth - 1);
+    /* Last, so that it is a tail call and costs nothing when off but a branch (the frame stays intact). */
+    if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_stop(r, depth);
+}
+
+/* Frames above `token` are CPROF_BEGINs that were never ended: close them here, say where. */
+static void cprof__close_forgotten(cprof__recorder *r, uint32_t token, uint64_t now) {
+    const cprof_site *outer = r->stack[token].site;
+    while (r->depth > token) {
+        const cprof_site *open = r->stack[r->depth].site;
+        cprof__message(open->file, open->line,
+                       "CPROF_BEGIN(\"%s\") was not ended before the scope of %s (%s:%d) ended; closed there",
+                       open->name[0] ? open->name : open->function, outer->function, outer->file, outer->line);
+        cprof__frame_close(r, r->depth, now);
+    }
+}
+
+/* The hot path, exit: read the timer first, then add the elapsed ticks to the frame's node. */
+CPROF__NO_INSTRUMENT void cprof__exit(uint32_t token) {
+    if (token == 0) return;
+    uint64_t now = cprof__ticks();
+    cprof__recorder *r = cprof__this_thread;
+    if (CPROF__UNLIKELY(r->depth != token)) {
+        if (r->depth < token) return; /* already closed (a longjmp skipped the cleanups) */
+        cprof__close_forgotten(r, token, now);
+    }
+    cprof__frame_close(r, token, now);
+}
+
+void cprof__scope_cleanup(const uint32_t *token) { cprof__exit(*token); }
+
+void cprof__end(const cprof_site *site) {
+    uint64_t now = cprof__ticks();
+    cprof__recorder *r = cprof__recorder_get();
+    if (!r || !CPROF__LOAD(cprof__g.enabled)) return; /* its BEGIN may not have been recorded */
+    if (r->depth == 0) {
+        cprof__message(site->file, site->line, "CPROF_END() in %s without an open CPROF_BEGIN; ignored",
+                       site->function);
+        return;
+    }
+    const cprof_site *top = r->stack[r->depth].site;
+    if (top->kind != CPROF__KIND_BEGIN) {
+        cprof__message(site->file, site->line,
+                       "CPROF_END() in %s would close CPROF_SCOPE of %s (%s:%d), which ends with its block; ignored",
+                       site->function, top->function, top->file, top->line);
+        return;
+    }
+    cprof__frame_close(r, r->depth, now);
+}
+
+static void cprof__write_outputs_at_exit(void);
+
+static void cprof__init_once(void) {
+    pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
+    const char *on = getenv("CPROF");
+    const char *out = getenv("CPROF_OUT");
+    cprof__g.forced_off = on && strcmp(on, "0") == 0;
+    cprof__timer_init(getenv("CPROF_TIMER"));
+    cprof__g.start_ticks = cprof__ticks();
+    cprof__g.start_unix_ns = cprof__unix_ns();
+    pthread_key_create(&cprof__g.exit_key, cprof__thread_exited);
+    const char *counters = getenv("CPROF_COUNTERS");
+    if (counters && !cprof__g.forced_off) cprof__selection_choose(counters);
+#ifndef CPROF_MAIN /* the tool itself writes no profile */
+    if (out && *out && !cprof__g.forced_off && strlen(out) < sizeof cprof__g.out_prefix - 16) {
+        strcpy(cprof__g.out_prefix, out);
+        atexit(cprof__write_outputs_at_exit);
+    }
+#else
+    (void)out;
+#endif
+    CPROF__STORE(cprof__g.enabled, !cprof__g.forced_off);
+}
+
+/* Start at program start, on the main thread, so that the wall time covers the run and the main
+   thread's recorder is the first. */
+__attribute__((constructor)) static void cprof__init_at_startup(void) {
+    cprof__init();
+    (void)cprof__recorder_get();
+}
+
+void cprof_enable(void) {
+    cprof__init();
+    if (!cprof__g.forced_off) CPROF__STORE(cprof__g.enabled, 1);
+}
+
+void cprof_disable(void) {
+    cprof__init();
+    CPROF__STORE(cprof__g.enabled, 0);
+}
+
+int cprof_is_enabled(void) {
+    cprof__init();
+    return CPROF__LOAD(cprof__g.enabled);
+}
+
+size_t cprof_memory_bytes(void) { return CPROF__LOAD(cprof__own_bytes); }
+
+void cprof_thread_name(const char *name) {
+    cprof__recorder *r = cprof__recorder_get();
+    if (!r || !name) return;
+    size_t length = strlen(name);
+    if (length >= CPROF__NAME_BYTES)
+        cprof__message(NULL, 0, "thread name \"%.40s...\" (%u bytes) truncated to %u bytes", name,
+                       (unsigned)length, (unsigned)CPROF__NAME_BYTES - 1);
+    pthread_mutex_lock(&cprof__lock); /* a capture may be copying the old name */
+    cprof__snprintf(r->name, sizeof r->name, "%s", name);
+    pthread_mutex_unlock(&cprof__lock);
+}
+
+void cprof_reset(void) {
+    cprof__init();
+    pthread_mutex_lock(&cprof__lock);
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__tree_clear(&r->root);
+        cprof__counters_clear_tree(&r->root);
+        CPROF__STORE(r->dropped, 0);
+    }
+    cprof__g.message_count = 0;
+    cprof__g.messages_dropped = 0;
+    cprof__g.start_ticks = cprof__ticks();
+    cprof__g.start_unix_ns = cprof__unix_ns();
+    pthread_mutex_unlock(&cprof__lock);
+}
+
+int cprof_counters_enable(const char *events) {
+    cprof__init();
+    pthread_mutex_lock(&cprof__lock);
+    int chosen = cprof__selection.chosen;
+    if (!chosen && !cprof__g.forced_off) {
+        cprof__selection_choose(events);
+        for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
+            if (!CPROF__LOAD(r->counters)) /* release: the thread then reads the selection */
+                CPROF__STORE_RELEASE(r->counters, cprof__counters_for_new_thread());
+    }
+    int available = (int)cprof__selection.available;
+    pthread_mutex_unlock(&cprof__lock);
+    if (chosen) cprof__message(NULL, 0, "cprof_counters_enable(\"%s\") ignored: counters were already chosen", events ? events : "");
+    return chosen || cprof__g.forced_off ? -1 : available;
+}
+
+/* ==================================================================================================
    >>auto: automatic instrumentation (CPROF_AUTO): the -finstrument-functions hooks. Every
    instrumented function becomes a scope in the same per-thread tree as CPROF_SCOPE, keyed by a site
    record made once per function address; its name comes from the ELF symbol tables.
@@ -2651,8 +3120,6 @@ static struct cprof__auto_global {
 
 static CPROF__THREAD_LOCAL int cprof__auto_busy; /* 1 while a hook runs: calls it makes are not recorded */
 static CPROF__THREAD_LOCAL cprof__auto_thread *cprof__auto_self;
-
-static int cprof__grow(void *array_pointer, size_t *capacity, size_t needed, size_t element_size);
 
 #ifdef __cplusplus
 extern "C" {
@@ -3069,21 +3536,8 @@ void __cyg_profile_func_exit(void *function, void *call_site) {
 #endif /* CPROF_AUTO */
 
 /* ==================================================================================================
-   >>capture: every thread's live tree -> one immutable cprof_profile
+   >>profile: the profile's storage: its string arena, its arrays and their growth, nodes, freeing
    ================================================================================================== */
-/* The capture's calls into >>counter-figures (defined there). */
-static void cprof__counters_capture_begin(cprof_profile *p);
-static void cprof__counters_capture_node(cprof_profile *p, uint32_t index, const cprof__rnode *live, uint32_t depth);
-static void cprof__counters_capture_open(cprof_profile *p, cprof__recorder *r, uint32_t first_node);
-static int cprof__derive_counters(cprof_profile *p);
-/* ... and into >>alloc-figures. */
-static int cprof__allocs_capture(cprof_profile *p);
-static void cprof__allocs_copy_node(cprof_node *out, const cprof__rnode *live);
-static void cprof__derive_allocs(cprof_profile *p);
-/* The capture's and the profile's calls into >>bench (defined there). */
-static int cprof__bench_capture(cprof_profile *p);
-static void cprof__bench_free(cprof_profile *p);
-
 /* Strings of a profile live in chunks that the profile owns. */
 typedef struct cprof__strings {
     struct cprof__strings *next;
@@ -3126,21 +3580,6 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
     return cprof__string_copy(p, text ? text : "", text ? strlen(text) : 0);
 }
 
-/* Grows an array to hold at least `needed` elements; 0 on success. */
-static int cprof__grow(void *array_pointer, size_t *capacity, size_t needed, size_t element_size) {
-    void **array = (void **)array_pointer;
-    if (needed <= *capacity) return 0;
-    size_t new_capacity = *capacity ? *capacity * 2 : 16;
-    while (new_capacity < needed) new_capacity *= 2;
-    void *grown = cprof__alloc(new_capacity * element_size);
-    if (!grown) return -1;
-    if (*array) memcpy(grown, *array, *capacity * element_size);
-    cprof__release(*array, *capacity * element_size);
-    *array = grown;
-    *capacity = new_capacity;
-    return 0;
-}
-
 /* A profile's arrays carry their capacity in front of them, so that cprof_profile_free knows the
    size to account for whatever built the profile (capture or the loader). */
 typedef struct cprof__arrays {
@@ -3162,6 +3601,18 @@ static cprof_profile *cprof__profile_new(void) {
 }
 
 static cprof__arrays *cprof__capacities(const cprof_profile *p) { return (cprof__arrays *)(void *)(p + 1); }
+
+static int cprof__grow_counter_values(size_t *capacity, cprof_counter_value **array, size_t needed) {
+    return cprof__grow(array, capacity, needed, sizeof **array);
+}
+
+static void cprof__bench_free(cprof_profile *p) {
+    for (size_t i = 0; i < p->benchmark_count; i++)
+        cprof__release(p->benchmarks[i].samples_ns, p->benchmarks[i].sample_count * sizeof(double));
+    cprof__release(p->benchmarks, cprof__capacities(p)->benchmarks * sizeof *p->benchmarks);
+    p->benchmarks = NULL;
+    p->benchmark_count = 0;
+}
 
 void cprof_profile_free(cprof_profile *p) {
     if (!p) return;
@@ -3189,288 +3640,177 @@ static cprof_node *cprof__add_node(cprof_profile *p) {
     return node;
 }
 
-/* The capture's map from a live site record to its index in the profile (open addressing). */
-typedef struct cprof__site_map {
-    const cprof_site **keys;
-    uint32_t *values;
-    size_t capacity, count;
-} cprof__site_map;
-
-static size_t cprof__pointer_hash(const void *pointer) {
-    uint64_t x = (uint64_t)(uintptr_t)pointer;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return (size_t)x;
+/* ==================================================================================================
+   >>bench: micro-benchmarks, the producer: a body is run untimed (warm-up) while its batch grows to
+   1/target_samples of the time budget, then timed batch by batch; each run is kept in the process's
+   list until a capture copies it (their statistics and growth fits are public)
+   ================================================================================================== */
+cprof_bench_options cprof_bench_defaults(void) {
+    cprof_bench_options options;
+    options.min_time_s = 0.5;
+    options.warmup_s = 0.05;
+    options.min_samples = 10;
+    options.target_samples = 50;
+    return options;
 }
 
-static int cprof__site_map_grow(cprof__site_map *map) {
-    cprof__site_map bigger = {NULL, NULL, map->capacity ? map->capacity * 2 : 64, 0};
-    bigger.keys = (const cprof_site **)cprof__alloc(bigger.capacity * sizeof *bigger.keys);
-    bigger.values = (uint32_t *)cprof__alloc(bigger.capacity * sizeof *bigger.values);
-    if (!bigger.keys || !bigger.values) {
-        cprof__release(bigger.keys, bigger.capacity * sizeof *bigger.keys);
-        cprof__release(bigger.values, bigger.capacity * sizeof *bigger.values);
-        return -1;
+cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count) {
+    cprof_bench_stats s;
+    memset(&s, 0, sizeof s);
+    double *sorted = count ? (double *)cprof__alloc(count * sizeof *sorted) : NULL;
+    if (!sorted) return s;
+    double sum = 0, squares = 0;
+    for (size_t i = 0; i < count; i++) sum += sorted[i] = samples_ns[i];
+    s.count = count;
+    s.mean_ns = sum / (double)count;
+    for (size_t i = 0; i < count; i++) squares += (sorted[i] - s.mean_ns) * (sorted[i] - s.mean_ns);
+    s.stddev_ns = count > 1 ? sqrt(squares / (double)(count - 1)) : 0;
+    s.median_ns = cprof__sorted_median(sorted, count);
+    s.min_ns = sorted[0];
+    s.max_ns = sorted[count - 1];
+    s.q1_ns = cprof__quantile(sorted, count, 0.25);
+    s.q3_ns = cprof__quantile(sorted, count, 0.75);
+    double fence = 1.5 * (s.q3_ns - s.q1_ns);
+    for (size_t i = 0; i < count; i++) {
+        s.outliers_low += sorted[i] < s.q1_ns - fence;
+        s.outliers_high += sorted[i] > s.q3_ns + fence;
+        sorted[i] = fabs(sorted[i] - s.median_ns);
     }
-    for (size_t i = 0; i < map->capacity; i++) {
-        if (!map->keys[i]) continue;
-        size_t slot = cprof__pointer_hash(map->keys[i]) & (bigger.capacity - 1);
-        while (bigger.keys[slot]) slot = (slot + 1) & (bigger.capacity - 1);
-        bigger.keys[slot] = map->keys[i];
-        bigger.values[slot] = map->values[i];
+    s.mad_ns = cprof__sorted_median(sorted, count);
+    cprof__release(sorted, count * sizeof *sorted);
+    return s;
+}
+
+/* The exponent k of time = c * n^k: the least-squares slope of log(time) over log(n). Points with a
+   zero n or time are skipped; 0 when fewer than two distinct n remain. */
+double cprof_bench_growth(const double *n, const double *time_ns, size_t count) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, used = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!(n[i] > 0) || !(time_ns[i] > 0)) continue;
+        double x = log(n[i]), y = log(time_ns[i]);
+        sx += x, sy += y, sxx += x * x, sxy += x * y, used += 1;
     }
-    bigger.count = map->count;
-    cprof__release(map->keys, map->capacity * sizeof *map->keys);
-    cprof__release(map->values, map->capacity * sizeof *map->values);
-    *map = bigger;
+    double spread = used * sxx - sx * sx;
+    return used >= 2 && spread > 1e-12 * used * sxx ? (used * sxy - sx * sy) / spread : 0;
+}
+
+/* --- running ------------------------------------------------------------------------------------------ */
+static pthread_mutex_t cprof__bench_lock = PTHREAD_MUTEX_INITIALIZER;
+static cprof_profile *cprof__bench_results; /* the process's benchmarks so far; NULL before the first */
+
+static uint64_t cprof__bench_batch_ticks(cprof_bench_function body, cprof_bench *b, uint64_t batch) {
+    uint64_t start = cprof__ticks();
+    for (uint64_t i = 0; i < batch; i++) body(b);
+    return cprof__ticks() - start;
+}
+
+/* Warm-up: run untimed, doubling the batch until one batch lasts batch_ticks, for at least warmup_ticks. */
+static uint64_t cprof__bench_warm_up(cprof_bench_function body, cprof_bench *b, cprof_benchmark *r,
+                                     uint64_t batch_ticks, uint64_t warmup_ticks) {
+    uint64_t batch = 1, spent = 0;
+    for (;;) {
+        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
+        r->warmup_iterations += batch;
+        spent += ticks;
+        if (ticks >= batch_ticks && spent >= warmup_ticks) return batch;
+        if (ticks < batch_ticks && batch < UINT64_MAX / 4) batch *= 2;
+    }
+}
+
+static int cprof__bench_add_sample(cprof_benchmark *r, size_t *capacity, double ns) {
+    if (cprof__grow(&r->samples_ns, capacity, r->sample_count + 1, sizeof *r->samples_ns)) return -1;
+    r->samples_ns[r->sample_count++] = ns;
     return 0;
 }
 
-static void cprof__site_map_free(cprof__site_map *map) {
-    cprof__release(map->keys, map->capacity * sizeof *map->keys);
-    cprof__release(map->values, map->capacity * sizeof *map->values);
-}
-
-/* The index of `site` in the profile's site table, adding it on first sight; CPROF_NONE when out
-   of memory. */
-static uint32_t cprof__site_index(cprof_profile *p, cprof__site_map *map, const cprof_site *site) {
-    if ((map->count + 1) * 2 > map->capacity && cprof__site_map_grow(map)) return CPROF_NONE;
-    size_t slot = cprof__pointer_hash(site) & (map->capacity - 1);
-    while (map->keys[slot] && map->keys[slot] != site) slot = (slot + 1) & (map->capacity - 1);
-    if (map->keys[slot]) return map->values[slot];
-    if (cprof__grow(&p->sites, &cprof__capacities(p)->sites, p->site_count + 1, sizeof *p->sites))
-        return CPROF_NONE;
-    cprof_site_info *info = &p->sites[p->site_count];
-    info->name = cprof__string(p, site->name[0] ? site->name : site->function);
-    info->function = cprof__string(p, site->function);
-    info->file = cprof__string(p, site->file);
-    info->line = (uint32_t)(site->line > 0 ? site->line : 0);
-    map->keys[slot] = site;
-    map->values[slot] = (uint32_t)p->site_count;
-    map->count++;
-    return (uint32_t)p->site_count++;
-}
-
-static const char *cprof__site_name(const cprof_site *site) { return site->name[0] ? site->name : site->function; }
-
-/* Children are ordered by name, then file and line, so that two runs line up. */
-static int cprof__compare_live_children(const void *a, const void *b) {
-    const cprof_site *x = (*(cprof__rnode *const *)a)->site, *y = (*(cprof__rnode *const *)b)->site;
-    int order = strcmp(cprof__site_name(x), cprof__site_name(y));
-    if (!order) order = strcmp(x->file, y->file);
-    if (!order) order = (x->line > y->line) - (x->line < y->line);
-    return order;
-}
-
-typedef struct cprof__capture_state {
-    cprof_profile *profile;
-    cprof__site_map sites;
-    double hz;
-    uint32_t thread;
-    int failed;
-} cprof__capture_state;
-
-/* Copies one live node's counts; nodes are read with relaxed loads while their thread may run. */
-static void cprof__copy_counts(cprof_node *out, const cprof__rnode *live, double hz) {
-    uint64_t min_ticks = CPROF__LOAD(live->min_ticks);
-    double sum_sq;
-    CPROF__LOAD_DOUBLE(live->sum_sq_ticks2, sum_sq);
-    double ns_per_tick = 1e9 / hz;
-    out->calls = CPROF__LOAD(live->calls);
-    out->total_ns = cprof__ticks_to_ns(CPROF__LOAD(live->total_ticks), hz);
-    out->min_ns = min_ticks == UINT64_MAX ? 0 : cprof__ticks_to_ns(min_ticks, hz);
-    out->max_ns = cprof__ticks_to_ns(CPROF__LOAD(live->max_ticks), hz);
-    out->sum_sq_ns2 = sum_sq * ns_per_tick * ns_per_tick;
-    cprof__allocs_copy_node(out, live);
-}
-
-static void cprof__capture_children(cprof__capture_state *c, cprof__rnode *live, uint32_t index, uint32_t depth) {
-    size_t count = 0, capacity = 0;
-    cprof__rnode **children = NULL;
-    for (cprof__rnode *child = CPROF__LOAD_ACQUIRE(live->first_child); child;
-         child = CPROF__LOAD(child->next_sibling)) {
-        if (cprof__grow(&children, &capacity, count + 1, sizeof *children)) { c->failed = 1; break; }
-        children[count++] = child;
+/* One benchmark at one n: warm-up, then batches until min_time_s and min_samples are both reached. */
+static int cprof__bench_measure(cprof_benchmark *r, size_t *capacity, cprof_bench_function body, cprof_bench *b,
+                                const cprof_bench_options *o) {
+    double hz = cprof__timer_hz();
+    uint32_t targets = o->target_samples ? o->target_samples : 1;
+    uint64_t min_ticks = (uint64_t)(o->min_time_s * hz), spent = 0;
+    uint64_t batch = cprof__bench_warm_up(body, b, r, min_ticks / targets + 1, (uint64_t)(o->warmup_s * hz));
+    r->batch = batch;
+    while (spent < min_ticks || r->sample_count < o->min_samples) {
+        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
+        spent += ticks;
+        if (cprof__bench_add_sample(r, capacity, (double)ticks * 1e9 / hz / (double)batch)) return -1;
     }
-    if (count) qsort(children, count, sizeof *children, cprof__compare_live_children);
-    uint32_t previous = CPROF_NONE;
-    for (size_t i = 0; i < count && !c->failed; i++) {
-        uint32_t site = cprof__site_index(c->profile, &c->sites, children[i]->site);
-        cprof_node *node = site == CPROF_NONE ? NULL : cprof__add_node(c->profile);
-        if (!node) { c->failed = 1; break; }
-        uint32_t child_index = (uint32_t)(c->profile->node_count - 1);
-        node->site = site;
-        node->parent = index;
-        node->thread = c->thread;
-        node->depth = depth;
-        cprof__copy_counts(node, children[i], c->hz);
-        cprof__counters_capture_node(c->profile, child_index, children[i], depth);
-        children[i]->capture_index = child_index;
-        cprof__capture_children(c, children[i], child_index, depth + 1);
-        cprof_node *captured = &c->profile->nodes[child_index];
-        if (captured->calls == 0 && captured->first_child == CPROF_NONE) { /* not called since a reset */
-            children[i]->capture_index = CPROF_NONE;
-            c->profile->node_count--;
-            continue;
-        }
-        if (previous == CPROF_NONE) c->profile->nodes[index].first_child = child_index;
-        else c->profile->nodes[previous].next_sibling = child_index;
-        previous = child_index;
+    r->iterations = batch * r->sample_count;
+    r->items = b->items;
+    r->bytes = b->bytes;
+    r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
+    return 0;
+}
+
+/* Appends a benchmark to p (its name copied into p); NULL when out of memory. */
+static cprof_benchmark *cprof__bench_append(cprof_profile *p, const char *name) {
+    if (cprof__grow(&p->benchmarks, &cprof__capacities(p)->benchmarks, p->benchmark_count + 1, sizeof *p->benchmarks))
+        return NULL;
+    cprof_benchmark *r = &p->benchmarks[p->benchmark_count++];
+    memset(r, 0, sizeof *r);
+    r->name = cprof__string(p, name);
+    return r;
+}
+
+/* Samples are allocated with their exact size, so that freeing knows it from sample_count. */
+static void cprof__bench_shrink(cprof_benchmark *r, size_t capacity) {
+    double *exact = r->sample_count ? (double *)cprof__alloc(r->sample_count * sizeof *exact) : NULL;
+    if (exact) memcpy(exact, r->samples_ns, r->sample_count * sizeof *exact);
+    else r->sample_count = 0;
+    cprof__release(r->samples_ns, capacity * sizeof *r->samples_ns);
+    r->samples_ns = exact;
+}
+
+static int cprof__bench_one(const char *name, uint64_t n, cprof_bench_function body, void *user,
+                            const cprof_bench_options *o) {
+    cprof_benchmark r;
+    size_t capacity = 0;
+    cprof_bench b;
+    memset(&r, 0, sizeof r);
+    b.name = name, b.n = n, b.user = user, b.items = 0, b.bytes = 0;
+    r.n = n;
+    int failed = cprof__bench_measure(&r, &capacity, body, &b, o);
+    cprof__bench_shrink(&r, capacity);
+    pthread_mutex_lock(&cprof__bench_lock);
+    if (!cprof__bench_results) cprof__bench_results = cprof__profile_new();
+    cprof_benchmark *kept = failed || !cprof__bench_results ? NULL : cprof__bench_append(cprof__bench_results, name);
+    if (kept) {
+        r.name = kept->name;
+        *kept = r;
     }
-    cprof__release(children, capacity * sizeof *children);
+    pthread_mutex_unlock(&cprof__bench_lock);
+    if (kept) return 0;
+    cprof__release(r.samples_ns, r.sample_count * sizeof *r.samples_ns);
+    cprof__message(NULL, 0, "benchmark %s: out of memory, result dropped", name);
+    return -1;
 }
 
-/* Scopes still running: their time so far is added, and each is named in a message. */
-static void cprof__capture_open_frames(cprof__capture_state *c, cprof__recorder *r, uint32_t first_node,
-                                       uint64_t now) {
-    cprof_profile *p = c->profile;
-    uint32_t depth = CPROF__LOAD_ACQUIRE(r->depth);
-    for (uint32_t level = 1; level <= depth && level <= CPROF__MAX_DEPTH; level++) {
-        cprof__rnode *live = CPROF__LOAD(r->stack[level].node);
-        uint64_t start = CPROF__LOAD(r->stack[level].start_ticks);
-        uint32_t index = live ? live->capture_index : CPROF_NONE;
-        if (index == CPROF_NONE || index < first_node || index >= p->node_count || start > now) continue;
-        p->nodes[index].total_ns += cprof__ticks_to_ns(now - start, c->hz);
-        p->nodes[index].open++;
-        const cprof_site_info *site = &p->sites[p->nodes[index].site];
-        if (p->message_count < CPROF__MAX_MESSAGES &&
-            !cprof__grow(&p->messages, &cprof__capacities(p)->messages, p->message_count + 1, sizeof *p->messages)) {
-            char text[200];
-            cprof__snprintf(text, sizeof text, "scope %s was still open on thread %s at capture; its time so far is included",
-                            site->name, r->name);
-            cprof_message *m = &p->messages[p->message_count++];
-            m->file = site->file;
-            m->line = site->line;
-            m->text = cprof__string(p, text);
-        } else {
-            p->messages_dropped++;
-        }
-    }
-}
-
-static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, uint64_t now) {
-    cprof_profile *p = c->profile;
-    cprof_node *root = cprof__add_node(p);
-    cprof_thread_info *thread = NULL;
-    if (root && !cprof__grow(&p->threads, &cprof__capacities(p)->threads, p->thread_count + 1, sizeof *p->threads))
-        thread = &p->threads[p->thread_count];
-    if (!root || !thread) { c->failed = 1; return; }
-    uint32_t root_index = (uint32_t)(p->node_count - 1);
-    c->thread = (uint32_t)p->thread_count++;
-    root->thread = c->thread;
-    thread->id = r->thread_id;
-    thread->name = cprof__string(p, r->name);
-    thread->root = root_index;
-    thread->exited = CPROF__LOAD(r->exited);
-    r->root.capture_index = root_index;
-    cprof__allocs_copy_node(root, &r->root);
-    p->dropped_scopes += CPROF__LOAD(r->dropped);
-    cprof__capture_children(c, &r->root, root_index, 1);
-    cprof__capture_open_frames(c, r, root_index, now);
-    cprof__counters_capture_open(p, r, root_index);
-}
-
-static void cprof__capture_messages(cprof_profile *p) {
-    for (size_t i = 0; i < cprof__g.message_count; i++) {
-        if (cprof__grow(&p->messages, &cprof__capacities(p)->messages, p->message_count + 1, sizeof *p->messages))
-            return;
-        cprof_message *m = &p->messages[p->message_count++];
-        m->file = cprof__string(p, cprof__g.messages[i].file);
-        m->line = cprof__g.messages[i].line;
-        m->text = cprof__string(p, cprof__g.messages[i].text);
-    }
-    p->messages_dropped += cprof__g.messages_dropped;
-}
-
-static void cprof__program_name(cprof_profile *p) {
-#if defined(CPROF__LINUX)
-    char path[4096];
-    ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
-    if (length > 0) {
-        p->program = cprof__string_copy(p, path, (size_t)length);
-        return;
-    }
-#endif
-    p->program = "";
-}
-
-static int cprof__profile_derive(cprof_profile *p);
-
-cprof_profile *cprof_capture(void) {
+int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
+                      const cprof_bench_options *options) {
+    cprof_bench_options o = options ? *options : cprof_bench_defaults();
+    int failed = 0;
+    if (!name || !body) return -1;
     cprof__init();
-    cprof_profile *p = cprof__profile_new();
-    if (!p) return NULL;
-    cprof__capture_state c;
-    memset(&c, 0, sizeof c);
-    c.profile = p;
-    cprof__program_name(p);
-    pthread_mutex_lock(&cprof__lock);
-    uint64_t now = cprof__ticks();
-    c.hz = cprof__timer_hz();
-    p->timer = cprof__timer_state.name;
-    p->timer_hz = c.hz;
-    p->start_unix_ns = cprof__g.start_unix_ns;
-    p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
-    cprof__counters_capture_begin(p);
-    c.failed = cprof__bench_capture(p);
-    if (!cprof__g.forced_off)
-        for (cprof__recorder *r = cprof__g.recorders; r && !c.failed; r = CPROF__LOAD_ACQUIRE(r->next))
-            cprof__capture_thread(&c, r, now);
-    if (!c.failed && cprof__allocs_capture(p)) c.failed = 1;
-    cprof__capture_messages(p);
-    pthread_mutex_unlock(&cprof__lock);
-    cprof__site_map_free(&c.sites);
-    if (c.failed) {
-        cprof_profile_free(p);
-        return NULL;
-    }
-    p->profiler_bytes = cprof_memory_bytes();
-    if (cprof__profile_derive(p)) {
-        cprof_profile_free(p);
-        return NULL;
-    }
-    return p;
+    for (size_t i = 0; i < n_count; i++) failed |= cprof__bench_one(name, n[i], body, user, &o);
+    return failed ? -1 : 0;
+}
+
+int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *options) {
+    uint64_t none = 0;
+    return cprof_bench_sweep(name, body, user, &none, 1, options);
+}
+
+void cprof_bench_clear(void) {
+    pthread_mutex_lock(&cprof__bench_lock);
+    cprof_profile_free(cprof__bench_results);
+    cprof__bench_results = NULL;
+    pthread_mutex_unlock(&cprof__bench_lock);
 }
 
 /* ==================================================================================================
    >>derive: self time, thread totals and per-function statistics, computed once per profile
    ================================================================================================== */
-
-/* Names -> function indexes (open addressing over the profile's strings). */
-typedef struct cprof__name_map {
-    const char **keys;
-    uint32_t *values;
-    size_t capacity;
-} cprof__name_map;
-
-static size_t cprof__string_hash(const char *text) {
-    uint64_t hash = 1469598103934665603ull; /* FNV-1a */
-    while (*text) hash = (hash ^ (unsigned char)*text++) * 1099511628211ull;
-    return (size_t)hash;
-}
-
-static int cprof__name_map_init(cprof__name_map *map, size_t expected) {
-    map->capacity = 16;
-    while (map->capacity < expected * 2) map->capacity *= 2;
-    map->keys = (const char **)cprof__alloc(map->capacity * sizeof *map->keys);
-    map->values = (uint32_t *)cprof__alloc(map->capacity * sizeof *map->values);
-    return map->keys && map->values ? 0 : -1;
-}
-
-static void cprof__name_map_free(cprof__name_map *map) {
-    cprof__release(map->keys, map->capacity * sizeof *map->keys);
-    cprof__release(map->values, map->capacity * sizeof *map->values);
-}
-
-/* The slot of `name`: either where it is or the empty slot where it belongs. Never full: the map
-   is made with twice as many slots as keys it will hold. */
-static size_t cprof__name_map_slot(const cprof__name_map *map, const char *name) {
-    size_t slot = cprof__string_hash(name) & (map->capacity - 1);
-    while (map->keys[slot] && strcmp(map->keys[slot], name) != 0) slot = (slot + 1) & (map->capacity - 1);
-    return slot;
-}
-
 /* Recursion counted once: a node adds to its function's total only when no ancestor belongs to the
    same function (a recursive fib's inner calls are already inside the outermost one). */
 static int cprof__has_ancestor_in(const cprof_profile *p, const uint32_t *function_of, uint32_t node) {
@@ -3566,202 +3906,6 @@ static int cprof__derive_functions(cprof_profile *p) {
     return 0;
 }
 
-static int cprof__profile_derive(cprof_profile *p) {
-    cprof__derive_self_times(p);
-    cprof__derive_allocs(p);
-    if (cprof__derive_functions(p)) return -1;
-    return cprof__derive_counters(p);
-}
-
-/* ==================================================================================================
-   >>text: a growing buffer that every writer formats into, and the number formats they share
-   ================================================================================================== */
-typedef struct cprof__buf {
-    char *data;
-    size_t length, capacity;
-    int failed; /* out of memory: the text is incomplete */
-} cprof__buf;
-
-static int cprof__buf_reserve(cprof__buf *b, size_t extra) {
-    if (b->failed) return -1;
-    if (b->length + extra + 1 <= b->capacity) return 0;
-    if (cprof__grow(&b->data, &b->capacity, b->length + extra + 1, 1)) {
-        b->failed = 1;
-        return -1;
-    }
-    return 0;
-}
-
-static void cprof__buf_append(cprof__buf *b, const char *text, size_t length) {
-    if (cprof__buf_reserve(b, length)) return;
-    memcpy(b->data + b->length, text, length);
-    b->length += length;
-    b->data[b->length] = '\0';
-}
-
-static void cprof__buf_puts(cprof__buf *b, const char *text) { cprof__buf_append(b, text, strlen(text)); }
-
-static void cprof__buf_printf(cprof__buf *b, const char *format, ...) {
-    va_list args;
-    va_start(args, format);
-    char small[256];
-    int length = cprof__vsnprintf(small, CPROF__FORMAT_SIZE(sizeof small), format, args);
-    va_end(args);
-    if (length < 0) return;
-    if ((size_t)length < sizeof small) {
-        cprof__buf_append(b, small, (size_t)length);
-        return;
-    }
-    if (cprof__buf_reserve(b, (size_t)length)) return;
-    va_start(args, format);
-    cprof__vsnprintf(b->data + b->length, CPROF__FORMAT_SIZE((size_t)length + 1), format, args);
-    va_end(args);
-    b->length += (size_t)length;
-}
-
-static void cprof__buf_free(cprof__buf *b) {
-    cprof__release(b->data, b->capacity);
-    memset(b, 0, sizeof *b);
-}
-
-/* Copies the text into `buffer` with snprintf's contract (returns the full length, writes at most `size`
-   bytes including the NUL) and frees `b`. */
-static size_t cprof__buf_to_buffer(cprof__buf *b, char *buffer, size_t size) {
-    size_t length = b->length;
-    if (buffer && size) {
-        size_t copied = length < size - 1 ? length : size - 1;
-        if (copied) memcpy(buffer, b->data, copied);
-        buffer[copied] = '\0';
-    }
-    cprof__buf_free(b);
-    return length;
-}
-
-/* Characters, not bytes, so that "µs" pads like "ms". */
-static size_t cprof__display_width(const char *text) {
-    size_t width = 0;
-    for (; *text; text++) width += ((unsigned char)*text & 0xC0u) != 0x80u;
-    return width;
-}
-
-static void cprof__buf_pad_left(cprof__buf *b, const char *text, size_t width) {
-    for (size_t w = cprof__display_width(text); w < width; w++) cprof__buf_append(b, " ", 1);
-    cprof__buf_puts(b, text);
-}
-
-/* A duration in the unit that keeps three or four significant digits: 950 ns, 12.3 µs, 4.56 ms, 2.01 s. */
-static const char *cprof__duration(char out[24], uint64_t ns) {
-    double value = (double)ns;
-    if (ns < 1000u) cprof__snprintf(out, 24, "%llu ns", (unsigned long long)ns);
-    else if (ns < 1000000u) cprof__snprintf(out, 24, "%.1f µs", value / 1e3);
-    else if (ns < 1000000000u) cprof__snprintf(out, 24, "%.2f ms", value / 1e6);
-    else cprof__snprintf(out, 24, "%.3f s", value / 1e9);
-    return out;
-}
-
-/* 1234567 -> "1,234,567" */
-static const char *cprof__count(char out[32], uint64_t value) {
-    char digits[24];
-    int length = cprof__snprintf(digits, sizeof digits, "%llu", (unsigned long long)value);
-    int o = 0;
-    for (int i = 0; i < length; i++) {
-        if (i > 0 && (length - i) % 3 == 0) out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* ==================================================================================================
-   >>counter-figures: counters in the profile: capture, self values and per-function sums, the
-   accessors, and the report's lines
-   ================================================================================================== */
-static uint64_t cprof__counter_time[2]; /* capture scratch (under the lock): enabled, running of outermost scopes */
-
-static int cprof__grow_counter_values(size_t *capacity, cprof_counter_value **array, size_t needed) {
-    return cprof__grow(array, capacity, needed, sizeof **array);
-}
-
-/* Before the threads: one cprof_counter_info per requested event, available or with its reason. */
-static void cprof__counters_capture_begin(cprof_profile *p) {
-    const struct cprof__counter_selection *s = &cprof__selection;
-    cprof__counter_time[0] = cprof__counter_time[1] = 0;
-    if (!s->count || cprof__grow(&p->counters, &cprof__capacities(p)->counters, s->count, sizeof *p->counters)) return;
-    p->counter_count = s->count;
-    p->counter_reader = "read";
-    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
-        cprof__counter_group *g = CPROF__LOAD_ACQUIRE(r->counters);
-        if (g && g != &cprof__counters_pending && g->use_rdpmc) p->counter_reader = "rdpmc";
-    }
-    for (uint32_t k = 0; k < s->count; k++) {
-        cprof_counter_info *info = &p->counters[k];
-        char reason[400] = "";
-        if (s->error[k]) {
-            int in_kernel = s->event[k] != CPROF_NONE && cprof__events[s->event[k]].in_kernel;
-            cprof__counter_reason(reason, sizeof reason, s->error[k], in_kernel);
-        }
-        info->name = cprof__string(p, s->name[k]);
-        info->available = s->error[k] == 0;
-        info->reason = cprof__string(p, reason);
-        info->running_ratio = info->available ? 1.0 : 0.0;
-    }
-}
-
-/* Adds one node's (or open frame's) raw differences, scaled by time enabled / time running when the
-   kernel multiplexed the group. The ratio of the outermost scopes is the profile's. */
-static void cprof__counters_add_scaled(cprof_profile *p, uint32_t index, const uint64_t *raw, uint32_t depth) {
-    size_t count = p->counter_count;
-    uint64_t enabled = raw[count], running = raw[count + 1];
-    double scale = running && running < enabled ? (double)enabled / (double)running : 1.0;
-    for (size_t k = 0; k < count; k++)
-        p->node_counters[index * count + k].total += scale == 1.0 ? raw[k] : (uint64_t)((double)raw[k] * scale + 0.5);
-    if (depth != 1) return;
-    cprof__counter_time[0] += enabled;
-    cprof__counter_time[1] += running;
-    double ratio = cprof__counter_time[0] ? (double)cprof__counter_time[1] / (double)cprof__counter_time[0] : 1.0;
-    for (size_t k = 0; k < count; k++)
-        if (p->counters[k].available) p->counters[k].running_ratio = ratio > 1.0 ? 1.0 : ratio;
-}
-
-/* One live node, right after its time was copied: its counter values (zero when it has none). */
-static void cprof__counters_capture_node(cprof_profile *p, uint32_t index, const cprof__rnode *live, uint32_t depth) {
-    size_t count = p->counter_count;
-    if (!count) return;
-    if (cprof__grow_counter_values(&cprof__capacities(p)->node_counters, &p->node_counters, (index + 1) * count)) {
-        p->counter_count = 0; /* out of memory: the profile goes without counters rather than with wrong ones */
-        return;
-    }
-    memset(&p->node_counters[index * count], 0, count * sizeof *p->node_counters);
-    const uint64_t *values = CPROF__LOAD_ACQUIRE(live->counter_values);
-    if (!values) return;
-    uint64_t raw[CPROF__MAX_COUNTERS + 2];
-    for (size_t s = 0; s < count + 2; s++) raw[s] = CPROF__LOAD(values[s]);
-    cprof__counters_add_scaled(p, index, raw, depth);
-}
-
-/* Scopes still open at capture: their counts so far, read with read() (the group may belong to
-   another thread; rdpmc reads only the calling thread's counters). */
-static void cprof__counters_capture_open(cprof_profile *p, cprof__recorder *r, uint32_t first_node) {
-    cprof__counter_group *g = CPROF__LOAD_ACQUIRE(r->counters);
-    size_t count = p->counter_count, slots = count + 2;
-    uint64_t now[CPROF__MAX_COUNTERS + 2], raw[CPROF__MAX_COUNTERS + 2];
-    if (!count || !g || g == &cprof__counters_pending || cprof__counters_read(g, now, 0)) return;
-    uint32_t depth = CPROF__LOAD_ACQUIRE(r->depth);
-    for (uint32_t level = 1; level <= depth && level <= CPROF__MAX_DEPTH; level++) {
-        cprof__rnode *live = CPROF__LOAD(r->stack[level].node);
-        uint32_t index = live ? live->capture_index : CPROF_NONE;
-        if (!CPROF__LOAD_ACQUIRE(g->started[level]) || index == CPROF_NONE || index < first_node || index >= p->node_count)
-            continue;
-        int valid = 1;
-        for (size_t s = 0; s < slots; s++) {
-            uint64_t start = CPROF__LOAD(g->start[level * slots + s]);
-            valid &= start <= now[s]; /* else the frame was replaced after `now` was read */
-            raw[s] = now[s] - start;
-        }
-        if (valid) cprof__counters_add_scaled(p, index, raw, level);
-    }
-}
-
 /* Self = inclusive minus the children's inclusive, as for time; a thread's root holds its scopes'. */
 static void cprof__derive_counter_self(cprof_profile *p) {
     size_t count = p->counter_count;
@@ -3842,109 +3986,185 @@ uint32_t cprof_counter_find(const cprof_profile *p, const char *name) {
     return CPROF_NONE;
 }
 
-/* --- the report --- */
-
-/* At the top: what is counted and how, each unavailable reason once (with every counter it concerns),
-   and whether the figures are estimates. */
-static void cprof__report_counters_header(cprof__buf *b, const cprof_profile *p) {
-    size_t available = 0;
-    for (size_t k = 0; k < p->counter_count; k++) available += p->counters[k].available;
-    if (available) {
-        cprof__buf_puts(b, "counters:");
-        for (size_t k = 0; k < p->counter_count; k++)
-            if (p->counters[k].available) cprof__buf_printf(b, " %s", p->counters[k].name);
-        cprof__buf_printf(b, " (user space; read with %s)\n",
-                          strcmp(p->counter_reader, "rdpmc") == 0 ? "rdpmc" : "read(), a system call at each scope's start and end");
+/* Inclusive figures: children follow their parent, so one backward pass adds each node to its parent. */
+static void cprof__derive_allocs(cprof_profile *p) {
+    for (size_t i = 0; i < p->node_count; i++) {
+        p->nodes[i].alloc_count = p->nodes[i].alloc_self_count;
+        p->nodes[i].alloc_bytes = p->nodes[i].alloc_self_bytes;
     }
-    for (size_t k = 0; k < p->counter_count; k++) {
-        const cprof_counter_info *c = &p->counters[k];
-        size_t first = 0;
-        while (first < k && (p->counters[first].available || strcmp(p->counters[first].reason, c->reason) != 0)) first++;
-        if (c->available || first < k) continue; /* said already, with the first counter of this reason */
-        cprof__buf_printf(b, "counters unavailable: %s", c->name);
-        for (size_t j = k + 1; j < p->counter_count; j++)
-            if (!p->counters[j].available && strcmp(p->counters[j].reason, c->reason) == 0)
-                cprof__buf_printf(b, ", %s", p->counters[j].name);
-        cprof__buf_printf(b, ": %s\n", c->reason);
-    }
-    for (size_t k = 0; k < p->counter_count; k++) {
-        double ratio = p->counters[k].running_ratio;
-        if (!p->counters[k].available || ratio >= 1.0) continue;
-        cprof__buf_printf(b, "counters are estimates: the kernel multiplexed them, counting %.1f%% of the time; values "
-                          "are scaled by time enabled / time running\n", 100.0 * ratio);
-        break;
+    for (size_t i = p->node_count; i-- > 0;) {
+        uint32_t parent = p->nodes[i].parent;
+        if (parent == CPROF_NONE) continue;
+        p->nodes[parent].alloc_count += p->nodes[i].alloc_count;
+        p->nodes[parent].alloc_bytes += p->nodes[i].alloc_bytes;
     }
 }
 
-static int cprof__counter_is_ns(const char *name) { return strcmp(name, "task-clock") == 0; }
-
-/* "IPC", "miss%", "MPKI": each only where both of its inputs were counted. */
-typedef struct cprof__derived_figure {
-    const char *title, *numerator, *denominator;
-    double factor;
-} cprof__derived_figure;
-
-static const cprof__derived_figure cprof__derived_figures[] = {
-    {"IPC", "instructions", "cycles", 1.0},
-    {"miss%", "cache-misses", "cache-references", 100.0},
-    {"MPKI", "cache-misses", "instructions", 1000.0},
-};
-#define CPROF__DERIVED_COUNT (sizeof cprof__derived_figures / sizeof cprof__derived_figures[0])
-
-static int cprof__derived_inputs(const cprof_profile *p, size_t d, uint32_t *numerator, uint32_t *denominator) {
-    *numerator = cprof_counter_find(p, cprof__derived_figures[d].numerator);
-    *denominator = cprof_counter_find(p, cprof__derived_figures[d].denominator);
-    return *numerator != CPROF_NONE && *denominator != CPROF_NONE && p->counters[*numerator].available &&
-           p->counters[*denominator].available;
-}
-
-/* One row: each available counter, then the derived figures, from `values` (self or run totals). */
-static void cprof__report_counter_row(cprof__buf *b, const cprof_profile *p, const uint64_t *values) {
-    char text[32];
-    for (size_t k = 0; k < p->counter_count && k < CPROF__MAX_COUNTERS; k++) {
-        if (!p->counters[k].available) continue;
-        size_t width = strlen(p->counters[k].name) > 12 ? strlen(p->counters[k].name) + 2 : 14;
-        cprof__buf_pad_left(b, cprof__counter_is_ns(p->counters[k].name) ? cprof__duration(text, values[k])
-                                                                          : cprof__count(text, values[k]), width);
-    }
-    for (size_t d = 0; d < CPROF__DERIVED_COUNT; d++) {
-        uint32_t n, m;
-        if (!cprof__derived_inputs(p, d, &n, &m)) continue;
-        if (values[m]) cprof__snprintf(text, sizeof text, "%.2f", cprof__derived_figures[d].factor * (double)values[n] / (double)values[m]);
-        else cprof__snprintf(text, sizeof text, "-");
-        cprof__buf_pad_left(b, text, 8);
-    }
-}
-
-/* Per function, in the order of the function table: self counts and the derived figures. */
-static void cprof__report_counters(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
-    size_t available = 0, rows = p->function_count;
-    for (size_t k = 0; k < p->counter_count; k++) available += p->counters[k].available;
-    if (!available || !p->function_counters) return;
-    if (o->max_functions && o->max_functions < rows) rows = o->max_functions;
-    cprof__buf_puts(b, "\nCounters per function (self; same order as above)\n");
-    for (size_t k = 0; k < p->counter_count; k++)
-        if (p->counters[k].available)
-            cprof__buf_pad_left(b, p->counters[k].name, strlen(p->counters[k].name) > 12 ? strlen(p->counters[k].name) + 2 : 14);
-    for (size_t d = 0; d < CPROF__DERIVED_COUNT; d++) {
-        uint32_t n, m;
-        if (cprof__derived_inputs(p, d, &n, &m)) cprof__buf_pad_left(b, cprof__derived_figures[d].title, 8);
-    }
-    cprof__buf_puts(b, "  function\n");
-    uint64_t values[CPROF__MAX_COUNTERS];
-    for (size_t f = 0; f <= rows; f++) {
-        for (size_t k = 0; k < p->counter_count && k < CPROF__MAX_COUNTERS; k++)
-            values[k] = f < rows ? p->function_counters[f * p->counter_count + k].self : p->counters[k].total;
-        cprof__report_counter_row(b, p, values);
-        cprof__buf_printf(b, "  %s\n", f < rows ? p->functions[f].name : "(whole run, inclusive)");
-    }
+static int cprof__profile_derive(cprof_profile *p) {
+    cprof__derive_self_times(p);
+    cprof__derive_allocs(p);
+    if (cprof__derive_functions(p)) return -1;
+    return cprof__derive_counters(p);
 }
 
 /* ==================================================================================================
-   >>alloc-figures: allocations in the profile: the capture of the tracker's sites, inclusive figures
-   per node, the report's allocation section and the leaks
+   >>capture: every thread's live tree -> one immutable cprof_profile
    ================================================================================================== */
-static double cprof__share(uint64_t part, uint64_t whole); /* >>report */
+/* The capture's map from a live site record to its index in the profile (open addressing). */
+typedef struct cprof__site_map {
+    const cprof_site **keys;
+    uint32_t *values;
+    size_t capacity, count;
+} cprof__site_map;
+
+static int cprof__site_map_grow(cprof__site_map *map) {
+    cprof__site_map bigger = {NULL, NULL, map->capacity ? map->capacity * 2 : 64, 0};
+    bigger.keys = (const cprof_site **)cprof__alloc(bigger.capacity * sizeof *bigger.keys);
+    bigger.values = (uint32_t *)cprof__alloc(bigger.capacity * sizeof *bigger.values);
+    if (!bigger.keys || !bigger.values) {
+        cprof__release(bigger.keys, bigger.capacity * sizeof *bigger.keys);
+        cprof__release(bigger.values, bigger.capacity * sizeof *bigger.values);
+        return -1;
+    }
+    for (size_t i = 0; i < map->capacity; i++) {
+        if (!map->keys[i]) continue;
+        size_t slot = cprof__pointer_hash(map->keys[i]) & (bigger.capacity - 1);
+        while (bigger.keys[slot]) slot = (slot + 1) & (bigger.capacity - 1);
+        bigger.keys[slot] = map->keys[i];
+        bigger.values[slot] = map->values[i];
+    }
+    bigger.count = map->count;
+    cprof__release(map->keys, map->capacity * sizeof *map->keys);
+    cprof__release(map->values, map->capacity * sizeof *map->values);
+    *map = bigger;
+    return 0;
+}
+
+static void cprof__site_map_free(cprof__site_map *map) {
+    cprof__release(map->keys, map->capacity * sizeof *map->keys);
+    cprof__release(map->values, map->capacity * sizeof *map->values);
+}
+
+/* The index of `site` in the profile's site table, adding it on first sight; CPROF_NONE when out
+   of memory. */
+static uint32_t cprof__site_index(cprof_profile *p, cprof__site_map *map, const cprof_site *site) {
+    if ((map->count + 1) * 2 > map->capacity && cprof__site_map_grow(map)) return CPROF_NONE;
+    size_t slot = cprof__pointer_hash(site) & (map->capacity - 1);
+    while (map->keys[slot] && map->keys[slot] != site) slot = (slot + 1) & (map->capacity - 1);
+    if (map->keys[slot]) return map->values[slot];
+    if (cprof__grow(&p->sites, &cprof__capacities(p)->sites, p->site_count + 1, sizeof *p->sites))
+        return CPROF_NONE;
+    cprof_site_info *info = &p->sites[p->site_count];
+    info->name = cprof__string(p, site->name[0] ? site->name : site->function);
+    info->function = cprof__string(p, site->function);
+    info->file = cprof__string(p, site->file);
+    info->line = (uint32_t)(site->line > 0 ? site->line : 0);
+    map->keys[slot] = site;
+    map->values[slot] = (uint32_t)p->site_count;
+    map->count++;
+    return (uint32_t)p->site_count++;
+}
+
+static const char *cprof__site_name(const cprof_site *site) { return site->name[0] ? site->name : site->function; }
+
+/* Children are ordered by name, then file and line, so that two runs line up. */
+static int cprof__compare_live_children(const void *a, const void *b) {
+    const cprof_site *x = (*(cprof__rnode *const *)a)->site, *y = (*(cprof__rnode *const *)b)->site;
+    int order = strcmp(cprof__site_name(x), cprof__site_name(y));
+    if (!order) order = strcmp(x->file, y->file);
+    if (!order) order = (x->line > y->line) - (x->line < y->line);
+    return order;
+}
+
+typedef struct cprof__capture_state {
+    cprof_profile *profile;
+    cprof__site_map sites;
+    double hz;
+    uint32_t thread;
+    int failed;
+} cprof__capture_state;
+
+static uint64_t cprof__counter_time[2]; /* capture scratch (under the lock): enabled, running of outermost scopes */
+
+/* Before the threads: one cprof_counter_info per requested event, available or with its reason. */
+static void cprof__counters_capture_begin(cprof_profile *p) {
+    const struct cprof__counter_selection *s = &cprof__selection;
+    cprof__counter_time[0] = cprof__counter_time[1] = 0;
+    if (!s->count || cprof__grow(&p->counters, &cprof__capacities(p)->counters, s->count, sizeof *p->counters)) return;
+    p->counter_count = s->count;
+    p->counter_reader = "read";
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__counter_group *g = CPROF__LOAD_ACQUIRE(r->counters);
+        if (g && g != &cprof__counters_pending && g->use_rdpmc) p->counter_reader = "rdpmc";
+    }
+    for (uint32_t k = 0; k < s->count; k++) {
+        cprof_counter_info *info = &p->counters[k];
+        char reason[400] = "";
+        if (s->error[k]) {
+            int in_kernel = s->event[k] != CPROF_NONE && cprof__events[s->event[k]].in_kernel;
+            cprof__counter_reason(reason, sizeof reason, s->error[k], in_kernel);
+        }
+        info->name = cprof__string(p, s->name[k]);
+        info->available = s->error[k] == 0;
+        info->reason = cprof__string(p, reason);
+        info->running_ratio = info->available ? 1.0 : 0.0;
+    }
+}
+
+/* Adds one node's (or open frame's) raw differences, scaled by time enabled / time running when the
+   kernel multiplexed the group. The ratio of the outermost scopes is the profile's. */
+static void cprof__counters_add_scaled(cprof_profile *p, uint32_t index, const uint64_t *raw, uint32_t depth) {
+    size_t count = p->counter_count;
+    uint64_t enabled = raw[count], running = raw[count + 1];
+    double scale = running && running < enabled ? (double)enabled / (double)running : 1.0;
+    for (size_t k = 0; k < count; k++)
+        p->node_counters[index * count + k].total += scale == 1.0 ? raw[k] : (uint64_t)((double)raw[k] * scale + 0.5);
+    if (depth != 1) return;
+    cprof__counter_time[0] += enabled;
+    cprof__counter_time[1] += running;
+    double ratio = cprof__counter_time[0] ? (double)cprof__counter_time[1] / (double)cprof__counter_time[0] : 1.0;
+    for (size_t k = 0; k < count; k++)
+        if (p->counters[k].available) p->counters[k].running_ratio = ratio > 1.0 ? 1.0 : ratio;
+}
+
+/* One live node, right after its time was copied: its counter values (zero when it has none). */
+static void cprof__counters_capture_node(cprof_profile *p, uint32_t index, const cprof__rnode *live, uint32_t depth) {
+    size_t count = p->counter_count;
+    if (!count) return;
+    if (cprof__grow_counter_values(&cprof__capacities(p)->node_counters, &p->node_counters, (index + 1) * count)) {
+        p->counter_count = 0; /* out of memory: the profile goes without counters rather than with wrong ones */
+        return;
+    }
+    memset(&p->node_counters[index * count], 0, count * sizeof *p->node_counters);
+    const uint64_t *values = CPROF__LOAD_ACQUIRE(live->counter_values);
+    if (!values) return;
+    uint64_t raw[CPROF__MAX_COUNTERS + 2];
+    for (size_t s = 0; s < count + 2; s++) raw[s] = CPROF__LOAD(values[s]);
+    cprof__counters_add_scaled(p, index, raw, depth);
+}
+
+/* Scopes still open at capture: their counts so far, read with read() (the group may belong to
+   another thread; rdpmc reads only the calling thread's counters). */
+static void cprof__counters_capture_open(cprof_profile *p, cprof__recorder *r, uint32_t first_node) {
+    cprof__counter_group *g = CPROF__LOAD_ACQUIRE(r->counters);
+    size_t count = p->counter_count, slots = count + 2;
+    uint64_t now[CPROF__MAX_COUNTERS + 2], raw[CPROF__MAX_COUNTERS + 2];
+    if (!count || !g || g == &cprof__counters_pending || cprof__counters_read(g, now, 0)) return;
+    uint32_t depth = CPROF__LOAD_ACQUIRE(r->depth);
+    for (uint32_t level = 1; level <= depth && level <= CPROF__MAX_DEPTH; level++) {
+        cprof__rnode *live = CPROF__LOAD(r->stack[level].node);
+        uint32_t index = live ? live->capture_index : CPROF_NONE;
+        if (!CPROF__LOAD_ACQUIRE(g->started[level]) || index == CPROF_NONE || index < first_node || index >= p->node_count)
+            continue;
+        int valid = 1;
+        for (size_t s = 0; s < slots; s++) {
+            uint64_t start = CPROF__LOAD(g->start[level * slots + s]);
+            valid &= start <= now[s]; /* else the frame was replaced after `now` was read */
+            raw[s] = now[s] - start;
+        }
+        if (valid) cprof__counters_add_scaled(p, index, raw, level);
+    }
+}
 
 /* A new entry of alloc_sites (problem 0) or free_problems (problem 1); NULL when out of memory. */
 static cprof_alloc_site *cprof__alloc_site_new(cprof_profile *p, int problem) {
@@ -4071,17 +4291,385 @@ static void cprof__allocs_copy_node(cprof_node *out, const cprof__rnode *live) {
     out->alloc_self_bytes = CPROF__LOAD(live->alloc_bytes);
 }
 
-/* Inclusive figures: children follow their parent, so one backward pass adds each node to its parent. */
-static void cprof__derive_allocs(cprof_profile *p) {
-    for (size_t i = 0; i < p->node_count; i++) {
-        p->nodes[i].alloc_count = p->nodes[i].alloc_self_count;
-        p->nodes[i].alloc_bytes = p->nodes[i].alloc_self_bytes;
+/* A copy of benchmark `from` into p, with its own name and samples; -1 when out of memory. */
+static int cprof__bench_copy(cprof_profile *p, const cprof_benchmark *from) {
+    cprof_benchmark *r = cprof__bench_append(p, from->name);
+    double *samples = from->sample_count ? (double *)cprof__alloc(from->sample_count * sizeof *samples) : NULL;
+    if (!r || (from->sample_count && !samples)) {
+        cprof__release(samples, from->sample_count * sizeof *samples);
+        if (r) p->benchmark_count--;
+        return -1;
     }
-    for (size_t i = p->node_count; i-- > 0;) {
-        uint32_t parent = p->nodes[i].parent;
-        if (parent == CPROF_NONE) continue;
-        p->nodes[parent].alloc_count += p->nodes[i].alloc_count;
-        p->nodes[parent].alloc_bytes += p->nodes[i].alloc_bytes;
+    const char *name = r->name;
+    *r = *from;
+    r->name = name;
+    r->samples_ns = samples;
+    if (samples) memcpy(samples, from->samples_ns, from->sample_count * sizeof *samples);
+    return 0;
+}
+
+/* Called by cprof_capture(): the process's benchmarks into the new profile. */
+static int cprof__bench_capture(cprof_profile *p) {
+    int failed = 0;
+    pthread_mutex_lock(&cprof__bench_lock);
+    for (size_t i = 0; cprof__bench_results && i < cprof__bench_results->benchmark_count && !failed; i++)
+        failed = cprof__bench_copy(p, &cprof__bench_results->benchmarks[i]);
+    pthread_mutex_unlock(&cprof__bench_lock);
+    return failed;
+}
+
+/* Copies one live node's counts; nodes are read with relaxed loads while their thread may run. */
+static void cprof__copy_counts(cprof_node *out, const cprof__rnode *live, double hz) {
+    uint64_t min_ticks = CPROF__LOAD(live->min_ticks);
+    double sum_sq;
+    CPROF__LOAD_DOUBLE(live->sum_sq_ticks2, sum_sq);
+    double ns_per_tick = 1e9 / hz;
+    out->calls = CPROF__LOAD(live->calls);
+    out->total_ns = cprof__ticks_to_ns(CPROF__LOAD(live->total_ticks), hz);
+    out->min_ns = min_ticks == UINT64_MAX ? 0 : cprof__ticks_to_ns(min_ticks, hz);
+    out->max_ns = cprof__ticks_to_ns(CPROF__LOAD(live->max_ticks), hz);
+    out->sum_sq_ns2 = sum_sq * ns_per_tick * ns_per_tick;
+    cprof__allocs_copy_node(out, live);
+}
+
+static void cprof__capture_children(cprof__capture_state *c, cprof__rnode *live, uint32_t index, uint32_t depth) {
+    size_t count = 0, capacity = 0;
+    cprof__rnode **children = NULL;
+    for (cprof__rnode *child = CPROF__LOAD_ACQUIRE(live->first_child); child;
+         child = CPROF__LOAD(child->next_sibling)) {
+        if (cprof__grow(&children, &capacity, count + 1, sizeof *children)) { c->failed = 1; break; }
+        children[count++] = child;
+    }
+    if (count) qsort(children, count, sizeof *children, cprof__compare_live_children);
+    uint32_t previous = CPROF_NONE;
+    for (size_t i = 0; i < count && !c->failed; i++) {
+        uint32_t site = cprof__site_index(c->profile, &c->sites, children[i]->site);
+        cprof_node *node = site == CPROF_NONE ? NULL : cprof__add_node(c->profile);
+        if (!node) { c->failed = 1; break; }
+        uint32_t child_index = (uint32_t)(c->profile->node_count - 1);
+        node->site = site;
+        node->parent = index;
+        node->thread = c->thread;
+        node->depth = depth;
+        cprof__copy_counts(node, children[i], c->hz);
+        cprof__counters_capture_node(c->profile, child_index, children[i], depth);
+        children[i]->capture_index = child_index;
+        cprof__capture_children(c, children[i], child_index, depth + 1);
+        cprof_node *captured = &c->profile->nodes[child_index];
+        if (captured->calls == 0 && captured->first_child == CPROF_NONE) { /* not called since a reset */
+            children[i]->capture_index = CPROF_NONE;
+            c->profile->node_count--;
+            continue;
+        }
+        if (previous == CPROF_NONE) c->profile->nodes[index].first_child = child_index;
+        else c->profile->nodes[previous].next_sibling = child_index;
+        previous = child_index;
+    }
+    cprof__release(children, capacity * sizeof *children);
+}
+
+/* Scopes still running: their time so far is added, and each is named in a message. */
+static void cprof__capture_open_frames(cprof__capture_state *c, cprof__recorder *r, uint32_t first_node,
+                                       uint64_t now) {
+    cprof_profile *p = c->profile;
+    uint32_t depth = CPROF__LOAD_ACQUIRE(r->depth);
+    for (uint32_t level = 1; level <= depth && level <= CPROF__MAX_DEPTH; level++) {
+        cprof__rnode *live = CPROF__LOAD(r->stack[level].node);
+        uint64_t start = CPROF__LOAD(r->stack[level].start_ticks);
+        uint32_t index = live ? live->capture_index : CPROF_NONE;
+        if (index == CPROF_NONE || index < first_node || index >= p->node_count || start > now) continue;
+        p->nodes[index].total_ns += cprof__ticks_to_ns(now - start, c->hz);
+        p->nodes[index].open++;
+        const cprof_site_info *site = &p->sites[p->nodes[index].site];
+        if (p->message_count < CPROF__MAX_MESSAGES &&
+            !cprof__grow(&p->messages, &cprof__capacities(p)->messages, p->message_count + 1, sizeof *p->messages)) {
+            char text[200];
+            cprof__snprintf(text, sizeof text, "scope %s was still open on thread %s at capture; its time so far is included",
+                            site->name, r->name);
+            cprof_message *m = &p->messages[p->message_count++];
+            m->file = site->file;
+            m->line = site->line;
+            m->text = cprof__string(p, text);
+        } else {
+            p->messages_dropped++;
+        }
+    }
+}
+
+static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, uint64_t now) {
+    cprof_profile *p = c->profile;
+    cprof_node *root = cprof__add_node(p);
+    cprof_thread_info *thread = NULL;
+    if (root && !cprof__grow(&p->threads, &cprof__capacities(p)->threads, p->thread_count + 1, sizeof *p->threads))
+        thread = &p->threads[p->thread_count];
+    if (!root || !thread) { c->failed = 1; return; }
+    uint32_t root_index = (uint32_t)(p->node_count - 1);
+    c->thread = (uint32_t)p->thread_count++;
+    root->thread = c->thread;
+    thread->id = r->thread_id;
+    thread->name = cprof__string(p, r->name);
+    thread->root = root_index;
+    thread->exited = CPROF__LOAD(r->exited);
+    r->root.capture_index = root_index;
+    cprof__allocs_copy_node(root, &r->root);
+    p->dropped_scopes += CPROF__LOAD(r->dropped);
+    cprof__capture_children(c, &r->root, root_index, 1);
+    cprof__capture_open_frames(c, r, root_index, now);
+    cprof__counters_capture_open(p, r, root_index);
+}
+
+static void cprof__capture_messages(cprof_profile *p) {
+    for (size_t i = 0; i < cprof__g.message_count; i++) {
+        if (cprof__grow(&p->messages, &cprof__capacities(p)->messages, p->message_count + 1, sizeof *p->messages))
+            return;
+        cprof_message *m = &p->messages[p->message_count++];
+        m->file = cprof__string(p, cprof__g.messages[i].file);
+        m->line = cprof__g.messages[i].line;
+        m->text = cprof__string(p, cprof__g.messages[i].text);
+    }
+    p->messages_dropped += cprof__g.messages_dropped;
+}
+
+static void cprof__program_name(cprof_profile *p) {
+#if defined(CPROF__LINUX)
+    char path[4096];
+    ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (length > 0) {
+        p->program = cprof__string_copy(p, path, (size_t)length);
+        return;
+    }
+#endif
+    p->program = "";
+}
+
+cprof_profile *cprof_capture(void) {
+    cprof__init();
+    cprof_profile *p = cprof__profile_new();
+    if (!p) return NULL;
+    cprof__capture_state c;
+    memset(&c, 0, sizeof c);
+    c.profile = p;
+    cprof__program_name(p);
+    pthread_mutex_lock(&cprof__lock);
+    uint64_t now = cprof__ticks();
+    c.hz = cprof__timer_hz();
+    p->timer = cprof__timer_state.name;
+    p->timer_hz = c.hz;
+    p->start_unix_ns = cprof__g.start_unix_ns;
+    p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
+    cprof__counters_capture_begin(p);
+    c.failed = cprof__bench_capture(p);
+    if (!cprof__g.forced_off)
+        for (cprof__recorder *r = cprof__g.recorders; r && !c.failed; r = CPROF__LOAD_ACQUIRE(r->next))
+            cprof__capture_thread(&c, r, now);
+    if (!c.failed && cprof__allocs_capture(p)) c.failed = 1;
+    cprof__capture_messages(p);
+    pthread_mutex_unlock(&cprof__lock);
+    cprof__site_map_free(&c.sites);
+    if (c.failed) {
+        cprof_profile_free(p);
+        return NULL;
+    }
+    p->profiler_bytes = cprof_memory_bytes();
+    if (cprof__profile_derive(p)) {
+        cprof_profile_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ==================================================================================================
+   >>report: the text report (header, messages, functions by self time, call tree)
+   ================================================================================================== */
+cprof_report_options cprof_report_defaults(void) {
+    cprof_report_options options;
+    options.tree_min_pct = 0.5;
+    options.max_functions = 0;
+    return options;
+}
+
+static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
+    char wall[24], run[24];
+    cprof__buf_printf(b, "cprof %s report: %s\n", CPROF_VERSION, p->program[0] ? p->program : "(unknown program)");
+    cprof__buf_printf(b, "wall time %s, recorded %s, %u thread%s, timer %s", cprof__duration(wall, p->wall_ns),
+                      cprof__duration(run, p->run_ns), (unsigned)p->thread_count, p->thread_count == 1 ? "" : "s",
+                      p->timer);
+    if (strcmp(p->timer, "clock_gettime") == 0) cprof__buf_puts(b, " (CLOCK_MONOTONIC, ns)\n");
+    else cprof__buf_printf(b, " at %.4f GHz (calibrated against CLOCK_MONOTONIC)\n", p->timer_hz / 1e9);
+    if (p->dropped_scopes)
+        cprof__buf_printf(b, "%llu scope entries were not recorded (deeper than %d levels, or out of memory)\n",
+                          (unsigned long long)p->dropped_scopes, CPROF__MAX_DEPTH);
+}
+
+static void cprof__report_messages(cprof__buf *b, const cprof_profile *p) {
+    if (!p->message_count && !p->messages_dropped) return;
+    cprof__buf_printf(b, "\nNotes from recording (%llu):\n",
+                      (unsigned long long)(p->message_count + p->messages_dropped));
+    for (size_t i = 0; i < p->message_count; i++) {
+        const cprof_message *m = &p->messages[i];
+        if (m->file[0]) cprof__buf_printf(b, "  %s:%u: %s\n", m->file, (unsigned)m->line, m->text);
+        else cprof__buf_printf(b, "  %s\n", m->text);
+    }
+    if (p->messages_dropped)
+        cprof__buf_printf(b, "  ... and %llu more not kept\n", (unsigned long long)p->messages_dropped);
+}
+
+static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
+    size_t rows = p->function_count;
+    if (o->max_functions && o->max_functions < rows) rows = o->max_functions;
+    cprof__buf_puts(b, "\nFunctions, by self time\n");
+    cprof__buf_puts(b, "         calls       total        self         avg         min         max   %total    %self  function\n");
+    for (size_t i = 0; i < rows; i++) {
+        const cprof_function *fn = &p->functions[i];
+        const cprof_site_info *site = &p->sites[fn->site];
+        char calls[32], t[24];
+        cprof__buf_pad_left(b, cprof__count(calls, fn->calls), 14);
+        uint64_t times[5] = {fn->total_ns, fn->self_ns, fn->avg_ns, fn->min_ns, fn->max_ns};
+        int completed = fn->max_ns > 0; /* min and max exist only for calls that ended */
+        for (int k = 0; k < 5; k++) cprof__buf_pad_left(b, k < 3 || completed ? cprof__duration(t, times[k]) : "-", 12);
+        cprof__buf_printf(b, "  %6.1f%%  %6.1f%%  %s  (%s", fn->pct_total, fn->pct_self, fn->name, site->file);
+        cprof__buf_printf(b, site->line ? ":%u)\n" : ")\n", (unsigned)site->line); /* line 0: an automatic scope */
+    }
+    if (rows < p->function_count)
+        cprof__buf_printf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
+}
+
+static void cprof__report_tree_node(cprof__buf *b, const cprof_profile *p, const cprof_node *node) {
+    char calls[32], t[24];
+    cprof__buf_printf(b, "  %6.1f%%", cprof__share(node->total_ns, p->run_ns));
+    cprof__buf_pad_left(b, cprof__duration(t, node->total_ns), 12);
+    cprof__buf_pad_left(b, cprof__duration(t, node->self_ns), 12);
+    cprof__buf_pad_left(b, cprof__count(calls, node->calls), 14);
+    cprof__buf_puts(b, "  ");
+    for (uint32_t d = 1; d < node->depth; d++) cprof__buf_puts(b, "  ");
+    cprof__buf_puts(b, p->sites[node->site].name);
+    if (node->open) cprof__buf_puts(b, "  (still open)");
+    cprof__buf_puts(b, "\n");
+}
+
+static void cprof__report_tree(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
+    cprof__buf_puts(b, "\nCall tree (share of the run, inclusive)\n");
+    cprof__buf_puts(b, "      %run       total        self         calls  scope\n");
+    for (size_t t = 0; t < p->thread_count; t++) {
+        const cprof_thread_info *thread = &p->threads[t];
+        char total[24];
+        cprof__buf_printf(b, "  thread %s (id %llu)%s: %s\n", thread->name, (unsigned long long)thread->id,
+                          thread->exited ? ", exited" : "", cprof__duration(total, thread->total_ns));
+        uint64_t hidden = 0;
+        size_t end = thread->root + 1;
+        while (end < p->node_count && p->nodes[end].depth > 0) end++;
+        for (size_t i = thread->root + 1; i < end; i++) {
+            const cprof_node *node = &p->nodes[i];
+            if (cprof__share(node->total_ns, p->run_ns) < o->tree_min_pct) {
+                size_t skip = i + 1; /* the whole subtree: later nodes deeper than this one */
+                while (skip < end && p->nodes[skip].depth > node->depth) skip++;
+                hidden += skip - i;
+                i = skip - 1;
+                continue;
+            }
+            cprof__report_tree_node(b, p, node);
+        }
+        if (hidden)
+            cprof__buf_printf(b, "  (%llu nodes below %.2f%% of the run not shown)\n", (unsigned long long)hidden,
+                              o->tree_min_pct);
+    }
+}
+
+/* --- the report --- */
+
+/* At the top: what is counted and how, each unavailable reason once (with every counter it concerns),
+   and whether the figures are estimates. */
+static void cprof__report_counters_header(cprof__buf *b, const cprof_profile *p) {
+    size_t available = 0;
+    for (size_t k = 0; k < p->counter_count; k++) available += p->counters[k].available;
+    if (available) {
+        cprof__buf_puts(b, "counters:");
+        for (size_t k = 0; k < p->counter_count; k++)
+            if (p->counters[k].available) cprof__buf_printf(b, " %s", p->counters[k].name);
+        cprof__buf_printf(b, " (user space; read with %s)\n",
+                          strcmp(p->counter_reader, "rdpmc") == 0 ? "rdpmc" : "read(), a system call at each scope's start and end");
+    }
+    for (size_t k = 0; k < p->counter_count; k++) {
+        const cprof_counter_info *c = &p->counters[k];
+        size_t first = 0;
+        while (first < k && (p->counters[first].available || strcmp(p->counters[first].reason, c->reason) != 0)) first++;
+        if (c->available || first < k) continue; /* said already, with the first counter of this reason */
+        cprof__buf_printf(b, "counters unavailable: %s", c->name);
+        for (size_t j = k + 1; j < p->counter_count; j++)
+            if (!p->counters[j].available && strcmp(p->counters[j].reason, c->reason) == 0)
+                cprof__buf_printf(b, ", %s", p->counters[j].name);
+        cprof__buf_printf(b, ": %s\n", c->reason);
+    }
+    for (size_t k = 0; k < p->counter_count; k++) {
+        double ratio = p->counters[k].running_ratio;
+        if (!p->counters[k].available || ratio >= 1.0) continue;
+        cprof__buf_printf(b, "counters are estimates: the kernel multiplexed them, counting %.1f%% of the time; values "
+                          "are scaled by time enabled / time running\n", 100.0 * ratio);
+        break;
+    }
+}
+
+static int cprof__counter_is_ns(const char *name) { return strcmp(name, "task-clock") == 0; }
+
+/* "IPC", "miss%", "MPKI": each only where both of its inputs were counted. */
+typedef struct cprof__derived_figure {
+    const char *title, *numerator, *denominator;
+    double factor;
+} cprof__derived_figure;
+
+static const cprof__derived_figure cprof__derived_figures[] = {
+    {"IPC", "instructions", "cycles", 1.0},
+    {"miss%", "cache-misses", "cache-references", 100.0},
+    {"MPKI", "cache-misses", "instructions", 1000.0},
+};
+#define CPROF__DERIVED_COUNT (sizeof cprof__derived_figures / sizeof cprof__derived_figures[0])
+
+static int cprof__derived_inputs(const cprof_profile *p, size_t d, uint32_t *numerator, uint32_t *denominator) {
+    *numerator = cprof_counter_find(p, cprof__derived_figures[d].numerator);
+    *denominator = cprof_counter_find(p, cprof__derived_figures[d].denominator);
+    return *numerator != CPROF_NONE && *denominator != CPROF_NONE && p->counters[*numerator].available &&
+           p->counters[*denominator].available;
+}
+
+/* One row: each available counter, then the derived figures, from `values` (self or run totals). */
+static void cprof__report_counter_row(cprof__buf *b, const cprof_profile *p, const uint64_t *values) {
+    char text[32];
+    for (size_t k = 0; k < p->counter_count && k < CPROF__MAX_COUNTERS; k++) {
+        if (!p->counters[k].available) continue;
+        size_t width = strlen(p->counters[k].name) > 12 ? strlen(p->counters[k].name) + 2 : 14;
+        cprof__buf_pad_left(b, cprof__counter_is_ns(p->counters[k].name) ? cprof__duration(text, values[k])
+                                                                          : cprof__count(text, values[k]), width);
+    }
+    for (size_t d = 0; d < CPROF__DERIVED_COUNT; d++) {
+        uint32_t n, m;
+        if (!cprof__derived_inputs(p, d, &n, &m)) continue;
+        if (values[m]) cprof__snprintf(text, sizeof text, "%.2f", cprof__derived_figures[d].factor * (double)values[n] / (double)values[m]);
+        else cprof__snprintf(text, sizeof text, "-");
+        cprof__buf_pad_left(b, text, 8);
+    }
+}
+
+/* Per function, in the order of the function table: self counts and the derived figures. */
+static void cprof__report_counters(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
+    size_t available = 0, rows = p->function_count;
+    for (size_t k = 0; k < p->counter_count; k++) available += p->counters[k].available;
+    if (!available || !p->function_counters) return;
+    if (o->max_functions && o->max_functions < rows) rows = o->max_functions;
+    cprof__buf_puts(b, "\nCounters per function (self; same order as above)\n");
+    for (size_t k = 0; k < p->counter_count; k++)
+        if (p->counters[k].available)
+            cprof__buf_pad_left(b, p->counters[k].name, strlen(p->counters[k].name) > 12 ? strlen(p->counters[k].name) + 2 : 14);
+    for (size_t d = 0; d < CPROF__DERIVED_COUNT; d++) {
+        uint32_t n, m;
+        if (cprof__derived_inputs(p, d, &n, &m)) cprof__buf_pad_left(b, cprof__derived_figures[d].title, 8);
+    }
+    cprof__buf_puts(b, "  function\n");
+    uint64_t values[CPROF__MAX_COUNTERS];
+    for (size_t f = 0; f <= rows; f++) {
+        for (size_t k = 0; k < p->counter_count && k < CPROF__MAX_COUNTERS; k++)
+            values[k] = f < rows ? p->function_counters[f * p->counter_count + k].self : p->counters[k].total;
+        cprof__report_counter_row(b, p, values);
+        cprof__buf_printf(b, "  %s\n", f < rows ? p->functions[f].name : "(whole run, inclusive)");
     }
 }
 
@@ -4093,13 +4681,6 @@ static void cprof__buf_scope_path(cprof__buf *b, const cprof_profile *p, uint32_
     if (!depth) cprof__buf_puts(b, "(no scope)");
     if (depth == 64) cprof__buf_puts(b, "... > ");
     while (depth--) cprof__buf_printf(b, "%s%s", p->sites[p->nodes[path[depth]].site].name, depth ? " > " : "");
-}
-
-/* 1234 -> "1,234 B" */
-static const char *cprof__byte_count(char out[32], uint64_t bytes) {
-    char digits[32];
-    cprof__snprintf(out, 32, "%s B", cprof__count(digits, bytes));
-    return out;
 }
 
 static void cprof__report_alloc_totals(cprof__buf *b, const cprof_profile *p) {
@@ -4214,107 +4795,6 @@ int cprof_leaks_write(const cprof_profile *p, FILE *out) {
     return failed ? -1 : 0;
 }
 
-/* ==================================================================================================
-   >>report: the text report (header, messages, functions by self time, call tree)
-   ================================================================================================== */
-cprof_report_options cprof_report_defaults(void) {
-    cprof_report_options options;
-    options.tree_min_pct = 0.5;
-    options.max_functions = 0;
-    return options;
-}
-
-static double cprof__share(uint64_t part, uint64_t whole) {
-    return whole ? 100.0 * (double)part / (double)whole : 0.0;
-}
-
-static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
-    char wall[24], run[24];
-    cprof__buf_printf(b, "cprof %s report: %s\n", CPROF_VERSION, p->program[0] ? p->program : "(unknown program)");
-    cprof__buf_printf(b, "wall time %s, recorded %s, %u thread%s, timer %s", cprof__duration(wall, p->wall_ns),
-                      cprof__duration(run, p->run_ns), (unsigned)p->thread_count, p->thread_count == 1 ? "" : "s",
-                      p->timer);
-    if (strcmp(p->timer, "clock_gettime") == 0) cprof__buf_puts(b, " (CLOCK_MONOTONIC, ns)\n");
-    else cprof__buf_printf(b, " at %.4f GHz (calibrated against CLOCK_MONOTONIC)\n", p->timer_hz / 1e9);
-    if (p->dropped_scopes)
-        cprof__buf_printf(b, "%llu scope entries were not recorded (deeper than %d levels, or out of memory)\n",
-                          (unsigned long long)p->dropped_scopes, CPROF__MAX_DEPTH);
-}
-
-static void cprof__report_messages(cprof__buf *b, const cprof_profile *p) {
-    if (!p->message_count && !p->messages_dropped) return;
-    cprof__buf_printf(b, "\nNotes from recording (%llu):\n",
-                      (unsigned long long)(p->message_count + p->messages_dropped));
-    for (size_t i = 0; i < p->message_count; i++) {
-        const cprof_message *m = &p->messages[i];
-        if (m->file[0]) cprof__buf_printf(b, "  %s:%u: %s\n", m->file, (unsigned)m->line, m->text);
-        else cprof__buf_printf(b, "  %s\n", m->text);
-    }
-    if (p->messages_dropped)
-        cprof__buf_printf(b, "  ... and %llu more not kept\n", (unsigned long long)p->messages_dropped);
-}
-
-static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
-    size_t rows = p->function_count;
-    if (o->max_functions && o->max_functions < rows) rows = o->max_functions;
-    cprof__buf_puts(b, "\nFunctions, by self time\n");
-    cprof__buf_puts(b, "         calls       total        self         avg         min         max   %total    %self  function\n");
-    for (size_t i = 0; i < rows; i++) {
-        const cprof_function *fn = &p->functions[i];
-        const cprof_site_info *site = &p->sites[fn->site];
-        char calls[32], t[24];
-        cprof__buf_pad_left(b, cprof__count(calls, fn->calls), 14);
-        uint64_t times[5] = {fn->total_ns, fn->self_ns, fn->avg_ns, fn->min_ns, fn->max_ns};
-        int completed = fn->max_ns > 0; /* min and max exist only for calls that ended */
-        for (int k = 0; k < 5; k++) cprof__buf_pad_left(b, k < 3 || completed ? cprof__duration(t, times[k]) : "-", 12);
-        cprof__buf_printf(b, "  %6.1f%%  %6.1f%%  %s  (%s", fn->pct_total, fn->pct_self, fn->name, site->file);
-        cprof__buf_printf(b, site->line ? ":%u)\n" : ")\n", (unsigned)site->line); /* line 0: an automatic scope */
-    }
-    if (rows < p->function_count)
-        cprof__buf_printf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
-}
-
-static void cprof__report_tree_node(cprof__buf *b, const cprof_profile *p, const cprof_node *node) {
-    char calls[32], t[24];
-    cprof__buf_printf(b, "  %6.1f%%", cprof__share(node->total_ns, p->run_ns));
-    cprof__buf_pad_left(b, cprof__duration(t, node->total_ns), 12);
-    cprof__buf_pad_left(b, cprof__duration(t, node->self_ns), 12);
-    cprof__buf_pad_left(b, cprof__count(calls, node->calls), 14);
-    cprof__buf_puts(b, "  ");
-    for (uint32_t d = 1; d < node->depth; d++) cprof__buf_puts(b, "  ");
-    cprof__buf_puts(b, p->sites[node->site].name);
-    if (node->open) cprof__buf_puts(b, "  (still open)");
-    cprof__buf_puts(b, "\n");
-}
-
-static void cprof__report_tree(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
-    cprof__buf_puts(b, "\nCall tree (share of the run, inclusive)\n");
-    cprof__buf_puts(b, "      %run       total        self         calls  scope\n");
-    for (size_t t = 0; t < p->thread_count; t++) {
-        const cprof_thread_info *thread = &p->threads[t];
-        char total[24];
-        cprof__buf_printf(b, "  thread %s (id %llu)%s: %s\n", thread->name, (unsigned long long)thread->id,
-                          thread->exited ? ", exited" : "", cprof__duration(total, thread->total_ns));
-        uint64_t hidden = 0;
-        size_t end = thread->root + 1;
-        while (end < p->node_count && p->nodes[end].depth > 0) end++;
-        for (size_t i = thread->root + 1; i < end; i++) {
-            const cprof_node *node = &p->nodes[i];
-            if (cprof__share(node->total_ns, p->run_ns) < o->tree_min_pct) {
-                size_t skip = i + 1; /* the whole subtree: later nodes deeper than this one */
-                while (skip < end && p->nodes[skip].depth > node->depth) skip++;
-                hidden += skip - i;
-                i = skip - 1;
-                continue;
-            }
-            cprof__report_tree_node(b, p, node);
-        }
-        if (hidden)
-            cprof__buf_printf(b, "  (%llu nodes below %.2f%% of the run not shown)\n", (unsigned long long)hidden,
-                              o->tree_min_pct);
-    }
-}
-
 static void cprof__report_build(cprof__buf *b, const cprof_profile *p, const cprof_report_options *options) {
     cprof_report_options o = options ? *options : cprof_report_defaults();
     cprof__report_header(b, p);
@@ -4362,59 +4842,6 @@ int cprof_report_print(FILE *out) {
    ================================================================================================== */
 #define CPROF__FORMAT_MAJOR 1
 #define CPROF__FORMAT_MINOR 0
-
-/* The number formats of the C library follow the thread's locale: switch to "C" around them so that
-   a program that called setlocale() still writes and reads "1.5", never "1,5". */
-typedef struct cprof__c_locale {
-    locale_t c, previous;
-} cprof__c_locale;
-
-static void cprof__c_locale_enter(cprof__c_locale *l) {
-    l->c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    l->previous = l->c ? uselocale(l->c) : (locale_t)0;
-}
-
-static void cprof__c_locale_leave(cprof__c_locale *l) {
-    if (!l->c) return;
-    uselocale(l->previous);
-    freelocale(l->c);
-}
-
-static void cprof__buf_double(cprof__buf *b, double value) {
-    char text[40];
-    cprof__c_locale locale;
-    if (!isfinite(value)) value = 0;
-    cprof__c_locale_enter(&locale);
-    snprintf(text, sizeof text, "%.17g", value);
-    cprof__c_locale_leave(&locale);
-    cprof__buf_puts(b, text);
-}
-
-static void cprof__buf_u64(cprof__buf *b, uint64_t value) { cprof__buf_printf(b, "%llu", (unsigned long long)value); }
-
-static void cprof__buf_index(cprof__buf *b, uint32_t index) {
-    if (index == CPROF_NONE) cprof__buf_puts(b, "null");
-    else cprof__buf_u64(b, index);
-}
-
-/* Length of the valid UTF-8 sequence at `s` (1 to 4), or 0 when the bytes there are not one. */
-static size_t cprof__utf8_length(const unsigned char *s, const unsigned char *end) {
-    size_t length;
-    uint32_t code;
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) length = 2, code = s[0] & 0x1Fu;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) length = 3, code = s[0] & 0x0Fu;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4) length = 4, code = s[0] & 0x07u;
-    else return 0;
-    if ((size_t)(end - s) < length) return 0;
-    for (size_t i = 1; i < length; i++) {
-        if ((s[i] & 0xC0u) != 0x80u) return 0;
-        code = (code << 6) | (s[i] & 0x3Fu);
-    }
-    if ((length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) || (length == 4 && (code < 0x10000 || code > 0x10FFFF)))
-        return 0;
-    return length;
-}
 
 /* A JSON string: quotes, backslashes and control characters escaped; a byte that is not valid UTF-8
    becomes U+FFFD, so the file is always valid JSON and a second round trip changes nothing. */
@@ -4587,7 +5014,42 @@ static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
     cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count);
     cprof__buf_puts(b, "},\n");
 }
-static void cprof__json_benchmarks(cprof__buf *b, const cprof_profile *p); /* >>bench */
+
+/* --- the profile file: "benchmarks", written only when there are some; the statistics are written for
+   scripts and derived again from the samples on load ------------------------------------------------- */
+static void cprof__json_benchmark(cprof__buf *b, const cprof_benchmark *r) {
+    cprof__buf_puts(b, "{\"name\": ");
+    cprof__buf_json_string(b, r->name);
+    cprof__buf_printf(b, ", \"n\": %llu, \"items\": %llu, \"bytes\": %llu, \"warmup_iterations\": %llu, "
+                         "\"iterations\": %llu, \"batch\": %llu,\n      \"median_ns\": ",
+                      (unsigned long long)r->n, (unsigned long long)r->items, (unsigned long long)r->bytes,
+                      (unsigned long long)r->warmup_iterations, (unsigned long long)r->iterations,
+                      (unsigned long long)r->batch);
+    cprof__buf_double(b, r->stats.median_ns);
+    cprof__buf_puts(b, ", \"mean_ns\": ");
+    cprof__buf_double(b, r->stats.mean_ns);
+    cprof__buf_puts(b, ", \"stddev_ns\": ");
+    cprof__buf_double(b, r->stats.stddev_ns);
+    cprof__buf_puts(b, ", \"mad_ns\": ");
+    cprof__buf_double(b, r->stats.mad_ns);
+    cprof__buf_printf(b, ", \"outliers\": %u,\n      \"samples_ns\": [",
+                      (unsigned)(r->stats.outliers_low + r->stats.outliers_high));
+    for (size_t i = 0; i < r->sample_count; i++) {
+        if (i) cprof__buf_puts(b, ", ");
+        cprof__buf_double(b, r->samples_ns[i]);
+    }
+    cprof__buf_puts(b, "]}");
+}
+
+static void cprof__json_benchmarks(cprof__buf *b, const cprof_profile *p) {
+    if (!p->benchmark_count) return;
+    cprof__buf_puts(b, ",\n  \"benchmarks\": [");
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        cprof__buf_puts(b, i ? ",\n    " : "\n    ");
+        cprof__json_benchmark(b, &p->benchmarks[i]);
+    }
+    cprof__buf_puts(b, "\n  ]");
+}
 
 static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
     cprof__json_header(b, p);
@@ -4598,6 +5060,14 @@ static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
     cprof__json_functions_and_messages(b, p);
     cprof__json_benchmarks(b, p);
     cprof__buf_puts(b, "\n}\n");
+}
+
+int cprof_json_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p) return -1;
+    cprof__json_build(&b, p);
+    return cprof__buf_to_file(&b, out);
 }
 
 /* ==================================================================================================
@@ -4679,6 +5149,14 @@ static void cprof__folded_build(cprof__buf *b, const cprof_profile *p, const cpr
     cprof__buf_free(&scratch);
 }
 
+int cprof_folded_write(const cprof_profile *p, FILE *out, const cprof_folded_options *options) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p) return -1;
+    cprof__folded_build(&b, p, options);
+    return cprof__buf_to_file(&b, out);
+}
+
 /* ==================================================================================================
    >>stats: one tab-separated row per function, with a header line, for scripts and spreadsheets
    ================================================================================================== */
@@ -4712,736 +5190,12 @@ static void cprof__stats_build(cprof__buf *b, const cprof_profile *p) {
     }
 }
 
-/* --- the public writers: every one builds into a buffer, then writes it whole ------------------------ */
-static int cprof__buf_to_file(cprof__buf *b, FILE *out) {
-    int failed = b->failed || !out || fwrite(b->data, 1, b->length, out) != b->length;
-    cprof__buf_free(b);
-    return failed ? -1 : 0;
-}
-
-int cprof_folded_write(const cprof_profile *p, FILE *out, const cprof_folded_options *options) {
-    cprof__buf b;
-    memset(&b, 0, sizeof b);
-    if (!p) return -1;
-    cprof__folded_build(&b, p, options);
-    return cprof__buf_to_file(&b, out);
-}
-
 int cprof_stats_write(const cprof_profile *p, FILE *out) {
     cprof__buf b;
     memset(&b, 0, sizeof b);
     if (!p) return -1;
     cprof__stats_build(&b, p);
     return cprof__buf_to_file(&b, out);
-}
-
-int cprof_json_write(const cprof_profile *p, FILE *out) {
-    cprof__buf b;
-    memset(&b, 0, sizeof b);
-    if (!p) return -1;
-    cprof__json_build(&b, p);
-    return cprof__buf_to_file(&b, out);
-}
-
-/* ==================================================================================================
-   >>reader: the JSON profile loader. A small parser into a flat array of values, then a mapping onto
-   cprof_profile that checks every field; any problem gives "FILE:LINE:COL: what is wrong".
-   ================================================================================================== */
-#define CPROF__JSON_MAX_DEPTH 64
-
-static CPROF__THREAD_LOCAL char cprof__error_text[512];
-
-const char *cprof_error(void) { return cprof__error_text; }
-
-static void cprof__set_error(const char *format, ...) {
-    va_list args;
-    va_start(args, format);
-    cprof__vsnprintf(cprof__error_text, CPROF__FORMAT_SIZE(sizeof cprof__error_text), format, args);
-    va_end(args);
-}
-
-enum { CPROF__JSON_NULL, CPROF__JSON_FALSE, CPROF__JSON_TRUE, CPROF__JSON_NUMBER, CPROF__JSON_STRING,
-       CPROF__JSON_ARRAY, CPROF__JSON_OBJECT };
-
-typedef struct cprof__json_value {
-    int type;
-    uint32_t line, column;
-    uint32_t next;  /* the next element or member of the same parent; 0 = none (value 0 is unused) */
-    uint32_t first; /* an array's or object's first element or member */
-    uint32_t count;
-    const char *key; /* the member name, inside an object */
-    const char *text; /* a string's decoded bytes (NUL-terminated), or a number's source text */
-    size_t length;
-} cprof__json_value;
-
-typedef struct cprof__json {
-    const char *name; /* the file, for messages */
-    const char *at, *end, *line_start;
-    uint32_t line;
-    cprof__json_value *values;
-    size_t count, capacity;
-    char *strings; /* decoded strings; never longer than the text they come from, so never grows */
-    size_t strings_used;
-    int failed;
-} cprof__json;
-
-static void cprof__json_fail_at(cprof__json *j, uint32_t line, uint32_t column, const char *format, ...) {
-    if (j->failed) return;
-    char what[300];
-    va_list args;
-    va_start(args, format);
-    cprof__vsnprintf(what, CPROF__FORMAT_SIZE(sizeof what), format, args);
-    va_end(args);
-    cprof__set_error("%s:%u:%u: %s", j->name, (unsigned)line, (unsigned)column, what);
-    j->failed = 1;
-}
-
-#define CPROF__JSON_HERE(j) (j)->line, (uint32_t)((j)->at - (j)->line_start + 1)
-
-static void cprof__json_skip_space(cprof__json *j) {
-    while (j->at < j->end && (*j->at == ' ' || *j->at == '\t' || *j->at == '\n' || *j->at == '\r')) {
-        if (*j->at == '\n') {
-            j->line++;
-            j->line_start = j->at + 1;
-        }
-        j->at++;
-    }
-}
-
-static uint32_t cprof__json_new_value(cprof__json *j, int type) {
-    if (j->count == 0) j->count = 1; /* index 0 means "none" */
-    if (cprof__grow(&j->values, &j->capacity, j->count + 1, sizeof *j->values)) {
-        cprof__json_fail_at(j, CPROF__JSON_HERE(j), "out of memory");
-        return 0;
-    }
-    cprof__json_value *v = &j->values[j->count];
-    memset(v, 0, sizeof *v);
-    v->type = type;
-    v->line = j->line;
-    v->column = (uint32_t)(j->at - j->line_start + 1);
-    return (uint32_t)j->count++;
-}
-
-static int cprof__json_literal(cprof__json *j, const char *word) {
-    size_t length = strlen(word);
-    if ((size_t)(j->end - j->at) < length || memcmp(j->at, word, length) != 0) return 0;
-    j->at += length;
-    return 1;
-}
-
-static int cprof__is_digit(char c) { return c >= '0' && c <= '9'; }
-
-/* JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; kept as text, converted on use. */
-static uint32_t cprof__json_number(cprof__json *j) {
-    uint32_t v = cprof__json_new_value(j, CPROF__JSON_NUMBER);
-    const char *start = j->at;
-    if (j->at < j->end && *j->at == '-') j->at++;
-    if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
-    if (*j->at == '0') j->at++;
-    else while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
-    if (j->at < j->end && *j->at == '.') {
-        j->at++;
-        if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
-        while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
-    }
-    if (j->at < j->end && (*j->at == 'e' || *j->at == 'E')) {
-        j->at++;
-        if (j->at < j->end && (*j->at == '+' || *j->at == '-')) j->at++;
-        if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
-        while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
-    }
-    if (v) {
-        j->values[v].text = start;
-        j->values[v].length = (size_t)(j->at - start);
-    }
-    return v;
-bad:
-    cprof__json_fail_at(j, CPROF__JSON_HERE(j), "malformed number");
-    return 0;
-}
-
-static void cprof__utf8_put(char **out, uint32_t code) {
-    unsigned char *o = (unsigned char *)*out;
-    if (code < 0x80) *o++ = (unsigned char)code;
-    else if (code < 0x800) *o++ = (unsigned char)(0xC0 | (code >> 6)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
-    else if (code < 0x10000)
-        *o++ = (unsigned char)(0xE0 | (code >> 12)), *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)),
-        *o++ = (unsigned char)(0x80 | (code & 0x3F));
-    else
-        *o++ = (unsigned char)(0xF0 | (code >> 18)), *o++ = (unsigned char)(0x80 | ((code >> 12) & 0x3F)),
-        *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
-    *out = (char *)o;
-}
-
-static int cprof__json_hex4(cprof__json *j, uint32_t *code) {
-    *code = 0;
-    if (j->end - j->at < 4) return 0;
-    for (int i = 0; i < 4; i++) {
-        char c = *j->at++;
-        uint32_t digit = cprof__is_digit(c) ? (uint32_t)(c - '0')
-                         : (c >= 'a' && c <= 'f') ? (uint32_t)(c - 'a' + 10)
-                         : (c >= 'A' && c <= 'F') ? (uint32_t)(c - 'A' + 10) : 16u;
-        if (digit == 16) return 0;
-        *code = *code * 16 + digit;
-    }
-    return 1;
-}
-
-/* \u and four hex digits, with a surrogate pair for characters above U+FFFF; NUL and lone surrogates are refused. */
-static int cprof__json_unicode_escape(cprof__json *j, char **out) {
-    uint32_t code, low;
-    if (!cprof__json_hex4(j, &code)) return 0;
-    if (code >= 0xD800 && code <= 0xDBFF) {
-        if (!cprof__json_literal(j, "\\u") || !cprof__json_hex4(j, &low) || low < 0xDC00 || low > 0xDFFF) return 0;
-        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-    } else if ((code >= 0xDC00 && code <= 0xDFFF) || code == 0) {
-        return 0;
-    }
-    cprof__utf8_put(out, code);
-    return 1;
-}
-
-static int cprof__json_escape(cprof__json *j, char **out) {
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    char c = *j->at++;
-    const char *known = c ? strchr(from, c) : NULL;
-    if (c == 'u') return cprof__json_unicode_escape(j, out);
-    if (!known) return 0;
-    *(*out)++ = to[known - from];
-    return 1;
-}
-
-/* A string, decoded into the parser's string area; raw bytes must be valid UTF-8 and not control characters. */
-static const char *cprof__json_string_text(cprof__json *j, size_t *length) {
-    char *out = j->strings + j->strings_used, *start = out;
-    j->at++; /* the opening quote */
-    while (!j->failed) {
-        if (j->at >= j->end) {
-            cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unterminated string");
-            return NULL;
-        }
-        unsigned char c = (unsigned char)*j->at;
-        if (c == '"') break;
-        if (c < 0x20) {
-            cprof__json_fail_at(j, CPROF__JSON_HERE(j), "control character 0x%02x in a string", c);
-        } else if (c == '\\') {
-            uint32_t line = j->line, column = (uint32_t)(j->at - j->line_start + 1);
-            j->at++;
-            if (j->at >= j->end || !cprof__json_escape(j, &out)) cprof__json_fail_at(j, line, column, "invalid escape in a string");
-        } else {
-            size_t n = cprof__utf8_length((const unsigned char *)j->at, (const unsigned char *)j->end);
-            if (!n) cprof__json_fail_at(j, CPROF__JSON_HERE(j), "invalid UTF-8 in a string");
-            memcpy(out, j->at, n);
-            out += n;
-            j->at += n;
-        }
-    }
-    if (j->failed) return NULL;
-    j->at++;
-    *out++ = '\0';
-    j->strings_used += (size_t)(out - start);
-    *length = (size_t)(out - start) - 1;
-    return start;
-}
-
-static uint32_t cprof__json_value_at(cprof__json *j, uint32_t depth);
-
-static uint32_t cprof__json_string(cprof__json *j) {
-    uint32_t v = cprof__json_new_value(j, CPROF__JSON_STRING);
-    size_t length = 0;
-    const char *text = v ? cprof__json_string_text(j, &length) : NULL;
-    if (!text) return 0;
-    j->values[v].text = text;
-    j->values[v].length = length;
-    return v;
-}
-
-/* Arrays and objects: elements linked in order; an object's members carry their key. */
-static uint32_t cprof__json_container(cprof__json *j, uint32_t depth, int type) {
-    char close = type == CPROF__JSON_ARRAY ? ']' : '}';
-    uint32_t v = cprof__json_new_value(j, type), last = 0;
-    if (depth > CPROF__JSON_MAX_DEPTH) {
-        cprof__json_fail_at(j, CPROF__JSON_HERE(j), "nested deeper than %d levels", CPROF__JSON_MAX_DEPTH);
-        return 0;
-    }
-    j->at++;
-    cprof__json_skip_space(j);
-    if (j->at < j->end && *j->at == close) {
-        j->at++;
-        return v;
-    }
-    while (v && !j->failed) {
-        const char *key = NULL;
-        size_t key_length;
-        if (type == CPROF__JSON_OBJECT) {
-            if (j->at >= j->end || *j->at != '"') {
-                cprof__json_fail_at(j, CPROF__JSON_HERE(j), "expected a member name in quotes");
-                return 0;
-            }
-            if (!(key = cprof__json_string_text(j, &key_length))) return 0;
-            cprof__json_skip_space(j);
-            if (j->at >= j->end || *j->at != ':') {
-                cprof__json_fail_at(j, CPROF__JSON_HERE(j), "expected ':' after the member name");
-                return 0;
-            }
-            j->at++;
-        }
-        uint32_t element = cprof__json_value_at(j, depth + 1);
-        if (!element) return 0;
-        j->values[element].key = key;
-        if (last) j->values[last].next = element;
-        else j->values[v].first = element;
-        last = element;
-        j->values[v].count++;
-        cprof__json_skip_space(j);
-        if (j->at < j->end && *j->at == ',') {
-            j->at++;
-            cprof__json_skip_space(j);
-            continue;
-        }
-        if (j->at < j->end && *j->at == close) {
-            j->at++;
-            return v;
-        }
-        cprof__json_fail_at(j, CPROF__JSON_HERE(j), j->at >= j->end ? "unexpected end of file" : "expected ',' or '%c'", close);
-    }
-    return 0;
-}
-
-static uint32_t cprof__json_value_at(cprof__json *j, uint32_t depth) {
-    cprof__json_skip_space(j);
-    if (j->at >= j->end) {
-        cprof__json_fail_at(j, CPROF__JSON_HERE(j), j->count <= 1 ? "empty file: expected a JSON value" : "unexpected end of file");
-        return 0;
-    }
-    switch (*j->at) {
-    case '{': return cprof__json_container(j, depth, CPROF__JSON_OBJECT);
-    case '[': return cprof__json_container(j, depth, CPROF__JSON_ARRAY);
-    case '"': return cprof__json_string(j);
-    case 't': if (cprof__json_literal(j, "true")) return cprof__json_new_value(j, CPROF__JSON_TRUE); break;
-    case 'f': if (cprof__json_literal(j, "false")) return cprof__json_new_value(j, CPROF__JSON_FALSE); break;
-    case 'n': if (cprof__json_literal(j, "null")) return cprof__json_new_value(j, CPROF__JSON_NULL); break;
-    default: if (*j->at == '-' || cprof__is_digit(*j->at)) return cprof__json_number(j); break;
-    }
-    cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unexpected character '%c'", *j->at);
-    return 0;
-}
-
-static uint32_t cprof__json_parse(cprof__json *j, const char *text, size_t length, const char *name) {
-    memset(j, 0, sizeof *j);
-    j->name = name;
-    j->at = j->line_start = text;
-    j->end = text + length;
-    j->line = 1;
-    j->strings = (char *)cprof__alloc(length + 1);
-    if (!j->strings) {
-        cprof__json_fail_at(j, 1, 1, "out of memory");
-        return 0;
-    }
-    uint32_t root = cprof__json_value_at(j, 0);
-    cprof__json_skip_space(j);
-    if (root && j->at < j->end) cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unexpected text after the end of the profile");
-    return j->failed ? 0 : root;
-}
-
-static void cprof__json_free(cprof__json *j, size_t text_length) {
-    cprof__release(j->values, j->capacity * sizeof *j->values);
-    cprof__release(j->strings, text_length + 1);
-}
-
-/* --- typed access, each failure naming the field and its place --------------------------------------- */
-static const cprof__json_value *cprof__json_member(const cprof__json *j, uint32_t object, const char *key) {
-    if (!object || j->values[object].type != CPROF__JSON_OBJECT) return NULL;
-    for (uint32_t m = j->values[object].first; m; m = j->values[m].next)
-        if (strcmp(j->values[m].key, key) == 0) return &j->values[m];
-    return NULL;
-}
-
-static const cprof__json_value *cprof__json_require(cprof__json *j, uint32_t object, const char *key, int type,
-                                                    const char *what) {
-    static const char *const type_names[] = {"null", "false", "true", "a number", "a string", "an array", "an object"};
-    const cprof__json_value *v = cprof__json_member(j, object, key);
-    const cprof__json_value *o = &j->values[object];
-    if (!v) cprof__json_fail_at(j, o->line, o->column, "%s: missing \"%s\"", what, key);
-    else if (v->type != type) cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected %s", what, key, type_names[type]);
-    return j->failed ? NULL : v;
-}
-
-/* Decimal digits only, at most `max`: 1 on success. */
-static int cprof__parse_decimal(const char *text, size_t length, uint64_t max, uint64_t *value) {
-    *value = 0;
-    if (length == 0) return 0;
-    for (size_t i = 0; i < length; i++) {
-        if (!cprof__is_digit(text[i]) || *value > (max - (uint64_t)(text[i] - '0')) / 10) return 0;
-        *value = *value * 10 + (uint64_t)(text[i] - '0');
-    }
-    return 1;
-}
-
-/* An unsigned integer up to `max`: no sign, no fraction, no exponent, no overflow. */
-static uint64_t cprof__json_u64(cprof__json *j, uint32_t object, const char *key, const char *what, uint64_t max) {
-    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
-    uint64_t value = 0;
-    if (v && !cprof__parse_decimal(v->text, v->length, max, &value))
-        cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected an integer from 0 to %llu, found %.*s", what, key,
-                            (unsigned long long)max, (int)(v->length < 40 ? v->length : 40), v->text);
-    return j->failed ? 0 : value;
-}
-
-static int64_t cprof__json_i64(cprof__json *j, uint32_t object, const char *key, const char *what) {
-    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
-    uint64_t magnitude = 0;
-    if (!v) return 0;
-    int negative = v->text[0] == '-';
-    if (!cprof__parse_decimal(v->text + negative, v->length - (size_t)negative, (uint64_t)INT64_MAX, &magnitude))
-        cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected a 64-bit integer, found %.*s", what, key,
-                            (int)(v->length < 40 ? v->length : 40), v->text);
-    return j->failed ? 0 : negative ? -(int64_t)magnitude : (int64_t)magnitude;
-}
-
-/* A non-negative number `v` (member `key` of `what`, for messages). */
-static double cprof__json_double_value(cprof__json *j, const cprof__json_value *v, const char *key, const char *what) {
-    char text[64];
-    if (v->length >= sizeof text) {
-        cprof__json_fail_at(j, v->line, v->column, "%s.%s: number too long", what, key);
-        return 0;
-    }
-    memcpy(text, v->text, v->length);
-    text[v->length] = '\0';
-    cprof__c_locale locale;
-    cprof__c_locale_enter(&locale);
-    double value = strtod(text, NULL);
-    cprof__c_locale_leave(&locale);
-    if (!isfinite(value) || value < 0) cprof__json_fail_at(j, v->line, v->column, "%s.%s: out of range", what, key);
-    return value;
-}
-
-static double cprof__json_double(cprof__json *j, uint32_t object, const char *key, const char *what) {
-    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
-    return v ? cprof__json_double_value(j, v, key, what) : 0;
-}
-
-static const char *cprof__json_text(cprof__json *j, cprof_profile *p, uint32_t object, const char *key, const char *what) {
-    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_STRING, what);
-    return v ? cprof__string_copy(p, v->text, v->length) : "";
-}
-
-/* An index into an array of `limit` elements, or null for "none". */
-static uint32_t cprof__json_index(cprof__json *j, uint32_t object, const char *key, const char *what, uint64_t limit) {
-    const cprof__json_value *v = cprof__json_member(j, object, key);
-    if (v && v->type == CPROF__JSON_NULL) return CPROF_NONE;
-    uint64_t index = cprof__json_u64(j, object, key, what, UINT32_MAX - 1);
-    if (!j->failed && index >= limit)
-        cprof__json_fail_at(j, v->line, v->column, "%s.%s: %llu is out of range (%llu entries)", what, key,
-                            (unsigned long long)index, (unsigned long long)limit);
-    return j->failed ? CPROF_NONE : (uint32_t)index;
-}
-
-/* --- the profile's parts ---------------------------------------------------------------------------- */
-static void cprof__load_header(cprof__json *j, uint32_t root, cprof_profile *p) {
-    const cprof__json_value *format = cprof__json_require(j, root, "format", CPROF__JSON_STRING, "profile");
-    if (format && strcmp(format->text, "cprof profile") != 0)
-        cprof__json_fail_at(j, format->line, format->column, "not a cprof profile (format \"%s\")", format->text);
-    const cprof__json_value *version = cprof__json_require(j, root, "version", CPROF__JSON_STRING, "profile");
-    if (j->failed) return;
-    const char *dot = strchr(version->text, '.');
-    uint64_t major = 0, minor = 0;
-    if (!dot || !cprof__parse_decimal(version->text, (size_t)(dot - version->text), 999, &major) ||
-        !cprof__parse_decimal(dot + 1, strlen(dot + 1), 999, &minor))
-        cprof__json_fail_at(j, version->line, version->column, "version \"%s\" is not MAJOR.MINOR", version->text);
-    else if (major != CPROF__FORMAT_MAJOR)
-        cprof__json_fail_at(j, version->line, version->column,
-                            "format version %s is not one this cprof reads (%d.x); use a cprof of that version",
-                            version->text, CPROF__FORMAT_MAJOR);
-    p->format_major = (uint32_t)major;
-    p->format_minor = (uint32_t)minor;
-    p->program = cprof__json_text(j, p, root, "program", "profile");
-    p->start_unix_ns = cprof__json_i64(j, root, "start_unix_ns", "profile");
-    p->wall_ns = cprof__json_u64(j, root, "wall_ns", "profile", UINT64_MAX);
-    p->timer = cprof__json_text(j, p, root, "timer", "profile");
-    p->timer_hz = cprof__json_double(j, root, "timer_hz", "profile");
-    p->dropped_scopes = cprof__json_u64(j, root, "dropped_scopes", "profile", UINT64_MAX);
-    p->messages_dropped = cprof__json_u64(j, root, "messages_dropped", "profile", UINT64_MAX);
-    p->profiler_bytes = cprof__json_u64(j, root, "profiler_bytes", "profile", UINT64_MAX);
-}
-
-/* The elements of array member `key`, each an object; returns the count (0 on error). */
-static uint32_t cprof__load_array(cprof__json *j, uint32_t root, const char *key, uint32_t *first) {
-    const cprof__json_value *array = cprof__json_require(j, root, key, CPROF__JSON_ARRAY, "profile");
-    *first = array ? array->first : 0;
-    for (uint32_t e = *first; e && !j->failed; e = j->values[e].next)
-        if (j->values[e].type != CPROF__JSON_OBJECT)
-            cprof__json_fail_at(j, j->values[e].line, j->values[e].column, "%s: each entry must be an object", key);
-    return array && !j->failed ? array->count : 0;
-}
-
-static void cprof__load_counters(cprof__json *j, uint32_t root, cprof_profile *p) {
-    uint32_t e, count;
-    if (!cprof__json_member(j, root, "counters")) return; /* a file from before counters */
-    p->counter_reader = cprof__json_text(j, p, root, "counter_reader", "profile");
-    count = cprof__load_array(j, root, "counters", &e);
-    if (j->failed || !count || cprof__grow(&p->counters, &cprof__capacities(p)->counters, count, sizeof *p->counters)) return;
-    for (; e && !j->failed; e = j->values[e].next) {
-        cprof_counter_info *c = &p->counters[p->counter_count++];
-        memset(c, 0, sizeof *c);
-        c->name = cprof__json_text(j, p, e, "name", "counters[]");
-        c->available = (uint32_t)cprof__json_u64(j, e, "available", "counters[]", 1);
-        c->reason = cprof__json_text(j, p, e, "reason", "counters[]");
-        c->running_ratio = cprof__json_double(j, e, "running_ratio", "counters[]");
-    }
-}
-
-/* A node's "counters": exactly one non-negative integer per counter of the profile. */
-static void cprof__load_node_counters(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index) {
-    size_t count = p->counter_count, k = 0;
-    if (!count) return;
-    const cprof__json_value *array = cprof__json_require(j, e, "counters", CPROF__JSON_ARRAY, "nodes[]");
-    if (!array || cprof__grow(&p->node_counters, &cprof__capacities(p)->node_counters, ((size_t)index + 1) * count,
-                              sizeof *p->node_counters)) {
-        if (!j->failed) cprof__json_fail_at(j, 1, 1, "out of memory");
-        return;
-    }
-    for (uint32_t v = array->first; v && !j->failed; v = j->values[v].next, k++) {
-        const cprof__json_value *value = &j->values[v];
-        uint64_t number = 0;
-        if (k >= count || value->type != CPROF__JSON_NUMBER || !cprof__parse_decimal(value->text, value->length, UINT64_MAX, &number))
-            cprof__json_fail_at(j, value->line, value->column, "nodes[%u].counters: expected %u non-negative integers",
-                                (unsigned)index, (unsigned)count);
-        else
-            p->node_counters[(size_t)index * count + k].total = number;
-    }
-    if (!j->failed && k != count)
-        cprof__json_fail_at(j, array->line, array->column, "nodes[%u].counters: expected %u values, found %u",
-                            (unsigned)index, (unsigned)count, (unsigned)k);
-}
-
-static void cprof__load_sites(cprof__json *j, uint32_t root, cprof_profile *p) {
-    uint32_t e, count = cprof__load_array(j, root, "sites", &e);
-    if (j->failed || cprof__grow(&p->sites, &cprof__capacities(p)->sites, count, sizeof *p->sites)) return;
-    for (; e && !j->failed; e = j->values[e].next) {
-        cprof_site_info *s = &p->sites[p->site_count++];
-        s->name = cprof__json_text(j, p, e, "name", "sites[]");
-        s->function = cprof__json_text(j, p, e, "function", "sites[]");
-        s->file = cprof__json_text(j, p, e, "file", "sites[]");
-        s->line = (uint32_t)cprof__json_u64(j, e, "line", "sites[]", UINT32_MAX);
-    }
-}
-
-static void cprof__load_threads(cprof__json *j, uint32_t root, cprof_profile *p) {
-    uint32_t e, count = cprof__load_array(j, root, "threads", &e);
-    if (j->failed || cprof__grow(&p->threads, &cprof__capacities(p)->threads, count, sizeof *p->threads)) return;
-    for (; e && !j->failed; e = j->values[e].next) {
-        cprof_thread_info *t = &p->threads[p->thread_count++];
-        t->id = cprof__json_u64(j, e, "id", "threads[]", UINT64_MAX);
-        t->name = cprof__json_text(j, p, e, "name", "threads[]");
-        t->root = (uint32_t)cprof__json_u64(j, e, "root", "threads[]", UINT32_MAX - 1);
-        t->exited = (uint32_t)cprof__json_u64(j, e, "exited", "threads[]", 1);
-    }
-}
-
-static void cprof__load_node(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index) {
-    cprof_node *n = &p->nodes[index];
-    memset(n, 0, sizeof *n);
-    n->site = cprof__json_index(j, e, "site", "nodes[]", p->site_count);
-    n->parent = cprof__json_index(j, e, "parent", "nodes[]", index); /* parents come first: no cycle */
-    n->first_child = n->next_sibling = CPROF_NONE;
-    n->calls = cprof__json_u64(j, e, "calls", "nodes[]", UINT64_MAX);
-    n->total_ns = cprof__json_u64(j, e, "total_ns", "nodes[]", UINT64_MAX);
-    n->min_ns = cprof__json_u64(j, e, "min_ns", "nodes[]", UINT64_MAX);
-    n->max_ns = cprof__json_u64(j, e, "max_ns", "nodes[]", UINT64_MAX);
-    n->open = (uint32_t)cprof__json_u64(j, e, "open", "nodes[]", UINT32_MAX);
-    n->sum_sq_ns2 = cprof__json_double(j, e, "sum_sq_ns2", "nodes[]");
-    if (cprof__json_member(j, e, "alloc_count")) { /* >>allocs; absent in files without tracking */
-        n->alloc_self_count = cprof__json_u64(j, e, "alloc_count", "nodes[]", UINT64_MAX);
-        n->alloc_self_bytes = cprof__json_u64(j, e, "alloc_bytes", "nodes[]", UINT64_MAX);
-    }
-    if (!j->failed && (n->site == CPROF_NONE) != (n->parent == CPROF_NONE))
-        cprof__json_fail_at(j, j->values[e].line, j->values[e].column,
-                            "nodes[%u]: only a thread's root has no site, and it has no parent", (unsigned)index);
-}
-
-/* Nodes must be in depth-first order (every subtree contiguous, as the writers expect): a node's
-   parent is the node before it or one of that node's ancestors. Links, depth and thread follow. */
-static void cprof__link_node(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index, uint32_t *last_child) {
-    cprof_node *n = &p->nodes[index];
-    if (n->parent == CPROF_NONE) return;
-    uint32_t at = index - 1;
-    while (at != CPROF_NONE && at != n->parent) at = p->nodes[at].parent;
-    if (at == CPROF_NONE) {
-        cprof__json_fail_at(j, j->values[e].line, j->values[e].column,
-                            "nodes[%u]: parent %u is not on the path of the node before it (not depth-first order)",
-                            (unsigned)index, (unsigned)n->parent);
-        return;
-    }
-    cprof_node *parent = &p->nodes[n->parent];
-    n->depth = parent->depth + 1;
-    n->thread = parent->thread;
-    if (last_child[n->parent] == CPROF_NONE) parent->first_child = index;
-    else p->nodes[last_child[n->parent]].next_sibling = index;
-    last_child[n->parent] = index;
-}
-
-static void cprof__load_nodes(cprof__json *j, uint32_t root, cprof_profile *p) {
-    uint32_t e, count = cprof__load_array(j, root, "nodes", &e);
-    size_t bytes = (size_t)(count ? count : 1) * sizeof(uint32_t);
-    uint32_t *last_child = (uint32_t *)cprof__alloc(bytes);
-    if (j->failed || !last_child || cprof__grow(&p->nodes, &cprof__capacities(p)->nodes, count, sizeof *p->nodes)) {
-        if (!j->failed) cprof__json_fail_at(j, 1, 1, "out of memory");
-        cprof__release(last_child, bytes);
-        return;
-    }
-    for (uint32_t index = 0; e && !j->failed; e = j->values[e].next, index++) {
-        p->node_count++;
-        last_child[index] = CPROF_NONE;
-        cprof__load_node(j, e, p, index);
-        if (!j->failed) cprof__load_node_counters(j, e, p, index);
-        if (!j->failed) cprof__link_node(j, e, p, index, last_child);
-    }
-    cprof__release(last_child, bytes);
-}
-
-/* Every thread's root is a root node, and every root node belongs to exactly one thread. */
-static void cprof__check_roots(cprof__json *j, uint32_t root, cprof_profile *p) {
-    uint32_t roots = 0;
-    for (size_t i = 0; i < p->node_count; i++) roots += p->nodes[i].parent == CPROF_NONE;
-    const cprof__json_value *threads = cprof__json_member(j, root, "threads");
-    for (size_t t = 0; t < p->thread_count && !j->failed; t++) {
-        uint32_t r = p->threads[t].root;
-        if (r >= p->node_count || p->nodes[r].parent != CPROF_NONE || (t && r <= p->threads[t - 1].root))
-            cprof__json_fail_at(j, threads->line, threads->column,
-                                "threads[%u].root: %u is not a root node after the previous thread's", (unsigned)t, (unsigned)r);
-        for (uint32_t n = r; n < p->node_count && (n == r || p->nodes[n].parent != CPROF_NONE); n++) p->nodes[n].thread = (uint32_t)t;
-    }
-    if (!j->failed && roots != p->thread_count)
-        cprof__json_fail_at(j, threads->line, threads->column, "%u threads but %u root nodes", (unsigned)p->thread_count,
-                            (unsigned)roots);
-}
-
-static void cprof__load_messages(cprof__json *j, uint32_t root, cprof_profile *p) {
-    uint32_t e, count = cprof__load_array(j, root, "messages", &e);
-    if (j->failed || cprof__grow(&p->messages, &cprof__capacities(p)->messages, count, sizeof *p->messages)) return;
-    for (; e && !j->failed; e = j->values[e].next) {
-        cprof_message *m = &p->messages[p->message_count++];
-        m->file = cprof__json_text(j, p, e, "file", "messages[]");
-        m->line = (uint32_t)cprof__json_u64(j, e, "line", "messages[]", UINT32_MAX);
-        m->text = cprof__json_text(j, p, e, "text", "messages[]");
-    }
-}
-
-static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char *key, cprof_profile *p, int problems) {
-    const cprof__json_value *array = cprof__json_require(j, object, key, CPROF__JSON_ARRAY, "allocations");
-    for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) {
-        cprof_alloc_site *s = cprof__alloc_site_new(p, problems);
-        if (!s) { cprof__json_fail_at(j, 1, 1, "out of memory"); return; }
-        s->file = cprof__json_text(j, p, e, "file", key);
-        s->function = cprof__json_text(j, p, e, "function", key);
-        s->line = (uint32_t)cprof__json_u64(j, e, "line", key, UINT32_MAX);
-        s->kind = (uint32_t)cprof__json_u64(j, e, "kind", key, CPROF_FREE_DOUBLE);
-        s->node = cprof__json_index(j, e, "node", key, p->node_count);
-        s->origin = cprof__json_index(j, e, "origin", key, problems ? p->alloc_site_count : 0);
-        s->count = cprof__json_u64(j, e, "count", key, UINT64_MAX);
-        s->bytes = cprof__json_u64(j, e, "bytes", key, UINT64_MAX);
-        s->live_count = cprof__json_u64(j, e, "live_count", key, UINT64_MAX);
-        s->live_bytes = cprof__json_u64(j, e, "live_bytes", key, UINT64_MAX);
-        s->peak_live_bytes = cprof__json_u64(j, e, "peak_live_bytes", key, UINT64_MAX);
-        s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
-        if (cprof__json_member(j, e, "max_bytes")) s->max_bytes = cprof__json_u64(j, e, "max_bytes", key, UINT64_MAX);
-    }
-}
-
-/* "allocations" is absent in a profile of a program without CPROF_WRAP_MALLOC. */
-static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) {
-    static const char *const totals[] = {"allocations", "frees", "bytes_allocated", "bytes_freed", "live_blocks",
-                                         "live_bytes", "peak_live_bytes", "temporary", "unknown_frees", "double_frees"};
-    cprof_alloc_totals *a = &p->allocs;
-    uint64_t *fields[] = {&a->allocations, &a->frees, &a->bytes_allocated, &a->bytes_freed, &a->live_blocks,
-                          &a->live_bytes, &a->peak_live_bytes, &a->temporary, &a->unknown_frees, &a->double_frees};
-    a->peak_node = CPROF_NONE;
-    const cprof__json_value *object = cprof__json_member(j, root, "allocations");
-    if (!object) return;
-    uint32_t o = cprof__json_require(j, root, "allocations", CPROF__JSON_OBJECT, "profile") ? (uint32_t)(object - j->values) : 0;
-    for (size_t i = 0; i < sizeof totals / sizeof totals[0] && o; i++) *fields[i] = cprof__json_u64(j, o, totals[i], "allocations", UINT64_MAX);
-    if (j->failed || !o) return;
-    a->tracked = 1;
-    a->peak_node = cprof__json_index(j, o, "peak_node", "allocations", p->node_count);
-    const cprof__json_value *histogram = cprof__json_require(j, o, "size_histogram", CPROF__JSON_ARRAY, "allocations");
-    uint32_t k = 0;
-    for (uint32_t v = histogram ? histogram->first : 0; v && !j->failed; v = j->values[v].next, k++)
-        if (k >= CPROF_ALLOC_HISTOGRAM || j->values[v].type != CPROF__JSON_NUMBER ||
-            !cprof__parse_decimal(j->values[v].text, j->values[v].length, UINT64_MAX, &a->size_histogram[k]))
-            cprof__json_fail_at(j, j->values[v].line, j->values[v].column,
-                                "allocations.size_histogram: expected %d non-negative integers", CPROF_ALLOC_HISTOGRAM);
-    if (!j->failed && k != CPROF_ALLOC_HISTOGRAM)
-        cprof__json_fail_at(j, histogram->line, histogram->column, "allocations.size_histogram: expected %d values, found %u",
-                            CPROF_ALLOC_HISTOGRAM, (unsigned)k);
-    if (!j->failed) cprof__load_alloc_sites(j, o, "sites", p, 0);
-    if (!j->failed) cprof__load_alloc_sites(j, o, "free_problems", p, 1);
-}
-static void cprof__load_benchmarks(cprof__json *j, uint32_t root, cprof_profile *p); /* >>bench */
-
-int cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out) {
-    cprof__json j;
-    *out = NULL;
-    cprof_profile *p = cprof__profile_new();
-    uint32_t root = p ? cprof__json_parse(&j, text, length, name ? name : "(string)") : 0;
-    if (root && j.values[root].type != CPROF__JSON_OBJECT) cprof__json_fail_at(&j, 1, 1, "a profile is a JSON object");
-    if (root && !j.failed) {
-        cprof__load_header(&j, root, p);
-        if (!j.failed) cprof__load_counters(&j, root, p);
-        if (!j.failed) cprof__load_sites(&j, root, p);
-        if (!j.failed) cprof__load_threads(&j, root, p);
-        if (!j.failed) cprof__load_nodes(&j, root, p);
-        if (!j.failed) cprof__check_roots(&j, root, p);
-        if (!j.failed) cprof__load_messages(&j, root, p);
-        if (!j.failed) cprof__load_allocs(&j, root, p);
-        if (!j.failed) cprof__load_benchmarks(&j, root, p);
-    }
-    int failed = !p || !root || j.failed || cprof__profile_derive(p);
-    if (!p) cprof__set_error("%s: out of memory", name ? name : "(string)");
-    if (p) cprof__json_free(&j, length);
-    if (failed) {
-        cprof_profile_free(p);
-        return -1;
-    }
-    *out = p;
-    return 0;
-}
-
-#define CPROF__MAX_FILE_BYTES (256 << 20) /* a profile of 100,000 nodes is about 20 MB */
-
-/* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
-static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    *length = *capacity = 0;
-    if (!f) {
-        cprof__set_error("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    int failed = 0;
-    for (size_t got = 1; got > 0 && !failed && *length <= CPROF__MAX_FILE_BYTES;) {
-        failed = cprof__grow(&text, capacity, *length + 65536, 1);
-        got = failed ? 0 : fread(text + *length, 1, *capacity - *length, f);
-        *length += got;
-    }
-    if (*length > CPROF__MAX_FILE_BYTES)
-        cprof__set_error("%s: larger than %d MiB: not a profile", path, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
-    else if (failed) cprof__set_error("%s: out of memory", path);
-    else if (ferror(f)) cprof__set_error("%s: read error: %s", path, strerror(errno)), failed = 1;
-    fclose(f);
-    if (!failed) return text;
-    cprof__release(text, *capacity);
-    return NULL;
-}
-
-int cprof_load(const char *path, cprof_profile **out) {
-    size_t length, capacity;
-    *out = NULL;
-    char *text = cprof__read_file(path, &length, &capacity);
-    if (!text) return -1;
-    int result = cprof_load_string(text, length, path, out);
-    cprof__release(text, capacity);
-    return result;
 }
 
 /* ==================================================================================================
@@ -6003,77 +5757,846 @@ int cprof_flamegraph_write(const cprof_profile *p, FILE *out, const cprof_flameg
     return failed ? -1 : 0;
 }
 
-/* "time, calls": the metrics --metric accepts. */
-static void cprof__flame_metric_names(cprof__buf *b) {
-    for (size_t i = 0; i < CPROF__FLAME_METRIC_COUNT; i++)
-        cprof__buf_printf(b, "%s%s", i ? ", " : "", cprof__flame_metrics[i].name);
-}
-
-static int cprof__flame_unknown_metric(const char *name) {
-    cprof__buf names;
-    memset(&names, 0, sizeof names);
-    cprof__flame_metric_names(&names);
-    fprintf(stderr, "cprof: flamegraph: unknown metric \"%s\" (available: %s, or a counter such as page-faults)\n",
-            name, names.data ? names.data : "");
-    cprof__buf_free(&names);
-    return -1;
-}
-
-/* Reads one option of `cprof flamegraph` into o: --metric=NAME, --inverted, --min-width=PCT,
-   --width=PX, --title=TEXT. Returns 0, or -1 after saying on stderr what is wrong. */
-static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
-    char *end = NULL;
-    int bad = 0;
-    if (strncmp(arg, "--metric=", 9) == 0) {
-        o->metric = arg + 9;
-        if (!cprof__flame_metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
-            return cprof__flame_unknown_metric(o->metric);
-    } else if (strcmp(arg, "--inverted") == 0) {
-        o->inverted = 1;
-    } else if (strncmp(arg, "--min-width=", 12) == 0) {
-        o->min_width_pct = strtod(arg + 12, &end);
-        bad = end == arg + 12 || *end || !(o->min_width_pct >= 0.0 && o->min_width_pct <= 100.0);
-    } else if (strncmp(arg, "--width=", 8) == 0) {
-        unsigned long width = strtoul(arg + 8, &end, 10);
-        bad = end == arg + 8 || *end || width < 200 || width > 100000;
-        o->width = (uint32_t)width;
-    } else if (strncmp(arg, "--title=", 8) == 0) {
-        o->title = arg + 8;
-    } else {
-        fprintf(stderr, "cprof: flamegraph: unknown option \"%s\"\n", arg);
-        return -1;
-    }
-    if (bad) fprintf(stderr, "cprof: flamegraph: bad value in \"%s\" (--min-width=0..100, --width=200..100000)\n", arg);
-    return bad ? -1 : 0;
-}
-
-/* The arguments of `cprof flamegraph [OPTIONS] P.json` (after the word "flamegraph"): fills options
-   and the profile's path. Returns 0, or 2 (the tool's exit status for bad usage) after a message. */
-CPROF__UNUSED static int cprof__flamegraph_arguments(int argc, char **argv, cprof_flamegraph_options *options,
-                                                      const char **path) {
-    *options = cprof_flamegraph_defaults();
-    *path = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) {
-            if (cprof__flame_option(options, argv[i])) return 2;
-        } else if (*path) {
-            fprintf(stderr, "cprof: flamegraph: one profile at a time (\"%s\" and \"%s\")\n", *path, argv[i]);
-            return 2;
-        } else {
-            *path = argv[i];
-        }
-    }
-    if (*path) return 0;
-    fprintf(stderr, "cprof: flamegraph: which profile? usage: cprof flamegraph [--metric=NAME] [--inverted] "
-                    "[--min-width=PCT] [--width=PX] [--title=TEXT] P.json > p.svg\n");
-    return 2;
-}
-
-static int cprof__write_file_atomic(const char *path, const cprof__buf *content);
-
 /* CPROF_OUT: prefix.svg with the default options. */
 static void cprof__flamegraph_build_default(cprof__buf *b, const cprof_profile *p) {
     cprof__flamegraph_build(b, NULL, p, NULL);
+}
+
+/* ==================================================================================================
+   >>bench-report: the benchmarks' text: statistics per benchmark, the implementations of a task compared,
+   growth with n
+   ================================================================================================== */
+/* --- the text: a table, the comparison of each task's implementations, the scaling of each sweep ---- */
+/* A time per iteration with sub-nanosecond digits where they matter: 0.82 ns, 41.3 ns, 12.3 µs. */
+static const char *cprof__bench_time(char out[24], double ns) {
+    if (ns < 10) cprof__snprintf(out, 24, "%.2f ns", ns);
+    else if (ns < 1000) cprof__snprintf(out, 24, "%.1f ns", ns);
+    else cprof__duration(out, (uint64_t)(ns + 0.5));
+    return out;
+}
+
+/* Per second, with an SI prefix: "1.23 G items/s", "456 MB/s". */
+static const char *cprof__bench_rate(char out[32], double per_iteration, double ns, const char *unit) {
+    static const char prefixes[] = " kMGTP";
+    double rate = ns > 0 ? per_iteration * 1e9 / ns : 0;
+    int k = 0;
+    while (rate >= 1000 && k < 5) rate /= 1000, k++;
+    if (k) cprof__snprintf(out, 32, "%.3g %c%s/s", rate, prefixes[k], unit);
+    else cprof__snprintf(out, 32, "%.3g %s/s", rate, unit);
+    return out;
+}
+
+static void cprof__bench_row(cprof__buf *b, const cprof_benchmark *r) {
+    char n[32], times[6][24], rate[32], spread[48];
+    const cprof_bench_stats *s = &r->stats;
+    cprof__buf_printf(b, "  %-24s %11s", r->name, r->n ? cprof__count(n, r->n) : "-");
+    double values[6] = {s->median_ns, s->mean_ns, s->min_ns, s->max_ns, s->stddev_ns, s->mad_ns};
+    for (int k = 0; k < 6; k++) {
+        cprof__buf_puts(b, " ");
+        cprof__buf_pad_left(b, cprof__bench_time(times[k], values[k]), 9);
+    }
+    cprof__snprintf(spread, sizeof spread, "%u", (unsigned)(s->outliers_low + s->outliers_high));
+    cprof__buf_pad_left(b, spread, 9);
+    cprof__snprintf(spread, sizeof spread, "%llu x %llu", (unsigned long long)r->sample_count, (unsigned long long)r->batch);
+    cprof__buf_puts(b, "  ");
+    cprof__buf_pad_left(b, spread, 16);
+    if (r->items) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->items, s->median_ns, " items"));
+    if (r->bytes) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->bytes, s->median_ns, "B"));
+    cprof__buf_puts(b, "\n");
+}
+
+/* Length of the task part of a name: up to the last '/', or all of it. */
+static size_t cprof__bench_task_length(const char *name) {
+    const char *slash = strrchr(name, '/');
+    return slash ? (size_t)(slash - name) : strlen(name);
+}
+
+/* Implementations of one task at one n are compared together. */
+static int cprof__bench_same_task(const cprof_benchmark *a, const cprof_benchmark *b) {
+    size_t length = cprof__bench_task_length(a->name);
+    return a->n == b->n && length == cprof__bench_task_length(b->name) && strncmp(a->name, b->name, length) == 0;
+}
+
+/* Indices of benchmarks by median, fastest first (insertion sort: a handful of implementations; qsort
+   would need the profile in a global, which two threads writing tables at once would share). */
+static void cprof__bench_sort_by_median(const cprof_profile *p, size_t *order, size_t count) {
+    for (size_t i = 1; i < count; i++)
+        for (size_t j = i; j > 0 && p->benchmarks[order[j - 1]].stats.median_ns > p->benchmarks[order[j]].stats.median_ns; j--) {
+            size_t swap = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = swap;
+        }
+}
+
+/* The implementations of benchmark `first`'s task at its n, fastest first, when there are several. */
+static void cprof__bench_comparison(cprof__buf *b, const cprof_profile *p, size_t first, size_t *order) {
+    size_t count = 0;
+    char n[32], time[24];
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        if (i < first && cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) return; /* done already */
+        if (cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) order[count++] = i;
+    }
+    if (count < 2) return;
+    cprof__bench_sort_by_median(p, order, count);
+    const cprof_benchmark *fastest = &p->benchmarks[order[0]];
+    cprof__buf_printf(b, "\nCompared: %.*s", (int)cprof__bench_task_length(fastest->name), fastest->name);
+    if (fastest->n) cprof__buf_printf(b, ", n = %s", cprof__count(n, fastest->n));
+    cprof__buf_puts(b, " (fastest first)\n");
+    for (size_t k = 0; k < count; k++) {
+        const cprof_benchmark *r = &p->benchmarks[order[k]];
+        double ratio = fastest->stats.median_ns > 0 ? r->stats.median_ns / fastest->stats.median_ns : 0;
+        cprof__buf_printf(b, "  %-24s ", r->name);
+        cprof__buf_pad_left(b, cprof__bench_time(time, r->stats.median_ns), 9);
+        if (k == 0) cprof__buf_puts(b, "   fastest\n");
+        else cprof__buf_printf(b, "   %.2fx slower\n", ratio);
+    }
+}
+
+/* "O(n)" when the exponent is within 0.15 of a whole power, else "". */
+static const char *cprof__bench_order(double exponent) {
+    static const char *const names[] = {"O(1)", "O(n)", "O(n^2)", "O(n^3)"};
+    double nearest = floor(exponent + 0.5);
+    if (nearest < 0 || nearest > 3 || fabs(exponent - nearest) > 0.15) return "";
+    return names[(int)nearest];
+}
+
+/* For a benchmark run at several n: time per n at each, and the fitted growth exponent. */
+static void cprof__bench_scaling(cprof__buf *b, const cprof_profile *p, size_t first, double *n, double *t) {
+    size_t count = 0;
+    char time[24], number[32];
+    const char *name = p->benchmarks[first].name;
+    for (size_t i = 0; i < p->benchmark_count; i++) {
+        const cprof_benchmark *r = &p->benchmarks[i];
+        if (strcmp(r->name, name) != 0 || !r->n) continue;
+        if (i < first) return; /* printed with an earlier one */
+        n[count] = (double)r->n;
+        t[count++] = r->stats.median_ns;
+    }
+    if (count < 2) return;
+    cprof__buf_printf(b, "  %s:", name);
+    for (size_t k = 0; k < count; k++)
+        cprof__buf_printf(b, "%s %s/n at %s", k ? "," : "", cprof__bench_time(time, t[k] / n[k]),
+                          cprof__count(number, (uint64_t)n[k]));
+    double exponent = cprof_bench_growth(n, t, count);
+    const char *order = cprof__bench_order(exponent);
+    cprof__buf_printf(b, "; time grows as n^%.2f%s%s%s\n", exponent, *order ? " (" : "", order, *order ? ")" : "");
+}
+
+static void cprof__bench_build(cprof__buf *b, const cprof_profile *p) {
+    size_t count = p->benchmark_count ? p->benchmark_count : 1;
+    size_t *order = (size_t *)cprof__alloc(count * sizeof *order);
+    double *n = (double *)cprof__alloc(count * sizeof *n), *t = (double *)cprof__alloc(count * sizeof *t);
+    if (!order || !n || !t) b->failed = 1;
+    cprof__buf_printf(b, "Benchmarks: %zu (timer %s; times per iteration)\n", p->benchmark_count, p->timer);
+    if (p->benchmark_count)
+        cprof__buf_printf(b, "  %-24s %11s %9s %9s %9s %9s %9s %9s %8s  %16s  %s\n", "name", "n", "median", "mean",
+                          "min", "max", "stddev", "MAD", "outliers", "samples x batch", "throughput (median)");
+    for (size_t i = 0; i < p->benchmark_count; i++) cprof__bench_row(b, &p->benchmarks[i]);
+    for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) cprof__bench_comparison(b, p, i, order);
+    int scaling_header = 0;
+    for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) {
+        size_t before = b->length;
+        if (!scaling_header) cprof__buf_puts(b, "\nScaling (median time per n, growth fitted on log-log)\n");
+        size_t header_end = b->length;
+        cprof__bench_scaling(b, p, i, n, t);
+        if (b->length == header_end && !scaling_header) b->length = before, b->data[before] = '\0';
+        else scaling_header = 1;
+    }
+    cprof__release(order, count * sizeof *order);
+    cprof__release(n, count * sizeof *n);
+    cprof__release(t, count * sizeof *t);
+}
+
+int cprof_bench_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || !out) return -1;
+    cprof__bench_build(&b, p);
+    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
+    cprof__buf_free(&b);
+    return failed ? -1 : 0;
+}
+
+int cprof_bench_print(FILE *out) {
+    cprof_profile *p = cprof_capture();
+    int result = cprof_bench_write(p, out);
+    cprof_profile_free(p);
+    return result;
+}
+
+/* ==================================================================================================
+   >>reader: the JSON profile loader. A small parser into a flat array of values, then a mapping onto
+   cprof_profile that checks every field; any problem gives "FILE:LINE:COL: what is wrong".
+   ================================================================================================== */
+#define CPROF__JSON_MAX_DEPTH 64
+
+enum { CPROF__JSON_NULL, CPROF__JSON_FALSE, CPROF__JSON_TRUE, CPROF__JSON_NUMBER, CPROF__JSON_STRING,
+       CPROF__JSON_ARRAY, CPROF__JSON_OBJECT };
+
+typedef struct cprof__json_value {
+    int type;
+    uint32_t line, column;
+    uint32_t next;  /* the next element or member of the same parent; 0 = none (value 0 is unused) */
+    uint32_t first; /* an array's or object's first element or member */
+    uint32_t count;
+    const char *key; /* the member name, inside an object */
+    const char *text; /* a string's decoded bytes (NUL-terminated), or a number's source text */
+    size_t length;
+} cprof__json_value;
+
+typedef struct cprof__json {
+    const char *name; /* the file, for messages */
+    const char *at, *end, *line_start;
+    uint32_t line;
+    cprof__json_value *values;
+    size_t count, capacity;
+    char *strings; /* decoded strings; never longer than the text they come from, so never grows */
+    size_t strings_used;
+    int failed;
+} cprof__json;
+
+static void cprof__json_fail_at(cprof__json *j, uint32_t line, uint32_t column, const char *format, ...) {
+    if (j->failed) return;
+    char what[300];
+    va_list args;
+    va_start(args, format);
+    cprof__vsnprintf(what, CPROF__FORMAT_SIZE(sizeof what), format, args);
+    va_end(args);
+    cprof__set_error("%s:%u:%u: %s", j->name, (unsigned)line, (unsigned)column, what);
+    j->failed = 1;
+}
+
+#define CPROF__JSON_HERE(j) (j)->line, (uint32_t)((j)->at - (j)->line_start + 1)
+
+static void cprof__json_skip_space(cprof__json *j) {
+    while (j->at < j->end && (*j->at == ' ' || *j->at == '\t' || *j->at == '\n' || *j->at == '\r')) {
+        if (*j->at == '\n') {
+            j->line++;
+            j->line_start = j->at + 1;
+        }
+        j->at++;
+    }
+}
+
+static uint32_t cprof__json_new_value(cprof__json *j, int type) {
+    if (j->count == 0) j->count = 1; /* index 0 means "none" */
+    if (cprof__grow(&j->values, &j->capacity, j->count + 1, sizeof *j->values)) {
+        cprof__json_fail_at(j, CPROF__JSON_HERE(j), "out of memory");
+        return 0;
+    }
+    cprof__json_value *v = &j->values[j->count];
+    memset(v, 0, sizeof *v);
+    v->type = type;
+    v->line = j->line;
+    v->column = (uint32_t)(j->at - j->line_start + 1);
+    return (uint32_t)j->count++;
+}
+
+static int cprof__json_literal(cprof__json *j, const char *word) {
+    size_t length = strlen(word);
+    if ((size_t)(j->end - j->at) < length || memcmp(j->at, word, length) != 0) return 0;
+    j->at += length;
+    return 1;
+}
+
+/* JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; kept as text, converted on use. */
+static uint32_t cprof__json_number(cprof__json *j) {
+    uint32_t v = cprof__json_new_value(j, CPROF__JSON_NUMBER);
+    const char *start = j->at;
+    if (j->at < j->end && *j->at == '-') j->at++;
+    if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
+    if (*j->at == '0') j->at++;
+    else while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
+    if (j->at < j->end && *j->at == '.') {
+        j->at++;
+        if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
+        while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
+    }
+    if (j->at < j->end && (*j->at == 'e' || *j->at == 'E')) {
+        j->at++;
+        if (j->at < j->end && (*j->at == '+' || *j->at == '-')) j->at++;
+        if (j->at >= j->end || !cprof__is_digit(*j->at)) goto bad;
+        while (j->at < j->end && cprof__is_digit(*j->at)) j->at++;
+    }
+    if (v) {
+        j->values[v].text = start;
+        j->values[v].length = (size_t)(j->at - start);
+    }
+    return v;
+bad:
+    cprof__json_fail_at(j, CPROF__JSON_HERE(j), "malformed number");
+    return 0;
+}
+
+static int cprof__json_hex4(cprof__json *j, uint32_t *code) {
+    *code = 0;
+    if (j->end - j->at < 4) return 0;
+    for (int i = 0; i < 4; i++) {
+        char c = *j->at++;
+        uint32_t digit = cprof__is_digit(c) ? (uint32_t)(c - '0')
+                         : (c >= 'a' && c <= 'f') ? (uint32_t)(c - 'a' + 10)
+                         : (c >= 'A' && c <= 'F') ? (uint32_t)(c - 'A' + 10) : 16u;
+        if (digit == 16) return 0;
+        *code = *code * 16 + digit;
+    }
+    return 1;
+}
+
+/* \u and four hex digits, with a surrogate pair for characters above U+FFFF; NUL and lone surrogates are refused. */
+static int cprof__json_unicode_escape(cprof__json *j, char **out) {
+    uint32_t code, low;
+    if (!cprof__json_hex4(j, &code)) return 0;
+    if (code >= 0xD800 && code <= 0xDBFF) {
+        if (!cprof__json_literal(j, "\\u") || !cprof__json_hex4(j, &low) || low < 0xDC00 || low > 0xDFFF) return 0;
+        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+    } else if ((code >= 0xDC00 && code <= 0xDFFF) || code == 0) {
+        return 0;
+    }
+    cprof__utf8_put(out, code);
+    return 1;
+}
+
+static int cprof__json_escape(cprof__json *j, char **out) {
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    char c = *j->at++;
+    const char *known = c ? strchr(from, c) : NULL;
+    if (c == 'u') return cprof__json_unicode_escape(j, out);
+    if (!known) return 0;
+    *(*out)++ = to[known - from];
+    return 1;
+}
+
+/* A string, decoded into the parser's string area; raw bytes must be valid UTF-8 and not control characters. */
+static const char *cprof__json_string_text(cprof__json *j, size_t *length) {
+    char *out = j->strings + j->strings_used, *start = out;
+    j->at++; /* the opening quote */
+    while (!j->failed) {
+        if (j->at >= j->end) {
+            cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unterminated string");
+            return NULL;
+        }
+        unsigned char c = (unsigned char)*j->at;
+        if (c == '"') break;
+        if (c < 0x20) {
+            cprof__json_fail_at(j, CPROF__JSON_HERE(j), "control character 0x%02x in a string", c);
+        } else if (c == '\\') {
+            uint32_t line = j->line, column = (uint32_t)(j->at - j->line_start + 1);
+            j->at++;
+            if (j->at >= j->end || !cprof__json_escape(j, &out)) cprof__json_fail_at(j, line, column, "invalid escape in a string");
+        } else {
+            size_t n = cprof__utf8_length((const unsigned char *)j->at, (const unsigned char *)j->end);
+            if (!n) cprof__json_fail_at(j, CPROF__JSON_HERE(j), "invalid UTF-8 in a string");
+            memcpy(out, j->at, n);
+            out += n;
+            j->at += n;
+        }
+    }
+    if (j->failed) return NULL;
+    j->at++;
+    *out++ = '\0';
+    j->strings_used += (size_t)(out - start);
+    *length = (size_t)(out - start) - 1;
+    return start;
+}
+
+static uint32_t cprof__json_value_at(cprof__json *j, uint32_t depth);
+
+static uint32_t cprof__json_string(cprof__json *j) {
+    uint32_t v = cprof__json_new_value(j, CPROF__JSON_STRING);
+    size_t length = 0;
+    const char *text = v ? cprof__json_string_text(j, &length) : NULL;
+    if (!text) return 0;
+    j->values[v].text = text;
+    j->values[v].length = length;
+    return v;
+}
+
+/* Arrays and objects: elements linked in order; an object's members carry their key. */
+static uint32_t cprof__json_container(cprof__json *j, uint32_t depth, int type) {
+    char close = type == CPROF__JSON_ARRAY ? ']' : '}';
+    uint32_t v = cprof__json_new_value(j, type), last = 0;
+    if (depth > CPROF__JSON_MAX_DEPTH) {
+        cprof__json_fail_at(j, CPROF__JSON_HERE(j), "nested deeper than %d levels", CPROF__JSON_MAX_DEPTH);
+        return 0;
+    }
+    j->at++;
+    cprof__json_skip_space(j);
+    if (j->at < j->end && *j->at == close) {
+        j->at++;
+        return v;
+    }
+    while (v && !j->failed) {
+        const char *key = NULL;
+        size_t key_length;
+        if (type == CPROF__JSON_OBJECT) {
+            if (j->at >= j->end || *j->at != '"') {
+                cprof__json_fail_at(j, CPROF__JSON_HERE(j), "expected a member name in quotes");
+                return 0;
+            }
+            if (!(key = cprof__json_string_text(j, &key_length))) return 0;
+            cprof__json_skip_space(j);
+            if (j->at >= j->end || *j->at != ':') {
+                cprof__json_fail_at(j, CPROF__JSON_HERE(j), "expected ':' after the member name");
+                return 0;
+            }
+            j->at++;
+        }
+        uint32_t element = cprof__json_value_at(j, depth + 1);
+        if (!element) return 0;
+        j->values[element].key = key;
+        if (last) j->values[last].next = element;
+        else j->values[v].first = element;
+        last = element;
+        j->values[v].count++;
+        cprof__json_skip_space(j);
+        if (j->at < j->end && *j->at == ',') {
+            j->at++;
+            cprof__json_skip_space(j);
+            continue;
+        }
+        if (j->at < j->end && *j->at == close) {
+            j->at++;
+            return v;
+        }
+        cprof__json_fail_at(j, CPROF__JSON_HERE(j), j->at >= j->end ? "unexpected end of file" : "expected ',' or '%c'", close);
+    }
+    return 0;
+}
+
+static uint32_t cprof__json_value_at(cprof__json *j, uint32_t depth) {
+    cprof__json_skip_space(j);
+    if (j->at >= j->end) {
+        cprof__json_fail_at(j, CPROF__JSON_HERE(j), j->count <= 1 ? "empty file: expected a JSON value" : "unexpected end of file");
+        return 0;
+    }
+    switch (*j->at) {
+    case '{': return cprof__json_container(j, depth, CPROF__JSON_OBJECT);
+    case '[': return cprof__json_container(j, depth, CPROF__JSON_ARRAY);
+    case '"': return cprof__json_string(j);
+    case 't': if (cprof__json_literal(j, "true")) return cprof__json_new_value(j, CPROF__JSON_TRUE); break;
+    case 'f': if (cprof__json_literal(j, "false")) return cprof__json_new_value(j, CPROF__JSON_FALSE); break;
+    case 'n': if (cprof__json_literal(j, "null")) return cprof__json_new_value(j, CPROF__JSON_NULL); break;
+    default: if (*j->at == '-' || cprof__is_digit(*j->at)) return cprof__json_number(j); break;
+    }
+    cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unexpected character '%c'", *j->at);
+    return 0;
+}
+
+static uint32_t cprof__json_parse(cprof__json *j, const char *text, size_t length, const char *name) {
+    memset(j, 0, sizeof *j);
+    j->name = name;
+    j->at = j->line_start = text;
+    j->end = text + length;
+    j->line = 1;
+    j->strings = (char *)cprof__alloc(length + 1);
+    if (!j->strings) {
+        cprof__json_fail_at(j, 1, 1, "out of memory");
+        return 0;
+    }
+    uint32_t root = cprof__json_value_at(j, 0);
+    cprof__json_skip_space(j);
+    if (root && j->at < j->end) cprof__json_fail_at(j, CPROF__JSON_HERE(j), "unexpected text after the end of the profile");
+    return j->failed ? 0 : root;
+}
+
+static void cprof__json_free(cprof__json *j, size_t text_length) {
+    cprof__release(j->values, j->capacity * sizeof *j->values);
+    cprof__release(j->strings, text_length + 1);
+}
+
+/* --- typed access, each failure naming the field and its place --------------------------------------- */
+static const cprof__json_value *cprof__json_member(const cprof__json *j, uint32_t object, const char *key) {
+    if (!object || j->values[object].type != CPROF__JSON_OBJECT) return NULL;
+    for (uint32_t m = j->values[object].first; m; m = j->values[m].next)
+        if (strcmp(j->values[m].key, key) == 0) return &j->values[m];
+    return NULL;
+}
+
+static const cprof__json_value *cprof__json_require(cprof__json *j, uint32_t object, const char *key, int type,
+                                                    const char *what) {
+    static const char *const type_names[] = {"null", "false", "true", "a number", "a string", "an array", "an object"};
+    const cprof__json_value *v = cprof__json_member(j, object, key);
+    const cprof__json_value *o = &j->values[object];
+    if (!v) cprof__json_fail_at(j, o->line, o->column, "%s: missing \"%s\"", what, key);
+    else if (v->type != type) cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected %s", what, key, type_names[type]);
+    return j->failed ? NULL : v;
+}
+
+/* An unsigned integer up to `max`: no sign, no fraction, no exponent, no overflow. */
+static uint64_t cprof__json_u64(cprof__json *j, uint32_t object, const char *key, const char *what, uint64_t max) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
+    uint64_t value = 0;
+    if (v && !cprof__parse_decimal(v->text, v->length, max, &value))
+        cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected an integer from 0 to %llu, found %.*s", what, key,
+                            (unsigned long long)max, (int)(v->length < 40 ? v->length : 40), v->text);
+    return j->failed ? 0 : value;
+}
+
+static int64_t cprof__json_i64(cprof__json *j, uint32_t object, const char *key, const char *what) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
+    uint64_t magnitude = 0;
+    if (!v) return 0;
+    int negative = v->text[0] == '-';
+    if (!cprof__parse_decimal(v->text + negative, v->length - (size_t)negative, (uint64_t)INT64_MAX, &magnitude))
+        cprof__json_fail_at(j, v->line, v->column, "%s.%s: expected a 64-bit integer, found %.*s", what, key,
+                            (int)(v->length < 40 ? v->length : 40), v->text);
+    return j->failed ? 0 : negative ? -(int64_t)magnitude : (int64_t)magnitude;
+}
+
+/* A non-negative number `v` (member `key` of `what`, for messages). */
+static double cprof__json_double_value(cprof__json *j, const cprof__json_value *v, const char *key, const char *what) {
+    char text[64];
+    if (v->length >= sizeof text) {
+        cprof__json_fail_at(j, v->line, v->column, "%s.%s: number too long", what, key);
+        return 0;
+    }
+    memcpy(text, v->text, v->length);
+    text[v->length] = '\0';
+    cprof__c_locale locale;
+    cprof__c_locale_enter(&locale);
+    double value = strtod(text, NULL);
+    cprof__c_locale_leave(&locale);
+    if (!isfinite(value) || value < 0) cprof__json_fail_at(j, v->line, v->column, "%s.%s: out of range", what, key);
+    return value;
+}
+
+static double cprof__json_double(cprof__json *j, uint32_t object, const char *key, const char *what) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_NUMBER, what);
+    return v ? cprof__json_double_value(j, v, key, what) : 0;
+}
+
+static const char *cprof__json_text(cprof__json *j, cprof_profile *p, uint32_t object, const char *key, const char *what) {
+    const cprof__json_value *v = cprof__json_require(j, object, key, CPROF__JSON_STRING, what);
+    return v ? cprof__string_copy(p, v->text, v->length) : "";
+}
+
+/* An index into an array of `limit` elements, or null for "none". */
+static uint32_t cprof__json_index(cprof__json *j, uint32_t object, const char *key, const char *what, uint64_t limit) {
+    const cprof__json_value *v = cprof__json_member(j, object, key);
+    if (v && v->type == CPROF__JSON_NULL) return CPROF_NONE;
+    uint64_t index = cprof__json_u64(j, object, key, what, UINT32_MAX - 1);
+    if (!j->failed && index >= limit)
+        cprof__json_fail_at(j, v->line, v->column, "%s.%s: %llu is out of range (%llu entries)", what, key,
+                            (unsigned long long)index, (unsigned long long)limit);
+    return j->failed ? CPROF_NONE : (uint32_t)index;
+}
+
+/* --- the profile's parts ---------------------------------------------------------------------------- */
+static void cprof__load_header(cprof__json *j, uint32_t root, cprof_profile *p) {
+    const cprof__json_value *format = cprof__json_require(j, root, "format", CPROF__JSON_STRING, "profile");
+    if (format && strcmp(format->text, "cprof profile") != 0)
+        cprof__json_fail_at(j, format->line, format->column, "not a cprof profile (format \"%s\")", format->text);
+    const cprof__json_value *version = cprof__json_require(j, root, "version", CPROF__JSON_STRING, "profile");
+    if (j->failed) return;
+    const char *dot = strchr(version->text, '.');
+    uint64_t major = 0, minor = 0;
+    if (!dot || !cprof__parse_decimal(version->text, (size_t)(dot - version->text), 999, &major) ||
+        !cprof__parse_decimal(dot + 1, strlen(dot + 1), 999, &minor))
+        cprof__json_fail_at(j, version->line, version->column, "version \"%s\" is not MAJOR.MINOR", version->text);
+    else if (major != CPROF__FORMAT_MAJOR)
+        cprof__json_fail_at(j, version->line, version->column,
+                            "format version %s is not one this cprof reads (%d.x); use a cprof of that version",
+                            version->text, CPROF__FORMAT_MAJOR);
+    p->format_major = (uint32_t)major;
+    p->format_minor = (uint32_t)minor;
+    p->program = cprof__json_text(j, p, root, "program", "profile");
+    p->start_unix_ns = cprof__json_i64(j, root, "start_unix_ns", "profile");
+    p->wall_ns = cprof__json_u64(j, root, "wall_ns", "profile", UINT64_MAX);
+    p->timer = cprof__json_text(j, p, root, "timer", "profile");
+    p->timer_hz = cprof__json_double(j, root, "timer_hz", "profile");
+    p->dropped_scopes = cprof__json_u64(j, root, "dropped_scopes", "profile", UINT64_MAX);
+    p->messages_dropped = cprof__json_u64(j, root, "messages_dropped", "profile", UINT64_MAX);
+    p->profiler_bytes = cprof__json_u64(j, root, "profiler_bytes", "profile", UINT64_MAX);
+}
+
+/* The elements of array member `key`, each an object; returns the count (0 on error). */
+static uint32_t cprof__load_array(cprof__json *j, uint32_t root, const char *key, uint32_t *first) {
+    const cprof__json_value *array = cprof__json_require(j, root, key, CPROF__JSON_ARRAY, "profile");
+    *first = array ? array->first : 0;
+    for (uint32_t e = *first; e && !j->failed; e = j->values[e].next)
+        if (j->values[e].type != CPROF__JSON_OBJECT)
+            cprof__json_fail_at(j, j->values[e].line, j->values[e].column, "%s: each entry must be an object", key);
+    return array && !j->failed ? array->count : 0;
+}
+
+static void cprof__load_counters(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count;
+    if (!cprof__json_member(j, root, "counters")) return; /* a file from before counters */
+    p->counter_reader = cprof__json_text(j, p, root, "counter_reader", "profile");
+    count = cprof__load_array(j, root, "counters", &e);
+    if (j->failed || !count || cprof__grow(&p->counters, &cprof__capacities(p)->counters, count, sizeof *p->counters)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_counter_info *c = &p->counters[p->counter_count++];
+        memset(c, 0, sizeof *c);
+        c->name = cprof__json_text(j, p, e, "name", "counters[]");
+        c->available = (uint32_t)cprof__json_u64(j, e, "available", "counters[]", 1);
+        c->reason = cprof__json_text(j, p, e, "reason", "counters[]");
+        c->running_ratio = cprof__json_double(j, e, "running_ratio", "counters[]");
+    }
+}
+
+/* A node's "counters": exactly one non-negative integer per counter of the profile. */
+static void cprof__load_node_counters(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index) {
+    size_t count = p->counter_count, k = 0;
+    if (!count) return;
+    const cprof__json_value *array = cprof__json_require(j, e, "counters", CPROF__JSON_ARRAY, "nodes[]");
+    if (!array || cprof__grow(&p->node_counters, &cprof__capacities(p)->node_counters, ((size_t)index + 1) * count,
+                              sizeof *p->node_counters)) {
+        if (!j->failed) cprof__json_fail_at(j, 1, 1, "out of memory");
+        return;
+    }
+    for (uint32_t v = array->first; v && !j->failed; v = j->values[v].next, k++) {
+        const cprof__json_value *value = &j->values[v];
+        uint64_t number = 0;
+        if (k >= count || value->type != CPROF__JSON_NUMBER || !cprof__parse_decimal(value->text, value->length, UINT64_MAX, &number))
+            cprof__json_fail_at(j, value->line, value->column, "nodes[%u].counters: expected %u non-negative integers",
+                                (unsigned)index, (unsigned)count);
+        else
+            p->node_counters[(size_t)index * count + k].total = number;
+    }
+    if (!j->failed && k != count)
+        cprof__json_fail_at(j, array->line, array->column, "nodes[%u].counters: expected %u values, found %u",
+                            (unsigned)index, (unsigned)count, (unsigned)k);
+}
+
+static void cprof__load_sites(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count = cprof__load_array(j, root, "sites", &e);
+    if (j->failed || cprof__grow(&p->sites, &cprof__capacities(p)->sites, count, sizeof *p->sites)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_site_info *s = &p->sites[p->site_count++];
+        s->name = cprof__json_text(j, p, e, "name", "sites[]");
+        s->function = cprof__json_text(j, p, e, "function", "sites[]");
+        s->file = cprof__json_text(j, p, e, "file", "sites[]");
+        s->line = (uint32_t)cprof__json_u64(j, e, "line", "sites[]", UINT32_MAX);
+    }
+}
+
+static void cprof__load_threads(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count = cprof__load_array(j, root, "threads", &e);
+    if (j->failed || cprof__grow(&p->threads, &cprof__capacities(p)->threads, count, sizeof *p->threads)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_thread_info *t = &p->threads[p->thread_count++];
+        t->id = cprof__json_u64(j, e, "id", "threads[]", UINT64_MAX);
+        t->name = cprof__json_text(j, p, e, "name", "threads[]");
+        t->root = (uint32_t)cprof__json_u64(j, e, "root", "threads[]", UINT32_MAX - 1);
+        t->exited = (uint32_t)cprof__json_u64(j, e, "exited", "threads[]", 1);
+    }
+}
+
+static void cprof__load_node(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index) {
+    cprof_node *n = &p->nodes[index];
+    memset(n, 0, sizeof *n);
+    n->site = cprof__json_index(j, e, "site", "nodes[]", p->site_count);
+    n->parent = cprof__json_index(j, e, "parent", "nodes[]", index); /* parents come first: no cycle */
+    n->first_child = n->next_sibling = CPROF_NONE;
+    n->calls = cprof__json_u64(j, e, "calls", "nodes[]", UINT64_MAX);
+    n->total_ns = cprof__json_u64(j, e, "total_ns", "nodes[]", UINT64_MAX);
+    n->min_ns = cprof__json_u64(j, e, "min_ns", "nodes[]", UINT64_MAX);
+    n->max_ns = cprof__json_u64(j, e, "max_ns", "nodes[]", UINT64_MAX);
+    n->open = (uint32_t)cprof__json_u64(j, e, "open", "nodes[]", UINT32_MAX);
+    n->sum_sq_ns2 = cprof__json_double(j, e, "sum_sq_ns2", "nodes[]");
+    if (cprof__json_member(j, e, "alloc_count")) { /* >>allocs; absent in files without tracking */
+        n->alloc_self_count = cprof__json_u64(j, e, "alloc_count", "nodes[]", UINT64_MAX);
+        n->alloc_self_bytes = cprof__json_u64(j, e, "alloc_bytes", "nodes[]", UINT64_MAX);
+    }
+    if (!j->failed && (n->site == CPROF_NONE) != (n->parent == CPROF_NONE))
+        cprof__json_fail_at(j, j->values[e].line, j->values[e].column,
+                            "nodes[%u]: only a thread's root has no site, and it has no parent", (unsigned)index);
+}
+
+/* Nodes must be in depth-first order (every subtree contiguous, as the writers expect): a node's
+   parent is the node before it or one of that node's ancestors. Links, depth and thread follow. */
+static void cprof__link_node(cprof__json *j, uint32_t e, cprof_profile *p, uint32_t index, uint32_t *last_child) {
+    cprof_node *n = &p->nodes[index];
+    if (n->parent == CPROF_NONE) return;
+    uint32_t at = index - 1;
+    while (at != CPROF_NONE && at != n->parent) at = p->nodes[at].parent;
+    if (at == CPROF_NONE) {
+        cprof__json_fail_at(j, j->values[e].line, j->values[e].column,
+                            "nodes[%u]: parent %u is not on the path of the node before it (not depth-first order)",
+                            (unsigned)index, (unsigned)n->parent);
+        return;
+    }
+    cprof_node *parent = &p->nodes[n->parent];
+    n->depth = parent->depth + 1;
+    n->thread = parent->thread;
+    if (last_child[n->parent] == CPROF_NONE) parent->first_child = index;
+    else p->nodes[last_child[n->parent]].next_sibling = index;
+    last_child[n->parent] = index;
+}
+
+static void cprof__load_nodes(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count = cprof__load_array(j, root, "nodes", &e);
+    size_t bytes = (size_t)(count ? count : 1) * sizeof(uint32_t);
+    uint32_t *last_child = (uint32_t *)cprof__alloc(bytes);
+    if (j->failed || !last_child || cprof__grow(&p->nodes, &cprof__capacities(p)->nodes, count, sizeof *p->nodes)) {
+        if (!j->failed) cprof__json_fail_at(j, 1, 1, "out of memory");
+        cprof__release(last_child, bytes);
+        return;
+    }
+    for (uint32_t index = 0; e && !j->failed; e = j->values[e].next, index++) {
+        p->node_count++;
+        last_child[index] = CPROF_NONE;
+        cprof__load_node(j, e, p, index);
+        if (!j->failed) cprof__load_node_counters(j, e, p, index);
+        if (!j->failed) cprof__link_node(j, e, p, index, last_child);
+    }
+    cprof__release(last_child, bytes);
+}
+
+/* Every thread's root is a root node, and every root node belongs to exactly one thread. */
+static void cprof__check_roots(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t roots = 0;
+    for (size_t i = 0; i < p->node_count; i++) roots += p->nodes[i].parent == CPROF_NONE;
+    const cprof__json_value *threads = cprof__json_member(j, root, "threads");
+    for (size_t t = 0; t < p->thread_count && !j->failed; t++) {
+        uint32_t r = p->threads[t].root;
+        if (r >= p->node_count || p->nodes[r].parent != CPROF_NONE || (t && r <= p->threads[t - 1].root))
+            cprof__json_fail_at(j, threads->line, threads->column,
+                                "threads[%u].root: %u is not a root node after the previous thread's", (unsigned)t, (unsigned)r);
+        for (uint32_t n = r; n < p->node_count && (n == r || p->nodes[n].parent != CPROF_NONE); n++) p->nodes[n].thread = (uint32_t)t;
+    }
+    if (!j->failed && roots != p->thread_count)
+        cprof__json_fail_at(j, threads->line, threads->column, "%u threads but %u root nodes", (unsigned)p->thread_count,
+                            (unsigned)roots);
+}
+
+static void cprof__load_messages(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e, count = cprof__load_array(j, root, "messages", &e);
+    if (j->failed || cprof__grow(&p->messages, &cprof__capacities(p)->messages, count, sizeof *p->messages)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_message *m = &p->messages[p->message_count++];
+        m->file = cprof__json_text(j, p, e, "file", "messages[]");
+        m->line = (uint32_t)cprof__json_u64(j, e, "line", "messages[]", UINT32_MAX);
+        m->text = cprof__json_text(j, p, e, "text", "messages[]");
+    }
+}
+
+static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char *key, cprof_profile *p, int problems) {
+    const cprof__json_value *array = cprof__json_require(j, object, key, CPROF__JSON_ARRAY, "allocations");
+    for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) {
+        cprof_alloc_site *s = cprof__alloc_site_new(p, problems);
+        if (!s) { cprof__json_fail_at(j, 1, 1, "out of memory"); return; }
+        s->file = cprof__json_text(j, p, e, "file", key);
+        s->function = cprof__json_text(j, p, e, "function", key);
+        s->line = (uint32_t)cprof__json_u64(j, e, "line", key, UINT32_MAX);
+        s->kind = (uint32_t)cprof__json_u64(j, e, "kind", key, CPROF_FREE_DOUBLE);
+        s->node = cprof__json_index(j, e, "node", key, p->node_count);
+        s->origin = cprof__json_index(j, e, "origin", key, problems ? p->alloc_site_count : 0);
+        s->count = cprof__json_u64(j, e, "count", key, UINT64_MAX);
+        s->bytes = cprof__json_u64(j, e, "bytes", key, UINT64_MAX);
+        s->live_count = cprof__json_u64(j, e, "live_count", key, UINT64_MAX);
+        s->live_bytes = cprof__json_u64(j, e, "live_bytes", key, UINT64_MAX);
+        s->peak_live_bytes = cprof__json_u64(j, e, "peak_live_bytes", key, UINT64_MAX);
+        s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
+        if (cprof__json_member(j, e, "max_bytes")) s->max_bytes = cprof__json_u64(j, e, "max_bytes", key, UINT64_MAX);
+    }
+}
+
+/* "allocations" is absent in a profile of a program without CPROF_WRAP_MALLOC. */
+static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) {
+    static const char *const totals[] = {"allocations", "frees", "bytes_allocated", "bytes_freed", "live_blocks",
+                                         "live_bytes", "peak_live_bytes", "temporary", "unknown_frees", "double_frees"};
+    cprof_alloc_totals *a = &p->allocs;
+    uint64_t *fields[] = {&a->allocations, &a->frees, &a->bytes_allocated, &a->bytes_freed, &a->live_blocks,
+                          &a->live_bytes, &a->peak_live_bytes, &a->temporary, &a->unknown_frees, &a->double_frees};
+    a->peak_node = CPROF_NONE;
+    const cprof__json_value *object = cprof__json_member(j, root, "allocations");
+    if (!object) return;
+    uint32_t o = cprof__json_require(j, root, "allocations", CPROF__JSON_OBJECT, "profile") ? (uint32_t)(object - j->values) : 0;
+    for (size_t i = 0; i < sizeof totals / sizeof totals[0] && o; i++) *fields[i] = cprof__json_u64(j, o, totals[i], "allocations", UINT64_MAX);
+    if (j->failed || !o) return;
+    a->tracked = 1;
+    a->peak_node = cprof__json_index(j, o, "peak_node", "allocations", p->node_count);
+    const cprof__json_value *histogram = cprof__json_require(j, o, "size_histogram", CPROF__JSON_ARRAY, "allocations");
+    uint32_t k = 0;
+    for (uint32_t v = histogram ? histogram->first : 0; v && !j->failed; v = j->values[v].next, k++)
+        if (k >= CPROF_ALLOC_HISTOGRAM || j->values[v].type != CPROF__JSON_NUMBER ||
+            !cprof__parse_decimal(j->values[v].text, j->values[v].length, UINT64_MAX, &a->size_histogram[k]))
+            cprof__json_fail_at(j, j->values[v].line, j->values[v].column,
+                                "allocations.size_histogram: expected %d non-negative integers", CPROF_ALLOC_HISTOGRAM);
+    if (!j->failed && k != CPROF_ALLOC_HISTOGRAM)
+        cprof__json_fail_at(j, histogram->line, histogram->column, "allocations.size_histogram: expected %d values, found %u",
+                            CPROF_ALLOC_HISTOGRAM, (unsigned)k);
+    if (!j->failed) cprof__load_alloc_sites(j, o, "sites", p, 0);
+    if (!j->failed) cprof__load_alloc_sites(j, o, "free_problems", p, 1);
+}
+
+static void cprof__load_samples(cprof__json *j, uint32_t e, cprof_benchmark *r) {
+    const cprof__json_value *array = cprof__json_require(j, e, "samples_ns", CPROF__JSON_ARRAY, "benchmarks[]");
+    if (!array || !array->count) return;
+    r->samples_ns = (double *)cprof__alloc(array->count * sizeof *r->samples_ns);
+    if (!r->samples_ns) {
+        cprof__json_fail_at(j, array->line, array->column, "out of memory");
+        return;
+    }
+    r->sample_count = array->count; /* before any failure, so that the samples are freed with it */
+    for (uint32_t v = array->first, k = 0; v && !j->failed; v = j->values[v].next, k++) {
+        if (j->values[v].type != CPROF__JSON_NUMBER)
+            cprof__json_fail_at(j, j->values[v].line, j->values[v].column, "benchmarks[].samples_ns: expected numbers");
+        else
+            r->samples_ns[k] = cprof__json_double_value(j, &j->values[v], "samples_ns", "benchmarks[]");
+    }
+}
+
+static void cprof__load_benchmarks(cprof__json *j, uint32_t root, cprof_profile *p) {
+    uint32_t e;
+    if (!cprof__json_member(j, root, "benchmarks")) return; /* a profile without benchmarks */
+    cprof__load_array(j, root, "benchmarks", &e);
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_benchmark *r = cprof__bench_append(p, "");
+        if (!r) {
+            cprof__json_fail_at(j, j->values[e].line, j->values[e].column, "out of memory");
+            return;
+        }
+        r->name = cprof__json_text(j, p, e, "name", "benchmarks[]");
+        r->n = cprof__json_u64(j, e, "n", "benchmarks[]", UINT64_MAX);
+        r->items = cprof__json_u64(j, e, "items", "benchmarks[]", UINT64_MAX);
+        r->bytes = cprof__json_u64(j, e, "bytes", "benchmarks[]", UINT64_MAX);
+        r->warmup_iterations = cprof__json_u64(j, e, "warmup_iterations", "benchmarks[]", UINT64_MAX);
+        r->iterations = cprof__json_u64(j, e, "iterations", "benchmarks[]", UINT64_MAX);
+        r->batch = cprof__json_u64(j, e, "batch", "benchmarks[]", UINT64_MAX);
+        cprof__load_samples(j, e, r);
+        r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
+    }
+}
+
+int cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out) {
+    cprof__json j;
+    *out = NULL;
+    cprof_profile *p = cprof__profile_new();
+    uint32_t root = p ? cprof__json_parse(&j, text, length, name ? name : "(string)") : 0;
+    if (root && j.values[root].type != CPROF__JSON_OBJECT) cprof__json_fail_at(&j, 1, 1, "a profile is a JSON object");
+    if (root && !j.failed) {
+        cprof__load_header(&j, root, p);
+        if (!j.failed) cprof__load_counters(&j, root, p);
+        if (!j.failed) cprof__load_sites(&j, root, p);
+        if (!j.failed) cprof__load_threads(&j, root, p);
+        if (!j.failed) cprof__load_nodes(&j, root, p);
+        if (!j.failed) cprof__check_roots(&j, root, p);
+        if (!j.failed) cprof__load_messages(&j, root, p);
+        if (!j.failed) cprof__load_allocs(&j, root, p);
+        if (!j.failed) cprof__load_benchmarks(&j, root, p);
+    }
+    int failed = !p || !root || j.failed || cprof__profile_derive(p);
+    if (!p) cprof__set_error("%s: out of memory", name ? name : "(string)");
+    if (p) cprof__json_free(&j, length);
+    if (failed) {
+        cprof_profile_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+int cprof_load(const char *path, cprof_profile **out) {
+    size_t length, capacity;
+    *out = NULL;
+    char *text = cprof__read_file(path, &length, &capacity);
+    if (!text) return -1;
+    int result = cprof_load_string(text, length, path, out);
+    cprof__release(text, capacity);
+    return result;
 }
 
 /* ==================================================================================================
@@ -6088,132 +6611,6 @@ cprof_compare_options cprof_compare_defaults(void) {
     options.before_label = NULL;
     options.after_label = NULL;
     return options;
-}
-
-/* --- statistics -------------------------------------------------------------------------------- */
-/* The continued fraction of the regularized incomplete beta function, evaluated with the modified
-   Lentz method; converges quickly for x < (a + 1) / (a + b + 2). */
-static double cprof__beta_fraction(double a, double b, double x) {
-    const double tiny = 1e-300;
-    double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
-    d = 1.0 / (fabs(d) < tiny ? tiny : d);
-    double h = d;
-    for (int m = 1; m <= 500; m++) {
-        for (int half = 0; half < 2; half++) { /* the even, then the odd term of step m */
-            double numerator = half == 0 ? m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m))
-                                         : -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0));
-            d = 1.0 + numerator * d;
-            c = 1.0 + numerator / c;
-            d = 1.0 / (fabs(d) < tiny ? tiny : d);
-            if (fabs(c) < tiny) c = tiny;
-            h *= d * c;
-            if (half == 1 && fabs(d * c - 1.0) < 1e-15) return h;
-        }
-    }
-    return h;
-}
-
-/* I_x(a, b), the regularized incomplete beta function. */
-static double cprof__incomplete_beta(double a, double b, double x) {
-    if (x <= 0.0) return 0.0;
-    if (x >= 1.0) return 1.0;
-    double front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1.0 - x));
-    if (x < (a + 1.0) / (a + b + 2.0)) return front * cprof__beta_fraction(a, b, x) / a;
-    return 1.0 - front * cprof__beta_fraction(b, a, 1.0 - x) / b;
-}
-
-/* Two-sided p-value of Student's t with `df` degrees of freedom: P(|T| >= |t|). */
-static double cprof__student_p(double t, double df) {
-    return cprof__incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
-}
-
-/* Per-call durations summarised by their count, sum and sum of squares (what a node records). */
-typedef struct cprof__sample {
-    double n, mean, variance;
-} cprof__sample;
-
-static cprof__sample cprof__sample_of(double n, double sum, double sum_sq) {
-    cprof__sample s;
-    s.n = n;
-    s.mean = n > 0 ? sum / n : 0.0;
-    s.variance = n > 1 ? (sum_sq - n * s.mean * s.mean) / (n - 1.0) : 0.0;
-    if (s.variance < 0.0) s.variance = 0.0; /* rounding when every call took the same time */
-    return s;
-}
-
-/* Welch's t-test (unequal variances): two-sided p that the means differ; NaN below 2 calls a side,
-   where there is no spread to test against. Two exact, spread-free samples: 0 when they differ. */
-static double cprof__welch_p(cprof__sample x, cprof__sample y) {
-    if (x.n < 2 || y.n < 2) return NAN;
-    double vx = x.variance / x.n, vy = y.variance / y.n, se2 = vx + vy;
-    if (!(se2 > 0.0)) return x.mean == y.mean ? 1.0 : 0.0;
-    double t = (y.mean - x.mean) / sqrt(se2);
-    double df = se2 * se2 / (vx * vx / (x.n - 1.0) + vy * vy / (y.n - 1.0));
-    return cprof__student_p(t, df);
-}
-
-typedef struct cprof__ranked {
-    double value;
-    int group; /* 0: x, 1: y */
-} cprof__ranked;
-
-static int cprof__compare_ranked(const void *a, const void *b) {
-    double x = ((const cprof__ranked *)a)->value, y = ((const cprof__ranked *)b)->value;
-    return x < y ? -1 : x > y;
-}
-
-/* P(U <= u) when the n + m values have no ties: the share of the C(n + m, n) ways to give x its
-   ranks whose rank sum is at most u + n (n + 1) / 2, counted by a knapsack over the ranks. */
-static double cprof__mann_whitney_exact(size_t n, size_t m, double u) {
-    size_t total = n + m, max_sum = total * (total + 1) / 2;
-    size_t bytes = (n + 1) * (max_sum + 1) * sizeof(double);
-    double *ways = (double *)cprof__alloc(bytes); /* ways[k * (max_sum + 1) + s]: k ranks summing to s */
-    if (!ways) return NAN;
-    ways[0] = 1.0;
-    for (size_t rank = 1; rank <= total; rank++)
-        for (size_t k = rank < n ? rank : n; k >= 1; k--)
-            for (size_t s = max_sum; s >= rank; s--) ways[k * (max_sum + 1) + s] += ways[(k - 1) * (max_sum + 1) + s - rank];
-    double below = 0.0, all = 0.0, limit = u + (double)(n * (n + 1) / 2);
-    for (size_t s = 0; s <= max_sum; s++) {
-        all += ways[n * (max_sum + 1) + s];
-        if ((double)s <= limit + 1e-9) below += ways[n * (max_sum + 1) + s];
-    }
-    cprof__release(ways, bytes);
-    return below / all;
-}
-
-/* The Mann-Whitney U test: two-sided p that x and y come from distributions of which one tends to
-   be larger. Exact without ties up to 40 values; else the normal approximation with the tie
-   correction and a continuity correction of 1/2. NaN when a side is empty. */
-static double cprof__mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
-    size_t total = n + m, bytes = (total ? total : 1) * sizeof(cprof__ranked);
-    if (!n || !m) return NAN;
-    cprof__ranked *all = (cprof__ranked *)cprof__alloc(bytes);
-    if (!all) return NAN;
-    for (size_t i = 0; i < total; i++) {
-        all[i].value = i < n ? x[i] : y[i - n];
-        all[i].group = i >= n;
-    }
-    qsort(all, total, sizeof *all, cprof__compare_ranked);
-    double rank_sum_x = 0.0, ties = 0.0;
-    for (size_t i = 0, j; i < total; i = j) {
-        for (j = i + 1; j < total && all[j].value == all[i].value;) j++;
-        double tied = (double)(j - i), rank = (double)(i + j + 1) / 2.0; /* the average of ranks i+1..j */
-        ties += tied * tied * tied - tied;
-        for (size_t k = i; k < j; k++) rank_sum_x += all[k].group == 0 ? rank : 0.0;
-    }
-    cprof__release(all, bytes);
-    double dn = (double)n, dm = (double)m, u = rank_sum_x - dn * (dn + 1.0) / 2.0;
-    double smaller = u < dn * dm - u ? u : dn * dm - u;
-    if (ties == 0.0 && total <= 40) {
-        double p = 2.0 * cprof__mann_whitney_exact(n, m, smaller);
-        return p > 1.0 ? 1.0 : p;
-    }
-    double dt = (double)total;
-    double sigma = sqrt(dn * dm / 12.0 * ((dt + 1.0) - ties / (dt * (dt - 1.0))));
-    if (!(sigma > 0.0)) return 1.0;
-    double z = (fabs(u - dn * dm / 2.0) - 0.5) / sigma;
-    return z <= 0.0 ? 1.0 : erfc(z / sqrt(2.0));
 }
 
 /* --- building the comparison --------------------------------------------------------------------- */
@@ -6337,16 +6734,6 @@ static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
         if (cprof__compare_spread(c, p, side->sum_sq + r * own->function_capacity)) return -1;
     }
     return 0;
-}
-
-static double cprof__median(double *values, size_t count) {
-    for (size_t i = 1; i < count; i++) /* insertion sort: a handful of runs */
-        for (size_t j = i; j > 0 && values[j - 1] > values[j]; j--) {
-            double swap = values[j];
-            values[j] = values[j - 1];
-            values[j - 1] = swap;
-        }
-    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2.0;
 }
 
 /* The values of function u, metric k in every run of a side, into out[]. */
@@ -6816,6 +7203,98 @@ int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile
     cprof__release(paint.match, (paint.drawn->node_count ? paint.drawn->node_count : 1) * sizeof *paint.match);
     cprof__buf_free(&b);
     return failed ? -1 : 0;
+}
+
+/* --- two runs compared: per benchmark (name and n) the change of the median, and whether it exceeds
+   both the threshold and the noise (Mann-Whitney U on the samples) ---------------------------------- */
+static cprof_benchmark *cprof__bench_find(const cprof_profile *p, const cprof_benchmark *like) {
+    for (size_t i = 0; i < p->benchmark_count; i++)
+        if (p->benchmarks[i].n == like->n && strcmp(p->benchmarks[i].name, like->name) == 0) return &p->benchmarks[i];
+    return NULL;
+}
+
+/* One line; returns 1 when the benchmark regressed. */
+static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, const cprof_benchmark *y,
+                                    double threshold_pct, double alpha) {
+    char n[32], before[24], after[24];
+    double change = x->stats.median_ns > 0 ? 100 * (y->stats.median_ns - x->stats.median_ns) / x->stats.median_ns : 0;
+    double p_value = cprof__mann_whitney_p(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
+    if (isnan(p_value)) p_value = 1; /* no samples on a side: nothing tells the change from noise */
+    const char *verdict = fabs(change) < threshold_pct ? "unchanged" : p_value >= alpha ? "within noise"
+                          : change < 0 ? "improved" : "REGRESSED";
+    cprof__buf_printf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
+    cprof__buf_pad_left(b, cprof__bench_time(before, x->stats.median_ns), 9);
+    cprof__buf_puts(b, " ");
+    cprof__buf_pad_left(b, cprof__bench_time(after, y->stats.median_ns), 9);
+    cprof__buf_printf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdict);
+    return verdict[0] == 'R';
+}
+
+static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before, const cprof_profile *after,
+                                      double threshold_pct, double alpha) {
+    int regressed = 0;
+    char n[32];
+    cprof__buf_printf(b, "Benchmarks compared (median per iteration; a change counts when over %.3g%% and the "
+                         "Mann-Whitney U test's p < %.3g)\n  %-24s %11s %9s %9s %9s\n",
+                      threshold_pct, alpha, "name", "n", "before", "after", "change");
+    for (size_t i = 0; i < after->benchmark_count; i++) {
+        const cprof_benchmark *y = &after->benchmarks[i], *x = cprof__bench_find(before, y);
+        if (x) regressed += cprof__bench_compare_row(b, x, y, threshold_pct, alpha);
+        else cprof__buf_printf(b, "  %-24s %11s  new\n", y->name, y->n ? cprof__count(n, y->n) : "-");
+    }
+    for (size_t i = 0; i < before->benchmark_count; i++)
+        if (!cprof__bench_find(after, &before->benchmarks[i]))
+            cprof__buf_printf(b, "  %-24s %11s  removed\n", before->benchmarks[i].name,
+                              before->benchmarks[i].n ? cprof__count(n, before->benchmarks[i].n) : "-");
+    cprof__buf_printf(b, "%d regressed\n", regressed);
+    return regressed;
+}
+
+int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                              const cprof_compare_options *options) {
+    cprof__buf b;
+    cprof_compare_options o = options ? *options : cprof_compare_defaults();
+    memset(&b, 0, sizeof b);
+    if (!before || !after || !out) return -1;
+    int regressed = cprof__bench_compare_build(&b, before, after, o.threshold_pct, o.alpha);
+    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
+    cprof__buf_free(&b);
+    return failed ? -1 : regressed;
+}
+
+/* Several runs of a side as one: each benchmark (name and n) with the samples of every run. */
+static cprof_profile *cprof__bench_pool(const cprof_profile *const *runs, size_t count) {
+    cprof_profile *pool = cprof__profile_new();
+    for (size_t i = 0; pool && i < count; i++)
+        for (size_t k = 0; k < runs[i]->benchmark_count; k++) {
+            const cprof_benchmark *from = &runs[i]->benchmarks[k];
+            cprof_benchmark *into = cprof__bench_find(pool, from);
+            if (!into) {
+                if (cprof__bench_copy(pool, from)) goto fail;
+                continue;
+            }
+            size_t capacity = into->sample_count, total = into->sample_count + from->sample_count;
+            if (cprof__grow(&into->samples_ns, &capacity, total, sizeof(double))) goto fail;
+            memcpy(into->samples_ns + into->sample_count, from->samples_ns, from->sample_count * sizeof(double));
+            into->sample_count = total;
+            into->iterations += from->iterations;
+            cprof__bench_shrink(into, capacity);
+            into->stats = cprof_bench_statistics(into->samples_ns, into->sample_count);
+        }
+    return pool;
+fail:
+    cprof_profile_free(pool);
+    return NULL;
+}
+
+int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
+                                   const cprof_profile *const *after, size_t after_count, FILE *out,
+                                   const cprof_compare_options *options) {
+    cprof_profile *x = cprof__bench_pool(before, before_count), *y = cprof__bench_pool(after, after_count);
+    int result = x && y ? cprof_bench_compare_write(x, y, out, options) : -1;
+    cprof_profile_free(x);
+    cprof_profile_free(y);
+    return result;
 }
 
 /* ==================================================================================================
@@ -7711,576 +8190,8 @@ static void cprof__report_and_analysis_build(cprof__buf *b, const cprof_profile 
 }
 
 /* ==================================================================================================
-   >>bench: micro-benchmarks. A body is run untimed (warm-up) while its batch grows to 1/target_samples
-   of the minimum time, then timed batch by batch: one pair of timer reads per batch, so their cost is
-   spread over the batch. Results live in the process until cprof_capture() copies them into the
-   profile's "benchmarks"; the statistics are pure functions of the samples.
-   ================================================================================================== */
-cprof_bench_options cprof_bench_defaults(void) {
-    cprof_bench_options options;
-    options.min_time_s = 0.5;
-    options.warmup_s = 0.05;
-    options.min_samples = 10;
-    options.target_samples = 50;
-    return options;
-}
-
-/* --- statistics: arrays in, numbers out ------------------------------------------------------------ */
-static int cprof__compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The p-quantile of sorted values, interpolating linearly between order statistics. */
-static double cprof__quantile(const double *sorted, size_t count, double p) {
-    double h = (double)(count - 1) * p;
-    size_t below = (size_t)h;
-    if (below + 1 >= count) return sorted[count - 1];
-    return sorted[below] + (h - (double)below) * (sorted[below + 1] - sorted[below]);
-}
-
-/* Sorts in place; returns the median. */
-static double cprof__sorted_median(double *values, size_t count) {
-    qsort(values, count, sizeof *values, cprof__compare_doubles);
-    return cprof__quantile(values, count, 0.5);
-}
-
-cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count) {
-    cprof_bench_stats s;
-    memset(&s, 0, sizeof s);
-    double *sorted = count ? (double *)cprof__alloc(count * sizeof *sorted) : NULL;
-    if (!sorted) return s;
-    double sum = 0, squares = 0;
-    for (size_t i = 0; i < count; i++) sum += sorted[i] = samples_ns[i];
-    s.count = count;
-    s.mean_ns = sum / (double)count;
-    for (size_t i = 0; i < count; i++) squares += (sorted[i] - s.mean_ns) * (sorted[i] - s.mean_ns);
-    s.stddev_ns = count > 1 ? sqrt(squares / (double)(count - 1)) : 0;
-    s.median_ns = cprof__sorted_median(sorted, count);
-    s.min_ns = sorted[0];
-    s.max_ns = sorted[count - 1];
-    s.q1_ns = cprof__quantile(sorted, count, 0.25);
-    s.q3_ns = cprof__quantile(sorted, count, 0.75);
-    double fence = 1.5 * (s.q3_ns - s.q1_ns);
-    for (size_t i = 0; i < count; i++) {
-        s.outliers_low += sorted[i] < s.q1_ns - fence;
-        s.outliers_high += sorted[i] > s.q3_ns + fence;
-        sorted[i] = fabs(sorted[i] - s.median_ns);
-    }
-    s.mad_ns = cprof__sorted_median(sorted, count);
-    cprof__release(sorted, count * sizeof *sorted);
-    return s;
-}
-
-/* The exponent k of time = c * n^k: the least-squares slope of log(time) over log(n). Points with a
-   zero n or time are skipped; 0 when fewer than two distinct n remain. */
-double cprof_bench_growth(const double *n, const double *time_ns, size_t count) {
-    double sx = 0, sy = 0, sxx = 0, sxy = 0, used = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (!(n[i] > 0) || !(time_ns[i] > 0)) continue;
-        double x = log(n[i]), y = log(time_ns[i]);
-        sx += x, sy += y, sxx += x * x, sxy += x * y, used += 1;
-    }
-    double spread = used * sxx - sx * sx;
-    return used >= 2 && spread > 1e-12 * used * sxx ? (used * sxy - sx * sy) / spread : 0;
-}
-
-/* --- running ------------------------------------------------------------------------------------------ */
-static pthread_mutex_t cprof__bench_lock = PTHREAD_MUTEX_INITIALIZER;
-static cprof_profile *cprof__bench_results; /* the process's benchmarks so far; NULL before the first */
-
-static uint64_t cprof__bench_batch_ticks(cprof_bench_function body, cprof_bench *b, uint64_t batch) {
-    uint64_t start = cprof__ticks();
-    for (uint64_t i = 0; i < batch; i++) body(b);
-    return cprof__ticks() - start;
-}
-
-/* Warm-up: run untimed, doubling the batch until one batch lasts batch_ticks, for at least warmup_ticks. */
-static uint64_t cprof__bench_warm_up(cprof_bench_function body, cprof_bench *b, cprof_benchmark *r,
-                                     uint64_t batch_ticks, uint64_t warmup_ticks) {
-    uint64_t batch = 1, spent = 0;
-    for (;;) {
-        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
-        r->warmup_iterations += batch;
-        spent += ticks;
-        if (ticks >= batch_ticks && spent >= warmup_ticks) return batch;
-        if (ticks < batch_ticks && batch < UINT64_MAX / 4) batch *= 2;
-    }
-}
-
-static int cprof__bench_add_sample(cprof_benchmark *r, size_t *capacity, double ns) {
-    if (cprof__grow(&r->samples_ns, capacity, r->sample_count + 1, sizeof *r->samples_ns)) return -1;
-    r->samples_ns[r->sample_count++] = ns;
-    return 0;
-}
-
-/* One benchmark at one n: warm-up, then batches until min_time_s and min_samples are both reached. */
-static int cprof__bench_measure(cprof_benchmark *r, size_t *capacity, cprof_bench_function body, cprof_bench *b,
-                                const cprof_bench_options *o) {
-    double hz = cprof__timer_hz();
-    uint32_t targets = o->target_samples ? o->target_samples : 1;
-    uint64_t min_ticks = (uint64_t)(o->min_time_s * hz), spent = 0;
-    uint64_t batch = cprof__bench_warm_up(body, b, r, min_ticks / targets + 1, (uint64_t)(o->warmup_s * hz));
-    r->batch = batch;
-    while (spent < min_ticks || r->sample_count < o->min_samples) {
-        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
-        spent += ticks;
-        if (cprof__bench_add_sample(r, capacity, (double)ticks * 1e9 / hz / (double)batch)) return -1;
-    }
-    r->iterations = batch * r->sample_count;
-    r->items = b->items;
-    r->bytes = b->bytes;
-    r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
-    return 0;
-}
-
-/* Appends a benchmark to p (its name copied into p); NULL when out of memory. */
-static cprof_benchmark *cprof__bench_append(cprof_profile *p, const char *name) {
-    if (cprof__grow(&p->benchmarks, &cprof__capacities(p)->benchmarks, p->benchmark_count + 1, sizeof *p->benchmarks))
-        return NULL;
-    cprof_benchmark *r = &p->benchmarks[p->benchmark_count++];
-    memset(r, 0, sizeof *r);
-    r->name = cprof__string(p, name);
-    return r;
-}
-
-/* Samples are allocated with their exact size, so that freeing knows it from sample_count. */
-static void cprof__bench_shrink(cprof_benchmark *r, size_t capacity) {
-    double *exact = r->sample_count ? (double *)cprof__alloc(r->sample_count * sizeof *exact) : NULL;
-    if (exact) memcpy(exact, r->samples_ns, r->sample_count * sizeof *exact);
-    else r->sample_count = 0;
-    cprof__release(r->samples_ns, capacity * sizeof *r->samples_ns);
-    r->samples_ns = exact;
-}
-
-static int cprof__bench_one(const char *name, uint64_t n, cprof_bench_function body, void *user,
-                            const cprof_bench_options *o) {
-    cprof_benchmark r;
-    size_t capacity = 0;
-    cprof_bench b;
-    memset(&r, 0, sizeof r);
-    b.name = name, b.n = n, b.user = user, b.items = 0, b.bytes = 0;
-    r.n = n;
-    int failed = cprof__bench_measure(&r, &capacity, body, &b, o);
-    cprof__bench_shrink(&r, capacity);
-    pthread_mutex_lock(&cprof__bench_lock);
-    if (!cprof__bench_results) cprof__bench_results = cprof__profile_new();
-    cprof_benchmark *kept = failed || !cprof__bench_results ? NULL : cprof__bench_append(cprof__bench_results, name);
-    if (kept) {
-        r.name = kept->name;
-        *kept = r;
-    }
-    pthread_mutex_unlock(&cprof__bench_lock);
-    if (kept) return 0;
-    cprof__release(r.samples_ns, r.sample_count * sizeof *r.samples_ns);
-    cprof__message(NULL, 0, "benchmark %s: out of memory, result dropped", name);
-    return -1;
-}
-
-int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
-                      const cprof_bench_options *options) {
-    cprof_bench_options o = options ? *options : cprof_bench_defaults();
-    int failed = 0;
-    if (!name || !body) return -1;
-    cprof__init();
-    for (size_t i = 0; i < n_count; i++) failed |= cprof__bench_one(name, n[i], body, user, &o);
-    return failed ? -1 : 0;
-}
-
-int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *options) {
-    uint64_t none = 0;
-    return cprof_bench_sweep(name, body, user, &none, 1, options);
-}
-
-static void cprof__bench_free(cprof_profile *p) {
-    for (size_t i = 0; i < p->benchmark_count; i++)
-        cprof__release(p->benchmarks[i].samples_ns, p->benchmarks[i].sample_count * sizeof(double));
-    cprof__release(p->benchmarks, cprof__capacities(p)->benchmarks * sizeof *p->benchmarks);
-    p->benchmarks = NULL;
-    p->benchmark_count = 0;
-}
-
-void cprof_bench_clear(void) {
-    pthread_mutex_lock(&cprof__bench_lock);
-    cprof_profile_free(cprof__bench_results);
-    cprof__bench_results = NULL;
-    pthread_mutex_unlock(&cprof__bench_lock);
-}
-
-/* A copy of benchmark `from` into p, with its own name and samples; -1 when out of memory. */
-static int cprof__bench_copy(cprof_profile *p, const cprof_benchmark *from) {
-    cprof_benchmark *r = cprof__bench_append(p, from->name);
-    double *samples = from->sample_count ? (double *)cprof__alloc(from->sample_count * sizeof *samples) : NULL;
-    if (!r || (from->sample_count && !samples)) {
-        cprof__release(samples, from->sample_count * sizeof *samples);
-        if (r) p->benchmark_count--;
-        return -1;
-    }
-    const char *name = r->name;
-    *r = *from;
-    r->name = name;
-    r->samples_ns = samples;
-    if (samples) memcpy(samples, from->samples_ns, from->sample_count * sizeof *samples);
-    return 0;
-}
-
-/* Called by cprof_capture(): the process's benchmarks into the new profile. */
-static int cprof__bench_capture(cprof_profile *p) {
-    int failed = 0;
-    pthread_mutex_lock(&cprof__bench_lock);
-    for (size_t i = 0; cprof__bench_results && i < cprof__bench_results->benchmark_count && !failed; i++)
-        failed = cprof__bench_copy(p, &cprof__bench_results->benchmarks[i]);
-    pthread_mutex_unlock(&cprof__bench_lock);
-    return failed;
-}
-
-/* --- the profile file: "benchmarks", written only when there are some; the statistics are written for
-   scripts and derived again from the samples on load ------------------------------------------------- */
-static void cprof__json_benchmark(cprof__buf *b, const cprof_benchmark *r) {
-    cprof__buf_puts(b, "{\"name\": ");
-    cprof__buf_json_string(b, r->name);
-    cprof__buf_printf(b, ", \"n\": %llu, \"items\": %llu, \"bytes\": %llu, \"warmup_iterations\": %llu, "
-                         "\"iterations\": %llu, \"batch\": %llu,\n      \"median_ns\": ",
-                      (unsigned long long)r->n, (unsigned long long)r->items, (unsigned long long)r->bytes,
-                      (unsigned long long)r->warmup_iterations, (unsigned long long)r->iterations,
-                      (unsigned long long)r->batch);
-    cprof__buf_double(b, r->stats.median_ns);
-    cprof__buf_puts(b, ", \"mean_ns\": ");
-    cprof__buf_double(b, r->stats.mean_ns);
-    cprof__buf_puts(b, ", \"stddev_ns\": ");
-    cprof__buf_double(b, r->stats.stddev_ns);
-    cprof__buf_puts(b, ", \"mad_ns\": ");
-    cprof__buf_double(b, r->stats.mad_ns);
-    cprof__buf_printf(b, ", \"outliers\": %u,\n      \"samples_ns\": [",
-                      (unsigned)(r->stats.outliers_low + r->stats.outliers_high));
-    for (size_t i = 0; i < r->sample_count; i++) {
-        if (i) cprof__buf_puts(b, ", ");
-        cprof__buf_double(b, r->samples_ns[i]);
-    }
-    cprof__buf_puts(b, "]}");
-}
-
-static void cprof__json_benchmarks(cprof__buf *b, const cprof_profile *p) {
-    if (!p->benchmark_count) return;
-    cprof__buf_puts(b, ",\n  \"benchmarks\": [");
-    for (size_t i = 0; i < p->benchmark_count; i++) {
-        cprof__buf_puts(b, i ? ",\n    " : "\n    ");
-        cprof__json_benchmark(b, &p->benchmarks[i]);
-    }
-    cprof__buf_puts(b, "\n  ]");
-}
-
-static void cprof__load_samples(cprof__json *j, uint32_t e, cprof_benchmark *r) {
-    const cprof__json_value *array = cprof__json_require(j, e, "samples_ns", CPROF__JSON_ARRAY, "benchmarks[]");
-    if (!array || !array->count) return;
-    r->samples_ns = (double *)cprof__alloc(array->count * sizeof *r->samples_ns);
-    if (!r->samples_ns) {
-        cprof__json_fail_at(j, array->line, array->column, "out of memory");
-        return;
-    }
-    r->sample_count = array->count; /* before any failure, so that the samples are freed with it */
-    for (uint32_t v = array->first, k = 0; v && !j->failed; v = j->values[v].next, k++) {
-        if (j->values[v].type != CPROF__JSON_NUMBER)
-            cprof__json_fail_at(j, j->values[v].line, j->values[v].column, "benchmarks[].samples_ns: expected numbers");
-        else
-            r->samples_ns[k] = cprof__json_double_value(j, &j->values[v], "samples_ns", "benchmarks[]");
-    }
-}
-
-static void cprof__load_benchmarks(cprof__json *j, uint32_t root, cprof_profile *p) {
-    uint32_t e;
-    if (!cprof__json_member(j, root, "benchmarks")) return; /* a profile without benchmarks */
-    cprof__load_array(j, root, "benchmarks", &e);
-    for (; e && !j->failed; e = j->values[e].next) {
-        cprof_benchmark *r = cprof__bench_append(p, "");
-        if (!r) {
-            cprof__json_fail_at(j, j->values[e].line, j->values[e].column, "out of memory");
-            return;
-        }
-        r->name = cprof__json_text(j, p, e, "name", "benchmarks[]");
-        r->n = cprof__json_u64(j, e, "n", "benchmarks[]", UINT64_MAX);
-        r->items = cprof__json_u64(j, e, "items", "benchmarks[]", UINT64_MAX);
-        r->bytes = cprof__json_u64(j, e, "bytes", "benchmarks[]", UINT64_MAX);
-        r->warmup_iterations = cprof__json_u64(j, e, "warmup_iterations", "benchmarks[]", UINT64_MAX);
-        r->iterations = cprof__json_u64(j, e, "iterations", "benchmarks[]", UINT64_MAX);
-        r->batch = cprof__json_u64(j, e, "batch", "benchmarks[]", UINT64_MAX);
-        cprof__load_samples(j, e, r);
-        r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
-    }
-}
-
-/* --- the text: a table, the comparison of each task's implementations, the scaling of each sweep ---- */
-/* A time per iteration with sub-nanosecond digits where they matter: 0.82 ns, 41.3 ns, 12.3 µs. */
-static const char *cprof__bench_time(char out[24], double ns) {
-    if (ns < 10) cprof__snprintf(out, 24, "%.2f ns", ns);
-    else if (ns < 1000) cprof__snprintf(out, 24, "%.1f ns", ns);
-    else cprof__duration(out, (uint64_t)(ns + 0.5));
-    return out;
-}
-
-/* Per second, with an SI prefix: "1.23 G items/s", "456 MB/s". */
-static const char *cprof__bench_rate(char out[32], double per_iteration, double ns, const char *unit) {
-    static const char prefixes[] = " kMGTP";
-    double rate = ns > 0 ? per_iteration * 1e9 / ns : 0;
-    int k = 0;
-    while (rate >= 1000 && k < 5) rate /= 1000, k++;
-    if (k) cprof__snprintf(out, 32, "%.3g %c%s/s", rate, prefixes[k], unit);
-    else cprof__snprintf(out, 32, "%.3g %s/s", rate, unit);
-    return out;
-}
-
-static void cprof__bench_row(cprof__buf *b, const cprof_benchmark *r) {
-    char n[32], times[6][24], rate[32], spread[48];
-    const cprof_bench_stats *s = &r->stats;
-    cprof__buf_printf(b, "  %-24s %11s", r->name, r->n ? cprof__count(n, r->n) : "-");
-    double values[6] = {s->median_ns, s->mean_ns, s->min_ns, s->max_ns, s->stddev_ns, s->mad_ns};
-    for (int k = 0; k < 6; k++) {
-        cprof__buf_puts(b, " ");
-        cprof__buf_pad_left(b, cprof__bench_time(times[k], values[k]), 9);
-    }
-    cprof__snprintf(spread, sizeof spread, "%u", (unsigned)(s->outliers_low + s->outliers_high));
-    cprof__buf_pad_left(b, spread, 9);
-    cprof__snprintf(spread, sizeof spread, "%llu x %llu", (unsigned long long)r->sample_count, (unsigned long long)r->batch);
-    cprof__buf_puts(b, "  ");
-    cprof__buf_pad_left(b, spread, 16);
-    if (r->items) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->items, s->median_ns, " items"));
-    if (r->bytes) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->bytes, s->median_ns, "B"));
-    cprof__buf_puts(b, "\n");
-}
-
-/* Length of the task part of a name: up to the last '/', or all of it. */
-static size_t cprof__bench_task_length(const char *name) {
-    const char *slash = strrchr(name, '/');
-    return slash ? (size_t)(slash - name) : strlen(name);
-}
-
-/* Implementations of one task at one n are compared together. */
-static int cprof__bench_same_task(const cprof_benchmark *a, const cprof_benchmark *b) {
-    size_t length = cprof__bench_task_length(a->name);
-    return a->n == b->n && length == cprof__bench_task_length(b->name) && strncmp(a->name, b->name, length) == 0;
-}
-
-/* Indices of benchmarks by median, fastest first (insertion sort: a handful of implementations; qsort
-   would need the profile in a global, which two threads writing tables at once would share). */
-static void cprof__bench_sort_by_median(const cprof_profile *p, size_t *order, size_t count) {
-    for (size_t i = 1; i < count; i++)
-        for (size_t j = i; j > 0 && p->benchmarks[order[j - 1]].stats.median_ns > p->benchmarks[order[j]].stats.median_ns; j--) {
-            size_t swap = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = swap;
-        }
-}
-
-/* The implementations of benchmark `first`'s task at its n, fastest first, when there are several. */
-static void cprof__bench_comparison(cprof__buf *b, const cprof_profile *p, size_t first, size_t *order) {
-    size_t count = 0;
-    char n[32], time[24];
-    for (size_t i = 0; i < p->benchmark_count; i++) {
-        if (i < first && cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) return; /* done already */
-        if (cprof__bench_same_task(&p->benchmarks[i], &p->benchmarks[first])) order[count++] = i;
-    }
-    if (count < 2) return;
-    cprof__bench_sort_by_median(p, order, count);
-    const cprof_benchmark *fastest = &p->benchmarks[order[0]];
-    cprof__buf_printf(b, "\nCompared: %.*s", (int)cprof__bench_task_length(fastest->name), fastest->name);
-    if (fastest->n) cprof__buf_printf(b, ", n = %s", cprof__count(n, fastest->n));
-    cprof__buf_puts(b, " (fastest first)\n");
-    for (size_t k = 0; k < count; k++) {
-        const cprof_benchmark *r = &p->benchmarks[order[k]];
-        double ratio = fastest->stats.median_ns > 0 ? r->stats.median_ns / fastest->stats.median_ns : 0;
-        cprof__buf_printf(b, "  %-24s ", r->name);
-        cprof__buf_pad_left(b, cprof__bench_time(time, r->stats.median_ns), 9);
-        if (k == 0) cprof__buf_puts(b, "   fastest\n");
-        else cprof__buf_printf(b, "   %.2fx slower\n", ratio);
-    }
-}
-
-/* "O(n)" when the exponent is within 0.15 of a whole power, else "". */
-static const char *cprof__bench_order(double exponent) {
-    static const char *const names[] = {"O(1)", "O(n)", "O(n^2)", "O(n^3)"};
-    double nearest = floor(exponent + 0.5);
-    if (nearest < 0 || nearest > 3 || fabs(exponent - nearest) > 0.15) return "";
-    return names[(int)nearest];
-}
-
-/* For a benchmark run at several n: time per n at each, and the fitted growth exponent. */
-static void cprof__bench_scaling(cprof__buf *b, const cprof_profile *p, size_t first, double *n, double *t) {
-    size_t count = 0;
-    char time[24], number[32];
-    const char *name = p->benchmarks[first].name;
-    for (size_t i = 0; i < p->benchmark_count; i++) {
-        const cprof_benchmark *r = &p->benchmarks[i];
-        if (strcmp(r->name, name) != 0 || !r->n) continue;
-        if (i < first) return; /* printed with an earlier one */
-        n[count] = (double)r->n;
-        t[count++] = r->stats.median_ns;
-    }
-    if (count < 2) return;
-    cprof__buf_printf(b, "  %s:", name);
-    for (size_t k = 0; k < count; k++)
-        cprof__buf_printf(b, "%s %s/n at %s", k ? "," : "", cprof__bench_time(time, t[k] / n[k]),
-                          cprof__count(number, (uint64_t)n[k]));
-    double exponent = cprof_bench_growth(n, t, count);
-    const char *order = cprof__bench_order(exponent);
-    cprof__buf_printf(b, "; time grows as n^%.2f%s%s%s\n", exponent, *order ? " (" : "", order, *order ? ")" : "");
-}
-
-static void cprof__bench_build(cprof__buf *b, const cprof_profile *p) {
-    size_t count = p->benchmark_count ? p->benchmark_count : 1;
-    size_t *order = (size_t *)cprof__alloc(count * sizeof *order);
-    double *n = (double *)cprof__alloc(count * sizeof *n), *t = (double *)cprof__alloc(count * sizeof *t);
-    if (!order || !n || !t) b->failed = 1;
-    cprof__buf_printf(b, "Benchmarks: %zu (timer %s; times per iteration)\n", p->benchmark_count, p->timer);
-    if (p->benchmark_count)
-        cprof__buf_printf(b, "  %-24s %11s %9s %9s %9s %9s %9s %9s %8s  %16s  %s\n", "name", "n", "median", "mean",
-                          "min", "max", "stddev", "MAD", "outliers", "samples x batch", "throughput (median)");
-    for (size_t i = 0; i < p->benchmark_count; i++) cprof__bench_row(b, &p->benchmarks[i]);
-    for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) cprof__bench_comparison(b, p, i, order);
-    int scaling_header = 0;
-    for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) {
-        size_t before = b->length;
-        if (!scaling_header) cprof__buf_puts(b, "\nScaling (median time per n, growth fitted on log-log)\n");
-        size_t header_end = b->length;
-        cprof__bench_scaling(b, p, i, n, t);
-        if (b->length == header_end && !scaling_header) b->length = before, b->data[before] = '\0';
-        else scaling_header = 1;
-    }
-    cprof__release(order, count * sizeof *order);
-    cprof__release(n, count * sizeof *n);
-    cprof__release(t, count * sizeof *t);
-}
-
-int cprof_bench_write(const cprof_profile *p, FILE *out) {
-    cprof__buf b;
-    memset(&b, 0, sizeof b);
-    if (!p || !out) return -1;
-    cprof__bench_build(&b, p);
-    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
-    cprof__buf_free(&b);
-    return failed ? -1 : 0;
-}
-
-int cprof_bench_print(FILE *out) {
-    cprof_profile *p = cprof_capture();
-    int result = cprof_bench_write(p, out);
-    cprof_profile_free(p);
-    return result;
-}
-
-/* --- two runs compared: per benchmark (name and n) the change of the median, and whether it exceeds
-   both the threshold and the noise (Mann-Whitney U on the samples) ---------------------------------- */
-static cprof_benchmark *cprof__bench_find(const cprof_profile *p, const cprof_benchmark *like) {
-    for (size_t i = 0; i < p->benchmark_count; i++)
-        if (p->benchmarks[i].n == like->n && strcmp(p->benchmarks[i].name, like->name) == 0) return &p->benchmarks[i];
-    return NULL;
-}
-
-/* One line; returns 1 when the benchmark regressed. */
-static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, const cprof_benchmark *y,
-                                    double threshold_pct, double alpha) {
-    char n[32], before[24], after[24];
-    double change = x->stats.median_ns > 0 ? 100 * (y->stats.median_ns - x->stats.median_ns) / x->stats.median_ns : 0;
-    double p_value = cprof__mann_whitney_p(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
-    if (isnan(p_value)) p_value = 1; /* no samples on a side: nothing tells the change from noise */
-    const char *verdict = fabs(change) < threshold_pct ? "unchanged" : p_value >= alpha ? "within noise"
-                          : change < 0 ? "improved" : "REGRESSED";
-    cprof__buf_printf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
-    cprof__buf_pad_left(b, cprof__bench_time(before, x->stats.median_ns), 9);
-    cprof__buf_puts(b, " ");
-    cprof__buf_pad_left(b, cprof__bench_time(after, y->stats.median_ns), 9);
-    cprof__buf_printf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdict);
-    return verdict[0] == 'R';
-}
-
-static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before, const cprof_profile *after,
-                                      double threshold_pct, double alpha) {
-    int regressed = 0;
-    char n[32];
-    cprof__buf_printf(b, "Benchmarks compared (median per iteration; a change counts when over %.3g%% and the "
-                         "Mann-Whitney U test's p < %.3g)\n  %-24s %11s %9s %9s %9s\n",
-                      threshold_pct, alpha, "name", "n", "before", "after", "change");
-    for (size_t i = 0; i < after->benchmark_count; i++) {
-        const cprof_benchmark *y = &after->benchmarks[i], *x = cprof__bench_find(before, y);
-        if (x) regressed += cprof__bench_compare_row(b, x, y, threshold_pct, alpha);
-        else cprof__buf_printf(b, "  %-24s %11s  new\n", y->name, y->n ? cprof__count(n, y->n) : "-");
-    }
-    for (size_t i = 0; i < before->benchmark_count; i++)
-        if (!cprof__bench_find(after, &before->benchmarks[i]))
-            cprof__buf_printf(b, "  %-24s %11s  removed\n", before->benchmarks[i].name,
-                              before->benchmarks[i].n ? cprof__count(n, before->benchmarks[i].n) : "-");
-    cprof__buf_printf(b, "%d regressed\n", regressed);
-    return regressed;
-}
-
-int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
-                              const cprof_compare_options *options) {
-    cprof__buf b;
-    cprof_compare_options o = options ? *options : cprof_compare_defaults();
-    memset(&b, 0, sizeof b);
-    if (!before || !after || !out) return -1;
-    int regressed = cprof__bench_compare_build(&b, before, after, o.threshold_pct, o.alpha);
-    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
-    cprof__buf_free(&b);
-    return failed ? -1 : regressed;
-}
-
-/* Several runs of a side as one: each benchmark (name and n) with the samples of every run. */
-static cprof_profile *cprof__bench_pool(const cprof_profile *const *runs, size_t count) {
-    cprof_profile *pool = cprof__profile_new();
-    for (size_t i = 0; pool && i < count; i++)
-        for (size_t k = 0; k < runs[i]->benchmark_count; k++) {
-            const cprof_benchmark *from = &runs[i]->benchmarks[k];
-            cprof_benchmark *into = cprof__bench_find(pool, from);
-            if (!into) {
-                if (cprof__bench_copy(pool, from)) goto fail;
-                continue;
-            }
-            size_t capacity = into->sample_count, total = into->sample_count + from->sample_count;
-            if (cprof__grow(&into->samples_ns, &capacity, total, sizeof(double))) goto fail;
-            memcpy(into->samples_ns + into->sample_count, from->samples_ns, from->sample_count * sizeof(double));
-            into->sample_count = total;
-            into->iterations += from->iterations;
-            cprof__bench_shrink(into, capacity);
-            into->stats = cprof_bench_statistics(into->samples_ns, into->sample_count);
-        }
-    return pool;
-fail:
-    cprof_profile_free(pool);
-    return NULL;
-}
-
-int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
-                                   const cprof_profile *const *after, size_t after_count, FILE *out,
-                                   const cprof_compare_options *options) {
-    cprof_profile *x = cprof__bench_pool(before, before_count), *y = cprof__bench_pool(after, after_count);
-    int result = x && y ? cprof_bench_compare_write(x, y, out, options) : -1;
-    cprof_profile_free(x);
-    cprof_profile_free(y);
-    return result;
-}
-
-/* ==================================================================================================
    >>output: CPROF_OUT files at exit, each written to a temporary name and renamed
    ================================================================================================== */
-static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
-    char temporary[4200];
-    cprof__snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
-    if (content->failed) {
-        cprof__set_error("%s: out of memory", path);
-        return -1;
-    }
-    FILE *f = fopen(temporary, "wb");
-    int failed = !f;
-    if (f) {
-        failed |= fwrite(content->data, 1, content->length, f) != content->length;
-        failed |= fclose(f) != 0;
-    }
-    if (!failed && rename(temporary, path) == 0) return 0;
-    cprof__set_error("%s: cannot write: %s", path, strerror(errno));
-    remove(temporary);
-    return -1;
-}
-
 int cprof_save(const cprof_profile *p, const char *path) {
     cprof__buf b;
     memset(&b, 0, sizeof b);
@@ -8353,6 +8264,72 @@ static int cprof__tool_usage(const char *format, const char *detail) {
     fprintf(stderr, "cprof: ");
     fprintf(stderr, format, detail);
     fprintf(stderr, "\nrun 'cprof help' for usage\n");
+    return 2;
+}
+
+/* "time, calls": the metrics --metric accepts. */
+static void cprof__flame_metric_names(cprof__buf *b) {
+    for (size_t i = 0; i < CPROF__FLAME_METRIC_COUNT; i++)
+        cprof__buf_printf(b, "%s%s", i ? ", " : "", cprof__flame_metrics[i].name);
+}
+
+static int cprof__flame_unknown_metric(const char *name) {
+    cprof__buf names;
+    memset(&names, 0, sizeof names);
+    cprof__flame_metric_names(&names);
+    fprintf(stderr, "cprof: flamegraph: unknown metric \"%s\" (available: %s, or a counter such as page-faults)\n",
+            name, names.data ? names.data : "");
+    cprof__buf_free(&names);
+    return -1;
+}
+
+/* Reads one option of `cprof flamegraph` into o: --metric=NAME, --inverted, --min-width=PCT,
+   --width=PX, --title=TEXT. Returns 0, or -1 after saying on stderr what is wrong. */
+static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
+    char *end = NULL;
+    int bad = 0;
+    if (strncmp(arg, "--metric=", 9) == 0) {
+        o->metric = arg + 9;
+        if (!cprof__flame_metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
+            return cprof__flame_unknown_metric(o->metric);
+    } else if (strcmp(arg, "--inverted") == 0) {
+        o->inverted = 1;
+    } else if (strncmp(arg, "--min-width=", 12) == 0) {
+        o->min_width_pct = strtod(arg + 12, &end);
+        bad = end == arg + 12 || *end || !(o->min_width_pct >= 0.0 && o->min_width_pct <= 100.0);
+    } else if (strncmp(arg, "--width=", 8) == 0) {
+        unsigned long width = strtoul(arg + 8, &end, 10);
+        bad = end == arg + 8 || *end || width < 200 || width > 100000;
+        o->width = (uint32_t)width;
+    } else if (strncmp(arg, "--title=", 8) == 0) {
+        o->title = arg + 8;
+    } else {
+        fprintf(stderr, "cprof: flamegraph: unknown option \"%s\"\n", arg);
+        return -1;
+    }
+    if (bad) fprintf(stderr, "cprof: flamegraph: bad value in \"%s\" (--min-width=0..100, --width=200..100000)\n", arg);
+    return bad ? -1 : 0;
+}
+
+/* The arguments of `cprof flamegraph [OPTIONS] P.json` (after the word "flamegraph"): fills options
+   and the profile's path. Returns 0, or 2 (the tool's exit status for bad usage) after a message. */
+CPROF__UNUSED static int cprof__flamegraph_arguments(int argc, char **argv, cprof_flamegraph_options *options,
+                                                      const char **path) {
+    *options = cprof_flamegraph_defaults();
+    *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            if (cprof__flame_option(options, argv[i])) return 2;
+        } else if (*path) {
+            fprintf(stderr, "cprof: flamegraph: one profile at a time (\"%s\" and \"%s\")\n", *path, argv[i]);
+            return 2;
+        } else {
+            *path = argv[i];
+        }
+    }
+    if (*path) return 0;
+    fprintf(stderr, "cprof: flamegraph: which profile? usage: cprof flamegraph [--metric=NAME] [--inverted] "
+                    "[--min-width=PCT] [--width=PX] [--title=TEXT] P.json > p.svg\n");
     return 2;
 }
 

@@ -46,6 +46,18 @@ if grep -q '"name": "cache-misses", "available": 0' "$dir/c.json"; then # reques
 fi
 expect_status 1 "$tool" flamegraph --metric=page-faults "$dir/p.json" # not requested at all
 expect_status 2 "$tool" flamegraph --metric=nope "$dir/p.json"
+# the flame graph's options: the defaults spelt out change nothing; each option reaches the SVG; bad ones exit 2
+expect_status 0 "$tool" flamegraph --metric=time --min-width=0.1 --width=1200 "$dir/p.json"
+cmp -s "$dir/out" "$dir/p.svg" || fail "flamegraph with its default options spelt out differs from the default"
+expect_status 0 "$tool" flamegraph --metric=calls --inverted --min-width=0.5 --width=800 --title=T "$dir/p.json"
+grep -q '<svg [^>]*width="800"' "$dir/out" || fail "flamegraph --width=800"
+grep -q '>T</text>' "$dir/out" || fail "flamegraph --title=T"
+grep -q 'metric calls' "$dir/out" || fail "flamegraph --metric=calls"
+# inverted: the root ("all") is the top row, at the smallest y of any frame
+awk -F'y="' '/<text x="[0-9.]*" y=/ { split($2, v, "\""); if (min == "" || v[1] + 0 < min) min = v[1] + 0 } />all<\/text>/ { split($2, v, "\""); all = v[1] + 0 } END { exit !(all == min) }' "$dir/out" || fail "flamegraph --inverted: all is not on top"
+for bad in --width=5 --min-width=x --frobnicate; do expect_status 2 "$tool" flamegraph $bad "$dir/p.json"; done
+expect_status 2 "$tool" flamegraph "$dir/p.json" "$dir/p.json" # two profiles
+expect_status 2 "$tool" flamegraph --inverted                   # none
 
 expect_status 0 "$tool" --version; grep -q '^cprof 0\.1\.0 (profile format 1\.0)$' "$dir/out" || fail "--version"
 expect_status 0 "$tool" help; grep -q '^usage: cprof COMMAND' "$dir/out" || fail "help"

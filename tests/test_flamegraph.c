@@ -373,27 +373,6 @@ static void test_wide(void) {
     cprof_profile_free(p);
 }
 
-/* `cprof flamegraph [OPTIONS] P.json`: the options the tool passes on, and its usage errors (2). */
-static void test_arguments(void) {
-    char a0[] = "--metric=calls", a1[] = "--inverted", a2[] = "p.json", a3[] = "--min-width=0.5", a4[] = "--width=800",
-         a5[] = "--title=T";
-    char *good[] = {a0, a1, a2, a3, a4, a5};
-    cprof_flamegraph_options o;
-    const char *path;
-    CHECK_EQ_U64(cprof__flamegraph_arguments(6, good, &o, &path), 0);
-    CHECK_EQ_STR(o.metric, "calls");
-    CHECK(o.inverted == 1 && o.min_width_pct == 0.5 && o.width == 800);
-    CHECK_EQ_STR(o.title, "T");
-    CHECK_EQ_STR(path, "p.json");
-    CHECK_EQ_U64(cprof__flamegraph_arguments(1, good + 2, &o, &path), 0);
-    CHECK(o.inverted == 0 && o.min_width_pct == 0.1 && o.width == 1200 && o.title == NULL);
-    CHECK_EQ_STR(o.metric, "time");
-    char b0[] = "--metric=nope", b1[] = "--width=5", b2[] = "--min-width=x", b3[] = "--frobnicate", b4[] = "q.json";
-    char *bad[][2] = {{b0, a2}, {b1, a2}, {b2, a2}, {b3, a2}, {a2, b4}};
-    for (int i = 0; i < 5; i++) CHECK_EQ_U64(cprof__flamegraph_arguments(2, bad[i], &o, &path), 2);
-    CHECK_EQ_U64(cprof__flamegraph_arguments(1, good, &o, &path), 2); /* no profile */
-}
-
 /* A profile with nothing in it is still a valid, self-explaining SVG. */
 static void test_empty(void) {
     cprof_profile *p = cprof__profile_new();
@@ -457,7 +436,6 @@ int main(int argc, char **argv) {
     test_live();
     test_cprof_out(argv[0]);
     test_wide();
-    test_arguments();
     test_empty();
     CHECK_DONE();
 }
