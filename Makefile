@@ -39,7 +39,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind analyze-tool golden
+          auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind analyze-tool golden hygiene
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -133,7 +133,7 @@ $(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench
 
 .PHONY: check-tool check-zero-cost-gcc check-zero-cost-clang check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
-        check-diff-tool check-alloc-valgrind check-golden \
+        check-diff-tool check-alloc-valgrind check-golden check-hygiene \
         check-auto-callgrind check-auto-hot-path check-example-auto check-analyze-tool
 
 # Every verb on every profile of tests/corpus equals, to the byte, the output kept in tests/golden.
@@ -155,6 +155,24 @@ check-zero-cost-%:
 	objdump -d --no-show-raw-insn $(BUILD)/check/zc-$*-without.o | tail -n +4 > $(BUILD)/check/zc-$*-without.txt
 	objdump -d --no-show-raw-insn $(BUILD)/check/zc-$*-with.o | tail -n +4 > $(BUILD)/check/zc-$*-with.txt
 	cmp $(BUILD)/check/zc-$*-without.txt $(BUILD)/check/zc-$*-with.txt
+
+# Header hygiene: stb_sprintf with its implementation after cprof.h in the implementation file; no private
+# macro (cprof's or stb_sprintf's) outlives the implementation but those the public macros expand to; the
+# same public macros with and without CPROF_DISABLE.
+HYGIENE_MACROS := sed -n 's/^\#define \(CPROF_*[A-Z][A-Za-z0-9_]*\|STB_SPRINTF_[A-Z_]*\|STBSP__[A-Za-z0-9_]*\|stbsp__[a-z0-9_]*\|cprof__[a-z0-9_]*\).*/\1/p' | sort
+check-hygiene:
+	for cc in "gcc -std=c99" "clang -std=c11" "g++ -x c++ -std=c++11"; do \
+	  $$cc $(WARNINGS) tests/stb_after.c -o $(BUILD)/check/stb_after $(LIBS) && ./$(BUILD)/check/stb_after || exit 1; done
+	printf '#define CPROF_IMPLEMENTATION\n#define CPROF_AUTO\n#define CPROF_MAIN\n#include "cprof.h"\n' > $(BUILD)/check/macros.c
+	gcc -E -dM -I. $(BUILD)/check/macros.c | $(HYGIENE_MACROS) | grep -v '^CPROF_[A-Z]' > $(BUILD)/check/private-macros.txt
+	printf '%s\n' CPROF__CAT CPROF__CAT2 CPROF__IMPLEMENTATION_DONE CPROF__SCOPE_AT CPROF__SCOPE_AT2 CPROF__SITE \
+	  CPROF__TRACK_ALLOCS CPROF__UNIQUE | diff - $(BUILD)/check/private-macros.txt
+	printf '#include "cprof.h"\n' > $(BUILD)/check/public.c
+	gcc -E -dM -I. $(BUILD)/check/public.c | $(HYGIENE_MACROS) | grep '^CPROF_[A-Z]' > $(BUILD)/check/enabled-macros.txt
+	gcc -E -dM -I. -DCPROF_DISABLE $(BUILD)/check/public.c | $(HYGIENE_MACROS) | grep '^CPROF_[A-Z]' | grep -vx CPROF_DISABLE \
+	  > $(BUILD)/check/disabled-macros.txt
+	diff $(BUILD)/check/enabled-macros.txt $(BUILD)/check/disabled-macros.txt
+	grep -qx CPROF_TRACK_ALLOCS $(BUILD)/check/disabled-macros.txt
 
 # Two files defining CPROF_IMPLEMENTATION: the link fails and the error names the mistake.
 check-implementation-twice:

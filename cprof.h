@@ -805,11 +805,18 @@ void cprof__track_end(cprof__alloc_block_state *state);
 #define CPROF__SITE(var, kind, ...) \
     static const cprof_site var = {"" __VA_ARGS__, __func__, __FILE__, __LINE__, kind}
 
-/* CPROF_TRACK_ALLOCS: the block runs once; at its end what it allocated is printed (name) or stored (out). */
+/* CPROF_TRACK_ALLOCS: the block runs once; at its end what it allocated is printed (name) or stored (out).
+   Disabled, the block is an ordinary block (and *out is not written). check-hygiene compares the public
+   macros defined with and without CPROF_DISABLE, so that a new macro cannot miss its disabled form. */
+#if defined(CPROF_DISABLE)
+#define CPROF_TRACK_ALLOCS(name)
+#define CPROF_TRACK_ALLOCS_INTO(out)
+#else
 #define CPROF__TRACK_ALLOCS(state, name, out) \
     for (cprof__alloc_block_state state = cprof__track_begin(name, out); !state.done; cprof__track_end(&state))
 #define CPROF_TRACK_ALLOCS(name) CPROF__TRACK_ALLOCS(CPROF__UNIQUE(cprof__track_), name, NULL)
 #define CPROF_TRACK_ALLOCS_INTO(out) CPROF__TRACK_ALLOCS(CPROF__UNIQUE(cprof__track_), NULL, out)
+#endif
 
 #if defined(CPROF_DISABLE) || defined(CPROF_NO_MANUAL_SCOPES)
 #define CPROF_SCOPE(...)
@@ -935,11 +942,71 @@ struct cprof__scope_guard {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #endif
+/* stb_sprintf's own names (its static functions and tables, its macros) are renamed on the way in and
+   forgotten on the way out, so that a user's implementation file may include <stb/stb_sprintf.h>,
+   with its implementation, after cprof.h; only the cprof__stb_ functions remain. */
+#define stbsp__bot cprof__stbsp_bot
+#define stbsp__clamp_callback cprof__stbsp_clamp_callback
+#define stbsp__comma cprof__stbsp_comma
+#define stbsp__context cprof__stbsp_context
+#define stbsp__count_clamp_callback cprof__stbsp_count_clamp_callback
+#define stbsp__digitpair cprof__stbsp_digitpair
+#define stbsp__lead_sign cprof__stbsp_lead_sign
+#define stbsp__negbot cprof__stbsp_negbot
+#define stbsp__negboterr cprof__stbsp_negboterr
+#define stbsp__negtop cprof__stbsp_negtop
+#define stbsp__negtoperr cprof__stbsp_negtoperr
+#define stbsp__period cprof__stbsp_period
+#define stbsp__powten cprof__stbsp_powten
+#define stbsp__raise_to_power10 cprof__stbsp_raise_to_power10
+#define stbsp__real_to_parts cprof__stbsp_real_to_parts
+#define stbsp__real_to_str cprof__stbsp_real_to_str
+#define stbsp__strlen_limited cprof__stbsp_strlen_limited
+#define stbsp__top cprof__stbsp_top
+#define stbsp__toperr cprof__stbsp_toperr
 #define STB_SPRINTF_IMPLEMENTATION
 #define STB_SPRINTF_STATIC
 #define STB_SPRINTF_NOUNALIGNED /* no misaligned stores: UndefinedBehaviorSanitizer stays quiet */
 #define STB_SPRINTF_DECORATE(name) cprof__stb_##name
 #include <stb/stb_sprintf.h>
+#undef stbsp__bot
+#undef stbsp__clamp_callback
+#undef stbsp__comma
+#undef stbsp__context
+#undef stbsp__count_clamp_callback
+#undef stbsp__digitpair
+#undef stbsp__lead_sign
+#undef stbsp__negbot
+#undef stbsp__negboterr
+#undef stbsp__negtop
+#undef stbsp__negtoperr
+#undef stbsp__period
+#undef stbsp__powten
+#undef stbsp__raise_to_power10
+#undef stbsp__real_to_parts
+#undef stbsp__real_to_str
+#undef stbsp__strlen_limited
+#undef stbsp__top
+#undef stbsp__toperr
+#undef STB_SPRINTF_IMPLEMENTATION
+#undef STB_SPRINTF_STATIC
+#undef STB_SPRINTF_NOUNALIGNED
+#undef STB_SPRINTF_DECORATE
+#undef STB_SPRINTF_H_INCLUDE
+#undef STB_SPRINTF_MIN
+#undef STB_SPRINTF_MSVC_MODE
+#undef STBSP__ASAN
+#undef STBSP__ATTRIBUTE_FORMAT
+#undef STBSP__HALFWIDTH
+#undef STBSP__METRIC_1024
+#undef STBSP__METRIC_JEDEC
+#undef STBSP__METRIC_NOSPACE
+#undef STBSP__NOTUSED
+#undef STBSP__PUBLICDEC
+#undef STBSP__PUBLICDEF
+#undef stbsp__ddtoS64
+#undef stbsp__tento19th
+#undef stbsp__uintptr
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
@@ -8625,6 +8692,75 @@ int main(int argc, char **argv) {
 }
 #endif /* CPROF_MAIN */
 
+/* The implementation's private macros end here: none of them reaches the rest of the user's file
+   (CPROF__IMPLEMENTATION_DONE stays: it makes a second inclusion skip the implementation). */
+#undef CPROF__AARCH64
+#undef CPROF__ADD
+#undef CPROF__ADD_FETCH
+#undef CPROF__ANALYZE_KEY_COUNT
+#undef CPROF__AUTO_STACK
+#undef CPROF__BUDGET_NAME_BYTES
+#undef CPROF__COLD
+#undef CPROF__COUNTER_NAME
+#undef CPROF__COUNTER_NAME_BYTES
+#undef CPROF__DEFAULT_COUNTERS
+#undef CPROF__DERIVED_COUNT
+#undef CPROF__EACH_ALLOC_THREAD
+#undef CPROF__ELF
+#undef CPROF__ELF_BIND
+#undef CPROF__ELF_CLASS
+#undef CPROF__ELF_TYPE
+#undef CPROF__EVENT_CACHE
+#undef CPROF__EVENT_COUNT
+#undef CPROF__EVENT_HW
+#undef CPROF__EVENT_SW
+#undef CPROF__FENCE_ACQUIRE
+#undef CPROF__FENCE_RELEASE
+#undef CPROF__FIRST_BLOCK_NODES
+#undef CPROF__FLAME_BOTTOM
+#undef CPROF__FLAME_CHAR
+#undef CPROF__FLAME_MATCH
+#undef CPROF__FLAME_MAX_LEVELS
+#undef CPROF__FLAME_METRIC_COUNT
+#undef CPROF__FLAME_PAD
+#undef CPROF__FLAME_ROW
+#undef CPROF__FLAME_TOP
+#undef CPROF__FORMAT_MAJOR
+#undef CPROF__FORMAT_MINOR
+#undef CPROF__FORMAT_SIZE
+#undef CPROF__FREED_REMEMBERED
+#undef CPROF__HAS_RDPMC
+#undef CPROF__INLINE
+#undef CPROF__JSON_HERE
+#undef CPROF__JSON_MAX_DEPTH
+#undef CPROF__KEY
+#undef CPROF__LIKELY
+#undef CPROF__LINUX
+#undef CPROF__LIVE_STEP
+#undef CPROF__LOAD
+#undef CPROF__LOAD_ACQUIRE
+#undef CPROF__LOAD_DOUBLE
+#undef CPROF__MAX_BLOCKS
+#undef CPROF__MAX_BUDGETS
+#undef CPROF__MAX_COUNTERS
+#undef CPROF__MAX_DEPTH
+#undef CPROF__MAX_FILE_BYTES
+#undef CPROF__MAX_MESSAGES
+#undef CPROF__NAME_BYTES
+#undef CPROF__NOT_LINUX
+#undef CPROF__NO_INSTRUMENT
+#undef CPROF__ORPHANS
+#undef CPROF__QUARANTINE_BYTES
+#undef CPROF__STORE
+#undef CPROF__STORE_DOUBLE
+#undef CPROF__STORE_RELEASE
+#undef CPROF__THREAD_LOCAL
+#undef CPROF__UNKNOWN_EVENT
+#undef CPROF__UNLIKELY
+#undef CPROF__UNUSED
+#undef CPROF__X86_64
+#undef CPROF__YOUNG_SLOTS
+#undef cprof__vsnprintf
 #if defined(__clang__)
 #pragma clang attribute pop
 #endif
