@@ -33,7 +33,7 @@
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
        CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
-                          cprof_analyze_defaults(), added to cprof_budget()'s (the same name: this one wins)
+                          cprof_analyze_defaults(), added to the profile's cprof_budget()s (the same name: this one wins)
        CPROF_ANALYZE=key=value,...   the analyzer's thresholds (keys: the fields of cprof_analyze_options, e.g.
                           slow_high_pct=15,hot_loop_calls=50000); read by cprof_analyze_defaults()
        CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
@@ -78,7 +78,7 @@
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
        int  cprof_save(const cprof_profile *, const char *path)
-           The profile as JSON (format 1.0, see PROFILE FILE), written to a temporary name and renamed.
+           The profile as JSON (format 1.1, see PROFILE FILE), written to a temporary name and renamed.
            0, or -1 with cprof_error() set.
        int  cprof_load(const char *path, cprof_profile **out)
        int  cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out)
@@ -94,10 +94,10 @@
            TSV: function calls total_ns self_ns avg_ns min_ns max_ns pct_total pct_self file line
            (and EVENT_self per counter), one row per function.
 
-   PROFILE FILE (JSON, format 1.0; every field documented in README.md)
+   PROFILE FILE (JSON, format 1.1; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored. Nodes are depth-first with each parent before its
-       children.
+       children. 1.1 added "budgets" (the program's cprof_budget()s), written only when there are any.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
        cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
@@ -190,7 +190,9 @@
        int cprof_budget(const char *name, uint64_t budget_ns)
            A time budget per call for the scope `name` (e.g. 100 * CPROF_MS; CPROF_NS, CPROF_US, CPROF_MS,
            CPROF_SEC are ns multipliers); 0 removes it. 0 on success, -1 for an empty or too long (127 bytes)
-           name, a full table (256), or removing a budget that does not exist.
+           name, a full table (256), or removing a budget that does not exist. The budgets are part of
+           each later capture (profile->budgets, saved in the file), and so of its analysis: cprof_analyze
+           depends on the profile and its options only.
        const char *cprof_category_name(int), *cprof_severity_name(int)   "SlowFunction"..., "Critical"...
 
    ANALYZER RULES (thresholds: the fields of cprof_analyze_options; the README has the details)
@@ -481,6 +483,12 @@ typedef struct cprof_alloc_counts {
     uint64_t allocations, bytes, frees, freed_bytes;
 } cprof_alloc_counts;
 
+/* A time budget per call for a scope (cprof_budget): the analyzer's BudgetExceeded rule. */
+typedef struct cprof_scope_budget {
+    const char *name;
+    uint64_t budget_ns;
+} cprof_scope_budget;
+
 typedef struct cprof_profile {
     uint32_t format_major, format_minor;
     const char *program;
@@ -516,6 +524,8 @@ typedef struct cprof_profile {
     const char *snapshot;                   /* the name given to cprof_snapshot(); NULL otherwise (not saved) */
     size_t benchmark_count;                 /* >>bench: benchmarks run in this process (or loaded), in run order */
     struct cprof_benchmark *benchmarks;
+    size_t budget_count;                    /* the program's cprof_budget()s at capture (format 1.1) */
+    cprof_scope_budget *budgets;
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -1675,6 +1685,34 @@ static struct cprof__global {
 
 static CPROF__THREAD_LOCAL cprof__recorder *cprof__this_thread;
 
+/* Budgets per scope (cprof_budget): the process's table, copied into each capture; the analyzer keeps a
+   list of the same kind for the budgets of its options. */
+#define CPROF__MAX_BUDGETS 256
+#define CPROF__BUDGET_NAME_BYTES 128
+
+typedef struct cprof__budget_entry {
+    char name[CPROF__BUDGET_NAME_BYTES];
+    uint64_t ns;
+} cprof__budget_entry;
+
+static cprof__budget_entry cprof__budgets[CPROF__MAX_BUDGETS]; /* under cprof__lock */
+static size_t cprof__budget_count;
+
+/* Adds or replaces `name`'s budget in `list`; 0 on success, -1 when the list is full. */
+static int cprof__budget_set(cprof__budget_entry *list, size_t *count, size_t capacity, const char *name,
+                             size_t length, uint64_t ns) {
+    size_t i = 0;
+    while (i < *count && !(strlen(list[i].name) == length && strncmp(list[i].name, name, length) == 0)) i++;
+    if (i == *count) {
+        if (*count == capacity) return -1;
+        memcpy(list[i].name, name, length);
+        list[i].name[length] = '\0';
+        (*count)++;
+    }
+    list[i].ns = ns;
+    return 0;
+}
+
 /* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
    to find the calling thread's recorder. */
 CPROF__NO_INSTRUMENT static cprof__recorder *cprof__recorder_get(void);
@@ -1737,6 +1775,26 @@ static cprof__rnode *cprof__node_add(cprof__recorder *r, cprof__rnode *parent, c
     node->next_sibling = parent->first_child;
     CPROF__STORE_RELEASE(parent->first_child, node);
     return node;
+}
+
+/* Removes `name`'s budget; 0 when there was one. */
+static int cprof__budget_remove(const char *name) {
+    for (size_t i = 0; i < cprof__budget_count; i++) {
+        if (strcmp(cprof__budgets[i].name, name) != 0) continue;
+        cprof__budgets[i] = cprof__budgets[--cprof__budget_count];
+        return 0;
+    }
+    return -1;
+}
+
+int cprof_budget(const char *name, uint64_t budget_ns) {
+    if (!name || !*name || strlen(name) >= CPROF__BUDGET_NAME_BYTES) return -1;
+    pthread_mutex_lock(&cprof__lock);
+    int result = budget_ns ? cprof__budget_set(cprof__budgets, &cprof__budget_count, CPROF__MAX_BUDGETS, name,
+                                               strlen(name), budget_ns)
+                           : cprof__budget_remove(name);
+    pthread_mutex_unlock(&cprof__lock);
+    return result;
 }
 
 static void cprof__tree_clear(cprof__rnode *node) {
@@ -3649,18 +3707,22 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
 
 /* A profile's arrays carry their capacity in front of them, so that cprof_profile_free knows the
    size to account for whatever built the profile (capture or the loader). */
+/* The profile file's format: 1.1 added "budgets"; readers skip fields they do not know. */
+#define CPROF__FORMAT_MAJOR 1
+#define CPROF__FORMAT_MINOR 1
+
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
     size_t counters, node_counters, function_counters;
     size_t alloc_sites, free_problems;
-    size_t benchmarks;
+    size_t benchmarks, budgets;
 } cprof__arrays;
 
 static cprof_profile *cprof__profile_new(void) {
     cprof_profile *p = (cprof_profile *)cprof__alloc(sizeof *p + sizeof(cprof__arrays));
     if (!p) return NULL;
-    p->format_major = 1;
-    p->format_minor = 0;
+    p->format_major = CPROF__FORMAT_MAJOR;
+    p->format_minor = CPROF__FORMAT_MINOR;
     p->program = "";
     p->timer = "";
     p->counter_reader = "";
@@ -3695,6 +3757,7 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__bench_free(p);
     cprof__release(p->alloc_sites, cap->alloc_sites * sizeof *p->alloc_sites);
     cprof__release(p->free_problems, cap->free_problems * sizeof *p->free_problems);
+    cprof__release(p->budgets, cap->budgets * sizeof *p->budgets);
     cprof__strings_free(&p->strings);
     cprof__release(p, sizeof *p + sizeof(cprof__arrays));
 }
@@ -4497,6 +4560,16 @@ static void cprof__capture_messages(cprof_profile *p) {
     p->messages_dropped += cprof__g.messages_dropped;
 }
 
+/* The program's budgets, under the lock. */
+static void cprof__capture_budgets(cprof_profile *p) {
+    if (cprof__grow(&p->budgets, &cprof__capacities(p)->budgets, cprof__budget_count, sizeof *p->budgets)) return;
+    for (size_t i = 0; i < cprof__budget_count; i++) {
+        p->budgets[i].name = cprof__string(p, cprof__budgets[i].name);
+        p->budgets[i].budget_ns = cprof__budgets[i].ns;
+    }
+    p->budget_count = cprof__budget_count;
+}
+
 static void cprof__program_name(cprof_profile *p) {
 #if defined(CPROF__LINUX)
     char path[4096];
@@ -4531,6 +4604,7 @@ cprof_profile *cprof_capture(void) {
             cprof__capture_thread(&c, r, now);
     if (!c.failed && cprof__allocs_capture(p)) c.failed = 1;
     cprof__capture_messages(p);
+    cprof__capture_budgets(p);
     pthread_mutex_unlock(&cprof__lock);
     cprof__site_map_free(&c.sites);
     if (c.failed) {
@@ -4907,8 +4981,6 @@ int cprof_report_print(FILE *out) {
    >>json: the profile file (format 1.0). Integers are written as integers, so every count and time
    survives a round trip; the two doubles are printed with 17 significant digits in the C locale.
    ================================================================================================== */
-#define CPROF__FORMAT_MAJOR 1
-#define CPROF__FORMAT_MINOR 0
 
 /* A JSON string: quotes, backslashes and control characters escaped; a byte that is not valid UTF-8
    becomes U+FFFD, so the file is always valid JSON and a second round trip changes nothing. */
@@ -5035,6 +5107,14 @@ static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profil
         cprof__buf_printf(b, ", \"line\": %u, \"text\": ", (unsigned)m->line);
         cprof__buf_json_string(b, m->text);
         cprof__buf_puts(b, "}");
+    }
+    cprof__buf_puts(b, "\n  ]");
+    if (!p->budget_count) return;
+    cprof__buf_puts(b, ",\n  \"budgets\": [");
+    for (size_t i = 0; i < p->budget_count; i++) {
+        cprof__buf_puts(b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+        cprof__buf_json_string(b, p->budgets[i].name);
+        cprof__buf_printf(b, ", \"budget_ns\": %llu}", (unsigned long long)p->budgets[i].budget_ns);
     }
     cprof__buf_puts(b, "\n  ]");
 }
@@ -6539,6 +6619,18 @@ static void cprof__load_messages(cprof__json *j, uint32_t root, cprof_profile *p
     }
 }
 
+/* "budgets" (format 1.1; absent from older files and from profiles without budgets). */
+static void cprof__load_budgets(cprof__json *j, uint32_t root, cprof_profile *p) {
+    if (!cprof__json_member(j, root, "budgets")) return;
+    uint32_t e, count = cprof__load_array(j, root, "budgets", &e);
+    if (j->failed || cprof__grow(&p->budgets, &cprof__capacities(p)->budgets, count, sizeof *p->budgets)) return;
+    for (; e && !j->failed; e = j->values[e].next) {
+        cprof_scope_budget *budget = &p->budgets[p->budget_count++];
+        budget->name = cprof__json_text(j, p, e, "name", "budgets[]");
+        budget->budget_ns = cprof__json_u64(j, e, "budget_ns", "budgets[]", UINT64_MAX);
+    }
+}
+
 static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char *key, cprof_profile *p, int problems) {
     const cprof__json_value *array = cprof__json_require(j, object, key, CPROF__JSON_ARRAY, "allocations");
     for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) {
@@ -6642,6 +6734,7 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
         if (!j.failed) cprof__load_nodes(&j, root, p);
         if (!j.failed) cprof__check_roots(&j, root, p);
         if (!j.failed) cprof__load_messages(&j, root, p);
+        if (!j.failed) cprof__load_budgets(&j, root, p);
         if (!j.failed) cprof__load_allocs(&j, root, p);
         if (!j.failed) cprof__load_benchmarks(&j, root, p);
     }
@@ -7424,53 +7517,6 @@ static const cprof__analyze_key cprof__analyze_keys[] = {
 #undef CPROF__KEY
 #define CPROF__ANALYZE_KEY_COUNT (sizeof cprof__analyze_keys / sizeof cprof__analyze_keys[0])
 
-/* --- budgets: cprof_budget() registers them for the whole process --- */
-#define CPROF__MAX_BUDGETS 256
-#define CPROF__BUDGET_NAME_BYTES 128
-
-typedef struct cprof__budget_entry {
-    char name[CPROF__BUDGET_NAME_BYTES];
-    uint64_t ns;
-} cprof__budget_entry;
-
-static cprof__budget_entry cprof__budgets[CPROF__MAX_BUDGETS]; /* under cprof__lock */
-static size_t cprof__budget_count;
-
-/* Adds or replaces `name`'s budget in `list`; 0 on success, -1 when the list is full. */
-static int cprof__budget_set(cprof__budget_entry *list, size_t *count, size_t capacity, const char *name,
-                             size_t length, uint64_t ns) {
-    size_t i = 0;
-    while (i < *count && !(strlen(list[i].name) == length && strncmp(list[i].name, name, length) == 0)) i++;
-    if (i == *count) {
-        if (*count == capacity) return -1;
-        memcpy(list[i].name, name, length);
-        list[i].name[length] = '\0';
-        (*count)++;
-    }
-    list[i].ns = ns;
-    return 0;
-}
-
-/* Removes `name`'s budget; 0 when there was one. */
-static int cprof__budget_remove(const char *name) {
-    for (size_t i = 0; i < cprof__budget_count; i++) {
-        if (strcmp(cprof__budgets[i].name, name) != 0) continue;
-        cprof__budgets[i] = cprof__budgets[--cprof__budget_count];
-        return 0;
-    }
-    return -1;
-}
-
-int cprof_budget(const char *name, uint64_t budget_ns) {
-    if (!name || !*name || strlen(name) >= CPROF__BUDGET_NAME_BYTES) return -1;
-    pthread_mutex_lock(&cprof__lock);
-    int result = budget_ns ? cprof__budget_set(cprof__budgets, &cprof__budget_count, CPROF__MAX_BUDGETS, name,
-                                               strlen(name), budget_ns)
-                           : cprof__budget_remove(name);
-    pthread_mutex_unlock(&cprof__lock);
-    return result;
-}
-
 /* --- the analysis under way --- */
 typedef struct cprof__analysis {
     const cprof_profile *p;
@@ -8052,12 +8098,16 @@ static void cprof__analysis_bottleneck(cprof__analysis *a) {
     cprof__buf_free(&b);
 }
 
-/* Budgets: cprof_budget()'s, then options->budgets (a name in both: the latter wins). */
+/* Budgets: the profile's (the program's cprof_budget()s at capture), then options->budgets (a name in
+   both: the latter wins). Nothing of the process: the analysis of a profile depends on it and the
+   options only. */
 static void cprof__analysis_budgets(cprof__analysis *a) {
-    pthread_mutex_lock(&cprof__lock);
-    memcpy(a->budgets, cprof__budgets, cprof__budget_count * sizeof *a->budgets);
-    a->budget_count = cprof__budget_count;
-    pthread_mutex_unlock(&cprof__lock);
+    for (size_t i = 0; i < a->p->budget_count; i++) {
+        const cprof_scope_budget *b = &a->p->budgets[i];
+        size_t length = strlen(b->name);
+        if (length && length < CPROF__BUDGET_NAME_BYTES && b->budget_ns)
+            cprof__budget_set(a->budgets, &a->budget_count, CPROF__MAX_BUDGETS, b->name, length, b->budget_ns);
+    }
     cprof__each_setting(a, a->o.budgets, "CPROF_BUDGET", cprof__take_budget);
 }
 

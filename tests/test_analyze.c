@@ -194,7 +194,7 @@ static void test_deep_stack_live(void) {
     CHECK(x != NULL);
     if (x) {
         CHECK_EQ_U64(x->severity, CPROF_SEVERITY_HIGH);
-        CHECK_EQ_U64(x->depth, CPROF__MAX_DEPTH);
+        CHECK_EQ_U64(x->depth, 512); /* the recorder's depth limit (README, Limitations) */
         CHECK_CONTAINS(x->description, "; 88 scope entries deeper than 512 levels were not recorded");
     }
     cprof_findings_free(f);
@@ -299,15 +299,35 @@ static void test_budgets(void) {
     CHECK_EQ_STR(budget_severity(p, "query=120ms"), "Medium");     /* only the slowest is over */
     CHECK_EQ_STR(budget_severity(p, "query=70ms"), "Critical");
 
-    /* cprof_budget(), and the options' list winning for the same name */
+    /* cprof_budget(): copied into later captures, not into the analysis of a profile that lacks them */
     CHECK_EQ_U64(cprof_budget("query", 80 * CPROF_MS), 0);
-    CHECK_EQ_STR(budget_severity(p, NULL), "High");
-    CHECK_EQ_STR(budget_severity(p, "query=200ms"), "none");
+    CHECK_EQ_STR(budget_severity(p, NULL), "none");
     CHECK_EQ_U64(cprof_budget("query", 70 * CPROF_MS), 0); /* replaced, not added */
-    CHECK_EQ_STR(budget_severity(p, NULL), "Critical");
     CHECK(cprof_budget(NULL, CPROF_MS) == -1);
     CHECK(cprof_budget("", CPROF_MS) == -1);
     CHECK(cprof_budget("other", 0) == -1); /* 0 removes a budget; there is none for "other" */
+    cprof_profile *captured = cprof_capture(), *loaded = NULL;
+    char path[] = "/tmp/cprof-budgets-XXXXXX";
+    close(mkstemp(path));
+    CHECK_EQ_U64(cprof_save(captured, path), 0); /* and back: the file keeps them */
+    CHECK_EQ_U64(cprof_load(path, &loaded), 0);
+    unlink(path);
+    for (int i = 0; i < 2; i++) {
+        const cprof_profile *q = i ? loaded : captured;
+        CHECK_EQ_U64(q ? q->budget_count : 0, 1);
+        if (!q || q->budget_count != 1) continue;
+        CHECK_EQ_STR(q->budgets[0].name, "query");
+        CHECK_EQ_U64(q->budgets[0].budget_ns, 70 * CPROF_MS);
+    }
+    cprof_profile_free(captured);
+    cprof_profile_free(loaded);
+    /* the profile's budgets apply, and the options' list wins for the same name */
+    p->budgets = (cprof_scope_budget *)calloc(1, sizeof *p->budgets);
+    p->budgets[0].name = "query";
+    p->budgets[0].budget_ns = 70 * CPROF_MS;
+    p->budget_count = 1;
+    CHECK_EQ_STR(budget_severity(p, NULL), "Critical");
+    CHECK_EQ_STR(budget_severity(p, "query=200ms"), "none");
 
     cprof_analyze_options o = plain_options();
     cprof_findings *f = cprof_analyze(p, &o);
@@ -335,8 +355,13 @@ static void test_budgets(void) {
     CHECK(x && x->severity == CPROF_SEVERITY_HIGH); /* 80 ms: the average is over, the slowest under twice */
     CHECK_CONTAINS(analysis_text(f), "\nSettings not understood:\n  CPROF_ANALYZE: 'slow_high_pct=abc': not a number >= 0\n");
     cprof_findings_free(f);
-    CHECK_EQ_U64(cprof_budget("query", 0), 0); /* removed */
-    CHECK_EQ_STR(budget_severity(p, NULL), "none");
+    free(p->budgets);
+    p->budgets = NULL;
+    p->budget_count = 0;
+    CHECK_EQ_U64(cprof_budget("query", 0), 0); /* removed: later captures have none */
+    captured = cprof_capture();
+    CHECK_EQ_U64(captured->budget_count, 0);
+    cprof_profile_free(captured);
     cprof_profile_free(p);
 }
 

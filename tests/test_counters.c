@@ -338,7 +338,7 @@ static void test_reasons(void) {
     CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, EACCES, 1), "this kernel-side event needs it at 1 or lower");
     CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, ENOSYS, 0), "a kernel without perf events, or seccomp");
     CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, ENFILE, 0), "too many open files (ENFILE)");
-    CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, CPROF__NOT_LINUX, 0), "counters need Linux perf_event_open");
+    CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, 1001 /* CPROF__NOT_LINUX */, 0), "counters need Linux perf_event_open");
     CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, E2BIG, 0), "perf_event_open failed: ");
 }
 
