@@ -1266,6 +1266,15 @@ static void cprof__c_locale_leave(cprof__c_locale *l) {
     freelocale(l->c);
 }
 
+/* strtod in the C locale, whatever setlocale() the program made: "0.5" is a half everywhere. */
+static double cprof__strtod_c(const char *text, char **end) {
+    cprof__c_locale locale;
+    cprof__c_locale_enter(&locale);
+    double value = strtod(text, end);
+    cprof__c_locale_leave(&locale);
+    return value;
+}
+
 static void cprof__buf_double(cprof__buf *b, double value) {
     char text[40];
     cprof__c_locale locale;
@@ -1404,19 +1413,9 @@ static double cprof__quantile(const double *sorted, size_t count, double p) {
 }
 
 /* Sorts in place; returns the median. */
-static double cprof__sorted_median(double *values, size_t count) {
+static double cprof__median(double *values, size_t count) {
     qsort(values, count, sizeof *values, cprof__compare_doubles);
     return cprof__quantile(values, count, 0.5);
-}
-
-static double cprof__median(double *values, size_t count) {
-    for (size_t i = 1; i < count; i++) /* insertion sort: a handful of runs */
-        for (size_t j = i; j > 0 && values[j - 1] > values[j]; j--) {
-            double swap = values[j];
-            values[j] = values[j - 1];
-            values[j - 1] = swap;
-        }
-    return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2.0;
 }
 
 /* --- statistics -------------------------------------------------------------------------------- */
@@ -3795,7 +3794,7 @@ cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count)
     s.mean_ns = sum / (double)count;
     for (size_t i = 0; i < count; i++) squares += (sorted[i] - s.mean_ns) * (sorted[i] - s.mean_ns);
     s.stddev_ns = count > 1 ? sqrt(squares / (double)(count - 1)) : 0;
-    s.median_ns = cprof__sorted_median(sorted, count);
+    s.median_ns = cprof__median(sorted, count);
     s.min_ns = sorted[0];
     s.max_ns = sorted[count - 1];
     s.q1_ns = cprof__quantile(sorted, count, 0.25);
@@ -3806,7 +3805,7 @@ cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count)
         s.outliers_high += sorted[i] > s.q3_ns + fence;
         sorted[i] = fabs(sorted[i] - s.median_ns);
     }
-    s.mad_ns = cprof__sorted_median(sorted, count);
+    s.mad_ns = cprof__median(sorted, count);
     cprof__release(sorted, count * sizeof *sorted);
     return s;
 }
@@ -4931,9 +4930,7 @@ int cprof_leaks_write(const cprof_profile *p, FILE *out) {
     if (!p || !out) return -1;
     if (p->allocs.tracked) cprof__report_leaks(&b, p);
     else cprof__buf_puts(&b, "No allocations were tracked (build with CPROF_WRAP_MALLOC).\n");
-    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
-    cprof__buf_free(&b);
-    return failed ? -1 : 0;
+    return cprof__buf_to_file(&b, out);
 }
 
 static void cprof__report_build(cprof__buf *b, const cprof_profile *p, const cprof_report_options *options) {
@@ -4957,9 +4954,7 @@ int cprof_report_write(const cprof_profile *p, FILE *out, const cprof_report_opt
     memset(&b, 0, sizeof b);
     if (!p || !out) return -1;
     cprof__report_build(&b, p, options);
-    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
-    cprof__buf_free(&b);
-    return failed ? -1 : 0;
+    return cprof__buf_to_file(&b, out);
 }
 
 size_t cprof_report_format(const cprof_profile *p, char *buffer, size_t size, const cprof_report_options *options) {
@@ -6059,9 +6054,7 @@ int cprof_bench_write(const cprof_profile *p, FILE *out) {
     memset(&b, 0, sizeof b);
     if (!p || !out) return -1;
     cprof__bench_build(&b, p);
-    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
-    cprof__buf_free(&b);
-    return failed ? -1 : 0;
+    return cprof__buf_to_file(&b, out);
 }
 
 int cprof_bench_print(FILE *out) {
@@ -6399,10 +6392,7 @@ static double cprof__json_double_value(cprof__json *j, const cprof__json_value *
     }
     memcpy(text, v->text, v->length);
     text[v->length] = '\0';
-    cprof__c_locale locale;
-    cprof__c_locale_enter(&locale);
-    double value = strtod(text, NULL);
-    cprof__c_locale_leave(&locale);
+    double value = cprof__strtod_c(text, NULL);
     if (!isfinite(value) || value < 0) cprof__json_fail_at(j, v->line, v->column, "%s.%s: out of range", what, key);
     return value;
 }
@@ -6921,6 +6911,15 @@ static double cprof__compare_single_p(const cprof_comparison *c, const cprof__si
     return cprof__welch_p(samples[0], samples[1]);
 }
 
+/* The verdict on a change of change_pct (negative: better), for the comparison and the benchmarks alike:
+   unchanged below the threshold (or when nothing changed); for a measured quantity (a time, a counter),
+   within noise unless the test's p-value is below alpha. */
+static int cprof__verdict(double change_pct, double p_value, int measured, double threshold_pct, double alpha) {
+    if (change_pct == 0.0 || !(fabs(change_pct) >= threshold_pct)) return CPROF_UNCHANGED;
+    if (measured && !(p_value < alpha)) return CPROF_WITHIN_NOISE;
+    return change_pct < 0 ? CPROF_IMPROVED : CPROF_REGRESSED;
+}
+
 /* The change of function u in metric k: values, percent, test and verdict. */
 static void cprof__compare_change(cprof_comparison *c, const cprof__side *before, const cprof__side *after,
                                   uint32_t u, uint32_t k, double *scratch) {
@@ -6936,11 +6935,9 @@ static void cprof__compare_change(cprof_comparison *c, const cprof__side *before
     change->after = cprof__median(scratch + before->count, after->count);
     double delta = change->after - change->before;
     change->change_pct = change->before > 0 ? 100.0 * delta / change->before : delta > 0 ? INFINITY : 0.0;
-    int beyond = fabs(change->change_pct) >= c->options.threshold_pct && delta != 0.0;
-    int significant = !c->metrics[k].measured || change->p_value < c->options.alpha;
-    if (c->functions[u].presence != CPROF_IN_BOTH || !beyond) change->verdict = CPROF_UNCHANGED;
-    else if (!significant) change->verdict = CPROF_WITHIN_NOISE;
-    else change->verdict = delta < 0 ? CPROF_IMPROVED : CPROF_REGRESSED;
+    change->verdict = c->functions[u].presence != CPROF_IN_BOTH ? CPROF_UNCHANGED
+                      : cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured,
+                                       c->options.threshold_pct, c->options.alpha);
     c->improved += change->verdict == CPROF_IMPROVED;
     c->regressed += change->verdict == CPROF_REGRESSED;
     c->within_noise += change->verdict == CPROF_WITHIN_NOISE;
@@ -7251,9 +7248,7 @@ int cprof_comparison_write(const cprof_comparison *c, FILE *out) {
     memset(&b, 0, sizeof b);
     if (!c || !out) return -1;
     cprof__comparison_build(&b, c);
-    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
-    cprof__buf_free(&b);
-    return failed ? -1 : 0;
+    return cprof__buf_to_file(&b, out);
 }
 
 size_t cprof_comparison_format(const cprof_comparison *c, char *buffer, size_t size) {
@@ -7261,14 +7256,7 @@ size_t cprof_comparison_format(const cprof_comparison *c, char *buffer, size_t s
     memset(&b, 0, sizeof b);
     if (!c) return 0;
     cprof__comparison_build(&b, c);
-    if (size) {
-        size_t n = b.length < size - 1 ? b.length : size - 1;
-        if (n) memcpy(buffer, b.data, n);
-        buffer[n] = '\0';
-    }
-    size_t length = b.length;
-    cprof__buf_free(&b);
-    return length;
+    return cprof__buf_to_buffer(&b, buffer, size);
 }
 
 /* --- the differential flame graph ---------------------------------------------------------------- */
@@ -7380,14 +7368,14 @@ static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, con
     double change = x->stats.median_ns > 0 ? 100 * (y->stats.median_ns - x->stats.median_ns) / x->stats.median_ns : 0;
     double p_value = cprof__mann_whitney_p(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
     if (isnan(p_value)) p_value = 1; /* no samples on a side: nothing tells the change from noise */
-    const char *verdict = fabs(change) < threshold_pct ? "unchanged" : p_value >= alpha ? "within noise"
-                          : change < 0 ? "improved" : "REGRESSED";
+    static const char *const verdicts[] = {"unchanged", "within noise", "improved", "REGRESSED"};
+    int verdict = cprof__verdict(change, p_value, 1, threshold_pct, alpha);
     cprof__buf_printf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
     cprof__buf_pad_left(b, cprof__bench_time(before, x->stats.median_ns), 9);
     cprof__buf_puts(b, " ");
     cprof__buf_pad_left(b, cprof__bench_time(after, y->stats.median_ns), 9);
-    cprof__buf_printf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdict);
-    return verdict[0] == 'R';
+    cprof__buf_printf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdicts[verdict]);
+    return verdict == CPROF_REGRESSED;
 }
 
 static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before, const cprof_profile *after,
@@ -7417,9 +7405,7 @@ int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *
     memset(&b, 0, sizeof b);
     if (!before || !after || !out) return -1;
     int regressed = cprof__bench_compare_build(&b, before, after, o.threshold_pct, o.alpha);
-    int failed = b.failed || fwrite(b.data, 1, b.length, out) != b.length;
-    cprof__buf_free(&b);
-    return failed ? -1 : regressed;
+    return cprof__buf_to_file(&b, out) ? -1 : regressed;
 }
 
 /* Several runs of a side as one: each benchmark (name and n) with the samples of every run. */
@@ -7576,10 +7562,7 @@ static void cprof__each_setting(cprof__analysis *a, const char *list, const char
 }
 
 static int cprof__read_double(const char *text, double *out, char **end) {
-    cprof__c_locale locale;
-    cprof__c_locale_enter(&locale);
-    *out = strtod(text, end);
-    cprof__c_locale_leave(&locale);
+    *out = cprof__strtod_c(text, end);
     return *end != text && isfinite(*out) && *out >= 0;
 }
 
@@ -8412,7 +8395,7 @@ static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
     } else if (strcmp(arg, "--inverted") == 0) {
         o->inverted = 1;
     } else if (strncmp(arg, "--min-width=", 12) == 0) {
-        o->min_width_pct = strtod(arg + 12, &end);
+        o->min_width_pct = cprof__strtod_c(arg + 12, &end);
         bad = end == arg + 12 || *end || !(o->min_width_pct >= 0.0 && o->min_width_pct <= 100.0);
     } else if (strncmp(arg, "--width=", 8) == 0) {
         unsigned long width = strtoul(arg + 8, &end, 10);
@@ -8494,10 +8477,7 @@ static int cprof__tool_finish(int written, cprof_profile *p) {
 
 static int cprof__tool_number(const char *text, double *out) {
     char *end;
-    cprof__c_locale locale;
-    cprof__c_locale_enter(&locale);
-    *out = strtod(text, &end);
-    cprof__c_locale_leave(&locale);
+    *out = cprof__strtod_c(text, &end);
     return *text && !*end && isfinite(*out) && *out >= 0;
 }
 
