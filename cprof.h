@@ -1208,7 +1208,7 @@ static void cprof__buf_pad_left(cprof__buf *b, const char *text, size_t width) {
     cprof__buf_puts(b, text);
 }
 
-/* A duration in the unit that keeps three or four significant digits: 950 ns, 12.3 µs, 4.56 ms, 2.01 s. */
+/* A duration with a fixed number of decimals per unit: 950 ns, 12.3 µs, 4.56 ms, 2.010 s. */
 static const char *cprof__duration(char out[24], uint64_t ns) {
     double value = (double)ns;
     if (ns < 1000u) cprof__snprintf(out, 24, "%llu ns", (unsigned long long)ns);
@@ -3938,7 +3938,8 @@ void cprof_bench_clear(void) {
 }
 
 /* ==================================================================================================
-   >>derive: self time, thread totals and per-function statistics, computed once per profile
+   >>derive: computed once per profile, captured or loaded: self times, thread totals, per-function
+   statistics, the counters' self values and per-function sums, the allocations' inclusive figures
    ================================================================================================== */
 /* Recursion counted once: a node adds to its function's total only when no ancestor belongs to the
    same function (a recursive fib's inner calls are already inside the outermost one). */
@@ -4137,7 +4138,8 @@ static int cprof__profile_derive(cprof_profile *p) {
 }
 
 /* ==================================================================================================
-   >>capture: every thread's live tree -> one immutable cprof_profile
+   >>capture: every thread's live tree -> one immutable cprof_profile, with the counters' values, the
+   allocation tracker's sites and totals, the benchmarks run, the messages and the budgets
    ================================================================================================== */
 /* The capture's map from a live site record to its index in the profile (open addressing). */
 typedef struct cprof__site_map {
@@ -4619,7 +4621,8 @@ cprof_profile *cprof_capture(void) {
 }
 
 /* ==================================================================================================
-   >>report: the text report (header, messages, functions by self time, call tree)
+   >>report: the text report (header, messages, functions by self time, call tree, counters,
+   allocations) and the leak report
    ================================================================================================== */
 cprof_report_options cprof_report_defaults(void) {
     cprof_report_options options;
@@ -4973,8 +4976,9 @@ int cprof_report_print(FILE *out) {
 }
 
 /* ==================================================================================================
-   >>json: the profile file (format 1.0). Integers are written as integers, so every count and time
-   survives a round trip; the two doubles are printed with 17 significant digits in the C locale.
+   >>json: the profile file (format 1.1). Integers are written as integers, so every count and time
+   survives a round trip; the doubles (timer_hz, running_ratio, sum_sq_ns2, the benchmarks' figures and
+   samples) are printed with 17 significant digits in the C locale.
    ================================================================================================== */
 
 /* A JSON string: quotes, backslashes and control characters escaped; a byte that is not valid UTF-8
@@ -6752,7 +6756,8 @@ int cprof_load(const char *path, cprof_profile **out) {
 /* ==================================================================================================
    >>compare: before and after: per function and metric the change, whether it exceeds both the
    threshold and the noise (Welch's t-test for one run per side, Mann-Whitney U for several), the
-   text report, the CI verdict, the differential flame graph and in-process snapshots
+   text report, the CI verdict, the differential flame graph and in-process snapshots; then the
+   benchmarks of two runs compared
    ================================================================================================== */
 cprof_compare_options cprof_compare_defaults(void) {
     cprof_compare_options options;
