@@ -392,6 +392,8 @@ typedef struct cprof_node {
     uint32_t thread;       /* index into threads */
     uint32_t depth;        /* 0 for a thread's root */
     uint32_t open;         /* invocations still running at capture (time so far included) */
+    uint32_t function;     /* derived: index into functions; CPROF_NONE for a thread's root */
+    uint32_t nested;       /* derived: 1 when an ancestor is the same function (recursion, counted once) */
     uint32_t reserved;
     uint64_t calls;
     uint64_t total_ns; /* inclusive */
@@ -3941,14 +3943,6 @@ void cprof_bench_clear(void) {
    >>derive: computed once per profile, captured or loaded: self times, thread totals, per-function
    statistics, the counters' self values and per-function sums, the allocations' inclusive figures
    ================================================================================================== */
-/* Recursion counted once: a node adds to its function's total only when no ancestor belongs to the
-   same function (a recursive fib's inner calls are already inside the outermost one). */
-static int cprof__has_ancestor_in(const cprof_profile *p, const uint32_t *function_of, uint32_t node) {
-    for (uint32_t up = p->nodes[node].parent; up != CPROF_NONE; up = p->nodes[up].parent)
-        if (function_of[up] == function_of[node]) return 1;
-    return 0;
-}
-
 static int cprof__compare_functions(const void *a, const void *b) {
     const cprof_function *x = (const cprof_function *)a, *y = (const cprof_function *)b;
     if (x->self_ns != y->self_ns) return x->self_ns > y->self_ns ? -1 : 1;
@@ -3973,12 +3967,12 @@ static void cprof__derive_self_times(cprof_profile *p) {
 }
 
 /* Gives every node its function's index (CPROF_NONE for thread roots), creating the functions. */
-static int cprof__assign_functions(cprof_profile *p, uint32_t *function_of) {
+static int cprof__assign_functions(cprof_profile *p) {
     cprof__name_map map;
     int failed = cprof__name_map_init(&map, p->site_count);
     for (size_t i = 0; i < p->node_count && !failed; i++) {
-        const cprof_node *node = &p->nodes[i];
-        function_of[i] = CPROF_NONE;
+        cprof_node *node = &p->nodes[i];
+        node->function = CPROF_NONE;
         if (node->site == CPROF_NONE) continue;
         const char *name = p->sites[node->site].name;
         size_t slot = cprof__name_map_slot(&map, name);
@@ -3996,20 +3990,42 @@ static int cprof__assign_functions(cprof_profile *p, uint32_t *function_of) {
             map.keys[slot] = name;
             map.values[slot] = (uint32_t)p->function_count++;
         }
-        function_of[i] = map.values[slot];
+        node->function = map.values[slot];
     }
     cprof__name_map_free(&map);
     return failed ? -1 : 0;
 }
 
-static void cprof__accumulate_functions(cprof_profile *p, const uint32_t *function_of) {
+/* Recursion counted once: a node is nested when an ancestor belongs to the same function (a recursive
+   fib's inner calls are already inside the outermost one). One pass over the depth-first nodes, with the
+   path from the root and how often each function is on it: linear however deep the tree. */
+static int cprof__mark_nested(cprof_profile *p) {
+    size_t path_bytes = (p->node_count + 1) * sizeof(uint32_t), on_bytes = (p->function_count + 1) * sizeof(uint32_t);
+    uint32_t *path = (uint32_t *)cprof__alloc(path_bytes), *on_path = (uint32_t *)cprof__alloc(on_bytes), depth = 0;
+    for (size_t i = 0; i < p->node_count && path && on_path; i++) {
+        cprof_node *node = &p->nodes[i];
+        while (depth && path[depth - 1] != node->parent) { /* leave the subtrees that ended */
+            uint32_t f = p->nodes[path[--depth]].function;
+            if (f != CPROF_NONE) on_path[f]--;
+        }
+        node->nested = node->function != CPROF_NONE && on_path[node->function] > 0;
+        if (node->function != CPROF_NONE) on_path[node->function]++;
+        path[depth++] = (uint32_t)i;
+    }
+    int failed = !path || !on_path;
+    cprof__release(path, path_bytes);
+    cprof__release(on_path, on_bytes);
+    return failed ? -1 : 0;
+}
+
+static void cprof__accumulate_functions(cprof_profile *p) {
     for (size_t i = 0; i < p->node_count; i++) {
         const cprof_node *node = &p->nodes[i];
-        if (function_of[i] == CPROF_NONE) continue;
-        cprof_function *fn = &p->functions[function_of[i]];
+        if (node->function == CPROF_NONE) continue;
+        cprof_function *fn = &p->functions[node->function];
         fn->calls += node->calls;
         fn->self_ns += node->self_ns;
-        if (!cprof__has_ancestor_in(p, function_of, (uint32_t)i)) fn->total_ns += node->total_ns;
+        if (!node->nested) fn->total_ns += node->total_ns;
         if (node->calls && node->min_ns < fn->min_ns && (node->min_ns || node->max_ns)) fn->min_ns = node->min_ns;
         if (node->max_ns > fn->max_ns) fn->max_ns = node->max_ns;
     }
@@ -4022,18 +4038,27 @@ static void cprof__accumulate_functions(cprof_profile *p, const uint32_t *functi
     }
 }
 
+/* The functions sorted by self time, largest first, and each node's index following its function. */
+static int cprof__sort_functions(cprof_profile *p) {
+    typedef struct { cprof_function function; uint32_t before; } ranked;
+    size_t bytes = (p->function_count ? p->function_count : 1) * (sizeof(ranked) + sizeof(uint32_t));
+    ranked *order = (ranked *)cprof__alloc(bytes);
+    if (!order) return -1;
+    uint32_t *after = (uint32_t *)(void *)(order + (p->function_count ? p->function_count : 1));
+    for (size_t f = 0; f < p->function_count; f++) order[f].function = p->functions[f], order[f].before = (uint32_t)f;
+    if (p->function_count) qsort(order, p->function_count, sizeof *order, cprof__compare_functions);
+    for (size_t f = 0; f < p->function_count; f++) p->functions[f] = order[f].function, after[order[f].before] = (uint32_t)f;
+    for (size_t i = 0; i < p->node_count; i++)
+        if (p->nodes[i].function != CPROF_NONE) p->nodes[i].function = after[p->nodes[i].function];
+    cprof__release(order, bytes);
+    return 0;
+}
+
 static int cprof__derive_functions(cprof_profile *p) {
     p->function_count = 0;
-    size_t bytes = (p->node_count ? p->node_count : 1) * sizeof(uint32_t);
-    uint32_t *function_of = (uint32_t *)cprof__alloc(bytes);
-    if (!function_of || cprof__assign_functions(p, function_of)) {
-        cprof__release(function_of, bytes);
-        return -1;
-    }
-    cprof__accumulate_functions(p, function_of);
-    cprof__release(function_of, bytes);
-    if (p->function_count) qsort(p->functions, p->function_count, sizeof *p->functions, cprof__compare_functions);
-    return 0;
+    if (cprof__assign_functions(p) || cprof__mark_nested(p)) return -1;
+    cprof__accumulate_functions(p);
+    return cprof__sort_functions(p);
 }
 
 /* Self = inclusive minus the children's inclusive, as for time; a thread's root holds its scopes'. */
@@ -4057,34 +4082,21 @@ static void cprof__derive_counter_self(cprof_profile *p) {
 
 /* Per function, as for time: self summed over its nodes, total with recursion counted once. */
 static int cprof__derive_counter_functions(cprof_profile *p) {
-    size_t count = p->counter_count, bytes = (p->node_count ? p->node_count : 1) * sizeof(uint32_t);
-    uint32_t *function_of = (uint32_t *)cprof__alloc(bytes);
-    cprof__name_map map;
-    memset(&map, 0, sizeof map);
-    int failed = !function_of || cprof__name_map_init(&map, p->function_count) ||
-                 cprof__grow_counter_values(&cprof__capacities(p)->function_counters, &p->function_counters,
-                                            (p->function_count ? p->function_count : 1) * count);
-    for (size_t f = 0; f < p->function_count && !failed; f++) {
-        size_t slot = cprof__name_map_slot(&map, p->functions[f].name);
-        map.keys[slot] = p->functions[f].name;
-        map.values[slot] = (uint32_t)f;
-    }
-    for (size_t i = 0; i < p->node_count && !failed; i++)
-        function_of[i] = p->nodes[i].site == CPROF_NONE ? CPROF_NONE
-                                                       : map.values[cprof__name_map_slot(&map, p->sites[p->nodes[i].site].name)];
-    if (!failed) memset(p->function_counters, 0, p->function_count * count * sizeof *p->function_counters);
-    for (size_t i = 0; i < p->node_count && !failed; i++) {
-        if (function_of[i] == CPROF_NONE) continue;
-        int outermost = !cprof__has_ancestor_in(p, function_of, (uint32_t)i);
+    size_t count = p->counter_count;
+    if (cprof__grow_counter_values(&cprof__capacities(p)->function_counters, &p->function_counters,
+                                   (p->function_count ? p->function_count : 1) * count))
+        return -1;
+    memset(p->function_counters, 0, p->function_count * count * sizeof *p->function_counters);
+    for (size_t i = 0; i < p->node_count; i++) {
+        const cprof_node *node = &p->nodes[i];
+        if (node->function == CPROF_NONE) continue;
         for (size_t k = 0; k < count; k++) {
-            cprof_counter_value *fn = &p->function_counters[function_of[i] * count + k];
+            cprof_counter_value *fn = &p->function_counters[node->function * count + k];
             fn->self += p->node_counters[i * count + k].self;
-            if (outermost) fn->total += p->node_counters[i * count + k].total;
+            if (!node->nested) fn->total += p->node_counters[i * count + k].total;
         }
     }
-    cprof__name_map_free(&map);
-    cprof__release(function_of, bytes);
-    return failed ? -1 : 0;
+    return 0;
 }
 
 /* Called by cprof__profile_derive, after the functions exist. */
@@ -6836,30 +6848,24 @@ static uint32_t cprof__compare_metric_index(const cprof_comparison *c, const cha
     return CPROF_NONE;
 }
 
-/* The squared per-call durations of each function's outermost nodes, summed into sum_sq. */
-static int cprof__compare_spread(cprof_comparison *c, const cprof_profile *p, double *sum_sq) {
-    size_t bytes = (p->node_count ? p->node_count : 1) * sizeof(uint32_t);
-    uint32_t *function_of = (uint32_t *)cprof__alloc(bytes);
-    if (!function_of) return -1;
+/* The squared per-call durations of each function's outermost nodes, summed into sum_sq; `index_of`
+   maps the profile's functions to the comparison's. */
+static void cprof__compare_spread(const cprof_profile *p, const uint32_t *index_of, double *sum_sq) {
     for (size_t i = 0; i < p->node_count; i++)
-        function_of[i] = p->nodes[i].site == CPROF_NONE ? CPROF_NONE
-                       : cprof__compare_function(c, p->sites[p->nodes[i].site].name);
-    for (size_t i = 0; i < p->node_count; i++)
-        if (function_of[i] != CPROF_NONE && !cprof__has_ancestor_in(p, function_of, (uint32_t)i))
-            sum_sq[function_of[i]] += p->nodes[i].sum_sq_ns2;
-    cprof__release(function_of, bytes);
-    return 0;
+        if (p->nodes[i].function != CPROF_NONE && !p->nodes[i].nested)
+            sum_sq[index_of[p->nodes[i].function]] += p->nodes[i].sum_sq_ns2;
 }
 
 /* Each function's own allocations (made while it was the current scope), summed over its nodes. */
-static void cprof__compare_read_allocs(cprof_comparison *c, const cprof_profile *p, double *row0) {
+static void cprof__compare_read_allocs(cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
+                                       double *row0) {
     uint32_t count_metric = cprof__compare_metric_index(c, "allocations");
     uint32_t bytes_metric = cprof__compare_metric_index(c, "allocated bytes");
     size_t width = cprof__comparison_own(c)->metric_capacity;
     if (count_metric == CPROF_NONE || bytes_metric == CPROF_NONE || !p->allocs.tracked) return;
     for (size_t i = 0; i < p->node_count; i++) {
-        if (p->nodes[i].site == CPROF_NONE) continue;
-        double *row = row0 + (size_t)cprof__compare_function(c, p->sites[p->nodes[i].site].name) * width;
+        if (p->nodes[i].function == CPROF_NONE) continue;
+        double *row = row0 + (size_t)index_of[p->nodes[i].function] * width;
         row[count_metric] += (double)p->nodes[i].alloc_self_count;
         row[bytes_metric] += (double)p->nodes[i].alloc_self_bytes;
     }
@@ -6871,9 +6877,12 @@ static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
     for (size_t r = 0; r < side->count; r++) {
         const cprof_profile *p = side->runs[r];
         double *row0 = side->values + r * own->function_capacity * own->metric_capacity;
+        size_t bytes = (p->function_count ? p->function_count : 1) * sizeof(uint32_t);
+        uint32_t *index_of = (uint32_t *)cprof__alloc(bytes); /* the profile's function f is the comparison's */
+        if (!index_of) return -1;
         for (size_t f = 0; f < p->function_count; f++) {
             const cprof_function *fn = &p->functions[f];
-            uint32_t u = cprof__compare_function(c, fn->name);
+            uint32_t u = index_of[f] = cprof__compare_function(c, fn->name);
             double *row = row0 + (size_t)u * own->metric_capacity;
             side->present[u] = 1;
             row[CPROF__METRIC_SELF] = (double)fn->self_ns;
@@ -6885,8 +6894,9 @@ static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
                     row[metric] = (double)cprof_function_counter(p, (uint32_t)f, k).self;
             }
         }
-        cprof__compare_read_allocs(c, p, row0);
-        if (cprof__compare_spread(c, p, side->sum_sq + r * own->function_capacity)) return -1;
+        cprof__compare_read_allocs(c, p, index_of, row0);
+        cprof__compare_spread(p, index_of, side->sum_sq + r * own->function_capacity);
+        cprof__release(index_of, bytes);
     }
     return 0;
 }
@@ -7682,64 +7692,44 @@ static int cprof__analysis_group_nodes(cprof__analysis *a) {
     const cprof_profile *p = a->p;
     if (a->first_node) return 0;
     size_t functions_bytes = (p->function_count + 1) * sizeof(uint32_t), nodes_bytes = p->node_count * sizeof(uint32_t) + 1;
-    cprof__name_map map;
-    uint32_t *function_of = (uint32_t *)cprof__alloc(nodes_bytes), *next = (uint32_t *)cprof__alloc(functions_bytes);
+    uint32_t *next = (uint32_t *)cprof__alloc(functions_bytes);
     a->first_node = (uint32_t *)cprof__alloc(functions_bytes);
     a->node_of_function = (uint32_t *)cprof__alloc(nodes_bytes);
-    int failed = cprof__name_map_init(&map, p->function_count) || !function_of || !next || !a->first_node || !a->node_of_function;
-    for (uint32_t f = 0; f < p->function_count && !failed; f++) {
-        size_t slot = cprof__name_map_slot(&map, p->functions[f].name);
-        map.keys[slot] = p->functions[f].name, map.values[slot] = f;
-    }
-    for (size_t i = 0; i < p->node_count && !failed; i++) {
-        function_of[i] = p->nodes[i].site == CPROF_NONE ? CPROF_NONE
-                         : map.values[cprof__name_map_slot(&map, p->sites[p->nodes[i].site].name)];
-        if (function_of[i] != CPROF_NONE) a->first_node[function_of[i] + 1]++;
-    }
+    int failed = !next || !a->first_node || !a->node_of_function;
+    for (size_t i = 0; i < p->node_count && !failed; i++)
+        if (p->nodes[i].function != CPROF_NONE) a->first_node[p->nodes[i].function + 1]++;
     for (size_t f = 0; f < p->function_count && !failed; f++) next[f] = a->first_node[f + 1] += a->first_node[f];
     for (size_t f = p->function_count; f-- > 0 && !failed;) next[f] = a->first_node[f];
     for (size_t i = 0; i < p->node_count && !failed; i++)
-        if (function_of[i] != CPROF_NONE) a->node_of_function[next[function_of[i]]++] = (uint32_t)i;
-    cprof__name_map_free(&map);
-    cprof__release(function_of, nodes_bytes);
+        if (p->nodes[i].function != CPROF_NONE) a->node_of_function[next[p->nodes[i].function]++] = (uint32_t)i;
     cprof__release(next, functions_bytes);
     a->failed |= failed;
     return failed ? -1 : 0;
 }
 
-static const char *cprof__caller_name(const cprof_profile *p, const cprof_node *node) {
-    const cprof_node *parent = &p->nodes[node->parent];
-    return parent->site == CPROF_NONE ? "(top level)" : p->sites[parent->site].name;
-}
-
-/* The caller (parent scope's name) that calls function `f` most, its calls summed over every path of the
-   tree (callers in a name map); its calls in *calls. "" when out of memory. */
+/* The caller (parent scope's function, or the top level) that calls function `f` most, its calls summed
+   over every path of the tree; its calls in *calls. "" when out of memory. */
 static const char *cprof__top_caller(cprof__analysis *a, uint32_t f, uint64_t *calls) {
     const cprof_profile *p = a->p;
     const char *best = "";
     *calls = 0;
     if (cprof__analysis_group_nodes(a)) return best;
-    size_t begin = a->first_node[f], end = a->first_node[f + 1], callers = 0;
-    cprof__name_map map;
-    uint64_t *sums = (uint64_t *)cprof__alloc((end - begin) * sizeof *sums + 1);
-    if (cprof__name_map_init(&map, end - begin) == 0 && sums) {
-        for (size_t k = begin; k < end; k++) {
-            const cprof_node *node = &p->nodes[a->node_of_function[k]];
-            const char *caller = cprof__caller_name(p, node);
-            size_t slot = cprof__name_map_slot(&map, caller);
-            if (!map.keys[slot]) map.keys[slot] = caller, map.values[slot] = (uint32_t)callers, sums[callers++] = 0;
-            sums[map.values[slot]] += node->calls;
-        }
-        for (size_t slot = 0; slot < map.capacity; slot++) {
-            if (!map.keys[slot]) continue;
-            uint64_t sum = sums[map.values[slot]];
-            if (sum > *calls || (sum == *calls && strcmp(map.keys[slot], best) < 0)) best = map.keys[slot], *calls = sum;
-        }
-    } else {
+    size_t bytes = (p->function_count + 1) * sizeof(uint64_t);
+    uint64_t *sums = (uint64_t *)cprof__alloc(bytes); /* per calling function; the last one: the top level */
+    if (!sums) {
         a->failed = 1;
+        return best;
     }
-    cprof__name_map_free(&map);
-    cprof__release(sums, (end - begin) * sizeof *sums + 1);
+    for (size_t k = a->first_node[f]; k < a->first_node[f + 1]; k++) {
+        const cprof_node *node = &p->nodes[a->node_of_function[k]];
+        uint32_t caller = p->nodes[node->parent].function;
+        sums[caller == CPROF_NONE ? p->function_count : caller] += node->calls;
+    }
+    for (size_t c = 0; c <= p->function_count; c++) {
+        const char *name = c == p->function_count ? "(top level)" : p->functions[c].name;
+        if (sums[c] > *calls || (sums[c] && sums[c] == *calls && strcmp(name, best) < 0)) best = name, *calls = sums[c];
+    }
+    cprof__release(sums, bytes);
     return best;
 }
 
@@ -7776,27 +7766,24 @@ static const cprof_function *cprof__function_named(const cprof_profile *p, const
     return NULL;
 }
 
-/* The name that occurs most often on the path from a thread's root to `node`, and how often (names
-   counted in a name map: one walk up the path, however deep a loaded profile is). */
+/* The function that occurs most often on the path from a thread's root to `node`, and how often (one walk
+   up the path with a count per function, however deep a loaded profile is). */
 static const char *cprof__most_repeated_on_path(cprof__analysis *a, uint32_t node, uint32_t *times) {
     const cprof_profile *p = a->p;
     const char *best = "";
     *times = 0;
-    size_t length = 0; /* the path's length, counted rather than taken from depth (a loaded file may lie) */
-    for (uint32_t at = node; p->nodes[at].site != CPROF_NONE; at = p->nodes[at].parent) length++;
-    cprof__name_map map;
-    if (cprof__name_map_init(&map, length)) {
+    size_t bytes = (p->function_count ? p->function_count : 1) * sizeof(uint32_t);
+    uint32_t *on_path = (uint32_t *)cprof__alloc(bytes);
+    if (!on_path) {
         a->failed = 1;
-    } else {
-        for (uint32_t at = node; p->nodes[at].site != CPROF_NONE; at = p->nodes[at].parent) {
-            const char *name = p->sites[p->nodes[at].site].name;
-            size_t slot = cprof__name_map_slot(&map, name);
-            if (!map.keys[slot]) map.keys[slot] = name, map.values[slot] = 0;
-            if (++map.values[slot] > *times || (map.values[slot] == *times && strcmp(name, best) < 0))
-                best = name, *times = map.values[slot];
-        }
+        return best;
     }
-    cprof__name_map_free(&map);
+    for (uint32_t at = node; p->nodes[at].function != CPROF_NONE; at = p->nodes[at].parent) {
+        uint32_t f = p->nodes[at].function;
+        const char *name = p->functions[f].name;
+        if (++on_path[f] > *times || (on_path[f] == *times && strcmp(name, best) < 0)) best = name, *times = on_path[f];
+    }
+    cprof__release(on_path, bytes);
     return best;
 }
 

@@ -398,8 +398,7 @@ static void balanced(void) {
     for (int i = 0; i < 8; i++) step();
 }
 
-/* Twelve stages of equal work, interleaved finely so that a loaded machine's preemptions (several ms each,
-   timed as part of whichever scope is running) spread over all of them. */
+/* Twelve stages of equal work. */
 #define STAGE(n) static void stage_##n(void) { CPROF_SCOPE(); busy_wait_ns(20000); }
 STAGE(a) STAGE(b) STAGE(c) STAGE(d) STAGE(e) STAGE(f) STAGE(g) STAGE(h) STAGE(i) STAGE(j) STAGE(k) STAGE(l)
 #undef STAGE
@@ -412,23 +411,16 @@ static void pipeline(void) {
     }
 }
 
-/* No Critical or High finding in a balanced program. Live times are noisy: a stage that the machine
-   preempted for long really was slow in that run, so up to three runs are tried; a rule that raised a
-   false alarm would do so in every one. */
+/* A balanced program: live, the rules that count (calls, depth) raise nothing, whatever the machine's
+   load does to the times; the severities of equal times are checked on a built profile below. */
 static void test_balanced(void) {
-    cprof_profile *p = NULL;
-    cprof_findings *f = NULL;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        cprof_findings_free(f);
-        cprof_profile_free(p);
-        cprof_reset();
-        pipeline();
-        p = cprof_capture();
-        f = analyze(p);
-        if (!count_at_least(f, CPROF_SEVERITY_HIGH)) break;
-    }
-    CHECK_EQ_U64(count_at_least(f, CPROF_SEVERITY_HIGH), 0); /* twelve stages at about 8% each */
-    if (count_at_least(f, CPROF_SEVERITY_HIGH)) fputs(analysis_text(f), stderr);
+    cprof_reset();
+    pipeline();
+    cprof_profile *p = cprof_capture();
+    cprof_findings *f = analyze(p);
+    CHECK_EQ_U64(function_calls(p, "stage_a"), 200);
+    CHECK_EQ_U64(function_calls(p, "stage_l"), 200);
+    CHECK_EQ_U64(function_calls(p, "pipeline"), 1);
     CHECK(finding(f, CPROF_CATEGORY_HOT_LOOP, "stage_a") == NULL);
     CHECK(finding(f, CPROF_CATEGORY_DEEP_CALL_STACK, "pipeline") == NULL);
     cprof_findings_free(f);
