@@ -26,10 +26,12 @@
 
    ENVIRONMENT (read once, when the program starts)
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
-                          cprof_enable() does not override it
+                          cprof_enable() does not override it (CPROF=1 records, as unset does)
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
        CPROF_OUT=prefix   at normal exit write prefix.txt (the text report, then the analysis), prefix.json (the profile),
-                          prefix.folded (collapsed stacks) and prefix.svg (the flame graph), each replaced atomically
+                          prefix.folded (collapsed stacks) and prefix.svg (the flame graph): all four written to
+                          temporaries, then renamed, so a failed write replaces none of them;
+                          a prefix of 4080 bytes or more writes nothing
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
        CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
@@ -39,6 +41,8 @@
        CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
                           regular expression are not recorded (decided once per function); an invalid
                           expression excludes nothing and says so on stderr and in the report
+       A value of CPROF, CPROF_TIMER or CPROF_OUT that cprof does not understand or cannot use gets one line
+       on stderr ("cprof: NAME=VALUE: ...") and is ignored; an empty value is as if unset.
 
    MACROS
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
@@ -79,6 +83,8 @@
            Memory the profiler itself holds now (recorders and nodes), in bytes.
        int  cprof_save(const cprof_profile *, const char *path)
            The profile as JSON (format 1.1, see PROFILE FILE), written to a temporary name and renamed.
+           (CPROF_OUT writes its four files to temporaries first and renames them only when all are
+           written; it removes temporaries "PREFIX.*.tmp.PID" left by a process that no longer exists.)
            0, or -1 with cprof_error() set.
        int  cprof_load(const char *path, cprof_profile **out)
        int  cprof_load_string(const char *text, size_t length, const char *name, cprof_profile **out)
@@ -98,10 +104,12 @@
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored. Nodes are depth-first with each parent before its
        children. 1.1 added "budgets" (the program's cprof_budget()s), written only when there are any.
+       The loader refuses call trees deeper than 2048 levels, JSON nested deeper than 64,
+       a member name twice in one object, files over 256 MiB and anything but a regular file.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
        cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
-       stderr; exit 0 ok, 1 bad input, 2 bad usage.
+       stderr; exit 0 ok, 1 bad input, 2 bad usage. "--" ends the options.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -876,15 +884,19 @@ struct cprof__scope_guard {
 #if defined(CPROF_IMPLEMENTATION) && !defined(CPROF__IMPLEMENTATION_DONE)
 #define CPROF__IMPLEMENTATION_DONE
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ==================================================================================================
@@ -1210,6 +1222,13 @@ static void cprof__buf_pad_left(cprof__buf *b, const char *text, size_t width) {
     cprof__buf_puts(b, text);
 }
 
+/* A non-negative double rounded to an integer, saturating: converting a double at or above 2^64 to
+   uint64_t is undefined behaviour, and a loaded profile's sums and samples can get there. */
+static uint64_t cprof__u64_rounded(double value) {
+    if (!(value > 0.0)) return 0; /* also NaN */
+    return value + 0.5 >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)(value + 0.5);
+}
+
 /* A duration with a fixed number of decimals per unit: 950 ns, 12.3 µs, 4.56 ms, 2.010 s. */
 static const char *cprof__duration(char out[24], uint64_t ns) {
     double value = (double)ns;
@@ -1328,13 +1347,15 @@ static void cprof__utf8_put(char **out, uint32_t code) {
 
 static int cprof__is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/* Decimal digits only, at most `max`: 1 on success. */
+/* Decimal digits only, at most `max`: 1 on success. (A digit above a small max, such as 2 for a 0/1
+   field, must be refused before max - digit is computed: that would wrap.) */
 static int cprof__parse_decimal(const char *text, size_t length, uint64_t max, uint64_t *value) {
     *value = 0;
     if (length == 0) return 0;
     for (size_t i = 0; i < length; i++) {
-        if (!cprof__is_digit(text[i]) || *value > (max - (uint64_t)(text[i] - '0')) / 10) return 0;
-        *value = *value * 10 + (uint64_t)(text[i] - '0');
+        uint64_t digit = (uint64_t)(text[i] - '0');
+        if (!cprof__is_digit(text[i]) || digit > max || *value > (max - digit) / 10) return 0;
+        *value = *value * 10 + digit;
     }
     return 1;
 }
@@ -1352,15 +1373,36 @@ static void cprof__set_error(const char *format, ...) {
 
 #define CPROF__MAX_FILE_BYTES (256 << 20) /* a profile of 100,000 nodes is about 20 MB */
 
-/* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
-static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    *length = *capacity = 0;
-    if (!f) {
+/* Opens a profile for reading: regular files only, checked before anything is read. A FIFO, a
+   terminal or a device such as /dev/zero is refused at once: O_NONBLOCK keeps the open of a FIFO
+   without a writer from waiting for ever (it is cleared before reading). NULL with cprof_error() set. */
+static FILE *cprof__open_profile_file(const char *path) {
+    struct stat info;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         cprof__set_error("%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
+    const char *problem = fstat(fd, &info) != 0 ? strerror(errno)
+                          : !S_ISREG(info.st_mode) ? "not a regular file (a profile is read from a file only)"
+                          : info.st_size > CPROF__MAX_FILE_BYTES ? "larger than 256 MiB: not a profile" : NULL;
+    FILE *f = problem ? NULL : fdopen(fd, "rb");
+    if (!problem && !f) problem = strerror(errno);
+    if (problem) {
+        cprof__set_error("%s: %s", path, problem);
+        close(fd);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return f;
+}
+
+/* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
+static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
+    FILE *f = cprof__open_profile_file(path);
+    char *text = NULL;
+    *length = *capacity = 0;
+    if (!f) return NULL;
     int failed = 0;
     for (size_t got = 1; got > 0 && !failed && *length <= CPROF__MAX_FILE_BYTES;) {
         failed = cprof__grow(&text, capacity, *length + 65536, 1);
@@ -1377,9 +1419,14 @@ static char *cprof__read_file(const char *path, size_t *length, size_t *capacity
     return NULL;
 }
 
-static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
-    char temporary[4200];
-    cprof__snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
+/* The temporary name of `path` for this process: "path.tmp.PID". */
+static void cprof__temporary_name(char *out, size_t size, const char *path) {
+    cprof__snprintf(out, size, "%s.tmp.%ld", path, (long)getpid());
+}
+
+/* `content` into `temporary` (for `path`, in messages); 0, or -1 with cprof_error() set and the
+   temporary removed. */
+static int cprof__write_temporary(const char *temporary, const char *path, const cprof__buf *content) {
     if (content->failed) {
         cprof__set_error("%s: out of memory", path);
         return -1;
@@ -1390,7 +1437,17 @@ static int cprof__write_file_atomic(const char *path, const cprof__buf *content)
         failed |= fwrite(content->data, 1, content->length, f) != content->length;
         failed |= fclose(f) != 0;
     }
-    if (!failed && rename(temporary, path) == 0) return 0;
+    if (!failed) return 0;
+    cprof__set_error("%s: cannot write: %s", path, strerror(errno));
+    remove(temporary);
+    return -1;
+}
+
+static int cprof__write_file_atomic(const char *path, const cprof__buf *content) {
+    char temporary[4200];
+    cprof__temporary_name(temporary, sizeof temporary, path);
+    if (cprof__write_temporary(temporary, path, content)) return -1;
+    if (rename(temporary, path) == 0) return 0;
     cprof__set_error("%s: cannot write: %s", path, strerror(errno));
     remove(temporary);
     return -1;
@@ -3082,19 +3139,49 @@ void cprof__end(const cprof_site *site) {
 
 static void cprof__write_outputs_at_exit(void);
 
+/* --- the environment: a value cprof does not understand gets one line on stderr, and is ignored -------- */
+static void cprof__env_warn(const char *name, const char *value, const char *what) {
+    size_t length = strlen(value);
+    fprintf(stderr, "cprof: %s=%.60s%s: %s\n", name, value, length > 60 ? "..." : "", what);
+}
+
+/* CPROF: "0" records nothing; "1" (or empty, or unset) records. */
+static int cprof__env_recording_off(const char *value) {
+    if (!value || !*value || strcmp(value, "1") == 0) return 0;
+    if (strcmp(value, "0") == 0) return 1;
+    cprof__env_warn("CPROF", value, "not understood (0 turns recording off, 1 leaves it on); recording stays on");
+    return 0;
+}
+
+/* CPROF_TIMER: "clock" (clock_gettime); anything else but empty is reported and the default kept. */
+static const char *cprof__env_timer(const char *value) {
+    if (value && *value && strcmp(value, "clock") != 0)
+        cprof__env_warn("CPROF_TIMER", value, "not understood (the one choice is clock); using the default timer");
+    return value;
+}
+
+/* CPROF_OUT: a prefix that fits (with the longest suffix and a temporary's ".tmp.PID"); 0 after a warning. */
+CPROF__UNUSED static int cprof__env_out_fits(const char *value, size_t capacity) { /* not in the tool */
+    if (strlen(value) < capacity - 16) return 1;
+    char what[120];
+    cprof__snprintf(what, sizeof what, "%u bytes, longer than the %u a prefix may have; no files are written",
+                    (unsigned)strlen(value), (unsigned)(capacity - 17));
+    cprof__env_warn("CPROF_OUT", value, what);
+    return 0;
+}
+
 static void cprof__init_once(void) {
     pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
-    const char *on = getenv("CPROF");
     const char *out = getenv("CPROF_OUT");
-    cprof__g.forced_off = on && strcmp(on, "0") == 0;
-    cprof__timer_init(getenv("CPROF_TIMER"));
+    cprof__g.forced_off = cprof__env_recording_off(getenv("CPROF"));
+    cprof__timer_init(cprof__env_timer(getenv("CPROF_TIMER")));
     cprof__g.start_ticks = cprof__ticks();
     cprof__g.start_unix_ns = cprof__unix_ns();
     pthread_key_create(&cprof__g.exit_key, cprof__thread_exited);
     const char *counters = getenv("CPROF_COUNTERS");
     if (counters && !cprof__g.forced_off) cprof__selection_choose(counters);
 #ifndef CPROF_MAIN /* the tool itself writes no profile */
-    if (out && *out && !cprof__g.forced_off && strlen(out) < sizeof cprof__g.out_prefix - 16) {
+    if (out && *out && !cprof__g.forced_off && cprof__env_out_fits(out, sizeof cprof__g.out_prefix)) {
         strcpy(cprof__g.out_prefix, out);
         atexit(cprof__write_outputs_at_exit);
     }
@@ -3943,6 +4030,13 @@ void cprof_bench_clear(void) {
    >>derive: computed once per profile, captured or loaded: self times, thread totals, per-function
    statistics, the counters' self values and per-function sums, the allocations' inclusive figures
    ================================================================================================== */
+/* The deepest call tree a profile may hold (a thread's root is depth 0). The recorder stops at 512
+   (CPROF__MAX_DEPTH) and automatic instrumentation tracks 1024 open calls, so 2048 leaves room for
+   any recorded or converted profile, while every writer stays linear in the profile's size: the
+   loader refuses deeper trees, a folded line has at most this many frames, the flame graph's recursion
+   is this deep at most, and the report's indentation stops at CPROF__REPORT_MAX_INDENT. */
+#define CPROF__MAX_TREE_DEPTH 2048
+
 static int cprof__compare_functions(const void *a, const void *b) {
     const cprof_function *x = (const cprof_function *)a, *y = (const cprof_function *)b;
     if (x->self_ns != y->self_ns) return x->self_ns > y->self_ns ? -1 : 1;
@@ -4689,6 +4783,10 @@ static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const
         cprof__buf_printf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
 }
 
+/* Indentation stops at this depth, so that a line costs the same however deep the tree; a deeper
+   node shows its depth instead: "[600] name" at the indentation of this level. */
+#define CPROF__REPORT_MAX_INDENT 32
+
 static void cprof__report_tree_node(cprof__buf *b, const cprof_profile *p, const cprof_node *node) {
     char calls[32], t[24];
     cprof__buf_printf(b, "  %6.1f%%", cprof__share(node->total_ns, p->run_ns));
@@ -4696,7 +4794,8 @@ static void cprof__report_tree_node(cprof__buf *b, const cprof_profile *p, const
     cprof__buf_pad_left(b, cprof__duration(t, node->self_ns), 12);
     cprof__buf_pad_left(b, cprof__count(calls, node->calls), 14);
     cprof__buf_puts(b, "  ");
-    for (uint32_t d = 1; d < node->depth; d++) cprof__buf_puts(b, "  ");
+    for (uint32_t d = 1; d < node->depth && d < CPROF__REPORT_MAX_INDENT; d++) cprof__buf_puts(b, "  ");
+    if (node->depth > CPROF__REPORT_MAX_INDENT) cprof__buf_printf(b, "[%u] ", (unsigned)node->depth);
     cprof__buf_puts(b, p->sites[node->site].name);
     if (node->open) cprof__buf_puts(b, "  (still open)");
     cprof__buf_puts(b, "\n");
@@ -5261,9 +5360,9 @@ static int cprof__compare_stack_lines(const void *a, const void *b) {
 
 /* The stack of node `index` as "root;...;node" into the scratch buffer, NUL-terminated. */
 static void cprof__stack_text(cprof__buf *scratch, const cprof_profile *p, uint32_t index, int thread_frames) {
-    uint32_t path[CPROF__MAX_DEPTH + 1];
+    uint32_t path[CPROF__MAX_TREE_DEPTH + 1];
     uint32_t depth = 0;
-    for (uint32_t at = index; p->nodes[at].site != CPROF_NONE && depth <= CPROF__MAX_DEPTH; at = p->nodes[at].parent)
+    for (uint32_t at = index; p->nodes[at].site != CPROF_NONE && depth <= CPROF__MAX_TREE_DEPTH; at = p->nodes[at].parent)
         path[depth++] = at;
     if (thread_frames) {
         cprof__buf_frame(scratch, p->threads[p->nodes[index].thread].name);
@@ -5366,7 +5465,7 @@ int cprof_stats_write(const cprof_profile *p, FILE *out) {
 #define CPROF__FLAME_TOP 56.0     /* title, subtitle and the controls above the frames */
 #define CPROF__FLAME_BOTTOM 30.0  /* the details line below them */
 #define CPROF__FLAME_CHAR 7.25    /* width of a character of the 12 px label font */
-#define CPROF__FLAME_MAX_LEVELS 4096 /* a loaded profile deeper than this is cut there (and counted) */
+#define CPROF__FLAME_MAX_LEVELS (CPROF__MAX_TREE_DEPTH + 2) /* "all", a thread, its tree; deeper is cut (and counted) */
 #define CPROF__FLAME_MATCH "rgb(230,0,230)"
 
 cprof_flamegraph_options cprof_flamegraph_defaults(void) {
@@ -5929,7 +6028,7 @@ static void cprof__flamegraph_build_default(cprof__buf *b, const cprof_profile *
 static const char *cprof__bench_time(char out[24], double ns) {
     if (ns < 10) cprof__snprintf(out, 24, "%.2f ns", ns);
     else if (ns < 1000) cprof__snprintf(out, 24, "%.1f ns", ns);
-    else cprof__duration(out, (uint64_t)(ns + 0.5));
+    else cprof__duration(out, cprof__u64_rounded(ns));
     return out;
 }
 
@@ -6267,11 +6366,48 @@ static uint32_t cprof__json_string(cprof__json *j) {
     return v;
 }
 
+/* Duplicate member names are refused (which of the two would count is not obvious), at the second.
+   Small objects (a profile's have a dozen members) are searched pairwise; larger ones sorted by name,
+   so that a hostile object of a million members costs n log n, not n squared. */
+typedef struct cprof__json_member_ref {
+    const char *key;
+    uint32_t value;
+} cprof__json_member_ref;
+
+static int cprof__compare_member_refs(const void *a, const void *b) {
+    const cprof__json_member_ref *x = (const cprof__json_member_ref *)a, *y = (const cprof__json_member_ref *)b;
+    int order = strcmp(x->key, y->key);
+    return order ? order : x->value < y->value ? -1 : x->value > y->value;
+}
+
+/* The later of two members of object `v` with the same name, or 0. */
+static uint32_t cprof__json_duplicate_member(cprof__json *j, uint32_t v) {
+    uint32_t count = j->values[v].count, found = 0;
+    if (count <= 16) {
+        for (uint32_t m = j->values[v].first; m && !found; m = j->values[m].next)
+            for (uint32_t n = j->values[m].next; n && !found; n = j->values[n].next)
+                if (strcmp(j->values[m].key, j->values[n].key) == 0) found = n;
+        return found;
+    }
+    cprof__json_member_ref *refs = (cprof__json_member_ref *)cprof__alloc(count * sizeof *refs);
+    if (!refs) {
+        cprof__json_fail_at(j, j->values[v].line, j->values[v].column, "out of memory");
+        return 0;
+    }
+    uint32_t k = 0;
+    for (uint32_t m = j->values[v].first; m && k < count; m = j->values[m].next) refs[k].key = j->values[m].key, refs[k++].value = m;
+    qsort(refs, k, sizeof *refs, cprof__compare_member_refs);
+    for (uint32_t i = 1; i < k; i++)
+        if (strcmp(refs[i - 1].key, refs[i].key) == 0 && (!found || refs[i].value < found)) found = refs[i].value;
+    cprof__release(refs, count * sizeof *refs);
+    return found;
+}
+
 /* Arrays and objects: elements linked in order; an object's members carry their key. */
 static uint32_t cprof__json_container(cprof__json *j, uint32_t depth, int type) {
     char close = type == CPROF__JSON_ARRAY ? ']' : '}';
     uint32_t v = cprof__json_new_value(j, type), last = 0;
-    if (depth > CPROF__JSON_MAX_DEPTH) {
+    if (depth >= CPROF__JSON_MAX_DEPTH) { /* the outermost value is at depth 0 */
         cprof__json_fail_at(j, CPROF__JSON_HERE(j), "nested deeper than %d levels", CPROF__JSON_MAX_DEPTH);
         return 0;
     }
@@ -6312,7 +6448,11 @@ static uint32_t cprof__json_container(cprof__json *j, uint32_t depth, int type) 
         }
         if (j->at < j->end && *j->at == close) {
             j->at++;
-            return v;
+            uint32_t duplicate = type == CPROF__JSON_OBJECT ? cprof__json_duplicate_member(j, v) : 0;
+            if (duplicate)
+                cprof__json_fail_at(j, j->values[duplicate].line, j->values[duplicate].column, "duplicate member \"%s\"",
+                                    j->values[duplicate].key);
+            return j->failed ? 0 : v;
         }
         cprof__json_fail_at(j, CPROF__JSON_HERE(j), j->at >= j->end ? "unexpected end of file" : "expected ',' or '%c'", close);
     }
@@ -6572,6 +6712,12 @@ static void cprof__link_node(cprof__json *j, uint32_t e, cprof_profile *p, uint3
     }
     cprof_node *parent = &p->nodes[n->parent];
     n->depth = parent->depth + 1;
+    if (n->depth > CPROF__MAX_TREE_DEPTH) { /* the writers' bound, see >>derive */
+        cprof__json_fail_at(j, j->values[e].line, j->values[e].column,
+                            "nodes[%u]: deeper than %d levels, the deepest call tree cprof reads", (unsigned)index,
+                            CPROF__MAX_TREE_DEPTH);
+        return;
+    }
     n->thread = parent->thread;
     if (last_child[n->parent] == CPROF_NONE) parent->first_child = index;
     else p->nodes[last_child[n->parent]].next_sibling = index;
@@ -7150,7 +7296,7 @@ static cprof__compare_row *cprof__compare_rows(const cprof_comparison *c, int ve
 
 /* A value of metric k in its unit: a duration or a count. */
 static const char *cprof__compare_value(char out[32], const cprof_comparison *c, uint32_t k, double value) {
-    uint64_t whole = value > 0.0 ? (uint64_t)(value + 0.5) : 0;
+    uint64_t whole = cprof__u64_rounded(value);
     return c->metrics[k].kind == CPROF_METRIC_TIME ? cprof__duration(out, whole) : cprof__count(out, whole);
 }
 
@@ -7195,8 +7341,8 @@ static void cprof__compare_line(cprof__buf *b, const cprof_comparison *c, const 
 static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
     char before[32], after[32];
     cprof__buf_printf(b, "Comparison: %s -> %s\n", c->before_label, c->after_label);
-    cprof__duration(before, (uint64_t)(c->before_wall_ns + 0.5));
-    cprof__duration(after, (uint64_t)(c->after_wall_ns + 0.5));
+    cprof__duration(before, cprof__u64_rounded(c->before_wall_ns));
+    cprof__duration(after, cprof__u64_rounded(c->after_wall_ns));
     cprof__buf_printf(b, "Wall time: %s -> %s   speedup %.2fx (before / after)%s\n", before, after, c->speedup,
                       c->before_runs > 1 || c->after_runs > 1 ? ", medians of the runs" : "");
     cprof__buf_printf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and, for measured "
@@ -8284,6 +8430,34 @@ static void cprof__report_and_analysis_build(cprof__buf *b, const cprof_profile 
 /* ==================================================================================================
    >>output: CPROF_OUT files at exit, each written to a temporary name and renamed
    ================================================================================================== */
+/* "BASE.anything.tmp.PID" of a process that no longer exists: left by a run killed while it wrote
+   (SIGKILL, a crash), so nobody else will remove it. A live PID, even a reused one, is left alone. */
+static int cprof__is_stale_temporary(const char *name, const char *base, size_t base_length) {
+    const char *tmp = strstr(name, ".tmp."), *next;
+    while (tmp && (next = strstr(tmp + 1, ".tmp.")) != NULL) tmp = next; /* the last one */
+    if (strncmp(name, base, base_length) != 0 || name[base_length] != '.' || !tmp || tmp < name + base_length)
+        return 0;
+    uint64_t pid = 0;
+    const char *digits = tmp + 5;
+    if (!cprof__parse_decimal(digits, strlen(digits), INT32_MAX, &pid) || pid == 0 || (pid_t)pid == getpid()) return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Removes the stale temporaries of CPROF_OUT's `prefix` in its directory. */
+static void cprof__remove_stale_temporaries(const char *prefix) {
+    char directory[4200], path[8400];
+    const char *slash = strrchr(prefix, '/'), *base = slash ? slash + 1 : prefix;
+    cprof__snprintf(directory, sizeof directory, "%.*s", slash ? (int)(slash - prefix) + 1 : 2, slash ? prefix : "./");
+    DIR *dir = *base ? opendir(directory) : NULL;
+    if (!dir) return;
+    for (struct dirent *entry = readdir(dir); entry; entry = readdir(dir)) {
+        if (!cprof__is_stale_temporary(entry->d_name, base, strlen(base))) continue;
+        cprof__snprintf(path, sizeof path, "%s%s", directory, entry->d_name);
+        remove(path);
+    }
+    closedir(dir);
+}
+
 int cprof_save(const cprof_profile *p, const char *path) {
     cprof__buf b;
     memset(&b, 0, sizeof b);
@@ -8294,31 +8468,57 @@ int cprof_save(const cprof_profile *p, const char *path) {
     return result;
 }
 
-/* One CPROF_OUT file: prefix + suffix, built by `build`. */
-static void cprof__write_output(const cprof_profile *p, const char *suffix,
-                                void (*build)(cprof__buf *, const cprof_profile *)) {
-    char path[4200];
-    cprof__buf b;
-    memset(&b, 0, sizeof b);
-    build(&b, p);
-    cprof__snprintf(path, sizeof path, "%s%s", cprof__g.out_prefix, suffix);
-    if (cprof__write_file_atomic(path, &b)) fprintf(stderr, "cprof: %s\n", cprof_error());
-    cprof__buf_free(&b);
-}
-
 static void cprof__folded_build_default(cprof__buf *b, const cprof_profile *p) { cprof__folded_build(b, p, NULL); }
 
+/* CPROF_OUT's files, in the order they are written. */
+static const struct cprof__output_file {
+    const char *suffix;
+    void (*build)(cprof__buf *, const cprof_profile *);
+} cprof__output_files[] = {
+    {".txt", cprof__report_and_analysis_build},
+    {".json", cprof__json_build},
+    {".folded", cprof__folded_build_default},
+    {".svg", cprof__flamegraph_build_default},
+};
+#define CPROF__OUTPUT_FILES (sizeof cprof__output_files / sizeof cprof__output_files[0])
+
+/* CPROF_OUT file k's path and temporary name. */
+static void cprof__output_names(size_t k, char path[4200], char temporary[4200]) {
+    cprof__snprintf(path, 4200, "%s%s", cprof__g.out_prefix, cprof__output_files[k].suffix);
+    cprof__temporary_name(temporary, 4200, path);
+}
+
+/* The set stays consistent: every file goes to its temporary first (one built at a time, so only one
+   is in memory); only when all four are written are they renamed, one after another. A failure (a
+   full disk, a size limit) removes the temporaries and replaces nothing: the previous run's set stays
+   whole. A run killed while writing leaves temporaries, removed by the next run with the same prefix. */
 CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
+    char path[4200], temporary[4200];
+    size_t written = 0;
     cprof_profile *p = cprof_capture();
     if (!p) {
         fprintf(stderr, "cprof: out of memory capturing the profile for CPROF_OUT\n");
         return;
     }
-    cprof__write_output(p, ".txt", cprof__report_and_analysis_build);
-    cprof__write_output(p, ".json", cprof__json_build);
-    cprof__write_output(p, ".folded", cprof__folded_build_default);
-    cprof__write_output(p, ".svg", cprof__flamegraph_build_default);
+    cprof__remove_stale_temporaries(cprof__g.out_prefix);
+    for (int failed = 0; written < CPROF__OUTPUT_FILES && !failed; written += !failed) {
+        cprof__buf b;
+        memset(&b, 0, sizeof b);
+        cprof__output_files[written].build(&b, p);
+        cprof__output_names(written, path, temporary);
+        failed = cprof__write_temporary(temporary, path, &b);
+        cprof__buf_free(&b);
+    }
     cprof_profile_free(p);
+    if (written < CPROF__OUTPUT_FILES) {
+        fprintf(stderr, "cprof: %s; no CPROF_OUT file was replaced\n", cprof_error());
+        for (size_t k = 0; k < written; k++) cprof__output_names(k, path, temporary), remove(temporary);
+        return;
+    }
+    for (size_t k = 0; k < CPROF__OUTPUT_FILES; k++) {
+        cprof__output_names(k, path, temporary);
+        if (rename(temporary, path) != 0) fprintf(stderr, "cprof: %s: cannot write: %s\n", path, strerror(errno)), remove(temporary);
+    }
 }
 
 /* ==================================================================================================
@@ -8407,10 +8607,13 @@ static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
    and the profile's path. Returns 0, or 2 (the tool's exit status for bad usage) after a message. */
 CPROF__UNUSED static int cprof__flamegraph_arguments(int argc, char **argv, cprof_flamegraph_options *options,
                                                       const char **path) {
+    int options_ended = 0; /* by "--" */
     *options = cprof_flamegraph_defaults();
     *path = NULL;
     for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) {
+        if (!options_ended && strcmp(argv[i], "--") == 0) {
+            options_ended = 1;
+        } else if (!options_ended && argv[i][0] == '-' && argv[i][1]) {
             if (cprof__flame_option(options, argv[i])) return 2;
         } else if (*path) {
             fprintf(stderr, "cprof: flamegraph: one profile at a time (\"%s\" and \"%s\")\n", *path, argv[i]);
@@ -8431,12 +8634,18 @@ typedef struct cprof__tool_option {
     const char *value; /* the text after '=', or "" for a flag that was given; NULL when absent */
 } cprof__tool_option;
 
-/* Options first or last, exactly one profile path; 2 on a usage error (already printed). */
+/* Options first or last, exactly one profile path; "--" ends the options (a file may then start with
+   "--"). 2 on a usage error (already printed). */
 static int cprof__tool_parse(int argc, char **argv, cprof__tool_option *options, size_t count, const char **file) {
+    int options_ended = 0;
     *file = NULL;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0 || strcmp(arg, "--") == 0) {
+        if (!options_ended && strcmp(arg, "--") == 0) {
+            options_ended = 1;
+            continue;
+        }
+        if (options_ended || strncmp(arg, "--", 2) != 0) {
             if (*file) return cprof__tool_usage("one profile expected, got a second: '%s'", arg);
             *file = arg;
             continue;
@@ -8594,18 +8803,22 @@ static int cprof__diff_option(cprof__diff_arguments *a, int argc, char **argv, i
     return 0;
 }
 
-/* BEFORE.json AFTER.json, or BEFORE... -- AFTER... (several runs a side). */
+/* BEFORE.json AFTER.json, or BEFORE... -- AFTER... (several runs a side). A "--" before the first
+   profile ends the options, as in every verb; after it, names starting with "--" are profiles. */
 static int cprof__diff_parse(cprof__diff_arguments *a, int argc, char **argv) {
     memset(a, 0, sizeof *a);
     a->options = cprof_compare_defaults();
     a->fail_on = CPROF_FAIL_ANY;
     a->before = -1;
     a->files = argv; /* the paths are gathered in place: argv[0..count) */
+    int options_ended = 0;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0) {
+        if (strcmp(argv[i], "--") == 0 && !a->count && !options_ended) {
+            options_ended = 1;
+        } else if (strcmp(argv[i], "--") == 0) {
             if (a->before >= 0) return cprof__tool_usage("%s", "one '--' between the before and the after runs");
             a->before = a->count;
-        } else if (strncmp(argv[i], "--", 2) == 0) {
+        } else if (strncmp(argv[i], "--", 2) == 0 && !options_ended) {
             if (cprof__diff_option(a, argc, argv, &i)) return 2;
         } else {
             argv[a->count++] = argv[i];
@@ -8716,6 +8929,7 @@ int main(int argc, char **argv) {
 
 /* The implementation's private macros end here: none of them reaches the rest of the user's file
    (CPROF__IMPLEMENTATION_DONE stays: it makes a second inclusion skip the implementation). */
+
 #undef CPROF__AARCH64
 #undef CPROF__ADD
 #undef CPROF__ADD_FETCH
@@ -8768,11 +8982,14 @@ int main(int argc, char **argv) {
 #undef CPROF__MAX_DEPTH
 #undef CPROF__MAX_FILE_BYTES
 #undef CPROF__MAX_MESSAGES
+#undef CPROF__MAX_TREE_DEPTH
 #undef CPROF__NAME_BYTES
 #undef CPROF__NOT_LINUX
 #undef CPROF__NO_INSTRUMENT
 #undef CPROF__ORPHANS
+#undef CPROF__OUTPUT_FILES
 #undef CPROF__QUARANTINE_BYTES
+#undef CPROF__REPORT_MAX_INDENT
 #undef CPROF__STORE
 #undef CPROF__STORE_DOUBLE
 #undef CPROF__STORE_RELEASE

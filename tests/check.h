@@ -5,6 +5,7 @@
 #define CHECK_H
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -125,6 +126,20 @@ CHECK_HELPER char *read_text_file(const char *path) {
     fclose(f);
     text[n] = '\0';
     return text;
+}
+
+/* `text` with its first `from` replaced by `to`, in a new malloc'ed string (a copy when `from` is
+   missing, which is a failed check). */
+CHECK_HELPER char *replace(const char *text, const char *from, const char *to) {
+    const char *at = strstr(text, from);
+    CHECK(at != NULL);
+    if (!at) return strdup(text);
+    size_t head = (size_t)(at - text), length = strlen(text) - strlen(from) + strlen(to);
+    char *out = (char *)malloc(length + 1);
+    memcpy(out, text, head);
+    strcpy(out + head, to);
+    strcat(out, at + strlen(from));
+    return out;
 }
 
 /* Keeps the optimiser from removing work the tests time. */

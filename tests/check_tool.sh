@@ -72,7 +72,12 @@ head -c 1000 "$dir/p.json" > "$dir/cut.json"
 expect_status 1 "$tool" report "$dir/cut.json"; grep -Eq "^cprof: $dir/cut.json:[0-9]+:[0-9]+: " "$dir/err" || fail "truncated file message: $(cat "$dir/err")"
 : > "$dir/empty.json"
 expect_status 1 "$tool" stats "$dir/empty.json"; grep -q "empty.json:1:1: empty file" "$dir/err" || fail "empty file message"
-expect_status 1 "$tool" report /dev/zero; grep -q "^cprof: /dev/zero: larger than 256 MiB: not a profile$" "$dir/err" || fail "endless input"
+expect_status 1 "$tool" report /dev/zero; grep -q "^cprof: /dev/zero: not a regular file" "$dir/err" || fail "endless input"
+mkfifo "$dir/fifo" && { expect_status 1 timeout 10 "$tool" report "$dir/fifo"; grep -q "fifo: not a regular file" "$dir/err" || fail "a FIFO is refused at once"; }
+# "--" ends the options in every verb (before, "--" was taken for the profile's name)
+for verb in report stats folded flamegraph analyze leaks bench; do expect_status 0 "$tool" $verb -- "$dir/p.json"; done
+expect_status 0 "$tool" diff -- "$dir/p.json" "$dir/p.json"
+expect_status 0 "$tool" diff -- "$dir/p.json" -- "$dir/p.json"
 if [ -w /dev/full ]; then expect_status 1 sh -c "'$tool' report '$dir/p.json' > /dev/full"; fi
 
 # make install puts the header and the tool under PREFIX

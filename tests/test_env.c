@@ -48,8 +48,46 @@ static int run_child(const char *self, const char *mode, const char *variable, c
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* Like run_child, with the child's stderr in `err_path`; returns the exit status. */
+static int run_child_stderr(const char *self, const char *mode, const char *variable, const char *value,
+                            const char *err_path) {
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *err = freopen(err_path, "w", stderr);
+    int status = err ? run_child(self, mode, variable, value) : 128;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    return status;
+}
+
+/* Every value cprof does not understand gets one line on stderr; the values it does, none. */
+static void check_warnings(const char *self) {
+    char err_path[128], *long_prefix = (char *)malloc(4200);
+    snprintf(err_path, sizeof err_path, "/tmp/cprof_test_env_%ld.err", (long)getpid());
+    CHECK_EQ_U64(run_child_stderr(self, "default", "CPROF", "garbage", err_path), 0);
+    CHECK_EQ_STR(read_text_file(err_path),
+                 "cprof: CPROF=garbage: not understood (0 turns recording off, 1 leaves it on); recording stays on\n");
+    CHECK_EQ_U64(run_child_stderr(self, "default", "CPROF_TIMER", "foo", err_path), 0);
+    CHECK_EQ_STR(read_text_file(err_path), "cprof: CPROF_TIMER=foo: not understood (the one choice is clock); using the default timer\n");
+    memset(long_prefix, 'x', 4080);
+    memcpy(long_prefix, "/tmp/", 5);
+    long_prefix[4080] = '\0';
+    CHECK_EQ_U64(run_child_stderr(self, "default", "CPROF_OUT", long_prefix, err_path), 0);
+    CHECK_CONTAINS(read_text_file(err_path), "...: 4080 bytes, longer than the 4079 a prefix may have; no files are written\n");
+    CHECK_EQ_U64(run_child_stderr(self, "default", "CPROF", "1", err_path), 0);
+    CHECK_EQ_STR(read_text_file(err_path), "");
+    CHECK_EQ_U64(run_child_stderr(self, "clock", "CPROF_TIMER", "clock", err_path), 0);
+    CHECK_EQ_STR(read_text_file(err_path), "");
+    CHECK_EQ_U64(run_child_stderr(self, "off", "CPROF", "0", err_path), 0);
+    CHECK_EQ_STR(read_text_file(err_path), "");
+    remove(err_path);
+    free(long_prefix);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) return child(argv[1]);
+    check_warnings(argv[0]);
     CHECK_EQ_U64(run_child(argv[0], "off", "CPROF", "0"), 0);
     CHECK_EQ_U64(run_child(argv[0], "clock", "CPROF_TIMER", "clock"), 0);
     CHECK_EQ_U64(run_child(argv[0], "default", NULL, NULL), 0);

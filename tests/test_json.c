@@ -38,18 +38,6 @@ static void expect_error(const char *text, const char *what) {
     CHECK(line >= 1 && column >= 1);
 }
 
-static char *replace(const char *text, const char *from, const char *to) {
-    const char *at = strstr(text, from);
-    CHECK(at != NULL);
-    if (!at) return strdup(text);
-    size_t head = (size_t)(at - text), length = strlen(text) - strlen(from) + strlen(to);
-    char *out = (char *)malloc(length + 1);
-    memcpy(out, text, head);
-    strcpy(out + head, to);
-    strcat(out, at + strlen(from));
-    return out;
-}
-
 static void recursive(int n) {
     CPROF_SCOPE("rec;ursive\nname");
     if (n) recursive(n - 1);
