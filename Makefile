@@ -7,6 +7,9 @@
 #                  valgrind, plus the build checks; ends with "N passed, N failed"
 #   make bench     the overhead benchmarks (medians and ratios against a baseline of the same run)
 #   make fuzz      the loader under libFuzzer for FUZZ_SECONDS (600); seeds in tests/corpus
+#   make fuzz-writers  the same target with a dictionary of hostile strings (tests/hostile.dict): every
+#                  writer on each loaded profile; stops on a crash or a broken escape (a control
+#                  character in a text output, a foreign script in the SVG, JSON that does not save again)
 #   make install   PREFIX=/usr/local: the header into PREFIX/include, the tool into PREFIX/bin
 #   make clean
 
@@ -50,7 +53,7 @@ CHROMIUM ?= /usr/bin/chromium
 PLAYWRIGHT_VERSION := 1.55.0
 PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
 
-.PHONY: all demo test bench install clean deps fuzz golden
+.PHONY: all demo test bench install clean deps fuzz fuzz-writers golden
 
 all: deps $(BUILD)/wordfreq $(BUILD)/cprof $(BUILD)/wordfreq-auto
 
@@ -308,11 +311,14 @@ check-flamegraph-xml:
 	rm -rf $(BUILD)/check/svg-xml && mkdir -p $(BUILD)/check/svg-xml
 	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-xml/samples $(LIBS)
 	./$(BUILD)/check/svg-xml/samples --samples $(BUILD)/check/svg-xml
-	test $$(ls $(BUILD)/check/svg-xml/*.svg | wc -l) = 7
+	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_hostile.c -o $(BUILD)/check/svg-xml/hostile $(LIBS)
+	./$(BUILD)/check/svg-xml/hostile --samples $(BUILD)/check/svg-xml
+	test $$(ls $(BUILD)/check/svg-xml/*.svg | wc -l) = 11
 	for f in $(BUILD)/check/svg-xml/*.svg; do echo "xmllint $$f"; xmllint --noout $$f || exit 1; done
 
 # The same SVGs in headless Chromium: hover, zoom, search, reset, a view reopened from its URL,
-# screenshots in build/check/svg-browser. Skipped, saying so, when Chromium or Node is missing.
+# screenshots in build/check/svg-browser; in the hostile ones (test_hostile --samples) no element,
+# attribute or script of the profile's strings. Skipped, saying so, when Chromium or Node is missing.
 check-flamegraph-browser:
 	@if [ ! -x $(CHROMIUM) ] || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  echo "SKIP: the flame graph's browser test needs $(CHROMIUM), node and npm (.ci/run installs them)"; exit 0; fi; \
@@ -320,6 +326,8 @@ check-flamegraph-browser:
 	$(MAKE) --no-print-directory $(PLAYWRIGHT) && \
 	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-browser/samples $(LIBS) && \
 	./$(BUILD)/check/svg-browser/samples --samples $(BUILD)/check/svg-browser && \
+	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_hostile.c -o $(BUILD)/check/svg-browser/hostile $(LIBS) && \
+	./$(BUILD)/check/svg-browser/hostile --samples $(BUILD)/check/svg-browser && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
 
 # The leaks cprof reports for a program equal valgrind's "definitely lost": bytes and blocks.
@@ -398,12 +406,19 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c11 -O2 $(WARNINGS) $(bench_flags.$*) $< -o $@ $(LIBS)
 
-# --- fuzzing the loader: make fuzz [FUZZ_SECONDS=600]; new inputs that find crashes go to build/fuzz ----
+# --- fuzzing the loader and the writers: make fuzz / fuzz-writers [FUZZ_SECONDS=600]; crashes go to build/fuzz* 
 FUZZ_SECONDS ?= 600
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz/corpus
 	clang -std=c11 -O1 -g -DCPROF_FUZZING -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
 	cd $(BUILD)/fuzz && ./fuzz_load -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 corpus ../../tests/corpus
+
+# The writers: short inputs (a profile's strings are where the dictionary's words land), new ones to build/fuzz-writers.
+fuzz-writers: deps
+	@mkdir -p $(BUILD)/fuzz-writers/corpus
+	clang -std=c11 -O1 -g -DCPROF_FUZZING -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz-writers/fuzz_writers $(LIBS)
+	cd $(BUILD)/fuzz-writers && ./fuzz_writers -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+	  -dict=../../tests/hostile.dict corpus ../../tests/corpus
 
 # --- install ----------------------------------------------------------------------------------------
 install: $(BUILD)/cprof

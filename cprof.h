@@ -94,11 +94,12 @@
        int  cprof_json_write(const cprof_profile *, FILE *)
        int  cprof_folded_write(const cprof_profile *, FILE *, const cprof_folded_options *)
            Collapsed stacks: "frame;frame;frame SELF_NS" per call path with self time, sorted bytewise;
-           ';' in names becomes ':', newlines spaces. cprof_folded_defaults(): thread_frames = 0
-           (threads merged; 1: each stack starts with its thread's name).
+           ';' in names becomes ':', newlines spaces, other text as in TEXT OUTPUT. cprof_folded_defaults():
+           thread_frames = 0 (threads merged; 1: each stack starts with its thread's name).
        int  cprof_stats_write(const cprof_profile *, FILE *)
            TSV: function calls total_ns self_ns avg_ns min_ns max_ns pct_total pct_self file line
-           (and EVENT_self per counter), one row per function.
+           (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
+           other text as in TEXT OUTPUT.
 
    PROFILE FILE (JSON, format 1.1; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
@@ -106,6 +107,15 @@
        children. 1.1 added "budgets" (the program's cprof_budget()s), written only when there are any.
        The loader refuses call trees deeper than 2048 levels, JSON nested deeper than 64,
        a member name twice in one object, files over 256 MiB and anything but a regular file.
+       Strings: '"', '\' and control characters (C0, DEL, C1) escaped (\n, \u001b, \u009b), a
+       byte that is not valid UTF-8 written as U+FFFD.
+
+   TEXT OUTPUT (the report, analysis, leaks, diff, bench, stats, folded, cprof_error(), the tool's errors)
+       Every string from a profile, an option or a file (names, files, the program, threads, counters,
+       labels, messages) is shown so that a terminal only prints it: a C0 control character or DEL as
+       \xNN (ESC = \x1b, newline = \x0a), a C1 control as \u00NN, a byte that is not valid UTF-8 as
+       U+FFFD (as the JSON file stores it, so a live report and `cprof report` of its JSON are the same);
+       a backslash stays as it is. Columns count the characters as shown.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
        cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
@@ -117,9 +127,10 @@
            shows name, file:line, total, self, calls and % in a details line; click zooms (Reset Zoom
            undoes it); Search or Ctrl-F highlights a regular expression and shows "Matched: X%" (nested
            matches once; "ic" or Ctrl-I ignores case; Escape clears); the view is kept in the URL
-           (file.svg?s=regex&i=1&x=..&y=..). Names are escaped for XML, control characters and invalid
-           UTF-8 become U+FFFD. options NULL = defaults. 0 on success, -1 on a write error, an unknown
-           metric, or a NULL profile or file.
+           (file.svg?s=regex&i=1&x=..&y=..). Every string (names, files, the program, threads, the
+           options' title and metric) is escaped for XML; each byte of a control character (C0, DEL,
+           C1) or of invalid UTF-8 becomes U+FFFD. options NULL = defaults. 0 on success, -1 on a write
+           error, an unknown metric, or a NULL profile or file.
        cprof_flamegraph_options cprof_flamegraph_defaults(void)
            metric = "time" (a frame's width is its subtree's time; "calls": the calls in its subtree;
            "alloc-bytes", "alloc-count": the allocations made in it, see ALLOCATIONS),
@@ -1149,6 +1160,38 @@ static size_t cprof__name_map_slot(const cprof__name_map *map, const char *name)
     return slot;
 }
 
+/* Length of the valid UTF-8 sequence at `s` (1 to 4), or 0 when the bytes there are not one. */
+static size_t cprof__utf8_length(const unsigned char *s, const unsigned char *end) {
+    size_t length;
+    uint32_t code;
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) length = 2, code = s[0] & 0x1Fu;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) length = 3, code = s[0] & 0x0Fu;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) length = 4, code = s[0] & 0x07u;
+    else return 0;
+    if ((size_t)(end - s) < length) return 0;
+    for (size_t i = 1; i < length; i++) {
+        if ((s[i] & 0xC0u) != 0x80u) return 0;
+        code = (code << 6) | (s[i] & 0x3Fu);
+    }
+    if ((length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) || (length == 4 && (code < 0x10000 || code > 0x10FFFF)))
+        return 0;
+    return length;
+}
+
+static void cprof__utf8_put(char **out, uint32_t code) {
+    unsigned char *o = (unsigned char *)*out;
+    if (code < 0x80) *o++ = (unsigned char)code;
+    else if (code < 0x800) *o++ = (unsigned char)(0xC0 | (code >> 6)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    else if (code < 0x10000)
+        *o++ = (unsigned char)(0xE0 | (code >> 12)), *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)),
+        *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    else
+        *o++ = (unsigned char)(0xF0 | (code >> 18)), *o++ = (unsigned char)(0x80 | ((code >> 12) & 0x3F)),
+        *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
+    *out = (char *)o;
+}
+
 typedef struct cprof__buf {
     char *data;
     size_t length, capacity;
@@ -1217,9 +1260,122 @@ static size_t cprof__display_width(const char *text) {
     return width;
 }
 
+/* ---- text for a reader's terminal: every string a text, TSV or folded writer takes from a profile,
+   an option or a message enters through cprof__buf_text (directly, through cprof__buf_pad_left, or
+   as a %s of cprof__buf_textf) ---- */
+
+/* How the character at s (valid UTF-8 of `length` bytes, 0 when not valid) is shown: NULL as it is,
+   else its escape in out: C0 controls and DEL as \x1b, C1 controls (U+0080-U+009F) as \u009b, and a
+   byte that is not valid UTF-8 as U+FFFD, exactly as the JSON writer stores it, so that a live report
+   and the report of its saved profile are the same. */
+static const char *cprof__text_escape(char out[8], const unsigned char *s, size_t length) {
+    if (length == 0) return "\xEF\xBF\xBD";
+    if (length == 1 && (s[0] < 0x20 || s[0] == 0x7F)) cprof__snprintf(out, 8, "\\x%02x", s[0]);
+    else if (length == 2 && s[0] == 0xC2 && s[1] < 0xA0) cprof__snprintf(out, 8, "\\u%04x", s[1]);
+    else return NULL;
+    return out;
+}
+
+/* Appends `length` bytes of text escaped as above; the characters in `as_space` (controls only:
+   "\t\n\r" for a TSV field) become a space instead. */
+static void cprof__buf_text(cprof__buf *b, const char *text, size_t length, const char *as_space) {
+    const unsigned char *s = (const unsigned char *)text, *end = s + length, *kept = s; /* kept..s: as it is */
+    char escape[8];
+    while (s < end) {
+        if (*s >= 0x20 && *s < 0x7F) { /* printable ASCII, the common case */
+            s++;
+            continue;
+        }
+        size_t n = cprof__utf8_length(s, end);
+        const char *shown = cprof__text_escape(escape, s, n);
+        if (!shown) {
+            s += n;
+            continue;
+        }
+        if (n == 1 && as_space && strchr(as_space, *s)) shown = " ";
+        cprof__buf_append(b, (const char *)kept, (size_t)(s - kept));
+        cprof__buf_puts(b, shown);
+        s += n ? n : 1;
+        kept = s;
+    }
+    cprof__buf_append(b, (const char *)kept, (size_t)(s - kept));
+}
+
+static void cprof__buf_text_string(cprof__buf *b, const char *text) { cprof__buf_text(b, text, strlen(text), NULL); }
+
+/* The width in characters of text as cprof__buf_text shows it (so that escaped names keep columns). */
+static size_t cprof__text_width(const char *text, size_t length) {
+    const unsigned char *s = (const unsigned char *)text, *end = s + length;
+    size_t width = 0;
+    char escape[8];
+    while (s < end) {
+        size_t n = *s >= 0x20 && *s < 0x7F ? 1 : cprof__utf8_length(s, end);
+        const char *shown = n == 1 && *s >= 0x20 && *s < 0x7F ? NULL : cprof__text_escape(escape, s, n);
+        width += shown ? cprof__display_width(shown) : 1;
+        s += n ? n : 1;
+    }
+    return width;
+}
+
+/* A %s of cprof__buf_textf: spec holds its flags, width and precision (any * already a number);
+   the width counts characters as shown, the precision bytes of the argument, as printf's. */
+static void cprof__buf_text_field(cprof__buf *b, const char *spec, const char *text) {
+    const char *dot = strchr(spec, '.');
+    size_t length = strlen(text ? text : (text = "(null)"));
+    long width = strtol(spec + 1 + strspn(spec + 1, "-+ #0"), NULL, 10);
+    int left = strchr(spec, '-') != NULL;
+    if (dot && strtoul(dot + 1, NULL, 10) < length) length = strtoul(dot + 1, NULL, 10);
+    size_t shown = cprof__text_width(text, length);
+    for (; !left && (long)shown < width; shown++) cprof__buf_append(b, " ", 1);
+    cprof__buf_text(b, text, length, NULL);
+    for (; left && (long)shown < width; shown++) cprof__buf_append(b, " ", 1);
+}
+
+/* One conversion of cprof__buf_textf, from its '%' to its letter; returns what follows it. */
+static const char *cprof__buf_conversion(cprof__buf *b, const char *percent, va_list *args) {
+    size_t span = strspn(percent + 1, "-+ #0123456789.*hlzL"), o = 0;
+    char conversion = percent[span + 1], spec[64];
+    for (size_t i = 0; i <= span + 1 && o < 40; i++) {
+        if (percent[i] == '*') o += (size_t)cprof__snprintf(spec + o, 12, "%d", va_arg(*args, int));
+        else spec[o++] = percent[i];
+    }
+    spec[o] = '\0';
+    if (conversion == 's') cprof__buf_text_field(b, spec, va_arg(*args, const char *));
+    else if (conversion == '%') cprof__buf_append(b, "%", 1);
+    else if (strchr("fFeEgGaA", conversion)) cprof__buf_printf(b, spec, va_arg(*args, double));
+    else if (strstr(spec, "ll")) cprof__buf_printf(b, spec, va_arg(*args, long long));
+    else if (strchr(spec, 'l')) cprof__buf_printf(b, spec, va_arg(*args, long));
+    else if (strchr(spec, 'z')) cprof__buf_printf(b, spec, va_arg(*args, size_t));
+    else if (conversion == 'p') cprof__buf_printf(b, spec, va_arg(*args, void *));
+    else cprof__buf_printf(b, spec, va_arg(*args, int)); /* d i u x o c, also with h or hh */
+    return conversion ? percent + span + 2 : percent + span + 1;
+}
+
+/* cprof__buf_printf for the text writers: every %s argument (a name, a file, a label, a message, or
+   a figure cprof formatted) enters through cprof__buf_text; the other conversions are printf's. */
+static void cprof__buf_vtextf(cprof__buf *b, const char *format, va_list *args) {
+    while (*format) {
+        const char *percent = strchr(format, '%');
+        if (!percent) {
+            cprof__buf_puts(b, format);
+            break;
+        }
+        cprof__buf_append(b, format, (size_t)(percent - format));
+        format = cprof__buf_conversion(b, percent, args);
+    }
+}
+
+static void cprof__buf_textf(cprof__buf *b, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    cprof__buf_vtextf(b, format, &args);
+    va_end(args);
+}
+
+/* Right-aligned in `width` characters; the text enters through cprof__buf_text. */
 static void cprof__buf_pad_left(cprof__buf *b, const char *text, size_t width) {
-    for (size_t w = cprof__display_width(text); w < width; w++) cprof__buf_append(b, " ", 1);
-    cprof__buf_puts(b, text);
+    for (size_t w = cprof__text_width(text, strlen(text)); w < width; w++) cprof__buf_append(b, " ", 1);
+    cprof__buf_text_string(b, text);
 }
 
 /* A non-negative double rounded to an integer, saturating: converting a double at or above 2^64 to
@@ -1313,38 +1469,6 @@ static void cprof__buf_index(cprof__buf *b, uint32_t index) {
     else cprof__buf_u64(b, index);
 }
 
-/* Length of the valid UTF-8 sequence at `s` (1 to 4), or 0 when the bytes there are not one. */
-static size_t cprof__utf8_length(const unsigned char *s, const unsigned char *end) {
-    size_t length;
-    uint32_t code;
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) length = 2, code = s[0] & 0x1Fu;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) length = 3, code = s[0] & 0x0Fu;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4) length = 4, code = s[0] & 0x07u;
-    else return 0;
-    if ((size_t)(end - s) < length) return 0;
-    for (size_t i = 1; i < length; i++) {
-        if ((s[i] & 0xC0u) != 0x80u) return 0;
-        code = (code << 6) | (s[i] & 0x3Fu);
-    }
-    if ((length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) || (length == 4 && (code < 0x10000 || code > 0x10FFFF)))
-        return 0;
-    return length;
-}
-
-static void cprof__utf8_put(char **out, uint32_t code) {
-    unsigned char *o = (unsigned char *)*out;
-    if (code < 0x80) *o++ = (unsigned char)code;
-    else if (code < 0x800) *o++ = (unsigned char)(0xC0 | (code >> 6)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
-    else if (code < 0x10000)
-        *o++ = (unsigned char)(0xE0 | (code >> 12)), *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)),
-        *o++ = (unsigned char)(0x80 | (code & 0x3F));
-    else
-        *o++ = (unsigned char)(0xF0 | (code >> 18)), *o++ = (unsigned char)(0x80 | ((code >> 12) & 0x3F)),
-        *o++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F)), *o++ = (unsigned char)(0x80 | (code & 0x3F));
-    *out = (char *)o;
-}
-
 static int cprof__is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* Decimal digits only, at most `max`: 1 on success. (A digit above a small max, such as 2 for a 0/1
@@ -1364,11 +1488,26 @@ static CPROF__THREAD_LOCAL char cprof__error_text[512];
 
 const char *cprof_error(void) { return cprof__error_text; }
 
+/* The message quotes what it read (a "format" string, a character, a path): shown as the text report
+   shows names (cprof__buf_text), cut at a character's start. */
 static void cprof__set_error(const char *format, ...) {
+    char raw[sizeof cprof__error_text];
+    cprof__buf shown;
     va_list args;
     va_start(args, format);
-    cprof__vsnprintf(cprof__error_text, CPROF__FORMAT_SIZE(sizeof cprof__error_text), format, args);
+    cprof__vsnprintf(raw, CPROF__FORMAT_SIZE(sizeof raw), format, args);
     va_end(args);
+    memset(&shown, 0, sizeof shown);
+    cprof__buf_text(&shown, raw, strlen(raw), NULL);
+    const char *text = shown.data ? shown.data : "out of memory"; /* never the message unescaped */
+    size_t length = shown.data ? shown.length : strlen(text);
+    if (length >= sizeof raw) {
+        length = sizeof raw - 1;
+        while (length && ((unsigned char)text[length] & 0xC0u) == 0x80u) length--;
+    }
+    memcpy(cprof__error_text, text, length);
+    cprof__error_text[length] = '\0';
+    cprof__buf_free(&shown);
 }
 
 #define CPROF__MAX_FILE_BYTES (256 << 20) /* a profile of 100,000 nodes is about 20 MB */
@@ -4739,28 +4878,28 @@ cprof_report_options cprof_report_defaults(void) {
 
 static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
     char wall[24], run[24];
-    cprof__buf_printf(b, "cprof %s report: %s\n", CPROF_VERSION, p->program[0] ? p->program : "(unknown program)");
-    cprof__buf_printf(b, "wall time %s, recorded %s, %u thread%s, timer %s", cprof__duration(wall, p->wall_ns),
+    cprof__buf_textf(b, "cprof %s report: %s\n", CPROF_VERSION, p->program[0] ? p->program : "(unknown program)");
+    cprof__buf_textf(b, "wall time %s, recorded %s, %u thread%s, timer %s", cprof__duration(wall, p->wall_ns),
                       cprof__duration(run, p->run_ns), (unsigned)p->thread_count, p->thread_count == 1 ? "" : "s",
                       p->timer);
     if (strcmp(p->timer, "clock_gettime") == 0) cprof__buf_puts(b, " (CLOCK_MONOTONIC, ns)\n");
-    else cprof__buf_printf(b, " at %.4f GHz (calibrated against CLOCK_MONOTONIC)\n", p->timer_hz / 1e9);
+    else cprof__buf_textf(b, " at %.4f GHz (calibrated against CLOCK_MONOTONIC)\n", p->timer_hz / 1e9);
     if (p->dropped_scopes)
-        cprof__buf_printf(b, "%llu scope entries were not recorded (deeper than %d levels, or out of memory)\n",
+        cprof__buf_textf(b, "%llu scope entries were not recorded (deeper than %d levels, or out of memory)\n",
                           (unsigned long long)p->dropped_scopes, CPROF__MAX_DEPTH);
 }
 
 static void cprof__report_messages(cprof__buf *b, const cprof_profile *p) {
     if (!p->message_count && !p->messages_dropped) return;
-    cprof__buf_printf(b, "\nNotes from recording (%llu):\n",
+    cprof__buf_textf(b, "\nNotes from recording (%llu):\n",
                       (unsigned long long)(p->message_count + p->messages_dropped));
     for (size_t i = 0; i < p->message_count; i++) {
         const cprof_message *m = &p->messages[i];
-        if (m->file[0]) cprof__buf_printf(b, "  %s:%u: %s\n", m->file, (unsigned)m->line, m->text);
-        else cprof__buf_printf(b, "  %s\n", m->text);
+        if (m->file[0]) cprof__buf_textf(b, "  %s:%u: %s\n", m->file, (unsigned)m->line, m->text);
+        else cprof__buf_textf(b, "  %s\n", m->text);
     }
     if (p->messages_dropped)
-        cprof__buf_printf(b, "  ... and %llu more not kept\n", (unsigned long long)p->messages_dropped);
+        cprof__buf_textf(b, "  ... and %llu more not kept\n", (unsigned long long)p->messages_dropped);
 }
 
 static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const cprof_report_options *o) {
@@ -4776,11 +4915,11 @@ static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const
         uint64_t times[5] = {fn->total_ns, fn->self_ns, fn->avg_ns, fn->min_ns, fn->max_ns};
         int completed = fn->max_ns > 0; /* min and max exist only for calls that ended */
         for (int k = 0; k < 5; k++) cprof__buf_pad_left(b, k < 3 || completed ? cprof__duration(t, times[k]) : "-", 12);
-        cprof__buf_printf(b, "  %6.1f%%  %6.1f%%  %s  (%s", fn->pct_total, fn->pct_self, fn->name, site->file);
-        cprof__buf_printf(b, site->line ? ":%u)\n" : ")\n", (unsigned)site->line); /* line 0: an automatic scope */
+        cprof__buf_textf(b, "  %6.1f%%  %6.1f%%  %s  (%s", fn->pct_total, fn->pct_self, fn->name, site->file);
+        cprof__buf_textf(b, site->line ? ":%u)\n" : ")\n", (unsigned)site->line); /* line 0: an automatic scope */
     }
     if (rows < p->function_count)
-        cprof__buf_printf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
+        cprof__buf_textf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
 }
 
 /* Indentation stops at this depth, so that a line costs the same however deep the tree; a deeper
@@ -4789,14 +4928,14 @@ static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const
 
 static void cprof__report_tree_node(cprof__buf *b, const cprof_profile *p, const cprof_node *node) {
     char calls[32], t[24];
-    cprof__buf_printf(b, "  %6.1f%%", cprof__share(node->total_ns, p->run_ns));
+    cprof__buf_textf(b, "  %6.1f%%", cprof__share(node->total_ns, p->run_ns));
     cprof__buf_pad_left(b, cprof__duration(t, node->total_ns), 12);
     cprof__buf_pad_left(b, cprof__duration(t, node->self_ns), 12);
     cprof__buf_pad_left(b, cprof__count(calls, node->calls), 14);
     cprof__buf_puts(b, "  ");
     for (uint32_t d = 1; d < node->depth && d < CPROF__REPORT_MAX_INDENT; d++) cprof__buf_puts(b, "  ");
     if (node->depth > CPROF__REPORT_MAX_INDENT) cprof__buf_printf(b, "[%u] ", (unsigned)node->depth);
-    cprof__buf_puts(b, p->sites[node->site].name);
+    cprof__buf_text_string(b, p->sites[node->site].name);
     if (node->open) cprof__buf_puts(b, "  (still open)");
     cprof__buf_puts(b, "\n");
 }
@@ -4807,7 +4946,7 @@ static void cprof__report_tree(cprof__buf *b, const cprof_profile *p, const cpro
     for (size_t t = 0; t < p->thread_count; t++) {
         const cprof_thread_info *thread = &p->threads[t];
         char total[24];
-        cprof__buf_printf(b, "  thread %s (id %llu)%s: %s\n", thread->name, (unsigned long long)thread->id,
+        cprof__buf_textf(b, "  thread %s (id %llu)%s: %s\n", thread->name, (unsigned long long)thread->id,
                           thread->exited ? ", exited" : "", cprof__duration(total, thread->total_ns));
         uint64_t hidden = 0;
         size_t end = thread->root + 1;
@@ -4824,7 +4963,7 @@ static void cprof__report_tree(cprof__buf *b, const cprof_profile *p, const cpro
             cprof__report_tree_node(b, p, node);
         }
         if (hidden)
-            cprof__buf_printf(b, "  (%llu nodes below %.2f%% of the run not shown)\n", (unsigned long long)hidden,
+            cprof__buf_textf(b, "  (%llu nodes below %.2f%% of the run not shown)\n", (unsigned long long)hidden,
                               o->tree_min_pct);
     }
 }
@@ -4839,8 +4978,8 @@ static void cprof__report_counters_header(cprof__buf *b, const cprof_profile *p)
     if (available) {
         cprof__buf_puts(b, "counters:");
         for (size_t k = 0; k < p->counter_count; k++)
-            if (p->counters[k].available) cprof__buf_printf(b, " %s", p->counters[k].name);
-        cprof__buf_printf(b, " (user space; read with %s)\n",
+            if (p->counters[k].available) cprof__buf_textf(b, " %s", p->counters[k].name);
+        cprof__buf_textf(b, " (user space; read with %s)\n",
                           strcmp(p->counter_reader, "rdpmc") == 0 ? "rdpmc" : "read(), a system call at each scope's start and end");
     }
     for (size_t k = 0; k < p->counter_count; k++) {
@@ -4848,16 +4987,16 @@ static void cprof__report_counters_header(cprof__buf *b, const cprof_profile *p)
         size_t first = 0;
         while (first < k && (p->counters[first].available || strcmp(p->counters[first].reason, c->reason) != 0)) first++;
         if (c->available || first < k) continue; /* said already, with the first counter of this reason */
-        cprof__buf_printf(b, "counters unavailable: %s", c->name);
+        cprof__buf_textf(b, "counters unavailable: %s", c->name);
         for (size_t j = k + 1; j < p->counter_count; j++)
             if (!p->counters[j].available && strcmp(p->counters[j].reason, c->reason) == 0)
-                cprof__buf_printf(b, ", %s", p->counters[j].name);
-        cprof__buf_printf(b, ": %s\n", c->reason);
+                cprof__buf_textf(b, ", %s", p->counters[j].name);
+        cprof__buf_textf(b, ": %s\n", c->reason);
     }
     for (size_t k = 0; k < p->counter_count; k++) {
         double ratio = p->counters[k].running_ratio;
         if (!p->counters[k].available || ratio >= 1.0) continue;
-        cprof__buf_printf(b, "counters are estimates: the kernel multiplexed them, counting %.1f%% of the time; values "
+        cprof__buf_textf(b, "counters are estimates: the kernel multiplexed them, counting %.1f%% of the time; values "
                           "are scaled by time enabled / time running\n", 100.0 * ratio);
         break;
     }
@@ -4910,9 +5049,10 @@ static void cprof__report_counters(cprof__buf *b, const cprof_profile *p, const 
     if (!available || !p->function_counters) return;
     if (o->max_functions && o->max_functions < rows) rows = o->max_functions;
     cprof__buf_puts(b, "\nCounters per function (self; same order as above)\n");
-    for (size_t k = 0; k < p->counter_count; k++)
-        if (p->counters[k].available)
-            cprof__buf_pad_left(b, p->counters[k].name, strlen(p->counters[k].name) > 12 ? strlen(p->counters[k].name) + 2 : 14);
+    for (size_t k = 0; k < p->counter_count; k++) {
+        size_t shown = cprof__text_width(p->counters[k].name, strlen(p->counters[k].name)); /* escapes included */
+        if (p->counters[k].available) cprof__buf_pad_left(b, p->counters[k].name, shown > 12 ? shown + 2 : 14);
+    }
     for (size_t d = 0; d < CPROF__DERIVED_COUNT; d++) {
         uint32_t n, m;
         if (cprof__derived_inputs(p, d, &n, &m)) cprof__buf_pad_left(b, cprof__derived_figures[d].title, 8);
@@ -4923,7 +5063,7 @@ static void cprof__report_counters(cprof__buf *b, const cprof_profile *p, const 
         for (size_t k = 0; k < p->counter_count && k < CPROF__MAX_COUNTERS; k++)
             values[k] = f < rows ? p->function_counters[f * p->counter_count + k].self : p->counters[k].total;
         cprof__report_counter_row(b, p, values);
-        cprof__buf_printf(b, "  %s\n", f < rows ? p->functions[f].name : "(whole run, inclusive)");
+        cprof__buf_textf(b, "  %s\n", f < rows ? p->functions[f].name : "(whole run, inclusive)");
     }
 }
 
@@ -4937,22 +5077,32 @@ static void cprof__buf_scope_path(cprof__buf *b, const cprof_profile *p, uint32_
     while (depth--) cprof__buf_printf(b, "%s%s", p->sites[p->nodes[path[depth]].site].name, depth ? " > " : "");
 }
 
+/* The same for a text writer: the names enter through cprof__buf_text. */
+static void cprof__buf_text_scope_path(cprof__buf *b, const cprof_profile *p, uint32_t node) {
+    cprof__buf path;
+    memset(&path, 0, sizeof path);
+    cprof__buf_scope_path(&path, p, node);
+    b->failed |= path.failed;
+    if (path.data) cprof__buf_text(b, path.data, path.length, NULL);
+    cprof__buf_free(&path);
+}
+
 static void cprof__report_alloc_totals(cprof__buf *b, const cprof_profile *p) {
     const cprof_alloc_totals *a = &p->allocs;
     char n1[32], n2[32], n3[32], n4[32];
-    cprof__buf_printf(b, "\nAllocations: %s (%s), frees: %s (%s)\n", cprof__count(n1, a->allocations),
+    cprof__buf_textf(b, "\nAllocations: %s (%s), frees: %s (%s)\n", cprof__count(n1, a->allocations),
                       cprof__byte_count(n2, a->bytes_allocated), cprof__count(n3, a->frees),
                       cprof__byte_count(n4, a->bytes_freed));
-    cprof__buf_printf(b, "  live at capture: %s blocks, %s; peak %s in ", cprof__count(n1, a->live_blocks),
+    cprof__buf_textf(b, "  live at capture: %s blocks, %s; peak %s in ", cprof__count(n1, a->live_blocks),
                       cprof__byte_count(n2, a->live_bytes), cprof__byte_count(n3, a->peak_live_bytes));
-    cprof__buf_scope_path(b, p, a->peak_node);
-    cprof__buf_printf(b, "\n  temporary (freed before the thread's next allocation): %s (%.1f%%)\n",
+    cprof__buf_text_scope_path(b, p, a->peak_node);
+    cprof__buf_textf(b, "\n  temporary (freed before the thread's next allocation): %s (%.1f%%)\n",
                       cprof__count(n1, a->temporary), cprof__share(a->temporary, a->allocations));
     cprof__buf_puts(b, "  sizes:");
     for (int k = 0; k < CPROF_ALLOC_HISTOGRAM; k++) {
         if (!a->size_histogram[k]) continue;
-        if (k < 2) cprof__buf_printf(b, " %d: %s", k, cprof__count(n1, a->size_histogram[k]));
-        else cprof__buf_printf(b, " %llu-%llu: %s", 1ull << (k - 1), (2ull << (k - 1)) - 1, cprof__count(n1, a->size_histogram[k]));
+        if (k < 2) cprof__buf_textf(b, " %d: %s", k, cprof__count(n1, a->size_histogram[k]));
+        else cprof__buf_textf(b, " %llu-%llu: %s", 1ull << (k - 1), (2ull << (k - 1)) - 1, cprof__count(n1, a->size_histogram[k]));
     }
     cprof__buf_puts(b, "\n");
 }
@@ -4972,12 +5122,12 @@ static void cprof__report_alloc_sites(cprof__buf *b, const cprof_profile *p, uin
         cprof__buf_pad_left(b, cprof__count(n, s->live_bytes), 16);
         cprof__buf_pad_left(b, cprof__count(n, s->peak_live_bytes), 16);
         cprof__buf_pad_left(b, cprof__count(n, s->temporary), 12);
-        cprof__buf_printf(b, "  %s:%u %s, in ", s->file, (unsigned)s->line, s->function);
-        cprof__buf_scope_path(b, p, s->node);
+        cprof__buf_textf(b, "  %s:%u %s, in ", s->file, (unsigned)s->line, s->function);
+        cprof__buf_text_scope_path(b, p, s->node);
         cprof__buf_puts(b, "\n");
     }
     if (rows < p->alloc_site_count)
-        cprof__buf_printf(b, "  ... %llu more sites\n", (unsigned long long)(p->alloc_site_count - rows));
+        cprof__buf_textf(b, "  ... %llu more sites\n", (unsigned long long)(p->alloc_site_count - rows));
 }
 
 static void cprof__report_free_problems(cprof__buf *b, const cprof_profile *p) {
@@ -4986,15 +5136,15 @@ static void cprof__report_free_problems(cprof__buf *b, const cprof_profile *p) {
     for (size_t i = 0; i < p->free_problem_count; i++) {
         const cprof_alloc_site *s = &p->free_problems[i];
         char n[32];
-        cprof__buf_printf(b, "  %s:%u %s, in ", s->file, (unsigned)s->line, s->function);
-        cprof__buf_scope_path(b, p, s->node);
+        cprof__buf_textf(b, "  %s:%u %s, in ", s->file, (unsigned)s->line, s->function);
+        cprof__buf_text_scope_path(b, p, s->node);
         if (s->kind == CPROF_FREE_UNKNOWN) {
-            cprof__buf_printf(b, ": %s frees of blocks the tracker never saw (passed on)\n", cprof__count(n, s->count));
+            cprof__buf_textf(b, ": %s frees of blocks the tracker never saw (passed on)\n", cprof__count(n, s->count));
             continue;
         }
-        cprof__buf_printf(b, ": %s double frees (not passed on)", cprof__count(n, s->count));
+        cprof__buf_textf(b, ": %s double frees (not passed on)", cprof__count(n, s->count));
         if (s->origin < p->alloc_site_count)
-            cprof__buf_printf(b, " of blocks allocated at %s:%u", p->alloc_sites[s->origin].file,
+            cprof__buf_textf(b, " of blocks allocated at %s:%u", p->alloc_sites[s->origin].file,
                               (unsigned)p->alloc_sites[s->origin].line);
         cprof__buf_puts(b, "\n");
     }
@@ -5017,13 +5167,13 @@ static void cprof__report_leaks(cprof__buf *b, const cprof_profile *p) {
         leaks[count++] = &p->alloc_sites[i];
     }
     if (count) qsort(leaks, count, sizeof *leaks, cprof__compare_leaks);
-    cprof__buf_printf(b, "Leaks: %s blocks, %s still allocated at capture\n", cprof__count(n1, p->allocs.live_blocks),
+    cprof__buf_textf(b, "Leaks: %s blocks, %s still allocated at capture\n", cprof__count(n1, p->allocs.live_blocks),
                       cprof__byte_count(n2, p->allocs.live_bytes));
     for (size_t i = 0; i < count; i++) {
         cprof__buf_pad_left(b, cprof__count(n1, leaks[i]->live_count), 10);
-        cprof__buf_printf(b, " blocks %s  %s:%u %s, in ", cprof__byte_count(n2, leaks[i]->live_bytes), leaks[i]->file,
+        cprof__buf_textf(b, " blocks %s  %s:%u %s, in ", cprof__byte_count(n2, leaks[i]->live_bytes), leaks[i]->file,
                           (unsigned)leaks[i]->line, leaks[i]->function);
-        cprof__buf_scope_path(b, p, leaks[i]->node);
+        cprof__buf_text_scope_path(b, p, leaks[i]->node);
         cprof__buf_puts(b, "\n");
     }
     cprof__release(leaks, capacity * sizeof *leaks);
@@ -5092,8 +5242,8 @@ int cprof_report_print(FILE *out) {
    samples) are printed with 17 significant digits in the C locale.
    ================================================================================================== */
 
-/* A JSON string: quotes, backslashes and control characters escaped; a byte that is not valid UTF-8
-   becomes U+FFFD, so the file is always valid JSON and a second round trip changes nothing. */
+/* A JSON string: quotes, backslashes and control characters (C0, DEL, C1) escaped; a byte that is
+   not valid UTF-8 becomes U+FFFD, so the file is always valid JSON and a second round trip changes nothing. */
 static void cprof__buf_json_string(cprof__buf *b, const char *text) {
     const unsigned char *s = (const unsigned char *)text, *end = s + strlen(text);
     cprof__buf_append(b, "\"", 1);
@@ -5110,6 +5260,9 @@ static void cprof__buf_json_string(cprof__buf *b, const char *text) {
             if (*s >= 8 && *s <= 13 && short_forms[*s - 8]) cprof__buf_printf(b, "\\%c", short_forms[*s - 8]);
             else cprof__buf_printf(b, "\\u%04x", *s);
             s++;
+        } else if (*s == 0x7F || (length == 2 && s[0] == 0xC2 && s[1] < 0xA0)) { /* DEL, C1: kept off terminals */
+            cprof__buf_printf(b, "\\u%04x", length == 1 ? s[0] : s[1]);
+            s += length;
         } else {
             cprof__buf_append(b, (const char *)s, length);
             s += length;
@@ -5337,14 +5490,14 @@ cprof_folded_options cprof_folded_defaults(void) {
 }
 
 /* A frame name that cannot break the line's grammar: ';' separates frames, the last space the number,
-   a newline the lines. */
+   a newline the lines. Newlines become spaces, other control characters and invalid UTF-8 are shown
+   as in the text report (cprof__buf_text). */
 static void cprof__buf_frame(cprof__buf *b, const char *name) {
     size_t start = b->length;
-    cprof__buf_puts(b, name[0] ? name : "?");
-    for (size_t i = start; i < b->length; i++) {
+    if (!name[0]) name = "?";
+    cprof__buf_text(b, name, strlen(name), "\n\r");
+    for (size_t i = start; i < b->length; i++)
         if (b->data[i] == ';') b->data[i] = ':';
-        else if (b->data[i] == '\n' || b->data[i] == '\r') b->data[i] = ' ';
-    }
 }
 
 typedef struct cprof__stack_line {
@@ -5417,12 +5570,9 @@ int cprof_folded_write(const cprof_profile *p, FILE *out, const cprof_folded_opt
 /* ==================================================================================================
    >>stats: one tab-separated row per function, with a header line, for scripts and spreadsheets
    ================================================================================================== */
-static void cprof__buf_tsv_field(cprof__buf *b, const char *text) {
-    size_t start = b->length;
-    cprof__buf_puts(b, text);
-    for (size_t i = start; i < b->length; i++)
-        if (b->data[i] == '\t' || b->data[i] == '\n' || b->data[i] == '\r') b->data[i] = ' ';
-}
+/* A field: tab, newline and carriage return become spaces, other control characters and invalid UTF-8
+   are shown as in the text report (cprof__buf_text). */
+static void cprof__buf_tsv_field(cprof__buf *b, const char *text) { cprof__buf_text(b, text, strlen(text), "\t\n\r"); }
 
 static void cprof__stats_build(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_puts(b, "function\tcalls\ttotal_ns\tself_ns\tavg_ns\tmin_ns\tmax_ns\tpct_total\tpct_self\tfile\tline");
@@ -5506,19 +5656,14 @@ static const cprof__flame_metric *cprof__flame_metric_find(const char *name) {
     return NULL;
 }
 
-/* The length of the valid UTF-8 sequence at s that XML 1.0 allows as a character; 0 when the bytes
-   are not one (a stray continuation byte, an overlong form, a surrogate, U+FFFE and U+FFFF). */
+/* The length of the valid UTF-8 sequence at s that XML 1.0 allows as a character and that is not a
+   control character; 0 when the bytes are not one (a stray continuation byte, an overlong form, a
+   surrogate, U+FFFE and U+FFFF, C0, DEL and C1 controls). */
 static size_t cprof__xml_char_length(const unsigned char *s, size_t left) {
-    unsigned char c = s[0];
-    size_t length = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (length == 0 || length > left) return 0;
-    if (length == 1) return c >= 0x20 && c != 0x7F ? 1 : 0;
-    for (size_t i = 1; i < length; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
-        (c == 0xF4 && s[1] > 0x8F))
-        return 0;
-    if (c == 0xEF && s[1] == 0xBF && s[2] >= 0xBE) return 0; /* U+FFFE, U+FFFF */
+    size_t length = cprof__utf8_length(s, s + left); /* the JSON writer's validation, so both agree */
+    if (length == 1 && (s[0] < 0x20 || s[0] == 0x7F)) return 0;
+    if (length == 2 && s[0] == 0xC2 && s[1] < 0xA0) return 0; /* C1 controls, as the text writers */
+    if (length == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE) return 0; /* U+FFFE, U+FFFF */
     return length;
 }
 
@@ -5560,11 +5705,29 @@ static void cprof__flame_label(cprof__buf *b, const char *name, double width) {
     cprof__buf_puts(b, "..");
 }
 
+/* The hash of a name as the JSON file stores it (each byte that is not UTF-8 as U+FFFD), so that a
+   live profile and its saved file give a frame the same colour. */
+static size_t cprof__flame_name_hash(const char *name) {
+    const unsigned char *s = (const unsigned char *)name, *end = s + strlen(name);
+    while (s < end && cprof__utf8_length(s, end)) s += cprof__utf8_length(s, end);
+    if (s == end) return cprof__string_hash(name); /* valid: as it is */
+    cprof__buf stored;
+    memset(&stored, 0, sizeof stored);
+    for (s = (const unsigned char *)name; s < end;) {
+        size_t n = cprof__utf8_length(s, end);
+        cprof__buf_append(&stored, n ? (const char *)s : "\xEF\xBF\xBD", n ? n : 3);
+        s += n ? n : 1;
+    }
+    size_t hash = cprof__string_hash(stored.data ? stored.data : name);
+    cprof__buf_free(&stored);
+    return hash;
+}
+
 /* A warm colour (red to yellow) chosen by a hash of the name, so that a function has the same
    colour in every graph of every run. The hue spans 0-55 degrees; saturation and lightness vary a
    little so that neighbours with close hues still differ. */
 static void cprof__flame_color(const char *name, int rgb[3]) {
-    uint64_t mixed = (uint64_t)cprof__string_hash(name); /* FNV-1a barely changes its high bits when */
+    uint64_t mixed = (uint64_t)cprof__flame_name_hash(name); /* FNV-1a barely changes its high bits when */
     mixed = (mixed ^ (mixed >> 29)) * 0xbf58476d1ce4e5b9ull;  /* only the last character differs: mix */
     uint32_t hash = (uint32_t)(mixed ^ (mixed >> 32));
     double hue = 55.0 * (double)((hash >> 16) & 0xFFFFu) / 65535.0;
@@ -5674,8 +5837,8 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
         if (line) cprof__buf_printf(f->out, ":%u", (unsigned)line);
         cprof__buf_puts(f->out, ") ");
     }
-    cprof__buf_printf(f->out, "%s total %s, self %s, %s call%s, %.2f%%", cprof__flame_metric_name(f),
-                      f->metric->format(total_text, value), f->metric->format(self_text, self),
+    cprof__xml_escape_string(f->out, cprof__flame_metric_name(f)); /* a counter's name from the profile */
+    cprof__buf_printf(f->out, " total %s, self %s, %s call%s, %.2f%%", f->metric->format(total_text, value), f->metric->format(self_text, self),
                       cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
     if (f->paint) f->paint->paint_frame(f->paint->context, f->node, rgb, f->out);
     cprof__buf_puts(f->out, "</title>");
@@ -5879,8 +6042,9 @@ static void cprof__flame_header(cprof__flame *f, double height) {
     }
     cprof__buf_printf(f->out, "</text>\n<text id=\"subtitle\" x=\"%.1f\" y=\"42\" text-anchor=\"middle\">", middle);
     cprof__flame_date(date, p->start_unix_ns);
-    cprof__buf_printf(f->out, "%s%smetric %s, total %s", date, date[0] ? ", " : "", cprof__flame_metric_name(f),
-                      f->metric->format(total, f->total));
+    cprof__buf_printf(f->out, "%s%smetric ", date, date[0] ? ", " : "");
+    cprof__xml_escape_string(f->out, cprof__flame_metric_name(f)); /* the option, or a counter's name from the profile */
+    cprof__buf_printf(f->out, ", total %s", f->metric->format(total, f->total));
     if (f->hidden)
         cprof__buf_printf(f->out, ", %llu call path%s narrower than %.2f%% not drawn (counted in their parents)",
                           (unsigned long long)f->hidden, f->hidden == 1 ? "" : "s", f->o.min_width_pct);
@@ -5991,9 +6155,12 @@ static int cprof__flamegraph_paint(cprof__buf *b, FILE *stream, const cprof_prof
     double height = CPROF__FLAME_TOP + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
     cprof__flame_header(&f, height);
     if (f.total) cprof__flame_frames(&f);
-    else
-        cprof__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">Nothing was recorded for the metric %s.</text>\n",
-                          CPROF__FLAME_PAD, CPROF__FLAME_TOP + 12.0, cprof__flame_metric_name(&f));
+    else {
+        cprof__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">Nothing was recorded for the metric ", CPROF__FLAME_PAD,
+                          CPROF__FLAME_TOP + 12.0);
+        cprof__xml_escape_string(b, cprof__flame_metric_name(&f));
+        cprof__buf_puts(b, ".</text>\n");
+    }
     cprof__flame_footer(&f, height);
     cprof__flame_flush(&f);
     cprof__flame_release(&f);
@@ -6046,7 +6213,7 @@ static const char *cprof__bench_rate(char out[32], double per_iteration, double 
 static void cprof__bench_row(cprof__buf *b, const cprof_benchmark *r) {
     char n[32], times[6][24], rate[32], spread[48];
     const cprof_bench_stats *s = &r->stats;
-    cprof__buf_printf(b, "  %-24s %11s", r->name, r->n ? cprof__count(n, r->n) : "-");
+    cprof__buf_textf(b, "  %-24s %11s", r->name, r->n ? cprof__count(n, r->n) : "-");
     double values[6] = {s->median_ns, s->mean_ns, s->min_ns, s->max_ns, s->stddev_ns, s->mad_ns};
     for (int k = 0; k < 6; k++) {
         cprof__buf_puts(b, " ");
@@ -6057,8 +6224,8 @@ static void cprof__bench_row(cprof__buf *b, const cprof_benchmark *r) {
     cprof__snprintf(spread, sizeof spread, "%llu x %llu", (unsigned long long)r->sample_count, (unsigned long long)r->batch);
     cprof__buf_puts(b, "  ");
     cprof__buf_pad_left(b, spread, 16);
-    if (r->items) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->items, s->median_ns, " items"));
-    if (r->bytes) cprof__buf_printf(b, "  %s", cprof__bench_rate(rate, (double)r->bytes, s->median_ns, "B"));
+    if (r->items) cprof__buf_textf(b, "  %s", cprof__bench_rate(rate, (double)r->items, s->median_ns, " items"));
+    if (r->bytes) cprof__buf_textf(b, "  %s", cprof__bench_rate(rate, (double)r->bytes, s->median_ns, "B"));
     cprof__buf_puts(b, "\n");
 }
 
@@ -6096,16 +6263,16 @@ static void cprof__bench_comparison(cprof__buf *b, const cprof_profile *p, size_
     if (count < 2) return;
     cprof__bench_sort_by_median(p, order, count);
     const cprof_benchmark *fastest = &p->benchmarks[order[0]];
-    cprof__buf_printf(b, "\nCompared: %.*s", (int)cprof__bench_task_length(fastest->name), fastest->name);
-    if (fastest->n) cprof__buf_printf(b, ", n = %s", cprof__count(n, fastest->n));
+    cprof__buf_textf(b, "\nCompared: %.*s", (int)cprof__bench_task_length(fastest->name), fastest->name);
+    if (fastest->n) cprof__buf_textf(b, ", n = %s", cprof__count(n, fastest->n));
     cprof__buf_puts(b, " (fastest first)\n");
     for (size_t k = 0; k < count; k++) {
         const cprof_benchmark *r = &p->benchmarks[order[k]];
         double ratio = fastest->stats.median_ns > 0 ? r->stats.median_ns / fastest->stats.median_ns : 0;
-        cprof__buf_printf(b, "  %-24s ", r->name);
+        cprof__buf_textf(b, "  %-24s ", r->name);
         cprof__buf_pad_left(b, cprof__bench_time(time, r->stats.median_ns), 9);
         if (k == 0) cprof__buf_puts(b, "   fastest\n");
-        else cprof__buf_printf(b, "   %.2fx slower\n", ratio);
+        else cprof__buf_textf(b, "   %.2fx slower\n", ratio);
     }
 }
 
@@ -6130,13 +6297,13 @@ static void cprof__bench_scaling(cprof__buf *b, const cprof_profile *p, size_t f
         t[count++] = r->stats.median_ns;
     }
     if (count < 2) return;
-    cprof__buf_printf(b, "  %s:", name);
+    cprof__buf_textf(b, "  %s:", name);
     for (size_t k = 0; k < count; k++)
-        cprof__buf_printf(b, "%s %s/n at %s", k ? "," : "", cprof__bench_time(time, t[k] / n[k]),
+        cprof__buf_textf(b, "%s %s/n at %s", k ? "," : "", cprof__bench_time(time, t[k] / n[k]),
                           cprof__count(number, (uint64_t)n[k]));
     double exponent = cprof_bench_growth(n, t, count);
     const char *order = cprof__bench_order(exponent);
-    cprof__buf_printf(b, "; time grows as n^%.2f%s%s%s\n", exponent, *order ? " (" : "", order, *order ? ")" : "");
+    cprof__buf_textf(b, "; time grows as n^%.2f%s%s%s\n", exponent, *order ? " (" : "", order, *order ? ")" : "");
 }
 
 static void cprof__bench_build(cprof__buf *b, const cprof_profile *p) {
@@ -6144,9 +6311,9 @@ static void cprof__bench_build(cprof__buf *b, const cprof_profile *p) {
     size_t *order = (size_t *)cprof__alloc(count * sizeof *order);
     double *n = (double *)cprof__alloc(count * sizeof *n), *t = (double *)cprof__alloc(count * sizeof *t);
     if (!order || !n || !t) b->failed = 1;
-    cprof__buf_printf(b, "Benchmarks: %zu (timer %s; times per iteration)\n", p->benchmark_count, p->timer);
+    cprof__buf_textf(b, "Benchmarks: %zu (timer %s; times per iteration)\n", p->benchmark_count, p->timer);
     if (p->benchmark_count)
-        cprof__buf_printf(b, "  %-24s %11s %9s %9s %9s %9s %9s %9s %8s  %16s  %s\n", "name", "n", "median", "mean",
+        cprof__buf_textf(b, "  %-24s %11s %9s %9s %9s %9s %9s %9s %8s  %16s  %s\n", "name", "n", "median", "mean",
                           "min", "max", "stddev", "MAD", "outliers", "samples x batch", "throughput (median)");
     for (size_t i = 0; i < p->benchmark_count; i++) cprof__bench_row(b, &p->benchmarks[i]);
     for (size_t i = 0; i < p->benchmark_count && !b->failed; i++) cprof__bench_comparison(b, p, i, order);
@@ -7314,7 +7481,7 @@ static void cprof__compare_p(char out[24], double p) {
 static size_t cprof__compare_name_width(const cprof_comparison *c) {
     size_t width = 8;
     for (size_t u = 0; u < c->function_count; u++) {
-        size_t w = cprof__display_width(c->functions[u].name);
+        size_t w = cprof__text_width(c->functions[u].name, strlen(c->functions[u].name)); /* as shown */
         if (w > width) width = w < 40 ? w : 40;
     }
     return width;
@@ -7326,9 +7493,10 @@ static void cprof__compare_line(cprof__buf *b, const cprof_comparison *c, const 
     char before[32], after[32], pct[24], p[24];
     size_t width = cprof__compare_name_width(c);
     cprof__buf_puts(b, prefix);
-    cprof__buf_puts(b, c->functions[row->function].name);
-    for (size_t w = cprof__display_width(c->functions[row->function].name); w < width + 2; w++) cprof__buf_puts(b, " ");
-    cprof__buf_printf(b, "%-16s", c->metrics[row->metric].name);
+    cprof__buf_text_string(b, c->functions[row->function].name);
+    const char *name = c->functions[row->function].name;
+    for (size_t w = cprof__text_width(name, strlen(name)); w < width + 2; w++) cprof__buf_puts(b, " ");
+    cprof__buf_textf(b, "%-16s", c->metrics[row->metric].name);
     cprof__buf_pad_left(b, cprof__compare_value(before, c, row->metric, change->before), 11);
     cprof__buf_pad_left(b, cprof__compare_value(after, c, row->metric, change->after), 12);
     cprof__compare_percent(pct, change->change_pct);
@@ -7340,12 +7508,12 @@ static void cprof__compare_line(cprof__buf *b, const cprof_comparison *c, const 
 
 static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
     char before[32], after[32];
-    cprof__buf_printf(b, "Comparison: %s -> %s\n", c->before_label, c->after_label);
+    cprof__buf_textf(b, "Comparison: %s -> %s\n", c->before_label, c->after_label);
     cprof__duration(before, cprof__u64_rounded(c->before_wall_ns));
     cprof__duration(after, cprof__u64_rounded(c->after_wall_ns));
-    cprof__buf_printf(b, "Wall time: %s -> %s   speedup %.2fx (before / after)%s\n", before, after, c->speedup,
+    cprof__buf_textf(b, "Wall time: %s -> %s   speedup %.2fx (before / after)%s\n", before, after, c->speedup,
                       c->before_runs > 1 || c->after_runs > 1 ? ", medians of the runs" : "");
-    cprof__buf_printf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and, for measured "
+    cprof__buf_textf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and, for measured "
                       "metrics, p < %g (%s).\n", (unsigned long long)c->before_runs, (unsigned long long)c->after_runs, c->options.threshold_pct,
                       c->options.alpha, c->test);
 }
@@ -7355,10 +7523,10 @@ static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int ve
     size_t count, capacity;
     cprof__compare_row *rows = cprof__compare_rows(c, verdict, &count, &capacity);
     size_t width = cprof__compare_name_width(c);
-    cprof__buf_printf(b, "\n%s%s (%llu)\n", verdict == CPROF_REGRESSED && count ? "!! " : "", title,
+    cprof__buf_textf(b, "\n%s%s (%llu)\n", verdict == CPROF_REGRESSED && count ? "!! " : "", title,
                       (unsigned long long)count);
     if (count) {
-        cprof__buf_printf(b, "%s%-*s  %-16s%11s%12s%10s%9s\n", prefix, (int)width, "function", "metric", "before",
+        cprof__buf_textf(b, "%s%-*s  %-16s%11s%12s%10s%9s\n", prefix, (int)width, "function", "metric", "before",
                           "after", "change", "p");
     }
     int untested = 0;
@@ -7368,7 +7536,7 @@ static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int ve
     }
     if (!count) cprof__buf_puts(b, "  (none)\n");
     if (untested)
-        cprof__buf_printf(b, "%sp -: untested, no spread is recorded for a single call or a counter; compare "
+        cprof__buf_textf(b, "%sp -: untested, no spread is recorded for a single call or a counter; compare "
                           "several runs a side (B1 B2 ... -- A1 A2 ...)\n", prefix);
     cprof__release(rows, capacity * sizeof *rows);
 }
@@ -7378,13 +7546,13 @@ static void cprof__compare_presence(cprof__buf *b, const cprof_comparison *c, in
     size_t count = 0, width = cprof__compare_name_width(c);
     char total[32], calls[32];
     for (size_t u = 0; u < c->function_count; u++) count += c->functions[u].presence == presence;
-    cprof__buf_printf(b, "\n%s (%llu)\n", title, (unsigned long long)count);
+    cprof__buf_textf(b, "\n%s (%llu)\n", title, (unsigned long long)count);
     for (size_t u = 0; u < c->function_count; u++) {
         const cprof_function_change *fn = &c->functions[u];
         if (fn->presence != presence) continue;
         const cprof_change *t = &fn->metrics[CPROF__METRIC_TOTAL], *n = &fn->metrics[CPROF__METRIC_CALLS];
         int after = presence == CPROF_NEW;
-        cprof__buf_printf(b, "  %-*s  total %s, %s call%s\n", (int)width, fn->name,
+        cprof__buf_textf(b, "  %-*s  total %s, %s call%s\n", (int)width, fn->name,
                           cprof__compare_value(total, c, CPROF__METRIC_TOTAL, after ? t->after : t->before),
                           cprof__compare_value(calls, c, CPROF__METRIC_CALLS, after ? n->after : n->before),
                           (after ? n->after : n->before) == 1.0 ? "" : "s");
@@ -7400,7 +7568,7 @@ static void cprof__comparison_build(cprof__buf *b, const cprof_comparison *c) {
     cprof__compare_presence(b, c, CPROF_REMOVED, "Removed functions (only before)");
     cprof__compare_list(b, c, CPROF_WITHIN_NOISE, "~ within noise: beyond the threshold, but not told apart from noise",
                         "~ ");
-    if (c->regressed) cprof__buf_printf(b, "\n!! %llu significant regression%s\n", (unsigned long long)c->regressed,
+    if (c->regressed) cprof__buf_textf(b, "\n!! %llu significant regression%s\n", (unsigned long long)c->regressed,
                                         c->regressed == 1 ? "" : "s");
 }
 
@@ -7531,11 +7699,11 @@ static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, con
     if (isnan(p_value)) p_value = 1; /* no samples on a side: nothing tells the change from noise */
     static const char *const verdicts[] = {"unchanged", "within noise", "improved", "REGRESSED"};
     int verdict = cprof__verdict(change, p_value, 1, threshold_pct, alpha);
-    cprof__buf_printf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
+    cprof__buf_textf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
     cprof__buf_pad_left(b, cprof__bench_time(before, x->stats.median_ns), 9);
     cprof__buf_puts(b, " ");
     cprof__buf_pad_left(b, cprof__bench_time(after, y->stats.median_ns), 9);
-    cprof__buf_printf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdicts[verdict]);
+    cprof__buf_textf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdicts[verdict]);
     return verdict == CPROF_REGRESSED;
 }
 
@@ -7543,19 +7711,19 @@ static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before
                                       double threshold_pct, double alpha) {
     int regressed = 0;
     char n[32];
-    cprof__buf_printf(b, "Benchmarks compared (median per iteration; a change counts when over %.3g%% and the "
+    cprof__buf_textf(b, "Benchmarks compared (median per iteration; a change counts when over %.3g%% and the "
                          "Mann-Whitney U test's p < %.3g)\n  %-24s %11s %9s %9s %9s\n",
                       threshold_pct, alpha, "name", "n", "before", "after", "change");
     for (size_t i = 0; i < after->benchmark_count; i++) {
         const cprof_benchmark *y = &after->benchmarks[i], *x = cprof__bench_find(before, y);
         if (x) regressed += cprof__bench_compare_row(b, x, y, threshold_pct, alpha);
-        else cprof__buf_printf(b, "  %-24s %11s  new\n", y->name, y->n ? cprof__count(n, y->n) : "-");
+        else cprof__buf_textf(b, "  %-24s %11s  new\n", y->name, y->n ? cprof__count(n, y->n) : "-");
     }
     for (size_t i = 0; i < before->benchmark_count; i++)
         if (!cprof__bench_find(after, &before->benchmarks[i]))
-            cprof__buf_printf(b, "  %-24s %11s  removed\n", before->benchmarks[i].name,
+            cprof__buf_textf(b, "  %-24s %11s  removed\n", before->benchmarks[i].name,
                               before->benchmarks[i].n ? cprof__count(n, before->benchmarks[i].n) : "-");
-    cprof__buf_printf(b, "%d regressed\n", regressed);
+    cprof__buf_textf(b, "%d regressed\n", regressed);
     return regressed;
 }
 
@@ -8279,26 +8447,26 @@ void cprof_findings_free(cprof_findings *f) {
 static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_finding *x) {
     char bytes[32];
     if (x->category == CPROF_CATEGORY_LEAK)
-        cprof__buf_printf(b, "     Cost: %s of memory held until the program ends, not time\n", cprof__byte_count(bytes, x->bytes));
+        cprof__buf_textf(b, "     Cost: %s of memory held until the program ends, not time\n", cprof__byte_count(bytes, x->bytes));
     else if (!x->calls)
         cprof__buf_puts(b, "     Bound: not timed (the allocations are outside every scope)\n");
     else
-        cprof__buf_printf(b, "     Bound: the allocations run in the own time of %s (%.1f%% of the run): making them free "
+        cprof__buf_textf(b, "     Bound: the allocations run in the own time of %s (%.1f%% of the run): making them free "
                              "would speed the run up at most %.2fx\n", x->scope, 100.0 * x->share, x->speedup_bound);
 }
 
 static void cprof__analysis_finding_text(cprof__buf *b, const cprof_finding *x, size_t number) {
-    cprof__buf_printf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
+    cprof__buf_textf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
                       x->file, (unsigned)x->line);
-    cprof__buf_printf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
+    cprof__buf_textf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
     if (x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION) {
         cprof__analysis_alloc_bound(b, x);
         return;
     }
     if (isinf(x->speedup_bound))
-        cprof__buf_printf(b, "     Bound: the run is all %s; making it free would remove the whole run\n", x->function);
+        cprof__buf_textf(b, "     Bound: the run is all %s; making it free would remove the whole run\n", x->function);
     else
-        cprof__buf_printf(b, "     Bound: making %s free would speed the run up at most %.2fx (it is %.1f%% of the run)\n",
+        cprof__buf_textf(b, "     Bound: making %s free would speed the run up at most %.2fx (it is %.1f%% of the run)\n",
                           x->function, x->speedup_bound, 100.0 * x->share);
 }
 
@@ -8311,24 +8479,24 @@ static void cprof__analysis_not_checked(cprof__buf *b, const cprof_findings *f) 
         for (int d = 0; d < c && why; d++) first &= !(f->not_checked[d] && strcmp(f->not_checked[d], why) == 0);
         if (!why || !first) continue;
         cprof__buf_puts(b, said++ ? "" : "\nNot checked:\n");
-        cprof__buf_printf(b, "  %s", cprof_category_name(c));
+        cprof__buf_textf(b, "  %s", cprof_category_name(c));
         for (int d = c + 1; d < CPROF_CATEGORY_COUNT; d++)
-            if (f->not_checked[d] && strcmp(f->not_checked[d], why) == 0) cprof__buf_printf(b, ", %s", cprof_category_name(d));
-        cprof__buf_printf(b, ": %s\n", why);
+            if (f->not_checked[d] && strcmp(f->not_checked[d], why) == 0) cprof__buf_textf(b, ", %s", cprof_category_name(d));
+        cprof__buf_textf(b, ": %s\n", why);
     }
 }
 
 static void cprof__analysis_build(cprof__buf *b, const cprof_findings *f) {
-    if (f->bottleneck[0]) cprof__buf_printf(b, "Performance Analysis: bottleneck %s\n", f->bottleneck);
+    if (f->bottleneck[0]) cprof__buf_textf(b, "Performance Analysis: bottleneck %s\n", f->bottleneck);
     else cprof__buf_puts(b, "Performance Analysis: no scopes recorded\n");
     if (!f->count) cprof__buf_puts(b, "No issues found\n");
-    else cprof__buf_printf(b, "Issues Found: %u\n", (unsigned)f->count);
+    else cprof__buf_textf(b, "Issues Found: %u\n", (unsigned)f->count);
     size_t number = 1;
     for (int severity = CPROF_SEVERITY_CRITICAL; severity >= CPROF_SEVERITY_LOW; severity--) {
         size_t in_group = 0;
         for (size_t i = 0; i < f->count; i++) in_group += f->items[i].severity == severity;
         if (!in_group) continue;
-        cprof__buf_printf(b, "\n%s (%u)\n", cprof_severity_name(severity), (unsigned)in_group);
+        cprof__buf_textf(b, "\n%s (%u)\n", cprof_severity_name(severity), (unsigned)in_group);
         for (size_t i = 0; i < f->count; i++)
             if (f->items[i].severity == severity) cprof__analysis_finding_text(b, &f->items[i], number++);
     }
@@ -8336,7 +8504,7 @@ static void cprof__analysis_build(cprof__buf *b, const cprof_findings *f) {
     if (f->notes[0]) {
         cprof__buf_puts(b, "\nSettings not understood:\n");
         for (const char *line = f->notes; *line; line += strcspn(line, "\n") + 1)
-            cprof__buf_printf(b, "  %.*s\n", (int)strcspn(line, "\n"), line);
+            cprof__buf_textf(b, "  %.*s\n", (int)strcspn(line, "\n"), line);
     }
 }
 
@@ -8552,9 +8720,22 @@ static const char cprof__tool_help[] =
     "\n"
     "Output goes to stdout, errors to stderr. Exit status: 0 ok, 1 bad input, 2 bad usage.\n";
 
+/* A message on stderr (the tool's errors), its %s arguments shown as by cprof__buf_textf: an option or
+   a file name typed by the user, a name from a profile. */
+static void cprof__stderr_textf(const char *format, ...) {
+    cprof__buf b;
+    va_list args;
+    memset(&b, 0, sizeof b);
+    va_start(args, format);
+    cprof__buf_vtextf(&b, format, &args);
+    va_end(args);
+    if (b.data) fputs(b.data, stderr);
+    cprof__buf_free(&b);
+}
+
 static int cprof__tool_usage(const char *format, const char *detail) {
     fprintf(stderr, "cprof: ");
-    fprintf(stderr, format, detail);
+    cprof__stderr_textf(format, detail);
     fprintf(stderr, "\nrun 'cprof help' for usage\n");
     return 2;
 }
@@ -8569,7 +8750,7 @@ static int cprof__flame_unknown_metric(const char *name) {
     cprof__buf names;
     memset(&names, 0, sizeof names);
     cprof__flame_metric_names(&names);
-    fprintf(stderr, "cprof: flamegraph: unknown metric \"%s\" (available: %s, or a counter such as page-faults)\n",
+    cprof__stderr_textf("cprof: flamegraph: unknown metric \"%s\" (available: %s, or a counter such as page-faults)\n",
             name, names.data ? names.data : "");
     cprof__buf_free(&names);
     return -1;
@@ -8596,10 +8777,10 @@ static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
     } else if (strncmp(arg, "--title=", 8) == 0) {
         o->title = arg + 8;
     } else {
-        fprintf(stderr, "cprof: flamegraph: unknown option \"%s\"\n", arg);
+        cprof__stderr_textf("cprof: flamegraph: unknown option \"%s\"\n", arg);
         return -1;
     }
-    if (bad) fprintf(stderr, "cprof: flamegraph: bad value in \"%s\" (--min-width=0..100, --width=200..100000)\n", arg);
+    if (bad) cprof__stderr_textf("cprof: flamegraph: bad value in \"%s\" (--min-width=0..100, --width=200..100000)\n", arg);
     return bad ? -1 : 0;
 }
 
@@ -8616,7 +8797,7 @@ CPROF__UNUSED static int cprof__flamegraph_arguments(int argc, char **argv, cpro
         } else if (!options_ended && argv[i][0] == '-' && argv[i][1]) {
             if (cprof__flame_option(options, argv[i])) return 2;
         } else if (*path) {
-            fprintf(stderr, "cprof: flamegraph: one profile at a time (\"%s\" and \"%s\")\n", *path, argv[i]);
+            cprof__stderr_textf("cprof: flamegraph: one profile at a time (\"%s\" and \"%s\")\n", *path, argv[i]);
             return 2;
         } else {
             *path = argv[i];
@@ -8730,7 +8911,7 @@ static int cprof__tool_flamegraph(int argc, char **argv) {
     if (cprof__tool_load(file, &p)) return 1;
     uint32_t k = o.metric && !cprof__flame_metric_find(o.metric) ? cprof_counter_find(p, o.metric) : 0;
     if (k == CPROF_NONE || (o.metric && !cprof__flame_metric_find(o.metric) && !p->counters[k].available)) {
-        fprintf(stderr, "cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", file,
+        cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", file,
                 o.metric, o.metric);
         cprof_profile_free(p);
         return 1;
@@ -8834,7 +9015,7 @@ static int cprof__diff_svg(const cprof__diff_arguments *a, const cprof_profile *
     FILE *f = fopen(a->svg, "wb");
     int failed = !f || cprof_diff_flamegraph_write(before, after, f, NULL, a->before_widths) != 0;
     if (f) failed |= fclose(f) != 0;
-    if (failed) fprintf(stderr, "cprof: diff: cannot write %s: %s\n", a->svg, strerror(errno));
+    if (failed) cprof__stderr_textf("cprof: diff: cannot write %s: %s\n", a->svg, strerror(errno));
     return failed;
 }
 

@@ -206,6 +206,19 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
     p->wall_ns = p->run_ns;
     return p;
 }
+
+/* 1 when text holds nothing a terminal acts on: no C0 control but newline (and tab when tab_allowed),
+   no DEL, no C1 control (U+0080-U+009F); and it is valid UTF-8. */
+CHECK_HELPER int check_terminal_safe(const char *text, int tab_allowed) {
+    const unsigned char *s = (const unsigned char *)text, *end = s + strlen(text);
+    while (s < end) {
+        size_t n = cprof__utf8_length(s, end);
+        if (n == 0 || (s[0] < 0x20 && s[0] != '\n' && !(tab_allowed && s[0] == '\t')) || s[0] == 0x7F) return 0;
+        if (n == 2 && s[0] == 0xC2 && s[1] < 0xA0) return 0;
+        s += n;
+    }
+    return 1;
+}
 #endif
 #endif
 #endif

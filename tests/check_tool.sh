@@ -72,6 +72,15 @@ head -c 1000 "$dir/p.json" > "$dir/cut.json"
 expect_status 1 "$tool" report "$dir/cut.json"; grep -Eq "^cprof: $dir/cut.json:[0-9]+:[0-9]+: " "$dir/err" || fail "truncated file message: $(cat "$dir/err")"
 : > "$dir/empty.json"
 expect_status 1 "$tool" stats "$dir/empty.json"; grep -q "empty.json:1:1: empty file" "$dir/err" || fail "empty file message"
+# error messages quote what they read: terminal escapes shown (\x1b), never sent to the terminal
+printf '{"format": "\\u001b[2J\\u0007", "version": "1.0"}' > "$dir/esc-format.json"
+printf '{"format": "cprof profile", "version": "2\\u001b]0;t\\u0007"}' > "$dir/esc-version.json"
+printf '{"format": \033[2J}' > "$dir/esc-char.json"
+for f in esc-format esc-version esc-char; do
+  expect_status 1 "$tool" report "$dir/$f.json"
+  grep -q '\\x1b' "$dir/err" && ! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$dir/err" || fail "$f: escapes in the message: $(cat -v "$dir/err")"
+done
+expect_status 2 "$tool" report "--x$(printf '\033')[2J" "$dir/p.json"; grep -q "unknown option '--x\\\\x1b\[2J'" "$dir/err" || fail "option echoed: $(cat -v "$dir/err")"
 expect_status 1 "$tool" report /dev/zero; grep -q "^cprof: /dev/zero: not a regular file" "$dir/err" || fail "endless input"
 mkfifo "$dir/fifo" && { expect_status 1 timeout 10 "$tool" report "$dir/fifo"; grep -q "fifo: not a regular file" "$dir/err" || fail "a FIFO is refused at once"; }
 # "--" ends the options in every verb (before, "--" was taken for the profile's name)

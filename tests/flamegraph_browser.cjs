@@ -1,6 +1,7 @@
 // The flame graph in a real browser: headless Chromium, driven by playwright-core, opens the SVGs
 // that `test_flamegraph --samples DIR` wrote, hovers, zooms, searches, resets, reopens a view from
-// its URL and takes screenshots. One line per check; exit status 1 when one fails.
+// its URL and takes screenshots; walks the DOM of the hostile SVGs that `test_hostile --samples DIR`
+// wrote (no script, handler or attribute of theirs). One line per check; exit status 1 when one fails.
 //   node tests/flamegraph_browser.cjs DIR            the checks
 //   node tests/flamegraph_browser.cjs --shot SVG PNG [NAME]  only a screenshot (the README's), with the
 //                                                    details line of frame NAME shown
@@ -121,6 +122,27 @@ async function others(browser, dir) {
   }
 }
 
+// The SVGs that tests/test_hostile.c writes: every string of the profile, the title and the metric hold
+// markup, an attribute and terminal escapes. Nothing of it may become an element or an attribute.
+async function hostileDom(browser, dir) {
+  for (const name of ['hostile', 'hostile-profile', 'hostile-options', 'hostile-diff', 'hostile-uncounted']) {
+    const page = await open(browser, path.join(dir, name + '.svg'));
+    const dom = await page.evaluate(() => {
+      const handlers = [];
+      for (const e of document.getElementsByTagName('*'))
+        for (const a of e.attributes) if (/^on/i.test(a.name)) handlers.push(e.tagName + '.' + a.name);
+      return { scripts: document.getElementsByTagName('script').length, handlers,
+               pwned: document.documentElement.getAttribute('pwned'), frames: document.querySelectorAll('g.f').length };
+    });
+    check(dom.scripts === 1, name + '.svg: one script element, cprof\'s', dom.scripts);
+    check(dom.handlers.length === 0, name + '.svg: no on* attribute', dom.handlers);
+    check(dom.pwned === null, name + '.svg: no injected script ran', dom.pwned);
+    const framesExpected = name === 'hostile-uncounted' ? dom.frames === 0 : dom.frames > 3; // else the document did not parse
+    check(framesExpected && page.errors.length === 0, name + '.svg: its frames drawn, no script errors', [dom.frames, page.errors]);
+    await page.close();
+  }
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
   try {
@@ -133,6 +155,7 @@ async function main() {
     } else {
       await known(browser, process.argv[2]);
       await others(browser, process.argv[2]);
+      await hostileDom(browser, process.argv[2]);
       console.log(failures ? failures + ' browser checks failed' : 'all browser checks passed');
     }
   } finally {
