@@ -37,9 +37,24 @@ CPP_CONFIGS := g++-c++11 clang++-c++17
 cc.g++-c++11   := g++ -std=c++11 -O2 -g
 cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 
+# The implementation is compiled once per configuration, with CPROF_TESTING (the private functions the
+# tests reach, cprof.h's >>testing), into build/obj/CONFIG/cprof.o; each test is compiled without
+# CPROF_IMPLEMENTATION and linked against it. _DEFAULT_SOURCE: the tests use POSIX under -std=c99 too
+# (cprof.h defines it only for the implementation's file). One test compiles its own implementation:
+#   twice         what it tests: the header included twice in each of two files, one of them the implementation
+# CPROF_WRAP_MALLOC is per file (only macros after the include), so the allocation tests share the object.
+# CPROF_DISABLE must be defined in every file of a program or in none, but the implementation does not
+# look at it: compiled with it, the object would be the same (check-disable-same-implementation proves
+# it), so test_disable (CPROF_DISABLE) links against the shared object too.
+TEST_FLAGS := -DCPROF_TESTING -D_DEFAULT_SOURCE
+OWN_IMPLEMENTATION := twice
+obj.g++-c++11 := gcc-c++11
+test_object = $(if $(filter $2,$(OWN_IMPLEMENTATION)),,$(BUILD)/obj/$(or $(obj.$1),$1)/cprof.o)
+TEST_OBJECT := $(BUILD)/obj/gcc-c11/cprof.o
+
 UNIT_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.c)))) twice
 CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
-CHECKS := tool zero-cost-gcc zero-cost-clang implementation-twice strict-header example readme-quickstart bench-builds \
+CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
           auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind analyze-tool golden hygiene
@@ -119,24 +134,43 @@ test: deps
 	[ $$skip = 0 ] || echo "$$skip skipped (see SKIP above)"; \
 	echo "$$pass passed, $$fail failed"; [ $$fail = 0 ]
 
-# config/test: compile with the configuration's line, run (under valgrind for that one), record.
-$(BUILD)/results/%: $(TEST_SOURCES)
+# The implementation of a configuration. A failure leaves no object and its log, which every test of the
+# configuration then reports.
+$(BUILD)/obj/%/cprof.o: $(HEADER)
+	@mkdir -p $(@D)
+	@$(cc.$*) $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_TESTING -x $(if $(filter %++,$(firstword $(cc.$*))),c++,c) \
+	  -c $(HEADER) -o $@ > $@.log 2>&1 || rm -f $@
+
+.PRECIOUS: $(BUILD)/obj/%/cprof.o
+
+# config/test: compile with the configuration's line, link, run (under valgrind for that one), record.
+.SECONDEXPANSION:
+$(BUILD)/results/%: $(TEST_SOURCES) $$(call test_object,$$(*D),$$(*F))
 	@mkdir -p $(@D) $(BUILD)/bin/$(*D)
-	@cfg=$(*D); t=$(*F); bin=$(BUILD)/bin/$*; \
+	@cfg=$(*D); t=$(*F); bin=$(BUILD)/bin/$*; obj=$(call test_object,$(*D),$(*F)); \
 	case $$t in twice) src="tests/twice_a.c tests/twice_b.c";; *) src=$$(ls tests/$$t.c tests/$$t.cc 2>/dev/null);; esac; \
-	if $(cc.$(*D)) $(WARNINGS) $$src -o $$bin $(LIBS) > $@.log 2>&1 && \
+	if [ -n "$$obj" ] && [ ! -f "$$obj" ]; then \
+	  { echo "the implementation did not compile ($$obj):"; cat $$obj.log; } > $@.log; echo FAIL > $@; \
+	elif $(cc.$(*D)) $(WARNINGS) $(TEST_FLAGS) $$src -x none $$obj -o $$bin $(LIBS) > $@.log 2>&1 && \
 	   timeout 600 $(run.$(*D)) ./$$bin >> $@.log 2>&1; then echo PASS > $@; else echo FAIL > $@; fi
 
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
-# starting with SKIP (something it needs is not installed) and succeeds.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk)
+# starting with SKIP (something it needs is not installed) and succeeds. What several checks use is
+# built once before them (check-shared), not by each check's own make at the same time.
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
 
+# A failure here is left for the checks that need the file to report (each make tries it again).
+CHECK_SHARED := $(BUILD)/cprof $(BUILD)/wordfreq $(BUILD)/wordfreq-auto $(BUILD)/sum_bench $(TEST_OBJECT)
+$(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
+	@-$(MAKE) --no-print-directory -s -k $(CHECK_SHARED) > /dev/null 2>&1
+	@touch $@
+
 # (Pattern targets such as check-zero-cost-% must not be listed: make never applies a pattern rule to a
 # .PHONY target, and the check silently did nothing while they were.)
-.PHONY: check-tool check-implementation-twice check-strict-header \
+.PHONY: check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
         check-auto-callgrind check-auto-hot-path check-example-auto check-analyze-tool
@@ -178,6 +212,14 @@ check-hygiene:
 	  > $(BUILD)/check/disabled-macros.txt
 	diff $(BUILD)/check/enabled-macros.txt $(BUILD)/check/disabled-macros.txt
 	grep -qx CPROF_TRACK_ALLOCS $(BUILD)/check/disabled-macros.txt
+# The implementation compiles to the same object with and without CPROF_DISABLE (as C and as C++), so
+# that test_disable may link against the object compiled without it.
+check-disable-same-implementation:
+	for cc in "gcc -std=c99 -x c" "g++ -std=c++11 -x c++"; do \
+	  $$cc -O0 -c -DCPROF_IMPLEMENTATION -DCPROF_TESTING $(HEADER) -o $(BUILD)/check/impl-enabled.o || exit 1; \
+	  $$cc -O0 -c -DCPROF_IMPLEMENTATION -DCPROF_TESTING -DCPROF_DISABLE $(HEADER) -o $(BUILD)/check/impl-disabled.o || exit 1; \
+	  cmp $(BUILD)/check/impl-enabled.o $(BUILD)/check/impl-disabled.o || exit 1; \
+	done
 
 # Two files defining CPROF_IMPLEMENTATION: the link fails and the error names the mistake.
 check-implementation-twice:
@@ -221,9 +263,9 @@ check-readme-quickstart:
 
 # cprof diff on two saved benchmark runs (one benchmark 45% slower, well past the noise): exit 1 and
 # REGRESSED; the other way round, or gated on allocations only, exit 0; cprof bench prints the table.
-check-bench-diff: $(BUILD)/cprof
+check-bench-diff: $(BUILD)/cprof $(TEST_OBJECT)
 	rm -rf $(BUILD)/check/bench-diff && mkdir -p $(BUILD)/check/bench-diff
-	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_bench.c -o $(BUILD)/check/bench-diff/test_bench $(LIBS)
+	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_bench.c $(TEST_OBJECT) -o $(BUILD)/check/bench-diff/test_bench $(LIBS)
 	./$(BUILD)/check/bench-diff/test_bench $(BUILD)/check/bench-diff
 	cd $(BUILD)/check/bench-diff && { ../../cprof diff run_a.json run_b.json > regressed.txt; test $$? = 1; }
 	grep -q '^  sort/quick  *1,000 .*REGRESSED$$' $(BUILD)/check/bench-diff/regressed.txt
@@ -307,11 +349,11 @@ check-example-auto: $(BUILD)/wordfreq-auto
 
 # Every flame graph the tests write (known trees, hostile names, a live capture, 100,000 nodes, empty)
 # is well-formed XML.
-check-flamegraph-xml:
+check-flamegraph-xml: $(TEST_OBJECT)
 	rm -rf $(BUILD)/check/svg-xml && mkdir -p $(BUILD)/check/svg-xml
-	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-xml/samples $(LIBS)
+	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_flamegraph.c $(TEST_OBJECT) -o $(BUILD)/check/svg-xml/samples $(LIBS)
 	./$(BUILD)/check/svg-xml/samples --samples $(BUILD)/check/svg-xml
-	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_hostile.c -o $(BUILD)/check/svg-xml/hostile $(LIBS)
+	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_hostile.c $(TEST_OBJECT) -o $(BUILD)/check/svg-xml/hostile $(LIBS)
 	./$(BUILD)/check/svg-xml/hostile --samples $(BUILD)/check/svg-xml
 	test $$(ls $(BUILD)/check/svg-xml/*.svg | wc -l) = 11
 	for f in $(BUILD)/check/svg-xml/*.svg; do echo "xmllint $$f"; xmllint --noout $$f || exit 1; done
@@ -319,14 +361,14 @@ check-flamegraph-xml:
 # The same SVGs in headless Chromium: hover, zoom, search, reset, a view reopened from its URL,
 # screenshots in build/check/svg-browser; in the hostile ones (test_hostile --samples) no element,
 # attribute or script of the profile's strings. Skipped, saying so, when Chromium or Node is missing.
-check-flamegraph-browser:
+check-flamegraph-browser: $(TEST_OBJECT)
 	@if [ ! -x $(CHROMIUM) ] || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  echo "SKIP: the flame graph's browser test needs $(CHROMIUM), node and npm (.ci/run installs them)"; exit 0; fi; \
 	rm -rf $(BUILD)/check/svg-browser && mkdir -p $(BUILD)/check/svg-browser && \
 	$(MAKE) --no-print-directory $(PLAYWRIGHT) && \
-	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_flamegraph.c -o $(BUILD)/check/svg-browser/samples $(LIBS) && \
+	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_flamegraph.c $(TEST_OBJECT) -o $(BUILD)/check/svg-browser/samples $(LIBS) && \
 	./$(BUILD)/check/svg-browser/samples --samples $(BUILD)/check/svg-browser && \
-	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_hostile.c -o $(BUILD)/check/svg-browser/hostile $(LIBS) && \
+	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_hostile.c $(TEST_OBJECT) -o $(BUILD)/check/svg-browser/hostile $(LIBS) && \
 	./$(BUILD)/check/svg-browser/hostile --samples $(BUILD)/check/svg-browser && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
 
@@ -345,9 +387,9 @@ check-alloc-valgrind: $(BUILD)/cprof
 # `cprof diff` as a CI gate: its exit status (0 faster, 1 a significant regression, 0 with --fail-on=none or a
 # threshold above the change, 2 bad usage, 1 a missing file), several runs a side, and a well-formed
 # differential flame graph in both widths.
-check-diff-tool: $(BUILD)/cprof
+check-diff-tool: $(BUILD)/cprof $(TEST_OBJECT)
 	rm -rf $(BUILD)/check/diff && mkdir -p $(BUILD)/check/diff
-	gcc -std=c11 -O1 -g $(WARNINGS) tests/test_compare.c -o $(BUILD)/check/diff/samples $(LIBS)
+	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_compare.c $(TEST_OBJECT) -o $(BUILD)/check/diff/samples $(LIBS)
 	./$(BUILD)/check/diff/samples --samples $(BUILD)/check/diff
 	cd $(BUILD)/check/diff && ../../cprof diff seed-before.json seed-after.json > seed.txt
 	grep -q 'speedup 2.00x' $(BUILD)/check/diff/seed.txt
@@ -410,13 +452,13 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 FUZZ_SECONDS ?= 600
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz/corpus
-	clang -std=c11 -O1 -g -DCPROF_FUZZING -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
+	clang -std=c11 -O1 -g -DCPROF_FUZZING -DCPROF_IMPLEMENTATION -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
 	cd $(BUILD)/fuzz && ./fuzz_load -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 corpus ../../tests/corpus
 
 # The writers: short inputs (a profile's strings are where the dictionary's words land), new ones to build/fuzz-writers.
 fuzz-writers: deps
 	@mkdir -p $(BUILD)/fuzz-writers/corpus
-	clang -std=c11 -O1 -g -DCPROF_FUZZING -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz-writers/fuzz_writers $(LIBS)
+	clang -std=c11 -O1 -g -DCPROF_FUZZING -DCPROF_IMPLEMENTATION -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz-writers/fuzz_writers $(LIBS)
 	cd $(BUILD)/fuzz-writers && ./fuzz_writers -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
 	  -dict=../../tests/hostile.dict corpus ../../tests/corpus
 

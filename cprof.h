@@ -887,6 +887,40 @@ struct cprof__scope_guard {
     } while (0)
 #endif /* CPROF_DISABLE || CPROF_NO_MANUAL_SCOPES */
 
+#ifdef CPROF_TESTING
+/* For cprof's own tests only (tests/, built with -DCPROF_TESTING in every file): NOT part of the API,
+   may change or go without notice. Each reaches one private function of the implementation (>>testing),
+   so that the tests link against one compiled implementation instead of compiling it themselves. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+cprof_profile *cprof__test_profile_new(void);                 /* empty, freed by cprof_profile_free */
+int cprof__test_grow(cprof_profile *profile, void *array, size_t needed, size_t element_size); /* &profile->X */
+cprof_node *cprof__test_add_node(cprof_profile *profile);     /* appended, zeroed, links CPROF_NONE */
+const char *cprof__test_string(cprof_profile *profile, const char *text); /* a copy the profile owns */
+int cprof__test_derive(cprof_profile *profile);                /* self times, functions...: again */
+void *cprof__test_alloc(size_t bytes);                         /* memory cprof_profile_free may release */
+cprof_benchmark *cprof__test_bench_append(cprof_profile *profile, const char *name);
+void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]); /* {n, mean, variance} */
+double cprof__test_welch_p(const double x[3], const double y[3]);
+double cprof__test_mann_whitney_p(const double *x, size_t n, const double *y, size_t m);
+int cprof__test_json_valid(const char *text, size_t length);   /* 1 when the text parses as JSON */
+int cprof__test_thread_counting(void); /* this thread: 1 when it has counters open, +2 when its first scope has values */
+void cprof__test_counters_add_scaled(cprof_profile *profile, uint32_t node, const uint64_t *raw, uint32_t depth);
+const char *cprof__test_counter_reason(char *out, size_t size, int error, int in_kernel); /* error < 0: no perf */
+void cprof__test_mmap_page_decode(const void *perf_event_mmap_page, uint64_t pmc, uint64_t tsc, uint64_t out[3]);
+void cprof__test_flame_color(const char *name, int rgb[3]);
+const char *cprof__test_duration(char out[24], uint64_t ns);
+const char *cprof__test_count(char out[32], uint64_t value);
+size_t cprof__test_display_width(const char *text);
+size_t cprof__test_textf(char *out, size_t size, const char *format, ...); /* the text escape's formatter */
+size_t cprof__test_text_width(const char *text, size_t length);   /* characters as the text escape shows them */
+uint64_t cprof__test_u64_rounded(double value);
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+#endif /* CPROF_TESTING */
+
 #endif /* CPROF_H */
 
 /* ==================================================================================================
@@ -8688,6 +8722,94 @@ CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
         if (rename(temporary, path) != 0) fprintf(stderr, "cprof: %s: cannot write: %s\n", path, strerror(errno)), remove(temporary);
     }
 }
+
+/* ==================================================================================================
+   >>testing: the private functions cprof's own tests reach (CPROF_TESTING; declared at the end of
+   >>declarations). Not part of the API; each only calls through.
+   ================================================================================================== */
+#ifdef CPROF_TESTING
+cprof_profile *cprof__test_profile_new(void) { return cprof__profile_new(); }
+
+/* The capacity of the array `array` (the address of one of the profile's array fields) is found by
+   which field it is. */
+int cprof__test_grow(cprof_profile *p, void *array, size_t needed, size_t element_size) {
+    cprof__arrays *cap = cprof__capacities(p);
+    size_t *capacity = array == (void *)&p->threads ? &cap->threads
+                     : array == (void *)&p->sites ? &cap->sites
+                     : array == (void *)&p->counters ? &cap->counters
+                     : array == (void *)&p->node_counters ? &cap->node_counters
+                     : array == (void *)&p->function_counters ? &cap->function_counters
+                     : array == (void *)&p->alloc_sites ? &cap->alloc_sites : NULL;
+    return capacity ? cprof__grow(array, capacity, needed, element_size) : -1;
+}
+
+cprof_node *cprof__test_add_node(cprof_profile *p) { return cprof__add_node(p); }
+const char *cprof__test_string(cprof_profile *p, const char *text) { return cprof__string(p, text); }
+int cprof__test_derive(cprof_profile *p) { return cprof__profile_derive(p); }
+void *cprof__test_alloc(size_t bytes) { return cprof__alloc(bytes); }
+cprof_benchmark *cprof__test_bench_append(cprof_profile *p, const char *name) { return cprof__bench_append(p, name); }
+
+void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]) {
+    cprof__sample s = cprof__sample_of(n, sum, sum_sq);
+    sample[0] = s.n, sample[1] = s.mean, sample[2] = s.variance;
+}
+
+double cprof__test_welch_p(const double x[3], const double y[3]) {
+    cprof__sample a = {x[0], x[1], x[2]}, b = {y[0], y[1], y[2]};
+    return cprof__welch_p(a, b);
+}
+
+double cprof__test_mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
+    return cprof__mann_whitney_p(x, n, y, m);
+}
+
+int cprof__test_json_valid(const char *text, size_t length) {
+    cprof__json j;
+    int valid = cprof__json_parse(&j, text, length, "test") != 0 && !j.failed;
+    cprof__json_free(&j, length);
+    return valid;
+}
+
+int cprof__test_thread_counting(void) {
+    cprof__recorder *r = cprof__this_thread;
+    if (!r) return 0;
+    return (r->counters != NULL) + 2 * (r->root.first_child && r->root.first_child->counter_values != NULL);
+}
+
+/* As the capture adds a node's figures, the profile's running ratio started afresh. */
+void cprof__test_counters_add_scaled(cprof_profile *p, uint32_t node, const uint64_t *raw, uint32_t depth) {
+    cprof__counter_time[0] = cprof__counter_time[1] = 0;
+    cprof__counters_add_scaled(p, node, raw, depth);
+}
+
+const char *cprof__test_counter_reason(char *out, size_t size, int error, int in_kernel) {
+    return cprof__counter_reason(out, size, error < 0 ? CPROF__NOT_LINUX : error, in_kernel);
+}
+
+#if defined(CPROF__LINUX)
+void cprof__test_mmap_page_decode(const void *page, uint64_t pmc, uint64_t tsc, uint64_t out[3]) {
+    cprof__mmap_page_decode((const struct perf_event_mmap_page *)page, pmc, tsc, out);
+}
+#endif
+
+void cprof__test_flame_color(const char *name, int rgb[3]) { cprof__flame_color(name, rgb); }
+
+const char *cprof__test_duration(char out[24], uint64_t ns) { return cprof__duration(out, ns); }
+const char *cprof__test_count(char out[32], uint64_t value) { return cprof__count(out, value); }
+size_t cprof__test_display_width(const char *text) { return cprof__display_width(text); }
+size_t cprof__test_text_width(const char *text, size_t length) { return cprof__text_width(text, length); }
+uint64_t cprof__test_u64_rounded(double value) { return cprof__u64_rounded(value); }
+
+size_t cprof__test_textf(char *out, size_t size, const char *format, ...) {
+    cprof__buf b;
+    va_list args;
+    memset(&b, 0, sizeof b);
+    va_start(args, format);
+    cprof__buf_vtextf(&b, format, &args);
+    va_end(args);
+    return cprof__buf_to_buffer(&b, out, size);
+}
+#endif /* CPROF_TESTING */
 
 /* ==================================================================================================
    >>tool: the cprof command-line tool, compiled from this header with -DCPROF_IMPLEMENTATION -DCPROF_MAIN

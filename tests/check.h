@@ -154,21 +154,21 @@ CHECK_HELPER void busy_wait_ns(uint64_t ns) {
     } while ((uint64_t)(now.tv_sec - start.tv_sec) * 1000000000u + (uint64_t)now.tv_nsec - (uint64_t)start.tv_nsec < ns);
 }
 
-#ifdef CPROF__IMPLEMENTATION_DONE
+#ifdef CPROF_TESTING
 /* A profile with known numbers, built without recording: one line per node, "name calls total_ns
    [sum_sq_ns2]", indented by one space per level below the thread's root (the first line is at depth
    1). Each node's min and max are its average; without sum_sq_ns2 every call took the average (no
-   spread). Uses the implementation's private builders. */
+   spread). Uses the implementation's private builders (cprof__test_*, CPROF_TESTING). */
 CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
-    cprof_profile *p = cprof__profile_new();
-    cprof__grow(&p->threads, &cprof__capacities(p)->threads, 1, sizeof *p->threads);
+    cprof_profile *p = cprof__test_profile_new();
+    cprof__test_grow(p, &p->threads, 1, sizeof *p->threads);
     p->thread_count = 1;
     p->threads[0].name = "main";
     p->threads[0].id = 1;
     p->program = "synthetic";
     p->timer = "clock_gettime";
     p->timer_hz = 1e9;
-    cprof__add_node(p); /* the thread's root */
+    cprof__test_add_node(p); /* the thread's root */
     uint32_t last_at_depth[64];
     last_at_depth[0] = 0;
     uint32_t last_child_of[4096];
@@ -181,13 +181,13 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
         unsigned long long calls, total;
         double sum_sq = -1.0;
         sscanf(line, "%127s %llu %llu %lf", name, &calls, &total, &sum_sq);
-        cprof__grow(&p->sites, &cprof__capacities(p)->sites, p->site_count + 1, sizeof *p->sites);
+        cprof__test_grow(p, &p->sites, p->site_count + 1, sizeof *p->sites);
         cprof_site_info *site = &p->sites[p->site_count];
-        site->name = cprof__string(p, name);
+        site->name = cprof__test_string(p, name);
         site->function = site->name;
         site->file = "synthetic.c";
         site->line = (uint32_t)i + 1;
-        cprof_node *node = cprof__add_node(p);
+        cprof_node *node = cprof__test_add_node(p);
         uint32_t index = (uint32_t)p->node_count - 1;
         node->site = (uint32_t)p->site_count++;
         node->depth = depth;
@@ -202,9 +202,25 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
         last_at_depth[depth] = index;
     }
     p->wall_ns = p->nodes[0].total_ns;
-    cprof__profile_derive(p);
+    cprof__test_derive(p);
     p->wall_ns = p->run_ns;
     return p;
+}
+
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0: the tests' own reading of RFC 3629 (no
+   overlong form, no surrogate, nothing above U+10FFFF), independent of cprof's. */
+CHECK_HELPER size_t check_utf8_length(const unsigned char *s, const unsigned char *end) {
+    if (s[0] < 0x80) return 1;
+    size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 0;
+    if (n == 0 || s[0] > 0xF4 || (size_t)(end - s) < n) return 0;
+    unsigned long code = s[0] & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        code = code << 6 | (s[i] & 0x3Fu);
+    }
+    static const unsigned long smallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[n] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+    return n;
 }
 
 /* 1 when text holds nothing a terminal acts on: no C0 control but newline (and tab when tab_allowed),
@@ -212,7 +228,7 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
 CHECK_HELPER int check_terminal_safe(const char *text, int tab_allowed) {
     const unsigned char *s = (const unsigned char *)text, *end = s + strlen(text);
     while (s < end) {
-        size_t n = cprof__utf8_length(s, end);
+        size_t n = check_utf8_length(s, end);
         if (n == 0 || (s[0] < 0x20 && s[0] != '\n' && !(tab_allowed && s[0] == '\t')) || s[0] == 0x7F) return 0;
         if (n == 2 && s[0] == 0xC2 && s[1] < 0xA0) return 0;
         s += n;

@@ -2,7 +2,6 @@
    size histogram, the peak, invalid frees, each wrapper's edge cases, the JSON round trip, the report,
    `cprof leaks`, the flame graph metrics and CPROF_TRACK_ALLOCS. Exact values throughout. */
 #define CPROF_WRAP_MALLOC
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <errno.h>

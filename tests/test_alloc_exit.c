@@ -2,7 +2,6 @@
    lock at the fork) and after the report at exit (frees in a later atexit handler are counted, do not
    crash, and a capture after them has no false leak). */
 #define CPROF_WRAP_MALLOC
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <pthread.h>

@@ -3,7 +3,6 @@
    child allocates and frees through the tracker and captures: none may wait for a lock that the
    thread that held it at the fork is no longer there to release. */
 #define CPROF_WRAP_MALLOC
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <pthread.h>

@@ -4,13 +4,14 @@
    another thread than the first free, a large block's double free, the peak across threads (never
    below the live total), the held blocks of a finished thread given back to the C library, also when
    another key's destructor frees them late, and a finished thread's frees forgotten. */
-#define _DEFAULT_SOURCE /* a system header comes before cprof.h in this file */
+#ifndef _DEFAULT_SOURCE /* a system header comes before cprof.h in this file (the Makefile defines it too) */
+#define _DEFAULT_SOURCE
+#endif
 #include <stdlib.h>
 #if defined(__GLIBC__)
 #include <malloc.h> /* mallinfo2; before cprof.h, like every header that declares malloc */
 #endif
 #define CPROF_WRAP_MALLOC
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <pthread.h>

@@ -2,7 +2,6 @@
    the one that allocated them, and realloc racing with other threads' mallocs (the C library may hand
    the old address to another thread before the tracker has updated the table: no lost or phantom block). */
 #define CPROF_WRAP_MALLOC
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <pthread.h>

@@ -3,7 +3,6 @@
    seed figure, the severities on built profiles with exact numbers, a loaded profile, and a balanced
    program that allocates a little without an alarm. */
 #define CPROF_WRAP_MALLOC
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <unistd.h>
@@ -171,7 +170,7 @@ typedef struct planted_site {
 static cprof_profile *with_sites(const planted_site *sites, size_t count) {
     static const char *const tree[] = {"main 1 1000000000", " work 1 400000000", NULL};
     cprof_profile *p = build_profile(tree);
-    cprof__grow(&p->alloc_sites, &cprof__capacities(p)->alloc_sites, count, sizeof *p->alloc_sites);
+    cprof__test_grow(p, &p->alloc_sites, count, sizeof *p->alloc_sites);
     p->alloc_site_count = count;
     p->allocs.tracked = 1;
     for (size_t i = 0; i < count; i++) {

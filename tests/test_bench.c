@@ -1,7 +1,6 @@
 /* test_bench - the benchmark API: exact statistics of fixed samples, the growth fit, iteration
    counting, the order of a parameter sweep, the JSON round trip of "benchmarks", the
    text (comparison and scaling) and the comparison of two saved runs. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <math.h>
@@ -126,14 +125,14 @@ static void test_sweep_order(void) {
 
 /* --- synthetic runs: known samples, no timing ------------------------------------------------------- */
 static void add(cprof_profile *p, const char *name, uint64_t n, double base, double step, size_t count) {
-    cprof_benchmark *r = cprof__bench_append(p, name);
+    cprof_benchmark *r = cprof__test_bench_append(p, name);
     r->n = n;
     r->batch = 4;
     r->sample_count = count;
     r->iterations = 4 * count;
     r->warmup_iterations = 12;
     r->items = n;
-    r->samples_ns = (double *)cprof__alloc(count * sizeof(double));
+    r->samples_ns = (double *)cprof__test_alloc(count * sizeof(double));
     for (size_t i = 0; i < count; i++) r->samples_ns[i] = base + step * (double)i;
     r->stats = cprof_bench_statistics(r->samples_ns, count);
 }
@@ -175,7 +174,7 @@ static const char *written(int (*write)(const cprof_profile *, FILE *), const cp
 }
 
 static void test_text(void) {
-    cprof_profile *p = cprof__profile_new();
+    cprof_profile *p = cprof__test_profile_new();
     p->timer = "clock_gettime";
     add(p, "sum/loop", 1000, 2000, 10, 11);       /* 2 ns per n */
     add(p, "sum/unrolled", 1000, 1000, 10, 11);   /* twice as fast */
@@ -237,7 +236,7 @@ static void test_round_trip(void) {
 
 /* The saved text of a one-benchmark profile with `from` replaced by `to`, loaded: its result. */
 static int load_edited(const char *from, const char *to, const char *name) {
-    cprof_profile *p = cprof__profile_new(), *q = NULL;
+    cprof_profile *p = cprof__test_profile_new(), *q = NULL;
     add(p, "a/b", 0, 5, 1, 3);
     CHECK(cprof_save(p, path_of("edit")) == 0);
     cprof_profile_free(p);
@@ -274,7 +273,7 @@ static const char *compared(const cprof_profile *a, const cprof_profile *b, int 
 /* Two saved runs: one benchmark 50% slower with separated samples, one the same, one 10% slower but
    with samples that overlap completely (noise), one only before, one only after. */
 static void test_compare(void) {
-    cprof_profile *a = cprof__profile_new(), *b = cprof__profile_new(), *x = NULL, *y = NULL;
+    cprof_profile *a = cprof__test_profile_new(), *b = cprof__test_profile_new(), *x = NULL, *y = NULL;
     add(a, "sort/quick", 1000, 100, 1, 20);
     add(b, "sort/quick", 1000, 150, 1, 20);
     add(a, "sum/loop", 0, 50, 1, 20);

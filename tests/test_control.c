@@ -1,5 +1,4 @@
 /* cprof_enable, cprof_disable, cprof_reset, thread names, the profiler's own memory. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 

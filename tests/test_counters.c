@@ -3,10 +3,10 @@
    hardware events answer ENOENT there, which exercises the "unavailable" path. Each live scenario runs
    in a child process (the selection is chosen once per process); the arithmetic is checked on
    profiles built with exact numbers. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,6 +14,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 
 enum { PAGES = 256 };
 
@@ -164,8 +166,7 @@ static int child_live(void) {
 /* Counters off: nothing opened, nothing allocated per node, nothing in the profile or the report. */
 static int child_off(void) {
     workload();
-    CHECK(cprof__this_thread->counters == NULL);
-    CHECK(cprof__this_thread->root.first_child->counter_values == NULL);
+    CHECK_EQ_U64(cprof__test_thread_counting(), 0); /* no group open, no values on the first scope */
     CHECK_EQ_U64(perf_fds(), 0);
     cprof_profile *p = cprof_capture();
     CHECK_EQ_U64(p->counter_count, 0);
@@ -187,7 +188,7 @@ static int child_unavailable(void) {
     CHECK_EQ_U64(p->counter_count, 1);
     CHECK_EQ_U64(p->counters[0].available, (uint64_t)has);
     if (!has) {
-        CHECK(cprof__this_thread->counters == NULL); /* nothing to count: the hot path's branch is never taken */
+        CHECK_EQ_U64(cprof__test_thread_counting() & 1, 0); /* nothing to count: the hot path's branch is never taken */
         CHECK_EQ_U64(perf_fds(), 0);
         CHECK_CONTAINS(report_text(p, NULL), "counters unavailable: cache-misses: the CPU offers no such event (ENOENT)");
         CHECK(strstr(report_text(p, NULL), "Counters per function") == NULL);
@@ -261,8 +262,8 @@ static int run_child(const char *self, const char *mode, const char *variable, c
 /* Gives a built profile counters with these names and, per node (depth-first, after each thread root),
    these inclusive values; then derives again. */
 static void give_counters(cprof_profile *p, const char *const *names, size_t count, const uint64_t *totals) {
-    cprof__grow(&p->counters, &cprof__capacities(p)->counters, count, sizeof *p->counters);
-    cprof__grow(&p->node_counters, &cprof__capacities(p)->node_counters, p->node_count * count, sizeof *p->node_counters);
+    cprof__test_grow(p, &p->counters, count, sizeof *p->counters);
+    cprof__test_grow(p, &p->node_counters, p->node_count * count, sizeof *p->node_counters);
     p->counter_count = count;
     p->counter_reader = "rdpmc";
     for (size_t k = 0; k < count; k++) {
@@ -273,7 +274,7 @@ static void give_counters(cprof_profile *p, const char *const *names, size_t cou
     }
     for (size_t i = 1; i < p->node_count; i++)
         for (size_t k = 0; k < count; k++) p->node_counters[i * count + k].total = totals[(i - 1) * count + k];
-    cprof__profile_derive(p);
+    cprof__test_derive(p);
 }
 
 static void test_derived_figures(void) {
@@ -321,25 +322,24 @@ static void test_multiplexing(void) {
     const uint64_t totals[] = {0};
     cprof_profile *p = build_profile(lines);
     give_counters(p, names, 1, totals);
-    cprof__counter_time[0] = cprof__counter_time[1] = 0;
     uint64_t raw[3] = {300, 4000, 1000}; /* 300 counted while running a quarter of the time */
-    cprof__counters_add_scaled(p, 1, raw, 1);
+    cprof__test_counters_add_scaled(p, 1, raw, 1);
     CHECK_EQ_U64(p->node_counters[1].total, 1200);
     CHECK(p->counters[0].running_ratio == 0.25);
-    cprof__profile_derive(p);
+    cprof__test_derive(p);
     CHECK_CONTAINS(report_text(p, NULL), "counters are estimates: the kernel multiplexed them, counting 25.0% of the time");
     cprof_profile_free(p);
 }
 
 static void test_reasons(void) {
     char reason[400];
-    CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, EACCES, 0), "not permitted (EACCES): perf_event_paranoid is ");
+    CHECK_CONTAINS(cprof__test_counter_reason(reason, sizeof reason, EACCES, 0), "not permitted (EACCES): perf_event_paranoid is ");
     CHECK_CONTAINS(reason, "user-space counting needs it at 2 or lower, or CAP_PERFMON");
-    CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, EACCES, 1), "this kernel-side event needs it at 1 or lower");
-    CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, ENOSYS, 0), "a kernel without perf events, or seccomp");
-    CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, ENFILE, 0), "too many open files (ENFILE)");
-    CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, 1001 /* CPROF__NOT_LINUX */, 0), "counters need Linux perf_event_open");
-    CHECK_CONTAINS(cprof__counter_reason(reason, sizeof reason, E2BIG, 0), "perf_event_open failed: ");
+    CHECK_CONTAINS(cprof__test_counter_reason(reason, sizeof reason, EACCES, 1), "this kernel-side event needs it at 1 or lower");
+    CHECK_CONTAINS(cprof__test_counter_reason(reason, sizeof reason, ENOSYS, 0), "a kernel without perf events, or seccomp");
+    CHECK_CONTAINS(cprof__test_counter_reason(reason, sizeof reason, ENFILE, 0), "too many open files (ENFILE)");
+    CHECK_CONTAINS(cprof__test_counter_reason(reason, sizeof reason, -1, 0), "counters need Linux perf_event_open");
+    CHECK_CONTAINS(cprof__test_counter_reason(reason, sizeof reason, E2BIG, 0), "perf_event_open failed: ");
 }
 
 /* The arithmetic of the perf mmap page (rdpmc): the machines here have no user-space counters. */
@@ -352,19 +352,19 @@ static void test_mmap_page(void) {
     page.offset = 1000;
     page.time_enabled = 500;
     page.time_running = 400;
-    cprof__mmap_page_decode(&page, 0xFFFFFFFFFFFFull, 0, out); /* -1 in 48 bits */
+    cprof__test_mmap_page_decode(&page, 0xFFFFFFFFFFFFull, 0, out); /* -1 in 48 bits */
     CHECK_EQ_U64(out[0], 999);
     CHECK_EQ_U64(out[1], 500);
     page.cap_user_time = 1;
     page.time_mult = 3;
     page.time_shift = 1;
     page.time_offset = 10;
-    cprof__mmap_page_decode(&page, 5, 7, out); /* delta = 10 + (7 >> 1) * 3 + ((7 & 1) * 3 >> 1) = 20 */
+    cprof__test_mmap_page_decode(&page, 5, 7, out); /* delta = 10 + (7 >> 1) * 3 + ((7 & 1) * 3 >> 1) = 20 */
     CHECK_EQ_U64(out[0], 1005);
     CHECK_EQ_U64(out[1], 520);
     CHECK_EQ_U64(out[2], 420);
     page.index = 0; /* not on a counter right now: the kernel's count; running does not advance */
-    cprof__mmap_page_decode(&page, 5, 7, out);
+    cprof__test_mmap_page_decode(&page, 5, 7, out);
     CHECK_EQ_U64(out[0], 1000);
     CHECK_EQ_U64(out[2], 400);
 }

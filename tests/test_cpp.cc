@@ -1,5 +1,4 @@
 // C++: the RAII guard closes the scope on every exit, exceptions included; methods and lambdas.
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <stdexcept>

@@ -1,9 +1,9 @@
 /* Derived once: each node's function and whether it is nested in its own function (recursion counted
    once), for built, captured and loaded profiles, in one pass however deep the tree. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Every node's function has the node's name; the nested flag says whether an ancestor has it too. */
 static void check_nodes(const cprof_profile *p) {

@@ -1,6 +1,6 @@
-/* CPROF_DISABLE: every macro expands to nothing, the functions still link and return empty results. */
+/* CPROF_DISABLE: every macro expands to nothing, the functions still link and return empty results. (Linked
+   against the implementation compiled without it: the same program, see check-disable-same-implementation.) */
 #define CPROF_DISABLE
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 

@@ -1,6 +1,5 @@
 /* The environment, read once at start: CPROF=0, CPROF_TIMER=clock, CPROF_OUT=prefix. The test runs
    itself again as a child with each setting. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <stdlib.h>

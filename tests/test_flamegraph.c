@@ -2,11 +2,11 @@
    metrics, colours, XML escaping of hostile names, a live capture with threads, CPROF_OUT=prefix.svg,
    a 100,000-node profile and the tool's arguments. With `--samples DIR` it writes the SVGs that the
    Makefile's checks validate with xmllint and open in Chromium. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static char *svg_of(const cprof_profile *p, const cprof_flamegraph_options *options) {
     FILE *f = tmpfile();
@@ -175,8 +175,8 @@ static void test_metric_calls(void) {
 /* Same name, same colour, in every graph; different names spread over the warm hues. */
 static void test_colors(void) {
     int a[3], b[3];
-    cprof__flame_color("parse", a);
-    cprof__flame_color("parse", b);
+    cprof__test_flame_color("parse", a);
+    cprof__test_flame_color("parse", b);
     CHECK(a[0] == b[0] && a[1] == b[1] && a[2] == b[2]);
     cprof_profile *p = build_profile(known_tree);
     static const char *const other[] = {"x 1 5", " slow 1 3", NULL};
@@ -184,7 +184,7 @@ static void test_colors(void) {
     char *first = svg_of(p, NULL), *second = svg_of(q, NULL);
     char fill[64];
     snprintf(fill, sizeof fill, "fill=\"rgb(%d,%d,%d)\"", a[0], a[1], a[2]);
-    cprof__flame_color("slow", a);
+    cprof__test_flame_color("slow", a);
     snprintf(fill, sizeof fill, "fill=\"rgb(%d,%d,%d)\"/><text", a[0], a[1], a[2]);
     CHECK_EQ_U64(count_of(first, fill), 1);
     CHECK_EQ_U64(count_of(second, fill), 1);
@@ -199,7 +199,7 @@ static void test_colors(void) {
     for (int i = 0; i < 600; i++) {
         char name[32];
         snprintf(name, sizeof name, "function_%d", i);
-        cprof__flame_color(name, seen[i]);
+        cprof__test_flame_color(name, seen[i]);
         int r = seen[i][0], g = seen[i][1], bl = seen[i][2];
         CHECK(r >= g && g >= bl && r >= 200);
         double hue = 60.0 * (g - bl) / (double)(r - bl);
@@ -221,9 +221,9 @@ static const char hostile_escaped[] =
 
 static cprof_profile *hostile_profile(void) {
     cprof_profile *p = build_profile(known_tree);
-    p->sites[2].name = cprof__string(p, hostile_name); /* "slow" */
-    p->sites[2].file = cprof__string(p, "dir/<x>&.c");
-    p->program = cprof__string(p, "./a&b<c>");
+    p->sites[2].name = cprof__test_string(p, hostile_name); /* "slow" */
+    p->sites[2].file = cprof__test_string(p, "dir/<x>&.c");
+    p->program = cprof__test_string(p, "./a&b<c>");
     return p;
 }
 
@@ -375,7 +375,7 @@ static void test_wide(void) {
 
 /* A profile with nothing in it is still a valid, self-explaining SVG. */
 static void test_empty(void) {
-    cprof_profile *p = cprof__profile_new();
+    cprof_profile *p = cprof__test_profile_new();
     char *svg = svg_of(p, NULL);
     CHECK_EQ_U64(count_of(svg, "<g class=\"f\">"), 0);
     CHECK_CONTAINS(svg, ">Nothing was recorded for the metric time.</text>");
@@ -408,7 +408,7 @@ static int write_samples(const char *dir) {
     p = hostile_profile();
     write_sample(dir, "hostile", p, NULL);
     cprof_profile_free(p);
-    p = cprof__profile_new();
+    p = cprof__test_profile_new();
     write_sample(dir, "empty", p, NULL);
     cprof_profile_free(p);
     p = live_profile();

@@ -2,7 +2,6 @@
    (SVG, JSON, text report, analysis, stats, folded, leaks, diff, bench, error messages), and a live
    report equals the report of its saved profile. With `--samples DIR` it writes the hostile SVGs that
    tests/flamegraph_browser.cjs opens in Chromium. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <stdlib.h>
@@ -62,7 +61,7 @@ static cprof_profile *hostile_profile(void) {
         fprintf(stderr, "hostile.json: %s\n", cprof_error());
         return NULL;
     }
-    p->sites[1].file = cprof__string(p, "bad\xff\xc3(\xed\xa0\x80\xf8.c");
+    p->sites[1].file = cprof__test_string(p, "bad\xff\xc3(\xed\xa0\x80\xf8.c");
     return p;
 }
 
@@ -256,15 +255,12 @@ static void test_error_messages(void) {
 
 /* The text escapes: C0 and DEL as \xNN, C1 as \u00NN, invalid UTF-8 as U+FFFD; the width as shown. */
 static void test_text_escape(void) {
-    cprof__buf b;
-    memset(&b, 0, sizeof b);
-    cprof__buf_textf(&b, "[%-8s|%6s|%.3s]", "a\x1b", "\xc2\x85\xff", "abcdef");
-    CHECK_EQ_STR(b.data, "[a\\x1b   |\\u0085\xEF\xBF\xBD|abc]");
-    cprof__buf_free(&b);
-    cprof__buf_textf(&b, "%d %u %llu %zu %.2f %c %5.1f%% %s", -3, 4u, 5ull, (size_t)6, 1.5, 'x', 12.34, "ok");
-    CHECK_EQ_STR(b.data, "-3 4 5 6 1.50 x  12.3% ok");
-    cprof__buf_free(&b);
-    CHECK_EQ_U64(cprof__text_width("\x1b\xc2\x9b\xff\xc2\xb5s", 7), 4 + 6 + 1 + 2);
+    char text[128];
+    cprof__test_textf(text, sizeof text, "[%-8s|%6s|%.3s]", "a\x1b", "\xc2\x85\xff", "abcdef");
+    CHECK_EQ_STR(text, "[a\\x1b   |\\u0085\xEF\xBF\xBD|abc]");
+    cprof__test_textf(text, sizeof text, "%d %u %llu %zu %.2f %c %5.1f%% %s", -3, 4u, 5ull, (size_t)6, 1.5, 'x', 12.34, "ok");
+    CHECK_EQ_STR(text, "-3 4 5 6 1.50 x  12.3% ok");
+    CHECK_EQ_U64(cprof__test_text_width("\x1b\xc2\x9b\xff\xc2\xb5s", 7), 4 + 6 + 1 + 2);
 }
 
 /* A live report (and analysis, stats, folded stacks, flame graph) equals that of its saved and loaded profile,

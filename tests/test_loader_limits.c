@@ -1,7 +1,6 @@
 /* The loader's limits and the writers' bounds: a call tree deeper than the limit is refused with its
    position, one at the limit is written in space linear in its nodes; small maxima, duplicate members,
    nesting, huge numbers and files that are not regular files. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <stdlib.h>
@@ -65,13 +64,15 @@ static void test_depth(void) {
         CHECK_EQ_U64(p->function_count, TREE_DEPTH_LIMIT);
         free(report);
         /* the flame graph draws every level */
-        cprof__buf b;
-        memset(&b, 0, sizeof b);
         cprof_flamegraph_options every = cprof_flamegraph_defaults();
         every.min_width_pct = 0; /* every frame, however narrow */
-        cprof__flamegraph_build(&b, NULL, p, &every);
-        CHECK(!b.failed && b.data && strstr(b.data, "f2047") != NULL && strstr(b.data, "levels cut") == NULL);
-        cprof__buf_free(&b);
+        char *svg = NULL;
+        size_t svg_length = 0;
+        FILE *out = open_memstream(&svg, &svg_length);
+        CHECK_EQ_U64(cprof_flamegraph_write(p, out, &every), 0);
+        fclose(out);
+        CHECK(svg && strstr(svg, "f2047") != NULL && strstr(svg, "levels cut") == NULL);
+        free(svg);
         cprof_profile_free(p);
     }
     free(text);
@@ -84,17 +85,19 @@ static void test_folded_depth(void) {
     cprof_profile *p = NULL;
     CHECK_EQ_U64(cprof_load_string(text, strlen(text), "chain.json", &p), 0);
     if (p) {
-        cprof__buf b;
-        memset(&b, 0, sizeof b);
-        cprof__folded_build(&b, p, NULL);
+        char *folded = NULL;
+        size_t length = 0;
+        FILE *out = open_memstream(&folded, &length);
+        CHECK_EQ_U64(cprof_folded_write(p, out, NULL), 0);
+        fclose(out);
         size_t lines = 0;
-        for (size_t i = 0; i < b.length; i++) lines += b.data[i] == '\n';
-        CHECK(!b.failed && lines == 600);
-        CHECK(b.data && strncmp(b.data, "f0 1\nf0;f1 1\nf0;f1;f2 1\n", 23) == 0); /* sorted bytewise */
-        const char *deepest = b.data ? strstr(b.data, ";f597;f598;f599 1\n") : NULL;
-        while (deepest && deepest > b.data && deepest[-1] != '\n') deepest--;
+        for (size_t i = 0; i < length; i++) lines += folded[i] == '\n';
+        CHECK(lines == 600);
+        CHECK(folded && strncmp(folded, "f0 1\nf0;f1 1\nf0;f1;f2 1\n", 23) == 0); /* sorted bytewise */
+        const char *deepest = folded ? strstr(folded, ";f597;f598;f599 1\n") : NULL;
+        while (deepest && deepest > folded && deepest[-1] != '\n') deepest--;
         CHECK(deepest && strncmp(deepest, "f0;f1;f2;", 9) == 0); /* no frame left out */
-        cprof__buf_free(&b);
+        free(folded);
         cprof_profile_free(p);
     }
     free(text);
@@ -169,10 +172,10 @@ static void test_huge_values(void) {
         CHECK_CONTAINS(text, "wall time 18446744073.710 s");
         cprof_comparison_free(c);
     }
-    CHECK_EQ_U64(cprof__u64_rounded(1e308), UINT64_MAX);
-    CHECK_EQ_U64(cprof__u64_rounded(18446744073709551615.0), UINT64_MAX);
-    CHECK_EQ_U64(cprof__u64_rounded(-1.0), 0);
-    CHECK_EQ_U64(cprof__u64_rounded(2.5), 3);
+    CHECK_EQ_U64(cprof__test_u64_rounded(1e308), UINT64_MAX);
+    CHECK_EQ_U64(cprof__test_u64_rounded(18446744073709551615.0), UINT64_MAX);
+    CHECK_EQ_U64(cprof__test_u64_rounded(-1.0), 0);
+    CHECK_EQ_U64(cprof__test_u64_rounded(2.5), 3);
     cprof_profile_free(p);
     cprof_profile_free(q);
     free(huge);

@@ -1,7 +1,6 @@
 /* CPROF_OUT's set of files stays consistent: all four are written to temporaries before any is
    renamed, a failed write replaces nothing and leaves no temporary, and temporaries left by a killed
    run (a dead PID) are removed by the next run. The test runs itself again as a child. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <signal.h>

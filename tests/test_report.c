@@ -1,5 +1,4 @@
 /* The text report, to the character, on a profile with known numbers. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 
@@ -70,15 +69,15 @@ int main(void) {
 
     /* number formats */
     char out[32];
-    CHECK_EQ_STR(cprof__duration(out, 0), "0 ns");
-    CHECK_EQ_STR(cprof__duration(out, 999), "999 ns");
-    CHECK_EQ_STR(cprof__duration(out, 1000), "1.0 µs");
-    CHECK_EQ_STR(cprof__duration(out, 1500000), "1.50 ms");
-    CHECK_EQ_STR(cprof__duration(out, 2500000000u), "2.500 s");
-    CHECK_EQ_STR(cprof__count(out, 0), "0");
-    CHECK_EQ_STR(cprof__count(out, 999), "999");
-    CHECK_EQ_STR(cprof__count(out, 1000), "1,000");
-    CHECK_EQ_STR(cprof__count(out, 1234567), "1,234,567");
-    CHECK_EQ_U64(cprof__display_width("12.0 µs"), 7);
+    CHECK_EQ_STR(cprof__test_duration(out, 0), "0 ns");
+    CHECK_EQ_STR(cprof__test_duration(out, 999), "999 ns");
+    CHECK_EQ_STR(cprof__test_duration(out, 1000), "1.0 µs");
+    CHECK_EQ_STR(cprof__test_duration(out, 1500000), "1.50 ms");
+    CHECK_EQ_STR(cprof__test_duration(out, 2500000000u), "2.500 s");
+    CHECK_EQ_STR(cprof__test_count(out, 0), "0");
+    CHECK_EQ_STR(cprof__test_count(out, 999), "999");
+    CHECK_EQ_STR(cprof__test_count(out, 1000), "1,000");
+    CHECK_EQ_STR(cprof__test_count(out, 1234567), "1,234,567");
+    CHECK_EQ_U64(cprof__test_display_width("12.0 µs"), 7);
     CHECK_DONE();
 }

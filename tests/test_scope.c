@@ -1,5 +1,4 @@
 /* Scopes: names, call counts, tree shape, every way out of a block, recursion, timing, depth limit. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 
@@ -93,7 +92,7 @@ int main(void) {
     if (config) {
         CHECK_EQ_STR(p->sites[config->site].function, "named");
         CHECK(strstr(p->sites[config->site].file, "test_scope.c") != NULL);
-        CHECK_EQ_U64(p->sites[config->site].line, 8);
+        CHECK_EQ_U64(p->sites[config->site].line, 7);
     }
     /* children are ordered by name */
     const cprof_node *root = &p->nodes[p->threads[0].root];
@@ -102,14 +101,18 @@ int main(void) {
         CHECK(strcmp(previous, p->sites[p->nodes[c].site].name) <= 0);
         previous = p->sites[p->nodes[c].site].name;
     }
-    /* tree links agree with the depth-first order */
+    /* tree links agree with the depth-first order; a scope's calls nest inside its parent's, so its
+       children's times fit in its own, and its self time is what is left */
     for (size_t i = 0; i < p->node_count; i++) {
         const cprof_node *n = &p->nodes[i];
         if (n->parent != CPROF_NONE) {
             CHECK(n->parent < i);
             CHECK_EQ_U64(n->depth, p->nodes[n->parent].depth + 1);
         }
-        CHECK(n->self_ns <= n->total_ns);
+        uint64_t children_ns = 0;
+        for (uint32_t c = n->first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling) children_ns += p->nodes[c].total_ns;
+        CHECK(children_ns <= n->total_ns);
+        CHECK_EQ_U64(n->self_ns, n->total_ns - children_ns);
         CHECK(n->calls == 0 || n->min_ns <= n->max_ns);
     }
     cprof_profile_free(p);
@@ -124,14 +127,16 @@ int main(void) {
     CHECK(top && fn);
     if (top && fn) {
         CHECK_EQ_U64(fn->total_ns, top->total_ns);
-        CHECK(fn->avg_ns <= fn->total_ns);
+        CHECK_EQ_U64(fn->avg_ns, top->total_ns / 177);
+        CHECK_EQ_U64(fn->self_ns, top->total_ns); /* every level's self time, summed: all of it is fib's */
         CHECK(fn->pct_total > 99.9 && fn->pct_total < 100.1);
     }
     CHECK_EQ_U64(node_calls(p, 0, "fib/fib"), 2);
     CHECK_EQ_U64(node_calls(p, 0, "fib/fib/fib"), 4);
     cprof_profile_free(p);
 
-    /* timing: a 10 ms busy wait measures at least 10 ms; the parent's self time excludes it */
+    /* timing: a 10 ms busy wait measures at least 10 ms, within the run; the parent's self time
+       excludes it (no upper bound: a loaded machine may stretch any of it) */
     cprof_reset();
     parent_of_sleeper();
     p = cprof_capture();
@@ -140,9 +145,8 @@ int main(void) {
     CHECK(s && ps);
     if (s && ps) {
         CHECK(s->total_ns >= 10000000u);
-        CHECK(s->total_ns < 2000000000u);
         CHECK(ps->total_ns >= s->total_ns);
-        CHECK(ps->self_ns < s->total_ns);
+        CHECK(ps->total_ns <= p->wall_ns);
         CHECK_EQ_U64(ps->self_ns, ps->total_ns - s->total_ns);
         CHECK_EQ_U64(s->min_ns, s->max_ns);
         CHECK_EQ_U64(s->min_ns, s->total_ns);

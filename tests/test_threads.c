@@ -1,5 +1,4 @@
 /* Threads: each records into its own tree; a capture merges them all, exited ones included. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 #include <pthread.h>
@@ -13,6 +12,12 @@ typedef struct job {
     int calls;
     pthread_t thread;
 } job;
+
+/* Starts the workers, `calls` each, and captures 20 times while they record (ThreadSanitizer runs this
+   too), resetting before capture `reset_at` (none when 20 or more): the calls of "work" seen never go
+   down between two resets and never exceed what the workers will make. After the join, the total of
+   the calls made since the last reset, when none came while they ran. */
+static uint64_t capture_while_recording(job *jobs, int workers, int calls, int reset_at);
 
 static void *worker(void *argument) {
     job *j = (job *)argument;
@@ -61,26 +66,52 @@ int main(void) {
     }
     CHECK_EQ_U64(function_calls(p, "work"), expected_work);
     CHECK_EQ_U64(function_calls(p, "worker loop"), WORKERS);
-    uint64_t sum = 0;
-    for (size_t t = 0; t < p->thread_count; t++) sum += p->threads[t].total_ns;
-    CHECK_EQ_U64(p->run_ns, sum);
+    /* the recorded time is the top-level scopes' (planted above: main's five "work", each worker's
+       "worker loop"), every thread's, the exited ones included */
+    const cprof_node *main_work = find_node(p, 0, "work");
+    uint64_t top_level_ns = main_work ? main_work->total_ns : 0;
+    for (size_t t = 1; t < p->thread_count; t++) {
+        const cprof_node *loop = find_node(p, t, "worker loop");
+        top_level_ns += loop ? loop->total_ns : 0;
+        CHECK(loop && loop->total_ns > 0 && p->threads[t].total_ns == loop->total_ns);
+    }
+    CHECK(main_work && main_work->total_ns > 0);
+    CHECK_EQ_U64(p->run_ns, top_level_ns);
     const char *report = report_text(p, NULL);
     CHECK_CONTAINS(report, "5 threads");
     CHECK_CONTAINS(report, "thread worker 3 (id ");
     CHECK_CONTAINS(report, ", exited");
     cprof_profile_free(p);
 
-    /* a capture while other threads record: no crash, no race (ThreadSanitizer runs this too) */
-    for (int i = 0; i < WORKERS; i++) {
-        jobs[i].calls = 20000;
+    /* captures while other threads record: what they see grows, and after the join it is exact */
+    cprof_reset();
+    CHECK_EQ_U64(capture_while_recording(jobs, WORKERS, 20000, 20), WORKERS * (20000 + 1));
+    /* the same with a reset among the captures: no crash, no race, never more than was made */
+    cprof_reset();
+    CHECK(capture_while_recording(jobs, WORKERS, 20000, 10) <= WORKERS * (20000 + 1));
+    CHECK_DONE();
+}
+
+static uint64_t capture_while_recording(job *jobs, int workers, int calls, int reset_at) {
+    for (int i = 0; i < workers; i++) {
+        jobs[i].calls = calls;
         pthread_create(&jobs[i].thread, NULL, worker, &jobs[i]);
     }
+    uint64_t seen = 0, most = (uint64_t)workers * (uint64_t)(calls + 1);
     for (int k = 0; k < 20; k++) {
-        p = cprof_capture();
+        if (k == reset_at) cprof_reset(), seen = 0;
+        cprof_profile *p = cprof_capture();
         CHECK(p != NULL);
+        if (!p) continue;
+        uint64_t now = function_calls(p, "work");
+        CHECK(now >= seen && now <= most);
+        seen = now;
         cprof_profile_free(p);
-        if (k == 10) cprof_reset();
     }
-    for (int i = 0; i < WORKERS; i++) pthread_join(jobs[i].thread, NULL);
-    CHECK_DONE();
+    for (int i = 0; i < workers; i++) pthread_join(jobs[i].thread, NULL);
+    cprof_profile *p = cprof_capture();
+    uint64_t total = function_calls(p, "work");
+    CHECK(total >= seen);
+    cprof_profile_free(p);
+    return total;
 }

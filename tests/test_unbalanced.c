@@ -1,5 +1,4 @@
 /* CPROF_BEGIN / CPROF_END, and every way to get them wrong: reported with file:line, tree intact. */
-#define CPROF_IMPLEMENTATION
 #include "../cprof.h"
 #include "check.h"
 
@@ -7,7 +6,7 @@ static void f(void) { CPROF_SCOPE(); }
 
 static void forgets_end(void) {
     CPROF_SCOPE();
-    CPROF_BEGIN("never ended"); /* line 10 */
+    CPROF_BEGIN("never ended"); /* line 9 */
     f();
 }
 
@@ -15,7 +14,7 @@ static void end_inside_scope(void) {
     CPROF_BEGIN("outer section");
     {
         CPROF_SCOPE("inner block");
-        CPROF_END(); /* line 18: would close the inner block's scope */
+        CPROF_END(); /* line 17: would close the inner block's scope */
     }
     CPROF_END(); /* closes "outer section" */
 }
@@ -42,11 +41,11 @@ int main(void) {
     cprof_profile_free(p);
 
     cprof_reset();
-    CPROF_END(); /* line 45: nothing open */
+    CPROF_END(); /* line 44: nothing open */
     forgets_end();
     f(); /* must land at the root again, not under "never ended" */
     end_inside_scope();
-    CPROF_BEGIN("open at capture"); /* line 49 */
+    CPROF_BEGIN("open at capture"); /* line 48 */
     p = cprof_capture();
     CHECK_EQ_U64(node_calls(p, 0, "forgets_end"), 1);
     CHECK_EQ_U64(node_calls(p, 0, "forgets_end/never ended"), 1);
@@ -56,19 +55,19 @@ int main(void) {
     CHECK_EQ_U64(node_calls(p, 0, "open at capture"), 1);
     const cprof_node *open = find_node(p, 0, "open at capture");
     CHECK(open && open->open == 1);
-    const cprof_message *m = message_at(p, 45);
+    const cprof_message *m = message_at(p, 44);
     CHECK(m != NULL);
     if (m) {
         CHECK_CONTAINS(m->file, "test_unbalanced.c");
         CHECK_CONTAINS(m->text, "CPROF_END() in main without an open CPROF_BEGIN");
     }
-    m = message_at(p, 10);
+    m = message_at(p, 9);
     CHECK(m != NULL);
     if (m) CHECK_CONTAINS(m->text, "CPROF_BEGIN(\"never ended\") was not ended before the scope of forgets_end");
-    m = message_at(p, 18);
+    m = message_at(p, 17);
     CHECK(m != NULL);
     if (m) CHECK_CONTAINS(m->text, "would close CPROF_SCOPE of end_inside_scope");
-    m = message_at(p, 49);
+    m = message_at(p, 48);
     CHECK(m != NULL);
     if (m) CHECK_CONTAINS(m->text, "scope open at capture was still open on thread main");
     CHECK_EQ_U64(p->message_count, 4);
@@ -76,7 +75,7 @@ int main(void) {
     every_node.tree_min_pct = 0; /* the open scope's share of the run depends on the machine's load */
     const char *report = report_text(p, &every_node);
     CHECK_CONTAINS(report, "Notes from recording (4):");
-    CHECK_CONTAINS(report, "test_unbalanced.c:45: CPROF_END()");
+    CHECK_CONTAINS(report, "test_unbalanced.c:44: CPROF_END()");
     CHECK_CONTAINS(report, "open at capture  (still open)");
     cprof_profile_free(p);
     CPROF_END();
