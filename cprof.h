@@ -30,8 +30,12 @@
        CPROF_TIMER=clock  time with clock_gettime(CLOCK_MONOTONIC) instead of the CPU's counter
        CPROF_OUT=prefix   at normal exit write prefix.txt (the text report, then the analysis), prefix.json (the profile),
                           prefix.folded (collapsed stacks) and prefix.svg (the flame graph): all four written to
-                          temporaries, then renamed, so a failed write replaces none of them;
-                          a prefix of 4080 bytes or more writes nothing
+                          temporaries, then renamed, so a failed write replaces none of them; a prefix of 4080
+                          bytes or more writes nothing. Written by a destructor of priority 101, after atexit
+                          handlers, C++ static objects and the program's destructors of no or higher priority
+                          (blocks they free are not leaks). A fork() child that exits normally writes
+                          prefix.PID.* (PID: the child's) with only the thread that forked: what it recorded
+                          before the fork and in the child
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
        CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
@@ -302,13 +306,20 @@
        alloc_count/bytes; totals, the peak of live bytes with the scope current then (exact with one thread
        allocating, else within 64 KB per other thread), a power-of-two size histogram. A free of a block
        the tracker never saw (getline's buffer, a library's block) is passed on and counted per site. Each
-       thread remembers its last 8 frees (finished threads' last 64 in all); those up to 1 KB are handed
-       back to the C library only when forgotten, so a second free of one is certainly a double free:
-       counted with both sites, a message, and NOT passed on (larger ones: until the address is reused).
+       thread remembers its last 8 frees (finished threads' last 64 in all). Blocks up to 1 KB are held:
+       handed back to the C library only when forgotten, so that meanwhile nobody can receive their
+       address, and a second free of one is certainly a double free: counted (CPROF_FREE_DOUBLE) with
+       both sites, a message, and NOT passed on (the only free or realloc the tracker withholds).
+       A larger block goes back at once, so its address may have been handed out again, maybe to
+       untracked code: a free of a remembered one is passed on and counted as a possible double free
+       (CPROF_FREE_POSSIBLE_DOUBLE, a message once per site). Not recognised: a double free of a block
+       no longer remembered, or of a block that untracked code freed first.
        calloc and reallocarray check count * size for overflow (NULL, ENOMEM, nothing recorded); strndup
-       records min(strnlen, n) + 1; posix_memalign records only on success; a failed realloc keeps the
-       old block; realloc(p, 0) does what the C library does (glibc: frees p, returns NULL). Tracking works after fork() in the child and
-       after the exit report. CPROF=0 turns it off (calls go straight to the C library); cprof_disable()
+       records min(strnlen, n) + 1; aligned_alloc and posix_memalign call the C library's own (the same
+       answer to an alignment of 0 or not a power of two) and record only on success; a failed realloc keeps the
+       old block; realloc(p, 0) does what the C library does (glibc: frees p, returns NULL). Tracking works after fork() in the child (the
+       blocks of the parent's other threads are unknown blocks there) and after the exit report (later
+       destructors: a library's, or another of priority 101). CPROF=0 turns it off (calls go straight to the C library); cprof_disable()
        does not; cprof_reset() does not clear it.
        CPROF_TRACK_ALLOCS("name") { ... }   runs the block once, then prints to stderr what the calling
                               thread allocated and freed in it (tracked files only). Leave it only by its end
@@ -318,7 +329,8 @@
                               thread so far.
        int cprof_leaks_write(const cprof_profile *, FILE *)   blocks live at capture by site, largest first.
        Profile: allocs (cprof_alloc_totals), alloc_sites (sorted by bytes), free_problems (kind
-       CPROF_FREE_UNKNOWN or CPROF_FREE_DOUBLE, origin = the allocation site); flame graph metrics
+       CPROF_FREE_UNKNOWN, CPROF_FREE_DOUBLE or CPROF_FREE_POSSIBLE_DOUBLE, origin = the allocation
+       site); flame graph metrics
        "alloc-bytes" and "alloc-count".
 
    AUTOMATIC INSTRUMENTATION
@@ -337,8 +349,8 @@
        "% of run" is a share of the recorded time: the sum, over threads, of the time spent inside
        each thread's outermost scopes. With main() wrapped in CPROF_SCOPE() that is the wall time.
 
-   CONTENTS (grep for the tag; a section calls only sections above it, but for the two declared
-   forward: cprof__recorder_get, which >>allocs needs from >>scopes, and the at-exit writer of >>output)
+   CONTENTS (grep for the tag; a section calls only sections above it, but for one function declared
+   ahead: cprof__recorder_get, which >>allocs needs from >>scopes)
        >>declarations   the public API
        the implementation (CPROF_IMPLEMENTATION):
        >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory
@@ -470,16 +482,16 @@ typedef struct cprof_counter_value { /* one counter of one node or function */
 
 /* >>allocs (CPROF_WRAP_MALLOC): one allocation site, or one place where frees went wrong. Sites are
    per thread and per enclosing scope: the same file:line in two scopes is two sites. */
-enum { CPROF_ALLOC_SITE = 0, CPROF_FREE_UNKNOWN = 1, CPROF_FREE_DOUBLE = 2 };
+enum { CPROF_ALLOC_SITE = 0, CPROF_FREE_UNKNOWN = 1, CPROF_FREE_DOUBLE = 2, CPROF_FREE_POSSIBLE_DOUBLE = 3 };
 typedef struct cprof_alloc_site {
     const char *file;
     const char *function;
     uint32_t line;
-    uint32_t kind;    /* CPROF_ALLOC_SITE; in free_problems CPROF_FREE_UNKNOWN or CPROF_FREE_DOUBLE */
+    uint32_t kind;    /* CPROF_ALLOC_SITE; in free_problems CPROF_FREE_UNKNOWN, _DOUBLE or _POSSIBLE_DOUBLE */
     uint32_t node;    /* the scope current on the thread (index into nodes: the scope path) */
-    uint32_t origin;  /* a double free: the block's allocation site (index into alloc_sites); else CPROF_NONE */
+    uint32_t origin;  /* a (possible) double free: the block's allocation site (index into alloc_sites); else CPROF_NONE */
     uint64_t count;   /* allocations (a free problem: how many times it happened) */
-    uint64_t bytes;   /* bytes allocated (a double free: the bytes of the blocks) */
+    uint64_t bytes;   /* bytes allocated (a (possible) double free: the bytes of the blocks) */
     uint64_t live_count, live_bytes; /* still allocated at capture: the leaks */
     uint64_t peak_live_bytes;        /* the most this site had allocated at once */
     uint64_t temporary; /* blocks freed before the thread made any other allocation (heaptrack's definition) */
@@ -495,7 +507,8 @@ typedef struct cprof_alloc_totals {
     uint32_t peak_node;               /* the scope current when the peak was reached; CPROF_NONE when none */
     uint32_t tracked;                 /* 1 when code built with CPROF_WRAP_MALLOC ran */
     uint64_t temporary;
-    uint64_t unknown_frees, double_frees;
+    uint64_t unknown_frees, double_frees; /* double frees: certain ones, not passed on */
+    uint64_t possible_double_frees;       /* of an address freed before and not held since: passed on */
     uint64_t size_histogram[CPROF_ALLOC_HISTOGRAM]; /* [0]: size 0; [k]: 2^(k-1) to 2^k - 1 bytes */
 } cprof_alloc_totals;
 
@@ -916,6 +929,7 @@ size_t cprof__test_display_width(const char *text);
 size_t cprof__test_textf(char *out, size_t size, const char *format, ...); /* the text escape's formatter */
 size_t cprof__test_text_width(const char *text, size_t length);   /* characters as the text escape shows them */
 uint64_t cprof__test_u64_rounded(double value);
+void cprof__test_write_outputs_at_exit(void);                 /* CPROF_OUT's files, now */
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
@@ -2487,9 +2501,9 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
 typedef struct cprof__asite {
     const char *file, *function;
     int line;
-    uint32_t kind; /* CPROF_ALLOC_SITE, CPROF_FREE_UNKNOWN, CPROF_FREE_DOUBLE */
+    uint32_t kind; /* CPROF_ALLOC_SITE, CPROF_FREE_UNKNOWN, CPROF_FREE_DOUBLE, CPROF_FREE_POSSIBLE_DOUBLE */
     const cprof__rnode *node;
-    const struct cprof__asite *origin; /* a double free: where the block was allocated */
+    const struct cprof__asite *origin; /* a (possible) double free: where the block was allocated */
     struct cprof__asite *next;         /* the thread's list, newest first */
     uint64_t count, bytes, temporary, max_bytes;   /* written by its thread */
     uint64_t freed_count, freed_bytes, peak_live_bytes; /* written by its thread */
@@ -2572,31 +2586,8 @@ static struct cprof__alloc_global {
     for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) \
         for (cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs); t; t = NULL)
 
-/* fork(): the child inherits every table as it was, with every lock free. The registry lock keeps
-   new trackers from appearing while the locks are taken. Registered when cprof starts, so that no lock
-   can be held across a fork() before the handlers exist. */
-static void cprof__fork_prepare(void) {
-    pthread_mutex_lock(&cprof__lock);
-    CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_lock(&t->lock);
-    pthread_mutex_lock(&cprof__orphan_lock);
-    pthread_mutex_lock(&cprof__peak_lock);
-}
-
-static void cprof__fork_parent(void) {
-    pthread_mutex_unlock(&cprof__peak_lock);
-    pthread_mutex_unlock(&cprof__orphan_lock);
-    CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
-    pthread_mutex_unlock(&cprof__lock);
-}
-
-/* In the child, the other threads are gone: one caught changing its remembered frees left them
-   marked as changing, and they are only ever read from now on. */
-static void cprof__fork_child(void) {
-    CPROF__EACH_ALLOC_THREAD(r, t) {
-        if (t->freed_version & 1) CPROF__STORE(t->freed_version, t->freed_version + 1);
-    }
-    cprof__fork_parent();
-}
+/* The recorders of the threads a fork() child does not have (kept reachable, not reported). */
+static cprof__recorder *cprof__parent_threads;
 
 /* The calling thread's tracker; NULL when nothing is tracked (CPROF=0, out of memory). */
 static CPROF__INLINE cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorder **recorder) {
@@ -2830,9 +2821,23 @@ static int cprof__take_from(cprof__alloc_thread *t, cprof__lookup *l) {
     return result;
 }
 
-/* Looks for the block among t's remembered frees: a sequence lock's read, retried while t changes
+/* Whether the tracker holds a freed block of this size until it forgets the free (then gives it back
+   to the C library): while a free is remembered, its block's address is then nobody else's, and
+   another free of it is certainly a double free. A larger block goes back at once, so its address may
+   have been handed out again, to tracked code (the tables find the new block) or untracked code. */
+static CPROF__INLINE int cprof__held_after_free(size_t size) { return size <= CPROF__QUARANTINE_BYTES; }
+
+/* Keeps `found` as the remembered free of the block looked for, unless one kept already is held:
+   the same address may be remembered twice (freed large, then reused for a small block). */
+static void cprof__freed_keep(cprof__freed *kept, int *result, const cprof__freed *found) {
+    if (*result == CPROF__FREED_BEFORE && cprof__held_after_free(kept->size)) return;
+    *kept = *found;
+    *result = CPROF__FREED_BEFORE;
+}
+
+/* Looks for `hidden` among t's remembered frees: a sequence lock's read, retried while t changes
    them (a few instructions; a fork() child's are never left half changed, see cprof__fork_child). */
-static int cprof__remembered_by(const cprof__alloc_thread *t, cprof__lookup *l) {
+static int cprof__remembered_by(const cprof__alloc_thread *t, uintptr_t hidden, cprof__freed *kept) {
     for (;;) {
         uint32_t version = CPROF__LOAD_ACQUIRE(t->freed_version);
         int result = CPROF__UNKNOWN;
@@ -2841,26 +2846,41 @@ static int cprof__remembered_by(const cprof__alloc_thread *t, cprof__lookup *l) 
             continue;
         }
         for (int i = 0; i < CPROF__FREED_REMEMBERED; i++) {
-            if (CPROF__LOAD(t->freed_at[i]) != l->hidden) continue;
-            l->freed.size = CPROF__LOAD(t->freed[i].size);
-            l->freed.site = CPROF__LOAD(t->freed[i].site);
-            l->freed.file = CPROF__LOAD(t->freed[i].file);
-            l->freed.line = CPROF__LOAD(t->freed[i].line);
-            result = CPROF__FREED_BEFORE;
+            cprof__freed found;
+            if (CPROF__LOAD(t->freed_at[i]) != hidden) continue;
+            found.size = CPROF__LOAD(t->freed[i].size);
+            found.site = CPROF__LOAD(t->freed[i].site);
+            found.file = CPROF__LOAD(t->freed[i].file);
+            found.line = CPROF__LOAD(t->freed[i].line);
+            cprof__freed_keep(kept, &result, &found);
         }
         CPROF__FENCE_ACQUIRE();
         if (CPROF__LOAD(t->freed_version) == version) return result;
     }
 }
 
-/* Looks for the block among the finished threads' remembered frees (they are read after the live
+/* Looks for `hidden` among the finished threads' remembered frees (they are read after the live
    threads', and a finishing thread moves its own here before it clears them). */
-static int cprof__remembered_by_finished(cprof__lookup *l) {
+static int cprof__remembered_by_finished(uintptr_t hidden, cprof__freed *kept) {
     int result = CPROF__UNKNOWN;
     pthread_mutex_lock(&cprof__orphan_lock);
     for (int i = 0; i < CPROF__ORPHANS; i++)
-        if (cprof__orphans.at[i] == l->hidden) l->freed = cprof__orphans.freed[i], result = CPROF__FREED_BEFORE;
+        if (cprof__orphans.at[i] == hidden) cprof__freed_keep(kept, &result, &cprof__orphans.freed[i]);
     pthread_mutex_unlock(&cprof__orphan_lock);
+    return result;
+}
+
+/* Looks for the block among every thread's remembered frees, then the finished threads'. A held one
+   ends the search: it proves a double free, whatever else remembers the address. */
+static int cprof__remembered(cprof__lookup *l) {
+    int result = CPROF__UNKNOWN;
+    cprof__freed found;
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
+        if (t && cprof__remembered_by(t, l->hidden, &found)) cprof__freed_keep(&l->freed, &result, &found);
+        if (result && cprof__held_after_free(l->freed.size)) return result;
+    }
+    if (cprof__remembered_by_finished(l->hidden, &found)) cprof__freed_keep(&l->freed, &result, &found);
     return result;
 }
 
@@ -2890,11 +2910,7 @@ static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *bloc
         if (t && t != self && t != self->last_owner) result = cprof__take_from(t, l);
     }
     if (result == CPROF__TAKEN && l->owner != self) self->last_owner = l->owner;
-    for (cprof__recorder *r = result ? NULL : cprof__g.recorders; r && !result; r = CPROF__LOAD_ACQUIRE(r->next)) {
-        cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
-        if (t) result = cprof__remembered_by(t, l);
-    }
-    if (!result) result = cprof__remembered_by_finished(l);
+    if (!result) result = cprof__remembered(l);
     if (result == CPROF__TAKEN) cprof__live_changed(self, -(int64_t)l->block.size, NULL);
     return result;
 }
@@ -3024,19 +3040,34 @@ static CPROF__INLINE void cprof__track_freed(cprof__alloc_thread *self, const cp
     if (b->sequence == self->sequence) CPROF__STORE(site->temporary, site->temporary + 1);
 }
 
-/* A free (or realloc) of a block the tracker does not know, or of one it remembers as freed. */
+/* A free (or realloc) of a block the tracker does not know, or of one it remembers as freed: a double
+   free when the tracker still holds the block (the caller does not pass it on), else a possible one
+   (passed on: the address may be another block now, allocated where the tracker does not see it). */
 static void cprof__track_bad_free(cprof__recorder *r, cprof__alloc_thread *t, const void *block,
                                   const cprof__freed *freed, const char *file, int line, const char *function) {
-    uint32_t kind = freed ? CPROF_FREE_DOUBLE : CPROF_FREE_UNKNOWN;
+    int certain = freed && cprof__held_after_free(freed->size);
+    uint32_t kind = !freed ? CPROF_FREE_UNKNOWN : certain ? CPROF_FREE_DOUBLE : CPROF_FREE_POSSIBLE_DOUBLE;
     cprof__asite *site = cprof__asite_get(r, t, file, line, function, kind, freed ? freed->site : NULL);
     if (!site) return;
     CPROF__STORE(site->count, site->count + 1);
-    if (freed) {
-        CPROF__STORE(site->bytes, site->bytes + freed->size);
+    if (!freed) return;
+    CPROF__STORE(site->bytes, site->bytes + freed->size);
+    if (certain)
         cprof__message(file, line, "double free of %p (%llu bytes allocated at %s:%d, freed at %s:%d); not passed on",
                        block, (unsigned long long)freed->size, freed->site->file, freed->site->line, freed->file,
                        freed->line);
-    }
+    else if (site->count == 1) /* once per site: untracked code reusing the address is common */
+        cprof__message(file, line,
+                       "possible double free of %p (%llu bytes allocated at %s:%d, freed at %s:%d; the address may "
+                       "have been reused where the tracker does not see it); passed on",
+                       block, (unsigned long long)freed->size, freed->site->file, freed->site->line, freed->file,
+                       freed->line);
+}
+
+/* Whether a free the tracker found remembered as freed is withheld from the C library: only when the
+   tracker still holds the block, which proves a double free. */
+static int cprof__certain_double_free(int state, const cprof__lookup *l) {
+    return state == CPROF__FREED_BEFORE && cprof__held_after_free(l->freed.size);
 }
 
 void *cprof__malloc(size_t size, const char *file, int line, const char *function) {
@@ -3066,14 +3097,14 @@ void cprof__free(void *block, const char *file, int line, const char *function) 
     }
     int state = cprof__table_take(t, block, &l);
     if (state == CPROF__TAKEN) {
-        int hold = l.block.size <= CPROF__QUARANTINE_BYTES;
+        int hold = cprof__held_after_free(l.block.size);
         cprof__track_freed(t, &l);
         (free)(cprof__remember(t, &l.block, file, line, hold));
         if (!hold) (free)(block);
         return;
     }
     cprof__track_bad_free(r, t, block, state == CPROF__FREED_BEFORE ? &l.freed : NULL, file, line, function);
-    if (state == CPROF__UNKNOWN) (free)(block); /* someone else's block: give it back */
+    if (!cprof__certain_double_free(state, &l)) (free)(block); /* maybe someone else's block: give it back */
 }
 
 /* The old block leaves the tracker before the C library may hand its address to another thread, and
@@ -3085,12 +3116,12 @@ void *cprof__realloc(void *block, size_t size, const char *file, int line, const
     cprof__alloc_thread *t = cprof__alloc_thread_get(&r);
     if (!t) return (realloc)(block, size);
     int state = cprof__table_take(t, block, &l);
-    if (state == CPROF__FREED_BEFORE) {
-        cprof__track_bad_free(r, t, block, &l.freed, file, line, function);
+    if (state != CPROF__TAKEN)
+        cprof__track_bad_free(r, t, block, state == CPROF__FREED_BEFORE ? &l.freed : NULL, file, line, function);
+    if (cprof__certain_double_free(state, &l)) { /* the C library would abort or corrupt its heap */
         errno = ENOMEM;
         return NULL;
     }
-    if (state == CPROF__UNKNOWN) cprof__track_bad_free(r, t, block, NULL, file, line, function);
     void *moved = (realloc)(block, size);
     if (state == CPROF__TAKEN && !moved && size) { /* failed: the old block stays as it was */
         if (cprof__block_restore(t, &l)) cprof__message(file, line, "out of memory: a block is no longer tracked");
@@ -3109,9 +3140,8 @@ void *cprof__reallocarray(void *block, size_t count, size_t size, const char *fi
     return cprof__realloc(block, count * size, file, line, function);
 }
 
-char *cprof__strndup(const char *text, size_t size, const char *file, int line, const char *function) {
-    const char *end = (const char *)memchr(text, '\0', size);
-    size_t length = end ? (size_t)(end - text) : size;
+/* A tracked copy of the first `length` characters of `text`, and a terminating NUL. */
+static char *cprof__text_copy(const char *text, size_t length, const char *file, int line, const char *function) {
     char *copy = (char *)(malloc)(length + 1);
     if (!copy) return NULL;
     memcpy(copy, text, length);
@@ -3120,27 +3150,31 @@ char *cprof__strndup(const char *text, size_t size, const char *file, int line, 
     return copy;
 }
 
+char *cprof__strndup(const char *text, size_t size, const char *file, int line, const char *function) {
+    const char *end = (const char *)memchr(text, '\0', size);
+    return cprof__text_copy(text, end ? (size_t)(end - text) : size, file, line, function);
+}
+
+/* strlen, not strndup's memchr with no bound: -D_FORTIFY_SOURCE rejects a bound above any object's size. */
 char *cprof__strdup(const char *text, const char *file, int line, const char *function) {
-    return cprof__strndup(text, SIZE_MAX, file, line, function);
+    return cprof__text_copy(text, strlen(text), file, line, function);
 }
 
 int cprof__posix_memalign(void **out, size_t alignment, size_t size, const char *file, int line, const char *function) {
     int result = (posix_memalign)(out, alignment, size);
-    if (result == 0) cprof__track_new(*out, size, file, line, function);
+    if (result == 0 && *out) cprof__track_new(*out, size, file, line, function);
     return result;
 }
 
-/* Through posix_memalign, which every POSIX C library has (aligned_alloc is missing before C11). */
+/* The C library's own, whose answer to an alignment that is 0 or not a power of two differs between
+   libraries (glibc rounds it up). Declared here too: a C99 build's <stdlib.h> may not (C11). */
 void *cprof__aligned_alloc(size_t alignment, size_t size, const char *file, int line, const char *function) {
-    void *block = NULL;
-    if (alignment == 0 || (alignment & (alignment - 1))) {
-        errno = EINVAL;
-        return NULL;
-    }
-    int result = cprof__posix_memalign(&block, alignment < sizeof(void *) ? sizeof(void *) : alignment, size,
-                                       file, line, function);
-    if (result) errno = result;
-    return result ? NULL : block;
+#if !defined(__cplusplus)
+    extern void *(aligned_alloc)(size_t, size_t); /* in parentheses: CPROF_WRAP_MALLOC's macro may exist */
+#endif
+    void *block = (aligned_alloc)(alignment, size);
+    if (block) cprof__track_new(block, size, file, line, function);
+    return block;
 }
 
 cprof_alloc_counts cprof_thread_allocs(void) {
@@ -3177,6 +3211,56 @@ void cprof__track_end(cprof__alloc_block_state *state) {
                 (unsigned long long)made.allocations, (unsigned long long)made.bytes,
                 (unsigned long long)made.frees, (unsigned long long)made.freed_bytes);
     state->done = 1;
+}
+
+/* fork(): the child inherits every table as it was, with every lock free. The registry lock keeps
+   new trackers from appearing while the locks are taken. Registered when cprof starts, so that no lock
+   can be held across a fork() before the handlers exist. */
+static void cprof__fork_prepare(void) {
+    pthread_mutex_lock(&cprof__lock);
+    CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_lock(&t->lock);
+    pthread_mutex_lock(&cprof__orphan_lock);
+    pthread_mutex_lock(&cprof__peak_lock);
+}
+
+static void cprof__fork_parent(void) {
+    pthread_mutex_unlock(&cprof__peak_lock);
+    pthread_mutex_unlock(&cprof__orphan_lock);
+    CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
+    pthread_mutex_unlock(&cprof__lock);
+}
+
+/* A fork() child reports only the thread that forked (with what it recorded before the fork): the
+   others' recorders leave the registry, their remembered frees and held blocks go to the finished
+   threads' list (their live blocks are unknown blocks in the child), and CPROF_OUT becomes
+   prefix.PID, so that the child's files do not replace its parent's. */
+static void cprof__fork_child_alone(void) {
+    cprof__recorder *self = cprof__this_thread, *next;
+    for (cprof__recorder *r = cprof__g.recorders; r; r = next) {
+        next = r->next;
+        if (r == self) continue;
+        cprof__allocs_thread_exited(r);
+        r->next = cprof__parent_threads;
+        cprof__parent_threads = r;
+    }
+    if (self) self->next = NULL;
+    cprof__g.recorders = cprof__g.last_recorder = self;
+    if (self && self->allocs) self->allocs->last_owner = NULL;
+    size_t length = strlen(cprof__g.out_prefix);
+    if (length && length + 12 < sizeof cprof__g.out_prefix) /* "." and the process id */
+        cprof__snprintf(cprof__g.out_prefix + length, sizeof cprof__g.out_prefix - length, ".%ld", (long)getpid());
+    else
+        cprof__g.out_prefix[0] = '\0'; /* a fork of a fork of ... too long: no CPROF_OUT files */
+}
+
+/* In the child, the other threads are gone: one caught changing its remembered frees left them
+   marked as changing, and they are only ever read from now on. */
+static void cprof__fork_child(void) {
+    CPROF__EACH_ALLOC_THREAD(r, t) {
+        if (t->freed_version & 1) CPROF__STORE(t->freed_version, t->freed_version + 1);
+    }
+    cprof__fork_parent();
+    cprof__fork_child_alone();
 }
 
 /* ==================================================================================================
@@ -3310,7 +3394,6 @@ void cprof__end(const cprof_site *site) {
     cprof__frame_close(r, r->depth, now);
 }
 
-static void cprof__write_outputs_at_exit(void);
 
 /* --- the environment: a value cprof does not understand gets one line on stderr, and is ignored -------- */
 static void cprof__env_warn(const char *name, const char *value, const char *what) {
@@ -3342,7 +3425,6 @@ CPROF__UNUSED static int cprof__env_out_fits(const char *value, size_t capacity)
     cprof__env_warn("CPROF_OUT", value, what);
     return 0;
 }
-
 static void cprof__init_once(void) {
     pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
     const char *out = getenv("CPROF_OUT");
@@ -3354,10 +3436,8 @@ static void cprof__init_once(void) {
     const char *counters = getenv("CPROF_COUNTERS");
     if (counters && !cprof__g.forced_off) cprof__selection_choose(counters);
 #ifndef CPROF_MAIN /* the tool itself writes no profile */
-    if (out && *out && !cprof__g.forced_off && cprof__env_out_fits(out, sizeof cprof__g.out_prefix)) {
-        strcpy(cprof__g.out_prefix, out);
-        atexit(cprof__write_outputs_at_exit);
-    }
+    if (out && *out && !cprof__g.forced_off && cprof__env_out_fits(out, sizeof cprof__g.out_prefix))
+        strcpy(cprof__g.out_prefix, out); /* written at exit by cprof__write_outputs_last (>>output) */
 #else
     (void)out;
 #endif
@@ -4667,7 +4747,9 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
         a->temporary += s->temporary;
     }
     for (size_t i = 0; i < p->free_problem_count; i++) {
-        if (p->free_problems[i].kind == CPROF_FREE_DOUBLE) a->double_frees += p->free_problems[i].count;
+        uint32_t kind = p->free_problems[i].kind;
+        if (kind == CPROF_FREE_DOUBLE) a->double_frees += p->free_problems[i].count;
+        else if (kind == CPROF_FREE_POSSIBLE_DOUBLE) a->possible_double_frees += p->free_problems[i].count;
         else a->unknown_frees += p->free_problems[i].count;
     }
     pthread_mutex_lock(&cprof__peak_lock);
@@ -5176,7 +5258,11 @@ static void cprof__report_free_problems(cprof__buf *b, const cprof_profile *p) {
             cprof__buf_textf(b, ": %s frees of blocks the tracker never saw (passed on)\n", cprof__count(n, s->count));
             continue;
         }
-        cprof__buf_textf(b, ": %s double frees (not passed on)", cprof__count(n, s->count));
+        if (s->kind == CPROF_FREE_POSSIBLE_DOUBLE)
+            cprof__buf_textf(b, ": %s possible double frees (passed on: the address may have been reused)",
+                             cprof__count(n, s->count));
+        else
+            cprof__buf_textf(b, ": %s double frees (not passed on)", cprof__count(n, s->count));
         if (s->origin < p->alloc_site_count)
             cprof__buf_textf(b, " of blocks allocated at %s:%u", p->alloc_sites[s->origin].file,
                               (unsigned)p->alloc_sites[s->origin].line);
@@ -5443,12 +5529,14 @@ static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
     if (!a->tracked) return;
     cprof__buf_printf(b, "  \"allocations\": {\"allocations\": %llu, \"frees\": %llu, \"bytes_allocated\": %llu, "
                          "\"bytes_freed\": %llu, \"live_blocks\": %llu, \"live_bytes\": %llu, \"peak_live_bytes\": %llu, "
-                         "\"temporary\": %llu, \"unknown_frees\": %llu, \"double_frees\": %llu, \"peak_node\": ",
+                         "\"temporary\": %llu, \"unknown_frees\": %llu, \"double_frees\": %llu, "
+                         "\"possible_double_frees\": %llu, \"peak_node\": ",
                       (unsigned long long)a->allocations, (unsigned long long)a->frees,
                       (unsigned long long)a->bytes_allocated, (unsigned long long)a->bytes_freed,
                       (unsigned long long)a->live_blocks, (unsigned long long)a->live_bytes,
                       (unsigned long long)a->peak_live_bytes, (unsigned long long)a->temporary,
-                      (unsigned long long)a->unknown_frees, (unsigned long long)a->double_frees);
+                      (unsigned long long)a->unknown_frees, (unsigned long long)a->double_frees,
+                      (unsigned long long)a->possible_double_frees);
     cprof__buf_index(b, a->peak_node);
     cprof__buf_puts(b, ",\n    \"size_histogram\": [");
     for (int k = 0; k < CPROF_ALLOC_HISTOGRAM; k++)
@@ -6992,7 +7080,7 @@ static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char 
         s->file = cprof__json_text(j, p, e, "file", key);
         s->function = cprof__json_text(j, p, e, "function", key);
         s->line = (uint32_t)cprof__json_u64(j, e, "line", key, UINT32_MAX);
-        s->kind = (uint32_t)cprof__json_u64(j, e, "kind", key, CPROF_FREE_DOUBLE);
+        s->kind = (uint32_t)cprof__json_u64(j, e, "kind", key, CPROF_FREE_POSSIBLE_DOUBLE);
         s->node = cprof__json_index(j, e, "node", key, p->node_count);
         s->origin = cprof__json_index(j, e, "origin", key, problems ? p->alloc_site_count : 0);
         s->count = cprof__json_u64(j, e, "count", key, UINT64_MAX);
@@ -7017,6 +7105,8 @@ static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) 
     if (!object) return;
     uint32_t o = cprof__json_require(j, root, "allocations", CPROF__JSON_OBJECT, "profile") ? (uint32_t)(object - j->values) : 0;
     for (size_t i = 0; i < sizeof totals / sizeof totals[0] && o; i++) *fields[i] = cprof__json_u64(j, o, totals[i], "allocations", UINT64_MAX);
+    if (o && cprof__json_member(j, o, "possible_double_frees")) /* absent before it existed */
+        a->possible_double_frees = cprof__json_u64(j, o, "possible_double_frees", "allocations", UINT64_MAX);
     if (j->failed || !o) return;
     a->tracked = 1;
     a->peak_node = cprof__json_index(j, o, "peak_node", "allocations", p->node_count);
@@ -8723,6 +8813,15 @@ CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
     }
 }
 
+#ifndef CPROF_MAIN
+/* CPROF_OUT at exit, from a destructor of the lowest priority a program may give (101): it runs after
+   the atexit handlers, C++ static objects' destructors and the program's own destructors (of no or
+   a higher priority), so that blocks they free are not leaks. On exit() or return from main only. */
+__attribute__((destructor(101))) static void cprof__write_outputs_last(void) {
+    if (cprof__g.out_prefix[0]) cprof__write_outputs_at_exit();
+}
+#endif
+
 /* ==================================================================================================
    >>testing: the private functions cprof's own tests reach (CPROF_TESTING; declared at the end of
    >>declarations). Not part of the API; each only calls through.
@@ -8799,6 +8898,7 @@ const char *cprof__test_count(char out[32], uint64_t value) { return cprof__coun
 size_t cprof__test_display_width(const char *text) { return cprof__display_width(text); }
 size_t cprof__test_text_width(const char *text, size_t length) { return cprof__text_width(text, length); }
 uint64_t cprof__test_u64_rounded(double value) { return cprof__u64_rounded(value); }
+void cprof__test_write_outputs_at_exit(void) { cprof__write_outputs_at_exit(); }
 
 size_t cprof__test_textf(char *out, size_t size, const char *format, ...) {
     cprof__buf b;

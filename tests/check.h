@@ -70,6 +70,21 @@ static int check_count;
 #endif
 #endif
 
+/* CHECK_ALLOCATOR_RETURNS_NULL defined before this header: the sanitizers' allocators return NULL for
+   a size or alignment they reject, as a C library does, instead of ending the program. */
+#ifdef CHECK_ALLOCATOR_RETURNS_NULL
+#ifdef __cplusplus
+extern "C" {
+#endif
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) { return "allocator_may_return_null=1"; }
+#ifdef __cplusplus
+}
+#endif
+#endif
+
 #ifdef CPROF_H
 #define CHECK_HELPER static __attribute__((unused))
 /* The node reached from thread `thread`'s root by a path of names separated by '/', e.g.

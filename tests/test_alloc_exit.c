@@ -1,5 +1,6 @@
 /* Allocation tracking across fork() (the child keeps working, even when another thread held a table
-   lock at the fork) and after the report at exit (frees in a later atexit handler are counted, do not
+   lock at the fork), at exit (CPROF_OUT's report comes after the atexit handlers and the program's
+   destructors: the blocks they free are not leaks) and after the report (frees are counted, do not
    crash, and a capture after them has no false leak). */
 #define CPROF_WRAP_MALLOC
 #include "../cprof.h"
@@ -10,7 +11,6 @@
 #include <unistd.h>
 
 static int stop; /* atomic */
-static void *late_block;
 
 static void *allocating(void *unused) {
     (void)unused;
@@ -56,43 +56,94 @@ static void test_fork(void) {
     pthread_join(thread, NULL);
 }
 
-/* Runs after cprof's own exit handler (registered before it, by a constructor that runs first). */
-static void free_after_the_report(void) {
-    free(late_block);
+/* The program's own clean-up at exit: an atexit handler and a destructor free a block each, both
+   before CPROF_OUT's report; one block stays allocated, a real leak. */
+static void *atexit_block, *destructor_block, *leaked_block;
+
+/* One function per block: the report's leaks name the function that allocated each. */
+static void *allocate_for_atexit(void) { return malloc(333); }
+static void *allocate_for_destructor(void) { return malloc(444); }
+static void *allocate_leaked(void) { return malloc(555); }
+
+static void free_in_atexit_handler(void) { free(atexit_block); }
+
+/* Registered before cprof starts (a constructor of higher priority), so it runs after every atexit
+   handler registered later, cprof's own included if it had one. */
+__attribute__((constructor(101))) static void register_early(void) {
+    const char *mode = getenv("ALLOC_EXIT_CHILD");
+    if (mode && strcmp(mode, "exit") == 0) atexit(free_in_atexit_handler);
+}
+
+__attribute__((destructor)) static void free_in_destructor(void) {
+    if (getenv("ALLOC_EXIT_CHILD")) free(destructor_block);
+}
+
+static int exit_child(void) {
+    atexit_block = allocate_for_atexit();
+    destructor_block = allocate_for_destructor();
+    leaked_block = allocate_leaked();
+    return 0; /* exit: the handler, the destructor, then CPROF_OUT's report */
+}
+
+/* After the report (here called directly, as it runs last at exit): a free is counted, and a capture
+   after it has no false leak. */
+static int after_report_child(void) {
+    void *late = malloc(333);
+    cprof__test_write_outputs_at_exit();
+    free(late);
     cprof_profile *p = cprof_capture();
     int ok = p && p->allocs.live_blocks == 0 && p->allocs.unknown_frees == 0;
     cprof_profile_free(p);
-    _exit(ok ? 0 : 4);
+    return ok ? 0 : 4;
 }
 
-__attribute__((constructor(101))) static void register_early(void) {
-    if (getenv("ALLOC_EXIT_CHILD")) atexit(free_after_the_report);
-}
-
-int main(int argc, char **argv) {
-    (void)argc;
-    if (getenv("ALLOC_EXIT_CHILD")) {
-        late_block = malloc(333);
-        return 0; /* exit: CPROF_OUT writes the report (the block is live), then the late free */
-    }
-    test_fork();
+/* Runs this program again with CPROF_OUT=prefix and ALLOC_EXIT_CHILD=mode; its exit status. */
+static int run_child(char **argv, const char *mode, const char *prefix) {
     pid_t pid = fork();
     if (pid == 0) {
-        setenv("ALLOC_EXIT_CHILD", "1", 1);
-        setenv("CPROF_OUT", "build/test_alloc_exit", 1);
+        setenv("ALLOC_EXIT_CHILD", mode, 1);
+        setenv("CPROF_OUT", prefix, 1);
         execv(argv[0], argv); /* not /proc/self/exe: under valgrind that is valgrind itself */
         _exit(5);
     }
     int status = -1;
     CHECK(waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status));
-    CHECK_EQ_U64(WEXITSTATUS(status), 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* CPROF_OUT's leaks: only the block nothing freed, in the profile and in the text report. */
+static void check_exit_report(char **argv) {
+    remove("build/test_alloc_exit.json");
+    remove("build/test_alloc_exit.txt");
+    CHECK_EQ_U64(run_child(argv, "exit", "build/test_alloc_exit"), 0);
     cprof_profile *report = NULL;
     CHECK_EQ_U64(cprof_load("build/test_alloc_exit.json", &report), 0);
     if (report) {
-        CHECK_EQ_U64(report->allocs.live_blocks, 1); /* at the report, the block was still live */
-        CHECK_EQ_U64(report->allocs.live_bytes, 333);
+        CHECK_EQ_U64(report->allocs.live_blocks, 1);
+        CHECK_EQ_U64(report->allocs.live_bytes, 555);
     }
     cprof_profile_free(report);
+    char text[65536];
+    FILE *f = fopen("build/test_alloc_exit.txt", "rb");
+    size_t length = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[length] = '\0';
+    const char *leaks = strstr(text, "\nLeaks: ");
+    CHECK(leaks != NULL);
+    if (!leaks) return;
+    CHECK_CONTAINS(leaks, "Leaks: 1 blocks, 555 B");
+    CHECK_CONTAINS(leaks, " allocate_leaked, in ");
+    CHECK(strstr(leaks, " allocate_for_atexit, in ") == NULL);
+    CHECK(strstr(leaks, " allocate_for_destructor, in ") == NULL);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    const char *mode = getenv("ALLOC_EXIT_CHILD");
+    if (mode) return strcmp(mode, "exit") == 0 ? exit_child() : after_report_child();
+    test_fork();
+    check_exit_report(argv);
+    CHECK_EQ_U64(run_child(argv, "after", "build/test_alloc_exit_after"), 0);
     CHECK_DONE();
 }
