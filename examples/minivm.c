@@ -1218,7 +1218,10 @@ static int return_from_function(void) {
     return f->return_pc;
 }
 
-static void vm_run(program *p) {
+/* Not static, like an interpreter's dispatch loop in its own file: gcc would otherwise inline this
+   function, called once, into run_script, and a sampling profiler would see no vm_run at all. */
+void vm_run(program *p);
+void vm_run(program *p) {
     const int32_t *code = p->code;
     int pc = 0;
     vm.program = p;
