@@ -57,7 +57,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto diff-tool alloc-valgrind analyze-tool golden hygiene fortify
+          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -101,11 +101,21 @@ $(BUILD)/wordfreq: examples/wordfreq.c $(HEADER)
 
 # The same source instrumented by the compiler: CPROF_NO_MANUAL_SCOPES compiles its CPROF_SCOPEs out,
 # CPROF_AUTO defines the hooks, gcc's exclude list keeps the hook calls out of cprof's own code.
-AUTO_DEMO_FLAGS := -finstrument-functions -finstrument-functions-exclude-file-list=cprof.h,stb_sprintf.h \
-                   -DCPROF_AUTO -DCPROF_NO_MANUAL_SCOPES
+AUTO_FLAGS := -finstrument-functions -finstrument-functions-exclude-file-list=cprof.h,stb_sprintf.h -DCPROF_AUTO
+AUTO_DEMO_FLAGS := $(AUTO_FLAGS) -DCPROF_NO_MANUAL_SCOPES
 $(BUILD)/wordfreq-auto: examples/wordfreq.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) $(AUTO_DEMO_FLAGS) $< -o $@ $(LIBS)
+
+# The interpreter-shaped example (a bytecode VM, several hundred small functions): plain, with cprof
+# compiled out, and every function instrumented automatically. bench/truth.sh measures both.
+$(BUILD)/minivm: examples/minivm.c $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_DISABLE $< -o $@ $(LIBS)
+
+$(BUILD)/minivm-auto: examples/minivm.c $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) $(AUTO_FLAGS) $< -o $@ $(LIBS)
 
 demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto $(BUILD)/sum_bench
 	./$(BUILD)/wordfreq
@@ -157,7 +167,7 @@ $(BUILD)/results/%: $(TEST_SOURCES) $$(call test_object,$$(*D),$$(*F))
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
 # starting with SKIP (something it needs is not installed) and succeeds. What several checks use is
 # built once before them (check-shared), not by each check's own make at the same time.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c examples/minivm.c README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
@@ -173,7 +183,7 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
 .PHONY: check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
-        check-auto-callgrind check-auto-hot-path check-example-auto check-analyze-tool check-fortify
+        check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify
 
 # Every verb on every profile of tests/corpus equals, to the byte, the output kept in tests/golden.
 # After a deliberate change of output: make golden, and the commit shows what changed.
@@ -353,6 +363,18 @@ check-example-auto: $(BUILD)/wordfreq-auto
 	grep -Eq '^ +200,000 .*  count_word  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out
 	grep -Eq '  by_count  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out
 	! grep -E '  (cprof_|stbsp__)' $(BUILD)/check/wordfreq-auto.out
+
+# The interpreter instrumented automatically prints the plain build's line to the byte (the same checksum
+# of everything its script computed), and its profile has at least 300 functions that were called.
+MINIVM_CHECK_SCALE := 3
+check-example-minivm: $(BUILD)/minivm $(BUILD)/minivm-auto $(BUILD)/cprof
+	./$(BUILD)/minivm $(MINIVM_CHECK_SCALE) > $(BUILD)/check/minivm.out
+	CPROF_OUT=$(BUILD)/check/minivm-auto timeout 300 ./$(BUILD)/minivm-auto $(MINIVM_CHECK_SCALE) > $(BUILD)/check/minivm-auto.out
+	cat $(BUILD)/check/minivm.out
+	grep -q '^minivm: scale $(MINIVM_CHECK_SCALE), checksum [0-9a-f]*, [0-9]* instructions, [0-9]* collections$$' $(BUILD)/check/minivm.out
+	cmp $(BUILD)/check/minivm.out $(BUILD)/check/minivm-auto.out
+	called=$$(./$(BUILD)/cprof stats $(BUILD)/check/minivm-auto.json | awk -F'\t' 'NR > 1 && $$2 > 0' | wc -l); \
+	echo "$$called functions called"; test $$called -ge 300
 
 # Every flame graph the tests write (known trees, hostile names, a live capture, 100,000 nodes, empty)
 # is well-formed XML.

@@ -1,0 +1,184 @@
+#!/bin/bash
+# bench/truth.sh - how true is cprof's automatic profile of an interpreter? A shell script, not C like the
+# other benchmarks, because it drives builds and other profilers: gprof, perf and callgrind.
+#
+# examples/minivm.c (a bytecode VM with several hundred small functions) built three ways, each with the
+# Makefile's flags plus -g (which changes no code, and gives callgrind its file names):
+#   plain  -O2 -DCPROF_DISABLE                                   the program as it runs in production
+#   auto   -O2 -finstrument-functions ... -DCPROF_AUTO          every function recorded by cprof
+#   gprof  -O2 -pg -DCPROF_DISABLE                               gcc's own instrumentation, for scale
+# and measured four ways:
+#   1. CPU time (user+system, /usr/bin/time) of RUNS runs of each, interleaved; medians, and ratios to
+#      the plain build of the same run.
+#   2. Self-time shares: perf's sampling of the plain build (cpu-clock, 2000 Hz, no call graphs) against
+#      cprof's pct_self from the auto build, and gprof's flat profile: the top 10 functions by perf's share,
+#      then the functions cprof reports that perf never sees (gcc inlined them into their callers).
+#   3. Call counts: callgrind and cprof in the same run of the auto build at SMALL_SCALE; how many
+#      functions agree exactly, and the ones that do not. Then the same with -fno-inline added, where
+#      every call cprof records is a call instruction callgrind can count.
+#
+# Usage, from the repository's root:  nice bench/truth.sh [RUNS [SCALE [SMALL_SCALE]]]
+#   RUNS 5, SCALE minivm's default (about 1 s of CPU for the plain build), SMALL_SCALE 1.
+# Needs gcc, perf, gprof (binutils) and valgrind; a missing one is installed with apt-get.
+# Files go to build/truth/.
+set -eu
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+SCALE=${2:-}
+SMALL_SCALE=${3:-1}
+OUT=build/truth
+mkdir -p "$OUT"
+
+# --- tools --------------------------------------------------------------------------------------------
+install_missing() {
+    local missing="" sudo=""
+    command -v perf >/dev/null 2>&1 || missing="$missing linux-perf"
+    command -v gprof >/dev/null 2>&1 || missing="$missing binutils"
+    command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
+    [ -x /usr/bin/time ] || missing="$missing time"
+    [ -z "$missing" ] && return 0
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    echo "installing:$missing"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+}
+
+# --- builds -------------------------------------------------------------------------------------------
+build_all() {
+    local cc="gcc -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Werror -Wshadow"
+    local auto="-finstrument-functions -finstrument-functions-exclude-file-list=cprof.h,stb_sprintf.h -DCPROF_AUTO"
+    make -s build/cprof
+    $cc -DCPROF_DISABLE examples/minivm.c -o $OUT/minivm -lpthread -lm
+    $cc $auto examples/minivm.c -o $OUT/minivm-auto -lpthread -lm
+    $cc -pg -DCPROF_DISABLE examples/minivm.c -o $OUT/minivm-pg -lpthread -lm
+    $cc -fno-inline $auto examples/minivm.c -o $OUT/minivm-auto-noinline -lpthread -lm
+}
+
+# --- 1. CPU time --------------------------------------------------------------------------------------
+# cpu_seconds BUILD: one run (in $OUT, where gprof writes gmon.out and cprof its profile); prints user+system.
+cpu_seconds() {
+    (cd $OUT && if [ "$1" = minivm-auto ]; then export CPROF_OUT=auto; fi &&
+        /usr/bin/time -f '%U %S' -o time.txt ./"$1" $SCALE > "$1.out")
+    awk '{ printf "%.3f\n", $1 + $2 }' $OUT/time.txt
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+measure_times() {
+    : > $OUT/times.tsv
+    for run in $(seq "$RUNS"); do
+        for build in minivm minivm-auto minivm-pg; do
+            printf '%s\t%s\n' $build "$(cpu_seconds $build)" >> $OUT/times.tsv
+        done
+    done
+    cmp -s $OUT/minivm.out $OUT/minivm-auto.out && cmp -s $OUT/minivm.out $OUT/minivm-pg.out ||
+        { echo "the three builds printed different lines" >&2; exit 1; }
+    local plain auto pg
+    plain=$(awk '$1 == "minivm" { print $2 }' $OUT/times.tsv | median)
+    auto=$(awk '$1 == "minivm-auto" { print $2 }' $OUT/times.tsv | median)
+    pg=$(awk '$1 == "minivm-pg" { print $2 }' $OUT/times.tsv | median)
+    echo "CPU time, median of $RUNS runs each (user+system), $(cat $OUT/minivm.out)"
+    awk -v p="$plain" -v a="$auto" -v g="$pg" 'BEGIN {
+        printf "  plain  (-DCPROF_DISABLE)          %7.3f s\n", p
+        printf "  auto   (cprof, every function)    %7.3f s   %5.2fx plain\n", a, a / p
+        printf "  gprof  (-pg)                      %7.3f s   %5.2fx plain\n", g, g / p }'
+    for build in minivm minivm-auto minivm-pg; do
+        printf '  every run of %-12s %s\n' "$build:" "$(awk -v b=$build '$1 == b { printf "%s ", $2 }' $OUT/times.tsv)"
+    done
+}
+
+# --- 2. self-time shares ------------------------------------------------------------------------------
+# Each tool's shares as "name<TAB>percent", the compiler's clone suffixes (.isra.0, .part.0, .constprop.0,
+# .cold) dropped and the pieces of one function added up.
+strip_clones() { awk -F'\t' '{ sub(/\.(isra|part|constprop|cold|lto_priv)[.0-9a-z]*$/, "", $1); s[$1] += $2 } END { for (f in s) printf "%s\t%.2f\n", f, s[f] }'; }
+
+perf_shares() {
+    perf record -q -e cpu-clock -F 2000 -o $OUT/perf.data $OUT/minivm $SCALE > /dev/null 2> $OUT/perf.err
+    perf report -i $OUT/perf.data --stdio --no-children --sort symbol 2> /dev/null |
+        awk '$2 == "[.]" { sub(/%$/, "", $1); printf "%s\t%s\n", $3, $1 }' | strip_clones
+}
+
+cprof_shares() { build/cprof stats $OUT/auto.json | awk -F'\t' 'NR > 1 { printf "%s\t%s\n", $1, $9 }' | strip_clones; }
+
+# cprof's self time as perf would see it: the time of each function perf never sees (gcc inlined it into
+# its caller in the plain build) given to its nearest caller that perf does see, along cprof's own stacks.
+cprof_folded_shares() {
+    awk -F'\t' 'FILENAME ~ /perf/ { seen[$1] = 1; next }
+        {
+            split($0, line, " "); k = split(line[1], frame, ";")
+            for (i = k; i > 1 && !(frame[i] in seen); i--) ;
+            self[frame[i]] += line[2]; total += line[2]
+        }
+        END { for (f in self) printf "%s\t%.2f\n", f, 100 * self[f] / total }' $OUT/perf.tsv $OUT/auto.folded | strip_clones
+}
+
+gprof_shares() {
+    gprof -b -p $OUT/minivm-pg $OUT/gmon.out 2> /dev/null |
+        awk '$1 ~ /^[0-9.]+$/ && NF >= 4 { printf "%s\t%s\n", $NF, $1 }' | strip_clones
+}
+
+compare_shares() {
+    perf_shares | sort -t$'\t' -k2,2gr > $OUT/perf.tsv
+    cprof_shares > $OUT/cprof.tsv
+    cprof_folded_shares > $OUT/folded.tsv
+    gprof_shares > $OUT/gprof.tsv
+    echo
+    echo "Self time, % of the run (scale $SCALE): perf samples the plain build, cprof records the auto build, gprof the -pg"
+    echo "build; 'folded' is cprof's with the time of the functions perf never sees given to their nearest caller it sees"
+    awk -F'\t' -v OFS='\t' '
+        function share(of, f) { return (f in of) ? sprintf("%7.2f%%", of[f]) : "-" }
+        function points(of, f, p) { return (f in of) ? sprintf("%+.2f", of[f] - p) : "-" }
+        FILENAME ~ /folded/ { folded[$1] = $2; next }
+        FILENAME ~ /cprof/ { cprof[$1] = $2; next }
+        FILENAME ~ /gprof/ { gprof[$1] = $2; next }
+        { perf[$1] = $2; order[++n] = $1 }
+        END {
+            printf "  %-28s %8s %8s %10s %8s %10s %8s\n", "function (top 10 by perf)", "perf", "cprof", "cprof-perf", \
+                "folded", "folded-perf", "gprof"
+            for (i = 1; i <= 10 && i <= n; i++) {
+                f = order[i]
+                printf "  %-28s %7.2f%% %8s %10s %8s %10s %8s\n", f, perf[f], share(cprof, f), points(cprof, f, perf[f]),
+                    share(folded, f), points(folded, f, perf[f]), share(gprof, f)
+            }
+            for (f in cprof) if (!(f in perf)) { unseen += cprof[f]; unseen_n++ }
+            printf "\n  %d functions of cprof'"'"'s profile never appear in perf'"'"'s (inlined, or too brief to be sampled): %.2f%% of cprof'"'"'s time\n", unseen_n, unseen
+        }' $OUT/cprof.tsv $OUT/folded.tsv $OUT/gprof.tsv $OUT/perf.tsv
+    echo "  the largest of them (cprof's self share):"
+    awk -F'\t' 'FILENAME ~ /perf/ { seen[$1] = 1; next } !($1 in seen) { printf "%s\t%s\n", $1, $2 }' \
+        $OUT/perf.tsv $OUT/cprof.tsv | sort -t$'\t' -k2,2gr | head -10 |
+        awk -F'\t' '{ printf "    %-28s %7.2f%%\n", $1, $2 }'
+}
+
+# --- 3. call counts -----------------------------------------------------------------------------------
+# compare_calls BUILD: cprof's count and callgrind's for every function, in the same run of BUILD.
+compare_calls() {
+    local build=$1
+    (cd $OUT && rm -f $build.callgrind && CPROF_OUT=$build-small timeout 1200 valgrind -q --tool=callgrind \
+        --compress-strings=no --compress-pos=no --callgrind-out-file=$build.callgrind ./$build $SMALL_SCALE > /dev/null)
+    awk -v file='minivm[.]c$' -f tests/callgrind_calls.awk $OUT/$build.callgrind |
+        awk -F'\t' '{ printf "%s\t%s\n", $2, $1 }' | sort > $OUT/$build-callgrind.tsv
+    build/cprof stats $OUT/$build-small.json | awk -F'\t' 'NR > 1 && $2 > 0 { printf "%s\t%s\n", $1, $2 }' |
+        sort > $OUT/$build-cprof.tsv
+    join -t$'\t' -a1 -a2 -e 0 -o 0,1.2,2.2 $OUT/$build-cprof.tsv $OUT/$build-callgrind.tsv > $OUT/$build-calls.tsv
+    echo
+    echo "Calls, cprof and callgrind in the same run of $build (scale $SMALL_SCALE):"
+    awk -F'\t' '
+        { n++ }
+        $2 == $3 { same++; next }
+        $3 == 0 { none++; none_calls += $2; next }
+        $2 == 0 { cg_only++; next }
+        { differ++; diff[differ] = sprintf("    %-28s cprof %12d  callgrind %12d", $1, $2, $3) }
+        END {
+            printf "  %d functions in either; %d with exactly the same count\n", n, same
+            printf "  %d that callgrind never sees called (inlined everywhere: the hooks run, no call instruction): %d calls in cprof\n", none, none_calls
+            printf "  %d that only callgrind sees; %d with different counts (inlined at some call sites)%s\n", cg_only, differ, differ ? ":" : ""
+            for (i = 1; i <= differ && i <= 15; i++) print diff[i]
+        }' $OUT/$build-calls.tsv
+}
+
+install_missing
+build_all
+[ -n "$SCALE" ] || SCALE=$(sed -n 's/.*DEFAULT_SCALE = \([0-9]*\),.*/\1/p' examples/minivm.c)
+measure_times
+compare_shares
+compare_calls minivm-auto
+compare_calls minivm-auto-noinline
