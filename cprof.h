@@ -57,11 +57,17 @@
        CPROF_END()            attribute and for sections that cross blocks. An unbalanced END, a BEGIN
                               left open when its enclosing scope ends, or a scope open at capture is
                               recorded as a message with file:line; the tree stays consistent.
+                              In a signal handler: a scope is recorded, unless the signal interrupted
+                              cprof itself on that thread (inside a scope's entry or exit); then it is
+                              counted (signal_scopes_dropped) and not recorded. errno is kept. The
+                              thread's first scope (it allocates the thread's recorder) must not be
+                              in a handler.
 
    FUNCTIONS (all thread-safe)
        cprof_profile *cprof_capture(void)
-           Snapshot of everything recorded so far, all threads merged (exited threads included) into
-           one immutable cprof_profile. Scopes still open are included with their time so far and
+           Snapshot of everything recorded so far, all threads merged (exited threads included: the
+           first 64 to exit by name, later ones merged at exit into one "exited threads (N merged)")
+           into one immutable cprof_profile. Scopes still open are included with their time so far and
            listed as messages. Never NULL (an empty profile when recording is off). Free it with
            cprof_profile_free().
        void cprof_profile_free(cprof_profile *profile)         NULL is allowed.
@@ -107,8 +113,9 @@
 
    PROFILE FILE (JSON, format 1.1; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
-       version is refused; unknown fields are ignored. Nodes are depth-first with each parent before its
-       children. 1.1 added "budgets" (the program's cprof_budget()s), written only when there are any.
+       version is refused; unknown fields are ignored; a new minor version only adds optional fields
+       (1.1: "budgets", the program's cprof_budget()s, and "signal_scopes_dropped", each written only
+       when there is one). Nodes are depth-first with each parent before its children.
        The loader refuses call trees deeper than 2048 levels, JSON nested deeper than 64,
        a member name twice in one object, files over 256 MiB and anything but a regular file.
        Strings: '"', '\' and control characters (C0, DEL, C1) escaped (\n, \u001b, \u009b), a
@@ -532,6 +539,7 @@ typedef struct cprof_profile {
     const char *timer;     /* "rdtsc", "cntvct" or "clock_gettime" */
     double timer_hz;       /* ticks per second, calibrated against CLOCK_MONOTONIC */
     uint64_t dropped_scopes;   /* scope entries not recorded (past the depth or node limit) */
+    uint64_t signal_scopes_dropped; /* scopes opened in signal handlers that interrupted cprof itself */
     uint64_t messages_dropped; /* messages past the kept ones */
     uint64_t profiler_bytes;   /* the profiler's own memory at capture */
     size_t thread_count;
@@ -930,6 +938,9 @@ size_t cprof__test_textf(char *out, size_t size, const char *format, ...); /* th
 size_t cprof__test_text_width(const char *text, size_t length);   /* characters as the text escape shows them */
 uint64_t cprof__test_u64_rounded(double value);
 void cprof__test_write_outputs_at_exit(void);                 /* CPROF_OUT's files, now */
+/* the calling thread's open scope at `depth`: its children, and its children table's slots (0: none) */
+size_t cprof__test_children(uint32_t depth, size_t *table_slots);
+size_t cprof__test_recorder_bytes(void);                      /* a recorder and its first node block */
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
@@ -966,10 +977,10 @@ void cprof__test_write_outputs_at_exit(void);                 /* CPROF_OUT's fil
 #elif defined(__aarch64__)
 #define CPROF__AARCH64 1
 #endif
+#include <sys/mman.h> /* mmap: the recorder's signal-safe storage */
 #if defined(__linux__)
 #define CPROF__LINUX 1
 #include <sys/syscall.h>
-#include <sys/mman.h>
 #include <linux/perf_event.h>
 #endif
 #if !defined(CLOCK_MONOTONIC)
@@ -1125,6 +1136,24 @@ static void cprof__release(void *p, size_t size) {
     if (!p) return;
     CPROF__ADD(cprof__own_bytes, (size_t)0 - size);
     (free)(p);
+}
+
+/* Zeroed memory straight from the kernel, for what the scope's path may need to grow (nodes, their
+   counter values, child indexes): a signal handler's scope may reach it, and malloc is not
+   async-signal-safe while mmap is a plain system call. Keeps errno. */
+CPROF__NO_INSTRUMENT static void *cprof__pages_alloc(size_t size) {
+    int saved_errno = errno;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = saved_errno;
+    if (p == MAP_FAILED) return NULL;
+    CPROF__ADD(cprof__own_bytes, size);
+    return p;
+}
+
+static void cprof__pages_release(void *p, size_t size) {
+    if (!p) return;
+    CPROF__ADD(cprof__own_bytes, (size_t)0 - size);
+    munmap(p, size);
 }
 
 CPROF__NO_INSTRUMENT static uint64_t cprof__monotonic_ns(void) {
@@ -1871,6 +1900,7 @@ static uint64_t cprof__ticks_to_ns(uint64_t ticks, double hz) {
 #define CPROF__MAX_BLOCKS 20        /* 64 * (2^20 - 1): about 67 million nodes per thread */
 #define CPROF__MAX_MESSAGES 64
 #define CPROF__NAME_BYTES 64
+#define CPROF__EXITED_KEPT 64       /* exited threads kept apart in profiles; later ones are merged */
 
 /* A node of a live tree. Only its thread writes it (with relaxed stores); a capture reads it. */
 typedef struct cprof__rnode {
@@ -1883,7 +1913,8 @@ typedef struct cprof__rnode {
     uint64_t max_ticks;
     double sum_sq_ticks2;
     uint32_t capture_index; /* scratch for the capture, which holds the registry lock */
-    uint32_t reserved;
+    uint32_t child_count;   /* its thread's: past CPROF__CHILD_INDEX_FROM children, child_index finds them */
+    struct cprof__child_index *child_index; /* its thread's only; the capture walks the sibling list */
     uint64_t *counter_values; /* >>counters: per selected event, then time enabled and running; NULL when none */
     uint64_t alloc_count, alloc_bytes; /* >>allocs: made while this node was current (its thread writes) */
 } cprof__rnode;
@@ -1899,7 +1930,13 @@ typedef struct cprof__recorder {
     uint64_t thread_id;
     uint32_t depth; /* open frames; stack[0] is the root */
     uint32_t exited;
+    uint32_t busy;  /* 1 while its thread is inside enter, exit or end: a signal handler's scope then
+                       finds the tree half-changed and is dropped (see cprof__enter) */
     uint64_t dropped;
+    uint64_t signal_dropped; /* scopes dropped because they began while busy: in a signal handler */
+    unsigned char *storage_next; /* the rest of the current chunk of cprof__recorder_storage */
+    size_t storage_left;
+    struct cprof__storage_chunk *storage_chunks;
     uint64_t node_count;
     uint32_t block_count;
     cprof__rnode root;
@@ -1908,11 +1945,17 @@ typedef struct cprof__recorder {
     cprof__frame stack[CPROF__MAX_DEPTH + 1];
     struct cprof__counter_group *counters; /* >>counters: NULL when this thread counts nothing */
     struct cprof__alloc_thread *allocs;    /* >>allocs: NULL until the thread's first tracked allocation */
+    struct cprof__recorder *spare_next;    /* on cprof__g.spare: its thread exited, its tree was merged */
+    uint32_t spare;                        /* 1 while on it: a capture skips it */
 } cprof__recorder;
 
 static pthread_once_t cprof__once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t cprof__lock = PTHREAD_MUTEX_INITIALIZER; /* the registry and the messages;
                                                                     never taken on the hot path */
+/* One capture at a time (it writes scratch into the live nodes), and no thread's counters closed during
+   one. Taken before cprof__lock, which a capture holds only to copy the registry, so that threads start
+   and name themselves while a capture walks their trees. */
+static pthread_mutex_t cprof__capture_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cprof__global {
     pthread_key_t exit_key;
     int enabled;
@@ -1920,7 +1963,13 @@ static struct cprof__global {
     uint64_t start_ticks;
     int64_t start_unix_ns;
     cprof__recorder *recorders, *last_recorder;
-    uint32_t thread_count;
+    uint32_t thread_count;   /* threads seen: the default names count them */
+    uint32_t recorder_count; /* in the registry: threads kept apart, the merged exited ones, spare ones */
+    uint32_t exited_kept;    /* exited threads kept apart, at most CPROF__EXITED_KEPT */
+    uint64_t exited_merged;  /* exited threads whose trees went into `exited` */
+    cprof__recorder *exited; /* the merged exited threads, a pseudo-thread; NULL until the first */
+    cprof__recorder *spare;  /* merged threads' recorders, for new threads (linked by `spare_next`) */
+    uint64_t signal_dropped_early; /* scopes in handlers while their thread's recorder was being made */
     char out_prefix[4096];
     cprof_message messages[CPROF__MAX_MESSAGES];
     char message_text[CPROF__MAX_MESSAGES][160];
@@ -1961,6 +2010,7 @@ static int cprof__budget_set(cprof__budget_entry *list, size_t *count, size_t ca
 /* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
    to find the calling thread's recorder. */
 CPROF__NO_INSTRUMENT static cprof__recorder *cprof__recorder_get(void);
+static CPROF__THREAD_LOCAL int cprof__recorder_creating; /* a signal handler's scope meanwhile is not recorded */
 
 /* Keeps the first CPROF__MAX_MESSAGES problems and counts the rest. */
 static void cprof__message(const char *file, int line, const char *format, ...) {
@@ -1980,7 +2030,7 @@ static void cprof__message(const char *file, int line, const char *format, ...) 
     pthread_mutex_unlock(&cprof__lock);
 }
 
-static void cprof__node_clear(cprof__rnode *node) {
+CPROF__NO_INSTRUMENT static void cprof__node_clear(cprof__rnode *node) {
     CPROF__STORE(node->calls, 0);
     CPROF__STORE(node->total_ticks, 0);
     CPROF__STORE(node->min_ticks, UINT64_MAX);
@@ -1991,15 +2041,43 @@ static void cprof__node_clear(cprof__rnode *node) {
     CPROF__STORE(node->alloc_bytes, 0);
 }
 
+/* The recorder's small allocations that a scope may need (a node's counter values, a child index),
+   carved from chunks of pages that live as long as the recorder: no malloc on a signal handler's path.
+   Zeroed, 8-byte aligned; NULL when out of memory. Only the recorder's thread calls it. */
+#define CPROF__STORAGE_CHUNK_BYTES 65536
+typedef struct cprof__storage_chunk {
+    struct cprof__storage_chunk *next;
+    size_t bytes;
+} cprof__storage_chunk;
+
+CPROF__NO_INSTRUMENT static void *cprof__recorder_storage(cprof__recorder *r, size_t bytes) {
+    bytes = (bytes + 7) & ~(size_t)7;
+    if (bytes > r->storage_left) {
+        size_t chunk_bytes = bytes + sizeof(cprof__storage_chunk) > CPROF__STORAGE_CHUNK_BYTES
+                                 ? bytes + sizeof(cprof__storage_chunk) : CPROF__STORAGE_CHUNK_BYTES;
+        cprof__storage_chunk *chunk = (cprof__storage_chunk *)cprof__pages_alloc(chunk_bytes);
+        if (!chunk) return NULL;
+        chunk->bytes = chunk_bytes;
+        chunk->next = r->storage_chunks;
+        r->storage_chunks = chunk;
+        r->storage_next = (unsigned char *)(chunk + 1);
+        r->storage_left = chunk_bytes - sizeof *chunk;
+    }
+    void *p = r->storage_next;
+    r->storage_next += bytes;
+    r->storage_left -= bytes;
+    return p;
+}
+
 /* Node storage: block b holds 64 * 2^b nodes, so the blocks never move and the count of blocks stays
    small however large the tree grows. */
-static cprof__rnode *cprof__node_new(cprof__recorder *r) {
+CPROF__NO_INSTRUMENT static cprof__rnode *cprof__node_new(cprof__recorder *r) {
     uint64_t index = r->node_count;
     uint64_t capacity = (uint64_t)CPROF__FIRST_BLOCK_NODES * ((1ull << r->block_count) - 1);
     if (index == capacity) {
         if (r->block_count == CPROF__MAX_BLOCKS) return NULL;
         size_t nodes = (size_t)CPROF__FIRST_BLOCK_NODES << r->block_count;
-        cprof__rnode *block = (cprof__rnode *)cprof__alloc(nodes * sizeof *block);
+        cprof__rnode *block = (cprof__rnode *)cprof__pages_alloc(nodes * sizeof *block);
         if (!block) return NULL;
         r->blocks[r->block_count++] = block;
         capacity += nodes;
@@ -2010,15 +2088,67 @@ static cprof__rnode *cprof__node_new(cprof__recorder *r) {
     return &r->blocks[last][index - block_start];
 }
 
+/* A node with many children finds them by site in a hash table (open addressing, at most half full),
+   so that entering a scope costs the same under a parent with 1,000 children as with one (an
+   interpreter's dispatch loop, an event loop). Made from the recorder's storage: no malloc on a path a
+   signal handler's scope reaches; a grown table leaves the old one in the storage (at most as large). */
+#define CPROF__CHILD_INDEX_FROM 8 /* children scanned in the sibling list before a table pays */
+typedef struct cprof__child_index {
+    uint32_t capacity; /* a power of 2 */
+    cprof__rnode *slots[1]; /* [capacity] */
+} cprof__child_index;
+
+static void cprof__child_index_put(cprof__child_index *index, cprof__rnode *child) {
+    size_t slot = cprof__pointer_hash(child->site) & (index->capacity - 1);
+    while (index->slots[slot]) slot = (slot + 1) & (index->capacity - 1);
+    index->slots[slot] = child;
+}
+
+/* A parent's new child is entered in its table, which is made or doubled as needed. Out of memory,
+   the parent keeps the old table (or none) and its children are still found through the list. */
+CPROF__NO_INSTRUMENT static void cprof__child_index_add(cprof__recorder *r, cprof__rnode *parent, cprof__rnode *child) {
+    cprof__child_index *index = parent->child_index;
+    if (!index || (size_t)parent->child_count * 2 > index->capacity) {
+        uint32_t capacity = 4 * CPROF__CHILD_INDEX_FROM;
+        while ((size_t)parent->child_count * 2 > capacity) capacity *= 2;
+        cprof__child_index *bigger = (cprof__child_index *)cprof__recorder_storage(
+            r, sizeof *bigger + (capacity - 1) * sizeof bigger->slots[0]);
+        if (!bigger) { parent->child_index = NULL; return; }
+        bigger->capacity = capacity;
+        for (cprof__rnode *c = parent->first_child; c; c = c->next_sibling) cprof__child_index_put(bigger, c);
+        parent->child_index = bigger; /* already holds `child`, the list's first */
+        return;
+    }
+    cprof__child_index_put(index, child);
+}
+
+/* Not the parent's first child: look in its table, or along its short list. NULL when new. */
+CPROF__NO_INSTRUMENT static cprof__rnode *cprof__child_find(const cprof__rnode *parent, const cprof_site *site) {
+    const cprof__child_index *index = parent->child_index;
+    if (!index) {
+        cprof__rnode *node = parent->first_child;
+        while (node && node->site != site) node = node->next_sibling;
+        return node;
+    }
+    size_t slot = cprof__pointer_hash(site) & (index->capacity - 1);
+    while (index->slots[slot] && index->slots[slot]->site != site) slot = (slot + 1) & (index->capacity - 1);
+    return index->slots[slot];
+}
+
 /* Cold: the first entry of `site` under `parent`. The node is complete before it is published. */
-static cprof__rnode *cprof__node_add(cprof__recorder *r, cprof__rnode *parent, const cprof_site *site) {
+CPROF__NO_INSTRUMENT static cprof__rnode *cprof__node_add(cprof__recorder *r, cprof__rnode *parent, const cprof_site *site) {
     cprof__rnode *node = cprof__node_new(r);
     if (!node) return NULL;
     node->site = site;
     node->capture_index = CPROF_NONE; /* not in any capture yet */
     cprof__node_clear(node);
+    node->first_child = NULL; /* a spare recorder's nodes are used again */
+    node->child_count = 0;
+    node->child_index = NULL;
+    node->counter_values = NULL;
     node->next_sibling = parent->first_child;
     CPROF__STORE_RELEASE(parent->first_child, node);
+    if (++parent->child_count > CPROF__CHILD_INDEX_FROM) cprof__child_index_add(r, parent, node);
     return node;
 }
 
@@ -2111,6 +2241,8 @@ static struct cprof__counter_selection {
     uint32_t event[CPROF__MAX_COUNTERS]; /* index into cprof__events; CPROF_NONE for an unknown name */
     int error[CPROF__MAX_COUNTERS];    /* 0: available; else the probe's errno, or CPROF__UNKNOWN_EVENT... */
     char name[CPROF__MAX_COUNTERS][CPROF__COUNTER_NAME_BYTES];
+    uint32_t ignored_count;            /* names past CPROF__MAX_COUNTERS, noted once the lock is free */
+    char ignored[160];                 /* "name, name, ..." of those, as many as fit */
 } cprof__selection;
 
 /* One thread's counters: an event group and the counter values at the start of each open frame. */
@@ -2180,8 +2312,11 @@ static void cprof__selection_add(const char *name, size_t length) {
     struct cprof__counter_selection *s = &cprof__selection;
     for (uint32_t k = 0; k < s->count; k++)
         if (strlen(s->name[k]) == length && strncmp(s->name[k], name, length) == 0) return;
-    if (s->count == CPROF__MAX_COUNTERS) {
-        cprof__message(NULL, 0, "counter %.*s not used: at most %d counters", (int)length, name, CPROF__MAX_COUNTERS);
+    if (s->count == CPROF__MAX_COUNTERS) { /* under the lock that cprof__message takes: noted later */
+        size_t used = strlen(s->ignored);
+        cprof__snprintf(s->ignored + used, sizeof s->ignored - used, "%s%.*s", s->ignored_count ? ", " : "",
+                        (int)length, name);
+        s->ignored_count++;
         return;
     }
     uint32_t k = s->count++;
@@ -2214,6 +2349,13 @@ static void cprof__selection_choose(const char *events) {
     }
     cprof__selection_probe();
     cprof__selection.chosen = 1;
+}
+
+/* After cprof__selection_choose, without the lock: the names past the limit, in one message. */
+static void cprof__selection_note_ignored(void) {
+    if (cprof__selection.ignored_count)
+        cprof__message(NULL, 0, "%u counters not used (at most %d): %s", (unsigned)cprof__selection.ignored_count,
+                       CPROF__MAX_COUNTERS, cprof__selection.ignored);
 }
 
 /* The counters a recorder starts with: pending when there is anything to count. Under the lock. */
@@ -2344,7 +2486,7 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
    here (too many open files...) is noted with the thread's name and left out. */
 static cprof__counter_group *cprof__counters_open(cprof__recorder *r) {
     size_t bytes = sizeof(cprof__counter_group) + (size_t)(CPROF__MAX_DEPTH + 1) * cprof__counter_slots() * sizeof(uint64_t);
-    cprof__counter_group *g = (cprof__counter_group *)cprof__alloc(bytes);
+    cprof__counter_group *g = (cprof__counter_group *)cprof__pages_alloc(bytes); /* a handler's scope may open it */
     if (!g) return NULL;
     g->bytes = bytes;
     g->start = (uint64_t *)(void *)(g + 1);
@@ -2366,7 +2508,7 @@ static cprof__counter_group *cprof__counters_open(cprof__recorder *r) {
         g->position[k] = g->open_count++;
     }
     if (!g->open_count) {
-        cprof__release(g, bytes);
+        cprof__pages_release(g, bytes);
         return NULL;
     }
     cprof__counters_map_pages(g);
@@ -2386,24 +2528,39 @@ static void cprof__counters_close(cprof__counter_group *g) {
     }
 }
 
-/* A thread ends: its fds are closed under the lock, so that a capture never reads a reused fd. */
+/* A thread ends: its fds are closed under the capture's lock, so that a capture never reads a reused fd. */
 static void cprof__counters_thread_exited(cprof__recorder *r) {
     cprof__counter_group *g = CPROF__LOAD(r->counters);
     if (!g || g == &cprof__counters_pending) return;
-    pthread_mutex_lock(&cprof__lock);
+    pthread_mutex_lock(&cprof__capture_lock);
     cprof__counters_close(g);
-    pthread_mutex_unlock(&cprof__lock);
+    pthread_mutex_unlock(&cprof__capture_lock);
+}
+
+/* A merged exited thread's group (closed at its exit) is freed before its recorder becomes a spare. */
+static void cprof__counters_release(cprof__recorder *r) {
+    cprof__counter_group *g = CPROF__LOAD(r->counters);
+    if (g && g != &cprof__counters_pending) cprof__pages_release(g, g->bytes);
+    CPROF__STORE(r->counters, (cprof__counter_group *)NULL);
 }
 
 /* --- the accumulation, called from the hot path only when the thread has counters --- */
 
 /* A node's values: allocated on its first completed call with counters, by its own thread. */
-static uint64_t *cprof__counters_of_node(cprof__rnode *node) {
+static uint64_t *cprof__counters_of_node(cprof__recorder *r, cprof__rnode *node) {
     uint64_t *values = node->counter_values;
     if (CPROF__LIKELY(values != NULL)) return values;
-    values = (uint64_t *)cprof__alloc(cprof__counter_slots() * sizeof *values);
+    values = (uint64_t *)cprof__recorder_storage(r, cprof__counter_slots() * sizeof *values);
     if (values) CPROF__STORE_RELEASE(node->counter_values, values);
     return values;
+}
+
+/* An exited thread's node merged into the exited threads' tree: its counter values are added. */
+static void cprof__counters_merge_node(cprof__recorder *into, cprof__rnode *to, const cprof__rnode *from) {
+    const uint64_t *more = CPROF__LOAD_ACQUIRE(from->counter_values);
+    uint64_t *values = more ? cprof__counters_of_node(into, to) : NULL;
+    for (uint32_t s = 0; values && s < cprof__counter_slots(); s++)
+        CPROF__STORE(values[s], CPROF__LOAD(values[s]) + CPROF__LOAD(more[s]));
 }
 
 /* Scope enter: remember the group's values for the frame at `depth`. Opens the group first when this
@@ -2430,7 +2587,7 @@ CPROF__COLD static void cprof__counters_stop(cprof__recorder *r, uint32_t depth)
     uint32_t slots = cprof__counter_slots();
     uint64_t now[CPROF__MAX_COUNTERS + 2];
     if (cprof__counters_read(g, now, 1)) return;
-    uint64_t *values = cprof__counters_of_node(r->stack[depth].node); /* after the read: its page faults are not the scope's */
+    uint64_t *values = cprof__counters_of_node(r, r->stack[depth].node); /* after the read: its page faults are not the scope's */
     if (!values) return;
     for (uint32_t s = 0; s < slots; s++)
         CPROF__STORE(values[s], CPROF__LOAD(values[s]) + (now[s] - g->start[depth * slots + s]));
@@ -3217,6 +3374,7 @@ void cprof__track_end(cprof__alloc_block_state *state) {
    new trackers from appearing while the locks are taken. Registered when cprof starts, so that no lock
    can be held across a fork() before the handlers exist. */
 static void cprof__fork_prepare(void) {
+    pthread_mutex_lock(&cprof__capture_lock);
     pthread_mutex_lock(&cprof__lock);
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_lock(&t->lock);
     pthread_mutex_lock(&cprof__orphan_lock);
@@ -3228,12 +3386,13 @@ static void cprof__fork_parent(void) {
     pthread_mutex_unlock(&cprof__orphan_lock);
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
     pthread_mutex_unlock(&cprof__lock);
+    pthread_mutex_unlock(&cprof__capture_lock);
 }
 
 /* A fork() child reports only the thread that forked (with what it recorded before the fork): the
-   others' recorders leave the registry, their remembered frees and held blocks go to the finished
-   threads' list (their live blocks are unknown blocks in the child), and CPROF_OUT becomes
-   prefix.PID, so that the child's files do not replace its parent's. */
+   others' recorders leave the registry (the merged exited threads and the spares too), their remembered
+   frees and held blocks go to the finished threads' list (their live blocks are unknown blocks in the
+   child), and CPROF_OUT becomes prefix.PID, so that the child's files do not replace its parent's. */
 static void cprof__fork_child_alone(void) {
     cprof__recorder *self = cprof__this_thread, *next;
     for (cprof__recorder *r = cprof__g.recorders; r; r = next) {
@@ -3245,6 +3404,10 @@ static void cprof__fork_child_alone(void) {
     }
     if (self) self->next = NULL;
     cprof__g.recorders = cprof__g.last_recorder = self;
+    cprof__g.spare = NULL; /* they left the registry with the others: a new thread makes its own */
+    cprof__g.exited = NULL;
+    cprof__g.exited_kept = 0;
+    cprof__g.exited_merged = 0;
     if (self && self->allocs) self->allocs->last_owner = NULL;
     size_t length = strlen(cprof__g.out_prefix);
     if (length && length + 12 < sizeof cprof__g.out_prefix) /* "." and the process id */
@@ -3267,29 +3430,47 @@ static void cprof__fork_child(void) {
    >>scopes: a thread's recorder created at its first scope and marked at its exit, start-up from
    the environment, scope enter and exit (the hot path), recording on and off, reset
    ================================================================================================== */
+static void cprof__recorder_retire(cprof__recorder *r);
+
 static void cprof__thread_exited(void *recorder) {
     CPROF__STORE(((cprof__recorder *)recorder)->exited, 1u);
     cprof__counters_thread_exited((cprof__recorder *)recorder);
     cprof__allocs_thread_exited((cprof__recorder *)recorder);
+    cprof__recorder_retire((cprof__recorder *)recorder);
 }
 
-/* Creates the calling thread's recorder and links it into the registry; it outlives the thread so
-   that a later capture still sees what the thread recorded. */
-static cprof__recorder *cprof__recorder_create(void) {
-    cprof__recorder *r = (cprof__recorder *)cprof__alloc(sizeof *r);
-    if (!r) return NULL;
-    r->thread_id = cprof__thread_id();
-    cprof__node_clear(&r->root);
+/* Appends a new recorder to the registry. Under the lock. */
+static void cprof__recorder_link(cprof__recorder *r) {
     r->stack[0].node = &r->root;
-    pthread_mutex_lock(&cprof__lock);
-    r->counters = cprof__counters_for_new_thread();
-    cprof__g.thread_count++;
-    if (cprof__g.thread_count == 1) strcpy(r->name, "main");
-    else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
+    cprof__node_clear(&r->root);
     if (cprof__g.last_recorder) CPROF__STORE_RELEASE(cprof__g.last_recorder->next, r);
     else cprof__g.recorders = r;
     cprof__g.last_recorder = r;
+    cprof__g.recorder_count++;
+}
+
+/* Creates the calling thread's recorder, or takes a spare one (an exited thread's, already merged), and
+   links it into the registry; it outlives the thread so that a later capture still sees what the
+   thread recorded. */
+static cprof__recorder *cprof__recorder_create(void) {
+    pthread_mutex_lock(&cprof__lock);
+    cprof__recorder *r = cprof__g.spare;
+    if (r) {
+        cprof__g.spare = r->spare_next;
+        CPROF__STORE(r->exited, 0u);
+        CPROF__STORE(r->spare, 0u); /* its tree is empty, its nodes free for reuse (see cprof__recorder_retire) */
+    } else if ((r = (cprof__recorder *)cprof__alloc(sizeof *r)) != NULL) {
+        cprof__recorder_link(r);
+    }
+    if (r) {
+        r->thread_id = cprof__thread_id();
+        r->counters = cprof__counters_for_new_thread();
+        cprof__g.thread_count++;
+        if (cprof__g.thread_count == 1) strcpy(r->name, "main");
+        else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
+    }
     pthread_mutex_unlock(&cprof__lock);
+    if (!r) return NULL;
     pthread_setspecific(cprof__g.exit_key, r);
     cprof__this_thread = r;
     return r;
@@ -3301,8 +3482,40 @@ static void cprof__init(void) { pthread_once(&cprof__once, cprof__init_once); }
 CPROF__NO_INSTRUMENT static cprof__recorder *cprof__recorder_get(void) {
     cprof__recorder *r = cprof__this_thread;
     if (CPROF__LIKELY(r != NULL)) return r;
+    if (cprof__recorder_creating) return NULL;
+    cprof__recorder_creating = 1;
     cprof__init();
-    return cprof__recorder_create();
+    r = cprof__recorder_create();
+    cprof__recorder_creating = 0;
+    return r;
+}
+
+static void cprof__counters_merge_node(cprof__recorder *into, cprof__rnode *to, const cprof__rnode *from);
+static void cprof__counters_release(cprof__recorder *r);
+static void cprof__selection_note_ignored(void);
+
+/* A signal handler's scope must not touch the tree while the code it interrupted is changing it: enter,
+   exit and end mark the recorder busy around every change (a relaxed store each way, and a compiler-
+   only fence so that no change moves outside the mark). A scope that begins while busy can only be in
+   a signal handler (or a hook called from cprof itself): it is counted and not recorded. */
+#if defined(__GNUC__)
+#define CPROF__SIGNAL_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#else
+#define CPROF__SIGNAL_FENCE() ((void)0)
+#endif
+#define CPROF__BUSY_BEGIN(r) (CPROF__STORE((r)->busy, 1u), CPROF__SIGNAL_FENCE())
+#define CPROF__BUSY_END(r) (CPROF__SIGNAL_FENCE(), CPROF__STORE((r)->busy, 0u))
+
+CPROF__NO_INSTRUMENT CPROF__COLD static uint32_t cprof__enter_while_busy(cprof__recorder *r) {
+    CPROF__STORE(r->signal_dropped, CPROF__LOAD(r->signal_dropped) + 1);
+    return 0;
+}
+
+/* Cold: no recorder, or recording off. A scope that begins while its thread's recorder is being made
+   is in a signal handler: counted as well (there is no recorder yet to count it on). */
+CPROF__NO_INSTRUMENT CPROF__COLD static uint32_t cprof__enter_unrecorded(void) {
+    if (cprof__recorder_creating) CPROF__ADD(cprof__g.signal_dropped_early, 1u);
+    return 0;
 }
 
 /* The hot path, enter: find the child of the current node for this site (a pointer compare per
@@ -3310,17 +3523,20 @@ CPROF__NO_INSTRUMENT static cprof__recorder *cprof__recorder_get(void) {
    frame's depth, the token that cprof__exit checks; 0 when nothing was recorded. */
 CPROF__NO_INSTRUMENT uint32_t cprof__enter(const cprof_site *site) {
     cprof__recorder *r = cprof__recorder_get();
-    if (CPROF__UNLIKELY(!r || !CPROF__LOAD(cprof__g.enabled))) return 0;
+    if (CPROF__UNLIKELY(!r || !CPROF__LOAD(cprof__g.enabled))) return r ? 0 : cprof__enter_unrecorded();
+    if (CPROF__UNLIKELY(CPROF__LOAD(r->busy))) return cprof__enter_while_busy(r);
+    CPROF__BUSY_BEGIN(r);
     uint32_t depth = r->depth;
     cprof__rnode *node = NULL;
     if (CPROF__LIKELY(depth < CPROF__MAX_DEPTH)) {
         cprof__rnode *parent = r->stack[depth].node;
-        node = parent->first_child;
-        while (node && node->site != site) node = node->next_sibling;
+        node = parent->first_child; /* one pointer compare for the common case, else a table or a short list */
+        if (CPROF__UNLIKELY(!node || node->site != site)) node = cprof__child_find(parent, site);
         if (CPROF__UNLIKELY(!node)) node = cprof__node_add(r, parent, site);
     }
     if (CPROF__UNLIKELY(!node)) {
         CPROF__STORE(r->dropped, CPROF__LOAD(r->dropped) + 1);
+        CPROF__BUSY_END(r);
         return 0;
     }
     cprof__frame *frame = &r->stack[depth + 1];
@@ -3330,10 +3546,11 @@ CPROF__NO_INSTRUMENT uint32_t cprof__enter(const cprof_site *site) {
     if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_start(r, depth + 1); /* off: one branch */
     CPROF__STORE(frame->start_ticks, cprof__ticks());
     CPROF__STORE_RELEASE(r->depth, depth + 1);
+    CPROF__BUSY_END(r);
     return depth + 1;
 }
 
-CPROF__NO_INSTRUMENT static void cprof__frame_close(cprof__recorder *r, uint32_t depth, uint64_t now) {
+CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__frame_close(cprof__recorder *r, uint32_t depth, uint64_t now) {
     cprof__frame *frame = &r->stack[depth];
     cprof__rnode *node = frame->node;
     uint64_t elapsed = now - frame->start_ticks;
@@ -3361,24 +3578,34 @@ static void cprof__close_forgotten(cprof__recorder *r, uint32_t token, uint64_t 
     }
 }
 
-/* The hot path, exit: read the timer first, then add the elapsed ticks to the frame's node. */
+/* Cold: the scope to close is not the innermost one. */
+CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__exit_unbalanced(cprof__recorder *r, uint32_t token, uint64_t now) {
+    if (r->depth < token) return; /* already closed (a longjmp skipped the cleanups) */
+    CPROF__BUSY_BEGIN(r);
+    cprof__close_forgotten(r, token, now);
+    cprof__frame_close(r, token, now);
+    CPROF__BUSY_END(r);
+}
+
+/* The hot path, exit: read the timer first, then add the elapsed ticks to the frame's node. (A signal
+   handler's scope between the depth check and the busy mark leaves the depth as it found it.) */
 CPROF__NO_INSTRUMENT void cprof__exit(uint32_t token) {
     if (token == 0) return;
     uint64_t now = cprof__ticks();
     cprof__recorder *r = cprof__this_thread;
     if (CPROF__UNLIKELY(r->depth != token)) {
-        if (r->depth < token) return; /* already closed (a longjmp skipped the cleanups) */
-        cprof__close_forgotten(r, token, now);
+        cprof__exit_unbalanced(r, token, now);
+        return;
     }
+    CPROF__BUSY_BEGIN(r);
     cprof__frame_close(r, token, now);
+    CPROF__BUSY_END(r);
 }
 
 void cprof__scope_cleanup(const uint32_t *token) { cprof__exit(*token); }
 
-void cprof__end(const cprof_site *site) {
-    uint64_t now = cprof__ticks();
-    cprof__recorder *r = cprof__recorder_get();
-    if (!r || !CPROF__LOAD(cprof__g.enabled)) return; /* its BEGIN may not have been recorded */
+/* CPROF_END proper: close the innermost frame if it is a CPROF_BEGIN's. */
+static void cprof__end_top(cprof__recorder *r, const cprof_site *site, uint64_t now) {
     if (r->depth == 0) {
         cprof__message(site->file, site->line, "CPROF_END() in %s without an open CPROF_BEGIN; ignored",
                        site->function);
@@ -3394,6 +3621,106 @@ void cprof__end(const cprof_site *site) {
     cprof__frame_close(r, r->depth, now);
 }
 
+void cprof__end(const cprof_site *site) {
+    uint64_t now = cprof__ticks();
+    cprof__recorder *r = cprof__recorder_get();
+    if (!r || !CPROF__LOAD(cprof__g.enabled)) return; /* its BEGIN may not have been recorded */
+    if (CPROF__LOAD(r->busy)) return; /* in a signal handler: its BEGIN was dropped as well */
+    CPROF__BUSY_BEGIN(r);
+    cprof__end_top(r, site, now);
+    CPROF__BUSY_END(r);
+}
+
+/* --- exited threads: past CPROF__EXITED_KEPT of them, a thread's tree is merged at its exit into one
+   pseudo-thread ("exited threads") and its recorder becomes a spare for the next new thread, so that
+   the profiler's memory stays bounded however many threads come and go; every count is kept. A thread
+   with tracked allocations is kept as it is: the tracker's sites point into its tree. --- */
+
+/* Adds one exited node's counts to the merged tree's node for the same path. */
+static void cprof__node_merge(cprof__recorder *into, cprof__rnode *to, const cprof__rnode *from) {
+    double square, more;
+    CPROF__LOAD_DOUBLE(to->sum_sq_ticks2, square);
+    CPROF__LOAD_DOUBLE(from->sum_sq_ticks2, more);
+    square += more;
+    uint64_t min_ticks = CPROF__LOAD(from->min_ticks), max_ticks = CPROF__LOAD(from->max_ticks);
+    CPROF__STORE(to->calls, CPROF__LOAD(to->calls) + CPROF__LOAD(from->calls));
+    CPROF__STORE(to->total_ticks, CPROF__LOAD(to->total_ticks) + CPROF__LOAD(from->total_ticks));
+    CPROF__STORE_DOUBLE(to->sum_sq_ticks2, square);
+    if (min_ticks < CPROF__LOAD(to->min_ticks)) CPROF__STORE(to->min_ticks, min_ticks);
+    if (max_ticks > CPROF__LOAD(to->max_ticks)) CPROF__STORE(to->max_ticks, max_ticks);
+    cprof__counters_merge_node(into, to, from);
+}
+
+/* Adds `from`'s subtree under `to`, node by node, matched by site. */
+static void cprof__tree_merge(cprof__recorder *into, cprof__rnode *to, const cprof__rnode *from) {
+    for (const cprof__rnode *child = CPROF__LOAD_ACQUIRE(from->first_child); child; child = child->next_sibling) {
+        cprof__rnode *node = cprof__child_find(to, child->site);
+        if (!node) node = cprof__node_add(into, to, child->site);
+        if (!node) { /* out of memory: the calls are counted as dropped */
+            CPROF__STORE(into->dropped, CPROF__LOAD(into->dropped) + CPROF__LOAD(child->calls));
+            continue;
+        }
+        cprof__node_merge(into, node, child);
+        cprof__tree_merge(into, node, child);
+    }
+}
+
+/* The merged exited threads' pseudo-thread, made on first use. Under the lock. */
+static cprof__recorder *cprof__exited_threads(void) {
+    cprof__recorder *r = cprof__g.exited;
+    if (r || !(r = (cprof__recorder *)cprof__alloc(sizeof *r))) return r;
+    r->exited = 1;
+    strcpy(r->name, "exited threads");
+    cprof__recorder_link(r);
+    return cprof__g.exited = r;
+}
+
+/* A merged thread's recorder, emptied for the next new thread: its node blocks stay (a new owner
+   fills them again), its other storage and its counters' memory go. Under both locks. */
+static void cprof__recorder_make_spare(cprof__recorder *r) {
+    CPROF__STORE_RELEASE(r->root.first_child, (cprof__rnode *)NULL);
+    r->root.child_count = 0;
+    r->root.child_index = NULL;
+    CPROF__STORE(r->node_count, 0);
+    while (r->storage_chunks) {
+        cprof__storage_chunk *next = r->storage_chunks->next;
+        cprof__pages_release(r->storage_chunks, r->storage_chunks->bytes);
+        r->storage_chunks = next;
+    }
+    r->storage_next = NULL;
+    r->storage_left = 0;
+    cprof__counters_release(r);
+    CPROF__STORE(r->depth, 0u);
+    CPROF__STORE(r->dropped, 0);
+    CPROF__STORE(r->signal_dropped, 0);
+    CPROF__STORE(r->spare, 1u);
+    r->spare_next = cprof__g.spare;
+    cprof__g.spare = r;
+}
+
+/* At the thread's exit (its key's destructor, on the thread): kept apart, or merged and made spare. */
+static void cprof__recorder_retire(cprof__recorder *r) {
+    if (cprof__this_thread != r || CPROF__LOAD_ACQUIRE(r->allocs)) return;
+    pthread_mutex_lock(&cprof__capture_lock); /* no capture walks r or the merged tree meanwhile */
+    pthread_mutex_lock(&cprof__lock);
+    cprof__recorder *into = NULL;
+    if (cprof__g.exited_kept < CPROF__EXITED_KEPT) cprof__g.exited_kept++;
+    else into = cprof__exited_threads();
+    pthread_mutex_unlock(&cprof__lock);
+    if (into) cprof__tree_merge(into, &into->root, &r->root);
+    pthread_mutex_lock(&cprof__lock);
+    if (into) {
+        CPROF__STORE(into->dropped, CPROF__LOAD(into->dropped) + CPROF__LOAD(r->dropped));
+        CPROF__STORE(into->signal_dropped, CPROF__LOAD(into->signal_dropped) + CPROF__LOAD(r->signal_dropped));
+        cprof__g.exited_merged++;
+        cprof__snprintf(into->name, sizeof into->name, "exited threads (%llu merged)",
+                        (unsigned long long)cprof__g.exited_merged);
+        cprof__recorder_make_spare(r);
+    }
+    pthread_mutex_unlock(&cprof__lock);
+    pthread_mutex_unlock(&cprof__capture_lock);
+    if (into) cprof__this_thread = NULL; /* a scope in a later destructor makes a new recorder */
+}
 
 /* --- the environment: a value cprof does not understand gets one line on stderr, and is ignored -------- */
 static void cprof__env_warn(const char *name, const char *value, const char *what) {
@@ -3435,6 +3762,7 @@ static void cprof__init_once(void) {
     pthread_key_create(&cprof__g.exit_key, cprof__thread_exited);
     const char *counters = getenv("CPROF_COUNTERS");
     if (counters && !cprof__g.forced_off) cprof__selection_choose(counters);
+    cprof__selection_note_ignored();
 #ifndef CPROF_MAIN /* the tool itself writes no profile */
     if (out && *out && !cprof__g.forced_off && cprof__env_out_fits(out, sizeof cprof__g.out_prefix))
         strcpy(cprof__g.out_prefix, out); /* written at exit by cprof__write_outputs_last (>>output) */
@@ -3487,7 +3815,9 @@ void cprof_reset(void) {
         cprof__tree_clear(&r->root);
         cprof__counters_clear_tree(&r->root);
         CPROF__STORE(r->dropped, 0);
+        CPROF__STORE(r->signal_dropped, 0);
     }
+    CPROF__STORE(cprof__g.signal_dropped_early, 0);
     cprof__g.message_count = 0;
     cprof__g.messages_dropped = 0;
     cprof__g.start_ticks = cprof__ticks();
@@ -3507,6 +3837,7 @@ int cprof_counters_enable(const char *events) {
     }
     int available = (int)cprof__selection.available;
     pthread_mutex_unlock(&cprof__lock);
+    if (!chosen) cprof__selection_note_ignored();
     if (chosen) cprof__message(NULL, 0, "cprof_counters_enable(\"%s\") ignored: counters were already chosen", events ? events : "");
     return chosen || cprof__g.forced_off ? -1 : available;
 }
@@ -4572,6 +4903,7 @@ typedef struct cprof__capture_state {
     double hz;
     uint32_t thread;
     int failed;
+    const char *thread_name; /* the profile's copy of the current thread's name */
 } cprof__capture_state;
 
 static uint64_t cprof__counter_time[2]; /* capture scratch (under the lock): enabled, running of outermost scopes */
@@ -4877,7 +5209,7 @@ static void cprof__capture_open_frames(cprof__capture_state *c, cprof__recorder 
             !cprof__grow(&p->messages, &cprof__capacities(p)->messages, p->message_count + 1, sizeof *p->messages)) {
             char text[200];
             cprof__snprintf(text, sizeof text, "scope %s was still open on thread %s at capture; its time so far is included",
-                            site->name, r->name);
+                            site->name, c->thread_name);
             cprof_message *m = &p->messages[p->message_count++];
             m->file = site->file;
             m->line = site->line;
@@ -4888,7 +5220,7 @@ static void cprof__capture_open_frames(cprof__capture_state *c, cprof__recorder 
     }
 }
 
-static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, uint64_t now) {
+static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, const char *name, uint64_t now) {
     cprof_profile *p = c->profile;
     cprof_node *root = cprof__add_node(p);
     cprof_thread_info *thread = NULL;
@@ -4899,12 +5231,13 @@ static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, u
     c->thread = (uint32_t)p->thread_count++;
     root->thread = c->thread;
     thread->id = r->thread_id;
-    thread->name = cprof__string(p, r->name);
+    thread->name = c->thread_name = name;
     thread->root = root_index;
     thread->exited = CPROF__LOAD(r->exited);
     r->root.capture_index = root_index;
     cprof__allocs_copy_node(root, &r->root);
     p->dropped_scopes += CPROF__LOAD(r->dropped);
+    p->signal_scopes_dropped += CPROF__LOAD(r->signal_dropped);
     cprof__capture_children(c, &r->root, root_index, 1);
     cprof__capture_open_frames(c, r, root_index, now);
     cprof__counters_capture_open(p, r, root_index);
@@ -4944,6 +5277,36 @@ static void cprof__program_name(cprof_profile *p) {
     p->program = "";
 }
 
+/* The recorders a capture walks and their names (in the profile's strings), copied under the registry
+   lock; recorders are never freed, so the walk needs no lock. */
+typedef struct cprof__registry_snapshot {
+    cprof__recorder **recorders;
+    const char **names;
+    size_t count, capacity;
+    int failed;
+} cprof__registry_snapshot;
+
+static cprof__registry_snapshot cprof__registry_copy(cprof_profile *p) {
+    cprof__registry_snapshot s;
+    memset(&s, 0, sizeof s);
+    if (cprof__g.forced_off) return s;
+    s.capacity = cprof__g.recorder_count ? cprof__g.recorder_count : 1;
+    s.recorders = (cprof__recorder **)cprof__alloc(s.capacity * sizeof *s.recorders);
+    s.names = (const char **)cprof__alloc(s.capacity * sizeof *s.names);
+    s.failed = !s.recorders || !s.names;
+    for (cprof__recorder *r = cprof__g.recorders; r && !s.failed && s.count < s.capacity; r = r->next) {
+        if (CPROF__LOAD(r->spare)) continue; /* an exited thread's, merged; empty until a new thread takes it */
+        s.recorders[s.count] = r;
+        s.names[s.count++] = cprof__string(p, r->name);
+    }
+    return s;
+}
+
+static void cprof__registry_snapshot_free(cprof__registry_snapshot *s) {
+    cprof__release(s->recorders, s->capacity * sizeof *s->recorders);
+    cprof__release(s->names, s->capacity * sizeof *s->names);
+}
+
 cprof_profile *cprof_capture(void) {
     cprof__init();
     cprof_profile *p = cprof__profile_new();
@@ -4952,6 +5315,7 @@ cprof_profile *cprof_capture(void) {
     memset(&c, 0, sizeof c);
     c.profile = p;
     cprof__program_name(p);
+    pthread_mutex_lock(&cprof__capture_lock);
     pthread_mutex_lock(&cprof__lock);
     uint64_t now = cprof__ticks();
     c.hz = cprof__timer_hz();
@@ -4960,14 +5324,19 @@ cprof_profile *cprof_capture(void) {
     p->start_unix_ns = cprof__g.start_unix_ns;
     p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
     cprof__counters_capture_begin(p);
-    c.failed = cprof__bench_capture(p);
-    if (!cprof__g.forced_off)
-        for (cprof__recorder *r = cprof__g.recorders; r && !c.failed; r = CPROF__LOAD_ACQUIRE(r->next))
-            cprof__capture_thread(&c, r, now);
+    cprof__registry_snapshot snapshot = cprof__registry_copy(p);
+    pthread_mutex_unlock(&cprof__lock);
+    c.failed = cprof__bench_capture(p) || snapshot.failed;
+    for (size_t i = 0; i < snapshot.count && !c.failed; i++) /* the trees, without the registry lock */
+        cprof__capture_thread(&c, snapshot.recorders[i], snapshot.names[i], now);
+    cprof__registry_snapshot_free(&snapshot);
+    pthread_mutex_lock(&cprof__lock);
     if (!c.failed && cprof__allocs_capture(p)) c.failed = 1;
+    p->signal_scopes_dropped += CPROF__LOAD(cprof__g.signal_dropped_early);
     cprof__capture_messages(p);
     cprof__capture_budgets(p);
     pthread_mutex_unlock(&cprof__lock);
+    pthread_mutex_unlock(&cprof__capture_lock);
     cprof__site_map_free(&c.sites);
     if (c.failed) {
         cprof_profile_free(p);
@@ -5003,6 +5372,9 @@ static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
     if (p->dropped_scopes)
         cprof__buf_textf(b, "%llu scope entries were not recorded (deeper than %d levels, or out of memory)\n",
                           (unsigned long long)p->dropped_scopes, CPROF__MAX_DEPTH);
+    if (p->signal_scopes_dropped)
+        cprof__buf_printf(b, "%llu scopes opened in signal handlers were not recorded (the signal interrupted cprof "
+                          "itself)\n", (unsigned long long)p->signal_scopes_dropped);
 }
 
 static void cprof__report_messages(cprof__buf *b, const cprof_profile *p) {
@@ -5404,6 +5776,8 @@ static void cprof__json_header(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_printf(b, ",\n  \"dropped_scopes\": %llu,\n  \"messages_dropped\": %llu,\n  \"profiler_bytes\": %llu,\n",
                       (unsigned long long)p->dropped_scopes, (unsigned long long)p->messages_dropped,
                       (unsigned long long)p->profiler_bytes);
+    if (p->signal_scopes_dropped) /* since 1.1; written only when there were some */
+        cprof__buf_printf(b, "  \"signal_scopes_dropped\": %llu,\n", (unsigned long long)p->signal_scopes_dropped);
 }
 
 /* Counters: their descriptions here, each node's inclusive values in its "counters" array. */
@@ -6887,6 +7261,8 @@ static void cprof__load_header(cprof__json *j, uint32_t root, cprof_profile *p) 
     p->timer = cprof__json_text(j, p, root, "timer", "profile");
     p->timer_hz = cprof__json_double(j, root, "timer_hz", "profile");
     p->dropped_scopes = cprof__json_u64(j, root, "dropped_scopes", "profile", UINT64_MAX);
+    if (cprof__json_member(j, root, "signal_scopes_dropped")) /* since 1.1, and only when not 0 */
+        p->signal_scopes_dropped = cprof__json_u64(j, root, "signal_scopes_dropped", "profile", UINT64_MAX);
     p->messages_dropped = cprof__json_u64(j, root, "messages_dropped", "profile", UINT64_MAX);
     p->profiler_bytes = cprof__json_u64(j, root, "profiler_bytes", "profile", UINT64_MAX);
 }
@@ -8899,6 +9275,13 @@ size_t cprof__test_display_width(const char *text) { return cprof__display_width
 size_t cprof__test_text_width(const char *text, size_t length) { return cprof__text_width(text, length); }
 uint64_t cprof__test_u64_rounded(double value) { return cprof__u64_rounded(value); }
 void cprof__test_write_outputs_at_exit(void) { cprof__write_outputs_at_exit(); }
+size_t cprof__test_recorder_bytes(void) { return sizeof(cprof__recorder) + 64 * sizeof(cprof__rnode); }
+
+size_t cprof__test_children(uint32_t depth, size_t *table_slots) {
+    const cprof__rnode *node = cprof__this_thread->stack[depth].node;
+    *table_slots = node->child_index ? node->child_index->capacity : 0;
+    return node->child_count;
+}
 
 size_t cprof__test_textf(char *out, size_t size, const char *format, ...) {
     cprof__buf b;
@@ -9339,6 +9722,9 @@ int main(int argc, char **argv) {
 #undef CPROF__ANALYZE_KEY_COUNT
 #undef CPROF__AUTO_STACK
 #undef CPROF__BUDGET_NAME_BYTES
+#undef CPROF__BUSY_BEGIN
+#undef CPROF__BUSY_END
+#undef CPROF__CHILD_INDEX_FROM
 #undef CPROF__COLD
 #undef CPROF__COUNTER_NAME
 #undef CPROF__COUNTER_NAME_BYTES
@@ -9353,6 +9739,7 @@ int main(int argc, char **argv) {
 #undef CPROF__EVENT_COUNT
 #undef CPROF__EVENT_HW
 #undef CPROF__EVENT_SW
+#undef CPROF__EXITED_KEPT
 #undef CPROF__FENCE_ACQUIRE
 #undef CPROF__FENCE_RELEASE
 #undef CPROF__FIRST_BLOCK_NODES
@@ -9393,6 +9780,8 @@ int main(int argc, char **argv) {
 #undef CPROF__OUTPUT_FILES
 #undef CPROF__QUARANTINE_BYTES
 #undef CPROF__REPORT_MAX_INDENT
+#undef CPROF__SIGNAL_FENCE
+#undef CPROF__STORAGE_CHUNK_BYTES
 #undef CPROF__STORE
 #undef CPROF__STORE_DOUBLE
 #undef CPROF__STORE_RELEASE
