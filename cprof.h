@@ -189,7 +189,8 @@
            holds the name (the comparison's label; not saved in the JSON file).
        cprof_findings *cprof_analyze(const cprof_profile *, const cprof_analyze_options *)
            The problems in a profile (live or loaded), ranked: severity (Critical, High, Medium, Low), then the
-           Amdahl bound 1 / (1 - p) of the share p of the run that fixing one could remove. Each finding has its
+           Amdahl bound 1 / (1 - p) of the share p of the run that fixing one could remove (p of base_ns: the wall
+           time when the scopes recorded less, else the recorded time). Each finding has its
            category, function, file:line, the function's figures, the rule's measure and threshold, a
            description with the numbers and a recommendation; findings->bottleneck names the largest self time
            and the heaviest path from the root to it; not_checked[category] says why a rule could not run (no
@@ -201,12 +202,13 @@
            1000, hot_loop_pct 2, deep_stack_depth 100, cache_miss_pct 20, cache_mpki 10, cache_min_pct 5,
            frequent_alloc_count 10000, frequent_alloc_max_bytes 1024, excessive_alloc_pct 25,
            excessive_alloc_bytes 1 MiB, large_alloc_bytes 16 MiB, temporary_alloc_count 1000,
-           temporary_alloc_pct 50, leak_high_bytes 1 MiB;
+           temporary_alloc_pct 50, leak_high_bytes 1 MiB, min_judged_avg_ns 180, min_judged_calls 1000;
            settings = getenv("CPROF_ANALYZE") and budgets = getenv("CPROF_BUDGET"), both applied by
            cprof_analyze over the fields (set them NULL to use the fields as they are).
        int cprof_analysis_write(const cprof_findings *, FILE *)   the text: "Performance Analysis: bottleneck
-           ...", then "Issues Found: N" and the findings grouped by severity, or "No issues found"; then what
-           was not checked. 0 on success, -1 on a write error.
+           ...", then "Issues Found: N" and the findings grouped by severity (3 or more with the same advice as
+           one entry), or "No issues found"; then the functions too short to judge, what was not checked.
+           0 on success, -1 on a write error.
        size_t cprof_analysis_format(const cprof_findings *, char *buffer, size_t size)   the same into a buffer
            (snprintf's contract).
        int cprof_analysis_json_write(const cprof_findings *, FILE *)   the same as JSON (an infinite bound is null).
@@ -220,6 +222,8 @@
 
    ANALYZER RULES (thresholds: the fields of cprof_analyze_options; the README has the details)
        SlowFunction    self time > slow_critical_pct of the run: Critical, > slow_high_pct High, > slow_medium_pct Medium
+                       (SlowFunction and HotLoop skip a function averaging < min_judged_avg_ns over >= min_judged_calls
+                       calls: too short to judge by its scopes; counted in findings->too_short)
        HotLoop         calls >= hot_loop_calls, average <= hot_loop_avg_ns, total >= hot_loop_pct of the run; names
                        the caller that calls it most; High above slow_high_pct of the run, Medium above
                        slow_medium_pct, else Low
@@ -8670,7 +8674,7 @@ static int cprof__same_advice(const cprof_finding *x, const cprof_finding *y) {
     return 1;
 }
 
-#define CPROF__GROUP_MIN 3 /* findings with the same advice from which the text shows the first in full only */
+enum { cprof__group_min = 3 }; /* findings with the same advice from which the text shows the first in full only */
 
 /* group[i]: the first finding with i's advice (its leader); size[i] at a leader: the findings it leads. */
 static void cprof__analysis_groups(const cprof_findings *f, size_t *group, size_t *size) {
@@ -8719,13 +8723,13 @@ static void cprof__analysis_not_checked(cprof__buf *b, const cprof_findings *f) 
     }
 }
 
-#define CPROF__COVERAGE_NOTE_PCT 90.0 /* the header says how much of the wall time the scopes cover below this */
+static const double cprof__coverage_note_pct = 90.0; /* the header says how much of the wall time the scopes cover below this */
 
 static void cprof__analysis_header(cprof__buf *b, const cprof_findings *f) {
     char run[24], wall[24];
     if (f->bottleneck[0]) cprof__buf_textf(b, "Performance Analysis: bottleneck %s\n", f->bottleneck);
     else cprof__buf_puts(b, "Performance Analysis: no scopes recorded\n");
-    if (f->run_ns && f->base_ns > f->run_ns && 100.0 * (double)f->run_ns < CPROF__COVERAGE_NOTE_PCT * (double)f->wall_ns)
+    if (f->run_ns && f->base_ns > f->run_ns && 100.0 * (double)f->run_ns < cprof__coverage_note_pct * (double)f->wall_ns)
         cprof__buf_printf(b, "Scopes cover %.1f%% of the wall time (%s of %s): each bound is against the wall time\n",
                           100.0 * (double)f->run_ns / (double)f->wall_ns, cprof__duration(run, f->run_ns),
                           cprof__duration(wall, f->wall_ns));
@@ -8733,7 +8737,7 @@ static void cprof__analysis_header(cprof__buf *b, const cprof_findings *f) {
     else cprof__buf_textf(b, "Issues Found: %u\n", (unsigned)f->count);
 }
 
-/* The findings by severity; CPROF__GROUP_MIN or more with the same advice: the first in full, then the
+/* The findings by severity; cprof__group_min or more with the same advice: the first in full, then the
    others on one line (group NULL: each in full). */
 static void cprof__analysis_findings_text(cprof__buf *b, const cprof_findings *f, const size_t *group, const size_t *size) {
     size_t number = 1;
@@ -8744,7 +8748,7 @@ static void cprof__analysis_findings_text(cprof__buf *b, const cprof_findings *f
         cprof__buf_textf(b, "\n%s (%u)\n", cprof_severity_name(severity), (unsigned)in_group);
         for (size_t i = 0; i < f->count; i++) {
             if (f->items[i].severity != severity) continue;
-            int grouped = group && size[group[i]] >= CPROF__GROUP_MIN;
+            int grouped = group && size[group[i]] >= cprof__group_min;
             if (grouped && group[i] != i) continue;
             cprof__analysis_finding_text(b, f, &f->items[i], number++);
             if (grouped) cprof__analysis_group_rest(b, f, group, i);
