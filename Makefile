@@ -1,7 +1,8 @@
 # cprof - every entry point. On a fresh Debian machine `make demo` and `make test` are all you need:
 # both install what is missing (libstb-dev, clang, valgrind, xmllint, chromium, node) with apt-get first.
 #
-#   make demo      build and run the example, print its profile; then the same example instrumented
+#   make demo      build and run the example, print its profile and its analysis and name the files written
+#                  (build/demo: the flame graph, the profile); then the same example instrumented
 #                  automatically (-finstrument-functions, CPROF_AUTO), its CPROF_SCOPEs compiled out
 #   make test      every test with gcc and clang, as C99, C11 and C++11, then under ASan+UBSan, TSan and
 #                  valgrind, plus the build checks; ends with "N passed, N failed"
@@ -117,10 +118,15 @@ $(BUILD)/minivm-auto: examples/minivm.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) $(AUTO_FLAGS) $< -o $@ $(LIBS)
 
+# Each run writes its files under build/demo (CPROF_OUT); prefix.txt is the report, a blank line, the analysis.
+DEMO_FILES = echo "Flame graph: $(1).svg (open it in a browser); profile: $(1).json (cprof analyze, cprof diff); report and analysis: $(1).txt; folded stacks: $(1).folded"
 demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto $(BUILD)/sum_bench
-	./$(BUILD)/wordfreq
+	@mkdir -p $(BUILD)/demo
+	CPROF_OUT=$(BUILD)/demo/wordfreq ./$(BUILD)/wordfreq
+	@echo; cat $(BUILD)/demo/wordfreq.txt; echo; $(call DEMO_FILES,$(BUILD)/demo/wordfreq)
 	@echo; echo "--- the same program, every function instrumented by the compiler (no CPROF_SCOPE) ---"
-	./$(BUILD)/wordfreq-auto
+	CPROF_OUT=$(BUILD)/demo/wordfreq-auto ./$(BUILD)/wordfreq-auto
+	@echo; cat $(BUILD)/demo/wordfreq-auto.txt; echo; $(call DEMO_FILES,$(BUILD)/demo/wordfreq-auto)
 	@echo; echo "--- benchmarks: three ways to sum an array, two ways to sort one ---"
 	./$(BUILD)/sum_bench $(BUILD)/sum_bench.json
 

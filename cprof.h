@@ -196,7 +196,8 @@
            holds the name (the comparison's label; not saved in the JSON file).
        cprof_findings *cprof_analyze(const cprof_profile *, const cprof_analyze_options *)
            The problems in a profile (live or loaded), ranked: severity (Critical, High, Medium, Low), then the
-           Amdahl bound 1 / (1 - p) of the share p of the run that fixing one could remove. Each finding has its
+           Amdahl bound 1 / (1 - p) of the share p of the run that fixing one could remove (p of base_ns: the wall
+           time when the scopes recorded less, else the recorded time). Each finding has its
            category, function, file:line, the function's figures, the rule's measure and threshold, a
            description with the numbers and a recommendation; findings->bottleneck names the largest self time
            and the heaviest path from the root to it; not_checked[category] says why a rule could not run (no
@@ -208,12 +209,13 @@
            1000, hot_loop_pct 2, deep_stack_depth 100, cache_miss_pct 20, cache_mpki 10, cache_min_pct 5,
            frequent_alloc_count 10000, frequent_alloc_max_bytes 1024, excessive_alloc_pct 25,
            excessive_alloc_bytes 1 MiB, large_alloc_bytes 16 MiB, temporary_alloc_count 1000,
-           temporary_alloc_pct 50, leak_high_bytes 1 MiB;
+           temporary_alloc_pct 50, leak_high_bytes 1 MiB, min_judged_avg_ns 180, min_judged_calls 1000;
            settings = getenv("CPROF_ANALYZE") and budgets = getenv("CPROF_BUDGET"), both applied by
            cprof_analyze over the fields (set them NULL to use the fields as they are).
        int cprof_analysis_write(const cprof_findings *, FILE *)   the text: "Performance Analysis: bottleneck
-           ...", then "Issues Found: N" and the findings grouped by severity, or "No issues found"; then what
-           was not checked. 0 on success, -1 on a write error.
+           ...", then "Issues Found: N" and the findings grouped by severity (3 or more with the same advice as
+           one entry), or "No issues found"; then the functions too short to judge, what was not checked.
+           0 on success, -1 on a write error.
        size_t cprof_analysis_format(const cprof_findings *, char *buffer, size_t size)   the same into a buffer
            (snprintf's contract).
        int cprof_analysis_json_write(const cprof_findings *, FILE *)   the same as JSON (an infinite bound is null).
@@ -227,6 +229,8 @@
 
    ANALYZER RULES (thresholds: the fields of cprof_analyze_options; the README has the details)
        SlowFunction    self time > slow_critical_pct of the run: Critical, > slow_high_pct High, > slow_medium_pct Medium
+                       (SlowFunction and HotLoop skip a function averaging < min_judged_avg_ns over >= min_judged_calls
+                       calls: too short to judge by its scopes; counted in findings->too_short)
        HotLoop         calls >= hot_loop_calls, average <= hot_loop_avg_ns, total >= hot_loop_pct of the run; names
                        the caller that calls it most; High above slow_high_pct of the run, Medium above
                        slow_medium_pct, else Low
@@ -665,7 +669,8 @@ typedef struct cprof_finding {
     uint32_t line;
     uint32_t depth;          /* DeepCallStack: the deepest level reached; 0 otherwise */
     uint64_t calls, total_ns, self_ns, avg_ns, max_ns; /* the function's figures (per function, as in the report) */
-    double share;            /* p: the share of the run (0..1) that fixing it could remove */
+    double share;            /* p: the share of the base (findings->base_ns: the wall time when the scopes recorded
+                                less, else the recorded time) that fixing it could remove, 0..1 */
     double speedup_bound;    /* Amdahl: 1 / (1 - p), the most that making it free speeds the run up (INFINITY at p = 1) */
     double measure;          /* the figure the rule compared with its threshold (a %, a count, ns, a rate) */
     double threshold;        /* that threshold */
@@ -682,6 +687,12 @@ typedef struct cprof_findings {
     const char *bottleneck;  /* the largest self time and the heaviest path to it; "" for an empty profile */
     const char *not_checked[CPROF_CATEGORY_COUNT]; /* why a category was skipped; NULL when it was checked */
     const char *notes;       /* problems with the settings or budgets, one per line; "" when none */
+    uint64_t base_ns;        /* the base of every share: max(wall_ns, run_ns) (run_ns when wall_ns is 0) */
+    uint64_t run_ns, wall_ns; /* the profile's recorded and wall time */
+    size_t too_short;        /* functions not judged SlowFunction or HotLoop: avg < min_judged_avg_ns over
+                                >= min_judged_calls calls (their time is mostly the scopes' own cost) */
+    const char *too_short_functions; /* their names, ", " between, by self time; "" when none */
+    double min_judged_avg_ns, min_judged_calls; /* the options applied (for the text) */
     struct cprof__strings *strings; /* private: owns every string above */
     size_t capacity;         /* private */
 } cprof_findings;
@@ -706,6 +717,8 @@ typedef struct cprof_analyze_options {
     double temporary_alloc_count;    /* TemporaryAllocations: at least this many blocks freed before the next allocation, */
     double temporary_alloc_pct;      /* and at least this share of the site's allocations */
     double leak_high_bytes;          /* Leak: a site still holding this many bytes is High (1/16 of it Medium, less Low) */
+    double min_judged_avg_ns;   /* SlowFunction and HotLoop skip a function averaging under this per call */
+    double min_judged_calls;    /* over at least this many calls: too short to judge by instrumentation */
     const char *settings;       /* "key=value,..." applied over the fields above (default: CPROF_ANALYZE) */
     const char *budgets;        /* "name=100ms,..." added to cprof_budget()'s (default: CPROF_BUDGET) */
 } cprof_analyze_options;
@@ -8309,6 +8322,11 @@ cprof_analyze_options cprof_analyze_defaults(void) {
     o.temporary_alloc_count = 1000.0;
     o.temporary_alloc_pct = 50.0;
     o.leak_high_bytes = 1048576.0;
+    /* An automatic scope costs some 42-54 ns on the machines measured, a manual one some 20 ns; below 4x
+       the former a call's measured time is a quarter or more the instrumentation's own. Few calls are
+       still judged: their overhead is small in total, and a tiny program's one call is what it is. */
+    o.min_judged_avg_ns = 180.0;
+    o.min_judged_calls = 1000.0;
     o.settings = getenv("CPROF_ANALYZE");
     o.budgets = getenv("CPROF_BUDGET");
     return o;
@@ -8328,6 +8346,7 @@ static const cprof__analyze_key cprof__analyze_keys[] = {
     CPROF__KEY(cache_min_pct),     CPROF__KEY(frequent_alloc_count), CPROF__KEY(frequent_alloc_max_bytes),
     CPROF__KEY(excessive_alloc_pct), CPROF__KEY(excessive_alloc_bytes), CPROF__KEY(large_alloc_bytes),
     CPROF__KEY(temporary_alloc_count), CPROF__KEY(temporary_alloc_pct), CPROF__KEY(leak_high_bytes),
+    CPROF__KEY(min_judged_avg_ns), CPROF__KEY(min_judged_calls),
 };
 #undef CPROF__KEY
 #define CPROF__ANALYZE_KEY_COUNT (sizeof cprof__analyze_keys / sizeof cprof__analyze_keys[0])
@@ -8475,6 +8494,33 @@ static int cprof__severity_by_pct(const cprof_analyze_options *o, double pct) {
     return 0;
 }
 
+/* Whether fn's time can be judged by its scopes: not when it averages under min_judged_avg_ns over many
+   calls, where a good part of each measured call is the scope's own cost (SlowFunction, HotLoop). */
+static int cprof__judged(const cprof__analysis *a, const cprof_function *fn) {
+    return !((double)fn->avg_ns < a->o.min_judged_avg_ns && (double)fn->calls >= a->o.min_judged_calls);
+}
+
+static int cprof__is_hot_loop(const cprof__analysis *a, const cprof_function *fn) {
+    return (double)fn->calls >= a->o.hot_loop_calls && (double)fn->avg_ns <= a->o.hot_loop_avg_ns &&
+           fn->pct_total >= a->o.hot_loop_pct;
+}
+
+/* The functions SlowFunction or HotLoop would report but cprof__judged holds back: counted and named. */
+static void cprof__analysis_too_short(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    cprof__buf names;
+    memset(&names, 0, sizeof names);
+    a->out->too_short_functions = "";
+    for (size_t i = 0; i < p->function_count; i++) {
+        const cprof_function *fn = &p->functions[i];
+        if (cprof__judged(a, fn) || (!cprof__severity_by_pct(&a->o, fn->pct_self) && !cprof__is_hot_loop(a, fn))) continue;
+        cprof__buf_printf(&names, "%s%s", a->out->too_short++ ? ", " : "", fn->name);
+    }
+    if (names.length) a->out->too_short_functions = cprof__analysis_string(a, names.data);
+    a->failed |= names.failed;
+    cprof__buf_free(&names);
+}
+
 /* SlowFunction: a large share of the run in one function's own code. */
 static void cprof__rule_slow_functions(cprof__analysis *a) {
     const cprof_profile *p = a->p;
@@ -8482,12 +8528,12 @@ static void cprof__rule_slow_functions(cprof__analysis *a) {
     for (size_t i = 0; i < p->function_count; i++) {
         const cprof_function *fn = &p->functions[i];
         int severity = cprof__severity_by_pct(&a->o, fn->pct_self);
-        if (!severity) continue;
+        if (!severity || !cprof__judged(a, fn)) continue;
         double threshold = severity == CPROF_SEVERITY_CRITICAL ? a->o.slow_critical_pct
                            : severity == CPROF_SEVERITY_HIGH  ? a->o.slow_high_pct
                                                               : a->o.slow_medium_pct;
         cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_SLOW_FUNCTION, fn,
-                                              cprof__fraction(fn->self_ns, p->run_ns), fn->pct_self, threshold);
+                                              cprof__fraction(fn->self_ns, a->out->base_ns), fn->pct_self, threshold);
         if (!x) return;
         x->description = cprof__analysis_text(
             a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s call%s, %s per call", fn->pct_self, threshold,
@@ -8553,14 +8599,13 @@ static void cprof__rule_hot_loops(cprof__analysis *a) {
     char calls[32], avg[24], total[24], from[32];
     for (size_t i = 0; i < p->function_count; i++) {
         const cprof_function *fn = &p->functions[i];
-        if ((double)fn->calls < a->o.hot_loop_calls || (double)fn->avg_ns > a->o.hot_loop_avg_ns ||
-            fn->pct_total < a->o.hot_loop_pct) continue;
+        if (!cprof__is_hot_loop(a, fn) || !cprof__judged(a, fn)) continue;
         int severity = fn->pct_total > a->o.slow_high_pct ? CPROF_SEVERITY_HIGH
                        : fn->pct_total > a->o.slow_medium_pct ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
         uint64_t caller_calls;
         const char *caller = cprof__top_caller(a, (uint32_t)i, &caller_calls);
         cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_HOT_LOOP, fn,
-                                              cprof__fraction(fn->total_ns, p->run_ns), (double)fn->calls, a->o.hot_loop_calls);
+                                              cprof__fraction(fn->total_ns, a->out->base_ns), (double)fn->calls, a->o.hot_loop_calls);
         if (!x) return;
         x->caller = cprof__analysis_string(a, caller);
         x->description = cprof__analysis_text(
@@ -8615,7 +8660,7 @@ static void cprof__rule_deep_stack(cprof__analysis *a) {
     if (!fn) return;
     int runaway = (double)depth >= 4 * a->o.deep_stack_depth || p->dropped_scopes;
     cprof_finding *x = cprof__finding_add(a, runaway ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM,
-                                          CPROF_CATEGORY_DEEP_CALL_STACK, fn, cprof__fraction(fn->total_ns, p->run_ns),
+                                          CPROF_CATEGORY_DEEP_CALL_STACK, fn, cprof__fraction(fn->total_ns, a->out->base_ns),
                                           (double)depth, a->o.deep_stack_depth);
     if (!x) return;
     x->depth = depth;
@@ -8667,7 +8712,7 @@ static void cprof__rule_cache_misses(cprof__analysis *a) {
         if (fn->pct_self < a->o.cache_min_pct || !m || (!over_pct && !over_mpki)) continue;
         int twice = miss_pct >= 2 * a->o.cache_miss_pct || mpki >= 2 * a->o.cache_mpki;
         int severity = twice && fn->pct_self > a->o.slow_high_pct ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM;
-        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_CACHE_MISSES, fn, cprof__fraction(fn->self_ns, p->run_ns),
+        cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_CACHE_MISSES, fn, cprof__fraction(fn->self_ns, a->out->base_ns),
                                               over_mpki ? mpki : miss_pct, over_mpki ? a->o.cache_mpki : a->o.cache_miss_pct);
         if (!x) return;
         cprof__buf b;
@@ -8702,7 +8747,7 @@ static void cprof__rule_budgets(cprof__analysis *a) {
         if (!severity) continue;
         uint64_t measured = severity == CPROF_SEVERITY_HIGH ? fn->avg_ns : fn->max_ns;
         cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_BUDGET_EXCEEDED, fn,
-                                              cprof__fraction(fn->total_ns, p->run_ns), (double)measured, (double)e->ns);
+                                              cprof__fraction(fn->total_ns, a->out->base_ns), (double)measured, (double)e->ns);
         if (!x) return;
         x->description = cprof__analysis_text(
             a, "budget %s per call; average %s over %s call%s, slowest %s (%.1fx the budget)", cprof__duration(budget, e->ns),
@@ -8725,7 +8770,7 @@ static cprof_finding *cprof__alloc_finding(cprof__analysis *a, int severity, int
     const cprof_profile *p = a->p;
     const cprof_node *node = s->node < p->node_count ? &p->nodes[s->node] : NULL;
     int in_scope = node && node->site != CPROF_NONE;
-    double share = in_scope && category != CPROF_CATEGORY_LEAK ? cprof__fraction(node->self_ns, p->run_ns) : 0.0;
+    double share = in_scope && category != CPROF_CATEGORY_LEAK ? cprof__fraction(node->self_ns, a->out->base_ns) : 0.0;
     cprof_finding *x = cprof__finding_new(a, severity, category, share, measure, threshold);
     if (!x) return NULL;
     x->function = cprof__analysis_string(a, s->function);
@@ -8915,7 +8960,13 @@ cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_
     a->o = options ? *options : cprof_analyze_defaults();
     cprof__each_setting(a, a->o.settings, "CPROF_ANALYZE", cprof__take_setting);
     cprof__analysis_budgets(a);
+    f->run_ns = profile->run_ns;
+    f->wall_ns = profile->wall_ns;
+    f->base_ns = profile->wall_ns > profile->run_ns ? profile->wall_ns : profile->run_ns;
+    f->min_judged_avg_ns = a->o.min_judged_avg_ns;
+    f->min_judged_calls = a->o.min_judged_calls;
     cprof__analysis_bottleneck(a);
+    cprof__analysis_too_short(a);
     cprof__rule_slow_functions(a);
     cprof__rule_hot_loops(a);
     cprof__rule_deep_stack(a);
@@ -8944,30 +8995,92 @@ void cprof_findings_free(cprof_findings *f) {
 }
 
 /* --- the text --- */
-static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_finding *x) {
+/* The share of a finding in words: of the recorded time, and of the wall time when that is the base. */
+static void cprof__analysis_share(cprof__buf *b, const cprof_findings *f, const cprof_finding *x) {
+    double recorded = f->run_ns ? 100.0 * x->share * (double)f->base_ns / (double)f->run_ns : 0.0;
+    cprof__buf_printf(b, "%.1f%% of the recorded time", recorded);
+    if (f->base_ns > f->run_ns) cprof__buf_printf(b, ", %.1f%% of the wall time", 100.0 * x->share);
+}
+
+static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_findings *f, const cprof_finding *x) {
     char bytes[32];
     if (x->category == CPROF_CATEGORY_LEAK)
         cprof__buf_textf(b, "     Cost: %s of memory held until the program ends, not time\n", cprof__byte_count(bytes, x->bytes));
     else if (!x->calls)
         cprof__buf_puts(b, "     Bound: not timed (the allocations are outside every scope)\n");
-    else
-        cprof__buf_textf(b, "     Bound: the allocations run in the own time of %s (%.1f%% of the run): making them free "
-                             "would speed the run up at most %.2fx\n", x->scope, 100.0 * x->share, x->speedup_bound);
+    else {
+        cprof__buf_textf(b, "     Bound: the allocations run in the own time of %s (", x->scope);
+        cprof__analysis_share(b, f, x);
+        cprof__buf_printf(b, "): making them free would speed the run up at most %.2fx\n", x->speedup_bound);
+    }
 }
 
-static void cprof__analysis_finding_text(cprof__buf *b, const cprof_finding *x, size_t number) {
+static void cprof__analysis_finding_text(cprof__buf *b, const cprof_findings *f, const cprof_finding *x, size_t number) {
     cprof__buf_textf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
                       x->file, (unsigned)x->line);
     cprof__buf_textf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
     if (x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION) {
-        cprof__analysis_alloc_bound(b, x);
+        cprof__analysis_alloc_bound(b, f, x);
         return;
     }
-    if (isinf(x->speedup_bound))
+    if (isinf(x->speedup_bound)) {
         cprof__buf_textf(b, "     Bound: the run is all %s; making it free would remove the whole run\n", x->function);
-    else
-        cprof__buf_textf(b, "     Bound: making %s free would speed the run up at most %.2fx (it is %.1f%% of the run)\n",
-                          x->function, x->speedup_bound, 100.0 * x->share);
+        return;
+    }
+    cprof__buf_textf(b, "     Bound: making %s free would speed the run up at most %.2fx (it is ", x->function, x->speedup_bound);
+    cprof__analysis_share(b, f, x);
+    cprof__buf_puts(b, ")\n");
+}
+
+/* Whether `name` (not empty) is at both s and t, the place of one name in two texts. */
+static int cprof__names_at(const char *s, const char *name_s, const char *t, const char *name_t) {
+    return name_s[0] && name_t[0] && strncmp(s, name_s, strlen(name_s)) == 0 && strncmp(t, name_t, strlen(name_t)) == 0;
+}
+
+/* The same severity, category and advice, the recommendations differing only by the function's and the
+   caller's names (each name skipped where it stands in both texts at once). */
+static int cprof__same_advice(const cprof_finding *x, const cprof_finding *y) {
+    if (x->severity != y->severity || x->category != y->category) return 0;
+    const char *s = x->recommendation, *t = y->recommendation;
+    while (*s || *t) {
+        if (cprof__names_at(s, x->function, t, y->function)) s += strlen(x->function), t += strlen(y->function);
+        else if (cprof__names_at(s, x->caller, t, y->caller)) s += strlen(x->caller), t += strlen(y->caller);
+        else if (*s++ != *t++) return 0;
+    }
+    return 1;
+}
+
+enum { cprof__group_min = 3 }; /* findings with the same advice from which the text shows the first in full only */
+
+/* group[i]: the first finding with i's advice (its leader); size[i] at a leader: the findings it leads. */
+static void cprof__analysis_groups(const cprof_findings *f, size_t *group, size_t *size) {
+    for (size_t i = 0; i < f->count; i++) {
+        size_t k = 0;
+        while (k < i && (group[k] != k || !cprof__same_advice(&f->items[k], &f->items[i]))) k++;
+        group[i] = k;
+        size[i] = 0;
+        size[k]++;
+    }
+}
+
+/* The rest of a group after its leader, on one line: names, places and bounds. */
+static void cprof__analysis_group_rest(cprof__buf *b, const cprof_findings *f, const size_t *group, size_t leader) {
+    size_t more = 0;
+    for (size_t j = leader + 1; j < f->count; j++) more += group[j] == leader;
+    cprof__buf_textf(b, "     And %u more %s finding%s with the same advice: ", (unsigned)more,
+                     cprof_category_name(f->items[leader].category), more == 1 ? "" : "s");
+    size_t said = 0;
+    for (size_t j = leader + 1; j < f->count; j++) {
+        const cprof_finding *x = &f->items[j];
+        if (group[j] != leader) continue;
+        cprof__buf_textf(b, "%s%s (%s:%u", said++ ? ", " : "", x->function, x->file, (unsigned)x->line);
+        char bytes[32];
+        if (x->caller[0]) cprof__buf_textf(b, ", from %s", x->caller);
+        if (x->category == CPROF_CATEGORY_LEAK) cprof__buf_textf(b, ", %s)", cprof__byte_count(bytes, x->bytes));
+        else if (isinf(x->speedup_bound)) cprof__buf_puts(b, ")");
+        else cprof__buf_printf(b, ", %.2fx)", x->speedup_bound);
+    }
+    cprof__buf_puts(b, "\n");
 }
 
 /* Categories that were not checked, those with the same reason on one line. */
@@ -8986,19 +9099,53 @@ static void cprof__analysis_not_checked(cprof__buf *b, const cprof_findings *f) 
     }
 }
 
-static void cprof__analysis_build(cprof__buf *b, const cprof_findings *f) {
+static const double cprof__coverage_note_pct = 90.0; /* the header says how much of the wall time the scopes cover below this */
+
+static void cprof__analysis_header(cprof__buf *b, const cprof_findings *f) {
+    char run[24], wall[24];
     if (f->bottleneck[0]) cprof__buf_textf(b, "Performance Analysis: bottleneck %s\n", f->bottleneck);
     else cprof__buf_puts(b, "Performance Analysis: no scopes recorded\n");
+    if (f->run_ns && f->base_ns > f->run_ns && 100.0 * (double)f->run_ns < cprof__coverage_note_pct * (double)f->wall_ns)
+        cprof__buf_printf(b, "Scopes cover %.1f%% of the wall time (%s of %s): each bound is against the wall time\n",
+                          100.0 * (double)f->run_ns / (double)f->wall_ns, cprof__duration(run, f->run_ns),
+                          cprof__duration(wall, f->wall_ns));
     if (!f->count) cprof__buf_puts(b, "No issues found\n");
     else cprof__buf_textf(b, "Issues Found: %u\n", (unsigned)f->count);
+}
+
+/* The findings by severity; cprof__group_min or more with the same advice: the first in full, then the
+   others on one line (group NULL: each in full). */
+static void cprof__analysis_findings_text(cprof__buf *b, const cprof_findings *f, const size_t *group, const size_t *size) {
     size_t number = 1;
     for (int severity = CPROF_SEVERITY_CRITICAL; severity >= CPROF_SEVERITY_LOW; severity--) {
         size_t in_group = 0;
         for (size_t i = 0; i < f->count; i++) in_group += f->items[i].severity == severity;
         if (!in_group) continue;
         cprof__buf_textf(b, "\n%s (%u)\n", cprof_severity_name(severity), (unsigned)in_group);
-        for (size_t i = 0; i < f->count; i++)
-            if (f->items[i].severity == severity) cprof__analysis_finding_text(b, &f->items[i], number++);
+        for (size_t i = 0; i < f->count; i++) {
+            if (f->items[i].severity != severity) continue;
+            int grouped = group && size[group[i]] >= cprof__group_min;
+            if (grouped && group[i] != i) continue;
+            cprof__analysis_finding_text(b, f, &f->items[i], number++);
+            if (grouped) cprof__analysis_group_rest(b, f, group, i);
+        }
+    }
+}
+
+static void cprof__analysis_build(cprof__buf *b, const cprof_findings *f) {
+    cprof__analysis_header(b, f);
+    size_t bytes = (f->count ? f->count : 1) * sizeof(size_t);
+    size_t *group = (size_t *)cprof__alloc(bytes), *size = (size_t *)cprof__alloc(bytes);
+    if (group && size) cprof__analysis_groups(f, group, size);
+    cprof__analysis_findings_text(b, f, group && size ? group : NULL, size);
+    cprof__release(group, bytes);
+    cprof__release(size, bytes);
+    if (f->too_short) {
+        char calls[32];
+        cprof__buf_textf(b, "\nToo short to judge: %u function%s average%s under %.0f ns a call over %s calls or more, much "
+                            "of it the scopes' own cost (sample them, or see their callers): %s\n",
+                         (unsigned)f->too_short, f->too_short == 1 ? "" : "s", f->too_short == 1 ? "s" : "",
+                         f->min_judged_avg_ns, cprof__count(calls, (uint64_t)f->min_judged_calls), f->too_short_functions);
     }
     cprof__analysis_not_checked(b, f);
     if (f->notes[0]) {
@@ -9056,7 +9203,17 @@ static void cprof__json_finding(cprof__buf *b, const cprof_finding *x) {
 static void cprof__analysis_json_build(cprof__buf *b, const cprof_findings *f) {
     cprof__buf_puts(b, "{\n  \"bottleneck\": ");
     cprof__buf_json_string(b, f->bottleneck);
-    cprof__buf_printf(b, ",\n  \"issues_found\": %u,\n  \"findings\": [", (unsigned)f->count);
+    /* base: what every finding's share is of ("wall" when the scopes recorded less than the wall time) */
+    cprof__buf_printf(b, ",\n  \"issues_found\": %u,\n  \"base\": \"%s\", \"base_ns\": %llu, \"run_ns\": %llu, "
+                         "\"wall_ns\": %llu,\n  \"too_short_to_judge\": %u, \"min_judged_avg_ns\": ",
+                      (unsigned)f->count, f->base_ns > f->run_ns ? "wall" : "recorded", (unsigned long long)f->base_ns,
+                      (unsigned long long)f->run_ns, (unsigned long long)f->wall_ns, (unsigned)f->too_short);
+    cprof__buf_double(b, f->min_judged_avg_ns);
+    cprof__buf_puts(b, ", \"min_judged_calls\": ");
+    cprof__buf_double(b, f->min_judged_calls);
+    cprof__buf_puts(b, ", \"too_short_functions\": ");
+    cprof__buf_json_string(b, f->too_short_functions);
+    cprof__buf_puts(b, ",\n  \"findings\": [");
     for (size_t i = 0; i < f->count; i++) {
         cprof__buf_puts(b, i ? ",\n" : "\n");
         cprof__json_finding(b, &f->items[i]);
