@@ -1424,7 +1424,8 @@ static void cprof__buf_text_field(cprof__buf *b, const char *spec, const char *t
 /* One conversion of cprof__buf_textf, from its '%' to its letter; returns what follows it. */
 static const char *cprof__buf_conversion(cprof__buf *b, const char *percent, va_list *args) {
     size_t span = strspn(percent + 1, "-+ #0123456789.*hlzL"), o = 0;
-    char conversion = percent[span + 1], spec[64];
+    char conversion = percent[span + 1];
+    char spec[64] = {0}; /* zeroed past the conversion: stb_sprintf reads its format 4 bytes at a time */
     for (size_t i = 0; i <= span + 1 && o < 40; i++) {
         if (percent[i] == '*') o += (size_t)cprof__snprintf(spec + o, 12, "%d", va_arg(*args, int));
         else spec[o++] = percent[i];
