@@ -2502,6 +2502,7 @@ static cprof__counter_group *cprof__counters_open(cprof__recorder *r) {
     size_t bytes = sizeof(cprof__counter_group) + (size_t)(CPROF__MAX_DEPTH + 1) * cprof__counter_slots() * sizeof(uint64_t);
     cprof__counter_group *g = (cprof__counter_group *)cprof__pages_alloc(bytes); /* a handler's scope may open it */
     if (!g) return NULL;
+    memset(g, 0, bytes); /* its pages now: a first touch of start[] later would be a page fault counted in a scope */
     g->bytes = bytes;
     g->start = (uint64_t *)(void *)(g + 1);
     int leader = -1;

@@ -62,6 +62,17 @@ static int check_count;
 
 /* The sanitizers' own allocators (clang 14's ASan and TSan) do not keep their locks over fork(): a child
    forked while another thread allocates can wait for ever inside calloc, whatever the program does. */
+#if defined(__SANITIZE_THREAD__)
+#define CHECK_THREAD_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CHECK_THREAD_SANITIZER 1
+#endif
+#endif
+#ifndef CHECK_THREAD_SANITIZER
+#define CHECK_THREAD_SANITIZER 0
+#endif
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define CHECK_FORK_UNSAFE_ALLOCATOR 1
 #elif defined(__has_feature)

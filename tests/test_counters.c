@@ -122,7 +122,9 @@ static int child_live(void) {
     CHECK_EQ_STR(p->counter_reader, "read"); /* software events cannot be read with rdpmc */
     CHECK(p->counters[0].running_ratio > 0.0 && p->counters[0].running_ratio <= 1.0);
     CHECK(counter_of(p, "workload/touch_pages", "page-faults", 0) >= PAGES);
-    CHECK(counter_of(p, "workload/compute", "page-faults", 0) <= 2);
+    /* compute touches no new memory; ThreadSanitizer's shadow of cprof's mmap'd storage faults on its first
+       touch (3 here), which the kernel counts in whichever scope is open */
+    CHECK(counter_of(p, "workload/compute", "page-faults", 0) <= (CHECK_THREAD_SANITIZER ? 8 : 2));
     CHECK(counter_of(p, "workload/nap", "page-faults", 0) <= 8);
     CHECK(counter_of(p, "workload", "page-faults", 0) >= counter_of(p, "workload/touch_pages", "page-faults", 0));
     CHECK(counter_of(p, "workload", "page-faults", 1) <= 16); /* self: the children's faults are not its own */
