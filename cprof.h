@@ -3709,9 +3709,9 @@ static void cprof__calibration_round(cprof__recorder *r, double figures[2]) {
     parent = r->root.first_child;
     child = parent ? parent->first_child : NULL;
     if (!child) { figures[0] = figures[1] = 0; return; }
-    double inside = (double)child->total_ticks / CPROF__CALIBRATION_CHILDREN;
-    double outside = ((double)parent->total_ticks - loop - (CPROF__CALIBRATION_CHILDREN + 1) * inside) /
-                     CPROF__CALIBRATION_CHILDREN;
+    const double children = (double)CPROF__CALIBRATION_CHILDREN;
+    double inside = (double)child->total_ticks / children;
+    double outside = ((double)parent->total_ticks - loop - (children + 1) * inside) / children;
     figures[0] = inside;
     figures[1] = outside > 0 ? outside : 0;
 }
