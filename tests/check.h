@@ -233,6 +233,16 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
     return p;
 }
 
+/* The profile's JSON, as a string to free(). */
+CHECK_HELPER char *json_of(const cprof_profile *p) {
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    CHECK_EQ_U64(cprof_json_write(p, out), 0);
+    fclose(out);
+    return text;
+}
+
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0: the tests' own reading of RFC 3629 (no
    overlong form, no surrogate, nothing above U+10FFFF), independent of cprof's. */
 CHECK_HELPER size_t check_utf8_length(const unsigned char *s, const unsigned char *end) {
