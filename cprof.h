@@ -9154,6 +9154,15 @@ static void cprof__analysis_budgets(cprof__analysis *a) {
     cprof__each_setting(a, a->o.budgets, "CPROF_BUDGET", cprof__take_budget);
 }
 
+/* The wall time less the own cost the capture subtracted from the scopes: compensation shortens the
+   recorded time by cprof's cost, which also lengthened the run; against the raw wall time, scopes that
+   cover the whole run would seem to cover part of it. With several threads the cost subtracted is the
+   sum of theirs, more than the wall time lost, and the base is then the recorded time anyway. */
+static uint64_t cprof__analysis_wall_ns(const cprof_profile *p) {
+    uint64_t own = p->compensation.applied ? p->compensation.subtracted_ns : 0;
+    return p->wall_ns > own ? p->wall_ns - own : 0;
+}
+
 cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_options *options) {
     cprof__analysis *a = (cprof__analysis *)cprof__alloc(sizeof *a);
     cprof_findings *f = (cprof_findings *)cprof__alloc(sizeof *f);
@@ -9170,8 +9179,8 @@ cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_
     cprof__each_setting(a, a->o.settings, "CPROF_ANALYZE", cprof__take_setting);
     cprof__analysis_budgets(a);
     f->run_ns = profile->run_ns;
-    f->wall_ns = profile->wall_ns;
-    f->base_ns = profile->wall_ns > profile->run_ns ? profile->wall_ns : profile->run_ns;
+    f->wall_ns = cprof__analysis_wall_ns(profile);
+    f->base_ns = f->wall_ns > profile->run_ns ? f->wall_ns : profile->run_ns;
     f->min_judged_avg_ns = a->o.min_judged_avg_ns;
     f->min_judged_calls = a->o.min_judged_calls;
     cprof__analysis_bottleneck(a);

@@ -172,7 +172,27 @@ static void test_grouped(void) {
     cprof_profile_free(p);
 }
 
+/* A compensated capture: its scopes lost cprof's own cost, which had made the run longer by as much, so
+   they are held against the wall time less that cost (here they cover all of it: the base is the
+   recorded time, and nothing says they cover less). */
+static void test_bound_after_compensation(void) {
+    static const char *const tree[] = {"main 1 600000000", " parse 1 300000000", NULL};
+    cprof_profile *p = build_profile(tree);
+    p->wall_ns = 1000000000; /* 400 ms of it was cprof's own cost, subtracted at capture */
+    p->compensation.applied = 1;
+    p->compensation.subtracted_ns = 400000000;
+    cprof_findings *f = analyze(p);
+    CHECK_EQ_U64(f->wall_ns, 600000000);
+    CHECK_EQ_U64(f->base_ns, 600000000);
+    CHECK(strstr(analysis_text(f), "Scopes cover") == NULL);
+    const cprof_finding *x = finding(f, CPROF_CATEGORY_SLOW_FUNCTION, "parse");
+    CHECK(x && near(x->speedup_bound, 2.0)); /* half of the run, not 30% of the raw wall time */
+    cprof_findings_free(f);
+    cprof_profile_free(p);
+}
+
 int main(void) {
+    test_bound_after_compensation();
     test_bound_against_wall();
     test_bound_with_threads();
     test_too_short();
