@@ -168,6 +168,19 @@ CHECK_HELPER char *replace(const char *text, const char *from, const char *to) {
     return out;
 }
 
+/* `count` call sites named by `format` (one %d: 0, 1, ...), in `names` (name_bytes each), in function
+   `function` of `file` at lines 1 to count: sites for cprof__enter without a CPROF_SCOPE of their own. */
+CHECK_HELPER void make_sites(cprof_site *sites, char *names, size_t name_bytes, int count, const char *format,
+                             const char *function, const char *file) {
+    for (int i = 0; i < count; i++) {
+        snprintf(names + (size_t)i * name_bytes, name_bytes, format, i);
+        sites[i].name = names + (size_t)i * name_bytes;
+        sites[i].function = function;
+        sites[i].file = file;
+        sites[i].line = i + 1;
+    }
+}
+
 /* Keeps the optimiser from removing work the tests time. */
 static volatile uint64_t check_sink;
 

@@ -16,13 +16,7 @@ static const cprof_node *child_named(const cprof_profile *p, const cprof_node *p
 }
 
 int main(void) {
-    for (int i = 0; i < CHILDREN; i++) {
-        snprintf(names[i], sizeof names[i], "op %04d", i);
-        sites[i].name = names[i];
-        sites[i].function = "dispatch";
-        sites[i].file = "test_fanout.c";
-        sites[i].line = i + 1;
-    }
+    make_sites(sites, names[0], sizeof names[0], CHILDREN, "op %04d", "dispatch", "test_fanout.c");
     {
         CPROF_SCOPE("dispatch loop");
         for (int round = 0; round < ROUNDS; round++) {

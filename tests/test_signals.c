@@ -62,13 +62,7 @@ static void *worker(void *unused) {
 int main(void) {
     signal(SIGALRM, on_watchdog);
     alarm(WATCHDOG_SECONDS);
-    for (int i = 0; i < SITES; i++) {
-        snprintf(site_names[i], sizeof site_names[i], "site %d", i);
-        sites[i].name = site_names[i];
-        sites[i].function = "worker";
-        sites[i].file = "test_signals.c";
-        sites[i].line = i + 1;
-    }
+    make_sites(sites, site_names[0], sizeof site_names[0], SITES, "site %d", "worker", "test_signals.c");
     for (int r = 0; r < ROUNDS; r++) {
         round_sites[r].name = "round";
         round_sites[r].function = "worker";
