@@ -319,6 +319,10 @@ check-auto-c-%:
 	CPROF_AUTO_EXCLUDE='^skipped_' timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main \
 	  $(BUILD)/check/auto-$*/auto_plugin.so $(BUILD)/check/auto-$*/auto_plugin_stripped.so
 	CPROF_AUTO_EXCLUDE='(' timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main --bad-regex
+	$(cc.auto-c-$*) $(WARNINGS) -finstrument-functions tests/auto_counted.c -o $(BUILD)/check/auto-$*/auto_counted $(LIBS)
+	CPROF_AUTO_MIN_NS=1000000000 timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_counted counted
+	CPROF_AUTO_MIN_NS=0 timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_counted timed
+	CPROF=0 timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_counted off
 
 # C++: demangled methods and templates, an exception through instrumented functions.
 check-auto-cpp-%:
@@ -367,7 +371,7 @@ check-example-auto: $(BUILD)/wordfreq-auto
 	grep -A2 '^Functions, by self time' $(BUILD)/check/wordfreq-auto.out | tail -1 | grep -q ' find_word  (wordfreq-auto)$$'
 	grep -Eq '^ +200,000 .*  find_word  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out
 	grep -Eq '^ +200,000 .*  count_word  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out
-	grep -Eq '  by_count  \(wordfreq-auto\)$$' $(BUILD)/check/wordfreq-auto.out
+	grep -Eq '  by_count  \(wordfreq-auto\)(  counted, not timed)?$$' $(BUILD)/check/wordfreq-auto.out
 	! grep -E '  (cprof_|stbsp__)' $(BUILD)/check/wordfreq-auto.out
 
 # The interpreter instrumented automatically prints the plain build's line to the byte (the same checksum

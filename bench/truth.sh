@@ -2,10 +2,14 @@
 # bench/truth.sh - how true is cprof's automatic profile of an interpreter? A shell script, not C like the
 # other benchmarks, because it drives builds and other profilers: gprof, perf and callgrind.
 #
-# examples/minivm.c (a bytecode VM with several hundred small functions) built three ways, each with the
+# examples/minivm.c (a bytecode VM with several hundred small functions) built four ways, each with the
 # Makefile's flags plus -g (which changes no code, and gives callgrind its file names):
 #   plain  -O2 -DCPROF_DISABLE                                   the program as it runs in production
-#   auto   -O2 -finstrument-functions ... -DCPROF_AUTO          every function recorded by cprof
+#   floor  -O2 -finstrument-functions, hooks that do nothing     what the compiler's instrumentation costs
+#                                                                by itself: no profiler can go below it
+#   auto   -O2 -finstrument-functions ... -DCPROF_AUTO          every function recorded by cprof, run three
+#          ways: default (functions too short to time are counted), CPROF_AUTO_MIN_NS=0 (every call timed),
+#          and CPROF=0 (recording off)
 #   gprof  -O2 -pg -DCPROF_DISABLE                               gcc's own instrumentation, for scale
 # and measured four ways:
 #   1. CPU time (user+system, /usr/bin/time) of RUNS runs of each, interleaved; medians, and ratios to
@@ -48,16 +52,28 @@ build_all() {
     local auto="-finstrument-functions -finstrument-functions-exclude-file-list=cprof.h,stb_sprintf.h -DCPROF_AUTO"
     make -s build/cprof
     $cc -DCPROF_DISABLE examples/minivm.c -o $OUT/minivm -lpthread -lm
+    printf '%s\n' '/* bench/truth.sh: -finstrument-functions hooks that do nothing */' \
+        'void __cyg_profile_func_enter(void *f, void *c) __attribute__((no_instrument_function));' \
+        'void __cyg_profile_func_exit(void *f, void *c) __attribute__((no_instrument_function));' \
+        'void __cyg_profile_func_enter(void *f, void *c) { (void)f, (void)c; }' \
+        'void __cyg_profile_func_exit(void *f, void *c) { (void)f, (void)c; }' > $OUT/empty_hooks.c
+    $cc -finstrument-functions -DCPROF_DISABLE examples/minivm.c $OUT/empty_hooks.c -o $OUT/minivm-floor -lpthread -lm
     $cc $auto examples/minivm.c -o $OUT/minivm-auto -lpthread -lm
     $cc -pg -DCPROF_DISABLE examples/minivm.c -o $OUT/minivm-pg -lpthread -lm
     $cc -fno-inline $auto examples/minivm.c -o $OUT/minivm-auto-noinline -lpthread -lm
 }
 
 # --- 1. CPU time --------------------------------------------------------------------------------------
-# cpu_seconds BUILD: one run (in $OUT, where gprof writes gmon.out and cprof its profile); prints user+system.
+# cpu_seconds RUN: one run (in $OUT, where gprof writes gmon.out and cprof its profile); prints user+system.
+# RUN is a build, or auto-all / auto-off: the auto build with every call timed / with recording off.
 cpu_seconds() {
-    (cd $OUT && if [ "$1" = minivm-auto ]; then export CPROF_OUT=auto; fi &&
-        /usr/bin/time -f '%U %S' -o time.txt ./"$1" $SCALE > "$1.out")
+    local build=$1
+    (cd $OUT && case $1 in
+            minivm-auto) export CPROF_OUT=auto ;;
+            auto-all) export CPROF_OUT=auto-all CPROF_AUTO_MIN_NS=0; build=minivm-auto ;;
+            auto-off) export CPROF=0; build=minivm-auto ;;
+        esac &&
+        /usr/bin/time -f '%U %S' -o time.txt ./"$build" $SCALE > "$1.out")
     awk '{ printf "%.3f\n", $1 + $2 }' $OUT/time.txt
 }
 
@@ -66,25 +82,29 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 measure_times() {
     : > $OUT/times.tsv
     for run in $(seq "$RUNS"); do
-        for build in minivm minivm-auto minivm-pg; do
-            printf '%s\t%s\n' $build "$(cpu_seconds $build)" >> $OUT/times.tsv
+        for run in $RUN_NAMES; do
+            printf '%s\t%s\n' $run "$(cpu_seconds $run)" >> $OUT/times.tsv
         done
     done
-    cmp -s $OUT/minivm.out $OUT/minivm-auto.out && cmp -s $OUT/minivm.out $OUT/minivm-pg.out ||
-        { echo "the three builds printed different lines" >&2; exit 1; }
-    local plain auto pg
-    plain=$(awk '$1 == "minivm" { print $2 }' $OUT/times.tsv | median)
-    auto=$(awk '$1 == "minivm-auto" { print $2 }' $OUT/times.tsv | median)
-    pg=$(awk '$1 == "minivm-pg" { print $2 }' $OUT/times.tsv | median)
+    for run in $RUN_NAMES; do
+        cmp -s $OUT/minivm.out $OUT/$run.out || { echo "$run printed another line than the plain build" >&2; exit 1; }
+    done
     echo "CPU time, median of $RUNS runs each (user+system), $(cat $OUT/minivm.out)"
-    awk -v p="$plain" -v a="$auto" -v g="$pg" 'BEGIN {
-        printf "  plain  (-DCPROF_DISABLE)          %7.3f s\n", p
-        printf "  auto   (cprof, every function)    %7.3f s   %5.2fx plain\n", a, a / p
-        printf "  gprof  (-pg)                      %7.3f s   %5.2fx plain\n", g, g / p }'
-    for build in minivm minivm-auto minivm-pg; do
-        printf '  every run of %-12s %s\n' "$build:" "$(awk -v b=$build '$1 == b { printf "%s ", $2 }' $OUT/times.tsv)"
+    for run in $RUN_NAMES; do
+        printf '%s\t%s\n' $run "$(awk -v r=$run '$1 == r { print $2 }' $OUT/times.tsv | median)"
+    done | awk -F'\t' '
+        BEGIN { what["minivm"] = "plain  (-DCPROF_DISABLE)"; what["minivm-floor"] = "floor  (empty hooks)"
+                what["minivm-auto"] = "auto   (cprof, default)"; what["auto-all"] = "auto   (CPROF_AUTO_MIN_NS=0)"
+                what["auto-off"] = "auto   (CPROF=0)"; what["minivm-pg"] = "gprof  (-pg)" }
+        $1 == "minivm" { plain = $2 } $1 == "minivm-floor" { floor = $2 }
+        { printf "  %-30s %7.3f s   %6.2fx plain", what[$1], $2, $2 / plain
+          if (floor) printf "   %5.2fx floor", $2 / floor
+          printf "\n" }'
+    for run in $RUN_NAMES; do
+        printf '  every run of %-14s %s\n' "$run:" "$(awk -v r=$run '$1 == r { printf "%s ", $2 }' $OUT/times.tsv)"
     done
 }
+RUN_NAMES="minivm minivm-floor minivm-auto auto-all auto-off minivm-pg" 
 
 # --- 2. self-time shares ------------------------------------------------------------------------------
 # Each tool's shares as "name<TAB>percent", the compiler's clone suffixes (.isra.0, .part.0, .constprop.0,
@@ -97,7 +117,7 @@ perf_shares() {
         awk '$2 == "[.]" { sub(/%$/, "", $1); printf "%s\t%s\n", $3, $1 }' | strip_clones
 }
 
-cprof_shares() { build/cprof stats $OUT/auto.json | awk -F'\t' 'NR > 1 { printf "%s\t%s\n", $1, $9 }' | strip_clones; }
+cprof_shares() { build/cprof stats $OUT/${1:-auto}.json | awk -F'\t' 'NR > 1 { printf "%s\t%s\n", $1, $9 }' | strip_clones; }
 
 # cprof's self time as perf would see it: the time of each function perf never sees (gcc inlined it into
 # its caller in the plain build) given to its nearest caller that perf does see, along cprof's own stacks.
@@ -119,29 +139,39 @@ gprof_shares() {
 compare_shares() {
     perf_shares | sort -t$'\t' -k2,2gr > $OUT/perf.tsv
     cprof_shares > $OUT/cprof.tsv
+    cprof_shares auto-all > $OUT/all.tsv
     cprof_folded_shares > $OUT/folded.tsv
     gprof_shares > $OUT/gprof.tsv
     echo
-    echo "Self time, % of the run (scale $SCALE): perf samples the plain build, cprof records the auto build, gprof the -pg"
-    echo "build; 'folded' is cprof's with the time of the functions perf never sees given to their nearest caller it sees"
+    echo "Self time, % of the run (scale $SCALE): perf samples the plain build, cprof records the auto build (default;"
+    echo "'all': CPROF_AUTO_MIN_NS=0), gprof the -pg build; 'folded' is cprof's with the time of the functions perf never"
+    echo "sees given to their nearest caller it sees"
     awk -F'\t' -v OFS='\t' '
         function share(of, f) { return (f in of) ? sprintf("%7.2f%%", of[f]) : "-" }
         function points(of, f, p) { return (f in of) ? sprintf("%+.2f", of[f] - p) : "-" }
+        function miss(of, f, p) { d = (f in of) ? of[f] - p : -p; return d < 0 ? -d : d }
         FILENAME ~ /folded/ { folded[$1] = $2; next }
         FILENAME ~ /cprof/ { cprof[$1] = $2; next }
+        FILENAME ~ /all/ { all[$1] = $2; next }
         FILENAME ~ /gprof/ { gprof[$1] = $2; next }
         { perf[$1] = $2; order[++n] = $1 }
         END {
-            printf "  %-28s %8s %8s %10s %8s %10s %8s\n", "function (top 10 by perf)", "perf", "cprof", "cprof-perf", \
-                "folded", "folded-perf", "gprof"
+            printf "  %-28s %8s %8s %10s %8s %10s %8s %8s\n", "function (top 10 by perf)", "perf", "cprof", "cprof-perf", \
+                "folded", "folded-perf", "all", "gprof"
             for (i = 1; i <= 10 && i <= n; i++) {
                 f = order[i]
-                printf "  %-28s %7.2f%% %8s %10s %8s %10s %8s\n", f, perf[f], share(cprof, f), points(cprof, f, perf[f]),
-                    share(folded, f), points(folded, f, perf[f]), share(gprof, f)
+                printf "  %-28s %7.2f%% %8s %10s %8s %10s %8s %8s\n", f, perf[f], share(cprof, f), points(cprof, f, perf[f]),
+                    share(folded, f), points(folded, f, perf[f]), share(all, f), share(gprof, f)
+                if (i <= 5) {
+                    if (miss(cprof, f, perf[f]) > worst) worst = miss(cprof, f, perf[f])
+                    if (miss(folded, f, perf[f]) > worst_folded) worst_folded = miss(folded, f, perf[f])
+                    if (miss(all, f, perf[f]) > worst_all) worst_all = miss(all, f, perf[f])
+                }
             }
+            printf "  top 5 by perf, the largest miss: cprof %.2f points, folded %.2f, all %.2f\n", worst, worst_folded, worst_all
             for (f in cprof) if (!(f in perf)) { unseen += cprof[f]; unseen_n++ }
             printf "\n  %d functions of cprof'"'"'s profile never appear in perf'"'"'s (inlined, or too brief to be sampled): %.2f%% of cprof'"'"'s time\n", unseen_n, unseen
-        }' $OUT/cprof.tsv $OUT/folded.tsv $OUT/gprof.tsv $OUT/perf.tsv
+        }' $OUT/cprof.tsv $OUT/folded.tsv $OUT/all.tsv $OUT/gprof.tsv $OUT/perf.tsv
     echo "  the largest of them (cprof's self share):"
     awk -F'\t' 'FILENAME ~ /perf/ { seen[$1] = 1; next } !($1 in seen) { printf "%s\t%s\n", $1, $2 }' \
         $OUT/perf.tsv $OUT/cprof.tsv | sort -t$'\t' -k2,2gr | head -10 |

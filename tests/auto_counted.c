@@ -1,0 +1,192 @@
+/* The cheap automatic mode and one function, one scope (CPROF_AUTO), compiled with -finstrument-functions
+   by the Makefile's check-auto-c-* targets and run three ways:
+       CPROF_AUTO_MIN_NS=1000000000 auto_counted counted   every function is counted after its first
+                                                           1,000 timed calls (all average under 1 s)
+       CPROF_AUTO_MIN_NS=0 auto_counted timed              every call timed
+       CPROF=0 auto_counted off                            the hooks do nothing
+   The thresholds are extreme on purpose: which functions are counted then does not depend on how fast
+   this machine is. Checked: call counts exact in every mode (with two threads as well), how many calls
+   were counted, a counted function's time is its children's, the report's marks, the JSON round trip,
+   the compensation's account of each kind, and that an unnamed CPROF_SCOPE() in an instrumented
+   function is that function's node (a named one stays a child). */
+#define CPROF_IMPLEMENTATION
+#define CPROF_AUTO
+#include "../cprof.h"
+#include "check.h"
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdlib.h>
+
+#define NOINLINE __attribute__((noinline))
+static __thread volatile int sink;
+
+NOINLINE static void leaf(void) { sink = sink + 1; }
+NOINLINE static void middle(void) {
+    leaf();
+    leaf();
+}
+NOINLINE static void scoped(void) { /* its unnamed scope is its automatic one: one node, 1,500 calls */
+    CPROF_SCOPE();
+    sink = sink + 1;
+}
+NOINLINE static void named(void) { /* a named scope stays a child */
+    CPROF_SCOPE("inner part");
+    sink = sink + 1;
+}
+static jmp_buf jump;
+NOINLINE static void jumper(void) { /* counted after 1,000 calls; its exit hook never runs */
+    leaf();
+    longjmp(jump, 1);
+}
+NOINLINE static void jump_caller(void) {
+    if (!setjmp(jump)) jumper();
+}
+
+NOINLINE static void run(void) {
+    for (int i = 0; i < 3000; i++) middle();
+    for (int i = 0; i < 1500; i++) scoped(), named();
+    for (int i = 0; i < 1200; i++) jump_caller();
+}
+
+static void *thread_body(void *unused) {
+    for (int i = 0; i < 3000; i++) middle();
+    return unused;
+}
+
+static const cprof_function *function_named(const cprof_profile *p, const char *name) {
+    for (size_t f = 0; f < p->function_count; f++)
+        if (strcmp(p->functions[f].name, name) == 0) return &p->functions[f];
+    return NULL;
+}
+
+/* The first node of `name` on the main thread. */
+static const cprof_node *node_named(const cprof_profile *p, const char *name) {
+    for (size_t i = 0; i < p->node_count; i++)
+        if (p->nodes[i].thread == 0 && p->nodes[i].site != CPROF_NONE && strcmp(p->sites[p->nodes[i].site].name, name) == 0)
+            return &p->nodes[i];
+    return NULL;
+}
+
+static int is_child_of(const cprof_profile *p, const cprof_node *child, const cprof_node *parent) {
+    return child && parent && child->parent == (uint32_t)(parent - p->nodes);
+}
+
+static void check_counts(const cprof_profile *p) {
+    const char *names[] = {"leaf", "middle", "scoped", "named", "inner part", "jumper", "jump_caller"};
+    const uint64_t calls[] = {6000 + 1200, 3000, 1500, 1500, 1500, 1200, 1200};
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        const cprof_function *fn = function_named(p, names[i]);
+        CHECK(fn != NULL);
+        if (fn) CHECK_EQ_U64(fn->calls, calls[i]);
+    }
+    const cprof_node *scoped_node = node_named(p, "scoped"), *named_node = node_named(p, "named");
+    CHECK(scoped_node && scoped_node->first_child == CPROF_NONE); /* no second "scoped" below it */
+    CHECK(is_child_of(p, node_named(p, "inner part"), named_node));
+    CHECK(find_node(p, 0, "main/run/middle/leaf") != NULL);
+    CHECK(find_node(p, 0, "main/run/jump_caller/jumper/leaf") != NULL);
+}
+
+/* Every calibrated figure, and the account of the calls of each kind. */
+static void check_compensation(const cprof_profile *p, int counted) {
+    const cprof_compensation *c = &p->compensation;
+    uint64_t calls = 0, counted_calls = 0, automatic = 0;
+    for (size_t i = 0; i < p->node_count; i++) {
+        const cprof_node *n = &p->nodes[i];
+        if (n->site == CPROF_NONE) continue;
+        calls += n->calls;
+        counted_calls += n->counted_calls;
+        if (p->sites[n->site].automatic) automatic += n->calls - n->counted_calls;
+        else CHECK_EQ_U64(n->counted_calls, 0);
+    }
+    CHECK(c->applied);
+    CHECK_EQ_U64(c->scopes, calls);
+    CHECK_EQ_U64(c->counted_scopes, counted_calls);
+    CHECK_EQ_U64(c->auto_scopes, automatic);
+    CHECK(c->auto_inside_ns > 0 && c->auto_outside_ns >= 0 && c->counted_ns >= 0);
+    CHECK(counted ? counted_calls > 0 : counted_calls == 0);
+}
+
+static char *json_text(const cprof_profile *p) {
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    CHECK_EQ_U64(cprof_json_write(p, out), 0);
+    fclose(out);
+    return text;
+}
+
+static void check_counted(const cprof_profile *p) {
+    CHECK_EQ_U64(p->auto_min_ns, 1000000000);
+    /* exactly the calls after the first 1,000 (one thread) */
+    const char *names[] = {"leaf", "middle", "scoped", "jumper", "jump_caller"};
+    const uint64_t counted[] = {6200, 2000, 500, 200, 200};
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
+        const cprof_function *fn = function_named(p, names[i]);
+        if (fn) CHECK_EQ_U64(fn->counted_calls, counted[i]);
+    }
+    const cprof_function *leaf_fn = function_named(p, "leaf");
+    if (leaf_fn) CHECK_EQ_U64(leaf_fn->total_ns, 0); /* no children: no time of its own */
+    for (size_t i = 0; i < p->node_count; i++) { /* a counted node's time is its children's */
+        const cprof_node *n = &p->nodes[i];
+        uint64_t children = 0;
+        for (uint32_t c = n->first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling) children += p->nodes[c].total_ns;
+        if (n->counted_calls) CHECK_EQ_U64(n->total_ns, children);
+    }
+    char *report = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&report, &size);
+    cprof_report_write(p, f, NULL);
+    fclose(f);
+    CHECK_CONTAINS(report, "counted, not timed: ");
+    CHECK_CONTAINS(report, "  leaf  (auto_counted)  counted, not timed\n");
+    CHECK_CONTAINS(report, "counted x ");
+    free(report);
+    /* saved and loaded: the same counts and marks */
+    char *json = json_text(p);
+    cprof_profile *loaded = NULL;
+    CHECK_EQ_U64(cprof_load_string(json, strlen(json), "saved", &loaded), 0);
+    if (loaded) {
+        const cprof_function *a = function_named(p, "leaf"), *b = function_named(loaded, "leaf");
+        CHECK(a && b && a->counted_calls == b->counted_calls && a->calls == b->calls);
+        CHECK_EQ_U64(loaded->auto_min_ns, p->auto_min_ns);
+        CHECK_EQ_U64(loaded->compensation.counted_scopes, p->compensation.counted_scopes);
+        char *again = json_text(loaded);
+        CHECK_EQ_STR(again, json);
+        free(again);
+        cprof_profile_free(loaded);
+    }
+    free(json);
+}
+
+int main(int argc, char **argv) {
+    const char *mode = argc > 1 ? argv[1] : "";
+    run();
+    if (strcmp(mode, "off") == 0) {
+        cprof_profile *p = cprof_capture();
+        CHECK(p != NULL);
+        if (p) CHECK_EQ_U64(p->node_count, 0);
+        cprof_profile_free(p);
+        CHECK_DONE();
+    }
+    cprof_profile *p = cprof_capture();
+    CHECK(p != NULL);
+    if (!p) CHECK_DONE();
+    check_counts(p);
+    check_compensation(p, strcmp(mode, "counted") == 0);
+    if (strcmp(mode, "counted") == 0) check_counted(p);
+    else CHECK_EQ_U64(p->auto_min_ns, 0);
+    cprof_profile_free(p);
+
+    /* Two threads learning and counting the same functions: every call still counted once. */
+    cprof_reset();
+    pthread_t thread;
+    pthread_create(&thread, NULL, thread_body, NULL);
+    thread_body(NULL);
+    pthread_join(thread, NULL);
+    p = cprof_capture();
+    const cprof_function *leaf_fn = p ? function_named(p, "leaf") : NULL;
+    CHECK(leaf_fn != NULL);
+    if (leaf_fn) CHECK_EQ_U64(leaf_fn->calls, 12000);
+    cprof_profile_free(p);
+    CHECK_DONE();
+}
