@@ -36,7 +36,8 @@
                           each call below it; clamped at 0 and at the children's totals. min/max lose a
                           call's average share, sum_sq_ns2 stays raw; raw_total_ns keeps each total as
                           recorded; profile->compensation says what was subtracted, the report adds a
-                          line. Automatic scopes get the manual figures (the hooks are not calibrated).
+                          line. Automatic scopes and counted calls (CPROF_AUTO_MIN_NS) have figures of their
+                          own, calibrated the same way at the first hook call.
        CPROF_OUT=prefix   at normal exit write prefix.txt (the text report, then the analysis), prefix.json (the profile),
                           prefix.folded (collapsed stacks) and prefix.svg (the flame graph): all four written to
                           temporaries, then renamed, so a failed write replaces none of them; a prefix of 4080
@@ -54,7 +55,10 @@
        CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
                           regular expression are not recorded (decided once per function); an invalid
                           expression excludes nothing and says so on stderr and in the report
-       A value of CPROF, CPROF_TIMER, CPROF_OUT or CPROF_COMPENSATE that cprof does not understand or
+       CPROF_AUTO_MIN_NS=ns   an automatic function whose first 1,000 timed calls averaged less (own cost
+                          taken out) is counted, not timed, from then on: exact calls, its time its
+                          caller's; 0 times every call; default 4x the calibrated cost of timing one call
+       A value of CPROF, CPROF_TIMER, CPROF_OUT, CPROF_COMPENSATE or CPROF_AUTO_MIN_NS that cprof does not understand or
        cannot use gets one line on stderr ("cprof: NAME=VALUE: ...") and is ignored; an empty value is
        as if unset.
 
@@ -121,13 +125,15 @@
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
            other text as in TEXT OUTPUT.
 
-   PROFILE FILE (JSON, format 1.1; every field documented in README.md)
+   PROFILE FILE (JSON, format 1.2; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
        (1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
        when there is one; a loaded profile keeps its compensation as the file says and is never
-       compensated again; without it raw_total_ns = total_ns). Nodes are depth-first with each parent before its children.
+       compensated again; without it raw_total_ns = total_ns; 1.2: "auto_min_ns", the compensation's
+       figures for automatic and counted calls, each site's "auto" and each node's "counted_calls").
+       Nodes are depth-first with each parent before its children.
        The loader refuses call trees deeper than 2048 levels, JSON nested deeper than 64,
        a member name twice in one object, files over 256 MiB and anything but a regular file.
        Strings: '"', '\' and control characters (C0, DEL, C1) escaped (\n, \u001b, \u009b), a
@@ -3626,16 +3632,22 @@ CPROF__NO_INSTRUMENT static CPROF__INLINE int cprof__is_function_scope(const cpr
 }
 #endif
 
-/* The hot path, enter: find the node, push a frame, read the timer last so that the bookkeeping is not
-   timed. Returns the frame's depth, the token that cprof__exit checks; 0 when nothing was recorded (an
-   unnamed scope that is its function's automatic scope as well records nothing of its own). */
-CPROF__NO_INSTRUMENT uint32_t cprof__enter(const cprof_site *site) {
+/* A frame pushed by cprof__count_enter: counted, never timed (its start is this mark). */
+#define CPROF__UNTIMED UINT64_MAX
+
+/* Both entries: find the node, push a frame. Timed (cprof__enter): count the call in `calls`, start the
+   counters, read the timer last so that the bookkeeping is not timed. Counted (cprof__count_enter, for
+   >>auto's functions too short to time): count it in `counted_calls`, read nothing; the frame is there
+   so that the calls it makes nest under it, and its events are its caller's, as its time is. Returns
+   the frame's depth, the token the exit checks; 0 when nothing was recorded (an unnamed scope that is
+   its function's automatic scope as well records nothing of its own). */
+CPROF__NO_INSTRUMENT static CPROF__INLINE uint32_t cprof__frame_open(const cprof_site *site, int timed) {
     cprof__recorder *r = cprof__recorder_get();
     if (CPROF__UNLIKELY(!r || !CPROF__LOAD(cprof__g.enabled))) return r ? 0 : cprof__enter_unrecorded();
     if (CPROF__UNLIKELY(CPROF__LOAD(r->busy))) return cprof__enter_while_busy(r);
     CPROF__BUSY_BEGIN(r);
     uint32_t depth = r->depth;
-    cprof__rnode *node = cprof__is_function_scope(r, depth, site) ? NULL : cprof__node_enter(r, depth, site);
+    cprof__rnode *node = timed && cprof__is_function_scope(r, depth, site) ? NULL : cprof__node_enter(r, depth, site);
     if (CPROF__UNLIKELY(!node)) {
         CPROF__BUSY_END(r);
         return 0;
@@ -3643,39 +3655,24 @@ CPROF__NO_INSTRUMENT uint32_t cprof__enter(const cprof_site *site) {
     cprof__frame *frame = &r->stack[depth + 1];
     CPROF__STORE(frame->node, node);
     CPROF__STORE(frame->site, site);
-    CPROF__STORE(node->calls, CPROF__LOAD(node->calls) + 1);
-    if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_start(r, depth + 1); /* off: one branch */
-    CPROF__STORE(frame->start_ticks, cprof__ticks());
+    if (timed) {
+        CPROF__STORE(node->calls, CPROF__LOAD(node->calls) + 1);
+        if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_start(r, depth + 1); /* off: one branch */
+        CPROF__STORE(frame->start_ticks, cprof__ticks());
+    } else {
+        CPROF__STORE(frame->start_ticks, (uint64_t)CPROF__UNTIMED);
+        CPROF__STORE(node->counted_calls, CPROF__LOAD(node->counted_calls) + 1);
+    }
     CPROF__STORE_RELEASE(r->depth, depth + 1);
     CPROF__BUSY_END(r);
     return depth + 1;
 }
 
-/* A frame pushed by cprof__count_enter: counted, never timed (its start is this mark). */
-#define CPROF__UNTIMED UINT64_MAX
+/* The hot path, enter. */
+CPROF__NO_INSTRUMENT uint32_t cprof__enter(const cprof_site *site) { return cprof__frame_open(site, 1); }
 
-/* Enter without the timer (>>auto's counted path for functions too short to time): the call is counted
-   in its node, and a frame is pushed so that the calls it makes nest under it. No counters either: its
-   events are its caller's, as its time is. Returns the frame's depth, or 0 as cprof__enter does. */
 CPROF__NO_INSTRUMENT CPROF__UNUSED static uint32_t cprof__count_enter(const cprof_site *site) {
-    cprof__recorder *r = cprof__recorder_get();
-    if (CPROF__UNLIKELY(!r || !CPROF__LOAD(cprof__g.enabled))) return r ? 0 : cprof__enter_unrecorded();
-    if (CPROF__UNLIKELY(CPROF__LOAD(r->busy))) return cprof__enter_while_busy(r);
-    CPROF__BUSY_BEGIN(r);
-    uint32_t depth = r->depth;
-    cprof__rnode *node = cprof__node_enter(r, depth, site);
-    if (CPROF__UNLIKELY(!node)) {
-        CPROF__BUSY_END(r);
-        return 0;
-    }
-    cprof__frame *frame = &r->stack[depth + 1];
-    CPROF__STORE(frame->node, node);
-    CPROF__STORE(frame->site, site);
-    CPROF__STORE(frame->start_ticks, (uint64_t)CPROF__UNTIMED);
-    CPROF__STORE(node->counted_calls, CPROF__LOAD(node->counted_calls) + 1);
-    CPROF__STORE_RELEASE(r->depth, depth + 1);
-    CPROF__BUSY_END(r);
-    return depth + 1;
+    return cprof__frame_open(site, 0);
 }
 
 CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__frame_close(cprof__recorder *r, uint32_t depth, uint64_t now) {
@@ -10582,6 +10579,7 @@ int main(int argc, char **argv) {
 #undef CPROF__THREAD_LOCAL
 #undef CPROF__UNKNOWN_EVENT
 #undef CPROF__UNLIKELY
+#undef CPROF__UNTIMED
 #undef CPROF__UNUSED
 #undef CPROF__X86_64
 #undef CPROF__YOUNG_SLOTS

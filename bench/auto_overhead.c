@@ -1,10 +1,14 @@
 /* auto_overhead - what one automatically instrumented call costs (CPROF_AUTO with
    -finstrument-functions, which the Makefile adds for this program), against the same empty
-   function without instrumentation and with a manual CPROF_SCOPE instead.
+   function without instrumentation and with a manual CPROF_SCOPE instead. An empty function is
+   counted, not timed, after its first 1,000 calls by default (CPROF_AUTO_MIN_NS); the program runs
+   itself again with CPROF_AUTO_MIN_NS=0 (every call timed) and with CPROF=0 (recording off) for the
+   automatic figures of those two.
    Only auto_empty() and excluded_empty() are instrumented: everything else here is marked
    no_instrument_function, which is what compiling it without -finstrument-functions gives.
    Each figure is the median of REPS runs of CALLS calls, the variants interleaved; "cost" is the time
    per call minus that of the uninstrumented function. */
+#define _DEFAULT_SOURCE /* popen */
 #define CPROF_IMPLEMENTATION
 #define CPROF_AUTO
 #include "../cprof.h"
@@ -44,7 +48,29 @@ __attribute__((constructor(101), no_instrument_function)) static void exclude_on
     setenv("CPROF_AUTO_EXCLUDE", "^excluded_", 0);
 }
 
-PLAIN int main(void) {
+/* The automatic figure of this program run again with `setting` in its environment; -1 when it failed. */
+PLAIN static double automatic_with(const char *self, const char *setting) {
+    char command[4200];
+    snprintf(command, sizeof command, "%s '%s' --automatic-only", setting, self);
+    FILE *child = popen(command, "r");
+    double ns = -1;
+    if (!child || fscanf(child, "%lf", &ns) != 1) ns = -1;
+    if (child) pclose(child);
+    return ns;
+}
+
+PLAIN static double automatic_only(void) {
+    double ns[REPS];
+    auto_empty();
+    for (int r = 0; r < REPS; r++) ns[r] = per_call_ns(auto_empty, CALLS);
+    return median(ns, REPS);
+}
+
+PLAIN int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--automatic-only") == 0) {
+        printf("%.3f\n", automatic_only());
+        return 0;
+    }
     void (*variants[4])(void) = {plain_empty, manual_empty, auto_empty, excluded_empty};
     double ns[4][REPS];
     for (int v = 0; v < 4; v++) variants[v](); /* names resolved and nodes made before timing */
@@ -62,9 +88,12 @@ PLAIN int main(void) {
     printf("  empty function, not instrumented     %6.2f ns per call\n", plain);
     printf("  with a manual CPROF_SCOPE            %6.2f ns per call, cost %6.2f ns  (baseline)\n", manual,
            manual - plain);
+    double timed = automatic_with(argv[0], "CPROF_AUTO_MIN_NS=0"), off = automatic_with(argv[0], "CPROF=0");
     printf("  -finstrument-functions + CPROF_AUTO  %6.2f ns per call, cost %6.2f ns  ratio %.2fx manual scope"
-           " (%.2fx per call)\n", automatic, automatic - plain, (automatic - plain) / (manual - plain),
-           automatic / manual);
+           " (counted, not timed)\n", automatic, automatic - plain, (automatic - plain) / (manual - plain));
+    printf("  the same, CPROF_AUTO_MIN_NS=0        %6.2f ns per call, cost %6.2f ns  ratio %.2fx manual scope"
+           " (every call timed)\n", timed, timed - plain, (timed - plain) / (manual - plain));
+    printf("  the same, CPROF=0                    %6.2f ns per call, cost %6.2f ns\n", off, off - plain);
     printf("  the same, excluded at run time       %6.2f ns per call, cost %6.2f ns\n", excluded, excluded - plain);
     printf("  recorded: auto_empty %llu calls, excluded_empty %llu calls\n", (unsigned long long)auto_calls,
            (unsigned long long)excluded_calls);

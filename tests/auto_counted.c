@@ -11,6 +11,7 @@
    function is that function's node (a named one stays a child). */
 #define CPROF_IMPLEMENTATION
 #define CPROF_AUTO
+#define CPROF_TESTING /* check.h's json_of */
 #include "../cprof.h"
 #include "check.h"
 #include <pthread.h>
@@ -59,18 +60,6 @@ static const cprof_function *function_named(const cprof_profile *p, const char *
     return NULL;
 }
 
-/* The first node of `name` on the main thread. */
-static const cprof_node *node_named(const cprof_profile *p, const char *name) {
-    for (size_t i = 0; i < p->node_count; i++)
-        if (p->nodes[i].thread == 0 && p->nodes[i].site != CPROF_NONE && strcmp(p->sites[p->nodes[i].site].name, name) == 0)
-            return &p->nodes[i];
-    return NULL;
-}
-
-static int is_child_of(const cprof_profile *p, const cprof_node *child, const cprof_node *parent) {
-    return child && parent && child->parent == (uint32_t)(parent - p->nodes);
-}
-
 static void check_counts(const cprof_profile *p) {
     const char *names[] = {"leaf", "middle", "scoped", "named", "inner part", "jumper", "jump_caller"};
     const uint64_t calls[] = {6000 + 1200, 3000, 1500, 1500, 1500, 1200, 1200};
@@ -79,9 +68,9 @@ static void check_counts(const cprof_profile *p) {
         CHECK(fn != NULL);
         if (fn) CHECK_EQ_U64(fn->calls, calls[i]);
     }
-    const cprof_node *scoped_node = node_named(p, "scoped"), *named_node = node_named(p, "named");
+    const cprof_node *scoped_node = find_node(p, 0, "main/run/scoped");
     CHECK(scoped_node && scoped_node->first_child == CPROF_NONE); /* no second "scoped" below it */
-    CHECK(is_child_of(p, node_named(p, "inner part"), named_node));
+    CHECK(find_node(p, 0, "main/run/named/inner part") != NULL);
     CHECK(find_node(p, 0, "main/run/middle/leaf") != NULL);
     CHECK(find_node(p, 0, "main/run/jump_caller/jumper/leaf") != NULL);
 }
@@ -104,15 +93,6 @@ static void check_compensation(const cprof_profile *p, int counted) {
     CHECK_EQ_U64(c->auto_scopes, automatic);
     CHECK(c->auto_inside_ns > 0 && c->auto_outside_ns >= 0 && c->counted_ns >= 0);
     CHECK(counted ? counted_calls > 0 : counted_calls == 0);
-}
-
-static char *json_text(const cprof_profile *p) {
-    char *text = NULL;
-    size_t length = 0;
-    FILE *out = open_memstream(&text, &length);
-    CHECK_EQ_U64(cprof_json_write(p, out), 0);
-    fclose(out);
-    return text;
 }
 
 static void check_counted(const cprof_profile *p) {
@@ -142,7 +122,7 @@ static void check_counted(const cprof_profile *p) {
     CHECK_CONTAINS(report, "counted x ");
     free(report);
     /* saved and loaded: the same counts and marks */
-    char *json = json_text(p);
+    char *json = json_of(p);
     cprof_profile *loaded = NULL;
     CHECK_EQ_U64(cprof_load_string(json, strlen(json), "saved", &loaded), 0);
     if (loaded) {
@@ -150,7 +130,7 @@ static void check_counted(const cprof_profile *p) {
         CHECK(a && b && a->counted_calls == b->counted_calls && a->calls == b->calls);
         CHECK_EQ_U64(loaded->auto_min_ns, p->auto_min_ns);
         CHECK_EQ_U64(loaded->compensation.counted_scopes, p->compensation.counted_scopes);
-        char *again = json_text(loaded);
+        char *again = json_of(loaded);
         CHECK_EQ_STR(again, json);
         free(again);
         cprof_profile_free(loaded);

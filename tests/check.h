@@ -226,6 +226,7 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
         site->function = site->name;
         site->file = "synthetic.c";
         site->line = (uint32_t)i + 1;
+        site->automatic = 0;
         cprof_node *node = cprof__test_add_node(p);
         uint32_t index = (uint32_t)p->node_count - 1;
         node->site = (uint32_t)p->site_count++;

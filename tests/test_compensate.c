@@ -77,6 +77,41 @@ static void check_clamping(void) {
     cprof_profile_free(p);
 }
 
+/* Automatic scopes cost their own calibrated figures, and a counted node (CPROF_AUTO_MIN_NS) has its
+   children's time and costs its ancestors a counted call's figure per counted call: main (manual) over
+   a (automatic, 100 timed calls) over b (automatic, 1,000 calls of which 800 counted). */
+static void check_kinds(void) {
+    static const char *const lines[] = {"main 1 1000000", " a 100 500000", "  b 1000 100000", NULL};
+    cprof_profile *p = build_profile(lines);
+    p->sites[1].automatic = p->sites[2].automatic = 1;
+    p->nodes[3].counted_calls = 800;
+    p->auto_min_ns = 200;
+    const double figures[5] = {10.0, 5.0, 20.0, 30.0, 4.0};
+    CHECK_EQ_U64(cprof__test_compensate_kinds(p, figures), 0);
+    const cprof_node *a = find_node(p, 0, "main/a"), *b = find_node(p, 0, "main/a/b"), *main_node = find_node(p, 0, "main");
+    CHECK(a && b && main_node);
+    if (!a || !b || !main_node) return;
+    CHECK_EQ_U64(b->total_ns, 0); /* counted: its time is its children's (none) */
+    CHECK_EQ_U64(a->total_ns, 500000 - 100 * 20 - (200 * (20 + 30) + 800 * 4));      /* 484,800 */
+    CHECK_EQ_U64(main_node->total_ns, 1000000 - 10 - (100 * 50 + 200 * 50 + 800 * 4)); /* 981,790 */
+    CHECK_EQ_U64(p->compensation.scopes, 1101);
+    CHECK_EQ_U64(p->compensation.auto_scopes, 300);
+    CHECK_EQ_U64(p->compensation.counted_scopes, 800);
+    CHECK_EQ_U64(p->compensation.subtracted_ns, 1000000 - 981790);
+    const cprof_function *f = find_function(p, "b");
+    CHECK(f && f->counted_calls == 800 && f->calls == 1000 && f->self_ns == 0);
+    cprof_report_options every_node = cprof_report_defaults();
+    every_node.tree_min_pct = 0;
+    const char *text = report_text(p, &every_node);
+    CHECK_CONTAINS(text, "own cost subtracted: 1 manual scopes x (10.0 ns inside + 5.0 ns outside), 300 automatic x "
+                         "(20.0 + 30.0 ns), 800 counted x 4.0 ns = 18.2 µs (1.8% of the recorded time); "
+                         "CPROF_COMPENSATE=0 shows raw times\n");
+    CHECK_CONTAINS(text, "counted, not timed: 1 functions that averaged under 200 ns a call");
+    CHECK_CONTAINS(text, "  b  (synthetic.c:3)  counted, not timed\n");
+    CHECK_CONTAINS(text, "b  (counted, not timed)\n");
+    cprof_profile_free(p);
+}
+
 /* Saved and loaded: the raw totals and the compensation kept, nothing subtracted twice, the same bytes. */
 static void check_round_trip(void) {
     static const char *const lines[] = {"parent 1 100000", " child 1000 50000", NULL};
@@ -165,6 +200,7 @@ int main(int argc, char **argv) {
     check_arithmetic();
     check_depth();
     check_clamping();
+    check_kinds();
     check_round_trip();
     CHECK_EQ_U64(child("default"), 0);
     CHECK_EQ_U64(run_child(argv[0], "raw", "0", NULL), 0);
