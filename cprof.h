@@ -113,9 +113,24 @@
        const char *cprof_error(void)       the calling thread's last save/load error.
        int  cprof_json_write(const cprof_profile *, FILE *)
        int  cprof_folded_write(const cprof_profile *, FILE *, const cprof_folded_options *)
-           Collapsed stacks: "frame;frame;frame SELF_NS" per call path with self time, sorted bytewise;
-           ';' in names becomes ':', newlines spaces, other text as in TEXT OUTPUT. cprof_folded_defaults():
-           thread_frames = 0 (threads merged; 1: each stack starts with its thread's name).
+           Collapsed stacks: "frame;frame;frame VALUE" per call path whose own value is not 0, sorted
+           bytewise; ';' in names becomes ':', newlines spaces, other text as in TEXT OUTPUT (so the live
+           prefix.folded and the folded stacks of its saved JSON are the same bytes). cprof_folded_defaults():
+           thread_frames = 0 (threads merged; 1: each stack starts with a frame "[thread NAME]"), metric =
+           NULL: VALUE is the path's self time in ns; "calls" its calls, "alloc-bytes" / "alloc-count" the
+           bytes / allocations made in it, a counter's name its own events. -1 for a metric p does not have.
+       int  cprof_pprof_write(const cprof_profile *, FILE *, int gzipped)
+           pprof's profile.proto: sample types time/nanoseconds (the default), calls/count and where present
+           alloc-count/count, alloc-bytes/bytes, COUNTER/count; a sample per call path (its own values), a
+           function and location per site (name, file, line), labels thread and thread_id. gzipped = 1:
+           inside gzip whose deflate blocks are stored, not compressed (pprof reads both forms).
+       int  cprof_callgrind_write(const cprof_profile *, FILE *)
+           callgrind's format (callgrind_annotate, KCachegrind): events time (ns), alloc_count, alloc_bytes
+           and the counters; per call path its own costs, per callee calls=N and the callee's inclusive
+           costs; threads merged.
+       int  cprof_speedscope_write(const cprof_profile *, FILE *)
+           speedscope's JSON file format: a "sampled" profile per thread and metric, weights in real units
+           (nanoseconds, bytes, or none for calls, allocations and counter events).
        int  cprof_stats_write(const cprof_profile *, FILE *)
            TSV: function calls total_ns self_ns avg_ns min_ns max_ns pct_total pct_self file line
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
@@ -141,8 +156,9 @@
        a backslash stays as it is. Columns count the characters as shown.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
-       cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
-       stderr; exit 0 ok, 1 bad input, 2 bad usage. "--" ends the options.
+       cprof report|stats|folded|pprof|callgrind|speedscope|flamegraph|help|--version [OPTIONS] P.json; output
+       on stdout (folded, pprof, callgrind, speedscope: or the file of -o FILE), errors on stderr; exit 0 ok,
+       1 bad input, 2 bad usage. "--" ends the options.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -383,7 +399,8 @@
        recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
-       writers:         >>report  >>json  >>folded  >>stats  >>flamegraph  >>bench-report
+       writers:         >>report  >>json  >>folded  >>stats  >>export (pprof, callgrind, speedscope)
+                        >>flamegraph  >>bench-report
        reading:         >>reader (JSON -> profile)
        on profiles:     >>compare  >>analyzer
        at exit, tool:   >>output  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
