@@ -69,9 +69,9 @@ TEST_SOURCES := $(HEADER) $(wildcard tests/*.c tests/*.cc tests/*.h tests/*.cjs)
 CHROMIUM ?= /usr/bin/chromium
 PLAYWRIGHT_VERSION := 1.55.0
 PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
-# The speedscope export's check: speedscope's own file-format schema (in its npm package) and a JSON
-# schema validator, both from npm into build/npm-speedscope (apart from playwright: two npm installs
-# into one prefix at once under make -j would race).
+# The speedscope export's check: speedscope's own file-format schema (in its npm package), a JSON
+# schema validator and playwright-core (speedscope itself opened in Chromium), from npm into
+# build/npm-speedscope, a prefix of its own: two npm installs into one prefix at once under make -j race.
 SPEEDSCOPE_VERSION := 1.25.0
 AJV_VERSION := 8.20.0
 SPEEDSCOPE_NPM := $(BUILD)/npm-speedscope/node_modules/speedscope/package.json
@@ -217,12 +217,15 @@ check-export-speedscope: $(BUILD)/cprof
 	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  echo "SKIP: the speedscope schema check needs node and npm (make deps installs them)"; exit 0; fi; \
 	$(MAKE) --no-print-directory $(SPEEDSCOPE_NPM) && \
-	NODE_PATH=$(BUILD)/npm-speedscope/node_modules tests/check_exports.sh $(BUILD) speedscope
+	NODE_PATH=$(BUILD)/npm-speedscope/node_modules tests/check_exports.sh $(BUILD) speedscope && \
+	if [ ! -x $(CHROMIUM) ]; then echo "SKIP: speedscope in the browser needs $(CHROMIUM)"; exit 0; fi && \
+	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm-speedscope/node_modules timeout 120 node tests/speedscope_browser.cjs \
+	  $(BUILD)/check/exports-speedscope/threads.speedscope.json $(BUILD)/check/exports-speedscope/threads.png
 
 $(SPEEDSCOPE_NPM):
 	mkdir -p $(BUILD)/npm-speedscope
 	npm install --prefix $(BUILD)/npm-speedscope --no-audit --no-fund --loglevel=error \
-	  speedscope@$(SPEEDSCOPE_VERSION) ajv@$(AJV_VERSION)
+	  speedscope@$(SPEEDSCOPE_VERSION) ajv@$(AJV_VERSION) playwright-core@$(PLAYWRIGHT_VERSION)
 
 # The tool on a real profile: outputs, exit statuses, error format, make install.
 check-tool: $(BUILD)/cprof $(BUILD)/wordfreq
