@@ -58,7 +58,8 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify
+          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify \
+          export-pprof export-callgrind export-speedscope
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -68,6 +69,12 @@ TEST_SOURCES := $(HEADER) $(wildcard tests/*.c tests/*.cc tests/*.h tests/*.cjs)
 CHROMIUM ?= /usr/bin/chromium
 PLAYWRIGHT_VERSION := 1.55.0
 PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
+# The speedscope export's check: speedscope's own file-format schema (in its npm package), a JSON
+# schema validator and playwright-core (speedscope itself opened in Chromium), from npm into
+# build/npm-speedscope, a prefix of its own: two npm installs into one prefix at once under make -j race.
+SPEEDSCOPE_VERSION := 1.25.0
+AJV_VERSION := 8.20.0
+SPEEDSCOPE_NPM := $(BUILD)/npm-speedscope/node_modules/speedscope/package.json
 
 .PHONY: all demo test bench install clean deps fuzz fuzz-writers golden
 
@@ -79,6 +86,7 @@ deps:
 	[ -f /usr/include/stb/stb_sprintf.h ] || missing="$$missing libstb-dev"; \
 	command -v clang >/dev/null 2>&1 || missing="$$missing clang"; \
 	command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
+	command -v go >/dev/null 2>&1 || missing="$$missing golang-go"; \
 	command -v objdump >/dev/null 2>&1 || missing="$$missing binutils"; \
 	command -v xmllint >/dev/null 2>&1 || missing="$$missing libxml2-utils"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
@@ -189,7 +197,8 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
 .PHONY: check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
-        check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify
+        check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify \
+        check-export-pprof check-export-callgrind check-export-speedscope
 
 # Every verb on every profile of tests/corpus equals, to the byte, the output kept in tests/golden.
 # After a deliberate change of output: make golden, and the commit shows what changed.
@@ -198,6 +207,25 @@ check-golden: $(BUILD)/cprof
 
 golden: $(BUILD)/cprof
 	tests/check_golden.sh $(BUILD)/cprof --update
+
+# The exports against the programs that read them, totals equal to cprof's (tests/check_exports.sh):
+# go tool pprof (-raw, -top), callgrind_annotate, speedscope's file-format schema.
+check-export-pprof check-export-callgrind: check-export-%: $(BUILD)/cprof
+	tests/check_exports.sh $(BUILD) $*
+
+check-export-speedscope: $(BUILD)/cprof
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "SKIP: the speedscope schema check needs node and npm (make deps installs them)"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(SPEEDSCOPE_NPM) && \
+	NODE_PATH=$(BUILD)/npm-speedscope/node_modules tests/check_exports.sh $(BUILD) speedscope && \
+	if [ ! -x $(CHROMIUM) ]; then echo "SKIP: speedscope in the browser needs $(CHROMIUM)"; exit 0; fi && \
+	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm-speedscope/node_modules timeout 120 node tests/speedscope_browser.cjs \
+	  $(BUILD)/check/exports-speedscope/threads.speedscope.json $(BUILD)/check/exports-speedscope/threads.png
+
+$(SPEEDSCOPE_NPM):
+	mkdir -p $(BUILD)/npm-speedscope
+	npm install --prefix $(BUILD)/npm-speedscope --no-audit --no-fund --loglevel=error \
+	  speedscope@$(SPEEDSCOPE_VERSION) ajv@$(AJV_VERSION) playwright-core@$(PLAYWRIGHT_VERSION)
 
 # The tool on a real profile: outputs, exit statuses, error format, make install.
 check-tool: $(BUILD)/cprof $(BUILD)/wordfreq

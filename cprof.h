@@ -117,9 +117,24 @@
        const char *cprof_error(void)       the calling thread's last save/load error.
        int  cprof_json_write(const cprof_profile *, FILE *)
        int  cprof_folded_write(const cprof_profile *, FILE *, const cprof_folded_options *)
-           Collapsed stacks: "frame;frame;frame SELF_NS" per call path with self time, sorted bytewise;
-           ';' in names becomes ':', newlines spaces, other text as in TEXT OUTPUT. cprof_folded_defaults():
-           thread_frames = 0 (threads merged; 1: each stack starts with its thread's name).
+           Collapsed stacks: "frame;frame;frame VALUE" per call path whose own value is not 0, sorted
+           bytewise; ';' in names becomes ':', newlines spaces, other text as in TEXT OUTPUT (so the live
+           prefix.folded and the folded stacks of its saved JSON are the same bytes). cprof_folded_defaults():
+           thread_frames = 0 (threads merged; 1: each stack starts with a frame "[thread NAME]"), metric =
+           NULL: VALUE is the path's self time in ns; "calls" its calls, "alloc-bytes" / "alloc-count" the
+           bytes / allocations made in it, a counter's name its own events. -1 for a metric p does not have.
+       int  cprof_pprof_write(const cprof_profile *, FILE *, int gzipped)
+           pprof's profile.proto: sample types time/nanoseconds (the default), calls/count and where present
+           alloc-count/count, alloc-bytes/bytes, COUNTER/count; a sample per call path (its own values), a
+           function and location per site (name, file, line), labels thread and thread_id. gzipped = 1:
+           inside gzip whose deflate blocks are stored, not compressed (pprof reads both forms).
+       int  cprof_callgrind_write(const cprof_profile *, FILE *)
+           callgrind's format (callgrind_annotate, KCachegrind): events time (ns), alloc_count, alloc_bytes
+           and the counters; per call path its own costs, per callee calls=N and the callee's inclusive
+           costs; threads merged.
+       int  cprof_speedscope_write(const cprof_profile *, FILE *)
+           speedscope's JSON file format: a "sampled" profile per thread and metric, weights in real units
+           (nanoseconds, bytes, or none for calls, allocations and counter events).
        int  cprof_stats_write(const cprof_profile *, FILE *)
            TSV: function calls total_ns self_ns avg_ns min_ns max_ns pct_total pct_self file line
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
@@ -147,8 +162,9 @@
        a backslash stays as it is. Columns count the characters as shown.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
-       cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
-       stderr; exit 0 ok, 1 bad input, 2 bad usage. "--" ends the options.
+       cprof report|stats|folded|pprof|callgrind|speedscope|flamegraph|help|--version [OPTIONS] P.json; output
+       on stdout (folded, pprof, callgrind, speedscope: or the file of -o FILE), errors on stderr; exit 0 ok,
+       1 bad input, 2 bad usage. "--" ends the options.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -389,7 +405,8 @@
        recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
-       writers:         >>report  >>json  >>folded  >>stats  >>flamegraph  >>bench-report
+       writers:         >>report  >>json  >>folded  >>stats  >>export (pprof, callgrind, speedscope)
+                        >>flamegraph  >>bench-report
        reading:         >>reader (JSON -> profile)
        on profiles:     >>compare  >>analyzer
        at exit, tool:   >>output  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
@@ -620,7 +637,9 @@ typedef struct cprof_report_options {
 } cprof_report_options;
 
 typedef struct cprof_folded_options {
-    int thread_frames; /* 1: each stack starts with its thread's name; 0: threads merged */
+    int thread_frames;  /* 1: each stack starts with a frame "[thread NAME]"; 0: threads merged */
+    const char *metric; /* the number after each stack: "time" (NULL; self time in ns), "calls",
+                           "alloc-bytes", "alloc-count" or a counter's name (its self count) */
 } cprof_folded_options;
 
 /* The flame graph (see cprof_flamegraph_defaults for the defaults). */
@@ -812,6 +831,9 @@ int cprof_json_write(const cprof_profile *profile, FILE *out);
 cprof_folded_options cprof_folded_defaults(void);
 int cprof_folded_write(const cprof_profile *profile, FILE *out, const cprof_folded_options *options);
 int cprof_stats_write(const cprof_profile *profile, FILE *out);
+int cprof_pprof_write(const cprof_profile *profile, FILE *out, int gzipped);
+int cprof_callgrind_write(const cprof_profile *profile, FILE *out);
+int cprof_speedscope_write(const cprof_profile *profile, FILE *out);
 cprof_report_options cprof_report_defaults(void);
 int cprof_report_write(const cprof_profile *profile, FILE *out, const cprof_report_options *options);
 size_t cprof_report_format(const cprof_profile *profile, char *buffer, size_t size,
@@ -984,6 +1006,7 @@ void cprof__test_counters_add_scaled(cprof_profile *profile, uint32_t node, cons
 const char *cprof__test_counter_reason(char *out, size_t size, int error, int in_kernel); /* error < 0: no perf */
 void cprof__test_mmap_page_decode(const void *perf_event_mmap_page, uint64_t pmc, uint64_t tsc, uint64_t out[3]);
 void cprof__test_flame_color(const char *name, int rgb[3]);
+uint32_t cprof__test_crc32(const void *data, size_t length); /* CRC-32 of gzip's trailer */
 const char *cprof__test_duration(char out[24], uint64_t ns);
 const char *cprof__test_count(char out[32], uint64_t value);
 size_t cprof__test_display_width(const char *text);
@@ -6580,6 +6603,7 @@ int cprof_json_write(const cprof_profile *p, FILE *out) {
 cprof_folded_options cprof_folded_defaults(void) {
     cprof_folded_options options;
     options.thread_frames = 0;
+    options.metric = NULL;
     return options;
 }
 
@@ -6594,6 +6618,78 @@ static void cprof__buf_frame(cprof__buf *b, const char *name) {
         if (b->data[i] == ';') b->data[i] = ':';
 }
 
+/* What a folded line's number, a flame graph frame's width or an export's value measures. A node
+   contributes its own share (self time, its own calls); a flame graph frame is its node's share plus
+   its children's frames, so a parent is never narrower than them. */
+typedef struct cprof__metric {
+    const char *name; /* as in --metric=NAME */
+    const char *unit; /* of its values: "nanoseconds", "calls", "bytes", "allocations" */
+    uint64_t (*self_value)(const cprof_node *node);
+    const char *(*format)(char out[32], uint64_t value);
+} cprof__metric;
+
+static uint64_t cprof__metric_self_ns(const cprof_node *node) { return node->self_ns; }
+static uint64_t cprof__metric_own_calls(const cprof_node *node) { return node->calls; }
+static uint64_t cprof__metric_alloc_bytes(const cprof_node *node) { return node->alloc_self_bytes; }
+static uint64_t cprof__metric_alloc_count(const cprof_node *node) { return node->alloc_self_count; }
+
+static const cprof__metric cprof__metrics[] = {
+    {"time", "nanoseconds", cprof__metric_self_ns, cprof__duration},
+    {"calls", "calls", cprof__metric_own_calls, cprof__count},
+    {"alloc-bytes", "bytes", cprof__metric_alloc_bytes, cprof__byte_count},
+    {"alloc-count", "allocations", cprof__metric_alloc_count, cprof__count},
+};
+#define CPROF__METRIC_COUNT (sizeof cprof__metrics / sizeof cprof__metrics[0])
+
+static const cprof__metric *cprof__metric_find(const char *name) {
+    if (!name) name = "time";
+    for (size_t i = 0; i < CPROF__METRIC_COUNT; i++)
+        if (strcmp(cprof__metrics[i].name, name) == 0) return &cprof__metrics[i];
+    return NULL;
+}
+
+/* A metric of one profile: a row of cprof__metrics, or one of the profile's counters. */
+typedef struct cprof__profile_metric {
+    const cprof__metric *row; /* NULL for a counter */
+    uint32_t counter;         /* index into the profile's counters; CPROF_NONE for a row */
+} cprof__profile_metric;
+
+/* The metric called `name` (NULL: time) in p: a row, or a counter the profile counted. -1 when none. */
+static int cprof__profile_metric_find(const cprof_profile *p, const char *name, cprof__profile_metric *out) {
+    out->row = cprof__metric_find(name);
+    out->counter = out->row ? CPROF_NONE : cprof_counter_find(p, name);
+    return out->row || (out->counter != CPROF_NONE && p->counters[out->counter].available) ? 0 : -1;
+}
+
+/* The metrics p has, in a fixed order: time and calls, the allocations when tracked, each counter
+   counted. out holds CPROF__METRIC_COUNT + p->counter_count; returns how many. */
+static size_t cprof__profile_metrics(const cprof_profile *p, cprof__profile_metric *out) {
+    size_t count = 0;
+    for (size_t i = 0; i < CPROF__METRIC_COUNT; i++) {
+        if (strncmp(cprof__metrics[i].name, "alloc-", 6) == 0 && !p->allocs.tracked) continue;
+        out[count].row = &cprof__metrics[i];
+        out[count++].counter = CPROF_NONE;
+    }
+    for (uint32_t k = 0; k < p->counter_count; k++) {
+        if (!p->counters[k].available) continue;
+        out[count].row = NULL;
+        out[count++].counter = k;
+    }
+    return count;
+}
+
+static const char *cprof__profile_metric_name(const cprof_profile *p, cprof__profile_metric m) {
+    return m.row ? m.row->name : p->counters[m.counter].name;
+}
+
+static const char *cprof__profile_metric_unit(cprof__profile_metric m) { return m.row ? m.row->unit : "events"; }
+
+/* A node's own value of the metric (0 for a thread's root). */
+static uint64_t cprof__profile_metric_self(const cprof_profile *p, cprof__profile_metric m, uint32_t node) {
+    if (p->nodes[node].site == CPROF_NONE) return 0;
+    return m.row ? m.row->self_value(&p->nodes[node]) : cprof_node_counter(p, node, m.counter).self;
+}
+
 typedef struct cprof__stack_line {
     size_t offset; /* of the stack text in the scratch buffer */
     uint64_t value;
@@ -6605,15 +6701,23 @@ static int cprof__compare_stack_lines(const void *a, const void *b) {
     return strcmp(cprof__sort_text + x->offset, cprof__sort_text + y->offset);
 }
 
+/* The nodes from `node` up to (not including) its thread's root, leaf first, into path (room for
+   CPROF__MAX_TREE_DEPTH + 1); returns how many. */
+static uint32_t cprof__node_path(const cprof_profile *p, uint32_t node, uint32_t *path) {
+    uint32_t depth = 0;
+    for (uint32_t at = node; p->nodes[at].site != CPROF_NONE && depth <= CPROF__MAX_TREE_DEPTH; at = p->nodes[at].parent)
+        path[depth++] = at;
+    return depth;
+}
+
 /* The stack of node `index` as "root;...;node" into the scratch buffer, NUL-terminated. */
 static void cprof__stack_text(cprof__buf *scratch, const cprof_profile *p, uint32_t index, int thread_frames) {
     uint32_t path[CPROF__MAX_TREE_DEPTH + 1];
-    uint32_t depth = 0;
-    for (uint32_t at = index; p->nodes[at].site != CPROF_NONE && depth <= CPROF__MAX_TREE_DEPTH; at = p->nodes[at].parent)
-        path[depth++] = at;
-    if (thread_frames) {
+    uint32_t depth = cprof__node_path(p, index, path);
+    if (thread_frames) { /* "[thread " and "]" around it, so that no function frame looks the same */
+        cprof__buf_puts(scratch, "[thread ");
         cprof__buf_frame(scratch, p->threads[p->nodes[index].thread].name);
-        if (depth) cprof__buf_append(scratch, ";", 1);
+        cprof__buf_puts(scratch, depth ? "];" : "]");
     }
     while (depth--) {
         cprof__buf_frame(scratch, p->sites[p->nodes[path[depth]].site].name);
@@ -6625,15 +6729,18 @@ static void cprof__stack_text(cprof__buf *scratch, const cprof_profile *p, uint3
 static void cprof__folded_build(cprof__buf *b, const cprof_profile *p, const cprof_folded_options *options) {
     static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
     cprof_folded_options o = options ? *options : cprof_folded_defaults();
+    cprof__profile_metric metric;
     cprof__buf scratch;
     memset(&scratch, 0, sizeof scratch);
     cprof__stack_line *lines = NULL;
     size_t count = 0, capacity = 0;
-    for (size_t i = 0; i < p->node_count; i++) {
-        if (p->nodes[i].site == CPROF_NONE || p->nodes[i].self_ns == 0) continue;
+    if (cprof__profile_metric_find(p, o.metric, &metric)) b->failed = 1; /* a metric p does not have */
+    for (size_t i = 0; i < p->node_count && !b->failed; i++) {
+        uint64_t value = cprof__profile_metric_self(p, metric, (uint32_t)i);
+        if (value == 0) continue;
         if (cprof__grow(&lines, &capacity, count + 1, sizeof *lines)) { b->failed = 1; break; }
         lines[count].offset = scratch.length;
-        lines[count++].value = p->nodes[i].self_ns;
+        lines[count++].value = value;
         cprof__stack_text(&scratch, p, (uint32_t)i, o.thread_frames);
     }
     b->failed |= scratch.failed;
@@ -6700,6 +6807,414 @@ int cprof_stats_write(const cprof_profile *p, FILE *out) {
 }
 
 /* ==================================================================================================
+   >>export: the formats other tools read: pprof's profile.proto (go tool pprof, Pyroscope, Parca),
+   callgrind's text format (callgrind_annotate, KCachegrind) and speedscope's JSON. Every name is shown
+   as in TEXT OUTPUT, so each tool lists the names cprof's own report does; the values are the
+   profile's metrics (cprof__profile_metrics), each node's own share, as in the folded stacks.
+   ================================================================================================== */
+/* The metrics of p and, per node and metric, the metric summed over the node's subtree (what a
+   caller pays for a call). Nodes come after their parent, so one backward pass adds each subtree
+   into its parent. */
+typedef struct cprof__export {
+    const cprof_profile *p;
+    cprof__profile_metric *metrics;
+    size_t metric_count;
+    uint64_t *inclusive; /* [node * metric_count + metric] */
+} cprof__export;
+
+static void cprof__export_free(cprof__export *x) {
+    cprof__release(x->metrics, (CPROF__METRIC_COUNT + x->p->counter_count) * sizeof *x->metrics);
+    cprof__release(x->inclusive, (x->p->node_count ? x->p->node_count : 1) * x->metric_count * sizeof *x->inclusive);
+}
+
+static int cprof__export_init(cprof__export *x, const cprof_profile *p) {
+    memset(x, 0, sizeof *x);
+    x->p = p;
+    x->metrics = (cprof__profile_metric *)cprof__alloc((CPROF__METRIC_COUNT + p->counter_count) * sizeof *x->metrics);
+    if (!x->metrics) return -1;
+    x->metric_count = cprof__profile_metrics(p, x->metrics);
+    x->inclusive = (uint64_t *)cprof__alloc((p->node_count ? p->node_count : 1) * x->metric_count * sizeof *x->inclusive);
+    if (!x->inclusive) return cprof__export_free(x), -1;
+    for (size_t i = 0; i < p->node_count; i++)
+        for (size_t k = 0; k < x->metric_count; k++)
+            x->inclusive[i * x->metric_count + k] = cprof__profile_metric_self(p, x->metrics[k], (uint32_t)i);
+    for (size_t i = p->node_count; i-- > 0;) {
+        uint32_t parent = p->nodes[i].parent;
+        if (parent == CPROF_NONE) continue;
+        for (size_t k = 0; k < x->metric_count; k++)
+            x->inclusive[parent * x->metric_count + k] += x->inclusive[i * x->metric_count + k];
+    }
+    return 0;
+}
+
+static uint64_t cprof__export_self(const cprof__export *x, uint32_t node, size_t metric) {
+    return cprof__profile_metric_self(x->p, x->metrics[metric], node);
+}
+
+/* --- pprof: profile.proto (github.com/google/pprof, proto/profile.proto), written uncompressed or
+   as gzip with stored (uncompressed) deflate blocks: pprof reads both, and a real deflate encoder is
+   not worth its code here (`gzip -9` compresses the file when size matters) --- */
+enum { CPROF__PB_VARINT = 0, CPROF__PB_BYTES = 2 };
+
+static void cprof__pb_varint(cprof__buf *b, uint64_t value) {
+    unsigned char bytes[10];
+    size_t n = 0;
+    do {
+        bytes[n++] = (unsigned char)((value & 0x7F) | (value > 0x7F ? 0x80 : 0));
+        value >>= 7;
+    } while (value);
+    cprof__buf_append(b, (const char *)bytes, n);
+}
+
+static void cprof__pb_number(cprof__buf *b, uint32_t field, uint64_t value) {
+    cprof__pb_varint(b, (uint64_t)field << 3 | CPROF__PB_VARINT);
+    cprof__pb_varint(b, value);
+}
+
+static void cprof__pb_bytes(cprof__buf *b, uint32_t field, const char *data, size_t length) {
+    cprof__pb_varint(b, (uint64_t)field << 3 | CPROF__PB_BYTES);
+    cprof__pb_varint(b, length);
+    cprof__buf_append(b, data ? data : "", length);
+}
+
+/* Appends the message built in `inner` as field `field` of b, and empties inner for the next one. */
+static void cprof__pb_message(cprof__buf *b, uint32_t field, cprof__buf *inner) {
+    b->failed |= inner->failed;
+    cprof__pb_bytes(b, field, inner->data, inner->length);
+    inner->length = 0;
+}
+
+/* Where each string sits in the string table (written last, in this order): "" and the label keys,
+   then two per metric (its name, its unit), one per thread, three per site (name, function, file). */
+enum { CPROF__PB_THREAD_KEY = 1, CPROF__PB_THREAD_ID_KEY = 2, CPROF__PB_COMMENT = 3, CPROF__PB_FIRST_METRIC = 4 };
+
+static const char *cprof__pprof_unit(cprof__profile_metric m) {
+    const char *unit = cprof__profile_metric_unit(m);
+    return strcmp(unit, "nanoseconds") == 0 || strcmp(unit, "bytes") == 0 ? unit : "count";
+}
+
+static void cprof__pprof_strings(cprof__buf *b, const cprof__export *x, cprof__buf *text) {
+    const cprof_profile *p = x->p;
+    cprof__pb_bytes(b, 6, "", 0);
+    cprof__pb_bytes(b, 6, "thread", 6);
+    cprof__pb_bytes(b, 6, "thread_id", 9);
+    cprof__buf_printf(text, "cprof %s: ", CPROF_VERSION);
+    cprof__buf_text_string(text, p->program);
+    cprof__pb_message(b, 6, text);
+    for (size_t k = 0; k < x->metric_count; k++) {
+        cprof__buf_text_string(text, cprof__profile_metric_name(p, x->metrics[k]));
+        cprof__pb_message(b, 6, text);
+        cprof__pb_bytes(b, 6, cprof__pprof_unit(x->metrics[k]), strlen(cprof__pprof_unit(x->metrics[k])));
+    }
+    for (size_t t = 0; t < p->thread_count; t++) {
+        cprof__buf_text_string(text, p->threads[t].name);
+        cprof__pb_message(b, 6, text);
+    }
+    for (size_t s = 0; s < p->site_count; s++) {
+        const char *strings[3] = {p->sites[s].name, p->sites[s].function, p->sites[s].file};
+        for (int i = 0; i < 3; i++) {
+            cprof__buf_text_string(text, strings[i] ? strings[i] : "");
+            cprof__pb_message(b, 6, text);
+        }
+    }
+}
+
+/* One Sample per node with a value: its stack leaf first (a location per site), its own values, and
+   its thread as the labels thread (the name) and thread_id. */
+static void cprof__pprof_sample(cprof__buf *b, const cprof__export *x, uint32_t node, cprof__buf *inner, cprof__buf *packed) {
+    const cprof_profile *p = x->p;
+    uint32_t path[CPROF__MAX_TREE_DEPTH + 1];
+    uint32_t depth = cprof__node_path(p, node, path);
+    for (uint32_t i = 0; i < depth; i++) cprof__pb_varint(packed, p->nodes[path[i]].site + 1ull);
+    cprof__pb_message(inner, 1, packed);
+    for (size_t k = 0; k < x->metric_count; k++) cprof__pb_varint(packed, cprof__export_self(x, node, k));
+    cprof__pb_message(inner, 2, packed);
+    cprof__pb_number(packed, 1, CPROF__PB_THREAD_KEY);
+    cprof__pb_number(packed, 2, CPROF__PB_FIRST_METRIC + 2 * x->metric_count + p->nodes[node].thread);
+    cprof__pb_message(inner, 3, packed);
+    cprof__pb_number(packed, 1, CPROF__PB_THREAD_ID_KEY);
+    cprof__pb_number(packed, 3, p->threads[p->nodes[node].thread].id);
+    cprof__pb_message(inner, 3, packed);
+    cprof__pb_message(b, 2, inner);
+}
+
+/* A Function and a Location per site (id: the site's index + 1). */
+static void cprof__pprof_sites(cprof__buf *b, const cprof__export *x, cprof__buf *inner, cprof__buf *line) {
+    uint64_t first_site_string = CPROF__PB_FIRST_METRIC + 2 * x->metric_count + x->p->thread_count;
+    for (size_t s = 0; s < x->p->site_count; s++) {
+        cprof__pb_number(inner, 1, s + 1);
+        cprof__pb_number(inner, 2, first_site_string + 3 * s);
+        cprof__pb_number(inner, 3, first_site_string + 3 * s + 1);
+        cprof__pb_number(inner, 4, first_site_string + 3 * s + 2);
+        cprof__pb_number(inner, 5, x->p->sites[s].line);
+        cprof__pb_message(b, 5, inner);
+        cprof__pb_number(line, 1, s + 1);
+        cprof__pb_number(line, 2, x->p->sites[s].line);
+        cprof__pb_number(inner, 1, s + 1);
+        cprof__pb_message(inner, 4, line);
+        cprof__pb_message(b, 4, inner);
+    }
+}
+
+static void cprof__pprof_build(cprof__buf *b, const cprof__export *x) {
+    const cprof_profile *p = x->p;
+    cprof__buf inner, packed;
+    memset(&inner, 0, sizeof inner);
+    memset(&packed, 0, sizeof packed);
+    for (size_t k = 0; k < x->metric_count; k++) { /* sample_type: ValueType {type, unit} */
+        cprof__pb_number(&inner, 1, CPROF__PB_FIRST_METRIC + 2 * k);
+        cprof__pb_number(&inner, 2, CPROF__PB_FIRST_METRIC + 2 * k + 1);
+        cprof__pb_message(b, 1, &inner);
+    }
+    for (uint32_t i = 0; i < p->node_count && !b->failed; i++) {
+        int any = 0;
+        for (size_t k = 0; k < x->metric_count; k++) any |= cprof__export_self(x, i, k) != 0;
+        if (any) cprof__pprof_sample(b, x, i, &inner, &packed);
+    }
+    cprof__pprof_sites(b, x, &inner, &packed);
+    cprof__pprof_strings(b, x, &inner);
+    cprof__pb_number(b, 9, (uint64_t)p->start_unix_ns);
+    cprof__pb_number(b, 10, p->wall_ns);
+    cprof__pb_number(b, 13, CPROF__PB_COMMENT);
+    cprof__pb_number(b, 14, CPROF__PB_FIRST_METRIC); /* default_sample_type: time */
+    b->failed |= inner.failed | packed.failed;
+    cprof__buf_free(&inner);
+    cprof__buf_free(&packed);
+}
+
+static uint32_t cprof__crc32(uint32_t crc, const unsigned char *s, size_t length) {
+    crc = ~crc;
+    while (length--) {
+        crc ^= *s++;
+        for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static void cprof__buf_le32(cprof__buf *b, uint32_t value) {
+    unsigned char bytes[4] = {(unsigned char)value, (unsigned char)(value >> 8), (unsigned char)(value >> 16),
+                              (unsigned char)(value >> 24)};
+    cprof__buf_append(b, (const char *)bytes, 4);
+}
+
+/* data as a gzip member (RFC 1952) whose deflate stream (RFC 1951) is stored blocks of at most 65535 bytes. */
+static void cprof__gzip_stored(cprof__buf *out, const char *data, size_t length) {
+    static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}; /* deflate, no name, no time */
+    cprof__buf_append(out, (const char *)header, sizeof header);
+    size_t at = 0;
+    do {
+        size_t n = length - at < 65535 ? length - at : 65535;
+        unsigned char block[5] = {(unsigned char)(at + n == length), (unsigned char)n, (unsigned char)(n >> 8),
+                                  (unsigned char)~n, (unsigned char)(~n >> 8)}; /* BFINAL, BTYPE 00, LEN, NLEN */
+        cprof__buf_append(out, (const char *)block, 5);
+        cprof__buf_append(out, data + at, n);
+        at += n;
+    } while (at < length);
+    cprof__buf_le32(out, cprof__crc32(0, (const unsigned char *)data, length));
+    cprof__buf_le32(out, (uint32_t)length);
+}
+
+int cprof_pprof_write(const cprof_profile *p, FILE *out, int gzipped) {
+    cprof__export x;
+    cprof__buf b, gz;
+    memset(&b, 0, sizeof b);
+    memset(&gz, 0, sizeof gz);
+    if (!p || cprof__export_init(&x, p)) return -1;
+    cprof__pprof_build(&b, &x);
+    cprof__export_free(&x);
+    if (!gzipped) return cprof__buf_to_file(&b, out);
+    cprof__gzip_stored(&gz, b.data ? b.data : "", b.length);
+    gz.failed |= b.failed;
+    cprof__buf_free(&b);
+    return cprof__buf_to_file(&gz, out);
+}
+
+/* --- callgrind: valgrind's "Callgrind Format Specification", version 1. One function per site (its
+   name and file compressed to "(id)" after their first use, the id the site's index + 1), the
+   threads merged: per node its own costs on its site's line, then per child "calls=CALLS LINE" and
+   the child's subtree costs. Events: every metric but calls (the calls= lines carry them). --- */
+
+/* An event name: the metric's, each character but a letter, digit or '_' as '_'. */
+static void cprof__callgrind_event(cprof__buf *b, const char *name) {
+    for (; *name; name++) {
+        char c = *name;
+        int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        cprof__buf_append(b, plain ? &c : "_", 1);
+    }
+}
+
+static int cprof__callgrind_is_event(const cprof__export *x, size_t k) {
+    return !(x->metrics[k].row && strcmp(x->metrics[k].row->name, "calls") == 0);
+}
+
+/* "fl=(3) tests/a.c" the first time, "fl=(3)" later; named[site] remembers. */
+static void cprof__callgrind_name(cprof__buf *b, const char *key, uint32_t site, const char *name, unsigned char *named) {
+    cprof__buf_printf(b, "%s=(%u)", key, site + 1);
+    if (!*named) {
+        cprof__buf_append(b, " ", 1);
+        cprof__buf_text_string(b, name && name[0] ? name : "?");
+        *named = 1;
+    }
+    cprof__buf_append(b, "\n", 1);
+}
+
+static void cprof__callgrind_costs(cprof__buf *b, const cprof__export *x, uint32_t line, uint32_t node, int inclusive) {
+    cprof__buf_printf(b, "%u", line);
+    for (size_t k = 0; k < x->metric_count; k++) {
+        if (!cprof__callgrind_is_event(x, k)) continue;
+        uint64_t value = inclusive ? x->inclusive[node * x->metric_count + k] : cprof__export_self(x, node, k);
+        cprof__buf_printf(b, " %llu", (unsigned long long)value);
+    }
+    cprof__buf_append(b, "\n", 1);
+}
+
+static void cprof__callgrind_header(cprof__buf *b, const cprof__export *x) {
+    cprof__buf_printf(b, "# callgrind format\nversion: 1\ncreator: cprof %s\ncmd: ", CPROF_VERSION);
+    cprof__buf_text_string(b, x->p->program);
+    cprof__buf_puts(b, "\npositions: line\n");
+    for (size_t k = 0; k < x->metric_count; k++) {
+        if (!cprof__callgrind_is_event(x, k)) continue;
+        cprof__buf_puts(b, "event: ");
+        cprof__callgrind_event(b, cprof__profile_metric_name(x->p, x->metrics[k]));
+        cprof__buf_puts(b, " : ");
+        cprof__buf_text_string(b, cprof__profile_metric_name(x->p, x->metrics[k]));
+        cprof__buf_printf(b, " (%s)\n", cprof__profile_metric_unit(x->metrics[k]));
+    }
+    cprof__buf_puts(b, "events:");
+    for (size_t k = 0; k < x->metric_count; k++) {
+        if (!cprof__callgrind_is_event(x, k)) continue;
+        cprof__buf_append(b, " ", 1);
+        cprof__callgrind_event(b, cprof__profile_metric_name(x->p, x->metrics[k]));
+    }
+    cprof__buf_puts(b, "\nsummary:");
+    for (size_t k = 0; k < x->metric_count; k++) { /* the sum of every node's own costs */
+        uint64_t total = 0;
+        for (size_t t = 0; t < x->p->thread_count && cprof__callgrind_is_event(x, k); t++)
+            total += x->inclusive[x->p->threads[t].root * x->metric_count + k];
+        if (cprof__callgrind_is_event(x, k)) cprof__buf_printf(b, " %llu", (unsigned long long)total);
+    }
+    cprof__buf_puts(b, "\n\n");
+}
+
+static void cprof__callgrind_build(cprof__buf *b, const cprof__export *x, unsigned char *named) {
+    const cprof_profile *p = x->p;
+    unsigned char *file_named = named, *function_named = named + p->site_count;
+    cprof__callgrind_header(b, x);
+    for (uint32_t i = 0; i < p->node_count && !b->failed; i++) {
+        const cprof_node *n = &p->nodes[i];
+        if (n->site == CPROF_NONE) continue;
+        cprof__callgrind_name(b, "fl", n->site, p->sites[n->site].file, &file_named[n->site]);
+        cprof__callgrind_name(b, "fn", n->site, p->sites[n->site].name, &function_named[n->site]);
+        cprof__callgrind_costs(b, x, p->sites[n->site].line, i, 0);
+        for (uint32_t c = n->first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling) {
+            uint32_t site = p->nodes[c].site;
+            cprof__callgrind_name(b, "cfl", site, p->sites[site].file, &file_named[site]);
+            cprof__callgrind_name(b, "cfn", site, p->sites[site].name, &function_named[site]);
+            cprof__buf_printf(b, "calls=%llu %u\n", (unsigned long long)p->nodes[c].calls, p->sites[site].line);
+            cprof__callgrind_costs(b, x, p->sites[n->site].line, c, 1);
+        }
+        cprof__buf_append(b, "\n", 1);
+    }
+}
+
+int cprof_callgrind_write(const cprof_profile *p, FILE *out) {
+    cprof__export x;
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || cprof__export_init(&x, p)) return -1;
+    unsigned char *named = (unsigned char *)cprof__alloc(2 * p->site_count + 1);
+    if (named) cprof__callgrind_build(&b, &x, named);
+    else b.failed = 1;
+    cprof__release(named, 2 * p->site_count + 1);
+    cprof__export_free(&x);
+    return cprof__buf_to_file(&b, out);
+}
+
+/* --- speedscope: its file format (https://www.speedscope.app/file-format-schema.json), a "sampled"
+   profile per thread and metric with each call path once, weighted by its own value; units
+   nanoseconds, bytes, or none (calls, allocations, counter events) --- */
+
+/* text as a JSON string, shown as in TEXT OUTPUT first (scratch is a work buffer). */
+static void cprof__buf_json_text(cprof__buf *b, cprof__buf *scratch, const char *text) {
+    scratch->length = 0;
+    cprof__buf_text_string(scratch, text ? text : "");
+    b->failed |= scratch->failed;
+    cprof__buf_json_string(b, scratch->data ? scratch->data : "");
+}
+
+static void cprof__speedscope_frames(cprof__buf *b, const cprof_profile *p, cprof__buf *scratch) {
+    cprof__buf_puts(b, "  \"shared\": {\"frames\": [");
+    for (size_t s = 0; s < p->site_count; s++) {
+        cprof__buf_puts(b, s ? ",\n    {\"name\": " : "\n    {\"name\": ");
+        cprof__buf_json_text(b, scratch, p->sites[s].name[0] ? p->sites[s].name : "?");
+        if (p->sites[s].file && p->sites[s].file[0]) {
+            cprof__buf_puts(b, ", \"file\": ");
+            cprof__buf_json_text(b, scratch, p->sites[s].file);
+        }
+        if (p->sites[s].line) cprof__buf_printf(b, ", \"line\": %u", p->sites[s].line);
+        cprof__buf_append(b, "}", 1);
+    }
+    cprof__buf_puts(b, "\n  ]},\n");
+}
+
+/* The profile of thread t and metric k, unless the thread has none of it; *first: no comma before it. */
+static void cprof__speedscope_profile(cprof__buf *b, const cprof__export *x, uint32_t t, size_t k, cprof__buf *scratch, int *first) {
+    const cprof_profile *p = x->p;
+    uint64_t total = x->inclusive[p->threads[t].root * x->metric_count + k];
+    const char *unit = cprof__profile_metric_unit(x->metrics[k]);
+    if (total == 0) return;
+    cprof__buf_puts(b, *first ? "\n    " : ",\n    ");
+    *first = 0;
+    scratch->length = 0;
+    cprof__buf_text_string(scratch, p->threads[t].name);
+    cprof__buf_printf(scratch, " (thread %llu): ", (unsigned long long)p->threads[t].id);
+    cprof__buf_text_string(scratch, cprof__profile_metric_name(p, x->metrics[k]));
+    cprof__buf_puts(b, "{\"type\": \"sampled\", \"name\": ");
+    b->failed |= scratch->failed;
+    cprof__buf_json_string(b, scratch->data ? scratch->data : "");
+    cprof__buf_printf(b, ", \"unit\": \"%s\", \"startValue\": 0, \"endValue\": %llu,\n     \"samples\": [",
+                      strcmp(unit, "nanoseconds") == 0 || strcmp(unit, "bytes") == 0 ? unit : "none",
+                      (unsigned long long)total);
+    int any = 0;
+    for (uint32_t i = 0; i < p->node_count; i++) {
+        if (p->nodes[i].thread != t || cprof__export_self(x, i, k) == 0) continue;
+        uint32_t path[CPROF__MAX_TREE_DEPTH + 1], depth = cprof__node_path(p, i, path);
+        cprof__buf_puts(b, any++ ? ", [" : "[");
+        while (depth--) cprof__buf_printf(b, depth ? "%u, " : "%u", p->nodes[path[depth]].site);
+        cprof__buf_append(b, "]", 1);
+    }
+    cprof__buf_puts(b, "],\n     \"weights\": [");
+    any = 0;
+    for (uint32_t i = 0; i < p->node_count; i++) {
+        uint64_t value = p->nodes[i].thread == t ? cprof__export_self(x, i, k) : 0;
+        if (value) cprof__buf_printf(b, any++ ? ", %llu" : "%llu", (unsigned long long)value);
+    }
+    cprof__buf_puts(b, "]}");
+}
+
+int cprof_speedscope_write(const cprof_profile *p, FILE *out) {
+    cprof__export x;
+    cprof__buf b, scratch;
+    memset(&b, 0, sizeof b);
+    memset(&scratch, 0, sizeof scratch);
+    if (!p || cprof__export_init(&x, p)) return -1;
+    cprof__buf_puts(&b, "{\n  \"$schema\": \"https://www.speedscope.app/file-format-schema.json\",\n");
+    cprof__buf_printf(&b, "  \"exporter\": \"cprof %s\",\n  \"name\": ", CPROF_VERSION);
+    cprof__buf_json_text(&b, &scratch, p->program);
+    cprof__buf_puts(&b, ",\n  \"activeProfileIndex\": 0,\n");
+    cprof__speedscope_frames(&b, p, &scratch);
+    cprof__buf_puts(&b, "  \"profiles\": [");
+    int first = 1;
+    for (uint32_t t = 0; t < p->thread_count; t++)
+        for (size_t k = 0; k < x.metric_count; k++) cprof__speedscope_profile(&b, &x, t, k, &scratch, &first);
+    cprof__buf_puts(&b, "\n  ]\n}\n");
+    b.failed |= scratch.failed;
+    cprof__buf_free(&scratch);
+    cprof__export_free(&x);
+    return cprof__buf_to_file(&b, out);
+}
+
+/* ==================================================================================================
    >>flamegraph: the call tree as one self-contained, interactive SVG
    ================================================================================================== */
 /* Geometry in pixels. Labels use a monospace font whose advance is about 0.6 em, so that a label can
@@ -6720,34 +7235,6 @@ cprof_flamegraph_options cprof_flamegraph_defaults(void) {
     options.width = 1200;
     options.title = NULL;
     return options;
-}
-
-/* What a frame's width measures. A node contributes its own share (self time, its own calls); a
-   frame is its node's share plus its children's frames, so a parent is never narrower than them. */
-typedef struct cprof__flame_metric {
-    const char *name; /* as in --metric=NAME */
-    uint64_t (*self_value)(const cprof_node *node);
-    const char *(*format)(char out[32], uint64_t value);
-} cprof__flame_metric;
-
-static uint64_t cprof__flame_self_ns(const cprof_node *node) { return node->self_ns; }
-static uint64_t cprof__flame_own_calls(const cprof_node *node) { return node->calls; }
-static uint64_t cprof__flame_alloc_bytes(const cprof_node *node) { return node->alloc_self_bytes; }
-static uint64_t cprof__flame_alloc_count(const cprof_node *node) { return node->alloc_self_count; }
-
-static const cprof__flame_metric cprof__flame_metrics[] = {
-    {"time", cprof__flame_self_ns, cprof__duration},
-    {"calls", cprof__flame_own_calls, cprof__count},
-    {"alloc-bytes", cprof__flame_alloc_bytes, cprof__byte_count},
-    {"alloc-count", cprof__flame_alloc_count, cprof__count},
-};
-#define CPROF__FLAME_METRIC_COUNT (sizeof cprof__flame_metrics / sizeof cprof__flame_metrics[0])
-
-static const cprof__flame_metric *cprof__flame_metric_find(const char *name) {
-    if (!name) name = "time";
-    for (size_t i = 0; i < CPROF__FLAME_METRIC_COUNT; i++)
-        if (strcmp(cprof__flame_metrics[i].name, name) == 0) return &cprof__flame_metrics[i];
-    return NULL;
 }
 
 /* The length of the valid UTF-8 sequence at s that XML 1.0 allows as a character and that is not a
@@ -6837,7 +7324,7 @@ typedef struct cprof__flame {
     cprof__buf *out;
     const cprof_profile *p;
     cprof_flamegraph_options o;
-    const cprof__flame_metric *metric;
+    const cprof__metric *metric;
     uint64_t *inclusive;   /* per node: the metric summed over its subtree */
     uint64_t total;        /* the whole: every thread */
     double min_value;      /* frames below this are not drawn */
@@ -6852,7 +7339,7 @@ typedef struct cprof__flame {
     uint32_t counter;                         /* the metric is this perf counter's self value; CPROF_NONE: metric */
 } cprof__flame;
 
-/* A frame's own value of the metric: a row of cprof__flame_metrics, or a counter of the profile. */
+/* A frame's own value of the metric: a row of cprof__metrics, or a counter of the profile. */
 static uint64_t cprof__flame_self(const cprof__flame *f, uint32_t node) {
     if (f->p->nodes[node].site == CPROF_NONE) return 0;
     if (f->counter != CPROF_NONE) return cprof_node_counter(f->p, node, f->counter).self;
@@ -7199,10 +7686,10 @@ static int cprof__flame_prepare(cprof__flame *f, const cprof_profile *p, const c
     f->o = options ? *options : cprof_flamegraph_defaults();
     if (f->o.width < 200) f->o.width = 200;
     if (!(f->o.min_width_pct >= 0.0)) f->o.min_width_pct = 0.0; /* negative or NaN */
-    f->metric = cprof__flame_metric_find(f->o.metric);
+    f->metric = cprof__metric_find(f->o.metric);
     f->counter = CPROF_NONE;
     if (!f->metric && f->o.metric) { /* a counter the profile has counted: its self values */
-        static const cprof__flame_metric counter_metric = {"counter", NULL, cprof__count};
+        static const cprof__metric counter_metric = {"counter", "events", NULL, cprof__count};
         uint32_t k = cprof_counter_find(p, f->o.metric);
         if (k != CPROF_NONE && p->counters[k].available) f->metric = &counter_metric, f->counter = k;
     }
@@ -10000,6 +10487,7 @@ int cprof__test_grow(cprof_profile *p, void *array, size_t needed, size_t elemen
 cprof_node *cprof__test_add_node(cprof_profile *p) { return cprof__add_node(p); }
 const char *cprof__test_string(cprof_profile *p, const char *text) { return cprof__string(p, text); }
 int cprof__test_derive(cprof_profile *p) { return cprof__profile_derive(p); }
+uint32_t cprof__test_crc32(const void *data, size_t length) { return cprof__crc32(0, (const unsigned char *)data, length); }
 void *cprof__test_alloc(size_t bytes) { return cprof__alloc(bytes); }
 cprof_benchmark *cprof__test_bench_append(cprof_profile *p, const char *name) { return cprof__bench_append(p, name); }
 
@@ -10095,9 +10583,16 @@ static const char cprof__tool_help[] =
     "  report [--min-pct=X] [--max-functions=N] P.json\n"
     "                      the text report; call-tree nodes below X% of the run hidden (default 0.5)\n"
     "  stats P.json        one tab-separated row per function, with a header line\n"
-    "  folded [--threads] P.json\n"
-    "                      collapsed stacks with self time in ns (flamegraph.pl, speedscope);\n"
-    "                      --threads puts each thread's name as the first frame\n"
+    "  folded [--threads] [--metric=time|calls|alloc-bytes|alloc-count|COUNTER] [-o FILE] P.json\n"
+    "                      collapsed stacks (flamegraph.pl, speedscope): each call path's own value,\n"
+    "                      by default its self time in ns (calls: calls, alloc-*: bytes or allocations,\n"
+    "                      a counter: its events); --threads starts each stack with \"[thread NAME]\"\n"
+    "  pprof [-o FILE] P.json\n"
+    "                      profile.proto for go tool pprof, Pyroscope, Parca (gzip when FILE ends in .gz)\n"
+    "  callgrind [-o FILE] P.json\n"
+    "                      callgrind's format for callgrind_annotate and KCachegrind\n"
+    "  speedscope [-o FILE] P.json\n"
+    "                      speedscope's JSON: a profile per thread and metric\n"
     "  flamegraph [--metric=time|calls|alloc-bytes|alloc-count|COUNTER] [--inverted] [--min-width=PCT] [--width=PX] [--title=TEXT] P.json\n"
     "                      an interactive SVG flame graph (one file, open it in a browser);\n"
     "                      alloc-bytes and alloc-count: the allocations made in each scope (CPROF_WRAP_MALLOC)\n"
@@ -10138,16 +10633,16 @@ static int cprof__tool_usage(const char *format, const char *detail) {
 
 /* "time, calls": the metrics --metric accepts. */
 static void cprof__flame_metric_names(cprof__buf *b) {
-    for (size_t i = 0; i < CPROF__FLAME_METRIC_COUNT; i++)
-        cprof__buf_printf(b, "%s%s", i ? ", " : "", cprof__flame_metrics[i].name);
+    for (size_t i = 0; i < CPROF__METRIC_COUNT; i++)
+        cprof__buf_printf(b, "%s%s", i ? ", " : "", cprof__metrics[i].name);
 }
 
-static int cprof__flame_unknown_metric(const char *name) {
+static int cprof__unknown_metric(const char *verb, const char *name) {
     cprof__buf names;
     memset(&names, 0, sizeof names);
     cprof__flame_metric_names(&names);
-    cprof__stderr_textf("cprof: flamegraph: unknown metric \"%s\" (available: %s, or a counter such as page-faults)\n",
-            name, names.data ? names.data : "");
+    cprof__stderr_textf("cprof: %s: unknown metric \"%s\" (available: %s, or a counter such as page-faults)\n",
+            verb, name, names.data ? names.data : "");
     cprof__buf_free(&names);
     return -1;
 }
@@ -10159,8 +10654,8 @@ static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
     int bad = 0;
     if (strncmp(arg, "--metric=", 9) == 0) {
         o->metric = arg + 9;
-        if (!cprof__flame_metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
-            return cprof__flame_unknown_metric(o->metric);
+        if (!cprof__metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
+            return cprof__unknown_metric("flamegraph", o->metric);
     } else if (strcmp(arg, "--inverted") == 0) {
         o->inverted = 1;
     } else if (strncmp(arg, "--min-width=", 12) == 0) {
@@ -10288,15 +10783,104 @@ static int cprof__tool_stats(int argc, char **argv) {
     return cprof__tool_finish(cprof_stats_write(p, stdout), p);
 }
 
+/* The writing verbs' "-o FILE" (or "-o=FILE", "--output=FILE"; "-" is stdout), taken out of argv
+   before the verb's own options are read; options end at "--". 0, or 2 after a usage message. */
+static int cprof__tool_output_option(int *argc, char **argv, const char **path) {
+    int kept = 0, i = 0;
+    *path = NULL;
+    for (; i < *argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *value = strcmp(argv[i], "-o") == 0 ? (i + 1 < *argc ? argv[++i] : "")
+                          : strncmp(argv[i], "-o=", 3) == 0 ? argv[i] + 3
+                          : strncmp(argv[i], "--output=", 9) == 0 ? argv[i] + 9 : NULL;
+        if (!value) argv[kept++] = argv[i];
+        else if (!*value) return cprof__tool_usage("%s", "-o needs a file name: -o OUT (- for stdout)");
+        else *path = value;
+    }
+    while (i < *argc) argv[kept++] = argv[i++];
+    *argc = kept;
+    return 0;
+}
+
+/* The file of -o, or stdout; NULL after a message when it cannot be created. */
+static FILE *cprof__tool_open_output(const char *path) {
+    if (!path || strcmp(path, "-") == 0) return stdout;
+    FILE *f = fopen(path, "wb");
+    if (!f) cprof__stderr_textf("cprof: cannot write %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+/* cprof__tool_finish for a verb that wrote to out (stdout or the file of -o). */
+static int cprof__tool_finish_output(int written, cprof_profile *p, FILE *out, const char *path) {
+    if (out == stdout) return cprof__tool_finish(written, p);
+    cprof_profile_free(p);
+    int failed = written != 0;
+    failed |= fclose(out) != 0;
+    if (failed) cprof__stderr_textf("cprof: cannot write %s: %s\n", path, strerror(errno));
+    return failed;
+}
+
+/* The writer of an export verb, with the profile loaded and the output opened. */
+typedef int (*cprof__tool_writer)(const cprof_profile *p, FILE *out, const char *path, const void *options);
+
+static int cprof__tool_export(const char *file, const char *path, cprof__tool_writer writer, const void *options) {
+    cprof_profile *p;
+    if (cprof__tool_load(file, &p)) return 1;
+    FILE *out = cprof__tool_open_output(path);
+    if (!out) return cprof_profile_free(p), 1;
+    return cprof__tool_finish_output(writer(p, out, path, options), p, out, path);
+}
+
 static int cprof__tool_folded(int argc, char **argv) {
-    cprof__tool_option options[] = {{"--threads", 0, NULL}};
-    const char *file;
+    cprof__tool_option options[] = {{"--threads", 0, NULL}, {"--metric", 1, NULL}};
+    const char *file, *path;
     cprof_profile *p;
     cprof_folded_options o = cprof_folded_defaults();
-    if (cprof__tool_parse(argc, argv, options, 1, &file)) return 2;
+    if (cprof__tool_output_option(&argc, argv, &path) || cprof__tool_parse(argc, argv, options, 2, &file)) return 2;
     o.thread_frames = options[0].value != NULL;
+    o.metric = options[1].value;
+    if (o.metric && !cprof__metric_find(o.metric) && cprof__event_find(o.metric, strlen(o.metric)) == CPROF_NONE)
+        return cprof__unknown_metric("folded", o.metric), 2;
     if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_folded_write(p, stdout, &o), p);
+    cprof__profile_metric metric;
+    if (cprof__profile_metric_find(p, o.metric, &metric)) {
+        cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", file,
+                            o.metric, o.metric);
+        return cprof_profile_free(p), 1;
+    }
+    FILE *out = cprof__tool_open_output(path);
+    if (!out) return cprof_profile_free(p), 1;
+    return cprof__tool_finish_output(cprof_folded_write(p, out, &o), p, out, path);
+}
+
+static int cprof__tool_write_pprof(const cprof_profile *p, FILE *out, const char *path, const void *options) {
+    size_t length = path ? strlen(path) : 0;
+    (void)options;
+    return cprof_pprof_write(p, out, length > 3 && strcmp(path + length - 3, ".gz") == 0);
+}
+
+static int cprof__tool_write_callgrind(const cprof_profile *p, FILE *out, const char *path, const void *options) {
+    (void)path, (void)options;
+    return cprof_callgrind_write(p, out);
+}
+
+static int cprof__tool_write_speedscope(const cprof_profile *p, FILE *out, const char *path, const void *options) {
+    (void)path, (void)options;
+    return cprof_speedscope_write(p, out);
+}
+
+/* `cprof pprof|callgrind|speedscope [-o FILE] P.json`. */
+static int cprof__tool_export_verb(int argc, char **argv, cprof__tool_writer writer) {
+    const char *file, *path;
+    if (cprof__tool_output_option(&argc, argv, &path) || cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
+    return cprof__tool_export(file, path, writer, NULL);
+}
+
+static int cprof__tool_pprof(int argc, char **argv) { return cprof__tool_export_verb(argc, argv, cprof__tool_write_pprof); }
+static int cprof__tool_callgrind(int argc, char **argv) {
+    return cprof__tool_export_verb(argc, argv, cprof__tool_write_callgrind);
+}
+static int cprof__tool_speedscope(int argc, char **argv) {
+    return cprof__tool_export_verb(argc, argv, cprof__tool_write_speedscope);
 }
 
 static int cprof__tool_flamegraph(int argc, char **argv) {
@@ -10305,8 +10889,8 @@ static int cprof__tool_flamegraph(int argc, char **argv) {
     cprof_profile *p;
     if (cprof__flamegraph_arguments(argc, argv, &o, &file)) return 2;
     if (cprof__tool_load(file, &p)) return 1;
-    uint32_t k = o.metric && !cprof__flame_metric_find(o.metric) ? cprof_counter_find(p, o.metric) : 0;
-    if (k == CPROF_NONE || (o.metric && !cprof__flame_metric_find(o.metric) && !p->counters[k].available)) {
+    uint32_t k = o.metric && !cprof__metric_find(o.metric) ? cprof_counter_find(p, o.metric) : 0;
+    if (k == CPROF_NONE || (o.metric && !cprof__metric_find(o.metric) && !p->counters[k].available)) {
         cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", file,
                 o.metric, o.metric);
         cprof_profile_free(p);
@@ -10477,6 +11061,9 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"report", cprof__tool_report},
     {"stats", cprof__tool_stats},
     {"folded", cprof__tool_folded},
+    {"pprof", cprof__tool_pprof},
+    {"callgrind", cprof__tool_callgrind},
+    {"speedscope", cprof__tool_speedscope},
     {"flamegraph", cprof__tool_flamegraph},
     {"leaks", cprof__tool_leaks},
     {"diff", cprof__tool_diff},
@@ -10538,7 +11125,7 @@ int main(int argc, char **argv) {
 #undef CPROF__FLAME_CHAR
 #undef CPROF__FLAME_MATCH
 #undef CPROF__FLAME_MAX_LEVELS
-#undef CPROF__FLAME_METRIC_COUNT
+#undef CPROF__METRIC_COUNT
 #undef CPROF__FLAME_PAD
 #undef CPROF__FLAME_ROW
 #undef CPROF__FLAME_TOP

@@ -34,12 +34,20 @@ for p in tests/corpus/*.json; do
   run "$n.analyze" analyze "$p"
   run "$n.analyze-json" analyze --json "$p"
   run "$n.bench" bench "$p"
+  run "$n.callgrind" callgrind "$p"
+  run "$n.speedscope" speedscope "$p"
+  run "$n.pprof" pprof "$p" # binary: profile.proto, uncompressed on stdout
 done
 c=tests/corpus
 run calls.svg flamegraph --metric=calls --inverted --min-width=0 --width=900 --title='calls <&> "x"' $c/wordfreq.json
 run page-faults.svg flamegraph --metric=page-faults $c/wordfreq-counters.json
 run alloc-bytes.svg flamegraph --metric=alloc-bytes $c/alloc-leaks.json
 run alloc-count.svg flamegraph --metric=alloc-count $c/alloc-leaks.json
+run calls.folded folded --metric=calls --threads $c/threads.json
+run page-faults.folded folded --metric=page-faults -o - $c/wordfreq-counters.json
+run alloc-bytes.folded folded --metric=alloc-bytes $c/alloc-leaks.json
+run no-counter.folded folded --metric=cache-misses $c/wordfreq.json
+run unknown-metric.folded folded --metric=bogus $c/wordfreq.json
 run diff-counters diff $c/wordfreq.json $c/wordfreq-counters.json
 run diff-threads diff --threshold=1 --fail-on=time $c/wordfreq.json $c/threads.json
 run diff-runs diff $c/wordfreq.json $c/wordfreq-counters.json -- $c/wordfreq-counters.json $c/wordfreq.json

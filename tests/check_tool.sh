@@ -31,7 +31,17 @@ grep -q "$(printf '^find_word\t200000\t')" "$dir/out" || fail "stats: find_word 
 expect_status 0 "$tool" report --min-pct=0 --max-functions=2 "$dir/p.json"
 grep -q '^  ... 4 more functions$' "$dir/out" || fail "report --max-functions=2"
 grep -q 'sort_words$' "$dir/out" || fail "report --min-pct=0 shows every node"
-expect_status 0 "$tool" folded --threads "$dir/p.json"; grep -q '^main;main;count_words;count_word;find_word [0-9]*$' "$dir/out" || fail "folded --threads"
+expect_status 0 "$tool" folded --threads "$dir/p.json"; grep -q '^\[thread main\];main;count_words;count_word;find_word [0-9]*$' "$dir/out" || fail "folded --threads"
+# the writing verbs: -o FILE writes what stdout gets; -o without a file is bad usage, an unwritable file bad input
+for verb in folded pprof callgrind speedscope; do
+  expect_status 0 "$tool" "$verb" "$dir/p.json"; cp "$dir/out" "$dir/$verb.stdout"
+  expect_status 0 "$tool" "$verb" -o "$dir/$verb.file" "$dir/p.json"; cmp -s "$dir/$verb.file" "$dir/$verb.stdout" || fail "$verb -o FILE"
+  [ -s "$dir/out" ] && fail "$verb -o FILE also wrote to stdout"
+  expect_status 2 "$tool" "$verb" "$dir/p.json" -o
+  expect_status 1 "$tool" "$verb" -o "$dir/no-such-dir/x" "$dir/p.json"
+done
+expect_status 0 "$tool" pprof -o "$dir/p.pb.gz" "$dir/p.json"; gunzip -c "$dir/p.pb.gz" | cmp -s - "$dir/pprof.stdout" || fail "pprof -o X.gz: not gzip of the protobuf"
+expect_status 0 "$tool" folded --metric=calls "$dir/p.json"; grep -q '^main;count_words;count_word;find_word 200000$' "$dir/out" || fail "folded --metric=calls"
 # folded grammar: each line splits at its last space into a stack and a positive integer
 awk '{ n = $NF; sub(/ [0-9]+$/, ""); if (n !~ /^[1-9][0-9]*$/ || $0 == "" || $0 ~ /;;|^;|;$/) { bad++ } } END { exit bad > 0 }' "$dir/p.folded" || fail "folded grammar"
 

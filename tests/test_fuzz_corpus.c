@@ -55,6 +55,9 @@ static char *written(const cprof_profile *p, int kind, int *ok) {
     }
     if (kind == 8) status = cprof_bench_compare_write(p, p, out, NULL) < 0 ? -1 : 0;
     if (kind == 9) status = cprof_json_write(p, out);
+    if (kind == 10) status = cprof_callgrind_write(p, out);
+    if (kind == 11) status = cprof_speedscope_write(p, out);
+    if (kind == 12) status = cprof_pprof_write(p, out, 1); /* binary: only its status */
     fclose(out);
     *ok = status == 0;
     return text;
@@ -63,13 +66,17 @@ static char *written(const cprof_profile *p, int kind, int *ok) {
 /* Every text output: written, terminal-safe (the TSV may hold tabs). kinds as in written(). */
 static void write_texts(const cprof_profile *p) {
     static const char *const names[] = {"report", "stats", "folded", "folded --threads", "leaks", "bench",
-                                        "analysis", "diff", "bench diff"};
-    for (int kind = 0; kind <= 8; kind++) {
+                                        "analysis", "diff", "bench diff", "json", "callgrind", "speedscope"};
+    for (int kind = 0; kind <= 11; kind++) {
         int ok = 0;
+        if (kind == 9) continue; /* the JSON has its own checks */
         char *text = written(p, kind, &ok);
         expect(ok && text && check_terminal_safe(text, kind == 1), names[kind], text);
         free(text);
     }
+    int ok = 0;
+    free(written(p, 12, &ok));
+    expect(ok, "pprof", NULL);
 }
 
 /* The flame graph, also with a counter of the profile as the metric and a scope's name as the title. */

@@ -89,6 +89,21 @@ static char *output_of(writer w, const cprof_profile *p) {
     return read_back(f);
 }
 
+/* The writer writes the same bytes (NULs included) for both profiles. */
+static int same_bytes(writer w, const cprof_profile *x, const cprof_profile *y) {
+    char *text[2] = {NULL, NULL};
+    size_t length[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = open_memstream(&text[i], &length[i]);
+        CHECK_EQ_U64(w(i ? y : x, f), 0);
+        fclose(f);
+    }
+    int same = length[0] == length[1] && length[0] > 0 && memcmp(text[0], text[1], length[0]) == 0;
+    free(text[0]);
+    free(text[1]);
+    return same;
+}
+
 static int report_writer(const cprof_profile *p, FILE *f) { return cprof_report_write(p, f, NULL); }
 static int folded_writer(const cprof_profile *p, FILE *f) { return cprof_folded_write(p, f, NULL); }
 static int folded_threads_writer(const cprof_profile *p, FILE *f) {
@@ -96,6 +111,13 @@ static int folded_threads_writer(const cprof_profile *p, FILE *f) {
     o.thread_frames = 1;
     return cprof_folded_write(p, f, &o);
 }
+static int folded_calls_writer(const cprof_profile *p, FILE *f) {
+    cprof_folded_options o = cprof_folded_defaults();
+    o.thread_frames = 1;
+    o.metric = "calls";
+    return cprof_folded_write(p, f, &o);
+}
+static int pprof_writer(const cprof_profile *p, FILE *f) { return cprof_pprof_write(p, f, 0); }
 static int analysis_writer(const cprof_profile *p, FILE *f) {
     cprof_findings *x = cprof_analyze(p, NULL);
     int result = cprof_analysis_write(x, f);
@@ -204,7 +226,9 @@ static void test_text_writers(const cprof_profile *p) {
         {"report", report_writer, 0},     {"analysis", analysis_writer, 0}, {"stats", cprof_stats_write, 1},
         {"folded", folded_writer, 0},     {"folded --threads", folded_threads_writer, 0},
         {"leaks", cprof_leaks_write, 0},  {"diff", diff_writer, 0},         {"bench", cprof_bench_write, 0},
-        {"bench diff", bench_compare_writer, 0}, {"analysis json", analysis_json_writer, 0}};
+        {"bench diff", bench_compare_writer, 0}, {"analysis json", analysis_json_writer, 0},
+        {"folded --metric=calls", folded_calls_writer, 0}, {"callgrind", cprof_callgrind_write, 0},
+        {"speedscope", cprof_speedscope_write, 0}};
     for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
         char *text = output_of(writers[i].w, p);
         if (!check_terminal_safe(text, writers[i].tab_allowed)) fprintf(stderr, "%s is not terminal-safe:\n%s\n", writers[i].name, text);
@@ -289,6 +313,15 @@ static void test_live_equals_loaded(void) {
         CHECK_EQ_STR(a, b);
         free(a);
         free(b);
+        static const writer exports[] = {folded_calls_writer, cprof_callgrind_write, cprof_speedscope_write};
+        for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
+            a = output_of(exports[i], live), b = output_of(exports[i], loaded);
+            CHECK_EQ_STR(a, b);
+            CHECK_CONTAINS(a, "x1b[2J\xEF\xBF\xBD\xEF\xBF\xBD name"); /* JSON doubles the backslash */
+            free(a);
+            free(b);
+        }
+        CHECK(same_bytes(pprof_writer, live, loaded)); /* binary: compared with its length */
         a = output_of(analysis_writer, live), b = output_of(analysis_writer, loaded);
         CHECK_EQ_STR(a, b);
         free(a);

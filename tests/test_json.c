@@ -85,7 +85,8 @@ int main(void) {
     CHECK_EQ_STR(folded, "main 10000000\nmain;fast 10000000\nmain;slow 50000000\nmain;slow;helper 30000000\n");
     free(folded);
     folded = folded_of(p, 1);
-    CHECK_EQ_STR(folded, "main;main 10000000\nmain;main;fast 10000000\nmain;main;slow 50000000\nmain;main;slow;helper 30000000\n");
+    CHECK_EQ_STR(folded, "[thread main];main 10000000\n[thread main];main;fast 10000000\n[thread main];main;slow 50000000\n"
+                         "[thread main];main;slow;helper 30000000\n");
     free(folded);
 
     /* stats: a header and one row per function, in the order of self time */
