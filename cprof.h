@@ -564,7 +564,7 @@ typedef struct cprof_profile {
     uint64_t wall_ns;      /* from then to the capture */
     uint64_t run_ns;       /* recorded time: the base of every percentage */
     const char *timer;     /* "rdtsc", "cntvct" or "clock_gettime" */
-    double timer_hz;       /* ticks per second, calibrated against CLOCK_MONOTONIC */
+    double timer_hz;       /* ticks per second: calibrated against the system's clock, or cntfrq_el0 on AArch64 */
     uint64_t dropped_scopes;   /* scope entries not recorded (past the depth or node limit) */
     uint64_t signal_scopes_dropped; /* scopes opened in signal handlers that interrupted cprof itself */
     uint64_t messages_dropped; /* messages past the kept ones */
@@ -1860,7 +1860,8 @@ static double cprof__mann_whitney_p(const double *x, size_t n, const double *y, 
 }
 
 /* ==================================================================================================
-   >>timer: the CPU's counter where there is one (calibrated against CLOCK_MONOTONIC), else the clock
+   >>timer: the CPU's counter where there is one (rdtsc calibrated against CLOCK_MONOTONIC; AArch64's
+   cntvct_el0 at the frequency cntfrq_el0 states), else the clock
    ================================================================================================== */
 #if defined(CPROF__X86_64)
 #define CPROF__COUNTER_NAME "rdtsc"
@@ -1888,6 +1889,14 @@ CPROF__NO_INSTRUMENT static inline uint64_t cprof__cpu_counter(void) {
     return v;
 }
 static int cprof__cpu_counter_usable(void) { return 1; }
+/* The architecture states the counter's frequency (cntfrq_el0, set by the firmware), so nothing is
+   measured; 0 (a firmware that left it unset) falls back to calibration. */
+#define CPROF__COUNTER_STATED_HZ 1
+static double cprof__cpu_counter_stated_hz(void) {
+    uint64_t hz;
+    __asm__ __volatile__("mrs %0, cntfrq_el0" : "=r"(hz));
+    return (double)hz;
+}
 #else
 #define CPROF__COUNTER_NAME "clock_gettime"
 CPROF__NO_INSTRUMENT static inline uint64_t cprof__cpu_counter(void) { return cprof__monotonic_ns(); }
@@ -1919,6 +1928,9 @@ static void cprof__timer_init(const char *choice) {
 static double cprof__timer_hz(void) {
     uint64_t ticks, ns;
     if (!cprof__timer_state.use_counter) return 1e9;
+#if defined(CPROF__COUNTER_STATED_HZ)
+    if (cprof__cpu_counter_stated_hz() > 0) return cprof__cpu_counter_stated_hz();
+#endif
     do {
         ns = cprof__monotonic_ns();
         ticks = cprof__ticks();
@@ -2418,8 +2430,9 @@ static inline uint64_t cprof__rdpmc(uint32_t counter) {
 #if defined(CPROF__LINUX)
 /* The arithmetic of the perf mmap page (linux/perf_event.h): the count is the kernel's offset plus the
    counter's value sign-extended from its width; enabled and running advance by the time since the
-   kernel last updated them, computed from the TSC. out = {count, enabled, running}. */
-static void cprof__mmap_page_decode(const struct perf_event_mmap_page *page, uint64_t pmc, uint64_t tsc,
+   kernel last updated them, computed from the TSC. out = {count, enabled, running}. Without rdpmc
+   (AArch64) only the tests call it. */
+static CPROF__UNUSED void cprof__mmap_page_decode(const struct perf_event_mmap_page *page, uint64_t pmc, uint64_t tsc,
                                     uint64_t out[3]) {
     uint64_t count = (uint64_t)page->offset, enabled = page->time_enabled, running = page->time_running;
     if (page->index && page->pmc_width && page->pmc_width < 64) {
@@ -5551,6 +5564,14 @@ cprof_report_options cprof_report_defaults(void) {
     return options;
 }
 
+/* Where a counter timer's frequency came from, by the timer's name in the profile (a profile may come
+   from another platform). */
+static const char *cprof__timer_reference(const char *timer) {
+    if (strcmp(timer, "cntvct") == 0) return "stated by cntfrq_el0";
+    if (strcmp(timer, "rdtsc/qpc") == 0) return "calibrated against QueryPerformanceCounter";
+    return "calibrated against CLOCK_MONOTONIC";
+}
+
 static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
     char wall[24], run[24];
     cprof__buf_textf(b, "cprof %s report: %s\n", CPROF_VERSION, p->program[0] ? p->program : "(unknown program)");
@@ -5558,7 +5579,7 @@ static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
                       cprof__duration(run, p->run_ns), (unsigned)p->thread_count, p->thread_count == 1 ? "" : "s",
                       p->timer);
     if (strcmp(p->timer, "clock_gettime") == 0) cprof__buf_puts(b, " (CLOCK_MONOTONIC, ns)\n");
-    else cprof__buf_textf(b, " at %.4f GHz (calibrated against CLOCK_MONOTONIC)\n", p->timer_hz / 1e9);
+    else cprof__buf_textf(b, " at %.4f GHz (%s)\n", p->timer_hz / 1e9, cprof__timer_reference(p->timer));
     if (p->dropped_scopes)
         cprof__buf_textf(b, "%llu scope entries were not recorded (deeper than %d levels, or out of memory)\n",
                           (unsigned long long)p->dropped_scopes, CPROF__MAX_DEPTH);
@@ -10107,6 +10128,7 @@ int main(int argc, char **argv) {
 #undef CPROF__CHILD_INDEX_FROM
 #undef CPROF__COLD
 #undef CPROF__COUNTER_NAME
+#undef CPROF__COUNTER_STATED_HZ
 #undef CPROF__COUNTER_NAME_BYTES
 #undef CPROF__DEFAULT_COUNTERS
 #undef CPROF__DERIVED_COUNT
