@@ -36,7 +36,9 @@ arm64)
   ;;
 windows)
   # winpthreads for the tests' own threads only (cprof uses Win32 threads); static, so Wine needs no DLL
-  cc="x86_64-w64-mingw32-gcc -std=c11 -O1"
+  # stb_sprintf from Debian's libstb-dev, seen through a directory of its own (not all of /usr/include)
+  mkdir -p "$build/check/mingw-include" && ln -sfn /usr/include/stb "$build/check/mingw-include/stb"
+  cc="x86_64-w64-mingw32-gcc -std=c11 -O1 -I$build/check/mingw-include"
   libs="-static -lpthread -lm"
   exe=".exe"
   export WINEPREFIX=$PWD/$build/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
