@@ -1241,7 +1241,7 @@ static uint64_t cprof__thread_id(void) {
 
 static long cprof__process_id(void) { return (long)getpid(); }
 static int cprof__process_gone(long pid) { return kill((pid_t)pid, 0) != 0 && errno == ESRCH; }
-static void cprof__yield(void) { cprof__yield(); }
+static void cprof__yield(void) { sched_yield(); }
 
 #define CPROF__CLOCK_NAME "clock_gettime"
 typedef pthread_mutex_t cprof__mutex;
