@@ -264,6 +264,8 @@ CHECK_HELPER char *text_stream_close(FILE *out, char **text, size_t *length) {
     rewind(out);
     *text = (char *)calloc((size_t)size + 1, 1);
     *length = fread(*text, 1, (size_t)size, out);
+#else
+    (void)length; /* open_memstream sets it at fclose */
 #endif
     fclose(out);
     return *text;

@@ -32,7 +32,7 @@ arm64)
   tests="test_scope test_threads test_capture_threads test_alloc test_alloc_threads test_json test_report
          test_compare test_derive test_bench test_control test_unbalanced test_hostile test_fanout test_disable
          test_analyze_verdicts"
-  timer=cntvct
+  timer=cntvct clock=clock_gettime
   ;;
 windows)
   # winpthreads for the tests' own threads only (cprof uses Win32 threads); static, so Wine needs no DLL
@@ -47,7 +47,7 @@ windows)
   tests="test_scope test_threads test_capture_threads test_alloc test_alloc_threads test_json test_report
          test_compare test_derive test_bench test_control test_unbalanced test_hostile test_disable
          test_analyze_verdicts"
-  timer=rdtsc/qpc
+  timer=rdtsc/qpc clock=qpc
   ;;
 *) echo "usage: $0 arm64|windows BUILD_DIR LINUX_TOOL"; exit 2 ;;
 esac
@@ -65,7 +65,9 @@ fi
 step "the implementation, the tool and the tests compiled for $platform"
 $cc $warnings -DCPROF_IMPLEMENTATION -DCPROF_TESTING -x c -c cprof.h -o "$dir/cprof.o" || fail "implementation"
 $cc $warnings -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o "$dir/cprof$exe" $libs || fail "tool"
-$cc $warnings examples/wordfreq.c -o "$dir/wordfreq$exe" $libs || fail "wordfreq"
+# wordfreq at a tenth of its words (its find_word is quadratic on purpose): 20,000 calls, a second or less
+$cc $warnings -DWORDFREQ_WORDS=20000 examples/wordfreq.c -o "$dir/wordfreq$exe" $libs || fail "wordfreq"
+gcc -std=c11 -O1 $warnings -DWORDFREQ_WORDS=20000 examples/wordfreq.c -o "$dir/wordfreq-linux" -lpthread -lm || fail "wordfreq for Linux"
 for t in $tests; do
   $cc $warnings -DCPROF_TESTING -D_DEFAULT_SOURCE tests/$t.c "$dir/cprof.o" -o "$dir/$t$exe" $libs || fail "compile $t"
 done
@@ -100,16 +102,29 @@ for suffix in txt json folded svg; do [ -s "$dir/wordfreq.$suffix" ] || fail "CP
 ls "$dir" | grep -q '\.tmp\.' && fail "a temporary file was left: $(ls "$dir" | grep '\.tmp\.')"
 "$linux_tool" report "$dir/wordfreq.json" > "$dir/linux-report.txt" || fail "the Linux tool does not load the $platform profile"
 grep -q "^wall time .* timer $timer " "$dir/linux-report.txt" || fail "the profile's timer is not $timer: $(sed -n 2p "$dir/linux-report.txt")"
-grep -Eq '^ +200,000 .*  find_word  \(examples/wordfreq.c:[0-9]+\)$' "$dir/linux-report.txt" || fail "find_word's 200,000 calls"
+grep -Eq '^ +20,000 .*  find_word  \(examples/wordfreq.c:[0-9]+\)$' "$dir/linux-report.txt" || fail "find_word's 20,000 calls"
 # the live report (the start of wordfreq.txt) and the Linux tool's report of the saved profile: the same bytes
 head -c "$(wc -c < "$dir/linux-report.txt")" "$dir/wordfreq.txt" | cmp -s - "$dir/linux-report.txt" || fail "the live $platform report differs from the Linux tool's"
 "$linux_tool" folded "$dir/wordfreq.json" | cmp -s - "$dir/wordfreq.folded" || fail "folded differs"
 "$linux_tool" flamegraph "$dir/wordfreq.json" | cmp -s - "$dir/wordfreq.svg" || fail "flame graph differs"
-CPROF_OUT=$dir/linux "$build/wordfreq" > /dev/null || fail "the Linux wordfreq"
-"$linux_tool" diff --fail-on=none "$build/check/$platform/linux.json" "$dir/wordfreq.json" > "$dir/diff.txt" || fail "diff Linux -> $platform"
-grep -q 'find_word' "$dir/diff.txt" || fail "the diff does not name find_word"
+CPROF_OUT=$dir/linux "$dir/wordfreq-linux" > /dev/null || fail "the Linux wordfreq"
+"$linux_tool" diff --fail-on=none "$dir/linux.json" "$dir/wordfreq.json" > "$dir/diff.txt" || fail "diff Linux -> $platform"
+# the same functions on both sides (matched by name and file): none new, none removed
+grep -qx 'New functions (only after) (0)' "$dir/diff.txt" && grep -qx 'Removed functions (only before) (0)' "$dir/diff.txt" \
+  || fail "the diff does not match the functions of both sides: $(sed -n '/^New functions/,/^~/p' "$dir/diff.txt" | head -12)"
 run "$dir/cprof$exe" diff --fail-on=none "$dir/linux.json" "$dir/wordfreq.json" > "$dir/diff-$platform.txt" 2>&1 || fail "diff by the $platform tool"
 cmp -s "$dir/diff.txt" "$dir/diff-$platform.txt" || fail "the $platform tool's diff differs from the Linux tool's"
+
+step "the environment on $platform: CPROF_TIMER=clock, CPROF=0, files replaced, stale temporaries removed"
+CPROF_TIMER=clock CPROF_OUT=$dir/env run "$dir/wordfreq$exe" > /dev/null 2>&1 || fail "wordfreq with CPROF_TIMER=clock"
+"$linux_tool" report "$dir/env.json" | grep -q "^wall time .* timer $clock (" || fail "CPROF_TIMER=clock did not give the $clock timer"
+: > "$dir/env.json.tmp.999999" # left by a process that no longer exists: removed by the next run
+CPROF_OUT=$dir/env run "$dir/wordfreq$exe" > /dev/null 2> "$dir/env.err" || fail "wordfreq writing over its files"
+[ -s "$dir/env.err" ] && fail "stderr: $(head -3 "$dir/env.err")"
+"$linux_tool" report "$dir/env.json" | grep -q "^wall time .* timer $timer " || fail "the second run's files did not replace the first's"
+[ -e "$dir/env.json.tmp.999999" ] && fail "a stale temporary was not removed"
+CPROF=0 CPROF_OUT=$dir/off run "$dir/wordfreq$exe" > /dev/null 2>&1 || fail "wordfreq with CPROF=0"
+ls "$dir"/off.* > /dev/null 2>&1 && fail "CPROF=0 wrote files"
 
 if [ "$platform" = arm64 ]; then
   step "automatic instrumentation on arm64: the ELF reader on the program and a dlopen'd library"
