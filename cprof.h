@@ -8495,7 +8495,8 @@ static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int ve
     int untested = 0;
     for (size_t i = 0; i < count; i++) {
         cprof__compare_line(b, c, prefix, &rows[i]);
-        untested |= isnan(c->functions[rows[i].function].metrics[rows[i].metric].p_value);
+        if (isnan(c->functions[rows[i].function].metrics[rows[i].metric].p_value)) untested = 1; /* not |=: MinGW's
+                                                                     isnan under clang is not an int */
     }
     if (!count) cprof__buf_puts(b, "  (none)\n");
     if (untested)
@@ -10371,11 +10372,13 @@ int main(int argc, char **argv) {
 #undef CPROF__BUSY_BEGIN
 #undef CPROF__BUSY_END
 #undef CPROF__CHILD_INDEX_FROM
+#undef CPROF__CLOCK_NAME
 #undef CPROF__COLD
 #undef CPROF__COUNTER_NAME
-#undef CPROF__COUNTER_STATED_HZ
 #undef CPROF__COUNTER_NAME_BYTES
+#undef CPROF__COUNTER_STATED_HZ
 #undef CPROF__DEFAULT_COUNTERS
+#undef CPROF__DEFINED_LEAN_AND_MEAN
 #undef CPROF__DERIVED_COUNT
 #undef CPROF__EACH_ALLOC_THREAD
 #undef CPROF__ELF
@@ -10420,9 +10423,11 @@ int main(int argc, char **argv) {
 #undef CPROF__MAX_FILE_BYTES
 #undef CPROF__MAX_MESSAGES
 #undef CPROF__MAX_TREE_DEPTH
+#undef CPROF__MUTEX_INIT
 #undef CPROF__NAME_BYTES
 #undef CPROF__NOT_LINUX
 #undef CPROF__NO_INSTRUMENT
+#undef CPROF__ONCE_INIT
 #undef CPROF__ORPHANS
 #undef CPROF__OUTPUT_FILES
 #undef CPROF__QUARANTINE_BYTES
@@ -10436,6 +10441,7 @@ int main(int argc, char **argv) {
 #undef CPROF__UNKNOWN_EVENT
 #undef CPROF__UNLIKELY
 #undef CPROF__UNUSED
+#undef CPROF__WINDOWS
 #undef CPROF__X86_64
 #undef CPROF__YOUNG_SLOTS
 #undef cprof__vsnprintf
