@@ -72,6 +72,15 @@ for t in $tests; do
   $cc $warnings -DCPROF_TESTING -D_DEFAULT_SOURCE tests/$t.c "$dir/cprof.o" -o "$dir/$t$exe" $libs || fail "compile $t"
 done
 
+if [ "$platform" = windows ]; then
+  # clang for the same target, compiled only (Debian's clang has no MinGW runtime to link with). No C++
+  # here: Debian's gcc-mingw-w64-x86-64 has no g++, and clang finds no MinGW libstdc++ headers.
+  if command -v clang > /dev/null 2>&1; then
+    clang --target=x86_64-w64-mingw32 -std=c11 $warnings -I"$build/check/mingw-include" -DCPROF_IMPLEMENTATION -DCPROF_MAIN \
+      -x c -c cprof.h -o "$dir/cprof-clang.o" || fail "clang --target=x86_64-w64-mingw32"
+  else echo "(clang is missing: the clang compile for Windows is left out)"; fi
+fi
+
 step "the tests under the emulator"
 for t in $tests; do
   if run "$dir/$t$exe" > "$dir/$t.log" 2>&1; then echo "ok $t"; else fail "$t:"; tail -20 "$dir/$t.log"; fi
@@ -123,6 +132,11 @@ CPROF_OUT=$dir/env run "$dir/wordfreq$exe" > /dev/null 2> "$dir/env.err" || fail
 [ -s "$dir/env.err" ] && fail "stderr: $(head -3 "$dir/env.err")"
 "$linux_tool" report "$dir/env.json" | grep -q "^wall time .* timer $timer " || fail "the second run's files did not replace the first's"
 [ -e "$dir/env.json.tmp.999999" ] && fail "a stale temporary was not removed"
+if [ "$platform" = windows ]; then # counters: unavailable, with the reason, and everything else works
+  CPROF_COUNTERS=page-faults CPROF_OUT=$dir/counters run "$dir/wordfreq$exe" > /dev/null 2>&1 || fail "wordfreq with CPROF_COUNTERS"
+  "$linux_tool" report "$dir/counters.json" | grep -qx 'counters unavailable: page-faults: counters need Linux perf_event_open' \
+    || fail "the counters' reason on Windows"
+fi
 CPROF=0 CPROF_OUT=$dir/off run "$dir/wordfreq$exe" > /dev/null 2>&1 || fail "wordfreq with CPROF=0"
 ls "$dir"/off.* > /dev/null 2>&1 && fail "CPROF=0 wrote files"
 
