@@ -18,7 +18,6 @@ dir=$build/check/$platform
 warnings="-Wall -Wextra -Wpedantic -Werror -Wshadow"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-step_start=$(date +%s.%N)
 step() { local now; now=$(date +%s.%N); printf '  (%.1f s)\n%s\n' "$(echo "$now - $step_start" | bc)" "$*"; step_start=$now; }
 
 case $platform in
@@ -37,7 +36,6 @@ arm64)
 windows)
   # winpthreads for the tests' own threads only (cprof uses Win32 threads); static, so Wine needs no DLL
   # stb_sprintf from Debian's libstb-dev, seen through a directory of its own (not all of /usr/include)
-  mkdir -p "$build/check/mingw-include" && ln -sfn /usr/include/stb "$build/check/mingw-include/stb"
   cc="x86_64-w64-mingw32-gcc -std=c11 -O1 -I$build/check/mingw-include"
   libs="-static -lpthread -lm"
   exe=".exe"
@@ -54,8 +52,10 @@ esac
 for n in $needs; do
   command -v "$n" > /dev/null 2>&1 || { echo "SKIP: $platform needs $n (make deps installs it)"; exit 0; }
 done
+step_start=$(date +%s.%N)
 rm -rf "$dir" && mkdir -p "$dir"
 if [ "$platform" = windows ]; then
+  mkdir -p "$build/check/mingw-include" && ln -sfn /usr/include/stb "$build/check/mingw-include/stb"
   mkdir -p "$WINEPREFIX"
   wineserver -p 2> /dev/null # one persistent server for every wine below; ended at the end of the leg
   trap 'wineserver -k 2> /dev/null' EXIT
@@ -111,6 +111,11 @@ for suffix in txt json folded svg; do [ -s "$dir/wordfreq.$suffix" ] || fail "CP
 ls "$dir" | grep -q '\.tmp\.' && fail "a temporary file was left: $(ls "$dir" | grep '\.tmp\.')"
 "$linux_tool" report "$dir/wordfreq.json" > "$dir/linux-report.txt" || fail "the Linux tool does not load the $platform profile"
 grep -q "^wall time .* timer $timer " "$dir/linux-report.txt" || fail "the profile's timer is not $timer: $(sed -n 2p "$dir/linux-report.txt")"
+case $platform in # the frequency: stated (a whole number of Hz), or measured against QPC
+  arm64) grep -Eq '"timer_hz": [1-9][0-9]*,' "$dir/wordfreq.json" && grep -q '(stated by cntfrq_el0)$' "$dir/linux-report.txt" \
+           || fail "the counter's frequency is not cntfrq_el0's: $(grep -o '"timer_hz": [^,]*' "$dir/wordfreq.json")" ;;
+  windows) grep -q '(calibrated against QueryPerformanceCounter)$' "$dir/linux-report.txt" || fail "rdtsc's reference is not QPC" ;;
+esac
 grep -Eq '^ +20,000 .*  find_word  \(examples/wordfreq.c:[0-9]+\)$' "$dir/linux-report.txt" || fail "find_word's 20,000 calls"
 # the live report (the start of wordfreq.txt) and the Linux tool's report of the saved profile: the same bytes
 head -c "$(wc -c < "$dir/linux-report.txt")" "$dir/wordfreq.txt" | cmp -s - "$dir/linux-report.txt" || fail "the live $platform report differs from the Linux tool's"
