@@ -376,7 +376,8 @@
    ahead: cprof__recorder_get, which >>allocs needs from >>scopes)
        >>declarations   the public API
        the implementation (CPROF_IMPLEMENTATION):
-       >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory
+       >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory,
+                        the OS's services (POSIX, or Win32 on Windows: clocks, a mutex, thread exit)
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
        >>math           quantiles, Welch's t-test, the Mann-Whitney U test
