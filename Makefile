@@ -1,5 +1,6 @@
 # cprof - every entry point. On a fresh Debian machine `make demo` and `make test` are all you need:
-# both install what is missing (libstb-dev, clang, valgrind, xmllint, chromium, node) with apt-get first.
+# both install what is missing (libstb-dev, clang, valgrind, xmllint, chromium, node, the cross compilers,
+# qemu-user, wine) with apt-get first.
 #
 #   make demo      build and run the example, print its profile and its analysis and name the files written
 #                  (build/demo: the flame graph, the profile); then the same example instrumented
@@ -59,7 +60,7 @@ CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation impleme
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
           auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify \
-          export-pprof export-callgrind export-speedscope
+          export-pprof export-callgrind export-speedscope platform-arm64 platform-windows
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -92,6 +93,10 @@ deps:
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v qemu-aarch64 >/dev/null 2>&1 || missing="$$missing qemu-user"; \
+	command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing="$$missing gcc-aarch64-linux-gnu"; \
+	command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing="$$missing gcc-mingw-w64-x86-64"; \
+	command -v wine >/dev/null 2>&1 || missing="$$missing wine"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
@@ -199,6 +204,12 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
         check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify \
         check-export-pprof check-export-callgrind check-export-speedscope
+
+# Other platforms, emulated: ARM64 Linux (aarch64-linux-gnu-gcc, qemu-aarch64) and Windows (MinGW-w64, Wine).
+# A subset of the tests, the tool against tests/golden, and a profile each writes read by the Linux tool
+# (report, folded, flame graph, diff against a Linux run); see tests/check_platform.sh.
+check-platform-%: $(BUILD)/cprof
+	tests/check_platform.sh $* $(BUILD) $(BUILD)/cprof
 
 # Every verb on every profile of tests/corpus equals, to the byte, the output kept in tests/golden.
 # After a deliberate change of output: make golden, and the commit shows what changed.

@@ -398,7 +398,8 @@
    ahead: cprof__recorder_get, which >>allocs needs from >>scopes)
        >>declarations   the public API
        the implementation (CPROF_IMPLEMENTATION):
-       >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory
+       >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory,
+                        the OS's services (POSIX, or Win32 on Windows: clocks, a mutex, thread exit)
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
        >>math           quantiles, Welch's t-test, the Mann-Whitney U test
@@ -594,8 +595,8 @@ typedef struct cprof_profile {
     int64_t start_unix_ns; /* when recording started (or was last reset), Unix time */
     uint64_t wall_ns;      /* from then to the capture */
     uint64_t run_ns;       /* recorded time: the base of every percentage */
-    const char *timer;     /* "rdtsc", "cntvct" or "clock_gettime" */
-    double timer_hz;       /* ticks per second, calibrated against CLOCK_MONOTONIC */
+    const char *timer;     /* "rdtsc", "cntvct", "clock_gettime"; on Windows "rdtsc/qpc" or "qpc" */
+    double timer_hz;       /* ticks per second: calibrated against the system's clock, or cntfrq_el0 on AArch64 */
     uint64_t dropped_scopes;   /* scope entries not recorded (past the depth or node limit) */
     uint64_t signal_scopes_dropped; /* scopes opened in signal handlers that interrupted cprof itself */
     uint64_t messages_dropped; /* messages past the kept ones */
@@ -1035,9 +1036,7 @@ int cprof__test_compensate_kinds(cprof_profile *profile, const double figures[5]
 #if defined(CPROF_IMPLEMENTATION) && !defined(CPROF__IMPLEMENTATION_DONE)
 #define CPROF__IMPLEMENTATION_DONE
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
@@ -1045,10 +1044,32 @@ int cprof__test_compensate_kinds(cprof_profile *profile, const double figures[5]
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#if defined(_WIN32)
+#define CPROF__WINDOWS 1
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#define CPROF__DEFINED_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#include <fcntl.h>
+#include <io.h>
+#include <process.h>
+#ifdef CPROF__DEFINED_LEAN_AND_MEAN
+#undef WIN32_LEAN_AND_MEAN
+#undef CPROF__DEFINED_LEAN_AND_MEAN
+#endif
+#if defined(CPROF_AUTO)
+#error "cprof: CPROF_AUTO (automatic instrumentation) needs the ELF reader and is not available on Windows; use CPROF_SCOPE / CPROF_BEGIN"
+#endif
+#else
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/stat.h>
 #include <unistd.h>
+#include <sys/mman.h> /* mmap: the recorder's signal-safe storage */
+#endif
 
 /* ==================================================================================================
    >>platform: detected once here; functions below pick one small helper per concern
@@ -1058,13 +1079,12 @@ int cprof__test_compensate_kinds(cprof_profile *profile, const double figures[5]
 #elif defined(__aarch64__)
 #define CPROF__AARCH64 1
 #endif
-#include <sys/mman.h> /* mmap: the recorder's signal-safe storage */
 #if defined(__linux__)
 #define CPROF__LINUX 1
 #include <sys/syscall.h>
 #include <linux/perf_event.h>
 #endif
-#if !defined(CLOCK_MONOTONIC)
+#if !defined(CLOCK_MONOTONIC) && !defined(CPROF__WINDOWS)
 #error "cprof: CLOCK_MONOTONIC is hidden: include cprof.h before any system header in the file that defines CPROF_IMPLEMENTATION, or compile with -D_DEFAULT_SOURCE"
 #endif
 #if defined(__GNUC__)
@@ -1116,6 +1136,7 @@ int cprof__test_compensate_kinds(cprof_profile *profile, const double figures[5]
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare" /* MinGW-w64: its 32-bit long meets an unsigned */
 #endif
 /* stb_sprintf's own names (its static functions and tables, its macros) are renamed on the way in and
    forgotten on the way out, so that a user's implementation file may include <stb/stb_sprintf.h>,
@@ -1219,6 +1240,10 @@ static void cprof__release(void *p, size_t size) {
     (free)(p);
 }
 
+/* The operating system's services, one small function each: pages, clocks, ids, a mutex, a once-flag,
+   a callback at thread exit, replacing a file. POSIX first, then Windows (Win32 only: no pthreads,
+   no mmap; MinGW-w64 is tested under Wine, MSVC is written for but not tested). */
+#if !defined(CPROF__WINDOWS)
 /* Zeroed memory straight from the kernel, for what the scope's path may need to grow (nodes, their
    counter values, child indexes): a signal handler's scope may reach it, and malloc is not
    async-signal-safe while mmap is a plain system call. Keeps errno. */
@@ -1256,6 +1281,125 @@ static uint64_t cprof__thread_id(void) {
     return (uint64_t)(uintptr_t)pthread_self();
 #endif
 }
+
+static long cprof__process_id(void) { return (long)getpid(); }
+static int cprof__process_gone(long pid) { return kill((pid_t)pid, 0) != 0 && errno == ESRCH; }
+static void cprof__yield(void) { sched_yield(); }
+
+#define CPROF__CLOCK_NAME "clock_gettime"
+typedef pthread_mutex_t cprof__mutex;
+#define CPROF__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+static void cprof__mutex_lock(cprof__mutex *m) { pthread_mutex_lock(m); }
+static void cprof__mutex_unlock(cprof__mutex *m) { pthread_mutex_unlock(m); }
+
+typedef pthread_once_t cprof__once_flag;
+#define CPROF__ONCE_INIT PTHREAD_ONCE_INIT
+static void cprof__once_run(cprof__once_flag *flag, void (*function)(void)) { pthread_once(flag, function); }
+
+/* `on_exit(value)` runs when a thread that set a value ends (a key's destructor). */
+typedef pthread_key_t cprof__thread_exit_key;
+static void cprof__thread_exit_key_create(cprof__thread_exit_key *key, void (*on_exit)(void *)) {
+    pthread_key_create(key, on_exit);
+}
+static void cprof__thread_exit_set(cprof__thread_exit_key key, void *value) { pthread_setspecific(key, value); }
+
+/* temporary -> path, replacing it in one step; 0, or -1 with errno set. */
+static int cprof__replace_file(const char *temporary, const char *path) { return rename(temporary, path); }
+
+#else /* CPROF__WINDOWS */
+/* VirtualAlloc gives zeroed pages as mmap does. Keeps errno and the thread's last error. */
+CPROF__NO_INSTRUMENT static void *cprof__pages_alloc(size_t size) {
+    int saved_errno = errno;
+    DWORD saved_error = GetLastError();
+    void *p = VirtualAlloc(NULL, size, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    SetLastError(saved_error);
+    errno = saved_errno;
+    if (!p) return NULL;
+    CPROF__ADD(cprof__own_bytes, size);
+    return p;
+}
+
+static void cprof__pages_release(void *p, size_t size) {
+    if (!p) return;
+    CPROF__ADD(cprof__own_bytes, (size_t)0 - size);
+    VirtualFree(p, 0, MEM_RELEASE);
+}
+
+/* QueryPerformanceCounter: Windows' monotonic clock, at a frequency fixed at boot (10 MHz on current
+   systems), in ns as CLOCK_MONOTONIC would give it. */
+CPROF__NO_INSTRUMENT static uint64_t cprof__monotonic_ns(void) {
+    static LARGE_INTEGER frequency;
+    LARGE_INTEGER now;
+    if (!frequency.QuadPart) QueryPerformanceFrequency(&frequency); /* the same value in every thread */
+    QueryPerformanceCounter(&now);
+    uint64_t ticks = (uint64_t)now.QuadPart, hz = (uint64_t)frequency.QuadPart;
+    return ticks / hz * 1000000000u + ticks % hz * 1000000000u / hz;
+}
+
+/* FILETIME: 100 ns units since 1601-01-01, 11644473600 s before the Unix epoch. */
+static int64_t cprof__unix_ns(void) {
+    FILETIME t;
+    GetSystemTimeAsFileTime(&t);
+    uint64_t units = ((uint64_t)t.dwHighDateTime << 32) | t.dwLowDateTime;
+    return (int64_t)(units - 116444736000000000ull) * 100;
+}
+
+static uint64_t cprof__thread_id(void) { return (uint64_t)GetCurrentThreadId(); }
+static long cprof__process_id(void) { return (long)GetCurrentProcessId(); }
+/* No such process (OpenProcess refuses the id), or one that has ended but is still referenced. */
+static int cprof__process_gone(long pid) {
+    HANDLE process = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    if (!process) return GetLastError() == ERROR_INVALID_PARAMETER;
+    int ended = WaitForSingleObject(process, 0) == WAIT_OBJECT_0;
+    CloseHandle(process);
+    return ended;
+}
+static void cprof__yield(void) { SwitchToThread(); }
+
+#define CPROF__CLOCK_NAME "qpc"
+/* A slim reader/writer lock taken exclusively: statically initialised, no destruction needed. */
+typedef SRWLOCK cprof__mutex;
+#define CPROF__MUTEX_INIT SRWLOCK_INIT
+static void cprof__mutex_lock(cprof__mutex *m) { AcquireSRWLockExclusive(m); }
+static void cprof__mutex_unlock(cprof__mutex *m) { ReleaseSRWLockExclusive(m); }
+
+typedef INIT_ONCE cprof__once_flag;
+#define CPROF__ONCE_INIT INIT_ONCE_STATIC_INIT
+typedef struct cprof__once_call {
+    void (*function)(void);
+} cprof__once_call;
+static BOOL CALLBACK cprof__once_callback(PINIT_ONCE flag, PVOID call, PVOID *context) {
+    (void)flag, (void)context;
+    ((cprof__once_call *)call)->function();
+    return TRUE;
+}
+static void cprof__once_run(cprof__once_flag *flag, void (*function)(void)) {
+    cprof__once_call call = {function};
+    InitOnceExecuteOnce(flag, cprof__once_callback, &call, NULL);
+}
+
+/* Thread exit: a fiber-local storage slot's callback runs when a thread that set it ends (as a pthread
+   key's destructor); FLS needs no DLL and no TLS directory, so it works in a static program too. */
+typedef DWORD cprof__thread_exit_key;
+static void (*cprof__thread_exit_function)(void *);
+static void WINAPI cprof__fls_callback(PVOID value) {
+    if (value && cprof__thread_exit_function) cprof__thread_exit_function(value);
+}
+static void cprof__thread_exit_key_create(cprof__thread_exit_key *key, void (*on_exit)(void *)) {
+    cprof__thread_exit_function = on_exit;
+    *key = FlsAlloc(cprof__fls_callback);
+}
+static void cprof__thread_exit_set(cprof__thread_exit_key key, void *value) {
+    if (key != FLS_OUT_OF_INDEXES) FlsSetValue(key, value);
+}
+
+/* rename() on Windows refuses an existing target; MoveFileEx replaces it in one step. */
+static int cprof__replace_file(const char *temporary, const char *path) {
+    if (MoveFileExA(temporary, path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) return 0;
+    errno = GetLastError() == ERROR_ACCESS_DENIED ? EACCES : EIO;
+    return -1;
+}
+#endif /* CPROF__WINDOWS */
 
 /* ==================================================================================================
    >>base: shared helpers every later section uses: growing arrays, hashing, the name map, the text
@@ -1587,6 +1731,7 @@ static const char *cprof__byte_count(char out[32], uint64_t bytes) {
 
 /* The number formats of the C library follow the thread's locale: switch to "C" around them so that
    a program that called setlocale() still writes and reads "1.5", never "1,5". */
+#if !defined(CPROF__WINDOWS)
 typedef struct cprof__c_locale {
     locale_t c, previous;
 } cprof__c_locale;
@@ -1601,6 +1746,25 @@ static void cprof__c_locale_leave(cprof__c_locale *l) {
     uselocale(l->previous);
     freelocale(l->c);
 }
+#else
+/* Windows has no uselocale: the thread gets a locale of its own for the moment, set to "C". */
+typedef struct cprof__c_locale {
+    int previous_mode;
+    char previous[128]; /* "" when the name did not fit: left as it is */
+} cprof__c_locale;
+
+static void cprof__c_locale_enter(cprof__c_locale *l) {
+    l->previous_mode = _configthreadlocale(_ENABLE_PER_THREAD_LOCALE);
+    const char *name = setlocale(LC_NUMERIC, NULL);
+    l->previous[0] = '\0';
+    if (name && strlen(name) < sizeof l->previous) strcpy(l->previous, name), setlocale(LC_NUMERIC, "C");
+}
+
+static void cprof__c_locale_leave(cprof__c_locale *l) {
+    if (l->previous[0]) setlocale(LC_NUMERIC, l->previous);
+    _configthreadlocale(l->previous_mode);
+}
+#endif
 
 /* strtod in the C locale, whatever setlocale() the program made: "0.5" is a half everywhere. */
 static double cprof__strtod_c(const char *text, char **end) {
@@ -1674,6 +1838,7 @@ static void cprof__set_error(const char *format, ...) {
 /* Opens a profile for reading: regular files only, checked before anything is read. A FIFO, a
    terminal or a device such as /dev/zero is refused at once: O_NONBLOCK keeps the open of a FIFO
    without a writer from waiting for ever (it is cleared before reading). NULL with cprof_error() set. */
+#if !defined(CPROF__WINDOWS)
 static FILE *cprof__open_profile_file(const char *path) {
     struct stat info;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -1694,6 +1859,24 @@ static FILE *cprof__open_profile_file(const char *path) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return f;
 }
+#else
+/* Windows: no FIFOs to wait on; a device (NUL, CON) is refused by its type after the open. */
+static FILE *cprof__open_profile_file(const char *path) {
+    struct _stat64 info;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cprof__set_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    const char *problem = _fstat64(_fileno(f), &info) != 0 ? strerror(errno)
+                          : (info.st_mode & _S_IFMT) != _S_IFREG ? "not a regular file (a profile is read from a file only)"
+                          : info.st_size > CPROF__MAX_FILE_BYTES ? "larger than 256 MiB: not a profile" : NULL;
+    if (!problem) return f;
+    cprof__set_error("%s: %s", path, problem);
+    fclose(f);
+    return NULL;
+}
+#endif
 
 /* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
 static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
@@ -1719,7 +1902,7 @@ static char *cprof__read_file(const char *path, size_t *length, size_t *capacity
 
 /* The temporary name of `path` for this process: "path.tmp.PID". */
 static void cprof__temporary_name(char *out, size_t size, const char *path) {
-    cprof__snprintf(out, size, "%s.tmp.%ld", path, (long)getpid());
+    cprof__snprintf(out, size, "%s.tmp.%ld", path, cprof__process_id());
 }
 
 /* `content` into `temporary` (for `path`, in messages); 0, or -1 with cprof_error() set and the
@@ -1745,7 +1928,7 @@ static int cprof__write_file_atomic(const char *path, const cprof__buf *content)
     char temporary[4200];
     cprof__temporary_name(temporary, sizeof temporary, path);
     if (cprof__write_temporary(temporary, path, content)) return -1;
-    if (rename(temporary, path) == 0) return 0;
+    if (cprof__replace_file(temporary, path) == 0) return 0;
     cprof__set_error("%s: cannot write: %s", path, strerror(errno));
     remove(temporary);
     return -1;
@@ -1902,10 +2085,15 @@ static double cprof__mann_whitney_p(const double *x, size_t n, const double *y, 
 }
 
 /* ==================================================================================================
-   >>timer: the CPU's counter where there is one (calibrated against CLOCK_MONOTONIC), else the clock
+   >>timer: the CPU's counter where there is one (rdtsc calibrated against CLOCK_MONOTONIC; AArch64's
+   cntvct_el0 at the frequency cntfrq_el0 states), else the clock
    ================================================================================================== */
 #if defined(CPROF__X86_64)
+#if defined(CPROF__WINDOWS)
+#define CPROF__COUNTER_NAME "rdtsc/qpc" /* calibrated against QueryPerformanceCounter */
+#else
 #define CPROF__COUNTER_NAME "rdtsc"
+#endif
 CPROF__NO_INSTRUMENT static inline uint64_t cprof__cpu_counter(void) {
     uint32_t lo, hi;
     __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
@@ -1930,8 +2118,16 @@ CPROF__NO_INSTRUMENT static inline uint64_t cprof__cpu_counter(void) {
     return v;
 }
 static int cprof__cpu_counter_usable(void) { return 1; }
+/* The architecture states the counter's frequency (cntfrq_el0, set by the firmware), so nothing is
+   measured; 0 (a firmware that left it unset) falls back to calibration. */
+#define CPROF__COUNTER_STATED_HZ 1
+static double cprof__cpu_counter_stated_hz(void) {
+    uint64_t hz;
+    __asm__ __volatile__("mrs %0, cntfrq_el0" : "=r"(hz));
+    return (double)hz;
+}
 #else
-#define CPROF__COUNTER_NAME "clock_gettime"
+#define CPROF__COUNTER_NAME CPROF__CLOCK_NAME
 CPROF__NO_INSTRUMENT static inline uint64_t cprof__cpu_counter(void) { return cprof__monotonic_ns(); }
 static int cprof__cpu_counter_usable(void) { return 0; }
 #endif
@@ -1951,7 +2147,7 @@ CPROF__NO_INSTRUMENT static inline uint64_t cprof__ticks(void) {
 static void cprof__timer_init(const char *choice) {
     int want_clock = choice && strcmp(choice, "clock") == 0;
     cprof__timer_state.use_counter = !want_clock && cprof__cpu_counter_usable();
-    cprof__timer_state.name = cprof__timer_state.use_counter ? CPROF__COUNTER_NAME : "clock_gettime";
+    cprof__timer_state.name = cprof__timer_state.use_counter ? CPROF__COUNTER_NAME : CPROF__CLOCK_NAME;
     cprof__timer_state.origin_ns = cprof__monotonic_ns();
     cprof__timer_state.origin_ticks = cprof__ticks();
 }
@@ -1961,6 +2157,9 @@ static void cprof__timer_init(const char *choice) {
 static double cprof__timer_hz(void) {
     uint64_t ticks, ns;
     if (!cprof__timer_state.use_counter) return 1e9;
+#if defined(CPROF__COUNTER_STATED_HZ)
+    if (cprof__cpu_counter_stated_hz() > 0) return cprof__cpu_counter_stated_hz();
+#endif
     do {
         ns = cprof__monotonic_ns();
         ticks = cprof__ticks();
@@ -2032,15 +2231,15 @@ typedef struct cprof__recorder {
     uint32_t spare;                        /* 1 while on it: a capture skips it */
 } cprof__recorder;
 
-static pthread_once_t cprof__once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t cprof__lock = PTHREAD_MUTEX_INITIALIZER; /* the registry and the messages;
+static cprof__once_flag cprof__once = CPROF__ONCE_INIT;
+static cprof__mutex cprof__lock = CPROF__MUTEX_INIT; /* the registry and the messages;
                                                                     never taken on the hot path */
 /* One capture at a time (it writes scratch into the live nodes), and no thread's counters closed during
    one. Taken before cprof__lock, which a capture holds only to copy the registry, so that threads start
    and name themselves while a capture walks their trees. */
-static pthread_mutex_t cprof__capture_lock = PTHREAD_MUTEX_INITIALIZER;
+static cprof__mutex cprof__capture_lock = CPROF__MUTEX_INIT;
 static struct cprof__global {
-    pthread_key_t exit_key;
+    cprof__thread_exit_key exit_key;
     int enabled;
     int forced_off; /* CPROF=0 */
     uint64_t start_ticks;
@@ -2102,7 +2301,7 @@ static CPROF__THREAD_LOCAL int cprof__recorder_creating; /* a signal handler's s
 /* Keeps the first CPROF__MAX_MESSAGES problems and counts the rest. */
 static void cprof__message(const char *file, int line, const char *format, ...) {
     va_list args;
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     if (cprof__g.message_count < CPROF__MAX_MESSAGES) {
         size_t i = cprof__g.message_count++;
         va_start(args, format);
@@ -2114,7 +2313,7 @@ static void cprof__message(const char *file, int line, const char *format, ...) 
     } else {
         cprof__g.messages_dropped++;
     }
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
 }
 
 CPROF__NO_INSTRUMENT static void cprof__node_clear(cprof__rnode *node) {
@@ -2252,11 +2451,11 @@ static int cprof__budget_remove(const char *name) {
 
 int cprof_budget(const char *name, uint64_t budget_ns) {
     if (!name || !*name || strlen(name) >= CPROF__BUDGET_NAME_BYTES) return -1;
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     int result = budget_ns ? cprof__budget_set(cprof__budgets, &cprof__budget_count, CPROF__MAX_BUDGETS, name,
                                                strlen(name), budget_ns)
                            : cprof__budget_remove(name);
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
     return result;
 }
 
@@ -2464,8 +2663,9 @@ static inline uint64_t cprof__rdpmc(uint32_t counter) {
 #if defined(CPROF__LINUX)
 /* The arithmetic of the perf mmap page (linux/perf_event.h): the count is the kernel's offset plus the
    counter's value sign-extended from its width; enabled and running advance by the time since the
-   kernel last updated them, computed from the TSC. out = {count, enabled, running}. */
-static void cprof__mmap_page_decode(const struct perf_event_mmap_page *page, uint64_t pmc, uint64_t tsc,
+   kernel last updated them, computed from the TSC. out = {count, enabled, running}. Without rdpmc
+   (AArch64) only the tests call it. */
+static CPROF__UNUSED void cprof__mmap_page_decode(const struct perf_event_mmap_page *page, uint64_t pmc, uint64_t tsc,
                                     uint64_t out[3]) {
     uint64_t count = (uint64_t)page->offset, enabled = page->time_enabled, running = page->time_running;
     if (page->index && page->pmc_width && page->pmc_width < 64) {
@@ -2621,9 +2821,9 @@ static void cprof__counters_close(cprof__counter_group *g) {
 static void cprof__counters_thread_exited(cprof__recorder *r) {
     cprof__counter_group *g = CPROF__LOAD(r->counters);
     if (!g || g == &cprof__counters_pending) return;
-    pthread_mutex_lock(&cprof__capture_lock);
+    cprof__mutex_lock(&cprof__capture_lock);
     cprof__counters_close(g);
-    pthread_mutex_unlock(&cprof__capture_lock);
+    cprof__mutex_unlock(&cprof__capture_lock);
 }
 
 /* A merged exited thread's group (closed at its exit) is freed before its recorder becomes a spare. */
@@ -2803,17 +3003,17 @@ typedef struct cprof__alloc_thread {
    holds it) costs one atomic exchange where a pthread mutex costs two atomics and two calls. */
 static void cprof__spin_lock(int *lock) {
     while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(lock, __ATOMIC_RELAXED)) sched_yield();
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED)) cprof__yield();
 }
 
 static void cprof__spin_unlock(int *lock) { __atomic_store_n(lock, 0, __ATOMIC_RELEASE); }
 
-static pthread_mutex_t cprof__peak_lock = PTHREAD_MUTEX_INITIALIZER;
+static cprof__mutex cprof__peak_lock = CPROF__MUTEX_INIT;
 
 /* The frees a finished thread remembered, and those made on it after its tracker's destructor ran
    (other keys' destructors run later): one list for every finished thread, so that what is held stays
    bounded however many threads come and go. */
-static pthread_mutex_t cprof__orphan_lock = PTHREAD_MUTEX_INITIALIZER;
+static cprof__mutex cprof__orphan_lock = CPROF__MUTEX_INIT;
 static struct cprof__orphan_frees {
     uint32_t next;
     uintptr_t at[CPROF__ORPHANS]; /* ~pointer (0 = none) */
@@ -2833,7 +3033,9 @@ static struct cprof__alloc_global {
         for (cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs); t; t = NULL)
 
 /* The recorders of the threads a fork() child does not have (kept reachable, not reported). */
+#if !defined(CPROF__WINDOWS)
 static cprof__recorder *cprof__parent_threads;
+#endif
 
 /* The calling thread's tracker; NULL when nothing is tracked (CPROF=0, out of memory). */
 static CPROF__INLINE cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorder **recorder) {
@@ -2844,9 +3046,9 @@ static CPROF__INLINE cprof__alloc_thread *cprof__alloc_thread_get(cprof__recorde
     CPROF__STORE(cprof__a.used, 1);
     cprof__alloc_thread *t = (cprof__alloc_thread *)cprof__alloc(sizeof *t);
     if (t) t->ended = CPROF__LOAD(r->exited) != 0; /* first allocating in a later key's destructor */
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     if (t) CPROF__STORE_RELEASE(r->allocs, t);
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
     return t;
 }
 
@@ -3019,12 +3221,12 @@ static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t
     self->unpublished = pending;
     int64_t live = shared + pending;
     if (change <= 0 || live <= (int64_t)CPROF__LOAD(cprof__a.peak_live_bytes)) return;
-    pthread_mutex_lock(&cprof__peak_lock); /* only while the peak rises */
+    cprof__mutex_lock(&cprof__peak_lock); /* only while the peak rises */
     if ((uint64_t)live > cprof__a.peak_live_bytes) {
         CPROF__STORE(cprof__a.peak_live_bytes, (uint64_t)live);
         cprof__a.peak_node = node;
     }
-    pthread_mutex_unlock(&cprof__peak_lock);
+    cprof__mutex_unlock(&cprof__peak_lock);
 }
 
 enum { CPROF__TAKEN = 1, CPROF__UNKNOWN = 0, CPROF__FREED_BEFORE = -1 };
@@ -3088,7 +3290,7 @@ static int cprof__remembered_by(const cprof__alloc_thread *t, uintptr_t hidden, 
         uint32_t version = CPROF__LOAD_ACQUIRE(t->freed_version);
         int result = CPROF__UNKNOWN;
         if (version & 1) {
-            sched_yield();
+            cprof__yield();
             continue;
         }
         for (int i = 0; i < CPROF__FREED_REMEMBERED; i++) {
@@ -3109,10 +3311,10 @@ static int cprof__remembered_by(const cprof__alloc_thread *t, uintptr_t hidden, 
    threads', and a finishing thread moves its own here before it clears them). */
 static int cprof__remembered_by_finished(uintptr_t hidden, cprof__freed *kept) {
     int result = CPROF__UNKNOWN;
-    pthread_mutex_lock(&cprof__orphan_lock);
+    cprof__mutex_lock(&cprof__orphan_lock);
     for (int i = 0; i < CPROF__ORPHANS; i++)
         if (cprof__orphans.at[i] == hidden) cprof__freed_keep(kept, &result, &cprof__orphans.freed[i]);
-    pthread_mutex_unlock(&cprof__orphan_lock);
+    cprof__mutex_unlock(&cprof__orphan_lock);
     return result;
 }
 
@@ -3199,7 +3401,7 @@ static void cprof__allocs_thread_exited(cprof__recorder *r) {
     t->ended = 1;
     CPROF__STORE(t->freed_version, version + 1);
     CPROF__FENCE_RELEASE();
-    pthread_mutex_lock(&cprof__orphan_lock);
+    cprof__mutex_lock(&cprof__orphan_lock);
     for (uint32_t k = 0; k < CPROF__FREED_REMEMBERED; k++) { /* oldest first */
         uint32_t i = (t->freed_next + k) % CPROF__FREED_REMEMBERED;
         evicted[k] = NULL;
@@ -3208,7 +3410,7 @@ static void cprof__allocs_thread_exited(cprof__recorder *r) {
         t->held[i] = NULL;
         CPROF__STORE(t->freed_at[i], (uintptr_t)0);
     }
-    pthread_mutex_unlock(&cprof__orphan_lock);
+    cprof__mutex_unlock(&cprof__orphan_lock);
     CPROF__STORE_RELEASE(t->freed_version, version + 2);
     for (int k = 0; k < CPROF__FREED_REMEMBERED; k++) (free)(evicted[k]);
     cprof__live_changed(t, 0, NULL); /* publishes what is pending */
@@ -3224,9 +3426,9 @@ static CPROF__INLINE void *cprof__remember(cprof__alloc_thread *self, const cpro
     freed.site = b->site;
     freed.file = file;
     freed.line = line;
-    pthread_mutex_lock(&cprof__orphan_lock);
+    cprof__mutex_lock(&cprof__orphan_lock);
     void *evicted = cprof__orphan_remember(b->hidden, &freed, hold ? (void *)~b->hidden : NULL);
-    pthread_mutex_unlock(&cprof__orphan_lock);
+    cprof__mutex_unlock(&cprof__orphan_lock);
     return evicted;
 }
 
@@ -3406,6 +3608,21 @@ char *cprof__strdup(const char *text, const char *file, int line, const char *fu
     return cprof__text_copy(text, strlen(text), file, line, function);
 }
 
+#if defined(CPROF__WINDOWS)
+/* The Windows C library has neither (its _aligned_malloc's blocks need _aligned_free, not free), so
+   >>wrap does not rewrite these two names there; called directly, they fail with ENOSYS. */
+int cprof__posix_memalign(void **out, size_t alignment, size_t size, const char *file, int line, const char *function) {
+    (void)alignment, (void)size, (void)file, (void)line, (void)function;
+    *out = NULL;
+    return ENOSYS;
+}
+
+void *cprof__aligned_alloc(size_t alignment, size_t size, const char *file, int line, const char *function) {
+    (void)alignment, (void)size, (void)file, (void)line, (void)function;
+    errno = ENOSYS;
+    return NULL;
+}
+#else
 int cprof__posix_memalign(void **out, size_t alignment, size_t size, const char *file, int line, const char *function) {
     int result = (posix_memalign)(out, alignment, size);
     if (result == 0 && *out) cprof__track_new(*out, size, file, line, function);
@@ -3422,6 +3639,7 @@ void *cprof__aligned_alloc(size_t alignment, size_t size, const char *file, int 
     if (block) cprof__track_new(block, size, file, line, function);
     return block;
 }
+#endif
 
 cprof_alloc_counts cprof_thread_allocs(void) {
     cprof_alloc_counts counts;
@@ -3462,20 +3680,21 @@ void cprof__track_end(cprof__alloc_block_state *state) {
 /* fork(): the child inherits every table as it was, with every lock free. The registry lock keeps
    new trackers from appearing while the locks are taken. Registered when cprof starts, so that no lock
    can be held across a fork() before the handlers exist. */
+#if !defined(CPROF__WINDOWS) /* Windows has no fork() */
 static void cprof__fork_prepare(void) {
-    pthread_mutex_lock(&cprof__capture_lock);
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__capture_lock);
+    cprof__mutex_lock(&cprof__lock);
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_lock(&t->lock);
-    pthread_mutex_lock(&cprof__orphan_lock);
-    pthread_mutex_lock(&cprof__peak_lock);
+    cprof__mutex_lock(&cprof__orphan_lock);
+    cprof__mutex_lock(&cprof__peak_lock);
 }
 
 static void cprof__fork_parent(void) {
-    pthread_mutex_unlock(&cprof__peak_lock);
-    pthread_mutex_unlock(&cprof__orphan_lock);
+    cprof__mutex_unlock(&cprof__peak_lock);
+    cprof__mutex_unlock(&cprof__orphan_lock);
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
-    pthread_mutex_unlock(&cprof__lock);
-    pthread_mutex_unlock(&cprof__capture_lock);
+    cprof__mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__capture_lock);
 }
 
 /* A fork() child reports only the thread that forked (with what it recorded before the fork): the
@@ -3514,6 +3733,7 @@ static void cprof__fork_child(void) {
     cprof__fork_parent();
     cprof__fork_child_alone();
 }
+#endif
 
 /* ==================================================================================================
    >>scopes: a thread's recorder created at its first scope and marked at its exit, start-up from
@@ -3542,7 +3762,7 @@ static void cprof__recorder_link(cprof__recorder *r) {
    links it into the registry; it outlives the thread so that a later capture still sees what the
    thread recorded. */
 static cprof__recorder *cprof__recorder_create(void) {
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     cprof__recorder *r = cprof__g.spare;
     if (r) {
         cprof__g.spare = r->spare_next;
@@ -3558,15 +3778,15 @@ static cprof__recorder *cprof__recorder_create(void) {
         if (cprof__g.thread_count == 1) strcpy(r->name, "main");
         else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
     }
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
     if (!r) return NULL;
-    pthread_setspecific(cprof__g.exit_key, r);
+    cprof__thread_exit_set(cprof__g.exit_key, r);
     cprof__this_thread = r;
     return r;
 }
 
 static void cprof__init_once(void);
-static void cprof__init(void) { pthread_once(&cprof__once, cprof__init_once); }
+static void cprof__init(void) { cprof__once_run(&cprof__once, cprof__init_once); }
 
 CPROF__NO_INSTRUMENT static cprof__recorder *cprof__recorder_get(void) {
     cprof__recorder *r = cprof__this_thread;
@@ -3952,14 +4172,14 @@ static void cprof__recorder_make_spare(cprof__recorder *r) {
 /* At the thread's exit (its key's destructor, on the thread): kept apart, or merged and made spare. */
 static void cprof__recorder_retire(cprof__recorder *r) {
     if (cprof__this_thread != r || CPROF__LOAD_ACQUIRE(r->allocs)) return;
-    pthread_mutex_lock(&cprof__capture_lock); /* no capture walks r or the merged tree meanwhile */
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__capture_lock); /* no capture walks r or the merged tree meanwhile */
+    cprof__mutex_lock(&cprof__lock);
     cprof__recorder *into = NULL;
     if (cprof__g.exited_kept < CPROF__EXITED_KEPT) cprof__g.exited_kept++;
     else into = cprof__exited_threads();
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
     if (into) cprof__tree_merge(into, &into->root, &r->root);
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     if (into) {
         CPROF__STORE(into->dropped, CPROF__LOAD(into->dropped) + CPROF__LOAD(r->dropped));
         CPROF__STORE(into->signal_dropped, CPROF__LOAD(into->signal_dropped) + CPROF__LOAD(r->signal_dropped));
@@ -3968,8 +4188,8 @@ static void cprof__recorder_retire(cprof__recorder *r) {
                         (unsigned long long)cprof__g.exited_merged);
         cprof__recorder_make_spare(r);
     }
-    pthread_mutex_unlock(&cprof__lock);
-    pthread_mutex_unlock(&cprof__capture_lock);
+    cprof__mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__capture_lock);
     if (into) cprof__this_thread = NULL; /* a scope in a later destructor makes a new recorder */
 }
 
@@ -4014,7 +4234,9 @@ CPROF__UNUSED static int cprof__env_compensate(const char *value) { /* not in th
 }
 
 static void cprof__init_once(void) {
+#if !defined(CPROF__WINDOWS)
     pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
+#endif
     const char *out = getenv("CPROF_OUT");
     CPROF__STORE(cprof__g.forced_off, cprof__env_recording_off(getenv("CPROF"))); /* the hooks read it first */
     cprof__timer_init(cprof__env_timer(getenv("CPROF_TIMER")));
@@ -4024,7 +4246,7 @@ static void cprof__init_once(void) {
 #endif
     cprof__g.start_ticks = cprof__ticks();
     cprof__g.start_unix_ns = cprof__unix_ns();
-    pthread_key_create(&cprof__g.exit_key, cprof__thread_exited);
+    cprof__thread_exit_key_create(&cprof__g.exit_key, cprof__thread_exited);
     const char *counters = getenv("CPROF_COUNTERS");
     if (counters && !cprof__g.forced_off) cprof__selection_choose(counters);
     cprof__selection_note_ignored();
@@ -4068,14 +4290,14 @@ void cprof_thread_name(const char *name) {
     if (length >= CPROF__NAME_BYTES)
         cprof__message(NULL, 0, "thread name \"%.40s...\" (%u bytes) truncated to %u bytes", name,
                        (unsigned)length, (unsigned)CPROF__NAME_BYTES - 1);
-    pthread_mutex_lock(&cprof__lock); /* a capture may be copying the old name */
+    cprof__mutex_lock(&cprof__lock); /* a capture may be copying the old name */
     cprof__snprintf(r->name, sizeof r->name, "%s", name);
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
 }
 
 void cprof_reset(void) {
     cprof__init();
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
         cprof__tree_clear(&r->root);
         cprof__counters_clear_tree(&r->root);
@@ -4087,12 +4309,12 @@ void cprof_reset(void) {
     cprof__g.messages_dropped = 0;
     cprof__g.start_ticks = cprof__ticks();
     cprof__g.start_unix_ns = cprof__unix_ns();
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
 }
 
 int cprof_counters_enable(const char *events) {
     cprof__init();
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     int chosen = cprof__selection.chosen;
     if (!chosen && !cprof__g.forced_off) {
         cprof__selection_choose(events);
@@ -4101,7 +4323,7 @@ int cprof_counters_enable(const char *events) {
                 CPROF__STORE_RELEASE(r->counters, cprof__counters_for_new_thread());
     }
     int available = (int)cprof__selection.available;
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
     if (!chosen) cprof__selection_note_ignored();
     if (chosen) cprof__message(NULL, 0, "cprof_counters_enable(\"%s\") ignored: counters were already chosen", events ? events : "");
     return chosen || cprof__g.forced_off ? -1 : available;
@@ -4183,7 +4405,7 @@ typedef struct cprof__auto_module {
     cprof__auto_symbol *symbols;
 } cprof__auto_module;
 
-static pthread_mutex_t cprof__auto_lock = PTHREAD_MUTEX_INITIALIZER; /* never taken once a function is known */
+static cprof__mutex cprof__auto_lock = CPROF__MUTEX_INIT; /* never taken once a function is known */
 static struct cprof__auto_global {
     cprof__auto_table *table;
     size_t count;
@@ -4439,9 +4661,9 @@ static void cprof__auto_exclude_init(void) {
    invalid expression takes (an instrumented constructor that runs earlier reads it on first use). */
 __attribute__((constructor)) static void cprof__auto_init_at_startup(void) {
     cprof__auto_busy = 1; /* as in a hook: gcc may have instrumented what this calls */
-    pthread_mutex_lock(&cprof__auto_lock);
+    cprof__mutex_lock(&cprof__auto_lock);
     if (!cprof__auto.exclude_ready) cprof__auto_exclude_init();
-    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__mutex_unlock(&cprof__auto_lock);
     cprof__auto_busy = 0;
 }
 
@@ -4526,7 +4748,7 @@ static int cprof__auto_table_add(cprof__auto_function *fn) {
 
 /* Cold: the first call of a function (on any thread). NULL only when out of memory. */
 static cprof__auto_function *cprof__auto_add(const void *address) {
-    pthread_mutex_lock(&cprof__auto_lock);
+    cprof__mutex_lock(&cprof__auto_lock);
     cprof__auto_function *known = (cprof__auto_function *)cprof__auto_probe(cprof__auto.table, address); /* another thread's */
     cprof__auto_function *fn = known ? NULL : cprof__auto_function_new(address);
     if (fn && cprof__auto_table_add(fn) == 0) {
@@ -4535,7 +4757,7 @@ static cprof__auto_function *cprof__auto_add(const void *address) {
         cprof__release((void *)fn->site.name, strlen(fn->site.name) + 1);
         cprof__release(fn, sizeof *fn);
     }
-    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__mutex_unlock(&cprof__auto_lock);
     return known;
 }
 
@@ -4723,10 +4945,10 @@ static void cprof__auto_calibrate(void) {
     cprof__recorder *r = (cprof__recorder *)cprof__alloc(sizeof *r), *saved = cprof__this_thread;
     cprof__auto_thread *t = (cprof__auto_thread *)cprof__alloc(sizeof *t), *saved_thread = cprof__auto_self;
     int recording = CPROF__LOAD(cprof__g.enabled);
-    pthread_mutex_lock(&cprof__auto_lock);
+    cprof__mutex_lock(&cprof__auto_lock);
     int registered = 1;
     for (int i = 0; i < 3; i++) registered = registered && cprof__auto_table_add(&cprof__auto_calibration_functions[i]) == 0;
-    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__mutex_unlock(&cprof__auto_lock);
     if (r && t && registered && recording) { /* with recording off (cprof_disable() first), the manual figures serve */
         r->stack[0].node = &r->root;
         cprof__node_clear(&r->root);
@@ -4755,17 +4977,17 @@ static void cprof__auto_calibrate(void) {
     cprof__g.auto_min_ticks = (uint64_t)(min_ns * hz / 1e9 + 0.5);
 }
 
-static pthread_once_t cprof__auto_once = PTHREAD_ONCE_INIT;
+static cprof__once_flag cprof__auto_once = CPROF__ONCE_INIT;
 
 static cprof__auto_thread *cprof__auto_thread_create(void) {
     cprof__init();
-    pthread_once(&cprof__auto_once, cprof__auto_calibrate);
+    cprof__once_run(&cprof__auto_once, cprof__auto_calibrate);
     cprof__auto_thread *t = (cprof__auto_thread *)cprof__alloc(sizeof *t);
     if (!t) return NULL;
-    pthread_mutex_lock(&cprof__auto_lock);
+    cprof__mutex_lock(&cprof__auto_lock);
     t->next = cprof__auto.threads;
     cprof__auto.threads = t;
-    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__mutex_unlock(&cprof__auto_lock);
     cprof__auto_self = t;
     return t;
 }
@@ -4936,7 +5158,7 @@ double cprof_bench_growth(const double *n, const double *time_ns, size_t count) 
 }
 
 /* --- running ------------------------------------------------------------------------------------------ */
-static pthread_mutex_t cprof__bench_lock = PTHREAD_MUTEX_INITIALIZER;
+static cprof__mutex cprof__bench_lock = CPROF__MUTEX_INIT;
 static cprof_profile *cprof__bench_results; /* the process's benchmarks so far; NULL before the first */
 
 static uint64_t cprof__bench_batch_ticks(cprof_bench_function body, cprof_bench *b, uint64_t batch) {
@@ -5013,14 +5235,14 @@ static int cprof__bench_one(const char *name, uint64_t n, cprof_bench_function b
     r.n = n;
     int failed = cprof__bench_measure(&r, &capacity, body, &b, o);
     cprof__bench_shrink(&r, capacity);
-    pthread_mutex_lock(&cprof__bench_lock);
+    cprof__mutex_lock(&cprof__bench_lock);
     if (!cprof__bench_results) cprof__bench_results = cprof__profile_new();
     cprof_benchmark *kept = failed || !cprof__bench_results ? NULL : cprof__bench_append(cprof__bench_results, name);
     if (kept) {
         r.name = kept->name;
         *kept = r;
     }
-    pthread_mutex_unlock(&cprof__bench_lock);
+    cprof__mutex_unlock(&cprof__bench_lock);
     if (kept) return 0;
     cprof__release(r.samples_ns, r.sample_count * sizeof *r.samples_ns);
     cprof__message(NULL, 0, "benchmark %s: out of memory, result dropped", name);
@@ -5043,10 +5265,10 @@ int cprof_bench_run(const char *name, cprof_bench_function body, void *user, con
 }
 
 void cprof_bench_clear(void) {
-    pthread_mutex_lock(&cprof__bench_lock);
+    cprof__mutex_lock(&cprof__bench_lock);
     cprof_profile_free(cprof__bench_results);
     cprof__bench_results = NULL;
-    pthread_mutex_unlock(&cprof__bench_lock);
+    cprof__mutex_unlock(&cprof__bench_lock);
 }
 
 /* ==================================================================================================
@@ -5530,14 +5752,14 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
         else if (kind == CPROF_FREE_POSSIBLE_DOUBLE) a->possible_double_frees += p->free_problems[i].count;
         else a->unknown_frees += p->free_problems[i].count;
     }
-    pthread_mutex_lock(&cprof__peak_lock);
+    cprof__mutex_lock(&cprof__peak_lock);
     if (cprof__a.peak_live_bytes < a->live_bytes) { /* threads' changes below CPROF__LIVE_STEP were not in it */
         CPROF__STORE(cprof__a.peak_live_bytes, a->live_bytes);
         cprof__a.peak_node = NULL; /* reached at some moment no thread saw */
     }
     a->peak_live_bytes = cprof__a.peak_live_bytes;
     a->peak_node = cprof__captured_node(p, cprof__a.peak_node, CPROF_NONE);
-    pthread_mutex_unlock(&cprof__peak_lock);
+    cprof__mutex_unlock(&cprof__peak_lock);
 }
 
 /* Called by the capture, under the registry lock, after every thread's tree. */
@@ -5581,10 +5803,10 @@ static int cprof__bench_copy(cprof_profile *p, const cprof_benchmark *from) {
 /* Called by cprof_capture(): the process's benchmarks into the new profile. */
 static int cprof__bench_capture(cprof_profile *p) {
     int failed = 0;
-    pthread_mutex_lock(&cprof__bench_lock);
+    cprof__mutex_lock(&cprof__bench_lock);
     for (size_t i = 0; cprof__bench_results && i < cprof__bench_results->benchmark_count && !failed; i++)
         failed = cprof__bench_copy(p, &cprof__bench_results->benchmarks[i]);
-    pthread_mutex_unlock(&cprof__bench_lock);
+    cprof__mutex_unlock(&cprof__bench_lock);
     return failed;
 }
 
@@ -5718,6 +5940,13 @@ static void cprof__program_name(cprof_profile *p) {
     char path[4096];
     ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
     if (length > 0) {
+        p->program = cprof__string_copy(p, path, (size_t)length);
+        return;
+    }
+#elif defined(CPROF__WINDOWS)
+    char path[4096];
+    DWORD length = GetModuleFileNameA(NULL, path, sizeof path);
+    if (length > 0 && length < sizeof path) {
         p->program = cprof__string_copy(p, path, (size_t)length);
         return;
     }
@@ -5872,8 +6101,8 @@ cprof_profile *cprof_capture(void) {
     memset(&c, 0, sizeof c);
     c.profile = p;
     cprof__program_name(p);
-    pthread_mutex_lock(&cprof__capture_lock);
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__capture_lock);
+    cprof__mutex_lock(&cprof__lock);
     uint64_t now = cprof__ticks();
     c.hz = cprof__timer_hz();
     p->timer = cprof__timer_state.name;
@@ -5882,18 +6111,18 @@ cprof_profile *cprof_capture(void) {
     p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
     cprof__counters_capture_begin(p);
     cprof__registry_snapshot snapshot = cprof__registry_copy(p);
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
     c.failed = cprof__bench_capture(p) || snapshot.failed;
     for (size_t i = 0; i < snapshot.count && !c.failed; i++) /* the trees, without the registry lock */
         cprof__capture_thread(&c, snapshot.recorders[i], snapshot.names[i], now);
     cprof__registry_snapshot_free(&snapshot);
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     if (!c.failed && cprof__allocs_capture(p)) c.failed = 1;
     p->signal_scopes_dropped += CPROF__LOAD(cprof__g.signal_dropped_early);
     cprof__capture_messages(p);
     cprof__capture_budgets(p);
-    pthread_mutex_unlock(&cprof__lock);
-    pthread_mutex_unlock(&cprof__capture_lock);
+    cprof__mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__capture_lock);
     cprof__site_map_free(&c.sites);
     if (c.failed) {
         cprof_profile_free(p);
@@ -5952,6 +6181,14 @@ static void cprof__report_counted(cprof__buf *b, const cprof_profile *p) {
                       (unsigned long long)functions, cprof__duration(threshold, p->auto_min_ns));
 }
 
+/* Where a counter timer's frequency came from, by the timer's name in the profile (a profile may come
+   from another platform). */
+static const char *cprof__timer_reference(const char *timer) {
+    if (strcmp(timer, "cntvct") == 0) return "stated by cntfrq_el0";
+    if (strcmp(timer, "rdtsc/qpc") == 0) return "calibrated against QueryPerformanceCounter";
+    return "calibrated against CLOCK_MONOTONIC";
+}
+
 static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
     char wall[24], run[24];
     cprof__buf_textf(b, "cprof %s report: %s\n", CPROF_VERSION, p->program[0] ? p->program : "(unknown program)");
@@ -5959,7 +6196,8 @@ static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
                       cprof__duration(run, p->run_ns), (unsigned)p->thread_count, p->thread_count == 1 ? "" : "s",
                       p->timer);
     if (strcmp(p->timer, "clock_gettime") == 0) cprof__buf_puts(b, " (CLOCK_MONOTONIC, ns)\n");
-    else cprof__buf_textf(b, " at %.4f GHz (calibrated against CLOCK_MONOTONIC)\n", p->timer_hz / 1e9);
+    else if (strcmp(p->timer, "qpc") == 0) cprof__buf_puts(b, " (QueryPerformanceCounter, ns)\n");
+    else cprof__buf_textf(b, " at %.4f GHz (%s)\n", p->timer_hz / 1e9, cprof__timer_reference(p->timer));
     if (p->dropped_scopes)
         cprof__buf_textf(b, "%llu scope entries were not recorded (deeper than %d levels, or out of memory)\n",
                           (unsigned long long)p->dropped_scopes, CPROF__MAX_DEPTH);
@@ -6727,7 +6965,7 @@ static void cprof__stack_text(cprof__buf *scratch, const cprof_profile *p, uint3
 }
 
 static void cprof__folded_build(cprof__buf *b, const cprof_profile *p, const cprof_folded_options *options) {
-    static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+    static cprof__mutex sort_lock = CPROF__MUTEX_INIT;
     cprof_folded_options o = options ? *options : cprof_folded_defaults();
     cprof__profile_metric metric;
     cprof__buf scratch;
@@ -6745,10 +6983,10 @@ static void cprof__folded_build(cprof__buf *b, const cprof_profile *p, const cpr
     }
     b->failed |= scratch.failed;
     if (count && !b->failed) {
-        pthread_mutex_lock(&sort_lock);
+        cprof__mutex_lock(&sort_lock);
         cprof__sort_text = scratch.data;
         qsort(lines, count, sizeof *lines, cprof__compare_stack_lines);
-        pthread_mutex_unlock(&sort_lock);
+        cprof__mutex_unlock(&sort_lock);
     }
     for (size_t i = 0; i < count && !b->failed; i++) { /* equal stacks (threads merged) add up */
         uint64_t value = lines[i].value;
@@ -7601,7 +7839,11 @@ static const char *cprof__flame_date(char out[32], int64_t unix_ns) {
     time_t seconds = (time_t)(unix_ns / 1000000000);
     struct tm parts;
     out[0] = '\0';
+#if defined(CPROF__WINDOWS)
+    if (unix_ns > 0 && gmtime_s(&parts, &seconds) == 0) strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &parts);
+#else
     if (unix_ns > 0 && gmtime_r(&seconds, &parts)) strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &parts);
+#endif
     return out;
 }
 
@@ -9145,7 +9387,8 @@ static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int ve
     int untested = 0;
     for (size_t i = 0; i < count; i++) {
         cprof__compare_line(b, c, prefix, &rows[i]);
-        untested |= isnan(c->functions[rows[i].function].metrics[rows[i].metric].p_value);
+        if (isnan(c->functions[rows[i].function].metrics[rows[i].metric].p_value)) untested = 1; /* not |=: MinGW's
+                                                                     isnan under clang is not an int */
     }
     if (!count) cprof__buf_puts(b, "  (none)\n");
     if (untested)
@@ -10373,11 +10616,13 @@ static int cprof__is_stale_temporary(const char *name, const char *base, size_t 
         return 0;
     uint64_t pid = 0;
     const char *digits = tmp + 5;
-    if (!cprof__parse_decimal(digits, strlen(digits), INT32_MAX, &pid) || pid == 0 || (pid_t)pid == getpid()) return 0;
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    if (!cprof__parse_decimal(digits, strlen(digits), INT32_MAX, &pid) || pid == 0 || (long)pid == cprof__process_id())
+        return 0;
+    return cprof__process_gone((long)pid);
 }
 
 /* Removes the stale temporaries of CPROF_OUT's `prefix` in its directory. */
+#if !defined(CPROF__WINDOWS)
 static void cprof__remove_stale_temporaries(const char *prefix) {
     char directory[4200], path[8400];
     const char *slash = strrchr(prefix, '/'), *base = slash ? slash + 1 : prefix;
@@ -10391,6 +10636,25 @@ static void cprof__remove_stale_temporaries(const char *prefix) {
     }
     closedir(dir);
 }
+#else
+static void cprof__remove_stale_temporaries(const char *prefix) {
+    char directory[4200], path[8400];
+    WIN32_FIND_DATAA entry;
+    const char *slash = strrchr(prefix, '/'), *backslash = strrchr(prefix, '\\');
+    if (backslash > slash) slash = backslash;
+    const char *base = slash ? slash + 1 : prefix;
+    cprof__snprintf(directory, sizeof directory, "%.*s", slash ? (int)(slash - prefix) + 1 : 0, prefix);
+    cprof__snprintf(path, sizeof path, "%s*", directory);
+    HANDLE find = *base ? FindFirstFileA(path, &entry) : INVALID_HANDLE_VALUE;
+    if (find == INVALID_HANDLE_VALUE) return;
+    do {
+        if (!cprof__is_stale_temporary(entry.cFileName, base, strlen(base))) continue;
+        cprof__snprintf(path, sizeof path, "%s%s", directory, entry.cFileName);
+        remove(path);
+    } while (FindNextFileA(find, &entry));
+    FindClose(find);
+}
+#endif
 
 int cprof_save(const cprof_profile *p, const char *path) {
     cprof__buf b;
@@ -10451,7 +10715,7 @@ CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
     }
     for (size_t k = 0; k < CPROF__OUTPUT_FILES; k++) {
         cprof__output_names(k, path, temporary);
-        if (rename(temporary, path) != 0) fprintf(stderr, "cprof: %s: cannot write: %s\n", path, strerror(errno)), remove(temporary);
+        if (cprof__replace_file(temporary, path) != 0) fprintf(stderr, "cprof: %s: cannot write: %s\n", path, strerror(errno)), remove(temporary);
     }
 }
 
@@ -11073,6 +11337,10 @@ static const cprof__tool_command cprof__tool_commands[] = {
 
 int main(int argc, char **argv) {
     const char *command = argc > 1 ? argv[1] : "";
+#if defined(CPROF__WINDOWS) /* the same bytes as on Linux: "\n", never "\r\n" */
+    _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
+#endif
     if (!strcmp(command, "help") || !strcmp(command, "--help") || !strcmp(command, "-h")) {
         fputs(cprof__tool_help, stdout);
         return 0;
@@ -11103,10 +11371,13 @@ int main(int argc, char **argv) {
 #undef CPROF__BUSY_BEGIN
 #undef CPROF__BUSY_END
 #undef CPROF__CHILD_INDEX_FROM
+#undef CPROF__CLOCK_NAME
 #undef CPROF__COLD
 #undef CPROF__COUNTER_NAME
 #undef CPROF__COUNTER_NAME_BYTES
+#undef CPROF__COUNTER_STATED_HZ
 #undef CPROF__DEFAULT_COUNTERS
+#undef CPROF__DEFINED_LEAN_AND_MEAN
 #undef CPROF__DERIVED_COUNT
 #undef CPROF__EACH_ALLOC_THREAD
 #undef CPROF__ELF
@@ -11151,9 +11422,11 @@ int main(int argc, char **argv) {
 #undef CPROF__MAX_FILE_BYTES
 #undef CPROF__MAX_MESSAGES
 #undef CPROF__MAX_TREE_DEPTH
+#undef CPROF__MUTEX_INIT
 #undef CPROF__NAME_BYTES
 #undef CPROF__NOT_LINUX
 #undef CPROF__NO_INSTRUMENT
+#undef CPROF__ONCE_INIT
 #undef CPROF__ORPHANS
 #undef CPROF__OUTPUT_FILES
 #undef CPROF__QUARANTINE_BYTES
@@ -11168,6 +11441,7 @@ int main(int argc, char **argv) {
 #undef CPROF__UNLIKELY
 #undef CPROF__UNTIMED
 #undef CPROF__UNUSED
+#undef CPROF__WINDOWS
 #undef CPROF__X86_64
 #undef CPROF__YOUNG_SLOTS
 #undef cprof__vsnprintf
@@ -11201,8 +11475,10 @@ int main(int argc, char **argv) {
 #define free(block) cprof__free(block, __FILE__, __LINE__, __func__)
 #define strdup(text) cprof__strdup(text, __FILE__, __LINE__, __func__)
 #define strndup(text, size) cprof__strndup(text, size, __FILE__, __LINE__, __func__)
+#if !defined(_WIN32) /* not in the Windows C library (see cprof__aligned_alloc) */
 #define aligned_alloc(alignment, size) cprof__aligned_alloc(alignment, size, __FILE__, __LINE__, __func__)
 #define posix_memalign(out, alignment, size) cprof__posix_memalign(out, alignment, size, __FILE__, __LINE__, __func__)
+#endif
 #endif
 
 /*

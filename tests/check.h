@@ -247,14 +247,38 @@ CHECK_HELPER cprof_profile *build_profile(const char *const *lines) {
     return p;
 }
 
+/* A stream whose bytes become a string to free() at text_stream_close: open_memstream, or on Windows
+   (which has none) a temporary file read back. */
+CHECK_HELPER FILE *text_stream_open(char **text, size_t *length) {
+    *text = NULL;
+    *length = 0;
+#if defined(_WIN32)
+    return tmpfile();
+#else
+    return open_memstream(text, length);
+#endif
+}
+
+CHECK_HELPER char *text_stream_close(FILE *out, char **text, size_t *length) {
+#if defined(_WIN32)
+    long size = ftell(out);
+    rewind(out);
+    *text = (char *)calloc((size_t)size + 1, 1);
+    *length = fread(*text, 1, (size_t)size, out);
+#else
+    (void)length; /* open_memstream sets it at fclose */
+#endif
+    fclose(out);
+    return *text;
+}
+
 /* The profile's JSON, as a string to free(). */
 CHECK_HELPER char *json_of(const cprof_profile *p) {
-    char *text = NULL;
-    size_t length = 0;
-    FILE *out = open_memstream(&text, &length);
+    char *text;
+    size_t length;
+    FILE *out = text_stream_open(&text, &length);
     CHECK_EQ_U64(cprof_json_write(p, out), 0);
-    fclose(out);
-    return text;
+    return text_stream_close(out, &text, &length);
 }
 
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0: the tests' own reading of RFC 3629 (no

@@ -7,14 +7,13 @@
 
 /* What a writer wrote, as a string to free(): json_of in check.h, and: */
 static char *folded_of(const cprof_profile *p, int thread_frames) {
-    char *text = NULL;
-    size_t length = 0;
-    FILE *out = open_memstream(&text, &length);
+    char *text;
+    size_t length;
+    FILE *out = text_stream_open(&text, &length);
     cprof_folded_options o = cprof_folded_defaults();
     o.thread_frames = thread_frames;
     CHECK_EQ_U64(cprof_folded_write(p, out, &o), 0);
-    fclose(out);
-    return text;
+    return text_stream_close(out, &text, &length);
 }
 
 /* Loading `text` fails, and the error starts with "name:LINE:COL: " and contains `what`. */
