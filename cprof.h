@@ -290,9 +290,7 @@
            throughput at the median); per task and n with several implementations, a comparison fastest
            first ("1.95x slower"); per benchmark run at several n, its time per n and the fitted growth
            ("n^1.02 (O(n))": the O() shown when within 0.15 of 0, 1, 2 or 3). print = capture, write, free.
-       int cprof_timeline_enable(uint32_t events_per_thread, int policy);
-int cprof_trace_write(const cprof_profile *profile, FILE *out);
-int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *,
+       int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *,
                                      const cprof_compare_options *)
        int cprof_bench_compare_runs_write(before[], before_count, after[], after_count, FILE *, options)
            Benchmarks matched by name and n: the change of the median, the Mann-Whitney U test on the
@@ -885,6 +883,8 @@ cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count)
 double cprof_bench_growth(const double *n, const double *time_ns, size_t count);
 int cprof_bench_write(const cprof_profile *profile, FILE *out);
 int cprof_bench_print(FILE *out);
+int cprof_timeline_enable(uint32_t events_per_thread, int policy);
+int cprof_trace_write(const cprof_profile *profile, FILE *out);
 int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
                               const cprof_compare_options *options);
 int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
@@ -1026,6 +1026,9 @@ size_t cprof__test_children(uint32_t depth, size_t *table_slots);
 size_t cprof__test_recorder_bytes(void);                      /* a recorder and its first node block */
 /* the capture's own-cost compensation applied to `profile` with these figures, then derived again */
 int cprof__test_compensate(cprof_profile *profile, double inside_ns, double outside_ns);
+size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes); /* a thread's buffer; one event's size */
+/* CPROF_TIMELINE's value read: out[0] = events per thread (0: off), out[1] = the policy */
+void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
@@ -5585,7 +5588,10 @@ static void cprof__capture_open_frames(cprof__capture_state *c, cprof__recorder 
 
 /* The thread's timeline after its tree (the nodes' capture_index are set): the events still in the buffer,
    oldest first, each node's address mapped to its index. While its thread records, the ring's oldest
-   slots may be overwritten during the copy: the events that could have been are left out (counted). */
+   slots may be overwritten during the copy: the events that could have been are left out (counted); the
+   next slot to be written is left out while the thread is inside cprof (busy). This relies on the
+   thread's stores being seen in order (x86-64; on weakly ordered CPUs one torn event at the oldest end
+   of a ring captured while its thread records is possible, never an invalid node). */
 static void cprof__capture_timeline(cprof__capture_state *c, cprof__recorder *r, uint32_t first_node) {
     cprof_profile *p = c->profile;
     cprof__timeline *t = CPROF__LOAD_ACQUIRE(r->timeline);
@@ -5604,9 +5610,11 @@ static void cprof__capture_timeline(cprof__capture_state *c, cprof__recorder *r,
         const cprof__timeline_event *e = &t->events[k % t->capacity];
         uint64_t ticks = CPROF__LOAD(e->ticks);
         uintptr_t what = CPROF__LOAD(e->what);
-        if (t->policy == CPROF_TIMELINE_RECENT) { /* rewritten meanwhile, or being written now: left out */
+        if (t->policy == CPROF_TIMELINE_RECENT) { /* rewritten meanwhile, or perhaps being written now: left out */
             CPROF__ACQUIRE_FENCE();
-            if (k + t->capacity <= CPROF__LOAD(t->written)) continue;
+            uint32_t busy = CPROF__LOAD_ACQUIRE(r->busy); /* before the count: its thread clears it after the count */
+            uint64_t now_written = CPROF__LOAD_ACQUIRE(t->written);
+            if (k + t->capacity < now_written || (k + t->capacity == now_written && busy)) continue;
         }
         uint32_t kind = (uint32_t)(what & 3u);
         uint64_t ref = what >> 2;
@@ -10282,6 +10290,13 @@ __attribute__((destructor(101))) static void cprof__write_outputs_last(void) {
    ================================================================================================== */
 #ifdef CPROF_TESTING
 cprof_profile *cprof__test_profile_new(void) { return cprof__profile_new(); }
+
+size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes) {
+    *event_bytes = sizeof(cprof__timeline_event);
+    return sizeof(cprof__timeline) + (size_t)capacity * sizeof(cprof__timeline_event);
+}
+
+void cprof__test_env_timeline(const char *value, uint32_t out[2]) { cprof__env_timeline(value, &out[0], &out[1]); }
 
 /* The capacity of the array `array` (the address of one of the profile's array fields) is found by
    which field it is. */
