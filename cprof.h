@@ -9598,73 +9598,119 @@ static void cprof__spike_context(cprof__buf *b, const cprof_profile *p, const cp
     }
 }
 
+/* Per node, what the rule found: its slowest call and its typical one (0 slowest: no spike). */
+typedef struct cprof__spike {
+    uint64_t slowest_ns;
+    double typical_ns;
+    uint32_t call;   /* the slowest call in the cprof__calls (timeline only) */
+    uint32_t spikes; /* calls at least spike_factor x the typical one (timeline only) */
+    uint64_t timed;  /* calls in the timeline */
+} cprof__spike;
+
 /* From the timeline: per node, the calls timed from entry to exit, sorted; the median is the typical call. */
-static void cprof__rule_spikes_timeline(cprof__analysis *a) {
-    const cprof_profile *p = a->p;
-    cprof__calls calls = cprof__calls_build(p);
-    size_t bytes = (calls.count ? calls.count : 1) * sizeof(cprof__timed_call), count = 0;
-    cprof__timed_call *timed = calls.failed ? NULL : (cprof__timed_call *)cprof__alloc(bytes);
-    if (!timed) a->failed = 1;
-    for (size_t i = 0; timed && i < calls.count; i++) {
-        const cprof__call *c = &calls.items[i];
+static void cprof__spikes_from_timeline(cprof__analysis *a, const cprof__calls *calls, cprof__spike *found) {
+    size_t bytes = (calls->count ? calls->count : 1) * sizeof(cprof__timed_call), count = 0;
+    cprof__timed_call *timed = (cprof__timed_call *)cprof__alloc(bytes);
+    if (!timed) {
+        a->failed = 1;
+        return;
+    }
+    for (size_t i = 0; i < calls->count; i++) {
+        const cprof__call *c = &calls->items[i];
         if (c->flags) continue; /* not timed whole */
         cprof__timed_call t = {c->end_ns - c->start_ns, c->node, (uint32_t)i};
         timed[count++] = t;
     }
     if (count) qsort(timed, count, sizeof *timed, cprof__compare_timed_calls);
-    for (size_t from = 0, to; timed && from < count; from = to) {
+    for (size_t from = 0, to; from < count; from = to) {
         for (to = from; to < count && timed[to].node == timed[from].node;) to++;
         size_t n = to - from, spikes = 0;
-        uint64_t typical = (timed[from + (n - 1) / 2].ns + timed[from + n / 2].ns) / 2; /* the median */
-        for (size_t k = from; k < to; k++) spikes += cprof__spike_is(a, timed[k].ns, (double)typical);
+        double typical = ((double)timed[from + (n - 1) / 2].ns + (double)timed[from + n / 2].ns) / 2; /* the median */
+        for (size_t k = from; k < to; k++) spikes += cprof__spike_is(a, timed[k].ns, typical);
         if ((double)n < a->o.spike_min_calls || !spikes) continue;
-        const cprof__call *worst = &calls.items[timed[to - 1].call];
-        cprof_finding *x = cprof__spike_finding(a, timed[from].node, timed[to - 1].ns, (double)typical);
-        if (!x) break;
-        x->thread = cprof__analysis_string(a, p->threads[worst->thread].name);
-        x->at_ns = worst->start_ns;
-        x->frame = worst->frame;
-        cprof__buf b;
-        char slow[24], median[24], at[24], calls_text[32];
-        memset(&b, 0, sizeof b);
-        cprof__buf_printf(&b, "its slowest call took %s, %.1fx its median call (%s over %s calls in the timeline, %u of "
-                              "them at least %.0fx): it began at %s on thread %s", cprof__duration(slow, timed[to - 1].ns),
-                          x->measure, cprof__duration(median, typical), cprof__count(calls_text, (uint64_t)n),
-                          (unsigned)spikes, a->o.spike_factor, cprof__duration(at, worst->start_ns), x->thread);
-        if (worst->frame) cprof__buf_printf(&b, ", in frame %llu", (unsigned long long)worst->frame);
-        cprof__spike_context(&b, p, &calls, worst);
-        x->description = b.failed ? "" : cprof__analysis_string(a, b.data);
-        a->failed |= b.failed;
-        cprof__buf_free(&b);
+        cprof__spike *x = &found[timed[from].node];
+        x->slowest_ns = timed[to - 1].ns;
+        x->typical_ns = typical;
+        x->call = timed[to - 1].call;
+        x->spikes = (uint32_t)spikes;
+        x->timed = n;
     }
     cprof__release(timed, bytes);
-    cprof__calls_free(&calls);
 }
 
-/* Without a timeline: a node whose slowest call is far above its average, with the spread from the sum of squares. */
-static void cprof__rule_spikes_statistics(cprof__analysis *a) {
+/* Without a timeline: a node whose slowest call is far above its average. */
+static void cprof__spikes_from_statistics(cprof__analysis *a, cprof__spike *found) {
     const cprof_profile *p = a->p;
     for (uint32_t n = 0; n < p->node_count; n++) {
         const cprof_node *node = &p->nodes[n];
-        uint64_t completed = node->calls - node->open;
-        if (node->site == CPROF_NONE || node->calls < node->open || (double)completed < a->o.spike_min_calls) continue;
-        double mean = (double)(node->total_ns) / (double)node->calls;
+        if (node->site == CPROF_NONE || node->calls < node->open || (double)(node->calls - node->open) < a->o.spike_min_calls)
+            continue;
+        double mean = (double)node->total_ns / (double)node->calls;
         if (!cprof__spike_is(a, node->max_ns, mean)) continue;
-        double variance = node->sum_sq_ns2 / (double)node->calls - mean * mean;
-        cprof_finding *x = cprof__spike_finding(a, n, node->max_ns, mean);
-        if (!x) return;
-        char slow[24], avg[24], sd[24], calls_text[32];
-        x->description = cprof__analysis_text(
-            a, "its slowest call took %s, %.1fx its average of %s over %s calls (standard deviation %s); the profile has "
-               "no timeline to say when: record with CPROF_TIMELINE=N (and mark frames with CPROF_FRAME())",
-            cprof__duration(slow, node->max_ns), x->measure, cprof__duration(avg, cprof__u64_rounded(mean)),
-            cprof__count(calls_text, node->calls), cprof__duration(sd, cprof__u64_rounded(variance > 0 ? sqrt(variance) : 0)));
+        found[n].slowest_ns = node->max_ns;
+        found[n].typical_ns = mean;
     }
 }
 
+/* A scope whose spike one of its children's explains (half of its excess or more) is left to the child,
+   which names the cause more closely. */
+static int cprof__spike_explained(const cprof_profile *p, const cprof__spike *found, uint32_t n) {
+    double excess = (double)found[n].slowest_ns - found[n].typical_ns;
+    for (uint32_t c = p->nodes[n].first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling)
+        if (found[c].slowest_ns && (double)found[c].slowest_ns - found[c].typical_ns >= excess / 2) return 1;
+    return 0;
+}
+
+static void cprof__spike_describe(cprof__analysis *a, cprof_finding *x, const cprof__calls *calls, const cprof__spike *s) {
+    const cprof_profile *p = a->p;
+    char slow[24], typical[24], at[24], sd[24], count[32];
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    cprof__buf_printf(&b, "its slowest call took %s, %.1fx its %s call (%s", cprof__duration(slow, s->slowest_ns), x->measure,
+                      calls ? "median" : "average", cprof__duration(typical, cprof__u64_rounded(s->typical_ns)));
+    if (calls) {
+        const cprof__call *worst = &calls->items[s->call];
+        x->thread = cprof__analysis_string(a, p->threads[worst->thread].name);
+        x->at_ns = worst->start_ns;
+        x->frame = worst->frame;
+        cprof__buf_printf(&b, " over %s calls in the timeline, %u of them at least %.0fx): it began at %s on thread %s",
+                          cprof__count(count, s->timed), (unsigned)s->spikes, a->o.spike_factor,
+                          cprof__duration(at, worst->start_ns), x->thread);
+        if (worst->frame) cprof__buf_printf(&b, ", in frame %llu", (unsigned long long)worst->frame);
+        cprof__spike_context(&b, p, calls, worst);
+    } else {
+        double variance = x->calls ? a->p->nodes[s->call].sum_sq_ns2 / (double)x->calls - s->typical_ns * s->typical_ns : 0;
+        cprof__buf_printf(&b, " over %s calls, standard deviation %s); one such call can be the system preempting the "
+                              "thread; the profile has no timeline to say when: record with CPROF_TIMELINE=N (and mark "
+                              "frames with CPROF_FRAME())", cprof__count(count, x->calls),
+                          cprof__duration(sd, cprof__u64_rounded(variance > 0 ? sqrt(variance) : 0)));
+    }
+    x->description = b.failed ? "" : cprof__analysis_string(a, b.data);
+    a->failed |= b.failed;
+    cprof__buf_free(&b);
+}
+
+/* Spike: from the timeline where there is one, else from the statistics (then Low: no moment, no context). */
 static void cprof__rule_spikes(cprof__analysis *a) {
-    if (a->p->event_count) cprof__rule_spikes_timeline(a);
-    else cprof__rule_spikes_statistics(a);
+    const cprof_profile *p = a->p;
+    size_t bytes = (p->node_count ? p->node_count : 1) * sizeof(cprof__spike);
+    cprof__spike *found = (cprof__spike *)cprof__alloc(bytes);
+    cprof__calls calls;
+    memset(&calls, 0, sizeof calls);
+    if (p->event_count) calls = cprof__calls_build(p);
+    if (!found || calls.failed) a->failed = 1;
+    else if (p->event_count) cprof__spikes_from_timeline(a, &calls, found);
+    else cprof__spikes_from_statistics(a, found);
+    for (uint32_t n = 0; found && !a->failed && n < p->node_count; n++) {
+        if (!found[n].slowest_ns || cprof__spike_explained(p, found, n)) continue;
+        if (!p->event_count) found[n].call = n; /* for the description: the node's sum of squares */
+        cprof_finding *x = cprof__spike_finding(a, n, found[n].slowest_ns, found[n].typical_ns);
+        if (!x) break;
+        if (!p->event_count) x->severity = CPROF_SEVERITY_LOW;
+        cprof__spike_describe(a, x, p->event_count ? &calls : NULL, &found[n]);
+    }
+    cprof__release(found, bytes);
+    cprof__calls_free(&calls);
 }
 
 /* --- allocation rules (the data of CPROF_WRAP_MALLOC) --- */
@@ -10832,6 +10878,7 @@ int main(int argc, char **argv) {
    (CPROF__IMPLEMENTATION_DONE stays: it makes a second inclusion skip the implementation). */
 
 #undef CPROF__AARCH64
+#undef CPROF__ACQUIRE_FENCE
 #undef CPROF__ADD
 #undef CPROF__ADD_FETCH
 #undef CPROF__ANALYZE_KEY_COUNT
@@ -10901,6 +10948,7 @@ int main(int argc, char **argv) {
 #undef CPROF__STORE_DOUBLE
 #undef CPROF__STORE_RELEASE
 #undef CPROF__THREAD_LOCAL
+#undef CPROF__TIMELINE_MAX
 #undef CPROF__UNKNOWN_EVENT
 #undef CPROF__UNLIKELY
 #undef CPROF__UNUSED
