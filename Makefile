@@ -58,7 +58,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify
+          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify trace
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -110,6 +110,10 @@ $(BUILD)/wordfreq-auto: examples/wordfreq.c $(HEADER)
 
 # The interpreter-shaped example (a bytecode VM, several hundred small functions): plain, with cprof
 # compiled out, and every function instrumented automatically. bench/truth.sh measures both.
+$(BUILD)/frames: examples/frames.c $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) $< -o $@ $(LIBS)
+
 $(BUILD)/minivm: examples/minivm.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_DISABLE $< -o $@ $(LIBS)
@@ -186,7 +190,7 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
 
 # (Pattern targets such as check-zero-cost-% must not be listed: make never applies a pattern rule to a
 # .PHONY target, and the check silently did nothing while they were.)
-.PHONY: check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
+.PHONY: check-trace check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
         check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify
@@ -406,6 +410,18 @@ check-flamegraph-browser: $(TEST_OBJECT)
 	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_hostile.c $(TEST_OBJECT) -o $(BUILD)/check/svg-browser/hostile $(LIBS) && \
 	./$(BUILD)/check/svg-browser/hostile --samples $(BUILD)/check/svg-browser && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
+
+# The timeline of a real run (examples/frames.c: frames, two threads) as Chrome trace events: valid by
+# the format's rules, nested per thread, one thread_name per thread, a complete event per exit of the
+# profile's timeline, every frame mark; the report's frame line. Structure only: no timing is asserted.
+check-trace: $(BUILD)/cprof $(BUILD)/frames
+	rm -rf $(BUILD)/check/trace && mkdir -p $(BUILD)/check/trace
+	CPROF_TIMELINE=65536 CPROF_OUT=$(BUILD)/check/trace/frames ./$(BUILD)/frames > /dev/null
+	grep -q '^Frames: 601 marked (CPROF_FRAME) on thread main, 600 timed in the timeline: median ' $(BUILD)/check/trace/frames.txt
+	./$(BUILD)/cprof trace $(BUILD)/check/trace/frames.json > $(BUILD)/check/trace/trace.json
+	python3 tests/trace_check.py $(BUILD)/check/trace/trace.json --profile $(BUILD)/check/trace/frames.json --frames 601
+	./$(BUILD)/cprof trace tests/corpus/wordfreq.json 2> $(BUILD)/check/trace/none.err; test $$? = 1
+	grep -q 'no timeline in this profile (record it with CPROF_TIMELINE=N)' $(BUILD)/check/trace/none.err
 
 # The leaks cprof reports for a program equal valgrind's "definitely lost": bytes and blocks.
 check-alloc-valgrind: $(BUILD)/cprof
