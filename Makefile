@@ -177,7 +177,7 @@ $(BUILD)/results/%: $(TEST_SOURCES) $$(call test_object,$$(*D),$$(*F))
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
 # starting with SKIP (something it needs is not installed) and succeeds. What several checks use is
 # built once before them (check-shared), not by each check's own make at the same time.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c examples/minivm.c README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c examples/minivm.c examples/frames.c $(wildcard tests/*.py) README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
