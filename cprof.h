@@ -51,6 +51,10 @@
                           cprof_analyze_defaults(), added to the profile's cprof_budget()s (the same name: this one wins)
        CPROF_ANALYZE=key=value,...   the analyzer's thresholds (keys: the fields of cprof_analyze_options, e.g.
                           slow_high_pct=15,hot_loop_calls=50000); read by cprof_analyze_defaults()
+       CPROF_TIMELINE=N[,recent|,first]   record each thread's scope entries and exits and its frame marks
+                          into a buffer of N events (1 to 67108864), made with the thread's recorder; "recent"
+                          (default) keeps the most recent N (a flight recorder), "first" the first N; the rest
+                          are counted (profile->events_dropped). See TIMELINE. Wins over cprof_timeline_enable()
        CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
                           regular expression are not recorded (decided once per function); an invalid
                           expression excludes nothing and says so on stderr and in the report
@@ -59,6 +63,8 @@
        as if unset.
 
    MACROS
+       CPROF_FRAME()          one frame (a game loop's iteration, a request) ends and the next begins: counted
+                              per thread; with the timeline on, a mark with the frame's number (see TIMELINE)
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
        CPROF_SCOPE("name")    the same with an explicit name (a string literal)
                               The scope ends on every way out of the block (return, break, continue, goto)
@@ -121,13 +127,15 @@
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
            other text as in TEXT OUTPUT.
 
-   PROFILE FILE (JSON, format 1.1; every field documented in README.md)
+   PROFILE FILE (JSON, format 1.2; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
        (1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
        when there is one; a loaded profile keeps its compensation as the file says and is never
-       compensated again; without it raw_total_ns = total_ns). Nodes are depth-first with each parent before its children.
+       compensated again; without it raw_total_ns = total_ns; 1.2: "timeline" {capacity, policy,
+       events_dropped, frame_marks, events: [[thread, kind, ref, time_ns], ...]}, only when one was
+       recorded; the loader checks each event's thread, node and order). Nodes are depth-first with each parent before its children.
        The loader refuses call trees deeper than 2048 levels, JSON nested deeper than 64,
        a member name twice in one object, files over 256 MiB and anything but a regular file.
        Strings: '"', '\' and control characters (C0, DEL, C1) escaped (\n, \u001b, \u009b), a
@@ -141,7 +149,7 @@
        a backslash stays as it is. Columns count the characters as shown.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
-       cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
+       cprof report|stats|folded|flamegraph|trace|help|--version [OPTIONS] P.json; output on stdout, errors on
        stderr; exit 0 ok, 1 bad input, 2 bad usage. "--" ends the options.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
@@ -261,8 +269,39 @@
                        >= temporary_alloc_pct of the site's; Medium at 100x the count, else Low
        Leak            blocks of a site still allocated at capture; High from leak_high_bytes, Medium from 1/16
                        of it, else Low
+       Spike           a scope's slowest call >= spike_factor (5) x its typical call and >= spike_min_ns (1 ms)
+                       longer, in a scope of >= spike_min_calls (20) calls; typical = the median call in the
+                       timeline (then the moment, thread, frame and what else ran are named), else the
+                       average (Low: no moment). High at 4x the factor, else Medium. A scope whose spike a
+                       child's explains (half its excess or more) is left to the child. finding->at_ns,
+                       ->thread, ->frame
                        The allocation rules need CPROF_WRAP_MALLOC; not checked (and said so) without it. Their
                        bound is the own time of the scope the site is in; a leak's is 1 (memory, not time).
+
+   TIMELINE (when it happened, not only how much: CPROF_TIMELINE=N or cprof_timeline_enable)
+       int cprof_timeline_enable(uint32_t events_per_thread, int policy)
+           policy CPROF_TIMELINE_RECENT (a ring: the oldest event is overwritten) or CPROF_TIMELINE_FIRST (the
+           first N kept, the rest counted). Once per process: 0, or -1 when already chosen (CPROF_TIMELINE or an
+           earlier call), CPROF=0, N out of 1..67108864 or an unknown policy. Threads that exist get a buffer now,
+           new ones with their recorder. Memory: exactly 32 + N x 16 bytes per thread (64-bit; 24 + N x 12 on
+           32-bit), fixed when made, however many events come. An event: the timer's ticks (absolute) and one
+           word, the node's address with the kind in its two low bits (a frame mark: its number << 2).
+           Cost: off, one predictable branch per entry and exit; on, two stores per event (bench/timeline_overhead).
+           A thread merged at its exit into "exited threads" (past the first 64) loses its events; cprof_reset()
+           clears them. The capture copies each buffer (in a ring being written, the slots that could be
+           overwritten meanwhile are left out) into profile->events (cprof_event: time_ns since the start,
+           thread, kind CPROF_EVENT_ENTER / _EXIT / _FRAME, ref = node index or frame number), by thread,
+           then time. profile->frames (derived): on the thread with the most marks in the timeline, frame N
+           lasts from mark N to mark N + 1: count, median_ns, p90_ns, p99_ns (quantiles interpolated between
+           order statistics), max_ns, the 5 slowest frames' numbers and times; marks counts every CPROF_FRAME().
+           The report adds a timeline line and the frame statistics; the analyzer's Spike uses the events.
+       int cprof_trace_write(const cprof_profile *, FILE *)
+           The timeline as Chrome trace events (JSON Object Format; Perfetto UI, chrome://tracing): metadata
+           (process_name, thread_name), a complete event "X" per call (ts, dur in microseconds with 3 decimals,
+           args file, line, frame; a call whose entry the ring lost begins at the thread's first event with
+           args.began_before_timeline, one still running ends at the capture with args.open_at_capture), an
+           instant event per frame mark, and each frame as a complete event on a track of its own ("frames of
+           THREAD"), so that frame boundaries do not break the scopes' nesting. 0, or -1 on a write error.
 
    BENCHMARKS (micro-benchmarks with statistics; results travel in the profile)
        int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *)
@@ -383,7 +422,7 @@
        recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
-       writers:         >>report  >>json  >>folded  >>stats  >>flamegraph  >>bench-report
+       writers:         >>report  >>json  >>folded  >>stats  >>trace  >>flamegraph  >>bench-report
        reading:         >>reader (JSON -> profile)
        on profiles:     >>compare  >>analyzer
        at exit, tool:   >>output  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
