@@ -9665,7 +9665,7 @@ static void cprof__spikes_from_timeline(cprof__analysis *a, const cprof__calls *
         for (to = from; to < count && timed[to].node == timed[from].node;) to++;
         size_t n = to - from, spikes = 0;
         double typical = ((double)timed[from + (n - 1) / 2].ns + (double)timed[from + n / 2].ns) / 2; /* the median */
-        for (size_t k = from; k < to; k++) spikes += cprof__spike_is(a, timed[k].ns, typical);
+        for (size_t k = from; k < to; k++) spikes += (size_t)cprof__spike_is(a, timed[k].ns, typical);
         if ((double)n < a->o.spike_min_calls || !spikes) continue;
         cprof__spike *x = &found[timed[from].node];
         x->slowest_ns = timed[to - 1].ns;
