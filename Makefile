@@ -58,7 +58,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify trace
+          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify trace trace-browser
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -68,6 +68,9 @@ TEST_SOURCES := $(HEADER) $(wildcard tests/*.c tests/*.cc tests/*.h tests/*.cjs)
 CHROMIUM ?= /usr/bin/chromium
 PLAYWRIGHT_VERSION := 1.55.0
 PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
+# speedscope's release build (npm), whose importer the trace test loads the Chrome trace into
+SPEEDSCOPE_VERSION := 1.25.0
+SPEEDSCOPE := $(BUILD)/npm/node_modules/speedscope/package.json
 
 .PHONY: all demo test bench install clean deps fuzz fuzz-writers golden
 
@@ -190,7 +193,7 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
 
 # (Pattern targets such as check-zero-cost-% must not be listed: make never applies a pattern rule to a
 # .PHONY target, and the check silently did nothing while they were.)
-.PHONY: check-trace check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
+.PHONY: check-trace check-trace-browser check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
         check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify
@@ -423,6 +426,18 @@ check-trace: $(BUILD)/cprof $(BUILD)/frames
 	./$(BUILD)/cprof trace tests/corpus/wordfreq.json 2> $(BUILD)/check/trace/none.err; test $$? = 1
 	grep -q 'no timeline in this profile (record it with CPROF_TIMELINE=N)' $(BUILD)/check/trace/none.err
 
+# The same kind of trace opened by speedscope's own importer in headless Chromium (tests/trace_speedscope.cjs):
+# imported without an error, every thread offered as a profile.
+check-trace-browser: $(BUILD)/cprof $(BUILD)/frames
+	@if [ ! -x $(CHROMIUM) ] || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "SKIP: the trace's browser test needs $(CHROMIUM), node and npm (.ci/run installs them)"; exit 0; fi; \
+	rm -rf $(BUILD)/check/trace-browser && mkdir -p $(BUILD)/check/trace-browser && \
+	$(MAKE) --no-print-directory $(SPEEDSCOPE) && \
+	CPROF_TIMELINE=65536 CPROF_OUT=$(BUILD)/check/trace-browser/frames ./$(BUILD)/frames > /dev/null && \
+	./$(BUILD)/cprof trace $(BUILD)/check/trace-browser/frames.json > $(BUILD)/check/trace-browser/frames-trace.json && \
+	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/trace_speedscope.cjs \
+	  $(BUILD)/npm/node_modules/speedscope/dist/release/index.html $(BUILD)/check/trace-browser/frames-trace.json main streamer
+
 # The leaks cprof reports for a program equal valgrind's "definitely lost": bytes and blocks.
 check-alloc-valgrind: $(BUILD)/cprof
 	gcc -std=c11 -O0 -g $(WARNINGS) tests/alloc_leaks.c -o $(BUILD)/check/alloc_leaks $(LIBS)
@@ -482,9 +497,14 @@ check-analyze-tool: $(BUILD)/cprof $(BUILD)/wordfreq
 	./$(BUILD)/cprof analyze $(BUILD)/check/analysis/missing.json 2>/dev/null; test $$? = 1
 	./$(BUILD)/cprof help | grep -q '^  analyze \[--json\] P.json'
 
+# After playwright-core, and under a lock: the two browser legs may install at once (make -j) into one prefix.
+$(SPEEDSCOPE): $(PLAYWRIGHT)
+	mkdir -p $(BUILD)/npm
+	flock $(BUILD)/npm/.lock npm install --prefix $(BUILD)/npm --no-audit --no-fund --loglevel=error speedscope@$(SPEEDSCOPE_VERSION)
+
 $(PLAYWRIGHT):
 	mkdir -p $(BUILD)/npm
-	npm install --prefix $(BUILD)/npm --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION)
+	flock $(BUILD)/npm/.lock npm install --prefix $(BUILD)/npm --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION)
 
 # --- benchmarks -------------------------------------------------------------------------------------
 BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
