@@ -60,7 +60,7 @@ CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation impleme
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
           auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify \
-          export-pprof export-callgrind export-speedscope platform-arm64 platform-windows
+          export-pprof export-callgrind export-speedscope platform-arm64 platform-windows trace trace-browser
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -123,6 +123,10 @@ $(BUILD)/wordfreq-auto: examples/wordfreq.c $(HEADER)
 
 # The interpreter-shaped example (a bytecode VM, several hundred small functions): plain, with cprof
 # compiled out, and every function instrumented automatically. bench/truth.sh measures both.
+$(BUILD)/frames: examples/frames.c $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) $< -o $@ $(LIBS)
+
 $(BUILD)/minivm: examples/minivm.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_DISABLE $< -o $@ $(LIBS)
@@ -186,7 +190,7 @@ $(BUILD)/results/%: $(TEST_SOURCES) $$(call test_object,$$(*D),$$(*F))
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
 # starting with SKIP (something it needs is not installed) and succeeds. What several checks use is
 # built once before them (check-shared), not by each check's own make at the same time.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c examples/minivm.c README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c examples/minivm.c examples/frames.c $(wildcard tests/*.py) README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
@@ -199,7 +203,7 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
 
 # (Pattern targets such as check-zero-cost-% must not be listed: make never applies a pattern rule to a
 # .PHONY target, and the check silently did nothing while they were.)
-.PHONY: check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
+.PHONY: check-trace check-trace-browser check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
         check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify \
@@ -233,9 +237,10 @@ check-export-speedscope: $(BUILD)/cprof
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm-speedscope/node_modules timeout 120 node tests/speedscope_browser.cjs \
 	  $(BUILD)/check/exports-speedscope/threads.speedscope.json $(BUILD)/check/exports-speedscope/threads.png
 
+# Under a lock: the export's and the trace's browser legs may both install it at once (make -j).
 $(SPEEDSCOPE_NPM):
 	mkdir -p $(BUILD)/npm-speedscope
-	npm install --prefix $(BUILD)/npm-speedscope --no-audit --no-fund --loglevel=error \
+	flock $(BUILD)/npm-speedscope/.lock npm install --prefix $(BUILD)/npm-speedscope --no-audit --no-fund --loglevel=error \
 	  speedscope@$(SPEEDSCOPE_VERSION) ajv@$(AJV_VERSION) playwright-core@$(PLAYWRIGHT_VERSION)
 
 # The tool on a real profile: outputs, exit statuses, error format, make install.
@@ -450,6 +455,30 @@ check-flamegraph-browser: $(TEST_OBJECT)
 	./$(BUILD)/check/svg-browser/hostile --samples $(BUILD)/check/svg-browser && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
 
+# The timeline of a real run (examples/frames.c: frames, two threads) as Chrome trace events: valid by
+# the format's rules, nested per thread, one thread_name per thread, a complete event per exit of the
+# profile's timeline, every frame mark; the report's frame line. Structure only: no timing is asserted.
+check-trace: $(BUILD)/cprof $(BUILD)/frames
+	rm -rf $(BUILD)/check/trace && mkdir -p $(BUILD)/check/trace
+	CPROF_TIMELINE=65536 CPROF_OUT=$(BUILD)/check/trace/frames ./$(BUILD)/frames > /dev/null
+	grep -q '^Frames: 601 marked (CPROF_FRAME) on thread main, 600 timed in the timeline: median ' $(BUILD)/check/trace/frames.txt
+	./$(BUILD)/cprof trace $(BUILD)/check/trace/frames.json > $(BUILD)/check/trace/trace.json
+	python3 tests/trace_check.py $(BUILD)/check/trace/trace.json --profile $(BUILD)/check/trace/frames.json --frames 601
+	./$(BUILD)/cprof trace tests/corpus/wordfreq.json 2> $(BUILD)/check/trace/none.err; test $$? = 1
+	grep -q 'no timeline in this profile (record it with CPROF_TIMELINE=N)' $(BUILD)/check/trace/none.err
+
+# The same kind of trace opened by speedscope's own importer in headless Chromium (tests/trace_speedscope.cjs):
+# imported without an error, every thread offered as a profile.
+check-trace-browser: $(BUILD)/cprof $(BUILD)/frames
+	@if [ ! -x $(CHROMIUM) ] || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "SKIP: the trace's browser test needs $(CHROMIUM), node and npm (.ci/run installs them)"; exit 0; fi; \
+	rm -rf $(BUILD)/check/trace-browser && mkdir -p $(BUILD)/check/trace-browser && \
+	$(MAKE) --no-print-directory $(SPEEDSCOPE_NPM) && \
+	CPROF_TIMELINE=65536 CPROF_OUT=$(BUILD)/check/trace-browser/frames ./$(BUILD)/frames > /dev/null && \
+	./$(BUILD)/cprof trace $(BUILD)/check/trace-browser/frames.json > $(BUILD)/check/trace-browser/frames-trace.json && \
+	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm-speedscope/node_modules timeout 300 node tests/trace_speedscope.cjs \
+	  $(BUILD)/npm-speedscope/node_modules/speedscope/dist/release/index.html $(BUILD)/check/trace-browser/frames-trace.json main streamer
+
 # The leaks cprof reports for a program equal valgrind's "definitely lost": bytes and blocks.
 check-alloc-valgrind: $(BUILD)/cprof
 	gcc -std=c11 -O0 -g $(WARNINGS) tests/alloc_leaks.c -o $(BUILD)/check/alloc_leaks $(LIBS)
@@ -511,7 +540,7 @@ check-analyze-tool: $(BUILD)/cprof $(BUILD)/wordfreq
 
 $(PLAYWRIGHT):
 	mkdir -p $(BUILD)/npm
-	npm install --prefix $(BUILD)/npm --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION)
+	flock $(BUILD)/npm/.lock npm install --prefix $(BUILD)/npm --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION)
 
 # --- benchmarks -------------------------------------------------------------------------------------
 BENCHES := $(basename $(notdir $(wildcard bench/*.c)))

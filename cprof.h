@@ -52,6 +52,10 @@
                           cprof_analyze_defaults(), added to the profile's cprof_budget()s (the same name: this one wins)
        CPROF_ANALYZE=key=value,...   the analyzer's thresholds (keys: the fields of cprof_analyze_options, e.g.
                           slow_high_pct=15,hot_loop_calls=50000); read by cprof_analyze_defaults()
+       CPROF_TIMELINE=N[,recent|,first]   record each thread's scope entries and exits and its frame marks
+                          into a buffer of N events (1 to 67108864), made with the thread's recorder; "recent"
+                          (default) keeps the most recent N (a flight recorder), "first" the first N; the rest
+                          are counted (profile->events_dropped). See TIMELINE. Wins over cprof_timeline_enable()
        CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
                           regular expression are not recorded (decided once per function); an invalid
                           expression excludes nothing and says so on stderr and in the report
@@ -63,6 +67,8 @@
        as if unset.
 
    MACROS
+       CPROF_FRAME()          one frame (a game loop's iteration, a request) ends and the next begins: counted
+                              per thread; with the timeline on, a mark with the frame's number (see TIMELINE)
        CPROF_SCOPE()          time the rest of the enclosing block; named after the function
        CPROF_SCOPE("name")    the same with an explicit name (a string literal)
                               The scope ends on every way out of the block (return, break, continue, goto)
@@ -147,7 +153,9 @@
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
        when there is one; a loaded profile keeps its compensation as the file says and is never
        compensated again; without it raw_total_ns = total_ns; 1.2: "auto_min_ns", the compensation's
-       figures for automatic and counted calls, each site's "auto" and each node's "counted_calls").
+       figures for automatic and counted calls, each site's "auto" and each node's "counted_calls";
+       "timeline" {capacity, policy, events_dropped, frame_marks, events: [[thread, kind, ref, time_ns],
+       ...]}, only when one was recorded; the loader checks each event's thread, node and order).
        Nodes are depth-first with each parent before its children.
        The loader refuses call trees deeper than 2048 levels, JSON nested deeper than 64,
        a member name twice in one object, files over 256 MiB and anything but a regular file.
@@ -162,9 +170,9 @@
        a backslash stays as it is. Columns count the characters as shown.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
-       cprof report|stats|folded|pprof|callgrind|speedscope|flamegraph|help|--version [OPTIONS] P.json; output
-       on stdout (folded, pprof, callgrind, speedscope: or the file of -o FILE), errors on stderr; exit 0 ok,
-       1 bad input, 2 bad usage. "--" ends the options.
+       cprof report|stats|folded|pprof|callgrind|speedscope|flamegraph|trace|help|--version [OPTIONS] P.json;
+       output on stdout (folded, pprof, callgrind, speedscope: or the file of -o FILE), errors on stderr;
+       exit 0 ok, 1 bad input, 2 bad usage. "--" ends the options.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -283,8 +291,39 @@
                        >= temporary_alloc_pct of the site's; Medium at 100x the count, else Low
        Leak            blocks of a site still allocated at capture; High from leak_high_bytes, Medium from 1/16
                        of it, else Low
+       Spike           a scope's slowest call >= spike_factor (5) x its typical call and >= spike_min_ns (1 ms)
+                       longer, in a scope of >= spike_min_calls (20) calls; typical = the median call in the
+                       timeline (then the moment, thread, frame and what else ran are named), else the
+                       average (Low: no moment). High at 4x the factor, else Medium. A scope whose spike a
+                       child's explains (half its excess or more) is left to the child. finding->at_ns,
+                       ->thread, ->frame
                        The allocation rules need CPROF_WRAP_MALLOC; not checked (and said so) without it. Their
                        bound is the own time of the scope the site is in; a leak's is 1 (memory, not time).
+
+   TIMELINE (when it happened, not only how much: CPROF_TIMELINE=N or cprof_timeline_enable)
+       int cprof_timeline_enable(uint32_t events_per_thread, int policy)
+           policy CPROF_TIMELINE_RECENT (a ring: the oldest event is overwritten) or CPROF_TIMELINE_FIRST (the
+           first N kept, the rest counted). Once per process: 0, or -1 when already chosen (CPROF_TIMELINE or an
+           earlier call), CPROF=0, N out of 1..67108864 or an unknown policy. Threads that exist get a buffer now,
+           new ones with their recorder. Memory: exactly 32 + N x 16 bytes per thread (64-bit; 24 + N x 12 on
+           32-bit), fixed when made, however many events come. An event: the timer's ticks (absolute) and one
+           word, the node's address with the kind in its two low bits (a frame mark: its number << 2).
+           Cost: off, one predictable branch per entry and exit; on, two stores per event (bench/timeline_overhead).
+           A thread merged at its exit into "exited threads" (past the first 64) loses its events; cprof_reset()
+           clears them. The capture copies each buffer (in a ring being written, the slots that could be
+           overwritten meanwhile are left out) into profile->events (cprof_event: time_ns since the start,
+           thread, kind CPROF_EVENT_ENTER / _EXIT / _FRAME, ref = node index or frame number), by thread,
+           then time. profile->frames (derived): on the thread with the most marks in the timeline, frame N
+           lasts from mark N to mark N + 1: count, median_ns, p90_ns, p99_ns (quantiles interpolated between
+           order statistics), max_ns, the 5 slowest frames' numbers and times; marks counts every CPROF_FRAME().
+           The report adds a timeline line and the frame statistics; the analyzer's Spike uses the events.
+       int cprof_trace_write(const cprof_profile *, FILE *)
+           The timeline as Chrome trace events (JSON Object Format; Perfetto UI, chrome://tracing): metadata
+           (process_name, thread_name), a complete event "X" per call (ts, dur in microseconds with 3 decimals,
+           args file, line, frame; a call whose entry the ring lost begins at the thread's first event with
+           args.began_before_timeline, one still running ends at the capture with args.open_at_capture), an
+           instant event per frame mark, and each frame as a complete event on a track of its own ("frames of
+           THREAD"), so that frame boundaries do not break the scopes' nesting. 0, or -1 on a write error.
 
    BENCHMARKS (micro-benchmarks with statistics; results travel in the profile)
        int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *)
@@ -407,7 +446,7 @@
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
        writers:         >>report  >>json  >>folded  >>stats  >>export (pprof, callgrind, speedscope)
-                        >>flamegraph  >>bench-report
+                        >>trace  >>flamegraph  >>bench-report
        reading:         >>reader (JSON -> profile)
        on profiles:     >>compare  >>analyzer
        at exit, tool:   >>output  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
@@ -589,6 +628,28 @@ typedef struct cprof_compensation {
     uint64_t auto_scopes, counted_scopes; /* of scopes: automatic calls timed, and calls counted only */
 } cprof_compensation;
 
+/* The timeline (CPROF_TIMELINE=N, cprof_timeline_enable): each thread's scope entries and exits and its
+   frame marks (CPROF_FRAME), in time order, bounded per thread (see TIMELINE in the doc block). */
+enum { CPROF_EVENT_ENTER = 0, CPROF_EVENT_EXIT = 1, CPROF_EVENT_FRAME = 2 };
+enum { CPROF_TIMELINE_RECENT = 0, CPROF_TIMELINE_FIRST = 1 }; /* keep the most recent N events, or the first N */
+typedef struct cprof_event {
+    uint64_t time_ns; /* since the profile's start (start_unix_ns) */
+    uint32_t thread;  /* index into threads */
+    uint32_t kind;    /* CPROF_EVENT_* */
+    uint64_t ref;     /* ENTER, EXIT: the node (index into nodes); FRAME: the frame's number (1 = the first mark) */
+} cprof_event;
+
+#define CPROF_WORST_FRAMES 5
+typedef struct cprof_frame_stats { /* derived from the timeline's frame marks (0 without any) */
+    uint64_t marks;   /* CPROF_FRAME() calls on every thread, also those not in the timeline (recorded, not derived) */
+    uint32_t thread;  /* the thread with the most marks in the timeline (CPROF_NONE: none) */
+    uint32_t reserved;
+    uint64_t count;   /* frames timed: from one mark to the next, both in the timeline */
+    uint64_t median_ns, p90_ns, p99_ns, max_ns; /* quantiles interpolate between order statistics */
+    uint64_t worst[CPROF_WORST_FRAMES];    /* the slowest frames' numbers, slowest first (0: none) */
+    uint64_t worst_ns[CPROF_WORST_FRAMES];
+} cprof_frame_stats;
+
 typedef struct cprof_profile {
     uint32_t format_major, format_minor;
     const char *program;
@@ -630,6 +691,12 @@ typedef struct cprof_profile {
     cprof_compensation compensation;        /* all zero when not applied (CPROF_COMPENSATE=0, older files) */
     uint64_t auto_min_ns; /* CPROF_AUTO_MIN_NS in effect: automatic functions that averaged less stopped being
                              timed; 0: every call timed, or no automatic instrumentation (format 1.2) */
+    uint32_t timeline_capacity;             /* events kept per thread (format 1.2); 0: no timeline was recorded */
+    uint32_t timeline_policy;               /* CPROF_TIMELINE_RECENT or CPROF_TIMELINE_FIRST */
+    uint64_t events_dropped;                /* events recorded but not in `events` (overwritten, past the first N) */
+    size_t event_count;
+    cprof_event *events;                    /* by thread, then in time order */
+    cprof_frame_stats frames;               /* derived at capture and load */
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -718,6 +785,7 @@ enum {
     CPROF_CATEGORY_LARGE_ALLOCATION,
     CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
     CPROF_CATEGORY_LEAK,
+    CPROF_CATEGORY_SPIKE,
     CPROF_CATEGORY_COUNT
 };
 
@@ -739,6 +807,9 @@ typedef struct cprof_finding {
     const char *caller;      /* HotLoop: the caller that calls it most; "" otherwise */
     const char *description; /* the evidence, in numbers */
     const char *recommendation;
+    const char *thread;      /* Spike: the thread of the slowest call ("" without a timeline) */
+    uint64_t at_ns;          /* Spike: when that call began, since the profile's start (0 without a timeline) */
+    uint64_t frame;          /* Spike: the frame it began in (CPROF_FRAME; 0: none marked before it) */
 } cprof_finding;
 
 typedef struct cprof_findings {
@@ -779,6 +850,10 @@ typedef struct cprof_analyze_options {
     double leak_high_bytes;          /* Leak: a site still holding this many bytes is High (1/16 of it Medium, less Low) */
     double min_judged_avg_ns;   /* SlowFunction and HotLoop skip a function averaging under this per call */
     double min_judged_calls;    /* over at least this many calls: too short to judge by instrumentation */
+    double spike_factor;        /* Spike: a call at least this many times its scope's typical one (the median call in
+                                   the timeline; without one, the average) */
+    double spike_min_ns;        /* and at least this much longer than it */
+    double spike_min_calls;     /* in a scope with at least this many calls (timed in the timeline, when there is one) */
     const char *settings;       /* "key=value,..." applied over the fields above (default: CPROF_ANALYZE) */
     const char *budgets;        /* "name=100ms,..." added to cprof_budget()'s (default: CPROF_BUDGET) */
 } cprof_analyze_options;
@@ -886,6 +961,8 @@ cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count)
 double cprof_bench_growth(const double *n, const double *time_ns, size_t count);
 int cprof_bench_write(const cprof_profile *profile, FILE *out);
 int cprof_bench_print(FILE *out);
+int cprof_timeline_enable(uint32_t events_per_thread, int policy);
+int cprof_trace_write(const cprof_profile *profile, FILE *out);
 int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
                               const cprof_compare_options *options);
 int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
@@ -897,6 +974,7 @@ uint32_t cprof__enter(const cprof_site *site);
 void cprof__exit(uint32_t token);
 void cprof__scope_cleanup(const uint32_t *token);
 void cprof__end(const cprof_site *site);
+void cprof__frame_mark(void);
 void *cprof__malloc(size_t size, const char *file, int line, const char *function);
 void *cprof__calloc(size_t count, size_t size, const char *file, int line, const char *function);
 void *cprof__realloc(void *block, size_t size, const char *file, int line, const char *function);
@@ -944,6 +1022,13 @@ void cprof__track_end(cprof__alloc_block_state *state);
     for (cprof__alloc_block_state state = cprof__track_begin(name, out); !state.done; cprof__track_end(&state))
 #define CPROF_TRACK_ALLOCS(name) CPROF__TRACK_ALLOCS(CPROF__UNIQUE(cprof__track_), name, NULL)
 #define CPROF_TRACK_ALLOCS_INTO(out) CPROF__TRACK_ALLOCS(CPROF__UNIQUE(cprof__track_), NULL, out)
+#endif
+
+/* CPROF_FRAME(): one frame of a game loop or one request ends and the next begins (see TIMELINE). */
+#if defined(CPROF_DISABLE)
+#define CPROF_FRAME() ((void)0)
+#else
+#define CPROF_FRAME() cprof__frame_mark()
 #endif
 
 #if defined(CPROF_DISABLE) || defined(CPROF_NO_MANUAL_SCOPES)
@@ -1023,6 +1108,9 @@ int cprof__test_compensate(cprof_profile *profile, double inside_ns, double outs
 /* the same with automatic scopes' figures apart: manual inside, outside, automatic inside, outside,
    a counted call's cost (nodes with counted_calls take their children's time first, as at capture) */
 int cprof__test_compensate_kinds(cprof_profile *profile, const double figures[5]);
+size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes); /* a thread's buffer; one event's size */
+/* CPROF_TIMELINE's value read: out[0] = events per thread (0: off), out[1] = the policy */
+void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
@@ -2201,6 +2289,25 @@ typedef struct cprof__rnode {
     uint64_t alloc_count, alloc_bytes; /* >>allocs: made while this node was current (its thread writes) */
 } cprof__rnode;
 
+/* The timeline (CPROF_TIMELINE): a thread's bounded buffer of events, written by its thread only. An
+   event is 16 bytes on a 64-bit machine (12 on a 32-bit one): the timer's ticks, absolute (a delta would
+   save 4 bytes but make every event depend on the one before, which the ring overwrites), and one word:
+   the node's address with the kind in its 2 low bits (a node is at least 4-byte aligned), or for a frame
+   mark its number shifted left by 2. The capture maps the address to the node's index in the profile. */
+typedef struct cprof__timeline_event {
+    uint64_t ticks;
+    uintptr_t what;
+} cprof__timeline_event;
+
+typedef struct cprof__timeline {
+    uint64_t written;  /* events recorded since the start or the last reset (also those dropped) */
+    uint32_t next;     /* the slot the next event goes to */
+    uint32_t capacity; /* events, fixed when the buffer is made */
+    uint32_t policy;   /* CPROF_TIMELINE_RECENT (a ring: the oldest is overwritten) or _FIRST (the rest counted) */
+    uint32_t reserved;
+    cprof__timeline_event *events; /* [capacity], right after this header */
+} cprof__timeline;
+
 typedef struct cprof__frame {
     cprof__rnode *node;
     uint64_t start_ticks;
@@ -2229,6 +2336,8 @@ typedef struct cprof__recorder {
     struct cprof__alloc_thread *allocs;    /* >>allocs: NULL until the thread's first tracked allocation */
     struct cprof__recorder *spare_next;    /* on cprof__g.spare: its thread exited, its tree was merged */
     uint32_t spare;                        /* 1 while on it: a capture skips it */
+    cprof__timeline *timeline;             /* NULL when the timeline is off (one branch per enter and exit) */
+    uint64_t frame_marks;                  /* CPROF_FRAME() calls on this thread: the frames' numbers */
 } cprof__recorder;
 
 static cprof__once_flag cprof__once = CPROF__ONCE_INIT;
@@ -2256,6 +2365,7 @@ static struct cprof__global {
     double inside_ticks, outside_ticks; /* one manual scope's own cost, calibrated at start-up (>>scopes) */
     double auto_inside_ticks, auto_outside_ticks, counted_ticks; /* the hooks', calibrated at the first (>>auto) */
     uint64_t auto_min_ticks, auto_min_ns; /* CPROF_AUTO_MIN_NS: automatic functions averaging less are counted */
+    uint32_t timeline_capacity, timeline_policy; /* CPROF_TIMELINE or cprof_timeline_enable; 0: off */
     char out_prefix[4096];
     cprof_message messages[CPROF__MAX_MESSAGES];
     char message_text[CPROF__MAX_MESSAGES][160];
@@ -3758,6 +3868,38 @@ static void cprof__recorder_link(cprof__recorder *r) {
     cprof__g.recorder_count++;
 }
 
+/* --- the timeline: each thread's bounded buffer of events (CPROF_TIMELINE), made with its recorder or
+   when cprof_timeline_enable() is called; its memory is fixed when made: header + capacity x event. --- */
+static cprof__timeline *cprof__timeline_new(uint32_t capacity, uint32_t policy) {
+    cprof__timeline *t = (cprof__timeline *)cprof__alloc(sizeof *t + (size_t)capacity * sizeof(cprof__timeline_event));
+    if (!t) return NULL;
+    t->capacity = capacity;
+    t->policy = policy;
+    t->events = (cprof__timeline_event *)(void *)(t + 1);
+    return t;
+}
+
+/* Forgets the events (a reset, a spare recorder); a capture meanwhile may see some of them. */
+static void cprof__timeline_clear(cprof__timeline *t) {
+    if (!t) return;
+    CPROF__STORE(t->next, 0u);
+    CPROF__STORE_RELEASE(t->written, 0);
+}
+
+/* One event, on the thread's own buffer. Past the capacity: the ring overwrites its oldest event, or
+   (first N) the event is only counted. The count is stored last, with release: a capture that reads it
+   then reads complete events. */
+CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__timeline_add(cprof__timeline *t, uint64_t ticks, uintptr_t what) {
+    uint64_t written = CPROF__LOAD(t->written);
+    uint32_t slot = CPROF__LOAD(t->next);
+    if (CPROF__LIKELY(written < t->capacity || t->policy == CPROF_TIMELINE_RECENT)) {
+        CPROF__STORE(t->events[slot].ticks, ticks);
+        CPROF__STORE(t->events[slot].what, what);
+        CPROF__STORE(t->next, slot + 1 == t->capacity ? 0u : slot + 1);
+    }
+    CPROF__STORE_RELEASE(t->written, written + 1);
+}
+
 /* Creates the calling thread's recorder, or takes a spare one (an exited thread's, already merged), and
    links it into the registry; it outlives the thread so that a later capture still sees what the
    thread recorded. */
@@ -3774,6 +3916,8 @@ static cprof__recorder *cprof__recorder_create(void) {
     if (r) {
         r->thread_id = cprof__thread_id();
         r->counters = cprof__counters_for_new_thread();
+        if (cprof__g.timeline_capacity && !r->timeline) /* a spare recorder keeps its buffer */
+            r->timeline = cprof__timeline_new(cprof__g.timeline_capacity, cprof__g.timeline_policy);
         cprof__g.thread_count++;
         if (cprof__g.thread_count == 1) strcpy(r->name, "main");
         else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
@@ -3811,6 +3955,11 @@ static void cprof__selection_note_ignored(void);
 #define CPROF__SIGNAL_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 #else
 #define CPROF__SIGNAL_FENCE() ((void)0)
+#endif
+#if defined(__GNUC__)
+#define CPROF__ACQUIRE_FENCE() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#else
+#define CPROF__ACQUIRE_FENCE() ((void)0)
 #endif
 #define CPROF__BUSY_BEGIN(r) (CPROF__STORE((r)->busy, 1u), CPROF__SIGNAL_FENCE())
 #define CPROF__BUSY_END(r) (CPROF__SIGNAL_FENCE(), CPROF__STORE((r)->busy, 0u))
@@ -3901,8 +4050,11 @@ CPROF__NO_INSTRUMENT static CPROF__INLINE uint32_t cprof__frame_open(const cprof
     if (timed) {
         CPROF__STORE(node->calls, CPROF__LOAD(node->calls) + 1);
         if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_start(r, depth + 1); /* off: one branch */
-        CPROF__STORE(frame->start_ticks, cprof__ticks());
-    } else {
+        uint64_t now = cprof__ticks();
+        CPROF__STORE(frame->start_ticks, now);
+        cprof__timeline *timeline = CPROF__LOAD(r->timeline); /* off: one branch; on, its cost is in the scope's time */
+        if (CPROF__UNLIKELY(timeline != NULL)) cprof__timeline_add(timeline, now, (uintptr_t)node | CPROF_EVENT_ENTER);
+    } else { /* not in the timeline either: its calls are its caller's time */
         CPROF__STORE(frame->start_ticks, (uint64_t)CPROF__UNTIMED);
         CPROF__STORE(node->counted_calls, CPROF__LOAD(node->counted_calls) + 1);
     }
@@ -3930,6 +4082,8 @@ CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__frame_close(cprof__recorde
     if (elapsed < CPROF__LOAD(node->min_ticks)) CPROF__STORE(node->min_ticks, elapsed);
     if (elapsed > CPROF__LOAD(node->max_ticks)) CPROF__STORE(node->max_ticks, elapsed);
     CPROF__STORE_RELEASE(r->depth, depth - 1);
+    cprof__timeline *timeline = CPROF__LOAD(r->timeline); /* off: one branch */
+    if (CPROF__UNLIKELY(timeline != NULL)) cprof__timeline_add(timeline, now, (uintptr_t)node | CPROF_EVENT_EXIT);
     /* Last, so that it is a tail call and costs nothing when off but a branch (the frame stays intact). */
     if (CPROF__UNLIKELY(CPROF__LOAD(r->counters) != NULL)) cprof__counters_stop(r, depth);
 }
@@ -4018,6 +4172,19 @@ void cprof__end(const cprof_site *site) {
     if (CPROF__LOAD(r->busy)) return; /* in a signal handler: its BEGIN was dropped as well */
     CPROF__BUSY_BEGIN(r);
     cprof__end_top(r, site, now);
+    CPROF__BUSY_END(r);
+}
+
+/* CPROF_FRAME: counts the thread's frames; with the timeline on, the mark goes into it with its number. */
+void cprof__frame_mark(void) {
+    uint64_t now = cprof__ticks();
+    cprof__recorder *r = cprof__recorder_get();
+    if (!r || !CPROF__LOAD(cprof__g.enabled) || CPROF__LOAD(r->busy)) return;
+    CPROF__BUSY_BEGIN(r);
+    uint64_t number = CPROF__LOAD(r->frame_marks) + 1;
+    CPROF__STORE(r->frame_marks, number);
+    cprof__timeline *timeline = CPROF__LOAD(r->timeline);
+    if (timeline) cprof__timeline_add(timeline, now, (uintptr_t)(number << 2) | CPROF_EVENT_FRAME);
     CPROF__BUSY_END(r);
 }
 
@@ -4164,6 +4331,8 @@ static void cprof__recorder_make_spare(cprof__recorder *r) {
     CPROF__STORE(r->depth, 0u);
     CPROF__STORE(r->dropped, 0);
     CPROF__STORE(r->signal_dropped, 0);
+    CPROF__STORE(r->frame_marks, 0);
+    cprof__timeline_clear(r->timeline); /* its events name nodes a new owner will reuse */
     CPROF__STORE(r->spare, 1u);
     r->spare_next = cprof__g.spare;
     cprof__g.spare = r;
@@ -4233,6 +4402,23 @@ CPROF__UNUSED static int cprof__env_compensate(const char *value) { /* not in th
     return 1;
 }
 
+/* CPROF_TIMELINE: "N" or "N,recent" (keep the most recent N events per thread) or "N,first" (the first N);
+   N from 1 to CPROF__TIMELINE_MAX. 0 (or empty, or unset) leaves it off; anything else is reported. */
+#define CPROF__TIMELINE_MAX (1u << 26) /* 64 Mi events: 1 GiB per thread */
+static void cprof__env_timeline(const char *value, uint32_t *capacity, uint32_t *policy) {
+    char *end = NULL;
+    *capacity = 0;
+    *policy = CPROF_TIMELINE_RECENT;
+    if (!value || !*value || strcmp(value, "0") == 0) return;
+    unsigned long long n = strtoull(value, &end, 10);
+    int ok = end != value && value[0] >= '0' && value[0] <= '9' && n >= 1 && n <= CPROF__TIMELINE_MAX;
+    if (ok && strcmp(end, ",first") == 0) *policy = CPROF_TIMELINE_FIRST;
+    else if (ok && *end && strcmp(end, ",recent") != 0) ok = 0;
+    if (ok) *capacity = (uint32_t)n;
+    else cprof__env_warn("CPROF_TIMELINE", value, "not understood (N, N,recent or N,first; N from 1 to 67108864 "
+                         "events per thread); the timeline stays off");
+}
+
 static void cprof__init_once(void) {
 #if !defined(CPROF__WINDOWS)
     pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
@@ -4249,6 +4435,8 @@ static void cprof__init_once(void) {
     cprof__thread_exit_key_create(&cprof__g.exit_key, cprof__thread_exited);
     const char *counters = getenv("CPROF_COUNTERS");
     if (counters && !cprof__g.forced_off) cprof__selection_choose(counters);
+    if (!cprof__g.forced_off)
+        cprof__env_timeline(getenv("CPROF_TIMELINE"), &cprof__g.timeline_capacity, &cprof__g.timeline_policy);
     cprof__selection_note_ignored();
 #ifndef CPROF_MAIN /* the tool itself writes no profile */
     if (out && *out && !cprof__g.forced_off && cprof__env_out_fits(out, sizeof cprof__g.out_prefix))
@@ -4303,6 +4491,8 @@ void cprof_reset(void) {
         cprof__counters_clear_tree(&r->root);
         CPROF__STORE(r->dropped, 0);
         CPROF__STORE(r->signal_dropped, 0);
+        CPROF__STORE(r->frame_marks, 0);
+        cprof__timeline_clear(CPROF__LOAD_ACQUIRE(r->timeline));
     }
     CPROF__STORE(cprof__g.signal_dropped_early, 0);
     cprof__g.message_count = 0;
@@ -4327,6 +4517,26 @@ int cprof_counters_enable(const char *events) {
     if (!chosen) cprof__selection_note_ignored();
     if (chosen) cprof__message(NULL, 0, "cprof_counters_enable(\"%s\") ignored: counters were already chosen", events ? events : "");
     return chosen || cprof__g.forced_off ? -1 : available;
+}
+
+int cprof_timeline_enable(uint32_t events_per_thread, int policy) {
+    cprof__init();
+    if (events_per_thread == 0 || events_per_thread > CPROF__TIMELINE_MAX ||
+        (policy != CPROF_TIMELINE_RECENT && policy != CPROF_TIMELINE_FIRST))
+        return -1;
+    pthread_mutex_lock(&cprof__lock);
+    int chosen = cprof__g.timeline_capacity != 0;
+    if (!chosen && !cprof__g.forced_off) {
+        cprof__g.timeline_capacity = events_per_thread;
+        cprof__g.timeline_policy = (uint32_t)policy;
+        for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) /* release: the thread then reads it whole */
+            if (r != cprof__g.exited && !CPROF__LOAD(r->timeline))
+                CPROF__STORE_RELEASE(r->timeline, cprof__timeline_new(events_per_thread, (uint32_t)policy));
+    }
+    pthread_mutex_unlock(&cprof__lock);
+    if (chosen) cprof__message(NULL, 0, "cprof_timeline_enable(%u) ignored: the timeline was already chosen",
+                               (unsigned)events_per_thread);
+    return chosen || cprof__g.forced_off ? -1 : 0;
 }
 
 /* ==================================================================================================
@@ -5040,7 +5250,7 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
 
 /* A profile's arrays carry their capacity in front of them, so that cprof_profile_free knows the
    size to account for whatever built the profile (capture or the loader). */
-/* The profile file's format: 1.1 added "budgets"; readers skip fields they do not know. */
+/* The profile file's format: 1.1 added "budgets", 1.2 "timeline"; readers skip fields they do not know. */
 #define CPROF__FORMAT_MAJOR 1
 #define CPROF__FORMAT_MINOR 2
 
@@ -5049,6 +5259,7 @@ typedef struct cprof__arrays {
     size_t counters, node_counters, function_counters;
     size_t alloc_sites, free_problems;
     size_t benchmarks, budgets;
+    size_t events;
 } cprof__arrays;
 
 static cprof_profile *cprof__profile_new(void) {
@@ -5091,6 +5302,7 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->alloc_sites, cap->alloc_sites * sizeof *p->alloc_sites);
     cprof__release(p->free_problems, cap->free_problems * sizeof *p->free_problems);
     cprof__release(p->budgets, cap->budgets * sizeof *p->budgets);
+    cprof__release(p->events, cap->events * sizeof *p->events);
     cprof__strings_free(&p->strings);
     cprof__release(p, sizeof *p + sizeof(cprof__arrays));
 }
@@ -5487,10 +5699,66 @@ static void cprof__derive_allocs(cprof_profile *p) {
     }
 }
 
+/* Frames: on the thread with the most marks in the timeline, frame N lasts from mark N to mark N + 1. */
+static uint32_t cprof__frame_thread(const cprof_profile *p) {
+    uint32_t best = CPROF_NONE;
+    uint64_t best_marks = 0, marks = 0;
+    for (size_t i = 0; i < p->event_count; i++) {
+        if (i && p->events[i].thread != p->events[i - 1].thread) marks = 0;
+        if (p->events[i].kind == CPROF_EVENT_FRAME && ++marks > best_marks) {
+            best_marks = marks;
+            best = p->events[i].thread;
+        }
+    }
+    return best;
+}
+
+/* The slowest frames, slowest first (the lower number first among equals). */
+static void cprof__frames_worst(cprof_frame_stats *f, uint64_t number, uint64_t ns) {
+    int at = CPROF_WORST_FRAMES;
+    while (at > 0 && (!f->worst[at - 1] || ns > f->worst_ns[at - 1])) at--;
+    if (at == CPROF_WORST_FRAMES) return;
+    memmove(&f->worst[at + 1], &f->worst[at], (size_t)(CPROF_WORST_FRAMES - 1 - at) * sizeof f->worst[0]);
+    memmove(&f->worst_ns[at + 1], &f->worst_ns[at], (size_t)(CPROF_WORST_FRAMES - 1 - at) * sizeof f->worst_ns[0]);
+    f->worst[at] = number;
+    f->worst_ns[at] = ns;
+}
+
+static int cprof__derive_frames(cprof_profile *p) {
+    cprof_frame_stats *f = &p->frames;
+    uint64_t marks = f->marks;
+    memset(f, 0, sizeof *f);
+    f->marks = marks;
+    f->thread = cprof__frame_thread(p);
+    if (f->thread == CPROF_NONE) return 0;
+    double *durations = (double *)cprof__alloc(p->event_count * sizeof *durations);
+    if (!durations) return -1;
+    const cprof_event *previous = NULL;
+    for (size_t i = 0; i < p->event_count; i++) {
+        const cprof_event *e = &p->events[i];
+        if (e->thread != f->thread || e->kind != CPROF_EVENT_FRAME) continue;
+        if (previous) {
+            uint64_t ns = e->time_ns - previous->time_ns;
+            durations[f->count++] = (double)ns;
+            if (ns > f->max_ns) f->max_ns = ns;
+            cprof__frames_worst(f, previous->ref, ns);
+        }
+        previous = e;
+    }
+    if (f->count) {
+        qsort(durations, (size_t)f->count, sizeof *durations, cprof__compare_doubles);
+        f->median_ns = cprof__u64_rounded(cprof__quantile(durations, (size_t)f->count, 0.5));
+        f->p90_ns = cprof__u64_rounded(cprof__quantile(durations, (size_t)f->count, 0.9));
+        f->p99_ns = cprof__u64_rounded(cprof__quantile(durations, (size_t)f->count, 0.99));
+    }
+    cprof__release(durations, p->event_count * sizeof *durations);
+    return 0;
+}
+
 static int cprof__profile_derive(cprof_profile *p) {
     cprof__derive_self_times(p);
     cprof__derive_allocs(p);
-    if (cprof__derive_functions(p)) return -1;
+    if (cprof__derive_functions(p) || cprof__derive_frames(p)) return -1;
     return cprof__derive_counters(p);
 }
 
@@ -5890,6 +6158,53 @@ static void cprof__capture_open_frames(cprof__capture_state *c, cprof__recorder 
     }
 }
 
+/* The thread's timeline after its tree (the nodes' capture_index are set): the events still in the buffer,
+   oldest first, each node's address mapped to its index. While its thread records, the ring's oldest
+   slots may be overwritten during the copy: the events that could have been are left out (counted); the
+   next slot to be written is left out while the thread is inside cprof (busy). This relies on the
+   thread's stores being seen in order (x86-64; on weakly ordered CPUs one torn event at the oldest end
+   of a ring captured while its thread records is possible, never an invalid node). */
+static void cprof__capture_timeline(cprof__capture_state *c, cprof__recorder *r, uint32_t first_node) {
+    cprof_profile *p = c->profile;
+    cprof__timeline *t = CPROF__LOAD_ACQUIRE(r->timeline);
+    if (!t) return;
+    p->timeline_capacity = t->capacity;
+    p->timeline_policy = t->policy;
+    p->frames.marks += CPROF__LOAD(r->frame_marks); /* the frame thread's alone, once derived (see >>derive) */
+    uint64_t written = CPROF__LOAD_ACQUIRE(t->written), kept = written < t->capacity ? written : t->capacity;
+    uint64_t first = t->policy == CPROF_TIMELINE_RECENT ? written - kept : 0; /* the event number of the oldest */
+    size_t start = p->event_count;
+    if (cprof__grow(&p->events, &cprof__capacities(p)->events, start + (size_t)kept, sizeof *p->events)) {
+        c->failed = 1;
+        return;
+    }
+    for (uint64_t k = first; k < first + kept; k++) {
+        const cprof__timeline_event *e = &t->events[k % t->capacity];
+        uint64_t ticks = CPROF__LOAD(e->ticks);
+        uintptr_t what = CPROF__LOAD(e->what);
+        if (t->policy == CPROF_TIMELINE_RECENT) { /* rewritten meanwhile, or perhaps being written now: left out */
+            CPROF__ACQUIRE_FENCE();
+            uint32_t busy = CPROF__LOAD_ACQUIRE(r->busy); /* before the count: its thread clears it after the count */
+            uint64_t now_written = CPROF__LOAD_ACQUIRE(t->written);
+            if (k + t->capacity < now_written || (k + t->capacity == now_written && busy)) continue;
+        }
+        uint32_t kind = (uint32_t)(what & 3u);
+        uint64_t ref = what >> 2;
+        if (kind != CPROF_EVENT_FRAME) {
+            const cprof__rnode *node = (const cprof__rnode *)(what & ~(uintptr_t)3u);
+            ref = node ? node->capture_index : CPROF_NONE;
+            if (ref == CPROF_NONE || ref < first_node || ref >= p->node_count) continue;
+        }
+        if (ticks < cprof__g.start_ticks) continue; /* from before a reset */
+        cprof_event *out = &p->events[p->event_count++];
+        out->time_ns = cprof__ticks_to_ns(ticks - cprof__g.start_ticks, c->hz);
+        out->thread = c->thread;
+        out->kind = kind;
+        out->ref = ref;
+    }
+    p->events_dropped += written - (uint64_t)(p->event_count - start);
+}
+
 static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, const char *name, uint64_t now) {
     cprof_profile *p = c->profile;
     cprof_node *root = cprof__add_node(p);
@@ -5909,6 +6224,7 @@ static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, c
     p->dropped_scopes += CPROF__LOAD(r->dropped);
     p->signal_scopes_dropped += CPROF__LOAD(r->signal_dropped);
     cprof__capture_children(c, &r->root, root_index, 1);
+    cprof__capture_timeline(c, r, root_index);
     cprof__capture_open_frames(c, r, root_index, now);
     cprof__counters_capture_open(p, r, root_index);
 }
@@ -6206,6 +6522,31 @@ static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
                           "itself)\n", (unsigned long long)p->signal_scopes_dropped);
     cprof__report_compensation(b, p);
     cprof__report_counted(b, p);
+}
+
+/* The timeline's size and, when frames were marked, their times (see TIMELINE). */
+static void cprof__report_timeline(cprof__buf *b, const cprof_profile *p) {
+    if (!p->timeline_capacity) return;
+    char kept[32], dropped[32], capacity[32];
+    cprof__buf_printf(b, "timeline: %s events kept (the %s %s per thread), %s not kept; cprof trace shows them\n",
+                      cprof__count(kept, p->event_count), p->timeline_policy == CPROF_TIMELINE_FIRST ? "first" : "most recent",
+                      cprof__count(capacity, p->timeline_capacity), cprof__count(dropped, p->events_dropped));
+    const cprof_frame_stats *f = &p->frames;
+    if (!f->marks) return;
+    char marks[32], count[32], median[24], p90[24], p99[24], max[24], worst[24];
+    cprof__buf_printf(b, "\nFrames: %s marked (CPROF_FRAME)", cprof__count(marks, f->marks));
+    if (f->thread != CPROF_NONE && f->thread < p->thread_count) cprof__buf_textf(b, " on thread %s", p->threads[f->thread].name);
+    if (!f->count) {
+        cprof__buf_puts(b, "; none timed whole in the timeline\n");
+        return;
+    }
+    cprof__buf_printf(b, ", %s timed in the timeline: median %s, p90 %s, p99 %s, max %s\n  slowest:", cprof__count(count, f->count),
+                      cprof__duration(median, f->median_ns), cprof__duration(p90, f->p90_ns), cprof__duration(p99, f->p99_ns),
+                      cprof__duration(max, f->max_ns));
+    for (int k = 0; k < CPROF_WORST_FRAMES && f->worst[k]; k++)
+        cprof__buf_printf(b, "%s frame %llu (%s)", k ? "," : "", (unsigned long long)f->worst[k],
+                          cprof__duration(worst, f->worst_ns[k]));
+    cprof__buf_puts(b, "\n");
 }
 
 static void cprof__report_messages(cprof__buf *b, const cprof_profile *p) {
@@ -6528,6 +6869,7 @@ static void cprof__report_build(cprof__buf *b, const cprof_profile *p, const cpr
     cprof_report_options o = options ? *options : cprof_report_defaults();
     cprof__report_header(b, p);
     cprof__report_counters_header(b, p);
+    cprof__report_timeline(b, p);
     cprof__report_messages(b, p);
     if (!p->function_count) {
         cprof__buf_puts(b, "\nNo scopes were recorded.\n");
@@ -6704,6 +7046,21 @@ static void cprof__json_nodes(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_puts(b, "\n  ],\n");
 }
 
+/* "timeline" (format 1.2; only when one was recorded): one event a line, [thread, kind, ref, time_ns]. */
+static void cprof__json_timeline(cprof__buf *b, const cprof_profile *p) {
+    if (!p->timeline_capacity) return;
+    cprof__buf_printf(b, "  \"timeline\": {\"capacity\": %u, \"policy\": \"%s\", \"events_dropped\": %llu, "
+                         "\"frame_marks\": %llu,\n    \"events\": [",
+                      (unsigned)p->timeline_capacity, p->timeline_policy == CPROF_TIMELINE_FIRST ? "first" : "recent",
+                      (unsigned long long)p->events_dropped, (unsigned long long)p->frames.marks);
+    for (size_t i = 0; i < p->event_count; i++) {
+        const cprof_event *e = &p->events[i];
+        cprof__buf_printf(b, "%s[%u, %u, %llu, %llu]", i ? ",\n      " : "\n      ", (unsigned)e->thread,
+                          (unsigned)e->kind, (unsigned long long)e->ref, (unsigned long long)e->time_ns);
+    }
+    cprof__buf_puts(b, p->event_count ? "\n    ]},\n" : "]},\n");
+}
+
 /* Functions are derived (and ignored on load); they are in the file for scripts. */
 static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_puts(b, "  \"functions\": [");
@@ -6821,6 +7178,7 @@ static void cprof__json_build(cprof__buf *b, const cprof_profile *p) {
     cprof__json_counters(b, p);
     cprof__json_threads_and_sites(b, p);
     cprof__json_nodes(b, p);
+    cprof__json_timeline(b, p);
     cprof__json_allocs(b, p);
     cprof__json_functions_and_messages(b, p);
     cprof__json_benchmarks(b, p);
@@ -7449,6 +7807,183 @@ int cprof_speedscope_write(const cprof_profile *p, FILE *out) {
     b.failed |= scratch.failed;
     cprof__buf_free(&scratch);
     cprof__export_free(&x);
+    return cprof__buf_to_file(&b, out);
+}
+
+/* ==================================================================================================
+   >>trace: the timeline's events paired into calls (entry to exit), and the Chrome trace event format
+   (JSON Object Format: "X" complete events, "M" metadata), which Perfetto UI and chrome://tracing open
+   ================================================================================================== */
+enum { CPROF__CALL_BEGAN_BEFORE = 1, CPROF__CALL_OPEN = 2 };
+
+/* One call of a scope, from the timeline. */
+typedef struct cprof__call {
+    uint64_t start_ns, end_ns; /* since the profile's start */
+    uint64_t frame;            /* the frame its entry is in: the last mark before it on its thread; 0 before any */
+    uint32_t node, thread;
+    uint32_t flags;            /* CPROF__CALL_BEGAN_BEFORE: its entry was no longer in the timeline (start_ns is
+                                  the thread's first event); CPROF__CALL_OPEN: still running at capture (end_ns is
+                                  the capture) */
+    uint32_t reserved;
+} cprof__call;
+
+typedef struct cprof__calls {
+    cprof__call *items; /* in the order the calls ended, by thread */
+    size_t count, capacity;
+    cprof__call *stack; /* scratch: a thread's open calls */
+    size_t depth, stack_capacity;
+    int failed;
+} cprof__calls;
+
+static void cprof__calls_add(cprof__calls *c, const cprof__call *call) {
+    if (cprof__grow(&c->items, &c->capacity, c->count + 1, sizeof *c->items)) c->failed = 1;
+    else c->items[c->count++] = *call;
+}
+
+/* An exit: the call it ends (and any opened after it that never exited, which end there too); an exit
+   whose entry the timeline no longer holds began before the thread's first event. */
+static void cprof__calls_exit(cprof__calls *c, const cprof_event *e, uint64_t first_ns) {
+    size_t at = c->depth;
+    while (at > 0 && c->stack[at - 1].node != (uint32_t)e->ref) at--;
+    if (at == 0) {
+        if (c->depth) return; /* unbalanced inside open calls: nothing consistent to draw */
+        cprof__call call = {first_ns, e->time_ns, 0, (uint32_t)e->ref, e->thread, CPROF__CALL_BEGAN_BEFORE, 0};
+        cprof__calls_add(c, &call);
+        return;
+    }
+    while (c->depth >= at) {
+        cprof__call *call = &c->stack[--c->depth];
+        call->end_ns = e->time_ns;
+        cprof__calls_add(c, call);
+    }
+}
+
+/* A thread's calls still open after its last event: they ran until the capture. */
+static void cprof__calls_close_open(cprof__calls *c, uint64_t capture_ns) {
+    while (c->depth && !c->failed) {
+        cprof__call *open = &c->stack[--c->depth];
+        open->end_ns = capture_ns > open->start_ns ? capture_ns : open->start_ns;
+        open->flags |= CPROF__CALL_OPEN;
+        cprof__calls_add(c, open);
+    }
+}
+
+/* Pairs each thread's entries and exits; calls still open at the end of a thread's events end at the
+   capture (wall_ns). Free with cprof__calls_free. */
+static cprof__calls cprof__calls_build(const cprof_profile *p) {
+    cprof__calls c;
+    memset(&c, 0, sizeof c);
+    uint64_t first_ns = 0, frame = 0;
+    for (size_t i = 0; i < p->event_count && !c.failed; i++) {
+        const cprof_event *e = &p->events[i];
+        if (i == 0 || e->thread != p->events[i - 1].thread) {
+            cprof__calls_close_open(&c, p->wall_ns); /* the previous thread's */
+            first_ns = e->time_ns;
+            frame = 0;
+        }
+        if (e->kind == CPROF_EVENT_FRAME) frame = e->ref;
+        else if (e->kind == CPROF_EVENT_EXIT) cprof__calls_exit(&c, e, first_ns);
+        else if (cprof__grow(&c.stack, &c.stack_capacity, c.depth + 1, sizeof *c.stack)) c.failed = 1;
+        else {
+            cprof__call call = {e->time_ns, 0, frame, (uint32_t)e->ref, e->thread, 0, 0};
+            c.stack[c.depth++] = call;
+        }
+    }
+    cprof__calls_close_open(&c, p->wall_ns);
+    return c;
+}
+
+static void cprof__calls_free(cprof__calls *c) {
+    cprof__release(c->items, c->capacity * sizeof *c->items);
+    cprof__release(c->stack, c->stack_capacity * sizeof *c->stack);
+    memset(c, 0, sizeof *c);
+}
+
+/* A time in ns as the format's microseconds, exactly: "12.345". */
+static void cprof__buf_trace_us(cprof__buf *b, const char *key, uint64_t ns) {
+    cprof__buf_printf(b, ", \"%s\": %llu.%03u", key, (unsigned long long)(ns / 1000), (unsigned)(ns % 1000));
+}
+
+static void cprof__trace_metadata(cprof__buf *b, const char *what, uint32_t tid, const char *name, const char *suffix) {
+    cprof__buf_printf(b, "    {\"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"name\": \"%s\", \"args\": {\"name\": ", (unsigned)tid, what);
+    cprof__buf_json_string(b, name);
+    cprof__buf_printf(b, "}}%s", suffix);
+}
+
+static void cprof__trace_call(cprof__buf *b, const cprof_profile *p, const cprof__call *call) {
+    const cprof_site_info *site = &p->sites[p->nodes[call->node].site];
+    cprof__buf_printf(b, "    {\"ph\": \"X\", \"pid\": 1, \"tid\": %u, \"cat\": \"scope\", \"name\": ", (unsigned)call->thread + 1);
+    cprof__buf_json_string(b, site->name);
+    cprof__buf_trace_us(b, "ts", call->start_ns);
+    cprof__buf_trace_us(b, "dur", call->end_ns - call->start_ns);
+    cprof__buf_puts(b, ", \"args\": {\"file\": ");
+    cprof__buf_json_string(b, site->file);
+    cprof__buf_printf(b, ", \"line\": %u", (unsigned)site->line);
+    if (call->frame) cprof__buf_printf(b, ", \"frame\": %llu", (unsigned long long)call->frame);
+    if (call->flags & CPROF__CALL_BEGAN_BEFORE) cprof__buf_puts(b, ", \"began_before_timeline\": true");
+    if (call->flags & CPROF__CALL_OPEN) cprof__buf_puts(b, ", \"open_at_capture\": true");
+    cprof__buf_puts(b, "}},\n");
+}
+
+/* Frames: a mark on the thread (an instant event) and, on a track of their own next to it, each frame as a
+   complete event from its mark to the next, so that a frame's boundaries cross the scopes' without breaking
+   their nesting. */
+static void cprof__trace_frames(cprof__buf *b, const cprof_profile *p) {
+    const cprof_event *previous = NULL;
+    uint32_t track = (uint32_t)p->thread_count + 1;
+    for (size_t i = 0; i < p->event_count; i++) {
+        const cprof_event *e = &p->events[i];
+        if (e->kind != CPROF_EVENT_FRAME) continue;
+        cprof__buf_printf(b, "    {\"ph\": \"i\", \"s\": \"t\", \"pid\": 1, \"tid\": %u, \"cat\": \"frame\", "
+                             "\"name\": \"frame %llu\"", (unsigned)e->thread + 1, (unsigned long long)e->ref);
+        cprof__buf_trace_us(b, "ts", e->time_ns);
+        cprof__buf_puts(b, "},\n");
+        if (e->thread != p->frames.thread) continue;
+        if (previous) {
+            cprof__buf_printf(b, "    {\"ph\": \"X\", \"pid\": 1, \"tid\": %u, \"cat\": \"frame\", \"name\": \"frame %llu\"",
+                              (unsigned)track, (unsigned long long)previous->ref);
+            cprof__buf_trace_us(b, "ts", previous->time_ns);
+            cprof__buf_trace_us(b, "dur", e->time_ns - previous->time_ns);
+            cprof__buf_puts(b, "},\n");
+        }
+        previous = e;
+    }
+}
+
+static int cprof__trace_build(cprof__buf *b, const cprof_profile *p) {
+    cprof__calls calls = cprof__calls_build(p);
+    cprof__buf_puts(b, "{\"traceEvents\": [\n");
+    cprof__trace_metadata(b, "process_name", 0, p->program[0] ? p->program : "cprof", ",\n");
+    for (size_t t = 0; t < p->thread_count; t++)
+        cprof__trace_metadata(b, "thread_name", (uint32_t)t + 1, p->threads[t].name, ",\n");
+    if (p->frames.thread != CPROF_NONE && p->frames.thread < p->thread_count) {
+        char name[CPROF__NAME_BYTES + 16];
+        cprof__snprintf(name, sizeof name, "frames of %s", p->threads[p->frames.thread].name);
+        cprof__trace_metadata(b, "thread_name", (uint32_t)p->thread_count + 1, name, ",\n");
+    }
+    for (size_t i = 0; i < calls.count; i++) cprof__trace_call(b, p, &calls.items[i]);
+    cprof__trace_frames(b, p);
+    /* the last element: no trailing comma (the format's JSON Object Format is strict JSON) */
+    cprof__buf_puts(b, "    {\"ph\": \"M\", \"pid\": 1, \"tid\": 0, \"name\": \"process_sort_index\", \"args\": {\"sort_index\": 0}}\n");
+    cprof__buf_puts(b, "  ],\n  \"displayTimeUnit\": \"ns\",\n  \"otherData\": {\"generator\": \"cprof " CPROF_VERSION "\", \"program\": ");
+    cprof__buf_json_string(b, p->program);
+    cprof__buf_printf(b, ", \"start_unix_ns\": \"%lld\", \"timeline_capacity\": \"%u\", \"timeline_policy\": \"%s\", "
+                         "\"events_dropped\": \"%llu\"}\n}\n",
+                      (long long)p->start_unix_ns, (unsigned)p->timeline_capacity,
+                      p->timeline_policy == CPROF_TIMELINE_FIRST ? "first" : "recent", (unsigned long long)p->events_dropped);
+    int failed = calls.failed;
+    cprof__calls_free(&calls);
+    return failed ? -1 : 0;
+}
+
+int cprof_trace_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || !out) return -1;
+    if (cprof__trace_build(&b, p)) {
+        cprof__buf_free(&b);
+        return -1;
+    }
     return cprof__buf_to_file(&b, out);
 }
 
@@ -8803,6 +9338,56 @@ static void cprof__load_budgets(cprof__json *j, uint32_t root, cprof_profile *p)
     }
 }
 
+/* One timeline event [thread, kind, ref, time_ns], checked against the profile: a node of that thread, in time
+   order after the thread's previous event, a kind cprof knows. */
+static void cprof__load_event(cprof__json *j, const cprof__json_value *v, cprof_profile *p) {
+    uint64_t field[4] = {0, 0, 0, 0};
+    static const uint64_t limits[4] = {UINT32_MAX, CPROF_EVENT_FRAME, UINT64_MAX, UINT64_MAX};
+    uint32_t k = 0;
+    for (uint32_t f = v->type == CPROF__JSON_ARRAY ? v->first : 0; f && !j->failed; f = j->values[f].next, k++)
+        if (k >= 4 || j->values[f].type != CPROF__JSON_NUMBER ||
+            !cprof__parse_decimal(j->values[f].text, j->values[f].length, limits[k], &field[k])) k = 5;
+    cprof_event *e = &p->events[p->event_count];
+    const cprof_event *before = p->event_count ? e - 1 : NULL;
+    e->thread = (uint32_t)field[0];
+    e->kind = (uint32_t)field[1];
+    e->ref = field[2];
+    e->time_ns = field[3];
+    const char *wrong = k != 4 ? "expected [thread, kind, ref, time_ns] with kind 0, 1 or 2"
+                      : e->thread >= p->thread_count ? "no such thread"
+                      : e->kind != CPROF_EVENT_FRAME && (e->ref >= p->node_count || p->nodes[e->ref].thread != e->thread ||
+                                                         p->nodes[e->ref].site == CPROF_NONE) ? "no such node on that thread"
+                      : before && (before->thread > e->thread || (before->thread == e->thread && before->time_ns > e->time_ns))
+                          ? "not in order (by thread, then time)" : NULL;
+    if (wrong) cprof__json_fail_at(j, v->line, v->column, "timeline.events[%u]: %s", (unsigned)p->event_count, wrong);
+    else p->event_count++;
+}
+
+/* "timeline" (format 1.2; absent from older files and from profiles recorded without one). */
+static void cprof__load_timeline(cprof__json *j, uint32_t root, cprof_profile *p) {
+    const cprof__json_value *object = cprof__json_member(j, root, "timeline");
+    if (!object || !cprof__json_require(j, root, "timeline", CPROF__JSON_OBJECT, "profile")) return;
+    uint32_t o = (uint32_t)(object - j->values);
+    p->timeline_capacity = (uint32_t)cprof__json_u64(j, o, "capacity", "timeline", UINT32_MAX);
+    const cprof__json_value *policy = cprof__json_require(j, o, "policy", CPROF__JSON_STRING, "timeline");
+    if (policy && !(policy->length == 5 && memcmp(policy->text, "first", 5) == 0) &&
+        !(policy->length == 6 && memcmp(policy->text, "recent", 6) == 0))
+        cprof__json_fail_at(j, policy->line, policy->column, "timeline.policy: expected \"recent\" or \"first\"");
+    p->timeline_policy = policy && policy->length == 5 ? CPROF_TIMELINE_FIRST : CPROF_TIMELINE_RECENT;
+    p->events_dropped = cprof__json_u64(j, o, "events_dropped", "timeline", UINT64_MAX);
+    p->frames.marks = cprof__json_u64(j, o, "frame_marks", "timeline", UINT64_MAX);
+    const cprof__json_value *events = cprof__json_require(j, o, "events", CPROF__JSON_ARRAY, "timeline");
+    if (j->failed || !p->timeline_capacity) {
+        if (!j->failed) cprof__json_fail_at(j, object->line, object->column, "timeline.capacity: expected 1 or more");
+        return;
+    }
+    if (cprof__grow(&p->events, &cprof__capacities(p)->events, events->count, sizeof *p->events)) {
+        cprof__json_fail_at(j, events->line, events->column, "out of memory");
+        return;
+    }
+    for (uint32_t v = events->first; v && !j->failed; v = j->values[v].next) cprof__load_event(j, &j->values[v], p);
+}
+
 static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char *key, cprof_profile *p, int problems) {
     const cprof__json_value *array = cprof__json_require(j, object, key, CPROF__JSON_ARRAY, "allocations");
     for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) {
@@ -8909,6 +9494,7 @@ int cprof_load_string(const char *text, size_t length, const char *name, cprof_p
         if (!j.failed) cprof__check_roots(&j, root, p);
         if (!j.failed) cprof__load_messages(&j, root, p);
         if (!j.failed) cprof__load_budgets(&j, root, p);
+        if (!j.failed) cprof__load_timeline(&j, root, p);
         if (!j.failed) cprof__load_allocs(&j, root, p);
         if (!j.failed) cprof__load_benchmarks(&j, root, p);
     }
@@ -9634,7 +10220,7 @@ int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t be
    ================================================================================================== */
 static const char *const cprof__category_names[CPROF_CATEGORY_COUNT] = {
     "SlowFunction",       "HotLoop",         "DeepCallStack",        "CacheMisses", "BudgetExceeded",
-    "FrequentAllocation", "ExcessiveAllocation", "LargeAllocation", "TemporaryAllocations", "Leak"};
+    "FrequentAllocation", "ExcessiveAllocation", "LargeAllocation", "TemporaryAllocations", "Leak", "Spike"};
 
 const char *cprof_category_name(int category) {
     return category >= 0 && category < CPROF_CATEGORY_COUNT ? cprof__category_names[category] : "?";
@@ -9670,6 +10256,9 @@ cprof_analyze_options cprof_analyze_defaults(void) {
        still judged: their overhead is small in total, and a tiny program's one call is what it is. */
     o.min_judged_avg_ns = 180.0;
     o.min_judged_calls = 1000.0;
+    o.spike_factor = 5.0;    /* a frame of 16 ms taking 80: a stutter anyone sees */
+    o.spike_min_ns = 1e6;    /* 1 ms longer: below it a slow call is rarely the one a user notices */
+    o.spike_min_calls = 20.0;
     o.settings = getenv("CPROF_ANALYZE");
     o.budgets = getenv("CPROF_BUDGET");
     return o;
@@ -9689,7 +10278,8 @@ static const cprof__analyze_key cprof__analyze_keys[] = {
     CPROF__KEY(cache_min_pct),     CPROF__KEY(frequent_alloc_count), CPROF__KEY(frequent_alloc_max_bytes),
     CPROF__KEY(excessive_alloc_pct), CPROF__KEY(excessive_alloc_bytes), CPROF__KEY(large_alloc_bytes),
     CPROF__KEY(temporary_alloc_count), CPROF__KEY(temporary_alloc_pct), CPROF__KEY(leak_high_bytes),
-    CPROF__KEY(min_judged_avg_ns), CPROF__KEY(min_judged_calls),
+    CPROF__KEY(min_judged_avg_ns), CPROF__KEY(min_judged_calls), CPROF__KEY(spike_factor),
+    CPROF__KEY(spike_min_ns),      CPROF__KEY(spike_min_calls),
 };
 #undef CPROF__KEY
 #define CPROF__ANALYZE_KEY_COUNT (sizeof cprof__analyze_keys / sizeof cprof__analyze_keys[0])
@@ -9809,7 +10399,7 @@ static cprof_finding *cprof__finding_new(cprof__analysis *a, int severity, int c
     x->speedup_bound = share < 1.0 ? 1.0 / (1.0 - share) : INFINITY;
     x->measure = measure;
     x->threshold = threshold;
-    x->function = x->file = x->scope = x->caller = x->description = x->recommendation = "";
+    x->function = x->file = x->scope = x->caller = x->description = x->recommendation = x->thread = "";
     return x;
 }
 
@@ -10103,6 +10693,199 @@ static void cprof__rule_budgets(cprof__analysis *a) {
     }
 }
 
+/* --- Spike: calls far slower than their scope's typical call. From the timeline where there is one (the
+   median call, the moment, the thread, the frame, what ran meanwhile), else from each node's average, max
+   and sum of squares (no moment). One finding per scope (node), about its slowest call. --- */
+typedef struct cprof__timed_call {
+    uint64_t ns;
+    uint32_t node, call; /* call: index into the cprof__calls */
+} cprof__timed_call;
+
+static int cprof__compare_timed_calls(const void *left, const void *right) {
+    const cprof__timed_call *x = (const cprof__timed_call *)left, *y = (const cprof__timed_call *)right;
+    if (x->node != y->node) return x->node < y->node ? -1 : 1;
+    if (x->ns != y->ns) return x->ns < y->ns ? -1 : 1;
+    return (x->call > y->call) - (x->call < y->call);
+}
+
+/* A new Spike finding about node `n` (its figures), or NULL. */
+static cprof_finding *cprof__spike_finding(cprof__analysis *a, uint32_t n, uint64_t slowest_ns, double typical_ns) {
+    const cprof_profile *p = a->p;
+    const cprof_node *node = &p->nodes[n];
+    double ratio = typical_ns > 0 ? (double)slowest_ns / typical_ns : INFINITY;
+    int severity = ratio >= 4 * a->o.spike_factor ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM;
+    double excess = (double)slowest_ns - typical_ns;
+    double share = a->out->base_ns ? excess / (double)a->out->base_ns : 0.0;
+    cprof_finding *x = cprof__finding_new(a, severity, CPROF_CATEGORY_SPIKE, share > 1.0 ? 1.0 : share, ratio,
+                                          a->o.spike_factor);
+    if (!x) return NULL;
+    const cprof_site_info *site = &p->sites[node->site];
+    x->function = cprof__analysis_string(a, site->name);
+    x->file = cprof__analysis_string(a, site->file);
+    x->line = site->line;
+    x->calls = node->calls;
+    x->total_ns = node->total_ns;
+    x->self_ns = node->self_ns;
+    x->avg_ns = node->calls ? node->total_ns / node->calls : 0;
+    x->max_ns = slowest_ns;
+    x->recommendation = cprof__analysis_text(
+        a, "Find what made that call of %s differ from the others: open the trace at that moment (cprof trace P.json > "
+           "trace.json, then Perfetto UI) and look for a first-time cost (a cold cache, lazy initialisation), a lock "
+           "waited on, a larger input, or I/O and page faults inside it.", site->name);
+    return x;
+}
+
+static int cprof__spike_is(const cprof__analysis *a, uint64_t ns, double typical_ns) {
+    return (double)ns >= a->o.spike_factor * typical_ns && (double)ns - typical_ns >= a->o.spike_min_ns;
+}
+
+/* What ran during `spike`: its child with the most time on its thread, and on each other thread the call
+   that overlapped it most (the innermost among equals). */
+static void cprof__spike_context(cprof__buf *b, const cprof_profile *p, const cprof__calls *calls, const cprof__call *spike) {
+    const cprof__call *child = NULL;
+    char d[24];
+    for (size_t i = 0; i < calls->count; i++) {
+        const cprof__call *c = &calls->items[i];
+        if (c->thread == spike->thread && p->nodes[c->node].parent == spike->node && c->start_ns >= spike->start_ns &&
+            c->end_ns <= spike->end_ns && (!child || c->end_ns - c->start_ns > child->end_ns - child->start_ns))
+            child = c;
+    }
+    if (child)
+        cprof__buf_printf(b, "; inside it, most in %s (%s)", p->sites[p->nodes[child->node].site].name,
+                          cprof__duration(d, child->end_ns - child->start_ns));
+    for (uint32_t t = 0; t < p->thread_count; t++) {
+        const cprof__call *best = NULL;
+        uint64_t best_overlap = 0;
+        for (size_t i = 0; i < calls->count && t != spike->thread; i++) {
+            const cprof__call *c = &calls->items[i];
+            uint64_t from = c->start_ns > spike->start_ns ? c->start_ns : spike->start_ns;
+            uint64_t to = c->end_ns < spike->end_ns ? c->end_ns : spike->end_ns;
+            if (c->thread != t || to <= from) continue;
+            if (!best || to - from > best_overlap ||
+                (to - from == best_overlap && p->nodes[c->node].depth > p->nodes[best->node].depth))
+                best = c, best_overlap = to - from;
+        }
+        if (best)
+            cprof__buf_printf(b, "; meanwhile thread %s was in %s (%s of it)", p->threads[t].name,
+                              p->sites[p->nodes[best->node].site].name, cprof__duration(d, best_overlap));
+    }
+}
+
+/* Per node, what the rule found: its slowest call and its typical one (0 slowest: no spike). */
+typedef struct cprof__spike {
+    uint64_t slowest_ns;
+    double typical_ns;
+    uint32_t call;   /* the slowest call in the cprof__calls (timeline only) */
+    uint32_t spikes; /* calls at least spike_factor x the typical one (timeline only) */
+    uint64_t timed;  /* calls in the timeline */
+} cprof__spike;
+
+/* From the timeline: per node, the calls timed from entry to exit, sorted; the median is the typical call. */
+static void cprof__spikes_from_timeline(cprof__analysis *a, const cprof__calls *calls, cprof__spike *found) {
+    size_t bytes = (calls->count ? calls->count : 1) * sizeof(cprof__timed_call), count = 0;
+    cprof__timed_call *timed = (cprof__timed_call *)cprof__alloc(bytes);
+    if (!timed) {
+        a->failed = 1;
+        return;
+    }
+    for (size_t i = 0; i < calls->count; i++) {
+        const cprof__call *c = &calls->items[i];
+        if (c->flags) continue; /* not timed whole */
+        cprof__timed_call t = {c->end_ns - c->start_ns, c->node, (uint32_t)i};
+        timed[count++] = t;
+    }
+    if (count) qsort(timed, count, sizeof *timed, cprof__compare_timed_calls);
+    for (size_t from = 0, to; from < count; from = to) {
+        for (to = from; to < count && timed[to].node == timed[from].node;) to++;
+        size_t n = to - from, spikes = 0;
+        double typical = ((double)timed[from + (n - 1) / 2].ns + (double)timed[from + n / 2].ns) / 2; /* the median */
+        for (size_t k = from; k < to; k++) spikes += (size_t)cprof__spike_is(a, timed[k].ns, typical);
+        if ((double)n < a->o.spike_min_calls || !spikes) continue;
+        cprof__spike *x = &found[timed[from].node];
+        x->slowest_ns = timed[to - 1].ns;
+        x->typical_ns = typical;
+        x->call = timed[to - 1].call;
+        x->spikes = (uint32_t)spikes;
+        x->timed = n;
+    }
+    cprof__release(timed, bytes);
+}
+
+/* Without a timeline: a node whose slowest call is far above its average. */
+static void cprof__spikes_from_statistics(cprof__analysis *a, cprof__spike *found) {
+    const cprof_profile *p = a->p;
+    for (uint32_t n = 0; n < p->node_count; n++) {
+        const cprof_node *node = &p->nodes[n];
+        if (node->site == CPROF_NONE || node->calls < node->open || (double)(node->calls - node->open) < a->o.spike_min_calls)
+            continue;
+        double mean = (double)node->total_ns / (double)node->calls;
+        if (!cprof__spike_is(a, node->max_ns, mean)) continue;
+        found[n].slowest_ns = node->max_ns;
+        found[n].typical_ns = mean;
+    }
+}
+
+/* A scope whose spike one of its children's explains (half of its excess or more) is left to the child,
+   which names the cause more closely. */
+static int cprof__spike_explained(const cprof_profile *p, const cprof__spike *found, uint32_t n) {
+    double excess = (double)found[n].slowest_ns - found[n].typical_ns;
+    for (uint32_t c = p->nodes[n].first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling)
+        if (found[c].slowest_ns && (double)found[c].slowest_ns - found[c].typical_ns >= excess / 2) return 1;
+    return 0;
+}
+
+static void cprof__spike_describe(cprof__analysis *a, cprof_finding *x, const cprof__calls *calls, const cprof__spike *s) {
+    const cprof_profile *p = a->p;
+    char slow[24], typical[24], at[24], sd[24], count[32];
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    cprof__buf_printf(&b, "its slowest call took %s, %.1fx its %s call (%s", cprof__duration(slow, s->slowest_ns), x->measure,
+                      calls ? "median" : "average", cprof__duration(typical, cprof__u64_rounded(s->typical_ns)));
+    if (calls) {
+        const cprof__call *worst = &calls->items[s->call];
+        x->thread = cprof__analysis_string(a, p->threads[worst->thread].name);
+        x->at_ns = worst->start_ns;
+        x->frame = worst->frame;
+        cprof__buf_printf(&b, " over %s calls in the timeline, %u of them at least %.0fx): it began at %s on thread %s",
+                          cprof__count(count, s->timed), (unsigned)s->spikes, a->o.spike_factor,
+                          cprof__duration(at, worst->start_ns), x->thread);
+        if (worst->frame) cprof__buf_printf(&b, ", in frame %llu", (unsigned long long)worst->frame);
+        cprof__spike_context(&b, p, calls, worst);
+    } else {
+        double variance = x->calls ? a->p->nodes[s->call].sum_sq_ns2 / (double)x->calls - s->typical_ns * s->typical_ns : 0;
+        cprof__buf_printf(&b, " over %s calls, standard deviation %s); one such call can be the system preempting the "
+                              "thread; the profile has no timeline to say when: record with CPROF_TIMELINE=N (and mark "
+                              "frames with CPROF_FRAME())", cprof__count(count, x->calls),
+                          cprof__duration(sd, cprof__u64_rounded(variance > 0 ? sqrt(variance) : 0)));
+    }
+    x->description = b.failed ? "" : cprof__analysis_string(a, b.data);
+    a->failed |= b.failed;
+    cprof__buf_free(&b);
+}
+
+/* Spike: from the timeline where there is one, else from the statistics (then Low: no moment, no context). */
+static void cprof__rule_spikes(cprof__analysis *a) {
+    const cprof_profile *p = a->p;
+    size_t bytes = (p->node_count ? p->node_count : 1) * sizeof(cprof__spike);
+    cprof__spike *found = (cprof__spike *)cprof__alloc(bytes);
+    cprof__calls calls;
+    memset(&calls, 0, sizeof calls);
+    if (p->event_count) calls = cprof__calls_build(p);
+    if (!found || calls.failed) a->failed = 1;
+    else if (p->event_count) cprof__spikes_from_timeline(a, &calls, found);
+    else cprof__spikes_from_statistics(a, found);
+    for (uint32_t n = 0; found && !a->failed && n < p->node_count; n++) {
+        if (!found[n].slowest_ns || cprof__spike_explained(p, found, n)) continue;
+        if (!p->event_count) found[n].call = n; /* for the description: the node's sum of squares */
+        cprof_finding *x = cprof__spike_finding(a, n, found[n].slowest_ns, found[n].typical_ns);
+        if (!x) break;
+        if (!p->event_count) x->severity = CPROF_SEVERITY_LOW;
+        cprof__spike_describe(a, x, p->event_count ? &calls : NULL, &found[n]);
+    }
+    cprof__release(found, bytes);
+    cprof__calls_free(&calls);
+}
+
 /* --- allocation rules (the data of CPROF_WRAP_MALLOC) --- */
 
 /* A new finding about allocation site `s`: its place, its scope path, and the figures of that scope. The
@@ -10324,6 +11107,7 @@ cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_
     cprof__rule_deep_stack(a);
     cprof__rule_cache_misses(a);
     cprof__rule_budgets(a);
+    cprof__rule_spikes(a);
     cprof__rules_allocations(a);
     if (f->count) qsort(f->items, f->count, sizeof *f->items, cprof__compare_findings);
     f->notes = a->notes.length ? cprof__analysis_string(a, a->notes.data) : "";
@@ -10371,8 +11155,15 @@ static void cprof__analysis_finding_text(cprof__buf *b, const cprof_findings *f,
     cprof__buf_textf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
                       x->file, (unsigned)x->line);
     cprof__buf_textf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
-    if (x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION) {
+    if (x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION && x->category <= CPROF_CATEGORY_LEAK) {
         cprof__analysis_alloc_bound(b, f, x);
+        return;
+    }
+    if (x->category == CPROF_CATEGORY_SPIKE) {
+        cprof__buf_puts(b, "     Bound: that call brought to its typical time would speed the run up at most ");
+        cprof__buf_printf(b, "%.2fx (the excess is ", x->speedup_bound);
+        cprof__analysis_share(b, f, x);
+        cprof__buf_puts(b, ")\n");
         return;
     }
     if (isinf(x->speedup_bound)) {
@@ -10543,6 +11334,11 @@ static void cprof__json_finding(cprof__buf *b, const cprof_finding *x) {
     cprof__buf_puts(b, ", \"threshold\": ");
     cprof__buf_double(b, x->threshold);
     cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu", (unsigned long long)x->count, (unsigned long long)x->bytes);
+    if (x->category == CPROF_CATEGORY_SPIKE) {
+        cprof__buf_printf(b, ", \"at_ns\": %llu, \"frame\": %llu, \"thread\": ", (unsigned long long)x->at_ns,
+                          (unsigned long long)x->frame);
+        cprof__buf_json_string(b, x->thread);
+    }
     const char *texts[4][2] = {{"scope", x->scope}, {"caller", x->caller}, {"description", x->description},
                                {"recommendation", x->recommendation}};
     for (int t = 0; t < 4; t++) {
@@ -10735,6 +11531,13 @@ __attribute__((destructor(101))) static void cprof__write_outputs_last(void) {
 #ifdef CPROF_TESTING
 cprof_profile *cprof__test_profile_new(void) { return cprof__profile_new(); }
 
+size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes) {
+    *event_bytes = sizeof(cprof__timeline_event);
+    return sizeof(cprof__timeline) + (size_t)capacity * sizeof(cprof__timeline_event);
+}
+
+void cprof__test_env_timeline(const char *value, uint32_t out[2]) { cprof__env_timeline(value, &out[0], &out[1]); }
+
 /* The capacity of the array `array` (the address of one of the profile's array fields) is found by
    which field it is. */
 int cprof__test_grow(cprof_profile *p, void *array, size_t needed, size_t element_size) {
@@ -10744,7 +11547,8 @@ int cprof__test_grow(cprof_profile *p, void *array, size_t needed, size_t elemen
                      : array == (void *)&p->counters ? &cap->counters
                      : array == (void *)&p->node_counters ? &cap->node_counters
                      : array == (void *)&p->function_counters ? &cap->function_counters
-                     : array == (void *)&p->alloc_sites ? &cap->alloc_sites : NULL;
+                     : array == (void *)&p->alloc_sites ? &cap->alloc_sites
+                     : array == (void *)&p->events ? &cap->events : NULL;
     return capacity ? cprof__grow(array, capacity, needed, element_size) : -1;
 }
 
@@ -10870,6 +11674,8 @@ static const char cprof__tool_help[] =
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
     "  bench P.json        the benchmarks: statistics, implementations compared, scaling\n"
+    "  trace P.json        the timeline (CPROF_TIMELINE=N) as Chrome trace events: open it in\n"
+    "                      Perfetto UI (ui.perfetto.dev) or chrome://tracing\n"
     "  help                this text\n"
     "  --version           the version\n"
     "\n"
@@ -11308,6 +12114,19 @@ static int cprof__tool_diff(int argc, char **argv) {
     return status;
 }
 
+static int cprof__tool_trace(int argc, char **argv) {
+    const char *file;
+    cprof_profile *p;
+    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
+    if (cprof__tool_load(file, &p)) return 1;
+    if (!p->timeline_capacity) {
+        cprof__stderr_textf("cprof: %s: no timeline in this profile (record it with CPROF_TIMELINE=N)\n", file);
+        cprof_profile_free(p);
+        return 1;
+    }
+    return cprof__tool_finish(cprof_trace_write(p, stdout), p);
+}
+
 static int cprof__tool_bench(int argc, char **argv) {
     const char *file;
     cprof_profile *p;
@@ -11333,6 +12152,7 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"diff", cprof__tool_diff},
     {"analyze", cprof__tool_analyze},
     {"bench", cprof__tool_bench},
+    {"trace", cprof__tool_trace},
 };
 
 int main(int argc, char **argv) {
@@ -11363,6 +12183,7 @@ int main(int argc, char **argv) {
    (CPROF__IMPLEMENTATION_DONE stays: it makes a second inclusion skip the implementation). */
 
 #undef CPROF__AARCH64
+#undef CPROF__ACQUIRE_FENCE
 #undef CPROF__ADD
 #undef CPROF__ADD_FETCH
 #undef CPROF__ANALYZE_KEY_COUNT
@@ -11396,7 +12217,6 @@ int main(int argc, char **argv) {
 #undef CPROF__FLAME_CHAR
 #undef CPROF__FLAME_MATCH
 #undef CPROF__FLAME_MAX_LEVELS
-#undef CPROF__METRIC_COUNT
 #undef CPROF__FLAME_PAD
 #undef CPROF__FLAME_ROW
 #undef CPROF__FLAME_TOP
@@ -11422,6 +12242,7 @@ int main(int argc, char **argv) {
 #undef CPROF__MAX_FILE_BYTES
 #undef CPROF__MAX_MESSAGES
 #undef CPROF__MAX_TREE_DEPTH
+#undef CPROF__METRIC_COUNT
 #undef CPROF__MUTEX_INIT
 #undef CPROF__NAME_BYTES
 #undef CPROF__NOT_LINUX
@@ -11437,6 +12258,7 @@ int main(int argc, char **argv) {
 #undef CPROF__STORE_DOUBLE
 #undef CPROF__STORE_RELEASE
 #undef CPROF__THREAD_LOCAL
+#undef CPROF__TIMELINE_MAX
 #undef CPROF__UNKNOWN_EVENT
 #undef CPROF__UNLIKELY
 #undef CPROF__UNTIMED

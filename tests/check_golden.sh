@@ -41,6 +41,7 @@ done
 c=tests/corpus
 run calls.svg flamegraph --metric=calls --inverted --min-width=0 --width=900 --title='calls <&> "x"' $c/wordfreq.json
 run page-faults.svg flamegraph --metric=page-faults $c/wordfreq-counters.json
+run frames-timeline.trace trace $c/frames-timeline.json
 run alloc-bytes.svg flamegraph --metric=alloc-bytes $c/alloc-leaks.json
 run alloc-count.svg flamegraph --metric=alloc-count $c/alloc-leaks.json
 run calls.folded folded --metric=calls --threads $c/threads.json
