@@ -619,7 +619,12 @@ typedef struct cprof_flamegraph_options {
 /* --- the comparison of two profiles, or of several runs each (>>compare) --- */
 typedef struct cprof_compare_options {
     double threshold_pct;     /* smaller changes are unchanged (default 5) */
-    double alpha;             /* a measured change is significant when the test's p is below (default 0.05) */
+    double alpha;             /* a measured change is significant when the test's p, adjusted for the number
+                                 of tests (Benjamini-Hochberg), is below (default 0.05) */
+    double min_share_pct;     /* a change counts only when it is at least this share of the run's whole in its
+                                 metric (the wall time for times; default 0.5) */
+    double single_run_threshold_pct; /* one run a side: a measured change counts only beyond this (no test is
+                                 possible); 0 (the default): measured changes never count, see cprof diff --noise */
     const char *before_label; /* the report's names of the sides; NULL: the snapshot's or the program's name */
     const char *after_label;
 } cprof_compare_options;
@@ -638,7 +643,8 @@ typedef struct cprof_metric_info {
 typedef struct cprof_change { /* one function, one metric */
     double before, after; /* ns for times; several runs: the median of the runs */
     double change_pct;    /* 100 (after - before) / before: negative = better; INFINITY when before is 0 */
-    double p_value;       /* two-sided p of the test; NaN when untested (an exact count, or no spread) */
+    double p_value;       /* two-sided p of the test, adjusted for the number of tests (Benjamini-Hochberg);
+                             NaN when untested (one run a side, an exact count, no spread, below the floor) */
     int verdict;          /* CPROF_UNCHANGED, CPROF_WITHIN_NOISE, CPROF_IMPROVED, CPROF_REGRESSED */
     int reserved;
 } cprof_change;
@@ -662,6 +668,7 @@ typedef struct cprof_comparison {
     size_t function_count;
     cprof_function_change *functions;     /* by name */
     size_t improved, regressed, within_noise; /* (function, metric) changes with that verdict */
+    size_t tests;                         /* the tests the p-values were adjusted for (heavy enough to count) */
     struct cprof_profile *storage;        /* private: owns the names */
 } cprof_comparison;
 /* The analyzer (see ANALYZER in the doc block): a ranked list of problems, each with its evidence. */
@@ -835,6 +842,8 @@ const cprof_change *cprof_comparison_find(const cprof_comparison *comparison, co
 int cprof_comparison_failed(const cprof_comparison *comparison, int fail_on);
 int cprof_comparison_write(const cprof_comparison *comparison, FILE *out);
 size_t cprof_comparison_format(const cprof_comparison *comparison, char *buffer, size_t size);
+int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *out, const cprof_compare_options *options,
+                      size_t shown);
 int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
                                 const cprof_flamegraph_options *options, int before_widths);
 cprof_profile *cprof_snapshot(const char *name);
@@ -962,6 +971,7 @@ cprof_benchmark *cprof__test_bench_append(cprof_profile *profile, const char *na
 void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]); /* {n, mean, variance} */
 double cprof__test_welch_p(const double x[3], const double y[3]);
 double cprof__test_mann_whitney_p(const double *x, size_t n, const double *y, size_t m);
+void cprof__test_benjamini_hochberg(double *p_values, size_t count); /* adjusted in place, order kept */
 int cprof__test_json_valid(const char *text, size_t length);   /* 1 when the text parses as JSON */
 int cprof__test_thread_counting(void); /* this thread: 1 when it has counters open, +2 when its first scope has values */
 void cprof__test_counters_add_scaled(cprof_profile *profile, uint32_t node, const uint64_t *raw, uint32_t depth);
@@ -1770,21 +1780,12 @@ static double cprof__student_p(double t, double df) {
     return cprof__incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
 }
 
-/* Per-call durations summarised by their count, sum and sum of squares (what a node records). */
+/* A sample summarised by its count, mean and variance. */
 typedef struct cprof__sample {
     double n, mean, variance;
 } cprof__sample;
 
-static cprof__sample cprof__sample_of(double n, double sum, double sum_sq) {
-    cprof__sample s;
-    s.n = n;
-    s.mean = n > 0 ? sum / n : 0.0;
-    s.variance = n > 1 ? (sum_sq - n * s.mean * s.mean) / (n - 1.0) : 0.0;
-    if (s.variance < 0.0) s.variance = 0.0; /* rounding when every call took the same time */
-    return s;
-}
-
-/* Welch's t-test (unequal variances): two-sided p that the means differ; NaN below 2 calls a side,
+/* Welch's t-test (unequal variances): two-sided p that the means differ; NaN below 2 values a side,
    where there is no spread to test against. Two exact, spread-free samples: 0 when they differ. */
 static double cprof__welch_p(cprof__sample x, cprof__sample y) {
     if (x.n < 2 || y.n < 2) return NAN;
@@ -1793,6 +1794,38 @@ static double cprof__welch_p(cprof__sample x, cprof__sample y) {
     double t = (y.mean - x.mean) / sqrt(se2);
     double df = se2 * se2 / (vx * vx / (x.n - 1.0) + vy * vy / (y.n - 1.0));
     return cprof__student_p(t, df);
+}
+
+/* The sample of `count` values (several runs' figures): their count, mean and variance. */
+static cprof__sample cprof__sample_of_values(const double *values, size_t count) {
+    double sum = 0.0, sum_sq = 0.0;
+    for (size_t i = 0; i < count; i++) sum += values[i];
+    double mean = count ? sum / (double)count : 0.0;
+    for (size_t i = 0; i < count; i++) sum_sq += (values[i] - mean) * (values[i] - mean);
+    cprof__sample s;
+    s.n = (double)count;
+    s.mean = mean;
+    s.variance = count > 1 ? sum_sq / (double)(count - 1) : 0.0;
+    return s;
+}
+
+static int cprof__compare_p_refs(const void *a, const void *b) {
+    double x = **(double *const *)a, y = **(double *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* Benjamini-Hochberg: each of the `count` p-values (pointed to by refs, reordered here) replaced by its
+   adjusted value min over j >= rank of (count / j) p_(j), at most 1; "adjusted p < alpha" then keeps
+   the false discovery rate at alpha, which, when nothing changed, is the chance of any false alarm. */
+static void cprof__benjamini_hochberg(double **refs, size_t count) {
+    if (!count) return;
+    qsort(refs, count, sizeof *refs, cprof__compare_p_refs);
+    double smallest = 1.0;
+    for (size_t i = count; i-- > 0;) {
+        double adjusted = *refs[i] * (double)count / (double)(i + 1);
+        if (adjusted < smallest) smallest = adjusted;
+        *refs[i] = smallest;
+    }
 }
 
 typedef struct cprof__ranked {
@@ -7810,6 +7843,8 @@ cprof_compare_options cprof_compare_defaults(void) {
     cprof_compare_options options;
     options.threshold_pct = 5.0;
     options.alpha = 0.05;
+    options.min_share_pct = 0.5;
+    options.single_run_threshold_pct = 0.0;
     options.before_label = NULL;
     options.after_label = NULL;
     return options;
@@ -7832,8 +7867,6 @@ typedef struct cprof__side {
     const cprof_profile *const *runs;
     size_t count;
     double *values;  /* [(run * function_capacity + function) * metric_capacity + metric] */
-    double *sum_sq;  /* [run * function_capacity + function]: squared per-call durations of the function's
-                        outermost calls (recursion counted once, as for total time), ns^2 */
     uint8_t *present; /* [function]: in at least one run */
 } cprof__side;
 
@@ -7883,14 +7916,6 @@ static uint32_t cprof__compare_metric_index(const cprof_comparison *c, const cha
     return CPROF_NONE;
 }
 
-/* The squared per-call durations of each function's outermost nodes, summed into sum_sq; `index_of`
-   maps the profile's functions to the comparison's. */
-static void cprof__compare_spread(const cprof_profile *p, const uint32_t *index_of, double *sum_sq) {
-    for (size_t i = 0; i < p->node_count; i++)
-        if (p->nodes[i].function != CPROF_NONE && !p->nodes[i].nested)
-            sum_sq[index_of[p->nodes[i].function]] += p->nodes[i].sum_sq_ns2;
-}
-
 /* Each function's own allocations (made while it was the current scope), summed over its nodes. */
 static void cprof__compare_read_allocs(cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
                                        double *row0) {
@@ -7930,7 +7955,6 @@ static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
             }
         }
         cprof__compare_read_allocs(c, p, index_of, row0);
-        cprof__compare_spread(p, index_of, side->sum_sq + r * own->function_capacity);
         cprof__release(index_of, bytes);
     }
     return 0;
@@ -7942,23 +7966,6 @@ static void cprof__compare_samples(const cprof_comparison *c, const cprof__side 
     const cprof__comparison_private *own = cprof__comparison_own(c);
     for (size_t r = 0; r < side->count; r++)
         out[r] = side->values[(r * own->function_capacity + u) * own->metric_capacity + k];
-}
-
-/* One run per side: Welch's t-test on the per-call durations. Self time has no squared sum of its
-   own, so it is tested with the spread of the whole calls (the only per-call spread recorded). */
-static double cprof__compare_single_p(const cprof_comparison *c, const cprof__side *before, const cprof__side *after,
-                                      uint32_t u, uint32_t k) {
-    const cprof__comparison_private *own = cprof__comparison_own(c);
-    if (c->metrics[k].kind != CPROF_METRIC_TIME) return NAN; /* counters: no per-call spread recorded */
-    const cprof__side *sides[2] = {before, after};
-    cprof__sample samples[2];
-    for (int s = 0; s < 2; s++) {
-        const double *row = sides[s]->values + (size_t)u * own->metric_capacity;
-        double calls = row[CPROF__METRIC_CALLS], total = row[CPROF__METRIC_TOTAL];
-        samples[s] = cprof__sample_of(calls, total, sides[s]->sum_sq[u]);
-        if (k == CPROF__METRIC_SELF && calls > 0) samples[s].mean = row[CPROF__METRIC_SELF] / calls;
-    }
-    return cprof__welch_p(samples[0], samples[1]);
 }
 
 /* The verdict on a change of change_pct (negative: better), for the comparison and the benchmarks alike:
@@ -7976,21 +7983,84 @@ static void cprof__compare_change(cprof_comparison *c, const cprof__side *before
     cprof_change *change = &c->functions[u].metrics[k];
     cprof__compare_samples(c, before, u, k, scratch);
     cprof__compare_samples(c, after, u, k, scratch + before->count);
-    if (before->count > 1 || after->count > 1)
-        change->p_value = c->metrics[k].measured ? cprof__mann_whitney_p(scratch, before->count, scratch + before->count,
-                                                                        after->count) : NAN;
-    else
-        change->p_value = cprof__compare_single_p(c, before, after, u, k);
+    /* The runs are the independent unit: the calls inside one run share its machine's moments (a
+       second of load slows thousands of them together), so a test on them is far too sure. */
+    change->p_value = c->metrics[k].measured ? cprof__welch_p(cprof__sample_of_values(scratch, before->count),
+                                                               cprof__sample_of_values(scratch + before->count, after->count))
+                                             : NAN;
     change->before = cprof__median(scratch, before->count);
     change->after = cprof__median(scratch + before->count, after->count);
     double delta = change->after - change->before;
     change->change_pct = change->before > 0 ? 100.0 * delta / change->before : delta > 0 ? INFINITY : 0.0;
-    change->verdict = c->functions[u].presence != CPROF_IN_BOTH ? CPROF_UNCHANGED
-                      : cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured,
-                                       c->options.threshold_pct, c->options.alpha);
-    c->improved += change->verdict == CPROF_IMPROVED;
-    c->regressed += change->verdict == CPROF_REGRESSED;
-    c->within_noise += change->verdict == CPROF_WITHIN_NOISE;
+}
+
+/* What "the whole run" is in metric k: the wall time for times, else the sum over the functions. */
+static double cprof__compare_whole(const cprof_comparison *c, uint32_t k) {
+    double whole = 0.0;
+    if (c->metrics[k].kind == CPROF_METRIC_TIME) whole = c->before_wall_ns > c->after_wall_ns ? c->before_wall_ns : c->after_wall_ns;
+    else
+        for (size_t u = 0; u < c->function_count; u++) whole += c->functions[u].metrics[k].before;
+    return whole > 0.0 ? whole : 1.0;
+}
+
+/* Whether a change can count at all: the function is in both and the change is at least min_share_pct
+   of the metric's whole (a function holding 0.001% of the run cannot fail a build). */
+static int cprof__compare_heavy(const cprof_comparison *c, uint32_t u, const cprof_change *change, double whole) {
+    return c->functions[u].presence == CPROF_IN_BOTH &&
+           fabs(change->after - change->before) >= c->options.min_share_pct / 100.0 * whole;
+}
+
+/* Whether a change is one of the tests the p-values are adjusted for: the function is in both and holds
+   at least min_share_pct of the whole on a side. Chosen by size, not by the change, so that under no
+   change the family does not depend on the tests' outcomes (the "independent filtering" of Bourgon,
+   Gentleman and Huber, PNAS 2010). */
+static int cprof__compare_tested(const cprof_comparison *c, uint32_t u, const cprof_change *change, double whole) {
+    double larger = change->after > change->before ? change->after : change->before;
+    return c->functions[u].presence == CPROF_IN_BOTH && larger >= c->options.min_share_pct / 100.0 * whole;
+}
+
+/* The verdict of a change that can count. One run a side has no estimate of the run-to-run noise: a
+   measured change counts only beyond single_run_threshold_pct, never when that is 0 (the default:
+   on the machine measured in the README, same-build runs moved heavy functions by several times). */
+static int cprof__compare_verdict(const cprof_comparison *c, const cprof_change *change, uint32_t k) {
+    const cprof_compare_options *o = &c->options;
+    if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)
+        return cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
+    int beyond = o->single_run_threshold_pct > 0 && fabs(change->change_pct) >= o->single_run_threshold_pct;
+    return cprof__verdict(change->change_pct, beyond ? 0.0 : NAN, 1, o->threshold_pct, o->alpha);
+}
+
+/* The floor, the family of tests and the verdicts. Benjamini-Hochberg rather than Holm: when nothing
+   changed (a same-build comparison, the false alarm a CI gate must avoid) both keep the chance of any
+   false alarm at alpha; when something did change the gate fails anyway, and BH still finds the other
+   changes where Holm, bounding every false discovery, loses them among hundreds of tests. The family
+   is the measured changes heavy enough to count; the others cannot fail the gate and are untested. */
+static int cprof__compare_judge(cprof_comparison *c) {
+    size_t capacity = c->function_count * c->metric_count, count = 0;
+    double **family = (double **)cprof__alloc((capacity ? capacity : 1) * sizeof *family);
+    if (!family) return -1;
+    for (uint32_t k = 0; k < c->metric_count; k++) {
+        double whole = cprof__compare_whole(c, k);
+        for (uint32_t u = 0; u < c->function_count; u++) {
+            cprof_change *change = &c->functions[u].metrics[k];
+            if (!cprof__compare_tested(c, u, change, whole)) change->p_value = NAN;
+            if (!isnan(change->p_value)) family[count++] = &change->p_value;
+        }
+    }
+    cprof__benjamini_hochberg(family, count);
+    c->tests = count;
+    cprof__release(family, (capacity ? capacity : 1) * sizeof *family);
+    for (uint32_t k = 0; k < c->metric_count; k++) {
+        double whole = cprof__compare_whole(c, k);
+        for (uint32_t u = 0; u < c->function_count; u++) {
+            cprof_change *change = &c->functions[u].metrics[k];
+            change->verdict = cprof__compare_heavy(c, u, change, whole) ? cprof__compare_verdict(c, change, k) : CPROF_UNCHANGED;
+            c->improved += change->verdict == CPROF_IMPROVED;
+            c->regressed += change->verdict == CPROF_REGRESSED;
+            c->within_noise += change->verdict == CPROF_WITHIN_NOISE;
+        }
+    }
+    return 0;
 }
 
 static int cprof__compare_by_name(const void *a, const void *b) {
@@ -8010,9 +8080,8 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
     failed |= !c->functions || !own->changes || !scratch;
     for (int s = 0; s < 2 && !failed; s++) {
         sides[s].values = (double *)cprof__alloc(sides[s].count * functions * metrics * sizeof(double));
-        sides[s].sum_sq = (double *)cprof__alloc(sides[s].count * functions * sizeof(double));
         sides[s].present = (uint8_t *)cprof__alloc(functions);
-        failed |= !sides[s].values || !sides[s].sum_sq || !sides[s].present || cprof__compare_read_side(c, &sides[s]);
+        failed |= !sides[s].values || !sides[s].present || cprof__compare_read_side(c, &sides[s]);
         for (size_t r = 0; r < sides[s].count; r++) scratch[r] = (double)sides[s].runs[r]->wall_ns;
         if (!failed) wall[s] = cprof__median(scratch, sides[s].count);
     }
@@ -8025,10 +8094,10 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
         c->before_wall_ns = wall[0];
         c->after_wall_ns = wall[1];
         c->speedup = wall[1] > 0 ? wall[0] / wall[1] : 0.0;
+        failed = cprof__compare_judge(c);
     }
     for (int s = 0; s < 2; s++) {
         cprof__release(sides[s].values, sides[s].count * functions * metrics * sizeof(double));
-        cprof__release(sides[s].sum_sq, sides[s].count * functions * sizeof(double));
         cprof__release(sides[s].present, functions);
     }
     if (scratch != scratch_array) cprof__release(scratch, scratch_bytes);
@@ -8082,8 +8151,7 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     }
     c->before_label = cprof__compare_label(c, c->options.before_label, before[0], "before");
     c->after_label = cprof__compare_label(c, c->options.after_label, after[0], "after");
-    c->test = before_count > 1 || after_count > 1 ? "Mann-Whitney U test on the runs' values"
-                                                   : "Welch's t-test on per-call durations";
+    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values" : "none: one run a side";
     cprof__compare_metrics(c, before, before_count);
     cprof__compare_metrics(c, after, after_count);
     cprof__side sides[2];
@@ -8150,15 +8218,6 @@ static int cprof__compare_by_impact(const void *a, const void *b) {
     if (x->metric != y->metric) return x->metric < y->metric ? -1 : 1;
     if (x->impact != y->impact) return x->impact > y->impact ? -1 : 1;
     return x->function < y->function ? -1 : x->function > y->function;
-}
-
-/* What "the whole run" is in metric k: the wall time for times, else the sum over the functions. */
-static double cprof__compare_whole(const cprof_comparison *c, uint32_t k) {
-    double whole = 0.0;
-    if (c->metrics[k].kind == CPROF_METRIC_TIME) whole = c->before_wall_ns > c->after_wall_ns ? c->before_wall_ns : c->after_wall_ns;
-    else
-        for (size_t u = 0; u < c->function_count; u++) whole += c->functions[u].metrics[k].before;
-    return whole > 0.0 ? whole : 1.0;
 }
 
 /* The changes with this verdict, largest impact first; the caller releases rows (capacity entries). */
@@ -8235,9 +8294,19 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
     cprof__duration(after, cprof__u64_rounded(c->after_wall_ns));
     cprof__buf_textf(b, "Wall time: %s -> %s   speedup %.2fx (before / after)%s\n", before, after, c->speedup,
                       c->before_runs > 1 || c->after_runs > 1 ? ", medians of the runs" : "");
-    cprof__buf_textf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and, for measured "
-                      "metrics, p < %g (%s).\n", (unsigned long long)c->before_runs, (unsigned long long)c->after_runs, c->options.threshold_pct,
-                      c->options.alpha, c->test);
+    const cprof_compare_options *o = &c->options;
+    cprof__buf_textf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and at least %g%% of the "
+                      "run (--min-share), and, for measured metrics (times, counters), ", (unsigned long long)c->before_runs,
+                      (unsigned long long)c->after_runs, o->threshold_pct, o->min_share_pct);
+    if (c->before_runs > 1 || c->after_runs > 1)
+        cprof__buf_textf(b, "when %s gives p < %g adjusted for the %llu tests (Benjamini-Hochberg).\n", c->test,
+                          o->alpha, (unsigned long long)c->tests);
+    else if (o->single_run_threshold_pct > 0)
+        cprof__buf_textf(b, "beyond %g%% (--single-run-threshold): one run a side gives no test; several runs a side "
+                          "(B1 B2 ... -- A1 A2 ...) do.\n", o->single_run_threshold_pct);
+    else
+        cprof__buf_puts(b, "never: one run a side cannot tell a change from the machine's noise. Several runs a side "
+                           "(B1 B2 ... -- A1 A2 ...) give a real test; cprof diff --noise suggests a --single-run-threshold.\n");
 }
 
 static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int verdict, const char *title,
@@ -8258,8 +8327,8 @@ static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int ve
     }
     if (!count) cprof__buf_puts(b, "  (none)\n");
     if (untested)
-        cprof__buf_textf(b, "%sp -: untested, no spread is recorded for a single call or a counter; compare "
-                          "several runs a side (B1 B2 ... -- A1 A2 ...)\n", prefix);
+        cprof__buf_textf(b, "%sp -: untested: one run a side, or one run on a side, or an exact count; several runs "
+                          "a side (B1 B2 ... -- A1 A2 ...) give a test\n", prefix);
     cprof__release(rows, capacity * sizeof *rows);
 }
 
@@ -8308,6 +8377,97 @@ size_t cprof_comparison_format(const cprof_comparison *c, char *buffer, size_t s
     if (!c) return 0;
     cprof__comparison_build(&b, c);
     return cprof__buf_to_buffer(&b, buffer, size);
+}
+
+/* --- the noise: several runs of one build, every two of them compared as one run a side -------------- */
+typedef struct cprof__noise_row { /* one function's largest change between two runs, in self time */
+    const char *name;
+    double share, largest_pct;    /* its median self time's share of the median wall time; the change */
+} cprof__noise_row;
+
+static int cprof__noise_by_share(const void *a, const void *b) {
+    double x = ((const cprof__noise_row *)a)->share, y = ((const cprof__noise_row *)b)->share;
+    return (x < y) - (x > y);
+}
+
+/* Every pair of runs compared (one run a side): per function the largest self-time change that the
+   floor lets count, and over every function and time metric the largest, which a one-run-a-side gate
+   must stay above. rows[] has all_runs' functions (the comparison of every run with every run). */
+static int cprof__noise_pairs(const cprof_profile *const *runs, size_t count, const cprof_compare_options *o,
+                              const cprof_comparison *all, cprof__noise_row *rows, double *largest, const char **where) {
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = i + 1; j < count; j++) {
+            cprof_comparison *pair = cprof_compare(runs[i], runs[j], o);
+            if (!pair) return -1;
+            for (uint32_t k = 0; k <= CPROF__METRIC_TOTAL; k++) {
+                double whole = cprof__compare_whole(pair, k);
+                for (uint32_t u = 0; u < pair->function_count; u++) {
+                    const cprof_change *change = &pair->functions[u].metrics[k];
+                    if (!cprof__compare_heavy(pair, u, change, whole)) continue;
+                    double pct = fabs(change->change_pct);
+                    size_t r = 0; /* rows[] still in all's order: by name */
+                    while (r < all->function_count && strcmp(rows[r].name, pair->functions[u].name) != 0) r++;
+                    if (r == all->function_count) continue;
+                    if (pct > *largest) *largest = pct, *where = rows[r].name;
+                    if (k == CPROF__METRIC_SELF && pct > rows[r].largest_pct) rows[r].largest_pct = pct;
+                }
+            }
+            cprof_comparison_free(pair);
+        }
+    return 0;
+}
+
+/* `cprof diff --noise`: the text. */
+static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, size_t count, const cprof_compare_options *o,
+                              size_t shown) {
+    for (size_t r = 0; r < count; r++)
+        if (!runs[r]) return -1;
+    cprof_comparison *all = cprof_compare_runs(runs, count, runs, count, o);
+    size_t bytes = (all && all->function_count ? all->function_count : 1) * sizeof(cprof__noise_row);
+    cprof__noise_row *rows = all ? (cprof__noise_row *)cprof__alloc(bytes) : NULL;
+    double largest = 0.0, wall = all ? all->before_wall_ns : 0.0;
+    const char *where = "";
+    char text[32];
+    if (!rows || count < 2) {
+        cprof_comparison_free(all);
+        return -1;
+    }
+    for (size_t u = 0; u < all->function_count; u++) {
+        rows[u].name = all->functions[u].name;
+        rows[u].share = wall > 0 ? 100.0 * all->functions[u].metrics[CPROF__METRIC_SELF].before / wall : 0.0;
+        rows[u].largest_pct = 0.0;
+    }
+    int failed = cprof__noise_pairs(runs, count, o, all, rows, &largest, &where);
+    if (all->function_count) qsort(rows, all->function_count, sizeof *rows, cprof__noise_by_share);
+    cprof__buf_textf(b, "Noise: %llu runs of one build, every two compared as one run a side (%llu pairs)\n",
+                      (unsigned long long)count, (unsigned long long)(count * (count - 1) / 2));
+    cprof__buf_textf(b, "Wall time: median %s\n", cprof__duration(text, cprof__u64_rounded(wall)));
+    cprof__buf_textf(b, "  %-40s %8s %20s\n", "function (by self time)", "share", "largest self change");
+    for (size_t u = 0; u < all->function_count && u < shown; u++) {
+        cprof__buf_textf(b, "  %-40s %7.2f%% ", rows[u].name, rows[u].share);
+        if (rows[u].largest_pct > 0) cprof__buf_textf(b, "%19.0f%%\n", rows[u].largest_pct);
+        else cprof__buf_textf(b, "%20s\n", "below the floor");
+    }
+    double suggested = 10.0 * ceil(largest * 1.25 / 10.0);
+    cprof__buf_textf(b, "Largest change between two runs, of a self or total time at least %g%% of the run: %.0f%% (%s)\n",
+                      o->min_share_pct, largest, where[0] ? where : "none");
+    cprof__buf_textf(b, "Suggested for one run a side: --single-run-threshold=%.0f (the largest, +25%%, rounded up to 10)\n",
+                      suggested > 0 ? suggested : 10.0);
+    cprof__buf_puts(b, "Several runs a side need no such threshold: their test measures this noise itself.\n");
+    cprof__release(rows, bytes);
+    cprof_comparison_free(all);
+    return failed;
+}
+
+int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *out, const cprof_compare_options *options,
+                      size_t shown) {
+    cprof__buf b;
+    cprof_compare_options o = options ? *options : cprof_compare_defaults();
+    memset(&b, 0, sizeof b);
+    if (!runs || !out) return -1;
+    int failed = cprof__noise_build(&b, runs, count, &o, shown);
+    if (failed) cprof__buf_free(&b);
+    return failed || cprof__buf_to_file(&b, out) ? -1 : 0;
 }
 
 /* --- the differential flame graph ---------------------------------------------------------------- */
@@ -9600,8 +9760,8 @@ void *cprof__test_alloc(size_t bytes) { return cprof__alloc(bytes); }
 cprof_benchmark *cprof__test_bench_append(cprof_profile *p, const char *name) { return cprof__bench_append(p, name); }
 
 void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]) {
-    cprof__sample s = cprof__sample_of(n, sum, sum_sq);
-    sample[0] = s.n, sample[1] = s.mean, sample[2] = s.variance;
+    double mean = n > 0 ? sum / n : 0.0, variance = n > 1 ? (sum_sq - n * mean * mean) / (n - 1.0) : 0.0;
+    sample[0] = n, sample[1] = mean, sample[2] = variance < 0.0 ? 0.0 : variance;
 }
 
 double cprof__test_welch_p(const double x[3], const double y[3]) {
@@ -9611,6 +9771,14 @@ double cprof__test_welch_p(const double x[3], const double y[3]) {
 
 double cprof__test_mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
     return cprof__mann_whitney_p(x, n, y, m);
+}
+
+void cprof__test_benjamini_hochberg(double *p_values, size_t count) {
+    double *refs_array[64], **refs = count <= 64 ? refs_array : (double **)cprof__alloc(count * sizeof *refs);
+    if (!refs) return;
+    for (size_t i = 0; i < count; i++) refs[i] = &p_values[i];
+    cprof__benjamini_hochberg(refs, count);
+    if (refs != refs_array) cprof__release(refs, count * sizeof *refs);
 }
 
 int cprof__test_json_valid(const char *text, size_t length) {
@@ -9935,6 +10103,7 @@ typedef struct cprof__diff_arguments {
     int fail_on;
     const char *svg;   /* --svg: the differential flame graph's file; NULL: none */
     int before_widths;
+    int noise;         /* --noise: the files are runs of one build; print their noise */
     char **files;      /* the before runs, then the after runs */
     int count, before; /* files, and how many of them are before runs */
 } cprof__diff_arguments;
@@ -9953,6 +10122,16 @@ static int cprof__diff_option(cprof__diff_arguments *a, int argc, char **argv, i
     if (strncmp(arg, "--threshold=", 12) == 0) {
         if (!cprof__tool_number(arg + 12, &number)) return cprof__tool_usage("--threshold takes a percentage, not '%s'", arg + 12);
         a->options.threshold_pct = number;
+    } else if (strncmp(arg, "--min-share=", 12) == 0) {
+        if (!cprof__tool_number(arg + 12, &number) || number > 100)
+            return cprof__tool_usage("--min-share takes a percentage of the run, not '%s'", arg + 12);
+        a->options.min_share_pct = number;
+    } else if (strncmp(arg, "--single-run-threshold=", 23) == 0) {
+        if (!cprof__tool_number(arg + 23, &number))
+            return cprof__tool_usage("--single-run-threshold takes a percentage, not '%s'", arg + 23);
+        a->options.single_run_threshold_pct = number;
+    } else if (strcmp(arg, "--noise") == 0) {
+        a->noise = 1;
     } else if (strncmp(arg, "--fail-on=", 10) == 0) {
         a->fail_on = cprof__diff_fail_on(arg + 10);
         if (a->fail_on < 0) return cprof__tool_usage("--fail-on takes none, time, alloc or any, not '%s'", arg + 10);
@@ -9990,6 +10169,11 @@ static int cprof__diff_parse(cprof__diff_arguments *a, int argc, char **argv) {
             argv[a->count++] = argv[i];
         }
     }
+    if (a->noise) {
+        if (a->before >= 0 || a->count < 2) return cprof__tool_usage("%s", "usage: cprof diff --noise A1.json A2.json ... (two or more runs of one build, no '--')");
+        a->before = a->count;
+        return 0;
+    }
     if (a->before < 0 && a->count == 2) a->before = 1;
     if (a->before < 1 || a->count - a->before < 1)
         return cprof__tool_usage("%s", "usage: cprof diff [OPTIONS] BEFORE.json AFTER.json, or B1.json B2.json... -- A1.json A2.json...");
@@ -10017,6 +10201,13 @@ static int cprof__diff_benchmarks(const cprof__diff_arguments *a, cprof_profile 
     return regressed < 0 || (regressed > 0 && (a->fail_on == CPROF_FAIL_TIME || a->fail_on == CPROF_FAIL_ANY));
 }
 
+/* --noise: exit 0, or 1 on a write error or without memory. */
+static int cprof__diff_noise(const cprof__diff_arguments *a, cprof_profile **runs) {
+    int failed = cprof_noise_write((const cprof_profile *const *)runs, (size_t)a->count, stdout, &a->options, 20);
+    if (failed) fprintf(stderr, "cprof: diff --noise: out of memory or a write error\n");
+    return failed;
+}
+
 /* Exit status: 0 no significant regression, 1 one (of the --fail-on kind) or bad input, 2 bad usage. */
 static int cprof__tool_diff(int argc, char **argv) {
     cprof__diff_arguments a;
@@ -10025,6 +10216,12 @@ static int cprof__tool_diff(int argc, char **argv) {
     cprof_profile **runs = (cprof_profile **)cprof__alloc(bytes);
     int status = runs ? 0 : 1, loaded = 0;
     while (!status && loaded < a.count && !(status = cprof__tool_load(a.files[loaded], &runs[loaded]))) loaded++;
+    if (a.noise) {
+        status = status ? status : cprof__diff_noise(&a, runs);
+        for (int i = 0; i < loaded; i++) cprof_profile_free(runs[i]);
+        cprof__release(runs, bytes);
+        return status;
+    }
     char labels[2][600]; /* "b1.json", or "b1.json and 4 more runs" */
     for (int s = 0; s < 2; s++) {
         int first = s ? a.before : 0, runs_of_side = s ? a.count - a.before : a.before;

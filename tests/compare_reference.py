@@ -40,3 +40,11 @@ def normal(x,y):
     z=(abs(u-n*m/2)-0.5)/s
     return math.erfc(z/math.sqrt(2))
 print("ties", normal([1,2,2,3,3,3,4,5],[3,4,4,5,5,6,7,7,8]))
+# Benjamini-Hochberg from its definition: each p's adjusted value is the least m p(j) / j over the
+# ranks j (1 = smallest) of the p-values at least as large, capped at 1.
+def bh(ps):
+    m=len(ps); order=sorted(ps)
+    return [min(1.0,min(m*order[j]/(j+1) for j in range(m) if order[j]>=p)) for p in ps]
+print("bh", bh([0.01,0.04,0.03,0.005,0.5,0.2,0.03]))
+print("welch runs", welch(5,102.0,2.5,5,82.0,2.5))
+print("welch planted", welch(5,104.0,10.0,5,110.0,10.0))

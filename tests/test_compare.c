@@ -1,7 +1,9 @@
 /* The before/after comparison: the seed figures (speedup 2.0, the first improvement at -50%, a
-   regression), new and removed functions, the text report, the CI verdict, several runs per side
-   (Mann-Whitney U), two snapshots of the same work (no significant change), the statistics on fixed
-   samples and the differential flame graph's colours. With `--samples DIR` it writes before.json,
+   regression), new and removed functions, the text report, the CI verdict, one run a side (no test:
+   nothing measured counts without --single-run-threshold), several runs per side (Welch's t-test on the
+   runs, Benjamini-Hochberg over the tests, the --min-share floor) on planted profiles, two snapshots of
+   the same work (no significant change), the statistics on fixed samples, cprof_noise_write and the
+   differential flame graph's colours. With `--samples DIR` it writes before.json,
    after.json and run files for the Makefile's check of the `cprof diff` tool. */
 #include "../cprof.h"
 #include "check.h"
@@ -40,19 +42,28 @@ static const char *first_row(const char *report, const char *title) {
     return row;
 }
 
+/* One run a side with --single-run-threshold=30: a measured change beyond 30% counts, untested. */
+static cprof_compare_options single_run_options(void) {
+    cprof_compare_options o = cprof_compare_defaults();
+    o.single_run_threshold_pct = 30.0;
+    return o;
+}
+
 static void test_seed(void) {
     cprof_profile *before = build_profile(seed_before), *after = build_profile(seed_after);
-    cprof_comparison *c = cprof_compare(before, after, NULL);
+    cprof_compare_options options = single_run_options();
+    cprof_comparison *c = cprof_compare(before, after, &options);
     CHECK(c != NULL);
     CHECK(c->speedup == 2.0);
     const cprof_change *o = cprof_comparison_find(c, "optimized", "total time");
     CHECK(o && o->before == 1e9 && o->after == 5e8 && o->change_pct == -50.0 && o->verdict == CPROF_IMPROVED);
-    CHECK(o && o->p_value == 0.0); /* 100 calls each, every call the same: no spread, a real change */
+    CHECK(o && isnan(o->p_value)); /* one run a side: no test */
     const char *report = report_of(c);
     CHECK_CONTAINS(report, "Wall time: 1.000 s -> 500.00 ms   speedup 2.00x (before / after)");
+    CHECK_CONTAINS(report, "beyond 30% (--single-run-threshold): one run a side gives no test");
     const char *row = first_row(report, "Improvements");
     CHECK_CONTAINS(row, "  optimized  self time");
-    CHECK_CONTAINS(row, "1.000 s   500.00 ms    -50.0%   <0.001");
+    CHECK_CONTAINS(row, "1.000 s   500.00 ms    -50.0%        -");
     CHECK_CONTAINS(report, "REGRESSIONS, largest first (time lost) (0)");
     CHECK_EQ_U64(c->regressed, 0);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
@@ -63,7 +74,8 @@ static void test_seed(void) {
 
 static void test_mixed(void) {
     cprof_profile *before = build_profile(mixed_before), *after = build_profile(mixed_after);
-    cprof_comparison *c = cprof_compare(before, after, NULL);
+    cprof_compare_options options = single_run_options();
+    cprof_comparison *c = cprof_compare(before, after, &options);
     const cprof_change *slower = cprof_comparison_find(c, "slower", "total time");
     CHECK(slower && slower->change_pct == 100.0 && slower->verdict == CPROF_REGRESSED);
     CHECK_EQ_U64(cprof_comparison_find(c, "steady", "self time")->verdict, CPROF_UNCHANGED);
@@ -79,7 +91,7 @@ static void test_mixed(void) {
     /* Improvements by time saved, not by percent: optimized saved 280 ms (-43%), main's self 0 -> 0. */
     const char *report = report_of(c);
     CHECK_CONTAINS(first_row(report, "Improvements"), "  optimized  self time");
-    CHECK_CONTAINS(first_row(report, "!! REGRESSIONS"), "!! slower     self time         100.00 ms   200.00 ms   +100.0%   <0.001");
+    CHECK_CONTAINS(first_row(report, "!! REGRESSIONS"), "!! slower     self time         100.00 ms   200.00 ms   +100.0%        -");
     CHECK_CONTAINS(report, "\nNew functions (only after) (1)\n  fresh      total 30.00 ms, 3 calls\n");
     CHECK_CONTAINS(report, "\nRemoved functions (only before) (1)\n  old        total 50.00 ms, 5 calls\n");
     CHECK_CONTAINS(report, "\n!! 2 significant regressions\n"); /* slower: self and total time */
@@ -89,7 +101,7 @@ static void test_mixed(void) {
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_NONE), 0);
     cprof_comparison_free(c);
     /* A threshold above the change: nothing counts. */
-    cprof_compare_options o = cprof_compare_defaults();
+    cprof_compare_options o = single_run_options();
     o.threshold_pct = 150.0;
     c = cprof_compare(before, after, &o);
     CHECK_EQ_U64(c->regressed + c->improved + c->within_noise, 0);
@@ -99,29 +111,21 @@ static void test_mixed(void) {
     cprof_profile_free(after);
 }
 
-/* A change beyond the threshold that the spread of the calls cannot tell from noise: Welch's test on
-   the per-call durations (mean 10 ms -> 11 ms, standard deviation 5 ms, 10 calls: p = 0.66). */
-static void test_noise_from_spread(void) {
-    static const char *const before_lines[] = {"wobbly 10 100000000 1.225e15", NULL}; /* sd 5 ms */
-    static const char *const after_lines[] = {"wobbly 10 110000000 1.435e15", NULL};
-    cprof_profile *before = build_profile(before_lines), *after = build_profile(after_lines);
+/* One run a side with the defaults: the per-call durations of one run are not independent (a moment of
+   load slows thousands of calls together), so there is no test, and no measured change counts however
+   large; an exact count (allocations) still does. The gate stays open, and the report says why. */
+static void test_single_run_default(void) {
+    cprof_profile *before = build_profile(mixed_before), *after = build_profile(mixed_after);
     cprof_comparison *c = cprof_compare(before, after, NULL);
-    const cprof_change *w = cprof_comparison_find(c, "wobbly", "total time");
-    CHECK(w && w->verdict == CPROF_WITHIN_NOISE);
-    CHECK(w && w->p_value > 0.5 && w->p_value < 0.8);
+    const cprof_change *w = cprof_comparison_find(c, "slower", "total time");
+    CHECK(w && w->change_pct == 100.0 && isnan(w->p_value) && w->verdict == CPROF_WITHIN_NOISE);
+    CHECK_EQ_U64(c->regressed + c->improved, 0);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
-    CHECK_CONTAINS(report_of(c), "~ within noise: beyond the threshold, but not told apart from noise (2)");
+    const char *report = report_of(c);
+    CHECK_CONTAINS(report, "never: one run a side cannot tell a change from the machine's noise. Several runs a side "
+                           "(B1 B2 ... -- A1 A2 ...) give a real test; cprof diff --noise suggests a --single-run-threshold.");
+    CHECK_CONTAINS(report, "~ within noise: beyond the threshold, but not told apart from noise (5)");
     cprof_comparison_free(c);
-    /* One call a side: no spread, so no test, and a measured change is never significant. */
-    static const char *const once_before[] = {"once 1 100000000", NULL};
-    static const char *const once_after[] = {"once 1 200000000", NULL};
-    cprof_profile *b1 = build_profile(once_before), *a1 = build_profile(once_after);
-    c = cprof_compare(b1, a1, NULL);
-    w = cprof_comparison_find(c, "once", "total time");
-    CHECK(w && isnan(w->p_value) && w->verdict == CPROF_WITHIN_NOISE);
-    cprof_comparison_free(c);
-    cprof_profile_free(b1);
-    cprof_profile_free(a1);
     cprof_profile_free(before);
     cprof_profile_free(after);
 }
@@ -149,9 +153,15 @@ static void test_statistics(void) {
     const double xt[] = {1, 2, 2, 3, 3, 3, 4, 5}, yt[] = {3, 4, 4, 5, 5, 6, 7, 7, 8}; /* ties: the normal approximation */
     CHECK_NEAR(cprof__test_mann_whitney_p(xt, 8, yt, 9), 0.006373133838085877, 1e-9);
     CHECK(isnan(cprof__test_mann_whitney_p(x1, 0, y1, 6)));
+    /* Benjamini-Hochberg (tests/compare_reference.py: the definition, min over ranks j >= i of m p(j) / j). */
+    double p[] = {0.01, 0.04, 0.03, 0.005, 0.5, 0.2, 0.03};
+    const double adjusted[] = {0.035, 0.056, 0.0525, 0.035, 0.5, 0.23333333333333336, 0.0525};
+    cprof__test_benjamini_hochberg(p, 7);
+    for (int i = 0; i < 7; i++) CHECK_NEAR(p[i], adjusted[i], 1e-12);
 }
 
-/* Several runs a side: the runs' totals compared with the U test. */
+/* Several runs a side: the runs' totals compared with Welch's t-test (the runs are the independent
+   unit). Reference: tests/compare_reference.py, welch(5, 102, 2.5, 5, 82, 2.5). */
 static void test_runs(void) {
     char lines[5][2][64];
     const char *text[5][2][2];
@@ -170,17 +180,17 @@ static void test_runs(void) {
                                              (const cprof_profile *const *)after, 5, NULL);
     const cprof_change *w = cprof_comparison_find(c, "work", "total time");
     CHECK(w && w->before == 102e6 && w->after == 82e6); /* medians */
-    CHECK_NEAR(w->p_value, 2.0 / 252.0, 1e-12);
+    CHECK_NEAR(w->p_value, 4.0739183286775307e-08, 1e-12); /* two tests (self, total), both this p: adjusted, the same */
+    CHECK_EQ_U64(c->tests, 2);
     CHECK_EQ_U64(w->verdict, CPROF_IMPROVED);
     CHECK_NEAR(c->speedup, 102.0 / 82.0, 1e-12);
     CHECK_CONTAINS(report_of(c), "Runs: 5 before, 5 after.");
-    CHECK_CONTAINS(report_of(c), "Mann-Whitney U test on the runs' values");
+    CHECK_CONTAINS(report_of(c), "when Welch's t-test on the runs' values gives p < 0.05 adjusted for the 2 tests (Benjamini-Hochberg).");
     cprof_comparison_free(c);
-    /* Three runs a side can never reach p < 0.05 (the smallest p is 0.1): within noise. */
-    c = cprof_compare_runs((const cprof_profile *const *)before, 3, (const cprof_profile *const *)after, 3, NULL);
+    /* One run on one side: no spread there, no test, within noise. */
+    c = cprof_compare_runs((const cprof_profile *const *)before, 1, (const cprof_profile *const *)after, 5, NULL);
     w = cprof_comparison_find(c, "work", "total time");
-    CHECK(w && w->verdict == CPROF_WITHIN_NOISE);
-    CHECK_NEAR(w->p_value, 0.1, 1e-12);
+    CHECK(w && isnan(w->p_value) && w->verdict == CPROF_WITHIN_NOISE);
     cprof_comparison_free(c);
     CHECK(cprof_compare_runs((const cprof_profile *const *)before, 0, (const cprof_profile *const *)after, 1, NULL) == NULL);
     CHECK(cprof_compare(before[0], NULL, NULL) == NULL);
@@ -188,6 +198,80 @@ static void test_runs(void) {
         cprof_profile_free(before[r]);
         cprof_profile_free(after[r]);
     }
+}
+
+/* A planted run: main 1000 ms, then `count` children of 10 calls each, their totals in ms. */
+static cprof_profile *planted(const char *const *names, const double *ms, size_t count) {
+    char lines[64][64];
+    const char *text[65];
+    snprintf(lines[0], 64, "main 1 1000000000");
+    text[0] = lines[0];
+    for (size_t i = 0; i < count && i < 63; i++) {
+        snprintf(lines[i + 1], 64, " %s 10 %.0f", names[i], ms[i] * 1e6);
+        text[i + 1] = lines[i + 1];
+    }
+    text[count < 63 ? count + 1 : 64] = NULL;
+    return build_profile(text);
+}
+
+/* Five runs a side: `one` at 100, 102, ... ms before and 106, 108, ... after (alone, Welch's p =
+   0.0170716812337937, tests/compare_reference.py: welch(5, 104, 10, 5, 110, 10)), next to `extra`
+   functions of 40 ms that do not change. */
+static cprof_comparison *planted_runs(size_t extra, const cprof_compare_options *options) {
+    const char *names[32] = {"one", "tiny"};
+    static const char *const steady[] = {"s00", "s01", "s02", "s03", "s04", "s05", "s06", "s07", "s08", "s09",
+                                         "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19"};
+    double ms[32];
+    cprof_profile *runs[10];
+    for (size_t i = 0; i < extra; i++) names[2 + i] = steady[i], ms[2 + i] = 40.0;
+    for (int r = 0; r < 10; r++) {
+        ms[0] = (r < 5 ? 100.0 : 106.0) + 2.0 * (r % 5);
+        ms[1] = r < 5 ? 0.01 + 0.001 * r : 0.1 + 0.001 * r; /* 0.001% of the run, ten times slower after */
+        runs[r] = planted(names, ms, 2 + extra);
+    }
+    cprof_comparison *c = cprof_compare_runs((const cprof_profile *const *)runs, 5, (const cprof_profile *const *)runs + 5,
+                                             5, options);
+    for (int r = 0; r < 10; r++) cprof_profile_free(runs[r]);
+    return c;
+}
+
+/* The gate's rules on planted runs: the p-values adjusted for the number of tests (Benjamini-Hochberg),
+   the family being the functions at least --min-share of the run; a change below the floor never counts. */
+static void test_gate_rules(void) {
+    const double raw = 0.0170716812337937;
+    /* Tested: main self (it loses what one gains: the same |t|), main total (p 1), one self and total;
+       tiny holds 0.001% of the run: untested. The three p = raw, ranks 1-3 of 4: adjusted raw * 4 / 3. */
+    cprof_comparison *c = planted_runs(0, NULL);
+    const cprof_change *one = cprof_comparison_find(c, "one", "self time");
+    CHECK_EQ_U64(c->tests, 4);
+    CHECK_NEAR(one->p_value, raw * 4.0 / 3.0, 1e-9);
+    CHECK_EQ_U64(one->verdict, CPROF_REGRESSED);
+    const cprof_change *tiny = cprof_comparison_find(c, "tiny", "self time");
+    CHECK(tiny && tiny->change_pct > 700.0 && isnan(tiny->p_value) && tiny->verdict == CPROF_UNCHANGED);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
+    cprof_comparison_free(c);
+    /* Twenty steady functions more: 44 tests, the same three p: adjusted raw * 44 / 3 = 0.25, noise. */
+    c = planted_runs(20, NULL);
+    one = cprof_comparison_find(c, "one", "self time");
+    CHECK_EQ_U64(c->tests, 44);
+    CHECK_NEAR(one->p_value, raw * 44.0 / 3.0, 1e-9);
+    CHECK_EQ_U64(one->verdict, CPROF_WITHIN_NOISE);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
+    cprof_comparison_free(c);
+    /* --min-share=0: tiny is tested (and significant: its runs barely spread); one's change (6 ms,
+       0.6% of the run) is below --min-share=1, so it does not count however significant. */
+    cprof_compare_options o = cprof_compare_defaults();
+    o.min_share_pct = 0.0;
+    c = planted_runs(0, &o);
+    tiny = cprof_comparison_find(c, "tiny", "self time");
+    CHECK(tiny && !isnan(tiny->p_value) && tiny->verdict == CPROF_REGRESSED);
+    cprof_comparison_free(c);
+    o.min_share_pct = 1.0;
+    c = planted_runs(0, &o);
+    one = cprof_comparison_find(c, "one", "self time");
+    CHECK(one && one->change_pct > 5.0 && one->verdict == CPROF_UNCHANGED);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
+    cprof_comparison_free(c);
 }
 
 static void work(int calls, uint64_t ns) {
@@ -327,9 +411,10 @@ int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--samples") == 0) return write_samples(argv[2]);
     test_seed();
     test_mixed();
-    test_noise_from_spread();
+    test_single_run_default();
     test_statistics();
     test_runs();
+    test_gate_rules();
     test_snapshots();
     test_flamegraph();
     test_allocations();
