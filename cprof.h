@@ -379,7 +379,7 @@
        >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
-       >>math           quantiles, Welch's t-test, the Mann-Whitney U test
+       >>math           quantiles, Welch's t-test, the Benjamini-Hochberg adjustment
        recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
@@ -970,7 +970,6 @@ void *cprof__test_alloc(size_t bytes);                         /* memory cprof_p
 cprof_benchmark *cprof__test_bench_append(cprof_profile *profile, const char *name);
 void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]); /* {n, mean, variance} */
 double cprof__test_welch_p(const double x[3], const double y[3]);
-double cprof__test_mann_whitney_p(const double *x, size_t n, const double *y, size_t m);
 void cprof__test_benjamini_hochberg(double *p_values, size_t count); /* adjusted in place, order kept */
 int cprof__test_json_valid(const char *text, size_t length);   /* 1 when the text parses as JSON */
 int cprof__test_thread_counting(void); /* this thread: 1 when it has counters open, +2 when its first scope has values */
@@ -1721,7 +1720,7 @@ static int cprof__write_file_atomic(const char *path, const cprof__buf *content)
 
 /* ==================================================================================================
    >>math: statistics: quantiles and medians, Welch's t-test (through the incomplete beta function),
-   the Mann-Whitney U test
+   the Benjamini-Hochberg adjustment of p-values
    ================================================================================================== */
 /* --- statistics: arrays in, numbers out ------------------------------------------------------------ */
 static int cprof__compare_doubles(const void *a, const void *b) {
@@ -1826,70 +1825,6 @@ static void cprof__benjamini_hochberg(double **refs, size_t count) {
         if (adjusted < smallest) smallest = adjusted;
         *refs[i] = smallest;
     }
-}
-
-typedef struct cprof__ranked {
-    double value;
-    int group; /* 0: x, 1: y */
-} cprof__ranked;
-
-static int cprof__compare_ranked(const void *a, const void *b) {
-    double x = ((const cprof__ranked *)a)->value, y = ((const cprof__ranked *)b)->value;
-    return x < y ? -1 : x > y;
-}
-
-/* P(U <= u) when the n + m values have no ties: the share of the C(n + m, n) ways to give x its
-   ranks whose rank sum is at most u + n (n + 1) / 2, counted by a knapsack over the ranks. */
-static double cprof__mann_whitney_exact(size_t n, size_t m, double u) {
-    size_t total = n + m, max_sum = total * (total + 1) / 2;
-    size_t bytes = (n + 1) * (max_sum + 1) * sizeof(double);
-    double *ways = (double *)cprof__alloc(bytes); /* ways[k * (max_sum + 1) + s]: k ranks summing to s */
-    if (!ways) return NAN;
-    ways[0] = 1.0;
-    for (size_t rank = 1; rank <= total; rank++)
-        for (size_t k = rank < n ? rank : n; k >= 1; k--)
-            for (size_t s = max_sum; s >= rank; s--) ways[k * (max_sum + 1) + s] += ways[(k - 1) * (max_sum + 1) + s - rank];
-    double below = 0.0, all = 0.0, limit = u + (double)(n * (n + 1) / 2);
-    for (size_t s = 0; s <= max_sum; s++) {
-        all += ways[n * (max_sum + 1) + s];
-        if ((double)s <= limit + 1e-9) below += ways[n * (max_sum + 1) + s];
-    }
-    cprof__release(ways, bytes);
-    return below / all;
-}
-
-/* The Mann-Whitney U test: two-sided p that x and y come from distributions of which one tends to
-   be larger. Exact without ties up to 40 values; else the normal approximation with the tie
-   correction and a continuity correction of 1/2. NaN when a side is empty. */
-static double cprof__mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
-    size_t total = n + m, bytes = (total ? total : 1) * sizeof(cprof__ranked);
-    if (!n || !m) return NAN;
-    cprof__ranked *all = (cprof__ranked *)cprof__alloc(bytes);
-    if (!all) return NAN;
-    for (size_t i = 0; i < total; i++) {
-        all[i].value = i < n ? x[i] : y[i - n];
-        all[i].group = i >= n;
-    }
-    qsort(all, total, sizeof *all, cprof__compare_ranked);
-    double rank_sum_x = 0.0, ties = 0.0;
-    for (size_t i = 0, j; i < total; i = j) {
-        for (j = i + 1; j < total && all[j].value == all[i].value;) j++;
-        double tied = (double)(j - i), rank = (double)(i + j + 1) / 2.0; /* the average of ranks i+1..j */
-        ties += tied * tied * tied - tied;
-        for (size_t k = i; k < j; k++) rank_sum_x += all[k].group == 0 ? rank : 0.0;
-    }
-    cprof__release(all, bytes);
-    double dn = (double)n, dm = (double)m, u = rank_sum_x - dn * (dn + 1.0) / 2.0;
-    double smaller = u < dn * dm - u ? u : dn * dm - u;
-    if (ties == 0.0 && total <= 40) {
-        double p = 2.0 * cprof__mann_whitney_exact(n, m, smaller);
-        return p > 1.0 ? 1.0 : p;
-    }
-    double dt = (double)total;
-    double sigma = sqrt(dn * dm / 12.0 * ((dt + 1.0) - ties / (dt * (dt - 1.0))));
-    if (!(sigma > 0.0)) return 1.0;
-    double z = (fabs(u - dn * dm / 2.0) - 0.5) / sigma;
-    return z <= 0.0 ? 1.0 : erfc(z / sqrt(2.0));
 }
 
 /* ==================================================================================================
@@ -8564,59 +8499,15 @@ int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile
     return failed ? -1 : 0;
 }
 
-/* --- two runs compared: per benchmark (name and n) the change of the median, and whether it exceeds
-   both the threshold and the noise (Mann-Whitney U on the samples) ---------------------------------- */
+/* --- runs compared: per benchmark (name and n) the change of the median, and whether it exceeds the
+   threshold and the noise. The samples of one run are not independent (a moment of load slows a run of
+   them together), so the test is on the runs: Welch's t-test on each run's median, the p-values adjusted
+   for the number of benchmarks (Benjamini-Hochberg); one run a side has no test (--single-run-threshold).
+   --min-share does not apply: a benchmark is not a share of a run. ------------------------------------ */
 static cprof_benchmark *cprof__bench_find(const cprof_profile *p, const cprof_benchmark *like) {
     for (size_t i = 0; i < p->benchmark_count; i++)
         if (p->benchmarks[i].n == like->n && strcmp(p->benchmarks[i].name, like->name) == 0) return &p->benchmarks[i];
     return NULL;
-}
-
-/* One line; returns 1 when the benchmark regressed. */
-static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, const cprof_benchmark *y,
-                                    double threshold_pct, double alpha) {
-    char n[32], before[24], after[24];
-    double change = x->stats.median_ns > 0 ? 100 * (y->stats.median_ns - x->stats.median_ns) / x->stats.median_ns : 0;
-    double p_value = cprof__mann_whitney_p(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
-    if (isnan(p_value)) p_value = 1; /* no samples on a side: nothing tells the change from noise */
-    static const char *const verdicts[] = {"unchanged", "within noise", "improved", "REGRESSED"};
-    int verdict = cprof__verdict(change, p_value, 1, threshold_pct, alpha);
-    cprof__buf_textf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
-    cprof__buf_pad_left(b, cprof__bench_time(before, x->stats.median_ns), 9);
-    cprof__buf_puts(b, " ");
-    cprof__buf_pad_left(b, cprof__bench_time(after, y->stats.median_ns), 9);
-    cprof__buf_textf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdicts[verdict]);
-    return verdict == CPROF_REGRESSED;
-}
-
-static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before, const cprof_profile *after,
-                                      double threshold_pct, double alpha) {
-    int regressed = 0;
-    char n[32];
-    cprof__buf_textf(b, "Benchmarks compared (median per iteration; a change counts when over %.3g%% and the "
-                         "Mann-Whitney U test's p < %.3g)\n  %-24s %11s %9s %9s %9s\n",
-                      threshold_pct, alpha, "name", "n", "before", "after", "change");
-    for (size_t i = 0; i < after->benchmark_count; i++) {
-        const cprof_benchmark *y = &after->benchmarks[i], *x = cprof__bench_find(before, y);
-        if (x) regressed += cprof__bench_compare_row(b, x, y, threshold_pct, alpha);
-        else cprof__buf_textf(b, "  %-24s %11s  new\n", y->name, y->n ? cprof__count(n, y->n) : "-");
-    }
-    for (size_t i = 0; i < before->benchmark_count; i++)
-        if (!cprof__bench_find(after, &before->benchmarks[i]))
-            cprof__buf_textf(b, "  %-24s %11s  removed\n", before->benchmarks[i].name,
-                              before->benchmarks[i].n ? cprof__count(n, before->benchmarks[i].n) : "-");
-    cprof__buf_textf(b, "%d regressed\n", regressed);
-    return regressed;
-}
-
-int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
-                              const cprof_compare_options *options) {
-    cprof__buf b;
-    cprof_compare_options o = options ? *options : cprof_compare_defaults();
-    memset(&b, 0, sizeof b);
-    if (!before || !after || !out) return -1;
-    int regressed = cprof__bench_compare_build(&b, before, after, o.threshold_pct, o.alpha);
-    return cprof__buf_to_file(&b, out) ? -1 : regressed;
 }
 
 /* Several runs of a side as one: each benchmark (name and n) with the samples of every run. */
@@ -8644,14 +8535,127 @@ fail:
     return NULL;
 }
 
+typedef struct cprof__bench_change { /* one benchmark of after, against before */
+    const cprof_benchmark *like;     /* the after run's (name, n) */
+    int in_before;
+    double before_ns, after_ns, change_pct, p_value; /* medians of the runs' medians; p adjusted; NaN untested */
+    int verdict;
+} cprof__bench_change;
+
+/* The runs' medians of the benchmark like `like` into out[]; returns how many runs had it. */
+static size_t cprof__bench_medians(const cprof_profile *const *runs, size_t count, const cprof_benchmark *like, double *out) {
+    size_t found = 0;
+    for (size_t r = 0; r < count; r++) {
+        const cprof_benchmark *b = cprof__bench_find(runs[r], like);
+        if (b && b->sample_count) out[found++] = b->stats.median_ns;
+    }
+    return found;
+}
+
+/* The change of one benchmark; scratch holds before_count + after_count values. */
+static void cprof__bench_change_of(cprof__bench_change *change, const cprof_profile *const *before, size_t before_count,
+                                   const cprof_profile *const *after, size_t after_count, double *scratch) {
+    size_t x = cprof__bench_medians(before, before_count, change->like, scratch);
+    size_t y = cprof__bench_medians(after, after_count, change->like, scratch + x);
+    change->in_before = x > 0;
+    change->p_value = before_count > 1 || after_count > 1 ? cprof__welch_p(cprof__sample_of_values(scratch, x),
+                                                                           cprof__sample_of_values(scratch + x, y))
+                                                          : NAN;
+    change->before_ns = x ? cprof__median(scratch, x) : 0.0;
+    change->after_ns = y ? cprof__median(scratch + x, y) : 0.0;
+    change->change_pct = change->before_ns > 0 ? 100 * (change->after_ns - change->before_ns) / change->before_ns : 0.0;
+}
+
+static void cprof__bench_compare_row(cprof__buf *b, const cprof__bench_change *change) {
+    static const char *const verdicts[] = {"unchanged", "within noise", "improved", "REGRESSED"};
+    char n[32], before[24], after[24], p[24];
+    cprof__buf_textf(b, "  %-24s %11s ", change->like->name, change->like->n ? cprof__count(n, change->like->n) : "-");
+    cprof__buf_pad_left(b, cprof__bench_time(before, change->before_ns), 9);
+    cprof__buf_puts(b, " ");
+    cprof__buf_pad_left(b, cprof__bench_time(after, change->after_ns), 9);
+    if (isnan(change->p_value)) cprof__snprintf(p, sizeof p, "%s", "-");
+    else cprof__snprintf(p, sizeof p, "%.2g", change->p_value);
+    cprof__buf_textf(b, " %+8.1f%%  p=%-8s %s\n", change->change_pct, p, verdicts[change->verdict]);
+}
+
+static void cprof__bench_compare_header(cprof__buf *b, const cprof_compare_options *o, size_t runs_before,
+                                        size_t runs_after, size_t tests) {
+    cprof__buf_textf(b, "Benchmarks compared (median per iteration; %llu run%s before, %llu after: the median of the runs' "
+                         "medians). A change counts when over %.3g%% and ", (unsigned long long)runs_before,
+                      runs_before == 1 ? "" : "s", (unsigned long long)runs_after, o->threshold_pct);
+    if (runs_before > 1 || runs_after > 1)
+        cprof__buf_textf(b, "Welch's t-test on the runs' medians gives p < %.3g adjusted for the %llu tests "
+                             "(Benjamini-Hochberg)\n", o->alpha, (unsigned long long)tests);
+    else if (o->single_run_threshold_pct > 0)
+        cprof__buf_textf(b, "over %.3g%% (--single-run-threshold): the samples of one run are not independent, so "
+                             "no test; several runs a side give one\n", o->single_run_threshold_pct);
+    else
+        cprof__buf_puts(b, "never with one run a side: its samples are not independent, so no test tells a change "
+                           "from the machine's noise; several runs a side give one\n");
+    cprof__buf_textf(b, "  %-24s %11s %9s %9s %9s\n", "name", "n", "before", "after", "change");
+}
+
+/* Every benchmark of after compared; returns how many regressed, -1 without memory. */
+static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *const *before, size_t before_count,
+                                      const cprof_profile *const *after, size_t after_count, const cprof_compare_options *o) {
+    cprof_profile *pool_before = cprof__bench_pool(before, before_count), *pool_after = cprof__bench_pool(after, after_count);
+    size_t count = pool_after ? pool_after->benchmark_count : 0, tests = 0, scratch_bytes = (before_count + after_count) * sizeof(double);
+    cprof__bench_change *changes = (cprof__bench_change *)cprof__alloc((count ? count : 1) * sizeof *changes);
+    double **family = (double **)cprof__alloc((count ? count : 1) * sizeof *family);
+    double *scratch = (double *)cprof__alloc(scratch_bytes);
+    int regressed = pool_before && pool_after && changes && family && scratch ? 0 : -1;
+    char n[32];
+    for (size_t i = 0; i < count && regressed == 0; i++) {
+        changes[i].like = &pool_after->benchmarks[i];
+        cprof__bench_change_of(&changes[i], before, before_count, after, after_count, scratch);
+        if (changes[i].in_before && !isnan(changes[i].p_value)) family[tests++] = &changes[i].p_value;
+    }
+    if (regressed == 0) {
+        cprof__benjamini_hochberg(family, tests);
+        cprof__bench_compare_header(b, o, before_count, after_count, tests);
+    }
+    for (size_t i = 0; i < count && regressed >= 0; i++) {
+        cprof__bench_change *change = &changes[i];
+        int beyond = before_count == 1 && after_count == 1 && o->single_run_threshold_pct > 0 &&
+                     fabs(change->change_pct) >= o->single_run_threshold_pct;
+        change->verdict = cprof__verdict(change->change_pct, beyond ? 0.0 : change->p_value, 1, o->threshold_pct, o->alpha);
+        if (!change->in_before) cprof__buf_textf(b, "  %-24s %11s  new\n", change->like->name, change->like->n ? cprof__count(n, change->like->n) : "-");
+        else cprof__bench_compare_row(b, change);
+        regressed += change->in_before && change->verdict == CPROF_REGRESSED;
+    }
+    for (size_t i = 0; pool_before && pool_after && regressed >= 0 && i < pool_before->benchmark_count; i++)
+        if (!cprof__bench_find(pool_after, &pool_before->benchmarks[i]))
+            cprof__buf_textf(b, "  %-24s %11s  removed\n", pool_before->benchmarks[i].name,
+                              pool_before->benchmarks[i].n ? cprof__count(n, pool_before->benchmarks[i].n) : "-");
+    if (regressed >= 0) cprof__buf_textf(b, "%d regressed\n", regressed);
+    cprof__release(changes, (count ? count : 1) * sizeof *changes);
+    cprof__release(family, (count ? count : 1) * sizeof *family);
+    cprof__release(scratch, scratch_bytes);
+    cprof_profile_free(pool_before);
+    cprof_profile_free(pool_after);
+    return regressed;
+}
+
 int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
                                    const cprof_profile *const *after, size_t after_count, FILE *out,
                                    const cprof_compare_options *options) {
-    cprof_profile *x = cprof__bench_pool(before, before_count), *y = cprof__bench_pool(after, after_count);
-    int result = x && y ? cprof_bench_compare_write(x, y, out, options) : -1;
-    cprof_profile_free(x);
-    cprof_profile_free(y);
-    return result;
+    cprof__buf b;
+    cprof_compare_options o = options ? *options : cprof_compare_defaults();
+    memset(&b, 0, sizeof b);
+    if (!before || !after || !before_count || !after_count || !out) return -1;
+    for (size_t r = 0; r < before_count + after_count; r++)
+        if (!(r < before_count ? before[r] : after[r - before_count])) return -1;
+    int regressed = cprof__bench_compare_build(&b, before, before_count, after, after_count, &o);
+    if (regressed < 0) {
+        cprof__buf_free(&b);
+        return -1;
+    }
+    return cprof__buf_to_file(&b, out) ? -1 : regressed;
+}
+
+int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                              const cprof_compare_options *options) {
+    return cprof_bench_compare_runs_write(&before, 1, &after, 1, out, options);
 }
 
 /* ==================================================================================================
@@ -9767,10 +9771,6 @@ void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]
 double cprof__test_welch_p(const double x[3], const double y[3]) {
     cprof__sample a = {x[0], x[1], x[2]}, b = {y[0], y[1], y[2]};
     return cprof__welch_p(a, b);
-}
-
-double cprof__test_mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
-    return cprof__mann_whitney_p(x, n, y, m);
 }
 
 void cprof__test_benjamini_hochberg(double *p_values, size_t count) {
