@@ -177,18 +177,28 @@
        cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t before_count,
                                             const cprof_profile *const *after, size_t after_count, options)
            Per function (matched by name) and metric (self time, total time, calls, each counter's self value
-           in ns or counts) the before and after value (several runs: the medians), change_pct (negative =
-           better; INFINITY from 0), p_value and a verdict: CPROF_REGRESSED / CPROF_IMPROVED when the change is
-           beyond threshold_pct (default 5) and, for measured metrics (times, counters), the test gives p < alpha
-           (default 0.05); CPROF_WITHIN_NOISE when it is beyond the threshold only; else CPROF_UNCHANGED. Calls are
-           exact counts: the threshold alone decides. The test: one run a side, Welch's t-test on the per-call
-           durations from calls, total and sum_sq_ns2 (self time uses the calls' spread; fewer than 2 calls or a
-           counter: untested, p NaN, never significant); several runs, the Mann-Whitney U test on the runs'
-           values (exact without ties up to 40 runs: 3 runs a side can never reach p < 0.05, 4 can). Functions
-           in one side only are CPROF_NEW / CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall
-           time / after wall time. NULL on a NULL or missing profile, or without memory. options NULL = defaults.
+           in ns or counts, allocations) the before and after value (several runs: the medians), change_pct
+           (negative = better; INFINITY from 0), p_value and a verdict. A change counts (CPROF_REGRESSED /
+           CPROF_IMPROVED) when it is beyond threshold_pct (default 5), at least min_share_pct (default 0.5) of
+           the metric's whole (the wall time for times, else the sum over the functions), and, for measured
+           metrics (times, counters): several runs a side, Welch's t-test on the runs' values (the runs are the
+           independent unit; the calls inside one run are not) gives p < alpha (0.05) after the
+           Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
+           holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
+           beyond single_run_threshold_pct, never when it is 0 (the default; cprof_noise_write suggests one).
+           Beyond the threshold but not counting: CPROF_WITHIN_NOISE; else CPROF_UNCHANGED (also below the
+           floor). Calls and allocations are exact counts: no test. Functions in one side only are CPROF_NEW /
+           CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall time / after wall time. NULL on a
+           NULL or missing profile, or without memory. options NULL = defaults.
        void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
-       cprof_compare_options cprof_compare_defaults(void)        threshold_pct 5, alpha 0.05, labels NULL.
+       cprof_compare_options cprof_compare_defaults(void)
+           threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 0, labels NULL.
+       int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *, const cprof_compare_options *,
+                             size_t shown)
+           Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
+           heaviest functions with their share and largest self-time change that the floor lets count, the
+           largest change of a self or total time, and a single_run_threshold_pct above it (+25%, rounded up to
+           10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
        const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
            The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
        int cprof_comparison_failed(const cprof_comparison *, int fail_on)
@@ -293,10 +303,12 @@
        int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *,
                                      const cprof_compare_options *)
        int cprof_bench_compare_runs_write(before[], before_count, after[], after_count, FILE *, options)
-           Benchmarks matched by name and n: the change of the median, the Mann-Whitney U test on the
-           samples (several runs a side: pooled); REGRESSED or improved when beyond threshold_pct and
-           p < alpha (the options of cprof diff; NULL = defaults), "within noise" when only beyond the
-           threshold; new and removed ones listed. Returns how many regressed, -1 on an error. `cprof diff`
+           Benchmarks matched by name and n: the change of the median (several runs: the median of the
+           runs' medians); REGRESSED or improved when beyond threshold_pct and, several runs a side, Welch's
+           t-test on the runs' medians gives p < alpha after Benjamini-Hochberg over the benchmarks, one run a
+           side (its samples are not independent: no test), beyond single_run_threshold_pct (never when 0);
+           "within noise" when only beyond threshold_pct; new and removed ones listed (the options of cprof
+           diff; NULL = defaults; min_share_pct does not apply). Returns how many regressed, -1 on an error. `cprof diff`
            prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
            (with --fail-on=time or any); `cprof bench P.json` prints cprof_bench_write.
 
@@ -7769,10 +7781,11 @@ int cprof_load(const char *path, cprof_profile **out) {
 }
 
 /* ==================================================================================================
-   >>compare: before and after: per function and metric the change, whether it exceeds both the
-   threshold and the noise (Welch's t-test for one run per side, Mann-Whitney U for several), the
-   text report, the CI verdict, the differential flame graph and in-process snapshots; then the
-   benchmarks of two runs compared
+   >>compare: before and after: per function and metric the change, whether it exceeds the threshold,
+   the --min-share floor and the noise (several runs a side: Welch's t-test on the runs, adjusted by
+   Benjamini-Hochberg; one run a side: no test), the text report, the CI verdict, the noise of several
+   runs of one build, the differential flame graph and in-process snapshots; then the benchmarks of
+   runs compared
    ================================================================================================== */
 cprof_compare_options cprof_compare_defaults(void) {
     cprof_compare_options options;
@@ -9859,11 +9872,18 @@ static const char cprof__tool_help[] =
     "                      an interactive SVG flame graph (one file, open it in a browser);\n"
     "                      alloc-bytes and alloc-count: the allocations made in each scope (CPROF_WRAP_MALLOC)\n"
     "  leaks P.json        blocks still allocated at capture, by allocation site, the largest first\n"
-    "  diff [--threshold=PCT] [--fail-on=none|time|alloc|any] [--svg OUT.svg] [--before-widths]\n"
-    "       BEFORE.json AFTER.json    (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
-    "                      what got faster or slower, beyond PCT (default 5) and the noise; exit status 1\n"
-    "                      on a significant regression of the --fail-on kind (default any), for CI gates;\n"
-    "                      benchmarks in the profiles are compared too (their samples, Mann-Whitney U)\n"
+    "  diff [--threshold=PCT] [--min-share=PCT] [--single-run-threshold=PCT] [--fail-on=none|time|alloc|any]\n"
+    "       [--svg OUT.svg] [--before-widths] BEFORE.json AFTER.json\n"
+    "                      (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
+    "                      what got faster or slower: beyond PCT (default 5), at least --min-share of the run\n"
+    "                      (default 0.5), and beyond the noise: several runs a side, Welch's t-test on the\n"
+    "                      runs, p < 0.05 adjusted for the number of tests (Benjamini-Hochberg); one run a\n"
+    "                      side has no test: times and counters count only beyond --single-run-threshold\n"
+    "                      (default 0: never). Exit status 1 on a regression of the --fail-on kind (default\n"
+    "                      any), for CI gates; benchmarks in the profiles are compared by the same rules\n"
+    "  diff --noise A1.json A2.json ...\n"
+    "                      several runs of one build: each function's largest change between two runs, and\n"
+    "                      the --single-run-threshold that none of them would have passed\n"
     "  analyze [--json] P.json\n"
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
