@@ -395,8 +395,9 @@ check-flamegraph-xml: $(TEST_OBJECT)
 
 # The same SVGs in headless Chromium: hover, zoom, search, reset, a view reopened from its URL,
 # screenshots in build/check/svg-browser; in the hostile ones (test_hostile --samples) no element,
-# attribute or script of the profile's strings. Skipped, saying so, when Chromium or Node is missing.
-check-flamegraph-browser: $(TEST_OBJECT)
+# attribute or script of the profile's strings; in differential ones (cprof diff --svg) every frame's
+# contrast. Skipped, saying so, when Chromium or Node is missing.
+check-flamegraph-browser: $(TEST_OBJECT) $(BUILD)/cprof
 	@if [ ! -x $(CHROMIUM) ] || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  echo "SKIP: the flame graph's browser test needs $(CHROMIUM), node and npm (.ci/run installs them)"; exit 0; fi; \
 	rm -rf $(BUILD)/check/svg-browser && mkdir -p $(BUILD)/check/svg-browser && \
@@ -405,6 +406,9 @@ check-flamegraph-browser: $(TEST_OBJECT)
 	./$(BUILD)/check/svg-browser/samples --samples $(BUILD)/check/svg-browser && \
 	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_hostile.c $(TEST_OBJECT) -o $(BUILD)/check/svg-browser/hostile $(LIBS) && \
 	./$(BUILD)/check/svg-browser/hostile --samples $(BUILD)/check/svg-browser && \
+	{ ./$(BUILD)/cprof diff --svg $(BUILD)/check/svg-browser/diff-after.svg tests/corpus/wordfreq.json tests/corpus/wordfreq-counters.json; \
+	  ./$(BUILD)/cprof diff --before-widths --svg $(BUILD)/check/svg-browser/diff-before.svg tests/corpus/threads.json tests/corpus/wordfreq.json; \
+	  ./$(BUILD)/cprof diff --svg $(BUILD)/check/svg-browser/diff-threads.svg tests/corpus/wordfreq.json tests/corpus/threads.json; } > /dev/null && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 300 node tests/flamegraph_browser.cjs $(BUILD)/check/svg-browser
 
 # The leaks cprof reports for a program equal valgrind's "definitely lost": bytes and blocks.

@@ -6295,6 +6295,7 @@ int cprof_stats_write(const cprof_profile *p, FILE *out) {
 #define CPROF__FLAME_PAD 10.0
 #define CPROF__FLAME_ROW 16.0     /* one level of the tree: a 15 px frame and a 1 px gap */
 #define CPROF__FLAME_TOP 56.0     /* title, subtitle and the controls above the frames */
+#define CPROF__FLAME_LEGEND 22.0  /* a legend's row below them (the differential flame graph) */
 #define CPROF__FLAME_BOTTOM 30.0  /* the details line below them */
 #define CPROF__FLAME_CHAR 7.25    /* width of a character of the 12 px label font */
 #define CPROF__FLAME_MAX_LEVELS (CPROF__MAX_TREE_DEPTH + 2) /* "all", a thread, its tree; deeper is cut (and counted) */
@@ -6436,6 +6437,7 @@ typedef struct cprof__flame {
     FILE *stream;          /* when set, the document is written there in pieces as it grows */
     int stream_failed;
     const struct cprof__flame_painter *paint; /* the differential colouring; NULL otherwise */
+    double top;                               /* y of the frames' area: below the title and any legend */
     uint32_t node;                            /* the node being drawn; CPROF_NONE for "all" and a thread */
     uint32_t counter;                         /* the metric is this perf counter's self value; CPROF_NONE: metric */
 } cprof__flame;
@@ -6452,11 +6454,31 @@ static const char *cprof__flame_metric_name(const cprof__flame *f) {
 }
 
 /* Another colouring of the frames: the differential flame graph (>>compare) sets each frame's colour
-   and appends its before and after to the tooltip's details. */
+   and appends its before and after to the tooltip's details, and draws a legend at y. Its frames get a
+   dark border and a label black or white, whichever contrasts more with the fill. */
 typedef struct cprof__flame_painter {
     void (*paint_frame)(const void *context, uint32_t node, int rgb[3], cprof__buf *details);
     const void *context;
+    void (*legend)(const void *context, cprof__buf *out, double y);
 } cprof__flame_painter;
+
+/* WCAG 2 relative luminance of an sRGB colour, 0 (black) to 1 (white). */
+static double cprof__luminance(const int rgb[3]) {
+    static const double weights[3] = {0.2126, 0.7152, 0.0722};
+    double luminance = 0.0;
+    for (int i = 0; i < 3; i++) {
+        double c = rgb[i] / 255.0;
+        luminance += weights[i] * (c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4));
+    }
+    return luminance;
+}
+
+/* White text on this fill: when it contrasts more than black, (1 + 0.05) / (L + 0.05) against
+   (L + 0.05) / 0.05. The larger of the two is at least 4.58:1 for every fill. */
+static int cprof__label_white(const int rgb[3]) {
+    double luminance = cprof__luminance(rgb);
+    return 1.05 / (luminance + 0.05) > (luminance + 0.05) / 0.05;
+}
 
 /* Hands the text so far to the stream, so that a large graph never sits in memory whole. */
 static void cprof__flame_flush(cprof__flame *f) {
@@ -6499,7 +6521,7 @@ static uint32_t cprof__flame_deepest(cprof__flame *f, uint32_t node, uint32_t le
 
 static double cprof__flame_y(const cprof__flame *f, uint32_t level) {
     uint32_t row = f->o.inverted ? level : f->levels - 1 - level;
-    return CPROF__FLAME_TOP + CPROF__FLAME_ROW * row;
+    return f->top + CPROF__FLAME_ROW * row;
 }
 
 /* One frame: a group with its tooltip (name, then the details line), its rectangle and its label.
@@ -6524,9 +6546,11 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
                       cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
     if (f->paint) f->paint->paint_frame(f->paint->context, f->node, rgb, f->out);
     cprof__buf_puts(f->out, "</title>");
-    cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>",
-                      x, y, width, CPROF__FLAME_ROW - 1.0, rgb[0], rgb[1], rgb[2]);
-    cprof__buf_printf(f->out, "<text x=\"%.2f\" y=\"%.1f\">", x + 3.0, y + 11.5);
+    cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"%s/>",
+                      x, y, width, CPROF__FLAME_ROW - 1.0, rgb[0], rgb[1], rgb[2],
+                      f->paint ? " style=\"stroke:#333;stroke-width:0.6\"" : "");
+    cprof__buf_printf(f->out, "<text x=\"%.2f\" y=\"%.1f\"%s>", x + 3.0, y + 11.5,
+                      f->paint && cprof__label_white(rgb) ? " style=\"fill:#fff\"" : "");
     cprof__flame_label(f->out, name, width);
     cprof__buf_puts(f->out, "</text></g>\n");
     f->frames++;
@@ -6784,6 +6808,7 @@ static void cprof__flame_frames(cprof__flame *f) {
 static int cprof__flame_prepare(cprof__flame *f, const cprof_profile *p, const cprof_flamegraph_options *options) {
     memset(f, 0, sizeof *f);
     f->p = p;
+    f->top = CPROF__FLAME_TOP;
     f->o = options ? *options : cprof_flamegraph_defaults();
     if (f->o.width < 200) f->o.width = 200;
     if (!(f->o.min_width_pct >= 0.0)) f->o.min_width_pct = 0.0; /* negative or NaN */
@@ -6834,12 +6859,14 @@ static int cprof__flamegraph_paint(cprof__buf *b, FILE *stream, const cprof_prof
     f.paint = paint;
     f.out = b;
     f.stream = stream;
-    double height = CPROF__FLAME_TOP + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
+    f.top = CPROF__FLAME_TOP + (paint && paint->legend ? CPROF__FLAME_LEGEND : 0.0);
+    double height = f.top + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
     cprof__flame_header(&f, height);
+    if (paint && paint->legend) paint->legend(paint->context, b, CPROF__FLAME_TOP);
     if (f.total) cprof__flame_frames(&f);
     else {
         cprof__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">Nothing was recorded for the metric ", CPROF__FLAME_PAD,
-                          CPROF__FLAME_TOP + 12.0);
+                          f.top + 12.0);
         cprof__xml_escape_string(b, cprof__flame_metric_name(&f));
         cprof__buf_puts(b, ".</text>\n");
     }
@@ -8460,32 +8487,59 @@ static int cprof__diff_match(cprof__diff_paint *d) {
     return 0;
 }
 
+/* The colours: unchanged a neutral grey, slower towards red, faster towards blue, new purple, removed
+   brown. Each has at least 3:1 contrast with the background (#fbfaf4, luminance 0.955: a fill's
+   luminance at most 0.285); a blend of two of them in sRGB stays below the larger luminance, since
+   each channel's luminance is convex. Labels are black or white per frame (cprof__label_white). */
+static const int cprof__diff_unchanged[3] = {140, 140, 140}, cprof__diff_slower[3] = {220, 20, 20},
+                 cprof__diff_faster[3] = {20, 60, 220}, cprof__diff_new[3] = {150, 70, 200},
+                 cprof__diff_removed[3] = {150, 110, 70};
+
+static void cprof__diff_blend(const int to[3], double amount, int rgb[3]) {
+    for (int i = 0; i < 3; i++) rgb[i] = (int)(cprof__diff_unchanged[i] + amount * (to[i] - cprof__diff_unchanged[i]) + 0.5);
+}
+
 /* The frame of drawn node `node` (CPROF_NONE: "all" or a thread): its colour, and its before, after
    and change appended to the tooltip's details. */
 static void cprof__diff_paint_frame(const void *context, uint32_t node, int rgb[3], cprof__buf *details) {
     const cprof__diff_paint *d = (const cprof__diff_paint *)context;
     char before[32], after[32], delta[32];
     if (node == CPROF_NONE || node >= d->drawn->node_count || d->drawn->nodes[node].site == CPROF_NONE) {
-        rgb[0] = rgb[1] = rgb[2] = 255;
+        cprof__diff_blend(cprof__diff_unchanged, 0.0, rgb);
         return;
     }
     uint32_t match = d->match[node];
     if (match == CPROF_NONE) { /* new (after only), or removed when the before profile is drawn */
-        rgb[0] = d->drawn_is_before ? 150 : 170, rgb[1] = d->drawn_is_before ? 150 : 100, rgb[2] = d->drawn_is_before ? 150 : 220;
+        cprof__diff_blend(d->drawn_is_before ? cprof__diff_removed : cprof__diff_new, 1.0, rgb);
         cprof__buf_puts(details, d->drawn_is_before ? "; removed: not in the after profile" : "; new: not in the before profile");
         return;
     }
     uint64_t mine = d->drawn->nodes[node].self_ns, theirs = d->other->nodes[match].self_ns;
     uint64_t was = d->drawn_is_before ? mine : theirs, now = d->drawn_is_before ? theirs : mine;
     double intensity = d->largest > 0 ? fabs((double)now - (double)was) / d->largest : 0.0;
-    int faded = (int)(255.0 * (1.0 - intensity) + 0.5);
-    rgb[0] = now > was ? 255 : faded; /* slower: red; faster: blue; the same: white */
-    rgb[1] = faded;
-    rgb[2] = now < was ? 255 : faded;
+    cprof__diff_blend(now > was ? cprof__diff_slower : cprof__diff_faster, now == was ? 0.0 : intensity, rgb);
     cprof__duration(delta, now > was ? now - was : was - now);
     cprof__buf_printf(details, "; self before %s, after %s, %s%s", cprof__duration(before, was),
                       cprof__duration(after, now), now >= was ? "+" : "-", delta);
     if (was) cprof__buf_printf(details, " (%+.1f%%)", 100.0 * ((double)now - (double)was) / (double)was);
+}
+
+/* The legend: a swatch per colour, in a group of its own (id "legend"). */
+static void cprof__diff_legend(const void *context, cprof__buf *out, double y) {
+    const cprof__diff_paint *d = (const cprof__diff_paint *)context;
+    const int *colours[4] = {cprof__diff_slower, cprof__diff_faster, cprof__diff_unchanged,
+                             d->drawn_is_before ? cprof__diff_removed : cprof__diff_new};
+    const char *names[4] = {"slower (self time)", "faster", "unchanged", d->drawn_is_before ? "removed" : "new"};
+    double x = CPROF__FLAME_PAD;
+    cprof__buf_puts(out, "<g id=\"legend\">");
+    for (int i = 0; i < 4; i++) {
+        cprof__buf_printf(out, "<g class=\"key\"><rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" fill=\"rgb(%d,%d,%d)\" "
+                          "style=\"stroke:#333;stroke-width:0.6\"/><text x=\"%.1f\" y=\"%.1f\">%s</text></g>", x, y + 2.0,
+                          colours[i][0], colours[i][1], colours[i][2], x + 19.0, y + 13.5, names[i]);
+        x += 19.0 + CPROF__FLAME_CHAR * (double)strlen(names[i]) + 16.0;
+    }
+    cprof__buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\">the deeper the colour, the larger the change against the "
+                      "largest of any frame</text></g>\n", x + 8.0, y + 13.5);
 }
 
 int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
@@ -8505,7 +8559,7 @@ int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile
                         before_widths ? "before" : "after", before_widths ? "grey removed" : "purple new");
         o.title = title;
     }
-    cprof__flame_painter painter = {cprof__diff_paint_frame, &paint};
+    cprof__flame_painter painter = {cprof__diff_paint_frame, &paint, cprof__diff_legend};
     int failed = cprof__diff_match(&paint) || cprof__flamegraph_paint(&b, out, paint.drawn, &o, &painter);
     cprof__release(paint.match, (paint.drawn->node_count ? paint.drawn->node_count : 1) * sizeof *paint.match);
     cprof__buf_free(&b);
@@ -10348,6 +10402,7 @@ int main(int argc, char **argv) {
 #undef CPROF__FLAME_PAD
 #undef CPROF__FLAME_ROW
 #undef CPROF__FLAME_TOP
+#undef CPROF__FLAME_LEGEND
 #undef CPROF__FORMAT_MAJOR
 #undef CPROF__FORMAT_MINOR
 #undef CPROF__FORMAT_SIZE

@@ -335,19 +335,24 @@ static void test_flamegraph(void) {
         int rgb[3];
         char details[512];
         CHECK(frame_fill(svg, "doubled", rgb, details, sizeof details) == 0);
-        CHECK(rgb[0] == 255 && rgb[1] == 0 && rgb[2] == 0); /* the largest change: full red */
+        CHECK(rgb[0] == 220 && rgb[1] == 20 && rgb[2] == 20); /* the largest change: full red */
         CHECK_CONTAINS(details, "; self before 100.00 ms, after 200.00 ms, +100.00 ms (+100.0%)");
         CHECK(frame_fill(svg, "halved", rgb, details, sizeof details) == 0);
-        CHECK(rgb[0] == 0 && rgb[1] == 0 && rgb[2] == 255); /* the same size of change, faster: full blue */
+        CHECK(rgb[0] == 20 && rgb[1] == 60 && rgb[2] == 220); /* the same size of change, faster: full blue */
         CHECK_CONTAINS(details, "-100.00 ms (-50.0%)");
         CHECK(frame_fill(svg, "same", rgb, details, sizeof details) == 0);
-        CHECK(rgb[0] == 255 && rgb[1] == 255 && rgb[2] == 255);
+        CHECK(rgb[0] == 140 && rgb[1] == 140 && rgb[2] == 140); /* unchanged: a neutral grey, 3.2:1 on the background */
         CHECK(frame_fill(svg, "main", rgb, details, sizeof details) == 0);
-        CHECK(rgb[0] == 255 && rgb[1] == 255 && rgb[2] == 255); /* self 0 -> 0 */
+        CHECK(rgb[0] == 140 && rgb[1] == 140 && rgb[2] == 140); /* self 0 -> 0 */
         CHECK_EQ_U64(frame_fill(svg, widths ? "fresh" : "gone", rgb, details, sizeof details), (uint64_t)-1);
         CHECK(frame_fill(svg, widths ? "gone" : "fresh", rgb, details, sizeof details) == 0);
-        if (widths) CHECK(rgb[0] == 150 && rgb[1] == 150 && rgb[2] == 150);
-        else CHECK(rgb[0] == 170 && rgb[1] == 100 && rgb[2] == 220);
+        if (widths) CHECK(rgb[0] == 150 && rgb[1] == 110 && rgb[2] == 70);
+        else CHECK(rgb[0] == 150 && rgb[1] == 70 && rgb[2] == 200);
+        /* A border on every frame, white labels on the dark fills (full red and blue), a legend. */
+        CHECK_CONTAINS(svg, "fill=\"rgb(220,20,20)\" style=\"stroke:#333;stroke-width:0.6\"/><text x=");
+        CHECK_CONTAINS(svg, "\" style=\"fill:#fff\">doubled</text>");
+        CHECK_CONTAINS(svg, "<g id=\"legend\"><g class=\"key\">");
+        CHECK_CONTAINS(svg, widths ? ">removed</text>" : ">new</text>");
         CHECK_CONTAINS(details, widths ? "removed: not in the after profile" : "new: not in the before profile");
         CHECK_CONTAINS(svg, widths ? "Differential flame graph: before widths" : "Differential flame graph: after widths");
         free(svg);
