@@ -185,7 +185,8 @@
            independent unit; the calls inside one run are not) gives p < alpha (0.05) after the
            Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
            holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
-           beyond single_run_threshold_pct, never when it is 0 (the default; cprof_noise_write suggests one).
+           a factor beyond single_run_threshold_pct either way (100 (larger / smaller - 1) >= it: 100 is 2x
+           slower or faster), never when it is 0 (the default; cprof_noise_write suggests one).
            Beyond the threshold but not counting: CPROF_WITHIN_NOISE; else CPROF_UNCHANGED (also below the
            floor). Calls and allocations are exact counts: no test. Functions in one side only are CPROF_NEW /
            CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall time / after wall time. NULL on a
@@ -196,9 +197,9 @@
        int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *, const cprof_compare_options *,
                              size_t shown)
            Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
-           heaviest functions with their share and largest self-time change that the floor lets count, the
-           largest change of a self or total time, and a single_run_threshold_pct above it (+25%, rounded up to
-           10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
+           heaviest functions with their share and largest self-time factor (100 (larger / smaller - 1)) that
+           the floor lets count, the largest of a self or total time, and a single_run_threshold_pct above it
+           (+25%, rounded up to 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
        const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
            The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
        int cprof_comparison_failed(const cprof_comparison *, int fail_on)
@@ -306,7 +307,7 @@
            Benchmarks matched by name and n: the change of the median (several runs: the median of the
            runs' medians); REGRESSED or improved when beyond threshold_pct and, several runs a side, Welch's
            t-test on the runs' medians gives p < alpha after Benjamini-Hochberg over the benchmarks, one run a
-           side (its samples are not independent: no test), beyond single_run_threshold_pct (never when 0);
+           side (its samples are not independent: no test), a factor beyond single_run_threshold_pct (never when 0);
            "within noise" when only beyond threshold_pct; new and removed ones listed (the options of cprof
            diff; NULL = defaults; min_share_pct does not apply). Returns how many regressed, -1 on an error. `cprof diff`
            prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
@@ -635,8 +636,9 @@ typedef struct cprof_compare_options {
                                  of tests (Benjamini-Hochberg), is below (default 0.05) */
     double min_share_pct;     /* a change counts only when it is at least this share of the run's whole in its
                                  metric (the wall time for times; default 0.5) */
-    double single_run_threshold_pct; /* one run a side: a measured change counts only beyond this (no test is
-                                 possible); 0 (the default): measured changes never count, see cprof diff --noise */
+    double single_run_threshold_pct; /* one run a side (no test is possible): a measured change counts only when
+                                 it is a factor beyond this either way (100: 2x slower or 2x faster); 0 (the
+                                 default): never; cprof_noise_write suggests one */
     const char *before_label; /* the report's names of the sides; NULL: the snapshot's or the program's name */
     const char *after_label;
 } cprof_compare_options;
@@ -7994,14 +7996,25 @@ static int cprof__compare_tested(const cprof_comparison *c, uint32_t u, const cp
     return c->functions[u].presence == CPROF_IN_BOTH && larger >= c->options.min_share_pct / 100.0 * whole;
 }
 
+/* The factor between two values as a percentage, the same either way: 100 (larger / smaller - 1), so
+   that 2x slower and 2x faster are both 100%; INFINITY from 0 to more. Percent changes are lopsided
+   (a speedup never passes -100%), so the single-run threshold and the noise are in these terms. */
+static double cprof__factor_pct(double before, double after) {
+    double larger = before > after ? before : after, smaller = before > after ? after : before;
+    if (larger <= 0.0) return 0.0;
+    return smaller > 0.0 ? 100.0 * (larger / smaller - 1.0) : INFINITY;
+}
+
 /* The verdict of a change that can count. One run a side has no estimate of the run-to-run noise: a
-   measured change counts only beyond single_run_threshold_pct, never when that is 0 (the default:
-   on the machine measured in the README, same-build runs moved heavy functions by several times). */
+   measured change counts only when it is a factor beyond single_run_threshold_pct either way, never
+   when that is 0 (the default: on the machine measured in the README, same-build runs moved heavy
+   functions by up to 19x). */
 static int cprof__compare_verdict(const cprof_comparison *c, const cprof_change *change, uint32_t k) {
     const cprof_compare_options *o = &c->options;
     if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)
         return cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
-    int beyond = o->single_run_threshold_pct > 0 && fabs(change->change_pct) >= o->single_run_threshold_pct;
+    int beyond = o->single_run_threshold_pct > 0 &&
+                 cprof__factor_pct(change->before, change->after) >= o->single_run_threshold_pct;
     return cprof__verdict(change->change_pct, beyond ? 0.0 : NAN, 1, o->threshold_pct, o->alpha);
 }
 
@@ -8277,8 +8290,9 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
         cprof__buf_textf(b, "when %s gives p < %g adjusted for the %llu tests (Benjamini-Hochberg).\n", c->test,
                           o->alpha, (unsigned long long)c->tests);
     else if (o->single_run_threshold_pct > 0)
-        cprof__buf_textf(b, "beyond %g%% (--single-run-threshold): one run a side gives no test; several runs a side "
-                          "(B1 B2 ... -- A1 A2 ...) do.\n", o->single_run_threshold_pct);
+        cprof__buf_textf(b, "by a factor beyond %g%% either way (--single-run-threshold: 100 is 2x slower or faster): "
+                          "one run a side gives no test; several runs a side (B1 B2 ... -- A1 A2 ...) do.\n",
+                          o->single_run_threshold_pct);
     else
         cprof__buf_puts(b, "never: one run a side cannot tell a change from the machine's noise. Several runs a side "
                            "(B1 B2 ... -- A1 A2 ...) give a real test; cprof diff --noise suggests a --single-run-threshold.\n");
@@ -8379,7 +8393,7 @@ static int cprof__noise_pairs(const cprof_profile *const *runs, size_t count, co
                 for (uint32_t u = 0; u < pair->function_count; u++) {
                     const cprof_change *change = &pair->functions[u].metrics[k];
                     if (!cprof__compare_heavy(pair, u, change, whole)) continue;
-                    double pct = fabs(change->change_pct);
+                    double pct = cprof__factor_pct(change->before, change->after);
                     size_t r = 0; /* rows[] still in all's order: by name */
                     while (r < all->function_count && strcmp(rows[r].name, pair->functions[u].name) != 0) r++;
                     if (r == all->function_count) continue;
@@ -8417,14 +8431,14 @@ static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, s
     cprof__buf_textf(b, "Noise: %llu runs of one build, every two compared as one run a side (%llu pairs)\n",
                       (unsigned long long)count, (unsigned long long)(count * (count - 1) / 2));
     cprof__buf_textf(b, "Wall time: median %s\n", cprof__duration(text, cprof__u64_rounded(wall)));
-    cprof__buf_textf(b, "  %-40s %8s %20s\n", "function (by self time)", "share", "largest self change");
+    cprof__buf_textf(b, "  %-40s %8s %20s\n", "function (by self time)", "share", "largest self factor");
     for (size_t u = 0; u < all->function_count && u < shown; u++) {
         cprof__buf_textf(b, "  %-40s %7.2f%% ", rows[u].name, rows[u].share);
         if (rows[u].largest_pct > 0) cprof__buf_textf(b, "%19.0f%%\n", rows[u].largest_pct);
         else cprof__buf_textf(b, "%20s\n", "below the floor");
     }
     double suggested = 10.0 * ceil(largest * 1.25 / 10.0);
-    cprof__buf_textf(b, "Largest change between two runs, of a self or total time at least %g%% of the run: %.0f%% (%s)\n",
+    cprof__buf_textf(b, "Largest factor between two runs, of a self or total time changing by at least %g%% of the run: %.0f%% (%s)\n",
                       o->min_share_pct, largest, where[0] ? where : "none");
     cprof__buf_textf(b, "Suggested for one run a side: --single-run-threshold=%.0f (the largest, +25%%, rounded up to 10)\n",
                       suggested > 0 ? suggested : 10.0);
@@ -8654,8 +8668,8 @@ static void cprof__bench_compare_header(cprof__buf *b, const cprof_compare_optio
         cprof__buf_textf(b, "Welch's t-test on the runs' medians gives p < %.3g adjusted for the %llu tests "
                              "(Benjamini-Hochberg)\n", o->alpha, (unsigned long long)tests);
     else if (o->single_run_threshold_pct > 0)
-        cprof__buf_textf(b, "over %.3g%% (--single-run-threshold): the samples of one run are not independent, so "
-                             "no test; several runs a side give one\n", o->single_run_threshold_pct);
+        cprof__buf_textf(b, "a factor over %.3g%% either way (--single-run-threshold): the samples of one run are not "
+                             "independent, so no test; several runs a side give one\n", o->single_run_threshold_pct);
     else
         cprof__buf_puts(b, "never with one run a side: its samples are not independent, so no test tells a change "
                            "from the machine's noise; several runs a side give one\n");
@@ -8684,7 +8698,7 @@ static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *const 
     for (size_t i = 0; i < count && regressed >= 0; i++) {
         cprof__bench_change *change = &changes[i];
         int beyond = before_count == 1 && after_count == 1 && o->single_run_threshold_pct > 0 &&
-                     fabs(change->change_pct) >= o->single_run_threshold_pct;
+                     cprof__factor_pct(change->before_ns, change->after_ns) >= o->single_run_threshold_pct;
         change->verdict = cprof__verdict(change->change_pct, beyond ? 0.0 : change->p_value, 1, o->threshold_pct, o->alpha);
         if (!change->in_before) cprof__buf_textf(b, "  %-24s %11s  new\n", change->like->name, change->like->n ? cprof__count(n, change->like->n) : "-");
         else cprof__bench_compare_row(b, change);
@@ -9932,11 +9946,11 @@ static const char cprof__tool_help[] =
     "                      what got faster or slower: beyond PCT (default 5), at least --min-share of the run\n"
     "                      (default 0.5), and beyond the noise: several runs a side, Welch's t-test on the\n"
     "                      runs, p < 0.05 adjusted for the number of tests (Benjamini-Hochberg); one run a\n"
-    "                      side has no test: times and counters count only beyond --single-run-threshold\n"
-    "                      (default 0: never). Exit status 1 on a regression of the --fail-on kind (default\n"
+    "                      side has no test: times and counters count only when they change by a factor\n"
+    "                      beyond --single-run-threshold either way (100: 2x; default 0: never). Exit status 1 on a regression of the --fail-on kind (default\n"
     "                      any), for CI gates; benchmarks in the profiles are compared by the same rules\n"
     "  diff --noise A1.json A2.json ...\n"
-    "                      several runs of one build: each function's largest change between two runs, and\n"
+    "                      several runs of one build: each function's largest factor between two runs, and\n"
     "                      the --single-run-threshold that none of them would have passed\n"
     "  analyze [--json] P.json\n"
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"

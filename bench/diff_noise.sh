@@ -13,6 +13,8 @@
 #      same build, 5 runs a side:         10 distinct base runs drawn per pair   want >= 19 exit 0
 #      +10% of apply_binary, 5 a side:    5 base runs vs 5 +10% runs, drawn      want >= 19 exit 1
 #      2x of apply_binary, one a side:    base[i] vs 2x[i]                       want >= 19 exit 1
+#      and, to see what several runs buy: 2x, 5 a side (5 of the TWICE 2x runs drawn, 5 base runs), and
+#      one run a side with the --single-run-threshold that step 4 suggests.
 #      The 5-a-side pairs draw from pools of BASE runs (a fixed seed per pair), so pairs share runs.
 #   4. cprof diff --noise on 10 base runs: the threshold it suggests.
 #
@@ -69,7 +71,7 @@ runs() {
 }
 
 # draw SEED K: K distinct base run numbers, a fixed shuffle per seed.
-draw() { seq 1 "$BASE" | awk -v seed="$1" 'BEGIN { srand(seed) } { print rand() "\t" $1 }' | sort -n | head -n "$2" | cut -f2; }
+draw() { seq 1 "${3:-$BASE}" | awk -v seed="$1" 'BEGIN { srand(seed) } { print rand() "\t" $1 }' | sort -n | head -n "$2" | cut -f2; }
 
 diff_status() { # diff_status ARGS...: cprof diff's exit status, its report kept in $OUT/last.txt
     local status=0
@@ -85,7 +87,9 @@ tally() { # tally NAME WANT STATUSES...: how many of the statuses are WANT
 }
 
 compare() {
-    local a=() b=() c=() d=() i picks
+    local a=() b=() c=() d=() e=() f=() i picks suggested
+    suggested=$($CPROF diff --noise $(for i in $(seq 1 10); do echo $OUT/base-$i.json; done) |
+                sed -n 's/^Suggested for one run a side: --single-run-threshold=\([0-9]*\).*/\1/p')
     for i in $(seq 0 19); do
         a+=("$(diff_status $OUT/base-$((2 * i + 1)).json $OUT/base-$((2 * i + 2)).json)")
         [ "${a[-1]}" = 0 ] || cp $OUT/last.txt $OUT/false-alarm-single-$i.txt
@@ -101,11 +105,18 @@ compare() {
         d+=("$(diff_status $OUT/base-$((i + 1)).json $OUT/slow2x-$((i + 1)).json)")
         [ "${d[-1]}" != 1 ] || grep -q '^!! apply_binary  *self time' $OUT/last.txt || d[-1]=wrong
         [ "${d[-1]}" = 1 ] || cp $OUT/last.txt $OUT/missed-2x-$i.txt
+        picks=($(draw $((i + 201)) 5 "$TWICE"))
+        e+=("$(diff_status $(for k in 0 1 2 3 4; do echo $OUT/base-${picks[$k]}.json; done) -- \
+                           $(for k in 0 1 2 3 4; do echo $OUT/slow2x-${picks[$k]}.json; done))")
+        [ "${e[-1]}" != 1 ] || grep -q '^!! apply_binary  *self time' $OUT/last.txt || e[-1]=wrong
+        f+=("$(diff_status --single-run-threshold="$suggested" $OUT/base-$((2 * i + 1)).json $OUT/base-$((2 * i + 2)).json)")
     done
     tally "same build, 1 run a side" 0 "${a[@]}"
     tally "same build, 5 runs a side" 0 "${b[@]}"
     tally "apply_binary +10%, 5 runs a side" 1 "${c[@]}"
     tally "apply_binary 2x, 1 run a side" 1 "${d[@]}"
+    tally "apply_binary 2x, 5 runs a side" 1 "${e[@]}"
+    tally "same build, 1 a side, --single-run-threshold=$suggested" 0 "${f[@]}"
     echo
     $CPROF diff --noise $(for i in $(seq 1 10); do echo $OUT/base-$i.json; done) | tail -n 4
 }

@@ -60,13 +60,22 @@ static void test_seed(void) {
     CHECK(o && isnan(o->p_value)); /* one run a side: no test */
     const char *report = report_of(c);
     CHECK_CONTAINS(report, "Wall time: 1.000 s -> 500.00 ms   speedup 2.00x (before / after)");
-    CHECK_CONTAINS(report, "beyond 30% (--single-run-threshold): one run a side gives no test");
+    CHECK_CONTAINS(report, "by a factor beyond 30% either way (--single-run-threshold: 100 is 2x slower or faster): one run a side gives no test");
     const char *row = first_row(report, "Improvements");
     CHECK_CONTAINS(row, "  optimized  self time");
     CHECK_CONTAINS(row, "1.000 s   500.00 ms    -50.0%        -");
     CHECK_CONTAINS(report, "REGRESSIONS, largest first (time lost) (0)");
     CHECK_EQ_U64(c->regressed, 0);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
+    cprof_comparison_free(c);
+    /* The threshold is a factor either way: 2x faster (-50%) is 100%, beyond 80; beyond 100 it is not. */
+    options.single_run_threshold_pct = 80.0;
+    c = cprof_compare(before, after, &options);
+    CHECK_EQ_U64(cprof_comparison_find(c, "optimized", "total time")->verdict, CPROF_IMPROVED);
+    cprof_comparison_free(c);
+    options.single_run_threshold_pct = 100.5;
+    c = cprof_compare(before, after, &options);
+    CHECK_EQ_U64(cprof_comparison_find(c, "optimized", "total time")->verdict, CPROF_WITHIN_NOISE);
     cprof_comparison_free(c);
     cprof_profile_free(before);
     cprof_profile_free(after);
