@@ -8008,7 +8008,7 @@ static double cprof__factor_pct(double before, double after) {
 /* The verdict of a change that can count. One run a side has no estimate of the run-to-run noise: a
    measured change counts only when it is a factor beyond single_run_threshold_pct either way, never
    when that is 0 (the default: on the machine measured in the README, same-build runs moved heavy
-   functions by up to 19x). */
+   functions by up to 1970x; README, bench/diff_noise.sh). */
 static int cprof__compare_verdict(const cprof_comparison *c, const cprof_change *change, uint32_t k) {
     const cprof_compare_options *o = &c->options;
     if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)

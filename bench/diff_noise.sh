@@ -17,6 +17,8 @@
 #      one run a side with the --single-run-threshold that step 4 suggests.
 #      The 5-a-side pairs draw from pools of BASE runs (a fixed seed per pair), so pairs share runs.
 #   4. cprof diff --noise on 10 base runs: the threshold it suggests.
+#   5. the --min-share floor: the same-build 5-a-side comparisons again at floors from 0 to 2%, with
+#      the number of tests the p-values are adjusted for.
 #
 # Usage, from the repository's root:  nice bench/diff_noise.sh [runs|compare|all] [BASE [TWICE]]
 #   BASE 50, TWICE 20. "compare" reuses the runs already in build/diff_noise/ (after a change to cprof).
@@ -117,6 +119,17 @@ compare() {
     tally "apply_binary 2x, 1 run a side" 1 "${d[@]}"
     tally "apply_binary 2x, 5 runs a side" 1 "${e[@]}"
     tally "same build, 1 a side, --single-run-threshold=$suggested" 0 "${f[@]}"
+    local floor ok tests
+    for floor in 0 0.1 0.25 0.5 1 2; do
+        ok=0 tests=""
+        for i in $(seq 0 19); do
+            picks=($(draw $((i + 1)) 10))
+            [ "$(diff_status --min-share=$floor $(for k in 0 1 2 3 4; do echo $OUT/base-${picks[$k]}.json; done) -- \
+                 $(for k in 5 6 7 8 9; do echo $OUT/base-${picks[$k]}.json; done))" != 0 ] || ok=$((ok + 1))
+            [ "$i" -ge 3 ] || tests="$tests $(sed -n 's/.*adjusted for the \([0-9]*\) tests.*/\1/p' $OUT/last.txt)"
+        done
+        printf 'same build, 5 runs a side, --min-share=%-4s %2d of 20 exit 0   (tests in the first three:%s)\n' "$floor" "$ok" "$tests"
+    done
     echo
     $CPROF diff --noise $(for i in $(seq 1 10); do echo $OUT/base-$i.json; done) | tail -n 4
 }
