@@ -211,9 +211,11 @@
        int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *,
                                        const cprof_flamegraph_options *, int before_widths)
            The flame graph of after (before_widths: of before), each frame coloured by the change of its self
-           time against the frame with the same call path in the other profile: red slower, blue faster,
-           saturation = the change / the largest change of a frame, white unchanged, purple new (grey removed,
-           with before_widths); the tooltip adds self before, after and the change. 0, or -1 as the flame graph.
+           time against the frame with the same call path in the other profile: from a neutral grey
+           (unchanged) towards red (slower) or blue (faster) by the change / the largest change of a frame,
+           purple new (brown removed, with before_widths); every fill at least 3:1 against the background,
+           a dark border, each label black or white (at least 4.5:1), a legend under the title; the tooltip
+           adds self before, after and the change. 0, or -1 as the flame graph.
        cprof_profile *cprof_snapshot(const char *name)
            cprof_capture(), then cprof_reset(): compare implementation A with B in one run. profile->snapshot
            holds the name (the comparison's label; not saved in the JSON file).
