@@ -8420,6 +8420,7 @@ static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, s
     const char *where = "";
     char text[32];
     if (!rows || count < 2) {
+        if (rows) cprof__release(rows, bytes);
         cprof_comparison_free(all);
         return -1;
     }

@@ -273,6 +273,34 @@ static void test_gate_rules(void) {
     cprof_comparison_free(c);
 }
 
+static char *read_all(FILE *f);
+
+/* cprof_noise_write on three runs of one build: every two compared; one's 100, 102, 104 ms: the
+   largest factor 4% (104 / 100), its change 4 ms is below 0.5% of the run (5 ms) at the default floor,
+   counted at --min-share=0.1; tiny never counts. Fewer than two runs: -1. */
+static void test_noise(void) {
+    const char *names[2] = {"one", "tiny"};
+    cprof_profile *runs[3];
+    for (int r = 0; r < 3; r++) {
+        double ms[2] = {100.0 + 2.0 * r, 0.01};
+        runs[r] = planted(names, ms, 2);
+    }
+    cprof_compare_options o = cprof_compare_defaults();
+    o.min_share_pct = 0.1;
+    FILE *f = tmpfile();
+    CHECK_EQ_U64(cprof_noise_write((const cprof_profile *const *)runs, 3, f, &o, 10), 0);
+    char *text = read_all(f);
+    fclose(f);
+    CHECK_CONTAINS(text, "Noise: 3 runs of one build, every two compared as one run a side (3 pairs)\n");
+    CHECK_CONTAINS(text, "  one                                        10.20%                   4%\n");
+    CHECK_CONTAINS(text, "  tiny                                        0.00%      below the floor\n");
+    CHECK_CONTAINS(text, "changing by at least 0.1% of the run: 4% (one)\n");
+    CHECK_CONTAINS(text, "Suggested for one run a side: --single-run-threshold=10 ");
+    free(text);
+    CHECK(cprof_noise_write((const cprof_profile *const *)runs, 1, stdout, NULL, 10) == -1);
+    for (int r = 0; r < 3; r++) cprof_profile_free(runs[r]);
+}
+
 static void work(int calls, uint64_t ns) {
     for (int i = 0; i < calls; i++) {
         CPROF_SCOPE("work");
@@ -428,6 +456,7 @@ int main(int argc, char **argv) {
     test_statistics();
     test_runs();
     test_gate_rules();
+    test_noise();
     test_snapshots();
     test_flamegraph();
     test_allocations();
