@@ -207,18 +207,29 @@
        cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t before_count,
                                             const cprof_profile *const *after, size_t after_count, options)
            Per function (matched by name) and metric (self time, total time, calls, each counter's self value
-           in ns or counts) the before and after value (several runs: the medians), change_pct (negative =
-           better; INFINITY from 0), p_value and a verdict: CPROF_REGRESSED / CPROF_IMPROVED when the change is
-           beyond threshold_pct (default 5) and, for measured metrics (times, counters), the test gives p < alpha
-           (default 0.05); CPROF_WITHIN_NOISE when it is beyond the threshold only; else CPROF_UNCHANGED. Calls are
-           exact counts: the threshold alone decides. The test: one run a side, Welch's t-test on the per-call
-           durations from calls, total and sum_sq_ns2 (self time uses the calls' spread; fewer than 2 calls or a
-           counter: untested, p NaN, never significant); several runs, the Mann-Whitney U test on the runs'
-           values (exact without ties up to 40 runs: 3 runs a side can never reach p < 0.05, 4 can). Functions
-           in one side only are CPROF_NEW / CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall
-           time / after wall time. NULL on a NULL or missing profile, or without memory. options NULL = defaults.
+           in ns or counts, allocations) the before and after value (several runs: the medians), change_pct
+           (negative = better; INFINITY from 0), p_value and a verdict. A change counts (CPROF_REGRESSED /
+           CPROF_IMPROVED) when it is beyond threshold_pct (default 5), at least min_share_pct (default 0.5) of
+           the metric's whole (the wall time for times, else the sum over the functions), and, for measured
+           metrics (times, counters): several runs a side, Welch's t-test on the runs' values (the runs are the
+           independent unit; the calls inside one run are not) gives p < alpha (0.05) after the
+           Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
+           holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
+           a factor beyond single_run_threshold_pct either way (100 (larger / smaller - 1) >= it: 100 is 2x
+           slower or faster), never when it is 0 (the default; cprof_noise_write suggests one).
+           Beyond the threshold but not counting: CPROF_WITHIN_NOISE; else CPROF_UNCHANGED (also below the
+           floor). Calls and allocations are exact counts: no test. Functions in one side only are CPROF_NEW /
+           CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall time / after wall time. NULL on a
+           NULL or missing profile, or without memory. options NULL = defaults.
        void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
-       cprof_compare_options cprof_compare_defaults(void)        threshold_pct 5, alpha 0.05, labels NULL.
+       cprof_compare_options cprof_compare_defaults(void)
+           threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 0, labels NULL.
+       int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *, const cprof_compare_options *,
+                             size_t shown)
+           Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
+           heaviest functions with their share and largest self-time factor (100 (larger / smaller - 1)) that
+           the floor lets count, the largest of a self or total time, and a single_run_threshold_pct above it
+           (+25%, rounded up to 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
        const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
            The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
        int cprof_comparison_failed(const cprof_comparison *, int fail_on)
@@ -230,9 +241,11 @@
        int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *,
                                        const cprof_flamegraph_options *, int before_widths)
            The flame graph of after (before_widths: of before), each frame coloured by the change of its self
-           time against the frame with the same call path in the other profile: red slower, blue faster,
-           saturation = the change / the largest change of a frame, white unchanged, purple new (grey removed,
-           with before_widths); the tooltip adds self before, after and the change. 0, or -1 as the flame graph.
+           time against the frame with the same call path in the other profile: from a neutral grey
+           (unchanged) towards red (slower) or blue (faster) by the change / the largest change of a frame,
+           purple new (brown removed, with before_widths); every fill at least 3:1 against the background,
+           a dark border, each label black or white (at least 4.5:1), a legend under the title; the tooltip
+           adds self before, after and the change. 0, or -1 as the flame graph.
        cprof_profile *cprof_snapshot(const char *name)
            cprof_capture(), then cprof_reset(): compare implementation A with B in one run. profile->snapshot
            holds the name (the comparison's label; not saved in the JSON file).
@@ -354,10 +367,12 @@
        int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *,
                                      const cprof_compare_options *)
        int cprof_bench_compare_runs_write(before[], before_count, after[], after_count, FILE *, options)
-           Benchmarks matched by name and n: the change of the median, the Mann-Whitney U test on the
-           samples (several runs a side: pooled); REGRESSED or improved when beyond threshold_pct and
-           p < alpha (the options of cprof diff; NULL = defaults), "within noise" when only beyond the
-           threshold; new and removed ones listed. Returns how many regressed, -1 on an error. `cprof diff`
+           Benchmarks matched by name and n: the change of the median (several runs: the median of the
+           runs' medians); REGRESSED or improved when beyond threshold_pct and, several runs a side, Welch's
+           t-test on the runs' medians gives p < alpha after Benjamini-Hochberg over the benchmarks, one run a
+           side (its samples are not independent: no test), a factor beyond single_run_threshold_pct (never when 0);
+           "within noise" when only beyond threshold_pct; new and removed ones listed (the options of cprof
+           diff; NULL = defaults; min_share_pct does not apply). Returns how many regressed, -1 on an error. `cprof diff`
            prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
            (with --fail-on=time or any); `cprof bench P.json` prints cprof_bench_write.
 
@@ -441,7 +456,7 @@
                         the OS's services (POSIX, or Win32 on Windows: clocks, a mutex, thread exit)
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
-       >>math           quantiles, Welch's t-test, the Mann-Whitney U test
+       >>math           quantiles, Welch's t-test, the Benjamini-Hochberg adjustment
        recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
@@ -722,7 +737,13 @@ typedef struct cprof_flamegraph_options {
 /* --- the comparison of two profiles, or of several runs each (>>compare) --- */
 typedef struct cprof_compare_options {
     double threshold_pct;     /* smaller changes are unchanged (default 5) */
-    double alpha;             /* a measured change is significant when the test's p is below (default 0.05) */
+    double alpha;             /* a measured change is significant when the test's p, adjusted for the number
+                                 of tests (Benjamini-Hochberg), is below (default 0.05) */
+    double min_share_pct;     /* a change counts only when it is at least this share of the run's whole in its
+                                 metric (the wall time for times; default 0.5) */
+    double single_run_threshold_pct; /* one run a side (no test is possible): a measured change counts only when
+                                 it is a factor beyond this either way (100: 2x slower or 2x faster); 0 (the
+                                 default): never; cprof_noise_write suggests one */
     const char *before_label; /* the report's names of the sides; NULL: the snapshot's or the program's name */
     const char *after_label;
 } cprof_compare_options;
@@ -741,7 +762,8 @@ typedef struct cprof_metric_info {
 typedef struct cprof_change { /* one function, one metric */
     double before, after; /* ns for times; several runs: the median of the runs */
     double change_pct;    /* 100 (after - before) / before: negative = better; INFINITY when before is 0 */
-    double p_value;       /* two-sided p of the test; NaN when untested (an exact count, or no spread) */
+    double p_value;       /* two-sided p of the test, adjusted for the number of tests (Benjamini-Hochberg);
+                             NaN when untested (one run a side, an exact count, no spread, below the floor) */
     int verdict;          /* CPROF_UNCHANGED, CPROF_WITHIN_NOISE, CPROF_IMPROVED, CPROF_REGRESSED */
     int reserved;
 } cprof_change;
@@ -765,6 +787,7 @@ typedef struct cprof_comparison {
     size_t function_count;
     cprof_function_change *functions;     /* by name */
     size_t improved, regressed, within_noise; /* (function, metric) changes with that verdict */
+    size_t tests;                         /* the tests the p-values were adjusted for (heavy enough to count) */
     struct cprof_profile *storage;        /* private: owns the names */
 } cprof_comparison;
 /* The analyzer (see ANALYZER in the doc block): a ranked list of problems, each with its evidence. */
@@ -949,6 +972,8 @@ const cprof_change *cprof_comparison_find(const cprof_comparison *comparison, co
 int cprof_comparison_failed(const cprof_comparison *comparison, int fail_on);
 int cprof_comparison_write(const cprof_comparison *comparison, FILE *out);
 size_t cprof_comparison_format(const cprof_comparison *comparison, char *buffer, size_t size);
+int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *out, const cprof_compare_options *options,
+                      size_t shown);
 int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
                                 const cprof_flamegraph_options *options, int before_widths);
 cprof_profile *cprof_snapshot(const char *name);
@@ -1085,7 +1110,7 @@ void *cprof__test_alloc(size_t bytes);                         /* memory cprof_p
 cprof_benchmark *cprof__test_bench_append(cprof_profile *profile, const char *name);
 void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]); /* {n, mean, variance} */
 double cprof__test_welch_p(const double x[3], const double y[3]);
-double cprof__test_mann_whitney_p(const double *x, size_t n, const double *y, size_t m);
+void cprof__test_benjamini_hochberg(double *p_values, size_t count); /* adjusted in place, order kept */
 int cprof__test_json_valid(const char *text, size_t length);   /* 1 when the text parses as JSON */
 int cprof__test_thread_counting(void); /* this thread: 1 when it has counters open, +2 when its first scope has values */
 void cprof__test_counters_add_scaled(cprof_profile *profile, uint32_t node, const uint64_t *raw, uint32_t depth);
@@ -2024,7 +2049,7 @@ static int cprof__write_file_atomic(const char *path, const cprof__buf *content)
 
 /* ==================================================================================================
    >>math: statistics: quantiles and medians, Welch's t-test (through the incomplete beta function),
-   the Mann-Whitney U test
+   the Benjamini-Hochberg adjustment of p-values
    ================================================================================================== */
 /* --- statistics: arrays in, numbers out ------------------------------------------------------------ */
 static int cprof__compare_doubles(const void *a, const void *b) {
@@ -2083,21 +2108,12 @@ static double cprof__student_p(double t, double df) {
     return cprof__incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
 }
 
-/* Per-call durations summarised by their count, sum and sum of squares (what a node records). */
+/* A sample summarised by its count, mean and variance. */
 typedef struct cprof__sample {
     double n, mean, variance;
 } cprof__sample;
 
-static cprof__sample cprof__sample_of(double n, double sum, double sum_sq) {
-    cprof__sample s;
-    s.n = n;
-    s.mean = n > 0 ? sum / n : 0.0;
-    s.variance = n > 1 ? (sum_sq - n * s.mean * s.mean) / (n - 1.0) : 0.0;
-    if (s.variance < 0.0) s.variance = 0.0; /* rounding when every call took the same time */
-    return s;
-}
-
-/* Welch's t-test (unequal variances): two-sided p that the means differ; NaN below 2 calls a side,
+/* Welch's t-test (unequal variances): two-sided p that the means differ; NaN below 2 values a side,
    where there is no spread to test against. Two exact, spread-free samples: 0 when they differ. */
 static double cprof__welch_p(cprof__sample x, cprof__sample y) {
     if (x.n < 2 || y.n < 2) return NAN;
@@ -2108,68 +2124,36 @@ static double cprof__welch_p(cprof__sample x, cprof__sample y) {
     return cprof__student_p(t, df);
 }
 
-typedef struct cprof__ranked {
-    double value;
-    int group; /* 0: x, 1: y */
-} cprof__ranked;
-
-static int cprof__compare_ranked(const void *a, const void *b) {
-    double x = ((const cprof__ranked *)a)->value, y = ((const cprof__ranked *)b)->value;
-    return x < y ? -1 : x > y;
+/* The sample of `count` values (several runs' figures): their count, mean and variance. */
+static cprof__sample cprof__sample_of_values(const double *values, size_t count) {
+    double sum = 0.0, sum_sq = 0.0;
+    for (size_t i = 0; i < count; i++) sum += values[i];
+    double mean = count ? sum / (double)count : 0.0;
+    for (size_t i = 0; i < count; i++) sum_sq += (values[i] - mean) * (values[i] - mean);
+    cprof__sample s;
+    s.n = (double)count;
+    s.mean = mean;
+    s.variance = count > 1 ? sum_sq / (double)(count - 1) : 0.0;
+    return s;
 }
 
-/* P(U <= u) when the n + m values have no ties: the share of the C(n + m, n) ways to give x its
-   ranks whose rank sum is at most u + n (n + 1) / 2, counted by a knapsack over the ranks. */
-static double cprof__mann_whitney_exact(size_t n, size_t m, double u) {
-    size_t total = n + m, max_sum = total * (total + 1) / 2;
-    size_t bytes = (n + 1) * (max_sum + 1) * sizeof(double);
-    double *ways = (double *)cprof__alloc(bytes); /* ways[k * (max_sum + 1) + s]: k ranks summing to s */
-    if (!ways) return NAN;
-    ways[0] = 1.0;
-    for (size_t rank = 1; rank <= total; rank++)
-        for (size_t k = rank < n ? rank : n; k >= 1; k--)
-            for (size_t s = max_sum; s >= rank; s--) ways[k * (max_sum + 1) + s] += ways[(k - 1) * (max_sum + 1) + s - rank];
-    double below = 0.0, all = 0.0, limit = u + (double)(n * (n + 1) / 2);
-    for (size_t s = 0; s <= max_sum; s++) {
-        all += ways[n * (max_sum + 1) + s];
-        if ((double)s <= limit + 1e-9) below += ways[n * (max_sum + 1) + s];
-    }
-    cprof__release(ways, bytes);
-    return below / all;
+static int cprof__compare_p_refs(const void *a, const void *b) {
+    double x = **(double *const *)a, y = **(double *const *)b;
+    return (x > y) - (x < y);
 }
 
-/* The Mann-Whitney U test: two-sided p that x and y come from distributions of which one tends to
-   be larger. Exact without ties up to 40 values; else the normal approximation with the tie
-   correction and a continuity correction of 1/2. NaN when a side is empty. */
-static double cprof__mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
-    size_t total = n + m, bytes = (total ? total : 1) * sizeof(cprof__ranked);
-    if (!n || !m) return NAN;
-    cprof__ranked *all = (cprof__ranked *)cprof__alloc(bytes);
-    if (!all) return NAN;
-    for (size_t i = 0; i < total; i++) {
-        all[i].value = i < n ? x[i] : y[i - n];
-        all[i].group = i >= n;
+/* Benjamini-Hochberg: each of the `count` p-values (pointed to by refs, reordered here) replaced by its
+   adjusted value min over j >= rank of (count / j) p_(j), at most 1; "adjusted p < alpha" then keeps
+   the false discovery rate at alpha, which, when nothing changed, is the chance of any false alarm. */
+static void cprof__benjamini_hochberg(double **refs, size_t count) {
+    if (!count) return;
+    qsort(refs, count, sizeof *refs, cprof__compare_p_refs);
+    double smallest = 1.0;
+    for (size_t i = count; i-- > 0;) {
+        double adjusted = *refs[i] * (double)count / (double)(i + 1);
+        if (adjusted < smallest) smallest = adjusted;
+        *refs[i] = smallest;
     }
-    qsort(all, total, sizeof *all, cprof__compare_ranked);
-    double rank_sum_x = 0.0, ties = 0.0;
-    for (size_t i = 0, j; i < total; i = j) {
-        for (j = i + 1; j < total && all[j].value == all[i].value;) j++;
-        double tied = (double)(j - i), rank = (double)(i + j + 1) / 2.0; /* the average of ranks i+1..j */
-        ties += tied * tied * tied - tied;
-        for (size_t k = i; k < j; k++) rank_sum_x += all[k].group == 0 ? rank : 0.0;
-    }
-    cprof__release(all, bytes);
-    double dn = (double)n, dm = (double)m, u = rank_sum_x - dn * (dn + 1.0) / 2.0;
-    double smaller = u < dn * dm - u ? u : dn * dm - u;
-    if (ties == 0.0 && total <= 40) {
-        double p = 2.0 * cprof__mann_whitney_exact(n, m, smaller);
-        return p > 1.0 ? 1.0 : p;
-    }
-    double dt = (double)total;
-    double sigma = sqrt(dn * dm / 12.0 * ((dt + 1.0) - ties / (dt * (dt - 1.0))));
-    if (!(sigma > 0.0)) return 1.0;
-    double z = (fabs(u - dn * dm / 2.0) - 0.5) / sigma;
-    return z <= 0.0 ? 1.0 : erfc(z / sqrt(2.0));
 }
 
 /* ==================================================================================================
@@ -7995,6 +7979,7 @@ int cprof_trace_write(const cprof_profile *p, FILE *out) {
 #define CPROF__FLAME_PAD 10.0
 #define CPROF__FLAME_ROW 16.0     /* one level of the tree: a 15 px frame and a 1 px gap */
 #define CPROF__FLAME_TOP 56.0     /* title, subtitle and the controls above the frames */
+#define CPROF__FLAME_LEGEND 22.0  /* a legend's row below them (the differential flame graph) */
 #define CPROF__FLAME_BOTTOM 30.0  /* the details line below them */
 #define CPROF__FLAME_CHAR 7.25    /* width of a character of the 12 px label font */
 #define CPROF__FLAME_MAX_LEVELS (CPROF__MAX_TREE_DEPTH + 2) /* "all", a thread, its tree; deeper is cut (and counted) */
@@ -8108,6 +8093,7 @@ typedef struct cprof__flame {
     FILE *stream;          /* when set, the document is written there in pieces as it grows */
     int stream_failed;
     const struct cprof__flame_painter *paint; /* the differential colouring; NULL otherwise */
+    double top;                               /* y of the frames' area: below the title and any legend */
     uint32_t node;                            /* the node being drawn; CPROF_NONE for "all" and a thread */
     uint32_t counter;                         /* the metric is this perf counter's self value; CPROF_NONE: metric */
 } cprof__flame;
@@ -8124,11 +8110,31 @@ static const char *cprof__flame_metric_name(const cprof__flame *f) {
 }
 
 /* Another colouring of the frames: the differential flame graph (>>compare) sets each frame's colour
-   and appends its before and after to the tooltip's details. */
+   and appends its before and after to the tooltip's details, and draws a legend at y. Its frames get a
+   dark border and a label black or white, whichever contrasts more with the fill. */
 typedef struct cprof__flame_painter {
     void (*paint_frame)(const void *context, uint32_t node, int rgb[3], cprof__buf *details);
     const void *context;
+    void (*legend)(const void *context, cprof__buf *out, double y);
 } cprof__flame_painter;
+
+/* WCAG 2 relative luminance of an sRGB colour, 0 (black) to 1 (white). */
+static double cprof__luminance(const int rgb[3]) {
+    static const double weights[3] = {0.2126, 0.7152, 0.0722};
+    double luminance = 0.0;
+    for (int i = 0; i < 3; i++) {
+        double c = rgb[i] / 255.0;
+        luminance += weights[i] * (c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4));
+    }
+    return luminance;
+}
+
+/* White text on this fill: when it contrasts more than black, (1 + 0.05) / (L + 0.05) against
+   (L + 0.05) / 0.05. The larger of the two is at least 4.58:1 for every fill. */
+static int cprof__label_white(const int rgb[3]) {
+    double luminance = cprof__luminance(rgb);
+    return 1.05 / (luminance + 0.05) > (luminance + 0.05) / 0.05;
+}
 
 /* Hands the text so far to the stream, so that a large graph never sits in memory whole. */
 static void cprof__flame_flush(cprof__flame *f) {
@@ -8171,7 +8177,7 @@ static uint32_t cprof__flame_deepest(cprof__flame *f, uint32_t node, uint32_t le
 
 static double cprof__flame_y(const cprof__flame *f, uint32_t level) {
     uint32_t row = f->o.inverted ? level : f->levels - 1 - level;
-    return CPROF__FLAME_TOP + CPROF__FLAME_ROW * row;
+    return f->top + CPROF__FLAME_ROW * row;
 }
 
 /* One frame: a group with its tooltip (name, then the details line), its rectangle and its label.
@@ -8196,9 +8202,11 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
                       cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
     if (f->paint) f->paint->paint_frame(f->paint->context, f->node, rgb, f->out);
     cprof__buf_puts(f->out, "</title>");
-    cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>",
-                      x, y, width, CPROF__FLAME_ROW - 1.0, rgb[0], rgb[1], rgb[2]);
-    cprof__buf_printf(f->out, "<text x=\"%.2f\" y=\"%.1f\">", x + 3.0, y + 11.5);
+    cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"%s/>",
+                      x, y, width, CPROF__FLAME_ROW - 1.0, rgb[0], rgb[1], rgb[2],
+                      f->paint ? " style=\"stroke:#333;stroke-width:0.6\"" : "");
+    cprof__buf_printf(f->out, "<text x=\"%.2f\" y=\"%.1f\"%s>", x + 3.0, y + 11.5,
+                      f->paint && cprof__label_white(rgb) ? " style=\"fill:#fff\"" : "");
     cprof__flame_label(f->out, name, width);
     cprof__buf_puts(f->out, "</text></g>\n");
     f->frames++;
@@ -8460,6 +8468,7 @@ static void cprof__flame_frames(cprof__flame *f) {
 static int cprof__flame_prepare(cprof__flame *f, const cprof_profile *p, const cprof_flamegraph_options *options) {
     memset(f, 0, sizeof *f);
     f->p = p;
+    f->top = CPROF__FLAME_TOP;
     f->o = options ? *options : cprof_flamegraph_defaults();
     if (f->o.width < 200) f->o.width = 200;
     if (!(f->o.min_width_pct >= 0.0)) f->o.min_width_pct = 0.0; /* negative or NaN */
@@ -8510,12 +8519,14 @@ static int cprof__flamegraph_paint(cprof__buf *b, FILE *stream, const cprof_prof
     f.paint = paint;
     f.out = b;
     f.stream = stream;
-    double height = CPROF__FLAME_TOP + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
+    f.top = CPROF__FLAME_TOP + (paint && paint->legend ? CPROF__FLAME_LEGEND : 0.0);
+    double height = f.top + CPROF__FLAME_ROW * f.levels + CPROF__FLAME_BOTTOM;
     cprof__flame_header(&f, height);
+    if (paint && paint->legend) paint->legend(paint->context, b, CPROF__FLAME_TOP);
     if (f.total) cprof__flame_frames(&f);
     else {
         cprof__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">Nothing was recorded for the metric ", CPROF__FLAME_PAD,
-                          CPROF__FLAME_TOP + 12.0);
+                          f.top + 12.0);
         cprof__xml_escape_string(b, cprof__flame_metric_name(&f));
         cprof__buf_puts(b, ".</text>\n");
     }
@@ -9520,15 +9531,18 @@ int cprof_load(const char *path, cprof_profile **out) {
 }
 
 /* ==================================================================================================
-   >>compare: before and after: per function and metric the change, whether it exceeds both the
-   threshold and the noise (Welch's t-test for one run per side, Mann-Whitney U for several), the
-   text report, the CI verdict, the differential flame graph and in-process snapshots; then the
-   benchmarks of two runs compared
+   >>compare: before and after: per function and metric the change, whether it exceeds the threshold,
+   the --min-share floor and the noise (several runs a side: Welch's t-test on the runs, adjusted by
+   Benjamini-Hochberg; one run a side: no test), the text report, the CI verdict, the noise of several
+   runs of one build, the differential flame graph and in-process snapshots; then the benchmarks of
+   runs compared
    ================================================================================================== */
 cprof_compare_options cprof_compare_defaults(void) {
     cprof_compare_options options;
     options.threshold_pct = 5.0;
     options.alpha = 0.05;
+    options.min_share_pct = 0.5;
+    options.single_run_threshold_pct = 0.0;
     options.before_label = NULL;
     options.after_label = NULL;
     return options;
@@ -9551,8 +9565,6 @@ typedef struct cprof__side {
     const cprof_profile *const *runs;
     size_t count;
     double *values;  /* [(run * function_capacity + function) * metric_capacity + metric] */
-    double *sum_sq;  /* [run * function_capacity + function]: squared per-call durations of the function's
-                        outermost calls (recursion counted once, as for total time), ns^2 */
     uint8_t *present; /* [function]: in at least one run */
 } cprof__side;
 
@@ -9602,14 +9614,6 @@ static uint32_t cprof__compare_metric_index(const cprof_comparison *c, const cha
     return CPROF_NONE;
 }
 
-/* The squared per-call durations of each function's outermost nodes, summed into sum_sq; `index_of`
-   maps the profile's functions to the comparison's. */
-static void cprof__compare_spread(const cprof_profile *p, const uint32_t *index_of, double *sum_sq) {
-    for (size_t i = 0; i < p->node_count; i++)
-        if (p->nodes[i].function != CPROF_NONE && !p->nodes[i].nested)
-            sum_sq[index_of[p->nodes[i].function]] += p->nodes[i].sum_sq_ns2;
-}
-
 /* Each function's own allocations (made while it was the current scope), summed over its nodes. */
 static void cprof__compare_read_allocs(cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
                                        double *row0) {
@@ -9649,7 +9653,6 @@ static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
             }
         }
         cprof__compare_read_allocs(c, p, index_of, row0);
-        cprof__compare_spread(p, index_of, side->sum_sq + r * own->function_capacity);
         cprof__release(index_of, bytes);
     }
     return 0;
@@ -9661,23 +9664,6 @@ static void cprof__compare_samples(const cprof_comparison *c, const cprof__side 
     const cprof__comparison_private *own = cprof__comparison_own(c);
     for (size_t r = 0; r < side->count; r++)
         out[r] = side->values[(r * own->function_capacity + u) * own->metric_capacity + k];
-}
-
-/* One run per side: Welch's t-test on the per-call durations. Self time has no squared sum of its
-   own, so it is tested with the spread of the whole calls (the only per-call spread recorded). */
-static double cprof__compare_single_p(const cprof_comparison *c, const cprof__side *before, const cprof__side *after,
-                                      uint32_t u, uint32_t k) {
-    const cprof__comparison_private *own = cprof__comparison_own(c);
-    if (c->metrics[k].kind != CPROF_METRIC_TIME) return NAN; /* counters: no per-call spread recorded */
-    const cprof__side *sides[2] = {before, after};
-    cprof__sample samples[2];
-    for (int s = 0; s < 2; s++) {
-        const double *row = sides[s]->values + (size_t)u * own->metric_capacity;
-        double calls = row[CPROF__METRIC_CALLS], total = row[CPROF__METRIC_TOTAL];
-        samples[s] = cprof__sample_of(calls, total, sides[s]->sum_sq[u]);
-        if (k == CPROF__METRIC_SELF && calls > 0) samples[s].mean = row[CPROF__METRIC_SELF] / calls;
-    }
-    return cprof__welch_p(samples[0], samples[1]);
 }
 
 /* The verdict on a change of change_pct (negative: better), for the comparison and the benchmarks alike:
@@ -9695,21 +9681,95 @@ static void cprof__compare_change(cprof_comparison *c, const cprof__side *before
     cprof_change *change = &c->functions[u].metrics[k];
     cprof__compare_samples(c, before, u, k, scratch);
     cprof__compare_samples(c, after, u, k, scratch + before->count);
-    if (before->count > 1 || after->count > 1)
-        change->p_value = c->metrics[k].measured ? cprof__mann_whitney_p(scratch, before->count, scratch + before->count,
-                                                                        after->count) : NAN;
-    else
-        change->p_value = cprof__compare_single_p(c, before, after, u, k);
+    /* The runs are the independent unit: the calls inside one run share its machine's moments (a
+       second of load slows thousands of them together), so a test on them is far too sure. */
+    change->p_value = c->metrics[k].measured ? cprof__welch_p(cprof__sample_of_values(scratch, before->count),
+                                                               cprof__sample_of_values(scratch + before->count, after->count))
+                                             : NAN;
     change->before = cprof__median(scratch, before->count);
     change->after = cprof__median(scratch + before->count, after->count);
     double delta = change->after - change->before;
     change->change_pct = change->before > 0 ? 100.0 * delta / change->before : delta > 0 ? INFINITY : 0.0;
-    change->verdict = c->functions[u].presence != CPROF_IN_BOTH ? CPROF_UNCHANGED
-                      : cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured,
-                                       c->options.threshold_pct, c->options.alpha);
-    c->improved += change->verdict == CPROF_IMPROVED;
-    c->regressed += change->verdict == CPROF_REGRESSED;
-    c->within_noise += change->verdict == CPROF_WITHIN_NOISE;
+}
+
+/* What "the whole run" is in metric k: the wall time for times, else the sum over the functions. */
+static double cprof__compare_whole(const cprof_comparison *c, uint32_t k) {
+    double whole = 0.0;
+    if (c->metrics[k].kind == CPROF_METRIC_TIME) whole = c->before_wall_ns > c->after_wall_ns ? c->before_wall_ns : c->after_wall_ns;
+    else
+        for (size_t u = 0; u < c->function_count; u++) whole += c->functions[u].metrics[k].before;
+    return whole > 0.0 ? whole : 1.0;
+}
+
+/* Whether a change can count at all: the function is in both and the change is at least min_share_pct
+   of the metric's whole (a function holding 0.001% of the run cannot fail a build). */
+static int cprof__compare_heavy(const cprof_comparison *c, uint32_t u, const cprof_change *change, double whole) {
+    return c->functions[u].presence == CPROF_IN_BOTH &&
+           fabs(change->after - change->before) >= c->options.min_share_pct / 100.0 * whole;
+}
+
+/* Whether a change is one of the tests the p-values are adjusted for: the function is in both and holds
+   at least min_share_pct of the whole on a side. Chosen by size, not by the change, so that under no
+   change the family does not depend on the tests' outcomes (the "independent filtering" of Bourgon,
+   Gentleman and Huber, PNAS 2010). */
+static int cprof__compare_tested(const cprof_comparison *c, uint32_t u, const cprof_change *change, double whole) {
+    double larger = change->after > change->before ? change->after : change->before;
+    return c->functions[u].presence == CPROF_IN_BOTH && larger >= c->options.min_share_pct / 100.0 * whole;
+}
+
+/* The factor between two values as a percentage, the same either way: 100 (larger / smaller - 1), so
+   that 2x slower and 2x faster are both 100%; INFINITY from 0 to more. Percent changes are lopsided
+   (a speedup never passes -100%), so the single-run threshold and the noise are in these terms. */
+static double cprof__factor_pct(double before, double after) {
+    double larger = before > after ? before : after, smaller = before > after ? after : before;
+    if (larger <= 0.0) return 0.0;
+    return smaller > 0.0 ? 100.0 * (larger / smaller - 1.0) : INFINITY;
+}
+
+/* The verdict of a change that can count. One run a side has no estimate of the run-to-run noise: a
+   measured change counts only when it is a factor beyond single_run_threshold_pct either way, never
+   when that is 0 (the default: on the machine measured in the README, same-build runs moved heavy
+   functions by up to 1970x; README, bench/diff_noise.sh). */
+static int cprof__compare_verdict(const cprof_comparison *c, const cprof_change *change, uint32_t k) {
+    const cprof_compare_options *o = &c->options;
+    if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)
+        return cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
+    int beyond = o->single_run_threshold_pct > 0 &&
+                 cprof__factor_pct(change->before, change->after) >= o->single_run_threshold_pct;
+    return cprof__verdict(change->change_pct, beyond ? 0.0 : NAN, 1, o->threshold_pct, o->alpha);
+}
+
+/* The floor, the family of tests and the verdicts. Benjamini-Hochberg rather than Holm: when nothing
+   changed (a same-build comparison, the false alarm a CI gate must avoid) both keep the chance of any
+   false alarm at alpha; when something did change the gate fails anyway, and BH still finds the other
+   changes where Holm, bounding every false discovery, loses them among hundreds of tests. The family
+   is the measured changes heavy enough to count; the others cannot fail the gate and are untested. */
+static int cprof__compare_judge(cprof_comparison *c) {
+    size_t capacity = c->function_count * c->metric_count, count = 0;
+    double **family = (double **)cprof__alloc((capacity ? capacity : 1) * sizeof *family);
+    if (!family) return -1;
+    for (uint32_t k = 0; k < c->metric_count; k++) {
+        double whole = cprof__compare_whole(c, k);
+        for (uint32_t u = 0; u < c->function_count; u++) {
+            cprof_change *change = &c->functions[u].metrics[k];
+            if (!cprof__compare_tested(c, u, change, whole)) change->p_value = NAN;
+            if (!isnan(change->p_value)) family[count++] = &change->p_value;
+        }
+    }
+    cprof__benjamini_hochberg(family, count);
+    c->tests = count;
+    cprof__release(family, (capacity ? capacity : 1) * sizeof *family);
+    for (uint32_t k = 0; k < c->metric_count; k++) {
+        double whole = cprof__compare_whole(c, k);
+        for (uint32_t u = 0; u < c->function_count; u++) {
+            cprof_change *change = &c->functions[u].metrics[k];
+            change->verdict = cprof__compare_heavy(c, u, change, whole) ? cprof__compare_verdict(c, change, k) : CPROF_UNCHANGED;
+            c->improved += change->verdict == CPROF_IMPROVED;
+            c->regressed += change->verdict == CPROF_REGRESSED;
+            c->within_noise += change->verdict == CPROF_WITHIN_NOISE;
+        }
+    }
+    return 0;
 }
 
 static int cprof__compare_by_name(const void *a, const void *b) {
@@ -9729,9 +9789,8 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
     failed |= !c->functions || !own->changes || !scratch;
     for (int s = 0; s < 2 && !failed; s++) {
         sides[s].values = (double *)cprof__alloc(sides[s].count * functions * metrics * sizeof(double));
-        sides[s].sum_sq = (double *)cprof__alloc(sides[s].count * functions * sizeof(double));
         sides[s].present = (uint8_t *)cprof__alloc(functions);
-        failed |= !sides[s].values || !sides[s].sum_sq || !sides[s].present || cprof__compare_read_side(c, &sides[s]);
+        failed |= !sides[s].values || !sides[s].present || cprof__compare_read_side(c, &sides[s]);
         for (size_t r = 0; r < sides[s].count; r++) scratch[r] = (double)sides[s].runs[r]->wall_ns;
         if (!failed) wall[s] = cprof__median(scratch, sides[s].count);
     }
@@ -9744,10 +9803,10 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
         c->before_wall_ns = wall[0];
         c->after_wall_ns = wall[1];
         c->speedup = wall[1] > 0 ? wall[0] / wall[1] : 0.0;
+        failed = cprof__compare_judge(c);
     }
     for (int s = 0; s < 2; s++) {
         cprof__release(sides[s].values, sides[s].count * functions * metrics * sizeof(double));
-        cprof__release(sides[s].sum_sq, sides[s].count * functions * sizeof(double));
         cprof__release(sides[s].present, functions);
     }
     if (scratch != scratch_array) cprof__release(scratch, scratch_bytes);
@@ -9801,8 +9860,7 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     }
     c->before_label = cprof__compare_label(c, c->options.before_label, before[0], "before");
     c->after_label = cprof__compare_label(c, c->options.after_label, after[0], "after");
-    c->test = before_count > 1 || after_count > 1 ? "Mann-Whitney U test on the runs' values"
-                                                   : "Welch's t-test on per-call durations";
+    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values" : "none: one run a side";
     cprof__compare_metrics(c, before, before_count);
     cprof__compare_metrics(c, after, after_count);
     cprof__side sides[2];
@@ -9869,15 +9927,6 @@ static int cprof__compare_by_impact(const void *a, const void *b) {
     if (x->metric != y->metric) return x->metric < y->metric ? -1 : 1;
     if (x->impact != y->impact) return x->impact > y->impact ? -1 : 1;
     return x->function < y->function ? -1 : x->function > y->function;
-}
-
-/* What "the whole run" is in metric k: the wall time for times, else the sum over the functions. */
-static double cprof__compare_whole(const cprof_comparison *c, uint32_t k) {
-    double whole = 0.0;
-    if (c->metrics[k].kind == CPROF_METRIC_TIME) whole = c->before_wall_ns > c->after_wall_ns ? c->before_wall_ns : c->after_wall_ns;
-    else
-        for (size_t u = 0; u < c->function_count; u++) whole += c->functions[u].metrics[k].before;
-    return whole > 0.0 ? whole : 1.0;
 }
 
 /* The changes with this verdict, largest impact first; the caller releases rows (capacity entries). */
@@ -9954,9 +10003,20 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
     cprof__duration(after, cprof__u64_rounded(c->after_wall_ns));
     cprof__buf_textf(b, "Wall time: %s -> %s   speedup %.2fx (before / after)%s\n", before, after, c->speedup,
                       c->before_runs > 1 || c->after_runs > 1 ? ", medians of the runs" : "");
-    cprof__buf_textf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and, for measured "
-                      "metrics, p < %g (%s).\n", (unsigned long long)c->before_runs, (unsigned long long)c->after_runs, c->options.threshold_pct,
-                      c->options.alpha, c->test);
+    const cprof_compare_options *o = &c->options;
+    cprof__buf_textf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and at least %g%% of the "
+                      "run (--min-share), and, for measured metrics (times, counters), ", (unsigned long long)c->before_runs,
+                      (unsigned long long)c->after_runs, o->threshold_pct, o->min_share_pct);
+    if (c->before_runs > 1 || c->after_runs > 1)
+        cprof__buf_textf(b, "when %s gives p < %g adjusted for the %llu tests (Benjamini-Hochberg).\n", c->test,
+                          o->alpha, (unsigned long long)c->tests);
+    else if (o->single_run_threshold_pct > 0)
+        cprof__buf_textf(b, "by a factor beyond %g%% either way (--single-run-threshold: 100 is 2x slower or faster): "
+                          "one run a side gives no test; several runs a side (B1 B2 ... -- A1 A2 ...) do.\n",
+                          o->single_run_threshold_pct);
+    else
+        cprof__buf_puts(b, "never: one run a side cannot tell a change from the machine's noise. Several runs a side "
+                           "(B1 B2 ... -- A1 A2 ...) give a real test; cprof diff --noise suggests a --single-run-threshold.\n");
 }
 
 static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int verdict, const char *title,
@@ -9978,8 +10038,8 @@ static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int ve
     }
     if (!count) cprof__buf_puts(b, "  (none)\n");
     if (untested)
-        cprof__buf_textf(b, "%sp -: untested, no spread is recorded for a single call or a counter; compare "
-                          "several runs a side (B1 B2 ... -- A1 A2 ...)\n", prefix);
+        cprof__buf_textf(b, "%sp -: untested: one run a side, or one run on a side, or an exact count; several runs "
+                          "a side (B1 B2 ... -- A1 A2 ...) give a test\n", prefix);
     cprof__release(rows, capacity * sizeof *rows);
 }
 
@@ -10030,6 +10090,98 @@ size_t cprof_comparison_format(const cprof_comparison *c, char *buffer, size_t s
     return cprof__buf_to_buffer(&b, buffer, size);
 }
 
+/* --- the noise: several runs of one build, every two of them compared as one run a side -------------- */
+typedef struct cprof__noise_row { /* one function's largest change between two runs, in self time */
+    const char *name;
+    double share, largest_pct;    /* its median self time's share of the median wall time; the change */
+} cprof__noise_row;
+
+static int cprof__noise_by_share(const void *a, const void *b) {
+    double x = ((const cprof__noise_row *)a)->share, y = ((const cprof__noise_row *)b)->share;
+    return (x < y) - (x > y);
+}
+
+/* Every pair of runs compared (one run a side): per function the largest self-time change that the
+   floor lets count, and over every function and time metric the largest, which a one-run-a-side gate
+   must stay above. rows[] has all_runs' functions (the comparison of every run with every run). */
+static int cprof__noise_pairs(const cprof_profile *const *runs, size_t count, const cprof_compare_options *o,
+                              const cprof_comparison *all, cprof__noise_row *rows, double *largest, const char **where) {
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = i + 1; j < count; j++) {
+            cprof_comparison *pair = cprof_compare(runs[i], runs[j], o);
+            if (!pair) return -1;
+            for (uint32_t k = 0; k <= CPROF__METRIC_TOTAL; k++) {
+                double whole = cprof__compare_whole(pair, k);
+                for (uint32_t u = 0; u < pair->function_count; u++) {
+                    const cprof_change *change = &pair->functions[u].metrics[k];
+                    if (!cprof__compare_heavy(pair, u, change, whole)) continue;
+                    double pct = cprof__factor_pct(change->before, change->after);
+                    size_t r = 0; /* rows[] still in all's order: by name */
+                    while (r < all->function_count && strcmp(rows[r].name, pair->functions[u].name) != 0) r++;
+                    if (r == all->function_count) continue;
+                    if (pct > *largest) *largest = pct, *where = rows[r].name;
+                    if (k == CPROF__METRIC_SELF && pct > rows[r].largest_pct) rows[r].largest_pct = pct;
+                }
+            }
+            cprof_comparison_free(pair);
+        }
+    return 0;
+}
+
+/* `cprof diff --noise`: the text. */
+static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, size_t count, const cprof_compare_options *o,
+                              size_t shown) {
+    for (size_t r = 0; r < count; r++)
+        if (!runs[r]) return -1;
+    cprof_comparison *all = cprof_compare_runs(runs, count, runs, count, o);
+    size_t bytes = (all && all->function_count ? all->function_count : 1) * sizeof(cprof__noise_row);
+    cprof__noise_row *rows = all ? (cprof__noise_row *)cprof__alloc(bytes) : NULL;
+    double largest = 0.0, wall = all ? all->before_wall_ns : 0.0;
+    const char *where = "";
+    char text[32];
+    if (!rows || count < 2) {
+        if (rows) cprof__release(rows, bytes);
+        cprof_comparison_free(all);
+        return -1;
+    }
+    for (size_t u = 0; u < all->function_count; u++) {
+        rows[u].name = all->functions[u].name;
+        rows[u].share = wall > 0 ? 100.0 * all->functions[u].metrics[CPROF__METRIC_SELF].before / wall : 0.0;
+        rows[u].largest_pct = 0.0;
+    }
+    int failed = cprof__noise_pairs(runs, count, o, all, rows, &largest, &where);
+    if (all->function_count) qsort(rows, all->function_count, sizeof *rows, cprof__noise_by_share);
+    cprof__buf_textf(b, "Noise: %llu runs of one build, every two compared as one run a side (%llu pairs)\n",
+                      (unsigned long long)count, (unsigned long long)(count * (count - 1) / 2));
+    cprof__buf_textf(b, "Wall time: median %s\n", cprof__duration(text, cprof__u64_rounded(wall)));
+    cprof__buf_textf(b, "  %-40s %8s %20s\n", "function (by self time)", "share", "largest self factor");
+    for (size_t u = 0; u < all->function_count && u < shown; u++) {
+        cprof__buf_textf(b, "  %-40s %7.2f%% ", rows[u].name, rows[u].share);
+        if (rows[u].largest_pct > 0) cprof__buf_textf(b, "%19.0f%%\n", rows[u].largest_pct);
+        else cprof__buf_textf(b, "%20s\n", "below the floor");
+    }
+    double suggested = 10.0 * ceil(largest * 1.25 / 10.0);
+    cprof__buf_textf(b, "Largest factor between two runs, of a self or total time changing by at least %g%% of the run: %.0f%% (%s)\n",
+                      o->min_share_pct, largest, where[0] ? where : "none");
+    cprof__buf_textf(b, "Suggested for one run a side: --single-run-threshold=%.0f (the largest, +25%%, rounded up to 10)\n",
+                      suggested > 0 ? suggested : 10.0);
+    cprof__buf_puts(b, "Several runs a side need no such threshold: their test measures this noise itself.\n");
+    cprof__release(rows, bytes);
+    cprof_comparison_free(all);
+    return failed;
+}
+
+int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *out, const cprof_compare_options *options,
+                      size_t shown) {
+    cprof__buf b;
+    cprof_compare_options o = options ? *options : cprof_compare_defaults();
+    memset(&b, 0, sizeof b);
+    if (!runs || !out) return -1;
+    int failed = cprof__noise_build(&b, runs, count, &o, shown);
+    if (failed) cprof__buf_free(&b);
+    return failed || cprof__buf_to_file(&b, out) ? -1 : 0;
+}
+
 /* --- the differential flame graph ---------------------------------------------------------------- */
 /* One profile's widths (the drawn one), each frame coloured by the change of its self time against
    the node at the same call path (by names, thread by thread) in the other profile. */
@@ -10072,32 +10224,59 @@ static int cprof__diff_match(cprof__diff_paint *d) {
     return 0;
 }
 
+/* The colours: unchanged a neutral grey, slower towards red, faster towards blue, new purple, removed
+   brown. Each has at least 3:1 contrast with the background (#fbfaf4, luminance 0.955: a fill's
+   luminance at most 0.285); a blend of two of them in sRGB stays below the larger luminance, since
+   each channel's luminance is convex. Labels are black or white per frame (cprof__label_white). */
+static const int cprof__diff_unchanged[3] = {140, 140, 140}, cprof__diff_slower[3] = {220, 20, 20},
+                 cprof__diff_faster[3] = {20, 60, 220}, cprof__diff_new[3] = {150, 70, 200},
+                 cprof__diff_removed[3] = {150, 110, 70};
+
+static void cprof__diff_blend(const int to[3], double amount, int rgb[3]) {
+    for (int i = 0; i < 3; i++) rgb[i] = (int)(cprof__diff_unchanged[i] + amount * (to[i] - cprof__diff_unchanged[i]) + 0.5);
+}
+
 /* The frame of drawn node `node` (CPROF_NONE: "all" or a thread): its colour, and its before, after
    and change appended to the tooltip's details. */
 static void cprof__diff_paint_frame(const void *context, uint32_t node, int rgb[3], cprof__buf *details) {
     const cprof__diff_paint *d = (const cprof__diff_paint *)context;
     char before[32], after[32], delta[32];
     if (node == CPROF_NONE || node >= d->drawn->node_count || d->drawn->nodes[node].site == CPROF_NONE) {
-        rgb[0] = rgb[1] = rgb[2] = 255;
+        cprof__diff_blend(cprof__diff_unchanged, 0.0, rgb);
         return;
     }
     uint32_t match = d->match[node];
     if (match == CPROF_NONE) { /* new (after only), or removed when the before profile is drawn */
-        rgb[0] = d->drawn_is_before ? 150 : 170, rgb[1] = d->drawn_is_before ? 150 : 100, rgb[2] = d->drawn_is_before ? 150 : 220;
+        cprof__diff_blend(d->drawn_is_before ? cprof__diff_removed : cprof__diff_new, 1.0, rgb);
         cprof__buf_puts(details, d->drawn_is_before ? "; removed: not in the after profile" : "; new: not in the before profile");
         return;
     }
     uint64_t mine = d->drawn->nodes[node].self_ns, theirs = d->other->nodes[match].self_ns;
     uint64_t was = d->drawn_is_before ? mine : theirs, now = d->drawn_is_before ? theirs : mine;
     double intensity = d->largest > 0 ? fabs((double)now - (double)was) / d->largest : 0.0;
-    int faded = (int)(255.0 * (1.0 - intensity) + 0.5);
-    rgb[0] = now > was ? 255 : faded; /* slower: red; faster: blue; the same: white */
-    rgb[1] = faded;
-    rgb[2] = now < was ? 255 : faded;
+    cprof__diff_blend(now > was ? cprof__diff_slower : cprof__diff_faster, now == was ? 0.0 : intensity, rgb);
     cprof__duration(delta, now > was ? now - was : was - now);
     cprof__buf_printf(details, "; self before %s, after %s, %s%s", cprof__duration(before, was),
                       cprof__duration(after, now), now >= was ? "+" : "-", delta);
     if (was) cprof__buf_printf(details, " (%+.1f%%)", 100.0 * ((double)now - (double)was) / (double)was);
+}
+
+/* The legend: a swatch per colour, in a group of its own (id "legend"). */
+static void cprof__diff_legend(const void *context, cprof__buf *out, double y) {
+    const cprof__diff_paint *d = (const cprof__diff_paint *)context;
+    const int *colours[4] = {cprof__diff_slower, cprof__diff_faster, cprof__diff_unchanged,
+                             d->drawn_is_before ? cprof__diff_removed : cprof__diff_new};
+    const char *names[4] = {"slower (self time)", "faster", "unchanged", d->drawn_is_before ? "removed" : "new"};
+    double x = CPROF__FLAME_PAD;
+    cprof__buf_puts(out, "<g id=\"legend\">");
+    for (int i = 0; i < 4; i++) {
+        cprof__buf_printf(out, "<g class=\"key\"><rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" fill=\"rgb(%d,%d,%d)\" "
+                          "style=\"stroke:#333;stroke-width:0.6\"/><text x=\"%.1f\" y=\"%.1f\">%s</text></g>", x, y + 2.0,
+                          colours[i][0], colours[i][1], colours[i][2], x + 19.0, y + 13.5, names[i]);
+        x += 19.0 + CPROF__FLAME_CHAR * (double)strlen(names[i]) + 16.0;
+    }
+    cprof__buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\">the deeper the colour, the larger the change against the "
+                      "largest of any frame</text></g>\n", x + 8.0, y + 13.5);
 }
 
 int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
@@ -10117,66 +10296,22 @@ int cprof_diff_flamegraph_write(const cprof_profile *before, const cprof_profile
                         before_widths ? "before" : "after", before_widths ? "grey removed" : "purple new");
         o.title = title;
     }
-    cprof__flame_painter painter = {cprof__diff_paint_frame, &paint};
+    cprof__flame_painter painter = {cprof__diff_paint_frame, &paint, cprof__diff_legend};
     int failed = cprof__diff_match(&paint) || cprof__flamegraph_paint(&b, out, paint.drawn, &o, &painter);
     cprof__release(paint.match, (paint.drawn->node_count ? paint.drawn->node_count : 1) * sizeof *paint.match);
     cprof__buf_free(&b);
     return failed ? -1 : 0;
 }
 
-/* --- two runs compared: per benchmark (name and n) the change of the median, and whether it exceeds
-   both the threshold and the noise (Mann-Whitney U on the samples) ---------------------------------- */
+/* --- runs compared: per benchmark (name and n) the change of the median, and whether it exceeds the
+   threshold and the noise. The samples of one run are not independent (a moment of load slows a run of
+   them together), so the test is on the runs: Welch's t-test on each run's median, the p-values adjusted
+   for the number of benchmarks (Benjamini-Hochberg); one run a side has no test (--single-run-threshold).
+   --min-share does not apply: a benchmark is not a share of a run. ------------------------------------ */
 static cprof_benchmark *cprof__bench_find(const cprof_profile *p, const cprof_benchmark *like) {
     for (size_t i = 0; i < p->benchmark_count; i++)
         if (p->benchmarks[i].n == like->n && strcmp(p->benchmarks[i].name, like->name) == 0) return &p->benchmarks[i];
     return NULL;
-}
-
-/* One line; returns 1 when the benchmark regressed. */
-static int cprof__bench_compare_row(cprof__buf *b, const cprof_benchmark *x, const cprof_benchmark *y,
-                                    double threshold_pct, double alpha) {
-    char n[32], before[24], after[24];
-    double change = x->stats.median_ns > 0 ? 100 * (y->stats.median_ns - x->stats.median_ns) / x->stats.median_ns : 0;
-    double p_value = cprof__mann_whitney_p(x->samples_ns, x->sample_count, y->samples_ns, y->sample_count);
-    if (isnan(p_value)) p_value = 1; /* no samples on a side: nothing tells the change from noise */
-    static const char *const verdicts[] = {"unchanged", "within noise", "improved", "REGRESSED"};
-    int verdict = cprof__verdict(change, p_value, 1, threshold_pct, alpha);
-    cprof__buf_textf(b, "  %-24s %11s ", y->name, y->n ? cprof__count(n, y->n) : "-");
-    cprof__buf_pad_left(b, cprof__bench_time(before, x->stats.median_ns), 9);
-    cprof__buf_puts(b, " ");
-    cprof__buf_pad_left(b, cprof__bench_time(after, y->stats.median_ns), 9);
-    cprof__buf_textf(b, " %+8.1f%%  p=%-8.2g %s\n", change, p_value, verdicts[verdict]);
-    return verdict == CPROF_REGRESSED;
-}
-
-static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *before, const cprof_profile *after,
-                                      double threshold_pct, double alpha) {
-    int regressed = 0;
-    char n[32];
-    cprof__buf_textf(b, "Benchmarks compared (median per iteration; a change counts when over %.3g%% and the "
-                         "Mann-Whitney U test's p < %.3g)\n  %-24s %11s %9s %9s %9s\n",
-                      threshold_pct, alpha, "name", "n", "before", "after", "change");
-    for (size_t i = 0; i < after->benchmark_count; i++) {
-        const cprof_benchmark *y = &after->benchmarks[i], *x = cprof__bench_find(before, y);
-        if (x) regressed += cprof__bench_compare_row(b, x, y, threshold_pct, alpha);
-        else cprof__buf_textf(b, "  %-24s %11s  new\n", y->name, y->n ? cprof__count(n, y->n) : "-");
-    }
-    for (size_t i = 0; i < before->benchmark_count; i++)
-        if (!cprof__bench_find(after, &before->benchmarks[i]))
-            cprof__buf_textf(b, "  %-24s %11s  removed\n", before->benchmarks[i].name,
-                              before->benchmarks[i].n ? cprof__count(n, before->benchmarks[i].n) : "-");
-    cprof__buf_textf(b, "%d regressed\n", regressed);
-    return regressed;
-}
-
-int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
-                              const cprof_compare_options *options) {
-    cprof__buf b;
-    cprof_compare_options o = options ? *options : cprof_compare_defaults();
-    memset(&b, 0, sizeof b);
-    if (!before || !after || !out) return -1;
-    int regressed = cprof__bench_compare_build(&b, before, after, o.threshold_pct, o.alpha);
-    return cprof__buf_to_file(&b, out) ? -1 : regressed;
 }
 
 /* Several runs of a side as one: each benchmark (name and n) with the samples of every run. */
@@ -10204,14 +10339,127 @@ fail:
     return NULL;
 }
 
+typedef struct cprof__bench_change { /* one benchmark of after, against before */
+    const cprof_benchmark *like;     /* the after run's (name, n) */
+    int in_before;
+    double before_ns, after_ns, change_pct, p_value; /* medians of the runs' medians; p adjusted; NaN untested */
+    int verdict;
+} cprof__bench_change;
+
+/* The runs' medians of the benchmark like `like` into out[]; returns how many runs had it. */
+static size_t cprof__bench_medians(const cprof_profile *const *runs, size_t count, const cprof_benchmark *like, double *out) {
+    size_t found = 0;
+    for (size_t r = 0; r < count; r++) {
+        const cprof_benchmark *b = cprof__bench_find(runs[r], like);
+        if (b && b->sample_count) out[found++] = b->stats.median_ns;
+    }
+    return found;
+}
+
+/* The change of one benchmark; scratch holds before_count + after_count values. */
+static void cprof__bench_change_of(cprof__bench_change *change, const cprof_profile *const *before, size_t before_count,
+                                   const cprof_profile *const *after, size_t after_count, double *scratch) {
+    size_t x = cprof__bench_medians(before, before_count, change->like, scratch);
+    size_t y = cprof__bench_medians(after, after_count, change->like, scratch + x);
+    change->in_before = x > 0;
+    change->p_value = before_count > 1 || after_count > 1 ? cprof__welch_p(cprof__sample_of_values(scratch, x),
+                                                                           cprof__sample_of_values(scratch + x, y))
+                                                          : NAN;
+    change->before_ns = x ? cprof__median(scratch, x) : 0.0;
+    change->after_ns = y ? cprof__median(scratch + x, y) : 0.0;
+    change->change_pct = change->before_ns > 0 ? 100 * (change->after_ns - change->before_ns) / change->before_ns : 0.0;
+}
+
+static void cprof__bench_compare_row(cprof__buf *b, const cprof__bench_change *change) {
+    static const char *const verdicts[] = {"unchanged", "within noise", "improved", "REGRESSED"};
+    char n[32], before[24], after[24], p[24];
+    cprof__buf_textf(b, "  %-24s %11s ", change->like->name, change->like->n ? cprof__count(n, change->like->n) : "-");
+    cprof__buf_pad_left(b, cprof__bench_time(before, change->before_ns), 9);
+    cprof__buf_puts(b, " ");
+    cprof__buf_pad_left(b, cprof__bench_time(after, change->after_ns), 9);
+    if (isnan(change->p_value)) cprof__snprintf(p, sizeof p, "%s", "-");
+    else cprof__snprintf(p, sizeof p, "%.2g", change->p_value);
+    cprof__buf_textf(b, " %+8.1f%%  p=%-8s %s\n", change->change_pct, p, verdicts[change->verdict]);
+}
+
+static void cprof__bench_compare_header(cprof__buf *b, const cprof_compare_options *o, size_t runs_before,
+                                        size_t runs_after, size_t tests) {
+    cprof__buf_textf(b, "Benchmarks compared (median per iteration; %llu run%s before, %llu after: the median of the runs' "
+                         "medians). A change counts when over %.3g%% and ", (unsigned long long)runs_before,
+                      runs_before == 1 ? "" : "s", (unsigned long long)runs_after, o->threshold_pct);
+    if (runs_before > 1 || runs_after > 1)
+        cprof__buf_textf(b, "Welch's t-test on the runs' medians gives p < %.3g adjusted for the %llu tests "
+                             "(Benjamini-Hochberg)\n", o->alpha, (unsigned long long)tests);
+    else if (o->single_run_threshold_pct > 0)
+        cprof__buf_textf(b, "a factor over %.3g%% either way (--single-run-threshold): the samples of one run are not "
+                             "independent, so no test; several runs a side give one\n", o->single_run_threshold_pct);
+    else
+        cprof__buf_puts(b, "never with one run a side: its samples are not independent, so no test tells a change "
+                           "from the machine's noise; several runs a side give one\n");
+    cprof__buf_textf(b, "  %-24s %11s %9s %9s %9s\n", "name", "n", "before", "after", "change");
+}
+
+/* Every benchmark of after compared; returns how many regressed, -1 without memory. */
+static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *const *before, size_t before_count,
+                                      const cprof_profile *const *after, size_t after_count, const cprof_compare_options *o) {
+    cprof_profile *pool_before = cprof__bench_pool(before, before_count), *pool_after = cprof__bench_pool(after, after_count);
+    size_t count = pool_after ? pool_after->benchmark_count : 0, tests = 0, scratch_bytes = (before_count + after_count) * sizeof(double);
+    cprof__bench_change *changes = (cprof__bench_change *)cprof__alloc((count ? count : 1) * sizeof *changes);
+    double **family = (double **)cprof__alloc((count ? count : 1) * sizeof *family);
+    double *scratch = (double *)cprof__alloc(scratch_bytes);
+    int regressed = pool_before && pool_after && changes && family && scratch ? 0 : -1;
+    char n[32];
+    for (size_t i = 0; i < count && regressed == 0; i++) {
+        changes[i].like = &pool_after->benchmarks[i];
+        cprof__bench_change_of(&changes[i], before, before_count, after, after_count, scratch);
+        if (changes[i].in_before && !isnan(changes[i].p_value)) family[tests++] = &changes[i].p_value;
+    }
+    if (regressed == 0) {
+        cprof__benjamini_hochberg(family, tests);
+        cprof__bench_compare_header(b, o, before_count, after_count, tests);
+    }
+    for (size_t i = 0; i < count && regressed >= 0; i++) {
+        cprof__bench_change *change = &changes[i];
+        int beyond = before_count == 1 && after_count == 1 && o->single_run_threshold_pct > 0 &&
+                     cprof__factor_pct(change->before_ns, change->after_ns) >= o->single_run_threshold_pct;
+        change->verdict = cprof__verdict(change->change_pct, beyond ? 0.0 : change->p_value, 1, o->threshold_pct, o->alpha);
+        if (!change->in_before) cprof__buf_textf(b, "  %-24s %11s  new\n", change->like->name, change->like->n ? cprof__count(n, change->like->n) : "-");
+        else cprof__bench_compare_row(b, change);
+        regressed += change->in_before && change->verdict == CPROF_REGRESSED;
+    }
+    for (size_t i = 0; pool_before && pool_after && regressed >= 0 && i < pool_before->benchmark_count; i++)
+        if (!cprof__bench_find(pool_after, &pool_before->benchmarks[i]))
+            cprof__buf_textf(b, "  %-24s %11s  removed\n", pool_before->benchmarks[i].name,
+                              pool_before->benchmarks[i].n ? cprof__count(n, pool_before->benchmarks[i].n) : "-");
+    if (regressed >= 0) cprof__buf_textf(b, "%d regressed\n", regressed);
+    cprof__release(changes, (count ? count : 1) * sizeof *changes);
+    cprof__release(family, (count ? count : 1) * sizeof *family);
+    cprof__release(scratch, scratch_bytes);
+    cprof_profile_free(pool_before);
+    cprof_profile_free(pool_after);
+    return regressed;
+}
+
 int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
                                    const cprof_profile *const *after, size_t after_count, FILE *out,
                                    const cprof_compare_options *options) {
-    cprof_profile *x = cprof__bench_pool(before, before_count), *y = cprof__bench_pool(after, after_count);
-    int result = x && y ? cprof_bench_compare_write(x, y, out, options) : -1;
-    cprof_profile_free(x);
-    cprof_profile_free(y);
-    return result;
+    cprof__buf b;
+    cprof_compare_options o = options ? *options : cprof_compare_defaults();
+    memset(&b, 0, sizeof b);
+    if (!before || !after || !before_count || !after_count || !out) return -1;
+    for (size_t r = 0; r < before_count + after_count; r++)
+        if (!(r < before_count ? before[r] : after[r - before_count])) return -1;
+    int regressed = cprof__bench_compare_build(&b, before, before_count, after, after_count, &o);
+    if (regressed < 0) {
+        cprof__buf_free(&b);
+        return -1;
+    }
+    return cprof__buf_to_file(&b, out) ? -1 : regressed;
+}
+
+int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *after, FILE *out,
+                              const cprof_compare_options *options) {
+    return cprof_bench_compare_runs_write(&before, 1, &after, 1, out, options);
 }
 
 /* ==================================================================================================
@@ -11560,8 +11808,8 @@ void *cprof__test_alloc(size_t bytes) { return cprof__alloc(bytes); }
 cprof_benchmark *cprof__test_bench_append(cprof_profile *p, const char *name) { return cprof__bench_append(p, name); }
 
 void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]) {
-    cprof__sample s = cprof__sample_of(n, sum, sum_sq);
-    sample[0] = s.n, sample[1] = s.mean, sample[2] = s.variance;
+    double mean = n > 0 ? sum / n : 0.0, variance = n > 1 ? (sum_sq - n * mean * mean) / (n - 1.0) : 0.0;
+    sample[0] = n, sample[1] = mean, sample[2] = variance < 0.0 ? 0.0 : variance;
 }
 
 double cprof__test_welch_p(const double x[3], const double y[3]) {
@@ -11569,8 +11817,12 @@ double cprof__test_welch_p(const double x[3], const double y[3]) {
     return cprof__welch_p(a, b);
 }
 
-double cprof__test_mann_whitney_p(const double *x, size_t n, const double *y, size_t m) {
-    return cprof__mann_whitney_p(x, n, y, m);
+void cprof__test_benjamini_hochberg(double *p_values, size_t count) {
+    double *refs_array[64], **refs = count <= 64 ? refs_array : (double **)cprof__alloc(count * sizeof *refs);
+    if (!refs) return;
+    for (size_t i = 0; i < count; i++) refs[i] = &p_values[i];
+    cprof__benjamini_hochberg(refs, count);
+    if (refs != refs_array) cprof__release(refs, count * sizeof *refs);
 }
 
 int cprof__test_json_valid(const char *text, size_t length) {
@@ -11665,11 +11917,18 @@ static const char cprof__tool_help[] =
     "                      an interactive SVG flame graph (one file, open it in a browser);\n"
     "                      alloc-bytes and alloc-count: the allocations made in each scope (CPROF_WRAP_MALLOC)\n"
     "  leaks P.json        blocks still allocated at capture, by allocation site, the largest first\n"
-    "  diff [--threshold=PCT] [--fail-on=none|time|alloc|any] [--svg OUT.svg] [--before-widths]\n"
-    "       BEFORE.json AFTER.json    (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
-    "                      what got faster or slower, beyond PCT (default 5) and the noise; exit status 1\n"
-    "                      on a significant regression of the --fail-on kind (default any), for CI gates;\n"
-    "                      benchmarks in the profiles are compared too (their samples, Mann-Whitney U)\n"
+    "  diff [--threshold=PCT] [--min-share=PCT] [--single-run-threshold=PCT] [--fail-on=none|time|alloc|any]\n"
+    "       [--svg OUT.svg] [--before-widths] BEFORE.json AFTER.json\n"
+    "                      (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
+    "                      what got faster or slower: beyond PCT (default 5), at least --min-share of the run\n"
+    "                      (default 0.5), and beyond the noise: several runs a side, Welch's t-test on the\n"
+    "                      runs, p < 0.05 adjusted for the number of tests (Benjamini-Hochberg); one run a\n"
+    "                      side has no test: times and counters count only when they change by a factor\n"
+    "                      beyond --single-run-threshold either way (100: 2x; default 0: never). Exit status 1 on a regression of the --fail-on kind (default\n"
+    "                      any), for CI gates; benchmarks in the profiles are compared by the same rules\n"
+    "  diff --noise A1.json A2.json ...\n"
+    "                      several runs of one build: each function's largest factor between two runs, and\n"
+    "                      the --single-run-threshold that none of them would have passed\n"
     "  analyze [--json] P.json\n"
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
@@ -12000,6 +12259,7 @@ typedef struct cprof__diff_arguments {
     int fail_on;
     const char *svg;   /* --svg: the differential flame graph's file; NULL: none */
     int before_widths;
+    int noise;         /* --noise: the files are runs of one build; print their noise */
     char **files;      /* the before runs, then the after runs */
     int count, before; /* files, and how many of them are before runs */
 } cprof__diff_arguments;
@@ -12018,6 +12278,16 @@ static int cprof__diff_option(cprof__diff_arguments *a, int argc, char **argv, i
     if (strncmp(arg, "--threshold=", 12) == 0) {
         if (!cprof__tool_number(arg + 12, &number)) return cprof__tool_usage("--threshold takes a percentage, not '%s'", arg + 12);
         a->options.threshold_pct = number;
+    } else if (strncmp(arg, "--min-share=", 12) == 0) {
+        if (!cprof__tool_number(arg + 12, &number) || number > 100)
+            return cprof__tool_usage("--min-share takes a percentage of the run, not '%s'", arg + 12);
+        a->options.min_share_pct = number;
+    } else if (strncmp(arg, "--single-run-threshold=", 23) == 0) {
+        if (!cprof__tool_number(arg + 23, &number))
+            return cprof__tool_usage("--single-run-threshold takes a percentage, not '%s'", arg + 23);
+        a->options.single_run_threshold_pct = number;
+    } else if (strcmp(arg, "--noise") == 0) {
+        a->noise = 1;
     } else if (strncmp(arg, "--fail-on=", 10) == 0) {
         a->fail_on = cprof__diff_fail_on(arg + 10);
         if (a->fail_on < 0) return cprof__tool_usage("--fail-on takes none, time, alloc or any, not '%s'", arg + 10);
@@ -12055,6 +12325,11 @@ static int cprof__diff_parse(cprof__diff_arguments *a, int argc, char **argv) {
             argv[a->count++] = argv[i];
         }
     }
+    if (a->noise) {
+        if (a->before >= 0 || a->count < 2) return cprof__tool_usage("%s", "usage: cprof diff --noise A1.json A2.json ... (two or more runs of one build, no '--')");
+        a->before = a->count;
+        return 0;
+    }
     if (a->before < 0 && a->count == 2) a->before = 1;
     if (a->before < 1 || a->count - a->before < 1)
         return cprof__tool_usage("%s", "usage: cprof diff [OPTIONS] BEFORE.json AFTER.json, or B1.json B2.json... -- A1.json A2.json...");
@@ -12082,6 +12357,13 @@ static int cprof__diff_benchmarks(const cprof__diff_arguments *a, cprof_profile 
     return regressed < 0 || (regressed > 0 && (a->fail_on == CPROF_FAIL_TIME || a->fail_on == CPROF_FAIL_ANY));
 }
 
+/* --noise: exit 0, or 1 on a write error or without memory. */
+static int cprof__diff_noise(const cprof__diff_arguments *a, cprof_profile **runs) {
+    int failed = cprof_noise_write((const cprof_profile *const *)runs, (size_t)a->count, stdout, &a->options, 20);
+    if (failed) fprintf(stderr, "cprof: diff --noise: out of memory or a write error\n");
+    return failed;
+}
+
 /* Exit status: 0 no significant regression, 1 one (of the --fail-on kind) or bad input, 2 bad usage. */
 static int cprof__tool_diff(int argc, char **argv) {
     cprof__diff_arguments a;
@@ -12090,6 +12372,12 @@ static int cprof__tool_diff(int argc, char **argv) {
     cprof_profile **runs = (cprof_profile **)cprof__alloc(bytes);
     int status = runs ? 0 : 1, loaded = 0;
     while (!status && loaded < a.count && !(status = cprof__tool_load(a.files[loaded], &runs[loaded]))) loaded++;
+    if (a.noise) {
+        status = status ? status : cprof__diff_noise(&a, runs);
+        for (int i = 0; i < loaded; i++) cprof_profile_free(runs[i]);
+        cprof__release(runs, bytes);
+        return status;
+    }
     char labels[2][600]; /* "b1.json", or "b1.json and 4 more runs" */
     for (int s = 0; s < 2; s++) {
         int first = s ? a.before : 0, runs_of_side = s ? a.count - a.before : a.before;
@@ -12220,6 +12508,7 @@ int main(int argc, char **argv) {
 #undef CPROF__FLAME_PAD
 #undef CPROF__FLAME_ROW
 #undef CPROF__FLAME_TOP
+#undef CPROF__FLAME_LEGEND
 #undef CPROF__FORMAT_MAJOR
 #undef CPROF__FORMAT_MINOR
 #undef CPROF__FORMAT_SIZE

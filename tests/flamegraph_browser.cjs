@@ -1,7 +1,10 @@
 // The flame graph in a real browser: headless Chromium, driven by playwright-core, opens the SVGs
 // that `test_flamegraph --samples DIR` wrote, hovers, zooms, searches, resets, reopens a view from
 // its URL and takes screenshots; walks the DOM of the hostile SVGs that `test_hostile --samples DIR`
-// wrote (no script, handler or attribute of theirs). One line per check; exit status 1 when one fails.
+// wrote (no script, handler or attribute of theirs); in the differential flame graphs (diff-*.svg, made by
+// `cprof diff --svg`) measures the contrast of every frame: fill against the background at least 3:1, a
+// border, the label against the fill at least 4.5:1 (WCAG 2), and finds the legend. One line per check;
+// exit status 1 when one fails.
 //   node tests/flamegraph_browser.cjs DIR            the checks
 //   node tests/flamegraph_browser.cjs --shot SVG PNG [NAME]  only a screenshot (the README's), with the
 //                                                    details line of frame NAME shown
@@ -143,6 +146,47 @@ async function hostileDom(browser, dir) {
   }
 }
 
+// WCAG 2 contrast of two computed colours "rgb(r, g, b)".
+function contrast(a, b) {
+  const luminance = (text) => {
+    const [r, g, bl] = text.match(/\d+(\.\d+)?/g).slice(0, 3).map((v) => {
+      const c = +v / 255;
+      return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+async function diffContrast(browser, dir) {
+  for (const name of ['diff-after', 'diff-before', 'diff-threads', 'hostile-diff']) {
+    const page = await open(browser, path.join(dir, name + '.svg'));
+    const frames = await page.evaluate(() => {
+      const background = getComputedStyle(document.querySelector('svg > rect')).fill;
+      return Array.from(document.querySelectorAll('g.f')).map((g) => {
+        const rect = getComputedStyle(g.querySelector('rect')), label = getComputedStyle(g.querySelector('text'));
+        return { name: g.querySelector('title').textContent.split('\n')[0], background, fill: rect.fill,
+                 stroke: rect.stroke, strokeWidth: parseFloat(rect.strokeWidth), label: label.fill };
+      });
+    });
+    const fills = new Set(frames.map((f) => f.fill));
+    const faint = frames.filter((f) => contrast(f.fill, f.background) < 3);
+    const borderless = frames.filter((f) => f.stroke === 'none' || !(f.strokeWidth > 0) || contrast(f.stroke, f.background) < 3);
+    const unreadable = frames.filter((f) => contrast(f.label, f.fill) < 4.5);
+    check(frames.length > 3 && faint.length === 0, name + '.svg: ' + frames.length + ' frames, ' + fills.size +
+          ' fills, each at least 3:1 against the background', faint.map((f) => [f.name, f.fill, contrast(f.fill, f.background)]));
+    check(borderless.length === 0, name + '.svg: every frame has a dark border', borderless.map((f) => [f.name, f.stroke]));
+    check(unreadable.length === 0, name + '.svg: every label at least 4.5:1 against its fill',
+          unreadable.map((f) => [f.name, f.label, f.fill, contrast(f.label, f.fill)]));
+    const keys = await page.locator('#legend g.key').count();
+    check(keys === 4, name + '.svg: a legend of four colours', keys);
+    check(page.errors.length === 0, name + '.svg: no script errors', page.errors);
+    if (name === 'diff-after') await page.screenshot({ path: path.join(dir, name + '.png') });
+    await page.close();
+  }
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
   try {
@@ -156,6 +200,7 @@ async function main() {
       await known(browser, process.argv[2]);
       await others(browser, process.argv[2]);
       await hostileDom(browser, process.argv[2]);
+      await diffContrast(browser, process.argv[2]);
       console.log(failures ? failures + ' browser checks failed' : 'all browser checks passed');
     }
   } finally {

@@ -264,14 +264,19 @@ static void test_bad_input(void) {
     CHECK(load_edited("[5, 6, 7]", "[]", "empty.json") == 0);
 }
 
+/* One run a side, with --single-run-threshold=30 (without it no measured change counts). */
 static const char *compared(const cprof_profile *a, const cprof_profile *b, int *result) {
     FILE *f = tmpfile();
-    *result = cprof_bench_compare_write(a, b, f, NULL);
+    cprof_compare_options o = cprof_compare_defaults();
+    o.single_run_threshold_pct = 30.0;
+    *result = cprof_bench_compare_write(a, b, f, &o);
     return read_back(f);
 }
 
 /* Two saved runs: one benchmark 50% slower with separated samples, one the same, one 10% slower but
-   with samples that overlap completely (noise), one only before, one only after. */
+   with samples that overlap completely (noise), one only before, one only after. One run a side: the
+   samples of a run are not independent, so no test; with the defaults nothing measured counts, with
+   --single-run-threshold=30 the +46% does. Then five runs a side: Welch's t-test on the runs' medians. */
 static void test_compare(void) {
     cprof_profile *a = cprof__test_profile_new(), *b = cprof__test_profile_new(), *x = NULL, *y = NULL;
     add(a, "sort/quick", 1000, 100, 1, 20);
@@ -287,9 +292,8 @@ static void test_compare(void) {
     int result = -2;
     const char *text = compared(x, y, &result);
     CHECK_EQ_U64(result, 1);
-    CHECK_CONTAINS(text, "  sort/quick                     1,000  109.5 ns  159.5 ns    +45.7%  p=");
-    CHECK_CONTAINS(text, "REGRESSED\n");
-    CHECK_CONTAINS(text, "  sum/loop                           -   59.5 ns   59.5 ns     +0.0%  p=1        unchanged\n");
+    CHECK_CONTAINS(text, "  sort/quick                     1,000  109.5 ns  159.5 ns    +45.7%  p=-        REGRESSED\n");
+    CHECK_CONTAINS(text, "  sum/loop                           -   59.5 ns   59.5 ns     +0.0%  p=-        unchanged\n");
     CHECK_CONTAINS(text, "within noise\n");
     CHECK_CONTAINS(text, "  fresh                              -  new\n");
     CHECK_CONTAINS(text, "  gone                               -  removed\n");
@@ -299,15 +303,29 @@ static void test_compare(void) {
     CHECK_CONTAINS(text, "improved\n");
     CHECK_CONTAINS(text, "0 regressed\n");
     CHECK(cprof_bench_compare_write(NULL, y, stdout, NULL) == -1);
-    /* several runs a side: the samples pooled (two identical runs: the same medians, p from 40 + 40) */
-    const cprof_profile *befores[] = {x, x}, *afters[] = {y, y};
     FILE *f = tmpfile();
-    CHECK(cprof_bench_compare_runs_write(befores, 2, afters, 2, f, NULL) == 1);
-    fclose(f);
-    const cprof_profile *same[] = {x, x};
+    CHECK(cprof_bench_compare_write(x, y, f, NULL) == 0); /* the defaults: one run a side never counts */
+    text = read_back(f);
+    CHECK_CONTAINS(text, "never with one run a side: its samples are not independent");
+    CHECK_CONTAINS(text, "+45.7%  p=-        within noise\n");
+    /* Five runs a side: sort/quick's runs' medians 109.5, 111.5, ... 117.5 -> 159.5 ... 167.5: Welch's
+       p = 7.011493713323705e-09 (tests/compare_reference.py: welch(5, 113.5, 10, 5, 163.5, 10)); two tests
+       (sum/loop: p 1): adjusted 2p. One run on a side: no spread there, no test. */
+    cprof_profile *runs[10];
+    for (int r = 0; r < 10; r++) {
+        runs[r] = cprof__test_profile_new();
+        add(runs[r], "sort/quick", 1000, (r < 5 ? 100 : 150) + 2.0 * (r % 5), 1, 20);
+        add(runs[r], "sum/loop", 0, 50, 1, 20);
+    }
     f = tmpfile();
-    CHECK(cprof_bench_compare_runs_write(same, 2, befores, 1, f, NULL) == 0);
-    fclose(f);
+    CHECK(cprof_bench_compare_runs_write((const cprof_profile *const *)runs, 5, (const cprof_profile *const *)runs + 5, 5, f, NULL) == 1);
+    text = read_back(f);
+    CHECK_CONTAINS(text, "  sort/quick                     1,000  113.5 ns  163.5 ns    +44.1%  p=1.4e-08  REGRESSED\n");
+    CHECK_CONTAINS(text, "Welch's t-test on the runs' medians gives p < 0.05 adjusted for the 2 tests (Benjamini-Hochberg)");
+    f = tmpfile();
+    CHECK(cprof_bench_compare_runs_write((const cprof_profile *const *)runs, 5, (const cprof_profile *const *)runs + 5, 1, f, NULL) == 0);
+    CHECK_CONTAINS(read_back(f), "p=-        within noise\n");
+    for (int r = 0; r < 10; r++) cprof_profile_free(runs[r]);
     cprof_profile_free(a);
     cprof_profile_free(b);
     cprof_profile_free(x);
