@@ -385,7 +385,7 @@
                         >>derive (figures computed once)  >>capture (live -> profile)
        writers:         >>report  >>json  >>folded  >>stats  >>flamegraph  >>bench-report
        reading:         >>reader (JSON -> profile)
-       on profiles:     >>compare  >>analyzer
+       on profiles:     >>compare  >>merge  >>analyzer
        at exit, tool:   >>output  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
        after it:        >>wrap (CPROF_WRAP_MALLOC's macros)
 */
@@ -852,6 +852,13 @@ int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *
 int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
                                    const cprof_profile *const *after, size_t after_count, FILE *out,
                                    const cprof_compare_options *options);
+
+/* --- several profiles merged into one (>>merge; the tool's `cprof merge`) --- */
+typedef struct cprof_merge_options {
+    int threads_apart; /* 0: threads with the same name merged; 1: each input's threads kept apart */
+} cprof_merge_options;
+cprof_merge_options cprof_merge_defaults(void);
+cprof_profile *cprof_merge(const cprof_profile *const *profiles, size_t count, const cprof_merge_options *options);
 
 /* private, used by the macros */
 uint32_t cprof__enter(const cprof_site *site);
@@ -1654,25 +1661,32 @@ static FILE *cprof__open_profile_file(const char *path) {
 }
 
 /* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
-static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
-    FILE *f = cprof__open_profile_file(path);
+/* All of `f` (at most CPROF__MAX_FILE_BYTES; `name` in messages); NULL with cprof_error() set. */
+static char *cprof__read_stream(FILE *f, const char *name, size_t *length, size_t *capacity) {
     char *text = NULL;
-    *length = *capacity = 0;
-    if (!f) return NULL;
     int failed = 0;
+    *length = *capacity = 0;
     for (size_t got = 1; got > 0 && !failed && *length <= CPROF__MAX_FILE_BYTES;) {
         failed = cprof__grow(&text, capacity, *length + 65536, 1);
         got = failed ? 0 : fread(text + *length, 1, *capacity - *length, f);
         *length += got;
     }
     if (*length > CPROF__MAX_FILE_BYTES)
-        cprof__set_error("%s: larger than %d MiB: not a profile", path, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
-    else if (failed) cprof__set_error("%s: out of memory", path);
-    else if (ferror(f)) cprof__set_error("%s: read error: %s", path, strerror(errno)), failed = 1;
-    fclose(f);
+        cprof__set_error("%s: larger than %d MiB: not a profile", name, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
+    else if (failed) cprof__set_error("%s: out of memory", name);
+    else if (ferror(f)) cprof__set_error("%s: read error: %s", name, strerror(errno)), failed = 1;
     if (!failed) return text;
     cprof__release(text, *capacity);
     return NULL;
+}
+
+static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
+    FILE *f = cprof__open_profile_file(path);
+    *length = *capacity = 0;
+    if (!f) return NULL;
+    char *text = cprof__read_stream(f, path, length, capacity);
+    fclose(f);
+    return text;
 }
 
 /* The temporary name of `path` for this process: "path.tmp.PID". */
@@ -8495,6 +8509,518 @@ int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t be
 }
 
 /* ==================================================================================================
+   >>merge: several profiles -> one (cprof merge): the call trees summed path by path, threads merged
+   by name or kept apart, counters by name, allocation sites by path and place, benchmarks by name and n
+   ================================================================================================== */
+/* One node of one input: the unit the tree merge works on. */
+typedef struct cprof__merge_source {
+    uint32_t input, node;
+    uint32_t rank; /* of its output site, while children are merged */
+} cprof__merge_source;
+
+typedef struct cprof__merge_state {
+    cprof_profile *out;
+    const cprof_profile *const *inputs;
+    size_t input_count;
+    uint32_t **site_of;    /* [input][site]: the output's site */
+    uint32_t **counter_of; /* [input][counter]: the output's counter */
+    uint32_t **node_of;    /* [input][node]: the output's node (for the allocation sites) */
+    cprof__strings *scratch; /* the keys of the maps below */
+    int failed;
+} cprof__merge_state;
+
+/* An exact key of several strings and numbers: each string with its length in front. */
+static const char *cprof__merge_key(cprof__merge_state *m, const char *const *parts, size_t count,
+                                    const uint64_t *numbers, size_t number_count) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    for (size_t i = 0; i < count; i++) cprof__buf_printf(&b, "%zu:%s", strlen(parts[i]), parts[i]);
+    for (size_t i = 0; i < number_count; i++) cprof__buf_printf(&b, "#%llu", (unsigned long long)numbers[i]);
+    m->failed |= b.failed || !b.data;
+    const char *key = b.data ? cprof__strings_copy(&m->scratch, b.data, b.length) : "";
+    cprof__buf_free(&b);
+    return key;
+}
+
+/* An array of `count` indexes per input, all CPROF_NONE; NULL when out of memory. */
+static uint32_t **cprof__merge_index_arrays(cprof__merge_state *m, size_t (*count_of)(const cprof_profile *)) {
+    uint32_t **arrays = (uint32_t **)cprof__alloc(m->input_count * sizeof *arrays);
+    for (size_t i = 0; arrays && i < m->input_count; i++) {
+        size_t count = count_of(m->inputs[i]) + 1;
+        arrays[i] = (uint32_t *)cprof__alloc(count * sizeof **arrays);
+        if (arrays[i]) memset(arrays[i], 0xFF, count * sizeof **arrays);
+        else m->failed = 1;
+    }
+    m->failed |= !arrays;
+    return arrays;
+}
+
+static void cprof__merge_index_arrays_free(cprof__merge_state *m, uint32_t **arrays,
+                                           size_t (*count_of)(const cprof_profile *)) {
+    for (size_t i = 0; arrays && i < m->input_count; i++)
+        cprof__release(arrays[i], (count_of(m->inputs[i]) + 1) * sizeof **arrays);
+    cprof__release(arrays, m->input_count * sizeof *arrays);
+}
+
+static size_t cprof__merge_site_count(const cprof_profile *p) { return p->site_count; }
+static size_t cprof__merge_counter_count(const cprof_profile *p) { return p->counter_count; }
+static size_t cprof__merge_node_count(const cprof_profile *p) { return p->node_count; }
+
+static size_t cprof__merge_total(cprof__merge_state *m, size_t (*count_of)(const cprof_profile *)) {
+    size_t total = 0;
+    for (size_t i = 0; i < m->input_count; i++) total += count_of(m->inputs[i]);
+    return total;
+}
+
+/* The output's sites: one per distinct (name, function, file, line). */
+static void cprof__merge_sites(cprof__merge_state *m) {
+    cprof__name_map map;
+    cprof_profile *out = m->out;
+    m->failed |= cprof__name_map_init(&map, cprof__merge_total(m, cprof__merge_site_count));
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        for (size_t s = 0; s < m->inputs[i]->site_count && !m->failed; s++) {
+            const cprof_site_info *site = &m->inputs[i]->sites[s];
+            const char *parts[] = {site->name, site->function, site->file};
+            uint64_t line = site->line;
+            const char *key = cprof__merge_key(m, parts, 3, &line, 1);
+            size_t slot = cprof__name_map_slot(&map, key);
+            if (!map.keys[slot]) {
+                if (cprof__grow(&out->sites, &cprof__capacities(out)->sites, out->site_count + 1, sizeof *out->sites)) {
+                    m->failed = 1;
+                    break;
+                }
+                cprof_site_info *copy = &out->sites[out->site_count];
+                copy->name = cprof__string(out, site->name);
+                copy->function = cprof__string(out, site->function);
+                copy->file = cprof__string(out, site->file);
+                copy->line = site->line;
+                map.keys[slot] = key;
+                map.values[slot] = (uint32_t)out->site_count++;
+            }
+            m->site_of[i][s] = map.values[slot];
+        }
+    }
+    cprof__name_map_free(&map);
+}
+
+/* The output's counters: one per name; counted when any input counted it, the lowest running ratio
+   (the least exact input) kept, a reason kept when no input could count it. */
+static void cprof__merge_counters(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        for (size_t k = 0; k < m->inputs[i]->counter_count && !m->failed; k++) {
+            const cprof_counter_info *c = &m->inputs[i]->counters[k];
+            uint32_t found = cprof_counter_find(out, c->name);
+            if (found == CPROF_NONE) {
+                if (cprof__grow(&out->counters, &cprof__capacities(out)->counters, out->counter_count + 1,
+                                sizeof *out->counters)) {
+                    m->failed = 1;
+                    break;
+                }
+                found = (uint32_t)out->counter_count++;
+                memset(&out->counters[found], 0, sizeof out->counters[found]);
+                out->counters[found].name = cprof__string(out, c->name);
+                out->counters[found].reason = cprof__string(out, c->reason);
+                out->counters[found].running_ratio = c->available ? c->running_ratio : 0.0;
+            }
+            cprof_counter_info *o = &out->counters[found];
+            if (c->available && (!o->available || c->running_ratio < o->running_ratio)) o->running_ratio = c->running_ratio;
+            if (c->available) o->available = 1, o->reason = "";
+            m->counter_of[i][k] = found;
+        }
+    }
+}
+
+/* rank[site]: the output's sites in the order of children (name, file, line, then function), so
+   that the merged children come out sorted as a capture sorts them. */
+typedef struct cprof__merge_ranked {
+    const cprof_site_info *site;
+    uint32_t index;
+} cprof__merge_ranked;
+
+static int cprof__merge_compare_ranked(const void *a, const void *b) {
+    const cprof_site_info *x = ((const cprof__merge_ranked *)a)->site, *y = ((const cprof__merge_ranked *)b)->site;
+    int order = strcmp(x->name, y->name);
+    if (!order) order = strcmp(x->file, y->file);
+    if (!order) order = (x->line > y->line) - (x->line < y->line);
+    return order ? order : strcmp(x->function, y->function);
+}
+
+static uint32_t *cprof__merge_site_ranks(cprof__merge_state *m) {
+    size_t count = m->out->site_count + 1;
+    cprof__merge_ranked *order = (cprof__merge_ranked *)cprof__alloc(count * sizeof *order);
+    uint32_t *rank = (uint32_t *)cprof__alloc(count * sizeof *rank);
+    for (size_t s = 0; order && rank && s < m->out->site_count; s++) order[s].site = &m->out->sites[s], order[s].index = (uint32_t)s;
+    if (order && rank && m->out->site_count) qsort(order, m->out->site_count, sizeof *order, cprof__merge_compare_ranked);
+    for (size_t s = 0; order && rank && s < m->out->site_count; s++) rank[order[s].index] = (uint32_t)s;
+    if (!order || !rank) cprof__release(rank, count * sizeof *rank), rank = NULL, m->failed = 1;
+    cprof__release(order, count * sizeof *order);
+    return rank;
+}
+
+/* A new output node (and its counters, zero); CPROF_NONE when out of memory. */
+static uint32_t cprof__merge_new_node(cprof__merge_state *m, uint32_t site, uint32_t parent, uint32_t thread, uint32_t depth) {
+    cprof_profile *out = m->out;
+    cprof_node *node = cprof__add_node(out);
+    size_t k = out->counter_count;
+    if (!node || (k && cprof__grow_counter_values(&cprof__capacities(out)->node_counters, &out->node_counters,
+                                                  out->node_count * k))) {
+        m->failed = 1;
+        return CPROF_NONE;
+    }
+    if (k) memset(&out->node_counters[(out->node_count - 1) * k], 0, k * sizeof *out->node_counters);
+    node->site = site;
+    node->parent = parent;
+    node->thread = thread;
+    node->depth = depth;
+    return (uint32_t)(out->node_count - 1);
+}
+
+/* Adds one input node's exact figures to an output node; min and max of the calls that completed. */
+static void cprof__merge_node_figures(cprof__merge_state *m, uint32_t index, cprof__merge_source from) {
+    const cprof_profile *in = m->inputs[from.input];
+    const cprof_node *source = &in->nodes[from.node];
+    cprof_node *node = &m->out->nodes[index];
+    int had_min = node->min_ns || node->max_ns;
+    node->calls += source->calls;
+    node->open += source->open;
+    node->total_ns += source->total_ns;
+    node->raw_total_ns += source->raw_total_ns;
+    node->sum_sq_ns2 += source->sum_sq_ns2;
+    node->alloc_self_count += source->alloc_self_count;
+    node->alloc_self_bytes += source->alloc_self_bytes;
+    if (source->calls && (source->min_ns || source->max_ns) && (!had_min || source->min_ns < node->min_ns))
+        node->min_ns = source->min_ns;
+    if (source->max_ns > node->max_ns) node->max_ns = source->max_ns;
+    for (size_t k = 0; k < in->counter_count; k++)
+        m->out->node_counters[(size_t)index * m->out->counter_count + m->counter_of[from.input][k]].total +=
+            in->node_counters[(size_t)from.node * in->counter_count + k].total;
+    m->node_of[from.input][from.node] = index;
+}
+
+static int cprof__merge_compare_children(const void *a, const void *b) {
+    const cprof__merge_source *x = (const cprof__merge_source *)a, *y = (const cprof__merge_source *)b;
+    if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+    if (x->input != y->input) return x->input < y->input ? -1 : 1;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+/* The children of the output node `parent`: every child of every source, those with the same site
+   summed into one node, depth-first (each subtree right after its node), in the order of the ranks. */
+static void cprof__merge_children(cprof__merge_state *m, const uint32_t *rank, uint32_t parent,
+                                  const cprof__merge_source *sources, size_t source_count) {
+    size_t count = 0, capacity = 0;
+    cprof__merge_source *children = NULL;
+    for (size_t s = 0; s < source_count && !m->failed; s++) {
+        const cprof_profile *in = m->inputs[sources[s].input];
+        for (uint32_t c = in->nodes[sources[s].node].first_child; c != CPROF_NONE; c = in->nodes[c].next_sibling) {
+            if (cprof__grow(&children, &capacity, count + 1, sizeof *children)) { m->failed = 1; break; }
+            children[count].input = sources[s].input;
+            children[count].node = c;
+            children[count++].rank = rank[m->site_of[sources[s].input][in->nodes[c].site]];
+        }
+    }
+    if (count) qsort(children, count, sizeof *children, cprof__merge_compare_children);
+    uint32_t previous = CPROF_NONE;
+    for (size_t first = 0, end; first < count && !m->failed; first = end) {
+        for (end = first + 1; end < count && children[end].rank == children[first].rank;) end++;
+        const cprof__merge_source *one = &children[first];
+        uint32_t site = m->site_of[one->input][m->inputs[one->input]->nodes[one->node].site];
+        uint32_t index = cprof__merge_new_node(m, site, parent, m->out->nodes[parent].thread, m->out->nodes[parent].depth + 1);
+        if (index == CPROF_NONE) break;
+        if (previous == CPROF_NONE) m->out->nodes[parent].first_child = index;
+        else m->out->nodes[previous].next_sibling = index;
+        previous = index;
+        for (size_t c = first; c < end; c++) cprof__merge_node_figures(m, index, children[c]);
+        cprof__merge_children(m, rank, index, &children[first], end - first);
+    }
+    cprof__release(children, capacity * sizeof *children);
+}
+
+static size_t cprof__merge_thread_count(const cprof_profile *p) { return p->thread_count; }
+
+/* The output thread of each input thread: one per name (threads_apart 0), or one per input thread,
+   named "NAME (run K)" (K = the input's position from 1) when there are several inputs. */
+static void cprof__merge_thread_names(cprof__merge_state *m, uint32_t **thread_of, int apart) {
+    cprof_profile *out = m->out;
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        for (size_t t = 0; t < m->inputs[i]->thread_count && !m->failed; t++) {
+            const cprof_thread_info *thread = &m->inputs[i]->threads[t];
+            size_t found = apart ? out->thread_count : 0;
+            while (found < out->thread_count && strcmp(out->threads[found].name, thread->name) != 0) found++;
+            if (found == out->thread_count) {
+                if (cprof__grow(&out->threads, &cprof__capacities(out)->threads, out->thread_count + 1, sizeof *out->threads)) {
+                    m->failed = 1;
+                    break;
+                }
+                cprof_thread_info *o = &out->threads[out->thread_count++];
+                memset(o, 0, sizeof *o);
+                char name[600];
+                if (apart && m->input_count > 1) cprof__snprintf(name, sizeof name, "%s (run %zu)", thread->name, i + 1);
+                o->name = apart && m->input_count > 1 ? cprof__string(out, name) : cprof__string(out, thread->name);
+                o->id = thread->id;
+                o->exited = 1;
+                o->root = CPROF_NONE;
+            }
+            out->threads[found].exited &= thread->exited;
+            thread_of[i][t] = (uint32_t)found;
+        }
+    }
+}
+
+/* Each output thread's root and tree, from the roots of the input threads it gathers. */
+static void cprof__merge_threads(cprof__merge_state *m, const uint32_t *rank, int apart) {
+    cprof_profile *out = m->out;
+    uint32_t **thread_of = cprof__merge_index_arrays(m, cprof__merge_thread_count);
+    size_t capacity = cprof__merge_total(m, cprof__merge_thread_count) + 1;
+    cprof__merge_source *roots = (cprof__merge_source *)cprof__alloc(capacity * sizeof *roots);
+    m->failed |= !roots;
+    if (!m->failed) cprof__merge_thread_names(m, thread_of, apart);
+    for (uint32_t o = 0; o < out->thread_count && !m->failed; o++) {
+        size_t count = 0;
+        for (uint32_t i = 0; i < m->input_count; i++)
+            for (uint32_t t = 0; t < m->inputs[i]->thread_count; t++)
+                if (thread_of[i][t] == o) roots[count].input = i, roots[count].rank = 0, roots[count++].node = m->inputs[i]->threads[t].root;
+        uint32_t root = cprof__merge_new_node(m, CPROF_NONE, CPROF_NONE, o, 0);
+        if (root == CPROF_NONE) break;
+        out->threads[o].root = root;
+        for (size_t r = 0; r < count; r++) cprof__merge_node_figures(m, root, roots[r]);
+        cprof__merge_children(m, rank, root, roots, count);
+    }
+    cprof__release(roots, capacity * sizeof *roots);
+    cprof__merge_index_arrays_free(m, thread_of, cprof__merge_thread_count);
+}
+
+/* Adds one input's allocation site (or free problem) to the output's with the same place, kind and
+   scope path; counts and bytes summed, the peaks and the largest block the largest of any input (the
+   inputs ran apart, so their peaks never coincided). */
+static uint32_t cprof__merge_alloc_site(cprof__merge_state *m, cprof__name_map *map, uint32_t input,
+                                        const cprof_alloc_site *site, int problem, const uint32_t *origin_of) {
+    uint32_t node = site->node == CPROF_NONE ? CPROF_NONE : m->node_of[input][site->node];
+    uint32_t origin = site->origin == CPROF_NONE || !problem ? CPROF_NONE : origin_of[site->origin];
+    const char *parts[] = {site->file, site->function};
+    const uint64_t numbers[] = {site->line, site->kind, node, origin};
+    const char *key = cprof__merge_key(m, parts, 2, numbers, 4);
+    size_t slot = cprof__name_map_slot(map, key);
+    if (!map->keys[slot]) {
+        cprof_alloc_site *o = cprof__alloc_site_new(m->out, problem);
+        if (!o) return m->failed = 1, CPROF_NONE;
+        o->file = cprof__string(m->out, site->file);
+        o->function = cprof__string(m->out, site->function);
+        o->line = site->line;
+        o->kind = site->kind;
+        o->node = node;
+        o->origin = origin;
+        map->keys[slot] = key;
+        map->values[slot] = (uint32_t)((problem ? m->out->free_problem_count : m->out->alloc_site_count) - 1);
+    }
+    cprof_alloc_site *o = problem ? &m->out->free_problems[map->values[slot]] : &m->out->alloc_sites[map->values[slot]];
+    o->count += site->count;
+    o->bytes += site->bytes;
+    o->live_count += site->live_count;
+    o->live_bytes += site->live_bytes;
+    o->temporary += site->temporary;
+    if (site->peak_live_bytes > o->peak_live_bytes) o->peak_live_bytes = site->peak_live_bytes;
+    if (site->max_bytes > o->max_bytes) o->max_bytes = site->max_bytes;
+    return map->values[slot];
+}
+
+static size_t cprof__merge_alloc_site_count(const cprof_profile *p) { return p->alloc_site_count; }
+
+static void cprof__merge_alloc_totals(cprof__merge_state *m) {
+    cprof_alloc_totals *o = &m->out->allocs;
+    o->peak_node = CPROF_NONE;
+    for (size_t i = 0; i < m->input_count; i++) {
+        const cprof_alloc_totals *a = &m->inputs[i]->allocs;
+        o->allocations += a->allocations, o->frees += a->frees;
+        o->bytes_allocated += a->bytes_allocated, o->bytes_freed += a->bytes_freed;
+        o->live_blocks += a->live_blocks, o->live_bytes += a->live_bytes;
+        o->temporary += a->temporary, o->unknown_frees += a->unknown_frees;
+        o->double_frees += a->double_frees, o->possible_double_frees += a->possible_double_frees;
+        o->tracked |= a->tracked;
+        for (size_t k = 0; k < CPROF_ALLOC_HISTOGRAM; k++) o->size_histogram[k] += a->size_histogram[k];
+        if (a->peak_live_bytes > o->peak_live_bytes || (i == 0 && a->peak_live_bytes)) {
+            o->peak_live_bytes = a->peak_live_bytes;
+            o->peak_node = a->peak_node == CPROF_NONE ? CPROF_NONE : m->node_of[i][a->peak_node];
+        }
+    }
+}
+
+/* The allocation sites sorted as a capture sorts them (by bytes), the free problems' origins following. */
+static void cprof__merge_sort_alloc_sites(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    size_t bytes = (out->alloc_site_count + 1) * sizeof(uint32_t);
+    uint32_t *after = (uint32_t *)cprof__alloc(bytes);
+    if (!after) { m->failed = 1; return; }
+    for (size_t s = 0; s < out->alloc_site_count; s++) out->alloc_sites[s].origin = (uint32_t)s; /* scratch */
+    if (out->alloc_site_count) qsort(out->alloc_sites, out->alloc_site_count, sizeof *out->alloc_sites, cprof__compare_alloc_sites);
+    for (size_t s = 0; s < out->alloc_site_count; s++) after[out->alloc_sites[s].origin] = (uint32_t)s, out->alloc_sites[s].origin = CPROF_NONE;
+    for (size_t s = 0; s < out->free_problem_count; s++)
+        if (out->free_problems[s].origin != CPROF_NONE) out->free_problems[s].origin = after[out->free_problems[s].origin];
+    cprof__release(after, bytes);
+}
+
+static void cprof__merge_allocs(cprof__merge_state *m) {
+    cprof__name_map sites, problems;
+    uint32_t **origin_of = cprof__merge_index_arrays(m, cprof__merge_alloc_site_count);
+    size_t problem_total = 0;
+    for (size_t i = 0; i < m->input_count; i++) problem_total += m->inputs[i]->free_problem_count;
+    m->failed |= cprof__name_map_init(&sites, cprof__merge_total(m, cprof__merge_alloc_site_count));
+    m->failed |= cprof__name_map_init(&problems, problem_total);
+    for (uint32_t i = 0; i < m->input_count && !m->failed; i++)
+        for (size_t s = 0; s < m->inputs[i]->alloc_site_count && !m->failed; s++)
+            origin_of[i][s] = cprof__merge_alloc_site(m, &sites, i, &m->inputs[i]->alloc_sites[s], 0, NULL);
+    for (uint32_t i = 0; i < m->input_count && !m->failed; i++)
+        for (size_t s = 0; s < m->inputs[i]->free_problem_count && !m->failed; s++)
+            cprof__merge_alloc_site(m, &problems, i, &m->inputs[i]->free_problems[s], 1, origin_of[i]);
+    if (!m->failed) cprof__merge_sort_alloc_sites(m);
+    cprof__merge_alloc_totals(m);
+    cprof__name_map_free(&sites);
+    cprof__name_map_free(&problems);
+    cprof__merge_index_arrays_free(m, origin_of, cprof__merge_alloc_site_count);
+}
+
+/* Benchmarks with the same name and n become one: their samples together (in input order), the
+   iterations summed, the batch of the first; the statistics computed again from all samples. */
+static void cprof__merge_benchmarks(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        for (size_t b = 0; b < m->inputs[i]->benchmark_count && !m->failed; b++) {
+            const cprof_benchmark *from = &m->inputs[i]->benchmarks[b];
+            size_t k = 0;
+            while (k < out->benchmark_count && !(out->benchmarks[k].n == from->n && strcmp(out->benchmarks[k].name, from->name) == 0)) k++;
+            if (k == out->benchmark_count) {
+                m->failed |= cprof__bench_copy(out, from);
+                continue;
+            }
+            cprof_benchmark *r = &out->benchmarks[k];
+            size_t count = r->sample_count + from->sample_count;
+            double *samples = count ? (double *)cprof__alloc(count * sizeof *samples) : NULL;
+            if (count && !samples) { m->failed = 1; break; }
+            if (r->sample_count) memcpy(samples, r->samples_ns, r->sample_count * sizeof *samples);
+            if (from->sample_count) memcpy(samples + r->sample_count, from->samples_ns, from->sample_count * sizeof *samples);
+            cprof__release(r->samples_ns, r->sample_count * sizeof *samples);
+            r->samples_ns = samples;
+            r->sample_count = count;
+            r->iterations += from->iterations;
+            r->warmup_iterations += from->warmup_iterations;
+        }
+    }
+    for (size_t k = 0; k < out->benchmark_count; k++)
+        out->benchmarks[k].stats = cprof_bench_statistics(out->benchmarks[k].samples_ns, out->benchmarks[k].sample_count);
+}
+
+/* The header: the first input's program and timer, the earliest start, wall times and drop counts
+   summed (the inputs ran apart: their wall times add up as their recorded times do). */
+static void cprof__merge_header(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    const cprof_profile *first = m->inputs[0];
+    out->program = cprof__string(out, first->program);
+    out->timer = cprof__string(out, first->timer);
+    out->counter_reader = cprof__string(out, first->counter_reader);
+    out->timer_hz = first->timer_hz;
+    out->start_unix_ns = first->start_unix_ns;
+    for (size_t i = 0; i < m->input_count; i++) {
+        const cprof_profile *in = m->inputs[i];
+        if (in->start_unix_ns < out->start_unix_ns) out->start_unix_ns = in->start_unix_ns;
+        out->wall_ns += in->wall_ns;
+        out->dropped_scopes += in->dropped_scopes;
+        out->signal_scopes_dropped += in->signal_scopes_dropped;
+        out->messages_dropped += in->messages_dropped;
+        out->profiler_bytes += in->profiler_bytes;
+    }
+}
+
+/* Messages kept in input order (up to the recorder's limit, the rest counted as dropped); budgets by
+   name, the first input's value when two differ. */
+static void cprof__merge_messages_and_budgets(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        const cprof_profile *in = m->inputs[i];
+        for (size_t k = 0; k < in->message_count && !m->failed; k++) {
+            if (out->message_count >= CPROF__MAX_MESSAGES) { out->messages_dropped++; continue; }
+            if (cprof__grow(&out->messages, &cprof__capacities(out)->messages, out->message_count + 1, sizeof *out->messages)) {
+                m->failed = 1;
+                break;
+            }
+            cprof_message *message = &out->messages[out->message_count++];
+            message->file = cprof__string(out, in->messages[k].file);
+            message->line = in->messages[k].line;
+            message->text = cprof__string(out, in->messages[k].text);
+        }
+        for (size_t k = 0; k < in->budget_count && !m->failed; k++) {
+            size_t found = 0;
+            while (found < out->budget_count && strcmp(out->budgets[found].name, in->budgets[k].name) != 0) found++;
+            if (found < out->budget_count) continue;
+            if (cprof__grow(&out->budgets, &cprof__capacities(out)->budgets, out->budget_count + 1, sizeof *out->budgets)) {
+                m->failed = 1;
+                break;
+            }
+            out->budgets[out->budget_count].name = cprof__string(out, in->budgets[k].name);
+            out->budgets[out->budget_count++].budget_ns = in->budgets[k].budget_ns;
+        }
+    }
+}
+
+/* Compensation: applied when any input was compensated; the per-call figures averaged over the
+   scope calls, the calls and the time subtracted summed. */
+static void cprof__merge_compensation(cprof__merge_state *m) {
+    cprof_compensation *o = &m->out->compensation;
+    double inside = 0.0, outside = 0.0;
+    for (size_t i = 0; i < m->input_count; i++) {
+        const cprof_compensation *c = &m->inputs[i]->compensation;
+        if (!c->applied) continue;
+        o->applied = 1;
+        o->scopes += c->scopes;
+        o->subtracted_ns += c->subtracted_ns;
+        inside += c->inside_ns * (double)c->scopes;
+        outside += c->outside_ns * (double)c->scopes;
+    }
+    o->inside_ns = o->scopes ? inside / (double)o->scopes : 0.0;
+    o->outside_ns = o->scopes ? outside / (double)o->scopes : 0.0;
+}
+
+cprof_merge_options cprof_merge_defaults(void) {
+    cprof_merge_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+cprof_profile *cprof_merge(const cprof_profile *const *profiles, size_t count, const cprof_merge_options *options) {
+    cprof_merge_options o = options ? *options : cprof_merge_defaults();
+    cprof__merge_state m;
+    memset(&m, 0, sizeof m);
+    for (size_t i = 0; i < count; i++)
+        if (!profiles || !profiles[i]) return NULL;
+    m.out = count ? cprof__profile_new() : NULL;
+    if (!m.out) return NULL;
+    m.inputs = profiles;
+    m.input_count = count;
+    m.site_of = cprof__merge_index_arrays(&m, cprof__merge_site_count);
+    m.counter_of = cprof__merge_index_arrays(&m, cprof__merge_counter_count);
+    m.node_of = cprof__merge_index_arrays(&m, cprof__merge_node_count);
+    cprof__merge_header(&m);
+    if (!m.failed) cprof__merge_sites(&m);
+    if (!m.failed) cprof__merge_counters(&m);
+    uint32_t *rank = m.failed ? NULL : cprof__merge_site_ranks(&m);
+    if (!m.failed) cprof__merge_threads(&m, rank, o.threads_apart);
+    cprof__release(rank, (m.out->site_count + 1) * sizeof *rank);
+    if (!m.failed) cprof__merge_allocs(&m);
+    if (!m.failed) cprof__merge_benchmarks(&m);
+    if (!m.failed) cprof__merge_messages_and_budgets(&m);
+    cprof__merge_compensation(&m);
+    cprof__merge_index_arrays_free(&m, m.site_of, cprof__merge_site_count);
+    cprof__merge_index_arrays_free(&m, m.counter_of, cprof__merge_counter_count);
+    cprof__merge_index_arrays_free(&m, m.node_of, cprof__merge_node_count);
+    cprof__strings_free(&m.scratch);
+    if (m.failed || cprof__profile_derive(m.out)) {
+        cprof_profile_free(m.out);
+        return NULL;
+    }
+    return m.out;
+}
+
+/* ==================================================================================================
    >>analyzer: a profile -> findings ranked by severity, each with its numbers, a recommendation and the
    most that fixing it could give (Amdahl: 1 / (1 - p) for a share p of the run)
    ================================================================================================== */
@@ -9700,9 +10226,14 @@ static const char cprof__tool_help[] =
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
     "  bench P.json        the benchmarks: statistics, implementations compared, scaling\n"
-    "  help                this text\n"
+    "  merge [--threads=name|apart] A.json B.json ...\n"
+    "                      one profile of many runs, processes or hosts: counts and times summed per call\n"
+    "                      path, threads with the same name merged (apart: kept); a profile every verb reads\n"
+    "  help [COMMAND]      this text, or a command's options\n"
     "  --version           the version\n"
     "\n"
+    "Every command: -o FILE (or --output=FILE) writes to FILE instead of stdout; a profile named - is read\n"
+    "from stdin; options are --name=value or --name value, before or after the profiles; -- ends them.\n"
     "Output goes to stdout, errors to stderr. Exit status: 0 ok, 1 bad input, 2 bad usage.\n";
 
 /* A message on stderr (the tool's errors), its %s arguments shown as by cprof__buf_textf: an option or
@@ -9741,104 +10272,148 @@ static int cprof__flame_unknown_metric(const char *name) {
     return -1;
 }
 
-/* Reads one option of `cprof flamegraph` into o: --metric=NAME, --inverted, --min-width=PCT,
-   --width=PX, --title=TEXT. Returns 0, or -1 after saying on stderr what is wrong. */
-static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
-    char *end = NULL;
-    int bad = 0;
-    if (strncmp(arg, "--metric=", 9) == 0) {
-        o->metric = arg + 9;
-        if (!cprof__flame_metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
-            return cprof__flame_unknown_metric(o->metric);
-    } else if (strcmp(arg, "--inverted") == 0) {
-        o->inverted = 1;
-    } else if (strncmp(arg, "--min-width=", 12) == 0) {
-        o->min_width_pct = cprof__strtod_c(arg + 12, &end);
-        bad = end == arg + 12 || *end || !(o->min_width_pct >= 0.0 && o->min_width_pct <= 100.0);
-    } else if (strncmp(arg, "--width=", 8) == 0) {
-        unsigned long width = strtoul(arg + 8, &end, 10);
-        bad = end == arg + 8 || *end || width < 200 || width > 100000;
-        o->width = (uint32_t)width;
-    } else if (strncmp(arg, "--title=", 8) == 0) {
-        o->title = arg + 8;
-    } else {
-        cprof__stderr_textf("cprof: flamegraph: unknown option \"%s\"\n", arg);
-        return -1;
-    }
-    if (bad) cprof__stderr_textf("cprof: flamegraph: bad value in \"%s\" (--min-width=0..100, --width=200..100000)\n", arg);
-    return bad ? -1 : 0;
-}
-
-/* The arguments of `cprof flamegraph [OPTIONS] P.json` (after the word "flamegraph"): fills options
-   and the profile's path. Returns 0, or 2 (the tool's exit status for bad usage) after a message. */
-CPROF__UNUSED static int cprof__flamegraph_arguments(int argc, char **argv, cprof_flamegraph_options *options,
-                                                      const char **path) {
-    int options_ended = 0; /* by "--" */
-    *options = cprof_flamegraph_defaults();
-    *path = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (!options_ended && strcmp(argv[i], "--") == 0) {
-            options_ended = 1;
-        } else if (!options_ended && argv[i][0] == '-' && argv[i][1]) {
-            if (cprof__flame_option(options, argv[i])) return 2;
-        } else if (*path) {
-            cprof__stderr_textf("cprof: flamegraph: one profile at a time (\"%s\" and \"%s\")\n", *path, argv[i]);
-            return 2;
-        } else {
-            *path = argv[i];
-        }
-    }
-    if (*path) return 0;
-    fprintf(stderr, "cprof: flamegraph: which profile? usage: cprof flamegraph [--metric=NAME] [--inverted] "
-                    "[--min-width=PCT] [--width=PX] [--title=TEXT] P.json > p.svg\n");
-    return 2;
-}
-
+/* The command line, the same for every verb (a new verb only lists its options in cprof__tool_verbs):
+   options before or after the operands, as --name=value or --name value; "--" ends the options;
+   "-" is standard input (once); -o FILE (or --output=FILE) writes to FILE instead of standard output,
+   through a temporary renamed at the end, so that a failed run leaves no half file. */
 typedef struct cprof__tool_option {
-    const char *name; /* "--min-pct" */
-    int takes_value;
-    const char *value; /* the text after '=', or "" for a flag that was given; NULL when absent */
+    const char *name;  /* "--min-pct" */
+    const char *value; /* the value's placeholder ("PCT"); NULL: a flag, without a value */
+    const char *help;  /* for `cprof help VERB` */
 } cprof__tool_option;
 
-/* Options first or last, exactly one profile path; "--" ends the options (a file may then start with
-   "--"). 2 on a usage error (already printed). */
-static int cprof__tool_parse(int argc, char **argv, cprof__tool_option *options, size_t count, const char **file) {
-    int options_ended = 0;
-    *file = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!options_ended && strcmp(arg, "--") == 0) {
-            options_ended = 1;
-            continue;
-        }
-        if (options_ended || strncmp(arg, "--", 2) != 0) {
-            if (*file) return cprof__tool_usage("one profile expected, got a second: '%s'", arg);
-            *file = arg;
-            continue;
-        }
-        size_t k = 0, length = strcspn(arg, "=");
-        while (k < count && !(strlen(options[k].name) == length && strncmp(options[k].name, arg, length) == 0)) k++;
-        if (k == count) return cprof__tool_usage("unknown option '%s'", arg);
-        if (options[k].takes_value != (arg[length] == '=')) {
-            return cprof__tool_usage(options[k].takes_value ? "option '%s' needs a value: --name=value"
-                                                            : "option '%s' takes no value", options[k].name);
-        }
-        options[k].value = arg[length] == '=' ? arg + length + 1 : "";
+enum { CPROF__TOOL_MAX_OPTIONS = 8 };
+
+typedef struct cprof__tool_args {
+    const char *values[CPROF__TOOL_MAX_OPTIONS]; /* per option of the verb: its value, "" for a flag given,
+                                                    NULL when absent */
+    char **files;       /* the operands, gathered in place in argv */
+    int file_count;
+    int split;          /* operands before a "--" that follows one (diff's before runs); -1 when none */
+    const char *output; /* -o FILE; NULL: standard output */
+    FILE *out;          /* opened by cprof__tool_out when the verb starts writing */
+    int complete;       /* set by the verb when everything was written: -o FILE is then renamed into place */
+    char temporary[4200];
+} cprof__tool_args;
+
+typedef struct cprof__tool_verb {
+    const char *name;
+    int (*run)(cprof__tool_args *a);
+    const char *operands;     /* "P.json" (usage) */
+    int min_files, max_files; /* max_files 0: any number */
+    int runs;                 /* 1: a "--" after an operand separates the before runs from the after runs */
+    const char *summary;      /* what it does, for `cprof help VERB` */
+    const cprof__tool_option *options;
+} cprof__tool_verb;
+
+static size_t cprof__tool_option_count(const cprof__tool_verb *verb) {
+    size_t count = 0;
+    while (verb->options && verb->options[count].name) count++;
+    return count;
+}
+
+/* The option named by arg (up to '=' when there is one), or -1. */
+static int cprof__tool_find_option(const cprof__tool_verb *verb, const char *arg, size_t length) {
+    for (size_t k = 0; k < cprof__tool_option_count(verb); k++)
+        if (strlen(verb->options[k].name) == length && strncmp(verb->options[k].name, arg, length) == 0) return (int)k;
+    return -1;
+}
+
+/* The option at argv[*i] (taking its value from the next argument when it has no '='); 0, or 2 after
+   a usage message. */
+static int cprof__tool_option_at(const cprof__tool_verb *verb, cprof__tool_args *a, int argc, char **argv, int *i) {
+    const char *arg = argv[*i];
+    size_t length = strcspn(arg, "=");
+    int is_output = strcmp(arg, "-o") == 0 || (length == 8 && strncmp(arg, "--output", 8) == 0);
+    int k = is_output ? -1 : cprof__tool_find_option(verb, arg, length);
+    if (!is_output && k < 0) return cprof__tool_usage("unknown option '%s'", arg);
+    const char *name = is_output ? "-o" : verb->options[k].name;
+    const char *value = arg[length] == '=' ? arg + length + 1 : NULL;
+    if (!is_output && !verb->options[k].value) {
+        if (value) return cprof__tool_usage("option '%s' takes no value", name);
+        a->values[k] = "";
+        return 0;
     }
-    if (!*file) return cprof__tool_usage("%s", "no profile given");
+    if (!value && *i + 1 < argc) value = argv[++*i];
+    if (!value) return cprof__tool_usage("option '%s' needs a value: --name=value or --name value", name);
+    if (is_output && !*value) return cprof__tool_usage("%s", "-o needs a file name");
+    if (is_output) a->output = value;
+    else a->values[k] = value;
     return 0;
 }
 
-static int cprof__tool_load(const char *path, cprof_profile **p) {
-    if (cprof_load(path, p) == 0) return 0;
-    fprintf(stderr, "cprof: %s\n", cprof_error());
-    return 1;
+/* Fills a from the arguments after the verb's name; 0, or 2 after a usage message. */
+static int cprof__tool_parse(const cprof__tool_verb *verb, cprof__tool_args *a, int argc, char **argv) {
+    int options_ended = 0, stdin_used = 0;
+    memset(a, 0, sizeof *a);
+    a->split = -1;
+    a->files = argv;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        int dashes = strcmp(arg, "--") == 0;
+        if (dashes && !options_ended && !(verb->runs && a->file_count)) {
+            options_ended = 1;
+        } else if (dashes && verb->runs) {
+            if (a->split >= 0) return cprof__tool_usage("%s", "one '--' between the before and the after runs");
+            a->split = a->file_count;
+        } else if (!options_ended && arg[0] == '-' && arg[1]) {
+            if (cprof__tool_option_at(verb, a, argc, argv, &i)) return 2;
+        } else {
+            if (strcmp(arg, "-") == 0 && stdin_used++) return cprof__tool_usage("%s", "standard input ('-') given twice");
+            argv[a->file_count++] = argv[i];
+        }
+    }
+    if (a->file_count < verb->min_files) {
+        char usage[200];
+        cprof__snprintf(usage, sizeof usage, "usage: cprof %s [OPTIONS] %s", verb->name, verb->operands);
+        return cprof__tool_usage("%s", verb->min_files == 1 && !a->file_count ? "no profile given" : usage);
+    }
+    if (verb->max_files && a->file_count > verb->max_files)
+        return cprof__tool_usage("one profile expected, got a second: '%s'", a->files[1]);
+    return 0;
 }
 
-static int cprof__tool_finish(int written, cprof_profile *p) {
+/* A profile from a file, or from standard input for "-". 0, or 1 after the loader's message. */
+static int cprof__tool_load(const char *path, cprof_profile **p) {
+    int failed;
+    if (strcmp(path, "-") == 0) {
+        size_t length, capacity;
+        char *text = cprof__read_stream(stdin, "(stdin)", &length, &capacity);
+        failed = !text || cprof_load_string(text, length, "(stdin)", p) != 0;
+        cprof__release(text, capacity);
+    } else {
+        failed = cprof_load(path, p) != 0;
+    }
+    if (failed) fprintf(stderr, "cprof: %s\n", cprof_error());
+    return failed;
+}
+
+/* Where the verb writes: standard output, or -o FILE's temporary (opened at the first call). NULL
+   after a message when the temporary cannot be created. */
+static FILE *cprof__tool_out(cprof__tool_args *a) {
+    if (a->out || !a->output) return a->out ? a->out : stdout;
+    cprof__temporary_name(a->temporary, sizeof a->temporary, a->output);
+    a->out = fopen(a->temporary, "wb");
+    if (!a->out) cprof__stderr_textf("cprof: %s: cannot write: %s\n", a->output, strerror(errno));
+    return a->out;
+}
+
+/* After the verb: -o FILE's temporary renamed to FILE when the output is whole (a->complete: also
+   with diff's exit status 1 for a regression), else removed. Returns the exit status. */
+static int cprof__tool_close(cprof__tool_args *a, int status) {
+    if (!a->out) return status;
+    int failed = fclose(a->out) != 0 || !a->complete;
+    if (!failed && rename(a->temporary, a->output) == 0) return status;
+    if (!failed) cprof__stderr_textf("cprof: %s: cannot write: %s\n", a->output, strerror(errno));
+    remove(a->temporary);
+    return status ? status : 1;
+}
+
+static int cprof__tool_finish(cprof__tool_args *a, int written, cprof_profile *p) {
     cprof_profile_free(p);
-    if (written == 0 && fflush(stdout) == 0) return 0;
-    fprintf(stderr, "cprof: cannot write the output: %s\n", strerror(errno));
+    FILE *out = cprof__tool_out(a);
+    if (written == 0 && out && fflush(out) == 0) return a->complete = 1, 0;
+    if (out) fprintf(stderr, "cprof: cannot write the output: %s\n", strerror(errno));
     return 1;
 }
 
@@ -9848,85 +10423,113 @@ static int cprof__tool_number(const char *text, double *out) {
     return *text && !*end && isfinite(*out) && *out >= 0;
 }
 
-static int cprof__tool_report(int argc, char **argv) {
-    cprof__tool_option options[] = {{"--min-pct", 1, NULL}, {"--max-functions", 1, NULL}};
-    const char *file;
+/* Loads the verb's one profile; 0, or 1 after a message (the load's, or the output's). */
+static int cprof__tool_load_one(cprof__tool_args *a, cprof_profile **p) {
+    if (cprof__tool_load(a->files[0], p)) return 1;
+    if (cprof__tool_out(a)) return 0;
+    cprof_profile_free(*p);
+    return 1;
+}
+
+static int cprof__tool_report(cprof__tool_args *a) {
     cprof_profile *p;
     cprof_report_options o = cprof_report_defaults();
     double number;
-    if (cprof__tool_parse(argc, argv, options, 2, &file)) return 2;
-    if (options[0].value) {
-        if (!cprof__tool_number(options[0].value, &number) || number > 100)
-            return cprof__tool_usage("--min-pct takes a percentage from 0 to 100, not '%s'", options[0].value);
+    if (a->values[0]) {
+        if (!cprof__tool_number(a->values[0], &number) || number > 100)
+            return cprof__tool_usage("--min-pct takes a percentage from 0 to 100, not '%s'", a->values[0]);
         o.tree_min_pct = number;
     }
-    if (options[1].value) {
-        if (!cprof__tool_number(options[1].value, &number) || number != (double)(uint32_t)number)
-            return cprof__tool_usage("--max-functions takes a whole number, not '%s'", options[1].value);
+    if (a->values[1]) {
+        if (!cprof__tool_number(a->values[1], &number) || number != (double)(uint32_t)number)
+            return cprof__tool_usage("--max-functions takes a whole number, not '%s'", a->values[1]);
         o.max_functions = (uint32_t)number;
     }
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_report_write(p, stdout, &o), p);
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_report_write(p, cprof__tool_out(a), &o), p);
 }
 
-static int cprof__tool_stats(int argc, char **argv) {
-    const char *file;
+static int cprof__tool_stats(cprof__tool_args *a) {
     cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_stats_write(p, stdout), p);
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_stats_write(p, cprof__tool_out(a)), p);
 }
 
-static int cprof__tool_folded(int argc, char **argv) {
-    cprof__tool_option options[] = {{"--threads", 0, NULL}};
-    const char *file;
+static int cprof__tool_folded(cprof__tool_args *a) {
     cprof_profile *p;
     cprof_folded_options o = cprof_folded_defaults();
-    if (cprof__tool_parse(argc, argv, options, 1, &file)) return 2;
-    o.thread_frames = options[0].value != NULL;
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_folded_write(p, stdout, &o), p);
+    o.thread_frames = a->values[0] != NULL;
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_folded_write(p, cprof__tool_out(a), &o), p);
 }
 
-static int cprof__tool_flamegraph(int argc, char **argv) {
+/* `cprof flamegraph`'s options (--metric, --inverted, --min-width, --width, --title) into o; 0, or 2
+   after a message. */
+static int cprof__flame_options(const cprof__tool_args *a, cprof_flamegraph_options *o) {
+    char *end = NULL;
+    *o = cprof_flamegraph_defaults();
+    if (a->values[0]) {
+        o->metric = a->values[0];
+        if (!cprof__flame_metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
+            return cprof__flame_unknown_metric(o->metric), 2;
+    }
+    o->inverted = a->values[1] != NULL;
+    if (a->values[2]) {
+        o->min_width_pct = cprof__strtod_c(a->values[2], &end);
+        if (end == a->values[2] || *end || !(o->min_width_pct >= 0.0 && o->min_width_pct <= 100.0))
+            return cprof__tool_usage("--min-width takes a percentage from 0 to 100, not '%s'", a->values[2]);
+    }
+    if (a->values[3]) {
+        unsigned long width = strtoul(a->values[3], &end, 10);
+        if (end == a->values[3] || *end || width < 200 || width > 100000)
+            return cprof__tool_usage("--width takes 200 to 100000 pixels, not '%s'", a->values[3]);
+        o->width = (uint32_t)width;
+    }
+    if (a->values[4]) o->title = a->values[4];
+    return 0;
+}
+
+static int cprof__tool_flamegraph(cprof__tool_args *a) {
     cprof_flamegraph_options o;
-    const char *file;
     cprof_profile *p;
-    if (cprof__flamegraph_arguments(argc, argv, &o, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
+    if (cprof__flame_options(a, &o)) return 2;
+    if (cprof__tool_load(a->files[0], &p)) return 1;
     uint32_t k = o.metric && !cprof__flame_metric_find(o.metric) ? cprof_counter_find(p, o.metric) : 0;
     if (k == CPROF_NONE || (o.metric && !cprof__flame_metric_find(o.metric) && !p->counters[k].available)) {
-        cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", file,
+        cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", a->files[0],
                 o.metric, o.metric);
         cprof_profile_free(p);
         return 1;
     }
-    return cprof__tool_finish(cprof_flamegraph_write(p, stdout, &o), p);
+    if (!cprof__tool_out(a)) return cprof_profile_free(p), 1;
+    return cprof__tool_finish(a, cprof_flamegraph_write(p, cprof__tool_out(a), &o), p);
 }
 
-static int cprof__tool_analyze(int argc, char **argv) {
-    cprof__tool_option options[] = {{"--json", 0, NULL}};
-    const char *file;
+static int cprof__tool_analyze(cprof__tool_args *a) {
     cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, options, 1, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
+    if (cprof__tool_load_one(a, &p)) return 1;
     cprof_findings *f = cprof_analyze(p, NULL);
     if (!f) {
         cprof_profile_free(p);
         fprintf(stderr, "cprof: analyze: out of memory\n");
         return 1;
     }
-    int written = options[0].value ? cprof_analysis_json_write(f, stdout) : cprof_analysis_write(f, stdout);
+    FILE *out = cprof__tool_out(a);
+    int written = a->values[0] ? cprof_analysis_json_write(f, out) : cprof_analysis_write(f, out);
     cprof_findings_free(f);
-    return cprof__tool_finish(written, p);
+    return cprof__tool_finish(a, written, p);
 }
 
-static int cprof__tool_leaks(int argc, char **argv) {
-    const char *file;
+static int cprof__tool_leaks(cprof__tool_args *a) {
     cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_leaks_write(p, stdout), p);
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_leaks_write(p, cprof__tool_out(a)), p);
+}
+
+static int cprof__tool_bench(cprof__tool_args *a) {
+    cprof_profile *p;
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_bench_write(p, cprof__tool_out(a)), p);
 }
 
 /* `cprof diff`: its options and the profiles of each side. */
@@ -9937,6 +10540,7 @@ typedef struct cprof__diff_arguments {
     int before_widths;
     char **files;      /* the before runs, then the after runs */
     int count, before; /* files, and how many of them are before runs */
+    FILE *out;
 } cprof__diff_arguments;
 
 static int cprof__diff_fail_on(const char *text) {
@@ -9946,52 +10550,24 @@ static int cprof__diff_fail_on(const char *text) {
     return -1;
 }
 
-/* One option at argv[*i]; 0, or 2 after a usage message. */
-static int cprof__diff_option(cprof__diff_arguments *a, int argc, char **argv, int *i) {
-    const char *arg = argv[*i];
+/* BEFORE.json AFTER.json, or BEFORE... -- AFTER... (several runs a side); 0, or 2 after a message. */
+static int cprof__diff_parse(cprof__diff_arguments *d, const cprof__tool_args *a) {
     double number;
-    if (strncmp(arg, "--threshold=", 12) == 0) {
-        if (!cprof__tool_number(arg + 12, &number)) return cprof__tool_usage("--threshold takes a percentage, not '%s'", arg + 12);
-        a->options.threshold_pct = number;
-    } else if (strncmp(arg, "--fail-on=", 10) == 0) {
-        a->fail_on = cprof__diff_fail_on(arg + 10);
-        if (a->fail_on < 0) return cprof__tool_usage("--fail-on takes none, time, alloc or any, not '%s'", arg + 10);
-    } else if (strncmp(arg, "--svg=", 6) == 0) {
-        a->svg = arg + 6;
-    } else if (strcmp(arg, "--svg") == 0) {
-        if (*i + 1 >= argc) return cprof__tool_usage("%s", "--svg needs a file name: --svg out.svg");
-        a->svg = argv[++*i];
-    } else if (strcmp(arg, "--before-widths") == 0) {
-        a->before_widths = 1;
-    } else {
-        return cprof__tool_usage("unknown option '%s'", arg);
+    memset(d, 0, sizeof *d);
+    d->options = cprof_compare_defaults();
+    d->fail_on = CPROF_FAIL_ANY;
+    if (a->values[0]) {
+        if (!cprof__tool_number(a->values[0], &number)) return cprof__tool_usage("--threshold takes a percentage, not '%s'", a->values[0]);
+        d->options.threshold_pct = number;
     }
-    return 0;
-}
-
-/* BEFORE.json AFTER.json, or BEFORE... -- AFTER... (several runs a side). A "--" before the first
-   profile ends the options, as in every verb; after it, names starting with "--" are profiles. */
-static int cprof__diff_parse(cprof__diff_arguments *a, int argc, char **argv) {
-    memset(a, 0, sizeof *a);
-    a->options = cprof_compare_defaults();
-    a->fail_on = CPROF_FAIL_ANY;
-    a->before = -1;
-    a->files = argv; /* the paths are gathered in place: argv[0..count) */
-    int options_ended = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0 && !a->count && !options_ended) {
-            options_ended = 1;
-        } else if (strcmp(argv[i], "--") == 0) {
-            if (a->before >= 0) return cprof__tool_usage("%s", "one '--' between the before and the after runs");
-            a->before = a->count;
-        } else if (strncmp(argv[i], "--", 2) == 0 && !options_ended) {
-            if (cprof__diff_option(a, argc, argv, &i)) return 2;
-        } else {
-            argv[a->count++] = argv[i];
-        }
-    }
-    if (a->before < 0 && a->count == 2) a->before = 1;
-    if (a->before < 1 || a->count - a->before < 1)
+    if (a->values[1] && (d->fail_on = cprof__diff_fail_on(a->values[1])) < 0)
+        return cprof__tool_usage("--fail-on takes none, time, alloc or any, not '%s'", a->values[1]);
+    d->svg = a->values[2];
+    d->before_widths = a->values[3] != NULL;
+    d->files = a->files;
+    d->count = a->file_count;
+    d->before = a->split >= 0 ? a->split : a->file_count == 2 ? 1 : -1;
+    if (d->before < 1 || d->count - d->before < 1)
         return cprof__tool_usage("%s", "usage: cprof diff [OPTIONS] BEFORE.json AFTER.json, or B1.json B2.json... -- A1.json A2.json...");
     return 0;
 }
@@ -10009,18 +10585,18 @@ static int cprof__diff_benchmarks(const cprof__diff_arguments *a, cprof_profile 
     int any = 0;
     for (int i = 0; i < a->count; i++) any |= runs[i]->benchmark_count > 0;
     if (!any) return 0;
-    printf("\n");
+    fputc('\n', a->out);
     int regressed = cprof_bench_compare_runs_write((const cprof_profile *const *)runs, (size_t)a->before,
                                                    (const cprof_profile *const *)runs + a->before,
-                                                   (size_t)(a->count - a->before), stdout, &a->options);
+                                                   (size_t)(a->count - a->before), a->out, &a->options);
     if (regressed < 0) fprintf(stderr, "cprof: diff: benchmarks: out of memory or a write error\n");
     return regressed < 0 || (regressed > 0 && (a->fail_on == CPROF_FAIL_TIME || a->fail_on == CPROF_FAIL_ANY));
 }
 
 /* Exit status: 0 no significant regression, 1 one (of the --fail-on kind) or bad input, 2 bad usage. */
-static int cprof__tool_diff(int argc, char **argv) {
+static int cprof__tool_diff(cprof__tool_args *args) {
     cprof__diff_arguments a;
-    if (cprof__diff_parse(&a, argc, argv)) return 2;
+    if (cprof__diff_parse(&a, args)) return 2;
     size_t bytes = (size_t)a.count * sizeof(cprof_profile *);
     cprof_profile **runs = (cprof_profile **)cprof__alloc(bytes);
     int status = runs ? 0 : 1, loaded = 0;
@@ -10033,15 +10609,18 @@ static int cprof__tool_diff(int argc, char **argv) {
     }
     a.options.before_label = labels[0];
     a.options.after_label = labels[1];
+    a.out = status ? NULL : cprof__tool_out(args);
+    status |= !a.out;
     cprof_comparison *c = status ? NULL : cprof_compare_runs((const cprof_profile *const *)runs, (size_t)a.before,
                                                              (const cprof_profile *const *)runs + a.before,
                                                              (size_t)(a.count - a.before), &a.options);
-    if (!status && (!c || cprof_comparison_write(c, stdout) || fflush(stdout))) {
+    if (!status && (!c || cprof_comparison_write(c, a.out) || fflush(a.out))) {
         fprintf(stderr, "cprof: diff: %s\n", c ? "cannot write the report" : "out of memory");
         status = 1;
     }
     if (!status && a.svg) status = cprof__diff_svg(&a, runs[0], runs[a.before]);
     int bench_regressed = status ? 0 : cprof__diff_benchmarks(&a, runs);
+    args->complete = !status && fflush(a.out) == 0;
     if (!status) status = cprof_comparison_failed(c, a.fail_on) || bench_regressed;
     cprof_comparison_free(c);
     for (int i = 0; i < loaded; i++) cprof_profile_free(runs[i]);
@@ -10049,42 +10628,123 @@ static int cprof__tool_diff(int argc, char **argv) {
     return status;
 }
 
-static int cprof__tool_bench(int argc, char **argv) {
-    const char *file;
-    cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_bench_write(p, stdout), p);
+/* `cprof merge A.json B.json ... [-o all.json]`: one profile of them all (see cprof_merge). */
+static int cprof__tool_merge(cprof__tool_args *a) {
+    cprof_merge_options o = cprof_merge_defaults();
+    if (a->values[0] && strcmp(a->values[0], "name") != 0 && strcmp(a->values[0], "apart") != 0)
+        return cprof__tool_usage("--threads takes name or apart, not '%s'", a->values[0]);
+    o.threads_apart = a->values[0] && strcmp(a->values[0], "apart") == 0;
+    size_t bytes = (size_t)a->file_count * sizeof(cprof_profile *);
+    cprof_profile **inputs = (cprof_profile **)cprof__alloc(bytes);
+    int status = inputs ? 0 : 1, loaded = 0;
+    while (!status && loaded < a->file_count && !(status = cprof__tool_load(a->files[loaded], &inputs[loaded]))) loaded++;
+    cprof_profile *merged = status ? NULL : cprof_merge((const cprof_profile *const *)inputs, (size_t)loaded, &o);
+    if (!status && !merged) fprintf(stderr, "cprof: merge: out of memory\n");
+    for (int i = 0; i < loaded; i++) cprof_profile_free(inputs[i]);
+    cprof__release(inputs, bytes);
+    if (!merged || !cprof__tool_out(a)) return cprof_profile_free(merged), 1;
+    return cprof__tool_finish(a, cprof_json_write(merged, cprof__tool_out(a)), merged);
 }
 
-typedef struct cprof__tool_command {
-    const char *name;
-    int (*run)(int argc, char **argv); /* argv after the command's name */
-} cprof__tool_command;
+static const cprof__tool_option cprof__report_options[] = {
+    {"--min-pct", "PCT", "hide call-tree nodes below PCT% of the run (default 0.5; 0 shows all)"},
+    {"--max-functions", "N", "show the N functions with the most self time (default 0: all)"},
+    {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__folded_options[] = {
+    {"--threads", NULL, "start each stack with its thread's name"}, {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__flamegraph_options[] = {
+    {"--metric", "NAME", "a frame's width: time (default), calls, alloc-bytes, alloc-count or a counter"},
+    {"--inverted", NULL, "an icicle graph: the root on top"},
+    {"--min-width", "PCT", "frames narrower than PCT% of the whole are not drawn (default 0.1)"},
+    {"--width", "PX", "the image's width, 200 to 100000 pixels (default 1200)"},
+    {"--title", "TEXT", "the title (default: \"Flame graph: \" and the program)"},
+    {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__analyze_options[] = {
+    {"--json", NULL, "the findings as JSON"}, {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__diff_options[] = {
+    {"--threshold", "PCT", "a change smaller than PCT% is unchanged (default 5)"},
+    {"--fail-on", "KIND", "exit 1 on a significant regression of: none, time, alloc or any (default)"},
+    {"--svg", "OUT.svg", "also write the differential flame graph to OUT.svg"},
+    {"--before-widths", NULL, "the differential flame graph's widths from the before profile"},
+    {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__merge_options[] = {
+    {"--threads", "HOW", "name (default): threads with the same name summed; apart: each input's threads kept, "
+                         "named \"NAME (run K)\""},
+    {NULL, NULL, NULL}};
 
-static const cprof__tool_command cprof__tool_commands[] = {
-    {"report", cprof__tool_report},
-    {"stats", cprof__tool_stats},
-    {"folded", cprof__tool_folded},
-    {"flamegraph", cprof__tool_flamegraph},
-    {"leaks", cprof__tool_leaks},
-    {"diff", cprof__tool_diff},
-    {"analyze", cprof__tool_analyze},
-    {"bench", cprof__tool_bench},
+static const cprof__tool_verb cprof__tool_verbs[] = {
+    {"report", cprof__tool_report, "P.json", 1, 1, 0, "the text report: functions by self time, the call tree, "
+     "counters, allocations", cprof__report_options},
+    {"stats", cprof__tool_stats, "P.json", 1, 1, 0, "one tab-separated row per function, with a header line", NULL},
+    {"folded", cprof__tool_folded, "P.json", 1, 1, 0, "collapsed stacks with self time in ns (flamegraph.pl, "
+     "speedscope)", cprof__folded_options},
+    {"flamegraph", cprof__tool_flamegraph, "P.json", 1, 1, 0, "an interactive SVG flame graph (one file, open it "
+     "in a browser)", cprof__flamegraph_options},
+    {"leaks", cprof__tool_leaks, "P.json", 1, 1, 0, "blocks still allocated at capture, by allocation site, the "
+     "largest first", NULL},
+    {"diff", cprof__tool_diff, "BEFORE.json AFTER.json  (or B1.json B2.json ... -- A1.json A2.json ...)", 2, 0, 1,
+     "what got faster or slower, beyond the threshold and the noise; exit status 1 on a significant regression",
+     cprof__diff_options},
+    {"analyze", cprof__tool_analyze, "P.json", 1, 1, 0, "the bottleneck and the problems found, ranked, each with "
+     "a recommendation", cprof__analyze_options},
+    {"bench", cprof__tool_bench, "P.json", 1, 1, 0, "the benchmarks: statistics, implementations compared, "
+     "scaling", NULL},
+    {"merge", cprof__tool_merge, "A.json B.json ...", 1, 0, 0, "one profile of many runs, processes or hosts: "
+     "counts and times summed per call path", cprof__merge_options},
 };
+enum { CPROF__TOOL_VERB_COUNT = sizeof cprof__tool_verbs / sizeof cprof__tool_verbs[0] };
 
-int main(int argc, char **argv) {
-    const char *command = argc > 1 ? argv[1] : "";
-    if (!strcmp(command, "help") || !strcmp(command, "--help") || !strcmp(command, "-h")) {
+static const cprof__tool_verb *cprof__tool_verb_find(const char *name) {
+    for (size_t i = 0; i < CPROF__TOOL_VERB_COUNT; i++)
+        if (strcmp(name, cprof__tool_verbs[i].name) == 0) return &cprof__tool_verbs[i];
+    return NULL;
+}
+
+/* `cprof help VERB`: its usage, what it does, its options and the ones every verb has. */
+static void cprof__tool_verb_help(const cprof__tool_verb *verb) {
+    printf("usage: cprof %s [OPTIONS] %s\n  %s\n\noptions:\n", verb->name, verb->operands, verb->summary);
+    for (size_t k = 0; k < cprof__tool_option_count(verb); k++) {
+        char spelt[64];
+        const cprof__tool_option *o = &verb->options[k];
+        cprof__snprintf(spelt, sizeof spelt, "%s%s%s", o->name, o->value ? "=" : "", o->value ? o->value : "");
+        printf("  %-22s %s\n", spelt, o->help);
+    }
+    printf("  %-22s %s\n", "-o FILE, --output=FILE", "write to FILE instead of standard output (through a temporary "
+           "renamed when complete)");
+    printf("\nA value follows its option after '=' or as the next argument; \"--\" ends the options; a profile "
+           "named \"-\"\nis read from standard input.\n");
+}
+
+static int cprof__tool_help_command(int argc, char **argv) {
+    if (argc < 1) {
         fputs(cprof__tool_help, stdout);
         return 0;
     }
+    const cprof__tool_verb *verb = cprof__tool_verb_find(argv[0]);
+    if (!verb) return cprof__tool_usage("no command '%s'", argv[0]);
+    cprof__tool_verb_help(verb);
+    return 0;
+}
+
+/* A verb's arguments parsed and checked by one parser, then the verb; -o FILE closed after it. */
+static int cprof__tool_run(const cprof__tool_verb *verb, int argc, char **argv) {
+    cprof__tool_args a;
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return cprof__tool_verb_help(verb), 0;
+    if (cprof__tool_parse(verb, &a, argc, argv)) return 2;
+    return cprof__tool_close(&a, verb->run(&a));
+}
+
+int main(int argc, char **argv) {
+    const char *command = argc > 1 ? argv[1] : "";
+    if (!strcmp(command, "help") || !strcmp(command, "--help") || !strcmp(command, "-h"))
+        return cprof__tool_help_command(argc - 2, argv + 2);
     if (!strcmp(command, "--version") || !strcmp(command, "version")) {
         printf("cprof %s (profile format %d.%d)\n", CPROF_VERSION, CPROF__FORMAT_MAJOR, CPROF__FORMAT_MINOR);
         return 0;
     }
-    for (size_t i = 0; i < sizeof cprof__tool_commands / sizeof cprof__tool_commands[0]; i++)
-        if (strcmp(command, cprof__tool_commands[i].name) == 0) return cprof__tool_commands[i].run(argc - 2, argv + 2);
+    const cprof__tool_verb *verb = cprof__tool_verb_find(command);
+    if (verb) return cprof__tool_run(verb, argc - 2, argv + 2);
     if (!*command) {
         fputs(cprof__tool_help, stderr);
         return 2;
