@@ -8689,7 +8689,7 @@ static void cprof__merge_node_figures(cprof__merge_state *m, uint32_t index, cpr
     node->sum_sq_ns2 += source->sum_sq_ns2;
     node->alloc_self_count += source->alloc_self_count;
     node->alloc_self_bytes += source->alloc_self_bytes;
-    if (source->calls && (source->min_ns || source->max_ns) && (!had_min || source->min_ns < node->min_ns))
+    if ((source->min_ns || source->max_ns) && (!had_min || source->min_ns < node->min_ns)) /* 0 and 0: none completed */
         node->min_ns = source->min_ns;
     if (source->max_ns > node->max_ns) node->max_ns = source->max_ns;
     for (size_t k = 0; k < in->counter_count; k++)
