@@ -45,6 +45,15 @@
                           (blocks they free are not leaks). A fork() child that exits normally writes
                           prefix.PID.* (PID: the child's) with only the thread that forked: what it recorded
                           before the fork and in the child
+       CPROF_DUMP_SIGNAL=USR1  with CPROF_OUT: each time the signal arrives ("1", USR1, USR2 or HUP), a snapshot
+                          set prefix.snapshot-N.{txt,json,folded,svg} (N = 1, 2, ...); the program goes on
+       CPROF_INTERVAL=60s with CPROF_OUT: a snapshot set every interval (ms, s, m, h; at least 10ms)
+                          With CPROF_OUT set, SIGTERM and SIGINT write its set, then run the action the signal
+                          had before (its handler, or the default: the process ends by the signal); an ignored
+                          signal stays ignored. Handlers only count and write a byte to a pipe; a thread of
+                          cprof's (all signals blocked, started only with CPROF_OUT) writes the files. A handler
+                          the program installs later replaces cprof's; a fork() child's signals act as without
+                          cprof (see >>dump)
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
        CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
@@ -141,8 +150,14 @@
        a backslash stays as it is. Columns count the characters as shown.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
-       cprof report|stats|folded|flamegraph|help|--version [OPTIONS] P.json; output on stdout, errors on
-       stderr; exit 0 ok, 1 bad input, 2 bad usage. "--" ends the options.
+       cprof report|stats|folded|flamegraph|leaks|analyze|bench|diff|merge [OPTIONS] P.json..., cprof help [VERB],
+       cprof --version; output on stdout (or -o FILE, written through a temporary), errors on stderr; exit 0
+       ok, 1 bad input, 2 bad usage. Options as --name=value or --name value; "--" ends them; "-" is stdin.
+       cprof_profile *cprof_merge(const cprof_profile *const *profiles, size_t count, const cprof_merge_options *)
+           One profile of several (runs, processes, hosts): per call path calls, times, allocations and
+           counters summed (min/max: of all), threads of one name merged (threads_apart = 1: kept apart,
+           "NAME (run K)"), counters by name, allocation sites by place and path, benchmarks by name and n
+           (samples pooled); derived figures computed again. NULL on no or a NULL input, or without memory.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -386,7 +401,7 @@
        writers:         >>report  >>json  >>folded  >>stats  >>flamegraph  >>bench-report
        reading:         >>reader (JSON -> profile)
        on profiles:     >>compare  >>merge  >>analyzer
-       at exit, tool:   >>output  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
+       at exit, tool:   >>output  >>dump (signals, intervals)  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
        after it:        >>wrap (CPROF_WRAP_MALLOC's macros)
 */
 #ifndef CPROF_H
@@ -3894,6 +3909,10 @@ CPROF__UNUSED static int cprof__env_compensate(const char *value) { /* not in th
     return 1;
 }
 
+#ifndef CPROF_MAIN
+static void cprof__dump_start(void);
+#endif
+
 static void cprof__init_once(void) {
     pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
     const char *out = getenv("CPROF_OUT");
@@ -3912,6 +3931,7 @@ static void cprof__init_once(void) {
 #ifndef CPROF_MAIN /* the tool itself writes no profile */
     if (out && *out && !cprof__g.forced_off && cprof__env_out_fits(out, sizeof cprof__g.out_prefix))
         strcpy(cprof__g.out_prefix, out); /* written at exit by cprof__write_outputs_last (>>output) */
+    cprof__dump_start(); /* >>dump: SIGINT, SIGTERM, CPROF_DUMP_SIGNAL, CPROF_INTERVAL */
 #else
     (void)out;
 #endif
@@ -10051,17 +10071,18 @@ static const struct cprof__output_file {
 };
 #define CPROF__OUTPUT_FILES (sizeof cprof__output_files / sizeof cprof__output_files[0])
 
-/* CPROF_OUT file k's path and temporary name. */
-static void cprof__output_names(size_t k, char path[4200], char temporary[4200]) {
-    cprof__snprintf(path, 4200, "%s%s", cprof__g.out_prefix, cprof__output_files[k].suffix);
+/* The path of file k of the set with `prefix` (CPROF_OUT's, or a snapshot's), and its temporary name. */
+static void cprof__output_names(const char *prefix, size_t k, char path[4200], char temporary[4200]) {
+    cprof__snprintf(path, 4200, "%s%s", prefix, cprof__output_files[k].suffix);
     cprof__temporary_name(temporary, 4200, path);
 }
 
 /* The set stays consistent: every file goes to its temporary first (one built at a time, so only one
    is in memory); only when all four are written are they renamed, one after another. A failure (a
    full disk, a size limit) removes the temporaries and replaces nothing: the previous run's set stays
-   whole. A run killed while writing leaves temporaries, removed by the next run with the same prefix. */
-CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
+   whole. A run killed while writing leaves temporaries, removed by the next run with the same prefix.
+   `prefix`: CPROF_OUT's, or a snapshot's (>>dump). */
+CPROF__UNUSED static void cprof__write_outputs(const char *prefix) {
     char path[4200], temporary[4200];
     size_t written = 0;
     cprof_profile *p = cprof_capture();
@@ -10069,25 +10090,33 @@ CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
         fprintf(stderr, "cprof: out of memory capturing the profile for CPROF_OUT\n");
         return;
     }
-    cprof__remove_stale_temporaries(cprof__g.out_prefix);
+    cprof__remove_stale_temporaries(prefix);
     for (int failed = 0; written < CPROF__OUTPUT_FILES && !failed; written += !failed) {
         cprof__buf b;
         memset(&b, 0, sizeof b);
         cprof__output_files[written].build(&b, p);
-        cprof__output_names(written, path, temporary);
+        cprof__output_names(prefix, written, path, temporary);
         failed = cprof__write_temporary(temporary, path, &b);
         cprof__buf_free(&b);
     }
     cprof_profile_free(p);
     if (written < CPROF__OUTPUT_FILES) {
         fprintf(stderr, "cprof: %s; no CPROF_OUT file was replaced\n", cprof_error());
-        for (size_t k = 0; k < written; k++) cprof__output_names(k, path, temporary), remove(temporary);
+        for (size_t k = 0; k < written; k++) cprof__output_names(prefix, k, path, temporary), remove(temporary);
         return;
     }
     for (size_t k = 0; k < CPROF__OUTPUT_FILES; k++) {
-        cprof__output_names(k, path, temporary);
+        cprof__output_names(prefix, k, path, temporary);
         if (rename(temporary, path) != 0) fprintf(stderr, "cprof: %s: cannot write: %s\n", path, strerror(errno)), remove(temporary);
     }
+}
+
+/* CPROF_OUT's set, now: at exit, or on SIGINT/SIGTERM from >>dump's thread; one writer at a time. */
+static pthread_mutex_t cprof__output_lock = PTHREAD_MUTEX_INITIALIZER;
+CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
+    pthread_mutex_lock(&cprof__output_lock);
+    cprof__write_outputs(cprof__g.out_prefix);
+    pthread_mutex_unlock(&cprof__output_lock);
 }
 
 #ifndef CPROF_MAIN
@@ -10098,6 +10127,194 @@ __attribute__((destructor(101))) static void cprof__write_outputs_last(void) {
     if (cprof__g.out_prefix[0]) cprof__write_outputs_at_exit();
 }
 #endif
+
+/* ==================================================================================================
+   >>dump: long-running processes: a snapshot set on CPROF_DUMP_SIGNAL or every CPROF_INTERVAL, and
+   CPROF_OUT written on SIGINT and SIGTERM before the previous action runs. A handler only counts the
+   request and writes one byte to a pipe (both async-signal-safe); the files are written by a thread of
+   cprof's own that waits in poll(), with every signal blocked (so no handler ever runs on it). It
+   starts only when one of the three is on. A fork() child has no such thread: there the handlers pass
+   every signal on as if cprof were not there (its CPROF_OUT files are still written at normal exit).
+   ================================================================================================== */
+#ifndef CPROF_MAIN
+#include <poll.h>
+
+/* How long a SIGINT or SIGTERM handler waits for CPROF_OUT to be written before the previous action
+   runs anyway (a capture blocked by a lock the interrupted thread holds would otherwise never end). */
+enum { CPROF__DUMP_WAIT_MS = 10000, CPROF__DUMP_HANDLED = 3 };
+
+static struct cprof__dump_state {
+    int wake[2];            /* the pipe the handlers write a byte to: read end, write end (non-blocking) */
+    pid_t pid;              /* the process the thread runs in; a fork child's handlers only pass signals on */
+    int signal;             /* CPROF_DUMP_SIGNAL's signal; 0 when off */
+    uint64_t interval_ns;   /* CPROF_INTERVAL; 0 when off */
+    uint32_t requested;     /* snapshots requested by the signal (atomic: handlers add, the thread reads) */
+    uint32_t final_requested, final_done; /* CPROF_OUT on SIGINT/SIGTERM (atomic) */
+    uint32_t written;       /* snapshot sets written (the thread's: the next one's number - 1) */
+    int signals[CPROF__DUMP_HANDLED];                  /* the dump signal, SIGINT, SIGTERM (0: not handled) */
+    struct sigaction previous[CPROF__DUMP_HANDLED];    /* what each did before cprof's handler */
+} cprof__dump; /* zero: off; the handlers are installed only after the pipe exists */
+
+/* The action the signal had before cprof: its handler called, or the default action (the signal raised
+   again with it restored: delivered when this handler returns, since the signal is blocked meanwhile). */
+static void cprof__dump_pass_on(int k, int signal, siginfo_t *info, void *context) {
+    const struct sigaction *old = &cprof__dump.previous[k];
+    if (old->sa_flags & SA_SIGINFO) {
+        old->sa_sigaction(signal, info, context);
+    } else if (old->sa_handler == SIG_DFL) {
+        sigaction(signal, old, NULL);
+        raise(signal);
+    } else if (old->sa_handler != SIG_IGN) {
+        old->sa_handler(signal);
+    }
+}
+
+static void cprof__dump_handler(int signal, siginfo_t *info, void *context) {
+    int saved_errno = errno, k = 0;
+    while (k < CPROF__DUMP_HANDLED - 1 && cprof__dump.signals[k] != signal) k++;
+    char byte = 1;
+    if (getpid() != cprof__dump.pid) { /* a fork() child: no thread to write */
+        cprof__dump_pass_on(k, signal, info, context);
+    } else if (k == 0 && signal == cprof__dump.signal) {
+        CPROF__ADD_FETCH(cprof__dump.requested, 1u);
+        if (write(cprof__dump.wake[1], &byte, 1) < 0) { /* full: the thread is awake and will see the count */ }
+    } else {
+        CPROF__STORE(cprof__dump.final_requested, 1u);
+        if (write(cprof__dump.wake[1], &byte, 1) < 0) { /* as above */ }
+        struct timespec step = {0, 10 * 1000 * 1000};
+        for (int waited = 0; waited < CPROF__DUMP_WAIT_MS && !CPROF__LOAD_ACQUIRE(cprof__dump.final_done); waited += 10)
+            nanosleep(&step, NULL);
+        cprof__dump_pass_on(k, signal, info, context);
+    }
+    errno = saved_errno;
+}
+
+/* One snapshot set: CPROF_OUT's files with ".snapshot-N" after the prefix (N from 1, in the order
+   written, whether the signal or the interval asked). */
+static void cprof__dump_snapshot(void) {
+    char prefix[4200];
+    cprof__snprintf(prefix, sizeof prefix, "%s.snapshot-%u", cprof__g.out_prefix, (unsigned)++cprof__dump.written);
+    pthread_mutex_lock(&cprof__output_lock);
+    cprof__write_outputs(prefix);
+    pthread_mutex_unlock(&cprof__output_lock);
+}
+
+/* Milliseconds until `deadline_ns` (monotonic) for poll(): -1 (no deadline) when 0. */
+static int cprof__dump_timeout_ms(uint64_t deadline_ns) {
+    if (!deadline_ns) return -1;
+    uint64_t now = cprof__monotonic_ns();
+    if (now >= deadline_ns) return 0;
+    uint64_t ms = (deadline_ns - now + 999999) / 1000000;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* The writer: asleep in poll() until a handler writes to the pipe or the interval ends. Each request
+   of the signal gets its own set (one arriving during a write is served right after it); SIGINT or
+   SIGTERM first gets CPROF_OUT, then final_done releases the waiting handler. */
+static void *cprof__dump_thread(void *unused) {
+    uint32_t served = 0;
+    uint64_t deadline = cprof__dump.interval_ns ? cprof__monotonic_ns() + cprof__dump.interval_ns : 0;
+    (void)unused;
+    for (;;) {
+        struct pollfd wake = {cprof__dump.wake[0], POLLIN, 0};
+        char bytes[64];
+        if (poll(&wake, 1, cprof__dump_timeout_ms(deadline)) > 0)
+            while (read(cprof__dump.wake[0], bytes, sizeof bytes) > 0) {}
+        if (CPROF__LOAD(cprof__dump.final_requested) && !CPROF__LOAD(cprof__dump.final_done)) {
+            cprof__write_outputs_at_exit();
+            CPROF__STORE_RELEASE(cprof__dump.final_done, 1u);
+        }
+        for (uint32_t asked = CPROF__LOAD(cprof__dump.requested); served != asked; served++) cprof__dump_snapshot();
+        if (deadline && cprof__monotonic_ns() >= deadline) {
+            cprof__dump_snapshot();
+            deadline = cprof__monotonic_ns() + cprof__dump.interval_ns;
+        }
+    }
+    return NULL;
+}
+
+/* CPROF_DUMP_SIGNAL: USR1 (also "1", SIGUSR1 or its number), USR2 or HUP; "0" or empty: off. */
+static int cprof__env_dump_signal(const char *value) {
+    static const struct { const char *name; int signal; } names[] = {
+        {"1", SIGUSR1}, {"USR1", SIGUSR1}, {"SIGUSR1", SIGUSR1}, {"USR2", SIGUSR2}, {"SIGUSR2", SIGUSR2},
+        {"HUP", SIGHUP}, {"SIGHUP", SIGHUP}};
+    if (!value || !*value || strcmp(value, "0") == 0) return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(value, names[i].name) == 0) return names[i].signal;
+    uint64_t number = 0;
+    if (cprof__parse_decimal(value, strlen(value), 64, &number) &&
+        ((int)number == SIGUSR1 || (int)number == SIGUSR2 || (int)number == SIGHUP))
+        return (int)number;
+    cprof__env_warn("CPROF_DUMP_SIGNAL", value, "not understood (USR1, USR2 or HUP); no snapshots on a signal");
+    return 0;
+}
+
+/* CPROF_INTERVAL: a duration with its unit (ms, s, m, h), at least 10 ms; "0" or empty: off. */
+static uint64_t cprof__env_interval(const char *value) {
+    static const struct { const char *unit; double ns; } units[] = {{"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    double number;
+    char *end;
+    if (!value || !*value || strcmp(value, "0") == 0) return 0;
+    size_t u = 0;
+    int ok = cprof__read_double(value, &number, &end);
+    while (ok && u < sizeof units / sizeof units[0] && strcmp(end, units[u].unit) != 0) u++;
+    if (ok && u < sizeof units / sizeof units[0] && number * units[u].ns >= 1e7 && number * units[u].ns <= 1e15)
+        return (uint64_t)(number * units[u].ns);
+    cprof__env_warn("CPROF_INTERVAL", value, "not a duration of 10ms to 11 days (60s, 500ms, 5m, 1h); no periodic snapshots");
+    return 0;
+}
+
+/* cprof's handler for signals[k], unless the signal is ignored (nohup, a shell's background job):
+   then it stays ignored. The previous action is kept for the handler to pass the signal on. */
+static void cprof__dump_install(int k, int signal) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = cprof__dump_handler;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(signal, NULL, &cprof__dump.previous[k]) != 0) return;
+    if (!(cprof__dump.previous[k].sa_flags & SA_SIGINFO) && cprof__dump.previous[k].sa_handler == SIG_IGN) return;
+    cprof__dump.signals[k] = signal;
+    sigaction(signal, &action, NULL);
+}
+
+/* At start-up (>>scopes), after CPROF_OUT: the pipe and the thread when CPROF_OUT is set (SIGINT and
+   SIGTERM write it) and more so with CPROF_DUMP_SIGNAL or CPROF_INTERVAL; then the handlers. The
+   thread starts with every signal blocked (the mask it inherits), so no handler ever runs on it. */
+static void cprof__dump_start(void) {
+    const char *signal_text = getenv("CPROF_DUMP_SIGNAL"), *interval_text = getenv("CPROF_INTERVAL");
+    if (!cprof__g.out_prefix[0]) {
+        if ((signal_text && *signal_text) || (interval_text && *interval_text))
+            fprintf(stderr, "cprof: CPROF_DUMP_SIGNAL and CPROF_INTERVAL write CPROF_OUT's files: set CPROF_OUT=prefix\n");
+        return;
+    }
+    cprof__dump.signal = cprof__env_dump_signal(signal_text);
+    cprof__dump.interval_ns = cprof__env_interval(interval_text);
+    cprof__dump.pid = getpid();
+    if (pipe(cprof__dump.wake) != 0) return;
+    for (int end = 0; end < 2; end++) {
+        fcntl(cprof__dump.wake[end], F_SETFL, fcntl(cprof__dump.wake[end], F_GETFL) | O_NONBLOCK);
+        fcntl(cprof__dump.wake[end], F_SETFD, FD_CLOEXEC);
+    }
+    sigset_t all, before;
+    pthread_t thread;
+    pthread_attr_t attributes;
+    sigfillset(&all);
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_SETMASK, &all, &before);
+    int error = pthread_create(&thread, &attributes, cprof__dump_thread, NULL);
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    pthread_attr_destroy(&attributes);
+    if (error) {
+        fprintf(stderr, "cprof: cannot start the thread that writes on signals: %s\n", strerror(error));
+        return;
+    }
+    if (cprof__dump.signal) cprof__dump_install(0, cprof__dump.signal);
+    cprof__dump_install(1, SIGINT);
+    cprof__dump_install(2, SIGTERM);
+}
+#endif /* CPROF_MAIN */
 
 /* ==================================================================================================
    >>testing: the private functions cprof's own tests reach (CPROF_TESTING; declared at the end of
