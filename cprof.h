@@ -10149,7 +10149,7 @@ static struct cprof__dump_state {
     int signal;             /* CPROF_DUMP_SIGNAL's signal; 0 when off */
     uint64_t interval_ns;   /* CPROF_INTERVAL; 0 when off */
     uint32_t requested;     /* snapshots requested by the signal (atomic: handlers add, the thread reads) */
-    uint32_t final_requested, final_done; /* CPROF_OUT on SIGINT/SIGTERM (atomic) */
+    uint32_t final_requested, final_done; /* CPROF_OUT on SIGINT/SIGTERM: asked, written (atomic counts) */
     uint32_t written;       /* snapshot sets written (the thread's: the next one's number - 1) */
     int signals[CPROF__DUMP_HANDLED];                  /* the dump signal, SIGINT, SIGTERM (0: not handled) */
     struct sigaction previous[CPROF__DUMP_HANDLED];    /* what each did before cprof's handler */
@@ -10179,10 +10179,11 @@ static void cprof__dump_handler(int signal, siginfo_t *info, void *context) {
         CPROF__ADD_FETCH(cprof__dump.requested, 1u);
         if (write(cprof__dump.wake[1], &byte, 1) < 0) { /* full: the thread is awake and will see the count */ }
     } else {
-        CPROF__STORE(cprof__dump.final_requested, 1u);
+        uint32_t asked = CPROF__ADD_FETCH(cprof__dump.final_requested, 1u); /* a set written after this moment */
         if (write(cprof__dump.wake[1], &byte, 1) < 0) { /* as above */ }
         struct timespec step = {0, 10 * 1000 * 1000};
-        for (int waited = 0; waited < CPROF__DUMP_WAIT_MS && !CPROF__LOAD_ACQUIRE(cprof__dump.final_done); waited += 10)
+        for (int waited = 0; waited < CPROF__DUMP_WAIT_MS && (int32_t)(CPROF__LOAD_ACQUIRE(cprof__dump.final_done) - asked) < 0;
+             waited += 10)
             nanosleep(&step, NULL);
         cprof__dump_pass_on(k, signal, info, context);
     }
@@ -10220,9 +10221,10 @@ static void *cprof__dump_thread(void *unused) {
         char bytes[64];
         if (poll(&wake, 1, cprof__dump_timeout_ms(deadline)) > 0)
             while (read(cprof__dump.wake[0], bytes, sizeof bytes) > 0) {}
-        if (CPROF__LOAD(cprof__dump.final_requested) && !CPROF__LOAD(cprof__dump.final_done)) {
+        uint32_t final_asked = CPROF__LOAD(cprof__dump.final_requested);
+        if (final_asked != CPROF__LOAD(cprof__dump.final_done)) { /* one set serves every request before it */
             cprof__write_outputs_at_exit();
-            CPROF__STORE_RELEASE(cprof__dump.final_done, 1u);
+            CPROF__STORE_RELEASE(cprof__dump.final_done, final_asked);
         }
         for (uint32_t asked = CPROF__LOAD(cprof__dump.requested); served != asked; served++) cprof__dump_snapshot();
         if (deadline && cprof__monotonic_ns() >= deadline) {
@@ -10553,7 +10555,8 @@ static int cprof__tool_option_at(const cprof__tool_verb *verb, cprof__tool_args 
     }
     if (!value && *i + 1 < argc) value = argv[++*i];
     if (!value) return cprof__tool_usage("option '%s' needs a value: --name=value or --name value", name);
-    if (is_output && !*value) return cprof__tool_usage("%s", "-o needs a file name");
+    if (is_output && (!*value || strlen(value) > 4000)) /* room for ".tmp.PID" in cprof__tool_args */
+        return cprof__tool_usage("%s", "-o needs a file name of at most 4000 bytes");
     if (is_output) a->output = value;
     else a->values[k] = value;
     return 0;
