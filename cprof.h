@@ -46,6 +46,15 @@
                           (blocks they free are not leaks). A fork() child that exits normally writes
                           prefix.PID.* (PID: the child's) with only the thread that forked: what it recorded
                           before the fork and in the child
+       CPROF_DUMP_SIGNAL=USR1  with CPROF_OUT: each time the signal arrives ("1", USR1, USR2 or HUP), a snapshot
+                          set prefix.snapshot-N.{txt,json,folded,svg} (N = 1, 2, ...); the program goes on
+       CPROF_INTERVAL=60s with CPROF_OUT: a snapshot set every interval (ms, s, m, h; at least 10ms)
+                          With CPROF_OUT set, SIGTERM and SIGINT write its set, then run the action the signal
+                          had before (its handler, or the default: the process ends by the signal); an ignored
+                          signal stays ignored. Handlers only count and write a byte to a pipe; a thread of
+                          cprof's (all signals blocked, started only with CPROF_OUT) writes the files. A handler
+                          the program installs later replaces cprof's; a fork() child's signals act as without
+                          cprof (see >>dump)
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
        CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
@@ -170,9 +179,15 @@
        a backslash stays as it is. Columns count the characters as shown.
 
    TOOL (make builds it: cc -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c cprof.h -o cprof -lpthread -lm)
-       cprof report|stats|folded|pprof|callgrind|speedscope|flamegraph|trace|help|--version [OPTIONS] P.json;
-       output on stdout (folded, pprof, callgrind, speedscope: or the file of -o FILE), errors on stderr;
-       exit 0 ok, 1 bad input, 2 bad usage. "--" ends the options.
+       cprof report|stats|folded|pprof|callgrind|speedscope|flamegraph|trace|leaks|analyze|bench|diff|merge
+       [OPTIONS] P.json..., cprof help [VERB], cprof --version; output on stdout (or -o FILE, written through a
+       temporary), errors on stderr; exit 0 ok, 1 bad input, 2 bad usage. Options as --name=value or --name
+       value; "--" ends them; "-" is stdin.
+       cprof_profile *cprof_merge(const cprof_profile *const *profiles, size_t count, const cprof_merge_options *)
+           One profile of several (runs, processes, hosts): per call path calls, times, allocations and
+           counters summed (min/max: of all), threads of one name merged (threads_apart = 1: kept apart,
+           "NAME (run K)"), counters by name, allocation sites by place and path, benchmarks by name and n
+           (samples pooled); derived figures computed again. NULL on no or a NULL input, or without memory.
        int  cprof_flamegraph_write(const cprof_profile *, FILE *, const cprof_flamegraph_options *)
            The call tree as one self-contained SVG (inline style and script, nothing fetched): x = share
            of the metric, y = depth, the root ("all") at the bottom, one frame per thread when there are
@@ -463,8 +478,8 @@
        writers:         >>report  >>json  >>folded  >>stats  >>export (pprof, callgrind, speedscope)
                         >>trace  >>flamegraph  >>bench-report
        reading:         >>reader (JSON -> profile)
-       on profiles:     >>compare  >>analyzer
-       at exit, tool:   >>output  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
+       on profiles:     >>compare  >>merge  >>analyzer
+       at exit, tool:   >>output  >>dump (signals, intervals)  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
        after it:        >>wrap (CPROF_WRAP_MALLOC's macros)
 */
 #ifndef CPROF_H
@@ -993,6 +1008,13 @@ int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *
 int cprof_bench_compare_runs_write(const cprof_profile *const *before, size_t before_count,
                                    const cprof_profile *const *after, size_t after_count, FILE *out,
                                    const cprof_compare_options *options);
+
+/* --- several profiles merged into one (>>merge; the tool's `cprof merge`) --- */
+typedef struct cprof_merge_options {
+    int threads_apart; /* 0: threads with the same name merged; 1: each input's threads kept apart */
+} cprof_merge_options;
+cprof_merge_options cprof_merge_defaults(void);
+cprof_profile *cprof_merge(const cprof_profile *const *profiles, size_t count, const cprof_merge_options *options);
 
 /* private, used by the macros */
 uint32_t cprof__enter(const cprof_site *site);
@@ -1992,25 +2014,32 @@ static FILE *cprof__open_profile_file(const char *path) {
 #endif
 
 /* Reads a whole file into memory; NULL with cprof_error() set. *capacity is the size to release. */
-static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
-    FILE *f = cprof__open_profile_file(path);
+/* All of `f` (at most CPROF__MAX_FILE_BYTES; `name` in messages); NULL with cprof_error() set. */
+static char *cprof__read_stream(FILE *f, const char *name, size_t *length, size_t *capacity) {
     char *text = NULL;
-    *length = *capacity = 0;
-    if (!f) return NULL;
     int failed = 0;
+    *length = *capacity = 0;
     for (size_t got = 1; got > 0 && !failed && *length <= CPROF__MAX_FILE_BYTES;) {
         failed = cprof__grow(&text, capacity, *length + 65536, 1);
         got = failed ? 0 : fread(text + *length, 1, *capacity - *length, f);
         *length += got;
     }
     if (*length > CPROF__MAX_FILE_BYTES)
-        cprof__set_error("%s: larger than %d MiB: not a profile", path, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
-    else if (failed) cprof__set_error("%s: out of memory", path);
-    else if (ferror(f)) cprof__set_error("%s: read error: %s", path, strerror(errno)), failed = 1;
-    fclose(f);
+        cprof__set_error("%s: larger than %d MiB: not a profile", name, CPROF__MAX_FILE_BYTES >> 20), failed = 1;
+    else if (failed) cprof__set_error("%s: out of memory", name);
+    else if (ferror(f)) cprof__set_error("%s: read error: %s", name, strerror(errno)), failed = 1;
     if (!failed) return text;
     cprof__release(text, *capacity);
     return NULL;
+}
+
+static char *cprof__read_file(const char *path, size_t *length, size_t *capacity) {
+    FILE *f = cprof__open_profile_file(path);
+    *length = *capacity = 0;
+    if (!f) return NULL;
+    char *text = cprof__read_stream(f, path, length, capacity);
+    fclose(f);
+    return text;
 }
 
 /* The temporary name of `path` for this process: "path.tmp.PID". */
@@ -4402,6 +4431,9 @@ static void cprof__env_timeline(const char *value, uint32_t *capacity, uint32_t 
     else cprof__env_warn("CPROF_TIMELINE", value, "not understood (N, N,recent or N,first; N from 1 to 67108864 "
                          "events per thread); the timeline stays off");
 }
+#ifndef CPROF_MAIN
+static void cprof__dump_start(void);
+#endif
 
 static void cprof__init_once(void) {
 #if !defined(CPROF__WINDOWS)
@@ -4425,6 +4457,7 @@ static void cprof__init_once(void) {
 #ifndef CPROF_MAIN /* the tool itself writes no profile */
     if (out && *out && !cprof__g.forced_off && cprof__env_out_fits(out, sizeof cprof__g.out_prefix))
         strcpy(cprof__g.out_prefix, out); /* written at exit by cprof__write_outputs_last (>>output) */
+    cprof__dump_start(); /* >>dump: SIGINT, SIGTERM, CPROF_DUMP_SIGNAL, CPROF_INTERVAL */
 #else
     (void)out;
 #endif
@@ -10463,6 +10496,518 @@ int cprof_bench_compare_write(const cprof_profile *before, const cprof_profile *
 }
 
 /* ==================================================================================================
+   >>merge: several profiles -> one (cprof merge): the call trees summed path by path, threads merged
+   by name or kept apart, counters by name, allocation sites by path and place, benchmarks by name and n
+   ================================================================================================== */
+/* One node of one input: the unit the tree merge works on. */
+typedef struct cprof__merge_source {
+    uint32_t input, node;
+    uint32_t rank; /* of its output site, while children are merged */
+} cprof__merge_source;
+
+typedef struct cprof__merge_state {
+    cprof_profile *out;
+    const cprof_profile *const *inputs;
+    size_t input_count;
+    uint32_t **site_of;    /* [input][site]: the output's site */
+    uint32_t **counter_of; /* [input][counter]: the output's counter */
+    uint32_t **node_of;    /* [input][node]: the output's node (for the allocation sites) */
+    cprof__strings *scratch; /* the keys of the maps below */
+    int failed;
+} cprof__merge_state;
+
+/* An exact key of several strings and numbers: each string with its length in front. */
+static const char *cprof__merge_key(cprof__merge_state *m, const char *const *parts, size_t count,
+                                    const uint64_t *numbers, size_t number_count) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    for (size_t i = 0; i < count; i++) cprof__buf_printf(&b, "%zu:%s", strlen(parts[i]), parts[i]);
+    for (size_t i = 0; i < number_count; i++) cprof__buf_printf(&b, "#%llu", (unsigned long long)numbers[i]);
+    m->failed |= b.failed || !b.data;
+    const char *key = b.data ? cprof__strings_copy(&m->scratch, b.data, b.length) : "";
+    cprof__buf_free(&b);
+    return key;
+}
+
+/* An array of `count` indexes per input, all CPROF_NONE; NULL when out of memory. */
+static uint32_t **cprof__merge_index_arrays(cprof__merge_state *m, size_t (*count_of)(const cprof_profile *)) {
+    uint32_t **arrays = (uint32_t **)cprof__alloc(m->input_count * sizeof *arrays);
+    for (size_t i = 0; arrays && i < m->input_count; i++) {
+        size_t count = count_of(m->inputs[i]) + 1;
+        arrays[i] = (uint32_t *)cprof__alloc(count * sizeof **arrays);
+        if (arrays[i]) memset(arrays[i], 0xFF, count * sizeof **arrays);
+        else m->failed = 1;
+    }
+    m->failed |= !arrays;
+    return arrays;
+}
+
+static void cprof__merge_index_arrays_free(cprof__merge_state *m, uint32_t **arrays,
+                                           size_t (*count_of)(const cprof_profile *)) {
+    for (size_t i = 0; arrays && i < m->input_count; i++)
+        cprof__release(arrays[i], (count_of(m->inputs[i]) + 1) * sizeof **arrays);
+    cprof__release(arrays, m->input_count * sizeof *arrays);
+}
+
+static size_t cprof__merge_site_count(const cprof_profile *p) { return p->site_count; }
+static size_t cprof__merge_counter_count(const cprof_profile *p) { return p->counter_count; }
+static size_t cprof__merge_node_count(const cprof_profile *p) { return p->node_count; }
+
+static size_t cprof__merge_total(cprof__merge_state *m, size_t (*count_of)(const cprof_profile *)) {
+    size_t total = 0;
+    for (size_t i = 0; i < m->input_count; i++) total += count_of(m->inputs[i]);
+    return total;
+}
+
+/* The output's sites: one per distinct (name, function, file, line). */
+static void cprof__merge_sites(cprof__merge_state *m) {
+    cprof__name_map map;
+    cprof_profile *out = m->out;
+    m->failed |= cprof__name_map_init(&map, cprof__merge_total(m, cprof__merge_site_count));
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        for (size_t s = 0; s < m->inputs[i]->site_count && !m->failed; s++) {
+            const cprof_site_info *site = &m->inputs[i]->sites[s];
+            const char *parts[] = {site->name, site->function, site->file};
+            uint64_t line = site->line;
+            const char *key = cprof__merge_key(m, parts, 3, &line, 1);
+            size_t slot = cprof__name_map_slot(&map, key);
+            if (!map.keys[slot]) {
+                if (cprof__grow(&out->sites, &cprof__capacities(out)->sites, out->site_count + 1, sizeof *out->sites)) {
+                    m->failed = 1;
+                    break;
+                }
+                cprof_site_info *copy = &out->sites[out->site_count];
+                copy->name = cprof__string(out, site->name);
+                copy->function = cprof__string(out, site->function);
+                copy->file = cprof__string(out, site->file);
+                copy->line = site->line;
+                map.keys[slot] = key;
+                map.values[slot] = (uint32_t)out->site_count++;
+            }
+            m->site_of[i][s] = map.values[slot];
+        }
+    }
+    cprof__name_map_free(&map);
+}
+
+/* The output's counters: one per name; counted when any input counted it, the lowest running ratio
+   (the least exact input) kept, a reason kept when no input could count it. */
+static void cprof__merge_counters(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        for (size_t k = 0; k < m->inputs[i]->counter_count && !m->failed; k++) {
+            const cprof_counter_info *c = &m->inputs[i]->counters[k];
+            uint32_t found = cprof_counter_find(out, c->name);
+            if (found == CPROF_NONE) {
+                if (cprof__grow(&out->counters, &cprof__capacities(out)->counters, out->counter_count + 1,
+                                sizeof *out->counters)) {
+                    m->failed = 1;
+                    break;
+                }
+                found = (uint32_t)out->counter_count++;
+                memset(&out->counters[found], 0, sizeof out->counters[found]);
+                out->counters[found].name = cprof__string(out, c->name);
+                out->counters[found].reason = cprof__string(out, c->reason);
+                out->counters[found].running_ratio = c->available ? c->running_ratio : 0.0;
+            }
+            cprof_counter_info *o = &out->counters[found];
+            if (c->available && (!o->available || c->running_ratio < o->running_ratio)) o->running_ratio = c->running_ratio;
+            if (c->available) o->available = 1, o->reason = "";
+            m->counter_of[i][k] = found;
+        }
+    }
+}
+
+/* rank[site]: the output's sites in the order of children (name, file, line, then function), so
+   that the merged children come out sorted as a capture sorts them. */
+typedef struct cprof__merge_ranked {
+    const cprof_site_info *site;
+    uint32_t index;
+} cprof__merge_ranked;
+
+static int cprof__merge_compare_ranked(const void *a, const void *b) {
+    const cprof_site_info *x = ((const cprof__merge_ranked *)a)->site, *y = ((const cprof__merge_ranked *)b)->site;
+    int order = strcmp(x->name, y->name);
+    if (!order) order = strcmp(x->file, y->file);
+    if (!order) order = (x->line > y->line) - (x->line < y->line);
+    return order ? order : strcmp(x->function, y->function);
+}
+
+static uint32_t *cprof__merge_site_ranks(cprof__merge_state *m) {
+    size_t count = m->out->site_count + 1;
+    cprof__merge_ranked *order = (cprof__merge_ranked *)cprof__alloc(count * sizeof *order);
+    uint32_t *rank = (uint32_t *)cprof__alloc(count * sizeof *rank);
+    for (size_t s = 0; order && rank && s < m->out->site_count; s++) order[s].site = &m->out->sites[s], order[s].index = (uint32_t)s;
+    if (order && rank && m->out->site_count) qsort(order, m->out->site_count, sizeof *order, cprof__merge_compare_ranked);
+    for (size_t s = 0; order && rank && s < m->out->site_count; s++) rank[order[s].index] = (uint32_t)s;
+    if (!order || !rank) cprof__release(rank, count * sizeof *rank), rank = NULL, m->failed = 1;
+    cprof__release(order, count * sizeof *order);
+    return rank;
+}
+
+/* A new output node (and its counters, zero); CPROF_NONE when out of memory. */
+static uint32_t cprof__merge_new_node(cprof__merge_state *m, uint32_t site, uint32_t parent, uint32_t thread, uint32_t depth) {
+    cprof_profile *out = m->out;
+    cprof_node *node = cprof__add_node(out);
+    size_t k = out->counter_count;
+    if (!node || (k && cprof__grow_counter_values(&cprof__capacities(out)->node_counters, &out->node_counters,
+                                                  out->node_count * k))) {
+        m->failed = 1;
+        return CPROF_NONE;
+    }
+    if (k) memset(&out->node_counters[(out->node_count - 1) * k], 0, k * sizeof *out->node_counters);
+    node->site = site;
+    node->parent = parent;
+    node->thread = thread;
+    node->depth = depth;
+    return (uint32_t)(out->node_count - 1);
+}
+
+/* Adds one input node's exact figures to an output node; min and max of the calls that completed. */
+static void cprof__merge_node_figures(cprof__merge_state *m, uint32_t index, cprof__merge_source from) {
+    const cprof_profile *in = m->inputs[from.input];
+    const cprof_node *source = &in->nodes[from.node];
+    cprof_node *node = &m->out->nodes[index];
+    int had_min = node->min_ns || node->max_ns;
+    node->calls += source->calls;
+    node->open += source->open;
+    node->total_ns += source->total_ns;
+    node->raw_total_ns += source->raw_total_ns;
+    node->sum_sq_ns2 += source->sum_sq_ns2;
+    node->alloc_self_count += source->alloc_self_count;
+    node->alloc_self_bytes += source->alloc_self_bytes;
+    if ((source->min_ns || source->max_ns) && (!had_min || source->min_ns < node->min_ns)) /* 0 and 0: none completed */
+        node->min_ns = source->min_ns;
+    if (source->max_ns > node->max_ns) node->max_ns = source->max_ns;
+    for (size_t k = 0; k < in->counter_count; k++)
+        m->out->node_counters[(size_t)index * m->out->counter_count + m->counter_of[from.input][k]].total +=
+            in->node_counters[(size_t)from.node * in->counter_count + k].total;
+    m->node_of[from.input][from.node] = index;
+}
+
+static int cprof__merge_compare_children(const void *a, const void *b) {
+    const cprof__merge_source *x = (const cprof__merge_source *)a, *y = (const cprof__merge_source *)b;
+    if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+    if (x->input != y->input) return x->input < y->input ? -1 : 1;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+/* The children of the output node `parent`: every child of every source, those with the same site
+   summed into one node, depth-first (each subtree right after its node), in the order of the ranks. */
+static void cprof__merge_children(cprof__merge_state *m, const uint32_t *rank, uint32_t parent,
+                                  const cprof__merge_source *sources, size_t source_count) {
+    size_t count = 0, capacity = 0;
+    cprof__merge_source *children = NULL;
+    for (size_t s = 0; s < source_count && !m->failed; s++) {
+        const cprof_profile *in = m->inputs[sources[s].input];
+        for (uint32_t c = in->nodes[sources[s].node].first_child; c != CPROF_NONE; c = in->nodes[c].next_sibling) {
+            if (cprof__grow(&children, &capacity, count + 1, sizeof *children)) { m->failed = 1; break; }
+            children[count].input = sources[s].input;
+            children[count].node = c;
+            children[count++].rank = rank[m->site_of[sources[s].input][in->nodes[c].site]];
+        }
+    }
+    if (count) qsort(children, count, sizeof *children, cprof__merge_compare_children);
+    uint32_t previous = CPROF_NONE;
+    for (size_t first = 0, end; first < count && !m->failed; first = end) {
+        for (end = first + 1; end < count && children[end].rank == children[first].rank;) end++;
+        const cprof__merge_source *one = &children[first];
+        uint32_t site = m->site_of[one->input][m->inputs[one->input]->nodes[one->node].site];
+        uint32_t index = cprof__merge_new_node(m, site, parent, m->out->nodes[parent].thread, m->out->nodes[parent].depth + 1);
+        if (index == CPROF_NONE) break;
+        if (previous == CPROF_NONE) m->out->nodes[parent].first_child = index;
+        else m->out->nodes[previous].next_sibling = index;
+        previous = index;
+        for (size_t c = first; c < end; c++) cprof__merge_node_figures(m, index, children[c]);
+        cprof__merge_children(m, rank, index, &children[first], end - first);
+    }
+    cprof__release(children, capacity * sizeof *children);
+}
+
+static size_t cprof__merge_thread_count(const cprof_profile *p) { return p->thread_count; }
+
+/* The output thread of each input thread: one per name (threads_apart 0), or one per input thread,
+   named "NAME (run K)" (K = the input's position from 1) when there are several inputs. */
+static void cprof__merge_thread_names(cprof__merge_state *m, uint32_t **thread_of, int apart) {
+    cprof_profile *out = m->out;
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        for (size_t t = 0; t < m->inputs[i]->thread_count && !m->failed; t++) {
+            const cprof_thread_info *thread = &m->inputs[i]->threads[t];
+            size_t found = apart ? out->thread_count : 0;
+            while (found < out->thread_count && strcmp(out->threads[found].name, thread->name) != 0) found++;
+            if (found == out->thread_count) {
+                if (cprof__grow(&out->threads, &cprof__capacities(out)->threads, out->thread_count + 1, sizeof *out->threads)) {
+                    m->failed = 1;
+                    break;
+                }
+                cprof_thread_info *o = &out->threads[out->thread_count++];
+                memset(o, 0, sizeof *o);
+                char name[600];
+                if (apart && m->input_count > 1) cprof__snprintf(name, sizeof name, "%s (run %zu)", thread->name, i + 1);
+                o->name = apart && m->input_count > 1 ? cprof__string(out, name) : cprof__string(out, thread->name);
+                o->id = thread->id;
+                o->exited = 1;
+                o->root = CPROF_NONE;
+            }
+            out->threads[found].exited &= thread->exited;
+            thread_of[i][t] = (uint32_t)found;
+        }
+    }
+}
+
+/* Each output thread's root and tree, from the roots of the input threads it gathers. */
+static void cprof__merge_threads(cprof__merge_state *m, const uint32_t *rank, int apart) {
+    cprof_profile *out = m->out;
+    uint32_t **thread_of = cprof__merge_index_arrays(m, cprof__merge_thread_count);
+    size_t capacity = cprof__merge_total(m, cprof__merge_thread_count) + 1;
+    cprof__merge_source *roots = (cprof__merge_source *)cprof__alloc(capacity * sizeof *roots);
+    m->failed |= !roots;
+    if (!m->failed) cprof__merge_thread_names(m, thread_of, apart);
+    for (uint32_t o = 0; o < out->thread_count && !m->failed; o++) {
+        size_t count = 0;
+        for (uint32_t i = 0; i < m->input_count; i++)
+            for (uint32_t t = 0; t < m->inputs[i]->thread_count; t++)
+                if (thread_of[i][t] == o) roots[count].input = i, roots[count].rank = 0, roots[count++].node = m->inputs[i]->threads[t].root;
+        uint32_t root = cprof__merge_new_node(m, CPROF_NONE, CPROF_NONE, o, 0);
+        if (root == CPROF_NONE) break;
+        out->threads[o].root = root;
+        for (size_t r = 0; r < count; r++) cprof__merge_node_figures(m, root, roots[r]);
+        cprof__merge_children(m, rank, root, roots, count);
+    }
+    cprof__release(roots, capacity * sizeof *roots);
+    cprof__merge_index_arrays_free(m, thread_of, cprof__merge_thread_count);
+}
+
+/* Adds one input's allocation site (or free problem) to the output's with the same place, kind and
+   scope path; counts and bytes summed, the peaks and the largest block the largest of any input (the
+   inputs ran apart, so their peaks never coincided). */
+static uint32_t cprof__merge_alloc_site(cprof__merge_state *m, cprof__name_map *map, uint32_t input,
+                                        const cprof_alloc_site *site, int problem, const uint32_t *origin_of) {
+    uint32_t node = site->node == CPROF_NONE ? CPROF_NONE : m->node_of[input][site->node];
+    uint32_t origin = site->origin == CPROF_NONE || !problem ? CPROF_NONE : origin_of[site->origin];
+    const char *parts[] = {site->file, site->function};
+    const uint64_t numbers[] = {site->line, site->kind, node, origin};
+    const char *key = cprof__merge_key(m, parts, 2, numbers, 4);
+    size_t slot = cprof__name_map_slot(map, key);
+    if (!map->keys[slot]) {
+        cprof_alloc_site *o = cprof__alloc_site_new(m->out, problem);
+        if (!o) return m->failed = 1, CPROF_NONE;
+        o->file = cprof__string(m->out, site->file);
+        o->function = cprof__string(m->out, site->function);
+        o->line = site->line;
+        o->kind = site->kind;
+        o->node = node;
+        o->origin = origin;
+        map->keys[slot] = key;
+        map->values[slot] = (uint32_t)((problem ? m->out->free_problem_count : m->out->alloc_site_count) - 1);
+    }
+    cprof_alloc_site *o = problem ? &m->out->free_problems[map->values[slot]] : &m->out->alloc_sites[map->values[slot]];
+    o->count += site->count;
+    o->bytes += site->bytes;
+    o->live_count += site->live_count;
+    o->live_bytes += site->live_bytes;
+    o->temporary += site->temporary;
+    if (site->peak_live_bytes > o->peak_live_bytes) o->peak_live_bytes = site->peak_live_bytes;
+    if (site->max_bytes > o->max_bytes) o->max_bytes = site->max_bytes;
+    return map->values[slot];
+}
+
+static size_t cprof__merge_alloc_site_count(const cprof_profile *p) { return p->alloc_site_count; }
+
+static void cprof__merge_alloc_totals(cprof__merge_state *m) {
+    cprof_alloc_totals *o = &m->out->allocs;
+    o->peak_node = CPROF_NONE;
+    for (size_t i = 0; i < m->input_count; i++) {
+        const cprof_alloc_totals *a = &m->inputs[i]->allocs;
+        o->allocations += a->allocations, o->frees += a->frees;
+        o->bytes_allocated += a->bytes_allocated, o->bytes_freed += a->bytes_freed;
+        o->live_blocks += a->live_blocks, o->live_bytes += a->live_bytes;
+        o->temporary += a->temporary, o->unknown_frees += a->unknown_frees;
+        o->double_frees += a->double_frees, o->possible_double_frees += a->possible_double_frees;
+        o->tracked |= a->tracked;
+        for (size_t k = 0; k < CPROF_ALLOC_HISTOGRAM; k++) o->size_histogram[k] += a->size_histogram[k];
+        if (a->peak_live_bytes > o->peak_live_bytes || (i == 0 && a->peak_live_bytes)) {
+            o->peak_live_bytes = a->peak_live_bytes;
+            o->peak_node = a->peak_node == CPROF_NONE ? CPROF_NONE : m->node_of[i][a->peak_node];
+        }
+    }
+}
+
+/* The allocation sites sorted as a capture sorts them (by bytes), the free problems' origins following. */
+static void cprof__merge_sort_alloc_sites(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    size_t bytes = (out->alloc_site_count + 1) * sizeof(uint32_t);
+    uint32_t *after = (uint32_t *)cprof__alloc(bytes);
+    if (!after) { m->failed = 1; return; }
+    for (size_t s = 0; s < out->alloc_site_count; s++) out->alloc_sites[s].origin = (uint32_t)s; /* scratch */
+    if (out->alloc_site_count) qsort(out->alloc_sites, out->alloc_site_count, sizeof *out->alloc_sites, cprof__compare_alloc_sites);
+    for (size_t s = 0; s < out->alloc_site_count; s++) after[out->alloc_sites[s].origin] = (uint32_t)s, out->alloc_sites[s].origin = CPROF_NONE;
+    for (size_t s = 0; s < out->free_problem_count; s++)
+        if (out->free_problems[s].origin != CPROF_NONE) out->free_problems[s].origin = after[out->free_problems[s].origin];
+    cprof__release(after, bytes);
+}
+
+static void cprof__merge_allocs(cprof__merge_state *m) {
+    cprof__name_map sites, problems;
+    uint32_t **origin_of = cprof__merge_index_arrays(m, cprof__merge_alloc_site_count);
+    size_t problem_total = 0;
+    for (size_t i = 0; i < m->input_count; i++) problem_total += m->inputs[i]->free_problem_count;
+    m->failed |= cprof__name_map_init(&sites, cprof__merge_total(m, cprof__merge_alloc_site_count));
+    m->failed |= cprof__name_map_init(&problems, problem_total);
+    for (uint32_t i = 0; i < m->input_count && !m->failed; i++)
+        for (size_t s = 0; s < m->inputs[i]->alloc_site_count && !m->failed; s++)
+            origin_of[i][s] = cprof__merge_alloc_site(m, &sites, i, &m->inputs[i]->alloc_sites[s], 0, NULL);
+    for (uint32_t i = 0; i < m->input_count && !m->failed; i++)
+        for (size_t s = 0; s < m->inputs[i]->free_problem_count && !m->failed; s++)
+            cprof__merge_alloc_site(m, &problems, i, &m->inputs[i]->free_problems[s], 1, origin_of[i]);
+    if (!m->failed) cprof__merge_sort_alloc_sites(m);
+    cprof__merge_alloc_totals(m);
+    cprof__name_map_free(&sites);
+    cprof__name_map_free(&problems);
+    cprof__merge_index_arrays_free(m, origin_of, cprof__merge_alloc_site_count);
+}
+
+/* Benchmarks with the same name and n become one: their samples together (in input order), the
+   iterations summed, the batch of the first; the statistics computed again from all samples. */
+static void cprof__merge_benchmarks(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        for (size_t b = 0; b < m->inputs[i]->benchmark_count && !m->failed; b++) {
+            const cprof_benchmark *from = &m->inputs[i]->benchmarks[b];
+            size_t k = 0;
+            while (k < out->benchmark_count && !(out->benchmarks[k].n == from->n && strcmp(out->benchmarks[k].name, from->name) == 0)) k++;
+            if (k == out->benchmark_count) {
+                m->failed |= cprof__bench_copy(out, from);
+                continue;
+            }
+            cprof_benchmark *r = &out->benchmarks[k];
+            size_t count = r->sample_count + from->sample_count;
+            double *samples = count ? (double *)cprof__alloc(count * sizeof *samples) : NULL;
+            if (count && !samples) { m->failed = 1; break; }
+            if (r->sample_count) memcpy(samples, r->samples_ns, r->sample_count * sizeof *samples);
+            if (from->sample_count) memcpy(samples + r->sample_count, from->samples_ns, from->sample_count * sizeof *samples);
+            cprof__release(r->samples_ns, r->sample_count * sizeof *samples);
+            r->samples_ns = samples;
+            r->sample_count = count;
+            r->iterations += from->iterations;
+            r->warmup_iterations += from->warmup_iterations;
+        }
+    }
+    for (size_t k = 0; k < out->benchmark_count; k++)
+        out->benchmarks[k].stats = cprof_bench_statistics(out->benchmarks[k].samples_ns, out->benchmarks[k].sample_count);
+}
+
+/* The header: the first input's program and timer, the earliest start, wall times and drop counts
+   summed (the inputs ran apart: their wall times add up as their recorded times do). */
+static void cprof__merge_header(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    const cprof_profile *first = m->inputs[0];
+    out->program = cprof__string(out, first->program);
+    out->timer = cprof__string(out, first->timer);
+    out->counter_reader = cprof__string(out, first->counter_reader);
+    out->timer_hz = first->timer_hz;
+    out->start_unix_ns = first->start_unix_ns;
+    for (size_t i = 0; i < m->input_count; i++) {
+        const cprof_profile *in = m->inputs[i];
+        if (in->start_unix_ns < out->start_unix_ns) out->start_unix_ns = in->start_unix_ns;
+        out->wall_ns += in->wall_ns;
+        out->dropped_scopes += in->dropped_scopes;
+        out->signal_scopes_dropped += in->signal_scopes_dropped;
+        out->messages_dropped += in->messages_dropped;
+        out->profiler_bytes += in->profiler_bytes;
+    }
+}
+
+/* Messages kept in input order (up to the recorder's limit, the rest counted as dropped); budgets by
+   name, the first input's value when two differ. */
+static void cprof__merge_messages_and_budgets(cprof__merge_state *m) {
+    cprof_profile *out = m->out;
+    for (size_t i = 0; i < m->input_count && !m->failed; i++) {
+        const cprof_profile *in = m->inputs[i];
+        for (size_t k = 0; k < in->message_count && !m->failed; k++) {
+            if (out->message_count >= CPROF__MAX_MESSAGES) { out->messages_dropped++; continue; }
+            if (cprof__grow(&out->messages, &cprof__capacities(out)->messages, out->message_count + 1, sizeof *out->messages)) {
+                m->failed = 1;
+                break;
+            }
+            cprof_message *message = &out->messages[out->message_count++];
+            message->file = cprof__string(out, in->messages[k].file);
+            message->line = in->messages[k].line;
+            message->text = cprof__string(out, in->messages[k].text);
+        }
+        for (size_t k = 0; k < in->budget_count && !m->failed; k++) {
+            size_t found = 0;
+            while (found < out->budget_count && strcmp(out->budgets[found].name, in->budgets[k].name) != 0) found++;
+            if (found < out->budget_count) continue;
+            if (cprof__grow(&out->budgets, &cprof__capacities(out)->budgets, out->budget_count + 1, sizeof *out->budgets)) {
+                m->failed = 1;
+                break;
+            }
+            out->budgets[out->budget_count].name = cprof__string(out, in->budgets[k].name);
+            out->budgets[out->budget_count++].budget_ns = in->budgets[k].budget_ns;
+        }
+    }
+}
+
+/* Compensation: applied when any input was compensated; the per-call figures averaged over the
+   scope calls, the calls and the time subtracted summed. */
+static void cprof__merge_compensation(cprof__merge_state *m) {
+    cprof_compensation *o = &m->out->compensation;
+    double inside = 0.0, outside = 0.0;
+    for (size_t i = 0; i < m->input_count; i++) {
+        const cprof_compensation *c = &m->inputs[i]->compensation;
+        if (!c->applied) continue;
+        o->applied = 1;
+        o->scopes += c->scopes;
+        o->subtracted_ns += c->subtracted_ns;
+        inside += c->inside_ns * (double)c->scopes;
+        outside += c->outside_ns * (double)c->scopes;
+    }
+    o->inside_ns = o->scopes ? inside / (double)o->scopes : 0.0;
+    o->outside_ns = o->scopes ? outside / (double)o->scopes : 0.0;
+}
+
+cprof_merge_options cprof_merge_defaults(void) {
+    cprof_merge_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+cprof_profile *cprof_merge(const cprof_profile *const *profiles, size_t count, const cprof_merge_options *options) {
+    cprof_merge_options o = options ? *options : cprof_merge_defaults();
+    cprof__merge_state m;
+    memset(&m, 0, sizeof m);
+    for (size_t i = 0; i < count; i++)
+        if (!profiles || !profiles[i]) return NULL;
+    m.out = count ? cprof__profile_new() : NULL;
+    if (!m.out) return NULL;
+    m.inputs = profiles;
+    m.input_count = count;
+    m.site_of = cprof__merge_index_arrays(&m, cprof__merge_site_count);
+    m.counter_of = cprof__merge_index_arrays(&m, cprof__merge_counter_count);
+    m.node_of = cprof__merge_index_arrays(&m, cprof__merge_node_count);
+    cprof__merge_header(&m);
+    if (!m.failed) cprof__merge_sites(&m);
+    if (!m.failed) cprof__merge_counters(&m);
+    uint32_t *rank = m.failed ? NULL : cprof__merge_site_ranks(&m);
+    if (!m.failed) cprof__merge_threads(&m, rank, o.threads_apart);
+    cprof__release(rank, (m.out->site_count + 1) * sizeof *rank);
+    if (!m.failed) cprof__merge_allocs(&m);
+    if (!m.failed) cprof__merge_benchmarks(&m);
+    if (!m.failed) cprof__merge_messages_and_budgets(&m);
+    cprof__merge_compensation(&m);
+    cprof__merge_index_arrays_free(&m, m.site_of, cprof__merge_site_count);
+    cprof__merge_index_arrays_free(&m, m.counter_of, cprof__merge_counter_count);
+    cprof__merge_index_arrays_free(&m, m.node_of, cprof__merge_node_count);
+    cprof__strings_free(&m.scratch);
+    if (m.failed || cprof__profile_derive(m.out)) {
+        cprof_profile_free(m.out);
+        return NULL;
+    }
+    return m.out;
+}
+
+/* ==================================================================================================
    >>analyzer: a profile -> findings ranked by severity, each with its numbers, a recommendation and the
    most that fixing it could give (Amdahl: 1 / (1 - p) for a share p of the run)
    ================================================================================================== */
@@ -11724,17 +12269,18 @@ static const struct cprof__output_file {
 };
 #define CPROF__OUTPUT_FILES (sizeof cprof__output_files / sizeof cprof__output_files[0])
 
-/* CPROF_OUT file k's path and temporary name. */
-static void cprof__output_names(size_t k, char path[4200], char temporary[4200]) {
-    cprof__snprintf(path, 4200, "%s%s", cprof__g.out_prefix, cprof__output_files[k].suffix);
+/* The path of file k of the set with `prefix` (CPROF_OUT's, or a snapshot's), and its temporary name. */
+static void cprof__output_names(const char *prefix, size_t k, char path[4200], char temporary[4200]) {
+    cprof__snprintf(path, 4200, "%s%s", prefix, cprof__output_files[k].suffix);
     cprof__temporary_name(temporary, 4200, path);
 }
 
 /* The set stays consistent: every file goes to its temporary first (one built at a time, so only one
    is in memory); only when all four are written are they renamed, one after another. A failure (a
    full disk, a size limit) removes the temporaries and replaces nothing: the previous run's set stays
-   whole. A run killed while writing leaves temporaries, removed by the next run with the same prefix. */
-CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
+   whole. A run killed while writing leaves temporaries, removed by the next run with the same prefix.
+   `prefix`: CPROF_OUT's, or a snapshot's (>>dump). */
+CPROF__UNUSED static void cprof__write_outputs(const char *prefix) {
     char path[4200], temporary[4200];
     size_t written = 0;
     cprof_profile *p = cprof_capture();
@@ -11742,25 +12288,33 @@ CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
         fprintf(stderr, "cprof: out of memory capturing the profile for CPROF_OUT\n");
         return;
     }
-    cprof__remove_stale_temporaries(cprof__g.out_prefix);
+    cprof__remove_stale_temporaries(prefix);
     for (int failed = 0; written < CPROF__OUTPUT_FILES && !failed; written += !failed) {
         cprof__buf b;
         memset(&b, 0, sizeof b);
         cprof__output_files[written].build(&b, p);
-        cprof__output_names(written, path, temporary);
+        cprof__output_names(prefix, written, path, temporary);
         failed = cprof__write_temporary(temporary, path, &b);
         cprof__buf_free(&b);
     }
     cprof_profile_free(p);
     if (written < CPROF__OUTPUT_FILES) {
         fprintf(stderr, "cprof: %s; no CPROF_OUT file was replaced\n", cprof_error());
-        for (size_t k = 0; k < written; k++) cprof__output_names(k, path, temporary), remove(temporary);
+        for (size_t k = 0; k < written; k++) cprof__output_names(prefix, k, path, temporary), remove(temporary);
         return;
     }
     for (size_t k = 0; k < CPROF__OUTPUT_FILES; k++) {
-        cprof__output_names(k, path, temporary);
+        cprof__output_names(prefix, k, path, temporary);
         if (cprof__replace_file(temporary, path) != 0) fprintf(stderr, "cprof: %s: cannot write: %s\n", path, strerror(errno)), remove(temporary);
     }
+}
+
+/* CPROF_OUT's set, now: at exit, or on SIGINT/SIGTERM from >>dump's thread; one writer at a time. */
+static pthread_mutex_t cprof__output_lock = PTHREAD_MUTEX_INITIALIZER;
+CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
+    pthread_mutex_lock(&cprof__output_lock);
+    cprof__write_outputs(cprof__g.out_prefix);
+    pthread_mutex_unlock(&cprof__output_lock);
 }
 
 #ifndef CPROF_MAIN
@@ -11771,6 +12325,196 @@ __attribute__((destructor(101))) static void cprof__write_outputs_last(void) {
     if (cprof__g.out_prefix[0]) cprof__write_outputs_at_exit();
 }
 #endif
+
+/* ==================================================================================================
+   >>dump: long-running processes: a snapshot set on CPROF_DUMP_SIGNAL or every CPROF_INTERVAL, and
+   CPROF_OUT written on SIGINT and SIGTERM before the previous action runs. A handler only counts the
+   request and writes one byte to a pipe (both async-signal-safe); the files are written by a thread of
+   cprof's own that waits in poll(), with every signal blocked (so no handler ever runs on it). It
+   starts only when one of the three is on. A fork() child has no such thread: there the handlers pass
+   every signal on as if cprof were not there (its CPROF_OUT files are still written at normal exit).
+   ================================================================================================== */
+#ifndef CPROF_MAIN
+#include <poll.h>
+
+/* How long a SIGINT or SIGTERM handler waits for CPROF_OUT to be written before the previous action
+   runs anyway (a capture blocked by a lock the interrupted thread holds would otherwise never end). */
+enum { CPROF__DUMP_WAIT_MS = 10000, CPROF__DUMP_HANDLED = 3 };
+
+static struct cprof__dump_state {
+    int wake[2];            /* the pipe the handlers write a byte to: read end, write end (non-blocking) */
+    pid_t pid;              /* the process the thread runs in; a fork child's handlers only pass signals on */
+    int signal;             /* CPROF_DUMP_SIGNAL's signal; 0 when off */
+    uint64_t interval_ns;   /* CPROF_INTERVAL; 0 when off */
+    uint32_t requested;     /* snapshots requested by the signal (atomic: handlers add, the thread reads) */
+    uint32_t final_requested, final_done; /* CPROF_OUT on SIGINT/SIGTERM: asked, written (atomic counts) */
+    uint32_t written;       /* snapshot sets written (the thread's: the next one's number - 1) */
+    int signals[CPROF__DUMP_HANDLED];                  /* the dump signal, SIGINT, SIGTERM (0: not handled) */
+    struct sigaction previous[CPROF__DUMP_HANDLED];    /* what each did before cprof's handler */
+} cprof__dump; /* zero: off; the handlers are installed only after the pipe exists */
+
+/* The action the signal had before cprof: its handler called, or the default action (the signal raised
+   again with it restored: delivered when this handler returns, since the signal is blocked meanwhile). */
+static void cprof__dump_pass_on(int k, int signal, siginfo_t *info, void *context) {
+    const struct sigaction *old = &cprof__dump.previous[k];
+    if (old->sa_flags & SA_SIGINFO) {
+        old->sa_sigaction(signal, info, context);
+    } else if (old->sa_handler == SIG_DFL) {
+        sigaction(signal, old, NULL);
+        raise(signal);
+    } else if (old->sa_handler != SIG_IGN) {
+        old->sa_handler(signal);
+    }
+}
+
+static void cprof__dump_handler(int signal, siginfo_t *info, void *context) {
+    int saved_errno = errno, k = 0;
+    while (k < CPROF__DUMP_HANDLED - 1 && cprof__dump.signals[k] != signal) k++;
+    char byte = 1;
+    if (getpid() != cprof__dump.pid) { /* a fork() child: no thread to write */
+        cprof__dump_pass_on(k, signal, info, context);
+    } else if (k == 0 && signal == cprof__dump.signal) {
+        CPROF__ADD_FETCH(cprof__dump.requested, 1u);
+        if (write(cprof__dump.wake[1], &byte, 1) < 0) { /* full: the thread is awake and will see the count */ }
+    } else {
+        uint32_t asked = CPROF__ADD_FETCH(cprof__dump.final_requested, 1u); /* a set written after this moment */
+        if (write(cprof__dump.wake[1], &byte, 1) < 0) { /* as above */ }
+        struct timespec step = {0, 10 * 1000 * 1000};
+        for (int waited = 0; waited < CPROF__DUMP_WAIT_MS && (int32_t)(CPROF__LOAD_ACQUIRE(cprof__dump.final_done) - asked) < 0;
+             waited += 10)
+            nanosleep(&step, NULL);
+        cprof__dump_pass_on(k, signal, info, context);
+    }
+    errno = saved_errno;
+}
+
+/* One snapshot set: CPROF_OUT's files with ".snapshot-N" after the prefix (N from 1, in the order
+   written, whether the signal or the interval asked). */
+static void cprof__dump_snapshot(void) {
+    char prefix[4200];
+    cprof__snprintf(prefix, sizeof prefix, "%s.snapshot-%u", cprof__g.out_prefix, (unsigned)++cprof__dump.written);
+    pthread_mutex_lock(&cprof__output_lock);
+    cprof__write_outputs(prefix);
+    pthread_mutex_unlock(&cprof__output_lock);
+}
+
+/* Milliseconds until `deadline_ns` (monotonic) for poll(): -1 (no deadline) when 0. */
+static int cprof__dump_timeout_ms(uint64_t deadline_ns) {
+    if (!deadline_ns) return -1;
+    uint64_t now = cprof__monotonic_ns();
+    if (now >= deadline_ns) return 0;
+    uint64_t ms = (deadline_ns - now + 999999) / 1000000;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* The writer: asleep in poll() until a handler writes to the pipe or the interval ends. Each request
+   of the signal gets its own set (one arriving during a write is served right after it); SIGINT or
+   SIGTERM first gets CPROF_OUT, then final_done releases the waiting handler. */
+static void *cprof__dump_thread(void *unused) {
+    uint32_t served = 0;
+    uint64_t deadline = cprof__dump.interval_ns ? cprof__monotonic_ns() + cprof__dump.interval_ns : 0;
+    (void)unused;
+    for (;;) {
+        struct pollfd wake = {cprof__dump.wake[0], POLLIN, 0};
+        char bytes[64];
+        if (poll(&wake, 1, cprof__dump_timeout_ms(deadline)) > 0)
+            while (read(cprof__dump.wake[0], bytes, sizeof bytes) > 0) {}
+        uint32_t final_asked = CPROF__LOAD(cprof__dump.final_requested);
+        if (final_asked != CPROF__LOAD(cprof__dump.final_done)) { /* one set serves every request before it */
+            cprof__write_outputs_at_exit();
+            CPROF__STORE_RELEASE(cprof__dump.final_done, final_asked);
+        }
+        for (uint32_t asked = CPROF__LOAD(cprof__dump.requested); served != asked; served++) cprof__dump_snapshot();
+        if (deadline && cprof__monotonic_ns() >= deadline) {
+            cprof__dump_snapshot();
+            deadline = cprof__monotonic_ns() + cprof__dump.interval_ns;
+        }
+    }
+    return NULL;
+}
+
+/* CPROF_DUMP_SIGNAL: USR1 (also "1", SIGUSR1 or its number), USR2 or HUP; "0" or empty: off. */
+static int cprof__env_dump_signal(const char *value) {
+    static const struct { const char *name; int signal; } names[] = {
+        {"1", SIGUSR1}, {"USR1", SIGUSR1}, {"SIGUSR1", SIGUSR1}, {"USR2", SIGUSR2}, {"SIGUSR2", SIGUSR2},
+        {"HUP", SIGHUP}, {"SIGHUP", SIGHUP}};
+    if (!value || !*value || strcmp(value, "0") == 0) return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(value, names[i].name) == 0) return names[i].signal;
+    uint64_t number = 0;
+    if (cprof__parse_decimal(value, strlen(value), 64, &number) &&
+        ((int)number == SIGUSR1 || (int)number == SIGUSR2 || (int)number == SIGHUP))
+        return (int)number;
+    cprof__env_warn("CPROF_DUMP_SIGNAL", value, "not understood (USR1, USR2 or HUP); no snapshots on a signal");
+    return 0;
+}
+
+/* CPROF_INTERVAL: a duration with its unit (ms, s, m, h), at least 10 ms; "0" or empty: off. */
+static uint64_t cprof__env_interval(const char *value) {
+    static const struct { const char *unit; double ns; } units[] = {{"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    double number;
+    char *end;
+    if (!value || !*value || strcmp(value, "0") == 0) return 0;
+    size_t u = 0;
+    int ok = cprof__read_double(value, &number, &end);
+    while (ok && u < sizeof units / sizeof units[0] && strcmp(end, units[u].unit) != 0) u++;
+    if (ok && u < sizeof units / sizeof units[0] && number * units[u].ns >= 1e7 && number * units[u].ns <= 1e15)
+        return (uint64_t)(number * units[u].ns);
+    cprof__env_warn("CPROF_INTERVAL", value, "not a duration of 10ms to 11 days (60s, 500ms, 5m, 1h); no periodic snapshots");
+    return 0;
+}
+
+/* cprof's handler for signals[k], unless the signal is ignored (nohup, a shell's background job):
+   then it stays ignored. The previous action is kept for the handler to pass the signal on. */
+static void cprof__dump_install(int k, int signal) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = cprof__dump_handler;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(signal, NULL, &cprof__dump.previous[k]) != 0) return;
+    if (!(cprof__dump.previous[k].sa_flags & SA_SIGINFO) && cprof__dump.previous[k].sa_handler == SIG_IGN) return;
+    cprof__dump.signals[k] = signal;
+    sigaction(signal, &action, NULL);
+}
+
+/* At start-up (>>scopes), after CPROF_OUT: the pipe and the thread when CPROF_OUT is set (SIGINT and
+   SIGTERM write it) and more so with CPROF_DUMP_SIGNAL or CPROF_INTERVAL; then the handlers. The
+   thread starts with every signal blocked (the mask it inherits), so no handler ever runs on it. */
+static void cprof__dump_start(void) {
+    const char *signal_text = getenv("CPROF_DUMP_SIGNAL"), *interval_text = getenv("CPROF_INTERVAL");
+    if (!cprof__g.out_prefix[0]) {
+        if ((signal_text && *signal_text) || (interval_text && *interval_text))
+            fprintf(stderr, "cprof: CPROF_DUMP_SIGNAL and CPROF_INTERVAL write CPROF_OUT's files: set CPROF_OUT=prefix\n");
+        return;
+    }
+    cprof__dump.signal = cprof__env_dump_signal(signal_text);
+    cprof__dump.interval_ns = cprof__env_interval(interval_text);
+    cprof__dump.pid = getpid();
+    if (pipe(cprof__dump.wake) != 0) return;
+    for (int end = 0; end < 2; end++) {
+        fcntl(cprof__dump.wake[end], F_SETFL, fcntl(cprof__dump.wake[end], F_GETFL) | O_NONBLOCK);
+        fcntl(cprof__dump.wake[end], F_SETFD, FD_CLOEXEC);
+    }
+    sigset_t all, before;
+    pthread_t thread;
+    pthread_attr_t attributes;
+    sigfillset(&all);
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_SETMASK, &all, &before);
+    int error = pthread_create(&thread, &attributes, cprof__dump_thread, NULL);
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    pthread_attr_destroy(&attributes);
+    if (error) {
+        fprintf(stderr, "cprof: cannot start the thread that writes on signals: %s\n", strerror(error));
+        return;
+    }
+    if (cprof__dump.signal) cprof__dump_install(0, cprof__dump.signal);
+    cprof__dump_install(1, SIGINT);
+    cprof__dump_install(2, SIGTERM);
+}
+#endif /* CPROF_MAIN */
 
 /* ==================================================================================================
    >>testing: the private functions cprof's own tests reach (CPROF_TESTING; declared at the end of
@@ -11924,8 +12668,8 @@ static const char cprof__tool_help[] =
     "                      (default 0.5), and beyond the noise: several runs a side, Welch's t-test on the\n"
     "                      runs, p < 0.05 adjusted for the number of tests (Benjamini-Hochberg); one run a\n"
     "                      side has no test: times and counters count only when they change by a factor\n"
-    "                      beyond --single-run-threshold either way (100: 2x; default 0: never). Exit status 1 on a regression of the --fail-on kind (default\n"
-    "                      any), for CI gates; benchmarks in the profiles are compared by the same rules\n"
+    "                      beyond --single-run-threshold either way (100: 2x; default 0: never). Exit\n"
+    "                      status 1 on a regression of the --fail-on kind (default any), for CI gates; benchmarks in the profiles are compared by the same rules\n"
     "  diff --noise A1.json A2.json ...\n"
     "                      several runs of one build: each function's largest factor between two runs, and\n"
     "                      the --single-run-threshold that none of them would have passed\n"
@@ -11935,9 +12679,14 @@ static const char cprof__tool_help[] =
     "  bench P.json        the benchmarks: statistics, implementations compared, scaling\n"
     "  trace P.json        the timeline (CPROF_TIMELINE=N) as Chrome trace events: open it in\n"
     "                      Perfetto UI (ui.perfetto.dev) or chrome://tracing\n"
-    "  help                this text\n"
+    "  merge [--threads=name|apart] A.json B.json ...\n"
+    "                      one profile of many runs, processes or hosts: counts and times summed per call\n"
+    "                      path, threads with the same name merged (apart: kept); a profile every verb reads\n"
+    "  help [COMMAND]      this text, or a command's options\n"
     "  --version           the version\n"
     "\n"
+    "Every command: -o FILE (or --output=FILE) writes to FILE instead of stdout; a profile named - is read\n"
+    "from stdin; options are --name=value or --name value, before or after the profiles; -- ends them.\n"
     "Output goes to stdout, errors to stderr. Exit status: 0 ok, 1 bad input, 2 bad usage.\n";
 
 /* A message on stderr (the tool's errors), its %s arguments shown as by cprof__buf_textf: an option or
@@ -11976,104 +12725,149 @@ static int cprof__unknown_metric(const char *verb, const char *name) {
     return -1;
 }
 
-/* Reads one option of `cprof flamegraph` into o: --metric=NAME, --inverted, --min-width=PCT,
-   --width=PX, --title=TEXT. Returns 0, or -1 after saying on stderr what is wrong. */
-static int cprof__flame_option(cprof_flamegraph_options *o, const char *arg) {
-    char *end = NULL;
-    int bad = 0;
-    if (strncmp(arg, "--metric=", 9) == 0) {
-        o->metric = arg + 9;
-        if (!cprof__metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
-            return cprof__unknown_metric("flamegraph", o->metric);
-    } else if (strcmp(arg, "--inverted") == 0) {
-        o->inverted = 1;
-    } else if (strncmp(arg, "--min-width=", 12) == 0) {
-        o->min_width_pct = cprof__strtod_c(arg + 12, &end);
-        bad = end == arg + 12 || *end || !(o->min_width_pct >= 0.0 && o->min_width_pct <= 100.0);
-    } else if (strncmp(arg, "--width=", 8) == 0) {
-        unsigned long width = strtoul(arg + 8, &end, 10);
-        bad = end == arg + 8 || *end || width < 200 || width > 100000;
-        o->width = (uint32_t)width;
-    } else if (strncmp(arg, "--title=", 8) == 0) {
-        o->title = arg + 8;
-    } else {
-        cprof__stderr_textf("cprof: flamegraph: unknown option \"%s\"\n", arg);
-        return -1;
-    }
-    if (bad) cprof__stderr_textf("cprof: flamegraph: bad value in \"%s\" (--min-width=0..100, --width=200..100000)\n", arg);
-    return bad ? -1 : 0;
-}
-
-/* The arguments of `cprof flamegraph [OPTIONS] P.json` (after the word "flamegraph"): fills options
-   and the profile's path. Returns 0, or 2 (the tool's exit status for bad usage) after a message. */
-CPROF__UNUSED static int cprof__flamegraph_arguments(int argc, char **argv, cprof_flamegraph_options *options,
-                                                      const char **path) {
-    int options_ended = 0; /* by "--" */
-    *options = cprof_flamegraph_defaults();
-    *path = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (!options_ended && strcmp(argv[i], "--") == 0) {
-            options_ended = 1;
-        } else if (!options_ended && argv[i][0] == '-' && argv[i][1]) {
-            if (cprof__flame_option(options, argv[i])) return 2;
-        } else if (*path) {
-            cprof__stderr_textf("cprof: flamegraph: one profile at a time (\"%s\" and \"%s\")\n", *path, argv[i]);
-            return 2;
-        } else {
-            *path = argv[i];
-        }
-    }
-    if (*path) return 0;
-    fprintf(stderr, "cprof: flamegraph: which profile? usage: cprof flamegraph [--metric=NAME] [--inverted] "
-                    "[--min-width=PCT] [--width=PX] [--title=TEXT] P.json > p.svg\n");
-    return 2;
-}
-
+/* The command line, the same for every verb (a new verb only lists its options in cprof__tool_verbs):
+   options before or after the operands, as --name=value or --name value; "--" ends the options;
+   "-" is standard input (once); -o FILE (or --output=FILE) writes to FILE instead of standard output,
+   through a temporary renamed at the end, so that a failed run leaves no half file. */
 typedef struct cprof__tool_option {
-    const char *name; /* "--min-pct" */
-    int takes_value;
-    const char *value; /* the text after '=', or "" for a flag that was given; NULL when absent */
+    const char *name;  /* "--min-pct" */
+    const char *value; /* the value's placeholder ("PCT"); NULL: a flag, without a value */
+    const char *help;  /* for `cprof help VERB` */
 } cprof__tool_option;
 
-/* Options first or last, exactly one profile path; "--" ends the options (a file may then start with
-   "--"). 2 on a usage error (already printed). */
-static int cprof__tool_parse(int argc, char **argv, cprof__tool_option *options, size_t count, const char **file) {
-    int options_ended = 0;
-    *file = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!options_ended && strcmp(arg, "--") == 0) {
-            options_ended = 1;
-            continue;
-        }
-        if (options_ended || strncmp(arg, "--", 2) != 0) {
-            if (*file) return cprof__tool_usage("one profile expected, got a second: '%s'", arg);
-            *file = arg;
-            continue;
-        }
-        size_t k = 0, length = strcspn(arg, "=");
-        while (k < count && !(strlen(options[k].name) == length && strncmp(options[k].name, arg, length) == 0)) k++;
-        if (k == count) return cprof__tool_usage("unknown option '%s'", arg);
-        if (options[k].takes_value != (arg[length] == '=')) {
-            return cprof__tool_usage(options[k].takes_value ? "option '%s' needs a value: --name=value"
-                                                            : "option '%s' takes no value", options[k].name);
-        }
-        options[k].value = arg[length] == '=' ? arg + length + 1 : "";
+enum { CPROF__TOOL_MAX_OPTIONS = 8 };
+
+typedef struct cprof__tool_args {
+    const char *values[CPROF__TOOL_MAX_OPTIONS]; /* per option of the verb: its value, "" for a flag given,
+                                                    NULL when absent */
+    char **files;       /* the operands, gathered in place in argv */
+    int file_count;
+    int split;          /* operands before a "--" that follows one (diff's before runs); -1 when none */
+    const char *output; /* -o FILE; NULL: standard output */
+    FILE *out;          /* opened by cprof__tool_out when the verb starts writing */
+    int complete;       /* set by the verb when everything was written: -o FILE is then renamed into place */
+    char temporary[4200];
+} cprof__tool_args;
+
+typedef struct cprof__tool_verb {
+    const char *name;
+    int (*run)(cprof__tool_args *a);
+    const char *operands;     /* "P.json" (usage) */
+    int min_files, max_files; /* max_files 0: any number */
+    int runs;                 /* 1: a "--" after an operand separates the before runs from the after runs */
+    const char *summary;      /* what it does, for `cprof help VERB` */
+    const cprof__tool_option *options;
+} cprof__tool_verb;
+
+static size_t cprof__tool_option_count(const cprof__tool_verb *verb) {
+    size_t count = 0;
+    while (verb->options && verb->options[count].name) count++;
+    return count;
+}
+
+/* The option named by arg (up to '=' when there is one), or -1. */
+static int cprof__tool_find_option(const cprof__tool_verb *verb, const char *arg, size_t length) {
+    for (size_t k = 0; k < cprof__tool_option_count(verb); k++)
+        if (strlen(verb->options[k].name) == length && strncmp(verb->options[k].name, arg, length) == 0) return (int)k;
+    return -1;
+}
+
+/* The option at argv[*i] (taking its value from the next argument when it has no '='); 0, or 2 after
+   a usage message. */
+static int cprof__tool_option_at(const cprof__tool_verb *verb, cprof__tool_args *a, int argc, char **argv, int *i) {
+    const char *arg = argv[*i];
+    size_t length = strcspn(arg, "=");
+    int is_output = strcmp(arg, "-o") == 0 || (length == 8 && strncmp(arg, "--output", 8) == 0);
+    int k = is_output ? -1 : cprof__tool_find_option(verb, arg, length);
+    if (!is_output && k < 0) return cprof__tool_usage("unknown option '%s'", arg);
+    const char *name = is_output ? "-o" : verb->options[k].name;
+    const char *value = arg[length] == '=' ? arg + length + 1 : NULL;
+    if (!is_output && !verb->options[k].value) {
+        if (value) return cprof__tool_usage("option '%s' takes no value", name);
+        a->values[k] = "";
+        return 0;
     }
-    if (!*file) return cprof__tool_usage("%s", "no profile given");
+    if (!value && *i + 1 < argc) value = argv[++*i];
+    if (!value) return cprof__tool_usage("option '%s' needs a value: --name=value or --name value", name);
+    if (is_output && (!*value || strlen(value) > 4000)) /* room for ".tmp.PID" in cprof__tool_args */
+        return cprof__tool_usage("%s", "-o needs a file name of at most 4000 bytes");
+    if (is_output) a->output = strcmp(value, "-") == 0 ? NULL : value; /* -o -: standard output */
+    else a->values[k] = value;
     return 0;
 }
 
-static int cprof__tool_load(const char *path, cprof_profile **p) {
-    if (cprof_load(path, p) == 0) return 0;
-    fprintf(stderr, "cprof: %s\n", cprof_error());
-    return 1;
+/* Fills a from the arguments after the verb's name; 0, or 2 after a usage message. */
+static int cprof__tool_parse(const cprof__tool_verb *verb, cprof__tool_args *a, int argc, char **argv) {
+    int options_ended = 0, stdin_used = 0;
+    memset(a, 0, sizeof *a);
+    a->split = -1;
+    a->files = argv;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        int dashes = strcmp(arg, "--") == 0;
+        if (dashes && !options_ended && !(verb->runs && a->file_count)) {
+            options_ended = 1;
+        } else if (dashes && verb->runs) {
+            if (a->split >= 0) return cprof__tool_usage("%s", "one '--' between the before and the after runs");
+            a->split = a->file_count;
+        } else if (!options_ended && arg[0] == '-' && arg[1]) {
+            if (cprof__tool_option_at(verb, a, argc, argv, &i)) return 2;
+        } else {
+            if (strcmp(arg, "-") == 0 && stdin_used++) return cprof__tool_usage("%s", "standard input ('-') given twice");
+            argv[a->file_count++] = argv[i];
+        }
+    }
+    if (a->file_count < verb->min_files) {
+        char usage[200];
+        cprof__snprintf(usage, sizeof usage, "usage: cprof %s [OPTIONS] %s", verb->name, verb->operands);
+        return cprof__tool_usage("%s", verb->min_files == 1 && !a->file_count ? "no profile given" : usage);
+    }
+    if (verb->max_files && a->file_count > verb->max_files)
+        return cprof__tool_usage("one profile expected, got a second: '%s'", a->files[1]);
+    return 0;
 }
 
-static int cprof__tool_finish(int written, cprof_profile *p) {
+/* A profile from a file, or from standard input for "-". 0, or 1 after the loader's message. */
+static int cprof__tool_load(const char *path, cprof_profile **p) {
+    int failed;
+    if (strcmp(path, "-") == 0) {
+        size_t length, capacity;
+        char *text = cprof__read_stream(stdin, "(stdin)", &length, &capacity);
+        failed = !text || cprof_load_string(text, length, "(stdin)", p) != 0;
+        cprof__release(text, capacity);
+    } else {
+        failed = cprof_load(path, p) != 0;
+    }
+    if (failed) fprintf(stderr, "cprof: %s\n", cprof_error());
+    return failed;
+}
+
+/* Where the verb writes: standard output, or -o FILE's temporary (opened at the first call). NULL
+   after a message when the temporary cannot be created. */
+static FILE *cprof__tool_out(cprof__tool_args *a) {
+    if (a->out || !a->output) return a->out ? a->out : stdout;
+    cprof__temporary_name(a->temporary, sizeof a->temporary, a->output);
+    a->out = fopen(a->temporary, "wb");
+    if (!a->out) cprof__stderr_textf("cprof: %s: cannot write: %s\n", a->output, strerror(errno));
+    return a->out;
+}
+
+/* After the verb: -o FILE's temporary renamed to FILE when the output is whole (a->complete: also
+   with diff's exit status 1 for a regression), else removed. Returns the exit status. */
+static int cprof__tool_close(cprof__tool_args *a, int status) {
+    if (!a->out) return status;
+    int failed = fclose(a->out) != 0 || !a->complete;
+    if (!failed && cprof__replace_file(a->temporary, a->output) == 0) return status;
+    if (!failed) cprof__stderr_textf("cprof: %s: cannot write: %s\n", a->output, strerror(errno));
+    remove(a->temporary);
+    return status ? status : 1;
+}
+
+static int cprof__tool_finish(cprof__tool_args *a, int written, cprof_profile *p) {
     cprof_profile_free(p);
-    if (written == 0 && fflush(stdout) == 0) return 0;
-    fprintf(stderr, "cprof: cannot write the output: %s\n", strerror(errno));
+    FILE *out = cprof__tool_out(a);
+    if (written == 0 && out && fflush(out) == 0) return a->complete = 1, 0;
+    if (out) fprintf(stderr, "cprof: cannot write the output: %s\n", strerror(errno));
     return 1;
 }
 
@@ -12083,174 +12877,156 @@ static int cprof__tool_number(const char *text, double *out) {
     return *text && !*end && isfinite(*out) && *out >= 0;
 }
 
-static int cprof__tool_report(int argc, char **argv) {
-    cprof__tool_option options[] = {{"--min-pct", 1, NULL}, {"--max-functions", 1, NULL}};
-    const char *file;
+/* Loads the verb's one profile; 0, or 1 after a message (the load's, or the output's). */
+static int cprof__tool_load_one(cprof__tool_args *a, cprof_profile **p) {
+    if (cprof__tool_load(a->files[0], p)) return 1;
+    if (cprof__tool_out(a)) return 0;
+    cprof_profile_free(*p);
+    return 1;
+}
+
+static int cprof__tool_report(cprof__tool_args *a) {
     cprof_profile *p;
     cprof_report_options o = cprof_report_defaults();
     double number;
-    if (cprof__tool_parse(argc, argv, options, 2, &file)) return 2;
-    if (options[0].value) {
-        if (!cprof__tool_number(options[0].value, &number) || number > 100)
-            return cprof__tool_usage("--min-pct takes a percentage from 0 to 100, not '%s'", options[0].value);
+    if (a->values[0]) {
+        if (!cprof__tool_number(a->values[0], &number) || number > 100)
+            return cprof__tool_usage("--min-pct takes a percentage from 0 to 100, not '%s'", a->values[0]);
         o.tree_min_pct = number;
     }
-    if (options[1].value) {
-        if (!cprof__tool_number(options[1].value, &number) || number != (double)(uint32_t)number)
-            return cprof__tool_usage("--max-functions takes a whole number, not '%s'", options[1].value);
+    if (a->values[1]) {
+        if (!cprof__tool_number(a->values[1], &number) || number != (double)(uint32_t)number)
+            return cprof__tool_usage("--max-functions takes a whole number, not '%s'", a->values[1]);
         o.max_functions = (uint32_t)number;
     }
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_report_write(p, stdout, &o), p);
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_report_write(p, cprof__tool_out(a), &o), p);
 }
 
-static int cprof__tool_stats(int argc, char **argv) {
-    const char *file;
+static int cprof__tool_stats(cprof__tool_args *a) {
     cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_stats_write(p, stdout), p);
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_stats_write(p, cprof__tool_out(a)), p);
 }
 
-/* The writing verbs' "-o FILE" (or "-o=FILE", "--output=FILE"; "-" is stdout), taken out of argv
-   before the verb's own options are read; options end at "--". 0, or 2 after a usage message. */
-static int cprof__tool_output_option(int *argc, char **argv, const char **path) {
-    int kept = 0, i = 0;
-    *path = NULL;
-    for (; i < *argc && strcmp(argv[i], "--") != 0; i++) {
-        const char *value = strcmp(argv[i], "-o") == 0 ? (i + 1 < *argc ? argv[++i] : "")
-                          : strncmp(argv[i], "-o=", 3) == 0 ? argv[i] + 3
-                          : strncmp(argv[i], "--output=", 9) == 0 ? argv[i] + 9 : NULL;
-        if (!value) argv[kept++] = argv[i];
-        else if (!*value) return cprof__tool_usage("%s", "-o needs a file name: -o OUT (- for stdout)");
-        else *path = value;
-    }
-    while (i < *argc) argv[kept++] = argv[i++];
-    *argc = kept;
-    return 0;
-}
-
-/* The file of -o, or stdout; NULL after a message when it cannot be created. */
-static FILE *cprof__tool_open_output(const char *path) {
-    if (!path || strcmp(path, "-") == 0) return stdout;
-    FILE *f = fopen(path, "wb");
-    if (!f) cprof__stderr_textf("cprof: cannot write %s: %s\n", path, strerror(errno));
-    return f;
-}
-
-/* cprof__tool_finish for a verb that wrote to out (stdout or the file of -o). */
-static int cprof__tool_finish_output(int written, cprof_profile *p, FILE *out, const char *path) {
-    if (out == stdout) return cprof__tool_finish(written, p);
-    cprof_profile_free(p);
-    int failed = written != 0;
-    failed |= fclose(out) != 0;
-    if (failed) cprof__stderr_textf("cprof: cannot write %s: %s\n", path, strerror(errno));
-    return failed;
-}
-
-/* The writer of an export verb, with the profile loaded and the output opened. */
-typedef int (*cprof__tool_writer)(const cprof_profile *p, FILE *out, const char *path, const void *options);
-
-static int cprof__tool_export(const char *file, const char *path, cprof__tool_writer writer, const void *options) {
-    cprof_profile *p;
-    if (cprof__tool_load(file, &p)) return 1;
-    FILE *out = cprof__tool_open_output(path);
-    if (!out) return cprof_profile_free(p), 1;
-    return cprof__tool_finish_output(writer(p, out, path, options), p, out, path);
-}
-
-static int cprof__tool_folded(int argc, char **argv) {
-    cprof__tool_option options[] = {{"--threads", 0, NULL}, {"--metric", 1, NULL}};
-    const char *file, *path;
+static int cprof__tool_folded(cprof__tool_args *a) {
     cprof_profile *p;
     cprof_folded_options o = cprof_folded_defaults();
-    if (cprof__tool_output_option(&argc, argv, &path) || cprof__tool_parse(argc, argv, options, 2, &file)) return 2;
-    o.thread_frames = options[0].value != NULL;
-    o.metric = options[1].value;
+    o.thread_frames = a->values[0] != NULL;
+    o.metric = a->values[1];
     if (o.metric && !cprof__metric_find(o.metric) && cprof__event_find(o.metric, strlen(o.metric)) == CPROF_NONE)
         return cprof__unknown_metric("folded", o.metric), 2;
-    if (cprof__tool_load(file, &p)) return 1;
+    if (cprof__tool_load(a->files[0], &p)) return 1;
     cprof__profile_metric metric;
     if (cprof__profile_metric_find(p, o.metric, &metric)) {
-        cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", file,
+        cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", a->files[0],
                             o.metric, o.metric);
         return cprof_profile_free(p), 1;
     }
-    FILE *out = cprof__tool_open_output(path);
-    if (!out) return cprof_profile_free(p), 1;
-    return cprof__tool_finish_output(cprof_folded_write(p, out, &o), p, out, path);
+    if (!cprof__tool_out(a)) return cprof_profile_free(p), 1;
+    return cprof__tool_finish(a, cprof_folded_write(p, cprof__tool_out(a), &o), p);
 }
 
-static int cprof__tool_write_pprof(const cprof_profile *p, FILE *out, const char *path, const void *options) {
-    size_t length = path ? strlen(path) : 0;
-    (void)options;
-    return cprof_pprof_write(p, out, length > 3 && strcmp(path + length - 3, ".gz") == 0);
-}
-
-static int cprof__tool_write_callgrind(const cprof_profile *p, FILE *out, const char *path, const void *options) {
-    (void)path, (void)options;
-    return cprof_callgrind_write(p, out);
-}
-
-static int cprof__tool_write_speedscope(const cprof_profile *p, FILE *out, const char *path, const void *options) {
-    (void)path, (void)options;
-    return cprof_speedscope_write(p, out);
-}
-
-/* `cprof pprof|callgrind|speedscope [-o FILE] P.json`. */
-static int cprof__tool_export_verb(int argc, char **argv, cprof__tool_writer writer) {
-    const char *file, *path;
-    if (cprof__tool_output_option(&argc, argv, &path) || cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
-    return cprof__tool_export(file, path, writer, NULL);
-}
-
-static int cprof__tool_pprof(int argc, char **argv) { return cprof__tool_export_verb(argc, argv, cprof__tool_write_pprof); }
-static int cprof__tool_callgrind(int argc, char **argv) {
-    return cprof__tool_export_verb(argc, argv, cprof__tool_write_callgrind);
-}
-static int cprof__tool_speedscope(int argc, char **argv) {
-    return cprof__tool_export_verb(argc, argv, cprof__tool_write_speedscope);
-}
-
-static int cprof__tool_flamegraph(int argc, char **argv) {
-    cprof_flamegraph_options o;
-    const char *file;
+/* `cprof pprof [-o FILE] P.json`: gzip when FILE ends in .gz. */
+static int cprof__tool_pprof(cprof__tool_args *a) {
     cprof_profile *p;
-    if (cprof__flamegraph_arguments(argc, argv, &o, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
+    size_t length = a->output ? strlen(a->output) : 0;
+    int gzipped = length > 3 && strcmp(a->output + length - 3, ".gz") == 0;
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_pprof_write(p, cprof__tool_out(a), gzipped), p);
+}
+
+static int cprof__tool_callgrind(cprof__tool_args *a) {
+    cprof_profile *p;
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_callgrind_write(p, cprof__tool_out(a)), p);
+}
+
+static int cprof__tool_speedscope(cprof__tool_args *a) {
+    cprof_profile *p;
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_speedscope_write(p, cprof__tool_out(a)), p);
+}
+
+static int cprof__tool_trace(cprof__tool_args *a) {
+    cprof_profile *p;
+    if (cprof__tool_load(a->files[0], &p)) return 1;
+    if (!p->timeline_capacity) {
+        cprof__stderr_textf("cprof: %s: no timeline in this profile (record it with CPROF_TIMELINE=N)\n", a->files[0]);
+        cprof_profile_free(p);
+        return 1;
+    }
+    if (!cprof__tool_out(a)) return cprof_profile_free(p), 1;
+    return cprof__tool_finish(a, cprof_trace_write(p, cprof__tool_out(a)), p);
+}
+
+/* `cprof flamegraph`'s options (--metric, --inverted, --min-width, --width, --title) into o; 0, or 2
+   after a message. */
+static int cprof__flame_options(const cprof__tool_args *a, cprof_flamegraph_options *o) {
+    char *end = NULL;
+    *o = cprof_flamegraph_defaults();
+    if (a->values[0]) {
+        o->metric = a->values[0];
+        if (!cprof__metric_find(o->metric) && cprof__event_find(o->metric, strlen(o->metric)) == CPROF_NONE)
+            return cprof__unknown_metric("flamegraph", o->metric), 2;
+    }
+    o->inverted = a->values[1] != NULL;
+    if (a->values[2]) {
+        o->min_width_pct = cprof__strtod_c(a->values[2], &end);
+        if (end == a->values[2] || *end || !(o->min_width_pct >= 0.0 && o->min_width_pct <= 100.0))
+            return cprof__tool_usage("--min-width takes a percentage from 0 to 100, not '%s'", a->values[2]);
+    }
+    if (a->values[3]) {
+        unsigned long width = strtoul(a->values[3], &end, 10);
+        if (end == a->values[3] || *end || width < 200 || width > 100000)
+            return cprof__tool_usage("--width takes 200 to 100000 pixels, not '%s'", a->values[3]);
+        o->width = (uint32_t)width;
+    }
+    if (a->values[4]) o->title = a->values[4];
+    return 0;
+}
+
+static int cprof__tool_flamegraph(cprof__tool_args *a) {
+    cprof_flamegraph_options o;
+    cprof_profile *p;
+    if (cprof__flame_options(a, &o)) return 2;
+    if (cprof__tool_load(a->files[0], &p)) return 1;
     uint32_t k = o.metric && !cprof__metric_find(o.metric) ? cprof_counter_find(p, o.metric) : 0;
     if (k == CPROF_NONE || (o.metric && !cprof__metric_find(o.metric) && !p->counters[k].available)) {
-        cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", file,
+        cprof__stderr_textf("cprof: %s: the profile has no counted \"%s\" (record with CPROF_COUNTERS=%s)\n", a->files[0],
                 o.metric, o.metric);
         cprof_profile_free(p);
         return 1;
     }
-    return cprof__tool_finish(cprof_flamegraph_write(p, stdout, &o), p);
+    if (!cprof__tool_out(a)) return cprof_profile_free(p), 1;
+    return cprof__tool_finish(a, cprof_flamegraph_write(p, cprof__tool_out(a), &o), p);
 }
 
-static int cprof__tool_analyze(int argc, char **argv) {
-    cprof__tool_option options[] = {{"--json", 0, NULL}};
-    const char *file;
+static int cprof__tool_analyze(cprof__tool_args *a) {
     cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, options, 1, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
+    if (cprof__tool_load_one(a, &p)) return 1;
     cprof_findings *f = cprof_analyze(p, NULL);
     if (!f) {
         cprof_profile_free(p);
         fprintf(stderr, "cprof: analyze: out of memory\n");
         return 1;
     }
-    int written = options[0].value ? cprof_analysis_json_write(f, stdout) : cprof_analysis_write(f, stdout);
+    FILE *out = cprof__tool_out(a);
+    int written = a->values[0] ? cprof_analysis_json_write(f, out) : cprof_analysis_write(f, out);
     cprof_findings_free(f);
-    return cprof__tool_finish(written, p);
+    return cprof__tool_finish(a, written, p);
 }
 
-static int cprof__tool_leaks(int argc, char **argv) {
-    const char *file;
+static int cprof__tool_leaks(cprof__tool_args *a) {
     cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_leaks_write(p, stdout), p);
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_leaks_write(p, cprof__tool_out(a)), p);
+}
+
+static int cprof__tool_bench(cprof__tool_args *a) {
+    cprof_profile *p;
+    if (cprof__tool_load_one(a, &p)) return 1;
+    return cprof__tool_finish(a, cprof_bench_write(p, cprof__tool_out(a)), p);
 }
 
 /* `cprof diff`: its options and the profiles of each side. */
@@ -12262,6 +13038,7 @@ typedef struct cprof__diff_arguments {
     int noise;         /* --noise: the files are runs of one build; print their noise */
     char **files;      /* the before runs, then the after runs */
     int count, before; /* files, and how many of them are before runs */
+    FILE *out;
 } cprof__diff_arguments;
 
 static int cprof__diff_fail_on(const char *text) {
@@ -12271,67 +13048,41 @@ static int cprof__diff_fail_on(const char *text) {
     return -1;
 }
 
-/* One option at argv[*i]; 0, or 2 after a usage message. */
-static int cprof__diff_option(cprof__diff_arguments *a, int argc, char **argv, int *i) {
-    const char *arg = argv[*i];
+/* BEFORE.json AFTER.json, or BEFORE... -- AFTER... (several runs a side); 0, or 2 after a message. */
+static int cprof__diff_parse(cprof__diff_arguments *d, const cprof__tool_args *a) {
     double number;
-    if (strncmp(arg, "--threshold=", 12) == 0) {
-        if (!cprof__tool_number(arg + 12, &number)) return cprof__tool_usage("--threshold takes a percentage, not '%s'", arg + 12);
-        a->options.threshold_pct = number;
-    } else if (strncmp(arg, "--min-share=", 12) == 0) {
-        if (!cprof__tool_number(arg + 12, &number) || number > 100)
-            return cprof__tool_usage("--min-share takes a percentage of the run, not '%s'", arg + 12);
-        a->options.min_share_pct = number;
-    } else if (strncmp(arg, "--single-run-threshold=", 23) == 0) {
-        if (!cprof__tool_number(arg + 23, &number))
-            return cprof__tool_usage("--single-run-threshold takes a percentage, not '%s'", arg + 23);
-        a->options.single_run_threshold_pct = number;
-    } else if (strcmp(arg, "--noise") == 0) {
-        a->noise = 1;
-    } else if (strncmp(arg, "--fail-on=", 10) == 0) {
-        a->fail_on = cprof__diff_fail_on(arg + 10);
-        if (a->fail_on < 0) return cprof__tool_usage("--fail-on takes none, time, alloc or any, not '%s'", arg + 10);
-    } else if (strncmp(arg, "--svg=", 6) == 0) {
-        a->svg = arg + 6;
-    } else if (strcmp(arg, "--svg") == 0) {
-        if (*i + 1 >= argc) return cprof__tool_usage("%s", "--svg needs a file name: --svg out.svg");
-        a->svg = argv[++*i];
-    } else if (strcmp(arg, "--before-widths") == 0) {
-        a->before_widths = 1;
-    } else {
-        return cprof__tool_usage("unknown option '%s'", arg);
+    memset(d, 0, sizeof *d);
+    d->options = cprof_compare_defaults();
+    d->fail_on = CPROF_FAIL_ANY;
+    if (a->values[0]) {
+        if (!cprof__tool_number(a->values[0], &number)) return cprof__tool_usage("--threshold takes a percentage, not '%s'", a->values[0]);
+        d->options.threshold_pct = number;
     }
-    return 0;
-}
-
-/* BEFORE.json AFTER.json, or BEFORE... -- AFTER... (several runs a side). A "--" before the first
-   profile ends the options, as in every verb; after it, names starting with "--" are profiles. */
-static int cprof__diff_parse(cprof__diff_arguments *a, int argc, char **argv) {
-    memset(a, 0, sizeof *a);
-    a->options = cprof_compare_defaults();
-    a->fail_on = CPROF_FAIL_ANY;
-    a->before = -1;
-    a->files = argv; /* the paths are gathered in place: argv[0..count) */
-    int options_ended = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0 && !a->count && !options_ended) {
-            options_ended = 1;
-        } else if (strcmp(argv[i], "--") == 0) {
-            if (a->before >= 0) return cprof__tool_usage("%s", "one '--' between the before and the after runs");
-            a->before = a->count;
-        } else if (strncmp(argv[i], "--", 2) == 0 && !options_ended) {
-            if (cprof__diff_option(a, argc, argv, &i)) return 2;
-        } else {
-            argv[a->count++] = argv[i];
-        }
+    if (a->values[1] && (d->fail_on = cprof__diff_fail_on(a->values[1])) < 0)
+        return cprof__tool_usage("--fail-on takes none, time, alloc or any, not '%s'", a->values[1]);
+    d->svg = a->values[2];
+    d->before_widths = a->values[3] != NULL;
+    if (a->values[4]) {
+        if (!cprof__tool_number(a->values[4], &number) || number > 100)
+            return cprof__tool_usage("--min-share takes a percentage of the run, not '%s'", a->values[4]);
+        d->options.min_share_pct = number;
     }
-    if (a->noise) {
-        if (a->before >= 0 || a->count < 2) return cprof__tool_usage("%s", "usage: cprof diff --noise A1.json A2.json ... (two or more runs of one build, no '--')");
-        a->before = a->count;
+    if (a->values[5]) {
+        if (!cprof__tool_number(a->values[5], &number))
+            return cprof__tool_usage("--single-run-threshold takes a percentage, not '%s'", a->values[5]);
+        d->options.single_run_threshold_pct = number;
+    }
+    d->noise = a->values[6] != NULL;
+    d->files = a->files;
+    d->count = a->file_count;
+    if (d->noise) {
+        if (a->split >= 0 || d->count < 2)
+            return cprof__tool_usage("%s", "usage: cprof diff --noise A1.json A2.json ... (two or more runs of one build, no '--')");
+        d->before = d->count;
         return 0;
     }
-    if (a->before < 0 && a->count == 2) a->before = 1;
-    if (a->before < 1 || a->count - a->before < 1)
+    d->before = a->split >= 0 ? a->split : a->file_count == 2 ? 1 : -1;
+    if (d->before < 1 || d->count - d->before < 1)
         return cprof__tool_usage("%s", "usage: cprof diff [OPTIONS] BEFORE.json AFTER.json, or B1.json B2.json... -- A1.json A2.json...");
     return 0;
 }
@@ -12349,31 +13100,33 @@ static int cprof__diff_benchmarks(const cprof__diff_arguments *a, cprof_profile 
     int any = 0;
     for (int i = 0; i < a->count; i++) any |= runs[i]->benchmark_count > 0;
     if (!any) return 0;
-    printf("\n");
+    fputc('\n', a->out);
     int regressed = cprof_bench_compare_runs_write((const cprof_profile *const *)runs, (size_t)a->before,
                                                    (const cprof_profile *const *)runs + a->before,
-                                                   (size_t)(a->count - a->before), stdout, &a->options);
+                                                   (size_t)(a->count - a->before), a->out, &a->options);
     if (regressed < 0) fprintf(stderr, "cprof: diff: benchmarks: out of memory or a write error\n");
     return regressed < 0 || (regressed > 0 && (a->fail_on == CPROF_FAIL_TIME || a->fail_on == CPROF_FAIL_ANY));
 }
 
 /* --noise: exit 0, or 1 on a write error or without memory. */
-static int cprof__diff_noise(const cprof__diff_arguments *a, cprof_profile **runs) {
-    int failed = cprof_noise_write((const cprof_profile *const *)runs, (size_t)a->count, stdout, &a->options, 20);
-    if (failed) fprintf(stderr, "cprof: diff --noise: out of memory or a write error\n");
+static int cprof__diff_noise(cprof__tool_args *args, const cprof__diff_arguments *a, cprof_profile **runs) {
+    FILE *out = cprof__tool_out(args);
+    int failed = !out || cprof_noise_write((const cprof_profile *const *)runs, (size_t)a->count, out, &a->options, 20);
+    if (failed && out) fprintf(stderr, "cprof: diff --noise: out of memory or a write error\n");
+    args->complete = !failed && fflush(out) == 0;
     return failed;
 }
 
 /* Exit status: 0 no significant regression, 1 one (of the --fail-on kind) or bad input, 2 bad usage. */
-static int cprof__tool_diff(int argc, char **argv) {
+static int cprof__tool_diff(cprof__tool_args *args) {
     cprof__diff_arguments a;
-    if (cprof__diff_parse(&a, argc, argv)) return 2;
+    if (cprof__diff_parse(&a, args)) return 2;
     size_t bytes = (size_t)a.count * sizeof(cprof_profile *);
     cprof_profile **runs = (cprof_profile **)cprof__alloc(bytes);
     int status = runs ? 0 : 1, loaded = 0;
     while (!status && loaded < a.count && !(status = cprof__tool_load(a.files[loaded], &runs[loaded]))) loaded++;
     if (a.noise) {
-        status = status ? status : cprof__diff_noise(&a, runs);
+        status = status ? status : cprof__diff_noise(args, &a, runs);
         for (int i = 0; i < loaded; i++) cprof_profile_free(runs[i]);
         cprof__release(runs, bytes);
         return status;
@@ -12386,15 +13139,18 @@ static int cprof__tool_diff(int argc, char **argv) {
     }
     a.options.before_label = labels[0];
     a.options.after_label = labels[1];
+    a.out = status ? NULL : cprof__tool_out(args);
+    status |= !a.out;
     cprof_comparison *c = status ? NULL : cprof_compare_runs((const cprof_profile *const *)runs, (size_t)a.before,
                                                              (const cprof_profile *const *)runs + a.before,
                                                              (size_t)(a.count - a.before), &a.options);
-    if (!status && (!c || cprof_comparison_write(c, stdout) || fflush(stdout))) {
+    if (!status && (!c || cprof_comparison_write(c, a.out) || fflush(a.out))) {
         fprintf(stderr, "cprof: diff: %s\n", c ? "cannot write the report" : "out of memory");
         status = 1;
     }
     if (!status && a.svg) status = cprof__diff_svg(&a, runs[0], runs[a.before]);
     int bench_regressed = status ? 0 : cprof__diff_benchmarks(&a, runs);
+    args->complete = !status && fflush(a.out) == 0;
     if (!status) status = cprof_comparison_failed(c, a.fail_on) || bench_regressed;
     cprof_comparison_free(c);
     for (int i = 0; i < loaded; i++) cprof_profile_free(runs[i]);
@@ -12402,46 +13158,126 @@ static int cprof__tool_diff(int argc, char **argv) {
     return status;
 }
 
-static int cprof__tool_trace(int argc, char **argv) {
-    const char *file;
-    cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
-    if (!p->timeline_capacity) {
-        cprof__stderr_textf("cprof: %s: no timeline in this profile (record it with CPROF_TIMELINE=N)\n", file);
-        cprof_profile_free(p);
-        return 1;
-    }
-    return cprof__tool_finish(cprof_trace_write(p, stdout), p);
+/* `cprof merge A.json B.json ... [-o all.json]`: one profile of them all (see cprof_merge). */
+static int cprof__tool_merge(cprof__tool_args *a) {
+    cprof_merge_options o = cprof_merge_defaults();
+    if (a->values[0] && strcmp(a->values[0], "name") != 0 && strcmp(a->values[0], "apart") != 0)
+        return cprof__tool_usage("--threads takes name or apart, not '%s'", a->values[0]);
+    o.threads_apart = a->values[0] && strcmp(a->values[0], "apart") == 0;
+    size_t bytes = (size_t)a->file_count * sizeof(cprof_profile *);
+    cprof_profile **inputs = (cprof_profile **)cprof__alloc(bytes);
+    int status = inputs ? 0 : 1, loaded = 0;
+    while (!status && loaded < a->file_count && !(status = cprof__tool_load(a->files[loaded], &inputs[loaded]))) loaded++;
+    cprof_profile *merged = status ? NULL : cprof_merge((const cprof_profile *const *)inputs, (size_t)loaded, &o);
+    if (!status && !merged) fprintf(stderr, "cprof: merge: out of memory\n");
+    for (int i = 0; i < loaded; i++) cprof_profile_free(inputs[i]);
+    cprof__release(inputs, bytes);
+    if (!merged || !cprof__tool_out(a)) return cprof_profile_free(merged), 1;
+    return cprof__tool_finish(a, cprof_json_write(merged, cprof__tool_out(a)), merged);
 }
 
-static int cprof__tool_bench(int argc, char **argv) {
-    const char *file;
-    cprof_profile *p;
-    if (cprof__tool_parse(argc, argv, NULL, 0, &file)) return 2;
-    if (cprof__tool_load(file, &p)) return 1;
-    return cprof__tool_finish(cprof_bench_write(p, stdout), p);
-}
+static const cprof__tool_option cprof__report_options[] = {
+    {"--min-pct", "PCT", "hide call-tree nodes below PCT% of the run (default 0.5; 0 shows all)"},
+    {"--max-functions", "N", "show the N functions with the most self time (default 0: all)"},
+    {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__folded_options[] = {
+    {"--threads", NULL, "start each stack with \"[thread NAME]\""},
+    {"--metric", "NAME", "each call path's own value: time in ns (default), calls, alloc-bytes, alloc-count or a counter"},
+    {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__flamegraph_options[] = {
+    {"--metric", "NAME", "a frame's width: time (default), calls, alloc-bytes, alloc-count or a counter"},
+    {"--inverted", NULL, "an icicle graph: the root on top"},
+    {"--min-width", "PCT", "frames narrower than PCT% of the whole are not drawn (default 0.1)"},
+    {"--width", "PX", "the image's width, 200 to 100000 pixels (default 1200)"},
+    {"--title", "TEXT", "the title (default: \"Flame graph: \" and the program)"},
+    {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__analyze_options[] = {
+    {"--json", NULL, "the findings as JSON"}, {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__diff_options[] = {
+    {"--threshold", "PCT", "a change smaller than PCT% is unchanged (default 5)"},
+    {"--fail-on", "KIND", "exit 1 on a significant regression of: none, time, alloc or any (default)"},
+    {"--svg", "OUT.svg", "also write the differential flame graph to OUT.svg"},
+    {"--before-widths", NULL, "the differential flame graph's widths from the before profile"},
+    {"--min-share", "PCT", "a change counts only when it is at least PCT% of the run (default 0.5)"},
+    {"--single-run-threshold", "PCT", "one run a side: times and counters count only beyond this change either way "
+                                      "(100: 2x; default 0: never)"},
+    {"--noise", NULL, "the profiles are runs of one build: each function's noise and a threshold to use"},
+    {NULL, NULL, NULL}};
+static const cprof__tool_option cprof__merge_options[] = {
+    {"--threads", "HOW", "name (default): threads with the same name summed; apart: each input's threads kept, "
+                         "named \"NAME (run K)\""},
+    {NULL, NULL, NULL}};
 
-typedef struct cprof__tool_command {
-    const char *name;
-    int (*run)(int argc, char **argv); /* argv after the command's name */
-} cprof__tool_command;
-
-static const cprof__tool_command cprof__tool_commands[] = {
-    {"report", cprof__tool_report},
-    {"stats", cprof__tool_stats},
-    {"folded", cprof__tool_folded},
-    {"pprof", cprof__tool_pprof},
-    {"callgrind", cprof__tool_callgrind},
-    {"speedscope", cprof__tool_speedscope},
-    {"flamegraph", cprof__tool_flamegraph},
-    {"leaks", cprof__tool_leaks},
-    {"diff", cprof__tool_diff},
-    {"analyze", cprof__tool_analyze},
-    {"bench", cprof__tool_bench},
-    {"trace", cprof__tool_trace},
+static const cprof__tool_verb cprof__tool_verbs[] = {
+    {"report", cprof__tool_report, "P.json", 1, 1, 0, "the text report: functions by self time, the call tree, "
+     "counters, allocations", cprof__report_options},
+    {"stats", cprof__tool_stats, "P.json", 1, 1, 0, "one tab-separated row per function, with a header line", NULL},
+    {"folded", cprof__tool_folded, "P.json", 1, 1, 0, "collapsed stacks with self time in ns (flamegraph.pl, "
+     "speedscope)", cprof__folded_options},
+    {"pprof", cprof__tool_pprof, "P.json", 1, 1, 0, "profile.proto for go tool pprof, Pyroscope, Parca (gzip when "
+     "-o FILE ends in .gz)", NULL},
+    {"callgrind", cprof__tool_callgrind, "P.json", 1, 1, 0, "callgrind's format for callgrind_annotate and "
+     "KCachegrind", NULL},
+    {"speedscope", cprof__tool_speedscope, "P.json", 1, 1, 0, "speedscope's JSON: a profile per thread and metric",
+     NULL},
+    {"flamegraph", cprof__tool_flamegraph, "P.json", 1, 1, 0, "an interactive SVG flame graph (one file, open it "
+     "in a browser)", cprof__flamegraph_options},
+    {"leaks", cprof__tool_leaks, "P.json", 1, 1, 0, "blocks still allocated at capture, by allocation site, the "
+     "largest first", NULL},
+    {"diff", cprof__tool_diff, "BEFORE.json AFTER.json  (or B1.json B2.json ... -- A1.json A2.json ...)", 2, 0, 1,
+     "what got faster or slower, beyond the threshold and the noise; exit status 1 on a significant regression",
+     cprof__diff_options},
+    {"analyze", cprof__tool_analyze, "P.json", 1, 1, 0, "the bottleneck and the problems found, ranked, each with "
+     "a recommendation", cprof__analyze_options},
+    {"bench", cprof__tool_bench, "P.json", 1, 1, 0, "the benchmarks: statistics, implementations compared, "
+     "scaling", NULL},
+    {"trace", cprof__tool_trace, "P.json", 1, 1, 0, "the timeline (CPROF_TIMELINE=N) as Chrome trace events: open "
+     "it in Perfetto UI (ui.perfetto.dev) or chrome://tracing", NULL},
+    {"merge", cprof__tool_merge, "A.json B.json ...", 1, 0, 0, "one profile of many runs, processes or hosts: "
+     "counts and times summed per call path", cprof__merge_options},
 };
+enum { CPROF__TOOL_VERB_COUNT = sizeof cprof__tool_verbs / sizeof cprof__tool_verbs[0] };
+
+static const cprof__tool_verb *cprof__tool_verb_find(const char *name) {
+    for (size_t i = 0; i < CPROF__TOOL_VERB_COUNT; i++)
+        if (strcmp(name, cprof__tool_verbs[i].name) == 0) return &cprof__tool_verbs[i];
+    return NULL;
+}
+
+/* `cprof help VERB`: its usage, what it does, its options and the ones every verb has. */
+static void cprof__tool_verb_help(const cprof__tool_verb *verb) {
+    printf("usage: cprof %s [OPTIONS] %s\n  %s\n\noptions:\n", verb->name, verb->operands, verb->summary);
+    for (size_t k = 0; k < cprof__tool_option_count(verb); k++) {
+        char spelt[64];
+        const cprof__tool_option *o = &verb->options[k];
+        cprof__snprintf(spelt, sizeof spelt, "%s%s%s", o->name, o->value ? "=" : "", o->value ? o->value : "");
+        printf("  %-22s %s\n", spelt, o->help);
+    }
+    printf("  %-22s %s\n", "-o FILE, --output=FILE", "write to FILE instead of standard output (through a temporary "
+           "renamed when complete)");
+    printf("\nA value follows its option after '=' or as the next argument; \"--\" ends the options; a profile "
+           "named \"-\"\nis read from standard input.\n");
+}
+
+static int cprof__tool_help_command(int argc, char **argv) {
+    if (argc < 1) {
+        fputs(cprof__tool_help, stdout);
+        return 0;
+    }
+    const cprof__tool_verb *verb = cprof__tool_verb_find(argv[0]);
+    if (!verb) return cprof__tool_usage("no command '%s'", argv[0]);
+    cprof__tool_verb_help(verb);
+    return 0;
+}
+
+/* A verb's arguments parsed and checked by one parser, then the verb; -o FILE closed after it. */
+static int cprof__tool_run(const cprof__tool_verb *verb, int argc, char **argv) {
+    cprof__tool_args a;
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return cprof__tool_verb_help(verb), 0;
+    if (cprof__tool_parse(verb, &a, argc, argv)) return 2;
+    return cprof__tool_close(&a, verb->run(&a));
+}
 
 int main(int argc, char **argv) {
     const char *command = argc > 1 ? argv[1] : "";
@@ -12449,16 +13285,14 @@ int main(int argc, char **argv) {
     _setmode(_fileno(stdout), _O_BINARY);
     _setmode(_fileno(stderr), _O_BINARY);
 #endif
-    if (!strcmp(command, "help") || !strcmp(command, "--help") || !strcmp(command, "-h")) {
-        fputs(cprof__tool_help, stdout);
-        return 0;
-    }
+    if (!strcmp(command, "help") || !strcmp(command, "--help") || !strcmp(command, "-h"))
+        return cprof__tool_help_command(argc - 2, argv + 2);
     if (!strcmp(command, "--version") || !strcmp(command, "version")) {
         printf("cprof %s (profile format %d.%d)\n", CPROF_VERSION, CPROF__FORMAT_MAJOR, CPROF__FORMAT_MINOR);
         return 0;
     }
-    for (size_t i = 0; i < sizeof cprof__tool_commands / sizeof cprof__tool_commands[0]; i++)
-        if (strcmp(command, cprof__tool_commands[i].name) == 0) return cprof__tool_commands[i].run(argc - 2, argv + 2);
+    const cprof__tool_verb *verb = cprof__tool_verb_find(command);
+    if (verb) return cprof__tool_run(verb, argc - 2, argv + 2);
     if (!*command) {
         fputs(cprof__tool_help, stderr);
         return 2;
@@ -12503,12 +13337,12 @@ int main(int argc, char **argv) {
 #undef CPROF__FIRST_BLOCK_NODES
 #undef CPROF__FLAME_BOTTOM
 #undef CPROF__FLAME_CHAR
+#undef CPROF__FLAME_LEGEND
 #undef CPROF__FLAME_MATCH
 #undef CPROF__FLAME_MAX_LEVELS
 #undef CPROF__FLAME_PAD
 #undef CPROF__FLAME_ROW
 #undef CPROF__FLAME_TOP
-#undef CPROF__FLAME_LEGEND
 #undef CPROF__FORMAT_MAJOR
 #undef CPROF__FORMAT_MINOR
 #undef CPROF__FORMAT_SIZE

@@ -99,6 +99,47 @@ expect_status 0 "$tool" diff -- "$dir/p.json" "$dir/p.json"
 expect_status 0 "$tool" diff -- "$dir/p.json" -- "$dir/p.json"
 if [ -w /dev/full ]; then expect_status 1 sh -c "'$tool' report '$dir/p.json' > /dev/full"; fi
 
+# the command line's conventions, the same in every verb: --opt value as --opt=value, - for standard input,
+# -o FILE (written whole or not at all), cprof help VERB; old spellings unchanged
+expect_status 0 "$tool" report --min-pct=0 --max-functions=2 "$dir/p.json"; cp "$dir/out" "$dir/eq"
+expect_status 0 "$tool" report --min-pct 0 --max-functions 2 "$dir/p.json"; cmp -s "$dir/out" "$dir/eq" || fail "--opt value differs from --opt=value"
+expect_status 0 "$tool" report "$dir/p.json" --max-functions 2 --min-pct 0; cmp -s "$dir/out" "$dir/eq" || fail "options after the profile"
+expect_status 2 "$tool" report "$dir/p.json" --min-pct; grep -q "option '--min-pct' needs a value" "$dir/err" || fail "a missing value"
+expect_status 2 "$tool" folded --threads=yes "$dir/p.json"; grep -q "takes no value" "$dir/err" || fail "a flag with a value"
+expect_status 0 "$tool" flamegraph --width 800 --title T "$dir/p.json"; grep -q '<svg [^>]*width="800"' "$dir/out" || fail "flamegraph --width 800"
+for verb in report stats folded flamegraph analyze leaks bench; do
+  "$tool" $verb "$dir/p.json" > "$dir/file-$verb" 2>&1
+  "$tool" $verb - < "$dir/p.json" > "$dir/stdin-$verb" 2>&1 || fail "$verb - (standard input)"
+  cmp -s "$dir/file-$verb" "$dir/stdin-$verb" || fail "$verb -: differs from the file's output"
+  rm -f "$dir/o-$verb"
+  expect_status 0 "$tool" $verb -o "$dir/o-$verb" "$dir/p.json"; [ -s "$dir/out" ] && fail "$verb -o: wrote to stdout too"
+  cmp -s "$dir/file-$verb" "$dir/o-$verb" || fail "$verb -o FILE differs from its stdout"
+  expect_status 0 "$tool" $verb "$dir/p.json" --output="$dir/o2-$verb"; cmp -s "$dir/file-$verb" "$dir/o2-$verb" || fail "$verb --output=FILE"
+  expect_status 0 "$tool" help $verb; grep -q "^usage: cprof $verb " "$dir/out" && grep -q -- '-o FILE' "$dir/out" || fail "help $verb"
+done
+expect_status 0 "$tool" report --help; grep -q -- '--max-functions=N' "$dir/out" || fail "report --help lists its options"
+expect_status 2 "$tool" help frobnicate
+echo keep > "$dir/kept"
+expect_status 1 "$tool" report -o "$dir/kept" "$dir/cut.json"; [ "$(cat "$dir/kept")" = keep ] || fail "-o replaced a file after a failed load"
+ls "$dir"/kept.tmp.* > /dev/null 2>&1 && fail "-o left a temporary"
+expect_status 2 "$tool" diff - - ; grep -q "standard input ('-') given twice" "$dir/err" || fail "- twice"
+"$tool" diff "$dir/p.json" "$dir/p.json" > "$dir/diff-stdout"
+expect_status 0 "$tool" diff -o "$dir/diff-o" --threshold 5 "$dir/p.json" - < "$dir/p.json"
+grep -q 'p.json -> -$' "$dir/diff-o" || fail "diff -o with - : $(head -3 "$dir/diff-o")"
+sed 's/-> -$/-> X/' "$dir/diff-o" > "$dir/diff-o-x"; sed 's/-> .*p.json$/-> X/' "$dir/diff-stdout" > "$dir/diff-stdout-x"
+cmp -s "$dir/diff-stdout-x" "$dir/diff-o-x" || fail "diff -o FILE with - differs from the files' diff beyond its label"
+
+# merge: N copies are N times every count; the result is a profile every verb reads
+expect_status 0 "$tool" merge "$dir/p.json" "$dir/p.json" "$dir/p.json" -o "$dir/m3.json"
+expect_status 0 "$tool" stats "$dir/m3.json"
+grep -q "$(printf '^find_word\t600000\t')" "$dir/out" || fail "merge: find_word 3 x 200000 calls: $(grep find_word "$dir/out")"
+for verb in report stats folded flamegraph analyze leaks bench; do expect_status 0 "$tool" $verb "$dir/m3.json"; done
+expect_status 0 "$tool" merge --threads apart "$dir/p.json" - < "$dir/p.json"
+grep -q '"name": "main (run 2)"' "$dir/out" || fail "merge --threads apart names the second run's main"
+expect_status 2 "$tool" merge --threads=sideways "$dir/p.json"
+expect_status 2 "$tool" merge
+expect_status 1 "$tool" merge "$dir/p.json" "$dir/cut.json"
+
 # make install puts the header and the tool under PREFIX
 make --no-print-directory -s install PREFIX="$dir/prefix" > /dev/null || fail "make install"
 [ -f "$dir/prefix/include/cprof.h" ] && [ -x "$dir/prefix/bin/cprof" ] || fail "make install: header or tool missing"
