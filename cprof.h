@@ -13,8 +13,12 @@
        CPROF_IMPLEMENTATION   off      one    compile the implementation in this file
        CPROF_DISABLE          off      all    every CPROF_* macro expands to nothing; the functions still
                                               link and return empty results
-       CPROF_NO_STB_SPRINTF   off      impl   format with the C library's vsnprintf instead of stb_sprintf
-                                              (Debian libstb-dev, <stb/stb_sprintf.h>)
+       CPROF_STB_SPRINTF_PATH unset    impl   the stb_sprintf header to use, with quotes or brackets
+                                              ("third_party/stb_sprintf.h"); unset: <stb/stb_sprintf.h>
+                                              (Debian libstb-dev), else "stb_sprintf.h", where the compiler
+                                              has __has_include; else cprof's own formatter. Optional: the
+                                              output is the same bytes with or without it, in any locale
+       CPROF_NO_STB_SPRINTF   off      impl   never use stb_sprintf: cprof's own formatter does everything
        CPROF_WRAP_MALLOC      off      each   track this file's malloc calloc realloc reallocarray free strdup
                                               strndup aligned_alloc posix_memalign (see ALLOCATIONS)
        CPROF_MAIN             off      impl   with CPROF_IMPLEMENTATION: also compile main() of the cprof tool
