@@ -380,7 +380,9 @@
    ahead: cprof__recorder_get, which >>allocs needs from >>scopes)
        >>declarations   the public API
        the implementation (CPROF_IMPLEMENTATION):
-       >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory
+       >>platform       detection, system headers and what feature macros hide, atomics, stb_sprintf,
+                        the profiler's own memory
+       >>format         cprof's own printf: no locale, doubles exact (all of it without stb_sprintf)
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
        >>math           quantiles, Welch's t-test, the Mann-Whitney U test
