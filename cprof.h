@@ -973,6 +973,8 @@ size_t cprof__test_display_width(const char *text);
 size_t cprof__test_textf(char *out, size_t size, const char *format, ...); /* the text escape's formatter */
 size_t cprof__test_text_width(const char *text, size_t length);   /* characters as the text escape shows them */
 uint64_t cprof__test_u64_rounded(double value);
+int cprof__test_format(char *buffer, size_t size, const char *format, ...); /* cprof's printf (>>format) */
+double cprof__test_strtod_c(const char *text, char **end);    /* strtod in the C locale, any locale */
 void cprof__test_write_outputs_at_exit(void);                 /* CPROF_OUT's files, now */
 /* the calling thread's open scope at `depth`: its children, and its children table's slots (0: none) */
 size_t cprof__test_children(uint32_t depth, size_t *table_slots);
@@ -1270,8 +1272,9 @@ static uint64_t cprof__thread_id(void) {
    rounds (12.25 with %.1f is "12.3"; the C library rounds such ties to even: "12.2"); inf and nan are
    written "inf" and "nan" ("INF", "NAN" for %F %E %G; stb_sprintf writes "Inf" and "NaN", which no
    output of cprof reaches: they are written as words first). Precisions above 99 are taken as 99.
-   Conversions: d i u x X o c s p (all its hex digits, as stb_sprintf) % f F e E g G; flags - + space # 0; width and precision, also *;
-   lengths hh h l ll z j t L. A conversion it does not know is copied as written.
+   Conversions: d i u x X o c s p (all its hex digits, as stb_sprintf) % f F e E g G; flags - + space # 0;
+   width and precision, also *; lengths l ll z j t L, h and hh (stb_sprintf ignores those
+   two: cprof never uses them). A conversion it does not know is copied as written.
    ================================================================================================== */
 /* A non-negative integer of up to 1,280 bits, little-endian words: a double's exact value as
    numerator / denominator needs at most about 1,150 (2^-1074 scaled by 10^324). */
@@ -10031,6 +10034,14 @@ int cprof__test_grow(cprof_profile *p, void *array, size_t needed, size_t elemen
 
 cprof_node *cprof__test_add_node(cprof_profile *p) { return cprof__add_node(p); }
 const char *cprof__test_string(cprof_profile *p, const char *text) { return cprof__string(p, text); }
+int cprof__test_format(char *buffer, size_t size, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    int length = cprof__format_v(buffer, size, format, args);
+    va_end(args);
+    return length;
+}
+double cprof__test_strtod_c(const char *text, char **end) { return cprof__strtod_c(text, end); }
 int cprof__test_derive(cprof_profile *p) { return cprof__profile_derive(p); }
 void *cprof__test_alloc(size_t bytes) { return cprof__alloc(bytes); }
 cprof_benchmark *cprof__test_bench_append(cprof_profile *p, const char *name) { return cprof__bench_append(p, name); }

@@ -24,9 +24,11 @@ for p in $ALL; do
 done
 check() { # "compiler and dialect" preludes...: one line per compile in $dir/results
   local cc=$1; shift
+  local out
   for p in "$@"; do
-    if $cc -Wall -Wextra -Werror -I. -fsyntax-only "$dir/$p.c" > "$dir/out.$$.$BASHPID" 2>&1; then echo "ok $cc: $p" >> "$dir/results"
-    else { echo "FAIL: $cc after prelude $p:"; prelude $p | sed 's/^/    /'; head -20 "$dir/out.$$.$BASHPID"; } >> "$dir/results"; fi
+    out="$dir/$p.$(echo "$cc" | tr -c 'a-z0-9' _).out"
+    if $cc -Wall -Wextra -Werror -I. -fsyntax-only "$dir/$p.c" > "$out" 2>&1; then echo "ok $cc: $p" >> "$dir/results"
+    else { echo "FAIL: $cc after prelude $p:"; prelude $p | sed 's/^/    /'; head -20 "$out"; } >> "$dir/results"; fi
   done
 }
 # two at a time: the strictest C of each compiler with every prelude in parallel with the rest
