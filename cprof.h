@@ -1533,15 +1533,16 @@ static char *cprof__format_stb_chunk(const char *text, void *user, int length) {
 }
 
 /* An integer, string, character or pointer conversion (percent to end) by stb_sprintf, from the
-   arguments as they were before the conversion's own (its * width and precision included). */
-static void cprof__format_stb(cprof__format_out *out, const char *percent, const char *end, va_list *args) {
-    char spec[64], chunk[CPROF__STB_CHUNK];
+   arguments as they were before the conversion's own (its * width and precision included); 0 when
+   its text is too long to copy. */
+static int cprof__format_stb(cprof__format_out *out, const char *percent, const char *end, va_list *args) {
+    char spec[64] = {0}, chunk[CPROF__STB_CHUNK]; /* zeroed past the end: stb_sprintf reads 4 bytes at a time */
     size_t length = (size_t)(end - percent) + 1;
-    if (length >= sizeof spec) return;
+    if (length >= sizeof spec) return 0; /* left to the built-in conversion */
     memcpy(spec, percent, length);
-    spec[length] = '\0';
     out->chunk = chunk;
     cprof__stb_vsprintfcb(cprof__format_stb_chunk, out, chunk, spec, *args);
+    return 1;
 }
 #endif
 
@@ -1556,10 +1557,7 @@ static const char *cprof__format_conversion(cprof__format_out *out, const char *
     const char *f = cprof__format_parse(percent + 1, &s, &size, args);
 #if defined(CPROF__STB_SPRINTF)
     cprof__format_out discard = {NULL, 0, 0, NULL};
-    if (s.conversion && strchr("diuxXocsp", s.conversion)) {
-        cprof__format_stb(out, percent, f, &before);
-        out = &discard;
-    }
+    if (s.conversion && strchr("diuxXocsp", s.conversion) && cprof__format_stb(out, percent, f, &before)) out = &discard;
 #endif
     va_end(before);
     if (s.conversion == 'd' || s.conversion == 'i') {
