@@ -12,7 +12,8 @@
 #   make fuzz-writers  the same target with a dictionary of hostile strings (tests/hostile.dict): every
 #                  writer on each loaded profile; stops on a crash or a broken escape (a control
 #                  character in a text output, a foreign script in the SVG, JSON that does not save again)
-#   make install   PREFIX=/usr/local: the header into PREFIX/include, the tool into PREFIX/bin
+#   make install   PREFIX=/usr/local: the header into PREFIX/include, the tool into PREFIX/bin, cprof.pc
+#                  into PREFIX/lib/pkgconfig, the CMake package into PREFIX/lib/cmake/cprof
 #   make clean
 
 PREFIX ?= /usr/local
@@ -60,7 +61,8 @@ CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation impleme
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
           auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify \
-          export-pprof export-callgrind export-speedscope platform-arm64 platform-windows trace trace-browser
+          export-pprof export-callgrind export-speedscope platform-arm64 platform-windows trace trace-browser \
+          dialects locale install
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -92,6 +94,9 @@ deps:
 	command -v xmllint >/dev/null 2>&1 || missing="$$missing libxml2-utils"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v localedef >/dev/null 2>&1 || missing="$$missing locales"; \
+	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	command -v qemu-aarch64 >/dev/null 2>&1 || missing="$$missing qemu-user"; \
 	command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing="$$missing gcc-aarch64-linux-gnu"; \
@@ -207,7 +212,7 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
         check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify \
-        check-export-pprof check-export-callgrind check-export-speedscope
+        check-export-pprof check-export-callgrind check-export-speedscope check-dialects check-locale check-install
 
 # Other platforms, emulated: ARM64 Linux (aarch64-linux-gnu-gcc, qemu-aarch64) and Windows (MinGW-w64, Wine).
 # A subset of the tests, the tool against tests/golden, and a profile each writes read by the Linux tool
@@ -297,6 +302,20 @@ check-strict-header:
 	  $$cc $(WARNINGS) -Wconversion -DCPROF_NO_STB_SPRINTF -I. -fsyntax-only $(BUILD)/check/strict.c || exit 1; \
 	  $$cc $(WARNINGS) -Wconversion -DCPROF_AUTO -I. -fsyntax-only $(BUILD)/check/strict.c || exit 1; \
 	done
+
+# The implementation in a user's file, whatever it includes or defines first, in every dialect (a
+# representative matrix of 40 compiles, -fsyntax-only), and which stb_sprintf each setting picks.
+check-dialects:
+	tests/check_dialects.sh $(BUILD)
+
+# Every output under a decimal-comma locale, with stb_sprintf and with the built-in formatter, to the byte.
+# The locale is compiled into build/locale by localedef (Debian's locales package; no root needed).
+LOCALES := $(BUILD)/locale
+$(LOCALES)/de_DE.UTF-8:
+	mkdir -p $(LOCALES) && localedef -i de_DE -f UTF-8 $@ || test -f $@/LC_NUMERIC
+
+check-locale: $(LOCALES)/de_DE.UTF-8
+	tests/check_locale.sh $(BUILD) $(LOCALES)
 
 # The allocation wrappers under glibc's _FORTIFY_SOURCE at -O3, whose bounds checks see through them
 # (an unbounded strdup once passed memchr a bound above any object's size), and the test then runs.
@@ -585,10 +604,17 @@ fuzz-writers: deps
 	  -dict=../../tests/hostile.dict corpus ../../tests/corpus
 
 # --- install ----------------------------------------------------------------------------------------
+# Also cprof.pc (pkg-config) and the CMake package (find_package(cprof): the target cprof::cprof);
+# CMakeLists.txt installs the same files with cmake --install.
+VERSION := $(shell sed -n 's/^\#define CPROF_VERSION "\(.*\)"/\1/p' $(HEADER))
 install: $(BUILD)/cprof
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/cprof
 	install -m 755 $(BUILD)/cprof $(DESTDIR)$(PREFIX)/bin/cprof
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/cprof.h
+	sed 's|@PREFIX@|$(PREFIX)|; s|@CPROF_VERSION@|$(VERSION)|' cmake/cprof.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cprof.pc
+	install -m 644 cmake/cprofConfig.cmake $(DESTDIR)$(PREFIX)/lib/cmake/cprof/cprofConfig.cmake
+	sed 's|@CPROF_VERSION@|$(VERSION)|; s|@CPROF_VERSION_MAJOR@|$(firstword $(subst ., ,$(VERSION)))|' \
+	  cmake/cprofConfigVersion.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/cprof/cprofConfigVersion.cmake
 
 clean:
 	rm -rf $(BUILD)

@@ -13,8 +13,12 @@
        CPROF_IMPLEMENTATION   off      one    compile the implementation in this file
        CPROF_DISABLE          off      all    every CPROF_* macro expands to nothing; the functions still
                                               link and return empty results
-       CPROF_NO_STB_SPRINTF   off      impl   format with the C library's vsnprintf instead of stb_sprintf
-                                              (Debian libstb-dev, <stb/stb_sprintf.h>)
+       CPROF_STB_SPRINTF_PATH unset    impl   the stb_sprintf header to use, with quotes or brackets
+                                              ("third_party/stb_sprintf.h"); unset: <stb/stb_sprintf.h>
+                                              (Debian libstb-dev), else "stb_sprintf.h", where the compiler
+                                              has __has_include; else cprof's own formatter. Optional: the
+                                              output is the same bytes with or without it, in any locale
+       CPROF_NO_STB_SPRINTF   off      impl   never use stb_sprintf: cprof's own formatter does everything
        CPROF_WRAP_MALLOC      off      each   track this file's malloc calloc realloc reallocarray free strdup
                                               strndup aligned_alloc posix_memalign (see ALLOCATIONS)
        CPROF_MAIN             off      impl   with CPROF_IMPLEMENTATION: also compile main() of the cprof tool
@@ -467,8 +471,10 @@
    ahead: cprof__recorder_get, which >>allocs needs from >>scopes)
        >>declarations   the public API
        the implementation (CPROF_IMPLEMENTATION):
-       >>platform       detection, system headers, atomics, stb_sprintf, the profiler's own memory,
-                        the OS's services (POSIX, or Win32 on Windows: clocks, a mutex, thread exit)
+       >>platform       detection, system headers and what feature macros hide, atomics, stb_sprintf,
+                        the profiler's own memory, the OS's services (POSIX, or Win32 on Windows: clocks,
+                        a mutex, thread exit)
+       >>format         cprof's own printf: no locale, doubles exact (all of it without stb_sprintf)
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
        >>math           quantiles, Welch's t-test, the Benjamini-Hochberg adjustment
@@ -484,13 +490,6 @@
 */
 #ifndef CPROF_H
 #define CPROF_H
-
-/* A strict -std=c99 hides clock_gettime and friends; the implementation needs them. This only has an
-   effect when cprof.h comes before every system header in the implementation file. */
-#if defined(CPROF_IMPLEMENTATION) && defined(__STRICT_ANSI__) && !defined(_GNU_SOURCE) && \
-    !defined(_DEFAULT_SOURCE) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE)
-#define _DEFAULT_SOURCE 1
-#endif
 
 /* ==================================================================================================
    >>declarations: the public API
@@ -1146,6 +1145,8 @@ size_t cprof__test_display_width(const char *text);
 size_t cprof__test_textf(char *out, size_t size, const char *format, ...); /* the text escape's formatter */
 size_t cprof__test_text_width(const char *text, size_t length);   /* characters as the text escape shows them */
 uint64_t cprof__test_u64_rounded(double value);
+int cprof__test_format(char *buffer, size_t size, const char *format, ...); /* cprof's printf (>>format) */
+double cprof__test_strtod_c(const char *text, char **end);    /* strtod in the C locale, any locale */
 void cprof__test_write_outputs_at_exit(void);                 /* CPROF_OUT's files, now */
 /* the calling thread's open scope at `depth`: its children, and its children table's slots (0: none) */
 size_t cprof__test_children(uint32_t depth, size_t *table_slots);
@@ -1172,7 +1173,7 @@ void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 #define CPROF__IMPLEMENTATION_DONE
 
 #include <errno.h>
-#include <locale.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1219,8 +1220,56 @@ void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 #include <sys/syscall.h>
 #include <linux/perf_event.h>
 #endif
-#if !defined(CLOCK_MONOTONIC) && !defined(CPROF__WINDOWS)
-#error "cprof: CLOCK_MONOTONIC is hidden: include cprof.h before any system header in the file that defines CPROF_IMPLEMENTATION, or compile with -D_DEFAULT_SOURCE"
+#if !defined(CPROF__WINDOWS)
+/* What a user's file may hide. The implementation compiles after any system header and whatever the file
+   defines first (_XOPEN_SOURCE, _POSIX_C_SOURCE, _GNU_SOURCE, _DEFAULT_SOURCE or none, -std=c99 or
+   gnu, C or C++): cprof defines no feature macro. What glibc hides under some of them (fdopen, kill,
+   readlink, posix_memalign, syscall; clock_gettime without POSIX 1993) is declared here under cprof's
+   own names, bound to the C library's symbols by name (asm labels, as >>auto does): a second
+   declaration of the system's own name would clash in C++ (its noexcept) and could disagree in C.
+   clock_gettime keeps the system's declaration when it is visible (a 32-bit build with 64-bit time
+   renames it). Hidden constants take the values of Linux's ABI. */
+#define CPROF__STRING2(x) #x
+#define CPROF__STRING(x) CPROF__STRING2(x)
+#define CPROF__LIBC(name) __asm__(CPROF__STRING(__USER_LABEL_PREFIX__) #name)
+#ifdef __cplusplus
+extern "C" {
+#endif
+FILE *cprof__fdopen(int fd, const char *mode) CPROF__LIBC(fdopen);
+int cprof__kill(pid_t pid, int signal_number) CPROF__LIBC(kill);
+ssize_t cprof__readlink(const char *path, char *buffer, size_t size) CPROF__LIBC(readlink);
+int cprof__libc_posix_memalign(void **out, size_t alignment, size_t size) CPROF__LIBC(posix_memalign);
+#if defined(CPROF__LINUX)
+long cprof__syscall(long number, ...) CPROF__LIBC(syscall);
+#endif
+#if defined(CLOCK_MONOTONIC)
+#define cprof__clock_gettime clock_gettime
+#define CPROF__CLOCK_MONOTONIC CLOCK_MONOTONIC
+#define CPROF__CLOCK_REALTIME CLOCK_REALTIME
+#elif defined(CPROF__LINUX)
+int cprof__clock_gettime(int clock, struct timespec *now) CPROF__LIBC(clock_gettime);
+#define CPROF__CLOCK_MONOTONIC 1
+#define CPROF__CLOCK_REALTIME 0
+#else
+#error "cprof: CLOCK_MONOTONIC is hidden: define _DEFAULT_SOURCE before the first system header of the file that defines CPROF_IMPLEMENTATION"
+#endif
+#ifdef __cplusplus
+}
+#endif
+#if defined(MAP_ANONYMOUS)
+#define CPROF__MAP_ANONYMOUS MAP_ANONYMOUS
+#elif defined(MAP_ANON)
+#define CPROF__MAP_ANONYMOUS MAP_ANON
+#elif defined(CPROF__LINUX) && (defined(__x86_64__) || defined(__aarch64__) || defined(__i386__) || defined(__arm__) || defined(__riscv))
+#define CPROF__MAP_ANONYMOUS 0x20 /* asm-generic/mman-common.h */
+#else
+#error "cprof: MAP_ANONYMOUS is hidden: define _DEFAULT_SOURCE before the first system header of the file that defines CPROF_IMPLEMENTATION"
+#endif
+#if defined(O_CLOEXEC)
+#define CPROF__O_CLOEXEC O_CLOEXEC
+#else
+#define CPROF__O_CLOEXEC 0 /* the file descriptor is marked close-on-exec just after its open instead */
+#endif
 #endif
 #if defined(__GNUC__)
 #define CPROF__LIKELY(x) __builtin_expect(!!(x), 1)
@@ -1267,7 +1316,22 @@ void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 #pragma clang attribute push(__attribute__((no_instrument_function)), apply_to = function)
 #endif
 
-#ifndef CPROF_NO_STB_SPRINTF
+/* stb_sprintf where it is found: CPROF_STB_SPRINTF_PATH (a header name with its quotes or brackets),
+   else <stb/stb_sprintf.h> (Debian's libstb-dev), else "stb_sprintf.h" on the include path, asked with
+   __has_include; without it, or with CPROF_NO_STB_SPRINTF, cprof's own formatter (>>format) does all.
+   The output is the same bytes either way: doubles are always converted by >>format. */
+#if !defined(CPROF_NO_STB_SPRINTF)
+#if defined(CPROF_STB_SPRINTF_PATH)
+#define CPROF__STB_SPRINTF CPROF_STB_SPRINTF_PATH
+#elif defined(__has_include)
+#if __has_include(<stb/stb_sprintf.h>)
+#define CPROF__STB_SPRINTF <stb/stb_sprintf.h>
+#elif __has_include("stb_sprintf.h")
+#define CPROF__STB_SPRINTF "stb_sprintf.h"
+#endif
+#endif
+#endif
+#if defined(CPROF__STB_SPRINTF)
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -1299,7 +1363,8 @@ void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 #define STB_SPRINTF_STATIC
 #define STB_SPRINTF_NOUNALIGNED /* no misaligned stores: UndefinedBehaviorSanitizer stays quiet */
 #define STB_SPRINTF_DECORATE(name) cprof__stb_##name
-#include <stb/stb_sprintf.h>
+#include CPROF__STB_SPRINTF
+enum { CPROF__STB_CHUNK = STB_SPRINTF_MIN }; /* the buffer its callback gets */
 #undef stbsp__bot
 #undef stbsp__clamp_callback
 #undef stbsp__comma
@@ -1341,20 +1406,7 @@ void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
-#define cprof__vsnprintf cprof__stb_vsnprintf
-#define CPROF__FORMAT_SIZE(size) ((int)(size)) /* stb_sprintf takes an int */
-#else
-#define cprof__vsnprintf vsnprintf
-#define CPROF__FORMAT_SIZE(size) (size)
 #endif
-
-static int cprof__snprintf(char *buffer, size_t size, const char *format, ...) {
-    va_list args;
-    va_start(args, format);
-    int length = cprof__vsnprintf(buffer, CPROF__FORMAT_SIZE(size), format, args);
-    va_end(args);
-    return length;
-}
 
 /* A second file defining CPROF_IMPLEMENTATION makes the link fail on this name, which says why. */
 extern int cprof_IMPLEMENTATION_is_defined_in_more_than_one_file;
@@ -1384,7 +1436,7 @@ static void cprof__release(void *p, size_t size) {
    async-signal-safe while mmap is a plain system call. Keeps errno. */
 CPROF__NO_INSTRUMENT static void *cprof__pages_alloc(size_t size) {
     int saved_errno = errno;
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | CPROF__MAP_ANONYMOUS, -1, 0);
     errno = saved_errno;
     if (p == MAP_FAILED) return NULL;
     CPROF__ADD(cprof__own_bytes, size);
@@ -1399,26 +1451,26 @@ static void cprof__pages_release(void *p, size_t size) {
 
 CPROF__NO_INSTRUMENT static uint64_t cprof__monotonic_ns(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    cprof__clock_gettime(CPROF__CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int64_t cprof__unix_ns(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    cprof__clock_gettime(CPROF__CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + (int64_t)ts.tv_nsec;
 }
 
 static uint64_t cprof__thread_id(void) {
 #if defined(CPROF__LINUX)
-    return (uint64_t)syscall(SYS_gettid);
+    return (uint64_t)cprof__syscall(SYS_gettid);
 #else
     return (uint64_t)(uintptr_t)pthread_self();
 #endif
 }
 
 static long cprof__process_id(void) { return (long)getpid(); }
-static int cprof__process_gone(long pid) { return kill((pid_t)pid, 0) != 0 && errno == ESRCH; }
+static int cprof__process_gone(long pid) { return cprof__kill((pid_t)pid, 0) != 0 && errno == ESRCH; }
 static void cprof__yield(void) { sched_yield(); }
 
 #define CPROF__CLOCK_NAME "clock_gettime"
@@ -1535,6 +1587,354 @@ static int cprof__replace_file(const char *temporary, const char *path) {
     return -1;
 }
 #endif /* CPROF__WINDOWS */
+
+/* ==================================================================================================
+   >>format: cprof's own printf: no locale, no C library formatting, doubles converted exactly. It
+   formats everything when stb_sprintf is not found (CPROF_NO_STB_SPRINTF, or no header; see >>platform)
+   and the profile file's doubles always. Its output is stb_sprintf's for every conversion cprof uses:
+   a double's digits are those of its exact binary value, rounded half away from zero as stb_sprintf
+   rounds (12.25 with %.1f is "12.3"; the C library rounds such ties to even: "12.2"); inf and nan are
+   written "inf" and "nan" ("INF", "NAN" for %F %E %G; stb_sprintf writes "Inf" and "NaN", which no
+   output of cprof reaches: they are written as words first). Precisions above 99 are taken as 99.
+   Conversions: d i u x X o c s p (all its hex digits, as stb_sprintf) % f F e E g G; flags - + space # 0;
+   width and precision, also *; lengths l ll z j t L, h and hh (stb_sprintf ignores those
+   two: cprof never uses them). A conversion it does not know is copied as written.
+   ================================================================================================== */
+/* A non-negative integer of up to 1,280 bits, little-endian words: a double's exact value as
+   numerator / denominator needs at most about 1,150 (2^-1074 scaled by 10^324). */
+enum { CPROF__BIG_WORDS = 40 };
+typedef struct cprof__big {
+    uint32_t word[CPROF__BIG_WORDS];
+    int used;
+} cprof__big;
+
+static void cprof__big_set(cprof__big *b, uint64_t value) {
+    b->word[0] = (uint32_t)value;
+    b->word[1] = (uint32_t)(value >> 32);
+    b->used = b->word[1] ? 2 : b->word[0] ? 1 : 0;
+}
+
+static void cprof__big_multiply(cprof__big *b, uint32_t factor) {
+    uint64_t carry = 0;
+    for (int i = 0; i < b->used; i++) {
+        carry += (uint64_t)b->word[i] * factor;
+        b->word[i] = (uint32_t)carry;
+        carry >>= 32;
+    }
+    if (carry && b->used < CPROF__BIG_WORDS) b->word[b->used++] = (uint32_t)carry;
+}
+
+/* b * base^exponent, base 2 or 10, in steps of the largest power that fits a word */
+static void cprof__big_times_power(cprof__big *b, uint32_t base, int exponent) {
+    int step = base == 2 ? 31 : 9;
+    for (; exponent >= step; exponent -= step) cprof__big_multiply(b, base == 2 ? 1u << 31 : 1000000000u);
+    for (; exponent > 0; exponent--) cprof__big_multiply(b, base);
+}
+
+static int cprof__big_compare(const cprof__big *a, const cprof__big *b) {
+    if (a->used != b->used) return a->used < b->used ? -1 : 1;
+    for (int i = a->used - 1; i >= 0; i--)
+        if (a->word[i] != b->word[i]) return a->word[i] < b->word[i] ? -1 : 1;
+    return 0;
+}
+
+static void cprof__big_subtract(cprof__big *a, const cprof__big *b) { /* a >= b */
+    int64_t borrow = 0;
+    for (int i = 0; i < a->used; i++) {
+        int64_t difference = (int64_t)a->word[i] - (i < b->used ? (int64_t)b->word[i] : 0) - borrow;
+        borrow = difference < 0;
+        a->word[i] = (uint32_t)(difference + (borrow ? (int64_t)1 << 32 : 0));
+    }
+    while (a->used > 0 && a->word[a->used - 1] == 0) a->used--;
+}
+
+/* The decimal digits of a finite value > 0, exactly, rounded half away from zero: `count` significant
+   digits, or (count < 0) those down to 10^-decimals. digits[] gets them as numbers 0-9; returns how
+   many, and *power the power of ten of the first (0 digits: it rounded to zero). */
+enum { CPROF__MAX_DIGITS = 420 }; /* 309 integer digits + 99 decimals + the rounding carry */
+static int cprof__exact_digits(double value, int count, int decimals, unsigned char *digits, int *power) {
+    int binary_exponent;
+    uint64_t mantissa = (uint64_t)ldexp(frexp(value, &binary_exponent), 53);
+    binary_exponent -= 53;
+    cprof__big numerator, denominator, limit; /* value = numerator / denominator */
+    cprof__big_set(&numerator, mantissa);
+    cprof__big_set(&denominator, 1);
+    cprof__big_times_power(binary_exponent > 0 ? &numerator : &denominator, 2, binary_exponent > 0 ? binary_exponent : -binary_exponent);
+    int exponent = (int)floor(log10(value)); /* maybe one off: corrected below */
+    cprof__big_times_power(exponent > 0 ? &denominator : &numerator, 10, exponent > 0 ? exponent : -exponent);
+    limit = denominator;
+    cprof__big_multiply(&limit, 10);
+    if (cprof__big_compare(&numerator, &limit) >= 0) denominator = limit, exponent++;
+    if (cprof__big_compare(&numerator, &denominator) < 0) cprof__big_multiply(&numerator, 10), exponent--;
+    /* now 1 <= numerator / denominator < 10, the value / 10^exponent */
+    int wanted = count >= 0 ? count : exponent + 1 + decimals;
+    if (wanted > CPROF__MAX_DIGITS - 1) wanted = CPROF__MAX_DIGITS - 1;
+    int n = 0;
+    for (; n < wanted; n++) {
+        unsigned char digit = 0;
+        while (cprof__big_compare(&numerator, &denominator) >= 0) cprof__big_subtract(&numerator, &denominator), digit++;
+        digits[n] = digit;
+        cprof__big_multiply(&numerator, 10);
+    }
+    limit = denominator;
+    cprof__big_multiply(&limit, 5);
+    *power = exponent;
+    if (wanted < 0 || cprof__big_compare(&numerator, &limit) < 0) return n; /* the rest is under half a unit */
+    int i = n - 1;
+    for (; i >= 0 && digits[i] == 9; i--) digits[i] = 0;
+    if (i >= 0) {
+        digits[i]++;
+        return n;
+    }
+    /* 9.99 -> 10.0: one more digit in front (a fixed count keeps its length) */
+    memmove(digits + 1, digits, (size_t)n);
+    digits[0] = 1;
+    *power = exponent + 1;
+    return count >= 0 ? (n > 0 ? n : 1) : n + 1;
+}
+
+/* The digit of 10^place in digits[] (whose first is 10^power); 0 outside. */
+static char cprof__digit_at(const unsigned char *digits, int n, int power, int place) {
+    int i = power - place;
+    return (char)('0' + (i >= 0 && i < n ? digits[i] : 0));
+}
+
+typedef struct cprof__format_spec {
+    int left, plus, space, alternate, zero, width, precision; /* precision -1: none */
+    char conversion;
+} cprof__format_spec;
+
+/* A double's text without sign or padding into out (at least CPROF__MAX_DIGITS + 16 bytes): %f %e %g. */
+static size_t cprof__format_double_body(char *out, double value, const cprof__format_spec *s) {
+    char lower = (char)(s->conversion | 0x20);
+    int upper = s->conversion != lower, precision = s->precision < 0 ? 6 : s->precision > 99 ? 99 : s->precision;
+    size_t o = 0;
+    if (isnan(value) || isinf(value)) {
+        memcpy(out, isnan(value) ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf"), 3);
+        return 3;
+    }
+    unsigned char digits[CPROF__MAX_DIGITS];
+    int power = 0, n = 0, decimals = precision, scientific = lower == 'e';
+    if (lower == 'g' && precision == 0) precision = 1;
+    if (value != 0) n = cprof__exact_digits(value, lower == 'f' ? -1 : lower == 'g' ? precision : precision + 1, decimals, digits, &power);
+    if (lower == 'g') { /* scientific when the exponent is below -4 or not below the precision */
+        scientific = value != 0 && (power < -4 || power >= precision);
+        decimals = scientific ? precision - 1 : precision - 1 - (value != 0 ? power : 0);
+    }
+    int unit = scientific ? power : 0; /* the place of the digit before the point */
+    for (int place = scientific || power < 0 ? unit : power; place >= unit; place--)
+        out[o++] = cprof__digit_at(digits, n, power, place);
+    size_t point = o;
+    if (decimals > 0 || s->alternate) out[o++] = '.';
+    for (int i = 1; i <= decimals; i++) out[o++] = cprof__digit_at(digits, n, power, unit - i);
+    if (lower == 'g' && !s->alternate) { /* no trailing zeros, nor a point without decimals */
+        while (o > point + 1 && out[o - 1] == '0') o--;
+        if (o == point + 1) o = point;
+    }
+    if (scientific) {
+        int e = value != 0 ? power : 0;
+        out[o++] = upper ? 'E' : 'e';
+        out[o++] = e < 0 ? '-' : '+';
+        if (e < 0) e = -e;
+        if (e >= 100) out[o++] = (char)('0' + e / 100);
+        out[o++] = (char)('0' + e / 10 % 10);
+        out[o++] = (char)('0' + e % 10);
+    }
+    return o;
+}
+
+/* --- the conversions ----------------------------------------------------------------------------- */
+typedef struct cprof__format_out {
+    char *buffer;
+    size_t size, length; /* length counts every byte, written or not (snprintf's contract) */
+    char *chunk;         /* stb_sprintf's buffer, when it writes a conversion */
+} cprof__format_out;
+
+static void cprof__format_put(cprof__format_out *out, const char *text, size_t length) {
+    for (size_t i = 0; i < length; i++, out->length++)
+        if (out->length + 1 < out->size) out->buffer[out->length] = text[i];
+}
+
+static void cprof__format_repeat(cprof__format_out *out, char c, size_t count) {
+    for (size_t i = 0; i < count; i++) cprof__format_put(out, &c, 1);
+}
+
+/* prefix (sign, 0x), zeros, body, padded to the width: spaces on the left, on the right with '-', or
+   zeros after the prefix with '0' */
+static void cprof__format_field(cprof__format_out *out, const cprof__format_spec *s, const char *prefix,
+                                size_t zeros, const char *body, size_t length, int zero_pad) {
+    size_t prefix_length = strlen(prefix), used = prefix_length + zeros + length;
+    size_t pad = s->width > 0 && (size_t)s->width > used ? (size_t)s->width - used : 0;
+    if (!s->left && !zero_pad) cprof__format_repeat(out, ' ', pad);
+    cprof__format_put(out, prefix, prefix_length);
+    cprof__format_repeat(out, '0', zeros + (!s->left && zero_pad ? pad : 0));
+    cprof__format_put(out, body, length);
+    if (s->left) cprof__format_repeat(out, ' ', pad);
+}
+
+static void cprof__format_integer(cprof__format_out *out, const cprof__format_spec *s, uint64_t magnitude, int negative) {
+    char digits[24];
+    size_t n = sizeof digits;
+    unsigned base = s->conversion == 'o' ? 8 : (s->conversion | 0x20) == 'x' ? 16 : 10;
+    const char *symbols = s->conversion == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+    for (uint64_t v = magnitude; v; v /= base) digits[--n] = symbols[v % base];
+    size_t length = sizeof digits - n, minimum = s->precision < 0 ? 1 : (size_t)s->precision;
+    if (s->precision == 0 && magnitude == 0) minimum = 0;
+    if (s->alternate && base == 8 && minimum <= length) minimum = length + 1;
+    const char *prefix = negative ? "-" : s->plus ? "+" : s->space ? " " : "";
+    if (base != 10) prefix = s->alternate && base == 16 && magnitude ? (s->conversion == 'X' ? "0X" : "0x") : "";
+    cprof__format_field(out, s, prefix, minimum > length ? minimum - length : 0, digits + n, length, s->zero && s->precision < 0);
+}
+
+static void cprof__format_float(cprof__format_out *out, const cprof__format_spec *s, double value) {
+    char body[CPROF__MAX_DIGITS + 16];
+    int negative = signbit(value) != 0;
+    size_t length = cprof__format_double_body(body, negative ? -value : value, s);
+    const char *prefix = negative ? "-" : s->plus ? "+" : s->space ? " " : "";
+    cprof__format_field(out, s, prefix, 0, body, length, s->zero && isfinite(value));
+}
+
+/* Reads flags, width, precision and length from after the '%'; returns the conversion's letter and
+   stores in *size the length modifier: 'H' hh, 'h', 'l', 'L' ll (or L), 'z' (z j t), 0 none. */
+static const char *cprof__format_parse(const char *f, cprof__format_spec *s, char *size, va_list *args) {
+    memset(s, 0, sizeof *s);
+    s->precision = -1;
+    for (;; f++) {
+        if (*f == '-') s->left = 1;
+        else if (*f == '+') s->plus = 1;
+        else if (*f == ' ') s->space = 1;
+        else if (*f == '#') s->alternate = 1;
+        else if (*f == '0') s->zero = 1;
+        else break;
+    }
+    if (*f == '*') {
+        s->width = va_arg(*args, int), f++;
+        if (s->width < 0) s->left = 1, s->width = -s->width;
+    }
+    for (; *f >= '0' && *f <= '9'; f++) s->width = s->width * 10 + (*f - '0');
+    if (*f == '.') {
+        f++, s->precision = 0;
+        if (*f == '*') s->precision = va_arg(*args, int), f++;
+        for (; *f >= '0' && *f <= '9'; f++) s->precision = s->precision * 10 + (*f - '0');
+        if (s->precision < 0) s->precision = -1;
+    }
+    *size = 0;
+    if (f[0] == 'h' && f[1] == 'h') *size = 'H', f += 2;
+    else if (f[0] == 'l' && f[1] == 'l') *size = 'L', f += 2;
+    else if (*f == 'h' || *f == 'l' || *f == 'L') *size = *f == 'L' ? 'L' : *f, f++;
+    else if (*f == 'z' || *f == 'j' || *f == 't') *size = 'z', f++;
+    s->conversion = *f;
+    return f;
+}
+
+static int64_t cprof__format_signed_argument(char size, va_list *args) {
+    switch (size) {
+    case 'H': return (signed char)va_arg(*args, int);
+    case 'h': return (short)va_arg(*args, int);
+    case 'l': return va_arg(*args, long);
+    case 'L': return va_arg(*args, long long);
+    case 'z': return (int64_t)va_arg(*args, ptrdiff_t);
+    default: return va_arg(*args, int);
+    }
+}
+
+static uint64_t cprof__format_unsigned_argument(char size, va_list *args) {
+    switch (size) {
+    case 'H': return (unsigned char)va_arg(*args, unsigned);
+    case 'h': return (unsigned short)va_arg(*args, unsigned);
+    case 'l': return va_arg(*args, unsigned long);
+    case 'L': return va_arg(*args, unsigned long long);
+    case 'z': return va_arg(*args, size_t);
+    default: return va_arg(*args, unsigned);
+    }
+}
+
+#if defined(CPROF__STB_SPRINTF)
+static char *cprof__format_stb_chunk(const char *text, void *user, int length) {
+    cprof__format_out *out = (cprof__format_out *)user;
+    cprof__format_put(out, text, (size_t)length);
+    return out->chunk;
+}
+
+/* An integer, string, character or pointer conversion (percent to end) by stb_sprintf, from the
+   arguments as they were before the conversion's own (its * width and precision included); 0 when
+   its text is too long to copy. */
+static int cprof__format_stb(cprof__format_out *out, const char *percent, const char *end, va_list *args) {
+    char spec[64] = {0}, chunk[CPROF__STB_CHUNK]; /* zeroed past the end: stb_sprintf reads 4 bytes at a time */
+    size_t length = (size_t)(end - percent) + 1;
+    if (length >= sizeof spec) return 0; /* left to the built-in conversion */
+    memcpy(spec, percent, length);
+    out->chunk = chunk;
+    cprof__stb_vsprintfcb(cprof__format_stb_chunk, out, chunk, spec, *args);
+    return 1;
+}
+#endif
+
+/* One conversion, from after its '%'; returns what follows it. With stb_sprintf, it writes every
+   conversion but the doubles (the same bytes: check-locale builds both and compares every golden output)
+   while this one only takes the arguments. */
+static const char *cprof__format_conversion(cprof__format_out *out, const char *percent, va_list *args) {
+    cprof__format_spec s;
+    char size;
+    va_list before;
+    va_copy(before, *args);
+    const char *f = cprof__format_parse(percent + 1, &s, &size, args);
+#if defined(CPROF__STB_SPRINTF)
+    cprof__format_out discard = {NULL, 0, 0, NULL};
+    if (s.conversion && strchr("diuxXocsp", s.conversion) && cprof__format_stb(out, percent, f, &before)) out = &discard;
+#endif
+    va_end(before);
+    if (s.conversion == 'd' || s.conversion == 'i') {
+        int64_t v = cprof__format_signed_argument(size, args);
+        cprof__format_integer(out, &s, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
+    } else if (s.conversion && strchr("uxXo", s.conversion)) {
+        cprof__format_integer(out, &s, cprof__format_unsigned_argument(size, args), 0);
+    } else if (s.conversion && strchr("fFeEgG", s.conversion)) {
+        cprof__format_float(out, &s, size == 'L' ? (double)va_arg(*args, long double) : va_arg(*args, double));
+    } else if (s.conversion == 's') {
+        const char *text = va_arg(*args, const char *);
+        size_t length = 0;
+        if (!text) text = "null"; /* as stb_sprintf */
+        while ((s.precision < 0 || length < (size_t)s.precision) && text[length]) length++;
+        cprof__format_field(out, &s, "", 0, text, length, 0);
+    } else if (s.conversion == 'c') {
+        char c = (char)va_arg(*args, int);
+        cprof__format_field(out, &s, "", 0, &c, 1, 0);
+    } else if (s.conversion == 'p') { /* as stb_sprintf writes it: every hex digit, no 0x */
+        s.precision = (int)sizeof(void *) * 2, s.conversion = 'x';
+        cprof__format_integer(out, &s, (uint64_t)(uintptr_t)va_arg(*args, void *), 0);
+    } else if (s.conversion == '%') {
+        cprof__format_put(out, "%", 1);
+    } else { /* unknown: copied as written */
+        cprof__format_put(out, percent, (size_t)(f - percent) + (*f != '\0'));
+    }
+    return *f ? f + 1 : f;
+}
+
+/* vsnprintf's contract: returns the full length, writes at most size bytes including the NUL. */
+static int cprof__format_v(char *buffer, size_t size, const char *format, va_list args) {
+    cprof__format_out out = {buffer, size, 0, NULL};
+    va_list copy;
+    va_copy(copy, args);
+    while (*format) {
+        const char *percent = strchr(format, '%');
+        size_t literal = percent ? (size_t)(percent - format) : strlen(format);
+        cprof__format_put(&out, format, literal);
+        format += literal;
+        if (percent) format = cprof__format_conversion(&out, percent, &copy);
+    }
+    va_end(copy);
+    if (size > 0) buffer[out.length < size ? out.length : size - 1] = '\0';
+    return out.length > INT32_MAX ? -1 : (int)out.length;
+}
+
+static int cprof__snprintf(char *buffer, size_t size, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    int length = cprof__format_v(buffer, size, format, args);
+    va_end(args);
+    return length;
+}
 
 /* ==================================================================================================
    >>base: shared helpers every later section uses: growing arrays, hashing, the name map, the text
@@ -1658,7 +2058,7 @@ static void cprof__buf_printf(cprof__buf *b, const char *format, ...) {
     va_list args;
     va_start(args, format);
     char small[256];
-    int length = cprof__vsnprintf(small, CPROF__FORMAT_SIZE(sizeof small), format, args);
+    int length = cprof__format_v(small, sizeof small, format, args);
     va_end(args);
     if (length < 0) return;
     if ((size_t)length < sizeof small) {
@@ -1667,7 +2067,7 @@ static void cprof__buf_printf(cprof__buf *b, const char *format, ...) {
     }
     if (cprof__buf_reserve(b, (size_t)length)) return;
     va_start(args, format);
-    cprof__vsnprintf(b->data + b->length, CPROF__FORMAT_SIZE((size_t)length + 1), format, args);
+    cprof__format_v(b->data + b->length, (size_t)length + 1, format, args);
     va_end(args);
     b->length += (size_t)length;
 }
@@ -1864,59 +2264,69 @@ static const char *cprof__byte_count(char out[32], uint64_t bytes) {
     return out;
 }
 
-/* The number formats of the C library follow the thread's locale: switch to "C" around them so that
-   a program that called setlocale() still writes and reads "1.5", never "1,5". */
-#if !defined(CPROF__WINDOWS)
-typedef struct cprof__c_locale {
-    locale_t c, previous;
-} cprof__c_locale;
+static int cprof__is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static void cprof__c_locale_enter(cprof__c_locale *l) {
-    l->c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    l->previous = l->c ? uselocale(l->c) : (locale_t)0;
+/* How long the number at text is in the C locale's syntax for strtod: [sign] digits [. digits]
+   [e [sign] digits], or hexadecimal with p, or inf / nan (which no locale changes). */
+static size_t cprof__number_span(const char *text) {
+    size_t i = (text[0] == '+' || text[0] == '-') ? 1 : 0;
+    int hex = text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X');
+    const char *digits = hex ? "0123456789abcdefABCDEF" : "0123456789";
+    if (hex) i += 2;
+    while (text[i] && strchr(digits, text[i])) i++;
+    if (text[i] == '.') for (i++; text[i] && strchr(digits, text[i]); i++) {}
+    if (text[i] && strchr(hex ? "pP" : "eE", text[i])) {
+        size_t e = i + 1 + (text[i + 1] == '+' || text[i + 1] == '-');
+        if (cprof__is_digit(text[e])) for (i = e; cprof__is_digit(text[i]); i++) {}
+    }
+    return i;
 }
 
-static void cprof__c_locale_leave(cprof__c_locale *l) {
-    if (!l->c) return;
-    uselocale(l->previous);
-    freelocale(l->c);
-}
-#else
-/* Windows has no uselocale: the thread gets a locale of its own for the moment, set to "C". */
-typedef struct cprof__c_locale {
-    int previous_mode;
-    char previous[128]; /* "" when the name did not fit: left as it is */
-} cprof__c_locale;
-
-static void cprof__c_locale_enter(cprof__c_locale *l) {
-    l->previous_mode = _configthreadlocale(_ENABLE_PER_THREAD_LOCALE);
-    const char *name = setlocale(LC_NUMERIC, NULL);
-    l->previous[0] = '\0';
-    if (name && strlen(name) < sizeof l->previous) strcpy(l->previous, name), setlocale(LC_NUMERIC, "C");
-}
-
-static void cprof__c_locale_leave(cprof__c_locale *l) {
-    if (l->previous[0]) setlocale(LC_NUMERIC, l->previous);
-    _configthreadlocale(l->previous_mode);
-}
-#endif
-
-/* strtod in the C locale, whatever setlocale() the program made: "0.5" is a half everywhere. */
+/* strtod in the C locale, whatever setlocale() the program made: "0.5" is a half everywhere, "0,5"
+   never is. No locale_t (POSIX 2008, hidden by the feature macros a user's file may set): the number's
+   characters (C syntax) are copied with '.' replaced by the locale's decimal point, which the C library
+   shows by formatting 0.5, and the C library's exact strtod reads the copy. */
 static double cprof__strtod_c(const char *text, char **end) {
-    cprof__c_locale locale;
-    cprof__c_locale_enter(&locale);
-    double value = strtod(text, end);
-    cprof__c_locale_leave(&locale);
+    while (*text == ' ' || (*text >= '\t' && *text <= '\r')) text++;
+    size_t span = cprof__number_span(text), sign = text[0] == '+' || text[0] == '-';
+    if (span <= sign + (text[sign] == '.')) { /* no digits: inf, nan (the same in every locale), or nothing */
+        if (strchr("iInN", text[sign]) && text[sign]) return strtod(text, end);
+        if (end) *end = (char *)(uintptr_t)text;
+        return 0;
+    }
+    char small[128], point[16] = ".", probe[32];
+    const char *dot = (const char *)memchr(text, '.', span);
+    size_t at = dot ? (size_t)(dot - text) : span, point_length = 1;
+    if (dot) {
+        size_t shown = (size_t)snprintf(probe, sizeof probe, "%.1f", 0.5); /* "0", the point, "5" */
+        if (shown >= 3 && shown - 2 < sizeof point) point_length = shown - 2, memcpy(point, probe + 1, point_length);
+    }
+    size_t copy_length = span + point_length - 1;
+    char *copy = copy_length < sizeof small ? small : (char *)cprof__alloc(copy_length + 1);
+    if (!copy) {
+        if (end) *end = (char *)(uintptr_t)text;
+        return 0;
+    }
+    memcpy(copy, text, at);
+    if (dot) {
+        memcpy(copy + at, point, point_length);
+        memcpy(copy + at + point_length, text + at + 1, span - at - 1);
+    }
+    copy[copy_length] = '\0';
+    char *copy_end;
+    double value = strtod(copy, &copy_end);
+    size_t read = (size_t)(copy_end - copy);
+    if (dot && read > at) read -= point_length - 1;
+    if (end) *end = (char *)(uintptr_t)(text + read);
+    if (copy != small) cprof__release(copy, copy_length + 1);
     return value;
 }
 
+/* A double in the profile file: 17 significant digits, enough to read the same double back. */
 static void cprof__buf_double(cprof__buf *b, double value) {
     char text[40];
-    cprof__c_locale locale;
     if (!isfinite(value)) value = 0;
-    cprof__c_locale_enter(&locale);
-    snprintf(text, sizeof text, "%.17g", value);
-    cprof__c_locale_leave(&locale);
+    cprof__snprintf(text, sizeof text, "%.17g", value);
     cprof__buf_puts(b, text);
 }
 
@@ -1926,8 +2336,6 @@ static void cprof__buf_index(cprof__buf *b, uint32_t index) {
     if (index == CPROF_NONE) cprof__buf_puts(b, "null");
     else cprof__buf_u64(b, index);
 }
-
-static int cprof__is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* Decimal digits only, at most `max`: 1 on success. (A digit above a small max, such as 2 for a 0/1
    field, must be refused before max - digit is computed: that would wrap.) */
@@ -1953,7 +2361,7 @@ static void cprof__set_error(const char *format, ...) {
     cprof__buf shown;
     va_list args;
     va_start(args, format);
-    cprof__vsnprintf(raw, CPROF__FORMAT_SIZE(sizeof raw), format, args);
+    cprof__format_v(raw, sizeof raw, format, args);
     va_end(args);
     memset(&shown, 0, sizeof shown);
     cprof__buf_text(&shown, raw, strlen(raw), NULL);
@@ -1976,15 +2384,16 @@ static void cprof__set_error(const char *format, ...) {
 #if !defined(CPROF__WINDOWS)
 static FILE *cprof__open_profile_file(const char *path) {
     struct stat info;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | CPROF__O_CLOEXEC);
     if (fd < 0) {
         cprof__set_error("%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
+    if (!CPROF__O_CLOEXEC) fcntl(fd, F_SETFD, FD_CLOEXEC);
     const char *problem = fstat(fd, &info) != 0 ? strerror(errno)
                           : !S_ISREG(info.st_mode) ? "not a regular file (a profile is read from a file only)"
                           : info.st_size > CPROF__MAX_FILE_BYTES ? "larger than 256 MiB: not a profile" : NULL;
-    FILE *f = problem ? NULL : fdopen(fd, "rb");
+    FILE *f = problem ? NULL : cprof__fdopen(fd, "rb");
     if (!problem && !f) problem = strerror(errno);
     if (problem) {
         cprof__set_error("%s: %s", path, problem);
@@ -2428,7 +2837,7 @@ static void cprof__message(const char *file, int line, const char *format, ...) 
     if (cprof__g.message_count < CPROF__MAX_MESSAGES) {
         size_t i = cprof__g.message_count++;
         va_start(args, format);
-        cprof__vsnprintf(cprof__g.message_text[i], CPROF__FORMAT_SIZE(sizeof cprof__g.message_text[i]), format, args);
+        cprof__format_v(cprof__g.message_text[i], sizeof cprof__g.message_text[i], format, args);
         va_end(args);
         cprof__g.messages[i].file = file ? file : "";
         cprof__g.messages[i].line = (uint32_t)(line > 0 ? line : 0);
@@ -2689,7 +3098,7 @@ static void cprof__event_attr(struct perf_event_attr *attr, const cprof__event *
 static int cprof__event_open(const cprof__event *event, int leader) {
     struct perf_event_attr attr;
     cprof__event_attr(&attr, event);
-    long fd = syscall(SYS_perf_event_open, &attr, 0, -1, leader, (unsigned long)PERF_FLAG_FD_CLOEXEC);
+    long fd = cprof__syscall(SYS_perf_event_open, &attr, 0, -1, leader, (unsigned long)PERF_FLAG_FD_CLOEXEC);
     return fd < 0 ? -errno : (int)fd;
 }
 
@@ -3747,7 +4156,7 @@ void *cprof__aligned_alloc(size_t alignment, size_t size, const char *file, int 
 }
 #else
 int cprof__posix_memalign(void **out, size_t alignment, size_t size, const char *file, int line, const char *function) {
-    int result = (posix_memalign)(out, alignment, size);
+    int result = cprof__libc_posix_memalign(out, alignment, size);
     if (result == 0 && *out) cprof__track_new(*out, size, file, line, function);
     return result;
 }
@@ -4541,7 +4950,7 @@ int cprof_timeline_enable(uint32_t events_per_thread, int policy) {
     if (events_per_thread == 0 || events_per_thread > CPROF__TIMELINE_MAX ||
         (policy != CPROF_TIMELINE_RECENT && policy != CPROF_TIMELINE_FIRST))
         return -1;
-    pthread_mutex_lock(&cprof__lock);
+    cprof__mutex_lock(&cprof__lock);
     int chosen = cprof__g.timeline_capacity != 0;
     if (!chosen && !cprof__g.forced_off) {
         cprof__g.timeline_capacity = events_per_thread;
@@ -4550,7 +4959,7 @@ int cprof_timeline_enable(uint32_t events_per_thread, int policy) {
             if (r != cprof__g.exited && !CPROF__LOAD(r->timeline))
                 CPROF__STORE_RELEASE(r->timeline, cprof__timeline_new(events_per_thread, (uint32_t)policy));
     }
-    pthread_mutex_unlock(&cprof__lock);
+    cprof__mutex_unlock(&cprof__lock);
     if (chosen) cprof__message(NULL, 0, "cprof_timeline_enable(%u) ignored: the timeline was already chosen",
                                (unsigned)events_per_thread);
     return chosen || cprof__g.forced_off ? -1 : 0;
@@ -4792,7 +5201,7 @@ static cprof__auto_module *cprof__auto_module_of(const void *address) {
     const char *file = where.path && where.path[0] ? where.path : "/proc/self/exe";
     cprof__snprintf(path, sizeof path, "%s", file);
     if (file != where.path) { /* the executable: name it by its real path */
-        ssize_t length = readlink(file, path, sizeof path - 1);
+        ssize_t length = cprof__readlink(file, path, sizeof path - 1);
         if (length > 0) path[length] = '\0';
     }
     cprof__auto_module *m;
@@ -6271,7 +6680,7 @@ static void cprof__capture_budgets(cprof_profile *p) {
 static void cprof__program_name(cprof_profile *p) {
 #if defined(CPROF__LINUX)
     char path[4096];
-    ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
+    ssize_t length = cprof__readlink("/proc/self/exe", path, sizeof path - 1);
     if (length > 0) {
         p->program = cprof__string_copy(p, path, (size_t)length);
         return;
@@ -8410,16 +8819,23 @@ static const char cprof__flame_style[] =
     ".f text { pointer-events: none; } .parent { opacity: 0.5; } .hide { display: none; }\n"
     ".ctl { cursor: pointer; fill: #1a4fa0; } .ctl.on { font-weight: bold; fill: #b00; }\n";
 
-/* "2026-01-31 14:05:09 UTC", or "" for a profile without a start time. */
+/* "2026-01-31 14:05:09 UTC", or "" for a profile without a start time. The civil date is computed
+   here (days since 1970 -> year, month, day in the proleptic Gregorian calendar): gmtime_r may be
+   hidden by a user's feature macros, and gmtime is not thread-safe. */
 static const char *cprof__flame_date(char out[32], int64_t unix_ns) {
-    time_t seconds = (time_t)(unix_ns / 1000000000);
-    struct tm parts;
     out[0] = '\0';
-#if defined(CPROF__WINDOWS)
-    if (unix_ns > 0 && gmtime_s(&parts, &seconds) == 0) strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &parts);
-#else
-    if (unix_ns > 0 && gmtime_r(&seconds, &parts)) strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &parts);
-#endif
+    if (unix_ns <= 0) return out;
+    int64_t seconds = unix_ns / 1000000000, days = seconds / 86400, second_of_day = seconds % 86400;
+    int64_t shifted = days + 719468; /* days since 0000-03-01: leap days fall at the end of a year */
+    int64_t era = shifted / 146097, day_of_era = shifted % 146097;
+    int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    int64_t month_from_march = (5 * day_of_year + 2) / 153, day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    int64_t month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
+    int64_t year = era * 400 + year_of_era + (month <= 2);
+    cprof__snprintf(out, 32, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld UTC", (long long)year, (long long)month,
+                    (long long)day, (long long)(second_of_day / 3600), (long long)(second_of_day / 60 % 60),
+                    (long long)(second_of_day % 60));
     return out;
 }
 
@@ -8784,7 +9200,7 @@ static void cprof__json_fail_at(cprof__json *j, uint32_t line, uint32_t column, 
     char what[300];
     va_list args;
     va_start(args, format);
-    cprof__vsnprintf(what, CPROF__FORMAT_SIZE(sizeof what), format, args);
+    cprof__format_v(what, sizeof what, format, args);
     va_end(args);
     cprof__set_error("%s:%u:%u: %s", j->name, (unsigned)line, (unsigned)column, what);
     j->failed = 1;
@@ -11101,13 +11517,13 @@ static const char *cprof__analysis_text(cprof__analysis *a, const char *format, 
     char small[512];
     va_list args;
     va_start(args, format);
-    int length = cprof__vsnprintf(small, CPROF__FORMAT_SIZE(sizeof small), format, args);
+    int length = cprof__format_v(small, sizeof small, format, args);
     va_end(args);
     if (length < 0) return "";
     if ((size_t)length < sizeof small) return cprof__strings_copy(&a->out->strings, small, (size_t)length);
     if (cprof__buf_reserve(&b, (size_t)length)) return "";
     va_start(args, format);
-    cprof__vsnprintf(b.data, CPROF__FORMAT_SIZE((size_t)length + 1), format, args);
+    cprof__format_v(b.data, (size_t)length + 1, format, args);
     va_end(args);
     const char *copy = cprof__strings_copy(&a->out->strings, b.data, (size_t)length);
     cprof__buf_free(&b);
@@ -12310,11 +12726,11 @@ CPROF__UNUSED static void cprof__write_outputs(const char *prefix) {
 }
 
 /* CPROF_OUT's set, now: at exit, or on SIGINT/SIGTERM from >>dump's thread; one writer at a time. */
-static pthread_mutex_t cprof__output_lock = PTHREAD_MUTEX_INITIALIZER;
+static cprof__mutex cprof__output_lock = CPROF__MUTEX_INIT;
 CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
-    pthread_mutex_lock(&cprof__output_lock);
+    cprof__mutex_lock(&cprof__output_lock);
     cprof__write_outputs(cprof__g.out_prefix);
-    pthread_mutex_unlock(&cprof__output_lock);
+    cprof__mutex_unlock(&cprof__output_lock);
 }
 
 #ifndef CPROF_MAIN
@@ -12334,7 +12750,17 @@ __attribute__((destructor(101))) static void cprof__write_outputs_last(void) {
    starts only when one of the three is on. A fork() child has no such thread: there the handlers pass
    every signal on as if cprof were not there (its CPROF_OUT files are still written at normal exit).
    ================================================================================================== */
-#ifndef CPROF_MAIN
+#if !defined(CPROF_MAIN) && (!defined(SA_SIGINFO) || defined(CPROF__WINDOWS))
+/* No sigaction: Windows, or a file whose feature macros hide POSIX (strict -std=c99 without
+   _DEFAULT_SOURCE or _POSIX_C_SOURCE before its first include): the signal features are off, said once
+   when they were asked for; CPROF_OUT is still written at normal exit. */
+static void cprof__dump_start(void) {
+    const char *signal_text = getenv("CPROF_DUMP_SIGNAL"), *interval_text = getenv("CPROF_INTERVAL");
+    if ((signal_text && *signal_text) || (interval_text && *interval_text))
+        fprintf(stderr, "cprof: CPROF_DUMP_SIGNAL and CPROF_INTERVAL need sigaction, which this build does not have "
+                        "(Windows, or the file with CPROF_IMPLEMENTATION hides POSIX: define _DEFAULT_SOURCE there)\n");
+}
+#elif !defined(CPROF_MAIN)
 #include <poll.h>
 
 /* How long a SIGINT or SIGTERM handler waits for CPROF_OUT to be written before the previous action
@@ -12393,9 +12819,9 @@ static void cprof__dump_handler(int signal, siginfo_t *info, void *context) {
 static void cprof__dump_snapshot(void) {
     char prefix[4200];
     cprof__snprintf(prefix, sizeof prefix, "%s.snapshot-%u", cprof__g.out_prefix, (unsigned)++cprof__dump.written);
-    pthread_mutex_lock(&cprof__output_lock);
+    cprof__mutex_lock(&cprof__output_lock);
     cprof__write_outputs(prefix);
-    pthread_mutex_unlock(&cprof__output_lock);
+    cprof__mutex_unlock(&cprof__output_lock);
 }
 
 /* Milliseconds until `deadline_ns` (monotonic) for poll(): -1 (no deadline) when 0. */
@@ -12514,7 +12940,7 @@ static void cprof__dump_start(void) {
     cprof__dump_install(1, SIGINT);
     cprof__dump_install(2, SIGTERM);
 }
-#endif /* CPROF_MAIN */
+#endif /* CPROF_MAIN, sigaction */
 
 /* ==================================================================================================
    >>testing: the private functions cprof's own tests reach (CPROF_TESTING; declared at the end of
@@ -12546,6 +12972,14 @@ int cprof__test_grow(cprof_profile *p, void *array, size_t needed, size_t elemen
 
 cprof_node *cprof__test_add_node(cprof_profile *p) { return cprof__add_node(p); }
 const char *cprof__test_string(cprof_profile *p, const char *text) { return cprof__string(p, text); }
+int cprof__test_format(char *buffer, size_t size, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    int length = cprof__format_v(buffer, size, format, args);
+    va_end(args);
+    return length;
+}
+double cprof__test_strtod_c(const char *text, char **end) { return cprof__strtod_c(text, end); }
 int cprof__test_derive(cprof_profile *p) { return cprof__profile_derive(p); }
 uint32_t cprof__test_crc32(const void *data, size_t length) { return cprof__crc32(0, (const unsigned char *)data, length); }
 void *cprof__test_alloc(size_t bytes) { return cprof__alloc(bytes); }
@@ -13314,7 +13748,9 @@ int main(int argc, char **argv) {
 #undef CPROF__BUSY_BEGIN
 #undef CPROF__BUSY_END
 #undef CPROF__CHILD_INDEX_FROM
+#undef CPROF__CLOCK_MONOTONIC
 #undef CPROF__CLOCK_NAME
+#undef CPROF__CLOCK_REALTIME
 #undef CPROF__COLD
 #undef CPROF__COUNTER_NAME
 #undef CPROF__COUNTER_NAME_BYTES
@@ -13345,19 +13781,20 @@ int main(int argc, char **argv) {
 #undef CPROF__FLAME_TOP
 #undef CPROF__FORMAT_MAJOR
 #undef CPROF__FORMAT_MINOR
-#undef CPROF__FORMAT_SIZE
 #undef CPROF__FREED_REMEMBERED
 #undef CPROF__HAS_RDPMC
 #undef CPROF__INLINE
 #undef CPROF__JSON_HERE
 #undef CPROF__JSON_MAX_DEPTH
 #undef CPROF__KEY
+#undef CPROF__LIBC
 #undef CPROF__LIKELY
 #undef CPROF__LINUX
 #undef CPROF__LIVE_STEP
 #undef CPROF__LOAD
 #undef CPROF__LOAD_ACQUIRE
 #undef CPROF__LOAD_DOUBLE
+#undef CPROF__MAP_ANONYMOUS
 #undef CPROF__MAX_BLOCKS
 #undef CPROF__MAX_BUDGETS
 #undef CPROF__MAX_COUNTERS
@@ -13373,13 +13810,17 @@ int main(int argc, char **argv) {
 #undef CPROF__ONCE_INIT
 #undef CPROF__ORPHANS
 #undef CPROF__OUTPUT_FILES
+#undef CPROF__O_CLOEXEC
 #undef CPROF__QUARANTINE_BYTES
 #undef CPROF__REPORT_MAX_INDENT
 #undef CPROF__SIGNAL_FENCE
+#undef CPROF__STB_SPRINTF
 #undef CPROF__STORAGE_CHUNK_BYTES
 #undef CPROF__STORE
 #undef CPROF__STORE_DOUBLE
 #undef CPROF__STORE_RELEASE
+#undef CPROF__STRING
+#undef CPROF__STRING2
 #undef CPROF__THREAD_LOCAL
 #undef CPROF__TIMELINE_MAX
 #undef CPROF__UNKNOWN_EVENT
@@ -13389,7 +13830,7 @@ int main(int argc, char **argv) {
 #undef CPROF__WINDOWS
 #undef CPROF__X86_64
 #undef CPROF__YOUNG_SLOTS
-#undef cprof__vsnprintf
+#undef cprof__clock_gettime
 #if defined(__clang__)
 #pragma clang attribute pop
 #endif
