@@ -49,6 +49,8 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 # it), so test_disable (CPROF_DISABLE) links against the shared object too.
 TEST_FLAGS := -DCPROF_TESTING -D_DEFAULT_SOURCE
 OWN_IMPLEMENTATION := twice
+# A test's own flags: test_sample walks frame pointers (gcc and clang at -O2 omit them by default).
+flags.test_sample := -fno-omit-frame-pointer
 obj.g++-c++11 := gcc-c++11
 test_object = $(if $(filter $2,$(OWN_IMPLEMENTATION)),,$(BUILD)/obj/$(or $(obj.$1),$1)/cprof.o)
 TEST_OBJECT := $(BUILD)/obj/gcc-c11/cprof.o
@@ -167,7 +169,7 @@ $(BUILD)/results/%: $(TEST_SOURCES) $$(call test_object,$$(*D),$$(*F))
 	case $$t in twice) src="tests/twice_a.c tests/twice_b.c";; *) src=$$(ls tests/$$t.c tests/$$t.cc 2>/dev/null);; esac; \
 	if [ -n "$$obj" ] && [ ! -f "$$obj" ]; then \
 	  { echo "the implementation did not compile ($$obj):"; cat $$obj.log; } > $@.log; echo FAIL > $@; \
-	elif $(cc.$(*D)) $(WARNINGS) $(TEST_FLAGS) $$src -x none $$obj -o $$bin $(LIBS) > $@.log 2>&1 && \
+	elif $(cc.$(*D)) $(WARNINGS) $(TEST_FLAGS) $(flags.$(*F)) $$src -x none $$obj -o $$bin $(LIBS) > $@.log 2>&1 && \
 	   timeout 600 $(run.$(*D)) ./$$bin >> $@.log 2>&1; then echo PASS > $@; else echo FAIL > $@; fi
 
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line

@@ -458,7 +458,8 @@ typedef struct cprof_node {
     uint64_t alloc_count, alloc_bytes;           /* >>allocs: allocations made in this subtree (inclusive) */
     uint64_t alloc_self_count, alloc_self_bytes; /* >>allocs: made while this node was the current scope */
     uint64_t raw_total_ns; /* total_ns as recorded, before own-cost compensation (equal when none applied) */
-    uint64_t samples;      /* sampled: samples taken in this function or below it; total_ns = samples x period */
+    uint64_t samples;      /* sampled: samples taken in this function or below it (total_ns = samples x period);
+                              a scope: samples taken in its own function while it was the innermost scope */
 } cprof_node;
 
 typedef struct cprof_function { /* all nodes with the same name merged */
@@ -987,6 +988,9 @@ size_t cprof__test_children(uint32_t depth, size_t *table_slots);
 size_t cprof__test_recorder_bytes(void);                      /* a recorder and its first node block */
 /* the capture's own-cost compensation applied to `profile` with these figures, then derived again */
 int cprof__test_compensate(cprof_profile *profile, double inside_ns, double outside_ns);
+/* one sample of `frames` addresses (the leaf first) counted as the signal handler counts it, under the calling
+   thread's open scope; the thread's table is made when it has none. -1 without sampling support */
+int cprof__test_sample_count(const uintptr_t *pcs, uint32_t frames, uint64_t periods);
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
@@ -5496,30 +5500,41 @@ typedef struct cprof__sample_forest {
     size_t count, capacity;
     cprof__address_map roots; /* scope node -> its index in first_root + 1 */
     uint32_t *first_root;     /* per scope node with samples: its first root frame */
-    size_t first_root_capacity, scopes;
+    uint64_t *own_samples;    /* per scope node: samples in the scope's own function (its self time) */
+    size_t first_root_capacity, own_capacity, scopes;
     double period_ns;
 } cprof__sample_forest;
+
+/* The scope node's entry in first_root and own_samples, made when new; CPROF_NONE when out of memory. */
+static uint32_t cprof__sample_scope(cprof__sample_forest *f, const cprof__rnode *scope) {
+    uintptr_t *slot = cprof__address_map_slot(&f->roots, (uintptr_t)scope);
+    if (!slot) return CPROF_NONE;
+    if (!*slot) { /* the map stores an index + 1, so that 0 stays "none" */
+        if (cprof__grow(&f->first_root, &f->first_root_capacity, f->scopes + 1, sizeof *f->first_root) ||
+            cprof__grow(&f->own_samples, &f->own_capacity, f->scopes + 1, sizeof *f->own_samples))
+            return CPROF_NONE;
+        f->first_root[f->scopes] = CPROF_NONE;
+        f->own_samples[f->scopes] = 0;
+        *slot = ++f->scopes;
+    }
+    return (uint32_t)(*slot - 1);
+}
 
 /* The frame under `parent` (CPROF_NONE: a root under `scope`) for `site`, made when new. */
 static uint32_t cprof__sample_child(cprof__sample_forest *f, const cprof__rnode *scope, uint32_t parent,
                                     const cprof_site *site) {
     uint32_t *link;
     if (parent == CPROF_NONE) {
-        uintptr_t *slot = cprof__address_map_slot(&f->roots, (uintptr_t)scope);
-        if (!slot) return CPROF_NONE;
-        if (!*slot) { /* the map stores an index into first_root, + 1 so that 0 stays "none" */
-            if (cprof__grow(&f->first_root, &f->first_root_capacity, f->scopes + 1, sizeof *f->first_root))
-                return CPROF_NONE;
-            f->first_root[f->scopes] = CPROF_NONE;
-            *slot = ++f->scopes;
-        }
-        link = &f->first_root[*slot - 1];
+        uint32_t entry = cprof__sample_scope(f, scope);
+        if (entry == CPROF_NONE) return CPROF_NONE;
+        link = &f->first_root[entry];
     } else {
         link = &f->frames[parent].first_child;
     }
     while (*link != CPROF_NONE && f->frames[*link].site != site) link = &f->frames[*link].next_sibling;
     if (*link != CPROF_NONE) return *link;
-    int in_frames = (uintptr_t)link >= (uintptr_t)f->frames && (uintptr_t)link < (uintptr_t)(f->frames + f->count);
+    int in_frames = f->frames && (uintptr_t)link >= (uintptr_t)f->frames &&
+                    (uintptr_t)link < (uintptr_t)f->frames + f->count * sizeof *f->frames;
     size_t offset = in_frames ? (size_t)((uintptr_t)link - (uintptr_t)f->frames) : 0;
     if (cprof__grow(&f->frames, &f->capacity, f->count + 1, sizeof *f->frames)) return CPROF_NONE;
     if (in_frames) link = (uint32_t *)((char *)f->frames + offset); /* the array may have moved */
@@ -5533,7 +5548,8 @@ static uint32_t cprof__sample_child(cprof__sample_forest *f, const cprof__rnode 
 
 /* The frames of one counted stack that belong under its scope: those called from the scope's function
    (its innermost frame of that name), or the whole stack under a thread's root. When the function is
-   not on the stack (inlined, or a stack cut short) only the interrupted function is kept. */
+   not on the stack (inlined, or a stack cut short) only the interrupted function is kept; when it is the
+   interrupted function, the sample is the scope's own (its node's `samples`). */
 static void cprof__sample_add(cprof__sample_forest *f, const cprof__rnode *scope, const uintptr_t *pcs,
                               uint32_t n, uint64_t count) {
     const cprof_site *sites[CPROF__SAMPLE_FRAMES];
@@ -5546,6 +5562,11 @@ static void cprof__sample_add(cprof__sample_forest *f, const cprof__rnode *scope
         const char *function = scope->site->function;
         for (top = 0; top < n && strcmp(sites[top]->function, function) != 0; top++) {}
         if (top == n) top = 1;
+    }
+    if (top == 0) {
+        uint32_t entry = cprof__sample_scope(f, scope);
+        if (entry != CPROF_NONE) f->own_samples[entry] += count;
+        return;
     }
     uint32_t parent = CPROF_NONE;
     while (top-- > 0) {
@@ -5575,6 +5596,7 @@ static void cprof__sample_forest_free(cprof__sample_forest *f) {
     cprof__release(f->roots.keys, f->roots.capacity * sizeof *f->roots.keys);
     cprof__release(f->roots.values, f->roots.capacity * sizeof *f->roots.values);
     cprof__release(f->first_root, f->first_root_capacity * sizeof *f->first_root);
+    cprof__release(f->own_samples, f->own_capacity * sizeof *f->own_samples);
     memset(f, 0, sizeof *f);
 }
 
@@ -5634,7 +5656,9 @@ static void cprof__capture_sampled_under(cprof__capture_state *c, const cprof__r
     cprof__sample_forest *f = c->samples;
     if (!f || !f->scopes) return;
     uintptr_t *slot = cprof__address_map_slot(&f->roots, (uintptr_t)live);
-    if (slot && *slot) cprof__capture_sampled(c, f->first_root[*slot - 1], index, depth, previous);
+    if (!slot || !*slot) return;
+    c->profile->nodes[index].samples = f->own_samples[*slot - 1];
+    cprof__capture_sampled(c, f->first_root[*slot - 1], index, depth, previous);
 }
 
 static uint64_t cprof__counter_time[2]; /* capture scratch (under the lock): enabled, running of outermost scopes */
@@ -6659,6 +6683,7 @@ static void cprof__json_nodes(cprof__buf *b, const cprof_profile *p) {
         cprof__buf_double(b, n->sum_sq_ns2);
         if (p->compensation.applied) cprof__buf_printf(b, ", \"raw_total_ns\": %llu", (unsigned long long)n->raw_total_ns);
         if (n->sampled) cprof__buf_printf(b, ", \"sampled\": 1, \"samples\": %llu", (unsigned long long)n->samples);
+        else if (n->samples) cprof__buf_printf(b, ", \"samples\": %llu", (unsigned long long)n->samples);
         if (p->allocs.tracked)
             cprof__buf_printf(b, ", \"alloc_count\": %llu, \"alloc_bytes\": %llu", (unsigned long long)n->alloc_self_count,
                               (unsigned long long)n->alloc_self_bytes);
@@ -8206,10 +8231,10 @@ static void cprof__load_node(cprof__json *j, uint32_t e, cprof_profile *p, uint3
     n->sum_sq_ns2 = cprof__json_double(j, e, "sum_sq_ns2", "nodes[]");
     n->raw_total_ns = n->total_ns; /* as recorded, unless the file says it was compensated */
     if (cprof__json_member(j, e, "raw_total_ns")) n->raw_total_ns = cprof__json_u64(j, e, "raw_total_ns", "nodes[]", UINT64_MAX);
-    if (cprof__json_member(j, e, "sampled")) { /* since 1.2: a function seen by CPU sampling */
+    if (cprof__json_member(j, e, "sampled")) /* since 1.2: a function seen by CPU sampling */
         n->sampled = (uint32_t)cprof__json_u64(j, e, "sampled", "nodes[]", 1);
+    if (cprof__json_member(j, e, "samples")) /* since 1.2: a sampled frame's, or a scope's own samples */
         n->samples = cprof__json_u64(j, e, "samples", "nodes[]", UINT64_MAX);
-    }
     if (cprof__json_member(j, e, "alloc_count")) { /* >>allocs; absent in files without tracking */
         n->alloc_self_count = cprof__json_u64(j, e, "alloc_count", "nodes[]", UINT64_MAX);
         n->alloc_self_bytes = cprof__json_u64(j, e, "alloc_bytes", "nodes[]", UINT64_MAX);
@@ -10290,6 +10315,24 @@ size_t cprof__test_recorder_bytes(void) { return sizeof(cprof__recorder) + 64 * 
 int cprof__test_compensate(cprof_profile *p, double inside_ns, double outside_ns) {
     if (cprof__compensate(p, inside_ns, outside_ns)) return -1;
     return cprof__profile_derive(p);
+}
+
+int cprof__test_sample_count(const uintptr_t *pcs, uint32_t frames, uint64_t periods) {
+#if defined(CPROF__SAMPLING)
+    cprof__recorder *r = cprof__recorder_get();
+    if (!r || frames == 0 || frames > CPROF__SAMPLE_FRAMES) return -1;
+    if (!r->samples) {
+        cprof__sample_thread *s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+        if (!s) return -1;
+        s->timer = -1;
+        CPROF__STORE_RELEASE(r->samples, s);
+    }
+    cprof__sample_count(r->samples, r->stack[r->depth].node, pcs, frames, periods);
+    return 0;
+#else
+    (void)pcs, (void)frames, (void)periods;
+    return -1;
+#endif
 }
 
 size_t cprof__test_children(uint32_t depth, size_t *table_slots) {
