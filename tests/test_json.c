@@ -136,7 +136,7 @@ int main(void) {
     CHECK_EQ_U64(cprof_load_string(bad, strlen(bad), "future.json", &tolerant), 0); /* unknown fields ignored */
     cprof_profile_free(tolerant);
     free(bad);
-    bad = replace(text, "\"version\": \"1.1\"", "\"version\": \"1.7\"");
+    bad = replace(text, "\"version\": \"1.2\"", "\"version\": \"1.7\"");
     CHECK_EQ_U64(cprof_load_string(bad, strlen(bad), "minor.json", &tolerant), 0); /* a newer minor version loads */
     cprof_profile_free(tolerant);
     free(bad);
