@@ -480,6 +480,7 @@ bench: deps $(addprefix $(BUILD)/bench/,$(BENCHES))
 
 # Extra flags per benchmark; auto_overhead measures the compiler's instrumentation itself.
 bench_flags.auto_overhead := -finstrument-functions
+bench_flags.sample_shares := -fno-omit-frame-pointer
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 	@mkdir -p $(@D)
