@@ -73,7 +73,7 @@ PLAYWRIGHT := $(BUILD)/npm/node_modules/playwright-core/package.json
 
 .PHONY: all demo test bench install clean deps fuzz fuzz-writers golden
 
-all: deps $(BUILD)/wordfreq $(BUILD)/cprof $(BUILD)/wordfreq-auto
+all: deps $(BUILD)/wordfreq $(BUILD)/cprof $(BUILD)/libcprof-sample.so $(BUILD)/wordfreq-auto
 
 # --- what a fresh Debian machine lacks ----------------------------------------------------------------
 deps:
@@ -96,6 +96,11 @@ deps:
 $(BUILD)/cprof: $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
+
+# The sampling library that `cprof record` preloads into an unmodified program (CPROF_SAMPLE, CPROF_OUT).
+$(BUILD)/libcprof-sample.so: $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 -fPIC -shared $(WARNINGS) -DCPROF_IMPLEMENTATION -x c $(HEADER) -o $@ $(LIBS)
 
 # --- the example ------------------------------------------------------------------------------------
 $(BUILD)/wordfreq: examples/wordfreq.c $(HEADER)
@@ -501,9 +506,10 @@ fuzz-writers: deps
 	  -dict=../../tests/hostile.dict corpus ../../tests/corpus
 
 # --- install ----------------------------------------------------------------------------------------
-install: $(BUILD)/cprof
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+install: $(BUILD)/cprof $(BUILD)/libcprof-sample.so
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(BUILD)/cprof $(DESTDIR)$(PREFIX)/bin/cprof
+	install -m 644 $(BUILD)/libcprof-sample.so $(DESTDIR)$(PREFIX)/lib/libcprof-sample.so
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/cprof.h
 
 clean:

@@ -4814,6 +4814,16 @@ __attribute__((constructor)) static void cprof__sample_at_startup(void) {
     }
     if (!hz || !*hz) return;
     long value = strtol(hz, &end, 10);
+    if (getenv("CPROF_RECORD")) { /* preloaded by cprof record: this copy of cprof alone samples and writes */
+        cprof__init(); /* CPROF_OUT read */
+        const char *preload = getenv("CPROF_RECORD_LD_PRELOAD");
+        if (preload) setenv("LD_PRELOAD", preload, 1); /* what the program runs is not recorded */
+        else unsetenv("LD_PRELOAD");
+        unsetenv("CPROF_RECORD_LD_PRELOAD");
+        unsetenv("CPROF_RECORD");
+        unsetenv("CPROF_OUT"); /* nor written over by a cprof the program has in it (its constructors run later) */
+        unsetenv("CPROF_SAMPLE");
+    }
     if (*end || value < 1 || value > 100000) {
         cprof__env_warn("CPROF_SAMPLE", hz, "not a rate from 1 to 100000 (samples per second of CPU); not sampling");
         return;
@@ -10356,6 +10366,7 @@ size_t cprof__test_textf(char *out, size_t size, const char *format, ...) {
    >>tool: the cprof command-line tool, compiled from this header with -DCPROF_IMPLEMENTATION -DCPROF_MAIN
    ================================================================================================== */
 #ifdef CPROF_MAIN
+#include <sys/wait.h> /* record: waitpid */
 static const char cprof__tool_help[] =
     "usage: cprof COMMAND [OPTIONS] PROFILE.json\n"
     "\n"
@@ -10378,6 +10389,9 @@ static const char cprof__tool_help[] =
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
     "  bench P.json        the benchmarks: statistics, implementations compared, scaling\n"
+    "  record [-F HZ] [-o PREFIX] -- PROGRAM ARGS...\n"
+    "                      run an unmodified program with CPU sampling (default 1000 Hz) preloaded\n"
+    "                      (libcprof-sample.so next to cprof or in ../lib); PREFIX.txt .json .folded .svg at its exit\n"
     "  help                this text\n"
     "  --version           the version\n"
     "\n"
@@ -10740,6 +10754,66 @@ typedef struct cprof__tool_command {
     int (*run)(int argc, char **argv); /* argv after the command's name */
 } cprof__tool_command;
 
+/* The sampling library next to the tool (the build directory) or in ../lib (an installed PREFIX/bin). */
+static int cprof__record_library(char *path, size_t size) {
+    char self[4096];
+    ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (length <= 0) return -1;
+    self[length] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    const char *places[2] = {"%s/libcprof-sample.so", "%s/../lib/libcprof-sample.so"};
+    for (int i = 0; i < 2; i++) {
+        cprof__snprintf(path, size, places[i], self);
+        if (access(path, R_OK) == 0) return 0;
+    }
+    return -1;
+}
+
+/* record: the program runs with the sampling library preloaded, CPROF_SAMPLE and CPROF_OUT set; the
+   library puts LD_PRELOAD back as it was (CPROF_RECORD_LD_PRELOAD) so that programs it runs in turn
+   are not recorded over its files. Exit status: the program's (128 + N when a signal ended it). */
+static int cprof__tool_record(int argc, char **argv) {
+    const char *hz = "1000", *prefix = "cprof";
+    int i = 0;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (!strcmp(argv[i], "-F") && i + 1 < argc) hz = argv[++i];
+        else if (!strcmp(argv[i], "-o") && i + 1 < argc) prefix = argv[++i];
+        else return cprof__tool_usage("record: unknown option '%s' (cprof record [-F HZ] [-o PREFIX] -- PROGRAM ARGS)", argv[i]);
+    }
+    if (i + 1 >= argc) return cprof__tool_usage("record: %s", "no program after --");
+    char *end = NULL;
+    long rate = strtol(hz, &end, 10);
+    if (*end || rate < 1 || rate > 100000) return cprof__tool_usage("record: -F %s: not a rate from 1 to 100000", hz);
+    char library[4200];
+    if (cprof__record_library(library, sizeof library)) {
+        fprintf(stderr, "cprof: record: libcprof-sample.so is neither next to cprof nor in ../lib (make builds it)\n");
+        return 1;
+    }
+    const char *before = getenv("LD_PRELOAD");
+    size_t bytes = strlen(library) + (before ? strlen(before) : 0) + 2;
+    char *preload = (char *)malloc(bytes);
+    if (!preload) return 1;
+    cprof__snprintf(preload, bytes, before && *before ? "%s:%s" : "%s", library, before ? before : "");
+    if (before) setenv("CPROF_RECORD_LD_PRELOAD", before, 1);
+    setenv("CPROF_RECORD", "1", 1);
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("CPROF_SAMPLE", hz, 1);
+    setenv("CPROF_OUT", prefix, 1);
+    free(preload);
+    pid_t child = fork();
+    if (child == 0) {
+        execvp(argv[i + 1], argv + i + 1);
+        fprintf(stderr, "cprof: record: %s: %s\n", argv[i + 1], strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) != child) return 1;
+    fprintf(stderr, "cprof: record: %s.txt %s.json %s.folded %s.svg\n", prefix, prefix, prefix, prefix);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static const cprof__tool_command cprof__tool_commands[] = {
     {"report", cprof__tool_report},
     {"stats", cprof__tool_stats},
@@ -10749,6 +10823,7 @@ static const cprof__tool_command cprof__tool_commands[] = {
     {"diff", cprof__tool_diff},
     {"analyze", cprof__tool_analyze},
     {"bench", cprof__tool_bench},
+    {"record", cprof__tool_record},
 };
 
 int main(int argc, char **argv) {
