@@ -45,6 +45,8 @@
                           (blocks they free are not leaks). A fork() child that exits normally writes
                           prefix.PID.* (PID: the child's) with only the thread that forked: what it recorded
                           before the fork and in the child
+       CPROF_SAMPLE=HZ    CPU sampling from program start, HZ samples per second of each thread's CPU time
+                          (1 to 100000; see cprof_sample_start); CPROF_SAMPLE_SIGNAL=N: its signal (SIGPROF)
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
        CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
@@ -96,13 +98,28 @@
        void cprof_reset(void)
            Forget every count, keep the tree's shape; the wall clock restarts. Meant for a quiet
            moment: a thread recording during a reset may keep a count from just before it.
+       int  cprof_sample_start(unsigned hz), void cprof_sample_stop(void)
+           CPU sampling (Linux, x86-64 and AArch64): every recorded thread (the caller at once, the others
+           from their first scope) gets a timer on its own CPU clock that signals it hz times per CPU
+           second (the kernel checks at its tick: a signal then counts the periods it stands for). The
+           handler walks the frame pointers (64 frames, each read inside the thread's stack) and counts
+           the stack with the open scope in the thread's table (2048 slots; a stack that finds none is
+           counted in samples_dropped). A capture names the frames from the ELF symbol tables (module+
+           0xoffset without a symbol) and hangs them under the scope as nodes with sampled = 1, calls 0,
+           samples, total = samples x the period: the frames called from the scope's function (the
+           whole stack under a thread's root; only the interrupted function when the scope's is not on
+           the stack, as in code built without -fno-omit-frame-pointer). A sample in the scope's own
+           function is its node's `samples`. 0, or -1 (not Linux x86-64/AArch64, CPROF=0, hz out of
+           range, or the program has its own handler for the signal: a message says so). fork(): the
+           child's thread gets a new timer. A thread's timer stops at its exit; the samples of threads
+           merged into "exited threads" are counted as dropped. cprof_sample_stop keeps what was taken.
        void cprof_thread_name(const char *name)
            Name the calling thread in reports (default: "main", then "thread-2", "thread-3"...).
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
        int  cprof_save(const cprof_profile *, const char *path)
-           The profile as JSON (format 1.1, see PROFILE FILE), written to a temporary name and renamed.
+           The profile as JSON (format 1.2, see PROFILE FILE), written to a temporary name and renamed.
            (CPROF_OUT writes its four files to temporaries first and renames them only when all are
            written; it removes temporaries "PREFIX.*.tmp.PID" left by a process that no longer exists.)
            0, or -1 with cprof_error() set.
@@ -121,10 +138,11 @@
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
            other text as in TEXT OUTPUT.
 
-   PROFILE FILE (JSON, format 1.1; every field documented in README.md)
+   PROFILE FILE (JSON, format 1.2; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
-       (1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
+       (1.2: "sampling" {hz, samples, dropped} and each sampled node's "sampled": 1 and "samples", a
+       scope's "samples" when it has some; 1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
        when there is one; a loaded profile keeps its compensation as the file says and is never
        compensated again; without it raw_total_ns = total_ns). Nodes are depth-first with each parent before its children.
@@ -380,7 +398,7 @@
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
        >>math           quantiles, Welch's t-test, the Mann-Whitney U test
-       recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto
+       recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto  >>sample
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
        writers:         >>report  >>json  >>folded  >>stats  >>flamegraph  >>bench-report
@@ -6577,7 +6595,7 @@ int cprof_report_print(FILE *out) {
 }
 
 /* ==================================================================================================
-   >>json: the profile file (format 1.1). Integers are written as integers, so every count and time
+   >>json: the profile file (format 1.2). Integers are written as integers, so every count and time
    survives a round trip; the doubles (timer_hz, running_ratio, sum_sq_ns2, the benchmarks' figures and
    samples) are printed with 17 significant digits in the C locale.
    ================================================================================================== */
