@@ -60,7 +60,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify
+          auto-callgrind auto-hot-path example-auto example-minivm record diff-tool alloc-valgrind analyze-tool golden hygiene fortify
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach k,$(CHECKS),$(BUILD)/results/check/$(k))
@@ -196,7 +196,7 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
 .PHONY: check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
-        check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify
+        check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-record check-analyze-tool check-fortify
 
 # Every verb on every profile of tests/corpus equals, to the byte, the output kept in tests/golden.
 # After a deliberate change of output: make golden, and the commit shows what changed.
@@ -388,6 +388,10 @@ check-example-minivm: $(BUILD)/minivm $(BUILD)/minivm-auto $(BUILD)/cprof
 	cmp $(BUILD)/check/minivm.out $(BUILD)/check/minivm-auto.out
 	called=$$(./$(BUILD)/cprof stats $(BUILD)/check/minivm-auto.json | awk -F'\t' 'NR > 1 && $$2 > 0' | wc -l); \
 	echo "$$called functions called"; test $$called -ge 300
+
+# cprof record on an unmodified minivm (and against perf record when perf works): tests/check_record.sh.
+check-record: $(BUILD)/cprof $(BUILD)/libcprof-sample.so
+	tests/check_record.sh $(BUILD)
 
 # Every flame graph the tests write (known trees, hostile names, a live capture, 100,000 nodes, empty)
 # is well-formed XML.
