@@ -7202,7 +7202,13 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
     char total_text[32], self_text[32], calls_text[32];
     double width = (double)value * f->scale, y = cprof__flame_y(f, level);
     int rgb[3];
+    const cprof_node *node = f->node < f->p->node_count ? &f->p->nodes[f->node] : NULL;
     cprof__flame_color(name, rgb);
+    if (node && node->sampled) { /* a frame from CPU sampling: the same hash in the cold family (blue to cyan) */
+        int red = rgb[0];
+        rgb[0] = rgb[2];
+        rgb[2] = red;
+    }
     cprof__buf_puts(f->out, "<g class=\"f\"><title>");
     cprof__xml_escape_string(f->out, name);
     cprof__buf_puts(f->out, "\n");
@@ -7213,8 +7219,14 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
         cprof__buf_puts(f->out, ") ");
     }
     cprof__xml_escape_string(f->out, cprof__flame_metric_name(f)); /* a counter's name from the profile */
-    cprof__buf_printf(f->out, " total %s, self %s, %s call%s, %.2f%%", f->metric->format(total_text, value), f->metric->format(self_text, self),
-                      cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
+    if (node && node->sampled) /* no calls counted: its samples instead */
+        cprof__buf_printf(f->out, " total %s, self %s, sampled: %s sample%s, %.2f%%", f->metric->format(total_text, value),
+                          f->metric->format(self_text, self), cprof__count(calls_text, node->samples),
+                          node->samples == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
+    else
+        cprof__buf_printf(f->out, " total %s, self %s, %s call%s, %.2f%%", f->metric->format(total_text, value),
+                          f->metric->format(self_text, self), cprof__count(calls_text, calls), calls == 1 ? "" : "s",
+                          100.0 * (double)value / (double)f->total);
     if (f->paint) f->paint->paint_frame(f->paint->context, f->node, rgb, f->out);
     cprof__buf_puts(f->out, "</title>");
     cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>",

@@ -1,6 +1,7 @@
 /* CPU sampling (cprof_sample_start): samples land under the scope that was open, named from the ELF
    symbol tables, as frames marked sampled whose time is samples x the period; every sample counted is
-   either in the tree or counted as dropped; a program's own SIGPROF handler wins; a fork() child
+   either in the tree or counted as dropped; the JSON, the report, the flame graph and the folded
+   stacks show them; a program's own SIGPROF handler wins; a fork() child
    samples its thread; cprof_sample_stop stops. Structure and exact counts only: the shares measured
    against the truth are bench/sample_shares.sh's (timing is not asserted here). */
 #include "../cprof.h"
@@ -222,6 +223,23 @@ int main(void) {
     CHECK(stress_node != CPROF_NONE && p->nodes[stress_node].calls == 1);
     uint32_t after = scope_node(p, 0, "after stop");
     CHECK(after != CPROF_NONE && p->nodes[after].first_child == CPROF_NONE);
+
+    /* The flame graph: sampled frames say so in their tooltip; the folded stacks run through them. */
+    FILE *svg = tmpfile(), *folded = tmpfile();
+    static char text[1 << 20]; /* the feeder's 1,536 stacks come first */
+    CHECK(svg && folded);
+    if (svg && folded) {
+        CHECK(cprof_flamegraph_write(p, svg, NULL) == 0 && cprof_folded_write(p, folded, NULL) == 0);
+        rewind(svg);
+        text[fread(text, 1, sizeof text - 1, svg)] = '\0';
+        CHECK_CONTAINS(text, " sample");
+        CHECK_CONTAINS(text, "sampled: ");
+        rewind(folded);
+        text[fread(text, 1, sizeof text - 1, folded)] = '\0';
+        CHECK_CONTAINS(text, "outer;busy_");
+    }
+    if (svg) fclose(svg);
+    if (folded) fclose(folded);
 
     char path[] = "/tmp/cprof_test_sample_XXXXXX";
     int fd = mkstemp(path);
