@@ -9444,10 +9444,15 @@ static void cprof__rule_slow_functions(cprof__analysis *a) {
         cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_SLOW_FUNCTION, fn,
                                               cprof__fraction(fn->self_ns, a->out->base_ns), fn->pct_self, threshold);
         if (!x) return;
-        x->description = cprof__analysis_text(
-            a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s call%s, %s per call", fn->pct_self, threshold,
-            cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns), cprof__count(calls, fn->calls),
-            fn->calls == 1 ? "" : "s", cprof__duration(avg, fn->avg_ns));
+        if (fn->sampled) /* seen by CPU sampling only: no calls counted */
+            x->description = cprof__analysis_text(
+                a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, estimated from CPU samples (not instrumented)",
+                fn->pct_self, threshold, cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns));
+        else
+            x->description = cprof__analysis_text(
+                a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s call%s, %s per call", fn->pct_self, threshold,
+                cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns), cprof__count(calls, fn->calls),
+                fn->calls == 1 ? "" : "s", cprof__duration(avg, fn->avg_ns));
         x->recommendation = cprof__analysis_text(
             a, "Make %s itself cheaper: a better algorithm or data structure (a hash table instead of a linear "
                "search, sorting once instead of scanning each time), less work per call, or fewer calls "

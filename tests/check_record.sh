@@ -19,6 +19,8 @@ grep -q '"sampled": 1' "$dir/vm.json"
 top=$("$build/cprof" stats "$dir/vm.json" | awk -F '\t' 'NR == 2 { print $1 }')
 echo "cprof record: most self time in $top"
 test "$top" = vm_run
+# The analyzer names the function nobody instrumented as the bottleneck.
+"$build/cprof" analyze "$dir/vm.json" | head -1 | grep -q 'bottleneck vm_run '
 # What the recorded program runs is not recorded: its environment has no LD_PRELOAD of ours.
 "$build/cprof" record -o "$dir/env" -- sh -c 'echo "LD_PRELOAD=${LD_PRELOAD:-}"' > "$dir/env.out"
 grep -qx 'LD_PRELOAD=' "$dir/env.out"
