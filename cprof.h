@@ -4274,7 +4274,6 @@ typedef struct cprof__auto_thread {
     cprof__auto_call stack[CPROF__AUTO_STACK];
 } cprof__auto_thread;
 
-static pthread_mutex_t cprof__auto_lock = PTHREAD_MUTEX_INITIALIZER; /* never taken once a function is known */
 static struct cprof__auto_global {
     cprof__auto_table *table;
     size_t count;
