@@ -51,6 +51,8 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 # it), so test_disable (CPROF_DISABLE) links against the shared object too.
 TEST_FLAGS := -DCPROF_TESTING -D_DEFAULT_SOURCE
 OWN_IMPLEMENTATION := twice
+# A test's own flags: test_sample walks frame pointers (gcc and clang at -O2 omit them by default).
+flags.test_sample := -fno-omit-frame-pointer
 obj.g++-c++11 := gcc-c++11
 test_object = $(if $(filter $2,$(OWN_IMPLEMENTATION)),,$(BUILD)/obj/$(or $(obj.$1),$1)/cprof.o)
 TEST_OBJECT := $(BUILD)/obj/gcc-c11/cprof.o
@@ -60,7 +62,7 @@ CPP_TESTS := $(sort $(basename $(notdir $(wildcard tests/test_*.cc))))
 CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation implementation-twice strict-header example readme-quickstart bench-builds \
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
-          auto-callgrind auto-hot-path example-auto example-minivm diff-tool alloc-valgrind analyze-tool golden hygiene fortify \
+          auto-callgrind auto-hot-path example-auto example-minivm record diff-tool alloc-valgrind analyze-tool golden hygiene fortify \
           export-pprof export-callgrind export-speedscope platform-arm64 platform-windows trace trace-browser \
           dialects locale install
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
@@ -81,7 +83,7 @@ SPEEDSCOPE_NPM := $(BUILD)/npm-speedscope/node_modules/speedscope/package.json
 
 .PHONY: all demo test bench install clean deps fuzz fuzz-writers golden
 
-all: deps $(BUILD)/wordfreq $(BUILD)/cprof $(BUILD)/wordfreq-auto
+all: deps $(BUILD)/wordfreq $(BUILD)/cprof $(BUILD)/libcprof-sample.so $(BUILD)/wordfreq-auto
 
 # --- what a fresh Debian machine lacks ----------------------------------------------------------------
 deps:
@@ -109,9 +111,16 @@ deps:
 	fi
 
 # --- the cprof tool: the header itself, with its main() ---------------------------------------------
+# _DEFAULT_SOURCE: POSIX and the registers' names, which cprof record and the sampler need (a user's
+# file gets every other feature without it).
 $(BUILD)/cprof: $(HEADER)
 	@mkdir -p $(@D)
-	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
+	gcc -std=c99 -O2 $(WARNINGS) -D_DEFAULT_SOURCE -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
+
+# The sampling library that `cprof record` preloads into an unmodified program (CPROF_SAMPLE, CPROF_OUT).
+$(BUILD)/libcprof-sample.so: $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 -fPIC -shared $(WARNINGS) -D_DEFAULT_SOURCE -DCPROF_IMPLEMENTATION -x c $(HEADER) -o $@ $(LIBS)
 
 # --- the example ------------------------------------------------------------------------------------
 $(BUILD)/wordfreq: examples/wordfreq.c $(HEADER)
@@ -189,7 +198,7 @@ $(BUILD)/results/%: $(TEST_SOURCES) $$(call test_object,$$(*D),$$(*F))
 	case $$t in twice) src="tests/twice_a.c tests/twice_b.c";; *) src=$$(ls tests/$$t.c tests/$$t.cc 2>/dev/null);; esac; \
 	if [ -n "$$obj" ] && [ ! -f "$$obj" ]; then \
 	  { echo "the implementation did not compile ($$obj):"; cat $$obj.log; } > $@.log; echo FAIL > $@; \
-	elif $(cc.$(*D)) $(WARNINGS) $(TEST_FLAGS) $$src -x none $$obj -o $$bin $(LIBS) > $@.log 2>&1 && \
+	elif $(cc.$(*D)) $(WARNINGS) $(TEST_FLAGS) $(flags.$(*F)) $$src -x none $$obj -o $$bin $(LIBS) > $@.log 2>&1 && \
 	   timeout 600 $(run.$(*D)) ./$$bin >> $@.log 2>&1; then echo PASS > $@; else echo FAIL > $@; fi
 
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
@@ -211,7 +220,7 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
 .PHONY: check-trace check-trace-browser check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
         check-diff-tool check-alloc-valgrind check-golden check-hygiene \
-        check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-analyze-tool check-fortify \
+        check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-record check-analyze-tool check-fortify \
         check-export-pprof check-export-callgrind check-export-speedscope check-dialects check-locale check-install
 
 # Other platforms, emulated: ARM64 Linux (aarch64-linux-gnu-gcc, qemu-aarch64) and Windows (MinGW-w64, Wine).
@@ -449,6 +458,10 @@ check-example-minivm: $(BUILD)/minivm $(BUILD)/minivm-auto $(BUILD)/cprof
 	called=$$(./$(BUILD)/cprof stats $(BUILD)/check/minivm-auto.json | awk -F'\t' 'NR > 1 && $$2 > 0' | wc -l); \
 	echo "$$called functions called"; test $$called -ge 300
 
+# cprof record on an unmodified minivm (and against perf record when perf works): tests/check_record.sh.
+check-record: $(BUILD)/cprof $(BUILD)/libcprof-sample.so
+	tests/check_record.sh $(BUILD)
+
 # Every flame graph the tests write (known trees, hostile names, a live capture, 100,000 nodes, empty)
 # is well-formed XML.
 check-flamegraph-xml: $(TEST_OBJECT)
@@ -584,6 +597,7 @@ bench: deps $(addprefix $(BUILD)/bench/,$(BENCHES))
 
 # Extra flags per benchmark; auto_overhead measures the compiler's instrumentation itself.
 bench_flags.auto_overhead := -finstrument-functions
+bench_flags.sample_shares := -fno-omit-frame-pointer
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 	@mkdir -p $(@D)
@@ -607,9 +621,10 @@ fuzz-writers: deps
 # Also cprof.pc (pkg-config) and the CMake package (find_package(cprof): the target cprof::cprof);
 # CMakeLists.txt installs the same files with cmake --install.
 VERSION := $(shell sed -n 's/^\#define CPROF_VERSION "\(.*\)"/\1/p' $(HEADER))
-install: $(BUILD)/cprof
+install: $(BUILD)/cprof $(BUILD)/libcprof-sample.so
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/cprof
 	install -m 755 $(BUILD)/cprof $(DESTDIR)$(PREFIX)/bin/cprof
+	install -m 644 $(BUILD)/libcprof-sample.so $(DESTDIR)$(PREFIX)/lib/libcprof-sample.so
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/cprof.h
 	sed 's|@PREFIX@|$(PREFIX)|; s|@CPROF_VERSION@|$(VERSION)|' cmake/cprof.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cprof.pc
 	install -m 644 cmake/cprofConfig.cmake $(DESTDIR)$(PREFIX)/lib/cmake/cprof/cprofConfig.cmake

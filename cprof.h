@@ -59,6 +59,8 @@
                           cprof's (all signals blocked, started only with CPROF_OUT) writes the files. A handler
                           the program installs later replaces cprof's; a fork() child's signals act as without
                           cprof (see >>dump)
+       CPROF_SAMPLE=HZ    CPU sampling from program start, HZ samples per second of each thread's CPU time
+                          (1 to 100000; see cprof_sample_start); CPROF_SAMPLE_SIGNAL=N: its signal (SIGPROF)
        CPROF_COUNTERS=a,b perf_event counters per scope (see COUNTERS); "default" (or "1") for the default set.
                           Wins over cprof_counters_enable().
        CPROF_BUDGET=name=100ms,...   time budgets per scope for the analyzer (units ns, us, ms, s); read by
@@ -119,13 +121,28 @@
        void cprof_reset(void)
            Forget every count, keep the tree's shape; the wall clock restarts. Meant for a quiet
            moment: a thread recording during a reset may keep a count from just before it.
+       int  cprof_sample_start(unsigned hz), void cprof_sample_stop(void)
+           CPU sampling (Linux, x86-64 and AArch64): every recorded thread (the caller at once, the others
+           from their first scope) gets a timer on its own CPU clock that signals it hz times per CPU
+           second (the kernel checks at its tick: a signal then counts the periods it stands for). The
+           handler walks the frame pointers (64 frames, each read inside the thread's stack) and counts
+           the stack with the open scope in the thread's table (2048 slots; a stack that finds none is
+           counted in samples_dropped). A capture names the frames from the ELF symbol tables (module+
+           0xoffset without a symbol) and hangs them under the scope as nodes with sampled = 1, calls 0,
+           samples, total = samples x the period: the frames called from the scope's function (the
+           whole stack under a thread's root; only the interrupted function when the scope's is not on
+           the stack, as in code built without -fno-omit-frame-pointer). A sample in the scope's own
+           function is its node's `samples`. 0, or -1 (not Linux x86-64/AArch64, CPROF=0, hz out of
+           range, or the program has its own handler for the signal: a message says so). fork(): the
+           child's thread gets a new timer. A thread's timer stops at its exit; the samples of threads
+           merged into "exited threads" are counted as dropped. cprof_sample_stop keeps what was taken.
        void cprof_thread_name(const char *name)
            Name the calling thread in reports (default: "main", then "thread-2", "thread-3"...).
            Longer than 63 bytes is truncated and a message says so.
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
        int  cprof_save(const cprof_profile *, const char *path)
-           The profile as JSON (format 1.1, see PROFILE FILE), written to a temporary name and renamed.
+           The profile as JSON (format 1.2, see PROFILE FILE), written to a temporary name and renamed.
            (CPROF_OUT writes its four files to temporaries first and renames them only when all are
            written; it removes temporaries "PREFIX.*.tmp.PID" left by a process that no longer exists.)
            0, or -1 with cprof_error() set.
@@ -162,7 +179,8 @@
    PROFILE FILE (JSON, format 1.2; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
-       (1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
+       (1.2: "sampling" {hz, samples, dropped} and each sampled node's "sampled": 1 and "samples", a
+       scope's "samples" when it has some; 1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
        when there is one; a loaded profile keeps its compensation as the file says and is never
        compensated again; without it raw_total_ns = total_ns; 1.2: "auto_min_ns", the compensation's
@@ -478,7 +496,7 @@
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
        >>math           quantiles, Welch's t-test, the Benjamini-Hochberg adjustment
-       recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto
+       recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto  >>sample
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
        writers:         >>report  >>json  >>folded  >>stats  >>export (pprof, callgrind, speedscope)
@@ -541,7 +559,7 @@ typedef struct cprof_node {
     uint32_t open;         /* invocations still running at capture (time so far included) */
     uint32_t function;     /* derived: index into functions; CPROF_NONE for a thread's root */
     uint32_t nested;       /* derived: 1 when an ancestor is the same function (recursion, counted once) */
-    uint32_t reserved;
+    uint32_t sampled;      /* 1: a function seen by CPU sampling (calls 0), not a scope (format 1.2) */
     uint64_t calls;
     uint64_t total_ns; /* inclusive */
     uint64_t self_ns;  /* total minus the children's totals */
@@ -553,12 +571,14 @@ typedef struct cprof_node {
     uint64_t raw_total_ns; /* total_ns as recorded, before own-cost compensation (equal when none applied) */
     uint64_t counted_calls; /* of calls, those counted and not timed (CPROF_AUTO_MIN_NS): when not 0, the node's
                                time is its children's and its own cost is its callers' (format 1.2) */
+    uint64_t samples;      /* sampled: samples taken in this function or below it (total_ns = samples x period);
+                              a scope: samples taken in its own function while it was the innermost scope */
 } cprof_node;
 
 typedef struct cprof_function { /* all nodes with the same name merged */
     const char *name;
     uint32_t site;     /* the first site with this name, for file:line */
-    uint32_t reserved;
+    uint32_t sampled;  /* 1: seen only by CPU sampling (its calls are not counted, see SAMPLING) */
     uint64_t calls;
     uint64_t total_ns; /* recursion counted once: nodes under a node of the same name are skipped */
     uint64_t self_ns;
@@ -726,6 +746,10 @@ typedef struct cprof_profile {
     size_t event_count;
     cprof_event *events;                    /* by thread, then in time order */
     cprof_frame_stats frames;               /* derived at capture and load */
+    uint32_t sample_hz;                     /* CPU sampling's rate; 0 when the run was not sampled (format 1.2) */
+    uint32_t reserved;
+    uint64_t samples;                       /* samples in the tree */
+    uint64_t samples_dropped;               /* samples taken but not in the tree (see SAMPLING) */
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -967,6 +991,8 @@ void cprof_enable(void);
 void cprof_disable(void);
 int cprof_is_enabled(void);
 void cprof_reset(void);
+int cprof_sample_start(unsigned hz);
+void cprof_sample_stop(void);
 void cprof_thread_name(const char *name);
 size_t cprof_memory_bytes(void);
 int cprof_counters_enable(const char *events);
@@ -1159,6 +1185,9 @@ int cprof__test_compensate_kinds(cprof_profile *profile, const double figures[5]
 size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes); /* a thread's buffer; one event's size */
 /* CPROF_TIMELINE's value read: out[0] = events per thread (0: off), out[1] = the policy */
 void cprof__test_env_timeline(const char *value, uint32_t out[2]);
+/* one sample of `frames` addresses (the leaf first) counted as the signal handler counts it, under the calling
+   thread's open scope; the thread's table is made when it has none. -1 without sampling support */
+int cprof__test_sample_count(const uintptr_t *pcs, uint32_t frames, uint64_t periods);
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
@@ -2756,6 +2785,8 @@ typedef struct cprof__recorder {
     cprof__frame stack[CPROF__MAX_DEPTH + 1];
     struct cprof__counter_group *counters; /* >>counters: NULL when this thread counts nothing */
     struct cprof__alloc_thread *allocs;    /* >>allocs: NULL until the thread's first tracked allocation */
+    struct cprof__sample_thread *samples;  /* >>sample: NULL until the thread is sampled */
+    uintptr_t stack_low, stack_high;       /* >>sample: the thread's stack, for the frame-pointer walk */
     struct cprof__recorder *spare_next;    /* on cprof__g.spare: its thread exited, its tree was merged */
     uint32_t spare;                        /* 1 while on it: a capture skips it */
     cprof__timeline *timeline;             /* NULL when the timeline is off (one branch per enter and exit) */
@@ -2824,6 +2855,14 @@ static int cprof__budget_set(cprof__budget_entry *list, size_t *count, size_t ca
     list[i].ns = ns;
     return 0;
 }
+
+/* >>sample: the thread's stack bounds (at its recorder's making), its timer started and stopped, its
+   samples forgotten when its tree is merged into "exited threads". */
+static void cprof__stack_bounds(cprof__recorder *r);
+static void cprof__sample_thread_start(cprof__recorder *r);
+static void cprof__sample_thread_stop(cprof__recorder *r);
+static void cprof__sample_forget(cprof__recorder *r);
+static void cprof__sample_fork_child(void);
 
 /* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
    to find the calling thread's recorder. */
@@ -4264,6 +4303,7 @@ static void cprof__fork_child(void) {
     }
     cprof__fork_parent();
     cprof__fork_child_alone();
+    cprof__sample_fork_child();
 }
 #endif
 
@@ -4274,7 +4314,10 @@ static void cprof__fork_child(void) {
 static void cprof__recorder_retire(cprof__recorder *r);
 
 static void cprof__thread_exited(void *recorder) {
+    cprof__mutex_lock(&cprof__lock);
+    cprof__sample_thread_stop((cprof__recorder *)recorder);
     CPROF__STORE(((cprof__recorder *)recorder)->exited, 1u);
+    cprof__mutex_unlock(&cprof__lock);
     cprof__counters_thread_exited((cprof__recorder *)recorder);
     cprof__allocs_thread_exited((cprof__recorder *)recorder);
     cprof__recorder_retire((cprof__recorder *)recorder);
@@ -4340,6 +4383,8 @@ static cprof__recorder *cprof__recorder_create(void) {
         r->counters = cprof__counters_for_new_thread();
         if (cprof__g.timeline_capacity && !r->timeline) /* a spare recorder keeps its buffer */
             r->timeline = cprof__timeline_new(cprof__g.timeline_capacity, cprof__g.timeline_policy);
+        cprof__stack_bounds(r);
+        cprof__sample_thread_start(r); /* when sampling: from the thread's first scope */
         cprof__g.thread_count++;
         if (cprof__g.thread_count == 1) strcpy(r->name, "main");
         else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
@@ -4750,6 +4795,7 @@ static void cprof__recorder_make_spare(cprof__recorder *r) {
     r->storage_next = NULL;
     r->storage_left = 0;
     cprof__counters_release(r);
+    cprof__sample_forget(r);
     CPROF__STORE(r->depth, 0u);
     CPROF__STORE(r->dropped, 0);
     CPROF__STORE(r->signal_dropped, 0);
@@ -4970,59 +5016,13 @@ int cprof_timeline_enable(uint32_t events_per_thread, int policy) {
    instrumented function becomes a scope in the same per-thread tree as CPROF_SCOPE, keyed by a site
    record made once per function address; its name comes from the ELF symbol tables.
    ================================================================================================== */
-#if defined(CPROF_AUTO)
 #include <limits.h>
-#include <regex.h>
 #if defined(CPROF__LINUX) && defined(__ELF__)
 #include <elf.h>
 #define CPROF__ELF 1
 #endif
 
-#define CPROF__AUTO_STACK (2 * CPROF__MAX_DEPTH) /* open instrumented calls tracked per thread */
-
-/* One instrumented function, made the first time a hook sees its address and kept until exit. Its first
-   CPROF__AUTO_LEARN_CALLS timed calls (on any thread) are measured; when they averaged less than
-   CPROF_AUTO_MIN_NS after the own cost is taken out, the function is counted from then on and no longer
-   timed: the timer reads would cost more than what they measure. */
-enum { CPROF__AUTO_LEARN_CALLS = 1000 };
-enum { CPROF__AUTO_MIN_COSTS = 4 }; /* CPROF_AUTO_MIN_NS's default: 4 x what timing one call costs */
-typedef struct cprof__auto_function {
-    const void *address;
-    int excluded;    /* by CPROF_AUTO_EXCLUDE, or one of the profiler's own functions */
-    int counted;     /* 1 once decided: counted, not timed (read and written atomically, as the next ones) */
-    int learning;    /* 1 while its first timed calls are measured */
-    cprof_site site; /* name and function: the symbol; file: the module's file name; line 0 */
-    uint64_t learn_calls, learn_ticks, learn_timed_below, learn_counted_below; /* their sums */
-} cprof__auto_function;
-
-/* Address -> function by open addressing. Written under cprof__auto_lock, read without a lock: an
-   entry's function is stored before its address (a release store), and a table about to fill up is
-   replaced by a bigger copy while the old one stays valid for readers still probing it. */
-typedef struct cprof__auto_table {
-    size_t capacity; /* a power of two, at least twice the entries */
-    const void **addresses;
-    cprof__auto_function **functions;
-    struct cprof__auto_table *older;
-} cprof__auto_table;
-
-static const uint32_t cprof__auto_counted_bit = 0x80000000u; /* in a token: from cprof__count_enter */
-typedef struct cprof__auto_call {
-    const void *address;
-    uint32_t token;    /* from cprof__enter or cprof__count_enter; 0 when not recorded (excluded, off, too deep) */
-    uint32_t learning; /* 1: a timed call of a function still learning; then the fields below are set */
-    cprof__auto_function *function;
-    uint64_t timed_before, counted_before; /* the thread's automatic entries at this one's: the calls below */
-} cprof__auto_call;
-
-/* Per thread, the instrumented calls open now, so that an exit needs no lookup. */
-typedef struct cprof__auto_thread {
-    struct cprof__auto_thread *next; /* all threads', so that the memory stays reachable */
-    uint32_t depth;
-    uint64_t overflow; /* open calls beyond the stack: not recorded */
-    uint64_t timed_entries, counted_entries;
-    cprof__auto_call stack[CPROF__AUTO_STACK];
-} cprof__auto_thread;
-
+/* --- the ELF reader (automatic instrumentation and >>sample name functions with it) --- */
 /* A loaded module (the executable or a shared object) with its function symbols sorted by address. */
 typedef struct cprof__auto_symbol {
     uintptr_t address; /* where the function is in memory */
@@ -5041,24 +5041,13 @@ typedef struct cprof__auto_module {
     cprof__auto_symbol *symbols;
 } cprof__auto_module;
 
-static cprof__mutex cprof__auto_lock = CPROF__MUTEX_INIT; /* never taken once a function is known */
-static struct cprof__auto_global {
-    cprof__auto_table *table;
-    size_t count;
-    cprof__auto_module *modules;
-    cprof__auto_thread *threads;
-    int exclude_ready, has_exclude;
-    regex_t exclude;
-} cprof__auto;
-
-static CPROF__THREAD_LOCAL int cprof__auto_busy; /* 1 while a hook runs: calls it makes are not recorded */
-static CPROF__THREAD_LOCAL cprof__auto_thread *cprof__auto_self;
+CPROF__UNUSED static cprof__mutex cprof__auto_lock = CPROF__MUTEX_INIT; /* the modules; for >>auto: never taken
+                                                                         once a function is known */
+CPROF__UNUSED static cprof__auto_module *cprof__elf_modules; /* under cprof__auto_lock */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-void __cyg_profile_func_enter(void *function, void *call_site) CPROF__NO_INSTRUMENT;
-void __cyg_profile_func_exit(void *function, void *call_site) CPROF__NO_INSTRUMENT;
 #if defined(CPROF__ELF)
 /* Bound by symbol name (asm labels), so that no feature macro or header is needed and nothing clashes
    with the system's declarations: glibc declares dl_iterate_phdr only under _GNU_SOURCE, and the C++
@@ -5205,7 +5194,7 @@ static cprof__auto_module *cprof__auto_module_of(const void *address) {
         if (length > 0) path[length] = '\0';
     }
     cprof__auto_module *m;
-    for (m = cprof__auto.modules; m; m = m->next)
+    for (m = cprof__elf_modules; m; m = m->next)
         if (m->bias == where.bias && strcmp(m->path, path) == 0) return m;
     m = (cprof__auto_module *)cprof__alloc(sizeof *m);
     if (!m) return NULL;
@@ -5219,8 +5208,8 @@ static cprof__auto_module *cprof__auto_module_of(const void *address) {
     memcpy(m->path, path, m->path_bytes);
     m->file_name = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
     cprof__auto_symbols_load(m, file);
-    m->next = cprof__auto.modules;
-    cprof__auto.modules = m;
+    m->next = cprof__elf_modules;
+    cprof__elf_modules = m;
     return m;
 }
 
@@ -5240,6 +5229,75 @@ static const char *cprof__auto_symbol_at(const cprof__auto_module *m, uintptr_t 
     return m->names + m->symbols[i].name;
 }
 #endif /* CPROF__ELF */
+
+#if defined(CPROF_AUTO)
+#include <regex.h>
+
+#define CPROF__AUTO_STACK (2 * CPROF__MAX_DEPTH) /* open instrumented calls tracked per thread */
+
+/* One instrumented function, made the first time a hook sees its address and kept until exit. Its first
+   CPROF__AUTO_LEARN_CALLS timed calls (on any thread) are measured; when they averaged less than
+   CPROF_AUTO_MIN_NS after the own cost is taken out, the function is counted from then on and no longer
+   timed: the timer reads would cost more than what they measure. */
+enum { CPROF__AUTO_LEARN_CALLS = 1000 };
+enum { CPROF__AUTO_MIN_COSTS = 4 }; /* CPROF_AUTO_MIN_NS's default: 4 x what timing one call costs */
+typedef struct cprof__auto_function {
+    const void *address;
+    int excluded;    /* by CPROF_AUTO_EXCLUDE, or one of the profiler's own functions */
+    int counted;     /* 1 once decided: counted, not timed (read and written atomically, as the next ones) */
+    int learning;    /* 1 while its first timed calls are measured */
+    cprof_site site; /* name and function: the symbol; file: the module's file name; line 0 */
+    uint64_t learn_calls, learn_ticks, learn_timed_below, learn_counted_below; /* their sums */
+} cprof__auto_function;
+
+/* Address -> function by open addressing. Written under cprof__auto_lock, read without a lock: an
+   entry's function is stored before its address (a release store), and a table about to fill up is
+   replaced by a bigger copy while the old one stays valid for readers still probing it. */
+typedef struct cprof__auto_table {
+    size_t capacity; /* a power of two, at least twice the entries */
+    const void **addresses;
+    cprof__auto_function **functions;
+    struct cprof__auto_table *older;
+} cprof__auto_table;
+
+static const uint32_t cprof__auto_counted_bit = 0x80000000u; /* in a token: from cprof__count_enter */
+typedef struct cprof__auto_call {
+    const void *address;
+    uint32_t token;    /* from cprof__enter or cprof__count_enter; 0 when not recorded (excluded, off, too deep) */
+    uint32_t learning; /* 1: a timed call of a function still learning; then the fields below are set */
+    cprof__auto_function *function;
+    uint64_t timed_before, counted_before; /* the thread's automatic entries at this one's: the calls below */
+} cprof__auto_call;
+
+/* Per thread, the instrumented calls open now, so that an exit needs no lookup. */
+typedef struct cprof__auto_thread {
+    struct cprof__auto_thread *next; /* all threads', so that the memory stays reachable */
+    uint32_t depth;
+    uint64_t overflow; /* open calls beyond the stack: not recorded */
+    uint64_t timed_entries, counted_entries;
+    cprof__auto_call stack[CPROF__AUTO_STACK];
+} cprof__auto_thread;
+
+static struct cprof__auto_global {
+    cprof__auto_table *table;
+    size_t count;
+    cprof__auto_thread *threads;
+    int exclude_ready, has_exclude;
+    regex_t exclude;
+} cprof__auto;
+
+static CPROF__THREAD_LOCAL int cprof__auto_busy; /* 1 while a hook runs: calls it makes are not recorded */
+static CPROF__THREAD_LOCAL cprof__auto_thread *cprof__auto_self;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+void __cyg_profile_func_enter(void *function, void *call_site) CPROF__NO_INSTRUMENT;
+void __cyg_profile_func_exit(void *function, void *call_site) CPROF__NO_INSTRUMENT;
+#ifdef __cplusplus
+}
+#endif
+
 
 /* A copy of text that lives until exit (the site records point to it). */
 static char *cprof__auto_keep(const char *text) {
@@ -5630,6 +5688,353 @@ static cprof__auto_thread *cprof__auto_thread_create(void) {
 #endif /* CPROF_AUTO */
 
 /* ==================================================================================================
+   >>sample: CPU sampling (CPROF_SAMPLE=HZ, cprof_sample_start). Each recorded thread has a timer on its
+   own CPU clock that sends it a signal (SIGPROF, or CPROF_SAMPLE_SIGNAL); the handler walks the frame
+   pointers from the interrupted registers and counts the stack, with the scope open at that moment,
+   in the thread's fixed table. The capture names the frames (>>capture: cprof__samples_attach).
+   ================================================================================================== */
+#define CPROF__SAMPLE_FRAMES 64   /* frames kept per sample, the leaf first; deeper ones are cut off */
+#define CPROF__SAMPLE_SLOTS 2048  /* distinct (scope, stack) pairs per thread; more are counted as dropped */
+
+/* One distinct stack under one scope node. Written only by its thread's handler: every field before
+   `count` turns from 0 to 1 (a release store), so that a capture that sees a count sees the stack. */
+typedef struct cprof__sample_slot {
+    uint64_t count;
+    uint64_t reset_base; /* count at the last cprof_reset(): the capture reports count - reset_base */
+    const cprof__rnode *node;
+    uint32_t hash, frames;
+    uintptr_t pcs[CPROF__SAMPLE_FRAMES]; /* [0]: the interrupted instruction; then return addresses */
+} cprof__sample_slot;
+
+typedef struct cprof__sample_thread {
+    int timer;             /* the kernel's timer id; -1 when none */
+    uint32_t used;         /* slots taken */
+    uint64_t taken;        /* samples counted in a slot */
+    uint64_t dropped_full; /* samples whose stack found no free slot */
+    cprof__sample_slot slots[CPROF__SAMPLE_SLOTS];
+} cprof__sample_thread;
+
+/* Linux on x86-64 or AArch64, where the file with CPROF_IMPLEMENTATION shows sigaction and the
+   registers' names (glibc: _DEFAULT_SOURCE or _GNU_SOURCE, which gnu dialects and most programs have);
+   elsewhere cprof_sample_start() returns -1 and CPROF_SAMPLE says why. */
+#if defined(CPROF__LINUX) && (defined(CPROF__X86_64) || defined(CPROF__AARCH64)) && defined(SA_SIGINFO) && \
+    defined(__USE_MISC)
+#define CPROF__SAMPLING 1
+#endif
+
+static struct cprof__sample_global {
+    uint32_t hz;           /* 0: not sampling */
+    uint32_t rate_hz;      /* the last rate started: what the samples taken stand for */
+    int signal;            /* SIGPROF unless CPROF_SAMPLE_SIGNAL says otherwise */
+    int handler_installed;
+    uint64_t dropped_no_thread; /* signals on a thread without a table (its timer was going away) */
+    uint64_t dropped_exited;    /* samples of exited threads merged into "exited threads" */
+    uint64_t threads_unsampled; /* threads whose timer or table could not be made */
+#if defined(CPROF__SAMPLING)
+    struct sigaction previous;  /* the program's action for the signal before cprof's */
+#endif
+} cprof__sampler;
+
+#if defined(CPROF__SAMPLING)
+#include <ucontext.h>
+#ifndef SIGEV_THREAD_ID
+#define SIGEV_THREAD_ID 4 /* Linux: deliver to the thread whose id follows sigev_notify */
+#endif
+/* Bound by name, as dl_iterate_phdr is: glibc declares it only under _GNU_SOURCE. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+int cprof__pthread_getattr_np(pthread_t thread, pthread_attr_t *attributes) __asm__("pthread_getattr_np");
+#ifdef __cplusplus
+}
+#endif
+
+/* The interrupted program counter, frame pointer and stack pointer. x86-64's gregs indexes are
+   REG_RIP 16, REG_RBP 10, REG_RSP 15 (the names need _GNU_SOURCE); AArch64's frame pointer is x29. */
+CPROF__NO_INSTRUMENT static void cprof__sample_registers(const void *context, uintptr_t out[3]) {
+    const ucontext_t *uc = (const ucontext_t *)context;
+#if defined(CPROF__X86_64)
+    out[0] = (uintptr_t)uc->uc_mcontext.gregs[16];
+    out[1] = (uintptr_t)uc->uc_mcontext.gregs[10];
+    out[2] = (uintptr_t)uc->uc_mcontext.gregs[15];
+#else
+    out[0] = (uintptr_t)uc->uc_mcontext.pc;
+    out[1] = (uintptr_t)uc->uc_mcontext.regs[29];
+    out[2] = (uintptr_t)uc->uc_mcontext.sp;
+#endif
+}
+
+/* The interrupted PC, then the return addresses up the frame-pointer chain. A frame is
+   {saved frame pointer, return address}; each must lie in [sp, stack_high) and above the one before,
+   so a broken chain (code without frame pointers) ends the walk instead of faulting. */
+CPROF__NO_INSTRUMENT static uint32_t cprof__sample_walk(uintptr_t stack_low, uintptr_t stack_high, const void *context,
+                                                        uintptr_t *pcs) {
+    uintptr_t registers[3];
+    cprof__sample_registers(context, registers);
+    uintptr_t frame = registers[1], low = registers[2], high = stack_high;
+    uint32_t n = 0;
+    pcs[n++] = registers[0];
+    if (low < stack_low || low >= high) return n; /* on another stack (sigaltstack), or unknown: the PC only */
+    while (n < CPROF__SAMPLE_FRAMES && frame >= low && frame % sizeof(uintptr_t) == 0 &&
+           frame <= high - 2 * sizeof(uintptr_t)) {
+        const uintptr_t *record = (const uintptr_t *)frame;
+        uintptr_t next = record[0], return_address = record[1];
+        if (return_address == 0) break;
+        pcs[n++] = return_address;
+        if (next <= frame) break; /* the chain must climb the stack */
+        frame = next;
+    }
+    return n;
+}
+
+CPROF__NO_INSTRUMENT static uint32_t cprof__sample_hash(const cprof__rnode *node, const uintptr_t *pcs, uint32_t n) {
+    uint64_t h = (uint64_t)(uintptr_t)node * 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i < n; i++) h = (h ^ (uint64_t)pcs[i]) * 0x100000001b3ull;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Counts one sample in the table: its slot, or a free one (open addressing); full: counted as dropped. */
+CPROF__NO_INSTRUMENT static void cprof__sample_count(cprof__sample_thread *s, const cprof__rnode *node,
+                                                     const uintptr_t *pcs, uint32_t n, uint64_t periods) {
+    uint32_t hash = cprof__sample_hash(node, pcs, n), mask = CPROF__SAMPLE_SLOTS - 1;
+    for (uint32_t probe = 0, slot = hash & mask; probe < CPROF__SAMPLE_SLOTS; probe++, slot = (slot + 1) & mask) {
+        cprof__sample_slot *e = &s->slots[slot];
+        uint64_t count = CPROF__LOAD(e->count);
+        if (count == 0) {
+            if (s->used * 4 >= CPROF__SAMPLE_SLOTS * 3) break; /* keep probes short: 3/4 full is full */
+            e->node = node, e->hash = hash, e->frames = n;
+            for (uint32_t i = 0; i < n; i++) e->pcs[i] = pcs[i];
+            s->used++;
+            CPROF__STORE_RELEASE(e->count, periods);
+            CPROF__STORE(s->taken, s->taken + periods);
+            return;
+        }
+        if (e->hash == hash && e->node == node && e->frames == n && memcmp(e->pcs, pcs, n * sizeof *pcs) == 0) {
+            CPROF__STORE(e->count, count + periods);
+            CPROF__STORE(s->taken, s->taken + periods);
+            return;
+        }
+    }
+    CPROF__STORE(s->dropped_full, s->dropped_full + periods);
+}
+
+/* The signal handler: async-signal-safe (no allocation, no lock, no library call but memcmp on the
+   table's own memory), errno kept. A sample counts the timer's periods it stands for: the kernel checks
+   CPU-time timers at its scheduler tick (often 4 ms), and reports the periods it could not signal
+   apart as the overrun. The scope is the one open when the signal came: the recorder's
+   depth moves only after its frame is complete (a release store), so stack[depth] is always whole,
+   also when the signal interrupts cprof's own enter or exit. */
+CPROF__NO_INSTRUMENT static void cprof__sample_handler(int signal_number, siginfo_t *info, void *context) {
+    int saved_errno = errno;
+    (void)signal_number;
+    uint64_t periods = 1u + (info && info->si_code == SI_TIMER && info->si_overrun > 0 ? (uint64_t)info->si_overrun : 0u);
+    cprof__recorder *r = cprof__this_thread;
+    cprof__sample_thread *s = r ? CPROF__LOAD_ACQUIRE(r->samples) : NULL;
+    if (!s) {
+        CPROF__ADD(cprof__sampler.dropped_no_thread, periods);
+        errno = saved_errno;
+        return;
+    }
+    uintptr_t pcs[CPROF__SAMPLE_FRAMES];
+    uint32_t n = cprof__sample_walk(r->stack_low, r->stack_high, context, pcs);
+    uint32_t depth = CPROF__LOAD_ACQUIRE(r->depth);
+    const cprof__rnode *node = CPROF__LOAD(r->stack[depth <= CPROF__MAX_DEPTH ? depth : 0].node);
+    cprof__sample_count(s, node, pcs, n, periods);
+    errno = saved_errno;
+}
+
+/* The calling thread's stack bounds, noted when its recorder is made; 0 when unknown (then samples
+   take only the PC). */
+static void cprof__stack_bounds(cprof__recorder *r) {
+    pthread_attr_t attributes;
+    void *base = NULL;
+    size_t size = 0;
+    if (cprof__pthread_getattr_np(pthread_self(), &attributes) != 0) return;
+    if (pthread_attr_getstack(&attributes, &base, &size) == 0 && base) {
+        r->stack_low = (uintptr_t)base;
+        r->stack_high = (uintptr_t)base + size;
+    }
+    pthread_attr_destroy(&attributes);
+}
+
+/* A timer on the thread's CPU clock (Linux: clock id ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED,
+   what pthread_getcpuclockid returns) signalling that thread alone (SIGEV_THREAD_ID). Raw system calls:
+   glibc's timer_create needs -lrt before 2.34, and its struct sigevent names the thread id only
+   under _GNU_SOURCE (the id follows sigev_notify in every layout). */
+static int cprof__sample_timer_start(cprof__sample_thread *s, uint64_t thread_id, uint32_t hz) {
+    struct sigevent event;
+    memset(&event, 0, sizeof event);
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = cprof__sampler.signal;
+    int tid = (int)thread_id;
+    memcpy((char *)&event.sigev_notify + sizeof event.sigev_notify, &tid, sizeof tid);
+    clockid_t clock = (clockid_t)((~(unsigned)tid << 3) | 6u);
+    int timer = -1;
+    if (syscall(SYS_timer_create, clock, &event, &timer) != 0) return -1;
+    struct itimerspec period;
+    memset(&period, 0, sizeof period);
+    period.it_interval.tv_nsec = period.it_value.tv_nsec = (long)(1000000000u / hz);
+    if (syscall(SYS_timer_settime, timer, 0, &period, NULL) != 0) {
+        syscall(SYS_timer_delete, timer);
+        return -1;
+    }
+    s->timer = timer;
+    return 0;
+}
+
+/* Starts sampling a live thread (its table made once, kept with its recorder). Under cprof__lock. */
+static void cprof__sample_thread_start(cprof__recorder *r) {
+    uint32_t hz = CPROF__LOAD(cprof__sampler.hz);
+    if (!hz || !r || CPROF__LOAD(r->exited) || r == cprof__g.exited) return;
+    cprof__sample_thread *s = r->samples;
+    if (s && s->timer >= 0) return;
+    if (!s) {
+        s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+        if (!s) {
+            CPROF__ADD(cprof__sampler.threads_unsampled, 1u);
+            return;
+        }
+        s->timer = -1;
+        CPROF__STORE_RELEASE(r->samples, s);
+    }
+    if (cprof__sample_timer_start(s, r->thread_id, hz)) CPROF__ADD(cprof__sampler.threads_unsampled, 1u);
+}
+
+/* Stops the thread's timer; a signal already on its way finds the table and still counts. */
+static void cprof__sample_thread_stop(cprof__recorder *r) {
+    cprof__sample_thread *s = r ? r->samples : NULL;
+    if (!s || s->timer < 0) return;
+    syscall(SYS_timer_delete, s->timer);
+    s->timer = -1;
+}
+
+/* The program's own handler for the signal wins: sampling then stays off and says why. */
+static int cprof__sample_install(void) {
+    if (cprof__sampler.handler_installed) return 0;
+    struct sigaction action, current;
+    if (sigaction(cprof__sampler.signal, NULL, &current) != 0) return -1;
+    if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) return -1;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = cprof__sample_handler;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(cprof__sampler.signal, &action, &cprof__sampler.previous) != 0) return -1;
+    cprof__sampler.handler_installed = 1;
+    return 0;
+}
+#else
+static void cprof__stack_bounds(cprof__recorder *r) { (void)r; }
+static void cprof__sample_thread_start(cprof__recorder *r) { (void)r; }
+static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
+#endif /* CPROF__SAMPLING */
+
+/* fork(): timers are not inherited; the child's one thread (the one that forked) gets a new one. */
+CPROF__UNUSED static void cprof__sample_fork_child(void) {
+    cprof__recorder *self = cprof__this_thread;
+    if (!self || !self->samples) return;
+    self->samples->timer = -1;
+    self->thread_id = cprof__thread_id();
+    cprof__mutex_lock(&cprof__lock);
+    cprof__sample_thread_start(self);
+    cprof__mutex_unlock(&cprof__lock);
+}
+
+/* An exited thread merged into "exited threads" takes its samples' scopes with it: they are counted. */
+static void cprof__sample_forget(cprof__recorder *r) {
+    cprof__sample_thread *s = r->samples;
+    if (!s) return;
+    for (uint32_t i = 0; i < CPROF__SAMPLE_SLOTS; i++) {
+        uint64_t count = CPROF__LOAD(s->slots[i].count);
+        if (count > s->slots[i].reset_base) cprof__sampler.dropped_exited += count - s->slots[i].reset_base;
+    }
+    cprof__sampler.dropped_exited += CPROF__LOAD(s->dropped_full);
+    memset(s->slots, 0, sizeof s->slots);
+    s->used = 0;
+    CPROF__STORE(s->taken, 0);
+    CPROF__STORE(s->dropped_full, 0);
+}
+
+int cprof_sample_start(unsigned hz) {
+    cprof__init();
+#if defined(CPROF__SAMPLING)
+    if (hz == 0 || hz > 100000 || cprof__g.forced_off) return -1;
+    if (!cprof__sampler.signal) cprof__sampler.signal = SIGPROF; /* called before cprof's constructor */
+    (void)cprof__recorder_get(); /* the caller is sampled even before its first scope */
+    cprof__mutex_lock(&cprof__lock);
+    int failed = cprof__sample_install();
+    if (!failed) {
+        CPROF__STORE(cprof__sampler.hz, (uint32_t)hz);
+        CPROF__STORE(cprof__sampler.rate_hz, (uint32_t)hz);
+        for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
+            if (!CPROF__LOAD(r->spare)) cprof__sample_thread_start(r);
+    }
+    cprof__mutex_unlock(&cprof__lock);
+    if (failed) {
+        cprof__message(NULL, 0, "sampling not started: the program handles signal %d itself (CPROF_SAMPLE_SIGNAL=N "
+                       "chooses another)", cprof__sampler.signal);
+        return -1;
+    }
+    return 0;
+#else
+    (void)hz;
+    cprof__message(NULL, 0, "sampling not started: it needs Linux on x86-64 or AArch64");
+    return -1;
+#endif
+}
+
+/* Stops every thread's timer; the samples taken stay in the profile. */
+void cprof_sample_stop(void) {
+    cprof__init();
+    cprof__mutex_lock(&cprof__lock);
+    CPROF__STORE(cprof__sampler.hz, 0u);
+    for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) cprof__sample_thread_stop(r);
+    cprof__mutex_unlock(&cprof__lock);
+}
+
+/* CPROF_SAMPLE=HZ (and CPROF_SAMPLE_SIGNAL=N) at program start. */
+#if !defined(CPROF__SAMPLING)
+__attribute__((constructor)) static void cprof__sample_at_startup(void) {
+    const char *hz = getenv("CPROF_SAMPLE");
+    if (hz && *hz && strcmp(hz, "0") != 0)
+        cprof__env_warn("CPROF_SAMPLE", hz, "CPU sampling needs Linux on x86-64 or AArch64 and, in the file with "
+                        "CPROF_IMPLEMENTATION, POSIX with the registers' names (_DEFAULT_SOURCE); not sampling");
+}
+#else
+__attribute__((constructor)) static void cprof__sample_at_startup(void) {
+    const char *hz = getenv("CPROF_SAMPLE"), *signal_name = getenv("CPROF_SAMPLE_SIGNAL");
+    char *end = NULL;
+    cprof__sampler.signal = SIGPROF;
+    if (signal_name && *signal_name) {
+        long number = strtol(signal_name, &end, 10);
+        if (*end || number < 1 || number >= 65 || number == SIGKILL || number == SIGSTOP)
+            cprof__env_warn("CPROF_SAMPLE_SIGNAL", signal_name, "not a signal number; using SIGPROF");
+        else
+            cprof__sampler.signal = (int)number;
+    }
+    if (!hz || !*hz) return;
+    long value = strtol(hz, &end, 10);
+#if defined(CPROF__SAMPLING)
+    if (getenv("CPROF_RECORD")) { /* preloaded by cprof record: this copy of cprof alone samples and writes */
+        cprof__init(); /* CPROF_OUT read */
+        const char *preload = getenv("CPROF_RECORD_LD_PRELOAD");
+        if (preload) setenv("LD_PRELOAD", preload, 1); /* what the program runs is not recorded */
+        else unsetenv("LD_PRELOAD");
+        unsetenv("CPROF_RECORD_LD_PRELOAD");
+        unsetenv("CPROF_RECORD");
+        unsetenv("CPROF_OUT"); /* nor written over by a cprof the program has in it (its constructors run later) */
+        unsetenv("CPROF_SAMPLE");
+    }
+#endif
+    if (*end || value < 1 || value > 100000) {
+        cprof__env_warn("CPROF_SAMPLE", hz, "not a rate from 1 to 100000 (samples per second of CPU); not sampling");
+        return;
+    }
+    if (cprof_sample_start((unsigned)value) != 0)
+        cprof__env_warn("CPROF_SAMPLE", hz, "sampling could not start (see the report's messages)");
+}
+#endif
+
+/* ==================================================================================================
    >>profile: the profile's storage: its string arena, its arrays and their growth, nodes, freeing
    ================================================================================================== */
 /* Strings of a profile live in chunks that the profile owns. */
@@ -6007,6 +6412,7 @@ static void cprof__accumulate_functions(cprof_profile *p) {
         cprof_function *fn = &p->functions[node->function];
         fn->calls += node->calls;
         fn->counted_calls += node->counted_calls;
+        fn->sampled = node->sampled && !fn->calls;
         fn->self_ns += node->self_ns;
         if (!node->nested) fn->total_ns += node->total_ns;
         if (node->calls && node->min_ns < fn->min_ns && (node->min_ns || node->max_ns)) fn->min_ns = node->min_ns;
@@ -6259,6 +6665,213 @@ static int cprof__compare_live_children(const void *a, const void *b) {
     return order;
 }
 
+/* --- >>sample's side of the capture: each thread's counted stacks named with the ELF reader and
+   grown into trees of sampled frames under the scope node that was open (cprof__capture_children
+   emits them after the node's scope children, so that the order stays depth-first). --- */
+enum { CPROF__KIND_SAMPLED = 4 };
+
+/* address -> site, for the process's life (under cprof__capture_lock): the frames' names, read once. */
+typedef struct cprof__address_map {
+    uintptr_t *keys;
+    uintptr_t *values; /* a site's address, or an index + 1 */
+    size_t capacity, count;
+} cprof__address_map;
+
+static cprof__address_map cprof__sample_pc_sites;     /* a sampled address -> its function's site */
+static cprof__address_map cprof__sample_symbol_sites; /* a symbol's name in its module -> its site */
+
+static uintptr_t *cprof__address_map_slot(cprof__address_map *map, uintptr_t key) {
+    if ((map->count + 1) * 2 > map->capacity) {
+        cprof__address_map bigger = {NULL, NULL, map->capacity ? map->capacity * 2 : 256, map->count};
+        bigger.keys = (uintptr_t *)cprof__alloc(bigger.capacity * sizeof *bigger.keys);
+        bigger.values = (uintptr_t *)cprof__alloc(bigger.capacity * sizeof *bigger.values);
+        if (!bigger.keys || !bigger.values) {
+            cprof__release(bigger.keys, bigger.capacity * sizeof *bigger.keys);
+            cprof__release(bigger.values, bigger.capacity * sizeof *bigger.values);
+            return NULL;
+        }
+        for (size_t i = 0; i < map->capacity; i++) {
+            if (!map->keys[i]) continue;
+            size_t slot = cprof__pointer_hash((const void *)map->keys[i]) & (bigger.capacity - 1);
+            while (bigger.keys[slot]) slot = (slot + 1) & (bigger.capacity - 1);
+            bigger.keys[slot] = map->keys[i];
+            bigger.values[slot] = map->values[i];
+        }
+        cprof__release(map->keys, map->capacity * sizeof *map->keys);
+        cprof__release(map->values, map->capacity * sizeof *map->values);
+        *map = bigger;
+    }
+    size_t slot = cprof__pointer_hash((const void *)key) & (map->capacity - 1);
+    while (map->keys[slot] && map->keys[slot] != key) slot = (slot + 1) & (map->capacity - 1);
+    if (!map->keys[slot]) map->keys[slot] = key, map->count++;
+    return &map->values[slot];
+}
+
+/* A site for a sampled function, kept until exit: its symbol (demangled), else module+0xoffset, else
+   the bare address; file: the module's file name. NULL when out of memory. */
+static const cprof_site *cprof__sample_site_new(const char *name, const char *module_file) {
+    size_t name_bytes = strlen(name) + 1, file_bytes = strlen(module_file) + 1;
+    cprof_site *site = (cprof_site *)cprof__alloc(sizeof *site + name_bytes + file_bytes);
+    if (!site) return NULL;
+    char *text = (char *)(site + 1);
+    memcpy(text, name, name_bytes);
+    memcpy(text + name_bytes, module_file, file_bytes);
+    site->name = site->function = text;
+    site->file = text + name_bytes;
+    site->line = 0;
+    site->kind = CPROF__KIND_SAMPLED;
+    return site;
+}
+
+/* The site of the function holding `pc` (a return address is looked up one byte back, in its call). */
+static const cprof_site *cprof__sample_site(uintptr_t pc, int is_return_address) {
+    uintptr_t address = is_return_address ? pc - 1 : pc;
+    uintptr_t *known = cprof__address_map_slot(&cprof__sample_pc_sites, address);
+    if (!known || *known) return known ? (const cprof_site *)*known : NULL;
+    char fallback[64];
+    const char *name = NULL, *module_file = "";
+    uintptr_t symbol_key = address;
+#if defined(CPROF__ELF)
+    pthread_mutex_lock(&cprof__auto_lock);
+    const cprof__auto_module *m = cprof__auto_module_of((const void *)address);
+    name = m ? cprof__auto_symbol_at(m, address) : NULL;
+    pthread_mutex_unlock(&cprof__auto_lock);
+    if (m) module_file = m->file_name;
+    if (name) symbol_key = (uintptr_t)name; /* one site per symbol, whatever address inside it */
+    else if (m) cprof__snprintf(fallback, sizeof fallback, "%s+0x%llx", m->file_name,
+                                (unsigned long long)(address - m->bias)), name = fallback;
+#endif
+    if (!name) cprof__snprintf(fallback, sizeof fallback, "0x%llx", (unsigned long long)address), name = fallback;
+    uintptr_t *by_symbol = cprof__address_map_slot(&cprof__sample_symbol_sites, symbol_key);
+    if (!by_symbol) return NULL;
+    if (!*by_symbol) {
+        char *demangled = NULL;
+        int status = -1;
+#if defined(CPROF__ELF)
+        if (strncmp(name, "_Z", 2) == 0 && cprof__cxa_demangle) demangled = cprof__cxa_demangle(name, NULL, NULL, &status);
+#endif
+        *by_symbol = (uintptr_t)cprof__sample_site_new(status == 0 && demangled ? demangled : name, module_file);
+        (free)(demangled);
+    }
+    /* the pc map may have grown meanwhile: look the slot up again */
+    known = cprof__address_map_slot(&cprof__sample_pc_sites, address);
+    if (known) *known = *by_symbol;
+    return (const cprof_site *)*by_symbol;
+}
+
+/* A frame of the sampled trees of one thread: roots hang under a scope node (or the thread's root). */
+typedef struct cprof__sample_frame {
+    const cprof__rnode *scope; /* the scope node this frame's tree hangs under */
+    const cprof_site *site;
+    uint32_t first_child, next_sibling;
+    uint64_t samples;          /* taken in this frame or in a frame it called */
+} cprof__sample_frame;
+
+typedef struct cprof__sample_forest {
+    cprof__sample_frame *frames;
+    size_t count, capacity;
+    cprof__address_map roots; /* scope node -> its index in first_root + 1 */
+    uint32_t *first_root;     /* per scope node with samples: its first root frame */
+    uint64_t *own_samples;    /* per scope node: samples in the scope's own function (its self time) */
+    size_t first_root_capacity, own_capacity, scopes;
+    double period_ns;
+} cprof__sample_forest;
+
+/* The scope node's entry in first_root and own_samples, made when new; CPROF_NONE when out of memory. */
+static uint32_t cprof__sample_scope(cprof__sample_forest *f, const cprof__rnode *scope) {
+    uintptr_t *slot = cprof__address_map_slot(&f->roots, (uintptr_t)scope);
+    if (!slot) return CPROF_NONE;
+    if (!*slot) { /* the map stores an index + 1, so that 0 stays "none" */
+        if (cprof__grow(&f->first_root, &f->first_root_capacity, f->scopes + 1, sizeof *f->first_root) ||
+            cprof__grow(&f->own_samples, &f->own_capacity, f->scopes + 1, sizeof *f->own_samples))
+            return CPROF_NONE;
+        f->first_root[f->scopes] = CPROF_NONE;
+        f->own_samples[f->scopes] = 0;
+        *slot = ++f->scopes;
+    }
+    return (uint32_t)(*slot - 1);
+}
+
+/* The frame under `parent` (CPROF_NONE: a root under `scope`) for `site`, made when new. */
+static uint32_t cprof__sample_child(cprof__sample_forest *f, const cprof__rnode *scope, uint32_t parent,
+                                    const cprof_site *site) {
+    uint32_t *link;
+    if (parent == CPROF_NONE) {
+        uint32_t entry = cprof__sample_scope(f, scope);
+        if (entry == CPROF_NONE) return CPROF_NONE;
+        link = &f->first_root[entry];
+    } else {
+        link = &f->frames[parent].first_child;
+    }
+    while (*link != CPROF_NONE && f->frames[*link].site != site) link = &f->frames[*link].next_sibling;
+    if (*link != CPROF_NONE) return *link;
+    int in_frames = f->frames && (uintptr_t)link >= (uintptr_t)f->frames &&
+                    (uintptr_t)link < (uintptr_t)f->frames + f->count * sizeof *f->frames;
+    size_t offset = in_frames ? (size_t)((uintptr_t)link - (uintptr_t)f->frames) : 0;
+    if (cprof__grow(&f->frames, &f->capacity, f->count + 1, sizeof *f->frames)) return CPROF_NONE;
+    if (in_frames) link = (uint32_t *)((char *)f->frames + offset); /* the array may have moved */
+    cprof__sample_frame *frame = &f->frames[f->count];
+    frame->scope = scope;
+    frame->site = site;
+    frame->first_child = frame->next_sibling = CPROF_NONE;
+    frame->samples = 0;
+    return *link = (uint32_t)f->count++;
+}
+
+/* The frames of one counted stack that belong under its scope: those called from the scope's function
+   (its innermost frame of that name), or the whole stack under a thread's root. When the function is
+   not on the stack (inlined, or a stack cut short) only the interrupted function is kept; when it is the
+   interrupted function, the sample is the scope's own (its node's `samples`). */
+static void cprof__sample_add(cprof__sample_forest *f, const cprof__rnode *scope, const uintptr_t *pcs,
+                              uint32_t n, uint64_t count) {
+    const cprof_site *sites[CPROF__SAMPLE_FRAMES];
+    uint32_t top = n; /* frames [0, top) go under the scope, the outermost first */
+    for (uint32_t i = 0; i < n; i++) {
+        sites[i] = cprof__sample_site(pcs[i], i > 0);
+        if (!sites[i]) return;
+    }
+    if (scope->site) {
+        const char *function = scope->site->function;
+        for (top = 0; top < n && strcmp(sites[top]->function, function) != 0; top++) {}
+        if (top == n) top = 1;
+    }
+    if (top == 0) {
+        uint32_t entry = cprof__sample_scope(f, scope);
+        if (entry != CPROF_NONE) f->own_samples[entry] += count;
+        return;
+    }
+    uint32_t parent = CPROF_NONE;
+    while (top-- > 0) {
+        parent = cprof__sample_child(f, scope, parent, sites[top]);
+        if (parent == CPROF_NONE) return;
+        f->frames[parent].samples += count;
+    }
+}
+
+/* The thread's samples as trees of frames, before its nodes are captured. */
+static void cprof__sample_forest_build(cprof__sample_forest *f, cprof__recorder *r, cprof_profile *p) {
+    cprof__sample_thread *s = CPROF__LOAD_ACQUIRE(r->samples);
+    if (!s) return;
+    for (uint32_t i = 0; i < CPROF__SAMPLE_SLOTS; i++) {
+        const cprof__sample_slot *e = &s->slots[i];
+        uint64_t count = CPROF__LOAD_ACQUIRE(e->count);
+        if (count <= CPROF__LOAD(e->reset_base)) continue;
+        count -= CPROF__LOAD(e->reset_base);
+        p->samples += count;
+        cprof__sample_add(f, e->node, e->pcs, e->frames, count);
+    }
+    p->samples_dropped += CPROF__LOAD(s->dropped_full);
+}
+
+static void cprof__sample_forest_free(cprof__sample_forest *f) {
+    cprof__release(f->frames, f->capacity * sizeof *f->frames);
+    cprof__release(f->roots.keys, f->roots.capacity * sizeof *f->roots.keys);
+    cprof__release(f->roots.values, f->roots.capacity * sizeof *f->roots.values);
+    cprof__release(f->first_root, f->first_root_capacity * sizeof *f->first_root);
+    cprof__release(f->own_samples, f->own_capacity * sizeof *f->own_samples);
+    memset(f, 0, sizeof *f);
+}
+
 typedef struct cprof__capture_state {
     cprof_profile *profile;
     cprof__site_map sites;
@@ -6266,7 +6879,59 @@ typedef struct cprof__capture_state {
     uint32_t thread;
     int failed;
     const char *thread_name; /* the profile's copy of the current thread's name */
+    cprof__sample_forest *samples; /* the current thread's sampled frames; NULL when none */
+    double sample_period_ns;       /* of the sampling rate; 0 when not sampling */
 } cprof__capture_state;
+
+static int cprof__compare_sample_frames(const void *a, const void *b) {
+    const cprof__sample_frame *x = *(const cprof__sample_frame *const *)a, *y = *(const cprof__sample_frame *const *)b;
+    int order = strcmp(x->site->name, y->site->name);
+    return order ? order : strcmp(x->site->file, y->site->file);
+}
+
+/* The sampled frames from `first` on (a sibling list) as nodes under `index`, sorted by name, each
+   followed by its own; `*previous` is the last child linked so far. Time: samples x the period. */
+static void cprof__capture_sampled(cprof__capture_state *c, uint32_t first, uint32_t index, uint32_t depth,
+                                   uint32_t *previous) {
+    cprof__sample_forest *f = c->samples;
+    size_t count = 0, capacity = 0;
+    const cprof__sample_frame **frames = NULL;
+    for (uint32_t i = first; i != CPROF_NONE; i = f->frames[i].next_sibling) {
+        if (cprof__grow((void *)&frames, &capacity, count + 1, sizeof *frames)) { c->failed = 1; break; }
+        frames[count++] = &f->frames[i];
+    }
+    if (count) qsort((void *)frames, count, sizeof *frames, cprof__compare_sample_frames);
+    for (size_t i = 0; i < count && !c->failed; i++) {
+        uint32_t site = cprof__site_index(c->profile, &c->sites, frames[i]->site);
+        cprof_node *node = site == CPROF_NONE ? NULL : cprof__add_node(c->profile);
+        if (!node || depth > CPROF__MAX_TREE_DEPTH) { c->failed = !node; break; }
+        uint32_t node_index = (uint32_t)(c->profile->node_count - 1);
+        node->site = site;
+        node->parent = index;
+        node->thread = c->thread;
+        node->depth = depth;
+        node->sampled = 1;
+        node->samples = frames[i]->samples;
+        node->total_ns = cprof__u64_rounded((double)frames[i]->samples * f->period_ns);
+        if (*previous == CPROF_NONE) c->profile->nodes[index].first_child = node_index;
+        else c->profile->nodes[*previous].next_sibling = node_index;
+        *previous = node_index;
+        uint32_t last = CPROF_NONE;
+        cprof__capture_sampled(c, frames[i]->first_child, node_index, depth + 1, &last);
+    }
+    cprof__release((void *)frames, capacity * sizeof *frames);
+}
+
+/* The sampled frames that hang under the live node `live` (captured as `index`). */
+static void cprof__capture_sampled_under(cprof__capture_state *c, const cprof__rnode *live, uint32_t index,
+                                         uint32_t depth, uint32_t *previous) {
+    cprof__sample_forest *f = c->samples;
+    if (!f || !f->scopes) return;
+    uintptr_t *slot = cprof__address_map_slot(&f->roots, (uintptr_t)live);
+    if (!slot || !*slot) return;
+    c->profile->nodes[index].samples = f->own_samples[*slot - 1];
+    cprof__capture_sampled(c, f->first_root[*slot - 1], index, depth, previous);
+}
 
 static uint64_t cprof__counter_time[2]; /* capture scratch (under the lock): enabled, running of outermost scopes */
 
@@ -6554,6 +7219,7 @@ static void cprof__capture_children(cprof__capture_state *c, cprof__rnode *live,
         previous = child_index;
     }
     cprof__release(children, capacity * sizeof *children);
+    if (!c->failed) cprof__capture_sampled_under(c, live, index, depth, &previous);
 }
 
 /* Scopes still running: their time so far is added, and each is named in a message. */
@@ -6649,8 +7315,15 @@ static void cprof__capture_thread(cprof__capture_state *c, cprof__recorder *r, c
     cprof__allocs_copy_node(root, &r->root);
     p->dropped_scopes += CPROF__LOAD(r->dropped);
     p->signal_scopes_dropped += CPROF__LOAD(r->signal_dropped);
+    cprof__sample_forest samples;
+    memset(&samples, 0, sizeof samples);
+    samples.period_ns = c->sample_period_ns;
+    cprof__sample_forest_build(&samples, r, p);
+    c->samples = &samples;
     cprof__capture_children(c, &r->root, root_index, 1);
     cprof__capture_timeline(c, r, root_index);
+    c->samples = NULL;
+    cprof__sample_forest_free(&samples);
     cprof__capture_open_frames(c, r, root_index, now);
     cprof__counters_capture_open(p, r, root_index);
 }
@@ -6853,6 +7526,9 @@ cprof_profile *cprof_capture(void) {
     p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
     cprof__counters_capture_begin(p);
     cprof__registry_snapshot snapshot = cprof__registry_copy(p);
+    p->sample_hz = CPROF__LOAD(cprof__sampler.rate_hz);
+    c.sample_period_ns = p->sample_hz ? 1e9 / (double)p->sample_hz : 0;
+    p->samples_dropped = CPROF__LOAD(cprof__sampler.dropped_no_thread) + cprof__sampler.dropped_exited;
     cprof__mutex_unlock(&cprof__lock);
     c.failed = cprof__bench_capture(p) || snapshot.failed;
     for (size_t i = 0; i < snapshot.count && !c.failed; i++) /* the trees, without the registry lock */
@@ -6946,6 +7622,13 @@ static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
     if (p->signal_scopes_dropped)
         cprof__buf_printf(b, "%llu scopes opened in signal handlers were not recorded (the signal interrupted cprof "
                           "itself)\n", (unsigned long long)p->signal_scopes_dropped);
+    if (p->sample_hz) { /* sampled frames: "N smp" in the calls column, "sampled" in the functions' */
+        char period[24];
+        cprof__buf_printf(b, "CPU sampling at %u Hz: %llu samples of %s of CPU time each in the tree", (unsigned)p->sample_hz,
+                          (unsigned long long)p->samples, cprof__duration(period, (uint64_t)(1e9 / p->sample_hz)));
+        if (p->samples_dropped) cprof__buf_printf(b, ", %llu dropped", (unsigned long long)p->samples_dropped);
+        cprof__buf_puts(b, "\n");
+    }
     cprof__report_compensation(b, p);
     cprof__report_counted(b, p);
 }
@@ -6997,7 +7680,7 @@ static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const
         const cprof_function *fn = &p->functions[i];
         const cprof_site_info *site = &p->sites[fn->site];
         char calls[32], t[24];
-        cprof__buf_pad_left(b, cprof__count(calls, fn->calls), 14);
+        cprof__buf_pad_left(b, fn->sampled ? "sampled" : cprof__count(calls, fn->calls), 14);
         uint64_t times[5] = {fn->total_ns, fn->self_ns, fn->avg_ns, fn->min_ns, fn->max_ns};
         int completed = fn->max_ns > 0; /* min and max exist only for calls that ended */
         int timed = fn->counted_calls == 0; /* a counted function has no average of its own */
@@ -7020,7 +7703,11 @@ static void cprof__report_tree_node(cprof__buf *b, const cprof_profile *p, const
     cprof__buf_textf(b, "  %6.1f%%", cprof__share(node->total_ns, p->run_ns));
     cprof__buf_pad_left(b, cprof__duration(t, node->total_ns), 12);
     cprof__buf_pad_left(b, cprof__duration(t, node->self_ns), 12);
-    cprof__buf_pad_left(b, cprof__count(calls, node->calls), 14);
+    if (node->sampled) { /* the calls column: its samples */
+        cprof__count(calls, node->samples);
+        strcat(calls, " smp");
+    }
+    cprof__buf_pad_left(b, node->sampled ? calls : cprof__count(calls, node->calls), 14);
     cprof__buf_puts(b, "  ");
     for (uint32_t d = 1; d < node->depth && d < CPROF__REPORT_MAX_INDENT; d++) cprof__buf_puts(b, "  ");
     if (node->depth > CPROF__REPORT_MAX_INDENT) cprof__buf_printf(b, "[%u] ", (unsigned)node->depth);
@@ -7332,7 +8019,7 @@ int cprof_report_print(FILE *out) {
 }
 
 /* ==================================================================================================
-   >>json: the profile file (format 1.1). Integers are written as integers, so every count and time
+   >>json: the profile file (format 1.2). Integers are written as integers, so every count and time
    survives a round trip; the doubles (timer_hz, running_ratio, sum_sq_ns2, the benchmarks' figures and
    samples) are printed with 17 significant digits in the C locale.
    ================================================================================================== */
@@ -7383,6 +8070,9 @@ static void cprof__json_header(cprof__buf *b, const cprof_profile *p) {
         cprof__buf_printf(b, "  \"signal_scopes_dropped\": %llu,\n", (unsigned long long)p->signal_scopes_dropped);
     if (p->auto_min_ns) /* since 1.2; written only with automatic instrumentation */
         cprof__buf_printf(b, "  \"auto_min_ns\": %llu,\n", (unsigned long long)p->auto_min_ns);
+    if (p->sample_hz) /* since 1.2; written only for a sampled run */
+        cprof__buf_printf(b, "  \"sampling\": {\"hz\": %u, \"samples\": %llu, \"dropped\": %llu},\n", (unsigned)p->sample_hz,
+                          (unsigned long long)p->samples, (unsigned long long)p->samples_dropped);
     const cprof_compensation *c = &p->compensation;
     if (!c->applied) return; /* since 1.1; written only when applied */
     cprof__buf_puts(b, "  \"compensation\": {\"inside_ns\": ");
@@ -7460,6 +8150,8 @@ static void cprof__json_nodes(cprof__buf *b, const cprof_profile *p) {
         cprof__buf_double(b, n->sum_sq_ns2);
         if (p->compensation.applied) cprof__buf_printf(b, ", \"raw_total_ns\": %llu", (unsigned long long)n->raw_total_ns);
         if (n->counted_calls) cprof__buf_printf(b, ", \"counted_calls\": %llu", (unsigned long long)n->counted_calls);
+        if (n->sampled) cprof__buf_printf(b, ", \"sampled\": 1, \"samples\": %llu", (unsigned long long)n->samples);
+        else if (n->samples) cprof__buf_printf(b, ", \"samples\": %llu", (unsigned long long)n->samples);
         if (p->allocs.tracked)
             cprof__buf_printf(b, ", \"alloc_count\": %llu, \"alloc_bytes\": %llu", (unsigned long long)n->alloc_self_count,
                               (unsigned long long)n->alloc_self_bytes);
@@ -8629,7 +9321,13 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
     char total_text[32], self_text[32], calls_text[32];
     double width = (double)value * f->scale, y = cprof__flame_y(f, level);
     int rgb[3];
+    const cprof_node *node = f->node < f->p->node_count ? &f->p->nodes[f->node] : NULL;
     cprof__flame_color(name, rgb);
+    if (node && node->sampled) { /* a frame from CPU sampling: the same hash in the cold family (blue to cyan) */
+        int red = rgb[0];
+        rgb[0] = rgb[2];
+        rgb[2] = red;
+    }
     cprof__buf_puts(f->out, "<g class=\"f\"><title>");
     cprof__xml_escape_string(f->out, name);
     cprof__buf_puts(f->out, "\n");
@@ -8640,8 +9338,14 @@ static void cprof__flame_frame(cprof__flame *f, const char *name, const char *fi
         cprof__buf_puts(f->out, ") ");
     }
     cprof__xml_escape_string(f->out, cprof__flame_metric_name(f)); /* a counter's name from the profile */
-    cprof__buf_printf(f->out, " total %s, self %s, %s call%s, %.2f%%", f->metric->format(total_text, value), f->metric->format(self_text, self),
-                      cprof__count(calls_text, calls), calls == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
+    if (node && node->sampled) /* no calls counted: its samples instead */
+        cprof__buf_printf(f->out, " total %s, self %s, sampled: %s sample%s, %.2f%%", f->metric->format(total_text, value),
+                          f->metric->format(self_text, self), cprof__count(calls_text, node->samples),
+                          node->samples == 1 ? "" : "s", 100.0 * (double)value / (double)f->total);
+    else
+        cprof__buf_printf(f->out, " total %s, self %s, %s call%s, %.2f%%", f->metric->format(total_text, value),
+                          f->metric->format(self_text, self), cprof__count(calls_text, calls), calls == 1 ? "" : "s",
+                          100.0 * (double)value / (double)f->total);
     if (f->paint) f->paint->paint_frame(f->paint->context, f->node, rgb, f->out);
     cprof__buf_puts(f->out, "</title>");
     cprof__buf_printf(f->out, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"%s/>",
@@ -9580,6 +10284,16 @@ static void cprof__load_compensation(cprof__json *j, uint32_t root, cprof_profil
     c->applied = !j->failed;
 }
 
+/* "sampling" (format 1.2; only for a sampled run): the rate, the samples in the tree, those dropped. */
+static void cprof__load_sampling(cprof__json *j, uint32_t root, cprof_profile *p) {
+    const cprof__json_value *object = cprof__json_member(j, root, "sampling");
+    if (!object || !cprof__json_require(j, root, "sampling", CPROF__JSON_OBJECT, "profile")) return;
+    uint32_t o = (uint32_t)(object - j->values);
+    p->sample_hz = (uint32_t)cprof__json_u64(j, o, "hz", "sampling", 100000);
+    p->samples = cprof__json_u64(j, o, "samples", "sampling", UINT64_MAX);
+    p->samples_dropped = cprof__json_u64(j, o, "dropped", "sampling", UINT64_MAX);
+}
+
 static void cprof__load_header(cprof__json *j, uint32_t root, cprof_profile *p) {
     const cprof__json_value *format = cprof__json_require(j, root, "format", CPROF__JSON_STRING, "profile");
     if (format && strcmp(format->text, "cprof profile") != 0)
@@ -9610,6 +10324,7 @@ static void cprof__load_header(cprof__json *j, uint32_t root, cprof_profile *p) 
     p->messages_dropped = cprof__json_u64(j, root, "messages_dropped", "profile", UINT64_MAX);
     p->profiler_bytes = cprof__json_u64(j, root, "profiler_bytes", "profile", UINT64_MAX);
     cprof__load_compensation(j, root, p);
+    cprof__load_sampling(j, root, p);
 }
 
 /* The elements of array member `key`, each an object; returns the count (0 on error). */
@@ -9703,6 +10418,10 @@ static void cprof__load_node(cprof__json *j, uint32_t e, cprof_profile *p, uint3
     if (cprof__json_member(j, e, "raw_total_ns")) n->raw_total_ns = cprof__json_u64(j, e, "raw_total_ns", "nodes[]", UINT64_MAX);
     if (cprof__json_member(j, e, "counted_calls")) /* since 1.2 */
         n->counted_calls = cprof__json_u64(j, e, "counted_calls", "nodes[]", n->calls);
+    if (cprof__json_member(j, e, "sampled")) /* since 1.2: a function seen by CPU sampling */
+        n->sampled = (uint32_t)cprof__json_u64(j, e, "sampled", "nodes[]", 1);
+    if (cprof__json_member(j, e, "samples")) /* since 1.2: a sampled frame's, or a scope's own samples */
+        n->samples = cprof__json_u64(j, e, "samples", "nodes[]", UINT64_MAX);
     if (cprof__json_member(j, e, "alloc_count")) { /* >>allocs; absent in files without tracking */
         n->alloc_self_count = cprof__json_u64(j, e, "alloc_count", "nodes[]", UINT64_MAX);
         n->alloc_self_bytes = cprof__json_u64(j, e, "alloc_bytes", "nodes[]", UINT64_MAX);
@@ -11677,10 +12396,15 @@ static void cprof__rule_slow_functions(cprof__analysis *a) {
         cprof_finding *x = cprof__finding_add(a, severity, CPROF_CATEGORY_SLOW_FUNCTION, fn,
                                               cprof__fraction(fn->self_ns, a->out->base_ns), fn->pct_self, threshold);
         if (!x) return;
-        x->description = cprof__analysis_text(
-            a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s call%s, %s per call", fn->pct_self, threshold,
-            cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns), cprof__count(calls, fn->calls),
-            fn->calls == 1 ? "" : "s", cprof__duration(avg, fn->avg_ns));
+        if (fn->sampled) /* seen by CPU sampling only: no calls counted */
+            x->description = cprof__analysis_text(
+                a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, estimated from CPU samples (not instrumented)",
+                fn->pct_self, threshold, cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns));
+        else
+            x->description = cprof__analysis_text(
+                a, "%.1f%% of the run in itself (over %.0f%%): %s of %s, %s call%s, %s per call", fn->pct_self, threshold,
+                cprof__duration(self, fn->self_ns), cprof__duration(run, p->run_ns), cprof__count(calls, fn->calls),
+                fn->calls == 1 ? "" : "s", cprof__duration(avg, fn->avg_ns));
         x->recommendation = cprof__analysis_text(
             a, "Make %s itself cheaper: a better algorithm or data structure (a hash table instead of a linear "
                "search, sorting once instead of scanning each time), less work per call, or fewer calls "
@@ -13054,6 +13778,24 @@ int cprof__test_compensate(cprof_profile *p, double inside_ns, double outside_ns
     return cprof__test_compensate_kinds(p, figures);
 }
 
+int cprof__test_sample_count(const uintptr_t *pcs, uint32_t frames, uint64_t periods) {
+#if defined(CPROF__SAMPLING)
+    cprof__recorder *r = cprof__recorder_get();
+    if (!r || frames == 0 || frames > CPROF__SAMPLE_FRAMES) return -1;
+    if (!r->samples) {
+        cprof__sample_thread *s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+        if (!s) return -1;
+        s->timer = -1;
+        CPROF__STORE_RELEASE(r->samples, s);
+    }
+    cprof__sample_count(r->samples, r->stack[r->depth].node, pcs, frames, periods);
+    return 0;
+#else
+    (void)pcs, (void)frames, (void)periods;
+    return -1;
+#endif
+}
+
 size_t cprof__test_children(uint32_t depth, size_t *table_slots) {
     const cprof__rnode *node = cprof__this_thread->stack[depth].node;
     *table_slots = node->child_index ? node->child_index->capacity : 0;
@@ -13075,6 +13817,9 @@ size_t cprof__test_textf(char *out, size_t size, const char *format, ...) {
    >>tool: the cprof command-line tool, compiled from this header with -DCPROF_IMPLEMENTATION -DCPROF_MAIN
    ================================================================================================== */
 #ifdef CPROF_MAIN
+#if defined(CPROF__SAMPLING)
+#include <sys/wait.h> /* record: waitpid */
+#endif
 static const char cprof__tool_help[] =
     "usage: cprof COMMAND [OPTIONS] PROFILE.json\n"
     "\n"
@@ -13116,6 +13861,9 @@ static const char cprof__tool_help[] =
     "  merge [--threads=name|apart] A.json B.json ...\n"
     "                      one profile of many runs, processes or hosts: counts and times summed per call\n"
     "                      path, threads with the same name merged (apart: kept); a profile every verb reads\n"
+    "  record [-F HZ] [-o PREFIX] -- PROGRAM ARGS...\n"
+    "                      run an unmodified program with CPU sampling (default 1000 Hz) preloaded\n"
+    "                      (libcprof-sample.so next to cprof or in ../lib); PREFIX.txt .json .folded .svg at its exit\n"
     "  help [COMMAND]      this text, or a command's options\n"
     "  --version           the version\n"
     "\n"
@@ -13642,6 +14390,69 @@ static const cprof__tool_option cprof__merge_options[] = {
                          "named \"NAME (run K)\""},
     {NULL, NULL, NULL}};
 
+#if defined(CPROF__SAMPLING) /* record: Linux, and a tool built with _DEFAULT_SOURCE (the Makefile's) */
+/* The sampling library next to the tool (the build directory) or in ../lib (an installed PREFIX/bin). */
+static int cprof__record_library(char *path, size_t size) {
+    char self[4096];
+    ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (length <= 0) return -1;
+    self[length] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    const char *places[2] = {"%s/libcprof-sample.so", "%s/../lib/libcprof-sample.so"};
+    for (int i = 0; i < 2; i++) {
+        cprof__snprintf(path, size, places[i], self);
+        if (access(path, R_OK) == 0) return 0;
+    }
+    return -1;
+}
+
+/* record: the program runs with the sampling library preloaded, CPROF_SAMPLE and CPROF_OUT set; the
+   library puts LD_PRELOAD back as it was (CPROF_RECORD_LD_PRELOAD) so that programs it runs in turn
+   are not recorded over its files. Exit status: the program's (128 + N when a signal ended it). */
+static int cprof__tool_record(int argc, char **argv) {
+    const char *hz = "1000", *prefix = "cprof";
+    int i = 0;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (!strcmp(argv[i], "-F") && i + 1 < argc) hz = argv[++i];
+        else if (!strcmp(argv[i], "-o") && i + 1 < argc) prefix = argv[++i];
+        else return cprof__tool_usage("record: unknown option '%s' (cprof record [-F HZ] [-o PREFIX] -- PROGRAM ARGS)", argv[i]);
+    }
+    if (i + 1 >= argc) return cprof__tool_usage("record: %s", "no program after --");
+    char *end = NULL;
+    long rate = strtol(hz, &end, 10);
+    if (*end || rate < 1 || rate > 100000) return cprof__tool_usage("record: -F %s: not a rate from 1 to 100000", hz);
+    char library[4200];
+    if (cprof__record_library(library, sizeof library)) {
+        fprintf(stderr, "cprof: record: libcprof-sample.so is neither next to cprof nor in ../lib (make builds it)\n");
+        return 1;
+    }
+    const char *before = getenv("LD_PRELOAD");
+    size_t bytes = strlen(library) + (before ? strlen(before) : 0) + 2;
+    char *preload = (char *)malloc(bytes);
+    if (!preload) return 1;
+    cprof__snprintf(preload, bytes, before && *before ? "%s:%s" : "%s", library, before ? before : "");
+    if (before) setenv("CPROF_RECORD_LD_PRELOAD", before, 1);
+    setenv("CPROF_RECORD", "1", 1);
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("CPROF_SAMPLE", hz, 1);
+    setenv("CPROF_OUT", prefix, 1);
+    free(preload);
+    pid_t child = fork();
+    if (child == 0) {
+        execvp(argv[i + 1], argv + i + 1);
+        fprintf(stderr, "cprof: record: %s: %s\n", argv[i + 1], strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) != child) return 1;
+    fprintf(stderr, "cprof: record: %s.txt %s.json %s.folded %s.svg\n", prefix, prefix, prefix, prefix);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+#endif /* CPROF__SAMPLING */
+
 static const cprof__tool_verb cprof__tool_verbs[] = {
     {"report", cprof__tool_report, "P.json", 1, 1, 0, "the text report: functions by self time, the call tree, "
      "counters, allocations", cprof__report_options},
@@ -13725,6 +14536,9 @@ int main(int argc, char **argv) {
         printf("cprof %s (profile format %d.%d)\n", CPROF_VERSION, CPROF__FORMAT_MAJOR, CPROF__FORMAT_MINOR);
         return 0;
     }
+#if defined(CPROF__SAMPLING)
+    if (!strcmp(command, "record")) return cprof__tool_record(argc - 2, argv + 2); /* its own arguments: -- PROGRAM */
+#endif
     const cprof__tool_verb *verb = cprof__tool_verb_find(command);
     if (verb) return cprof__tool_run(verb, argc - 2, argv + 2);
     if (!*command) {
@@ -13813,6 +14627,9 @@ int main(int argc, char **argv) {
 #undef CPROF__O_CLOEXEC
 #undef CPROF__QUARANTINE_BYTES
 #undef CPROF__REPORT_MAX_INDENT
+#undef CPROF__SAMPLE_FRAMES
+#undef CPROF__SAMPLE_SLOTS
+#undef CPROF__SAMPLING
 #undef CPROF__SIGNAL_FENCE
 #undef CPROF__STB_SPRINTF
 #undef CPROF__STORAGE_CHUNK_BYTES

@@ -1,0 +1,37 @@
+#!/bin/sh
+# cprof record on an unmodified program (examples/minivm.c, cprof compiled out, frame pointers kept):
+# the files appear, the report is a sampled one with the interpreter's functions named, the output of
+# the program is untouched, and LD_PRELOAD does not reach what the program runs. When perf works, both
+# name the same function as the one with the most self time (robust structure only: the shares are
+# bench/sample_vs_perf.sh's). Usage: tests/check_record.sh BUILD_DIR
+set -e
+build=$1
+dir=$build/check/record
+mkdir -p "$dir"
+rm -f "$dir"/vm.*
+gcc -std=c99 -O2 -g -fno-omit-frame-pointer -DCPROF_DISABLE examples/minivm.c -o "$dir/minivm" -lpthread -lm
+"$dir/minivm" 20 > "$dir/plain.out"
+"$build/cprof" record -F 5000 -o "$dir/vm" -- "$dir/minivm" 20 > "$dir/recorded.out"
+cmp "$dir/plain.out" "$dir/recorded.out"
+for f in txt json folded svg; do test -s "$dir/vm.$f"; done
+grep -q '^CPU sampling at 5000 Hz: [0-9]* samples' "$dir/vm.txt"
+grep -q '"sampled": 1' "$dir/vm.json"
+top=$("$build/cprof" stats "$dir/vm.json" | awk -F '\t' 'NR == 2 { print $1 }')
+echo "cprof record: most self time in $top"
+test "$top" = vm_run
+# The analyzer names the function nobody instrumented as the bottleneck.
+"$build/cprof" analyze "$dir/vm.json" | head -1 | grep -q 'bottleneck vm_run '
+# What the recorded program runs is not recorded: its environment has no LD_PRELOAD of ours.
+"$build/cprof" record -o "$dir/env" -- sh -c 'echo "LD_PRELOAD=${LD_PRELOAD:-}"' > "$dir/env.out"
+grep -qx 'LD_PRELOAD=' "$dir/env.out"
+# Exit status: the program's.
+status=0; "$build/cprof" record -o "$dir/status" -- sh -c 'exit 3' || status=$?
+test "$status" = 3
+if ! command -v perf >/dev/null 2>&1; then echo "SKIP perf comparison: perf is not installed"; exit 0; fi
+if ! perf record -q -e cpu-clock -F 5000 -o "$dir/perf.data" "$dir/minivm" 20 > /dev/null 2> "$dir/perf.err"; then
+  echo "SKIP perf comparison: perf record -e cpu-clock does not work here: $(tail -1 "$dir/perf.err")"; exit 0
+fi
+perf_top=$(perf report -i "$dir/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+  awk '/^ *[0-9.]+%/ { print $3; exit }')
+echo "perf record -e cpu-clock: most self time in $perf_top"
+test "$perf_top" = "$top"

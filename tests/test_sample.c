@@ -1,0 +1,273 @@
+/* CPU sampling (cprof_sample_start): samples land under the scope that was open, named from the ELF
+   symbol tables, as frames marked sampled whose time is samples x the period; every sample counted is
+   either in the tree or counted as dropped; the JSON, the report, the flame graph and the folded
+   stacks show them; a program's own SIGPROF handler wins; a fork() child
+   samples its thread; cprof_sample_stop stops. Structure and exact counts only: the shares measured
+   against the truth are bench/sample_shares.sh's (timing is not asserted here). */
+#include "../cprof.h"
+#include "check.h"
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { HZ = 5000, FEED_STACKS = 2000, FEED_KEPT = 1536 /* 3/4 of the table's 2048 slots */ };
+
+
+static double thread_cpu_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Not inlined and not a tail call, so that each keeps a frame of its own on the stack (the Makefile
+   compiles this test with -fno-omit-frame-pointer). */
+__attribute__((noinline)) void busy_a(double seconds) {
+    unsigned long sink = 0; /* in a register: nothing a sanitizer instruments */
+    double end = thread_cpu_seconds() + seconds;
+    do {
+        for (int i = 0; i < 200000; i++) {
+            sink += (unsigned long)i * 7u;
+            __asm__ __volatile__("" : "+r"(sink));
+        }
+    } while (thread_cpu_seconds() < end);
+    __asm__ __volatile__("" ::: "memory");
+}
+
+__attribute__((noinline)) void busy_b(double seconds) {
+    unsigned long sink = 0;
+    busy_a(0); /* one round at least, then its own loop */
+    double end = thread_cpu_seconds() + seconds;
+    do {
+        for (int i = 0; i < 200000; i++) {
+            sink += (unsigned long)i * 3u;
+            __asm__ __volatile__("" : "+r"(sink));
+        }
+    } while (thread_cpu_seconds() < end);
+    __asm__ __volatile__("" ::: "memory");
+}
+
+__attribute__((noinline)) static void run_outer(double seconds) {
+    CPROF_SCOPE("outer");
+    busy_a(0.5 * seconds);
+    busy_b(0.5 * seconds);
+    __asm__ __volatile__("" ::: "memory");
+}
+
+/* Scopes entered and left as fast as possible while the signals come: they land inside cprof's own
+   entry and exit. Counts must stay exact and every sample must hang under one of these scopes. */
+__attribute__((noinline)) static void stress(double seconds, uint64_t *rounds) {
+    volatile unsigned long sink = 0;
+    (void)sink;
+    double end = thread_cpu_seconds() + seconds;
+    CPROF_SCOPE("stress");
+    do {
+        for (int i = 0; i < 1000; i++) {
+            CPROF_SCOPE("stress inner");
+            CPROF_BEGIN("stress begin");
+            sink += (unsigned long)i;
+            CPROF_END();
+        }
+        (*rounds)++;
+    } while (thread_cpu_seconds() < end);
+}
+
+static void *worker(void *unused) {
+    (void)unused;
+    cprof_thread_name("worker");
+    run_outer(0.15);
+    return NULL;
+}
+
+/* Fake stacks built from two real addresses: stack i has 11 frames, frame k busy_a or busy_b by bit k. */
+static void *feeder(void *unused) {
+    (void)unused;
+    cprof_thread_name("feeder");
+    uintptr_t a = (uintptr_t)&busy_a + 2, b = (uintptr_t)&busy_b + 2, pcs[11];
+    for (int i = 0; i < FEED_STACKS; i++) {
+        for (int k = 0; k < 11; k++) pcs[k] = (i >> k) & 1 ? b : a;
+        if (cprof__test_sample_count(pcs, 11, 1) != 0) return (void *)1;
+    }
+    return NULL;
+}
+
+static int sampled_child(const cprof_profile *p, uint32_t node, const char *name, uint64_t *samples) {
+    for (uint32_t c = p->nodes[node].first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling)
+        if (p->nodes[c].sampled && strncmp(p->sites[p->nodes[c].site].name, name, strlen(name)) == 0) {
+            *samples = p->nodes[c].samples;
+            return 1;
+        }
+    return 0;
+}
+
+static uint32_t scope_node(const cprof_profile *p, uint32_t thread, const char *name) {
+    for (uint32_t i = 0; i < p->node_count; i++)
+        if (p->nodes[i].thread == thread && p->nodes[i].site != CPROF_NONE && !p->nodes[i].sampled &&
+            strcmp(p->sites[p->nodes[i].site].name, name) == 0)
+            return i;
+    return CPROF_NONE;
+}
+
+static uint32_t thread_named(const cprof_profile *p, const char *name) {
+    for (uint32_t t = 0; t < p->thread_count; t++)
+        if (strcmp(p->threads[t].name, name) == 0) return t;
+    return CPROF_NONE;
+}
+
+/* Every sampled node: no calls, time = samples x period, at least its children's samples; the samples
+   of the sampled frames right under scopes or roots and the scopes' own samples add up to the
+   profile's count exactly. */
+static void check_sampled_nodes(const cprof_profile *p) {
+    uint64_t top = 0;
+    for (uint32_t i = 0; i < p->node_count; i++) {
+        const cprof_node *n = &p->nodes[i];
+        if (!n->sampled) top += n->samples;
+        if (!n->sampled) continue;
+        uint64_t children = 0;
+        for (uint32_t c = n->first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling) {
+            CHECK(p->nodes[c].sampled);
+            children += p->nodes[c].samples;
+        }
+        CHECK_EQ_U64(n->calls, 0);
+        CHECK(n->samples > 0 && n->samples >= children);
+        CHECK_EQ_U64(n->total_ns, n->samples * (1000000000u / HZ));
+        if (!p->nodes[n->parent].sampled) top += n->samples;
+    }
+    CHECK_EQ_U64(top, p->samples);
+}
+
+static void on_own_signal(int signal_number) { (void)signal_number; }
+
+static void check_own_handler_wins(void) {
+    struct sigaction own, old;
+    memset(&own, 0, sizeof own);
+    own.sa_handler = on_own_signal;
+    sigaction(SIGPROF, &own, &old);
+    CHECK(cprof_sample_start(HZ) == -1);
+    cprof_profile *p = cprof_capture();
+    int said = 0;
+    for (size_t i = 0; i < p->message_count; i++) said |= strstr(p->messages[i].text, "handles signal") != NULL;
+    CHECK(said);
+    CHECK_EQ_U64(p->sample_hz, 0);
+    cprof_profile_free(p);
+    sigaction(SIGPROF, &old, NULL);
+}
+
+/* A fork() child: its timer is new (timers are not inherited) and its thread is sampled. */
+static void check_fork_child_samples(void) {
+#ifdef CHECK_FORK_UNSAFE_ALLOCATOR
+    return;
+#endif
+    if (getenv("CHECK_UNDER_VALGRIND")) return; /* valgrind does not deliver the child's timer signals */
+    pid_t child = fork();
+    if (child == 0) {
+        { CPROF_SCOPE("child"); busy_a(0.03); }
+        cprof_profile *p = cprof_capture();
+        uint32_t node = scope_node(p, 0, "child");
+        uint64_t samples = 0;
+        _exit(node != CPROF_NONE && sampled_child(p, node, "busy_a", &samples) && samples > 0 ? 0 : 1);
+    }
+    int status = -1;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+int main(void) {
+    check_own_handler_wins();
+    pthread_t thread;
+    void *fed = (void *)1;
+    CHECK(pthread_create(&thread, NULL, feeder, NULL) == 0 && pthread_join(thread, &fed) == 0);
+    CHECK(fed == NULL);
+    CHECK(cprof_sample_start(HZ) == 0);
+    CHECK(pthread_create(&thread, NULL, worker, NULL) == 0);
+    run_outer(0.15);
+    CHECK(pthread_join(thread, NULL) == 0);
+    uint64_t rounds = 0;
+    stress(0.05, &rounds);
+    check_fork_child_samples();
+    cprof_sample_stop();
+    { CPROF_SCOPE("after stop"); busy_a(0.02); }
+
+    cprof_profile *p = cprof_capture();
+    CHECK_EQ_U64(p->sample_hz, HZ);
+    CHECK_EQ_U64(p->samples_dropped, FEED_STACKS - FEED_KEPT);
+    check_sampled_nodes(p);
+    /* "outer" has its functions under it, named, with samples, on each thread. (Each thread gets only
+       some 40 signals: the kernel checks CPU timers at its tick. A signal that lands in a system call
+       made from a function is shown under the vDSO's frame instead, so one function may miss out on a
+       thread; both threads together show both.) */
+    const char *threads[2] = {"main", "worker"};
+    uint64_t a_total = 0, b_total = 0;
+    for (int t = 0; t < 2; t++) {
+        uint32_t node = scope_node(p, thread_named(p, threads[t]), "outer");
+        uint64_t a = 0, b = 0;
+        CHECK(node != CPROF_NONE);
+        if (node == CPROF_NONE) continue;
+        sampled_child(p, node, "busy_a", &a);
+        sampled_child(p, node, "busy_b", &b);
+        CHECK(a + b > 0);
+        a_total += a, b_total += b;
+    }
+    CHECK(a_total > 0 && b_total > 0);
+    uint32_t feeder_thread = thread_named(p, "feeder"), feed_total = 0;
+    CHECK(feeder_thread != CPROF_NONE);
+    for (uint32_t c = feeder_thread == CPROF_NONE ? CPROF_NONE : p->nodes[p->threads[feeder_thread].root].first_child;
+         c != CPROF_NONE; c = p->nodes[c].next_sibling)
+        feed_total += (uint32_t)p->nodes[c].samples; /* the whole stacks under the root: no scope was open */
+    CHECK_EQ_U64(feed_total, FEED_KEPT);
+    uint32_t stress_node = scope_node(p, 0, "stress"), inner = scope_node(p, 0, "stress inner");
+    CHECK(inner != CPROF_NONE && p->nodes[inner].calls == rounds * 1000);
+    CHECK(stress_node != CPROF_NONE && p->nodes[stress_node].calls == 1);
+    uint32_t after = scope_node(p, 0, "after stop");
+    CHECK(after != CPROF_NONE && p->nodes[after].first_child == CPROF_NONE);
+
+    /* The flame graph: sampled frames say so in their tooltip; the folded stacks run through them. */
+    FILE *svg = tmpfile(), *folded = tmpfile();
+    static char text[1 << 20]; /* the feeder's 1,536 stacks come first */
+    CHECK(svg && folded);
+    if (svg && folded) {
+        CHECK(cprof_flamegraph_write(p, svg, NULL) == 0 && cprof_folded_write(p, folded, NULL) == 0);
+        rewind(svg);
+        text[fread(text, 1, sizeof text - 1, svg)] = '\0';
+        CHECK_CONTAINS(text, " sample");
+        CHECK_CONTAINS(text, "sampled: ");
+        rewind(folded);
+        text[fread(text, 1, sizeof text - 1, folded)] = '\0';
+        CHECK_CONTAINS(text, "outer;busy_");
+    }
+    if (svg) fclose(svg);
+    if (folded) fclose(folded);
+
+    char path[] = "/tmp/cprof_test_sample_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    cprof_profile *loaded = NULL;
+    CHECK(cprof_save(p, path) == 0 && cprof_load(path, &loaded) == 0);
+    if (loaded) {
+        CHECK_EQ_U64(loaded->format_minor, 2);
+        CHECK_EQ_U64(loaded->sample_hz, p->sample_hz);
+        CHECK_EQ_U64(loaded->samples, p->samples);
+        CHECK_EQ_U64(loaded->samples_dropped, p->samples_dropped);
+        CHECK_EQ_U64(loaded->node_count, p->node_count);
+        for (uint32_t i = 0; i < p->node_count && i < loaded->node_count; i++) {
+            CHECK_EQ_U64(loaded->nodes[i].sampled, p->nodes[i].sampled);
+            CHECK_EQ_U64(loaded->nodes[i].samples, p->nodes[i].samples);
+        }
+        char live[4096], again[4096];
+        cprof_report_options o = cprof_report_defaults();
+        o.max_functions = 8;
+        cprof_report_format(p, live, sizeof live, &o);
+        cprof_report_format(loaded, again, sizeof again, &o);
+        CHECK_CONTAINS(again, "CPU sampling at 5000 Hz");
+        CHECK_CONTAINS(again, " smp ");
+        CHECK_EQ_STR(strstr(live, "CPU sampling"), strstr(again, "CPU sampling"));
+    }
+    unlink(path);
+    cprof_profile_free(loaded);
+    cprof_profile_free(p);
+    CHECK_DONE();
+}
