@@ -80,6 +80,10 @@
            into one immutable cprof_profile. Scopes still open are included with their time so far and
            listed as messages. Never NULL (an empty profile when recording is off). Free it with
            cprof_profile_free().
+       cprof_profile *cprof_leak_check(void)
+           cprof_capture() with the leak check (see ALLOCATIONS): each site's live blocks split into
+           definitely lost, indirectly lost, possibly lost and still reachable (allocs.leak_checked = 1).
+           CPROF_OUT's report at exit makes the same check. Call it while other threads are quiet.
        void cprof_profile_free(cprof_profile *profile)         NULL is allowed.
        int  cprof_report_write(const cprof_profile *, FILE *, const cprof_report_options *)
            The text report; options NULL = cprof_report_defaults(). 0 on success, -1 on a write error.
@@ -259,8 +263,9 @@
        LargeAllocation a single allocation >= large_alloc_bytes at a site (its largest); High at 16x, else Medium
        TemporaryAllocations  >= temporary_alloc_count blocks freed before the thread's next allocation, and
                        >= temporary_alloc_pct of the site's; Medium at 100x the count, else Low
-       Leak            blocks of a site still allocated at capture; High from leak_high_bytes, Medium from 1/16
-                       of it, else Low
+       Leak            blocks of a site definitely or indirectly lost (leak check; without it: still allocated
+                       at capture); High from leak_high_bytes, Medium from 1/16 of it, else Low; only
+                       possibly lost: Low; still reachable: no finding
                        The allocation rules need CPROF_WRAP_MALLOC; not checked (and said so) without it. Their
                        bound is the own time of the scope the site is in; a leak's is 1 (memory, not time).
 
@@ -350,7 +355,15 @@
        CPROF_TRACK_ALLOCS_INTO(cprof_alloc_counts *out) { ... }   the same, stored in *out.
        cprof_alloc_counts cprof_thread_allocs(void)   allocations, bytes, frees, freed_bytes of the calling
                               thread so far.
-       int cprof_leaks_write(const cprof_profile *, FILE *)   blocks live at capture by site, largest first.
+       int cprof_leaks_write(const cprof_profile *, FILE *)   blocks live at capture by site, lost first.
+       Leak check (cprof_leak_check(), and CPROF_OUT at exit), as valgrind memcheck's: the roots (writable
+       segments of the executable and libraries, the calling thread's TLS; on request also its stack from
+       the caller up and its callee-saved registers) are scanned for aligned words pointing at a live block's
+       start (reachable) or inside it (possibly), then the blocks reached, transitively; of the blocks not
+       reached, the first of each group is definitely lost, what it reaches indirectly lost. Not scanned:
+       other threads' stacks, mmap'd memory, untracked blocks (a block pointed to only from one shows as
+       lost); hidden pointers (tagged, XORed) are not seen. Per site lost_count/bytes, indirect_..., possible_...;
+       still reachable is the rest of live_count/bytes (allocs.reachable_blocks/bytes).
        Profile: allocs (cprof_alloc_totals), alloc_sites (sorted by bytes), free_problems (kind
        CPROF_FREE_UNKNOWN, CPROF_FREE_DOUBLE or CPROF_FREE_POSSIBLE_DOUBLE, origin = the allocation
        site); flame graph metrics
@@ -520,6 +533,11 @@ typedef struct cprof_alloc_site {
     uint64_t peak_live_bytes;        /* the most this site had allocated at once */
     uint64_t temporary; /* blocks freed before the thread made any other allocation (heaptrack's definition) */
     uint64_t max_bytes; /* the largest single allocation at this site */
+    /* The leak check (cprof_leak_check(), CPROF_OUT at exit): how the live blocks were reached. The rest
+       of live_count / live_bytes is still reachable (in use, not a leak). All 0 when not checked. */
+    uint64_t lost_count, lost_bytes;         /* definitely lost: no pointer to the block anywhere scanned */
+    uint64_t indirect_count, indirect_bytes; /* indirectly lost: pointed to only from lost blocks */
+    uint64_t possible_count, possible_bytes; /* possibly lost: reached only through pointers into its middle */
 } cprof_alloc_site;
 
 #define CPROF_ALLOC_HISTOGRAM 65 /* sizes 0, 1, 2-3, 4-7, ..., 2^63 and up */
@@ -534,6 +552,12 @@ typedef struct cprof_alloc_totals {
     uint64_t unknown_frees, double_frees; /* double frees: certain ones, not passed on */
     uint64_t possible_double_frees;       /* of an address freed before and not held since: passed on */
     uint64_t size_histogram[CPROF_ALLOC_HISTOGRAM]; /* [0]: size 0; [k]: 2^(k-1) to 2^k - 1 bytes */
+    uint32_t leak_checked;            /* 1 when the live blocks were classified (the sites' lost_... figures) */
+    uint32_t leak_scan_failed;        /* 1 when the check could not run (out of memory, no roots): all reachable */
+    uint64_t lost_blocks, lost_bytes;         /* sums of the sites' figures (see cprof_alloc_site) */
+    uint64_t indirect_blocks, indirect_bytes;
+    uint64_t possible_blocks, possible_bytes;
+    uint64_t reachable_blocks, reachable_bytes; /* live - the three above: in use at the check */
 } cprof_alloc_totals;
 
 /* What the calling thread allocated so far through the tracker (see CPROF_TRACK_ALLOCS). */
@@ -698,7 +722,8 @@ typedef struct cprof_finding {
     double speedup_bound;    /* Amdahl: 1 / (1 - p), the most that making it free speeds the run up (INFINITY at p = 1) */
     double measure;          /* the figure the rule compared with its threshold (a %, a count, ns, a rate) */
     double threshold;        /* that threshold */
-    uint64_t count, bytes;   /* allocation findings: the site's allocations and bytes (Leak: still allocated) */
+    uint64_t count, bytes;   /* allocation findings: the site's allocations and bytes (Leak: lost when the
+                                leak check ran, else still allocated) */
     const char *scope;       /* allocation findings: the scope path the site is in ("main > load"); "" otherwise */
     const char *caller;      /* HotLoop: the caller that calls it most; "" otherwise */
     const char *description; /* the evidence, in numbers */
@@ -787,6 +812,7 @@ typedef struct cprof_bench_options {
 } cprof_bench_options;
 
 cprof_profile *cprof_capture(void);
+cprof_profile *cprof_leak_check(void);
 void cprof_profile_free(cprof_profile *profile);
 int cprof_save(const cprof_profile *profile, const char *path);
 int cprof_load(const char *path, cprof_profile **profile);
@@ -3469,6 +3495,249 @@ static void cprof__fork_child(void) {
     cprof__fork_child_alone();
 }
 
+/* --- the leak check: the live blocks classified as memcheck does (cprof_leak_check, CPROF_OUT at exit).
+   Roots are scanned word by word (aligned): the writable segments (data, bss, GOT) of the executable
+   and of every loaded library, the calling thread's thread-local storage of each of them, its stack
+   from the caller of cprof_leak_check up, and its callee-saved registers. A word equal to a block's
+   start makes it reachable, a word inside it possibly reachable; the contents of every block reached
+   are scanned the same way, transitively. Of the blocks never reached, the first in address order of
+   each group pointed to only by others is definitely lost, the others indirectly lost. At exit (CPROF_OUT)
+   the stack and registers are not scanned: main has returned or exit() was called, so every frame of
+   the program has ended (memcheck scans what is left of the stack, where an old pointer may survive
+   and make a lost block look reachable). Not scanned:
+   other threads' stacks and registers, memory from mmap, and blocks allocated where the tracker does not
+   see them (another file, a library): a block whose only pointer lives there shows as lost. A pointer
+   kept hidden (tagged, XORed, compressed) is not seen. Costs time proportional to the roots and the live
+   heap, and a 32-byte entry per live block while it runs. --- */
+#if defined(CPROF__LINUX) && defined(__ELF__) && defined(__GNUC__) && (defined(CPROF__X86_64) || defined(CPROF__AARCH64))
+#define CPROF__LEAK_SCAN 1
+#include <elf.h>
+#include <setjmp.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h> /* client requests: silence memcheck's reports on the scan's own reads */
+#endif
+#endif
+#if defined(__clang__)
+#define CPROF__SCAN_RAW __attribute__((noinline, no_sanitize("address", "thread", "memory", "hwaddress")))
+#else
+#define CPROF__SCAN_RAW __attribute__((noinline, no_sanitize_address, no_sanitize_thread))
+#endif
+
+/* glibc's struct dl_phdr_info, bound by symbol name as >>auto does (it is declared only under _GNU_SOURCE). */
+struct cprof__loaded_module {
+    uintptr_t bias;
+    const char *path;
+    const Elf64_Phdr *segments;
+    uint16_t segment_count;
+    unsigned long long adds, subs;
+    size_t tls_module;
+    void *tls_data; /* the calling thread's copy of the module's thread-local storage; NULL if none yet */
+};
+int cprof__dl_iterate_modules(int (*callback)(struct cprof__loaded_module *, size_t, void *), void *data)
+    __asm__("dl_iterate_phdr");
+int cprof__pthread_getattr(pthread_t thread, pthread_attr_t *attributes) __asm__("pthread_getattr_np");
+#endif
+
+enum { CPROF__UNREACHED = 0, CPROF__INDIRECT = 1, CPROF__POSSIBLE = 2, CPROF__REACHABLE = 3 };
+
+typedef struct cprof__leak_roots { /* taken by cprof_leak_check() before any frame that may hold an address */
+#if defined(CPROF__LEAK_SCAN)
+    jmp_buf registers;
+#endif
+    uintptr_t stack_low;
+    int at_exit; /* every frame of the program has ended: its stack and registers are not scanned */
+} cprof__leak_roots;
+
+typedef struct cprof__live_block {
+    uintptr_t start;
+    size_t size;
+    const cprof__asite *site;
+    uint32_t state, group; /* group: the first lost block that reached it (CPROF_NONE: none yet) */
+} cprof__live_block;
+
+typedef struct cprof__leak_scan {
+    cprof__live_block *blocks; /* every live block, by address */
+    size_t count, capacity;
+    uint32_t *pending;         /* blocks reached whose contents are still to scan */
+    size_t pending_count, pending_capacity;
+    uint32_t group;            /* while grouping the unreached: the lost block being followed */
+    int failed;
+} cprof__leak_scan;
+
+static void cprof__leak_add_block(cprof__leak_scan *s, uintptr_t hidden, size_t size, const cprof__asite *site) {
+    if (!hidden || s->failed) return;
+    if (cprof__grow(&s->blocks, &s->capacity, s->count + 1, sizeof *s->blocks)) { s->failed = 1; return; }
+    cprof__live_block *b = &s->blocks[s->count++];
+    b->start = ~hidden;
+    b->size = size;
+    b->site = site;
+    b->state = CPROF__UNREACHED;
+    b->group = CPROF_NONE;
+}
+
+static int cprof__compare_live_blocks(const void *a, const void *b) {
+    uintptr_t x = ((const cprof__live_block *)a)->start, y = ((const cprof__live_block *)b)->start;
+    return (x > y) - (x < y);
+}
+
+/* Every thread's live blocks (young slots and old table, each thread under its lock), by address. */
+static void cprof__leak_collect(cprof__leak_scan *s) {
+    CPROF__EACH_ALLOC_THREAD(r, t) {
+        cprof__spin_lock(&t->lock);
+        for (size_t i = 0; i < CPROF__YOUNG_SLOTS; i++) {
+            cprof__block b;
+            cprof__young_load(&t->young[i], &b);
+            cprof__leak_add_block(s, b.hidden, b.size, b.site);
+        }
+        for (size_t i = 0; i < t->old_capacity; i++) cprof__leak_add_block(s, t->old[i].hidden, t->old[i].size, t->old[i].site);
+        cprof__spin_unlock(&t->lock);
+    }
+    if (s->count) qsort(s->blocks, s->count, sizeof *s->blocks, cprof__compare_live_blocks);
+}
+
+/* The block `word` points into (its start, or inside it), or CPROF_NONE. A block of size 0 is pointed
+   to only by its start. */
+static uint32_t cprof__leak_find(const cprof__leak_scan *s, uintptr_t word) {
+    size_t low = 0, high = s->count;
+    if (!high || word < s->blocks[0].start || word >= s->blocks[high - 1].start + s->blocks[high - 1].size + 1) return CPROF_NONE;
+    while (high - low > 1) { /* the last block starting at or below `word` */
+        size_t middle = low + (high - low) / 2;
+        if (s->blocks[middle].start <= word) low = middle;
+        else high = middle;
+    }
+    const cprof__live_block *b = &s->blocks[low];
+    return b->start <= word && (word == b->start || word - b->start < b->size) ? (uint32_t)low : CPROF_NONE;
+}
+
+static void cprof__leak_push(cprof__leak_scan *s, uint32_t index) {
+    if (cprof__grow(&s->pending, &s->pending_capacity, s->pending_count + 1, sizeof *s->pending)) { s->failed = 1; return; }
+    s->pending[s->pending_count++] = index;
+}
+
+/* A word found in a root or a reached block: its block becomes reachable (a pointer to its start) or
+   possibly reachable (into its middle), and is scanned in turn the first time it is reached. While
+   grouping the unreached blocks (s->group set), it joins the group of the lost block being followed. */
+static void cprof__leak_word(cprof__leak_scan *s, uintptr_t word) {
+    uint32_t index = cprof__leak_find(s, word);
+    if (index == CPROF_NONE) return;
+    cprof__live_block *b = &s->blocks[index];
+    if (s->group != CPROF_NONE) {
+        if (b->state != CPROF__UNREACHED || index == s->group) return;
+        int first = b->group == CPROF_NONE;
+        b->state = CPROF__INDIRECT; /* a lost block met earlier joins this group, with what it reached */
+        b->group = s->group;
+        if (first) cprof__leak_push(s, index);
+        return;
+    }
+    uint32_t state = word == b->start ? CPROF__REACHABLE : CPROF__POSSIBLE;
+    if (b->state >= state) return;
+    int first = b->state == CPROF__UNREACHED;
+    b->state = state;
+    if (first) cprof__leak_push(s, index);
+}
+
+#if defined(CPROF__LEAK_SCAN)
+/* Reads memory the program owns word by word, the uninitialised and the sanitizers' poisoned parts too:
+   no sanitizer instruments it, and memcheck (when its header was found at build time) is told to look away. */
+CPROF__SCAN_RAW static void cprof__leak_scan_range(cprof__leak_scan *s, uintptr_t low, uintptr_t high) {
+    uintptr_t word_size = sizeof(uintptr_t);
+    for (uintptr_t at = (low + word_size - 1) & ~(word_size - 1); at + word_size <= high && !s->failed; at += word_size)
+        cprof__leak_word(s, *(const volatile uintptr_t *)at);
+}
+
+/* The blocks reached and not scanned yet, until none is left. */
+static void cprof__leak_follow(cprof__leak_scan *s) {
+    while (s->pending_count && !s->failed) {
+        const cprof__live_block *b = &s->blocks[s->pending[--s->pending_count]];
+        cprof__leak_scan_range(s, b->start, b->start + b->size);
+    }
+}
+
+static int cprof__leak_module(struct cprof__loaded_module *m, size_t size, void *data) {
+    cprof__leak_scan *s = (cprof__leak_scan *)data;
+    for (uint16_t k = 0; k < m->segment_count; k++) {
+        const Elf64_Phdr *segment = &m->segments[k];
+        if (segment->p_type == PT_LOAD && (segment->p_flags & PF_W))
+            cprof__leak_scan_range(s, m->bias + segment->p_vaddr, m->bias + segment->p_vaddr + segment->p_memsz);
+        else if (segment->p_type == PT_TLS && size >= sizeof *m && m->tls_data)
+            cprof__leak_scan_range(s, (uintptr_t)m->tls_data, (uintptr_t)m->tls_data + segment->p_memsz);
+    }
+    return 0;
+}
+
+/* The roots: modules' writable segments and this thread's TLS, its registers, its stack. -1 when the
+   stack's bounds are unknown. */
+static int cprof__leak_scan_roots(cprof__leak_scan *s, const cprof__leak_roots *roots) {
+    if (roots->at_exit) {
+        cprof__dl_iterate_modules(cprof__leak_module, s);
+        return 0;
+    }
+    pthread_attr_t attributes;
+    void *stack = NULL;
+    size_t stack_size = 0;
+    if (cprof__pthread_getattr(pthread_self(), &attributes) != 0) return -1;
+    int failed = pthread_attr_getstack(&attributes, &stack, &stack_size);
+    pthread_attr_destroy(&attributes);
+    if (failed || roots->stack_low < (uintptr_t)stack || roots->stack_low > (uintptr_t)stack + stack_size) return -1;
+    cprof__dl_iterate_modules(cprof__leak_module, s);
+    cprof__leak_scan_range(s, (uintptr_t)&roots->registers, (uintptr_t)(&roots->registers + 1));
+    cprof__leak_scan_range(s, roots->stack_low, (uintptr_t)stack + stack_size);
+    return 0;
+}
+
+/* Marks every block from the roots, then groups the unreached ones (memcheck's "cliques"). */
+static int cprof__leak_mark(cprof__leak_scan *s, const cprof__leak_roots *roots) {
+#if defined(VALGRIND_DISABLE_ERROR_REPORTING)
+    VALGRIND_DISABLE_ERROR_REPORTING;
+#endif
+    s->group = CPROF_NONE;
+    int failed = cprof__leak_scan_roots(s, roots);
+    cprof__leak_follow(s);
+    for (size_t i = 0; i < s->count && !failed && !s->failed; i++) {
+        if (s->blocks[i].state != CPROF__UNREACHED || s->blocks[i].group != CPROF_NONE) continue;
+        s->group = s->blocks[i].group = (uint32_t)i;
+        cprof__leak_scan_range(s, s->blocks[i].start, s->blocks[i].start + s->blocks[i].size);
+        cprof__leak_follow(s);
+    }
+#if defined(VALGRIND_ENABLE_ERROR_REPORTING)
+    VALGRIND_ENABLE_ERROR_REPORTING;
+#endif
+    return failed || s->failed ? -1 : 0;
+}
+#else
+static int cprof__leak_mark(cprof__leak_scan *s, const cprof__leak_roots *roots) {
+    (void)s, (void)roots;
+    return -1;
+}
+#endif
+
+/* Adds each classified block to its site in the profile (capture_index: the site's sorted position). */
+static void cprof__leak_count(cprof_profile *p, const cprof__leak_scan *s) {
+    for (size_t i = 0; i < s->count; i++) {
+        const cprof__live_block *b = &s->blocks[i];
+        uint32_t index = b->site ? b->site->capture_index : CPROF_NONE;
+        if (index >= p->alloc_site_count) continue;
+        cprof_alloc_site *site = &p->alloc_sites[index];
+        if (b->state == CPROF__UNREACHED) site->lost_count++, site->lost_bytes += b->size;
+        else if (b->state == CPROF__INDIRECT) site->indirect_count++, site->indirect_bytes += b->size;
+        else if (b->state == CPROF__POSSIBLE) site->possible_count++, site->possible_bytes += b->size;
+    }
+}
+
+/* The leak check of a capture, under the registry lock, after the sites are sorted. Other threads keep
+   running: a block they free meanwhile may be read after its free (call it when they are quiet). */
+static void cprof__leak_check_capture(cprof_profile *p, const cprof__leak_roots *roots) {
+    cprof__leak_scan s;
+    memset(&s, 0, sizeof s);
+    cprof__leak_collect(&s);
+    if (s.failed || cprof__leak_mark(&s, roots)) p->allocs.leak_scan_failed = 1;
+    else cprof__leak_count(p, &s);
+    p->allocs.leak_checked = 1;
+    cprof__release(s.blocks, s.capacity * sizeof *s.blocks);
+    cprof__release(s.pending, s.pending_capacity * sizeof *s.pending);
+}
+
 /* ==================================================================================================
    >>scopes: a thread's recorder created at its first scope and marked at its exit, start-up from
    the environment, scope enter and exit (the hot path), recording on and off, reset
@@ -5198,6 +5467,13 @@ static int cprof__alloc_sort_sites(cprof_profile *p) {
     return 0;
 }
 
+/* What the leak check did not find lost is still reachable (also after loading a profile). */
+static void cprof__alloc_reachable(cprof_alloc_totals *a) {
+    if (!a->leak_checked) return;
+    a->reachable_blocks = cprof__difference(a->live_blocks, a->lost_blocks + a->indirect_blocks + a->possible_blocks);
+    a->reachable_bytes = cprof__difference(a->live_bytes, a->lost_bytes + a->indirect_bytes + a->possible_bytes);
+}
+
 static void cprof__alloc_capture_totals(cprof_profile *p) {
     cprof_alloc_totals *a = &p->allocs;
     for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
@@ -5214,7 +5490,11 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
         a->live_blocks += s->live_count;
         a->live_bytes += s->live_bytes;
         a->temporary += s->temporary;
+        a->lost_blocks += s->lost_count, a->lost_bytes += s->lost_bytes;
+        a->indirect_blocks += s->indirect_count, a->indirect_bytes += s->indirect_bytes;
+        a->possible_blocks += s->possible_count, a->possible_bytes += s->possible_bytes;
     }
+    cprof__alloc_reachable(a);
     for (size_t i = 0; i < p->free_problem_count; i++) {
         uint32_t kind = p->free_problems[i].kind;
         if (kind == CPROF_FREE_DOUBLE) a->double_frees += p->free_problems[i].count;
@@ -5231,8 +5511,9 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
     pthread_mutex_unlock(&cprof__peak_lock);
 }
 
-/* Called by the capture, under the registry lock, after every thread's tree. */
-static int cprof__allocs_capture(cprof_profile *p) {
+/* Called by the capture, under the registry lock, after every thread's tree; with the leak check
+   when `roots` is set (cprof_leak_check). */
+static int cprof__allocs_capture(cprof_profile *p, const cprof__leak_roots *roots) {
     p->allocs.peak_node = CPROF_NONE;
     if (!CPROF__LOAD(cprof__a.used)) return 0;
     p->allocs.tracked = 1;
@@ -5243,6 +5524,7 @@ static int cprof__allocs_capture(cprof_profile *p) {
         }
         if (!problems && cprof__alloc_sort_sites(p)) return -1;
     }
+    if (roots) cprof__leak_check_capture(p, roots);
     cprof__alloc_capture_totals(p);
     return 0;
 }
@@ -5497,7 +5779,7 @@ static int cprof__capture_compensate(cprof_profile *p, double hz) {
     return 0;
 }
 
-cprof_profile *cprof_capture(void) {
+static cprof_profile *cprof__capture_with(const cprof__leak_roots *roots) {
     cprof__init();
     cprof_profile *p = cprof__profile_new();
     if (!p) return NULL;
@@ -5521,7 +5803,7 @@ cprof_profile *cprof_capture(void) {
         cprof__capture_thread(&c, snapshot.recorders[i], snapshot.names[i], now);
     cprof__registry_snapshot_free(&snapshot);
     pthread_mutex_lock(&cprof__lock);
-    if (!c.failed && cprof__allocs_capture(p)) c.failed = 1;
+    if (!c.failed && cprof__allocs_capture(p, roots)) c.failed = 1;
     p->signal_scopes_dropped += CPROF__LOAD(cprof__g.signal_dropped_early);
     cprof__capture_messages(p);
     cprof__capture_budgets(p);
@@ -5538,6 +5820,20 @@ cprof_profile *cprof_capture(void) {
         return NULL;
     }
     return p;
+}
+
+cprof_profile *cprof_capture(void) { return cprof__capture_with(NULL); }
+
+/* Not inlined: its frame is where the scan of the stack starts, above every frame of the capture, so
+   that the block addresses the check itself handles are not taken for the program's pointers. */
+CPROF__COLD cprof_profile *cprof_leak_check(void) {
+    cprof__leak_roots roots;
+    memset(&roots, 0, sizeof roots);
+#if defined(CPROF__LEAK_SCAN)
+    (void)setjmp(roots.registers); /* the callee-saved registers, which may hold the caller's pointers */
+#endif
+    roots.stack_low = (uintptr_t)&roots;
+    return cprof__capture_with(&roots);
 }
 
 /* ==================================================================================================
@@ -5840,32 +6136,65 @@ static void cprof__report_free_problems(cprof__buf *b, const cprof_profile *p) {
     }
 }
 
+/* Lost bytes (definitely, then indirectly) first when the leak check ran, else live bytes. */
 static int cprof__compare_leaks(const void *a, const void *b) {
     const cprof_alloc_site *x = *(const cprof_alloc_site *const *)a, *y = *(const cprof_alloc_site *const *)b;
+    uint64_t lost_x = x->lost_bytes + x->indirect_bytes, lost_y = y->lost_bytes + y->indirect_bytes;
+    if (lost_x != lost_y) return lost_x > lost_y ? -1 : 1;
     if (x->live_bytes != y->live_bytes) return x->live_bytes > y->live_bytes ? -1 : 1;
     return cprof__compare_alloc_sites(x, y);
 }
 
-/* Blocks still allocated at capture, by site, the largest first. */
+static void cprof__report_leak_site(cprof__buf *b, const cprof_profile *p, const cprof_alloc_site *s) {
+    char n1[32], n2[32];
+    if (p->allocs.leak_checked && !p->allocs.leak_scan_failed) {
+        const uint64_t figures[4][2] = {{s->lost_count, s->lost_bytes}, {s->indirect_count, s->indirect_bytes},
+                                        {s->possible_count, s->possible_bytes},
+                                        {cprof__difference(s->live_count, s->lost_count + s->indirect_count + s->possible_count),
+                                         cprof__difference(s->live_bytes, s->lost_bytes + s->indirect_bytes + s->possible_bytes)}};
+        for (int k = 0; k < 4; k++) {
+            cprof__buf_pad_left(b, cprof__count(n1, figures[k][0]), 9);
+            cprof__buf_pad_left(b, cprof__byte_count(n2, figures[k][1]), 13);
+        }
+        cprof__buf_puts(b, " ");
+    } else {
+        cprof__buf_pad_left(b, cprof__count(n1, s->live_count), 10);
+        cprof__buf_textf(b, " blocks %s", cprof__byte_count(n2, s->live_bytes));
+    }
+    cprof__buf_textf(b, "  %s:%u %s, in ", s->file, (unsigned)s->line, s->function);
+    cprof__buf_text_scope_path(b, p, s->node);
+    cprof__buf_puts(b, "\n");
+}
+
+/* The heading: without the leak check every live block; with it, lost apart from still reachable. */
+static void cprof__report_leak_totals(cprof__buf *b, const cprof_alloc_totals *a) {
+    char n1[32], n2[32];
+    if (!a->leak_checked || a->leak_scan_failed) {
+        cprof__buf_textf(b, "Leaks: %s blocks, %s still allocated at capture%s\n", cprof__count(n1, a->live_blocks),
+                          cprof__byte_count(n2, a->live_bytes),
+                          a->leak_scan_failed ? " (the leak check could not scan the roots: nothing classified)" : "");
+        return;
+    }
+    cprof__buf_textf(b, "Leaks: %s blocks, %s definitely lost\n", cprof__count(n1, a->lost_blocks), cprof__byte_count(n2, a->lost_bytes));
+    cprof__buf_textf(b, "  indirectly lost: %s blocks, %s\n", cprof__count(n1, a->indirect_blocks), cprof__byte_count(n2, a->indirect_bytes));
+    cprof__buf_textf(b, "  possibly lost:   %s blocks, %s\n", cprof__count(n1, a->possible_blocks), cprof__byte_count(n2, a->possible_bytes));
+    cprof__buf_textf(b, "  still reachable: %s blocks, %s (in use at capture, not a leak)\n", cprof__count(n1, a->reachable_blocks),
+                      cprof__byte_count(n2, a->reachable_bytes));
+    cprof__buf_puts(b, "   definitely lost     indirectly lost       possibly lost     still reachable  site\n");
+}
+
+/* Blocks still allocated at capture, by site: the lost ones first. */
 static void cprof__report_leaks(cprof__buf *b, const cprof_profile *p) {
     size_t count = 0, capacity = 0;
     const cprof_alloc_site **leaks = NULL;
-    char n1[32], n2[32];
     for (size_t i = 0; i < p->alloc_site_count; i++) {
         if (!p->alloc_sites[i].live_count) continue;
         if (cprof__grow(&leaks, &capacity, count + 1, sizeof *leaks)) { b->failed = 1; break; }
         leaks[count++] = &p->alloc_sites[i];
     }
     if (count) qsort(leaks, count, sizeof *leaks, cprof__compare_leaks);
-    cprof__buf_textf(b, "Leaks: %s blocks, %s still allocated at capture\n", cprof__count(n1, p->allocs.live_blocks),
-                      cprof__byte_count(n2, p->allocs.live_bytes));
-    for (size_t i = 0; i < count; i++) {
-        cprof__buf_pad_left(b, cprof__count(n1, leaks[i]->live_count), 10);
-        cprof__buf_textf(b, " blocks %s  %s:%u %s, in ", cprof__byte_count(n2, leaks[i]->live_bytes), leaks[i]->file,
-                          (unsigned)leaks[i]->line, leaks[i]->function);
-        cprof__buf_text_scope_path(b, p, leaks[i]->node);
-        cprof__buf_puts(b, "\n");
-    }
+    cprof__report_leak_totals(b, &p->allocs);
+    for (size_t i = 0; i < count; i++) cprof__report_leak_site(b, p, leaks[i]);
     cprof__release(leaks, capacity * sizeof *leaks);
 }
 
@@ -6082,7 +6411,8 @@ static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profil
     cprof__buf_puts(b, "\n  ]");
 }
 
-static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_alloc_site *sites, size_t count) {
+static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_alloc_site *sites, size_t count,
+                                    int leak_checked) {
     cprof__buf_printf(b, ",\n    \"%s\": [", key);
     for (size_t i = 0; i < count; i++) {
         const cprof_alloc_site *s = &sites[i];
@@ -6095,10 +6425,17 @@ static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_
         cprof__buf_puts(b, ", \"origin\": ");
         cprof__buf_index(b, s->origin);
         cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu, \"live_count\": %llu, \"live_bytes\": %llu, "
-                             "\"peak_live_bytes\": %llu, \"temporary\": %llu, \"max_bytes\": %llu}",
+                             "\"peak_live_bytes\": %llu, \"temporary\": %llu, \"max_bytes\": %llu",
                           (unsigned long long)s->count, (unsigned long long)s->bytes, (unsigned long long)s->live_count,
                           (unsigned long long)s->live_bytes, (unsigned long long)s->peak_live_bytes,
                           (unsigned long long)s->temporary, (unsigned long long)s->max_bytes);
+        if (leak_checked) /* only then: older files and unchecked profiles have none */
+            cprof__buf_printf(b, ", \"lost_count\": %llu, \"lost_bytes\": %llu, \"indirect_count\": %llu, "
+                                 "\"indirect_bytes\": %llu, \"possible_count\": %llu, \"possible_bytes\": %llu",
+                              (unsigned long long)s->lost_count, (unsigned long long)s->lost_bytes,
+                              (unsigned long long)s->indirect_count, (unsigned long long)s->indirect_bytes,
+                              (unsigned long long)s->possible_count, (unsigned long long)s->possible_bytes);
+        cprof__buf_puts(b, "}");
     }
     cprof__buf_puts(b, count ? "\n    ]" : "]");
 }
@@ -6122,8 +6459,16 @@ static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
     for (int k = 0; k < CPROF_ALLOC_HISTOGRAM; k++)
         cprof__buf_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)a->size_histogram[k]);
     cprof__buf_puts(b, "]");
-    cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count);
-    cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count);
+    if (a->leak_checked) /* the sums and whether the roots could be scanned; reachable = live - the rest */
+        cprof__buf_printf(b, ",\n    \"leak_check\": {\"scan_failed\": %u, \"lost_blocks\": %llu, \"lost_bytes\": %llu, "
+                             "\"indirect_blocks\": %llu, \"indirect_bytes\": %llu, \"possible_blocks\": %llu, "
+                             "\"possible_bytes\": %llu, \"reachable_blocks\": %llu, \"reachable_bytes\": %llu}",
+                          (unsigned)a->leak_scan_failed, (unsigned long long)a->lost_blocks, (unsigned long long)a->lost_bytes,
+                          (unsigned long long)a->indirect_blocks, (unsigned long long)a->indirect_bytes,
+                          (unsigned long long)a->possible_blocks, (unsigned long long)a->possible_bytes,
+                          (unsigned long long)a->reachable_blocks, (unsigned long long)a->reachable_bytes);
+    cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count, (int)a->leak_checked);
+    cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count, 0);
     cprof__buf_puts(b, "},\n");
 }
 
@@ -7670,6 +8015,30 @@ static void cprof__load_budgets(cprof__json *j, uint32_t root, cprof_profile *p)
     }
 }
 
+/* A site's leak check figures (written only by a profile whose live blocks were classified). */
+static void cprof__load_leak_figures(cprof__json *j, uint32_t e, const char *key, cprof_alloc_site *s) {
+    static const char *const names[] = {"lost_count", "lost_bytes", "indirect_count", "indirect_bytes", "possible_count",
+                                        "possible_bytes"};
+    uint64_t *fields[] = {&s->lost_count, &s->lost_bytes, &s->indirect_count, &s->indirect_bytes, &s->possible_count,
+                          &s->possible_bytes};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *fields[i] = cprof__json_u64(j, e, names[i], key, UINT64_MAX);
+}
+
+/* "leak_check" in "allocations": absent when the live blocks were not classified. */
+static void cprof__load_leak_check(cprof__json *j, uint32_t o, cprof_alloc_totals *a) {
+    static const char *const names[] = {"lost_blocks", "lost_bytes", "indirect_blocks", "indirect_bytes", "possible_blocks",
+                                        "possible_bytes", "reachable_blocks", "reachable_bytes"};
+    uint64_t *fields[] = {&a->lost_blocks, &a->lost_bytes, &a->indirect_blocks, &a->indirect_bytes, &a->possible_blocks,
+                          &a->possible_bytes, &a->reachable_blocks, &a->reachable_bytes};
+    const cprof__json_value *object = cprof__json_member(j, o, "leak_check");
+    if (!object) return;
+    uint32_t c = cprof__json_require(j, o, "leak_check", CPROF__JSON_OBJECT, "allocations") ? (uint32_t)(object - j->values) : 0;
+    if (!c) return;
+    a->leak_checked = 1;
+    a->leak_scan_failed = (uint32_t)cprof__json_u64(j, c, "scan_failed", "leak_check", 1);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *fields[i] = cprof__json_u64(j, c, names[i], "leak_check", UINT64_MAX);
+}
+
 static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char *key, cprof_profile *p, int problems) {
     const cprof__json_value *array = cprof__json_require(j, object, key, CPROF__JSON_ARRAY, "allocations");
     for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) {
@@ -7688,6 +8057,7 @@ static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char 
         s->peak_live_bytes = cprof__json_u64(j, e, "peak_live_bytes", key, UINT64_MAX);
         s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
         if (cprof__json_member(j, e, "max_bytes")) s->max_bytes = cprof__json_u64(j, e, "max_bytes", key, UINT64_MAX);
+        if (cprof__json_member(j, e, "lost_count")) cprof__load_leak_figures(j, e, key, s);
     }
 }
 
@@ -7707,6 +8077,7 @@ static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) 
         a->possible_double_frees = cprof__json_u64(j, o, "possible_double_frees", "allocations", UINT64_MAX);
     if (j->failed || !o) return;
     a->tracked = 1;
+    cprof__load_leak_check(j, o, a);
     a->peak_node = cprof__json_index(j, o, "peak_node", "allocations", p->node_count);
     const cprof__json_value *histogram = cprof__json_require(j, o, "size_histogram", CPROF__JSON_ARRAY, "allocations");
     uint32_t k = 0;
@@ -9069,17 +9440,33 @@ static void cprof__rule_temporary(cprof__analysis *a, const cprof_alloc_site *s)
            "allocated outside the loop and reused.", s->function);
 }
 
-/* Leak: blocks still allocated at capture, per site. */
+/* Leak: per site, the blocks the leak check found lost (definitely, and indirectly through them), High
+   from leak_high_bytes; blocks reached only through pointers into their middle are a Low finding, and
+   blocks still reachable none (in use at capture). A profile without the check: every live block. */
 static void cprof__rule_leak(cprof__analysis *a, const cprof_alloc_site *s) {
-    if (!s->live_count) return;
-    int severity = (double)s->live_bytes >= a->o.leak_high_bytes ? CPROF_SEVERITY_HIGH
-                   : (double)s->live_bytes >= a->o.leak_high_bytes / 16 ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
-    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_LEAK, s, (double)s->live_bytes, a->o.leak_high_bytes);
+    const cprof_alloc_totals *t = &a->p->allocs;
+    int classified = t->leak_checked && !t->leak_scan_failed;
+    uint64_t blocks = classified ? s->lost_count + s->indirect_count : s->live_count;
+    uint64_t bytes = classified ? s->lost_bytes + s->indirect_bytes : s->live_bytes;
+    int possible_only = classified && !blocks && s->possible_count;
+    if (possible_only) blocks = s->possible_count, bytes = s->possible_bytes;
+    if (!blocks) return;
+    int severity = possible_only ? CPROF_SEVERITY_LOW
+                   : (double)bytes >= a->o.leak_high_bytes ? CPROF_SEVERITY_HIGH
+                   : (double)bytes >= a->o.leak_high_bytes / 16 ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_LEAK, s, (double)bytes, a->o.leak_high_bytes);
     if (!x) return;
-    char live[32], bytes[32], count[32];
-    x->description = cprof__analysis_text(a, "%s block%s (%s) allocated at %s:%u still allocated at capture, of %s made there, in %s",
-                                          cprof__count(live, s->live_count), s->live_count == 1 ? "" : "s",
-                                          cprof__byte_count(bytes, s->live_bytes), s->file, (unsigned)s->line,
+    x->count = blocks; /* the lost ones, not every live block */
+    x->bytes = bytes;
+    char live[32], amount[32], count[32];
+    const char *how = !classified ? "still allocated at capture"
+                      : possible_only ? "possibly lost (reached only through pointers into their middle)"
+                      : s->indirect_count && !s->lost_count ? "indirectly lost (pointed to only from lost blocks)"
+                      : s->indirect_count ? "definitely or indirectly lost"
+                                          : "definitely lost (no pointer to them left)";
+    x->description = cprof__analysis_text(a, "%s block%s (%s) allocated at %s:%u %s, of %s made there, in %s",
+                                          cprof__count(live, blocks), blocks == 1 ? "" : "s",
+                                          cprof__byte_count(amount, bytes), s->file, (unsigned)s->line, how,
                                           cprof__count(count, s->count), x->scope);
     x->recommendation = cprof__analysis_text(
         a, "Free what %s allocates here when it is no longer needed: follow each block to its owner and free it "
@@ -9538,7 +9925,10 @@ static void cprof__output_names(size_t k, char path[4200], char temporary[4200])
 CPROF__UNUSED static void cprof__write_outputs_at_exit(void) {
     char path[4200], temporary[4200];
     size_t written = 0;
-    cprof_profile *p = cprof_capture();
+    cprof__leak_roots roots; /* the exit report tells lost blocks from those still reachable */
+    memset(&roots, 0, sizeof roots);
+    roots.at_exit = 1;
+    cprof_profile *p = cprof__capture_with(&roots);
     if (!p) {
         fprintf(stderr, "cprof: out of memory capturing the profile for CPROF_OUT\n");
         return;
@@ -10140,6 +10530,7 @@ int main(int argc, char **argv) {
 #undef CPROF__JSON_HERE
 #undef CPROF__JSON_MAX_DEPTH
 #undef CPROF__KEY
+#undef CPROF__LEAK_SCAN
 #undef CPROF__LIKELY
 #undef CPROF__LINUX
 #undef CPROF__LIVE_STEP
@@ -10160,6 +10551,7 @@ int main(int argc, char **argv) {
 #undef CPROF__OUTPUT_FILES
 #undef CPROF__QUARANTINE_BYTES
 #undef CPROF__REPORT_MAX_INDENT
+#undef CPROF__SCAN_RAW
 #undef CPROF__SIGNAL_FENCE
 #undef CPROF__STORAGE_CHUNK_BYTES
 #undef CPROF__STORE
