@@ -328,7 +328,8 @@
        malloc_usable_size unchanged); the thread that allocated a block keeps its size and site, the newest
        in a cache only it writes (a free on the same thread takes no lock), older ones in a table behind
        the thread's lock; their memory counts as the profiler's (cprof_memory_bytes).
-       Recorded: per allocation site (file:line, function, enclosing scope node, per thread) count, bytes,
+       Recorded: per allocation site (file:line, function, call path; summed over the threads, each
+       thread's share in alloc_site_threads; the peak of a merged row is the sum of the threads') count, bytes,
        live count and bytes at capture (the leaks), peak live bytes, temporaries (freed before the thread
        allocated anything else: heaptrack's definition); per node alloc_self_count/bytes and inclusive
        alloc_count/bytes; totals, the peak of live bytes with the scope current then (exact with one thread
@@ -517,8 +518,11 @@ typedef struct cprof_counter_value { /* one counter of one node or function */
     uint64_t self;                   /* total minus the children's totals */
 } cprof_counter_value;
 
-/* >>allocs (CPROF_WRAP_MALLOC): one allocation site, or one place where frees went wrong. Sites are
-   per thread and per enclosing scope: the same file:line in two scopes is two sites. */
+/* >>allocs (CPROF_WRAP_MALLOC): one allocation site, or one place where frees went wrong. An allocation
+   site is one file:line and function under one call path (the scopes from the thread's root down),
+   summed over the threads that used it (node: the first thread's node of that path; each thread's share
+   in alloc_site_threads); the same file:line under two call paths is two sites. Free problems are per
+   thread. */
 enum { CPROF_ALLOC_SITE = 0, CPROF_FREE_UNKNOWN = 1, CPROF_FREE_DOUBLE = 2, CPROF_FREE_POSSIBLE_DOUBLE = 3 };
 typedef struct cprof_alloc_site {
     const char *file;
@@ -539,6 +543,16 @@ typedef struct cprof_alloc_site {
     uint64_t indirect_count, indirect_bytes; /* indirectly lost: pointed to only from lost blocks */
     uint64_t possible_count, possible_bytes; /* possibly lost: reached only through pointers into its middle */
 } cprof_alloc_site;
+
+/* One thread's share of an allocation site that several threads used (profile->alloc_site_threads):
+   the site's row sums them. Sites used by one thread have none. */
+typedef struct cprof_alloc_site_thread {
+    uint32_t site;   /* index into alloc_sites */
+    uint32_t thread; /* index into threads */
+    uint32_t node;   /* that thread's node of the site's call path */
+    uint32_t reserved;
+    uint64_t count, bytes, live_count, live_bytes, peak_live_bytes;
+} cprof_alloc_site_thread;
 
 #define CPROF_ALLOC_HISTOGRAM 65 /* sizes 0, 1, 2-3, 4-7, ..., 2^63 and up */
 typedef struct cprof_alloc_totals {
@@ -614,6 +628,8 @@ typedef struct cprof_profile {
     cprof_alloc_site *alloc_sites;          /* sorted by bytes allocated, largest first */
     size_t free_problem_count;
     cprof_alloc_site *free_problems;        /* frees of unknown blocks and double frees, per site */
+    size_t alloc_site_thread_count;
+    cprof_alloc_site_thread *alloc_site_threads; /* each thread's share of a site several threads used, by site */
     const char *snapshot;                   /* the name given to cprof_snapshot(); NULL otherwise (not saved) */
     size_t benchmark_count;                 /* >>bench: benchmarks run in this process (or loaded), in run order */
     struct cprof_benchmark *benchmarks;
@@ -2735,6 +2751,7 @@ typedef struct cprof__asite {
     uint64_t freed_count, freed_bytes, peak_live_bytes; /* written by its thread */
     uint64_t remote_count, remote_bytes;           /* atomic additions by other threads */
     uint32_t capture_index;            /* scratch for the capture, under the registry lock */
+    uint32_t number;                   /* its index in the thread's site_by_number */
 } cprof__asite;
 
 typedef struct cprof__block { /* a live block, kept by the thread that allocated it */
@@ -2744,6 +2761,18 @@ typedef struct cprof__block { /* a live block, kept by the thread that allocated
     cprof__asite *site;       /* one of the owner's sites */
     uint64_t sequence;        /* the owner's allocation count when it was made */
 } cprof__block;
+
+/* An older live block, in 16 bytes (the bookkeeping of a program with many live blocks is mostly
+   these): its size and its site's number on the owner thread packed in one word. It needs no
+   allocation sequence: a block left the young cache because a later allocation took its slot, so its
+   free cannot be temporary. A block too large (1 TiB) or of a site numbered past 2^24 - 1 on its thread
+   cannot be packed and is not tracked (a message says so). */
+#define CPROF__OLD_SIZE_BITS 40
+#define CPROF__OLD_SITE_LIMIT ((uint64_t)1 << (64 - CPROF__OLD_SIZE_BITS))
+typedef struct cprof__old_block {
+    uintptr_t hidden;       /* ~pointer (0 = empty slot) */
+    uint64_t size_and_site; /* size in the low CPROF__OLD_SIZE_BITS bits, the site's number above */
+} cprof__old_block;
 
 typedef struct cprof__freed { /* a remembered free (its ~pointer is in freed_at) */
     size_t size;
@@ -2760,8 +2789,10 @@ typedef struct cprof__freed { /* a remembered free (its ~pointer is in freed_at)
 typedef struct cprof__alloc_thread {
     cprof__block young[CPROF__YOUNG_SLOTS]; /* fields are atomics: another thread may read them under `lock` */
     int lock;             /* guards `old`, moves out of `young`, and other threads' frees of young blocks */
-    cprof__block *old;    /* older live blocks by pointer (open addressing, at most half full) */
+    cprof__old_block *old; /* older live blocks by pointer (open addressing, at most 3/4 full) */
     size_t old_capacity, old_count;
+    struct cprof__asite **site_by_number; /* the thread's sites by number (old blocks name theirs so); grown under `lock` */
+    size_t site_numbers;
     uint32_t freed_version; /* odd while the thread changes its remembered frees (a sequence lock) */
     uint32_t freed_next;    /* frees remembered so far; the next one replaces the oldest */
     uintptr_t freed_at[CPROF__FREED_REMEMBERED]; /* ~pointer of each remembered free (0 = none) */
@@ -2854,6 +2885,30 @@ static int cprof__asite_slots_grow(cprof__alloc_thread *t) {
     return 0;
 }
 
+/* Gives the new site the next number; the array grows under the thread's lock, since other threads
+   read it under that lock (taking one of the thread's old blocks). Its capacity is the next power of 2. */
+static int cprof__asite_number(cprof__alloc_thread *t, cprof__asite *s) {
+    size_t count = t->site_numbers, capacity = 64;
+    while (capacity < count) capacity *= 2;
+    s->number = (uint32_t)count;
+    if (count >= 64 && count == capacity) {
+        cprof__asite **grown = (cprof__asite **)cprof__alloc(2 * capacity * sizeof *grown);
+        if (!grown) return -1;
+        memcpy(grown, t->site_by_number, count * sizeof *grown);
+        cprof__spin_lock(&t->lock);
+        cprof__asite **previous = t->site_by_number;
+        t->site_by_number = grown;
+        cprof__spin_unlock(&t->lock);
+        cprof__release(previous, capacity * sizeof *previous);
+    } else if (!t->site_by_number) {
+        t->site_by_number = (cprof__asite **)cprof__alloc(64 * sizeof *t->site_by_number);
+        if (!t->site_by_number) return -1;
+    }
+    t->site_by_number[count] = s; /* read by others only once an old block names it, under the lock */
+    t->site_numbers = count + 1;
+    return 0;
+}
+
 /* Cold: the first event at this place under this scope on this thread. */
 CPROF__COLD static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const char *file, int line, const char *function,
                                       const cprof__rnode *node, uint32_t kind, const cprof__asite *origin) {
@@ -2867,6 +2922,10 @@ CPROF__COLD static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const 
     s->node = node;
     s->origin = origin;
     s->capture_index = CPROF_NONE;
+    if (cprof__asite_number(t, s)) {
+        cprof__release(s, sizeof *s);
+        return NULL;
+    }
     size_t slot = cprof__asite_hash(file, line, node, kind, origin) & (t->capacity - 1);
     while (t->slots[slot]) slot = (slot + 1) & (t->capacity - 1);
     t->slots[slot] = s;
@@ -2913,21 +2972,26 @@ static CPROF__INLINE void cprof__young_load(const cprof__block *slot, cprof__blo
     out->sequence = CPROF__LOAD(slot->sequence);
 }
 
+/* The old table grows by half (not double) and is kept at most 3/4 full, so that its 16-byte slots
+   cost 16 / 0.5 to 16 / 0.75 bytes per block: any capacity, a slot by remainder (a division, on the
+   path that takes the lock only). */
+static size_t cprof__old_next(size_t slot, size_t capacity) { return slot + 1 == capacity ? 0 : slot + 1; }
+
 /* The slot holding `hidden` in t's old table, or the empty slot where its probe ends; under t's lock. */
 static size_t cprof__old_slot(const cprof__alloc_thread *t, uintptr_t hidden, size_t hash) {
-    size_t mask = t->old_capacity - 1, slot = hash & mask;
-    while (t->old[slot].hidden && t->old[slot].hidden != hidden) slot = (slot + 1) & mask;
+    size_t slot = hash % t->old_capacity;
+    while (t->old[slot].hidden && t->old[slot].hidden != hidden) slot = cprof__old_next(slot, t->old_capacity);
     return slot;
 }
 
 static int cprof__old_grow(cprof__alloc_thread *t) {
-    size_t capacity = t->old_capacity ? t->old_capacity * 2 : 64;
-    cprof__block *blocks = (cprof__block *)cprof__alloc(capacity * sizeof *blocks);
+    size_t capacity = t->old_capacity ? t->old_capacity + t->old_capacity / 2 : 64;
+    cprof__old_block *blocks = (cprof__old_block *)cprof__alloc(capacity * sizeof *blocks);
     if (!blocks) return -1;
     for (size_t i = 0; i < t->old_capacity; i++) {
         if (!t->old[i].hidden) continue;
-        size_t slot = cprof__pointer_hash((const void *)~t->old[i].hidden) & (capacity - 1);
-        while (blocks[slot].hidden) slot = (slot + 1) & (capacity - 1);
+        size_t slot = cprof__pointer_hash((const void *)~t->old[i].hidden) % capacity;
+        while (blocks[slot].hidden) slot = cprof__old_next(slot, capacity);
         blocks[slot] = t->old[i];
     }
     cprof__release(t->old, t->old_capacity * sizeof *t->old);
@@ -2939,20 +3003,30 @@ static int cprof__old_grow(cprof__alloc_thread *t) {
 /* Into t's old table, under its lock. An entry already there for the same address is a block freed
    where the tracker does not see it (a file without CPROF_WRAP_MALLOC): the new one replaces it. */
 static int cprof__old_insert(cprof__alloc_thread *t, const cprof__block *b) {
-    if ((t->old_count + 1) * 2 > t->old_capacity && cprof__old_grow(t)) return -1;
+    if ((uint64_t)b->size >> CPROF__OLD_SIZE_BITS || b->site->number >= CPROF__OLD_SITE_LIMIT) return -1;
+    if ((t->old_count + 1) * 4 > t->old_capacity * 3 && cprof__old_grow(t)) return -1;
     size_t slot = cprof__old_slot(t, b->hidden, cprof__pointer_hash((const void *)~b->hidden));
     if (!t->old[slot].hidden) CPROF__STORE(t->old_count, t->old_count + 1);
-    t->old[slot] = *b;
+    t->old[slot].hidden = b->hidden;
+    t->old[slot].size_and_site = (uint64_t)b->size | ((uint64_t)b->site->number << CPROF__OLD_SIZE_BITS);
     return 0;
+}
+
+/* An old entry unpacked, under t's lock (sequence 0: never temporary, see cprof__old_block). */
+static void cprof__old_unpack(const cprof__alloc_thread *t, const cprof__old_block *old, cprof__block *out) {
+    out->hidden = old->hidden;
+    out->size = (size_t)(old->size_and_site & (((uint64_t)1 << CPROF__OLD_SIZE_BITS) - 1));
+    out->site = t->site_by_number[old->size_and_site >> CPROF__OLD_SIZE_BITS];
+    out->sequence = 0;
 }
 
 /* Linear probing's deletion: later entries of the run move back into the hole. */
 static void cprof__old_delete(cprof__alloc_thread *t, size_t hole) {
-    size_t mask = t->old_capacity - 1;
+    size_t capacity = t->old_capacity;
     t->old[hole].hidden = 0;
-    for (size_t at = (hole + 1) & mask; t->old[at].hidden; at = (at + 1) & mask) {
-        size_t home = cprof__pointer_hash((const void *)~t->old[at].hidden) & mask;
-        if (((at - home) & mask) < ((at - hole) & mask)) continue; /* its home lies after the hole */
+    for (size_t at = cprof__old_next(hole, capacity); t->old[at].hidden; at = cprof__old_next(at, capacity)) {
+        size_t home = cprof__pointer_hash((const void *)~t->old[at].hidden) % capacity;
+        if ((at + capacity - home) % capacity < (at + capacity - hole) % capacity) continue; /* its home lies after the hole */
         t->old[hole] = t->old[at];
         t->old[at].hidden = 0;
         hole = at;
@@ -3034,7 +3108,7 @@ static int cprof__take_locked(cprof__alloc_thread *t, cprof__lookup *l) {
     if (!t->old_count) return CPROF__UNKNOWN;
     size_t at = cprof__old_slot(t, l->hidden, l->hash);
     if (t->old[at].hidden != l->hidden) return CPROF__UNKNOWN;
-    l->block = t->old[at];
+    cprof__old_unpack(t, &t->old[at], &l->block);
     cprof__old_delete(t, at);
     return CPROF__TAKEN;
 }
@@ -3590,7 +3664,12 @@ static void cprof__leak_collect(cprof__leak_scan *s) {
             cprof__young_load(&t->young[i], &b);
             cprof__leak_add_block(s, b.hidden, b.size, b.site);
         }
-        for (size_t i = 0; i < t->old_capacity; i++) cprof__leak_add_block(s, t->old[i].hidden, t->old[i].size, t->old[i].site);
+        for (size_t i = 0; i < t->old_capacity; i++) {
+            cprof__block b;
+            if (!t->old[i].hidden) continue;
+            cprof__old_unpack(t, &t->old[i], &b);
+            cprof__leak_add_block(s, b.hidden, b.size, b.site);
+        }
         cprof__spin_unlock(&t->lock);
     }
     if (s->count) qsort(s->blocks, s->count, sizeof *s->blocks, cprof__compare_live_blocks);
@@ -4787,7 +4866,7 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
     size_t counters, node_counters, function_counters;
-    size_t alloc_sites, free_problems;
+    size_t alloc_sites, free_problems, alloc_site_threads;
     size_t benchmarks, budgets;
 } cprof__arrays;
 
@@ -4830,6 +4909,7 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__bench_free(p);
     cprof__release(p->alloc_sites, cap->alloc_sites * sizeof *p->alloc_sites);
     cprof__release(p->free_problems, cap->free_problems * sizeof *p->free_problems);
+    cprof__release(p->alloc_site_threads, cap->alloc_site_threads * sizeof *p->alloc_site_threads);
     cprof__release(p->budgets, cap->budgets * sizeof *p->budgets);
     cprof__strings_free(&p->strings);
     cprof__release(p, sizeof *p + sizeof(cprof__arrays));
@@ -5439,6 +5519,132 @@ static int cprof__alloc_capture_sites(cprof_profile *p, cprof__alloc_thread *t, 
     return 0;
 }
 
+/* --- sites merged across threads: one row per file:line, function and call path, summed over the
+   threads (the same place used from 4 threads is one row, not 4); each thread's share is kept in
+   alloc_site_threads. --- */
+
+/* An open-addressing table of indices with a caller's hash and equality (at most half full). */
+typedef struct cprof__index_table {
+    uint32_t *slots; /* index + 1; 0 = empty */
+    size_t capacity;
+} cprof__index_table;
+
+static int cprof__index_table_init(cprof__index_table *t, size_t count) {
+    t->capacity = 16;
+    while (t->capacity < 2 * count) t->capacity *= 2;
+    t->slots = (uint32_t *)cprof__alloc(t->capacity * sizeof *t->slots);
+    return t->slots ? 0 : -1;
+}
+
+/* The call path of each node: the first node (of any thread) with the same scope sites from its root
+   down; every thread's root is the empty path. */
+static uint32_t *cprof__node_paths(const cprof_profile *p) {
+    uint32_t *path = (uint32_t *)cprof__alloc((p->node_count + 1) * sizeof *path);
+    cprof__index_table table;
+    if (!path || cprof__index_table_init(&table, p->node_count)) {
+        cprof__release(path, (p->node_count + 1) * sizeof *path);
+        return NULL;
+    }
+    uint32_t first_root = CPROF_NONE;
+    for (uint32_t depth = 0, more = 1; more; depth++) { /* parents before their children */
+        more = 0;
+        for (uint32_t n = 0; n < p->node_count; n++) {
+            const cprof_node *node = &p->nodes[n];
+            if (node->depth != depth) { more |= node->depth > depth; continue; }
+            if (node->parent >= p->node_count) { path[n] = first_root == CPROF_NONE ? (first_root = n) : first_root; continue; }
+            uint32_t parent = path[node->parent];
+            size_t mask = table.capacity - 1, slot = cprof__pointer_hash((const void *)(((uintptr_t)parent << 20) ^ node->site)) & mask;
+            for (; table.slots[slot]; slot = (slot + 1) & mask) {
+                const cprof_node *other = &p->nodes[table.slots[slot] - 1];
+                if (other->site == node->site && path[other->parent] == parent) break;
+            }
+            if (!table.slots[slot]) table.slots[slot] = n + 1;
+            path[n] = table.slots[slot] - 1;
+        }
+    }
+    cprof__release(table.slots, table.capacity * sizeof *table.slots);
+    return path;
+}
+
+static size_t cprof__alloc_site_key(const cprof_alloc_site *s, const uint32_t *path, size_t nodes) {
+    uint32_t node = s->node < nodes ? path[s->node] : CPROF_NONE;
+    return cprof__string_hash(s->file) ^ (cprof__string_hash(s->function) * 31u) ^ ((size_t)s->line << 7) ^
+           ((size_t)node * 0x9E3779B1u) ^ s->kind;
+}
+
+static int cprof__alloc_same_row(const cprof_alloc_site *x, const cprof_alloc_site *y, const uint32_t *path, size_t nodes) {
+    uint32_t px = x->node < nodes ? path[x->node] : CPROF_NONE, py = y->node < nodes ? path[y->node] : CPROF_NONE;
+    return x->line == y->line && x->kind == y->kind && px == py && !strcmp(x->file, y->file) && !strcmp(x->function, y->function);
+}
+
+/* Row `from` added into row `into` (the peak: the sum of the threads' peaks, an upper bound). */
+static void cprof__alloc_site_add(cprof_alloc_site *into, const cprof_alloc_site *from) {
+    into->count += from->count, into->bytes += from->bytes;
+    into->live_count += from->live_count, into->live_bytes += from->live_bytes;
+    into->peak_live_bytes += from->peak_live_bytes;
+    into->temporary += from->temporary;
+    if (from->max_bytes > into->max_bytes) into->max_bytes = from->max_bytes;
+}
+
+/* One thread's share of merged row `row`, kept in alloc_site_threads. */
+static int cprof__alloc_site_thread_add(cprof_profile *p, uint32_t row, const cprof_alloc_site *s) {
+    if (cprof__grow(&p->alloc_site_threads, &cprof__capacities(p)->alloc_site_threads, p->alloc_site_thread_count + 1,
+                    sizeof *p->alloc_site_threads))
+        return -1;
+    cprof_alloc_site_thread *t = &p->alloc_site_threads[p->alloc_site_thread_count++];
+    memset(t, 0, sizeof *t);
+    t->site = row;
+    t->node = s->node;
+    t->thread = s->node < p->node_count ? p->nodes[s->node].thread : CPROF_NONE;
+    t->count = s->count, t->bytes = s->bytes, t->live_count = s->live_count, t->live_bytes = s->live_bytes;
+    t->peak_live_bytes = s->peak_live_bytes;
+    return 0;
+}
+
+/* The rows of one place and call path from several threads become one (the first thread's, its node
+   kept), each thread's share noted. On entry a row's `origin` is its index, and each thread site's
+   capture_index its row; on return both are the merged row's index. */
+static int cprof__alloc_merge_sites(cprof_profile *p) {
+    size_t count = p->alloc_site_count, bytes = (count ? count : 1) * sizeof(uint32_t);
+    uint32_t *path = cprof__node_paths(p), *row_of = (uint32_t *)cprof__alloc(bytes), *merged = (uint32_t *)cprof__alloc(bytes);
+    cprof__index_table table;
+    table.slots = NULL, table.capacity = 0;
+    int failed = !path || !row_of || !merged || cprof__index_table_init(&table, count);
+    for (size_t i = 0; i < count && !failed; i++) { /* each row's first row of the same place and path */
+        const cprof_alloc_site *s = &p->alloc_sites[i];
+        size_t mask = table.capacity - 1, slot = cprof__alloc_site_key(s, path, p->node_count) & mask;
+        while (table.slots[slot] && !cprof__alloc_same_row(&p->alloc_sites[table.slots[slot] - 1], s, path, p->node_count))
+            slot = (slot + 1) & mask;
+        if (!table.slots[slot]) table.slots[slot] = (uint32_t)i + 1;
+        row_of[i] = table.slots[slot] - 1;
+        if (row_of[i] != i) merged[row_of[i]] = 1; /* first used here as "has others" */
+    }
+    for (size_t i = 0; i < count && !failed; i++) /* the threads' shares, before the rows are summed */
+        if (merged[row_of[i]]) failed = cprof__alloc_site_thread_add(p, row_of[i], &p->alloc_sites[i]);
+    for (size_t i = 0; i < count && !failed; i++)
+        if (row_of[i] != i) cprof__alloc_site_add(&p->alloc_sites[row_of[i]], &p->alloc_sites[i]);
+    size_t kept = 0;
+    for (size_t i = 0; i < count && !failed; i++) {
+        if (row_of[i] != i) continue;
+        merged[i] = (uint32_t)kept;
+        p->alloc_sites[kept] = p->alloc_sites[i];
+        p->alloc_sites[kept].origin = (uint32_t)kept;
+        kept++;
+    }
+    if (!failed) {
+        p->alloc_site_count = kept;
+        for (size_t k = 0; k < p->alloc_site_thread_count; k++) p->alloc_site_threads[k].site = merged[p->alloc_site_threads[k].site];
+        CPROF__EACH_ALLOC_THREAD(r, t)
+            for (cprof__asite *s = CPROF__LOAD_ACQUIRE(t->sites); s; s = s->next)
+                if (s->kind == CPROF_ALLOC_SITE && s->capture_index < count) s->capture_index = merged[row_of[s->capture_index]];
+    }
+    cprof__release(path, (p->node_count + 1) * sizeof *path);
+    cprof__release(row_of, bytes);
+    cprof__release(merged, bytes);
+    cprof__release(table.slots, table.capacity * sizeof *table.slots);
+    return failed ? -1 : 0;
+}
+
 static int cprof__compare_alloc_sites(const void *a, const void *b) {
     const cprof_alloc_site *x = (const cprof_alloc_site *)a, *y = (const cprof_alloc_site *)b;
     if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
@@ -5448,8 +5654,16 @@ static int cprof__compare_alloc_sites(const void *a, const void *b) {
     return order ? order : (x->node > y->node) - (x->node < y->node);
 }
 
-/* Sorts the allocation sites by bytes; each live site learns its new index (for double frees' origin). */
+static int cprof__compare_site_threads(const void *a, const void *b) {
+    const cprof_alloc_site_thread *x = (const cprof_alloc_site_thread *)a, *y = (const cprof_alloc_site_thread *)b;
+    if (x->site != y->site) return x->site < y->site ? -1 : 1;
+    return (x->thread > y->thread) - (x->thread < y->thread);
+}
+
+/* Merges the threads' rows, then sorts the sites by bytes; each live site learns its new index (for
+   double frees' origin and the leak check). */
 static int cprof__alloc_sort_sites(cprof_profile *p) {
+    if (cprof__alloc_merge_sites(p)) return -1;
     size_t count = p->alloc_site_count, bytes = (count ? count : 1) * sizeof(uint32_t);
     uint32_t *position = (uint32_t *)cprof__alloc(bytes);
     if (!position) return -1;
@@ -5463,6 +5677,9 @@ static int cprof__alloc_sort_sites(cprof_profile *p) {
         for (cprof__asite *s = t ? CPROF__LOAD_ACQUIRE(t->sites) : NULL; s; s = s->next)
             if (s->kind == CPROF_ALLOC_SITE && s->capture_index < count) s->capture_index = position[s->capture_index];
     }
+    for (size_t k = 0; k < p->alloc_site_thread_count; k++) p->alloc_site_threads[k].site = position[p->alloc_site_threads[k].site];
+    if (p->alloc_site_thread_count)
+        qsort(p->alloc_site_threads, p->alloc_site_thread_count, sizeof *p->alloc_site_threads, cprof__compare_site_threads);
     cprof__release(position, bytes);
     return 0;
 }
@@ -6411,8 +6628,31 @@ static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profil
     cprof__buf_puts(b, "\n  ]");
 }
 
+/* A site's "threads": each thread's share when several used it (the shares are sorted by site). */
+static void cprof__json_site_threads(cprof__buf *b, const cprof_profile *p, uint32_t site, size_t *cursor) {
+    size_t k = *cursor;
+    while (k < p->alloc_site_thread_count && p->alloc_site_threads[k].site < site) k++;
+    if (k >= p->alloc_site_thread_count || p->alloc_site_threads[k].site != site) { *cursor = k; return; }
+    cprof__buf_puts(b, ", \"threads\": [");
+    for (size_t first = k; k < p->alloc_site_thread_count && p->alloc_site_threads[k].site == site; k++) {
+        const cprof_alloc_site_thread *t = &p->alloc_site_threads[k];
+        cprof__buf_puts(b, k == first ? "{\"thread\": " : ", {\"thread\": ");
+        cprof__buf_index(b, t->thread);
+        cprof__buf_puts(b, ", \"node\": ");
+        cprof__buf_index(b, t->node);
+        cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu, \"live_count\": %llu, \"live_bytes\": %llu, "
+                             "\"peak_live_bytes\": %llu}",
+                          (unsigned long long)t->count, (unsigned long long)t->bytes, (unsigned long long)t->live_count,
+                          (unsigned long long)t->live_bytes, (unsigned long long)t->peak_live_bytes);
+    }
+    cprof__buf_puts(b, "]");
+    *cursor = k;
+}
+
+/* `p` for the sites' threads (NULL for the free problems). */
 static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_alloc_site *sites, size_t count,
-                                    int leak_checked) {
+                                    int leak_checked, const cprof_profile *p) {
+    size_t cursor = 0;
     cprof__buf_printf(b, ",\n    \"%s\": [", key);
     for (size_t i = 0; i < count; i++) {
         const cprof_alloc_site *s = &sites[i];
@@ -6435,6 +6675,7 @@ static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_
                               (unsigned long long)s->lost_count, (unsigned long long)s->lost_bytes,
                               (unsigned long long)s->indirect_count, (unsigned long long)s->indirect_bytes,
                               (unsigned long long)s->possible_count, (unsigned long long)s->possible_bytes);
+        if (p) cprof__json_site_threads(b, p, (uint32_t)i, &cursor);
         cprof__buf_puts(b, "}");
     }
     cprof__buf_puts(b, count ? "\n    ]" : "]");
@@ -6467,8 +6708,8 @@ static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
                           (unsigned long long)a->indirect_blocks, (unsigned long long)a->indirect_bytes,
                           (unsigned long long)a->possible_blocks, (unsigned long long)a->possible_bytes,
                           (unsigned long long)a->reachable_blocks, (unsigned long long)a->reachable_bytes);
-    cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count, (int)a->leak_checked);
-    cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count, 0);
+    cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count, (int)a->leak_checked, p);
+    cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count, 0, NULL);
     cprof__buf_puts(b, "},\n");
 }
 
@@ -8039,6 +8280,28 @@ static void cprof__load_leak_check(cprof__json *j, uint32_t o, cprof_alloc_total
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *fields[i] = cprof__json_u64(j, c, names[i], "leak_check", UINT64_MAX);
 }
 
+/* A site's "threads" (the shares of the threads that used it), for the site just loaded. */
+static void cprof__load_site_threads(cprof__json *j, uint32_t e, cprof_profile *p) {
+    const cprof__json_value *array = cprof__json_require(j, e, "threads", CPROF__JSON_ARRAY, "sites[]");
+    for (uint32_t v = array ? array->first : 0; v && !j->failed; v = j->values[v].next) {
+        if (cprof__grow(&p->alloc_site_threads, &cprof__capacities(p)->alloc_site_threads, p->alloc_site_thread_count + 1,
+                        sizeof *p->alloc_site_threads)) {
+            cprof__json_fail_at(j, 1, 1, "out of memory");
+            return;
+        }
+        cprof_alloc_site_thread *t = &p->alloc_site_threads[p->alloc_site_thread_count++];
+        memset(t, 0, sizeof *t);
+        t->site = (uint32_t)(p->alloc_site_count - 1);
+        t->thread = cprof__json_index(j, v, "thread", "sites[].threads[]", p->thread_count);
+        t->node = cprof__json_index(j, v, "node", "sites[].threads[]", p->node_count);
+        t->count = cprof__json_u64(j, v, "count", "sites[].threads[]", UINT64_MAX);
+        t->bytes = cprof__json_u64(j, v, "bytes", "sites[].threads[]", UINT64_MAX);
+        t->live_count = cprof__json_u64(j, v, "live_count", "sites[].threads[]", UINT64_MAX);
+        t->live_bytes = cprof__json_u64(j, v, "live_bytes", "sites[].threads[]", UINT64_MAX);
+        t->peak_live_bytes = cprof__json_u64(j, v, "peak_live_bytes", "sites[].threads[]", UINT64_MAX);
+    }
+}
+
 static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char *key, cprof_profile *p, int problems) {
     const cprof__json_value *array = cprof__json_require(j, object, key, CPROF__JSON_ARRAY, "allocations");
     for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) {
@@ -8058,6 +8321,7 @@ static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char 
         s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
         if (cprof__json_member(j, e, "max_bytes")) s->max_bytes = cprof__json_u64(j, e, "max_bytes", key, UINT64_MAX);
         if (cprof__json_member(j, e, "lost_count")) cprof__load_leak_figures(j, e, key, s);
+        if (!problems && cprof__json_member(j, e, "threads")) cprof__load_site_threads(j, e, p);
     }
 }
 
@@ -10547,6 +10811,8 @@ int main(int argc, char **argv) {
 #undef CPROF__NAME_BYTES
 #undef CPROF__NOT_LINUX
 #undef CPROF__NO_INSTRUMENT
+#undef CPROF__OLD_SITE_LIMIT
+#undef CPROF__OLD_SIZE_BITS
 #undef CPROF__ORPHANS
 #undef CPROF__OUTPUT_FILES
 #undef CPROF__QUARANTINE_BYTES
