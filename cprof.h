@@ -106,7 +106,7 @@
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
        int  cprof_save(const cprof_profile *, const char *path)
-           The profile as JSON (format 1.1, see PROFILE FILE), written to a temporary name and renamed.
+           The profile as JSON (format 1.2, see PROFILE FILE), written to a temporary name and renamed.
            (CPROF_OUT writes its four files to temporaries first and renames them only when all are
            written; it removes temporaries "PREFIX.*.tmp.PID" left by a process that no longer exists.)
            0, or -1 with cprof_error() set.
@@ -125,13 +125,14 @@
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
            other text as in TEXT OUTPUT.
 
-   PROFILE FILE (JSON, format 1.1; every field documented in README.md)
+   PROFILE FILE (JSON, format 1.2; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
        (1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
        when there is one; a loaded profile keeps its compensation as the file says and is never
-       compensated again; without it raw_total_ns = total_ns). Nodes are depth-first with each parent before its children.
+       compensated again; without it raw_total_ns = total_ns; 1.2: after a leak check "allocations"."leak_check"
+       and each site's lost_/indirect_/possible_ figures, and a site's "threads" when several threads used it). Nodes are depth-first with each parent before its children.
        The loader refuses call trees deeper than 2048 levels, JSON nested deeper than 64,
        a member name twice in one object, files over 256 MiB and anything but a regular file.
        Strings: '"', '\' and control characters (C0, DEL, C1) escaped (\n, \u001b, \u009b), a
@@ -330,7 +331,7 @@
        the thread's lock; their memory counts as the profiler's (cprof_memory_bytes).
        Recorded: per allocation site (file:line, function, call path; summed over the threads, each
        thread's share in alloc_site_threads; the peak of a merged row is the sum of the threads') count, bytes,
-       live count and bytes at capture (the leaks), peak live bytes, temporaries (freed before the thread
+       live count and bytes at capture (lost or still reachable: the leak check), peak live bytes, temporaries (freed before the thread
        allocated anything else: heaptrack's definition); per node alloc_self_count/bytes and inclusive
        alloc_count/bytes; totals, the peak of live bytes with the scope current then (exact with one thread
        allocating, else within 64 KB per other thread), a power-of-two size histogram. A free of a block
@@ -533,7 +534,7 @@ typedef struct cprof_alloc_site {
     uint32_t origin;  /* a (possible) double free: the block's allocation site (index into alloc_sites); else CPROF_NONE */
     uint64_t count;   /* allocations (a free problem: how many times it happened) */
     uint64_t bytes;   /* bytes allocated (a (possible) double free: the bytes of the blocks) */
-    uint64_t live_count, live_bytes; /* still allocated at capture: the leaks */
+    uint64_t live_count, live_bytes; /* still allocated at capture (lost or still reachable) */
     uint64_t peak_live_bytes;        /* the most this site had allocated at once */
     uint64_t temporary; /* blocks freed before the thread made any other allocation (heaptrack's definition) */
     uint64_t max_bytes; /* the largest single allocation at this site */
@@ -4859,9 +4860,11 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
 
 /* A profile's arrays carry their capacity in front of them, so that cprof_profile_free knows the
    size to account for whatever built the profile (capture or the loader). */
-/* The profile file's format: 1.1 added "budgets"; readers skip fields they do not know. */
+/* The profile file's format: 1.1 added "budgets"; 1.2 the leak check's categories ("leak_check", the sites'
+   lost_..., indirect_..., possible_...) and the threads' shares of a site ("threads"); readers skip fields
+   they do not know. */
 #define CPROF__FORMAT_MAJOR 1
-#define CPROF__FORMAT_MINOR 1
+#define CPROF__FORMAT_MINOR 2
 
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
@@ -6473,7 +6476,7 @@ int cprof_report_print(FILE *out) {
 }
 
 /* ==================================================================================================
-   >>json: the profile file (format 1.1). Integers are written as integers, so every count and time
+   >>json: the profile file (format 1.2). Integers are written as integers, so every count and time
    survives a round trip; the doubles (timer_hz, running_ratio, sum_sq_ns2, the benchmarks' figures and
    samples) are printed with 17 significant digits in the C locale.
    ================================================================================================== */
@@ -6681,7 +6684,7 @@ static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_
     cprof__buf_puts(b, count ? "\n    ]" : "]");
 }
 
-/* >>allocs: the totals, the size histogram, the sites (leaks are their live figures), the free problems. */
+/* >>allocs: the totals, the size histogram, the leak check, the sites (their live figures, lost ones and threads), the free problems. */
 static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
     const cprof_alloc_totals *a = &p->allocs;
     if (!a->tracked) return;
