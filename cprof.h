@@ -105,6 +105,10 @@
            into one immutable cprof_profile. Scopes still open are included with their time so far and
            listed as messages. Never NULL (an empty profile when recording is off). Free it with
            cprof_profile_free().
+       cprof_profile *cprof_leak_check(void)
+           cprof_capture() with the leak check (see ALLOCATIONS): each site's live blocks split into
+           definitely lost, indirectly lost, possibly lost and still reachable (allocs.leak_checked = 1).
+           CPROF_OUT's report at exit makes the same check. Call it while other threads are quiet.
        void cprof_profile_free(cprof_profile *profile)         NULL is allowed.
        int  cprof_report_write(const cprof_profile *, FILE *, const cprof_report_options *)
            The text report; options NULL = cprof_report_defaults(). 0 on success, -1 on a write error.
@@ -186,8 +190,10 @@
        compensated again; without it raw_total_ns = total_ns; 1.2: "auto_min_ns", the compensation's
        figures for automatic and counted calls, each site's "auto" and each node's "counted_calls";
        "timeline" {capacity, policy, events_dropped, frame_marks, events: [[thread, kind, ref, time_ns],
-       ...]}, only when one was recorded; the loader checks each event's thread, node and order).
-       Nodes are depth-first with each parent before its children.
+       ...]}, only when one was recorded; the loader checks each event's thread, node and order; after a
+       leak check "allocations"."leak_check" and each site's lost_/indirect_/possible_ figures, and a
+       site's "threads" when several threads used it). Nodes are depth-first with each parent before its
+       children.
        The loader refuses call trees deeper than 2048 levels, JSON nested deeper than 64,
        a member name twice in one object, files over 256 MiB and anything but a regular file.
        Strings: '"', '\' and control characters (C0, DEL, C1) escaped (\n, \u001b, \u009b), a
@@ -339,8 +345,9 @@
        LargeAllocation a single allocation >= large_alloc_bytes at a site (its largest); High at 16x, else Medium
        TemporaryAllocations  >= temporary_alloc_count blocks freed before the thread's next allocation, and
                        >= temporary_alloc_pct of the site's; Medium at 100x the count, else Low
-       Leak            blocks of a site still allocated at capture; High from leak_high_bytes, Medium from 1/16
-                       of it, else Low
+       Leak            blocks of a site definitely or indirectly lost (leak check; without it: still allocated
+                       at capture); High from leak_high_bytes, Medium from 1/16 of it, else Low; only
+                       possibly lost: Low; still reachable: no finding
        Spike           a scope's slowest call >= spike_factor (5) x its typical call and >= spike_min_ns (1 ms)
                        longer, in a scope of >= spike_min_calls (20) calls; typical = the median call in the
                        timeline (then the moment, thread, frame and what else ran are named), else the
@@ -436,8 +443,9 @@
        malloc_usable_size unchanged); the thread that allocated a block keeps its size and site, the newest
        in a cache only it writes (a free on the same thread takes no lock), older ones in a table behind
        the thread's lock; their memory counts as the profiler's (cprof_memory_bytes).
-       Recorded: per allocation site (file:line, function, enclosing scope node, per thread) count, bytes,
-       live count and bytes at capture (the leaks), peak live bytes, temporaries (freed before the thread
+       Recorded: per allocation site (file:line, function, call path; summed over the threads, each
+       thread's share in alloc_site_threads; the peak of a merged row is the sum of the threads') count, bytes,
+       live count and bytes at capture (lost or still reachable: the leak check), peak live bytes, temporaries (freed before the thread
        allocated anything else: heaptrack's definition); per node alloc_self_count/bytes and inclusive
        alloc_count/bytes; totals, the peak of live bytes with the scope current then (exact with one thread
        allocating, else within 64 KB per other thread), a power-of-two size histogram. A free of a block
@@ -463,7 +471,15 @@
        CPROF_TRACK_ALLOCS_INTO(cprof_alloc_counts *out) { ... }   the same, stored in *out.
        cprof_alloc_counts cprof_thread_allocs(void)   allocations, bytes, frees, freed_bytes of the calling
                               thread so far.
-       int cprof_leaks_write(const cprof_profile *, FILE *)   blocks live at capture by site, largest first.
+       int cprof_leaks_write(const cprof_profile *, FILE *)   blocks live at capture by site, lost first.
+       Leak check (cprof_leak_check(), and CPROF_OUT at exit), as valgrind memcheck's: the roots (writable
+       segments of the executable and libraries, the calling thread's TLS; on request also its stack from
+       the caller up and its callee-saved registers) are scanned for aligned words pointing at a live block's
+       start (reachable) or inside it (possibly), then the blocks reached, transitively; of the blocks not
+       reached, the first of each group is definitely lost, what it reaches indirectly lost. Not scanned:
+       other threads' stacks, mmap'd memory, untracked blocks (a block pointed to only from one shows as
+       lost); hidden pointers (tagged, XORed) are not seen. Per site lost_count/bytes, indirect_..., possible_...;
+       still reachable is the rest of live_count/bytes (allocs.reachable_blocks/bytes).
        Profile: allocs (cprof_alloc_totals), alloc_sites (sorted by bytes), free_problems (kind
        CPROF_FREE_UNKNOWN, CPROF_FREE_DOUBLE or CPROF_FREE_POSSIBLE_DOUBLE, origin = the allocation
        site); flame graph metrics
@@ -620,8 +636,11 @@ typedef struct cprof_counter_value { /* one counter of one node or function */
     uint64_t self;                   /* total minus the children's totals */
 } cprof_counter_value;
 
-/* >>allocs (CPROF_WRAP_MALLOC): one allocation site, or one place where frees went wrong. Sites are
-   per thread and per enclosing scope: the same file:line in two scopes is two sites. */
+/* >>allocs (CPROF_WRAP_MALLOC): one allocation site, or one place where frees went wrong. An allocation
+   site is one file:line and function under one call path (the scopes from the thread's root down),
+   summed over the threads that used it (node: the first thread's node of that path; each thread's share
+   in alloc_site_threads); the same file:line under two call paths is two sites. Free problems are per
+   thread. */
 enum { CPROF_ALLOC_SITE = 0, CPROF_FREE_UNKNOWN = 1, CPROF_FREE_DOUBLE = 2, CPROF_FREE_POSSIBLE_DOUBLE = 3 };
 typedef struct cprof_alloc_site {
     const char *file;
@@ -632,11 +651,26 @@ typedef struct cprof_alloc_site {
     uint32_t origin;  /* a (possible) double free: the block's allocation site (index into alloc_sites); else CPROF_NONE */
     uint64_t count;   /* allocations (a free problem: how many times it happened) */
     uint64_t bytes;   /* bytes allocated (a (possible) double free: the bytes of the blocks) */
-    uint64_t live_count, live_bytes; /* still allocated at capture: the leaks */
+    uint64_t live_count, live_bytes; /* still allocated at capture (lost or still reachable) */
     uint64_t peak_live_bytes;        /* the most this site had allocated at once */
     uint64_t temporary; /* blocks freed before the thread made any other allocation (heaptrack's definition) */
     uint64_t max_bytes; /* the largest single allocation at this site */
+    /* The leak check (cprof_leak_check(), CPROF_OUT at exit): how the live blocks were reached. The rest
+       of live_count / live_bytes is still reachable (in use, not a leak). All 0 when not checked. */
+    uint64_t lost_count, lost_bytes;         /* definitely lost: no pointer to the block anywhere scanned */
+    uint64_t indirect_count, indirect_bytes; /* indirectly lost: pointed to only from lost blocks */
+    uint64_t possible_count, possible_bytes; /* possibly lost: reached only through pointers into its middle */
 } cprof_alloc_site;
+
+/* One thread's share of an allocation site that several threads used (profile->alloc_site_threads):
+   the site's row sums them. Sites used by one thread have none. */
+typedef struct cprof_alloc_site_thread {
+    uint32_t site;   /* index into alloc_sites */
+    uint32_t thread; /* index into threads */
+    uint32_t node;   /* that thread's node of the site's call path */
+    uint32_t reserved;
+    uint64_t count, bytes, live_count, live_bytes, peak_live_bytes;
+} cprof_alloc_site_thread;
 
 #define CPROF_ALLOC_HISTOGRAM 65 /* sizes 0, 1, 2-3, 4-7, ..., 2^63 and up */
 typedef struct cprof_alloc_totals {
@@ -650,6 +684,12 @@ typedef struct cprof_alloc_totals {
     uint64_t unknown_frees, double_frees; /* double frees: certain ones, not passed on */
     uint64_t possible_double_frees;       /* of an address freed before and not held since: passed on */
     uint64_t size_histogram[CPROF_ALLOC_HISTOGRAM]; /* [0]: size 0; [k]: 2^(k-1) to 2^k - 1 bytes */
+    uint32_t leak_checked;            /* 1 when the live blocks were classified (the sites' lost_... figures) */
+    uint32_t leak_scan_failed;        /* 1 when the check could not run (out of memory, no roots): all reachable */
+    uint64_t lost_blocks, lost_bytes;         /* sums of the sites' figures (see cprof_alloc_site) */
+    uint64_t indirect_blocks, indirect_bytes;
+    uint64_t possible_blocks, possible_bytes;
+    uint64_t reachable_blocks, reachable_bytes; /* live - the three above: in use at the check */
 } cprof_alloc_totals;
 
 /* What the calling thread allocated so far through the tracker (see CPROF_TRACK_ALLOCS). */
@@ -732,6 +772,8 @@ typedef struct cprof_profile {
     cprof_alloc_site *alloc_sites;          /* sorted by bytes allocated, largest first */
     size_t free_problem_count;
     cprof_alloc_site *free_problems;        /* frees of unknown blocks and double frees, per site */
+    size_t alloc_site_thread_count;
+    cprof_alloc_site_thread *alloc_site_threads; /* each thread's share of a site several threads used, by site */
     const char *snapshot;                   /* the name given to cprof_snapshot(); NULL otherwise (not saved) */
     size_t benchmark_count;                 /* >>bench: benchmarks run in this process (or loaded), in run order */
     struct cprof_benchmark *benchmarks;
@@ -863,7 +905,8 @@ typedef struct cprof_finding {
     double speedup_bound;    /* Amdahl: 1 / (1 - p), the most that making it free speeds the run up (INFINITY at p = 1) */
     double measure;          /* the figure the rule compared with its threshold (a %, a count, ns, a rate) */
     double threshold;        /* that threshold */
-    uint64_t count, bytes;   /* allocation findings: the site's allocations and bytes (Leak: still allocated) */
+    uint64_t count, bytes;   /* allocation findings: the site's allocations and bytes (Leak: lost when the
+                                leak check ran, else still allocated) */
     const char *scope;       /* allocation findings: the scope path the site is in ("main > load"); "" otherwise */
     const char *caller;      /* HotLoop: the caller that calls it most; "" otherwise */
     const char *description; /* the evidence, in numbers */
@@ -959,6 +1002,7 @@ typedef struct cprof_bench_options {
 } cprof_bench_options;
 
 cprof_profile *cprof_capture(void);
+cprof_profile *cprof_leak_check(void);
 void cprof_profile_free(cprof_profile *profile);
 int cprof_save(const cprof_profile *profile, const char *path);
 int cprof_load(const char *path, cprof_profile **profile);
@@ -3526,6 +3570,7 @@ typedef struct cprof__asite {
     uint64_t freed_count, freed_bytes, peak_live_bytes; /* written by its thread */
     uint64_t remote_count, remote_bytes;           /* atomic additions by other threads */
     uint32_t capture_index;            /* scratch for the capture, under the registry lock */
+    uint32_t number;                   /* its index in the thread's site_by_number */
 } cprof__asite;
 
 typedef struct cprof__block { /* a live block, kept by the thread that allocated it */
@@ -3535,6 +3580,18 @@ typedef struct cprof__block { /* a live block, kept by the thread that allocated
     cprof__asite *site;       /* one of the owner's sites */
     uint64_t sequence;        /* the owner's allocation count when it was made */
 } cprof__block;
+
+/* An older live block, in 16 bytes (the bookkeeping of a program with many live blocks is mostly
+   these): its size and its site's number on the owner thread packed in one word. It needs no
+   allocation sequence: a block left the young cache because a later allocation took its slot, so its
+   free cannot be temporary. A block too large (1 TiB) or of a site numbered past 2^24 - 1 on its thread
+   cannot be packed and is not tracked (a message says so). */
+#define CPROF__OLD_SIZE_BITS 40
+#define CPROF__OLD_SITE_LIMIT ((uint64_t)1 << (64 - CPROF__OLD_SIZE_BITS))
+typedef struct cprof__old_block {
+    uintptr_t hidden;       /* ~pointer (0 = empty slot) */
+    uint64_t size_and_site; /* size in the low CPROF__OLD_SIZE_BITS bits, the site's number above */
+} cprof__old_block;
 
 typedef struct cprof__freed { /* a remembered free (its ~pointer is in freed_at) */
     size_t size;
@@ -3551,8 +3608,10 @@ typedef struct cprof__freed { /* a remembered free (its ~pointer is in freed_at)
 typedef struct cprof__alloc_thread {
     cprof__block young[CPROF__YOUNG_SLOTS]; /* fields are atomics: another thread may read them under `lock` */
     int lock;             /* guards `old`, moves out of `young`, and other threads' frees of young blocks */
-    cprof__block *old;    /* older live blocks by pointer (open addressing, at most half full) */
+    cprof__old_block *old; /* older live blocks by pointer (open addressing, at most 3/4 full) */
     size_t old_capacity, old_count;
+    struct cprof__asite **site_by_number; /* the thread's sites by number (old blocks name theirs so); grown under `lock` */
+    size_t site_numbers;
     uint32_t freed_version; /* odd while the thread changes its remembered frees (a sequence lock) */
     uint32_t freed_next;    /* frees remembered so far; the next one replaces the oldest */
     uintptr_t freed_at[CPROF__FREED_REMEMBERED]; /* ~pointer of each remembered free (0 = none) */
@@ -3647,6 +3706,30 @@ static int cprof__asite_slots_grow(cprof__alloc_thread *t) {
     return 0;
 }
 
+/* Gives the new site the next number; the array grows under the thread's lock, since other threads
+   read it under that lock (taking one of the thread's old blocks). Its capacity is the next power of 2. */
+static int cprof__asite_number(cprof__alloc_thread *t, cprof__asite *s) {
+    size_t count = t->site_numbers, capacity = 64;
+    while (capacity < count) capacity *= 2;
+    s->number = (uint32_t)count;
+    if (count >= 64 && count == capacity) {
+        cprof__asite **grown = (cprof__asite **)cprof__alloc(2 * capacity * sizeof *grown);
+        if (!grown) return -1;
+        memcpy(grown, t->site_by_number, count * sizeof *grown);
+        cprof__spin_lock(&t->lock);
+        cprof__asite **previous = t->site_by_number;
+        t->site_by_number = grown;
+        cprof__spin_unlock(&t->lock);
+        cprof__release(previous, capacity * sizeof *previous);
+    } else if (!t->site_by_number) {
+        t->site_by_number = (cprof__asite **)cprof__alloc(64 * sizeof *t->site_by_number);
+        if (!t->site_by_number) return -1;
+    }
+    t->site_by_number[count] = s; /* read by others only once an old block names it, under the lock */
+    t->site_numbers = count + 1;
+    return 0;
+}
+
 /* Cold: the first event at this place under this scope on this thread. */
 CPROF__COLD static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const char *file, int line, const char *function,
                                       const cprof__rnode *node, uint32_t kind, const cprof__asite *origin) {
@@ -3660,6 +3743,10 @@ CPROF__COLD static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const 
     s->node = node;
     s->origin = origin;
     s->capture_index = CPROF_NONE;
+    if (cprof__asite_number(t, s)) {
+        cprof__release(s, sizeof *s);
+        return NULL;
+    }
     size_t slot = cprof__asite_hash(file, line, node, kind, origin) & (t->capacity - 1);
     while (t->slots[slot]) slot = (slot + 1) & (t->capacity - 1);
     t->slots[slot] = s;
@@ -3706,21 +3793,26 @@ static CPROF__INLINE void cprof__young_load(const cprof__block *slot, cprof__blo
     out->sequence = CPROF__LOAD(slot->sequence);
 }
 
+/* The old table grows by half (not double) and is kept at most 3/4 full, so that its 16-byte slots
+   cost 16 / 0.5 to 16 / 0.75 bytes per block: any capacity, a slot by remainder (a division, on the
+   path that takes the lock only). */
+static size_t cprof__old_next(size_t slot, size_t capacity) { return slot + 1 == capacity ? 0 : slot + 1; }
+
 /* The slot holding `hidden` in t's old table, or the empty slot where its probe ends; under t's lock. */
 static size_t cprof__old_slot(const cprof__alloc_thread *t, uintptr_t hidden, size_t hash) {
-    size_t mask = t->old_capacity - 1, slot = hash & mask;
-    while (t->old[slot].hidden && t->old[slot].hidden != hidden) slot = (slot + 1) & mask;
+    size_t slot = hash % t->old_capacity;
+    while (t->old[slot].hidden && t->old[slot].hidden != hidden) slot = cprof__old_next(slot, t->old_capacity);
     return slot;
 }
 
 static int cprof__old_grow(cprof__alloc_thread *t) {
-    size_t capacity = t->old_capacity ? t->old_capacity * 2 : 64;
-    cprof__block *blocks = (cprof__block *)cprof__alloc(capacity * sizeof *blocks);
+    size_t capacity = t->old_capacity ? t->old_capacity + t->old_capacity / 2 : 64;
+    cprof__old_block *blocks = (cprof__old_block *)cprof__alloc(capacity * sizeof *blocks);
     if (!blocks) return -1;
     for (size_t i = 0; i < t->old_capacity; i++) {
         if (!t->old[i].hidden) continue;
-        size_t slot = cprof__pointer_hash((const void *)~t->old[i].hidden) & (capacity - 1);
-        while (blocks[slot].hidden) slot = (slot + 1) & (capacity - 1);
+        size_t slot = cprof__pointer_hash((const void *)~t->old[i].hidden) % capacity;
+        while (blocks[slot].hidden) slot = cprof__old_next(slot, capacity);
         blocks[slot] = t->old[i];
     }
     cprof__release(t->old, t->old_capacity * sizeof *t->old);
@@ -3732,20 +3824,30 @@ static int cprof__old_grow(cprof__alloc_thread *t) {
 /* Into t's old table, under its lock. An entry already there for the same address is a block freed
    where the tracker does not see it (a file without CPROF_WRAP_MALLOC): the new one replaces it. */
 static int cprof__old_insert(cprof__alloc_thread *t, const cprof__block *b) {
-    if ((t->old_count + 1) * 2 > t->old_capacity && cprof__old_grow(t)) return -1;
+    if ((uint64_t)b->size >> CPROF__OLD_SIZE_BITS || b->site->number >= CPROF__OLD_SITE_LIMIT) return -1;
+    if ((t->old_count + 1) * 4 > t->old_capacity * 3 && cprof__old_grow(t)) return -1;
     size_t slot = cprof__old_slot(t, b->hidden, cprof__pointer_hash((const void *)~b->hidden));
     if (!t->old[slot].hidden) CPROF__STORE(t->old_count, t->old_count + 1);
-    t->old[slot] = *b;
+    t->old[slot].hidden = b->hidden;
+    t->old[slot].size_and_site = (uint64_t)b->size | ((uint64_t)b->site->number << CPROF__OLD_SIZE_BITS);
     return 0;
+}
+
+/* An old entry unpacked, under t's lock (sequence 0: never temporary, see cprof__old_block). */
+static void cprof__old_unpack(const cprof__alloc_thread *t, const cprof__old_block *old, cprof__block *out) {
+    out->hidden = old->hidden;
+    out->size = (size_t)(old->size_and_site & (((uint64_t)1 << CPROF__OLD_SIZE_BITS) - 1));
+    out->site = t->site_by_number[old->size_and_site >> CPROF__OLD_SIZE_BITS];
+    out->sequence = 0;
 }
 
 /* Linear probing's deletion: later entries of the run move back into the hole. */
 static void cprof__old_delete(cprof__alloc_thread *t, size_t hole) {
-    size_t mask = t->old_capacity - 1;
+    size_t capacity = t->old_capacity;
     t->old[hole].hidden = 0;
-    for (size_t at = (hole + 1) & mask; t->old[at].hidden; at = (at + 1) & mask) {
-        size_t home = cprof__pointer_hash((const void *)~t->old[at].hidden) & mask;
-        if (((at - home) & mask) < ((at - hole) & mask)) continue; /* its home lies after the hole */
+    for (size_t at = cprof__old_next(hole, capacity); t->old[at].hidden; at = cprof__old_next(at, capacity)) {
+        size_t home = cprof__pointer_hash((const void *)~t->old[at].hidden) % capacity;
+        if ((at + capacity - home) % capacity < (at + capacity - hole) % capacity) continue; /* its home lies after the hole */
         t->old[hole] = t->old[at];
         t->old[at].hidden = 0;
         hole = at;
@@ -3827,7 +3929,7 @@ static int cprof__take_locked(cprof__alloc_thread *t, cprof__lookup *l) {
     if (!t->old_count) return CPROF__UNKNOWN;
     size_t at = cprof__old_slot(t, l->hidden, l->hash);
     if (t->old[at].hidden != l->hidden) return CPROF__UNKNOWN;
-    l->block = t->old[at];
+    cprof__old_unpack(t, &t->old[at], &l->block);
     cprof__old_delete(t, at);
     return CPROF__TAKEN;
 }
@@ -4306,6 +4408,256 @@ static void cprof__fork_child(void) {
     cprof__sample_fork_child();
 }
 #endif
+
+/* --- the leak check: the live blocks classified as memcheck does (cprof_leak_check, CPROF_OUT at exit).
+   Roots are scanned word by word (aligned): the writable segments (data, bss, GOT) of the executable
+   and of every loaded library, the calling thread's thread-local storage of each of them, its stack
+   from the caller of cprof_leak_check up, and its callee-saved registers. A word equal to a block's
+   start makes it reachable, a word inside it possibly reachable; the contents of every block reached
+   are scanned the same way, transitively. Of the blocks never reached, the first in address order of
+   each group pointed to only by others is definitely lost, the others indirectly lost. At exit (CPROF_OUT)
+   the stack and registers are not scanned: main has returned or exit() was called, so every frame of
+   the program has ended (memcheck scans what is left of the stack, where an old pointer may survive
+   and make a lost block look reachable). Not scanned:
+   other threads' stacks and registers, memory from mmap, and blocks allocated where the tracker does not
+   see them (another file, a library): a block whose only pointer lives there shows as lost. A pointer
+   kept hidden (tagged, XORed, compressed) is not seen. Costs time proportional to the roots and the live
+   heap, and a 32-byte entry per live block while it runs. --- */
+#if defined(CPROF__LINUX) && defined(__ELF__) && defined(__GNUC__) && (defined(CPROF__X86_64) || defined(CPROF__AARCH64))
+#define CPROF__LEAK_SCAN 1
+#include <elf.h>
+#include <setjmp.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h> /* client requests: silence memcheck's reports on the scan's own reads */
+#endif
+#endif
+#if defined(__clang__)
+#define CPROF__SCAN_RAW __attribute__((noinline, no_sanitize("address", "thread", "memory", "hwaddress")))
+#else
+#define CPROF__SCAN_RAW __attribute__((noinline, no_sanitize_address, no_sanitize_thread))
+#endif
+
+/* glibc's struct dl_phdr_info, bound by symbol name as >>auto does (it is declared only under _GNU_SOURCE). */
+struct cprof__loaded_module {
+    uintptr_t bias;
+    const char *path;
+    const Elf64_Phdr *segments;
+    uint16_t segment_count;
+    unsigned long long adds, subs;
+    size_t tls_module;
+    void *tls_data; /* the calling thread's copy of the module's thread-local storage; NULL if none yet */
+};
+int cprof__dl_iterate_modules(int (*callback)(struct cprof__loaded_module *, size_t, void *), void *data)
+    __asm__("dl_iterate_phdr");
+int cprof__pthread_getattr(pthread_t thread, pthread_attr_t *attributes) __asm__("pthread_getattr_np");
+/* POSIX 2001, hidden by a strict -std=c99 without feature macros */
+int cprof__pthread_attr_getstack(const pthread_attr_t *attributes, void **stack, size_t *size) __asm__("pthread_attr_getstack");
+#endif
+
+enum { CPROF__UNREACHED = 0, CPROF__INDIRECT = 1, CPROF__POSSIBLE = 2, CPROF__REACHABLE = 3 };
+
+typedef struct cprof__leak_roots { /* taken by cprof_leak_check() before any frame that may hold an address */
+#if defined(CPROF__LEAK_SCAN)
+    jmp_buf registers;
+#endif
+    uintptr_t stack_low;
+    int at_exit; /* every frame of the program has ended: its stack and registers are not scanned */
+} cprof__leak_roots;
+
+typedef struct cprof__live_block {
+    uintptr_t start;
+    size_t size;
+    const cprof__asite *site;
+    uint32_t state, group; /* group: the first lost block that reached it (CPROF_NONE: none yet) */
+} cprof__live_block;
+
+typedef struct cprof__leak_scan {
+    cprof__live_block *blocks; /* every live block, by address */
+    size_t count, capacity;
+    uint32_t *pending;         /* blocks reached whose contents are still to scan */
+    size_t pending_count, pending_capacity;
+    uint32_t group;            /* while grouping the unreached: the lost block being followed */
+    int failed;
+} cprof__leak_scan;
+
+static void cprof__leak_add_block(cprof__leak_scan *s, uintptr_t hidden, size_t size, const cprof__asite *site) {
+    if (!hidden || s->failed) return;
+    if (cprof__grow(&s->blocks, &s->capacity, s->count + 1, sizeof *s->blocks)) { s->failed = 1; return; }
+    cprof__live_block *b = &s->blocks[s->count++];
+    b->start = ~hidden;
+    b->size = size;
+    b->site = site;
+    b->state = CPROF__UNREACHED;
+    b->group = CPROF_NONE;
+}
+
+static int cprof__compare_live_blocks(const void *a, const void *b) {
+    uintptr_t x = ((const cprof__live_block *)a)->start, y = ((const cprof__live_block *)b)->start;
+    return (x > y) - (x < y);
+}
+
+/* Every thread's live blocks (young slots and old table, each thread under its lock), by address. */
+static void cprof__leak_collect(cprof__leak_scan *s) {
+    CPROF__EACH_ALLOC_THREAD(r, t) {
+        cprof__spin_lock(&t->lock);
+        for (size_t i = 0; i < CPROF__YOUNG_SLOTS; i++) {
+            cprof__block b;
+            cprof__young_load(&t->young[i], &b);
+            cprof__leak_add_block(s, b.hidden, b.size, b.site);
+        }
+        for (size_t i = 0; i < t->old_capacity; i++) {
+            cprof__block b;
+            if (!t->old[i].hidden) continue;
+            cprof__old_unpack(t, &t->old[i], &b);
+            cprof__leak_add_block(s, b.hidden, b.size, b.site);
+        }
+        cprof__spin_unlock(&t->lock);
+    }
+    if (s->count) qsort(s->blocks, s->count, sizeof *s->blocks, cprof__compare_live_blocks);
+}
+
+/* The block `word` points into (its start, or inside it), or CPROF_NONE. A block of size 0 is pointed
+   to only by its start. */
+static uint32_t cprof__leak_find(const cprof__leak_scan *s, uintptr_t word) {
+    size_t low = 0, high = s->count;
+    if (!high || word < s->blocks[0].start || word >= s->blocks[high - 1].start + s->blocks[high - 1].size + 1) return CPROF_NONE;
+    while (high - low > 1) { /* the last block starting at or below `word` */
+        size_t middle = low + (high - low) / 2;
+        if (s->blocks[middle].start <= word) low = middle;
+        else high = middle;
+    }
+    const cprof__live_block *b = &s->blocks[low];
+    return b->start <= word && (word == b->start || word - b->start < b->size) ? (uint32_t)low : CPROF_NONE;
+}
+
+static void cprof__leak_push(cprof__leak_scan *s, uint32_t index) {
+    if (cprof__grow(&s->pending, &s->pending_capacity, s->pending_count + 1, sizeof *s->pending)) { s->failed = 1; return; }
+    s->pending[s->pending_count++] = index;
+}
+
+/* A word found in a root or a reached block: its block becomes reachable (a pointer to its start) or
+   possibly reachable (into its middle), and is scanned in turn the first time it is reached. While
+   grouping the unreached blocks (s->group set), it joins the group of the lost block being followed. */
+CPROF__UNUSED static void cprof__leak_word(cprof__leak_scan *s, uintptr_t word) {
+    uint32_t index = cprof__leak_find(s, word);
+    if (index == CPROF_NONE) return;
+    cprof__live_block *b = &s->blocks[index];
+    if (s->group != CPROF_NONE) {
+        if (b->state != CPROF__UNREACHED || index == s->group) return;
+        int first = b->group == CPROF_NONE;
+        b->state = CPROF__INDIRECT; /* a lost block met earlier joins this group, with what it reached */
+        b->group = s->group;
+        if (first) cprof__leak_push(s, index);
+        return;
+    }
+    uint32_t state = word == b->start ? CPROF__REACHABLE : CPROF__POSSIBLE;
+    if (b->state >= state) return;
+    int first = b->state == CPROF__UNREACHED;
+    b->state = state;
+    if (first) cprof__leak_push(s, index);
+}
+
+#if defined(CPROF__LEAK_SCAN)
+/* Reads memory the program owns word by word, the uninitialised and the sanitizers' poisoned parts too:
+   no sanitizer instruments it, and memcheck (when its header was found at build time) is told to look away. */
+CPROF__SCAN_RAW static void cprof__leak_scan_range(cprof__leak_scan *s, uintptr_t low, uintptr_t high) {
+    uintptr_t word_size = sizeof(uintptr_t);
+    for (uintptr_t at = (low + word_size - 1) & ~(word_size - 1); at + word_size <= high && !s->failed; at += word_size)
+        cprof__leak_word(s, *(const volatile uintptr_t *)at);
+}
+
+/* The blocks reached and not scanned yet, until none is left. */
+static void cprof__leak_follow(cprof__leak_scan *s) {
+    while (s->pending_count && !s->failed) {
+        const cprof__live_block *b = &s->blocks[s->pending[--s->pending_count]];
+        cprof__leak_scan_range(s, b->start, b->start + b->size);
+    }
+}
+
+static int cprof__leak_module(struct cprof__loaded_module *m, size_t size, void *data) {
+    cprof__leak_scan *s = (cprof__leak_scan *)data;
+    for (uint16_t k = 0; k < m->segment_count; k++) {
+        const Elf64_Phdr *segment = &m->segments[k];
+        if (segment->p_type == PT_LOAD && (segment->p_flags & PF_W))
+            cprof__leak_scan_range(s, m->bias + segment->p_vaddr, m->bias + segment->p_vaddr + segment->p_memsz);
+        else if (segment->p_type == PT_TLS && size >= sizeof *m && m->tls_data)
+            cprof__leak_scan_range(s, (uintptr_t)m->tls_data, (uintptr_t)m->tls_data + segment->p_memsz);
+    }
+    return 0;
+}
+
+/* The roots: modules' writable segments and this thread's TLS, its registers, its stack. -1 when the
+   stack's bounds are unknown. */
+static int cprof__leak_scan_roots(cprof__leak_scan *s, const cprof__leak_roots *roots) {
+    if (roots->at_exit) {
+        cprof__dl_iterate_modules(cprof__leak_module, s);
+        return 0;
+    }
+    pthread_attr_t attributes;
+    void *stack = NULL;
+    size_t stack_size = 0;
+    if (cprof__pthread_getattr(pthread_self(), &attributes) != 0) return -1;
+    int failed = cprof__pthread_attr_getstack(&attributes, &stack, &stack_size);
+    pthread_attr_destroy(&attributes);
+    if (failed || roots->stack_low < (uintptr_t)stack || roots->stack_low > (uintptr_t)stack + stack_size) return -1;
+    cprof__dl_iterate_modules(cprof__leak_module, s);
+    cprof__leak_scan_range(s, (uintptr_t)&roots->registers, (uintptr_t)(&roots->registers + 1));
+    cprof__leak_scan_range(s, roots->stack_low, (uintptr_t)stack + stack_size);
+    return 0;
+}
+
+/* Marks every block from the roots, then groups the unreached ones (memcheck's "cliques"). */
+static int cprof__leak_mark(cprof__leak_scan *s, const cprof__leak_roots *roots) {
+#if defined(VALGRIND_DISABLE_ERROR_REPORTING)
+    VALGRIND_DISABLE_ERROR_REPORTING;
+#endif
+    s->group = CPROF_NONE;
+    int failed = cprof__leak_scan_roots(s, roots);
+    cprof__leak_follow(s);
+    for (size_t i = 0; i < s->count && !failed && !s->failed; i++) {
+        if (s->blocks[i].state != CPROF__UNREACHED || s->blocks[i].group != CPROF_NONE) continue;
+        s->group = s->blocks[i].group = (uint32_t)i;
+        cprof__leak_scan_range(s, s->blocks[i].start, s->blocks[i].start + s->blocks[i].size);
+        cprof__leak_follow(s);
+    }
+#if defined(VALGRIND_ENABLE_ERROR_REPORTING)
+    VALGRIND_ENABLE_ERROR_REPORTING;
+#endif
+    return failed || s->failed ? -1 : 0;
+}
+#else
+static int cprof__leak_mark(cprof__leak_scan *s, const cprof__leak_roots *roots) {
+    (void)s, (void)roots;
+    return -1;
+}
+#endif
+
+/* Adds each classified block to its site in the profile (capture_index: the site's sorted position). */
+static void cprof__leak_count(cprof_profile *p, const cprof__leak_scan *s) {
+    for (size_t i = 0; i < s->count; i++) {
+        const cprof__live_block *b = &s->blocks[i];
+        uint32_t index = b->site ? b->site->capture_index : CPROF_NONE;
+        if (index >= p->alloc_site_count) continue;
+        cprof_alloc_site *site = &p->alloc_sites[index];
+        if (b->state == CPROF__UNREACHED) site->lost_count++, site->lost_bytes += b->size;
+        else if (b->state == CPROF__INDIRECT) site->indirect_count++, site->indirect_bytes += b->size;
+        else if (b->state == CPROF__POSSIBLE) site->possible_count++, site->possible_bytes += b->size;
+    }
+}
+
+/* The leak check of a capture, under the registry lock, after the sites are sorted. Other threads keep
+   running: a block they free meanwhile may be read after its free (call it when they are quiet). */
+static void cprof__leak_check_capture(cprof_profile *p, const cprof__leak_roots *roots) {
+    cprof__leak_scan s;
+    memset(&s, 0, sizeof s);
+    cprof__leak_collect(&s);
+    if (s.failed || cprof__leak_mark(&s, roots)) p->allocs.leak_scan_failed = 1;
+    else cprof__leak_count(p, &s);
+    p->allocs.leak_checked = 1;
+    cprof__release(s.blocks, s.capacity * sizeof *s.blocks);
+    cprof__release(s.pending, s.pending_capacity * sizeof *s.pending);
+}
 
 /* ==================================================================================================
    >>scopes: a thread's recorder created at its first scope and marked at its exit, start-up from
@@ -6081,14 +6433,16 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
 
 /* A profile's arrays carry their capacity in front of them, so that cprof_profile_free knows the
    size to account for whatever built the profile (capture or the loader). */
-/* The profile file's format: 1.1 added "budgets", 1.2 "timeline"; readers skip fields they do not know. */
+/* The profile file's format: 1.1 added "budgets"; 1.2 "timeline", the leak check's categories ("leak_check",
+   the sites' lost_..., indirect_..., possible_...) and the threads' shares of a site ("threads"), automatic
+   instrumentation's counted calls and CPU sampling's samples; readers skip fields they do not know. */
 #define CPROF__FORMAT_MAJOR 1
 #define CPROF__FORMAT_MINOR 2
 
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
     size_t counters, node_counters, function_counters;
-    size_t alloc_sites, free_problems;
+    size_t alloc_sites, free_problems, alloc_site_threads;
     size_t benchmarks, budgets;
     size_t events;
 } cprof__arrays;
@@ -6132,6 +6486,7 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__bench_free(p);
     cprof__release(p->alloc_sites, cap->alloc_sites * sizeof *p->alloc_sites);
     cprof__release(p->free_problems, cap->free_problems * sizeof *p->free_problems);
+    cprof__release(p->alloc_site_threads, cap->alloc_site_threads * sizeof *p->alloc_site_threads);
     cprof__release(p->budgets, cap->budgets * sizeof *p->budgets);
     cprof__release(p->events, cap->events * sizeof *p->events);
     cprof__strings_free(&p->strings);
@@ -6732,10 +7087,10 @@ static const cprof_site *cprof__sample_site(uintptr_t pc, int is_return_address)
     const char *name = NULL, *module_file = "";
     uintptr_t symbol_key = address;
 #if defined(CPROF__ELF)
-    pthread_mutex_lock(&cprof__auto_lock);
+    cprof__mutex_lock(&cprof__auto_lock);
     const cprof__auto_module *m = cprof__auto_module_of((const void *)address);
     name = m ? cprof__auto_symbol_at(m, address) : NULL;
-    pthread_mutex_unlock(&cprof__auto_lock);
+    cprof__mutex_unlock(&cprof__auto_lock);
     if (m) module_file = m->file_name;
     if (name) symbol_key = (uintptr_t)name; /* one site per symbol, whatever address inside it */
     else if (m) cprof__snprintf(fallback, sizeof fallback, "%s+0x%llx", m->file_name,
@@ -7060,6 +7415,132 @@ static int cprof__alloc_capture_sites(cprof_profile *p, cprof__alloc_thread *t, 
     return 0;
 }
 
+/* --- sites merged across threads: one row per file:line, function and call path, summed over the
+   threads (the same place used from 4 threads is one row, not 4); each thread's share is kept in
+   alloc_site_threads. --- */
+
+/* An open-addressing table of indices with a caller's hash and equality (at most half full). */
+typedef struct cprof__index_table {
+    uint32_t *slots; /* index + 1; 0 = empty */
+    size_t capacity;
+} cprof__index_table;
+
+static int cprof__index_table_init(cprof__index_table *t, size_t count) {
+    t->capacity = 16;
+    while (t->capacity < 2 * count) t->capacity *= 2;
+    t->slots = (uint32_t *)cprof__alloc(t->capacity * sizeof *t->slots);
+    return t->slots ? 0 : -1;
+}
+
+/* The call path of each node: the first node (of any thread) with the same scope sites from its root
+   down; every thread's root is the empty path. */
+static uint32_t *cprof__node_paths(const cprof_profile *p) {
+    uint32_t *path = (uint32_t *)cprof__alloc((p->node_count + 1) * sizeof *path);
+    cprof__index_table table;
+    if (!path || cprof__index_table_init(&table, p->node_count)) {
+        cprof__release(path, (p->node_count + 1) * sizeof *path);
+        return NULL;
+    }
+    uint32_t first_root = CPROF_NONE;
+    for (uint32_t depth = 0, more = 1; more; depth++) { /* parents before their children */
+        more = 0;
+        for (uint32_t n = 0; n < p->node_count; n++) {
+            const cprof_node *node = &p->nodes[n];
+            if (node->depth != depth) { more |= node->depth > depth; continue; }
+            if (node->parent >= p->node_count) { path[n] = first_root == CPROF_NONE ? (first_root = n) : first_root; continue; }
+            uint32_t parent = path[node->parent];
+            size_t mask = table.capacity - 1, slot = cprof__pointer_hash((const void *)(((uintptr_t)parent << 20) ^ node->site)) & mask;
+            for (; table.slots[slot]; slot = (slot + 1) & mask) {
+                const cprof_node *other = &p->nodes[table.slots[slot] - 1];
+                if (other->site == node->site && path[other->parent] == parent) break;
+            }
+            if (!table.slots[slot]) table.slots[slot] = n + 1;
+            path[n] = table.slots[slot] - 1;
+        }
+    }
+    cprof__release(table.slots, table.capacity * sizeof *table.slots);
+    return path;
+}
+
+static size_t cprof__alloc_site_key(const cprof_alloc_site *s, const uint32_t *path, size_t nodes) {
+    uint32_t node = s->node < nodes ? path[s->node] : CPROF_NONE;
+    return cprof__string_hash(s->file) ^ (cprof__string_hash(s->function) * 31u) ^ ((size_t)s->line << 7) ^
+           ((size_t)node * 0x9E3779B1u) ^ s->kind;
+}
+
+static int cprof__alloc_same_row(const cprof_alloc_site *x, const cprof_alloc_site *y, const uint32_t *path, size_t nodes) {
+    uint32_t px = x->node < nodes ? path[x->node] : CPROF_NONE, py = y->node < nodes ? path[y->node] : CPROF_NONE;
+    return x->line == y->line && x->kind == y->kind && px == py && !strcmp(x->file, y->file) && !strcmp(x->function, y->function);
+}
+
+/* Row `from` added into row `into` (the peak: the sum of the threads' peaks, an upper bound). */
+static void cprof__alloc_site_add(cprof_alloc_site *into, const cprof_alloc_site *from) {
+    into->count += from->count, into->bytes += from->bytes;
+    into->live_count += from->live_count, into->live_bytes += from->live_bytes;
+    into->peak_live_bytes += from->peak_live_bytes;
+    into->temporary += from->temporary;
+    if (from->max_bytes > into->max_bytes) into->max_bytes = from->max_bytes;
+}
+
+/* One thread's share of merged row `row`, kept in alloc_site_threads. */
+static int cprof__alloc_site_thread_add(cprof_profile *p, uint32_t row, const cprof_alloc_site *s) {
+    if (cprof__grow(&p->alloc_site_threads, &cprof__capacities(p)->alloc_site_threads, p->alloc_site_thread_count + 1,
+                    sizeof *p->alloc_site_threads))
+        return -1;
+    cprof_alloc_site_thread *t = &p->alloc_site_threads[p->alloc_site_thread_count++];
+    memset(t, 0, sizeof *t);
+    t->site = row;
+    t->node = s->node;
+    t->thread = s->node < p->node_count ? p->nodes[s->node].thread : CPROF_NONE;
+    t->count = s->count, t->bytes = s->bytes, t->live_count = s->live_count, t->live_bytes = s->live_bytes;
+    t->peak_live_bytes = s->peak_live_bytes;
+    return 0;
+}
+
+/* The rows of one place and call path from several threads become one (the first thread's, its node
+   kept), each thread's share noted. On entry a row's `origin` is its index, and each thread site's
+   capture_index its row; on return both are the merged row's index. */
+static int cprof__alloc_merge_sites(cprof_profile *p) {
+    size_t count = p->alloc_site_count, bytes = (count ? count : 1) * sizeof(uint32_t);
+    uint32_t *path = cprof__node_paths(p), *row_of = (uint32_t *)cprof__alloc(bytes), *merged = (uint32_t *)cprof__alloc(bytes);
+    cprof__index_table table;
+    table.slots = NULL, table.capacity = 0;
+    int failed = !path || !row_of || !merged || cprof__index_table_init(&table, count);
+    for (size_t i = 0; i < count && !failed; i++) { /* each row's first row of the same place and path */
+        const cprof_alloc_site *s = &p->alloc_sites[i];
+        size_t mask = table.capacity - 1, slot = cprof__alloc_site_key(s, path, p->node_count) & mask;
+        while (table.slots[slot] && !cprof__alloc_same_row(&p->alloc_sites[table.slots[slot] - 1], s, path, p->node_count))
+            slot = (slot + 1) & mask;
+        if (!table.slots[slot]) table.slots[slot] = (uint32_t)i + 1;
+        row_of[i] = table.slots[slot] - 1;
+        if (row_of[i] != i) merged[row_of[i]] = 1; /* first used here as "has others" */
+    }
+    for (size_t i = 0; i < count && !failed; i++) /* the threads' shares, before the rows are summed */
+        if (merged[row_of[i]]) failed = cprof__alloc_site_thread_add(p, row_of[i], &p->alloc_sites[i]);
+    for (size_t i = 0; i < count && !failed; i++)
+        if (row_of[i] != i) cprof__alloc_site_add(&p->alloc_sites[row_of[i]], &p->alloc_sites[i]);
+    size_t kept = 0;
+    for (size_t i = 0; i < count && !failed; i++) {
+        if (row_of[i] != i) continue;
+        merged[i] = (uint32_t)kept;
+        p->alloc_sites[kept] = p->alloc_sites[i];
+        p->alloc_sites[kept].origin = (uint32_t)kept;
+        kept++;
+    }
+    if (!failed) {
+        p->alloc_site_count = kept;
+        for (size_t k = 0; k < p->alloc_site_thread_count; k++) p->alloc_site_threads[k].site = merged[p->alloc_site_threads[k].site];
+        CPROF__EACH_ALLOC_THREAD(r, t)
+            for (cprof__asite *s = CPROF__LOAD_ACQUIRE(t->sites); s; s = s->next)
+                if (s->kind == CPROF_ALLOC_SITE && s->capture_index < count) s->capture_index = merged[row_of[s->capture_index]];
+    }
+    cprof__release(path, (p->node_count + 1) * sizeof *path);
+    cprof__release(row_of, bytes);
+    cprof__release(merged, bytes);
+    cprof__release(table.slots, table.capacity * sizeof *table.slots);
+    return failed ? -1 : 0;
+}
+
 static int cprof__compare_alloc_sites(const void *a, const void *b) {
     const cprof_alloc_site *x = (const cprof_alloc_site *)a, *y = (const cprof_alloc_site *)b;
     if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
@@ -7069,8 +7550,16 @@ static int cprof__compare_alloc_sites(const void *a, const void *b) {
     return order ? order : (x->node > y->node) - (x->node < y->node);
 }
 
-/* Sorts the allocation sites by bytes; each live site learns its new index (for double frees' origin). */
+static int cprof__compare_site_threads(const void *a, const void *b) {
+    const cprof_alloc_site_thread *x = (const cprof_alloc_site_thread *)a, *y = (const cprof_alloc_site_thread *)b;
+    if (x->site != y->site) return x->site < y->site ? -1 : 1;
+    return (x->thread > y->thread) - (x->thread < y->thread);
+}
+
+/* Merges the threads' rows, then sorts the sites by bytes; each live site learns its new index (for
+   double frees' origin and the leak check). */
 static int cprof__alloc_sort_sites(cprof_profile *p) {
+    if (cprof__alloc_merge_sites(p)) return -1;
     size_t count = p->alloc_site_count, bytes = (count ? count : 1) * sizeof(uint32_t);
     uint32_t *position = (uint32_t *)cprof__alloc(bytes);
     if (!position) return -1;
@@ -7084,8 +7573,18 @@ static int cprof__alloc_sort_sites(cprof_profile *p) {
         for (cprof__asite *s = t ? CPROF__LOAD_ACQUIRE(t->sites) : NULL; s; s = s->next)
             if (s->kind == CPROF_ALLOC_SITE && s->capture_index < count) s->capture_index = position[s->capture_index];
     }
+    for (size_t k = 0; k < p->alloc_site_thread_count; k++) p->alloc_site_threads[k].site = position[p->alloc_site_threads[k].site];
+    if (p->alloc_site_thread_count)
+        qsort(p->alloc_site_threads, p->alloc_site_thread_count, sizeof *p->alloc_site_threads, cprof__compare_site_threads);
     cprof__release(position, bytes);
     return 0;
+}
+
+/* What the leak check did not find lost is still reachable (also after loading a profile). */
+static void cprof__alloc_reachable(cprof_alloc_totals *a) {
+    if (!a->leak_checked) return;
+    a->reachable_blocks = cprof__difference(a->live_blocks, a->lost_blocks + a->indirect_blocks + a->possible_blocks);
+    a->reachable_bytes = cprof__difference(a->live_bytes, a->lost_bytes + a->indirect_bytes + a->possible_bytes);
 }
 
 static void cprof__alloc_capture_totals(cprof_profile *p) {
@@ -7104,7 +7603,11 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
         a->live_blocks += s->live_count;
         a->live_bytes += s->live_bytes;
         a->temporary += s->temporary;
+        a->lost_blocks += s->lost_count, a->lost_bytes += s->lost_bytes;
+        a->indirect_blocks += s->indirect_count, a->indirect_bytes += s->indirect_bytes;
+        a->possible_blocks += s->possible_count, a->possible_bytes += s->possible_bytes;
     }
+    cprof__alloc_reachable(a);
     for (size_t i = 0; i < p->free_problem_count; i++) {
         uint32_t kind = p->free_problems[i].kind;
         if (kind == CPROF_FREE_DOUBLE) a->double_frees += p->free_problems[i].count;
@@ -7121,8 +7624,9 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
     cprof__mutex_unlock(&cprof__peak_lock);
 }
 
-/* Called by the capture, under the registry lock, after every thread's tree. */
-static int cprof__allocs_capture(cprof_profile *p) {
+/* Called by the capture, under the registry lock, after every thread's tree; with the leak check
+   when `roots` is set (cprof_leak_check). */
+static int cprof__allocs_capture(cprof_profile *p, const cprof__leak_roots *roots) {
     p->allocs.peak_node = CPROF_NONE;
     if (!CPROF__LOAD(cprof__a.used)) return 0;
     p->allocs.tracked = 1;
@@ -7133,6 +7637,7 @@ static int cprof__allocs_capture(cprof_profile *p) {
         }
         if (!problems && cprof__alloc_sort_sites(p)) return -1;
     }
+    if (roots) cprof__leak_check_capture(p, roots);
     cprof__alloc_capture_totals(p);
     return 0;
 }
@@ -7508,7 +8013,7 @@ static int cprof__capture_compensate(cprof_profile *p, double hz) {
     return 0;
 }
 
-cprof_profile *cprof_capture(void) {
+static cprof_profile *cprof__capture_with(const cprof__leak_roots *roots) {
     cprof__init();
     cprof_profile *p = cprof__profile_new();
     if (!p) return NULL;
@@ -7535,7 +8040,7 @@ cprof_profile *cprof_capture(void) {
         cprof__capture_thread(&c, snapshot.recorders[i], snapshot.names[i], now);
     cprof__registry_snapshot_free(&snapshot);
     cprof__mutex_lock(&cprof__lock);
-    if (!c.failed && cprof__allocs_capture(p)) c.failed = 1;
+    if (!c.failed && cprof__allocs_capture(p, roots)) c.failed = 1;
     p->signal_scopes_dropped += CPROF__LOAD(cprof__g.signal_dropped_early);
     cprof__capture_messages(p);
     cprof__capture_budgets(p);
@@ -7553,6 +8058,20 @@ cprof_profile *cprof_capture(void) {
         return NULL;
     }
     return p;
+}
+
+cprof_profile *cprof_capture(void) { return cprof__capture_with(NULL); }
+
+/* Not inlined: its frame is where the scan of the stack starts, above every frame of the capture, so
+   that the block addresses the check itself handles are not taken for the program's pointers. */
+CPROF__COLD cprof_profile *cprof_leak_check(void) {
+    cprof__leak_roots roots;
+    memset(&roots, 0, sizeof roots);
+#if defined(CPROF__LEAK_SCAN)
+    (void)setjmp(roots.registers); /* the callee-saved registers, which may hold the caller's pointers */
+#endif
+    roots.stack_low = (uintptr_t)&roots;
+    return cprof__capture_with(&roots);
 }
 
 /* ==================================================================================================
@@ -7931,32 +8450,65 @@ static void cprof__report_free_problems(cprof__buf *b, const cprof_profile *p) {
     }
 }
 
+/* Lost bytes (definitely, then indirectly) first when the leak check ran, else live bytes. */
 static int cprof__compare_leaks(const void *a, const void *b) {
     const cprof_alloc_site *x = *(const cprof_alloc_site *const *)a, *y = *(const cprof_alloc_site *const *)b;
+    uint64_t lost_x = x->lost_bytes + x->indirect_bytes, lost_y = y->lost_bytes + y->indirect_bytes;
+    if (lost_x != lost_y) return lost_x > lost_y ? -1 : 1;
     if (x->live_bytes != y->live_bytes) return x->live_bytes > y->live_bytes ? -1 : 1;
     return cprof__compare_alloc_sites(x, y);
 }
 
-/* Blocks still allocated at capture, by site, the largest first. */
+static void cprof__report_leak_site(cprof__buf *b, const cprof_profile *p, const cprof_alloc_site *s) {
+    char n1[32], n2[32];
+    if (p->allocs.leak_checked && !p->allocs.leak_scan_failed) {
+        const uint64_t figures[4][2] = {{s->lost_count, s->lost_bytes}, {s->indirect_count, s->indirect_bytes},
+                                        {s->possible_count, s->possible_bytes},
+                                        {cprof__difference(s->live_count, s->lost_count + s->indirect_count + s->possible_count),
+                                         cprof__difference(s->live_bytes, s->lost_bytes + s->indirect_bytes + s->possible_bytes)}};
+        for (int k = 0; k < 4; k++) {
+            cprof__buf_pad_left(b, cprof__count(n1, figures[k][0]), 9);
+            cprof__buf_pad_left(b, cprof__byte_count(n2, figures[k][1]), 13);
+        }
+        cprof__buf_puts(b, " ");
+    } else {
+        cprof__buf_pad_left(b, cprof__count(n1, s->live_count), 10);
+        cprof__buf_textf(b, " blocks %s", cprof__byte_count(n2, s->live_bytes));
+    }
+    cprof__buf_textf(b, "  %s:%u %s, in ", s->file, (unsigned)s->line, s->function);
+    cprof__buf_text_scope_path(b, p, s->node);
+    cprof__buf_puts(b, "\n");
+}
+
+/* The heading: without the leak check every live block; with it, lost apart from still reachable. */
+static void cprof__report_leak_totals(cprof__buf *b, const cprof_alloc_totals *a) {
+    char n1[32], n2[32];
+    if (!a->leak_checked || a->leak_scan_failed) {
+        cprof__buf_textf(b, "Leaks: %s blocks, %s still allocated at capture%s\n", cprof__count(n1, a->live_blocks),
+                          cprof__byte_count(n2, a->live_bytes),
+                          a->leak_scan_failed ? " (the leak check could not scan the roots: nothing classified)" : "");
+        return;
+    }
+    cprof__buf_textf(b, "Leaks: %s blocks, %s definitely lost\n", cprof__count(n1, a->lost_blocks), cprof__byte_count(n2, a->lost_bytes));
+    cprof__buf_textf(b, "  indirectly lost: %s blocks, %s\n", cprof__count(n1, a->indirect_blocks), cprof__byte_count(n2, a->indirect_bytes));
+    cprof__buf_textf(b, "  possibly lost:   %s blocks, %s\n", cprof__count(n1, a->possible_blocks), cprof__byte_count(n2, a->possible_bytes));
+    cprof__buf_textf(b, "  still reachable: %s blocks, %s (in use at capture, not a leak)\n", cprof__count(n1, a->reachable_blocks),
+                      cprof__byte_count(n2, a->reachable_bytes));
+    cprof__buf_puts(b, "   definitely lost     indirectly lost       possibly lost     still reachable  site\n");
+}
+
+/* Blocks still allocated at capture, by site: the lost ones first. */
 static void cprof__report_leaks(cprof__buf *b, const cprof_profile *p) {
     size_t count = 0, capacity = 0;
     const cprof_alloc_site **leaks = NULL;
-    char n1[32], n2[32];
     for (size_t i = 0; i < p->alloc_site_count; i++) {
         if (!p->alloc_sites[i].live_count) continue;
         if (cprof__grow(&leaks, &capacity, count + 1, sizeof *leaks)) { b->failed = 1; break; }
         leaks[count++] = &p->alloc_sites[i];
     }
     if (count) qsort(leaks, count, sizeof *leaks, cprof__compare_leaks);
-    cprof__buf_textf(b, "Leaks: %s blocks, %s still allocated at capture\n", cprof__count(n1, p->allocs.live_blocks),
-                      cprof__byte_count(n2, p->allocs.live_bytes));
-    for (size_t i = 0; i < count; i++) {
-        cprof__buf_pad_left(b, cprof__count(n1, leaks[i]->live_count), 10);
-        cprof__buf_textf(b, " blocks %s  %s:%u %s, in ", cprof__byte_count(n2, leaks[i]->live_bytes), leaks[i]->file,
-                          (unsigned)leaks[i]->line, leaks[i]->function);
-        cprof__buf_text_scope_path(b, p, leaks[i]->node);
-        cprof__buf_puts(b, "\n");
-    }
+    cprof__report_leak_totals(b, &p->allocs);
+    for (size_t i = 0; i < count; i++) cprof__report_leak_site(b, p, leaks[i]);
     cprof__release(leaks, capacity * sizeof *leaks);
 }
 
@@ -8210,7 +8762,31 @@ static void cprof__json_functions_and_messages(cprof__buf *b, const cprof_profil
     cprof__buf_puts(b, "\n  ]");
 }
 
-static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_alloc_site *sites, size_t count) {
+/* A site's "threads": each thread's share when several used it (the shares are sorted by site). */
+static void cprof__json_site_threads(cprof__buf *b, const cprof_profile *p, uint32_t site, size_t *cursor) {
+    size_t k = *cursor;
+    while (k < p->alloc_site_thread_count && p->alloc_site_threads[k].site < site) k++;
+    if (k >= p->alloc_site_thread_count || p->alloc_site_threads[k].site != site) { *cursor = k; return; }
+    cprof__buf_puts(b, ", \"threads\": [");
+    for (size_t first = k; k < p->alloc_site_thread_count && p->alloc_site_threads[k].site == site; k++) {
+        const cprof_alloc_site_thread *t = &p->alloc_site_threads[k];
+        cprof__buf_puts(b, k == first ? "{\"thread\": " : ", {\"thread\": ");
+        cprof__buf_index(b, t->thread);
+        cprof__buf_puts(b, ", \"node\": ");
+        cprof__buf_index(b, t->node);
+        cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu, \"live_count\": %llu, \"live_bytes\": %llu, "
+                             "\"peak_live_bytes\": %llu}",
+                          (unsigned long long)t->count, (unsigned long long)t->bytes, (unsigned long long)t->live_count,
+                          (unsigned long long)t->live_bytes, (unsigned long long)t->peak_live_bytes);
+    }
+    cprof__buf_puts(b, "]");
+    *cursor = k;
+}
+
+/* `p` for the sites' threads (NULL for the free problems). */
+static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_alloc_site *sites, size_t count,
+                                    int leak_checked, const cprof_profile *p) {
+    size_t cursor = 0;
     cprof__buf_printf(b, ",\n    \"%s\": [", key);
     for (size_t i = 0; i < count; i++) {
         const cprof_alloc_site *s = &sites[i];
@@ -8223,15 +8799,23 @@ static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_
         cprof__buf_puts(b, ", \"origin\": ");
         cprof__buf_index(b, s->origin);
         cprof__buf_printf(b, ", \"count\": %llu, \"bytes\": %llu, \"live_count\": %llu, \"live_bytes\": %llu, "
-                             "\"peak_live_bytes\": %llu, \"temporary\": %llu, \"max_bytes\": %llu}",
+                             "\"peak_live_bytes\": %llu, \"temporary\": %llu, \"max_bytes\": %llu",
                           (unsigned long long)s->count, (unsigned long long)s->bytes, (unsigned long long)s->live_count,
                           (unsigned long long)s->live_bytes, (unsigned long long)s->peak_live_bytes,
                           (unsigned long long)s->temporary, (unsigned long long)s->max_bytes);
+        if (leak_checked) /* only then: older files and unchecked profiles have none */
+            cprof__buf_printf(b, ", \"lost_count\": %llu, \"lost_bytes\": %llu, \"indirect_count\": %llu, "
+                                 "\"indirect_bytes\": %llu, \"possible_count\": %llu, \"possible_bytes\": %llu",
+                              (unsigned long long)s->lost_count, (unsigned long long)s->lost_bytes,
+                              (unsigned long long)s->indirect_count, (unsigned long long)s->indirect_bytes,
+                              (unsigned long long)s->possible_count, (unsigned long long)s->possible_bytes);
+        if (p) cprof__json_site_threads(b, p, (uint32_t)i, &cursor);
+        cprof__buf_puts(b, "}");
     }
     cprof__buf_puts(b, count ? "\n    ]" : "]");
 }
 
-/* >>allocs: the totals, the size histogram, the sites (leaks are their live figures), the free problems. */
+/* >>allocs: the totals, the size histogram, the leak check, the sites (their live figures, lost ones and threads), the free problems. */
 static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
     const cprof_alloc_totals *a = &p->allocs;
     if (!a->tracked) return;
@@ -8250,8 +8834,16 @@ static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
     for (int k = 0; k < CPROF_ALLOC_HISTOGRAM; k++)
         cprof__buf_printf(b, "%s%llu", k ? ", " : "", (unsigned long long)a->size_histogram[k]);
     cprof__buf_puts(b, "]");
-    cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count);
-    cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count);
+    if (a->leak_checked) /* the sums and whether the roots could be scanned; reachable = live - the rest */
+        cprof__buf_printf(b, ",\n    \"leak_check\": {\"scan_failed\": %u, \"lost_blocks\": %llu, \"lost_bytes\": %llu, "
+                             "\"indirect_blocks\": %llu, \"indirect_bytes\": %llu, \"possible_blocks\": %llu, "
+                             "\"possible_bytes\": %llu, \"reachable_blocks\": %llu, \"reachable_bytes\": %llu}",
+                          (unsigned)a->leak_scan_failed, (unsigned long long)a->lost_blocks, (unsigned long long)a->lost_bytes,
+                          (unsigned long long)a->indirect_blocks, (unsigned long long)a->indirect_bytes,
+                          (unsigned long long)a->possible_blocks, (unsigned long long)a->possible_bytes,
+                          (unsigned long long)a->reachable_blocks, (unsigned long long)a->reachable_bytes);
+    cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count, (int)a->leak_checked, p);
+    cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count, 0, NULL);
     cprof__buf_puts(b, "},\n");
 }
 
@@ -10567,6 +11159,52 @@ static void cprof__load_timeline(cprof__json *j, uint32_t root, cprof_profile *p
     for (uint32_t v = events->first; v && !j->failed; v = j->values[v].next) cprof__load_event(j, &j->values[v], p);
 }
 
+/* A site's leak check figures (written only by a profile whose live blocks were classified). */
+static void cprof__load_leak_figures(cprof__json *j, uint32_t e, const char *key, cprof_alloc_site *s) {
+    static const char *const names[] = {"lost_count", "lost_bytes", "indirect_count", "indirect_bytes", "possible_count",
+                                        "possible_bytes"};
+    uint64_t *fields[] = {&s->lost_count, &s->lost_bytes, &s->indirect_count, &s->indirect_bytes, &s->possible_count,
+                          &s->possible_bytes};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *fields[i] = cprof__json_u64(j, e, names[i], key, UINT64_MAX);
+}
+
+/* "leak_check" in "allocations": absent when the live blocks were not classified. */
+static void cprof__load_leak_check(cprof__json *j, uint32_t o, cprof_alloc_totals *a) {
+    static const char *const names[] = {"lost_blocks", "lost_bytes", "indirect_blocks", "indirect_bytes", "possible_blocks",
+                                        "possible_bytes", "reachable_blocks", "reachable_bytes"};
+    uint64_t *fields[] = {&a->lost_blocks, &a->lost_bytes, &a->indirect_blocks, &a->indirect_bytes, &a->possible_blocks,
+                          &a->possible_bytes, &a->reachable_blocks, &a->reachable_bytes};
+    const cprof__json_value *object = cprof__json_member(j, o, "leak_check");
+    if (!object) return;
+    uint32_t c = cprof__json_require(j, o, "leak_check", CPROF__JSON_OBJECT, "allocations") ? (uint32_t)(object - j->values) : 0;
+    if (!c) return;
+    a->leak_checked = 1;
+    a->leak_scan_failed = (uint32_t)cprof__json_u64(j, c, "scan_failed", "leak_check", 1);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *fields[i] = cprof__json_u64(j, c, names[i], "leak_check", UINT64_MAX);
+}
+
+/* A site's "threads" (the shares of the threads that used it), for the site just loaded. */
+static void cprof__load_site_threads(cprof__json *j, uint32_t e, cprof_profile *p) {
+    const cprof__json_value *array = cprof__json_require(j, e, "threads", CPROF__JSON_ARRAY, "sites[]");
+    for (uint32_t v = array ? array->first : 0; v && !j->failed; v = j->values[v].next) {
+        if (cprof__grow(&p->alloc_site_threads, &cprof__capacities(p)->alloc_site_threads, p->alloc_site_thread_count + 1,
+                        sizeof *p->alloc_site_threads)) {
+            cprof__json_fail_at(j, 1, 1, "out of memory");
+            return;
+        }
+        cprof_alloc_site_thread *t = &p->alloc_site_threads[p->alloc_site_thread_count++];
+        memset(t, 0, sizeof *t);
+        t->site = (uint32_t)(p->alloc_site_count - 1);
+        t->thread = cprof__json_index(j, v, "thread", "sites[].threads[]", p->thread_count);
+        t->node = cprof__json_index(j, v, "node", "sites[].threads[]", p->node_count);
+        t->count = cprof__json_u64(j, v, "count", "sites[].threads[]", UINT64_MAX);
+        t->bytes = cprof__json_u64(j, v, "bytes", "sites[].threads[]", UINT64_MAX);
+        t->live_count = cprof__json_u64(j, v, "live_count", "sites[].threads[]", UINT64_MAX);
+        t->live_bytes = cprof__json_u64(j, v, "live_bytes", "sites[].threads[]", UINT64_MAX);
+        t->peak_live_bytes = cprof__json_u64(j, v, "peak_live_bytes", "sites[].threads[]", UINT64_MAX);
+    }
+}
+
 static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char *key, cprof_profile *p, int problems) {
     const cprof__json_value *array = cprof__json_require(j, object, key, CPROF__JSON_ARRAY, "allocations");
     for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) {
@@ -10585,6 +11223,8 @@ static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char 
         s->peak_live_bytes = cprof__json_u64(j, e, "peak_live_bytes", key, UINT64_MAX);
         s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
         if (cprof__json_member(j, e, "max_bytes")) s->max_bytes = cprof__json_u64(j, e, "max_bytes", key, UINT64_MAX);
+        if (cprof__json_member(j, e, "lost_count")) cprof__load_leak_figures(j, e, key, s);
+        if (!problems && cprof__json_member(j, e, "threads")) cprof__load_site_threads(j, e, p);
     }
 }
 
@@ -10604,6 +11244,7 @@ static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) 
         a->possible_double_frees = cprof__json_u64(j, o, "possible_double_frees", "allocations", UINT64_MAX);
     if (j->failed || !o) return;
     a->tracked = 1;
+    cprof__load_leak_check(j, o, a);
     a->peak_node = cprof__json_index(j, o, "peak_node", "allocations", p->node_count);
     const cprof__json_value *histogram = cprof__json_require(j, o, "size_histogram", CPROF__JSON_ARRAY, "allocations");
     uint32_t k = 0;
@@ -12919,17 +13560,33 @@ static void cprof__rule_temporary(cprof__analysis *a, const cprof_alloc_site *s)
            "allocated outside the loop and reused.", s->function);
 }
 
-/* Leak: blocks still allocated at capture, per site. */
+/* Leak: per site, the blocks the leak check found lost (definitely, and indirectly through them), High
+   from leak_high_bytes; blocks reached only through pointers into their middle are a Low finding, and
+   blocks still reachable none (in use at capture). A profile without the check: every live block. */
 static void cprof__rule_leak(cprof__analysis *a, const cprof_alloc_site *s) {
-    if (!s->live_count) return;
-    int severity = (double)s->live_bytes >= a->o.leak_high_bytes ? CPROF_SEVERITY_HIGH
-                   : (double)s->live_bytes >= a->o.leak_high_bytes / 16 ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
-    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_LEAK, s, (double)s->live_bytes, a->o.leak_high_bytes);
+    const cprof_alloc_totals *t = &a->p->allocs;
+    int classified = t->leak_checked && !t->leak_scan_failed;
+    uint64_t blocks = classified ? s->lost_count + s->indirect_count : s->live_count;
+    uint64_t bytes = classified ? s->lost_bytes + s->indirect_bytes : s->live_bytes;
+    int possible_only = classified && !blocks && s->possible_count;
+    if (possible_only) blocks = s->possible_count, bytes = s->possible_bytes;
+    if (!blocks) return;
+    int severity = possible_only ? CPROF_SEVERITY_LOW
+                   : (double)bytes >= a->o.leak_high_bytes ? CPROF_SEVERITY_HIGH
+                   : (double)bytes >= a->o.leak_high_bytes / 16 ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_LEAK, s, (double)bytes, a->o.leak_high_bytes);
     if (!x) return;
-    char live[32], bytes[32], count[32];
-    x->description = cprof__analysis_text(a, "%s block%s (%s) allocated at %s:%u still allocated at capture, of %s made there, in %s",
-                                          cprof__count(live, s->live_count), s->live_count == 1 ? "" : "s",
-                                          cprof__byte_count(bytes, s->live_bytes), s->file, (unsigned)s->line,
+    x->count = blocks; /* the lost ones, not every live block */
+    x->bytes = bytes;
+    char live[32], amount[32], count[32];
+    const char *how = !classified ? "still allocated at capture"
+                      : possible_only ? "possibly lost (reached only through pointers into their middle)"
+                      : s->indirect_count && !s->lost_count ? "indirectly lost (pointed to only from lost blocks)"
+                      : s->indirect_count ? "definitely or indirectly lost"
+                                          : "definitely lost (no pointer to them left)";
+    x->description = cprof__analysis_text(a, "%s block%s (%s) allocated at %s:%u %s, of %s made there, in %s",
+                                          cprof__count(live, blocks), blocks == 1 ? "" : "s",
+                                          cprof__byte_count(amount, bytes), s->file, (unsigned)s->line, how,
                                           cprof__count(count, s->count), x->scope);
     x->recommendation = cprof__analysis_text(
         a, "Free what %s allocates here when it is no longer needed: follow each block to its owner and free it "
@@ -13423,7 +14080,10 @@ static void cprof__output_names(const char *prefix, size_t k, char path[4200], c
 CPROF__UNUSED static void cprof__write_outputs(const char *prefix) {
     char path[4200], temporary[4200];
     size_t written = 0;
-    cprof_profile *p = cprof_capture();
+    cprof__leak_roots roots; /* the exit report tells lost blocks from those still reachable */
+    memset(&roots, 0, sizeof roots);
+    roots.at_exit = 1;
+    cprof_profile *p = cprof__capture_with(&roots);
     if (!p) {
         fprintf(stderr, "cprof: out of memory capturing the profile for CPROF_OUT\n");
         return;
@@ -14601,6 +15261,7 @@ int main(int argc, char **argv) {
 #undef CPROF__JSON_HERE
 #undef CPROF__JSON_MAX_DEPTH
 #undef CPROF__KEY
+#undef CPROF__LEAK_SCAN
 #undef CPROF__LIBC
 #undef CPROF__LIKELY
 #undef CPROF__LINUX
@@ -14621,6 +15282,8 @@ int main(int argc, char **argv) {
 #undef CPROF__NAME_BYTES
 #undef CPROF__NOT_LINUX
 #undef CPROF__NO_INSTRUMENT
+#undef CPROF__OLD_SITE_LIMIT
+#undef CPROF__OLD_SIZE_BITS
 #undef CPROF__ONCE_INIT
 #undef CPROF__ORPHANS
 #undef CPROF__OUTPUT_FILES
@@ -14630,6 +15293,7 @@ int main(int argc, char **argv) {
 #undef CPROF__SAMPLE_FRAMES
 #undef CPROF__SAMPLE_SLOTS
 #undef CPROF__SAMPLING
+#undef CPROF__SCAN_RAW
 #undef CPROF__SIGNAL_FENCE
 #undef CPROF__STB_SPRINTF
 #undef CPROF__STORAGE_CHUNK_BYTES

@@ -1,6 +1,8 @@
 /* Allocation tracking from several threads at once: exact totals, blocks freed on another thread than
    the one that allocated them, and realloc racing with other threads' mallocs (the C library may hand
-   the old address to another thread before the tracker has updated the table: no lost or phantom block). */
+   the old address to another thread before the tracker has updated the table: no lost or phantom block).
+   The same place under the same call path on every thread is one allocation site, summed, with each
+   thread's share kept (alloc_site_threads, also through the JSON). */
 #define CPROF_WRAP_MALLOC
 #include "../cprof.h"
 #include "check.h"
@@ -32,6 +34,48 @@ static void *worker(void *argument) {
     return NULL;
 }
 
+/* Three sites (worker's malloc, churn's malloc and realloc), each one row for the 4 threads, each
+   thread's share counted once and the shares summing to the row. */
+static void check_merged_sites(const cprof_profile *p) {
+    const uint64_t expected[3] = {(uint64_t)THREADS * HANDOFF, (uint64_t)THREADS * ROUNDS, (uint64_t)THREADS * ROUNDS * REALLOCS};
+    CHECK_EQ_U64(p->alloc_site_count, 3);
+    CHECK_EQ_U64(p->alloc_site_thread_count, 3 * THREADS);
+    for (size_t i = 0; i < p->alloc_site_count; i++) {
+        const cprof_alloc_site *s = &p->alloc_sites[i];
+        int found = 0;
+        for (int k = 0; k < 3; k++) found += s->count == expected[k];
+        CHECK_EQ_U64(found, 1);
+        uint64_t count = 0, bytes = 0, shares = 0, threads_seen = 0;
+        for (size_t k = 0; k < p->alloc_site_thread_count; k++) {
+            const cprof_alloc_site_thread *t = &p->alloc_site_threads[k];
+            if (t->site != i) continue;
+            count += t->count, bytes += t->bytes, shares++;
+            CHECK(t->thread >= 1 && t->thread < p->thread_count && t->node < p->node_count);
+            if (t->thread < 64) threads_seen |= 1ull << t->thread;
+            CHECK_EQ_U64(p->nodes[t->node].thread, t->thread);
+        }
+        CHECK_EQ_U64(shares, THREADS);
+        CHECK_EQ_U64(__builtin_popcountll(threads_seen), THREADS);
+        CHECK_EQ_U64(count, s->count);
+        CHECK_EQ_U64(bytes, s->bytes);
+    }
+}
+
+static void check_merged_sites_saved(const cprof_profile *p) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    cprof_profile *loaded = NULL;
+    CHECK(out != NULL);
+    if (!out) return;
+    CHECK_EQ_U64(cprof_json_write(p, out), 0);
+    fclose(out);
+    CHECK_EQ_U64(cprof_load_string(text, size, "merged.json", &loaded), 0);
+    if (loaded) check_merged_sites(loaded);
+    cprof_profile_free(loaded);
+    free(text);
+}
+
 int main(void) {
     pthread_t threads[THREADS];
     cprof_profile *before = cprof_capture();
@@ -60,6 +104,8 @@ int main(void) {
         if (churn_node) CHECK_EQ_U64(churn_node->alloc_self_count, ROUNDS * (1 + REALLOCS));
         CHECK_EQ_U64(p->nodes[p->threads[t].root].alloc_count, HANDOFF + ROUNDS * (1 + REALLOCS));
     }
+    check_merged_sites(p);
+    check_merged_sites_saved(p);
     cprof_profile_free(before);
     cprof_profile_free(p);
     CHECK_DONE();
