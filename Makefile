@@ -356,16 +356,19 @@ check-readme-quickstart:
 	gcc -std=c99 $(WARNINGS) -I. $(BUILD)/check/quickstart.c -o $(BUILD)/check/quickstart $(LIBS)
 	./$(BUILD)/check/quickstart | grep -q 'parse'
 
-# cprof diff on two saved benchmark runs (one benchmark 45% slower, well past the noise): exit 1 and
-# REGRESSED; the other way round, or gated on allocations only, exit 0; cprof bench prints the table.
+# cprof diff on two saved benchmark runs (one benchmark 45% slower): one run a side has no test, so
+# within noise and exit 0 by default; with --single-run-threshold=40, exit 1 and REGRESSED; the other way
+# round, or gated on allocations only, exit 0; cprof bench prints the table.
 check-bench-diff: $(BUILD)/cprof $(TEST_OBJECT)
 	rm -rf $(BUILD)/check/bench-diff && mkdir -p $(BUILD)/check/bench-diff
 	$(cc.gcc-c11) $(WARNINGS) $(TEST_FLAGS) tests/test_bench.c $(TEST_OBJECT) -o $(BUILD)/check/bench-diff/test_bench $(LIBS)
 	./$(BUILD)/check/bench-diff/test_bench $(BUILD)/check/bench-diff
-	cd $(BUILD)/check/bench-diff && { ../../cprof diff run_a.json run_b.json > regressed.txt; test $$? = 1; }
+	cd $(BUILD)/check/bench-diff && ../../cprof diff run_a.json run_b.json > single.txt
+	grep -q '^  sort/quick  *1,000 .*within noise$$' $(BUILD)/check/bench-diff/single.txt
+	cd $(BUILD)/check/bench-diff && { ../../cprof diff --single-run-threshold=40 run_a.json run_b.json > regressed.txt; test $$? = 1; }
 	grep -q '^  sort/quick  *1,000 .*REGRESSED$$' $(BUILD)/check/bench-diff/regressed.txt
 	grep -q '^1 regressed$$' $(BUILD)/check/bench-diff/regressed.txt
-	cd $(BUILD)/check/bench-diff && ../../cprof diff run_b.json run_a.json > improved.txt
+	cd $(BUILD)/check/bench-diff && ../../cprof diff --single-run-threshold=40 run_b.json run_a.json > improved.txt
 	grep -q 'improved$$' $(BUILD)/check/bench-diff/improved.txt
 	cd $(BUILD)/check/bench-diff && ../../cprof diff --fail-on=alloc run_a.json run_b.json > /dev/null
 	cd $(BUILD)/check/bench-diff && { ../../cprof diff run_a.json run_a.json -- run_b.json run_b.json > /dev/null; test $$? = 1; }

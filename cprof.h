@@ -1554,7 +1554,7 @@ static void cprof__mutex_unlock(cprof__mutex *m) { pthread_mutex_unlock(m); }
 
 typedef pthread_once_t cprof__once_flag;
 #define CPROF__ONCE_INIT PTHREAD_ONCE_INIT
-static void cprof__once_run(cprof__once_flag *flag, void (*function)(void)) { pthread_once(flag, function); }
+CPROF__NO_INSTRUMENT static void cprof__once_run(cprof__once_flag *flag, void (*function)(void)) { pthread_once(flag, function); }
 
 /* `on_exit(value)` runs when a thread that set a value ends (a key's destructor). */
 typedef pthread_key_t cprof__thread_exit_key;
@@ -1633,7 +1633,7 @@ static BOOL CALLBACK cprof__once_callback(PINIT_ONCE flag, PVOID call, PVOID *co
     ((cprof__once_call *)call)->function();
     return TRUE;
 }
-static void cprof__once_run(cprof__once_flag *flag, void (*function)(void)) {
+CPROF__NO_INSTRUMENT static void cprof__once_run(cprof__once_flag *flag, void (*function)(void)) {
     cprof__once_call call = {function};
     InitOnceExecuteOnce(flag, cprof__once_callback, &call, NULL);
 }
@@ -6018,7 +6018,7 @@ static void cprof__auto_calibrate(void) {
     if (cost <= 0) cost = cprof__g.inside_ticks + cprof__g.outside_ticks;
     double min_ns = cprof__env_auto_min_ns(getenv("CPROF_AUTO_MIN_NS"));
     double hz = cprof__timer_hz();
-    if (min_ns < 0) min_ns = CPROF__AUTO_MIN_COSTS * cost * 1e9 / hz;
+    if (min_ns < 0) min_ns = (double)CPROF__AUTO_MIN_COSTS * cost * 1e9 / hz;
     cprof__g.auto_min_ns = (uint64_t)(min_ns + 0.5);
     cprof__g.auto_min_ticks = (uint64_t)(min_ns * hz / 1e9 + 0.5);
 }
@@ -12357,6 +12357,7 @@ static void cprof__merge_sites(cprof__merge_state *m) {
                 copy->function = cprof__string(out, site->function);
                 copy->file = cprof__string(out, site->file);
                 copy->line = site->line;
+                copy->automatic = site->automatic;
                 map.keys[slot] = key;
                 map.values[slot] = (uint32_t)out->site_count++;
             }
@@ -12446,6 +12447,9 @@ static void cprof__merge_node_figures(cprof__merge_state *m, uint32_t index, cpr
     cprof_node *node = &m->out->nodes[index];
     int had_min = node->min_ns || node->max_ns;
     node->calls += source->calls;
+    node->counted_calls += source->counted_calls;
+    node->samples += source->samples;
+    node->sampled |= source->sampled;
     node->open += source->open;
     node->total_ns += source->total_ns;
     node->raw_total_ns += source->raw_total_ns;

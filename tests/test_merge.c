@@ -119,8 +119,9 @@ static void check_identity(const char *name) {
     cprof_merge_options apart = cprof_merge_defaults();
     apart.threads_apart = 1;
     cprof_profile *m = cprof_merge(one, 1, &apart);
-    char *x = saved(p), *y = m ? saved(m) : NULL, *version = x ? strstr(x, "\"version\": \"1.0\"") : NULL;
-    if (version) version[14] = '1'; /* a file of format 1.0 merged is written as the current 1.1 */
+    char *x = saved(p), *y = m ? saved(m) : NULL;
+    char *version = x ? strstr(x, "\"version\": \"") : NULL, *current = y ? strstr(y, "\"version\": \"") : NULL;
+    if (version && current) memcpy(version, current, 16); /* an older file merged is written as the current format */
     CHECK(x && y && strcmp(x, y) == 0);
     if (x && y && strcmp(x, y) != 0) fprintf(stderr, "%s: merged alone differs from itself\n", name);
     free(x), free(y);
