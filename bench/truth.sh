@@ -11,6 +11,8 @@
 #          ways: default (functions too short to time are counted), CPROF_AUTO_MIN_NS=0 (every call timed),
 #          and CPROF=0 (recording off)
 #   gprof  -O2 -pg -DCPROF_DISABLE                               gcc's own instrumentation, for scale
+#   clang  clang -O2, plain, and with -finstrument-functions-after-inlining -DCPROF_AUTO (only the calls
+#          that remain after inlining are instrumented), against clang's own plain build
 # and measured four ways:
 #   1. CPU time (user+system, /usr/bin/time) of RUNS runs of each, interleaved; medians, and ratios to
 #      the plain build of the same run.
@@ -61,6 +63,9 @@ build_all() {
     $cc $auto examples/minivm.c -o $OUT/minivm-auto -lpthread -lm
     $cc -pg -DCPROF_DISABLE examples/minivm.c -o $OUT/minivm-pg -lpthread -lm
     $cc -fno-inline $auto examples/minivm.c -o $OUT/minivm-auto-noinline -lpthread -lm
+    local clang="clang -std=c99 -O2 -g -Wall -Wextra -Werror"
+    $clang -DCPROF_DISABLE examples/minivm.c -o $OUT/minivm-clang -lpthread -lm
+    $clang -finstrument-functions-after-inlining -DCPROF_AUTO examples/minivm.c -o $OUT/minivm-clang-after -lpthread -lm
 }
 
 # --- 1. CPU time --------------------------------------------------------------------------------------
@@ -70,6 +75,7 @@ cpu_seconds() {
     local build=$1
     (cd $OUT && case $1 in
             minivm-auto) export CPROF_OUT=auto ;;
+            minivm-clang-after) export CPROF_OUT=clang-after ;;
             auto-all) export CPROF_OUT=auto-all CPROF_AUTO_MIN_NS=0; build=minivm-auto ;;
             auto-off) export CPROF=0; build=minivm-auto ;;
         esac &&
@@ -95,16 +101,21 @@ measure_times() {
     done | awk -F'\t' '
         BEGIN { what["minivm"] = "plain  (-DCPROF_DISABLE)"; what["minivm-floor"] = "floor  (empty hooks)"
                 what["minivm-auto"] = "auto   (cprof, default)"; what["auto-all"] = "auto   (CPROF_AUTO_MIN_NS=0)"
-                what["auto-off"] = "auto   (CPROF=0)"; what["minivm-pg"] = "gprof  (-pg)" }
-        $1 == "minivm" { plain = $2 } $1 == "minivm-floor" { floor = $2 }
+                what["auto-off"] = "auto   (CPROF=0)"; what["minivm-pg"] = "gprof  (-pg)"
+                what["minivm-clang"] = "clang  plain"; what["minivm-clang-after"] = "clang  -finstrument-functions-after-inlining" }
+        $1 == "minivm" { plain = $2 } $1 == "minivm-floor" { floor = $2 } $1 == "minivm-clang" { clang_plain = $2 }
+        $1 ~ /clang/ { printf "  %-30s %7.3f s   %6.2fx clang plain\n", what[$1], $2, $2 / clang_plain; next }
         { printf "  %-30s %7.3f s   %6.2fx plain", what[$1], $2, $2 / plain
           if (floor) printf "   %5.2fx floor", $2 / floor
           printf "\n" }'
+    printf '  functions cprof saw called: gcc auto %s, clang after inlining %s\n' \
+        "$(build/cprof stats $OUT/auto.json | awk -F'\t' 'NR > 1 && $2 > 0' | wc -l)" \
+        "$(build/cprof stats $OUT/clang-after.json | awk -F'\t' 'NR > 1 && $2 > 0' | wc -l)"
     for run in $RUN_NAMES; do
         printf '  every run of %-14s %s\n' "$run:" "$(awk -v r=$run '$1 == r { printf "%s ", $2 }' $OUT/times.tsv)"
     done
 }
-RUN_NAMES="minivm minivm-floor minivm-auto auto-all auto-off minivm-pg" 
+RUN_NAMES="minivm minivm-floor minivm-auto auto-all auto-off minivm-pg minivm-clang minivm-clang-after"
 
 # --- 2. self-time shares ------------------------------------------------------------------------------
 # Each tool's shares as "name<TAB>percent", the compiler's clone suffixes (.isra.0, .part.0, .constprop.0,

@@ -44,6 +44,14 @@ check_pprof() {
     echo "pprof $n: $(tr '\n' ' ' < "$dir/$n.sums")"
   done
   grep -q 'thread:\[worker 0\]' "$dir/threads.raw" || fail "threads: no thread label in go tool pprof -raw"
+  # README's push to Pyroscope (its Connect API, JSON): the body is valid JSON and its rawProfile, decoded,
+  # is the pprof file to the byte, which go tool pprof reads
+  printf '{"series": [{"labels": [{"name": "__name__", "value": "cprof"}, {"name": "service_name", "value": "wordfreq"}], "samples": [{"ID": "%s", "rawProfile": "%s"}]}]}' \
+    "$(cat /proc/sys/kernel/random/uuid)" "$(base64 -w 0 "$dir/threads.pb.gz")" > "$dir/push.json"
+  python3 -c 'import base64, json, sys; body = json.load(open(sys.argv[1])); sys.stdout.buffer.write(base64.b64decode(body["series"][0]["samples"][0]["rawProfile"]))' \
+    "$dir/push.json" > "$dir/push.pb.gz" || fail "the Pyroscope push body is not JSON with a base64 rawProfile"
+  cmp -s "$dir/push.pb.gz" "$dir/threads.pb.gz" || fail "the Pyroscope push body's rawProfile is not the pprof file"
+  go tool pprof -raw "$dir/push.pb.gz" > /dev/null 2>&1 || fail "go tool pprof cannot read the Pyroscope push body's profile"
   grep -q ' count_words examples/wordfreq.c:63' "$dir/wordfreq-counters.raw" || fail "wordfreq: no location with file and line"
 }
 
