@@ -42,8 +42,9 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 
 # The implementation is compiled once per configuration, with CPROF_TESTING (the private functions the
 # tests reach, cprof.h's >>testing), into build/obj/CONFIG/cprof.o; each test is compiled without
-# CPROF_IMPLEMENTATION and linked against it. _DEFAULT_SOURCE: the tests use POSIX under -std=c99 too
-# (cprof.h defines it only for the implementation's file). One test compiles its own implementation:
+# CPROF_IMPLEMENTATION and linked against it. _DEFAULT_SOURCE, for the tests and the implementation: as
+# most programs, POSIX under -std=c99 too (the signal snapshots and CPU sampling need it; a file without
+# any feature macro is check-dialects' business). One test compiles its own implementation:
 #   twice         what it tests: the header included twice in each of two files, one of them the implementation
 # CPROF_WRAP_MALLOC is per file (only macros after the include), so the allocation tests share the object.
 # CPROF_DISABLE must be defined in every file of a program or in none, but the implementation does not
@@ -185,7 +186,7 @@ test: deps
 # configuration then reports.
 $(BUILD)/obj/%/cprof.o: $(HEADER)
 	@mkdir -p $(@D)
-	@$(cc.$*) $(WARNINGS) -DCPROF_IMPLEMENTATION -DCPROF_TESTING -x $(if $(filter %++,$(firstword $(cc.$*))),c++,c) \
+	@$(cc.$*) $(WARNINGS) -DCPROF_IMPLEMENTATION $(TEST_FLAGS) -x $(if $(filter %++,$(firstword $(cc.$*))),c++,c) \
 	  -c $(HEADER) -o $@ > $@.log 2>&1 || rm -f $@
 
 .PRECIOUS: $(BUILD)/obj/%/cprof.o
