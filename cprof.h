@@ -8098,13 +8098,16 @@ static void cprof__report_compensation(cprof__buf *b, const cprof_profile *p) {
                           c->inside_ns, c->outside_ns, subtracted, share);
         return;
     }
-    cprof__count(manual, c->scopes - c->auto_scopes - c->counted_scopes);
+    uint64_t manual_scopes = c->scopes - c->auto_scopes - c->counted_scopes;
+    cprof__count(manual, manual_scopes);
     cprof__count(automatic, c->auto_scopes);
     cprof__count(counted, c->counted_scopes);
-    cprof__buf_printf(b, "own cost subtracted: %s manual scopes x (%.1f ns inside + %.1f ns outside), %s automatic x "
-                         "(%.1f + %.1f ns), %s counted x %.1f ns = %s (%.1f%% of the recorded time); "
-                         "CPROF_COMPENSATE=0 shows raw times\n", manual, c->inside_ns, c->outside_ns, automatic,
-                      c->auto_inside_ns, c->auto_outside_ns, counted, c->counted_ns, subtracted, share);
+    cprof__buf_puts(b, "own cost subtracted: ");
+    if (manual_scopes) /* a program built with automatic instrumentation alone has none */
+        cprof__buf_printf(b, "%s manual scopes x (%.1f ns inside + %.1f ns outside), ", manual, c->inside_ns, c->outside_ns);
+    cprof__buf_printf(b, "%s automatic x (%.1f ns inside + %.1f ns outside), %s counted x %.1f ns = %s (%.1f%% of the "
+                         "recorded time); CPROF_COMPENSATE=0 shows raw times\n", automatic, c->auto_inside_ns,
+                      c->auto_outside_ns, counted, c->counted_ns, subtracted, share);
 }
 
 /* Automatic functions too short to time (CPROF_AUTO_MIN_NS): how many, and what it means. */

@@ -8,7 +8,6 @@
    no_instrument_function, which is what compiling it without -finstrument-functions gives.
    Each figure is the median of REPS runs of CALLS calls, the variants interleaved; "cost" is the time
    per call minus that of the uninstrumented function. */
-#define _DEFAULT_SOURCE /* popen */
 #define CPROF_IMPLEMENTATION
 #define CPROF_AUTO
 #include "../cprof.h"

@@ -9,6 +9,7 @@
    were counted, a counted function's time is its children's, the report's marks, the JSON round trip,
    the compensation's account of each kind, and that an unnamed CPROF_SCOPE() in an instrumented
    function is that function's node (a named one stays a child). */
+#define _DEFAULT_SOURCE /* check.h's helpers use POSIX clocks */
 #define CPROF_IMPLEMENTATION
 #define CPROF_AUTO
 #define CPROF_TESTING /* check.h's json_of */

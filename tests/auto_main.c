@@ -5,6 +5,7 @@
    Static functions, recursion, a dlopen'd library (with and without .symtab), manual scopes beside
    automatic ones, run-time exclusion, the depth cap, a longjmp, threads, and that the profiler never
    records its own functions although this file (with the implementation) is instrumented. */
+#define _DEFAULT_SOURCE /* a program of POSIX: dlopen, strdup, clocks */
 #define CPROF_IMPLEMENTATION
 #define CPROF_AUTO
 #include "../cprof.h"

@@ -104,8 +104,8 @@ static void check_kinds(void) {
     every_node.tree_min_pct = 0;
     const char *text = report_text(p, &every_node);
     CHECK_CONTAINS(text, "own cost subtracted: 1 manual scopes x (10.0 ns inside + 5.0 ns outside), 300 automatic x "
-                         "(20.0 + 30.0 ns), 800 counted x 4.0 ns = 18.2 µs (1.8% of the recorded time); "
-                         "CPROF_COMPENSATE=0 shows raw times\n");
+                         "(20.0 ns inside + 30.0 ns outside), 800 counted x 4.0 ns = 18.2 µs (1.8% of the recorded "
+                         "time); CPROF_COMPENSATE=0 shows raw times\n");
     CHECK_CONTAINS(text, "counted, not timed: 1 functions that averaged under 200 ns a call");
     CHECK_CONTAINS(text, "  b  (synthetic.c:3)  counted, not timed\n");
     CHECK_CONTAINS(text, "b  (counted, not timed)\n");

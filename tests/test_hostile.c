@@ -94,9 +94,9 @@ static int same_bytes(writer w, const cprof_profile *x, const cprof_profile *y) 
     char *text[2] = {NULL, NULL};
     size_t length[2] = {0, 0};
     for (int i = 0; i < 2; i++) {
-        FILE *f = open_memstream(&text[i], &length[i]);
+        FILE *f = text_stream_open(&text[i], &length[i]);
         CHECK_EQ_U64(w(i ? y : x, f), 0);
-        fclose(f);
+        text_stream_close(f, &text[i], &length[i]);
     }
     int same = length[0] == length[1] && length[0] > 0 && memcmp(text[0], text[1], length[0]) == 0;
     free(text[0]);
