@@ -97,6 +97,7 @@ deps:
 	command -v xmllint >/dev/null 2>&1 || missing="$$missing libxml2-utils"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	command -v localedef >/dev/null 2>&1 || missing="$$missing locales"; \
 	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
