@@ -1556,6 +1556,34 @@ typedef pthread_once_t cprof__once_flag;
 #define CPROF__ONCE_INIT PTHREAD_ONCE_INIT
 CPROF__NO_INSTRUMENT static void cprof__once_run(cprof__once_flag *flag, void (*function)(void)) { pthread_once(flag, function); }
 
+#if defined(CPROF__LINUX)
+/* glibc's pthread_getattr_np (declared only under _GNU_SOURCE) and POSIX 2001's pthread_attr_getstack
+   (hidden by a strict -std=c99), bound by name as >>auto binds dl_iterate_phdr. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+int cprof__pthread_getattr_np(pthread_t thread, pthread_attr_t *attributes) __asm__("pthread_getattr_np");
+int cprof__pthread_attr_getstack(const pthread_attr_t *attributes, void **stack, size_t *size) __asm__("pthread_attr_getstack");
+#ifdef __cplusplus
+}
+#endif
+
+/* The calling thread's stack, [*low, *high) (the leak scan's root, the sampler's walk bounds); -1 when
+   unknown. */
+CPROF__UNUSED static int cprof__thread_stack(uintptr_t *low, uintptr_t *high) {
+    pthread_attr_t attributes;
+    void *base = NULL;
+    size_t size = 0;
+    if (cprof__pthread_getattr_np(pthread_self(), &attributes) != 0) return -1;
+    int failed = cprof__pthread_attr_getstack(&attributes, &base, &size) != 0 || !base;
+    pthread_attr_destroy(&attributes);
+    if (failed) return -1;
+    *low = (uintptr_t)base;
+    *high = (uintptr_t)base + size;
+    return 0;
+}
+#endif
+
 /* `on_exit(value)` runs when a thread that set a value ends (a key's destructor). */
 typedef pthread_key_t cprof__thread_exit_key;
 static void cprof__thread_exit_key_create(cprof__thread_exit_key *key, void (*on_exit)(void *)) {
@@ -4450,9 +4478,6 @@ struct cprof__loaded_module {
 };
 int cprof__dl_iterate_modules(int (*callback)(struct cprof__loaded_module *, size_t, void *), void *data)
     __asm__("dl_iterate_phdr");
-int cprof__pthread_getattr(pthread_t thread, pthread_attr_t *attributes) __asm__("pthread_getattr_np");
-/* POSIX 2001, hidden by a strict -std=c99 without feature macros */
-int cprof__pthread_attr_getstack(const pthread_attr_t *attributes, void **stack, size_t *size) __asm__("pthread_attr_getstack");
 #endif
 
 enum { CPROF__UNREACHED = 0, CPROF__INDIRECT = 1, CPROF__POSSIBLE = 2, CPROF__REACHABLE = 3 };
@@ -4594,16 +4619,12 @@ static int cprof__leak_scan_roots(cprof__leak_scan *s, const cprof__leak_roots *
         cprof__dl_iterate_modules(cprof__leak_module, s);
         return 0;
     }
-    pthread_attr_t attributes;
-    void *stack = NULL;
-    size_t stack_size = 0;
-    if (cprof__pthread_getattr(pthread_self(), &attributes) != 0) return -1;
-    int failed = cprof__pthread_attr_getstack(&attributes, &stack, &stack_size);
-    pthread_attr_destroy(&attributes);
-    if (failed || roots->stack_low < (uintptr_t)stack || roots->stack_low > (uintptr_t)stack + stack_size) return -1;
+    uintptr_t stack_low, stack_high;
+    if (cprof__thread_stack(&stack_low, &stack_high) || roots->stack_low < stack_low || roots->stack_low > stack_high)
+        return -1;
     cprof__dl_iterate_modules(cprof__leak_module, s);
     cprof__leak_scan_range(s, (uintptr_t)&roots->registers, (uintptr_t)(&roots->registers + 1));
-    cprof__leak_scan_range(s, roots->stack_low, (uintptr_t)stack + stack_size);
+    cprof__leak_scan_range(s, roots->stack_low, stack_high);
     return 0;
 }
 
@@ -6092,14 +6113,6 @@ static struct cprof__sample_global {
 #ifndef SIGEV_THREAD_ID
 #define SIGEV_THREAD_ID 4 /* Linux: deliver to the thread whose id follows sigev_notify */
 #endif
-/* Bound by name, as dl_iterate_phdr is: glibc declares it only under _GNU_SOURCE. */
-#ifdef __cplusplus
-extern "C" {
-#endif
-int cprof__pthread_getattr_np(pthread_t thread, pthread_attr_t *attributes) __asm__("pthread_getattr_np");
-#ifdef __cplusplus
-}
-#endif
 
 /* The interrupted program counter, frame pointer and stack pointer. x86-64's gregs indexes are
    REG_RIP 16, REG_RBP 10, REG_RSP 15 (the names need _GNU_SOURCE); AArch64's frame pointer is x29. */
@@ -6198,15 +6211,8 @@ CPROF__NO_INSTRUMENT static void cprof__sample_handler(int signal_number, siginf
 /* The calling thread's stack bounds, noted when its recorder is made; 0 when unknown (then samples
    take only the PC). */
 static void cprof__stack_bounds(cprof__recorder *r) {
-    pthread_attr_t attributes;
-    void *base = NULL;
-    size_t size = 0;
-    if (cprof__pthread_getattr_np(pthread_self(), &attributes) != 0) return;
-    if (pthread_attr_getstack(&attributes, &base, &size) == 0 && base) {
-        r->stack_low = (uintptr_t)base;
-        r->stack_high = (uintptr_t)base + size;
-    }
-    pthread_attr_destroy(&attributes);
+    uintptr_t low, high;
+    if (cprof__thread_stack(&low, &high) == 0) r->stack_low = low, r->stack_high = high;
 }
 
 /* A timer on the thread's CPU clock (Linux: clock id ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED,
