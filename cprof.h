@@ -75,8 +75,9 @@
                           regular expression are not recorded (decided once per function); an invalid
                           expression excludes nothing and says so on stderr and in the report
        CPROF_AUTO_MIN_NS=ns   an automatic function whose first 1,000 timed calls averaged less (own cost
-                          taken out) is counted, not timed, from then on: exact calls, its time its
-                          caller's; 0 times every call; default 4x the calibrated cost of timing one call
+                          taken out) is counted, not timed, from then on: exact calls; one call in about 64
+                          (a random gap) is still timed and its time is estimated from those; 0 times every
+                          call; default 4x the calibrated cost of timing one call
        A value of CPROF, CPROF_TIMER, CPROF_OUT, CPROF_COMPENSATE or CPROF_AUTO_MIN_NS that cprof does not understand or
        cannot use gets one line on stderr ("cprof: NAME=VALUE: ...") and is ignored; an empty value is
        as if unset.
@@ -586,7 +587,8 @@ typedef struct cprof_node {
     uint64_t alloc_self_count, alloc_self_bytes; /* >>allocs: made while this node was the current scope */
     uint64_t raw_total_ns; /* total_ns as recorded, before own-cost compensation (equal when none applied) */
     uint64_t counted_calls; /* of calls, those counted and not timed (CPROF_AUTO_MIN_NS): when not 0, the node's
-                               time is its children's and its own cost is its callers' (format 1.2) */
+                               time is its timed calls' scaled to all its calls (one in about 64 is
+                               timed), or its children's when none was (format 1.2) */
     uint64_t samples;      /* sampled: samples taken in this function or below it (total_ns = samples x period);
                               a scope: samples taken in its own function while it was the innermost scope */
 } cprof_node;
@@ -603,7 +605,7 @@ typedef struct cprof_function { /* all nodes with the same name merged */
     uint64_t max_ns;
     double pct_total;  /* of the run (see PERCENTAGES) */
     double pct_self;
-    uint64_t counted_calls; /* counted, not timed (CPROF_AUTO_MIN_NS): its time is its callers' */
+    uint64_t counted_calls; /* counted, not timed (CPROF_AUTO_MIN_NS): its time estimated from its timed calls */
 } cprof_function;
 
 typedef struct cprof_thread_info {
@@ -5603,6 +5605,9 @@ static const char *cprof__auto_symbol_at(const cprof__auto_module *m, uintptr_t 
 }
 #endif /* CPROF__ELF */
 
+/* Of a counted function's calls, one in about this many is timed (>>auto, and the report says so). */
+enum { CPROF__AUTO_TIMING_GAP = 64 };
+
 #if defined(CPROF_AUTO)
 #include <regex.h>
 
@@ -5648,6 +5653,8 @@ typedef struct cprof__auto_thread {
     uint32_t depth;
     uint64_t overflow; /* open calls beyond the stack: not recorded */
     uint64_t timed_entries, counted_entries;
+    uint32_t until_timed; /* counted calls left before the next one is timed (see cprof__auto_timing_gap) */
+    uint32_t random;      /* the gaps' xorshift state; never 0 */
     cprof__auto_call stack[CPROF__AUTO_STACK];
 } cprof__auto_thread;
 
@@ -5865,13 +5872,31 @@ CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__auto_learn_exit(cprof__auto_
 /* --- the hooks --- */
 static cprof__auto_thread *cprof__auto_thread_create(void);
 
-/* A call of fn begins: counted only, once fn was found too short to time; else timed like a CPROF_SCOPE. */
+/* Counted functions still have one call in CPROF__AUTO_TIMING_GAP (on average) timed, so that the capture
+   can estimate their time from a sample of their calls as they are now (a function's first calls are
+   not like its later ones: a table fills, a cache warms). The gaps are random, between half and 1.5x
+   the mean, so that a loop whose period is the gap's is not always sampled at the same call. */
+CPROF__NO_INSTRUMENT static uint32_t cprof__auto_timing_gap(cprof__auto_thread *t) {
+    uint32_t x = t->random ? t->random : 0x9e3779b9u;
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5; /* xorshift32 */
+    t->random = x;
+    return CPROF__AUTO_TIMING_GAP / 2 + x % CPROF__AUTO_TIMING_GAP;
+}
+
+/* A call of fn begins: counted only, once fn was found too short to time (but for one call in a gap);
+   else timed like a CPROF_SCOPE. */
 CPROF__NO_INSTRUMENT static CPROF__INLINE uint32_t cprof__auto_open(cprof__auto_thread *t, cprof__auto_call *call, cprof__auto_function *fn) {
     call->learning = 0;
     if (CPROF__LOAD(fn->counted)) {
-        t->counted_entries++;
-        uint32_t token = cprof__count_enter(&fn->site);
-        return token ? token | cprof__auto_counted_bit : 0;
+        if (CPROF__LIKELY(t->until_timed != 0)) {
+            t->until_timed--;
+            t->counted_entries++;
+            uint32_t token = cprof__count_enter(&fn->site);
+            return token ? token | cprof__auto_counted_bit : 0;
+        }
+        t->until_timed = cprof__auto_timing_gap(t); /* this call is timed */
+        t->timed_entries++;
+        return cprof__enter(&fn->site);
     }
     t->timed_entries++;
     if (CPROF__UNLIKELY(CPROF__LOAD(fn->learning))) {
@@ -6022,6 +6047,7 @@ static void cprof__auto_calibrate(void) {
         cprof__this_thread = r;
         cprof__auto_self = t;
         cprof__auto_busy = 0;
+        t->until_timed = UINT32_MAX; /* counted children are all counted here: their figure is a counted call's */
         double parent, child;
         cprof__auto_calibration_round(r, 1, &parent, &child); /* warm-up: makes the nodes, fills the caches */
         cprof__auto_calibration_round(r, 2, &parent, &child);
@@ -7689,7 +7715,7 @@ static void cprof__copy_counts(cprof_node *out, const cprof__rnode *live, double
     out->counted_calls = CPROF__LOAD(live->counted_calls);
     out->calls = CPROF__LOAD(live->calls) + out->counted_calls;
     cprof__allocs_copy_node(out, live);
-    if (out->counted_calls) return; /* not timed: its time is its children's (set when they are), its own its caller's */
+    /* a counted node's figures are those of its timed calls until cprof__counted_totals scales them */
     out->total_ns = cprof__ticks_to_ns(CPROF__LOAD(live->total_ticks), hz);
     out->min_ns = min_ticks == UINT64_MAX ? 0 : cprof__ticks_to_ns(min_ticks, hz);
     out->max_ns = cprof__ticks_to_ns(CPROF__LOAD(live->max_ticks), hz);
@@ -7910,14 +7936,29 @@ static void cprof__registry_snapshot_free(cprof__registry_snapshot *s) {
     cprof__release(s->names, s->capacity * sizeof *s->names);
 }
 
-/* A node counted and not timed (its calls took >>auto's counted path) has the time of its children; its
-   own cost is its caller's. Children follow their parent: the last node first sees its children done. */
+/* A node whose calls were mostly counted (>>auto's counted path) has the figures of its timed calls (its
+   first ones, then one in CPROF__AUTO_TIMING_GAP): its total is estimated as their average times all its
+   calls, and the sum of squares likewise; never less than its children's time. The longest timed call
+   is left out of the average when there are others: one time slice of another process in one timed
+   call (a shared machine) would otherwise count gap times over. With no timed call the total is its
+   children's time and its own time stays its caller's. Children follow their parent: the last node
+   first sees its children done. Recorded figures: before compensation. */
 static void cprof__counted_totals(cprof_profile *p) {
     for (size_t i = p->node_count; i-- > 0;) {
         cprof_node *n = &p->nodes[i];
         if (!n->counted_calls) continue;
-        n->total_ns = 0;
-        for (uint32_t c = n->first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling) n->total_ns += p->nodes[c].total_ns;
+        uint64_t timed = n->calls - n->counted_calls, children = 0;
+        for (uint32_t c = n->first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling) children += p->nodes[c].total_ns;
+        double total = (double)n->total_ns, squares = n->sum_sq_ns2, kept = (double)timed;
+        if (timed >= 2 && n->max_ns <= n->total_ns) {
+            total -= (double)n->max_ns;
+            squares -= (double)n->max_ns * (double)n->max_ns;
+            kept -= 1;
+        }
+        double scale = kept > 0 ? (double)n->calls / kept : 0.0;
+        n->total_ns = cprof__u64_rounded(total * scale);
+        n->sum_sq_ns2 = squares > 0 ? squares * scale : 0.0;
+        if (n->total_ns < children) n->total_ns = children;
     }
 }
 
@@ -7935,7 +7976,9 @@ static void cprof__node_own_cost(const cprof_profile *p, const cprof_node *n, co
     double in = automatic ? cost->auto_inside_ns : cost->inside_ns;
     double out = automatic ? cost->auto_outside_ns : cost->outside_ns;
     double timed = (double)(n->calls - n->counted_calls);
-    *inside = n->counted_calls ? 0.0 : timed * in; /* a counted node's time is its children's */
+    /* a counted node's total is its timed calls' scaled to all its calls (cprof__counted_totals), so is
+       their inside part; with none timed, its total is its children's and has no inside part */
+    *inside = !n->counted_calls ? timed * in : timed > 0 ? (double)n->calls * in : 0.0;
     *whole = timed * (in + out) + (double)n->counted_calls * cost->counted_ns;
 }
 
@@ -8123,8 +8166,9 @@ static void cprof__report_counted(cprof__buf *b, const cprof_profile *p) {
     if (!functions) return;
     char threshold[24];
     cprof__buf_printf(b, "counted, not timed: %llu functions that averaged under %s a call (CPROF_AUTO_MIN_NS; 0 times "
-                         "every call): their calls are exact, their time is their callers'\n",
-                      (unsigned long long)functions, cprof__duration(threshold, p->auto_min_ns));
+                         "every call): their calls are exact; one in about %d is timed, and their time is estimated "
+                         "from those\n",
+                      (unsigned long long)functions, cprof__duration(threshold, p->auto_min_ns), CPROF__AUTO_TIMING_GAP);
 }
 
 /* Where a counter timer's frequency came from, by the timer's name in the profile (a profile may come
@@ -8211,12 +8255,12 @@ static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const
         cprof__buf_pad_left(b, fn->sampled ? "sampled" : cprof__count(calls, fn->calls), 14);
         uint64_t times[5] = {fn->total_ns, fn->self_ns, fn->avg_ns, fn->min_ns, fn->max_ns};
         int completed = fn->max_ns > 0; /* min and max exist only for calls that ended */
-        int timed = fn->counted_calls == 0; /* a counted function has no average of its own */
+        int timed = fn->calls > fn->counted_calls; /* a function with no call timed has no average of its own */
         for (int k = 0; k < 5; k++)
             cprof__buf_pad_left(b, k < 2 || (k == 2 && timed) || completed ? cprof__duration(t, times[k]) : "-", 12);
         cprof__buf_textf(b, "  %6.1f%%  %6.1f%%  %s  (%s", fn->pct_total, fn->pct_self, fn->name, site->file);
         cprof__buf_textf(b, site->line ? ":%u)" : ")", (unsigned)site->line); /* line 0: an automatic scope */
-        cprof__buf_puts(b, fn->counted_calls ? "  counted, not timed\n" : "\n");
+        cprof__buf_puts(b, !fn->counted_calls ? "\n" : timed ? "  counted, time estimated\n" : "  counted, not timed\n");
     }
     if (rows < p->function_count)
         cprof__buf_textf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
@@ -8241,7 +8285,8 @@ static void cprof__report_tree_node(cprof__buf *b, const cprof_profile *p, const
     if (node->depth > CPROF__REPORT_MAX_INDENT) cprof__buf_printf(b, "[%u] ", (unsigned)node->depth);
     cprof__buf_text_string(b, p->sites[node->site].name);
     if (node->open) cprof__buf_puts(b, "  (still open)");
-    if (node->counted_calls) cprof__buf_puts(b, "  (counted, not timed)");
+    if (node->counted_calls)
+        cprof__buf_puts(b, node->calls > node->counted_calls ? "  (counted, time estimated)" : "  (counted, not timed)");
     cprof__buf_puts(b, "\n");
 }
 

@@ -6,7 +6,8 @@
        CPROF=0 auto_counted off                            the hooks do nothing
    The thresholds are extreme on purpose: which functions are counted then does not depend on how fast
    this machine is. Checked: call counts exact in every mode (with two threads as well), how many calls
-   were counted, a counted function's time is its children's, the report's marks, the JSON round trip,
+   were counted and how many of those were timed (one in a random gap), a counted node's time at least
+   its children's, the report's marks, the JSON round trip,
    the compensation's account of each kind, and that an unnamed CPROF_SCOPE() in an instrumented
    function is that function's node (a named one stays a child). */
 #define _DEFAULT_SOURCE /* check.h's helpers use POSIX clocks */
@@ -98,20 +99,24 @@ static void check_compensation(const cprof_profile *p, int counted) {
 
 static void check_counted(const cprof_profile *p) {
     CHECK_EQ_U64(p->auto_min_ns, 1000000000);
-    /* exactly the calls after the first 1,000 (one thread) */
-    const char *names[] = {"leaf", "middle", "scoped", "jumper", "jump_caller"};
-    const uint64_t counted[] = {6200, 2000, 500, 200, 200};
-    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
+    /* the calls after each function's first 1,000 (one thread) took the counted path; of those, the first
+       and then one after each gap of 32 to 95 were timed: their time is scaled to every call */
+    const char *names[] = {"leaf", "middle", "scoped", "named", "jumper", "jump_caller"};
+    const uint64_t after_learning[] = {6200, 2000, 500, 500, 200, 200};
+    uint64_t counted_path = 0, counted = 0;
+    for (size_t i = 0; i < sizeof after_learning / sizeof after_learning[0]; i++) {
         const cprof_function *fn = function_named(p, names[i]);
-        if (fn) CHECK_EQ_U64(fn->counted_calls, counted[i]);
+        CHECK(fn && fn->counted_calls <= after_learning[i]);
+        if (fn) counted += fn->counted_calls;
+        counted_path += after_learning[i];
     }
-    const cprof_function *leaf_fn = function_named(p, "leaf");
-    if (leaf_fn) CHECK_EQ_U64(leaf_fn->total_ns, 0); /* no children: no time of its own */
-    for (size_t i = 0; i < p->node_count; i++) { /* a counted node's time is its children's */
+    uint64_t timed = counted_path - counted;
+    CHECK(timed >= counted_path / 96 && timed <= counted_path / 32 + 1);
+    for (size_t i = 0; i < p->node_count; i++) { /* a counted node's time is at least its children's */
         const cprof_node *n = &p->nodes[i];
         uint64_t children = 0;
         for (uint32_t c = n->first_child; c != CPROF_NONE; c = p->nodes[c].next_sibling) children += p->nodes[c].total_ns;
-        if (n->counted_calls) CHECK_EQ_U64(n->total_ns, children);
+        if (n->counted_calls) CHECK(n->total_ns >= children);
     }
     char *report = NULL;
     size_t size = 0;
@@ -119,7 +124,7 @@ static void check_counted(const cprof_profile *p) {
     cprof_report_write(p, f, NULL);
     fclose(f);
     CHECK_CONTAINS(report, "counted, not timed: ");
-    CHECK_CONTAINS(report, "  leaf  (auto_counted)  counted, not timed\n");
+    CHECK_CONTAINS(report, "  leaf  (auto_counted)  counted, time estimated\n");
     CHECK_CONTAINS(report, "counted x ");
     free(report);
     /* saved and loaded: the same counts and marks */

@@ -81,34 +81,50 @@ static void check_clamping(void) {
    children's time and costs its ancestors a counted call's figure per counted call: main (manual) over
    a (automatic, 100 timed calls) over b (automatic, 1,000 calls of which 800 counted). */
 static void check_kinds(void) {
-    static const char *const lines[] = {"main 1 1000000", " a 100 500000", "  b 1000 100000", NULL};
+    /* b: 1,000 calls, 799 counted, its 201 timed ones took 41.4 us, the longest 1.2 us; c: all 300 counted,
+       d timed under it */
+    static const char *const lines[] = {"main 1 1000000", " a 100 500000", "  b 1000 41400", "  c 300 0", "   d 300 30000", NULL};
     cprof_profile *p = build_profile(lines);
-    p->sites[1].automatic = p->sites[2].automatic = 1;
-    p->nodes[3].counted_calls = 800;
+    for (size_t s = 1; s < p->site_count; s++) p->sites[s].automatic = 1; /* all but main */
+    cprof_node *b_node = (cprof_node *)find_node(p, 0, "main/a/b"), *c_node = (cprof_node *)find_node(p, 0, "main/a/c");
+    CHECK(b_node && c_node);
+    if (!b_node || !c_node) return;
+    b_node->counted_calls = 799;
+    b_node->max_ns = 1200;
+    c_node->counted_calls = 300;
     p->auto_min_ns = 200;
     const double figures[5] = {10.0, 5.0, 20.0, 30.0, 4.0};
     CHECK_EQ_U64(cprof__test_compensate_kinds(p, figures), 0);
-    const cprof_node *a = find_node(p, 0, "main/a"), *b = find_node(p, 0, "main/a/b"), *main_node = find_node(p, 0, "main");
-    CHECK(a && b && main_node);
-    if (!a || !b || !main_node) return;
-    CHECK_EQ_U64(b->total_ns, 0); /* counted: its time is its children's (none) */
-    CHECK_EQ_U64(a->total_ns, 500000 - 100 * 20 - (200 * (20 + 30) + 800 * 4));      /* 484,800 */
-    CHECK_EQ_U64(main_node->total_ns, 1000000 - 10 - (100 * 50 + 200 * 50 + 800 * 4)); /* 981,790 */
-    CHECK_EQ_U64(p->compensation.scopes, 1101);
-    CHECK_EQ_U64(p->compensation.auto_scopes, 300);
-    CHECK_EQ_U64(p->compensation.counted_scopes, 800);
-    CHECK_EQ_U64(p->compensation.subtracted_ns, 1000000 - 981790);
+    const cprof_node *a = find_node(p, 0, "main/a"), *b = find_node(p, 0, "main/a/b"), *c = find_node(p, 0, "main/a/c"),
+                     *d = find_node(p, 0, "main/a/c/d"), *main_node = find_node(p, 0, "main");
+    CHECK(a && b && c && d && main_node);
+    if (!a || !b || !c || !d || !main_node) return;
+    CHECK_EQ_U64(b->raw_total_ns, (41400 - 1200) * 1000 / 200); /* the other timed calls scaled to all calls */
+    CHECK_EQ_U64(b->total_ns, 201000 - 1000 * 20);     /* less every call's inside part */
+    CHECK_EQ_U64(d->total_ns, 30000 - 300 * 20);
+    CHECK_EQ_U64(c->total_ns, d->total_ns);            /* none timed: its children's time */
+    CHECK_EQ_U64(a->total_ns, 500000 - 100 * 20 - ((201 * 50 + 799 * 4) + 300 * 4 + 300 * 50)); /* 468,554 */
+    CHECK_EQ_U64(main_node->total_ns, 1000000 - 10 - (100 * 50 + 201 * 50 + 799 * 4 + 300 * 4 + 300 * 50)); /* 965,544 */
+    CHECK_EQ_U64(p->compensation.scopes, 1701);
+    CHECK_EQ_U64(p->compensation.auto_scopes, 601);
+    CHECK_EQ_U64(p->compensation.counted_scopes, 1099);
+    CHECK_EQ_U64(p->compensation.subtracted_ns, 1000000 - 965544);
     const cprof_function *f = find_function(p, "b");
-    CHECK(f && f->counted_calls == 800 && f->calls == 1000 && f->self_ns == 0);
+    CHECK(f && f->counted_calls == 799 && f->calls == 1000 && f->self_ns == 181000);
+    f = find_function(p, "c");
+    CHECK(f && f->counted_calls == 300 && f->self_ns == 0);
     cprof_report_options every_node = cprof_report_defaults();
     every_node.tree_min_pct = 0;
     const char *text = report_text(p, &every_node);
-    CHECK_CONTAINS(text, "own cost subtracted: 1 manual scopes x (10.0 ns inside + 5.0 ns outside), 300 automatic x "
-                         "(20.0 ns inside + 30.0 ns outside), 800 counted x 4.0 ns = 18.2 µs (1.8% of the recorded "
+    CHECK_CONTAINS(text, "own cost subtracted: 1 manual scopes x (10.0 ns inside + 5.0 ns outside), 601 automatic x "
+                         "(20.0 ns inside + 30.0 ns outside), 1,099 counted x 4.0 ns = 34.5 µs (3.4% of the recorded "
                          "time); CPROF_COMPENSATE=0 shows raw times\n");
-    CHECK_CONTAINS(text, "counted, not timed: 1 functions that averaged under 200 ns a call");
-    CHECK_CONTAINS(text, "  b  (synthetic.c:3)  counted, not timed\n");
-    CHECK_CONTAINS(text, "b  (counted, not timed)\n");
+    CHECK_CONTAINS(text, "counted, not timed: 2 functions that averaged under 200 ns a call (CPROF_AUTO_MIN_NS; 0 times "
+                         "every call): their calls are exact; one in about 64 is timed, and their time is estimated from those\n");
+    CHECK_CONTAINS(text, "  b  (synthetic.c:3)  counted, time estimated\n");
+    CHECK_CONTAINS(text, "  c  (synthetic.c:4)  counted, not timed\n");
+    CHECK_CONTAINS(text, "b  (counted, time estimated)\n");
+    CHECK_CONTAINS(text, "c  (counted, not timed)\n");
     cprof_profile_free(p);
 }
 
