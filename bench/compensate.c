@@ -10,7 +10,9 @@
 #include "../cprof.h"
 #include "bench.h"
 
-enum { RUNS = 7, FUNCTIONS = 6, TOKENS = 100000, VISITS = 200000, CRUNCHES = 5 };
+/* REPEAT: the workload this many times per run, so that a run lasts tens of ms and one time slice lost
+   to another process on a shared machine is a small part of it */
+enum { RUNS = 7, FUNCTIONS = 6, TOKENS = 100000, VISITS = 200000, CRUNCHES = 5, REPEAT = 20 };
 static const char *const names[FUNCTIONS] = {"crunch", "mix", "parse", "token", "walk", "visit"};
 
 NOINLINE static void spin(int n) {
@@ -34,10 +36,12 @@ NOINLINE static void spin(int n) {
         for (int i = 0; i < VISITS; i++) visit_##suffix();                             \
     }                                                                                  \
     NOINLINE static void program_##suffix(void) {                                      \
-        for (int i = 0; i < CRUNCHES; i++) crunch_##suffix();                          \
-        mix_##suffix();                                                                \
-        parse_##suffix();                                                              \
-        walk_##suffix();                                                               \
+        for (int r = 0; r < REPEAT; r++) {                                             \
+            for (int i = 0; i < CRUNCHES; i++) crunch_##suffix();                      \
+            mix_##suffix();                                                            \
+            parse_##suffix();                                                          \
+            walk_##suffix();                                                           \
+        }                                                                              \
     }
 WORKLOAD(plain, NO_SCOPE)
 WORKLOAD(scoped, CPROF_SCOPE)
@@ -45,21 +49,21 @@ WORKLOAD(scoped, CPROF_SCOPE)
 /* The truth, in ns of self time per function (the order of `names`). */
 static void truth(double self[FUNCTIONS]) {
     double t0 = now_ns();
-    for (int i = 0; i < CRUNCHES; i++) crunch_plain();
+    for (int i = 0; i < CRUNCHES * REPEAT; i++) crunch_plain();
     double t1 = now_ns();
-    mix_plain();
+    for (int r = 0; r < REPEAT; r++) mix_plain();
     double t2 = now_ns();
-    parse_plain();
+    for (int r = 0; r < REPEAT; r++) parse_plain();
     double t3 = now_ns();
-    for (int i = 0; i < TOKENS; i++) token_plain();
+    for (int i = 0; i < TOKENS * REPEAT; i++) token_plain();
     double t4 = now_ns();
-    walk_plain();
+    for (int r = 0; r < REPEAT; r++) walk_plain();
     double t5 = now_ns();
-    for (int i = 0; i < VISITS; i++) visit_plain();
+    for (int i = 0; i < VISITS * REPEAT; i++) visit_plain();
     double t6 = now_ns();
-    for (int i = 0; i < TOKENS; i++) plain();
+    for (int i = 0; i < TOKENS * REPEAT; i++) plain();
     double t7 = now_ns();
-    for (int i = 0; i < VISITS; i++) plain();
+    for (int i = 0; i < VISITS * REPEAT; i++) plain();
     double t8 = now_ns();
     /* The loop and the call instruction run in the caller: a profiler can only see them there (an
        empty function's calls in the same loop measure them), so the truth puts them there too. */

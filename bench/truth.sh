@@ -11,8 +11,9 @@
 #          ways: default (functions too short to time are counted), CPROF_AUTO_MIN_NS=0 (every call timed),
 #          and CPROF=0 (recording off)
 #   gprof  -O2 -pg -DCPROF_DISABLE                               gcc's own instrumentation, for scale
-#   clang  clang -O2, plain, and with -finstrument-functions-after-inlining -DCPROF_AUTO (only the calls
-#          that remain after inlining are instrumented), against clang's own plain build
+#   clang  clang -O2, plain, and with -finstrument-functions-after-inlining (only the calls that remain
+#          after inlining are instrumented): empty hooks, and -DCPROF_AUTO run default, CPROF_AUTO_MIN_NS=0
+#          and CPROF=0, against clang's own plain build; its shares against perf on clang's plain build
 # and measured four ways:
 #   1. CPU time (user+system, /usr/bin/time) of RUNS runs of each, interleaved; medians, and ratios to
 #      the plain build of the same run.
@@ -66,6 +67,8 @@ build_all() {
     local clang="clang -std=c99 -O2 -g -Wall -Wextra -Werror"
     $clang -DCPROF_DISABLE examples/minivm.c -o $OUT/minivm-clang -lpthread -lm
     $clang -finstrument-functions-after-inlining -DCPROF_AUTO examples/minivm.c -o $OUT/minivm-clang-after -lpthread -lm
+    $clang -finstrument-functions-after-inlining -DCPROF_DISABLE examples/minivm.c $OUT/empty_hooks.c \
+        -o $OUT/minivm-clang-floor -lpthread -lm
 }
 
 # --- 1. CPU time --------------------------------------------------------------------------------------
@@ -78,6 +81,8 @@ cpu_seconds() {
             minivm-clang-after) export CPROF_OUT=clang-after ;;
             auto-all) export CPROF_OUT=auto-all CPROF_AUTO_MIN_NS=0; build=minivm-auto ;;
             auto-off) export CPROF=0; build=minivm-auto ;;
+            clang-all) export CPROF_OUT=clang-all CPROF_AUTO_MIN_NS=0; build=minivm-clang-after ;;
+            clang-off) export CPROF=0; build=minivm-clang-after ;;
         esac &&
         /usr/bin/time -f '%U %S' -o time.txt ./"$build" $SCALE > "$1.out")
     awk '{ printf "%.3f\n", $1 + $2 }' $OUT/time.txt
@@ -102,7 +107,9 @@ measure_times() {
         BEGIN { what["minivm"] = "plain  (-DCPROF_DISABLE)"; what["minivm-floor"] = "floor  (empty hooks)"
                 what["minivm-auto"] = "auto   (cprof, default)"; what["auto-all"] = "auto   (CPROF_AUTO_MIN_NS=0)"
                 what["auto-off"] = "auto   (CPROF=0)"; what["minivm-pg"] = "gprof  (-pg)"
-                what["minivm-clang"] = "clang  plain"; what["minivm-clang-after"] = "clang  -finstrument-functions-after-inlining" }
+                what["minivm-clang"] = "clang  plain"; what["minivm-clang-after"] = "clang  after inlining (default)"
+                what["minivm-clang-floor"] = "clang  after inlining, empty hooks"; what["clang-all"] = "clang  after inlining, MIN_NS=0"
+                what["clang-off"] = "clang  after inlining, CPROF=0" }
         $1 == "minivm" { plain = $2 } $1 == "minivm-floor" { floor = $2 } $1 == "minivm-clang" { clang_plain = $2 }
         $1 ~ /clang/ { printf "  %-30s %7.3f s   %6.2fx clang plain\n", what[$1], $2, $2 / clang_plain; next }
         { printf "  %-30s %7.3f s   %6.2fx plain", what[$1], $2, $2 / plain
@@ -115,7 +122,7 @@ measure_times() {
         printf '  every run of %-14s %s\n' "$run:" "$(awk -v r=$run '$1 == r { printf "%s ", $2 }' $OUT/times.tsv)"
     done
 }
-RUN_NAMES="minivm minivm-floor minivm-auto auto-all auto-off minivm-pg minivm-clang minivm-clang-after"
+RUN_NAMES="minivm minivm-floor minivm-auto auto-all auto-off minivm-pg minivm-clang minivm-clang-floor minivm-clang-after clang-all clang-off"
 
 # --- 2. self-time shares ------------------------------------------------------------------------------
 # Each tool's shares as "name<TAB>percent", the compiler's clone suffixes (.isra.0, .part.0, .constprop.0,
@@ -123,7 +130,7 @@ RUN_NAMES="minivm minivm-floor minivm-auto auto-all auto-off minivm-pg minivm-cl
 strip_clones() { awk -F'\t' '{ sub(/\.(isra|part|constprop|cold|lto_priv)[.0-9a-z]*$/, "", $1); s[$1] += $2 } END { for (f in s) printf "%s\t%.2f\n", f, s[f] }'; }
 
 perf_shares() {
-    perf record -q -e cpu-clock -F 2000 -o $OUT/perf.data $OUT/minivm $SCALE > /dev/null 2> $OUT/perf.err
+    perf record -q -e cpu-clock -F 2000 -o $OUT/perf.data $OUT/${1:-minivm} $SCALE > /dev/null 2> $OUT/perf.err
     perf report -i $OUT/perf.data --stdio --no-children --sort symbol 2> /dev/null |
         awk '$2 == "[.]" { sub(/%$/, "", $1); printf "%s\t%s\n", $3, $1 }' | strip_clones
 }
@@ -189,6 +196,36 @@ compare_shares() {
         awk -F'\t' '{ printf "    %-28s %7.2f%%\n", $1, $2 }'
 }
 
+# The same with clang: perf samples clang's plain build, cprof records the build instrumented after
+# inlining (default and every call timed). Both see the same functions: what clang inlined is in its caller.
+compare_shares_clang() {
+    perf_shares minivm-clang | sort -t$'\t' -k2,2gr > $OUT/perf-clang.tsv
+    cprof_shares clang-after > $OUT/cprof-clang.tsv
+    cprof_shares clang-all > $OUT/all-clang.tsv
+    echo
+    echo "Self time, % of the run (scale $SCALE), clang: perf samples clang's plain build, cprof records the build"
+    echo "instrumented after inlining (default; 'all': CPROF_AUTO_MIN_NS=0)"
+    awk -F'\t' '
+        function share(of, f) { return (f in of) ? sprintf("%7.2f%%", of[f]) : "-" }
+        function miss(of, f, p) { d = (f in of) ? of[f] - p : -p; return d < 0 ? -d : d }
+        FILENAME ~ /cprof/ { cprof[$1] = $2; next }
+        FILENAME ~ /all/ { all[$1] = $2; next }
+        { perf[$1] = $2; order[++n] = $1 }
+        END {
+            printf "  %-28s %8s %8s %10s %8s %10s\n", "function (top 10 by perf)", "perf", "cprof", "cprof-perf", "all", "all-perf"
+            for (i = 1; i <= 10 && i <= n; i++) {
+                f = order[i]
+                printf "  %-28s %7.2f%% %8s %+10.2f %8s %+10.2f\n", f, perf[f], share(cprof, f), (f in cprof ? cprof[f] : 0) - perf[f],
+                    share(all, f), (f in all ? all[f] : 0) - perf[f]
+                if (i <= 5) {
+                    if (miss(cprof, f, perf[f]) > worst) worst = miss(cprof, f, perf[f])
+                    if (miss(all, f, perf[f]) > worst_all) worst_all = miss(all, f, perf[f])
+                }
+            }
+            printf "  top 5 by perf, the largest miss: cprof %.2f points, all %.2f\n", worst, worst_all
+        }' $OUT/cprof-clang.tsv $OUT/all-clang.tsv $OUT/perf-clang.tsv
+}
+
 # --- 3. call counts -----------------------------------------------------------------------------------
 # compare_calls BUILD: cprof's count and callgrind's for every function, in the same run of BUILD.
 compare_calls() {
@@ -221,5 +258,6 @@ build_all
 [ -n "$SCALE" ] || SCALE=$(sed -n 's/.*DEFAULT_SCALE = \([0-9]*\),.*/\1/p' examples/minivm.c)
 measure_times
 compare_shares
+compare_shares_clang
 compare_calls minivm-auto
 compare_calls minivm-auto-noinline
