@@ -6,20 +6,23 @@
 
    The method, made for a shared and loaded machine (2 cores, other jobs running), where one long run per
    variant measures the machine's mood more than the code:
-   - many short rounds (ROUNDS, BATCH calls per variant each, about a quarter of a millisecond); in each
-     round every variant runs once, in an order rotated from round to round, so that no variant always
-     follows the one that filled the cache;
+   - many short rounds (DEFAULT_ROUNDS, BATCH calls per variant each, about a quarter of a millisecond);
+     in each round every variant runs once, in an order rotated from round to round, so that no variant
+     always follows the one that filled the cache;
    - each batch is timed in the thread's CPU time (CLOCK_THREAD_CPUTIME_ID: the time it ran, so neither
      another process's slice nor the hypervisor's steal is counted) and, for comparison, in wall time;
    - a round's ratio is its variant's cost over its two timer reads' cost, both from that round ("cost" =
      time per call minus that of the same empty function without instrumentation, from that round too): a
-     slow stretch of the machine slows both alike and cancels out;
+     slow stretch of the machine slows both alike and cancels out (one that does not slow them alike
+     stays visible: a second mode of the ratios, in the IQR and the share of rounds at or under 1.3x);
    - a round in which the thread was switched out against its will (getrusage RUSAGE_THREAD, ru_nivcsw)
-     is set aside and counted: it ran after another process had its caches and branch predictors;
+     is set aside, counted and run again: it ran after another process had the caches and branch
+     predictors;
    - the thread is pinned to the CPU it started on (no migration to a cold cache); --no-pin leaves it free;
    - the figures are the median over the kept rounds and the interquartile range (IQR, the middle half of
      the rounds): a spread wider than the difference between two variants says the run cannot tell them
-     apart. The load average before and after is printed with them.
+     apart. The timeline's own cost is the difference on - off within each round, its median and IQR.
+     The load average before and after is printed with them.
    Usage: timeline_overhead [--no-pin] [ROUNDS] */
 #define _GNU_SOURCE /* sched_setaffinity, sched_getcpu, RUSAGE_THREAD */
 #define CPROF_IMPLEMENTATION
