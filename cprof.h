@@ -1228,6 +1228,8 @@ int cprof__test_compensate(cprof_profile *profile, double inside_ns, double outs
    a counted call's cost (nodes with counted_calls take their children's time first, as at capture) */
 int cprof__test_compensate_kinds(cprof_profile *profile, const double figures[5]);
 size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes); /* a thread's buffer; one event's size */
+/* the calling thread's timeline counts set to these, as a cprof_reset() racing its thread can leave them */
+void cprof__test_timeline_counts(uint64_t written, uint64_t lap_start);
 /* CPROF_TIMELINE's value read: out[0] = events per thread (0: off), out[1] = the policy */
 void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 /* one sample of `frames` addresses (the leaf first) counted as the signal handler counts it, under the calling
@@ -14365,6 +14367,13 @@ cprof_profile *cprof__test_profile_new(void) { return cprof__profile_new(); }
 size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes) {
     *event_bytes = sizeof(cprof__timeline_event);
     return sizeof(cprof__timeline) + (size_t)capacity * sizeof(cprof__timeline_event);
+}
+
+void cprof__test_timeline_counts(uint64_t written, uint64_t lap_start) {
+    cprof__recorder *r = cprof__recorder_get();
+    if (!r || !r->timeline) return;
+    CPROF__STORE(r->timeline->lap_start, lap_start);
+    CPROF__STORE(r->timeline->written, written);
 }
 
 void cprof__test_env_timeline(const char *value, uint32_t out[2]) { cprof__env_timeline(value, &out[0], &out[1]); }
