@@ -363,10 +363,11 @@
            policy CPROF_TIMELINE_RECENT (a ring: the oldest event is overwritten) or CPROF_TIMELINE_FIRST (the
            first N kept, the rest counted). Once per process: 0, or -1 when already chosen (CPROF_TIMELINE or an
            earlier call), CPROF=0, N out of 1..67108864 or an unknown policy. Threads that exist get a buffer now,
-           new ones with their recorder. Memory: exactly 32 + N x 16 bytes per thread (64-bit; 24 + N x 12 on
-           32-bit), fixed when made, however many events come. An event: the timer's ticks (absolute) and one
+           new ones with their recorder. Memory: exactly 24 + N x 16 bytes per thread (64-bit; 24 + N x 12 on
+           32-bit x86), fixed when made, however many events come. An event: the timer's ticks (absolute) and one
            word, the node's address with the kind in its two low bits (a frame mark: its number << 2).
-           Cost: off, one predictable branch per entry and exit; on, two stores per event (bench/timeline_overhead).
+           Cost: off, one predictable branch per entry and exit; on, per event two stores and the count, one
+           more predictable branch (the slot is in the buffer) and no timer read of its own (bench/timeline_overhead).
            A thread merged at its exit into "exited threads" (past the first 64) loses its events; cprof_reset()
            clears them. The capture copies each buffer (in a ring being written, the slots that could be
            overwritten meanwhile are left out) into profile->events (cprof_event: time_ns since the start,
@@ -1229,6 +1230,8 @@ int cprof__test_compensate(cprof_profile *profile, double inside_ns, double outs
    a counted call's cost (nodes with counted_calls take their children's time first, as at capture) */
 int cprof__test_compensate_kinds(cprof_profile *profile, const double figures[5]);
 size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes); /* a thread's buffer; one event's size */
+/* the calling thread's timeline counts set to these, as a cprof_reset() racing its thread can leave them */
+void cprof__test_timeline_counts(uint64_t written, uint64_t lap_start);
 /* CPROF_TIMELINE's value read: out[0] = events per thread (0: off), out[1] = the policy */
 void cprof__test_env_timeline(const char *value, uint32_t out[2]);
 /* one sample of `frames` addresses (the leaf first) counted as the signal handler counts it, under the calling
@@ -2815,22 +2818,20 @@ typedef struct cprof__rnode {
 } cprof__rnode;
 
 /* The timeline (CPROF_TIMELINE): a thread's bounded buffer of events, written by its thread only. An
-   event is 16 bytes on a 64-bit machine (12 on a 32-bit one): the timer's ticks, absolute (a delta would
-   save 4 bytes but make every event depend on the one before, which the ring overwrites), and one word:
-   the node's address with the kind in its 2 low bits (a node is at least 4-byte aligned), or for a frame
-   mark its number shifted left by 2. The capture maps the address to the node's index in the profile. */
+   event is 16 bytes on a 64-bit machine (12 on 32-bit x86): the scope's own timer read, absolute (a delta
+   would save 4 bytes but make every event depend on the one before, which the ring overwrites), and one
+   word: the node's address with the kind in its 2 low bits (a node is at least 4-byte aligned), or for a
+   frame mark its number shifted left by 2. The capture maps the address to the node's index in the profile. */
 typedef struct cprof__timeline_event {
     uint64_t ticks;
     uintptr_t what;
 } cprof__timeline_event;
 
-typedef struct cprof__timeline {
-    uint64_t written;  /* events recorded since the start or the last reset (also those dropped) */
-    uint32_t next;     /* the slot the next event goes to */
-    uint32_t capacity; /* events, fixed when the buffer is made */
-    uint32_t policy;   /* CPROF_TIMELINE_RECENT (a ring: the oldest is overwritten) or _FIRST (the rest counted) */
-    uint32_t reserved;
-    cprof__timeline_event *events; /* [capacity], right after this header */
+typedef struct cprof__timeline { /* its `capacity` events follow it (cprof__timeline_events) */
+    uint64_t written;   /* events recorded since the start or the last reset (also those dropped) */
+    uint64_t lap_start; /* a multiple of capacity: event number `written` goes to slot written - lap_start */
+    uint32_t capacity;  /* events, fixed when the buffer is made */
+    uint32_t policy;    /* CPROF_TIMELINE_RECENT (a ring: the oldest is overwritten) or _FIRST (the rest counted) */
 } cprof__timeline;
 
 typedef struct cprof__frame {
@@ -4710,32 +4711,49 @@ static void cprof__recorder_link(cprof__recorder *r) {
 
 /* --- the timeline: each thread's bounded buffer of events (CPROF_TIMELINE), made with its recorder or
    when cprof_timeline_enable() is called; its memory is fixed when made: header + capacity x event. --- */
+CPROF__NO_INSTRUMENT static CPROF__INLINE cprof__timeline_event *cprof__timeline_events(cprof__timeline *t) {
+    return (cprof__timeline_event *)(void *)(t + 1);
+}
+
 static cprof__timeline *cprof__timeline_new(uint32_t capacity, uint32_t policy) {
     cprof__timeline *t = (cprof__timeline *)cprof__alloc(sizeof *t + (size_t)capacity * sizeof(cprof__timeline_event));
     if (!t) return NULL;
     t->capacity = capacity;
     t->policy = policy;
-    t->events = (cprof__timeline_event *)(void *)(t + 1);
     return t;
 }
 
 /* Forgets the events (a reset, a spare recorder); a capture meanwhile may see some of them. */
 static void cprof__timeline_clear(cprof__timeline *t) {
     if (!t) return;
-    CPROF__STORE(t->next, 0u);
+    CPROF__STORE(t->lap_start, 0);
     CPROF__STORE_RELEASE(t->written, 0);
 }
 
-/* One event, on the thread's own buffer. Past the capacity: the ring overwrites its oldest event, or
-   (first N) the event is only counted. The count is stored last, with release: a capture that reads it
-   then reads complete events. */
+/* Cold: the ring is full, a new lap begins at slot 0 (or, after a reset that raced with its thread, at
+   the slot the count says: the slot stays written % capacity, which the capture relies on). */
+CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__timeline_lap(cprof__timeline *t, uint64_t written, uint64_t ticks,
+                                                                uintptr_t what) {
+    uint64_t slot = written % t->capacity;
+    CPROF__STORE(t->lap_start, written - slot);
+    CPROF__STORE(cprof__timeline_events(t)[slot].ticks, ticks);
+    CPROF__STORE(cprof__timeline_events(t)[slot].what, what);
+}
+
+/* One event, on the thread's own buffer: two stores and the count, one well-predicted branch (the slot
+   is in the lap). Past the capacity: the ring starts a new lap, overwriting its oldest events, or (first
+   N) the event is only counted. The slot is checked against the capacity whatever the counts hold, so a
+   reset from another thread can never make it write outside the buffer. The count is stored last, with
+   release: a capture that reads it then reads complete events. */
 CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__timeline_add(cprof__timeline *t, uint64_t ticks, uintptr_t what) {
     uint64_t written = CPROF__LOAD(t->written);
-    uint32_t slot = CPROF__LOAD(t->next);
-    if (CPROF__LIKELY(written < t->capacity || t->policy == CPROF_TIMELINE_RECENT)) {
-        CPROF__STORE(t->events[slot].ticks, ticks);
-        CPROF__STORE(t->events[slot].what, what);
-        CPROF__STORE(t->next, slot + 1 == t->capacity ? 0u : slot + 1);
+    uint64_t slot = written - CPROF__LOAD(t->lap_start);
+    if (CPROF__LIKELY(slot < t->capacity)) {
+        cprof__timeline_event *e = &cprof__timeline_events(t)[slot];
+        CPROF__STORE(e->ticks, ticks);
+        CPROF__STORE(e->what, what);
+    } else if (t->policy == CPROF_TIMELINE_RECENT) {
+        cprof__timeline_lap(t, written, ticks, what);
     }
     CPROF__STORE_RELEASE(t->written, written + 1);
 }
@@ -7808,7 +7826,7 @@ static void cprof__capture_timeline(cprof__capture_state *c, cprof__recorder *r,
         return;
     }
     for (uint64_t k = first; k < first + kept; k++) {
-        const cprof__timeline_event *e = &t->events[k % t->capacity];
+        const cprof__timeline_event *e = &cprof__timeline_events(t)[k % t->capacity];
         uint64_t ticks = CPROF__LOAD(e->ticks);
         uintptr_t what = CPROF__LOAD(e->what);
         if (t->policy == CPROF_TIMELINE_RECENT) { /* rewritten meanwhile, or perhaps being written now: left out */
@@ -14394,6 +14412,13 @@ cprof_profile *cprof__test_profile_new(void) { return cprof__profile_new(); }
 size_t cprof__test_timeline_bytes(uint32_t capacity, size_t *event_bytes) {
     *event_bytes = sizeof(cprof__timeline_event);
     return sizeof(cprof__timeline) + (size_t)capacity * sizeof(cprof__timeline_event);
+}
+
+void cprof__test_timeline_counts(uint64_t written, uint64_t lap_start) {
+    cprof__recorder *r = cprof__recorder_get();
+    if (!r || !r->timeline) return;
+    CPROF__STORE(r->timeline->lap_start, lap_start);
+    CPROF__STORE(r->timeline->written, written);
 }
 
 void cprof__test_env_timeline(const char *value, uint32_t out[2]) { cprof__env_timeline(value, &out[0], &out[1]); }

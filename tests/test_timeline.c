@@ -1,9 +1,10 @@
 /* The timeline (CPROF_TIMELINE, cprof_timeline_enable, CPROF_FRAME): the buffer's memory exactly bounded
-   while a thread records 10x its capacity, the flight recorder keeping the most recent N events in order,
-   the environment's values; then a planted run of 1,000 frames (exact nanoseconds, no timer), one of them
-   slow: the frame statistics equal the ones computed here from the planted durations, the analyzer's
-   Spike names that frame and scope, the JSON round trip keeps the events, the trace is valid JSON with
-   the frames. The "first N" policy is in test_timeline_first.c (the choice is once per process). */
+   while a thread records 10x its capacity, the flight recorder keeping the most recent N events in order
+   (also when a racing reset left its counts out of step), the environment's values; then a planted run of
+   1,000 frames (exact nanoseconds, no timer), one of them slow: the frame statistics equal the ones
+   computed here from the planted durations, the analyzer's Spike names that frame and scope, the JSON
+   round trip keeps the events, the trace is valid JSON with the frames. The "first N" policy is in
+   test_timeline_first.c (the choice is once per process). */
 #include "../cprof.h"
 #include "check.h"
 #include <math.h>
@@ -73,6 +74,29 @@ static void check_bounded(void) {
     CHECK_EQ_U64(p->event_count, 9);
     CHECK(p->event_count == 9 && p->events[6].kind == CPROF_EVENT_FRAME && p->events[6].ref == 3);
     cprof_profile_free(p);
+}
+
+/* A cprof_reset() from another thread can leave the counts out of step with the lap (the thread stores
+   its count after the reset cleared it): the events still go inside the buffer, each at the slot its
+   number says (number % capacity), so that the capture reads them back in order. */
+static void check_counts_out_of_step(void) {
+    cprof_reset();
+    size_t recording = cprof_memory_bytes();
+    cprof__test_timeline_counts(1000, 0); /* 1000 = 15 x 64 + 40: the next lap begins at slot 40 */
+    for (int i = 0; i < CAPACITY / 2; i++) scope_b(); /* events 1000 to 1063 */
+    CHECK_EQ_U64(cprof_memory_bytes(), recording);
+    cprof_profile *p = cprof_capture();
+    CHECK_EQ_U64(p->event_count, CAPACITY);
+    CHECK_EQ_U64(p->events_dropped, 1000); /* 1,064 counted, 64 kept */
+    const cprof_node *b = find_node(p, 0, "b");
+    CHECK(b != NULL);
+    for (size_t i = 0; b && i < p->event_count; i++) {
+        CHECK_EQ_U64(p->events[i].kind, i % 2 ? CPROF_EVENT_EXIT : CPROF_EVENT_ENTER);
+        CHECK_EQ_U64(p->events[i].ref, (uint64_t)(b - p->nodes));
+        if (i) CHECK(p->events[i].time_ns >= p->events[i - 1].time_ns);
+    }
+    cprof_profile_free(p);
+    cprof_reset();
 }
 
 /* --- the planted run --- */
@@ -278,6 +302,7 @@ static void check_trace(const cprof_profile *p, uint64_t slow_start) {
 int main(void) {
     check_environment();
     check_bounded();
+    check_counts_out_of_step();
     uint64_t durations[FRAMES], slow_start = 0;
     cprof_profile *p = planted_profile(durations, &slow_start);
     check_frame_statistics(p, durations);
