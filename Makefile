@@ -119,10 +119,12 @@ $(BUILD)/cprof: $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) -D_DEFAULT_SOURCE -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
 
-# The sampling library that `cprof record` preloads into an unmodified program (CPROF_SAMPLE, CPROF_OUT).
+# The sampling library that `cprof record` preloads into an unmodified program (CPROF_SAMPLE, CPROF_OUT);
+# CPROF_RECORD_LIBRARY wraps pthread_create, so that every thread the program starts is sampled (-ldl:
+# dlsym before glibc 2.34).
 $(BUILD)/libcprof-sample.so: $(HEADER)
 	@mkdir -p $(@D)
-	gcc -std=c99 -O2 -fPIC -shared $(WARNINGS) -D_DEFAULT_SOURCE -DCPROF_IMPLEMENTATION -x c $(HEADER) -o $@ $(LIBS)
+	gcc -std=c99 -O2 -fPIC -shared $(WARNINGS) -D_DEFAULT_SOURCE -DCPROF_IMPLEMENTATION -DCPROF_RECORD_LIBRARY -x c $(HEADER) -o $@ $(LIBS) -ldl
 
 # --- the example ------------------------------------------------------------------------------------
 $(BUILD)/wordfreq: examples/wordfreq.c $(HEADER)

@@ -27,6 +27,8 @@
        CPROF_NO_MANUAL_SCOPES off      file   CPROF_SCOPE/BEGIN/END in this file expand to nothing while
                                               recording stays on: profile a manually instrumented
                                               program with automatic scopes only
+       CPROF_RECORD_LIBRARY   off      impl   build the library cprof record preloads (make builds it): it
+                                              defines pthread_create, so that every thread is sampled
 
    ENVIRONMENT (read once, when the program starts)
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
@@ -6108,6 +6110,9 @@ static struct cprof__sample_global {
 #endif
 } cprof__sampler;
 
+/* Set while cprof starts a thread of its own (>>dump's): cprof record's pthread_create leaves it unsampled. */
+CPROF__UNUSED static CPROF__THREAD_LOCAL int cprof__starting_own_thread;
+
 #if defined(CPROF__SAMPLING)
 #include <ucontext.h>
 #ifndef SIGEV_THREAD_ID
@@ -6389,6 +6394,51 @@ __attribute__((constructor)) static void cprof__sample_at_startup(void) {
     }
     if (cprof_sample_start((unsigned)value) != 0)
         cprof__env_warn("CPROF_SAMPLE", hz, "sampling could not start (see the report's messages)");
+}
+#endif
+
+/* cprof record's library (CPROF_RECORD_LIBRARY): a thread of an unmodified program never enters a scope,
+   so nothing would make its recorder and start its timer. The library defines pthread_create, which the
+   dynamic linker binds ahead of the C library's (the library is preloaded): the new thread first makes
+   its recorder (its timer starts, see cprof__recorder_create), then runs the program's routine; at its
+   exit its timer is deleted and its samples kept, as for any recorded thread. Threads made without
+   pthread_create (a raw clone) are not sampled. */
+#if defined(CPROF_RECORD_LIBRARY) && defined(CPROF__SAMPLING)
+#include <dlfcn.h>
+#ifndef RTLD_NEXT
+#define RTLD_NEXT ((void *)-1l) /* glibc and musl: the next object after this one in the search order */
+#endif
+typedef int (*cprof__pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+typedef struct cprof__thread_start {
+    void *(*routine)(void *);
+    void *argument;
+} cprof__thread_start;
+
+static void *cprof__sampled_thread(void *start) {
+    cprof__thread_start s = *(cprof__thread_start *)start;
+    free(start);
+    (void)cprof__recorder_get();
+    return s.routine(s.argument);
+}
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *attributes, void *(*routine)(void *), void *argument) {
+    static void *next; /* the C library's pthread_create, found once (every thread finds the same) */
+    void *found = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+    if (!found) {
+        found = dlsym(RTLD_NEXT, "pthread_create");
+        if (!found) return EAGAIN;
+        __atomic_store_n(&next, found, __ATOMIC_RELEASE);
+    }
+    cprof__pthread_create_fn create;
+    memcpy(&create, &found, sizeof create); /* ISO C has no cast from an object pointer to a function's */
+    if (cprof__starting_own_thread) return create(thread, attributes, routine, argument);
+    cprof__thread_start *start = (cprof__thread_start *)malloc(sizeof *start);
+    if (!start) return create(thread, attributes, routine, argument); /* that thread is not sampled */
+    start->routine = routine, start->argument = argument;
+    int failed = create(thread, attributes, cprof__sampled_thread, start);
+    if (failed) free(start);
+    return failed;
 }
 #endif
 
@@ -14326,7 +14376,9 @@ static void cprof__dump_start(void) {
     pthread_attr_init(&attributes);
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
     pthread_sigmask(SIG_SETMASK, &all, &before);
+    cprof__starting_own_thread = 1;
     int error = pthread_create(&thread, &attributes, cprof__dump_thread, NULL);
+    cprof__starting_own_thread = 0;
     pthread_sigmask(SIG_SETMASK, &before, NULL);
     pthread_attr_destroy(&attributes);
     if (error) {
@@ -15112,6 +15164,10 @@ static int cprof__tool_record(int argc, char **argv) {
     setenv("CPROF_SAMPLE", hz, 1);
     setenv("CPROF_OUT", prefix, 1);
     free(preload);
+    char json[4200];
+    struct stat before_run, after_run;
+    cprof__snprintf(json, sizeof json, "%s.json", prefix);
+    int existed = stat(json, &before_run) == 0;
     pid_t child = fork();
     if (child == 0) {
         execvp(argv[i + 1], argv + i + 1);
@@ -15120,7 +15176,13 @@ static int cprof__tool_record(int argc, char **argv) {
     }
     int status = 0;
     if (child < 0 || waitpid(child, &status, 0) != child) return 1;
-    fprintf(stderr, "cprof: record: %s.txt %s.json %s.folded %s.svg\n", prefix, prefix, prefix, prefix);
+    /* The files are renamed into place: a new profile is a new inode. */
+    if (stat(json, &after_run) == 0 && (!existed || after_run.st_ino != before_run.st_ino))
+        fprintf(stderr, "cprof: record: %s.txt %s.json %s.folded %s.svg\n", prefix, prefix, prefix, prefix);
+    else
+        fprintf(stderr, "cprof: record: %s wrote no profile: it ended without exit (_exit, or a signal other than SIGINT and SIGTERM), or it exec'd "
+                "another program (an exec'd program is not recorded: record it directly), or it is linked "
+                "statically (nothing can be preloaded)\n", argv[i + 1]);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
