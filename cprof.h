@@ -2936,6 +2936,7 @@ static void cprof__stack_bounds(cprof__recorder *r);
 static void cprof__sample_thread_start(cprof__recorder *r);
 static void cprof__sample_thread_stop(cprof__recorder *r);
 static void cprof__sample_forget(cprof__recorder *r);
+static void cprof__samples_reset(void);
 static void cprof__sample_fork_child(void);
 
 /* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
@@ -5341,6 +5342,7 @@ void cprof_reset(void) {
         CPROF__STORE(r->frame_marks, 0);
         cprof__timeline_clear(CPROF__LOAD_ACQUIRE(r->timeline));
     }
+    cprof__samples_reset();
     CPROF__STORE(cprof__g.signal_dropped_early, 0);
     cprof__g.message_count = 0;
     cprof__g.messages_dropped = 0;
@@ -6086,6 +6088,7 @@ typedef struct cprof__sample_thread {
     uint32_t used;         /* slots taken */
     uint64_t taken;        /* samples counted in a slot */
     uint64_t dropped_full; /* samples whose stack found no free slot */
+    uint64_t dropped_full_base; /* dropped_full at the last cprof_reset() */
     cprof__sample_slot slots[CPROF__SAMPLE_SLOTS];
 } cprof__sample_thread;
 
@@ -6310,11 +6313,27 @@ static void cprof__sample_forget(cprof__recorder *r) {
         uint64_t count = CPROF__LOAD(s->slots[i].count);
         if (count > s->slots[i].reset_base) cprof__sampler.dropped_exited += count - s->slots[i].reset_base;
     }
-    cprof__sampler.dropped_exited += CPROF__LOAD(s->dropped_full);
+    cprof__sampler.dropped_exited += CPROF__LOAD(s->dropped_full) - s->dropped_full_base;
     memset(s->slots, 0, sizeof s->slots);
     s->used = 0;
     CPROF__STORE(s->taken, 0);
     CPROF__STORE(s->dropped_full, 0);
+    s->dropped_full_base = 0;
+}
+
+/* cprof_reset(): the samples so far are forgotten. The slots keep their stacks (the handler may be
+   counting in one right now, and only it writes a count): each remembers its count at the reset, and a
+   capture reports what came after. Under cprof__lock. */
+static void cprof__samples_reset(void) {
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__sample_thread *s = CPROF__LOAD_ACQUIRE(r->samples);
+        if (!s) continue;
+        for (uint32_t i = 0; i < CPROF__SAMPLE_SLOTS; i++)
+            CPROF__STORE(s->slots[i].reset_base, CPROF__LOAD(s->slots[i].count));
+        CPROF__STORE(s->dropped_full_base, CPROF__LOAD(s->dropped_full));
+    }
+    CPROF__STORE(cprof__sampler.dropped_no_thread, 0);
+    cprof__sampler.dropped_exited = 0;
 }
 
 int cprof_sample_start(unsigned hz) {
@@ -7271,7 +7290,7 @@ static void cprof__sample_forest_build(cprof__sample_forest *f, cprof__recorder 
         p->samples += count;
         cprof__sample_add(f, e->node, e->pcs, e->frames, count);
     }
-    p->samples_dropped += CPROF__LOAD(s->dropped_full);
+    p->samples_dropped += CPROF__LOAD(s->dropped_full) - CPROF__LOAD(s->dropped_full_base);
 }
 
 static void cprof__sample_forest_free(cprof__sample_forest *f) {

@@ -2,7 +2,7 @@
    symbol tables, as frames marked sampled whose time is samples x the period; every sample counted is
    either in the tree or counted as dropped; the JSON, the report, the flame graph and the folded
    stacks show them; a program's own SIGPROF handler wins; a fork() child
-   samples its thread; cprof_sample_stop stops. Structure and exact counts only: the shares measured
+   samples its thread; cprof_sample_stop stops; cprof_reset forgets the samples. Structure and exact counts only: the shares measured
    against the truth are bench/sample_shares.sh's (timing is not asserted here). */
 #include "../cprof.h"
 #include "check.h"
@@ -175,6 +175,31 @@ static void check_fork_child_samples(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* cprof_reset(): every thread's samples and the dropped ones are forgotten (sampling is stopped here);
+   samples counted after it are reported alone, exactly. */
+static void check_reset_forgets_samples(void) {
+    cprof_reset();
+    cprof_profile *p = cprof_capture();
+    CHECK_EQ_U64(p->samples, 0);
+    CHECK_EQ_U64(p->samples_dropped, 0);
+    uint32_t sampled = 0;
+    for (uint32_t i = 0; i < p->node_count; i++) sampled += p->nodes[i].sampled || p->nodes[i].samples;
+    CHECK_EQ_U64(sampled, 0);
+    cprof_profile_free(p);
+    uintptr_t pcs[2] = {(uintptr_t)&busy_a + 2, (uintptr_t)&busy_b + 2};
+    {
+        CPROF_SCOPE("after reset");
+        CHECK(cprof__test_sample_count(pcs, 2, 3) == 0);
+        CHECK(cprof__test_sample_count(pcs, 2, 4) == 0);
+    }
+    p = cprof_capture();
+    CHECK_EQ_U64(p->samples, 7);
+    uint32_t scope = scope_node(p, 0, "after reset");
+    uint64_t samples = 0;
+    CHECK(scope != CPROF_NONE && sampled_child(p, scope, "busy_a", &samples) && samples == 7); /* the leaf: the stack lacks the scope's function */
+    cprof_profile_free(p);
+}
+
 int main(void) {
     check_own_handler_wins();
     pthread_t thread;
@@ -269,5 +294,6 @@ int main(void) {
     unlink(path);
     cprof_profile_free(loaded);
     cprof_profile_free(p);
+    check_reset_forgets_samples();
     CHECK_DONE();
 }
