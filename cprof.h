@@ -2937,6 +2937,7 @@ static void cprof__sample_thread_start(cprof__recorder *r);
 static void cprof__sample_thread_stop(cprof__recorder *r);
 static void cprof__sample_forget(cprof__recorder *r);
 static void cprof__samples_reset(void);
+static int cprof__sample_handler_check(void);
 static void cprof__sample_fork_child(void);
 
 /* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
@@ -6105,6 +6106,7 @@ static struct cprof__sample_global {
     uint32_t rate_hz;      /* the last rate started: what the samples taken stand for */
     int signal;            /* SIGPROF unless CPROF_SAMPLE_SIGNAL says otherwise */
     int handler_installed;
+    int handler_lost;      /* the program replaced cprof's handler: 1 until a capture says so, then 2 */
     uint64_t dropped_no_thread; /* signals on a thread without a table (its timer was going away) */
     uint64_t dropped_exited;    /* samples of exited threads merged into "exited threads" */
     uint64_t threads_unsampled; /* threads whose timer or table could not be made */
@@ -6251,7 +6253,7 @@ static int cprof__sample_timer_start(cprof__sample_thread *s, uint64_t thread_id
 /* Starts sampling a live thread (its table made once, kept with its recorder). Under cprof__lock. */
 static void cprof__sample_thread_start(cprof__recorder *r) {
     uint32_t hz = CPROF__LOAD(cprof__sampler.hz);
-    if (!hz || !r || CPROF__LOAD(r->exited) || r == cprof__g.exited) return;
+    if (!hz || !r || CPROF__LOAD(r->exited) || r == cprof__g.exited || cprof__sample_handler_check()) return;
     cprof__sample_thread *s = r->samples;
     if (s && s->timer >= 0) return;
     if (!s) {
@@ -6274,6 +6276,23 @@ static void cprof__sample_thread_stop(cprof__recorder *r) {
     s->timer = -1;
 }
 
+/* A program that installs its own handler for the signal after sampling started (sigaction or
+   signal()) wins it: cprof cannot see the moment, so at the next capture or new thread it finds its
+   handler gone, deletes every timer (until then the program's handler got cprof's signals, with
+   si_code SI_TIMER) and stops sampling; the capture says so. Under cprof__lock; 1 when it is lost. */
+static int cprof__sample_handler_check(void) {
+    if (!cprof__sampler.handler_installed) return cprof__sampler.handler_lost != 0;
+    struct sigaction current;
+    if (sigaction(cprof__sampler.signal, NULL, &current) != 0 ||
+        ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == cprof__sample_handler))
+        return 0;
+    cprof__sampler.handler_installed = 0;
+    cprof__sampler.handler_lost = 1;
+    CPROF__STORE(cprof__sampler.hz, 0u);
+    for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) cprof__sample_thread_stop(r);
+    return 1;
+}
+
 /* The program's own handler for the signal wins: sampling then stays off and says why. */
 static int cprof__sample_install(void) {
     if (cprof__sampler.handler_installed) return 0;
@@ -6289,6 +6308,7 @@ static int cprof__sample_install(void) {
     return 0;
 }
 #else
+static int cprof__sample_handler_check(void) { return 0; }
 static void cprof__stack_bounds(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_start(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
@@ -6345,6 +6365,7 @@ int cprof_sample_start(unsigned hz) {
     cprof__mutex_lock(&cprof__lock);
     int failed = cprof__sample_install();
     if (!failed) {
+        cprof__sampler.handler_lost = 0;
         CPROF__STORE(cprof__sampler.hz, (uint32_t)hz);
         CPROF__STORE(cprof__sampler.rate_hz, (uint32_t)hz);
         for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
@@ -8109,7 +8130,12 @@ static cprof_profile *cprof__capture_with(const cprof__leak_roots *roots) {
     p->sample_hz = CPROF__LOAD(cprof__sampler.rate_hz);
     c.sample_period_ns = p->sample_hz ? 1e9 / (double)p->sample_hz : 0;
     p->samples_dropped = CPROF__LOAD(cprof__sampler.dropped_no_thread) + cprof__sampler.dropped_exited;
+    int handler_lost = cprof__sample_handler_check() && cprof__sampler.handler_lost == 1;
+    if (handler_lost) cprof__sampler.handler_lost = 2;
     cprof__mutex_unlock(&cprof__lock);
+    if (handler_lost)
+        cprof__message(NULL, 0, "sampling stopped: the program installed its own handler for signal %d, which got "
+                       "cprof's signals until this capture (CPROF_SAMPLE_SIGNAL=N chooses another)", cprof__sampler.signal);
     c.failed = cprof__bench_capture(p) || snapshot.failed;
     for (size_t i = 0; i < snapshot.count && !c.failed; i++) /* the trees, without the registry lock */
         cprof__capture_thread(&c, snapshot.recorders[i], snapshot.names[i], now);

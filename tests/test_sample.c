@@ -1,8 +1,9 @@
 /* CPU sampling (cprof_sample_start): samples land under the scope that was open, named from the ELF
    symbol tables, as frames marked sampled whose time is samples x the period; every sample counted is
    either in the tree or counted as dropped; the JSON, the report, the flame graph and the folded
-   stacks show them; a program's own SIGPROF handler wins; a fork() child
-   samples its thread; cprof_sample_stop stops; cprof_reset forgets the samples. Structure and exact counts only: the shares measured
+   stacks show them; a program's own SIGPROF handler wins (installed before sampling starts: it does not
+   start; after: the next capture stops it); a thread's timer is deleted at its exit and its samples
+   stay; a fork() child samples its thread; cprof_sample_stop stops; cprof_reset forgets the samples. Structure and exact counts only: the shares measured
    against the truth are bench/sample_shares.sh's (timing is not asserted here). */
 #include "../cprof.h"
 #include "check.h"
@@ -10,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,9 +77,28 @@ __attribute__((noinline)) static void stress(double seconds, uint64_t *rounds) {
     } while (thread_cpu_seconds() < end);
 }
 
+/* The process's POSIX timers, from the kernel's list (/proc/self/timers): every one (tid 0), or those
+   that signal the thread tid ("notify: signal/tid.N"). */
+static int timers_of(long tid) {
+    FILE *f = fopen("/proc/self/timers", "r");
+    char line[256], wanted[64];
+    int count = 0;
+    if (!f) return -1;
+    snprintf(wanted, sizeof wanted, "notify: signal/tid.%ld\n", tid);
+    while (fgets(line, sizeof line, f))
+        count += tid ? strcmp(line, wanted) == 0 : strncmp(line, "ID: ", 4) == 0;
+    fclose(f);
+    return count;
+}
+
+static long worker_tid;
+static int worker_timers; /* the worker's timers while it runs: its sampling timer */
+
 static void *worker(void *unused) {
     (void)unused;
     cprof_thread_name("worker");
+    worker_tid = (long)syscall(SYS_gettid);
+    worker_timers = timers_of(worker_tid);
     run_outer(0.15);
     return NULL;
 }
@@ -139,7 +160,11 @@ static void check_sampled_nodes(const cprof_profile *p) {
     CHECK_EQ_U64(top, p->samples);
 }
 
-static void on_own_signal(int signal_number) { (void)signal_number; }
+static volatile sig_atomic_t own_signals;
+static void on_own_signal(int signal_number) {
+    (void)signal_number;
+    own_signals++;
+}
 
 static void check_own_handler_wins(void) {
     struct sigaction own, old;
@@ -200,6 +225,31 @@ static void check_reset_forgets_samples(void) {
     cprof_profile_free(p);
 }
 
+/* The program installs its own handler after sampling started: at the next capture cprof finds its
+   handler gone, deletes every timer (none left in the process) and says so; the program's handler gets
+   no signal of cprof's after that. */
+static void check_replaced_handler_stops_sampling(void) {
+    CHECK(cprof_sample_start(HZ) == 0);
+    CHECK_EQ_U64(timers_of(0), 1); /* the main thread's: the others have exited */
+    struct sigaction own, old;
+    memset(&own, 0, sizeof own);
+    own.sa_handler = on_own_signal;
+    sigaction(SIGPROF, &own, &old);
+    busy_a(0.01);
+    cprof_profile *p = cprof_capture();
+    int said = 0;
+    for (size_t i = 0; i < p->message_count; i++)
+        said |= strstr(p->messages[i].text, "sampling stopped: the program installed its own handler") != NULL;
+    CHECK(said);
+    cprof_profile_free(p);
+    CHECK_EQ_U64(timers_of(0), 0);
+    sig_atomic_t before = own_signals;
+    busy_a(0.02);
+    CHECK_EQ_U64(own_signals, before);
+    CHECK(cprof_sample_start(HZ) == -1); /* the program's handler stays */
+    signal(SIGPROF, SIG_IGN);
+}
+
 int main(void) {
     check_own_handler_wins();
     pthread_t thread;
@@ -210,6 +260,8 @@ int main(void) {
     CHECK(pthread_create(&thread, NULL, worker, NULL) == 0);
     run_outer(0.15);
     CHECK(pthread_join(thread, NULL) == 0);
+    CHECK_EQ_U64(worker_timers, 1);
+    CHECK_EQ_U64(timers_of(worker_tid), 0); /* deleted at the thread's exit; its samples stay (below) */
     uint64_t rounds = 0;
     stress(0.05, &rounds);
     check_fork_child_samples();
@@ -295,5 +347,6 @@ int main(void) {
     cprof_profile_free(loaded);
     cprof_profile_free(p);
     check_reset_forgets_samples();
+    check_replaced_handler_stops_sampling();
     CHECK_DONE();
 }
