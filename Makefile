@@ -52,8 +52,10 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 # it), so test_disable (CPROF_DISABLE) links against the shared object too.
 TEST_FLAGS := -DCPROF_TESTING -D_DEFAULT_SOURCE
 OWN_IMPLEMENTATION := twice
-# A test's own flags: test_sample walks frame pointers (gcc and clang at -O2 omit them by default).
+# A test's own flags: test_sample and test_sample_stress walk frame pointers (gcc and clang at -O2 omit
+# them by default).
 flags.test_sample := -fno-omit-frame-pointer
+flags.test_sample_stress := -fno-omit-frame-pointer
 obj.g++-c++11 := gcc-c++11
 test_object = $(if $(filter $2,$(OWN_IMPLEMENTATION)),,$(BUILD)/obj/$(or $(obj.$1),$1)/cprof.o)
 TEST_OBJECT := $(BUILD)/obj/gcc-c11/cprof.o
