@@ -2937,6 +2937,7 @@ static void cprof__sample_thread_start(cprof__recorder *r);
 static void cprof__sample_thread_stop(cprof__recorder *r);
 static void cprof__sample_forget(cprof__recorder *r);
 static void cprof__samples_reset(void);
+static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r);
 static int cprof__sample_handler_check(void);
 static void cprof__sample_fork_child(void);
 
@@ -5192,7 +5193,10 @@ static void cprof__recorder_retire(cprof__recorder *r) {
     if (cprof__g.exited_kept < CPROF__EXITED_KEPT) cprof__g.exited_kept++;
     else into = cprof__exited_threads();
     cprof__mutex_unlock(&cprof__lock);
-    if (into) cprof__tree_merge(into, &into->root, &r->root);
+    if (into) {
+        cprof__tree_merge(into, &into->root, &r->root);
+        cprof__sample_merge_exited(into, r);
+    }
     cprof__mutex_lock(&cprof__lock);
     if (into) {
         CPROF__STORE(into->dropped, CPROF__LOAD(into->dropped) + CPROF__LOAD(r->dropped));
@@ -6293,6 +6297,63 @@ static int cprof__sample_handler_check(void) {
     return 1;
 }
 
+/* --- an exited thread merged into "exited threads" (the 65th and later, see cprof__recorder_retire):
+   its samples move with its scopes. Each slot is counted again in the pseudo-thread's table under the
+   merged node of its scope, found by walking both trees together (the slots sorted by node); a full
+   table counts the rest as dropped. Under cprof__capture_lock, after cprof__tree_merge. --- */
+typedef struct cprof__sample_by_node {
+    const cprof__rnode *node;
+    uint32_t slot;
+} cprof__sample_by_node;
+
+static int cprof__sample_by_node_order(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)((const cprof__sample_by_node *)a)->node, y = (uintptr_t)((const cprof__sample_by_node *)b)->node;
+    return x < y ? -1 : x > y;
+}
+
+static void cprof__sample_move(cprof__sample_thread *into, cprof__sample_thread *from, const cprof__sample_by_node *sorted,
+                               uint32_t count, const cprof__rnode *from_node, const cprof__rnode *to_node) {
+    uint32_t low = 0, high = count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        if ((uintptr_t)sorted[middle].node < (uintptr_t)from_node) low = middle + 1;
+        else high = middle;
+    }
+    for (; low < count && sorted[low].node == from_node; low++) {
+        cprof__sample_slot *e = &from->slots[sorted[low].slot];
+        uint64_t taken = CPROF__LOAD(e->count);
+        cprof__sample_count(into, to_node, e->pcs, e->frames, taken - e->reset_base);
+        e->reset_base = taken; /* moved: cprof__sample_forget does not count it as dropped */
+    }
+    for (const cprof__rnode *child = from_node->first_child; child; child = child->next_sibling) {
+        const cprof__rnode *to_child = cprof__child_find(to_node, child->site);
+        if (to_child) cprof__sample_move(into, from, sorted, count, child, to_child);
+    }
+}
+
+static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r) {
+    cprof__sample_thread *from = r->samples;
+    if (!from || !from->used) return;
+    if (!into->samples) {
+        cprof__sample_thread *s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+        if (!s) return; /* the samples stay where they are: counted as dropped */
+        s->timer = -1;
+        CPROF__STORE_RELEASE(into->samples, s);
+    }
+    cprof__sample_by_node *sorted = (cprof__sample_by_node *)cprof__alloc(from->used * sizeof *sorted);
+    if (!sorted) return;
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < CPROF__SAMPLE_SLOTS && count < from->used; i++)
+        if (CPROF__LOAD(from->slots[i].count) > from->slots[i].reset_base)
+            sorted[count].node = from->slots[i].node, sorted[count++].slot = i;
+    qsort(sorted, count, sizeof *sorted, cprof__sample_by_node_order);
+    cprof__sample_move(into->samples, from, sorted, count, &r->root, &into->root);
+    cprof__release(sorted, from->used * sizeof *sorted);
+    uint64_t dropped = CPROF__LOAD(from->dropped_full) - from->dropped_full_base;
+    CPROF__STORE(into->samples->dropped_full, CPROF__LOAD(into->samples->dropped_full) + dropped);
+    from->dropped_full_base += dropped;
+}
+
 /* The program's own handler for the signal wins: sampling then stays off and says why. */
 static int cprof__sample_install(void) {
     if (cprof__sampler.handler_installed) return 0;
@@ -6309,6 +6370,7 @@ static int cprof__sample_install(void) {
 }
 #else
 static int cprof__sample_handler_check(void) { return 0; }
+static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r) { (void)into, (void)r; }
 static void cprof__stack_bounds(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_start(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }

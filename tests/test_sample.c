@@ -3,7 +3,7 @@
    either in the tree or counted as dropped; the JSON, the report, the flame graph and the folded
    stacks show them; a program's own SIGPROF handler wins (installed before sampling starts: it does not
    start; after: the next capture stops it); a thread's timer is deleted at its exit and its samples
-   stay; a fork() child samples its thread; cprof_sample_stop stops; cprof_reset forgets the samples. Structure and exact counts only: the shares measured
+   stay, also when it is merged into "exited threads"; a fork() child samples its thread; cprof_sample_stop stops; cprof_reset forgets the samples. Structure and exact counts only: the shares measured
    against the truth are bench/sample_shares.sh's (timing is not asserted here). */
 #include "../cprof.h"
 #include "check.h"
@@ -225,6 +225,42 @@ static void check_reset_forgets_samples(void) {
     cprof_profile_free(p);
 }
 
+/* 70 threads, one after the other, each with 1 sample under its scope: the first 64 exited threads
+   are kept apart, later ones merged into "exited threads", their samples with them. None is lost. */
+enum { SHORT_THREADS = 70 };
+
+static void *short_thread(void *unused) {
+    (void)unused;
+    uintptr_t pcs[1] = {(uintptr_t)&busy_a + 2};
+    CPROF_SCOPE("short thread");
+    return cprof__test_sample_count(pcs, 1, 1) == 0 ? NULL : (void *)1;
+}
+
+static void check_exited_threads_keep_samples(void) {
+    cprof_reset();
+    for (int i = 0; i < SHORT_THREADS; i++) {
+        pthread_t thread;
+        void *failed = (void *)1;
+        CHECK(pthread_create(&thread, NULL, short_thread, NULL) == 0 && pthread_join(thread, &failed) == 0);
+        CHECK(failed == NULL);
+    }
+    cprof_profile *p = cprof_capture();
+    uint64_t under_scopes = 0, merged = 0;
+    for (uint32_t i = 0; i < p->node_count; i++) {
+        const cprof_node *n = &p->nodes[i];
+        if (!n->sampled || p->nodes[n->parent].site == CPROF_NONE ||
+            strcmp(p->sites[p->nodes[n->parent].site].name, "short thread") != 0)
+            continue;
+        under_scopes += n->samples;
+        if (strncmp(p->threads[n->thread].name, "exited threads", 14) == 0) merged += n->samples;
+    }
+    CHECK_EQ_U64(under_scopes, SHORT_THREADS);
+    CHECK(merged >= SHORT_THREADS - 64); /* 64 exited threads are kept apart, counting earlier ones */
+    CHECK_EQ_U64(p->samples, SHORT_THREADS);
+    CHECK_EQ_U64(p->samples_dropped, 0);
+    cprof_profile_free(p);
+}
+
 /* The program installs its own handler after sampling started: at the next capture cprof finds its
    handler gone, deletes every timer (none left in the process) and says so; the program's handler gets
    no signal of cprof's after that. */
@@ -347,6 +383,7 @@ int main(void) {
     cprof_profile_free(loaded);
     cprof_profile_free(p);
     check_reset_forgets_samples();
+    check_exited_threads_keep_samples();
     check_replaced_handler_stops_sampling();
     CHECK_DONE();
 }
