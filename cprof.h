@@ -139,9 +139,12 @@
            whole stack under a thread's root; only the interrupted function when the scope's is not on
            the stack, as in code built without -fno-omit-frame-pointer). A sample in the scope's own
            function is its node's `samples`. 0, or -1 (not Linux x86-64/AArch64, CPROF=0, hz out of
-           range, or the program has its own handler for the signal: a message says so). fork(): the
-           child's thread gets a new timer. A thread's timer stops at its exit; the samples of threads
-           merged into "exited threads" are counted as dropped. cprof_sample_stop keeps what was taken.
+           range, or the program has its own handler for the signal: a message says so; a handler the
+           program installs later wins: the next capture or new thread deletes every timer and says so).
+           fork(): the child's thread gets a new timer. A thread's timer stops at its exit; its samples
+           stay (those of threads merged into "exited threads" move there). cprof_reset forgets the
+           samples; cprof_sample_stop keeps what was taken. Under cprof record (CPROF_RECORD_LIBRARY)
+           every thread started with pthread_create is sampled from its start.
        void cprof_thread_name(const char *name)
            Name the calling thread in reports (default: "main", then "thread-2", "thread-3"...).
            Longer than 63 bytes is truncated and a message says so.
