@@ -6510,9 +6510,6 @@ __attribute__((constructor)) static void cprof__sample_at_startup(void) {
    pthread_create (a raw clone) are not sampled. */
 #if defined(CPROF_RECORD_LIBRARY) && defined(CPROF__SAMPLING)
 #include <dlfcn.h>
-#ifndef RTLD_NEXT
-#define RTLD_NEXT ((void *)-1l) /* glibc and musl: the next object after this one in the search order */
-#endif
 typedef int (*cprof__pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 typedef struct cprof__thread_start {
@@ -6531,7 +6528,11 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attributes, void *(*
     static void *next; /* the C library's pthread_create, found once (every thread finds the same) */
     void *found = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
     if (!found) {
+#ifdef RTLD_NEXT
         found = dlsym(RTLD_NEXT, "pthread_create");
+#else /* hidden without _GNU_SOURCE; glibc's and musl's value: the objects after this one, in search order */
+        found = dlsym((void *)-1l, "pthread_create");
+#endif
         if (!found) return EAGAIN;
         __atomic_store_n(&next, found, __ATOMIC_RELEASE);
     }
