@@ -6115,7 +6115,7 @@ static struct cprof__sample_global {
     int handler_installed;
     int handler_lost;      /* the program replaced cprof's handler: 1 until a capture says so, then 2 */
     uint64_t dropped_no_thread; /* signals on a thread without a table (its timer was going away) */
-    uint64_t dropped_exited;    /* samples of exited threads merged into "exited threads" */
+    uint64_t dropped_exited;    /* samples of merged exited threads that could not move (out of memory) */
     uint64_t threads_unsampled; /* threads whose timer or table could not be made */
 #if defined(CPROF__SAMPLING)
     struct sigaction previous;  /* the program's action for the signal before cprof's */
@@ -6390,7 +6390,8 @@ CPROF__UNUSED static void cprof__sample_fork_child(void) {
     cprof__mutex_unlock(&cprof__lock);
 }
 
-/* An exited thread merged into "exited threads" takes its samples' scopes with it: they are counted. */
+/* A merged exited thread's recorder becomes a spare: its samples that did not move into "exited threads"
+   (cprof__sample_merge_exited) lose their scopes with it, and are counted as dropped. */
 static void cprof__sample_forget(cprof__recorder *r) {
     cprof__sample_thread *s = r->samples;
     if (!s) return;
