@@ -6117,6 +6117,7 @@ static struct cprof__sample_global {
     uint64_t dropped_no_thread; /* signals on a thread without a table (its timer was going away) */
     uint64_t dropped_exited;    /* samples of merged exited threads that could not move (out of memory) */
     uint64_t threads_unsampled; /* threads whose timer or table could not be made */
+    uint64_t threads_unsampled_said; /* how many of them a capture's message counted */
 #if defined(CPROF__SAMPLING)
     struct sigaction previous;  /* the program's action for the signal before cprof's */
 #endif
@@ -8199,7 +8200,14 @@ static cprof_profile *cprof__capture_with(const cprof__leak_roots *roots) {
     p->samples_dropped = CPROF__LOAD(cprof__sampler.dropped_no_thread) + cprof__sampler.dropped_exited;
     int handler_lost = cprof__sample_handler_check() && cprof__sampler.handler_lost == 1;
     if (handler_lost) cprof__sampler.handler_lost = 2;
+    uint64_t unsampled = CPROF__LOAD(cprof__sampler.threads_unsampled);
+    int unsampled_new = unsampled > cprof__sampler.threads_unsampled_said;
+    cprof__sampler.threads_unsampled_said = unsampled;
     cprof__mutex_unlock(&cprof__lock);
+    if (unsampled_new)
+        cprof__message(NULL, 0, "%llu thread%s not sampled: the timer could not be made (timer_create failed: "
+                       "RLIMIT_SIGPENDING, or the kernel's limit of timers) or out of memory",
+                       (unsigned long long)unsampled, unsampled == 1 ? "" : "s");
     if (handler_lost)
         cprof__message(NULL, 0, "sampling stopped: the program installed its own handler for signal %d, which got "
                        "cprof's signals until this capture (CPROF_SAMPLE_SIGNAL=N chooses another)", cprof__sampler.signal);
