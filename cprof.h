@@ -6326,8 +6326,8 @@ static void cprof__sample_move(cprof__sample_thread *into, cprof__sample_thread 
     for (; low < count && sorted[low].node == from_node; low++) {
         cprof__sample_slot *e = &from->slots[sorted[low].slot];
         uint64_t taken = CPROF__LOAD(e->count);
-        cprof__sample_count(into, to_node, e->pcs, e->frames, taken - e->reset_base);
-        e->reset_base = taken; /* moved: cprof__sample_forget does not count it as dropped */
+        cprof__sample_count(into, to_node, e->pcs, e->frames, taken - CPROF__LOAD(e->reset_base));
+        CPROF__STORE(e->reset_base, taken); /* moved: cprof__sample_forget does not count it as dropped */
     }
     for (const cprof__rnode *child = from_node->first_child; child; child = child->next_sibling) {
         const cprof__rnode *to_child = cprof__child_find(to_node, child->site);
@@ -6348,14 +6348,14 @@ static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r
     if (!sorted) return;
     uint32_t count = 0;
     for (uint32_t i = 0; i < CPROF__SAMPLE_SLOTS && count < from->used; i++)
-        if (CPROF__LOAD(from->slots[i].count) > from->slots[i].reset_base)
+        if (CPROF__LOAD(from->slots[i].count) > CPROF__LOAD(from->slots[i].reset_base))
             sorted[count].node = from->slots[i].node, sorted[count++].slot = i;
     qsort(sorted, count, sizeof *sorted, cprof__sample_by_node_order);
     cprof__sample_move(into->samples, from, sorted, count, &r->root, &into->root);
     cprof__release(sorted, from->used * sizeof *sorted);
-    uint64_t dropped = CPROF__LOAD(from->dropped_full) - from->dropped_full_base;
+    uint64_t dropped = CPROF__LOAD(from->dropped_full) - CPROF__LOAD(from->dropped_full_base);
     CPROF__STORE(into->samples->dropped_full, CPROF__LOAD(into->samples->dropped_full) + dropped);
-    from->dropped_full_base += dropped;
+    CPROF__STORE(from->dropped_full_base, CPROF__LOAD(from->dropped_full_base) + dropped);
 }
 
 /* The program's own handler for the signal wins: sampling then stays off and says why. */
