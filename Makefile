@@ -52,8 +52,10 @@ cc.clang++-c++17 := clang++ -std=c++17 -O2 -g
 # it), so test_disable (CPROF_DISABLE) links against the shared object too.
 TEST_FLAGS := -DCPROF_TESTING -D_DEFAULT_SOURCE
 OWN_IMPLEMENTATION := twice
-# A test's own flags: test_sample walks frame pointers (gcc and clang at -O2 omit them by default).
+# A test's own flags: test_sample and test_sample_stress walk frame pointers (gcc and clang at -O2 omit
+# them by default).
 flags.test_sample := -fno-omit-frame-pointer
+flags.test_sample_stress := -fno-omit-frame-pointer
 obj.g++-c++11 := gcc-c++11
 test_object = $(if $(filter $2,$(OWN_IMPLEMENTATION)),,$(BUILD)/obj/$(or $(obj.$1),$1)/cprof.o)
 TEST_OBJECT := $(BUILD)/obj/gcc-c11/cprof.o
@@ -119,10 +121,12 @@ $(BUILD)/cprof: $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) -D_DEFAULT_SOURCE -DCPROF_IMPLEMENTATION -DCPROF_MAIN -x c $(HEADER) -o $@ $(LIBS)
 
-# The sampling library that `cprof record` preloads into an unmodified program (CPROF_SAMPLE, CPROF_OUT).
+# The sampling library that `cprof record` preloads into an unmodified program (CPROF_SAMPLE, CPROF_OUT);
+# CPROF_RECORD_LIBRARY wraps pthread_create, so that every thread the program starts is sampled (-ldl:
+# dlsym before glibc 2.34).
 $(BUILD)/libcprof-sample.so: $(HEADER)
 	@mkdir -p $(@D)
-	gcc -std=c99 -O2 -fPIC -shared $(WARNINGS) -D_DEFAULT_SOURCE -DCPROF_IMPLEMENTATION -x c $(HEADER) -o $@ $(LIBS)
+	gcc -std=c99 -O2 -fPIC -shared $(WARNINGS) -D_DEFAULT_SOURCE -DCPROF_IMPLEMENTATION -DCPROF_RECORD_LIBRARY -x c $(HEADER) -o $@ $(LIBS) -ldl
 
 # --- the example ------------------------------------------------------------------------------------
 $(BUILD)/wordfreq: examples/wordfreq.c $(HEADER)

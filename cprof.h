@@ -27,6 +27,8 @@
        CPROF_NO_MANUAL_SCOPES off      file   CPROF_SCOPE/BEGIN/END in this file expand to nothing while
                                               recording stays on: profile a manually instrumented
                                               program with automatic scopes only
+       CPROF_RECORD_LIBRARY   off      impl   build the library cprof record preloads (make builds it): it
+                                              defines pthread_create, so that every thread is sampled
 
    ENVIRONMENT (read once, when the program starts)
        CPROF=0            record nothing: scopes cost one branch, captures are empty, no CPROF_OUT files,
@@ -138,9 +140,12 @@
            whole stack under a thread's root; only the interrupted function when the scope's is not on
            the stack, as in code built without -fno-omit-frame-pointer). A sample in the scope's own
            function is its node's `samples`. 0, or -1 (not Linux x86-64/AArch64, CPROF=0, hz out of
-           range, or the program has its own handler for the signal: a message says so). fork(): the
-           child's thread gets a new timer. A thread's timer stops at its exit; the samples of threads
-           merged into "exited threads" are counted as dropped. cprof_sample_stop keeps what was taken.
+           range, or the program has its own handler for the signal: a message says so; a handler the
+           program installs later wins: the next capture or new thread deletes every timer and says so).
+           fork(): the child's thread gets a new timer. A thread's timer stops at its exit; its samples
+           stay (those of threads merged into "exited threads" move there). cprof_reset forgets the
+           samples; cprof_sample_stop keeps what was taken. Under cprof record (CPROF_RECORD_LIBRARY)
+           every thread started with pthread_create is sampled from its start.
        void cprof_thread_name(const char *name)
            Name the calling thread in reports (default: "main", then "thread-2", "thread-3"...).
            Longer than 63 bytes is truncated and a message says so.
@@ -2937,6 +2942,9 @@ static void cprof__stack_bounds(cprof__recorder *r);
 static void cprof__sample_thread_start(cprof__recorder *r);
 static void cprof__sample_thread_stop(cprof__recorder *r);
 static void cprof__sample_forget(cprof__recorder *r);
+static void cprof__samples_reset(void);
+static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r);
+static int cprof__sample_handler_check(void);
 static void cprof__sample_fork_child(void);
 
 /* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
@@ -5208,7 +5216,10 @@ static void cprof__recorder_retire(cprof__recorder *r) {
     if (cprof__g.exited_kept < CPROF__EXITED_KEPT) cprof__g.exited_kept++;
     else into = cprof__exited_threads();
     cprof__mutex_unlock(&cprof__lock);
-    if (into) cprof__tree_merge(into, &into->root, &r->root);
+    if (into) {
+        cprof__tree_merge(into, &into->root, &r->root);
+        cprof__sample_merge_exited(into, r);
+    }
     cprof__mutex_lock(&cprof__lock);
     if (into) {
         CPROF__STORE(into->dropped, CPROF__LOAD(into->dropped) + CPROF__LOAD(r->dropped));
@@ -5359,6 +5370,7 @@ void cprof_reset(void) {
         CPROF__STORE(r->frame_marks, 0);
         cprof__timeline_clear(CPROF__LOAD_ACQUIRE(r->timeline));
     }
+    cprof__samples_reset();
     CPROF__STORE(cprof__g.signal_dropped_early, 0);
     cprof__g.message_count = 0;
     cprof__g.messages_dropped = 0;
@@ -6128,6 +6140,7 @@ typedef struct cprof__sample_thread {
     uint32_t used;         /* slots taken */
     uint64_t taken;        /* samples counted in a slot */
     uint64_t dropped_full; /* samples whose stack found no free slot */
+    uint64_t dropped_full_base; /* dropped_full at the last cprof_reset() */
     cprof__sample_slot slots[CPROF__SAMPLE_SLOTS];
 } cprof__sample_thread;
 
@@ -6144,13 +6157,18 @@ static struct cprof__sample_global {
     uint32_t rate_hz;      /* the last rate started: what the samples taken stand for */
     int signal;            /* SIGPROF unless CPROF_SAMPLE_SIGNAL says otherwise */
     int handler_installed;
+    int handler_lost;      /* the program replaced cprof's handler: 1 until a capture says so, then 2 */
     uint64_t dropped_no_thread; /* signals on a thread without a table (its timer was going away) */
-    uint64_t dropped_exited;    /* samples of exited threads merged into "exited threads" */
+    uint64_t dropped_exited;    /* samples of merged exited threads that could not move (out of memory) */
     uint64_t threads_unsampled; /* threads whose timer or table could not be made */
+    uint64_t threads_unsampled_said; /* how many of them a capture's message counted */
 #if defined(CPROF__SAMPLING)
     struct sigaction previous;  /* the program's action for the signal before cprof's */
 #endif
 } cprof__sampler;
+
+/* Set while cprof starts a thread of its own (>>dump's): cprof record's pthread_create leaves it unsampled. */
+CPROF__UNUSED static CPROF__THREAD_LOCAL int cprof__starting_own_thread;
 
 #if defined(CPROF__SAMPLING)
 #include <ucontext.h>
@@ -6287,7 +6305,7 @@ static int cprof__sample_timer_start(cprof__sample_thread *s, uint64_t thread_id
 /* Starts sampling a live thread (its table made once, kept with its recorder). Under cprof__lock. */
 static void cprof__sample_thread_start(cprof__recorder *r) {
     uint32_t hz = CPROF__LOAD(cprof__sampler.hz);
-    if (!hz || !r || CPROF__LOAD(r->exited) || r == cprof__g.exited) return;
+    if (!hz || !r || CPROF__LOAD(r->exited) || r == cprof__g.exited || cprof__sample_handler_check()) return;
     cprof__sample_thread *s = r->samples;
     if (s && s->timer >= 0) return;
     if (!s) {
@@ -6310,6 +6328,80 @@ static void cprof__sample_thread_stop(cprof__recorder *r) {
     s->timer = -1;
 }
 
+/* A program that installs its own handler for the signal after sampling started (sigaction or
+   signal()) wins it: cprof cannot see the moment, so at the next capture or new thread it finds its
+   handler gone, deletes every timer (until then the program's handler got cprof's signals, with
+   si_code SI_TIMER) and stops sampling; the capture says so. Under cprof__lock; 1 when it is lost. */
+static int cprof__sample_handler_check(void) {
+    if (!cprof__sampler.handler_installed) return cprof__sampler.handler_lost != 0;
+    struct sigaction current;
+    if (sigaction(cprof__sampler.signal, NULL, &current) != 0 ||
+        ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == cprof__sample_handler))
+        return 0;
+    cprof__sampler.handler_installed = 0;
+    cprof__sampler.handler_lost = 1;
+    CPROF__STORE(cprof__sampler.hz, 0u);
+    for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) cprof__sample_thread_stop(r);
+    return 1;
+}
+
+/* --- an exited thread merged into "exited threads" (the 65th and later, see cprof__recorder_retire):
+   its samples move with its scopes. Each slot is counted again in the pseudo-thread's table under the
+   merged node of its scope, found by walking both trees together (the slots sorted by node); a full
+   table counts the rest as dropped. Under cprof__capture_lock, after cprof__tree_merge. --- */
+typedef struct cprof__sample_by_node {
+    const cprof__rnode *node;
+    uint32_t slot;
+} cprof__sample_by_node;
+
+static int cprof__sample_by_node_order(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)((const cprof__sample_by_node *)a)->node, y = (uintptr_t)((const cprof__sample_by_node *)b)->node;
+    return x < y ? -1 : x > y;
+}
+
+static void cprof__sample_move(cprof__sample_thread *into, cprof__sample_thread *from, const cprof__sample_by_node *sorted,
+                               uint32_t count, const cprof__rnode *from_node, const cprof__rnode *to_node) {
+    uint32_t low = 0, high = count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        if ((uintptr_t)sorted[middle].node < (uintptr_t)from_node) low = middle + 1;
+        else high = middle;
+    }
+    for (; low < count && sorted[low].node == from_node; low++) {
+        cprof__sample_slot *e = &from->slots[sorted[low].slot];
+        uint64_t taken = CPROF__LOAD(e->count);
+        cprof__sample_count(into, to_node, e->pcs, e->frames, taken - CPROF__LOAD(e->reset_base));
+        CPROF__STORE(e->reset_base, taken); /* moved: cprof__sample_forget does not count it as dropped */
+    }
+    for (const cprof__rnode *child = from_node->first_child; child; child = child->next_sibling) {
+        const cprof__rnode *to_child = cprof__child_find(to_node, child->site);
+        if (to_child) cprof__sample_move(into, from, sorted, count, child, to_child);
+    }
+}
+
+static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r) {
+    cprof__sample_thread *from = r->samples;
+    if (!from || !from->used) return;
+    if (!into->samples) {
+        cprof__sample_thread *s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+        if (!s) return; /* the samples stay where they are: counted as dropped */
+        s->timer = -1;
+        CPROF__STORE_RELEASE(into->samples, s);
+    }
+    cprof__sample_by_node *sorted = (cprof__sample_by_node *)cprof__alloc(from->used * sizeof *sorted);
+    if (!sorted) return;
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < CPROF__SAMPLE_SLOTS && count < from->used; i++)
+        if (CPROF__LOAD(from->slots[i].count) > CPROF__LOAD(from->slots[i].reset_base))
+            sorted[count].node = from->slots[i].node, sorted[count++].slot = i;
+    qsort(sorted, count, sizeof *sorted, cprof__sample_by_node_order);
+    cprof__sample_move(into->samples, from, sorted, count, &r->root, &into->root);
+    cprof__release(sorted, from->used * sizeof *sorted);
+    uint64_t dropped = CPROF__LOAD(from->dropped_full) - CPROF__LOAD(from->dropped_full_base);
+    CPROF__STORE(into->samples->dropped_full, CPROF__LOAD(into->samples->dropped_full) + dropped);
+    CPROF__STORE(from->dropped_full_base, CPROF__LOAD(from->dropped_full_base) + dropped);
+}
+
 /* The program's own handler for the signal wins: sampling then stays off and says why. */
 static int cprof__sample_install(void) {
     if (cprof__sampler.handler_installed) return 0;
@@ -6325,6 +6417,8 @@ static int cprof__sample_install(void) {
     return 0;
 }
 #else
+static int cprof__sample_handler_check(void) { return 0; }
+static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r) { (void)into, (void)r; }
 static void cprof__stack_bounds(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_start(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
@@ -6341,7 +6435,8 @@ CPROF__UNUSED static void cprof__sample_fork_child(void) {
     cprof__mutex_unlock(&cprof__lock);
 }
 
-/* An exited thread merged into "exited threads" takes its samples' scopes with it: they are counted. */
+/* A merged exited thread's recorder becomes a spare: its samples that did not move into "exited threads"
+   (cprof__sample_merge_exited) lose their scopes with it, and are counted as dropped. */
 static void cprof__sample_forget(cprof__recorder *r) {
     cprof__sample_thread *s = r->samples;
     if (!s) return;
@@ -6349,11 +6444,27 @@ static void cprof__sample_forget(cprof__recorder *r) {
         uint64_t count = CPROF__LOAD(s->slots[i].count);
         if (count > s->slots[i].reset_base) cprof__sampler.dropped_exited += count - s->slots[i].reset_base;
     }
-    cprof__sampler.dropped_exited += CPROF__LOAD(s->dropped_full);
+    cprof__sampler.dropped_exited += CPROF__LOAD(s->dropped_full) - s->dropped_full_base;
     memset(s->slots, 0, sizeof s->slots);
     s->used = 0;
     CPROF__STORE(s->taken, 0);
     CPROF__STORE(s->dropped_full, 0);
+    s->dropped_full_base = 0;
+}
+
+/* cprof_reset(): the samples so far are forgotten. The slots keep their stacks (the handler may be
+   counting in one right now, and only it writes a count): each remembers its count at the reset, and a
+   capture reports what came after. Under cprof__lock. */
+static void cprof__samples_reset(void) {
+    for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) {
+        cprof__sample_thread *s = CPROF__LOAD_ACQUIRE(r->samples);
+        if (!s) continue;
+        for (uint32_t i = 0; i < CPROF__SAMPLE_SLOTS; i++)
+            CPROF__STORE(s->slots[i].reset_base, CPROF__LOAD(s->slots[i].count));
+        CPROF__STORE(s->dropped_full_base, CPROF__LOAD(s->dropped_full));
+    }
+    CPROF__STORE(cprof__sampler.dropped_no_thread, 0);
+    cprof__sampler.dropped_exited = 0;
 }
 
 int cprof_sample_start(unsigned hz) {
@@ -6365,6 +6476,7 @@ int cprof_sample_start(unsigned hz) {
     cprof__mutex_lock(&cprof__lock);
     int failed = cprof__sample_install();
     if (!failed) {
+        cprof__sampler.handler_lost = 0;
         CPROF__STORE(cprof__sampler.hz, (uint32_t)hz);
         CPROF__STORE(cprof__sampler.rate_hz, (uint32_t)hz);
         for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
@@ -6433,6 +6545,52 @@ __attribute__((constructor)) static void cprof__sample_at_startup(void) {
     }
     if (cprof_sample_start((unsigned)value) != 0)
         cprof__env_warn("CPROF_SAMPLE", hz, "sampling could not start (see the report's messages)");
+}
+#endif
+
+/* cprof record's library (CPROF_RECORD_LIBRARY): a thread of an unmodified program never enters a scope,
+   so nothing would make its recorder and start its timer. The library defines pthread_create, which the
+   dynamic linker binds ahead of the C library's (the library is preloaded): the new thread first makes
+   its recorder (its timer starts, see cprof__recorder_create), then runs the program's routine; at its
+   exit its timer is deleted and its samples kept, as for any recorded thread. Threads made without
+   pthread_create (a raw clone) are not sampled. */
+#if defined(CPROF_RECORD_LIBRARY) && defined(CPROF__SAMPLING)
+#include <dlfcn.h>
+typedef int (*cprof__pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+typedef struct cprof__thread_start {
+    void *(*routine)(void *);
+    void *argument;
+} cprof__thread_start;
+
+static void *cprof__sampled_thread(void *start) {
+    cprof__thread_start s = *(cprof__thread_start *)start;
+    free(start);
+    (void)cprof__recorder_get();
+    return s.routine(s.argument);
+}
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *attributes, void *(*routine)(void *), void *argument) {
+    static void *next; /* the C library's pthread_create, found once (every thread finds the same) */
+    void *found = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+    if (!found) {
+#ifdef RTLD_NEXT
+        found = dlsym(RTLD_NEXT, "pthread_create");
+#else /* hidden without _GNU_SOURCE; glibc's and musl's value: the objects after this one, in search order */
+        found = dlsym((void *)-1l, "pthread_create");
+#endif
+        if (!found) return EAGAIN;
+        __atomic_store_n(&next, found, __ATOMIC_RELEASE);
+    }
+    cprof__pthread_create_fn create;
+    memcpy(&create, &found, sizeof create); /* ISO C has no cast from an object pointer to a function's */
+    if (cprof__starting_own_thread) return create(thread, attributes, routine, argument);
+    cprof__thread_start *start = (cprof__thread_start *)malloc(sizeof *start);
+    if (!start) return create(thread, attributes, routine, argument); /* that thread is not sampled */
+    start->routine = routine, start->argument = argument;
+    int failed = create(thread, attributes, cprof__sampled_thread, start);
+    if (failed) free(start);
+    return failed;
 }
 #endif
 
@@ -7265,7 +7423,7 @@ static void cprof__sample_forest_build(cprof__sample_forest *f, cprof__recorder 
         p->samples += count;
         cprof__sample_add(f, e->node, e->pcs, e->frames, count);
     }
-    p->samples_dropped += CPROF__LOAD(s->dropped_full);
+    p->samples_dropped += CPROF__LOAD(s->dropped_full) - CPROF__LOAD(s->dropped_full_base);
 }
 
 static void cprof__sample_forest_free(cprof__sample_forest *f) {
@@ -8101,7 +8259,19 @@ static cprof_profile *cprof__capture_with(const cprof__leak_roots *roots) {
     p->sample_hz = CPROF__LOAD(cprof__sampler.rate_hz);
     c.sample_period_ns = p->sample_hz ? 1e9 / (double)p->sample_hz : 0;
     p->samples_dropped = CPROF__LOAD(cprof__sampler.dropped_no_thread) + cprof__sampler.dropped_exited;
+    int handler_lost = cprof__sample_handler_check() && cprof__sampler.handler_lost == 1;
+    if (handler_lost) cprof__sampler.handler_lost = 2;
+    uint64_t unsampled = CPROF__LOAD(cprof__sampler.threads_unsampled);
+    int unsampled_new = unsampled > cprof__sampler.threads_unsampled_said;
+    cprof__sampler.threads_unsampled_said = unsampled;
     cprof__mutex_unlock(&cprof__lock);
+    if (unsampled_new)
+        cprof__message(NULL, 0, "%llu thread%s not sampled: the timer could not be made (timer_create failed: "
+                       "RLIMIT_SIGPENDING, or the kernel's limit of timers) or out of memory",
+                       (unsigned long long)unsampled, unsampled == 1 ? "" : "s");
+    if (handler_lost)
+        cprof__message(NULL, 0, "sampling stopped: the program installed its own handler for signal %d, which got "
+                       "cprof's signals until this capture (CPROF_SAMPLE_SIGNAL=N chooses another)", cprof__sampler.signal);
     c.failed = cprof__bench_capture(p) || snapshot.failed;
     for (size_t i = 0; i < snapshot.count && !c.failed; i++) /* the trees, without the registry lock */
         cprof__capture_thread(&c, snapshot.recorders[i], snapshot.names[i], now);
@@ -14389,7 +14559,9 @@ static void cprof__dump_start(void) {
     pthread_attr_init(&attributes);
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
     pthread_sigmask(SIG_SETMASK, &all, &before);
+    cprof__starting_own_thread = 1;
     int error = pthread_create(&thread, &attributes, cprof__dump_thread, NULL);
+    cprof__starting_own_thread = 0;
     pthread_sigmask(SIG_SETMASK, &before, NULL);
     pthread_attr_destroy(&attributes);
     if (error) {
@@ -15182,6 +15354,10 @@ static int cprof__tool_record(int argc, char **argv) {
     setenv("CPROF_SAMPLE", hz, 1);
     setenv("CPROF_OUT", prefix, 1);
     free(preload);
+    char json[4200];
+    struct stat before_run, after_run;
+    cprof__snprintf(json, sizeof json, "%s.json", prefix);
+    int existed = stat(json, &before_run) == 0;
     pid_t child = fork();
     if (child == 0) {
         execvp(argv[i + 1], argv + i + 1);
@@ -15190,7 +15366,13 @@ static int cprof__tool_record(int argc, char **argv) {
     }
     int status = 0;
     if (child < 0 || waitpid(child, &status, 0) != child) return 1;
-    fprintf(stderr, "cprof: record: %s.txt %s.json %s.folded %s.svg\n", prefix, prefix, prefix, prefix);
+    /* The files are renamed into place: a new profile is a new inode. */
+    if (stat(json, &after_run) == 0 && (!existed || after_run.st_ino != before_run.st_ino))
+        fprintf(stderr, "cprof: record: %s.txt %s.json %s.folded %s.svg\n", prefix, prefix, prefix, prefix);
+    else
+        fprintf(stderr, "cprof: record: %s wrote no profile: it ended without exit (_exit, or a signal other than SIGINT and SIGTERM), or it exec'd "
+                "another program (an exec'd program is not recorded: record it directly), or it is linked "
+                "statically (nothing can be preloaded)\n", argv[i + 1]);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -59,7 +59,9 @@ int main(int argc, char **argv) {
     uint64_t samples[3] = {0, 0, 0}, all = 0;
     for (size_t i = 0; i < p->node_count; i++) { /* the sampled frames right under "outer", every thread */
         const cprof_node *n = &p->nodes[i];
-        if (!n->sampled || p->nodes[n->parent].sampled || strcmp(p->sites[p->nodes[n->parent].site].name, "outer")) continue;
+        const cprof_node *parent = &p->nodes[n->parent]; /* a thread's root has no site: a sample outside "outer" */
+        if (!n->sampled || parent->sampled || parent->site == CPROF_NONE || strcmp(p->sites[parent->site].name, "outer"))
+            continue;
         all += n->samples;
         for (int k = 0; k < 3; k++)
             if (strcmp(p->sites[n->site].name, names[k]) == 0) samples[k] += n->samples;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cprof record on an unmodified program (examples/minivm.c, cprof compiled out, frame pointers kept):
 # the files appear, the report is a sampled one with the interpreter's functions named, the output of
-# the program is untouched, and LD_PRELOAD does not reach what the program runs. When perf works, both
+# the program is untouched, and LD_PRELOAD does not reach what the program runs; on
+# tests/record_threads.c, every thread and a fork() child are sampled, an exec'd image is not. When perf works, both
 # name the same function as the one with the most self time (robust structure only: the shares are
 # bench/sample_vs_perf.sh's). Usage: tests/check_record.sh BUILD_DIR
 set -e
@@ -24,6 +25,22 @@ test "$top" = vm_run
 # What the recorded program runs is not recorded: its environment has no LD_PRELOAD of ours.
 "$build/cprof" record -o "$dir/env" -- sh -c 'echo "LD_PRELOAD=${LD_PRELOAD:-}"' > "$dir/env.out"
 grep -qx 'LD_PRELOAD=' "$dir/env.out"
+# Every thread the program starts is sampled (the library wraps pthread_create), and a fork() child
+# writes its own files (PREFIX.PID.*) with its thread sampled.
+gcc -std=c99 -O2 -g -fno-omit-frame-pointer tests/record_threads.c -o "$dir/record_threads" -lpthread
+rm -f "$dir"/threads.*
+"$build/cprof" record -F 5000 -o "$dir/threads" -- "$dir/record_threads" > "$dir/threads.out"
+grep -qx 'threads done' "$dir/threads.out"
+python3 tests/record_threads.py "$dir/threads.json" 4 main=main_work thread-2=work_one thread-3=work_two thread-4=work_three
+test "$(ls "$dir"/threads.[0-9]*.json | wc -l)" = 1
+python3 tests/record_threads.py "$dir"/threads.[0-9]*.json 1 main=child_work
+# exec: the new image is not recorded (no LD_PRELOAD of ours), the old one's samples are not written
+# (exec runs no exit code), and the tool says that no profile was written.
+rm -f "$dir"/exec.*
+"$build/cprof" record -o "$dir/exec" -- "$dir/record_threads" exec > "$dir/exec.out" 2> "$dir/exec.err"
+grep -qx 'LD_PRELOAD=' "$dir/exec.out"
+test ! -e "$dir/exec.json"
+grep -q 'record_threads wrote no profile: .*exec.d another program' "$dir/exec.err"
 # Exit status: the program's.
 status=0; "$build/cprof" record -o "$dir/status" -- sh -c 'exit 3' || status=$?
 test "$status" = 3

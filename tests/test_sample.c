@@ -1,8 +1,9 @@
 /* CPU sampling (cprof_sample_start): samples land under the scope that was open, named from the ELF
    symbol tables, as frames marked sampled whose time is samples x the period; every sample counted is
    either in the tree or counted as dropped; the JSON, the report, the flame graph and the folded
-   stacks show them; a program's own SIGPROF handler wins; a fork() child
-   samples its thread; cprof_sample_stop stops. Structure and exact counts only: the shares measured
+   stacks show them; a program's own SIGPROF handler wins (installed before sampling starts: it does not
+   start; after: the next capture stops it); a thread's timer is deleted at its exit and its samples
+   stay, also when it is merged into "exited threads"; a fork() child samples its thread; cprof_sample_stop stops; cprof_reset forgets the samples. Structure and exact counts only: the shares measured
    against the truth are bench/sample_shares.sh's (timing is not asserted here). */
 #include "../cprof.h"
 #include "check.h"
@@ -10,6 +11,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,9 +78,28 @@ __attribute__((noinline)) static void stress(double seconds, uint64_t *rounds) {
     } while (thread_cpu_seconds() < end);
 }
 
+/* The process's POSIX timers, from the kernel's list (/proc/self/timers): every one (tid 0), or those
+   that signal the thread tid ("notify: signal/tid.N"). */
+static int timers_of(long tid) {
+    FILE *f = fopen("/proc/self/timers", "r");
+    char line[256], wanted[64];
+    int count = 0;
+    if (!f) return -1;
+    snprintf(wanted, sizeof wanted, "notify: signal/tid.%ld\n", tid);
+    while (fgets(line, sizeof line, f))
+        count += tid ? strcmp(line, wanted) == 0 : strncmp(line, "ID: ", 4) == 0;
+    fclose(f);
+    return count;
+}
+
+static long worker_tid;
+static int worker_timers; /* the worker's timers while it runs: its sampling timer */
+
 static void *worker(void *unused) {
     (void)unused;
     cprof_thread_name("worker");
+    worker_tid = (long)syscall(SYS_gettid);
+    worker_timers = timers_of(worker_tid);
     run_outer(0.15);
     return NULL;
 }
@@ -139,7 +161,11 @@ static void check_sampled_nodes(const cprof_profile *p) {
     CHECK_EQ_U64(top, p->samples);
 }
 
-static void on_own_signal(int signal_number) { (void)signal_number; }
+static volatile sig_atomic_t own_signals;
+static void on_own_signal(int signal_number) {
+    (void)signal_number;
+    own_signals++;
+}
 
 static void check_own_handler_wins(void) {
     struct sigaction own, old;
@@ -164,15 +190,134 @@ static void check_fork_child_samples(void) {
     if (getenv("CHECK_UNDER_VALGRIND")) return; /* valgrind does not deliver the child's timer signals */
     pid_t child = fork();
     if (child == 0) {
-        { CPROF_SCOPE("child"); busy_a(0.03); }
-        cprof_profile *p = cprof_capture();
-        uint32_t node = scope_node(p, 0, "child");
-        uint64_t samples = 0;
-        _exit(node != CPROF_NONE && sampled_child(p, node, "busy_a", &samples) && samples > 0 ? 0 : 1);
+        /* 30 ms of CPU at a time until a sample lands, at most 2 s: on a loaded machine the kernel may
+           send a thread's first signal late (see the README's note on late signals). */
+        for (int round = 0; round < 66; round++) {
+            { CPROF_SCOPE("child"); busy_a(0.03); }
+            cprof_profile *p = cprof_capture();
+            uint32_t node = scope_node(p, 0, "child");
+            uint64_t samples = 0;
+            int sampled = node != CPROF_NONE && sampled_child(p, node, "busy_a", &samples) && samples > 0;
+            cprof_profile_free(p);
+            if (sampled) _exit(0);
+        }
+        _exit(1);
     }
     int status = -1;
     CHECK(waitpid(child, &status, 0) == child);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* cprof_reset(): every thread's samples and the dropped ones are forgotten (sampling is stopped here);
+   samples counted after it are reported alone, exactly. */
+static void check_reset_forgets_samples(void) {
+    cprof_reset();
+    cprof_profile *p = cprof_capture();
+    CHECK_EQ_U64(p->samples, 0);
+    CHECK_EQ_U64(p->samples_dropped, 0);
+    uint32_t sampled = 0;
+    for (uint32_t i = 0; i < p->node_count; i++) sampled += p->nodes[i].sampled || p->nodes[i].samples;
+    CHECK_EQ_U64(sampled, 0);
+    cprof_profile_free(p);
+    uintptr_t pcs[2] = {(uintptr_t)&busy_a + 2, (uintptr_t)&busy_b + 2};
+    {
+        CPROF_SCOPE("after reset");
+        CHECK(cprof__test_sample_count(pcs, 2, 3) == 0);
+        CHECK(cprof__test_sample_count(pcs, 2, 4) == 0);
+    }
+    p = cprof_capture();
+    CHECK_EQ_U64(p->samples, 7);
+    uint32_t scope = scope_node(p, 0, "after reset");
+    uint64_t samples = 0;
+    CHECK(scope != CPROF_NONE && sampled_child(p, scope, "busy_a", &samples) && samples == 7); /* the leaf: the stack lacks the scope's function */
+    cprof_profile_free(p);
+}
+
+/* 70 threads, one after the other, each with 1 sample under its scope: the first 64 exited threads
+   are kept apart, later ones merged into "exited threads", their samples with them. None is lost. */
+enum { SHORT_THREADS = 70 };
+
+static void *short_thread(void *unused) {
+    (void)unused;
+    uintptr_t pcs[1] = {(uintptr_t)&busy_a + 2};
+    CPROF_SCOPE("short thread");
+    return cprof__test_sample_count(pcs, 1, 1) == 0 ? NULL : (void *)1;
+}
+
+static void check_exited_threads_keep_samples(void) {
+    cprof_reset();
+    for (int i = 0; i < SHORT_THREADS; i++) {
+        pthread_t thread;
+        void *failed = (void *)1;
+        CHECK(pthread_create(&thread, NULL, short_thread, NULL) == 0 && pthread_join(thread, &failed) == 0);
+        CHECK(failed == NULL);
+    }
+    cprof_profile *p = cprof_capture();
+    uint64_t under_scopes = 0, merged = 0;
+    for (uint32_t i = 0; i < p->node_count; i++) {
+        const cprof_node *n = &p->nodes[i];
+        if (!n->sampled || p->nodes[n->parent].site == CPROF_NONE ||
+            strcmp(p->sites[p->nodes[n->parent].site].name, "short thread") != 0)
+            continue;
+        under_scopes += n->samples;
+        if (strncmp(p->threads[n->thread].name, "exited threads", 14) == 0) merged += n->samples;
+    }
+    CHECK_EQ_U64(under_scopes, SHORT_THREADS);
+    CHECK(merged >= SHORT_THREADS - 64); /* 64 exited threads are kept apart, counting earlier ones */
+    CHECK_EQ_U64(p->samples, SHORT_THREADS);
+    CHECK_EQ_U64(p->samples_dropped, 0);
+    cprof_profile_free(p);
+}
+
+/* A thread whose timer cannot be made (no pending signal allowed: timer_create fails with EAGAIN) is
+   not sampled, and the capture says so. */
+static void *scoped_thread(void *unused) {
+    (void)unused;
+    CPROF_SCOPE("unsampled thread");
+    return NULL;
+}
+
+static void check_unsampled_thread_said(void) {
+    struct rlimit before, none;
+    CHECK(getrlimit(RLIMIT_SIGPENDING, &before) == 0);
+    CHECK(cprof_sample_start(HZ) == 0);
+    none = before;
+    none.rlim_cur = 0;
+    CHECK(setrlimit(RLIMIT_SIGPENDING, &none) == 0);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, scoped_thread, NULL) == 0 && pthread_join(thread, NULL) == 0);
+    CHECK(setrlimit(RLIMIT_SIGPENDING, &before) == 0);
+    cprof_sample_stop();
+    cprof_profile *p = cprof_capture();
+    int said = 0;
+    for (size_t i = 0; i < p->message_count; i++) said |= strstr(p->messages[i].text, "1 thread not sampled") != NULL;
+    CHECK(said);
+    cprof_profile_free(p);
+}
+
+/* The program installs its own handler after sampling started: at the next capture cprof finds its
+   handler gone, deletes every timer (none left in the process) and says so; the program's handler gets
+   no signal of cprof's after that. */
+static void check_replaced_handler_stops_sampling(void) {
+    CHECK(cprof_sample_start(HZ) == 0);
+    CHECK_EQ_U64(timers_of(0), 1); /* the main thread's: the others have exited */
+    struct sigaction own, old;
+    memset(&own, 0, sizeof own);
+    own.sa_handler = on_own_signal;
+    sigaction(SIGPROF, &own, &old);
+    busy_a(0.01);
+    cprof_profile *p = cprof_capture();
+    int said = 0;
+    for (size_t i = 0; i < p->message_count; i++)
+        said |= strstr(p->messages[i].text, "sampling stopped: the program installed its own handler") != NULL;
+    CHECK(said);
+    cprof_profile_free(p);
+    CHECK_EQ_U64(timers_of(0), 0);
+    sig_atomic_t before = own_signals;
+    busy_a(0.02);
+    CHECK_EQ_U64(own_signals, before);
+    CHECK(cprof_sample_start(HZ) == -1); /* the program's handler stays */
+    signal(SIGPROF, SIG_IGN);
 }
 
 int main(void) {
@@ -185,6 +330,8 @@ int main(void) {
     CHECK(pthread_create(&thread, NULL, worker, NULL) == 0);
     run_outer(0.15);
     CHECK(pthread_join(thread, NULL) == 0);
+    CHECK_EQ_U64(worker_timers, 1);
+    CHECK_EQ_U64(timers_of(worker_tid), 0); /* deleted at the thread's exit; its samples stay (below) */
     uint64_t rounds = 0;
     stress(0.05, &rounds);
     check_fork_child_samples();
@@ -269,5 +416,9 @@ int main(void) {
     unlink(path);
     cprof_profile_free(loaded);
     cprof_profile_free(p);
+    check_reset_forgets_samples();
+    check_exited_threads_keep_samples();
+    check_unsampled_thread_said();
+    check_replaced_handler_stops_sampling();
     CHECK_DONE();
 }
