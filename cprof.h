@@ -660,6 +660,12 @@ typedef struct cprof_alloc_site {
     uint64_t lost_count, lost_bytes;         /* definitely lost: no pointer to the block anywhere scanned */
     uint64_t indirect_count, indirect_bytes; /* indirectly lost: pointed to only from lost blocks */
     uint64_t possible_count, possible_bytes; /* possibly lost: reached only through pointers into its middle */
+    /* Memory over time (format 1.2): what the site held when the whole heap peaked (allocs.peak_ns); exact
+       when each block is freed by the thread that allocated it. */
+    uint64_t at_peak_count, at_peak_bytes;
+    /* The allocator's overhead (format 1.2): the usable size beyond the request, summed over the site's
+       allocations (malloc_usable_size; 0 where the platform has none, see allocs.usable_known). */
+    uint64_t slack_bytes;
 } cprof_alloc_site;
 
 /* One thread's share of an allocation site that several threads used (profile->alloc_site_threads):
@@ -671,6 +677,18 @@ typedef struct cprof_alloc_site_thread {
     uint32_t reserved;
     uint64_t count, bytes, live_count, live_bytes, peak_live_bytes;
 } cprof_alloc_site_thread;
+
+/* The C library's view of its heap (glibc's mallinfo2, format 1.2); all 0 when it was not measured
+   (another C library, glibc before 2.33, a sanitizer's or valgrind's allocator answers 0s). */
+typedef struct cprof_heap_info {
+    uint32_t measured;          /* 1 when the figures below come from the allocator */
+    uint32_t reserved;
+    uint64_t arena_bytes;       /* obtained from the system with sbrk and for the threads' arenas (arena) */
+    uint64_t mmap_bytes;        /* in blocks mmap'd one by one (hblkhd) */
+    uint64_t in_use_bytes;      /* handed out, inside the arenas (uordblks) */
+    uint64_t free_bytes;        /* free inside the arenas (fordblks), including the releasable top */
+    uint64_t releasable_bytes;  /* of it, the top of the main arena, which malloc_trim can give back (keepcost) */
+} cprof_heap_info;
 
 #define CPROF_ALLOC_HISTOGRAM 65 /* sizes 0, 1, 2-3, 4-7, ..., 2^63 and up */
 typedef struct cprof_alloc_totals {
@@ -690,7 +708,29 @@ typedef struct cprof_alloc_totals {
     uint64_t indirect_blocks, indirect_bytes;
     uint64_t possible_blocks, possible_bytes;
     uint64_t reachable_blocks, reachable_bytes; /* live - the three above: in use at the check */
+    uint64_t peak_ns;                 /* when the peak was reached, since the profile's start (format 1.2) */
+    uint32_t usable_known;            /* 1: the sites' slack_bytes were measured (malloc_usable_size or _msize) */
+    uint32_t reserved;
+    uint64_t slack_bytes;             /* the sites' slack_bytes summed: the usable size beyond the requests */
+    cprof_heap_info heap_at_peak;     /* the allocator's own view near the peak (see cprof_heap_info) */
+    cprof_heap_info heap_at_capture;  /* and at capture (at exit for CPROF_OUT's files) */
 } cprof_alloc_totals;
+
+/* The live heap over time (>>allocs, format 1.2): points taken as the program ran, when the live total
+   had moved by a step or a time step had passed (both double when the series is full and neighbouring
+   points merge, so it stays bounded). Each point has its total and the largest sites' shares of it. */
+#define CPROF_MEMORY_POINT_SITES 8
+typedef struct cprof_memory_point {
+    uint64_t time_ns;      /* since the profile's start */
+    uint64_t live_bytes;   /* every tracked block live then */
+    uint32_t first_share;  /* index into memory_shares */
+    uint32_t share_count;  /* at most CPROF_MEMORY_POINT_SITES, largest first; the rest is "other" */
+} cprof_memory_point;
+typedef struct cprof_memory_share {
+    uint32_t site;         /* index into alloc_sites */
+    uint32_t reserved;
+    uint64_t bytes;        /* its live bytes at the point */
+} cprof_memory_share;
 
 /* What the calling thread allocated so far through the tracker (see CPROF_TRACK_ALLOCS). */
 typedef struct cprof_alloc_counts {
@@ -774,6 +814,10 @@ typedef struct cprof_profile {
     cprof_alloc_site *free_problems;        /* frees of unknown blocks and double frees, per site */
     size_t alloc_site_thread_count;
     cprof_alloc_site_thread *alloc_site_threads; /* each thread's share of a site several threads used, by site */
+    size_t memory_point_count;              /* the live heap over time (format 1.2), in time order */
+    cprof_memory_point *memory_points;
+    size_t memory_share_count;
+    cprof_memory_share *memory_shares;      /* the points' largest sites, point by point */
     const char *snapshot;                   /* the name given to cprof_snapshot(); NULL otherwise (not saved) */
     size_t benchmark_count;                 /* >>bench: benchmarks run in this process (or loaded), in run order */
     struct cprof_benchmark *benchmarks;
@@ -1263,6 +1307,7 @@ int cprof__test_sample_count(const uintptr_t *pcs, uint32_t frames, uint64_t per
 #include <windows.h>
 #include <fcntl.h>
 #include <io.h>
+#include <malloc.h> /* _msize: a block's usable size */
 #include <process.h>
 #ifdef CPROF__DEFINED_LEAN_AND_MEAN
 #undef WIN32_LEAN_AND_MEAN
@@ -1312,6 +1357,17 @@ FILE *cprof__fdopen(int fd, const char *mode) CPROF__LIBC(fdopen);
 int cprof__kill(pid_t pid, int signal_number) CPROF__LIBC(kill);
 ssize_t cprof__readlink(const char *path, char *buffer, size_t size) CPROF__LIBC(readlink);
 int cprof__libc_posix_memalign(void **out, size_t alignment, size_t size) CPROF__LIBC(posix_memalign);
+#if defined(__GLIBC__) || defined(CPROF__LINUX) /* glibc, musl, bionic; declared in <malloc.h> only */
+size_t cprof__libc_malloc_usable_size(void *block) CPROF__LIBC(malloc_usable_size);
+#define CPROF__USABLE_SIZE(block) cprof__libc_malloc_usable_size(block)
+#endif
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+struct cprof__mallinfo2 { /* glibc's struct mallinfo2 (2.33 and later), field for field */
+    size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+struct cprof__mallinfo2 cprof__libc_mallinfo2(void) CPROF__LIBC(mallinfo2);
+#define CPROF__MALLINFO2 1
+#endif
 #if defined(CPROF__LINUX)
 long cprof__syscall(long number, ...) CPROF__LIBC(syscall);
 #endif
@@ -3597,6 +3653,9 @@ typedef struct cprof__asite {
     uint64_t count, bytes, temporary, max_bytes;   /* written by its thread */
     uint64_t freed_count, freed_bytes, peak_live_bytes; /* written by its thread */
     uint64_t remote_count, remote_bytes;           /* atomic additions by other threads */
+    uint64_t slack_bytes;              /* usable size beyond the requests (written by its thread) */
+    uint64_t peak_seen;                /* the heap's peak (cprof__a.peak_version) its at_peak_... figures are of */
+    uint64_t at_peak_count, at_peak_bytes; /* see cprof__asite_peak_note */
     uint32_t capture_index;            /* scratch for the capture, under the registry lock */
     uint32_t number;                   /* its index in the thread's site_by_number */
 } cprof__asite;
@@ -3682,6 +3741,8 @@ static struct cprof__alloc_global {
     uint64_t live_bytes; /* the threads' published changes (as int64_t: it may dip below 0 for a moment) */
     uint64_t peak_live_bytes;
     const cprof__rnode *peak_node;
+    uint64_t peak_ticks;   /* when the peak was reached */
+    uint64_t peak_version; /* how many times the peak rose (see cprof__asite_peak_note) */
     int used; /* a wrapper ran */
 } cprof__a;
 
@@ -3689,6 +3750,158 @@ static struct cprof__alloc_global {
 #define CPROF__EACH_ALLOC_THREAD(r, t)                                                  \
     for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) \
         for (cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs); t; t = NULL)
+
+#if defined(CPROF__WINDOWS) /* elsewhere, malloc_usable_size where the C library has it (>>platform) */
+#define CPROF__USABLE_SIZE(block) _msize(block)
+#endif
+
+/* --- memory over time: a bounded series of the live heap, taken as the program runs. A point is due
+   when the shared live total has moved by step_bytes since the last point (checked when a thread
+   publishes its changes, see cprof__live_changed: every CPROF__LIVE_STEP of a thread's changes) or when
+   step_ticks have passed (checked every CPROF__SERIES_TIME_CHECK + 1 allocations of a thread: one AND
+   and a branch per allocation). Taking one walks every site: the exact total and the largest sites'
+   shares. When the series is full, neighbouring points merge (the larger total of each pair stays, so
+   a spike survives) and both steps double: the resolution halves, the memory stays CPROF__SERIES_POINTS
+   points whatever the run's length. The allocator's view (cprof_heap_info) is read at each point that
+   is the highest so far: near the peak, within one step of it. --- */
+#define CPROF__SERIES_POINTS 256
+#define CPROF__SERIES_STEP_BYTES 65536 /* the first byte step (= CPROF__LIVE_STEP: a thread's check's grain) */
+#define CPROF__SERIES_STEP_MS 1        /* the first time step */
+#define CPROF__SERIES_TIME_CHECK 4095  /* a thread looks at the clock when its allocation count & this is 0 */
+
+typedef struct cprof__series_point {
+    uint64_t ticks, live_bytes;
+    const cprof__asite *site[CPROF_MEMORY_POINT_SITES]; /* largest first; NULL past the last */
+    uint64_t bytes[CPROF_MEMORY_POINT_SITES];
+} cprof__series_point;
+
+static struct cprof__series {
+    int busy;                       /* a spin lock: a thread taking a point (others skip theirs), a capture */
+    uint32_t count;
+    uint64_t step_bytes, step_ticks; /* read by every thread's check; step_ticks 0 before the first point */
+    uint64_t last_bytes, last_ticks; /* the last point's */
+    uint64_t highest_bytes;         /* the highest point's total */
+    cprof_heap_info heap_at_highest;
+    cprof__series_point *points;    /* [CPROF__SERIES_POINTS], made at the first point */
+    uint32_t failed;                /* out of memory for the points: no series */
+} cprof__series = {0, 0, CPROF__SERIES_STEP_BYTES, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0}, NULL, 0};
+
+/* The C library's own view of its heap (glibc's mallinfo2); all 0 where there is none. An allocator
+   that is not glibc's (a sanitizer's, valgrind's) answers 0s: not measured either. */
+static void cprof__heap_read(cprof_heap_info *out) {
+    memset(out, 0, sizeof *out);
+#if defined(CPROF__MALLINFO2)
+    struct cprof__mallinfo2 m = cprof__libc_mallinfo2();
+    if (!m.arena && !m.hblkhd) return;
+    out->measured = 1;
+    out->arena_bytes = m.arena;
+    out->mmap_bytes = m.hblkhd;
+    out->in_use_bytes = m.uordblks;
+    out->free_bytes = m.fordblks;
+    out->releasable_bytes = m.keepcost;
+#endif
+}
+
+/* A site's live bytes now, read while its threads may count (never below 0). */
+static uint64_t cprof__asite_live_bytes(const cprof__asite *s) {
+    uint64_t bytes = CPROF__LOAD(s->bytes), gone = CPROF__LOAD(s->freed_bytes) + CPROF__LOAD(s->remote_bytes);
+    return bytes > gone ? bytes - gone : 0;
+}
+
+/* Keeps `site` among the point's largest sites when it holds more than the smallest kept. */
+static void cprof__series_keep(cprof__series_point *point, const cprof__asite *site, uint64_t bytes) {
+    int at = CPROF_MEMORY_POINT_SITES;
+    while (at > 0 && (!point->site[at - 1] || point->bytes[at - 1] < bytes)) at--;
+    if (at == CPROF_MEMORY_POINT_SITES) return;
+    for (int k = CPROF_MEMORY_POINT_SITES - 1; k > at; k--) point->site[k] = point->site[k - 1], point->bytes[k] = point->bytes[k - 1];
+    point->site[at] = site;
+    point->bytes[at] = bytes;
+}
+
+/* The total and the largest sites now, walking every thread's sites (as a free of another thread's
+   block walks the threads: the registry only grows, a tracker is never freed). */
+static void cprof__series_fill(cprof__series_point *point, uint64_t ticks) {
+    memset(point, 0, sizeof *point);
+    point->ticks = ticks;
+    CPROF__EACH_ALLOC_THREAD(r, t)
+        for (const cprof__asite *s = CPROF__LOAD_ACQUIRE(t->sites); s; s = s->next) {
+            if (s->kind != CPROF_ALLOC_SITE) continue;
+            uint64_t live = cprof__asite_live_bytes(s);
+            point->live_bytes += live;
+            if (live) cprof__series_keep(point, s, live);
+        }
+}
+
+/* Full: each pair of neighbours becomes its point of the larger total; the steps double. */
+static void cprof__series_halve(void) {
+    struct cprof__series *q = &cprof__series;
+    for (uint32_t i = 0; 2 * i + 1 < q->count; i++) {
+        const cprof__series_point *a = &q->points[2 * i], *b = &q->points[2 * i + 1];
+        q->points[i] = a->live_bytes > b->live_bytes ? *a : *b;
+    }
+    q->count /= 2;
+    CPROF__STORE(q->step_bytes, q->step_bytes * 2);
+    CPROF__STORE(q->step_ticks, q->step_ticks * 2);
+}
+
+/* About 1 ms in the timer's ticks, from the calibration window so far (cprof__timer_hz would wait). */
+static uint64_t cprof__series_first_step_ticks(void) {
+    uint64_t ns = cprof__monotonic_ns() - cprof__timer_state.origin_ns, ticks = cprof__ticks() - cprof__timer_state.origin_ticks;
+    if (!cprof__timer_state.use_counter || !ns || !ticks) return CPROF__SERIES_STEP_MS * 1000000u;
+    double per_ms = (double)ticks * 1e6 / (double)ns * CPROF__SERIES_STEP_MS;
+    return per_ms >= 1 ? (uint64_t)per_ms : 1;
+}
+
+/* Cold: a point is due. Skipped when another thread is taking one (the next check retries). */
+CPROF__COLD static void cprof__series_take(uint64_t ticks) {
+    struct cprof__series *q = &cprof__series;
+    if (__atomic_exchange_n(&q->busy, 1, __ATOMIC_ACQUIRE)) return;
+    if (!q->points && !q->failed) {
+        q->points = (cprof__series_point *)cprof__alloc(CPROF__SERIES_POINTS * sizeof *q->points);
+        q->failed = q->points == NULL;
+        CPROF__STORE(q->step_ticks, cprof__series_first_step_ticks());
+    }
+    if (q->points) {
+        if (q->count == CPROF__SERIES_POINTS) cprof__series_halve();
+        cprof__series_point *point = &q->points[q->count++];
+        cprof__series_fill(point, ticks);
+        if (point->live_bytes > q->highest_bytes) {
+            q->highest_bytes = point->live_bytes;
+            cprof__heap_read(&q->heap_at_highest);
+        }
+        CPROF__STORE(q->last_bytes, point->live_bytes);
+    } else {
+        CPROF__STORE(q->step_bytes, UINT64_MAX); /* never due again */
+        CPROF__STORE(q->step_ticks, UINT64_MAX);
+    }
+    CPROF__STORE(q->last_ticks, ticks);
+    __atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* The checks on the hot path: by bytes when a thread publishes, by time every few thousand allocations. */
+static CPROF__INLINE void cprof__series_check_bytes(int64_t shared) {
+    uint64_t live = shared > 0 ? (uint64_t)shared : 0, last = CPROF__LOAD(cprof__series.last_bytes);
+    if ((live > last ? live - last : last - live) >= CPROF__LOAD(cprof__series.step_bytes)) cprof__series_take(cprof__ticks());
+}
+
+CPROF__COLD static void cprof__series_check_time(void) {
+    uint64_t now = cprof__ticks();
+    if (now - CPROF__LOAD(cprof__series.last_ticks) >= CPROF__LOAD(cprof__series.step_ticks)) cprof__series_take(now);
+}
+
+/* Before a site's live figures change on its own thread. `peak_version` counts the rises of the heap's
+   peak; a site that has not changed since the last rise holds now what it held then. So, when the
+   peak rose since the site last looked, its figures now are its figures at the latest peak: kept
+   before they change. The capture takes at_peak_... when peak_seen is the latest version, else the
+   live figures. One load and a compare per event; exact when every block is freed by the thread that
+   allocated it (another thread's free changes the site without this note). */
+static CPROF__INLINE void cprof__asite_peak_note(cprof__asite *s) {
+    uint64_t version = CPROF__LOAD(cprof__a.peak_version);
+    if (CPROF__LIKELY(s->peak_seen == version)) return;
+    CPROF__STORE(s->at_peak_count, s->count - s->freed_count - CPROF__LOAD(s->remote_count));
+    CPROF__STORE(s->at_peak_bytes, s->bytes - s->freed_bytes - CPROF__LOAD(s->remote_bytes));
+    CPROF__STORE(s->peak_seen, version);
+}
 
 /* The recorders of the threads a fork() child does not have (kept reachable, not reported). */
 #if !defined(CPROF__WINDOWS)
@@ -3914,6 +4127,7 @@ static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t
     if (pending >= CPROF__LIVE_STEP || pending <= -CPROF__LIVE_STEP || self->ended) {
         shared = (int64_t)CPROF__ADD_FETCH(cprof__a.live_bytes, (uint64_t)pending);
         pending = 0;
+        cprof__series_check_bytes(shared);
     } else if (change > 0) {
         shared = (int64_t)CPROF__LOAD(cprof__a.live_bytes);
     } else {
@@ -3926,6 +4140,8 @@ static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t
     if ((uint64_t)live > cprof__a.peak_live_bytes) {
         CPROF__STORE(cprof__a.peak_live_bytes, (uint64_t)live);
         cprof__a.peak_node = node;
+        cprof__a.peak_ticks = cprof__ticks();
+        CPROF__STORE(cprof__a.peak_version, cprof__a.peak_version + 1);
     }
     cprof__mutex_unlock(&cprof__peak_lock);
 }
@@ -4156,9 +4372,14 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     CPROF__STORE(t->allocations, t->allocations + 1);
     CPROF__STORE(t->bytes, t->bytes + size);
     CPROF__STORE(t->histogram[size_class], t->histogram[size_class] + 1);
+    cprof__asite_peak_note(site);
     CPROF__STORE(site->count, site->count + 1);
     CPROF__STORE(site->bytes, site->bytes + size);
     if (size > site->max_bytes) CPROF__STORE(site->max_bytes, size);
+#if defined(CPROF__USABLE_SIZE)
+    size_t usable = CPROF__USABLE_SIZE(block);
+    if (usable > size) CPROF__STORE(site->slack_bytes, site->slack_bytes + (usable - size));
+#endif
     uint64_t site_live = site->bytes - site->freed_bytes - CPROF__LOAD(site->remote_bytes);
     if (site_live > site->peak_live_bytes) CPROF__STORE(site->peak_live_bytes, site_live);
     CPROF__STORE(node->alloc_count, CPROF__LOAD(node->alloc_count) + 1);
@@ -4170,6 +4391,7 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     entry.sequence = sequence;
     if (cprof__block_add(t, &entry)) cprof__message(file, line, "out of memory: a block allocated here is not tracked");
     cprof__live_changed(t, (int64_t)size, node);
+    if (CPROF__UNLIKELY(!(sequence & CPROF__SERIES_TIME_CHECK))) cprof__series_check_time();
 }
 
 /* Counts the free of a block the tracker took out: on its site (by the owner, or as a remote free), on
@@ -4184,6 +4406,7 @@ static CPROF__INLINE void cprof__track_freed(cprof__alloc_thread *self, const cp
         CPROF__ADD(site->remote_bytes, b->size);
         return;
     }
+    cprof__asite_peak_note(site);
     CPROF__STORE(site->freed_count, site->freed_count + 1);
     CPROF__STORE(site->freed_bytes, site->freed_bytes + b->size);
     if (b->sequence == self->sequence) CPROF__STORE(site->temporary, site->temporary + 1);
@@ -4388,9 +4611,11 @@ static void cprof__fork_prepare(void) {
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_lock(&t->lock);
     cprof__mutex_lock(&cprof__orphan_lock);
     cprof__mutex_lock(&cprof__peak_lock);
+    cprof__spin_lock(&cprof__series.busy);
 }
 
 static void cprof__fork_parent(void) {
+    cprof__spin_unlock(&cprof__series.busy);
     cprof__mutex_unlock(&cprof__peak_lock);
     cprof__mutex_unlock(&cprof__orphan_lock);
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
@@ -6451,6 +6676,7 @@ typedef struct cprof__arrays {
     size_t alloc_sites, free_problems, alloc_site_threads;
     size_t benchmarks, budgets;
     size_t events;
+    size_t memory_points, memory_shares;
 } cprof__arrays;
 
 static cprof_profile *cprof__profile_new(void) {
@@ -6495,6 +6721,8 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->alloc_site_threads, cap->alloc_site_threads * sizeof *p->alloc_site_threads);
     cprof__release(p->budgets, cap->budgets * sizeof *p->budgets);
     cprof__release(p->events, cap->events * sizeof *p->events);
+    cprof__release(p->memory_points, cap->memory_points * sizeof *p->memory_points);
+    cprof__release(p->memory_shares, cap->memory_shares * sizeof *p->memory_shares);
     cprof__strings_free(&p->strings);
     cprof__release(p, sizeof *p + sizeof(cprof__arrays));
 }
@@ -7415,6 +7643,10 @@ static int cprof__alloc_capture_sites(cprof_profile *p, cprof__alloc_thread *t, 
         out->peak_live_bytes = CPROF__LOAD(s->peak_live_bytes);
         out->temporary = CPROF__LOAD(s->temporary);
         out->max_bytes = CPROF__LOAD(s->max_bytes);
+        out->slack_bytes = CPROF__LOAD(s->slack_bytes);
+        int noted = CPROF__LOAD(s->peak_seen) == CPROF__LOAD(cprof__a.peak_version); /* see cprof__asite_peak_note */
+        out->at_peak_count = noted ? CPROF__LOAD(s->at_peak_count) : out->live_count;
+        out->at_peak_bytes = noted ? CPROF__LOAD(s->at_peak_bytes) : out->live_bytes;
         if (problems) out->origin = s->origin ? s->origin->capture_index : CPROF_NONE;
         else out->origin = s->capture_index = (uint32_t)(p->alloc_site_count - 1); /* origin: scratch for the sort */
     }
@@ -7486,6 +7718,8 @@ static void cprof__alloc_site_add(cprof_alloc_site *into, const cprof_alloc_site
     into->peak_live_bytes += from->peak_live_bytes;
     into->temporary += from->temporary;
     if (from->max_bytes > into->max_bytes) into->max_bytes = from->max_bytes;
+    into->at_peak_count += from->at_peak_count, into->at_peak_bytes += from->at_peak_bytes;
+    into->slack_bytes += from->slack_bytes;
 }
 
 /* One thread's share of merged row `row`, kept in alloc_site_threads. */
@@ -7609,6 +7843,7 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
         a->live_blocks += s->live_count;
         a->live_bytes += s->live_bytes;
         a->temporary += s->temporary;
+        a->slack_bytes += s->slack_bytes;
         a->lost_blocks += s->lost_count, a->lost_bytes += s->lost_bytes;
         a->indirect_blocks += s->indirect_count, a->indirect_bytes += s->indirect_bytes;
         a->possible_blocks += s->possible_count, a->possible_bytes += s->possible_bytes;
@@ -7623,11 +7858,93 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
     cprof__mutex_lock(&cprof__peak_lock);
     if (cprof__a.peak_live_bytes < a->live_bytes) { /* threads' changes below CPROF__LIVE_STEP were not in it */
         CPROF__STORE(cprof__a.peak_live_bytes, a->live_bytes);
-        cprof__a.peak_node = NULL; /* reached at some moment no thread saw */
+        cprof__a.peak_node = NULL; /* reached at some moment no thread saw: now, as far as anyone knows */
+        cprof__a.peak_ticks = cprof__ticks();
+        CPROF__STORE(cprof__a.peak_version, cprof__a.peak_version + 1);
+        for (size_t i = 0; i < p->alloc_site_count; i++)
+            p->alloc_sites[i].at_peak_count = p->alloc_sites[i].live_count, p->alloc_sites[i].at_peak_bytes = p->alloc_sites[i].live_bytes;
     }
     a->peak_live_bytes = cprof__a.peak_live_bytes;
     a->peak_node = cprof__captured_node(p, cprof__a.peak_node, CPROF_NONE);
+    uint64_t peak_ticks = cprof__a.peak_ticks;
     cprof__mutex_unlock(&cprof__peak_lock);
+    a->peak_ns = peak_ticks > cprof__g.start_ticks ? cprof__ticks_to_ns(peak_ticks - cprof__g.start_ticks, p->timer_hz) : 0;
+#if defined(CPROF__USABLE_SIZE)
+    a->usable_known = 1;
+#endif
+    cprof__heap_read(&a->heap_at_capture);
+}
+
+/* --- memory over time, into the profile (also the loader's) --- */
+static cprof_memory_point *cprof__memory_point_add(cprof_profile *p, uint64_t time_ns, uint64_t live_bytes) {
+    if (cprof__grow(&p->memory_points, &cprof__capacities(p)->memory_points, p->memory_point_count + 1, sizeof *p->memory_points))
+        return NULL;
+    cprof_memory_point *point = &p->memory_points[p->memory_point_count++];
+    point->time_ns = time_ns;
+    point->live_bytes = live_bytes;
+    point->first_share = (uint32_t)p->memory_share_count;
+    point->share_count = 0;
+    return point;
+}
+
+/* A site's share of the last point, added to its share there when the site has one (two threads' sites
+   of one merged row); -1 when out of memory or the point is full. */
+static int cprof__memory_share_add(cprof_profile *p, cprof_memory_point *point, uint32_t site, uint64_t bytes) {
+    for (uint32_t k = 0; k < point->share_count; k++)
+        if (p->memory_shares[point->first_share + k].site == site) {
+            p->memory_shares[point->first_share + k].bytes += bytes;
+            return 0;
+        }
+    if (point->share_count >= CPROF_MEMORY_POINT_SITES ||
+        cprof__grow(&p->memory_shares, &cprof__capacities(p)->memory_shares, p->memory_share_count + 1, sizeof *p->memory_shares))
+        return -1;
+    cprof_memory_share *share = &p->memory_shares[p->memory_share_count++];
+    share->site = site;
+    share->reserved = 0;
+    share->bytes = bytes;
+    point->share_count++;
+    return 0;
+}
+
+/* The point made at capture: the sites' live bytes now, the largest CPROF_MEMORY_POINT_SITES of them. */
+static int cprof__memory_point_now(cprof_profile *p) {
+    cprof_memory_point *point = cprof__memory_point_add(p, p->wall_ns, p->allocs.live_bytes);
+    uint32_t chosen[CPROF_MEMORY_POINT_SITES];
+    int count = 0;
+    if (!point) return -1;
+    for (size_t i = 0; i < p->alloc_site_count; i++) { /* insertion into the largest so far */
+        uint64_t live = p->alloc_sites[i].live_bytes;
+        int at = count < CPROF_MEMORY_POINT_SITES ? count : CPROF_MEMORY_POINT_SITES;
+        while (at > 0 && p->alloc_sites[chosen[at - 1]].live_bytes < live) at--;
+        if (!live || at == CPROF_MEMORY_POINT_SITES) continue;
+        if (count < CPROF_MEMORY_POINT_SITES) count++;
+        for (int k = count - 1; k > at; k--) chosen[k] = chosen[k - 1];
+        chosen[at] = (uint32_t)i;
+    }
+    for (int k = 0; k < count; k++)
+        if (cprof__memory_share_add(p, point, chosen[k], p->alloc_sites[chosen[k]].live_bytes)) return -1;
+    return 0;
+}
+
+/* The series recorded so far (points from before a cprof_reset left out), then the point of now. Each
+   thread's site is named by its merged row (capture_index, set by cprof__alloc_sort_sites). */
+static int cprof__series_capture(cprof_profile *p) {
+    struct cprof__series *q = &cprof__series;
+    int failed = 0;
+    cprof__spin_lock(&q->busy);
+    for (uint32_t i = 0; i < q->count && !failed; i++) {
+        const cprof__series_point *from = &q->points[i];
+        if (from->ticks < cprof__g.start_ticks) continue;
+        cprof_memory_point *point =
+            cprof__memory_point_add(p, cprof__ticks_to_ns(from->ticks - cprof__g.start_ticks, p->timer_hz), from->live_bytes);
+        failed = !point;
+        for (int k = 0; k < CPROF_MEMORY_POINT_SITES && !failed && from->site[k]; k++)
+            if (from->site[k]->capture_index < p->alloc_site_count)
+                failed = cprof__memory_share_add(p, point, from->site[k]->capture_index, from->bytes[k]);
+    }
+    p->allocs.heap_at_peak = q->heap_at_highest;
+    cprof__spin_unlock(&q->busy);
+    return failed || cprof__memory_point_now(p) ? -1 : 0;
 }
 
 /* Called by the capture, under the registry lock, after every thread's tree; with the leak check
@@ -7645,7 +7962,7 @@ static int cprof__allocs_capture(cprof_profile *p, const cprof__leak_roots *root
     }
     if (roots) cprof__leak_check_capture(p, roots);
     cprof__alloc_capture_totals(p);
-    return 0;
+    return cprof__series_capture(p);
 }
 
 static void cprof__allocs_copy_node(cprof_node *out, const cprof__rnode *live) {
@@ -8818,10 +9135,45 @@ static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_
                               (unsigned long long)s->lost_count, (unsigned long long)s->lost_bytes,
                               (unsigned long long)s->indirect_count, (unsigned long long)s->indirect_bytes,
                               (unsigned long long)s->possible_count, (unsigned long long)s->possible_bytes);
+        if (p) /* format 1.2: what it held at the heap's peak, its slack */
+            cprof__buf_printf(b, ", \"at_peak_count\": %llu, \"at_peak_bytes\": %llu, \"slack_bytes\": %llu",
+                              (unsigned long long)s->at_peak_count, (unsigned long long)s->at_peak_bytes,
+                              (unsigned long long)s->slack_bytes);
         if (p) cprof__json_site_threads(b, p, (uint32_t)i, &cursor);
         cprof__buf_puts(b, "}");
     }
     cprof__buf_puts(b, count ? "\n    ]" : "]");
+}
+
+static void cprof__json_heap(cprof__buf *b, const char *key, const cprof_heap_info *h) {
+    if (!h->measured) return;
+    cprof__buf_printf(b, ",\n    \"%s\": {\"arena_bytes\": %llu, \"mmap_bytes\": %llu, \"in_use_bytes\": %llu, "
+                         "\"free_bytes\": %llu, \"releasable_bytes\": %llu}",
+                      key, (unsigned long long)h->arena_bytes, (unsigned long long)h->mmap_bytes,
+                      (unsigned long long)h->in_use_bytes, (unsigned long long)h->free_bytes,
+                      (unsigned long long)h->releasable_bytes);
+}
+
+/* Format 1.2's memory figures: when the peak was, the slack, the allocator's view, the series
+   ("memory": one object per point, its largest sites as [site, bytes] pairs). */
+static void cprof__json_memory(cprof__buf *b, const cprof_profile *p) {
+    const cprof_alloc_totals *a = &p->allocs;
+    cprof__buf_printf(b, ",\n    \"peak_ns\": %llu, \"usable_known\": %u, \"slack_bytes\": %llu",
+                      (unsigned long long)a->peak_ns, (unsigned)a->usable_known, (unsigned long long)a->slack_bytes);
+    cprof__json_heap(b, "heap_at_peak", &a->heap_at_peak);
+    cprof__json_heap(b, "heap_at_capture", &a->heap_at_capture);
+    cprof__buf_puts(b, ",\n    \"memory\": [");
+    for (size_t i = 0; i < p->memory_point_count; i++) {
+        const cprof_memory_point *point = &p->memory_points[i];
+        cprof__buf_printf(b, "%s{\"time_ns\": %llu, \"live_bytes\": %llu, \"sites\": [", i ? ",\n      " : "\n      ",
+                          (unsigned long long)point->time_ns, (unsigned long long)point->live_bytes);
+        for (uint32_t k = 0; k < point->share_count; k++) {
+            const cprof_memory_share *share = &p->memory_shares[point->first_share + k];
+            cprof__buf_printf(b, "%s[%u, %llu]", k ? ", " : "", (unsigned)share->site, (unsigned long long)share->bytes);
+        }
+        cprof__buf_puts(b, "]}");
+    }
+    cprof__buf_puts(b, p->memory_point_count ? "\n    ]" : "]");
 }
 
 /* >>allocs: the totals, the size histogram, the leak check, the sites (their live figures, lost ones and threads), the free problems. */
@@ -8851,6 +9203,7 @@ static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
                           (unsigned long long)a->indirect_blocks, (unsigned long long)a->indirect_bytes,
                           (unsigned long long)a->possible_blocks, (unsigned long long)a->possible_bytes,
                           (unsigned long long)a->reachable_blocks, (unsigned long long)a->reachable_bytes);
+    cprof__json_memory(b, p);
     cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count, (int)a->leak_checked, p);
     cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count, 0, NULL);
     cprof__buf_puts(b, "},\n");
@@ -11233,8 +11586,61 @@ static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char 
         s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
         if (cprof__json_member(j, e, "max_bytes")) s->max_bytes = cprof__json_u64(j, e, "max_bytes", key, UINT64_MAX);
         if (cprof__json_member(j, e, "lost_count")) cprof__load_leak_figures(j, e, key, s);
+        if (cprof__json_member(j, e, "at_peak_bytes")) { /* format 1.2 */
+            s->at_peak_count = cprof__json_u64(j, e, "at_peak_count", key, UINT64_MAX);
+            s->at_peak_bytes = cprof__json_u64(j, e, "at_peak_bytes", key, UINT64_MAX);
+            s->slack_bytes = cprof__json_u64(j, e, "slack_bytes", key, UINT64_MAX);
+        }
         if (!problems && cprof__json_member(j, e, "threads")) cprof__load_site_threads(j, e, p);
     }
+}
+
+static void cprof__load_heap(cprof__json *j, uint32_t o, const char *key, cprof_heap_info *h) {
+    static const char *const names[] = {"arena_bytes", "mmap_bytes", "in_use_bytes", "free_bytes", "releasable_bytes"};
+    uint64_t *fields[] = {&h->arena_bytes, &h->mmap_bytes, &h->in_use_bytes, &h->free_bytes, &h->releasable_bytes};
+    const cprof__json_value *object = cprof__json_member(j, o, key);
+    if (!object || !cprof__json_require(j, o, key, CPROF__JSON_OBJECT, "allocations")) return;
+    uint32_t c = (uint32_t)(object - j->values);
+    h->measured = 1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *fields[i] = cprof__json_u64(j, c, names[i], key, UINT64_MAX);
+}
+
+/* One point of "memory": its time, total and [site, bytes] pairs. */
+static void cprof__load_memory_point(cprof__json *j, uint32_t e, cprof_profile *p) {
+    cprof_memory_point *point = cprof__memory_point_add(p, cprof__json_u64(j, e, "time_ns", "memory[]", UINT64_MAX),
+                                                        cprof__json_u64(j, e, "live_bytes", "memory[]", UINT64_MAX));
+    const cprof__json_value *sites = cprof__json_require(j, e, "sites", CPROF__JSON_ARRAY, "memory[]");
+    if (!point) { cprof__json_fail_at(j, 1, 1, "out of memory"); return; }
+    for (uint32_t v = sites ? sites->first : 0; v && !j->failed; v = j->values[v].next) {
+        const cprof__json_value *pair = &j->values[v];
+        uint64_t site = 0, bytes = 0;
+        uint32_t second = pair->type == CPROF__JSON_ARRAY && pair->count == 2 ? j->values[pair->first].next : 0;
+        if (!second || j->values[pair->first].type != CPROF__JSON_NUMBER || j->values[second].type != CPROF__JSON_NUMBER ||
+            !cprof__parse_decimal(j->values[pair->first].text, j->values[pair->first].length, p->alloc_site_count ? p->alloc_site_count - 1 : 0, &site) ||
+            !p->alloc_site_count || !cprof__parse_decimal(j->values[second].text, j->values[second].length, UINT64_MAX, &bytes)) {
+            cprof__json_fail_at(j, pair->line, pair->column, "memory[].sites: expected [site, bytes] pairs, a site below %u",
+                                (unsigned)p->alloc_site_count);
+            return;
+        }
+        if (cprof__memory_share_add(p, point, (uint32_t)site, bytes)) {
+            cprof__json_fail_at(j, pair->line, pair->column, "memory[].sites: more than %d sites in a point, or out of memory",
+                                CPROF_MEMORY_POINT_SITES);
+            return;
+        }
+    }
+}
+
+/* Format 1.2's memory figures in "allocations" (each part read when present, older files have none). */
+static void cprof__load_memory(cprof__json *j, uint32_t o, cprof_profile *p) {
+    cprof_alloc_totals *a = &p->allocs;
+    if (cprof__json_member(j, o, "peak_ns")) a->peak_ns = cprof__json_u64(j, o, "peak_ns", "allocations", UINT64_MAX);
+    if (cprof__json_member(j, o, "usable_known")) a->usable_known = (uint32_t)cprof__json_u64(j, o, "usable_known", "allocations", 1);
+    if (cprof__json_member(j, o, "slack_bytes")) a->slack_bytes = cprof__json_u64(j, o, "slack_bytes", "allocations", UINT64_MAX);
+    cprof__load_heap(j, o, "heap_at_peak", &a->heap_at_peak);
+    cprof__load_heap(j, o, "heap_at_capture", &a->heap_at_capture);
+    if (!cprof__json_member(j, o, "memory")) return;
+    const cprof__json_value *array = cprof__json_require(j, o, "memory", CPROF__JSON_ARRAY, "allocations");
+    for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) cprof__load_memory_point(j, e, p);
 }
 
 /* "allocations" is absent in a profile of a program without CPROF_WRAP_MALLOC. */
@@ -11267,6 +11673,7 @@ static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) 
                             CPROF_ALLOC_HISTOGRAM, (unsigned)k);
     if (!j->failed) cprof__load_alloc_sites(j, o, "sites", p, 0);
     if (!j->failed) cprof__load_alloc_sites(j, o, "free_problems", p, 1);
+    if (!j->failed) cprof__load_memory(j, o, p);
 }
 
 static void cprof__load_samples(cprof__json *j, uint32_t e, cprof_benchmark *r) {
