@@ -1066,6 +1066,7 @@ size_t cprof_report_format(const cprof_profile *profile, char *buffer, size_t si
 int cprof_report_print(FILE *out);
 cprof_flamegraph_options cprof_flamegraph_defaults(void);
 int cprof_flamegraph_write(const cprof_profile *profile, FILE *out, const cprof_flamegraph_options *options);
+int cprof_memory_chart_write(const cprof_profile *profile, FILE *out);
 cprof_analyze_options cprof_analyze_defaults(void);
 cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_options *options);
 void cprof_findings_free(cprof_findings *findings);
@@ -10663,6 +10664,375 @@ static void cprof__flamegraph_build_default(cprof__buf *b, const cprof_profile *
 }
 
 /* ==================================================================================================
+   >>memchart: the live heap over time as one self-contained SVG (`cprof memory`, heaptrack's "consumed"
+   chart): stacked areas for the largest sites and "other", the peak marked with its value and time,
+   axes with units, a column per point whose hover writes its figures
+   ================================================================================================== */
+#define CPROF__CHART_SITES 8       /* sites drawn as areas of their own; the rest is "other" */
+#define CPROF__CHART_WIDTH 1200.0
+#define CPROF__CHART_LEFT 100.0    /* the y axis' labels */
+#define CPROF__CHART_RIGHT 20.0
+#define CPROF__CHART_TOP 76.0      /* title, subtitle, the allocator's line */
+#define CPROF__CHART_HEIGHT 360.0  /* the plot */
+#define CPROF__CHART_AXIS 44.0     /* the x axis' labels and title */
+#define CPROF__CHART_ROW 18.0      /* a legend row */
+#define CPROF__CHART_BOTTOM 30.0   /* the details line */
+
+/* The areas' fills, the largest site first, "other" last. Each has at least 3:1 contrast with the
+   background (#fbfaf4, luminance 0.955: a fill's luminance at most 0.285; tests/memory_browser.cjs
+   measures it), and a white border separates neighbours. */
+static const int cprof__chart_fills[CPROF__CHART_SITES + 1][3] = {
+    {31, 100, 170}, {200, 50, 40}, {40, 125, 60}, {130, 80, 170}, {150, 95, 40},
+    {190, 40, 130}, {0, 120, 130}, {95, 95, 20}, {120, 120, 120}};
+
+static const char *const cprof__chart_script[] = {
+    "var details = document.getElementById('details'), cursor = document.getElementById('cursor');",
+    "function show(column) {",
+    "  var values = column.getAttribute('data-values').split(';'), text = 'at ' + column.getAttribute('data-time') +",
+    "      ': ' + column.getAttribute('data-live') + ' live';",
+    "  for (var i = 0; i < values.length; i++) if (values[i] !== '0') text += '; ' + cprofLayers[i] + ' ' + values[i];",
+    "  details.textContent = text;",
+    "  cursor.setAttribute('x1', column.getAttribute('data-x')); cursor.setAttribute('x2', column.getAttribute('data-x'));",
+    "  cursor.setAttribute('class', '');",
+    "}",
+    "document.documentElement.addEventListener('mouseover', function (e) {",
+    "  if (e.target.getAttribute && e.target.getAttribute('class') === 'col') show(e.target);",
+    "});",
+    "document.documentElement.addEventListener('mouseout', function (e) {",
+    "  if (e.target.getAttribute && e.target.getAttribute('class') === 'col') { details.textContent = ' ';",
+    "    cursor.setAttribute('class', 'hide'); }",
+    "});",
+};
+
+static const char cprof__chart_style[] =
+    "text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; fill: #000; }\n"
+    "#title { font-size: 17px; } #subtitle, #allocator { fill: #444; }\n"
+    ".area { stroke: #fff; stroke-width: 0.6; } .col { fill: #000; fill-opacity: 0; cursor: crosshair; }\n"
+    ".grid { stroke: #d8d6cc; stroke-width: 1; } .axis { stroke: #000; stroke-width: 1; }\n"
+    "#peak line { stroke: #000; stroke-width: 1.2; stroke-dasharray: 4 3; } #peak circle { fill: #000; }\n"
+    "#cursor { stroke: #000; stroke-width: 1; pointer-events: none; } .hide { display: none; }\n";
+
+/* The chart's columns: the series' points, with the peak's moment put in time order. */
+typedef struct cprof__chart {
+    cprof__buf *out;
+    const cprof_profile *p;
+    uint32_t layers[CPROF__CHART_SITES]; /* sites, by index into alloc_sites */
+    uint32_t layer_count;
+    size_t columns;
+    uint64_t *time_ns, *live;     /* [columns] */
+    uint64_t *values;             /* [columns * (layer_count + 1)]: each layer's bytes, then "other" */
+    size_t peak_column;           /* SIZE_MAX when the profile has no peak */
+    uint64_t end_ns, top_bytes;   /* the axes' ends */
+} cprof__chart;
+
+/* A site's bytes in point `m`: its share there, or 0 (then it is in the point's "other"). */
+static uint64_t cprof__chart_share(const cprof_profile *p, const cprof_memory_point *m, uint32_t site) {
+    for (uint32_t k = 0; k < m->share_count; k++)
+        if (p->memory_shares[m->first_share + k].site == site) return p->memory_shares[m->first_share + k].bytes;
+    return 0;
+}
+
+/* The sites drawn: the largest at the peak or at any point, at most CPROF__CHART_SITES. */
+static void cprof__chart_choose(cprof__chart *c) {
+    const cprof_profile *p = c->p;
+    uint64_t score[CPROF__CHART_SITES];
+    for (size_t i = 0; i < p->alloc_site_count; i++) {
+        uint64_t best = p->alloc_sites[i].at_peak_bytes;
+        for (size_t m = 0; m < p->memory_point_count; m++) {
+            uint64_t share = cprof__chart_share(p, &p->memory_points[m], (uint32_t)i);
+            if (share > best) best = share;
+        }
+        uint32_t at = c->layer_count;
+        while (at > 0 && score[at - 1] < best) at--;
+        if (!best || at == CPROF__CHART_SITES) continue;
+        if (c->layer_count < CPROF__CHART_SITES) c->layer_count++;
+        for (uint32_t k = c->layer_count - 1; k > at; k--) c->layers[k] = c->layers[k - 1], score[k] = score[k - 1];
+        c->layers[at] = (uint32_t)i, score[at] = best;
+    }
+}
+
+/* Column `c`'s figures: from point `m`, or the peak's (m NULL: each site's at_peak_bytes). */
+static void cprof__chart_column(cprof__chart *c, size_t column, const cprof_memory_point *m) {
+    const cprof_profile *p = c->p;
+    uint64_t *values = &c->values[column * (c->layer_count + 1)], sum = 0;
+    c->time_ns[column] = m ? m->time_ns : p->allocs.peak_ns;
+    c->live[column] = m ? m->live_bytes : p->allocs.peak_live_bytes;
+    for (uint32_t k = 0; k < c->layer_count; k++) {
+        values[k] = m ? cprof__chart_share(p, m, c->layers[k]) : p->alloc_sites[c->layers[k]].at_peak_bytes;
+        sum += values[k];
+    }
+    values[c->layer_count] = cprof__difference(c->live[column], sum);
+    if (c->live[column] > c->top_bytes) c->top_bytes = c->live[column];
+    if (sum > c->top_bytes) c->top_bytes = sum;
+    if (c->time_ns[column] > c->end_ns) c->end_ns = c->time_ns[column];
+}
+
+static int cprof__chart_build(cprof__chart *c) {
+    const cprof_profile *p = c->p;
+    int has_peak = p->allocs.peak_live_bytes > 0;
+    cprof__chart_choose(c);
+    c->columns = p->memory_point_count + (size_t)has_peak;
+    c->time_ns = (uint64_t *)cprof__alloc(c->columns * sizeof *c->time_ns);
+    c->live = (uint64_t *)cprof__alloc(c->columns * sizeof *c->live);
+    c->values = (uint64_t *)cprof__alloc(c->columns * (c->layer_count + 1) * sizeof *c->values);
+    if (!c->time_ns || !c->live || !c->values) return -1;
+    c->peak_column = SIZE_MAX;
+    for (size_t m = 0, column = 0; column < c->columns; column++) {
+        int peak_now = has_peak && c->peak_column == SIZE_MAX &&
+                       (m == p->memory_point_count || p->memory_points[m].time_ns > p->allocs.peak_ns);
+        if (peak_now) c->peak_column = column;
+        cprof__chart_column(c, column, peak_now ? NULL : &p->memory_points[m++]);
+    }
+    return 0;
+}
+
+/* A step of 1, 2, 2.5 or 5 times a power of ten, about a fifth of `range` (in the axis' unit). */
+static double cprof__chart_step(double range) {
+    double raw = range > 0 ? range / 5.0 : 1.0, power = pow(10.0, floor(log10(raw))), fraction = raw / power;
+    return power * (fraction <= 1.0 ? 1.0 : fraction <= 2.0 ? 2.0 : fraction <= 2.5 ? 2.5 : fraction <= 5.0 ? 5.0 : 10.0);
+}
+
+static double cprof__chart_x(const cprof__chart *c, uint64_t ns) {
+    double plot = CPROF__CHART_WIDTH - CPROF__CHART_LEFT - CPROF__CHART_RIGHT;
+    return CPROF__CHART_LEFT + (c->end_ns ? (double)ns / (double)c->end_ns * plot : 0.0);
+}
+
+static double cprof__chart_y(const cprof__chart *c, double bytes) {
+    return CPROF__CHART_TOP + CPROF__CHART_HEIGHT - (c->top_bytes ? bytes / (double)c->top_bytes * CPROF__CHART_HEIGHT : 0.0);
+}
+
+/* The y axis in binary units (B, KiB, MiB, GiB), its grid, and its top rounded up to a step. */
+static void cprof__chart_y_axis(cprof__chart *c) {
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    double unit = 1.0;
+    while (u < 4 && (double)c->top_bytes >= unit * 1024.0) unit *= 1024.0, u++;
+    double step = cprof__chart_step((double)c->top_bytes / unit), top = step;
+    while (top * unit < (double)c->top_bytes) top += step;
+    c->top_bytes = (uint64_t)(top * unit);
+    double x0 = CPROF__CHART_LEFT, x1 = CPROF__CHART_WIDTH - CPROF__CHART_RIGHT;
+    for (double v = 0.0; v <= top + step / 2.0; v += step) {
+        double y = cprof__chart_y(c, v * unit);
+        cprof__buf_printf(c->out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g %s</text>\n",
+                          x0, y, x1, y, x0 - 6.0, y + 4.0, v, units[u]);
+    }
+    cprof__buf_printf(c->out, "<text x=\"14\" y=\"%.1f\" transform=\"rotate(-90 14 %.1f)\" text-anchor=\"middle\">"
+                      "live heap (tracked blocks)</text>\n",
+                      CPROF__CHART_TOP + CPROF__CHART_HEIGHT / 2.0, CPROF__CHART_TOP + CPROF__CHART_HEIGHT / 2.0);
+}
+
+/* The x axis: time since the profile's start, in ns, µs, ms or s. */
+static void cprof__chart_x_axis(const cprof__chart *c) {
+    static const char *const units[] = {"ns", "µs", "ms", "s"};
+    int u = 0;
+    double unit = 1.0, bottom = CPROF__CHART_TOP + CPROF__CHART_HEIGHT;
+    while (u < 3 && (double)c->end_ns >= unit * 1000.0) unit *= 1000.0, u++;
+    double step = cprof__chart_step((double)c->end_ns / unit);
+    cprof__buf_printf(c->out, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", CPROF__CHART_LEFT,
+                      bottom, CPROF__CHART_WIDTH - CPROF__CHART_RIGHT, bottom);
+    for (double v = 0.0; v * unit <= (double)c->end_ns * 1.0001; v += step) {
+        double x = cprof__chart_x(c, (uint64_t)(v * unit + 0.5));
+        cprof__buf_printf(c->out, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+                          x, bottom, x, bottom + 5.0, x, bottom + 18.0, v);
+    }
+    cprof__buf_printf(c->out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time since the start (%s)</text>\n",
+                      (CPROF__CHART_LEFT + CPROF__CHART_WIDTH - CPROF__CHART_RIGHT) / 2.0, bottom + 36.0, units[u]);
+}
+
+/* A layer's name: "file:line function" for a site, "other sites" for the rest. */
+static void cprof__chart_layer_name(cprof__buf *b, const cprof__chart *c, uint32_t layer) {
+    if (layer == c->layer_count) { cprof__buf_puts(b, "other sites"); return; }
+    const cprof_alloc_site *s = &c->p->alloc_sites[c->layers[layer]];
+    char name[64];
+    cprof__snprintf(name, sizeof name, ":%u ", (unsigned)s->line);
+    cprof__xml_escape_string(b, s->file);
+    cprof__buf_puts(b, name);
+    cprof__xml_escape_string(b, s->function);
+}
+
+/* The stacked areas, the largest site at the bottom: one polygon each, along its top then back along
+   its bottom. */
+static void cprof__chart_areas(const cprof__chart *c) {
+    uint32_t stride = c->layer_count + 1;
+    for (uint32_t layer = 0; layer < stride; layer++) {
+        const int *rgb = cprof__chart_fills[layer == c->layer_count ? CPROF__CHART_SITES : layer];
+        cprof__buf_printf(c->out, "<polygon class=\"area\" data-layer=\"%u\" fill=\"rgb(%d,%d,%d)\" points=\"", layer, rgb[0],
+                          rgb[1], rgb[2]);
+        for (size_t k = 0; k < 2 * c->columns; k++) { /* along the top, then back along the bottom */
+            size_t column = k < c->columns ? k : 2 * c->columns - 1 - k;
+            uint64_t below = 0;
+            for (uint32_t l = 0; l < layer; l++) below += c->values[column * stride + l];
+            double bytes = (double)(below + (k < c->columns ? c->values[column * stride + layer] : 0));
+            cprof__buf_printf(c->out, "%s%.2f,%.2f", k ? " " : "", cprof__chart_x(c, c->time_ns[column]), cprof__chart_y(c, bytes));
+        }
+        cprof__buf_puts(c->out, "\"><title>");
+        cprof__chart_layer_name(c->out, c, layer);
+        cprof__buf_puts(c->out, "</title></polygon>\n");
+    }
+}
+
+/* A transparent column per point, from halfway to its left neighbour to halfway to its right one:
+   its hover writes the point's figures in the details line (and its title says the same). */
+static void cprof__chart_columns(const cprof__chart *c) {
+    uint32_t stride = c->layer_count + 1;
+    char when[24], bytes[32];
+    for (size_t column = 0; column < c->columns; column++) {
+        double x = cprof__chart_x(c, c->time_ns[column]);
+        double left = column ? (cprof__chart_x(c, c->time_ns[column - 1]) + x) / 2.0 : x - 2.0;
+        double right = column + 1 < c->columns ? (x + cprof__chart_x(c, c->time_ns[column + 1])) / 2.0 : x + 2.0;
+        if (right - left < 1.0) left = x - 0.5, right = x + 0.5;
+        cprof__buf_printf(c->out, "<rect class=\"col\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" data-x=\"%.2f\" "
+                          "data-ns=\"%llu\" data-bytes=\"%llu\" data-time=\"%s\" data-live=\"%s\" data-values=\"",
+                          left, CPROF__CHART_TOP, right - left, CPROF__CHART_HEIGHT, x, (unsigned long long)c->time_ns[column],
+                          (unsigned long long)c->live[column], cprof__duration(when, c->time_ns[column]),
+                          cprof__byte_count(bytes, c->live[column]));
+        for (uint32_t l = 0; l < stride; l++) {
+            cprof__byte_count(bytes, c->values[column * stride + l]);
+            cprof__buf_printf(c->out, "%s%s", l ? ";" : "", c->values[column * stride + l] ? bytes : "0");
+        }
+        cprof__buf_printf(c->out, "\"%s><title>%s: %s live</title></rect>\n", column == c->peak_column ? " id=\"peak-column\"" : "",
+                          when, cprof__byte_count(bytes, c->live[column]));
+    }
+}
+
+/* The peak: a dashed line at its moment, a dot at its total, its value and time written beside. */
+static void cprof__chart_peak(const cprof__chart *c) {
+    const cprof_profile *p = c->p;
+    if (c->peak_column == SIZE_MAX) return;
+    char when[24], bytes[32];
+    double x = cprof__chart_x(c, p->allocs.peak_ns), y = cprof__chart_y(c, (double)p->allocs.peak_live_bytes);
+    int right_side = x < CPROF__CHART_WIDTH * 0.6; /* the label where it fits */
+    cprof__buf_printf(c->out, "<g id=\"peak\" data-bytes=\"%llu\" data-ns=\"%llu\" data-x=\"%.2f\" data-y=\"%.2f\">"
+                      "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.2f\"/><circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\"/>"
+                      "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">peak %s at %s</text></g>\n",
+                      (unsigned long long)p->allocs.peak_live_bytes, (unsigned long long)p->allocs.peak_ns, x, y, x,
+                      CPROF__CHART_TOP + CPROF__CHART_HEIGHT, x, y, x, y, right_side ? x + 8.0 : x - 8.0,
+                      y < CPROF__CHART_TOP + 14.0 ? CPROF__CHART_TOP + 14.0 : y - 6.0, right_side ? "start" : "end",
+                      cprof__byte_count(bytes, p->allocs.peak_live_bytes), cprof__duration(when, p->allocs.peak_ns));
+}
+
+/* The allocator's overhead in one line: the slack of the requests, glibc's view near the peak. */
+static void cprof__chart_allocator(const cprof__chart *c) {
+    const cprof_alloc_totals *a = &c->p->allocs;
+    char n1[32], n2[32], n3[32];
+    cprof__buf_puts(c->out, "<text id=\"allocator\" x=\"600\" y=\"60\" text-anchor=\"middle\">");
+    if (a->usable_known)
+        cprof__buf_printf(c->out, "slack (usable size beyond the requests) %s (%.1f%%)",
+                          cprof__byte_count(n1, a->slack_bytes), cprof__share(a->slack_bytes, a->bytes_allocated));
+    if (a->heap_at_peak.measured)
+        cprof__buf_printf(c->out, "%sthe allocator near the peak: arena %s, in use %s, free %s", a->usable_known ? "; " : "",
+                          cprof__byte_count(n1, a->heap_at_peak.arena_bytes), cprof__byte_count(n2, a->heap_at_peak.in_use_bytes),
+                          cprof__byte_count(n3, a->heap_at_peak.free_bytes));
+    cprof__buf_puts(c->out, "</text>\n");
+}
+
+static void cprof__chart_header(const cprof__chart *c, double height) {
+    const cprof_profile *p = c->p;
+    const char *slash = strrchr(p->program, '/');
+    char date[32], n1[32], n2[32];
+    cprof__buf_printf(c->out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+                      "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                      "viewBox=\"0 0 %.0f %.0f\">\n<style><![CDATA[\n%s]]></style>\n"
+                      "<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfaf4\"/>\n"
+                      "<text id=\"title\" x=\"600\" y=\"24\" text-anchor=\"middle\">Memory over time: ",
+                      CPROF__CHART_WIDTH, height, CPROF__CHART_WIDTH, height, cprof__chart_style);
+    cprof__xml_escape_string(c->out, !p->program[0] ? "(unknown program)" : slash && slash[1] ? slash + 1 : p->program);
+    cprof__buf_puts(c->out, "</text>\n<text id=\"subtitle\" x=\"600\" y=\"42\" text-anchor=\"middle\">");
+    cprof__flame_date(date, p->start_unix_ns);
+    cprof__buf_printf(c->out, "%s%speak %s in ", date, date[0] ? ", " : "", cprof__byte_count(n1, p->allocs.peak_live_bytes));
+    cprof__buf scope;
+    memset(&scope, 0, sizeof scope);
+    cprof__buf_scope_path(&scope, p, p->allocs.peak_node);
+    c->out->failed |= scope.failed;
+    if (scope.data) cprof__xml_escape(c->out, scope.data, scope.length);
+    cprof__buf_free(&scope);
+    cprof__buf_printf(c->out, "; live at capture %s; %llu points</text>\n", cprof__byte_count(n2, p->allocs.live_bytes),
+                      (unsigned long long)p->memory_point_count);
+    cprof__chart_allocator(c);
+}
+
+/* The legend below the axis, a row per layer: its colour, its name, its bytes at the peak. */
+static void cprof__chart_legend(const cprof__chart *c, double y) {
+    uint32_t stride = c->layer_count + 1;
+    char bytes[32];
+    cprof__buf_puts(c->out, "<script type=\"text/ecmascript\"><![CDATA[\nvar cprofLayers = [");
+    for (uint32_t layer = 0; layer < stride; layer++) { /* the names, for the details line */
+        cprof__buf b; /* escaped for XML (CDATA would keep &lt; as it is), then as a JSON string */
+        memset(&b, 0, sizeof b);
+        cprof__chart_layer_name(&b, c, layer);
+        c->out->failed |= b.failed;
+        cprof__buf_puts(c->out, layer ? ", " : "");
+        cprof__buf_json_string(c->out, b.data ? b.data : "");
+        cprof__buf_free(&b);
+    }
+    cprof__buf_puts(c->out, "];\n]]></script>\n");
+    for (uint32_t layer = 0; layer < stride; layer++) {
+        const int *rgb = cprof__chart_fills[layer == c->layer_count ? CPROF__CHART_SITES : layer];
+        uint64_t at_peak = c->peak_column == SIZE_MAX ? 0 : c->values[c->peak_column * stride + layer];
+        double row = y + CPROF__CHART_ROW * (double)layer;
+        cprof__buf_printf(c->out, "<g class=\"legend\" data-layer=\"%u\"><rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" "
+                          "fill=\"rgb(%d,%d,%d)\"/><text x=\"%.1f\" y=\"%.1f\">",
+                          layer, CPROF__CHART_LEFT, row - 10.0, rgb[0], rgb[1], rgb[2], CPROF__CHART_LEFT + 18.0, row);
+        cprof__chart_layer_name(c->out, c, layer);
+        if (layer < c->layer_count) {
+            cprof__buf_puts(c->out, " in ");
+            cprof__buf scope;
+            memset(&scope, 0, sizeof scope);
+            cprof__buf_scope_path(&scope, c->p, c->p->alloc_sites[c->layers[layer]].node);
+            c->out->failed |= scope.failed;
+            if (scope.data) cprof__xml_escape(c->out, scope.data, scope.length);
+            cprof__buf_free(&scope);
+        }
+        cprof__buf_printf(c->out, ": %s at the peak</text></g>\n", cprof__byte_count(bytes, at_peak));
+    }
+}
+
+static int cprof__memory_chart_build(cprof__buf *out, const cprof_profile *p) {
+    cprof__chart c;
+    memset(&c, 0, sizeof c);
+    c.out = out;
+    c.p = p;
+    int failed = cprof__chart_build(&c);
+    double legend = CPROF__CHART_TOP + CPROF__CHART_HEIGHT + CPROF__CHART_AXIS + 14.0;
+    double height = legend + CPROF__CHART_ROW * (double)(c.layer_count + 1) + CPROF__CHART_BOTTOM;
+    if (!failed) {
+        cprof__chart_header(&c, height);
+        cprof__chart_y_axis(&c);
+        cprof__chart_areas(&c);
+        cprof__chart_x_axis(&c);
+        cprof__chart_peak(&c);
+        cprof__buf_printf(out, "<line id=\"cursor\" class=\"hide\" x1=\"0\" y1=\"%.1f\" x2=\"0\" y2=\"%.1f\"/>\n", CPROF__CHART_TOP,
+                          CPROF__CHART_TOP + CPROF__CHART_HEIGHT);
+        cprof__chart_columns(&c);
+        cprof__chart_legend(&c, legend);
+        cprof__buf_printf(out, "<text id=\"details\" x=\"%.1f\" y=\"%.1f\"> </text>\n<script type=\"text/ecmascript\"><![CDATA[\n",
+                          CPROF__CHART_LEFT, height - 10.0);
+        for (size_t i = 0; i < sizeof cprof__chart_script / sizeof cprof__chart_script[0]; i++) {
+            cprof__buf_puts(out, cprof__chart_script[i]);
+            cprof__buf_puts(out, "\n");
+        }
+        cprof__buf_puts(out, "]]></script>\n</svg>\n");
+    }
+    cprof__release(c.time_ns, c.columns * sizeof *c.time_ns);
+    cprof__release(c.live, c.columns * sizeof *c.live);
+    cprof__release(c.values, c.columns * (c.layer_count + 1) * sizeof *c.values);
+    return failed || out->failed ? -1 : 0;
+}
+
+int cprof_memory_chart_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || !out || !p->memory_point_count) return -1;
+    if (cprof__memory_chart_build(&b, p)) {
+        cprof__buf_free(&b);
+        return -1;
+    }
+    return cprof__buf_to_file(&b, out);
+}
+
+/* ==================================================================================================
    >>bench-report: the benchmarks' text: statistics per benchmark, the implementations of a task compared,
    growth with n
    ================================================================================================== */
@@ -15264,6 +15634,19 @@ static int cprof__tool_flamegraph(cprof__tool_args *a) {
     return cprof__tool_finish(a, cprof_flamegraph_write(p, cprof__tool_out(a), &o), p);
 }
 
+static int cprof__tool_memory(cprof__tool_args *a) {
+    cprof_profile *p;
+    if (cprof__tool_load(a->files[0], &p)) return 1;
+    if (!p->memory_point_count) {
+        cprof__stderr_textf("cprof: %s: no memory series in this profile (allocations tracked with CPROF_WRAP_MALLOC, "
+                            "profile format 1.2)\n", a->files[0]);
+        cprof_profile_free(p);
+        return 1;
+    }
+    if (!cprof__tool_out(a)) return cprof_profile_free(p), 1;
+    return cprof__tool_finish(a, cprof_memory_chart_write(p, cprof__tool_out(a)), p);
+}
+
 static int cprof__tool_analyze(cprof__tool_args *a) {
     cprof_profile *p;
     if (cprof__tool_load_one(a, &p)) return 1;
@@ -15547,6 +15930,8 @@ static const cprof__tool_verb cprof__tool_verbs[] = {
      NULL},
     {"flamegraph", cprof__tool_flamegraph, "P.json", 1, 1, 0, "an interactive SVG flame graph (one file, open it "
      "in a browser)", cprof__flamegraph_options},
+    {"memory", cprof__tool_memory, "P.json", 1, 1, 0, "the live heap over time as an SVG (heaptrack's consumed "
+     "chart): the largest sites stacked, the peak marked", NULL},
     {"leaks", cprof__tool_leaks, "P.json", 1, 1, 0, "blocks still allocated at capture, by allocation site, the "
      "largest first", NULL},
     {"diff", cprof__tool_diff, "BEFORE.json AFTER.json  (or B1.json B2.json ... -- A1.json A2.json ...)", 2, 0, 1,
