@@ -933,6 +933,7 @@ enum {
     CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
     CPROF_CATEGORY_LEAK,
     CPROF_CATEGORY_SPIKE,
+    CPROF_CATEGORY_FRAGMENTATION,
     CPROF_CATEGORY_COUNT
 };
 
@@ -1002,6 +1003,10 @@ typedef struct cprof_analyze_options {
                                    the timeline; without one, the average) */
     double spike_min_ns;        /* and at least this much longer than it */
     double spike_min_calls;     /* in a scope with at least this many calls (timed in the timeline, when there is one) */
+    double fragmentation_free_pct;  /* Fragmentation: free memory held inside the allocator's arenas (the top it can
+                                       give back aside) at least this share of them, at the peak or at capture, */
+    double fragmentation_slack_pct; /* or a site's slack (usable size beyond the requests) at least this share of its bytes, */
+    double fragmentation_min_bytes; /* and at least this many bytes (either) */
     const char *settings;       /* "key=value,..." applied over the fields above (default: CPROF_ANALYZE) */
     const char *budgets;        /* "name=100ms,..." added to cprof_budget()'s (default: CPROF_BUDGET) */
 } cprof_analyze_options;
@@ -8710,6 +8715,48 @@ static void cprof__buf_text_scope_path(cprof__buf *b, const cprof_profile *p, ui
     cprof__buf_free(&path);
 }
 
+/* The allocator's view in one line's part: arena, in use, free (releasable at the top). */
+static void cprof__report_heap(cprof__buf *b, const char *when, const cprof_heap_info *h) {
+    char n1[32], n2[32], n3[32], n4[32];
+    if (!h->measured) return;
+    cprof__buf_textf(b, "\n  the C library's heap %s: arena %s, in use %s, free %s (%s of it at the top, releasable)", when,
+                     cprof__byte_count(n1, h->arena_bytes), cprof__byte_count(n2, h->in_use_bytes),
+                     cprof__byte_count(n3, h->free_bytes), cprof__byte_count(n4, h->releasable_bytes));
+    if (h->mmap_bytes) cprof__buf_textf(b, ", mmap'd %s", cprof__byte_count(n1, h->mmap_bytes));
+}
+
+/* Format 1.2's memory figures (nothing for an older file): when the peak was and the largest sites
+   then, the series, the slack, the allocator's view. */
+static void cprof__report_memory(cprof__buf *b, const cprof_profile *p) {
+    const cprof_alloc_totals *a = &p->allocs;
+    char n1[32], n2[32];
+    if (a->peak_ns || p->memory_point_count) {
+        uint32_t shown[3];
+        int count = 0;
+        for (size_t i = 0; i < p->alloc_site_count; i++) { /* the three largest at the peak */
+            int at = count < 3 ? count : 3;
+            while (at > 0 && p->alloc_sites[shown[at - 1]].at_peak_bytes < p->alloc_sites[i].at_peak_bytes) at--;
+            if (!p->alloc_sites[i].at_peak_bytes || at == 3) continue;
+            if (count < 3) count++;
+            for (int k = count - 1; k > at; k--) shown[k] = shown[k - 1];
+            shown[at] = (uint32_t)i;
+        }
+        cprof__buf_textf(b, "\n  at the peak (%s):", cprof__duration(n1, a->peak_ns));
+        for (int k = 0; k < count; k++) {
+            const cprof_alloc_site *s = &p->alloc_sites[shown[k]];
+            cprof__buf_textf(b, "%s %s at %s:%u in ", k ? ";" : "", cprof__byte_count(n2, s->at_peak_bytes), s->file, (unsigned)s->line);
+            cprof__buf_text_scope_path(b, p, s->node);
+        }
+        cprof__buf_textf(b, "\n  memory over time: %s points (cprof memory P.json > memory.svg draws them)",
+                         cprof__count(n1, p->memory_point_count));
+    }
+    if (a->usable_known)
+        cprof__buf_textf(b, "\n  slack (usable size beyond the requests, malloc_usable_size): %s, %.1f%% of the bytes allocated",
+                         cprof__byte_count(n1, a->slack_bytes), cprof__share(a->slack_bytes, a->bytes_allocated));
+    cprof__report_heap(b, "near the peak", &a->heap_at_peak);
+    cprof__report_heap(b, "at capture", &a->heap_at_capture);
+}
+
 static void cprof__report_alloc_totals(cprof__buf *b, const cprof_profile *p) {
     const cprof_alloc_totals *a = &p->allocs;
     char n1[32], n2[32], n3[32], n4[32];
@@ -8719,6 +8766,7 @@ static void cprof__report_alloc_totals(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_textf(b, "  live at capture: %s blocks, %s; peak %s in ", cprof__count(n1, a->live_blocks),
                       cprof__byte_count(n2, a->live_bytes), cprof__byte_count(n3, a->peak_live_bytes));
     cprof__buf_text_scope_path(b, p, a->peak_node);
+    cprof__report_memory(b, p);
     cprof__buf_textf(b, "\n  temporary (freed before the thread's next allocation): %s (%.1f%%)\n",
                       cprof__count(n1, a->temporary), cprof__share(a->temporary, a->allocations));
     cprof__buf_puts(b, "  sizes:");
@@ -10733,15 +10781,19 @@ static uint64_t cprof__chart_share(const cprof_profile *p, const cprof_memory_po
 }
 
 /* The sites drawn: the largest at the peak or at any point, at most CPROF__CHART_SITES. */
-static void cprof__chart_choose(cprof__chart *c) {
+static int cprof__chart_choose(cprof__chart *c) {
     const cprof_profile *p = c->p;
     uint64_t score[CPROF__CHART_SITES];
+    size_t bytes = (p->alloc_site_count ? p->alloc_site_count : 1) * sizeof(uint64_t);
+    uint64_t *largest = (uint64_t *)cprof__alloc(bytes); /* per site: the most it held at a point or the peak */
+    if (!largest) return -1;
+    for (size_t i = 0; i < p->alloc_site_count; i++) largest[i] = p->alloc_sites[i].at_peak_bytes;
+    for (size_t k = 0; k < p->memory_share_count; k++) {
+        const cprof_memory_share *share = &p->memory_shares[k];
+        if (share->site < p->alloc_site_count && share->bytes > largest[share->site]) largest[share->site] = share->bytes;
+    }
     for (size_t i = 0; i < p->alloc_site_count; i++) {
-        uint64_t best = p->alloc_sites[i].at_peak_bytes;
-        for (size_t m = 0; m < p->memory_point_count; m++) {
-            uint64_t share = cprof__chart_share(p, &p->memory_points[m], (uint32_t)i);
-            if (share > best) best = share;
-        }
+        uint64_t best = largest[i];
         uint32_t at = c->layer_count;
         while (at > 0 && score[at - 1] < best) at--;
         if (!best || at == CPROF__CHART_SITES) continue;
@@ -10749,6 +10801,8 @@ static void cprof__chart_choose(cprof__chart *c) {
         for (uint32_t k = c->layer_count - 1; k > at; k--) c->layers[k] = c->layers[k - 1], score[k] = score[k - 1];
         c->layers[at] = (uint32_t)i, score[at] = best;
     }
+    cprof__release(largest, bytes);
+    return 0;
 }
 
 /* Column `c`'s figures: from point `m`, or the peak's (m NULL: each site's at_peak_bytes). */
@@ -10770,7 +10824,7 @@ static void cprof__chart_column(cprof__chart *c, size_t column, const cprof_memo
 static int cprof__chart_build(cprof__chart *c) {
     const cprof_profile *p = c->p;
     int has_peak = p->allocs.peak_live_bytes > 0;
-    cprof__chart_choose(c);
+    if (cprof__chart_choose(c)) return -1;
     c->columns = p->memory_point_count + (size_t)has_peak;
     c->time_ns = (uint64_t *)cprof__alloc(c->columns * sizeof *c->time_ns);
     c->live = (uint64_t *)cprof__alloc(c->columns * sizeof *c->live);
@@ -10809,7 +10863,7 @@ static void cprof__chart_y_axis(cprof__chart *c) {
     while (u < 4 && (double)c->top_bytes >= unit * 1024.0) unit *= 1024.0, u++;
     double step = cprof__chart_step((double)c->top_bytes / unit), top = step;
     while (top * unit < (double)c->top_bytes) top += step;
-    c->top_bytes = (uint64_t)(top * unit);
+    if (top * unit < 1.8e19) c->top_bytes = (uint64_t)(top * unit); /* else as it is (a file's absurd figure) */
     double x0 = CPROF__CHART_LEFT, x1 = CPROF__CHART_WIDTH - CPROF__CHART_RIGHT;
     for (double v = 0.0; v <= top + step / 2.0; v += step) {
         double y = cprof__chart_y(c, v * unit);
@@ -10841,15 +10895,40 @@ static void cprof__chart_x_axis(const cprof__chart *c) {
                       (CPROF__CHART_LEFT + CPROF__CHART_WIDTH - CPROF__CHART_RIGHT) / 2.0, bottom + 36.0, units[u]);
 }
 
-/* A layer's name: "file:line function" for a site, "other sites" for the rest. */
-static void cprof__chart_layer_name(cprof__buf *b, const cprof__chart *c, uint32_t layer) {
+/* A layer's name: "file:line function" for a site, "other sites" for the rest; escaped for XML, or
+   raw (xml 0: for the script, which escapes it its way). */
+static void cprof__chart_layer_name(cprof__buf *b, const cprof__chart *c, uint32_t layer, int xml) {
     if (layer == c->layer_count) { cprof__buf_puts(b, "other sites"); return; }
     const cprof_alloc_site *s = &c->p->alloc_sites[c->layers[layer]];
     char name[64];
     cprof__snprintf(name, sizeof name, ":%u ", (unsigned)s->line);
-    cprof__xml_escape_string(b, s->file);
+    if (xml) cprof__xml_escape_string(b, s->file);
+    else cprof__buf_puts(b, s->file);
     cprof__buf_puts(b, name);
-    cprof__xml_escape_string(b, s->function);
+    if (xml) cprof__xml_escape_string(b, s->function);
+    else cprof__buf_puts(b, s->function);
+}
+
+/* The layers' names as a JavaScript array inside the script's CDATA: JSON strings, with < and > as
+   \u003c and \u003e, so that no name can end the CDATA section (]]>) or look like markup. */
+static void cprof__chart_layer_names(const cprof__chart *c) {
+    cprof__buf_puts(c->out, "var cprofLayers = [");
+    for (uint32_t layer = 0; layer <= c->layer_count; layer++) {
+        cprof__buf raw, quoted;
+        memset(&raw, 0, sizeof raw);
+        memset(&quoted, 0, sizeof quoted);
+        cprof__chart_layer_name(&raw, c, layer, 0);
+        cprof__buf_json_string(&quoted, raw.data ? raw.data : "");
+        c->out->failed |= raw.failed | quoted.failed;
+        cprof__buf_puts(c->out, layer ? ", " : "");
+        for (size_t i = 0; i < quoted.length; i++) {
+            if (quoted.data[i] == '<' || quoted.data[i] == '>') cprof__buf_puts(c->out, quoted.data[i] == '<' ? "\\u003c" : "\\u003e");
+            else cprof__buf_append(c->out, &quoted.data[i], 1);
+        }
+        cprof__buf_free(&raw);
+        cprof__buf_free(&quoted);
+    }
+    cprof__buf_puts(c->out, "];\n");
 }
 
 /* The stacked areas, the largest site at the bottom: one polygon each, along its top then back along
@@ -10868,7 +10947,7 @@ static void cprof__chart_areas(const cprof__chart *c) {
             cprof__buf_printf(c->out, "%s%.2f,%.2f", k ? " " : "", cprof__chart_x(c, c->time_ns[column]), cprof__chart_y(c, bytes));
         }
         cprof__buf_puts(c->out, "\"><title>");
-        cprof__chart_layer_name(c->out, c, layer);
+        cprof__chart_layer_name(c->out, c, layer, 1);
         cprof__buf_puts(c->out, "</title></polygon>\n");
     }
 }
@@ -10957,17 +11036,6 @@ static void cprof__chart_header(const cprof__chart *c, double height) {
 static void cprof__chart_legend(const cprof__chart *c, double y) {
     uint32_t stride = c->layer_count + 1;
     char bytes[32];
-    cprof__buf_puts(c->out, "<script type=\"text/ecmascript\"><![CDATA[\nvar cprofLayers = [");
-    for (uint32_t layer = 0; layer < stride; layer++) { /* the names, for the details line */
-        cprof__buf b; /* escaped for XML (CDATA would keep &lt; as it is), then as a JSON string */
-        memset(&b, 0, sizeof b);
-        cprof__chart_layer_name(&b, c, layer);
-        c->out->failed |= b.failed;
-        cprof__buf_puts(c->out, layer ? ", " : "");
-        cprof__buf_json_string(c->out, b.data ? b.data : "");
-        cprof__buf_free(&b);
-    }
-    cprof__buf_puts(c->out, "];\n]]></script>\n");
     for (uint32_t layer = 0; layer < stride; layer++) {
         const int *rgb = cprof__chart_fills[layer == c->layer_count ? CPROF__CHART_SITES : layer];
         uint64_t at_peak = c->peak_column == SIZE_MAX ? 0 : c->values[c->peak_column * stride + layer];
@@ -10975,7 +11043,7 @@ static void cprof__chart_legend(const cprof__chart *c, double y) {
         cprof__buf_printf(c->out, "<g class=\"legend\" data-layer=\"%u\"><rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" "
                           "fill=\"rgb(%d,%d,%d)\"/><text x=\"%.1f\" y=\"%.1f\">",
                           layer, CPROF__CHART_LEFT, row - 10.0, rgb[0], rgb[1], rgb[2], CPROF__CHART_LEFT + 18.0, row);
-        cprof__chart_layer_name(c->out, c, layer);
+        cprof__chart_layer_name(c->out, c, layer, 1);
         if (layer < c->layer_count) {
             cprof__buf_puts(c->out, " in ");
             cprof__buf scope;
@@ -11009,6 +11077,7 @@ static int cprof__memory_chart_build(cprof__buf *out, const cprof_profile *p) {
         cprof__chart_legend(&c, legend);
         cprof__buf_printf(out, "<text id=\"details\" x=\"%.1f\" y=\"%.1f\"> </text>\n<script type=\"text/ecmascript\"><![CDATA[\n",
                           CPROF__CHART_LEFT, height - 10.0);
+        cprof__chart_layer_names(&c);
         for (size_t i = 0; i < sizeof cprof__chart_script / sizeof cprof__chart_script[0]; i++) {
             cprof__buf_puts(out, cprof__chart_script[i]);
             cprof__buf_puts(out, "\n");
@@ -13579,7 +13648,8 @@ cprof_profile *cprof_merge(const cprof_profile *const *profiles, size_t count, c
    ================================================================================================== */
 static const char *const cprof__category_names[CPROF_CATEGORY_COUNT] = {
     "SlowFunction",       "HotLoop",         "DeepCallStack",        "CacheMisses", "BudgetExceeded",
-    "FrequentAllocation", "ExcessiveAllocation", "LargeAllocation", "TemporaryAllocations", "Leak", "Spike"};
+    "FrequentAllocation", "ExcessiveAllocation", "LargeAllocation", "TemporaryAllocations", "Leak", "Spike",
+    "Fragmentation"};
 
 const char *cprof_category_name(int category) {
     return category >= 0 && category < CPROF_CATEGORY_COUNT ? cprof__category_names[category] : "?";
@@ -13618,6 +13688,9 @@ cprof_analyze_options cprof_analyze_defaults(void) {
     o.spike_factor = 5.0;    /* a frame of 16 ms taking 80: a stutter anyone sees */
     o.spike_min_ns = 1e6;    /* 1 ms longer: below it a slow call is rarely the one a user notices */
     o.spike_min_calls = 20.0;
+    o.fragmentation_free_pct = 25.0;  /* a quarter of the heap held free in holes */
+    o.fragmentation_slack_pct = 25.0; /* e.g. 24 usable bytes for requests of 17 to 19 */
+    o.fragmentation_min_bytes = 1048576.0;
     o.settings = getenv("CPROF_ANALYZE");
     o.budgets = getenv("CPROF_BUDGET");
     return o;
@@ -13638,7 +13711,8 @@ static const cprof__analyze_key cprof__analyze_keys[] = {
     CPROF__KEY(excessive_alloc_pct), CPROF__KEY(excessive_alloc_bytes), CPROF__KEY(large_alloc_bytes),
     CPROF__KEY(temporary_alloc_count), CPROF__KEY(temporary_alloc_pct), CPROF__KEY(leak_high_bytes),
     CPROF__KEY(min_judged_avg_ns), CPROF__KEY(min_judged_calls), CPROF__KEY(spike_factor),
-    CPROF__KEY(spike_min_ns),      CPROF__KEY(spike_min_calls),
+    CPROF__KEY(spike_min_ns),      CPROF__KEY(spike_min_calls), CPROF__KEY(fragmentation_free_pct),
+    CPROF__KEY(fragmentation_slack_pct), CPROF__KEY(fragmentation_min_bytes),
 };
 #undef CPROF__KEY
 #define CPROF__ANALYZE_KEY_COUNT (sizeof cprof__analyze_keys / sizeof cprof__analyze_keys[0])
@@ -14260,7 +14334,8 @@ static cprof_finding *cprof__alloc_finding(cprof__analysis *a, int severity, int
     const cprof_profile *p = a->p;
     const cprof_node *node = s->node < p->node_count ? &p->nodes[s->node] : NULL;
     int in_scope = node && node->site != CPROF_NONE;
-    double share = in_scope && category != CPROF_CATEGORY_LEAK ? cprof__fraction(node->self_ns, a->out->base_ns) : 0.0;
+    int memory = category == CPROF_CATEGORY_LEAK || category == CPROF_CATEGORY_FRAGMENTATION; /* memory, not time */
+    double share = in_scope && !memory ? cprof__fraction(node->self_ns, a->out->base_ns) : 0.0;
     cprof_finding *x = cprof__finding_new(a, severity, category, share, measure, threshold);
     if (!x) return NULL;
     x->function = cprof__analysis_string(a, s->function);
@@ -14383,10 +14458,65 @@ static void cprof__rule_leak(cprof__analysis *a, const cprof_alloc_site *s) {
            "on every path out (errors included), or give the blocks one owner that frees them together.", s->function);
 }
 
+/* Fragmentation, per site: the usable size of its blocks beyond the requests (the allocator's rounding
+   up to its size classes and alignment) a large share of the bytes it asked for. */
+static void cprof__rule_slack(cprof__analysis *a, const cprof_alloc_site *s) {
+    double pct = s->bytes ? 100.0 * (double)s->slack_bytes / (double)s->bytes : 0.0;
+    if (pct < a->o.fragmentation_slack_pct || (double)s->slack_bytes < a->o.fragmentation_min_bytes) return;
+    int severity = pct >= 4 * a->o.fragmentation_slack_pct ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_FRAGMENTATION, s, pct, a->o.fragmentation_slack_pct);
+    if (!x) return;
+    x->bytes = s->slack_bytes;
+    char slack[32], bytes[32], count[32];
+    x->description = cprof__analysis_text(a, "the allocator gave %s beyond the %s asked for (%.1f%%) in %s allocations of %.0f "
+                                          "bytes on average at %s:%u, in %s", cprof__byte_count(slack, s->slack_bytes),
+                                          cprof__byte_count(bytes, s->bytes), pct, cprof__count(count, s->count),
+                                          s->count ? (double)s->bytes / (double)s->count : 0.0, s->file, (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Make fewer, larger blocks in %s: many tiny blocks each pay the allocator's header and rounding, so keep "
+           "them in one array or a pool; or size each request to what the allocator hands out (malloc_usable_size).",
+        s->function);
+}
+
+/* Fragmentation, for the process: free memory the allocator holds inside its arenas, in holes between
+   blocks in use (the top of the main arena, which malloc_trim gives back, aside), a large share of them;
+   at the peak or at capture, whichever is larger, with at least fragmentation_min_bytes in use then and
+   free in holes. glibc's own figures (mallinfo2); not checked without. */
+static void cprof__rule_heap_holes(cprof__analysis *a) {
+    const cprof_alloc_totals *t = &a->p->allocs;
+    const cprof_heap_info *h = NULL;
+    double pct = 0.0;
+    const cprof_heap_info *views[2] = {&t->heap_at_peak, &t->heap_at_capture};
+    for (int i = 0; i < 2; i++) {
+        const cprof_heap_info *v = views[i];
+        double holes = (double)cprof__difference(v->free_bytes, v->releasable_bytes);
+        double share = v->measured && v->arena_bytes ? 100.0 * holes / (double)v->arena_bytes : 0.0;
+        if (v->measured && share > pct && holes >= a->o.fragmentation_min_bytes && (double)v->in_use_bytes >= a->o.fragmentation_min_bytes)
+            h = v, pct = share; /* a heap holding little in use (a program that freed all at exit) is not judged */
+    }
+    if (!h || pct < a->o.fragmentation_free_pct) return;
+    uint64_t holes = cprof__difference(h->free_bytes, h->releasable_bytes);
+    int high = pct >= 2 * a->o.fragmentation_free_pct && (double)holes >= 16 * a->o.fragmentation_min_bytes;
+    cprof_finding *x = cprof__finding_new(a, high ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM, CPROF_CATEGORY_FRAGMENTATION,
+                                          0.0, pct, a->o.fragmentation_free_pct);
+    if (!x) return;
+    x->function = "(the heap)";
+    x->bytes = holes;
+    char free_bytes[32], arena[32], used[32];
+    x->description = cprof__analysis_text(
+        a, "%s the C library's heap held %s free between blocks in use (%.1f%% of its arenas' %s; %s in use)",
+        h == &t->heap_at_peak ? "near the peak" : "at capture", cprof__byte_count(free_bytes, holes), pct,
+        cprof__byte_count(arena, h->arena_bytes), cprof__byte_count(used, h->in_use_bytes));
+    x->recommendation = cprof__analysis_text(
+        a, "Keep long-lived blocks apart from short-lived ones: free the temporaries of a phase before the blocks "
+           "it keeps are made, or give either kind a pool or an arena of its own; fewer distinct sizes reuse holes "
+           "better; malloc_trim(0) after a phase that frees much gives whole free pages back.");
+}
+
 static void cprof__rules_allocations(cprof__analysis *a) {
     static const int categories[] = {CPROF_CATEGORY_FREQUENT_ALLOCATION, CPROF_CATEGORY_EXCESSIVE_ALLOCATION,
                                      CPROF_CATEGORY_LARGE_ALLOCATION, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
-                                     CPROF_CATEGORY_LEAK};
+                                     CPROF_CATEGORY_LEAK, CPROF_CATEGORY_FRAGMENTATION};
     if (!a->p->allocs.tracked) {
         for (size_t i = 0; i < sizeof categories / sizeof categories[0]; i++)
             a->out->not_checked[categories[i]] = "no allocation data in this profile (build with CPROF_WRAP_MALLOC)";
@@ -14399,7 +14529,12 @@ static void cprof__rules_allocations(cprof__analysis *a) {
         cprof__rule_large(a, s);
         cprof__rule_temporary(a, s);
         cprof__rule_leak(a, s);
+        if (a->p->allocs.usable_known) cprof__rule_slack(a, s);
     }
+    if (!a->failed) cprof__rule_heap_holes(a);
+    if (!a->p->allocs.usable_known && !a->p->allocs.heap_at_peak.measured && !a->p->allocs.heap_at_capture.measured)
+        a->out->not_checked[CPROF_CATEGORY_FRAGMENTATION] = "no allocator figures in this profile (malloc_usable_size, "
+                                                            "glibc's mallinfo2; profile format 1.2)";
 }
 
 /* Severity first, then the most that fixing it could give, then category and name: the same order every run. */
@@ -14522,6 +14657,9 @@ static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_findings *f, 
     char bytes[32];
     if (x->category == CPROF_CATEGORY_LEAK)
         cprof__buf_textf(b, "     Cost: %s of memory held until the program ends, not time\n", cprof__byte_count(bytes, x->bytes));
+    else if (x->category == CPROF_CATEGORY_FRAGMENTATION)
+        cprof__buf_textf(b, "     Cost: %s of memory the allocator holds and the program cannot use, not time\n",
+                         cprof__byte_count(bytes, x->bytes));
     else if (!x->calls)
         cprof__buf_puts(b, "     Bound: not timed (the allocations are outside every scope)\n");
     else {
@@ -14532,10 +14670,14 @@ static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_findings *f, 
 }
 
 static void cprof__analysis_finding_text(cprof__buf *b, const cprof_findings *f, const cprof_finding *x, size_t number) {
-    cprof__buf_textf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
-                      x->file, (unsigned)x->line);
+    if (!x->file[0] && x->category == CPROF_CATEGORY_FRAGMENTATION) /* the process's heap: no place */
+        cprof__buf_textf(b, "  %u. %s: %s\n", (unsigned)number, cprof_category_name(x->category), x->function);
+    else
+        cprof__buf_textf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
+                         x->file, (unsigned)x->line);
     cprof__buf_textf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
-    if (x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION && x->category <= CPROF_CATEGORY_LEAK) {
+    if ((x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION && x->category <= CPROF_CATEGORY_LEAK) ||
+        x->category == CPROF_CATEGORY_FRAGMENTATION) {
         cprof__analysis_alloc_bound(b, f, x);
         return;
     }
@@ -14599,7 +14741,8 @@ static void cprof__analysis_group_rest(cprof__buf *b, const cprof_findings *f, c
         cprof__buf_textf(b, "%s%s (%s:%u", said++ ? ", " : "", x->function, x->file, (unsigned)x->line);
         char bytes[32];
         if (x->caller[0]) cprof__buf_textf(b, ", from %s", x->caller);
-        if (x->category == CPROF_CATEGORY_LEAK) cprof__buf_textf(b, ", %s)", cprof__byte_count(bytes, x->bytes));
+        if (x->category == CPROF_CATEGORY_LEAK || x->category == CPROF_CATEGORY_FRAGMENTATION)
+            cprof__buf_textf(b, ", %s)", cprof__byte_count(bytes, x->bytes));
         else if (isinf(x->speedup_bound)) cprof__buf_puts(b, ")");
         else cprof__buf_printf(b, ", %.2fx)", x->speedup_bound);
     }

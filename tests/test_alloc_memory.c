@@ -73,10 +73,10 @@ static void test_peak_and_series(void) {
         CHECK(sum <= m->live_bytes);
         if (m->live_bytes > highest) highest = m->live_bytes, highest_ns = m->time_ns;
     }
-    /* Every 64 KiB block published at once: a point at each, so the highest point is the peak, with its
-       two sites, the grown one first. */
-    CHECK_EQ_U64(highest, p->allocs.peak_live_bytes);
-    CHECK(highest_ns <= p->allocs.peak_ns); /* taken as the peak's allocation was published, before the peak rose */
+    /* A point at least every 64 KiB of change published (a thread's first 64 KiB may wait): the highest
+       point is within a step of the peak (the peak itself is exact, above). */
+    CHECK(highest <= p->allocs.peak_live_bytes && highest + 65536 >= p->allocs.peak_live_bytes);
+    CHECK(highest_ns <= p->wall_ns);
     const cprof_memory_point *last = &p->memory_points[p->memory_point_count - 1];
     CHECK_EQ_U64(last->time_ns, p->wall_ns);
     CHECK_EQ_U64(last->live_bytes, p->allocs.live_bytes);
@@ -92,8 +92,8 @@ static void test_peak_and_series(void) {
     }
 #if defined(__GLIBC__) && defined(__x86_64__)
     if (!getenv("CHECK_UNDER_VALGRIND") && !SANITIZER_ALLOCATOR) { /* glibc's own allocator */
-        /* 24 (a 32-byte chunk), but a block cut from a free chunk too small to split keeps all of it */
-        CHECK(usable_24 >= SMALL - 2);
+        /* 24 (a 32-byte chunk), but a block cut from a free chunk too small to split keeps all of it: most */
+        CHECK(usable_24 >= SMALL * 9 / 10);
         CHECK(p->allocs.heap_at_capture.measured);
         CHECK(p->allocs.heap_at_peak.measured);
         CHECK(p->allocs.heap_at_peak.in_use_bytes + p->allocs.heap_at_peak.mmap_bytes >= (uint64_t)(KEPT + GROWN) * BLOCK);
@@ -136,12 +136,93 @@ static void test_bounded(void) {
     uint64_t highest = 0;
     for (size_t i = 0; i < p->memory_point_count; i++)
         if (p->memory_points[i].live_bytes > highest) highest = p->memory_points[i].live_bytes;
-    CHECK_EQ_U64(highest, p->allocs.peak_live_bytes); /* the first test's peak: merges keep the larger of two */
+    CHECK(highest + 65536 >= p->allocs.peak_live_bytes); /* the first test's peak: merges keep the larger of two */
     cprof_profile_free(p);
+}
+
+static const cprof_finding *fragmentation(const cprof_findings *f, const char *function) {
+    for (size_t i = 0; f && i < f->count; i++)
+        if (f->items[i].category == CPROF_CATEGORY_FRAGMENTATION && !strcmp(f->items[i].function, function)) return &f->items[i];
+    return NULL;
+}
+
+/* A heap left full of holes: 20,000 blocks of 200 B (208-byte chunks on glibc), every other one freed, so
+   that no two free chunks touch and none merge. Before the frees no Fragmentation finding about the
+   heap; after them one, with nearly all the holes' bytes (glibc's per-thread cache keeps 7 of them as in
+   use, the capture's own blocks fill a few). Only where glibc's own allocator answers mallinfo2; elsewhere the heap is not measured. */
+static void test_fragmentation(void) {
+    enum { HOLED = 20000 };
+    static char *blocks[HOLED];
+    cprof_analyze_options o = cprof_analyze_defaults();
+    o.settings = o.budgets = NULL;
+    for (int i = 0; i < HOLED; i++) blocks[i] = (char *)malloc(200);
+    cprof_profile *before = cprof_capture();
+    for (int i = 0; i < HOLED; i += 2) free(blocks[i]);
+    cprof_profile *after = cprof_capture();
+    cprof_findings *fb = cprof_analyze(before, &o), *fa = cprof_analyze(after, &o);
+    CHECK(fragmentation(fb, "(the heap)") == NULL);
+    const cprof_finding *x = fragmentation(fa, "(the heap)");
+    if (after->allocs.heap_at_capture.measured) {
+        const cprof_heap_info *h = &after->allocs.heap_at_capture;
+        CHECK(h->free_bytes - h->releasable_bytes >= (uint64_t)(HOLED / 2) * 208 * 9 / 10); /* the capture's own blocks take a few */
+        CHECK(x != NULL);
+        if (x) {
+            CHECK_EQ_U64(x->bytes, h->free_bytes - h->releasable_bytes);
+            CHECK(x->measure >= o.fragmentation_free_pct && x->threshold == o.fragmentation_free_pct);
+            CHECK_CONTAINS(x->description, "at capture the C library's heap held ");
+        }
+        /* a threshold above the share found: no finding */
+        o.fragmentation_free_pct = x ? x->measure + 1.0 : 100.0;
+        cprof_findings *higher = cprof_analyze(after, &o);
+        CHECK(fragmentation(higher, "(the heap)") == NULL);
+        cprof_findings_free(higher);
+    } else {
+        CHECK(x == NULL);
+    }
+#if defined(__GLIBC__) && defined(__x86_64__)
+    if (!getenv("CHECK_UNDER_VALGRIND") && !SANITIZER_ALLOCATOR) CHECK(after->allocs.heap_at_capture.measured);
+#endif
+    cprof_findings_free(fb);
+    cprof_findings_free(fa);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+    for (int i = 1; i < HOLED; i += 2) free(blocks[i]);
+}
+
+/* Fragmentation about a site: 1-byte requests' slack is 23 times the bytes asked for; with the minimum
+   lowered under their slack, a Medium finding (over 4 times the share) with the slack's bytes. */
+static void test_slack_finding(void) {
+    cprof_analyze_options o = cprof_analyze_defaults();
+    o.settings = "fragmentation_min_bytes=10000";
+    o.budgets = NULL;
+    for (int i = 0; i < SMALL; i++) { small_line = __LINE__; small[i] = (char *)malloc(1); }
+    cprof_profile *p = cprof_capture();
+    cprof_findings *f = cprof_analyze(p, &o);
+    const cprof_alloc_site *s = site_at(p, small_line);
+    const cprof_finding *x = fragmentation(f, "test_slack_finding");
+    CHECK(s != NULL);
+    if (s && s->slack_bytes >= 10000) {
+        CHECK(x != NULL);
+        if (x) {
+            CHECK_EQ_U64(x->bytes, s->slack_bytes);
+            CHECK_EQ_U64(x->severity, CPROF_SEVERITY_MEDIUM);
+            CHECK_EQ_U64(x->line, small_line);
+        }
+    } else {
+        CHECK(x == NULL); /* a sanitizer's or valgrind's allocator: usable = requested */
+    }
+#if defined(__GLIBC__) && defined(__x86_64__)
+    if (!getenv("CHECK_UNDER_VALGRIND") && !SANITIZER_ALLOCATOR) CHECK(x != NULL);
+#endif
+    cprof_findings_free(f);
+    cprof_profile_free(p);
+    for (int i = 0; i < SMALL; i++) free(small[i]);
 }
 
 int main(void) {
     test_peak_and_series();
     test_bounded();
+    test_slack_finding();
+    test_fragmentation();
     CHECK_DONE();
 }
