@@ -16169,6 +16169,15 @@ int main(int argc, char **argv) {
 #undef CPROF__BUDGET_NAME_BYTES
 #undef CPROF__BUSY_BEGIN
 #undef CPROF__BUSY_END
+#undef CPROF__CHART_AXIS
+#undef CPROF__CHART_BOTTOM
+#undef CPROF__CHART_HEIGHT
+#undef CPROF__CHART_LEFT
+#undef CPROF__CHART_RIGHT
+#undef CPROF__CHART_ROW
+#undef CPROF__CHART_SITES
+#undef CPROF__CHART_TOP
+#undef CPROF__CHART_WIDTH
 #undef CPROF__CHILD_INDEX_FROM
 #undef CPROF__CLOCK_MONOTONIC
 #undef CPROF__CLOCK_NAME
@@ -16217,6 +16226,7 @@ int main(int argc, char **argv) {
 #undef CPROF__LOAD
 #undef CPROF__LOAD_ACQUIRE
 #undef CPROF__LOAD_DOUBLE
+#undef CPROF__MALLINFO2
 #undef CPROF__MAP_ANONYMOUS
 #undef CPROF__MAX_BLOCKS
 #undef CPROF__MAX_BUDGETS
@@ -16242,6 +16252,10 @@ int main(int argc, char **argv) {
 #undef CPROF__SAMPLE_SLOTS
 #undef CPROF__SAMPLING
 #undef CPROF__SCAN_RAW
+#undef CPROF__SERIES_POINTS
+#undef CPROF__SERIES_STEP_BYTES
+#undef CPROF__SERIES_STEP_MS
+#undef CPROF__SERIES_TIME_CHECK
 #undef CPROF__SIGNAL_FENCE
 #undef CPROF__STB_SPRINTF
 #undef CPROF__STORAGE_CHUNK_BYTES
@@ -16256,6 +16270,7 @@ int main(int argc, char **argv) {
 #undef CPROF__UNLIKELY
 #undef CPROF__UNTIMED
 #undef CPROF__UNUSED
+#undef CPROF__USABLE_SIZE
 #undef CPROF__WINDOWS
 #undef CPROF__X86_64
 #undef CPROF__YOUNG_SLOTS
