@@ -307,7 +307,9 @@
            1000, hot_loop_pct 2, deep_stack_depth 100, cache_miss_pct 20, cache_mpki 10, cache_min_pct 5,
            frequent_alloc_count 10000, frequent_alloc_max_bytes 1024, excessive_alloc_pct 25,
            excessive_alloc_bytes 1 MiB, large_alloc_bytes 16 MiB, temporary_alloc_count 1000,
-           temporary_alloc_pct 50, leak_high_bytes 1 MiB, min_judged_avg_ns 180, min_judged_calls 1000;
+           temporary_alloc_pct 50, leak_high_bytes 1 MiB, min_judged_avg_ns 180, min_judged_calls 1000,
+           spike_factor 5, spike_min_ns 1 ms, spike_min_calls 20, fragmentation_free_pct 25,
+           fragmentation_slack_pct 25, fragmentation_min_bytes 1 MiB;
            settings = getenv("CPROF_ANALYZE") and budgets = getenv("CPROF_BUDGET"), both applied by
            cprof_analyze over the fields (set them NULL to use the fields as they are).
        int cprof_analysis_write(const cprof_findings *, FILE *)   the text: "Performance Analysis: bottleneck
@@ -348,6 +350,11 @@
        Leak            blocks of a site definitely or indirectly lost (leak check; without it: still allocated
                        at capture); High from leak_high_bytes, Medium from 1/16 of it, else Low; only
                        possibly lost: Low; still reachable: no finding
+       Fragmentation   the C library's heap (near the peak or at capture) holding >= fragmentation_free_pct of
+                       its arenas free between blocks in use (free minus the releasable top), with >=
+                       fragmentation_min_bytes both free so and in use: Medium, High at twice the share and
+                       16x the bytes; or a site whose slack >= fragmentation_slack_pct of its bytes and >=
+                       fragmentation_min_bytes: Low, Medium at 4x the share. Not checked without figures
        Spike           a scope's slowest call >= spike_factor (5) x its typical call and >= spike_min_ns (1 ms)
                        longer, in a scope of >= spike_min_calls (20) calls; typical = the median call in the
                        timeline (then the moment, thread, frame and what else ran are named), else the
@@ -484,6 +491,22 @@
        CPROF_FREE_UNKNOWN, CPROF_FREE_DOUBLE or CPROF_FREE_POSSIBLE_DOUBLE, origin = the allocation
        site); flame graph metrics
        "alloc-bytes" and "alloc-count".
+       Memory over time (format 1.2): memory_points, a series of the live heap taken as the program runs
+       (each point: time_ns, live_bytes, and the largest CPROF_MEMORY_POINT_SITES sites' shares in
+       memory_shares), the capture's own point last. A point is taken when the shared live total has moved
+       by a step since the last one (checked when a thread publishes its changes, every 64 KB of them) or
+       a time step has passed (checked every 4,096 allocations of a thread); when the series holds 256
+       points, neighbours merge (the larger total of each pair stays) and both steps double (first: 64 KB,
+       1 ms): bounded whatever the run's length. The peak is exact: allocs.peak_ns is when it was reached,
+       each site's at_peak_count/at_peak_bytes what it held then (exact when every block is freed by the
+       thread that allocated it). Slack: each site's slack_bytes, the usable size beyond the requests
+       (malloc_usable_size; _msize on Windows; allocs.usable_known). The C library's view (glibc 2.33+'s
+       mallinfo2): allocs.heap_at_peak (read at the series' highest point, within a step of the peak) and
+       heap_at_capture, each arena, mmap'd, in use, free and releasable bytes (measured 0 elsewhere, and
+       under ASan or valgrind, whose allocators are not glibc's).
+       int cprof_memory_chart_write(const cprof_profile *, FILE *)   the series as one self-contained SVG
+       (what `cprof memory` writes): the largest sites stacked (and "other"), the peak marked with its
+       bytes and time, axes with units, hover for a point's figures. -1 without a series or on a write error.
 
    AUTOMATIC INSTRUMENTATION
        cc -O2 -finstrument-functions -DCPROF_AUTO prog.c -lpthread -lm    (prog.c has CPROF_IMPLEMENTATION)
@@ -516,7 +539,7 @@
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
        writers:         >>report  >>json  >>folded  >>stats  >>export (pprof, callgrind, speedscope)
-                        >>trace  >>flamegraph  >>bench-report
+                        >>trace  >>flamegraph  >>memchart (the memory over time SVG)  >>bench-report
        reading:         >>reader (JSON -> profile)
        on profiles:     >>compare  >>merge  >>analyzer
        at exit, tool:   >>output  >>dump (signals, intervals)  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
@@ -3788,9 +3811,10 @@ static struct cprof__series {
     uint64_t last_bytes, last_ticks; /* the last point's */
     uint64_t highest_bytes;         /* the highest point's total */
     cprof_heap_info heap_at_highest;
-    cprof__series_point *points;    /* [CPROF__SERIES_POINTS], made at the first point */
-    uint32_t failed;                /* out of memory for the points: no series */
-} cprof__series = {0, 0, CPROF__SERIES_STEP_BYTES, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0}, NULL, 0};
+    /* Static (untouched pages cost nothing): a block made from the C library's heap in the middle of
+       the program's would change where its later blocks go (glibc did measurably more work a pair). */
+    cprof__series_point points[CPROF__SERIES_POINTS];
+} cprof__series = {0, 0, CPROF__SERIES_STEP_BYTES, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0}, {{0, 0, {0}, {0}}}};
 
 /* The C library's own view of its heap (glibc's mallinfo2); all 0 where there is none. An allocator
    that is not glibc's (a sanitizer's, valgrind's) answers 0s: not measured either. */
@@ -3862,24 +3886,15 @@ static uint64_t cprof__series_first_step_ticks(void) {
 CPROF__COLD static void cprof__series_take(uint64_t ticks) {
     struct cprof__series *q = &cprof__series;
     if (__atomic_exchange_n(&q->busy, 1, __ATOMIC_ACQUIRE)) return;
-    if (!q->points && !q->failed) {
-        q->points = (cprof__series_point *)cprof__alloc(CPROF__SERIES_POINTS * sizeof *q->points);
-        q->failed = q->points == NULL;
-        CPROF__STORE(q->step_ticks, cprof__series_first_step_ticks());
+    if (!q->step_ticks) CPROF__STORE(q->step_ticks, cprof__series_first_step_ticks());
+    if (q->count == CPROF__SERIES_POINTS) cprof__series_halve();
+    cprof__series_point *point = &q->points[q->count++];
+    cprof__series_fill(point, ticks);
+    if (point->live_bytes > q->highest_bytes) {
+        q->highest_bytes = point->live_bytes;
+        cprof__heap_read(&q->heap_at_highest);
     }
-    if (q->points) {
-        if (q->count == CPROF__SERIES_POINTS) cprof__series_halve();
-        cprof__series_point *point = &q->points[q->count++];
-        cprof__series_fill(point, ticks);
-        if (point->live_bytes > q->highest_bytes) {
-            q->highest_bytes = point->live_bytes;
-            cprof__heap_read(&q->heap_at_highest);
-        }
-        CPROF__STORE(q->last_bytes, point->live_bytes);
-    } else {
-        CPROF__STORE(q->step_bytes, UINT64_MAX); /* never due again */
-        CPROF__STORE(q->step_ticks, UINT64_MAX);
-    }
+    CPROF__STORE(q->last_bytes, point->live_bytes);
     CPROF__STORE(q->last_ticks, ticks);
     __atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
 }
@@ -6672,7 +6687,9 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
    size to account for whatever built the profile (capture or the loader). */
 /* The profile file's format: 1.1 added "budgets"; 1.2 "timeline", the leak check's categories ("leak_check",
    the sites' lost_..., indirect_..., possible_...) and the threads' shares of a site ("threads"), automatic
-   instrumentation's counted calls and CPU sampling's samples; readers skip fields they do not know. */
+   instrumentation's counted calls, CPU sampling's samples, and the memory figures ("memory": the live heap
+   over time; "peak_ns", the sites' at_peak_..., slack_bytes, "heap_at_peak", "heap_at_capture"); readers
+   skip fields they do not know, and this one reads each part when present. */
 #define CPROF__FORMAT_MAJOR 1
 #define CPROF__FORMAT_MINOR 2
 
@@ -8747,8 +8764,8 @@ static void cprof__report_memory(cprof__buf *b, const cprof_profile *p) {
             cprof__buf_textf(b, "%s %s at %s:%u in ", k ? ";" : "", cprof__byte_count(n2, s->at_peak_bytes), s->file, (unsigned)s->line);
             cprof__buf_text_scope_path(b, p, s->node);
         }
-        cprof__buf_textf(b, "\n  memory over time: %s points (cprof memory P.json > memory.svg draws them)",
-                         cprof__count(n1, p->memory_point_count));
+        cprof__buf_textf(b, "\n  memory over time: %s point%s (cprof memory P.json > memory.svg draws them)",
+                         cprof__count(n1, p->memory_point_count), p->memory_point_count == 1 ? "" : "s");
     }
     if (a->usable_known)
         cprof__buf_textf(b, "\n  slack (usable size beyond the requests, malloc_usable_size): %s, %.1f%% of the bytes allocated",
