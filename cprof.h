@@ -13430,9 +13430,17 @@ static void cprof__merge_threads(cprof__merge_state *m, const uint32_t *rank, in
     cprof__merge_index_arrays_free(m, thread_of, cprof__merge_thread_count);
 }
 
+/* The input whose peak the merged profile's is: the first with the largest. */
+static size_t cprof__merge_peak_input(const cprof__merge_state *m) {
+    size_t peak = 0;
+    for (size_t i = 1; i < m->input_count; i++)
+        if (m->inputs[i]->allocs.peak_live_bytes > m->inputs[peak]->allocs.peak_live_bytes) peak = i;
+    return peak;
+}
+
 /* Adds one input's allocation site (or free problem) to the output's with the same place, kind and
-   scope path; counts and bytes summed, the peaks and the largest block the largest of any input (the
-   inputs ran apart, so their peaks never coincided). */
+   scope path; counts, bytes and slack summed, the peaks and the largest block the largest of any input
+   (the inputs ran apart, so their peaks never coincided), what it held at the peak the peak's input's. */
 static uint32_t cprof__merge_alloc_site(cprof__merge_state *m, cprof__name_map *map, uint32_t input,
                                         const cprof_alloc_site *site, int problem, const uint32_t *origin_of) {
     uint32_t node = site->node == CPROF_NONE ? CPROF_NONE : m->node_of[input][site->node];
@@ -13459,6 +13467,8 @@ static uint32_t cprof__merge_alloc_site(cprof__merge_state *m, cprof__name_map *
     o->live_count += site->live_count;
     o->live_bytes += site->live_bytes;
     o->temporary += site->temporary;
+    o->slack_bytes += site->slack_bytes;
+    if (input == cprof__merge_peak_input(m)) o->at_peak_count += site->at_peak_count, o->at_peak_bytes += site->at_peak_bytes;
     if (site->peak_live_bytes > o->peak_live_bytes) o->peak_live_bytes = site->peak_live_bytes;
     if (site->max_bytes > o->max_bytes) o->max_bytes = site->max_bytes;
     return map->values[slot];
@@ -13477,10 +13487,14 @@ static void cprof__merge_alloc_totals(cprof__merge_state *m) {
         o->temporary += a->temporary, o->unknown_frees += a->unknown_frees;
         o->double_frees += a->double_frees, o->possible_double_frees += a->possible_double_frees;
         o->tracked |= a->tracked;
+        o->usable_known |= a->usable_known;
+        o->slack_bytes += a->slack_bytes;
         for (size_t k = 0; k < CPROF_ALLOC_HISTOGRAM; k++) o->size_histogram[k] += a->size_histogram[k];
         if (a->peak_live_bytes > o->peak_live_bytes || (i == 0 && a->peak_live_bytes)) {
             o->peak_live_bytes = a->peak_live_bytes;
             o->peak_node = a->peak_node == CPROF_NONE ? CPROF_NONE : m->node_of[i][a->peak_node];
+            o->peak_ns = a->peak_ns; /* the peak's own run: the series and the heaps are not merged */
+            o->heap_at_peak = a->heap_at_peak;
         }
     }
 }

@@ -119,6 +119,19 @@ static void test_peak_and_series(void) {
         }
         const cprof_alloc_site *gq = site_at(q, grown_line);
         CHECK(gq && gq->at_peak_bytes == g->at_peak_bytes && gq->slack_bytes == g->slack_bytes);
+        /* Two runs merged: the slack summed, what a site held at the peak the peak's run's (not summed). */
+        const cprof_profile *runs[2] = {p, q};
+        cprof_profile *merged = cprof_merge(runs, 2, NULL);
+        CHECK(merged != NULL);
+        const cprof_alloc_site *gm = merged ? site_at(merged, grown_line) : NULL;
+        CHECK(gm != NULL);
+        if (gm) {
+            CHECK_EQ_U64(gm->at_peak_bytes, g->at_peak_bytes);
+            CHECK_EQ_U64(gm->slack_bytes, 2 * g->slack_bytes);
+            CHECK_EQ_U64(merged->allocs.slack_bytes, 2 * p->allocs.slack_bytes);
+            CHECK_EQ_U64(merged->allocs.peak_ns, p->allocs.peak_ns);
+        }
+        cprof_profile_free(merged);
         cprof_profile_free(q);
     }
     cprof_profile_free(p);
