@@ -501,7 +501,8 @@
        each site's at_peak_count/at_peak_bytes what it held then (exact when every block is freed by the
        thread that allocated it). Slack: each site's slack_bytes, the usable size beyond the requests
        (malloc_usable_size; _msize on Windows; allocs.usable_known). The C library's view (glibc 2.33+'s
-       mallinfo2): allocs.heap_at_peak (read at the series' highest point, within a step of the peak) and
+       mallinfo2): allocs.heap_at_peak (read at a new highest point of the series, an eighth above the
+       last reading: within an eighth of the peak) and
        heap_at_capture, each arena, mmap'd, in use, free and releasable bytes (measured 0 elsewhere, and
        under ASan or valgrind, whose allocators are not glibc's).
        int cprof_memory_chart_write(const cprof_profile *, FILE *)   the series as one self-contained SVG
@@ -3791,8 +3792,9 @@ static struct cprof__alloc_global {
    and a branch per allocation). Taking one walks every site: the exact total and the largest sites'
    shares. When the series is full, neighbouring points merge (the larger total of each pair stays, so
    a spike survives) and both steps double: the resolution halves, the memory stays CPROF__SERIES_POINTS
-   points whatever the run's length. The allocator's view (cprof_heap_info) is read at each point that
-   is the highest so far: near the peak, within one step of it. --- */
+   points whatever the run's length. The allocator's view (cprof_heap_info) is read at a point that is
+   the highest so far by an eighth over the last read (mallinfo2 walks every free chunk of every bin:
+   read at every new highest, it took 16% of a growing heap's run): within an eighth of the peak. --- */
 #define CPROF__SERIES_POINTS 256
 #define CPROF__SERIES_STEP_BYTES 65536 /* the first byte step (= CPROF__LIVE_STEP: a thread's check's grain) */
 #define CPROF__SERIES_STEP_MS 1        /* the first time step */
@@ -3810,11 +3812,12 @@ static struct cprof__series {
     uint64_t step_bytes, step_ticks; /* read by every thread's check; step_ticks 0 before the first point */
     uint64_t last_bytes, last_ticks; /* the last point's */
     uint64_t highest_bytes;         /* the highest point's total */
+    uint64_t heap_read_bytes;       /* the total when heap_at_highest was read */
     cprof_heap_info heap_at_highest;
     /* Static (untouched pages cost nothing): a block made from the C library's heap in the middle of
        the program's would change where its later blocks go (glibc did measurably more work a pair). */
     cprof__series_point points[CPROF__SERIES_POINTS];
-} cprof__series = {0, 0, CPROF__SERIES_STEP_BYTES, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0}, {{0, 0, {0}, {0}}}};
+} cprof__series = {0, 0, CPROF__SERIES_STEP_BYTES, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0}, {{0, 0, {0}, {0}}}};
 
 /* The C library's own view of its heap (glibc's mallinfo2); all 0 where there is none. An allocator
    that is not glibc's (a sanitizer's, valgrind's) answers 0s: not measured either. */
@@ -3890,8 +3893,9 @@ CPROF__COLD static void cprof__series_take(uint64_t ticks) {
     if (q->count == CPROF__SERIES_POINTS) cprof__series_halve();
     cprof__series_point *point = &q->points[q->count++];
     cprof__series_fill(point, ticks);
-    if (point->live_bytes > q->highest_bytes) {
-        q->highest_bytes = point->live_bytes;
+    if (point->live_bytes > q->highest_bytes) q->highest_bytes = point->live_bytes;
+    if (point->live_bytes > q->heap_read_bytes + q->heap_read_bytes / 8) { /* a new highest by an eighth */
+        q->heap_read_bytes = point->live_bytes;
         cprof__heap_read(&q->heap_at_highest);
     }
     CPROF__STORE(q->last_bytes, point->live_bytes);

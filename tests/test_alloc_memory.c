@@ -96,7 +96,8 @@ static void test_peak_and_series(void) {
         CHECK(usable_24 >= SMALL * 9 / 10);
         CHECK(p->allocs.heap_at_capture.measured);
         CHECK(p->allocs.heap_at_peak.measured);
-        CHECK(p->allocs.heap_at_peak.in_use_bytes + p->allocs.heap_at_peak.mmap_bytes >= (uint64_t)(KEPT + GROWN) * BLOCK);
+        uint64_t peak = (uint64_t)(KEPT + GROWN) * BLOCK; /* read within an eighth (and a step) of it */
+        CHECK(p->allocs.heap_at_peak.in_use_bytes + p->allocs.heap_at_peak.mmap_bytes >= peak - peak / 9 - 65536);
     }
 #endif
     CHECK(p->allocs.slack_bytes >= expected_slack);
