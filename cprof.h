@@ -10844,7 +10844,7 @@ static void cprof__chart_column(cprof__chart *c, size_t column, const cprof_memo
 
 static int cprof__chart_build(cprof__chart *c) {
     const cprof_profile *p = c->p;
-    int has_peak = p->allocs.peak_live_bytes > 0;
+    int has_peak = p->allocs.peak_live_bytes > 0 && p->allocs.peak_ns > 0; /* 0: before a cprof_reset, or unknown */
     if (cprof__chart_choose(c)) return -1;
     c->columns = p->memory_point_count + (size_t)has_peak;
     c->time_ns = (uint64_t *)cprof__alloc(c->columns * sizeof *c->time_ns);
