@@ -4,6 +4,7 @@
 #define CPROF_WRAP_MALLOC
 #define CPROF_IMPLEMENTATION
 #include "../cprof.h"
+#include <stdio.h>
 #include <string.h>
 
 enum { PAIRS = 200000, LIVE = 8 };
@@ -27,5 +28,7 @@ int main(int argc, char **argv) {
         if (tracked) free(live[k]);
         else (free)(live[k]);
     }
+    printf("alloc_pairs: %d malloc+free pairs, %s (count their instructions with bench/alloc_instructions.sh)\n", PAIRS,
+           tracked ? "tracked" : "plain");
     return 0;
 }
