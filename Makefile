@@ -66,7 +66,7 @@ CHECKS := tool zero-cost-gcc zero-cost-clang disable-same-implementation impleme
           flamegraph-xml flamegraph-browser bench-diff example-bench \
           auto-c-gcc auto-c-clang auto-c-asan auto-c-tsan auto-c-valgrind auto-cpp-gcc auto-cpp-clang \
           auto-callgrind auto-hot-path example-auto example-minivm record diff-tool alloc-valgrind analyze-tool golden hygiene fortify \
-          export-pprof export-callgrind export-speedscope platform-arm64 platform-windows trace trace-browser \
+          export-pprof export-callgrind export-speedscope platform-arm64 platform-windows trace trace-browser memory-browser \
           dialects locale install
 RESULTS := $(foreach c,$(CONFIGS),$(foreach t,$(UNIT_TESTS),$(BUILD)/results/$(c)/$(t))) \
            $(foreach c,$(CPP_CONFIGS),$(foreach t,$(CPP_TESTS),$(BUILD)/results/$(c)/$(t))) \
@@ -147,6 +147,11 @@ $(BUILD)/frames: examples/frames.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) $< -o $@ $(LIBS)
 
+# The memory chart's example: a heap that grows and shrinks in phases, its allocations tracked.
+$(BUILD)/heap_phases: examples/heap_phases.c $(HEADER)
+	@mkdir -p $(@D)
+	gcc -std=c99 -O2 $(WARNINGS) $< -o $@ $(LIBS)
+
 $(BUILD)/minivm: examples/minivm.c $(HEADER)
 	@mkdir -p $(@D)
 	gcc -std=c99 -O2 $(WARNINGS) -DCPROF_DISABLE $< -o $@ $(LIBS)
@@ -210,7 +215,7 @@ $(BUILD)/results/%: $(TEST_SOURCES) $$(call test_object,$$(*D),$$(*F))
 # Build checks, each a small script; same PASS/FAIL protocol, plus SKIP when a check prints a line
 # starting with SKIP (something it needs is not installed) and succeeds. What several checks use is
 # built once before them (check-shared), not by each check's own make at the same time.
-$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c examples/minivm.c examples/frames.c $(wildcard tests/*.py) README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
+$(BUILD)/results/check/%: $(TEST_SOURCES) examples/wordfreq.c examples/sum_bench.c examples/minivm.c examples/frames.c examples/heap_phases.c $(wildcard tests/*.py) README.md $(wildcard tests/*.sh tests/corpus/* tests/golden/*) $(wildcard bench/*.c bench/*.h tests/*.awk) $(BUILD)/check-shared
 	@mkdir -p $(@D) $(BUILD)/check
 	@if $(MAKE) --no-print-directory -s check-$* > $@.log 2>&1; then \
 	  if grep -q '^SKIP' $@.log; then echo SKIP > $@; else echo PASS > $@; fi; else echo FAIL > $@; fi
@@ -225,7 +230,7 @@ $(BUILD)/check-shared: $(HEADER) examples/wordfreq.c examples/sum_bench.c
 # .PHONY target, and the check silently did nothing while they were.)
 .PHONY: check-trace check-trace-browser check-tool check-disable-same-implementation check-implementation-twice check-strict-header \
         check-example check-readme-quickstart check-bench-builds check-bench-diff check-example-bench check-flamegraph-xml check-flamegraph-browser \
-        check-diff-tool check-alloc-valgrind check-golden check-hygiene \
+        check-diff-tool check-alloc-valgrind check-golden check-hygiene check-memory-browser \
         check-auto-callgrind check-auto-hot-path check-example-auto check-example-minivm check-record check-analyze-tool check-fortify \
         check-export-pprof check-export-callgrind check-export-speedscope check-dialects check-locale check-install
 
@@ -523,6 +528,28 @@ check-trace-browser: $(BUILD)/cprof $(BUILD)/frames
 	./$(BUILD)/cprof trace $(BUILD)/check/trace-browser/frames.json > $(BUILD)/check/trace-browser/frames-trace.json && \
 	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm-speedscope/node_modules timeout 300 node tests/trace_speedscope.cjs \
 	  $(BUILD)/npm-speedscope/node_modules/speedscope/dist/release/index.html $(BUILD)/check/trace-browser/frames-trace.json main streamer
+
+# The memory chart of a real run (examples/heap_phases.c: a peak of 5,120,000 B in build_index, one block lost):
+# the report's peak and leak lines, `cprof memory` well-formed (stdout and -o the same bytes), a profile
+# without a series refused; then the chart in headless Chromium (tests/memory_browser.cjs): its columns and
+# totals the JSON's, the peak where the program made it, hover, contrast. The browser part is skipped, saying
+# so, when Chromium or Node is missing.
+check-memory-browser: $(BUILD)/cprof $(BUILD)/heap_phases
+	rm -rf $(BUILD)/check/memory && mkdir -p $(BUILD)/check/memory
+	CPROF_OUT=$(BUILD)/check/memory/heap ./$(BUILD)/heap_phases > /dev/null
+	grep -q '^  live at capture: 1 blocks, 256 B; peak 5,120,000 B in build_index' $(BUILD)/check/memory/heap.txt
+	grep -q '^Leaks: 1 blocks, 256 B definitely lost' $(BUILD)/check/memory/heap.txt
+	./$(BUILD)/cprof memory $(BUILD)/check/memory/heap.json > $(BUILD)/check/memory/heap.svg
+	./$(BUILD)/cprof memory -o $(BUILD)/check/memory/heap-o.svg $(BUILD)/check/memory/heap.json
+	cmp $(BUILD)/check/memory/heap.svg $(BUILD)/check/memory/heap-o.svg
+	xmllint --noout $(BUILD)/check/memory/heap.svg
+	./$(BUILD)/cprof memory tests/corpus/wordfreq.json 2> $(BUILD)/check/memory/none.err; test $$? = 1
+	grep -q 'no memory series in this profile' $(BUILD)/check/memory/none.err
+	@if [ ! -x $(CHROMIUM) ] || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "SKIP: the memory chart's browser test needs $(CHROMIUM), node and npm (.ci/run installs them)"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(PLAYWRIGHT) && \
+	CHROMIUM=$(CHROMIUM) NODE_PATH=$(BUILD)/npm/node_modules timeout 120 node tests/memory_browser.cjs \
+	  $(BUILD)/check/memory/heap.svg $(BUILD)/check/memory/heap.json $(BUILD)/check/memory/heap.png
 
 # The leak check cprof makes at exit equals valgrind memcheck's, in each category (definitely, indirectly and
 # possibly lost, still reachable), bytes and blocks; cprof's own memory is suppressed on valgrind's side.

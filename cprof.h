@@ -313,7 +313,9 @@
            1000, hot_loop_pct 2, deep_stack_depth 100, cache_miss_pct 20, cache_mpki 10, cache_min_pct 5,
            frequent_alloc_count 10000, frequent_alloc_max_bytes 1024, excessive_alloc_pct 25,
            excessive_alloc_bytes 1 MiB, large_alloc_bytes 16 MiB, temporary_alloc_count 1000,
-           temporary_alloc_pct 50, leak_high_bytes 1 MiB, min_judged_avg_ns 180, min_judged_calls 1000;
+           temporary_alloc_pct 50, leak_high_bytes 1 MiB, min_judged_avg_ns 180, min_judged_calls 1000,
+           spike_factor 5, spike_min_ns 1 ms, spike_min_calls 20, fragmentation_free_pct 25,
+           fragmentation_slack_pct 25, fragmentation_min_bytes 1 MiB;
            settings = getenv("CPROF_ANALYZE") and budgets = getenv("CPROF_BUDGET"), both applied by
            cprof_analyze over the fields (set them NULL to use the fields as they are).
        int cprof_analysis_write(const cprof_findings *, FILE *)   the text: "Performance Analysis: bottleneck
@@ -354,6 +356,11 @@
        Leak            blocks of a site definitely or indirectly lost (leak check; without it: still allocated
                        at capture); High from leak_high_bytes, Medium from 1/16 of it, else Low; only
                        possibly lost: Low; still reachable: no finding
+       Fragmentation   the C library's heap (near the peak or at capture) holding >= fragmentation_free_pct of
+                       its arenas free between blocks in use (free minus the releasable top), with >=
+                       fragmentation_min_bytes both free so and in use: Medium, High at twice the share and
+                       16x the bytes; or a site whose slack >= fragmentation_slack_pct of its bytes and >=
+                       fragmentation_min_bytes: Low, Medium at 4x the share. Not checked without figures
        Spike           a scope's slowest call >= spike_factor (5) x its typical call and >= spike_min_ns (1 ms)
                        longer, in a scope of >= spike_min_calls (20) calls; typical = the median call in the
                        timeline (then the moment, thread, frame and what else ran are named), else the
@@ -491,6 +498,23 @@
        CPROF_FREE_UNKNOWN, CPROF_FREE_DOUBLE or CPROF_FREE_POSSIBLE_DOUBLE, origin = the allocation
        site); flame graph metrics
        "alloc-bytes" and "alloc-count".
+       Memory over time (format 1.2): memory_points, a series of the live heap taken as the program runs
+       (each point: time_ns, live_bytes, and the largest CPROF_MEMORY_POINT_SITES sites' shares in
+       memory_shares), the capture's own point last. A point is taken when the shared live total has moved
+       by a step since the last one (checked when a thread publishes its changes, every 64 KB of them) or
+       a time step has passed (checked every 4,096 allocations of a thread); when the series holds 256
+       points, neighbours merge (the larger total of each pair stays) and both steps double (first: 64 KB,
+       1 ms): bounded whatever the run's length. The peak is exact: allocs.peak_ns is when it was reached,
+       each site's at_peak_count/at_peak_bytes what it held then (exact when every block is freed by the
+       thread that allocated it). Slack: each site's slack_bytes, the usable size beyond the requests
+       (malloc_usable_size; _msize on Windows; allocs.usable_known). The C library's view (glibc 2.33+'s
+       mallinfo2): allocs.heap_at_peak (read at a new highest point of the series, an eighth above the
+       last reading: within an eighth of the peak) and
+       heap_at_capture, each arena, mmap'd, in use, free and releasable bytes (measured 0 elsewhere, and
+       under ASan or valgrind, whose allocators are not glibc's).
+       int cprof_memory_chart_write(const cprof_profile *, FILE *)   the series as one self-contained SVG
+       (what `cprof memory` writes): the largest sites stacked (and "other"), the peak marked with its
+       bytes and time, axes with units, hover for a point's figures. -1 without a series or on a write error.
 
    AUTOMATIC INSTRUMENTATION
        cc -O2 -finstrument-functions -DCPROF_AUTO prog.c -lpthread -lm    (prog.c has CPROF_IMPLEMENTATION)
@@ -523,7 +547,7 @@
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
        writers:         >>report  >>json  >>folded  >>stats  >>export (pprof, callgrind, speedscope)
-                        >>trace  >>flamegraph  >>bench-report
+                        >>trace  >>flamegraph  >>memchart (the memory over time SVG)  >>bench-report
        reading:         >>reader (JSON -> profile)
        on profiles:     >>compare  >>merge  >>analyzer
        at exit, tool:   >>output  >>dump (signals, intervals)  >>testing (CPROF_TESTING)  >>tool (CPROF_MAIN)
@@ -668,6 +692,12 @@ typedef struct cprof_alloc_site {
     uint64_t lost_count, lost_bytes;         /* definitely lost: no pointer to the block anywhere scanned */
     uint64_t indirect_count, indirect_bytes; /* indirectly lost: pointed to only from lost blocks */
     uint64_t possible_count, possible_bytes; /* possibly lost: reached only through pointers into its middle */
+    /* Memory over time (format 1.2): what the site held when the whole heap peaked (allocs.peak_ns); exact
+       when each block is freed by the thread that allocated it. */
+    uint64_t at_peak_count, at_peak_bytes;
+    /* The allocator's overhead (format 1.2): the usable size beyond the request, summed over the site's
+       allocations (malloc_usable_size; 0 where the platform has none, see allocs.usable_known). */
+    uint64_t slack_bytes;
 } cprof_alloc_site;
 
 /* One thread's share of an allocation site that several threads used (profile->alloc_site_threads):
@@ -679,6 +709,18 @@ typedef struct cprof_alloc_site_thread {
     uint32_t reserved;
     uint64_t count, bytes, live_count, live_bytes, peak_live_bytes;
 } cprof_alloc_site_thread;
+
+/* The C library's view of its heap (glibc's mallinfo2, format 1.2); all 0 when it was not measured
+   (another C library, glibc before 2.33, a sanitizer's or valgrind's allocator answers 0s). */
+typedef struct cprof_heap_info {
+    uint32_t measured;          /* 1 when the figures below come from the allocator */
+    uint32_t reserved;
+    uint64_t arena_bytes;       /* obtained from the system with sbrk and for the threads' arenas (arena) */
+    uint64_t mmap_bytes;        /* in blocks mmap'd one by one (hblkhd) */
+    uint64_t in_use_bytes;      /* handed out, inside the arenas (uordblks) */
+    uint64_t free_bytes;        /* free inside the arenas (fordblks), including the releasable top */
+    uint64_t releasable_bytes;  /* of it, the top of the main arena, which malloc_trim can give back (keepcost) */
+} cprof_heap_info;
 
 #define CPROF_ALLOC_HISTOGRAM 65 /* sizes 0, 1, 2-3, 4-7, ..., 2^63 and up */
 typedef struct cprof_alloc_totals {
@@ -698,7 +740,29 @@ typedef struct cprof_alloc_totals {
     uint64_t indirect_blocks, indirect_bytes;
     uint64_t possible_blocks, possible_bytes;
     uint64_t reachable_blocks, reachable_bytes; /* live - the three above: in use at the check */
+    uint64_t peak_ns;                 /* when the peak was reached, since the profile's start (format 1.2) */
+    uint32_t usable_known;            /* 1: the sites' slack_bytes were measured (malloc_usable_size or _msize) */
+    uint32_t reserved;
+    uint64_t slack_bytes;             /* the sites' slack_bytes summed: the usable size beyond the requests */
+    cprof_heap_info heap_at_peak;     /* the allocator's own view near the peak (see cprof_heap_info) */
+    cprof_heap_info heap_at_capture;  /* and at capture (at exit for CPROF_OUT's files) */
 } cprof_alloc_totals;
+
+/* The live heap over time (>>allocs, format 1.2): points taken as the program ran, when the live total
+   had moved by a step or a time step had passed (both double when the series is full and neighbouring
+   points merge, so it stays bounded). Each point has its total and the largest sites' shares of it. */
+#define CPROF_MEMORY_POINT_SITES 8
+typedef struct cprof_memory_point {
+    uint64_t time_ns;      /* since the profile's start */
+    uint64_t live_bytes;   /* every tracked block live then */
+    uint32_t first_share;  /* index into memory_shares */
+    uint32_t share_count;  /* at most CPROF_MEMORY_POINT_SITES, largest first; the rest is "other" */
+} cprof_memory_point;
+typedef struct cprof_memory_share {
+    uint32_t site;         /* index into alloc_sites */
+    uint32_t reserved;
+    uint64_t bytes;        /* its live bytes at the point */
+} cprof_memory_share;
 
 /* What the calling thread allocated so far through the tracker (see CPROF_TRACK_ALLOCS). */
 typedef struct cprof_alloc_counts {
@@ -782,6 +846,10 @@ typedef struct cprof_profile {
     cprof_alloc_site *free_problems;        /* frees of unknown blocks and double frees, per site */
     size_t alloc_site_thread_count;
     cprof_alloc_site_thread *alloc_site_threads; /* each thread's share of a site several threads used, by site */
+    size_t memory_point_count;              /* the live heap over time (format 1.2), in time order */
+    cprof_memory_point *memory_points;
+    size_t memory_share_count;
+    cprof_memory_share *memory_shares;      /* the points' largest sites, point by point */
     const char *snapshot;                   /* the name given to cprof_snapshot(); NULL otherwise (not saved) */
     size_t benchmark_count;                 /* >>bench: benchmarks run in this process (or loaded), in run order */
     struct cprof_benchmark *benchmarks;
@@ -897,6 +965,7 @@ enum {
     CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
     CPROF_CATEGORY_LEAK,
     CPROF_CATEGORY_SPIKE,
+    CPROF_CATEGORY_FRAGMENTATION,
     CPROF_CATEGORY_COUNT
 };
 
@@ -966,6 +1035,10 @@ typedef struct cprof_analyze_options {
                                    the timeline; without one, the average) */
     double spike_min_ns;        /* and at least this much longer than it */
     double spike_min_calls;     /* in a scope with at least this many calls (timed in the timeline, when there is one) */
+    double fragmentation_free_pct;  /* Fragmentation: free memory held inside the allocator's arenas (the top it can
+                                       give back aside) at least this share of them, at the peak or at capture, */
+    double fragmentation_slack_pct; /* or a site's slack (usable size beyond the requests) at least this share of its bytes, */
+    double fragmentation_min_bytes; /* and at least this many bytes (either) */
     const char *settings;       /* "key=value,..." applied over the fields above (default: CPROF_ANALYZE) */
     const char *budgets;        /* "name=100ms,..." added to cprof_budget()'s (default: CPROF_BUDGET) */
 } cprof_analyze_options;
@@ -1030,6 +1103,7 @@ size_t cprof_report_format(const cprof_profile *profile, char *buffer, size_t si
 int cprof_report_print(FILE *out);
 cprof_flamegraph_options cprof_flamegraph_defaults(void);
 int cprof_flamegraph_write(const cprof_profile *profile, FILE *out, const cprof_flamegraph_options *options);
+int cprof_memory_chart_write(const cprof_profile *profile, FILE *out);
 cprof_analyze_options cprof_analyze_defaults(void);
 cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_options *options);
 void cprof_findings_free(cprof_findings *findings);
@@ -1273,6 +1347,7 @@ int cprof__test_sample_count(const uintptr_t *pcs, uint32_t frames, uint64_t per
 #include <windows.h>
 #include <fcntl.h>
 #include <io.h>
+#include <malloc.h> /* _msize: a block's usable size */
 #include <process.h>
 #ifdef CPROF__DEFINED_LEAN_AND_MEAN
 #undef WIN32_LEAN_AND_MEAN
@@ -1322,6 +1397,17 @@ FILE *cprof__fdopen(int fd, const char *mode) CPROF__LIBC(fdopen);
 int cprof__kill(pid_t pid, int signal_number) CPROF__LIBC(kill);
 ssize_t cprof__readlink(const char *path, char *buffer, size_t size) CPROF__LIBC(readlink);
 int cprof__libc_posix_memalign(void **out, size_t alignment, size_t size) CPROF__LIBC(posix_memalign);
+#if defined(__GLIBC__) || defined(CPROF__LINUX) /* glibc, musl, bionic; declared in <malloc.h> only */
+size_t cprof__libc_malloc_usable_size(void *block) CPROF__LIBC(malloc_usable_size);
+#define CPROF__USABLE_SIZE(block) cprof__libc_malloc_usable_size(block)
+#endif
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+struct cprof__mallinfo2 { /* glibc's struct mallinfo2 (2.33 and later), field for field */
+    size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+struct cprof__mallinfo2 cprof__libc_mallinfo2(void) CPROF__LIBC(mallinfo2);
+#define CPROF__MALLINFO2 1
+#endif
 #if defined(CPROF__LINUX)
 long cprof__syscall(long number, ...) CPROF__LIBC(syscall);
 #endif
@@ -3608,6 +3694,9 @@ typedef struct cprof__asite {
     uint64_t count, bytes, temporary, max_bytes;   /* written by its thread */
     uint64_t freed_count, freed_bytes, peak_live_bytes; /* written by its thread */
     uint64_t remote_count, remote_bytes;           /* atomic additions by other threads */
+    uint64_t slack_bytes;              /* usable size beyond the requests (written by its thread) */
+    uint64_t peak_seen;                /* the heap's peak (cprof__a.peak_version) its at_peak_... figures are of */
+    uint64_t at_peak_count, at_peak_bytes; /* see cprof__asite_peak_note */
     uint32_t capture_index;            /* scratch for the capture, under the registry lock */
     uint32_t number;                   /* its index in the thread's site_by_number */
 } cprof__asite;
@@ -3693,6 +3782,8 @@ static struct cprof__alloc_global {
     uint64_t live_bytes; /* the threads' published changes (as int64_t: it may dip below 0 for a moment) */
     uint64_t peak_live_bytes;
     const cprof__rnode *peak_node;
+    uint64_t peak_ticks;   /* when the peak was reached */
+    uint64_t peak_version; /* how many times the peak rose (see cprof__asite_peak_note) */
     int used; /* a wrapper ran */
 } cprof__a;
 
@@ -3700,6 +3791,153 @@ static struct cprof__alloc_global {
 #define CPROF__EACH_ALLOC_THREAD(r, t)                                                  \
     for (cprof__recorder *r = cprof__g.recorders; r; r = CPROF__LOAD_ACQUIRE(r->next)) \
         for (cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs); t; t = NULL)
+
+#if defined(CPROF__WINDOWS) /* elsewhere, malloc_usable_size where the C library has it (>>platform) */
+#define CPROF__USABLE_SIZE(block) _msize(block)
+#endif
+
+/* --- memory over time: a bounded series of the live heap, taken as the program runs. A point is due
+   when the shared live total has moved by step_bytes since the last point (checked when a thread
+   publishes its changes, see cprof__live_changed: every CPROF__LIVE_STEP of a thread's changes) or when
+   step_ticks have passed (checked every CPROF__SERIES_TIME_CHECK + 1 allocations of a thread: one AND
+   and a branch per allocation). Taking one walks every site: the exact total and the largest sites'
+   shares. When the series is full, neighbouring points merge (the larger total of each pair stays, so
+   a spike survives) and both steps double: the resolution halves, the memory stays CPROF__SERIES_POINTS
+   points whatever the run's length. The allocator's view (cprof_heap_info) is read at a point that is
+   the highest so far by an eighth over the last read (mallinfo2 walks every free chunk of every bin:
+   read at every new highest, it took 16% of a growing heap's run): within an eighth of the peak. --- */
+#define CPROF__SERIES_POINTS 256
+#define CPROF__SERIES_STEP_BYTES 65536 /* the first byte step (= CPROF__LIVE_STEP: a thread's check's grain) */
+#define CPROF__SERIES_STEP_MS 1        /* the first time step */
+#define CPROF__SERIES_TIME_CHECK 4095  /* a thread looks at the clock when its allocation count & this is 0 */
+
+typedef struct cprof__series_point {
+    uint64_t ticks, live_bytes;
+    const cprof__asite *site[CPROF_MEMORY_POINT_SITES]; /* largest first; NULL past the last */
+    uint64_t bytes[CPROF_MEMORY_POINT_SITES];
+} cprof__series_point;
+
+static struct cprof__series {
+    int busy;                       /* a spin lock: a thread taking a point (others skip theirs), a capture */
+    uint32_t count;
+    uint64_t step_bytes, step_ticks; /* read by every thread's check; step_ticks 0 before the first point */
+    uint64_t last_bytes, last_ticks; /* the last point's */
+    uint64_t highest_bytes;         /* the highest point's total */
+    uint64_t heap_read_bytes;       /* the total when heap_at_highest was read */
+    cprof_heap_info heap_at_highest;
+    /* Static (untouched pages cost nothing): a block made from the C library's heap in the middle of
+       the program's would change where its later blocks go (glibc did measurably more work a pair). */
+    cprof__series_point points[CPROF__SERIES_POINTS];
+} cprof__series = {0, 0, CPROF__SERIES_STEP_BYTES, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0}, {{0, 0, {0}, {0}}}};
+
+/* The C library's own view of its heap (glibc's mallinfo2); all 0 where there is none. An allocator
+   that is not glibc's (a sanitizer's, valgrind's) answers 0s: not measured either. */
+static void cprof__heap_read(cprof_heap_info *out) {
+    memset(out, 0, sizeof *out);
+#if defined(CPROF__MALLINFO2)
+    struct cprof__mallinfo2 m = cprof__libc_mallinfo2();
+    if (!m.arena && !m.hblkhd) return;
+    out->measured = 1;
+    out->arena_bytes = m.arena;
+    out->mmap_bytes = m.hblkhd;
+    out->in_use_bytes = m.uordblks;
+    out->free_bytes = m.fordblks;
+    out->releasable_bytes = m.keepcost;
+#endif
+}
+
+/* A site's live bytes now, read while its threads may count (never below 0). */
+static uint64_t cprof__asite_live_bytes(const cprof__asite *s) {
+    uint64_t bytes = CPROF__LOAD(s->bytes), gone = CPROF__LOAD(s->freed_bytes) + CPROF__LOAD(s->remote_bytes);
+    return bytes > gone ? bytes - gone : 0;
+}
+
+/* Keeps `site` among the point's largest sites when it holds more than the smallest kept. */
+static void cprof__series_keep(cprof__series_point *point, const cprof__asite *site, uint64_t bytes) {
+    int at = CPROF_MEMORY_POINT_SITES;
+    while (at > 0 && (!point->site[at - 1] || point->bytes[at - 1] < bytes)) at--;
+    if (at == CPROF_MEMORY_POINT_SITES) return;
+    for (int k = CPROF_MEMORY_POINT_SITES - 1; k > at; k--) point->site[k] = point->site[k - 1], point->bytes[k] = point->bytes[k - 1];
+    point->site[at] = site;
+    point->bytes[at] = bytes;
+}
+
+/* The total and the largest sites now, walking every thread's sites (as a free of another thread's
+   block walks the threads: the registry only grows, a tracker is never freed). */
+static void cprof__series_fill(cprof__series_point *point, uint64_t ticks) {
+    memset(point, 0, sizeof *point);
+    point->ticks = ticks;
+    CPROF__EACH_ALLOC_THREAD(r, t)
+        for (const cprof__asite *s = CPROF__LOAD_ACQUIRE(t->sites); s; s = s->next) {
+            if (s->kind != CPROF_ALLOC_SITE) continue;
+            uint64_t live = cprof__asite_live_bytes(s);
+            point->live_bytes += live;
+            if (live) cprof__series_keep(point, s, live);
+        }
+}
+
+/* Full: each pair of neighbours becomes its point of the larger total; the steps double. */
+static void cprof__series_halve(void) {
+    struct cprof__series *q = &cprof__series;
+    for (uint32_t i = 0; 2 * i + 1 < q->count; i++) {
+        const cprof__series_point *a = &q->points[2 * i], *b = &q->points[2 * i + 1];
+        q->points[i] = a->live_bytes > b->live_bytes ? *a : *b;
+    }
+    q->count /= 2;
+    CPROF__STORE(q->step_bytes, q->step_bytes * 2);
+    CPROF__STORE(q->step_ticks, q->step_ticks * 2);
+}
+
+/* About 1 ms in the timer's ticks, from the calibration window so far (cprof__timer_hz would wait). */
+static uint64_t cprof__series_first_step_ticks(void) {
+    uint64_t ns = cprof__monotonic_ns() - cprof__timer_state.origin_ns, ticks = cprof__ticks() - cprof__timer_state.origin_ticks;
+    if (!cprof__timer_state.use_counter || !ns || !ticks) return CPROF__SERIES_STEP_MS * 1000000u;
+    double per_ms = (double)ticks * 1e6 / (double)ns * CPROF__SERIES_STEP_MS;
+    return per_ms >= 1 ? (uint64_t)per_ms : 1;
+}
+
+/* Cold: a point is due. Skipped when another thread is taking one (the next check retries). */
+CPROF__COLD static void cprof__series_take(uint64_t ticks) {
+    struct cprof__series *q = &cprof__series;
+    if (__atomic_exchange_n(&q->busy, 1, __ATOMIC_ACQUIRE)) return;
+    if (!q->step_ticks) CPROF__STORE(q->step_ticks, cprof__series_first_step_ticks());
+    if (q->count == CPROF__SERIES_POINTS) cprof__series_halve();
+    cprof__series_point *point = &q->points[q->count++];
+    cprof__series_fill(point, ticks);
+    if (point->live_bytes > q->highest_bytes) q->highest_bytes = point->live_bytes;
+    if (point->live_bytes > q->heap_read_bytes + q->heap_read_bytes / 8) { /* a new highest by an eighth */
+        q->heap_read_bytes = point->live_bytes;
+        cprof__heap_read(&q->heap_at_highest);
+    }
+    CPROF__STORE(q->last_bytes, point->live_bytes);
+    CPROF__STORE(q->last_ticks, ticks);
+    __atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* The checks on the hot path: by bytes when a thread publishes, by time every few thousand allocations. */
+static CPROF__INLINE void cprof__series_check_bytes(int64_t shared) {
+    uint64_t live = shared > 0 ? (uint64_t)shared : 0, last = CPROF__LOAD(cprof__series.last_bytes);
+    if ((live > last ? live - last : last - live) >= CPROF__LOAD(cprof__series.step_bytes)) cprof__series_take(cprof__ticks());
+}
+
+CPROF__COLD static void cprof__series_check_time(void) {
+    uint64_t now = cprof__ticks();
+    if (now - CPROF__LOAD(cprof__series.last_ticks) >= CPROF__LOAD(cprof__series.step_ticks)) cprof__series_take(now);
+}
+
+/* Before a site's live figures change on its own thread. `peak_version` counts the rises of the heap's
+   peak; a site that has not changed since the last rise holds now what it held then. So, when the
+   peak rose since the site last looked, its figures now are its figures at the latest peak: kept
+   before they change. The capture takes at_peak_... when peak_seen is the latest version, else the
+   live figures. One load and a compare per event; exact when every block is freed by the thread that
+   allocated it (another thread's free changes the site without this note). */
+static CPROF__INLINE void cprof__asite_peak_note(cprof__asite *s) {
+    uint64_t version = CPROF__LOAD(cprof__a.peak_version);
+    if (CPROF__LIKELY(s->peak_seen == version)) return;
+    CPROF__STORE(s->at_peak_count, s->count - s->freed_count - CPROF__LOAD(s->remote_count));
+    CPROF__STORE(s->at_peak_bytes, s->bytes - s->freed_bytes - CPROF__LOAD(s->remote_bytes));
+    CPROF__STORE(s->peak_seen, version);
+}
 
 /* The recorders of the threads a fork() child does not have (kept reachable, not reported). */
 #if !defined(CPROF__WINDOWS)
@@ -3925,6 +4163,7 @@ static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t
     if (pending >= CPROF__LIVE_STEP || pending <= -CPROF__LIVE_STEP || self->ended) {
         shared = (int64_t)CPROF__ADD_FETCH(cprof__a.live_bytes, (uint64_t)pending);
         pending = 0;
+        cprof__series_check_bytes(shared);
     } else if (change > 0) {
         shared = (int64_t)CPROF__LOAD(cprof__a.live_bytes);
     } else {
@@ -3937,6 +4176,8 @@ static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t
     if ((uint64_t)live > cprof__a.peak_live_bytes) {
         CPROF__STORE(cprof__a.peak_live_bytes, (uint64_t)live);
         cprof__a.peak_node = node;
+        cprof__a.peak_ticks = cprof__ticks();
+        CPROF__STORE(cprof__a.peak_version, cprof__a.peak_version + 1);
     }
     cprof__mutex_unlock(&cprof__peak_lock);
 }
@@ -4167,9 +4408,14 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     CPROF__STORE(t->allocations, t->allocations + 1);
     CPROF__STORE(t->bytes, t->bytes + size);
     CPROF__STORE(t->histogram[size_class], t->histogram[size_class] + 1);
+    cprof__asite_peak_note(site);
     CPROF__STORE(site->count, site->count + 1);
     CPROF__STORE(site->bytes, site->bytes + size);
     if (size > site->max_bytes) CPROF__STORE(site->max_bytes, size);
+#if defined(CPROF__USABLE_SIZE)
+    size_t usable = CPROF__USABLE_SIZE(block);
+    if (usable > size) CPROF__STORE(site->slack_bytes, site->slack_bytes + (usable - size));
+#endif
     uint64_t site_live = site->bytes - site->freed_bytes - CPROF__LOAD(site->remote_bytes);
     if (site_live > site->peak_live_bytes) CPROF__STORE(site->peak_live_bytes, site_live);
     CPROF__STORE(node->alloc_count, CPROF__LOAD(node->alloc_count) + 1);
@@ -4181,6 +4427,7 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     entry.sequence = sequence;
     if (cprof__block_add(t, &entry)) cprof__message(file, line, "out of memory: a block allocated here is not tracked");
     cprof__live_changed(t, (int64_t)size, node);
+    if (CPROF__UNLIKELY(!(sequence & CPROF__SERIES_TIME_CHECK))) cprof__series_check_time();
 }
 
 /* Counts the free of a block the tracker took out: on its site (by the owner, or as a remote free), on
@@ -4195,6 +4442,7 @@ static CPROF__INLINE void cprof__track_freed(cprof__alloc_thread *self, const cp
         CPROF__ADD(site->remote_bytes, b->size);
         return;
     }
+    cprof__asite_peak_note(site);
     CPROF__STORE(site->freed_count, site->freed_count + 1);
     CPROF__STORE(site->freed_bytes, site->freed_bytes + b->size);
     if (b->sequence == self->sequence) CPROF__STORE(site->temporary, site->temporary + 1);
@@ -4399,9 +4647,11 @@ static void cprof__fork_prepare(void) {
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_lock(&t->lock);
     cprof__mutex_lock(&cprof__orphan_lock);
     cprof__mutex_lock(&cprof__peak_lock);
+    cprof__spin_lock(&cprof__series.busy);
 }
 
 static void cprof__fork_parent(void) {
+    cprof__spin_unlock(&cprof__series.busy);
     cprof__mutex_unlock(&cprof__peak_lock);
     cprof__mutex_unlock(&cprof__orphan_lock);
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
@@ -6643,7 +6893,9 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
    size to account for whatever built the profile (capture or the loader). */
 /* The profile file's format: 1.1 added "budgets"; 1.2 "timeline", the leak check's categories ("leak_check",
    the sites' lost_..., indirect_..., possible_...) and the threads' shares of a site ("threads"), automatic
-   instrumentation's counted calls and CPU sampling's samples; readers skip fields they do not know. */
+   instrumentation's counted calls, CPU sampling's samples, and the memory figures ("memory": the live heap
+   over time; "peak_ns", the sites' at_peak_..., slack_bytes, "heap_at_peak", "heap_at_capture"); readers
+   skip fields they do not know, and this one reads each part when present. */
 #define CPROF__FORMAT_MAJOR 1
 #define CPROF__FORMAT_MINOR 2
 
@@ -6653,6 +6905,7 @@ typedef struct cprof__arrays {
     size_t alloc_sites, free_problems, alloc_site_threads;
     size_t benchmarks, budgets;
     size_t events;
+    size_t memory_points, memory_shares;
 } cprof__arrays;
 
 static cprof_profile *cprof__profile_new(void) {
@@ -6697,6 +6950,8 @@ void cprof_profile_free(cprof_profile *p) {
     cprof__release(p->alloc_site_threads, cap->alloc_site_threads * sizeof *p->alloc_site_threads);
     cprof__release(p->budgets, cap->budgets * sizeof *p->budgets);
     cprof__release(p->events, cap->events * sizeof *p->events);
+    cprof__release(p->memory_points, cap->memory_points * sizeof *p->memory_points);
+    cprof__release(p->memory_shares, cap->memory_shares * sizeof *p->memory_shares);
     cprof__strings_free(&p->strings);
     cprof__release(p, sizeof *p + sizeof(cprof__arrays));
 }
@@ -7617,6 +7872,10 @@ static int cprof__alloc_capture_sites(cprof_profile *p, cprof__alloc_thread *t, 
         out->peak_live_bytes = CPROF__LOAD(s->peak_live_bytes);
         out->temporary = CPROF__LOAD(s->temporary);
         out->max_bytes = CPROF__LOAD(s->max_bytes);
+        out->slack_bytes = CPROF__LOAD(s->slack_bytes);
+        int noted = CPROF__LOAD(s->peak_seen) == CPROF__LOAD(cprof__a.peak_version); /* see cprof__asite_peak_note */
+        out->at_peak_count = noted ? CPROF__LOAD(s->at_peak_count) : out->live_count;
+        out->at_peak_bytes = noted ? CPROF__LOAD(s->at_peak_bytes) : out->live_bytes;
         if (problems) out->origin = s->origin ? s->origin->capture_index : CPROF_NONE;
         else out->origin = s->capture_index = (uint32_t)(p->alloc_site_count - 1); /* origin: scratch for the sort */
     }
@@ -7688,6 +7947,8 @@ static void cprof__alloc_site_add(cprof_alloc_site *into, const cprof_alloc_site
     into->peak_live_bytes += from->peak_live_bytes;
     into->temporary += from->temporary;
     if (from->max_bytes > into->max_bytes) into->max_bytes = from->max_bytes;
+    into->at_peak_count += from->at_peak_count, into->at_peak_bytes += from->at_peak_bytes;
+    into->slack_bytes += from->slack_bytes;
 }
 
 /* One thread's share of merged row `row`, kept in alloc_site_threads. */
@@ -7811,6 +8072,7 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
         a->live_blocks += s->live_count;
         a->live_bytes += s->live_bytes;
         a->temporary += s->temporary;
+        a->slack_bytes += s->slack_bytes;
         a->lost_blocks += s->lost_count, a->lost_bytes += s->lost_bytes;
         a->indirect_blocks += s->indirect_count, a->indirect_bytes += s->indirect_bytes;
         a->possible_blocks += s->possible_count, a->possible_bytes += s->possible_bytes;
@@ -7825,11 +8087,93 @@ static void cprof__alloc_capture_totals(cprof_profile *p) {
     cprof__mutex_lock(&cprof__peak_lock);
     if (cprof__a.peak_live_bytes < a->live_bytes) { /* threads' changes below CPROF__LIVE_STEP were not in it */
         CPROF__STORE(cprof__a.peak_live_bytes, a->live_bytes);
-        cprof__a.peak_node = NULL; /* reached at some moment no thread saw */
+        cprof__a.peak_node = NULL; /* reached at some moment no thread saw: now, as far as anyone knows */
+        cprof__a.peak_ticks = cprof__ticks();
+        CPROF__STORE(cprof__a.peak_version, cprof__a.peak_version + 1);
+        for (size_t i = 0; i < p->alloc_site_count; i++)
+            p->alloc_sites[i].at_peak_count = p->alloc_sites[i].live_count, p->alloc_sites[i].at_peak_bytes = p->alloc_sites[i].live_bytes;
     }
     a->peak_live_bytes = cprof__a.peak_live_bytes;
     a->peak_node = cprof__captured_node(p, cprof__a.peak_node, CPROF_NONE);
+    uint64_t peak_ticks = cprof__a.peak_ticks;
     cprof__mutex_unlock(&cprof__peak_lock);
+    a->peak_ns = peak_ticks > cprof__g.start_ticks ? cprof__ticks_to_ns(peak_ticks - cprof__g.start_ticks, p->timer_hz) : 0;
+#if defined(CPROF__USABLE_SIZE)
+    a->usable_known = 1;
+#endif
+    cprof__heap_read(&a->heap_at_capture);
+}
+
+/* --- memory over time, into the profile (also the loader's) --- */
+static cprof_memory_point *cprof__memory_point_add(cprof_profile *p, uint64_t time_ns, uint64_t live_bytes) {
+    if (cprof__grow(&p->memory_points, &cprof__capacities(p)->memory_points, p->memory_point_count + 1, sizeof *p->memory_points))
+        return NULL;
+    cprof_memory_point *point = &p->memory_points[p->memory_point_count++];
+    point->time_ns = time_ns;
+    point->live_bytes = live_bytes;
+    point->first_share = (uint32_t)p->memory_share_count;
+    point->share_count = 0;
+    return point;
+}
+
+/* A site's share of the last point, added to its share there when the site has one (two threads' sites
+   of one merged row); -1 when out of memory or the point is full. */
+static int cprof__memory_share_add(cprof_profile *p, cprof_memory_point *point, uint32_t site, uint64_t bytes) {
+    for (uint32_t k = 0; k < point->share_count; k++)
+        if (p->memory_shares[point->first_share + k].site == site) {
+            p->memory_shares[point->first_share + k].bytes += bytes;
+            return 0;
+        }
+    if (point->share_count >= CPROF_MEMORY_POINT_SITES ||
+        cprof__grow(&p->memory_shares, &cprof__capacities(p)->memory_shares, p->memory_share_count + 1, sizeof *p->memory_shares))
+        return -1;
+    cprof_memory_share *share = &p->memory_shares[p->memory_share_count++];
+    share->site = site;
+    share->reserved = 0;
+    share->bytes = bytes;
+    point->share_count++;
+    return 0;
+}
+
+/* The point made at capture: the sites' live bytes now, the largest CPROF_MEMORY_POINT_SITES of them. */
+static int cprof__memory_point_now(cprof_profile *p) {
+    cprof_memory_point *point = cprof__memory_point_add(p, p->wall_ns, p->allocs.live_bytes);
+    uint32_t chosen[CPROF_MEMORY_POINT_SITES];
+    int count = 0;
+    if (!point) return -1;
+    for (size_t i = 0; i < p->alloc_site_count; i++) { /* insertion into the largest so far */
+        uint64_t live = p->alloc_sites[i].live_bytes;
+        int at = count < CPROF_MEMORY_POINT_SITES ? count : CPROF_MEMORY_POINT_SITES;
+        while (at > 0 && p->alloc_sites[chosen[at - 1]].live_bytes < live) at--;
+        if (!live || at == CPROF_MEMORY_POINT_SITES) continue;
+        if (count < CPROF_MEMORY_POINT_SITES) count++;
+        for (int k = count - 1; k > at; k--) chosen[k] = chosen[k - 1];
+        chosen[at] = (uint32_t)i;
+    }
+    for (int k = 0; k < count; k++)
+        if (cprof__memory_share_add(p, point, chosen[k], p->alloc_sites[chosen[k]].live_bytes)) return -1;
+    return 0;
+}
+
+/* The series recorded so far (points from before a cprof_reset left out), then the point of now. Each
+   thread's site is named by its merged row (capture_index, set by cprof__alloc_sort_sites). */
+static int cprof__series_capture(cprof_profile *p) {
+    struct cprof__series *q = &cprof__series;
+    int failed = 0;
+    cprof__spin_lock(&q->busy);
+    for (uint32_t i = 0; i < q->count && !failed; i++) {
+        const cprof__series_point *from = &q->points[i];
+        if (from->ticks < cprof__g.start_ticks) continue;
+        cprof_memory_point *point =
+            cprof__memory_point_add(p, cprof__ticks_to_ns(from->ticks - cprof__g.start_ticks, p->timer_hz), from->live_bytes);
+        failed = !point;
+        for (int k = 0; k < CPROF_MEMORY_POINT_SITES && !failed && from->site[k]; k++)
+            if (from->site[k]->capture_index < p->alloc_site_count)
+                failed = cprof__memory_share_add(p, point, from->site[k]->capture_index, from->bytes[k]);
+    }
+    p->allocs.heap_at_peak = q->heap_at_highest;
+    cprof__spin_unlock(&q->busy);
+    return failed || cprof__memory_point_now(p) ? -1 : 0;
 }
 
 /* Called by the capture, under the registry lock, after every thread's tree; with the leak check
@@ -7847,7 +8191,7 @@ static int cprof__allocs_capture(cprof_profile *p, const cprof__leak_roots *root
     }
     if (roots) cprof__leak_check_capture(p, roots);
     cprof__alloc_capture_totals(p);
-    return 0;
+    return cprof__series_capture(p);
 }
 
 static void cprof__allocs_copy_node(cprof_node *out, const cprof__rnode *live) {
@@ -8625,6 +8969,48 @@ static void cprof__buf_text_scope_path(cprof__buf *b, const cprof_profile *p, ui
     cprof__buf_free(&path);
 }
 
+/* The allocator's view in one line's part: arena, in use, free (releasable at the top). */
+static void cprof__report_heap(cprof__buf *b, const char *when, const cprof_heap_info *h) {
+    char n1[32], n2[32], n3[32], n4[32];
+    if (!h->measured) return;
+    cprof__buf_textf(b, "\n  the C library's heap %s: arena %s, in use %s, free %s (%s of it at the top, releasable)", when,
+                     cprof__byte_count(n1, h->arena_bytes), cprof__byte_count(n2, h->in_use_bytes),
+                     cprof__byte_count(n3, h->free_bytes), cprof__byte_count(n4, h->releasable_bytes));
+    if (h->mmap_bytes) cprof__buf_textf(b, ", mmap'd %s", cprof__byte_count(n1, h->mmap_bytes));
+}
+
+/* Format 1.2's memory figures (nothing for an older file): when the peak was and the largest sites
+   then, the series, the slack, the allocator's view. */
+static void cprof__report_memory(cprof__buf *b, const cprof_profile *p) {
+    const cprof_alloc_totals *a = &p->allocs;
+    char n1[32], n2[32];
+    if (a->peak_ns || p->memory_point_count) {
+        uint32_t shown[3];
+        int count = 0;
+        for (size_t i = 0; i < p->alloc_site_count; i++) { /* the three largest at the peak */
+            int at = count < 3 ? count : 3;
+            while (at > 0 && p->alloc_sites[shown[at - 1]].at_peak_bytes < p->alloc_sites[i].at_peak_bytes) at--;
+            if (!p->alloc_sites[i].at_peak_bytes || at == 3) continue;
+            if (count < 3) count++;
+            for (int k = count - 1; k > at; k--) shown[k] = shown[k - 1];
+            shown[at] = (uint32_t)i;
+        }
+        cprof__buf_textf(b, "\n  at the peak (%s):", cprof__duration(n1, a->peak_ns));
+        for (int k = 0; k < count; k++) {
+            const cprof_alloc_site *s = &p->alloc_sites[shown[k]];
+            cprof__buf_textf(b, "%s %s at %s:%u in ", k ? ";" : "", cprof__byte_count(n2, s->at_peak_bytes), s->file, (unsigned)s->line);
+            cprof__buf_text_scope_path(b, p, s->node);
+        }
+        cprof__buf_textf(b, "\n  memory over time: %s point%s (cprof memory P.json > memory.svg draws them)",
+                         cprof__count(n1, p->memory_point_count), p->memory_point_count == 1 ? "" : "s");
+    }
+    if (a->usable_known)
+        cprof__buf_textf(b, "\n  slack (usable size beyond the requests, malloc_usable_size): %s, %.1f%% of the bytes allocated",
+                         cprof__byte_count(n1, a->slack_bytes), cprof__share(a->slack_bytes, a->bytes_allocated));
+    cprof__report_heap(b, "near the peak", &a->heap_at_peak);
+    cprof__report_heap(b, "at capture", &a->heap_at_capture);
+}
+
 static void cprof__report_alloc_totals(cprof__buf *b, const cprof_profile *p) {
     const cprof_alloc_totals *a = &p->allocs;
     char n1[32], n2[32], n3[32], n4[32];
@@ -8634,6 +9020,7 @@ static void cprof__report_alloc_totals(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_textf(b, "  live at capture: %s blocks, %s; peak %s in ", cprof__count(n1, a->live_blocks),
                       cprof__byte_count(n2, a->live_bytes), cprof__byte_count(n3, a->peak_live_bytes));
     cprof__buf_text_scope_path(b, p, a->peak_node);
+    cprof__report_memory(b, p);
     cprof__buf_textf(b, "\n  temporary (freed before the thread's next allocation): %s (%.1f%%)\n",
                       cprof__count(n1, a->temporary), cprof__share(a->temporary, a->allocations));
     cprof__buf_puts(b, "  sizes:");
@@ -9051,10 +9438,45 @@ static void cprof__json_alloc_sites(cprof__buf *b, const char *key, const cprof_
                               (unsigned long long)s->lost_count, (unsigned long long)s->lost_bytes,
                               (unsigned long long)s->indirect_count, (unsigned long long)s->indirect_bytes,
                               (unsigned long long)s->possible_count, (unsigned long long)s->possible_bytes);
+        if (p) /* format 1.2: what it held at the heap's peak, its slack */
+            cprof__buf_printf(b, ", \"at_peak_count\": %llu, \"at_peak_bytes\": %llu, \"slack_bytes\": %llu",
+                              (unsigned long long)s->at_peak_count, (unsigned long long)s->at_peak_bytes,
+                              (unsigned long long)s->slack_bytes);
         if (p) cprof__json_site_threads(b, p, (uint32_t)i, &cursor);
         cprof__buf_puts(b, "}");
     }
     cprof__buf_puts(b, count ? "\n    ]" : "]");
+}
+
+static void cprof__json_heap(cprof__buf *b, const char *key, const cprof_heap_info *h) {
+    if (!h->measured) return;
+    cprof__buf_printf(b, ",\n    \"%s\": {\"arena_bytes\": %llu, \"mmap_bytes\": %llu, \"in_use_bytes\": %llu, "
+                         "\"free_bytes\": %llu, \"releasable_bytes\": %llu}",
+                      key, (unsigned long long)h->arena_bytes, (unsigned long long)h->mmap_bytes,
+                      (unsigned long long)h->in_use_bytes, (unsigned long long)h->free_bytes,
+                      (unsigned long long)h->releasable_bytes);
+}
+
+/* Format 1.2's memory figures: when the peak was, the slack, the allocator's view, the series
+   ("memory": one object per point, its largest sites as [site, bytes] pairs). */
+static void cprof__json_memory(cprof__buf *b, const cprof_profile *p) {
+    const cprof_alloc_totals *a = &p->allocs;
+    cprof__buf_printf(b, ",\n    \"peak_ns\": %llu, \"usable_known\": %u, \"slack_bytes\": %llu",
+                      (unsigned long long)a->peak_ns, (unsigned)a->usable_known, (unsigned long long)a->slack_bytes);
+    cprof__json_heap(b, "heap_at_peak", &a->heap_at_peak);
+    cprof__json_heap(b, "heap_at_capture", &a->heap_at_capture);
+    cprof__buf_puts(b, ",\n    \"memory\": [");
+    for (size_t i = 0; i < p->memory_point_count; i++) {
+        const cprof_memory_point *point = &p->memory_points[i];
+        cprof__buf_printf(b, "%s{\"time_ns\": %llu, \"live_bytes\": %llu, \"sites\": [", i ? ",\n      " : "\n      ",
+                          (unsigned long long)point->time_ns, (unsigned long long)point->live_bytes);
+        for (uint32_t k = 0; k < point->share_count; k++) {
+            const cprof_memory_share *share = &p->memory_shares[point->first_share + k];
+            cprof__buf_printf(b, "%s[%u, %llu]", k ? ", " : "", (unsigned)share->site, (unsigned long long)share->bytes);
+        }
+        cprof__buf_puts(b, "]}");
+    }
+    cprof__buf_puts(b, p->memory_point_count ? "\n    ]" : "]");
 }
 
 /* >>allocs: the totals, the size histogram, the leak check, the sites (their live figures, lost ones and threads), the free problems. */
@@ -9084,6 +9506,7 @@ static void cprof__json_allocs(cprof__buf *b, const cprof_profile *p) {
                           (unsigned long long)a->indirect_blocks, (unsigned long long)a->indirect_bytes,
                           (unsigned long long)a->possible_blocks, (unsigned long long)a->possible_bytes,
                           (unsigned long long)a->reachable_blocks, (unsigned long long)a->reachable_bytes);
+    cprof__json_memory(b, p);
     cprof__json_alloc_sites(b, "sites", p->alloc_sites, p->alloc_site_count, (int)a->leak_checked, p);
     cprof__json_alloc_sites(b, "free_problems", p->free_problems, p->free_problem_count, 0, NULL);
     cprof__buf_puts(b, "},\n");
@@ -10543,6 +10966,396 @@ static void cprof__flamegraph_build_default(cprof__buf *b, const cprof_profile *
 }
 
 /* ==================================================================================================
+   >>memchart: the live heap over time as one self-contained SVG (`cprof memory`, heaptrack's "consumed"
+   chart): stacked areas for the largest sites and "other", the peak marked with its value and time,
+   axes with units, a column per point whose hover writes its figures
+   ================================================================================================== */
+#define CPROF__CHART_SITES 8       /* sites drawn as areas of their own; the rest is "other" */
+#define CPROF__CHART_WIDTH 1200.0
+#define CPROF__CHART_LEFT 100.0    /* the y axis' labels */
+#define CPROF__CHART_RIGHT 20.0
+#define CPROF__CHART_TOP 76.0      /* title, subtitle, the allocator's line */
+#define CPROF__CHART_HEIGHT 360.0  /* the plot */
+#define CPROF__CHART_AXIS 44.0     /* the x axis' labels and title */
+#define CPROF__CHART_ROW 18.0      /* a legend row */
+#define CPROF__CHART_BOTTOM 30.0   /* the details line */
+
+/* The areas' fills, the largest site first, "other" last. Each has at least 3:1 contrast with the
+   background (#fbfaf4, luminance 0.955: a fill's luminance at most 0.285; tests/memory_browser.cjs
+   measures it), and a white border separates neighbours. */
+static const int cprof__chart_fills[CPROF__CHART_SITES + 1][3] = {
+    {31, 100, 170}, {200, 50, 40}, {40, 125, 60}, {130, 80, 170}, {150, 95, 40},
+    {190, 40, 130}, {0, 120, 130}, {95, 95, 20}, {120, 120, 120}};
+
+static const char *const cprof__chart_script[] = {
+    "var details = document.getElementById('details'), cursor = document.getElementById('cursor');",
+    "function show(column) {",
+    "  var values = column.getAttribute('data-values').split(';'), text = 'at ' + column.getAttribute('data-time') +",
+    "      ': ' + column.getAttribute('data-live') + ' live';",
+    "  for (var i = 0; i < values.length; i++) if (values[i] !== '0') text += '; ' + cprofLayers[i] + ' ' + values[i];",
+    "  details.textContent = text;",
+    "  cursor.setAttribute('x1', column.getAttribute('data-x')); cursor.setAttribute('x2', column.getAttribute('data-x'));",
+    "  cursor.setAttribute('class', '');",
+    "}",
+    "document.documentElement.addEventListener('mouseover', function (e) {",
+    "  if (e.target.getAttribute && e.target.getAttribute('class') === 'col') show(e.target);",
+    "});",
+    "document.documentElement.addEventListener('mouseout', function (e) {",
+    "  if (e.target.getAttribute && e.target.getAttribute('class') === 'col') { details.textContent = ' ';",
+    "    cursor.setAttribute('class', 'hide'); }",
+    "});",
+};
+
+static const char cprof__chart_style[] =
+    "text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; fill: #000; }\n"
+    "#title { font-size: 17px; } #subtitle, #allocator { fill: #444; }\n"
+    ".area { stroke: #fff; stroke-width: 0.6; } .col { fill: #000; fill-opacity: 0; cursor: crosshair; }\n"
+    ".grid { stroke: #d8d6cc; stroke-width: 1; } .axis { stroke: #000; stroke-width: 1; }\n"
+    "#peak line { stroke: #000; stroke-width: 1.2; stroke-dasharray: 4 3; } #peak circle { fill: #000; }\n"
+    "#cursor { stroke: #000; stroke-width: 1; pointer-events: none; } .hide { display: none; }\n";
+
+/* The chart's columns: the series' points, with the peak's moment put in time order. */
+typedef struct cprof__chart {
+    cprof__buf *out;
+    const cprof_profile *p;
+    uint32_t layers[CPROF__CHART_SITES]; /* sites, by index into alloc_sites */
+    uint32_t layer_count;
+    size_t columns;
+    uint64_t *time_ns, *live;     /* [columns] */
+    uint64_t *values;             /* [columns * (layer_count + 1)]: each layer's bytes, then "other" */
+    size_t peak_column;           /* SIZE_MAX when the profile has no peak */
+    uint64_t end_ns, top_bytes;   /* the axes' ends */
+} cprof__chart;
+
+/* A site's bytes in point `m`: its share there, or 0 (then it is in the point's "other"). */
+static uint64_t cprof__chart_share(const cprof_profile *p, const cprof_memory_point *m, uint32_t site) {
+    for (uint32_t k = 0; k < m->share_count; k++)
+        if (p->memory_shares[m->first_share + k].site == site) return p->memory_shares[m->first_share + k].bytes;
+    return 0;
+}
+
+/* The sites drawn: the largest at the peak or at any point, at most CPROF__CHART_SITES. */
+static int cprof__chart_choose(cprof__chart *c) {
+    const cprof_profile *p = c->p;
+    uint64_t score[CPROF__CHART_SITES];
+    size_t bytes = (p->alloc_site_count ? p->alloc_site_count : 1) * sizeof(uint64_t);
+    uint64_t *largest = (uint64_t *)cprof__alloc(bytes); /* per site: the most it held at a point or the peak */
+    if (!largest) return -1;
+    for (size_t i = 0; i < p->alloc_site_count; i++) largest[i] = p->alloc_sites[i].at_peak_bytes;
+    for (size_t k = 0; k < p->memory_share_count; k++) {
+        const cprof_memory_share *share = &p->memory_shares[k];
+        if (share->site < p->alloc_site_count && share->bytes > largest[share->site]) largest[share->site] = share->bytes;
+    }
+    for (size_t i = 0; i < p->alloc_site_count; i++) {
+        uint64_t best = largest[i];
+        uint32_t at = c->layer_count;
+        while (at > 0 && score[at - 1] < best) at--;
+        if (!best || at == CPROF__CHART_SITES) continue;
+        if (c->layer_count < CPROF__CHART_SITES) c->layer_count++;
+        for (uint32_t k = c->layer_count - 1; k > at; k--) c->layers[k] = c->layers[k - 1], score[k] = score[k - 1];
+        c->layers[at] = (uint32_t)i, score[at] = best;
+    }
+    cprof__release(largest, bytes);
+    return 0;
+}
+
+/* Column `c`'s figures: from point `m`, or the peak's (m NULL: each site's at_peak_bytes). */
+static void cprof__chart_column(cprof__chart *c, size_t column, const cprof_memory_point *m) {
+    const cprof_profile *p = c->p;
+    uint64_t *values = &c->values[column * (c->layer_count + 1)], sum = 0;
+    c->time_ns[column] = m ? m->time_ns : p->allocs.peak_ns;
+    c->live[column] = m ? m->live_bytes : p->allocs.peak_live_bytes;
+    for (uint32_t k = 0; k < c->layer_count; k++) {
+        values[k] = m ? cprof__chart_share(p, m, c->layers[k]) : p->alloc_sites[c->layers[k]].at_peak_bytes;
+        sum += values[k];
+    }
+    values[c->layer_count] = cprof__difference(c->live[column], sum);
+    if (c->live[column] > c->top_bytes) c->top_bytes = c->live[column];
+    if (sum > c->top_bytes) c->top_bytes = sum;
+    if (c->time_ns[column] > c->end_ns) c->end_ns = c->time_ns[column];
+}
+
+static int cprof__chart_build(cprof__chart *c) {
+    const cprof_profile *p = c->p;
+    int has_peak = p->allocs.peak_live_bytes > 0 && p->allocs.peak_ns > 0; /* 0: before a cprof_reset, or unknown */
+    if (cprof__chart_choose(c)) return -1;
+    c->columns = p->memory_point_count + (size_t)has_peak;
+    c->time_ns = (uint64_t *)cprof__alloc(c->columns * sizeof *c->time_ns);
+    c->live = (uint64_t *)cprof__alloc(c->columns * sizeof *c->live);
+    c->values = (uint64_t *)cprof__alloc(c->columns * (c->layer_count + 1) * sizeof *c->values);
+    if (!c->time_ns || !c->live || !c->values) return -1;
+    c->peak_column = SIZE_MAX;
+    for (size_t m = 0, column = 0; column < c->columns; column++) {
+        int peak_now = has_peak && c->peak_column == SIZE_MAX &&
+                       (m == p->memory_point_count || p->memory_points[m].time_ns > p->allocs.peak_ns);
+        if (peak_now) c->peak_column = column;
+        cprof__chart_column(c, column, peak_now ? NULL : &p->memory_points[m++]);
+    }
+    return 0;
+}
+
+/* A step of 1, 2, 2.5 or 5 times a power of ten, about a fifth of `range` (in the axis' unit). */
+static double cprof__chart_step(double range) {
+    double raw = range > 0 ? range / 5.0 : 1.0, power = pow(10.0, floor(log10(raw))), fraction = raw / power;
+    return power * (fraction <= 1.0 ? 1.0 : fraction <= 2.0 ? 2.0 : fraction <= 2.5 ? 2.5 : fraction <= 5.0 ? 5.0 : 10.0);
+}
+
+static double cprof__chart_x(const cprof__chart *c, uint64_t ns) {
+    double plot = CPROF__CHART_WIDTH - CPROF__CHART_LEFT - CPROF__CHART_RIGHT;
+    return CPROF__CHART_LEFT + (c->end_ns ? (double)ns / (double)c->end_ns * plot : 0.0);
+}
+
+static double cprof__chart_y(const cprof__chart *c, double bytes) {
+    return CPROF__CHART_TOP + CPROF__CHART_HEIGHT - (c->top_bytes ? bytes / (double)c->top_bytes * CPROF__CHART_HEIGHT : 0.0);
+}
+
+/* The y axis in binary units (B, KiB, MiB, GiB), its grid, and its top rounded up to a step. */
+static void cprof__chart_y_axis(cprof__chart *c) {
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    double unit = 1.0;
+    while (u < 4 && (double)c->top_bytes >= unit * 1024.0) unit *= 1024.0, u++;
+    double step = cprof__chart_step((double)c->top_bytes / unit), top = step;
+    while (top * unit < (double)c->top_bytes) top += step;
+    if (top * unit < 1.8e19) c->top_bytes = (uint64_t)(top * unit); /* else as it is (a file's absurd figure) */
+    double x0 = CPROF__CHART_LEFT, x1 = CPROF__CHART_WIDTH - CPROF__CHART_RIGHT;
+    for (double v = 0.0; v <= top + step / 2.0; v += step) {
+        double y = cprof__chart_y(c, v * unit);
+        cprof__buf_printf(c->out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g %s</text>\n",
+                          x0, y, x1, y, x0 - 6.0, y + 4.0, v, units[u]);
+    }
+    cprof__buf_printf(c->out, "<text x=\"14\" y=\"%.1f\" transform=\"rotate(-90 14 %.1f)\" text-anchor=\"middle\">"
+                      "live heap (tracked blocks)</text>\n",
+                      CPROF__CHART_TOP + CPROF__CHART_HEIGHT / 2.0, CPROF__CHART_TOP + CPROF__CHART_HEIGHT / 2.0);
+}
+
+/* The x axis: time since the profile's start, in ns, µs, ms or s. */
+static void cprof__chart_x_axis(const cprof__chart *c) {
+    static const char *const units[] = {"ns", "µs", "ms", "s"};
+    int u = 0;
+    double unit = 1.0, bottom = CPROF__CHART_TOP + CPROF__CHART_HEIGHT;
+    while (u < 3 && (double)c->end_ns >= unit * 1000.0) unit *= 1000.0, u++;
+    double step = cprof__chart_step((double)c->end_ns / unit);
+    cprof__buf_printf(c->out, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", CPROF__CHART_LEFT,
+                      bottom, CPROF__CHART_WIDTH - CPROF__CHART_RIGHT, bottom);
+    for (double v = 0.0; v * unit <= (double)c->end_ns * 1.0001; v += step) {
+        double x = cprof__chart_x(c, (uint64_t)(v * unit + 0.5));
+        cprof__buf_printf(c->out, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+                          x, bottom, x, bottom + 5.0, x, bottom + 18.0, v);
+    }
+    cprof__buf_printf(c->out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time since the start (%s)</text>\n",
+                      (CPROF__CHART_LEFT + CPROF__CHART_WIDTH - CPROF__CHART_RIGHT) / 2.0, bottom + 36.0, units[u]);
+}
+
+/* A layer's name: "file:line function" for a site, "other sites" for the rest; escaped for XML, or
+   raw (xml 0: for the script, which escapes it its way). */
+static void cprof__chart_layer_name(cprof__buf *b, const cprof__chart *c, uint32_t layer, int xml) {
+    if (layer == c->layer_count) { cprof__buf_puts(b, "other sites"); return; }
+    const cprof_alloc_site *s = &c->p->alloc_sites[c->layers[layer]];
+    char name[64];
+    cprof__snprintf(name, sizeof name, ":%u ", (unsigned)s->line);
+    if (xml) cprof__xml_escape_string(b, s->file);
+    else cprof__buf_puts(b, s->file);
+    cprof__buf_puts(b, name);
+    if (xml) cprof__xml_escape_string(b, s->function);
+    else cprof__buf_puts(b, s->function);
+}
+
+/* The layers' names as a JavaScript array inside the script's CDATA: JSON strings, with < and > as
+   \u003c and \u003e, so that no name can end the CDATA section (]]>) or look like markup. */
+static void cprof__chart_layer_names(const cprof__chart *c) {
+    cprof__buf_puts(c->out, "var cprofLayers = [");
+    for (uint32_t layer = 0; layer <= c->layer_count; layer++) {
+        cprof__buf raw, quoted;
+        memset(&raw, 0, sizeof raw);
+        memset(&quoted, 0, sizeof quoted);
+        cprof__chart_layer_name(&raw, c, layer, 0);
+        cprof__buf_json_string(&quoted, raw.data ? raw.data : "");
+        c->out->failed |= raw.failed | quoted.failed;
+        cprof__buf_puts(c->out, layer ? ", " : "");
+        for (size_t i = 0; i < quoted.length; i++) {
+            if (quoted.data[i] == '<' || quoted.data[i] == '>') cprof__buf_puts(c->out, quoted.data[i] == '<' ? "\\u003c" : "\\u003e");
+            else cprof__buf_append(c->out, &quoted.data[i], 1);
+        }
+        cprof__buf_free(&raw);
+        cprof__buf_free(&quoted);
+    }
+    cprof__buf_puts(c->out, "];\n");
+}
+
+/* The stacked areas, the largest site at the bottom: one polygon each, along its top then back along
+   its bottom. */
+static void cprof__chart_areas(const cprof__chart *c) {
+    uint32_t stride = c->layer_count + 1;
+    for (uint32_t layer = 0; layer < stride; layer++) {
+        const int *rgb = cprof__chart_fills[layer == c->layer_count ? CPROF__CHART_SITES : layer];
+        cprof__buf_printf(c->out, "<polygon class=\"area\" data-layer=\"%u\" fill=\"rgb(%d,%d,%d)\" points=\"", layer, rgb[0],
+                          rgb[1], rgb[2]);
+        for (size_t k = 0; k < 2 * c->columns; k++) { /* along the top, then back along the bottom */
+            size_t column = k < c->columns ? k : 2 * c->columns - 1 - k;
+            uint64_t below = 0;
+            for (uint32_t l = 0; l < layer; l++) below += c->values[column * stride + l];
+            double bytes = (double)(below + (k < c->columns ? c->values[column * stride + layer] : 0));
+            cprof__buf_printf(c->out, "%s%.2f,%.2f", k ? " " : "", cprof__chart_x(c, c->time_ns[column]), cprof__chart_y(c, bytes));
+        }
+        cprof__buf_puts(c->out, "\"><title>");
+        cprof__chart_layer_name(c->out, c, layer, 1);
+        cprof__buf_puts(c->out, "</title></polygon>\n");
+    }
+}
+
+/* A transparent column per point, from halfway to its left neighbour to halfway to its right one:
+   its hover writes the point's figures in the details line (and its title says the same). */
+static void cprof__chart_columns(const cprof__chart *c) {
+    uint32_t stride = c->layer_count + 1;
+    char when[24], bytes[32];
+    for (size_t column = 0; column < c->columns; column++) {
+        double x = cprof__chart_x(c, c->time_ns[column]);
+        double left = column ? (cprof__chart_x(c, c->time_ns[column - 1]) + x) / 2.0 : x - 2.0;
+        double right = column + 1 < c->columns ? (x + cprof__chart_x(c, c->time_ns[column + 1])) / 2.0 : x + 2.0;
+        if (right - left < 1.0) left = x - 0.5, right = x + 0.5;
+        cprof__buf_printf(c->out, "<rect class=\"col\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" data-x=\"%.2f\" "
+                          "data-ns=\"%llu\" data-bytes=\"%llu\" data-time=\"%s\" data-live=\"%s\" data-values=\"",
+                          left, CPROF__CHART_TOP, right - left, CPROF__CHART_HEIGHT, x, (unsigned long long)c->time_ns[column],
+                          (unsigned long long)c->live[column], cprof__duration(when, c->time_ns[column]),
+                          cprof__byte_count(bytes, c->live[column]));
+        for (uint32_t l = 0; l < stride; l++) {
+            cprof__byte_count(bytes, c->values[column * stride + l]);
+            cprof__buf_printf(c->out, "%s%s", l ? ";" : "", c->values[column * stride + l] ? bytes : "0");
+        }
+        cprof__buf_printf(c->out, "\"%s><title>%s: %s live</title></rect>\n", column == c->peak_column ? " id=\"peak-column\"" : "",
+                          when, cprof__byte_count(bytes, c->live[column]));
+    }
+}
+
+/* The peak: a dashed line at its moment, a dot at its total, its value and time written beside. */
+static void cprof__chart_peak(const cprof__chart *c) {
+    const cprof_profile *p = c->p;
+    if (c->peak_column == SIZE_MAX) return;
+    char when[24], bytes[32];
+    double x = cprof__chart_x(c, p->allocs.peak_ns), y = cprof__chart_y(c, (double)p->allocs.peak_live_bytes);
+    int right_side = x < CPROF__CHART_WIDTH * 0.6; /* the label where it fits */
+    cprof__buf_printf(c->out, "<g id=\"peak\" data-bytes=\"%llu\" data-ns=\"%llu\" data-x=\"%.2f\" data-y=\"%.2f\">"
+                      "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.2f\"/><circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\"/>"
+                      "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">peak %s at %s</text></g>\n",
+                      (unsigned long long)p->allocs.peak_live_bytes, (unsigned long long)p->allocs.peak_ns, x, y, x,
+                      CPROF__CHART_TOP + CPROF__CHART_HEIGHT, x, y, x, y, right_side ? x + 8.0 : x - 8.0,
+                      y < CPROF__CHART_TOP + 14.0 ? CPROF__CHART_TOP + 14.0 : y - 6.0, right_side ? "start" : "end",
+                      cprof__byte_count(bytes, p->allocs.peak_live_bytes), cprof__duration(when, p->allocs.peak_ns));
+}
+
+/* The allocator's overhead in one line: the slack of the requests, glibc's view near the peak. */
+static void cprof__chart_allocator(const cprof__chart *c) {
+    const cprof_alloc_totals *a = &c->p->allocs;
+    char n1[32], n2[32], n3[32];
+    cprof__buf_puts(c->out, "<text id=\"allocator\" x=\"600\" y=\"60\" text-anchor=\"middle\">");
+    if (a->usable_known)
+        cprof__buf_printf(c->out, "slack (usable size beyond the requests) %s (%.1f%%)",
+                          cprof__byte_count(n1, a->slack_bytes), cprof__share(a->slack_bytes, a->bytes_allocated));
+    if (a->heap_at_peak.measured)
+        cprof__buf_printf(c->out, "%sthe allocator near the peak: arena %s, in use %s, free %s", a->usable_known ? "; " : "",
+                          cprof__byte_count(n1, a->heap_at_peak.arena_bytes), cprof__byte_count(n2, a->heap_at_peak.in_use_bytes),
+                          cprof__byte_count(n3, a->heap_at_peak.free_bytes));
+    cprof__buf_puts(c->out, "</text>\n");
+}
+
+static void cprof__chart_header(const cprof__chart *c, double height) {
+    const cprof_profile *p = c->p;
+    const char *slash = strrchr(p->program, '/');
+    char date[32], n1[32], n2[32];
+    cprof__buf_printf(c->out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+                      "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                      "viewBox=\"0 0 %.0f %.0f\">\n<style><![CDATA[\n%s]]></style>\n"
+                      "<rect width=\"100%%\" height=\"100%%\" fill=\"#fbfaf4\"/>\n"
+                      "<text id=\"title\" x=\"600\" y=\"24\" text-anchor=\"middle\">Memory over time: ",
+                      CPROF__CHART_WIDTH, height, CPROF__CHART_WIDTH, height, cprof__chart_style);
+    cprof__xml_escape_string(c->out, !p->program[0] ? "(unknown program)" : slash && slash[1] ? slash + 1 : p->program);
+    cprof__buf_puts(c->out, "</text>\n<text id=\"subtitle\" x=\"600\" y=\"42\" text-anchor=\"middle\">");
+    cprof__flame_date(date, p->start_unix_ns);
+    cprof__buf_printf(c->out, "%s%speak %s in ", date, date[0] ? ", " : "", cprof__byte_count(n1, p->allocs.peak_live_bytes));
+    cprof__buf scope;
+    memset(&scope, 0, sizeof scope);
+    cprof__buf_scope_path(&scope, p, p->allocs.peak_node);
+    c->out->failed |= scope.failed;
+    if (scope.data) cprof__xml_escape(c->out, scope.data, scope.length);
+    cprof__buf_free(&scope);
+    cprof__buf_printf(c->out, "; live at capture %s; %llu points</text>\n", cprof__byte_count(n2, p->allocs.live_bytes),
+                      (unsigned long long)p->memory_point_count);
+    cprof__chart_allocator(c);
+}
+
+/* The legend below the axis, a row per layer: its colour, its name, its bytes at the peak. */
+static void cprof__chart_legend(const cprof__chart *c, double y) {
+    uint32_t stride = c->layer_count + 1;
+    char bytes[32];
+    for (uint32_t layer = 0; layer < stride; layer++) {
+        const int *rgb = cprof__chart_fills[layer == c->layer_count ? CPROF__CHART_SITES : layer];
+        uint64_t at_peak = c->peak_column == SIZE_MAX ? 0 : c->values[c->peak_column * stride + layer];
+        double row = y + CPROF__CHART_ROW * (double)layer;
+        cprof__buf_printf(c->out, "<g class=\"legend\" data-layer=\"%u\"><rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" "
+                          "fill=\"rgb(%d,%d,%d)\"/><text x=\"%.1f\" y=\"%.1f\">",
+                          layer, CPROF__CHART_LEFT, row - 10.0, rgb[0], rgb[1], rgb[2], CPROF__CHART_LEFT + 18.0, row);
+        cprof__chart_layer_name(c->out, c, layer, 1);
+        if (layer < c->layer_count) {
+            cprof__buf_puts(c->out, " in ");
+            cprof__buf scope;
+            memset(&scope, 0, sizeof scope);
+            cprof__buf_scope_path(&scope, c->p, c->p->alloc_sites[c->layers[layer]].node);
+            c->out->failed |= scope.failed;
+            if (scope.data) cprof__xml_escape(c->out, scope.data, scope.length);
+            cprof__buf_free(&scope);
+        }
+        cprof__buf_printf(c->out, ": %s at the peak</text></g>\n", cprof__byte_count(bytes, at_peak));
+    }
+}
+
+static int cprof__memory_chart_build(cprof__buf *out, const cprof_profile *p) {
+    cprof__chart c;
+    memset(&c, 0, sizeof c);
+    c.out = out;
+    c.p = p;
+    int failed = cprof__chart_build(&c);
+    double legend = CPROF__CHART_TOP + CPROF__CHART_HEIGHT + CPROF__CHART_AXIS + 14.0;
+    double height = legend + CPROF__CHART_ROW * (double)(c.layer_count + 1) + CPROF__CHART_BOTTOM;
+    if (!failed) {
+        cprof__chart_header(&c, height);
+        cprof__chart_y_axis(&c);
+        cprof__chart_areas(&c);
+        cprof__chart_x_axis(&c);
+        cprof__chart_peak(&c);
+        cprof__buf_printf(out, "<line id=\"cursor\" class=\"hide\" x1=\"0\" y1=\"%.1f\" x2=\"0\" y2=\"%.1f\"/>\n", CPROF__CHART_TOP,
+                          CPROF__CHART_TOP + CPROF__CHART_HEIGHT);
+        cprof__chart_columns(&c);
+        cprof__chart_legend(&c, legend);
+        cprof__buf_printf(out, "<text id=\"details\" x=\"%.1f\" y=\"%.1f\"> </text>\n<script type=\"text/ecmascript\"><![CDATA[\n",
+                          CPROF__CHART_LEFT, height - 10.0);
+        cprof__chart_layer_names(&c);
+        for (size_t i = 0; i < sizeof cprof__chart_script / sizeof cprof__chart_script[0]; i++) {
+            cprof__buf_puts(out, cprof__chart_script[i]);
+            cprof__buf_puts(out, "\n");
+        }
+        cprof__buf_puts(out, "]]></script>\n</svg>\n");
+    }
+    cprof__release(c.time_ns, c.columns * sizeof *c.time_ns);
+    cprof__release(c.live, c.columns * sizeof *c.live);
+    cprof__release(c.values, c.columns * (c.layer_count + 1) * sizeof *c.values);
+    return failed || out->failed ? -1 : 0;
+}
+
+int cprof_memory_chart_write(const cprof_profile *p, FILE *out) {
+    cprof__buf b;
+    memset(&b, 0, sizeof b);
+    if (!p || !out || !p->memory_point_count) return -1;
+    if (cprof__memory_chart_build(&b, p)) {
+        cprof__buf_free(&b);
+        return -1;
+    }
+    return cprof__buf_to_file(&b, out);
+}
+
+/* ==================================================================================================
    >>bench-report: the benchmarks' text: statistics per benchmark, the implementations of a task compared,
    growth with n
    ================================================================================================== */
@@ -11466,8 +12279,61 @@ static void cprof__load_alloc_sites(cprof__json *j, uint32_t object, const char 
         s->temporary = cprof__json_u64(j, e, "temporary", key, UINT64_MAX);
         if (cprof__json_member(j, e, "max_bytes")) s->max_bytes = cprof__json_u64(j, e, "max_bytes", key, UINT64_MAX);
         if (cprof__json_member(j, e, "lost_count")) cprof__load_leak_figures(j, e, key, s);
+        if (cprof__json_member(j, e, "at_peak_bytes")) { /* format 1.2 */
+            s->at_peak_count = cprof__json_u64(j, e, "at_peak_count", key, UINT64_MAX);
+            s->at_peak_bytes = cprof__json_u64(j, e, "at_peak_bytes", key, UINT64_MAX);
+            s->slack_bytes = cprof__json_u64(j, e, "slack_bytes", key, UINT64_MAX);
+        }
         if (!problems && cprof__json_member(j, e, "threads")) cprof__load_site_threads(j, e, p);
     }
+}
+
+static void cprof__load_heap(cprof__json *j, uint32_t o, const char *key, cprof_heap_info *h) {
+    static const char *const names[] = {"arena_bytes", "mmap_bytes", "in_use_bytes", "free_bytes", "releasable_bytes"};
+    uint64_t *fields[] = {&h->arena_bytes, &h->mmap_bytes, &h->in_use_bytes, &h->free_bytes, &h->releasable_bytes};
+    const cprof__json_value *object = cprof__json_member(j, o, key);
+    if (!object || !cprof__json_require(j, o, key, CPROF__JSON_OBJECT, "allocations")) return;
+    uint32_t c = (uint32_t)(object - j->values);
+    h->measured = 1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) *fields[i] = cprof__json_u64(j, c, names[i], key, UINT64_MAX);
+}
+
+/* One point of "memory": its time, total and [site, bytes] pairs. */
+static void cprof__load_memory_point(cprof__json *j, uint32_t e, cprof_profile *p) {
+    cprof_memory_point *point = cprof__memory_point_add(p, cprof__json_u64(j, e, "time_ns", "memory[]", UINT64_MAX),
+                                                        cprof__json_u64(j, e, "live_bytes", "memory[]", UINT64_MAX));
+    const cprof__json_value *sites = cprof__json_require(j, e, "sites", CPROF__JSON_ARRAY, "memory[]");
+    if (!point) { cprof__json_fail_at(j, 1, 1, "out of memory"); return; }
+    for (uint32_t v = sites ? sites->first : 0; v && !j->failed; v = j->values[v].next) {
+        const cprof__json_value *pair = &j->values[v];
+        uint64_t site = 0, bytes = 0;
+        uint32_t second = pair->type == CPROF__JSON_ARRAY && pair->count == 2 ? j->values[pair->first].next : 0;
+        if (!second || j->values[pair->first].type != CPROF__JSON_NUMBER || j->values[second].type != CPROF__JSON_NUMBER ||
+            !cprof__parse_decimal(j->values[pair->first].text, j->values[pair->first].length, p->alloc_site_count ? p->alloc_site_count - 1 : 0, &site) ||
+            !p->alloc_site_count || !cprof__parse_decimal(j->values[second].text, j->values[second].length, UINT64_MAX, &bytes)) {
+            cprof__json_fail_at(j, pair->line, pair->column, "memory[].sites: expected [site, bytes] pairs, a site below %u",
+                                (unsigned)p->alloc_site_count);
+            return;
+        }
+        if (cprof__memory_share_add(p, point, (uint32_t)site, bytes)) {
+            cprof__json_fail_at(j, pair->line, pair->column, "memory[].sites: more than %d sites in a point, or out of memory",
+                                CPROF_MEMORY_POINT_SITES);
+            return;
+        }
+    }
+}
+
+/* Format 1.2's memory figures in "allocations" (each part read when present, older files have none). */
+static void cprof__load_memory(cprof__json *j, uint32_t o, cprof_profile *p) {
+    cprof_alloc_totals *a = &p->allocs;
+    if (cprof__json_member(j, o, "peak_ns")) a->peak_ns = cprof__json_u64(j, o, "peak_ns", "allocations", UINT64_MAX);
+    if (cprof__json_member(j, o, "usable_known")) a->usable_known = (uint32_t)cprof__json_u64(j, o, "usable_known", "allocations", 1);
+    if (cprof__json_member(j, o, "slack_bytes")) a->slack_bytes = cprof__json_u64(j, o, "slack_bytes", "allocations", UINT64_MAX);
+    cprof__load_heap(j, o, "heap_at_peak", &a->heap_at_peak);
+    cprof__load_heap(j, o, "heap_at_capture", &a->heap_at_capture);
+    if (!cprof__json_member(j, o, "memory")) return;
+    const cprof__json_value *array = cprof__json_require(j, o, "memory", CPROF__JSON_ARRAY, "allocations");
+    for (uint32_t e = array ? array->first : 0; e && !j->failed; e = j->values[e].next) cprof__load_memory_point(j, e, p);
 }
 
 /* "allocations" is absent in a profile of a program without CPROF_WRAP_MALLOC. */
@@ -11500,6 +12366,7 @@ static void cprof__load_allocs(cprof__json *j, uint32_t root, cprof_profile *p) 
                             CPROF_ALLOC_HISTOGRAM, (unsigned)k);
     if (!j->failed) cprof__load_alloc_sites(j, o, "sites", p, 0);
     if (!j->failed) cprof__load_alloc_sites(j, o, "free_problems", p, 1);
+    if (!j->failed) cprof__load_memory(j, o, p);
 }
 
 static void cprof__load_samples(cprof__json *j, uint32_t e, cprof_benchmark *r) {
@@ -12800,9 +13667,17 @@ static void cprof__merge_threads(cprof__merge_state *m, const uint32_t *rank, in
     cprof__merge_index_arrays_free(m, thread_of, cprof__merge_thread_count);
 }
 
+/* The input whose peak the merged profile's is: the first with the largest. */
+static size_t cprof__merge_peak_input(const cprof__merge_state *m) {
+    size_t peak = 0;
+    for (size_t i = 1; i < m->input_count; i++)
+        if (m->inputs[i]->allocs.peak_live_bytes > m->inputs[peak]->allocs.peak_live_bytes) peak = i;
+    return peak;
+}
+
 /* Adds one input's allocation site (or free problem) to the output's with the same place, kind and
-   scope path; counts and bytes summed, the peaks and the largest block the largest of any input (the
-   inputs ran apart, so their peaks never coincided). */
+   scope path; counts, bytes and slack summed, the peaks and the largest block the largest of any input
+   (the inputs ran apart, so their peaks never coincided), what it held at the peak the peak's input's. */
 static uint32_t cprof__merge_alloc_site(cprof__merge_state *m, cprof__name_map *map, uint32_t input,
                                         const cprof_alloc_site *site, int problem, const uint32_t *origin_of) {
     uint32_t node = site->node == CPROF_NONE ? CPROF_NONE : m->node_of[input][site->node];
@@ -12829,6 +13704,8 @@ static uint32_t cprof__merge_alloc_site(cprof__merge_state *m, cprof__name_map *
     o->live_count += site->live_count;
     o->live_bytes += site->live_bytes;
     o->temporary += site->temporary;
+    o->slack_bytes += site->slack_bytes;
+    if (input == cprof__merge_peak_input(m)) o->at_peak_count += site->at_peak_count, o->at_peak_bytes += site->at_peak_bytes;
     if (site->peak_live_bytes > o->peak_live_bytes) o->peak_live_bytes = site->peak_live_bytes;
     if (site->max_bytes > o->max_bytes) o->max_bytes = site->max_bytes;
     return map->values[slot];
@@ -12847,10 +13724,14 @@ static void cprof__merge_alloc_totals(cprof__merge_state *m) {
         o->temporary += a->temporary, o->unknown_frees += a->unknown_frees;
         o->double_frees += a->double_frees, o->possible_double_frees += a->possible_double_frees;
         o->tracked |= a->tracked;
+        o->usable_known |= a->usable_known;
+        o->slack_bytes += a->slack_bytes;
         for (size_t k = 0; k < CPROF_ALLOC_HISTOGRAM; k++) o->size_histogram[k] += a->size_histogram[k];
         if (a->peak_live_bytes > o->peak_live_bytes || (i == 0 && a->peak_live_bytes)) {
             o->peak_live_bytes = a->peak_live_bytes;
             o->peak_node = a->peak_node == CPROF_NONE ? CPROF_NONE : m->node_of[i][a->peak_node];
+            o->peak_ns = a->peak_ns; /* the peak's own run: the series and the heaps are not merged */
+            o->heap_at_peak = a->heap_at_peak;
         }
     }
 }
@@ -13035,7 +13916,8 @@ cprof_profile *cprof_merge(const cprof_profile *const *profiles, size_t count, c
    ================================================================================================== */
 static const char *const cprof__category_names[CPROF_CATEGORY_COUNT] = {
     "SlowFunction",       "HotLoop",         "DeepCallStack",        "CacheMisses", "BudgetExceeded",
-    "FrequentAllocation", "ExcessiveAllocation", "LargeAllocation", "TemporaryAllocations", "Leak", "Spike"};
+    "FrequentAllocation", "ExcessiveAllocation", "LargeAllocation", "TemporaryAllocations", "Leak", "Spike",
+    "Fragmentation"};
 
 const char *cprof_category_name(int category) {
     return category >= 0 && category < CPROF_CATEGORY_COUNT ? cprof__category_names[category] : "?";
@@ -13074,6 +13956,9 @@ cprof_analyze_options cprof_analyze_defaults(void) {
     o.spike_factor = 5.0;    /* a frame of 16 ms taking 80: a stutter anyone sees */
     o.spike_min_ns = 1e6;    /* 1 ms longer: below it a slow call is rarely the one a user notices */
     o.spike_min_calls = 20.0;
+    o.fragmentation_free_pct = 25.0;  /* a quarter of the heap held free in holes */
+    o.fragmentation_slack_pct = 25.0; /* e.g. 24 usable bytes for requests of 17 to 19 */
+    o.fragmentation_min_bytes = 1048576.0;
     o.settings = getenv("CPROF_ANALYZE");
     o.budgets = getenv("CPROF_BUDGET");
     return o;
@@ -13094,7 +13979,8 @@ static const cprof__analyze_key cprof__analyze_keys[] = {
     CPROF__KEY(excessive_alloc_pct), CPROF__KEY(excessive_alloc_bytes), CPROF__KEY(large_alloc_bytes),
     CPROF__KEY(temporary_alloc_count), CPROF__KEY(temporary_alloc_pct), CPROF__KEY(leak_high_bytes),
     CPROF__KEY(min_judged_avg_ns), CPROF__KEY(min_judged_calls), CPROF__KEY(spike_factor),
-    CPROF__KEY(spike_min_ns),      CPROF__KEY(spike_min_calls),
+    CPROF__KEY(spike_min_ns),      CPROF__KEY(spike_min_calls), CPROF__KEY(fragmentation_free_pct),
+    CPROF__KEY(fragmentation_slack_pct), CPROF__KEY(fragmentation_min_bytes),
 };
 #undef CPROF__KEY
 #define CPROF__ANALYZE_KEY_COUNT (sizeof cprof__analyze_keys / sizeof cprof__analyze_keys[0])
@@ -13716,7 +14602,8 @@ static cprof_finding *cprof__alloc_finding(cprof__analysis *a, int severity, int
     const cprof_profile *p = a->p;
     const cprof_node *node = s->node < p->node_count ? &p->nodes[s->node] : NULL;
     int in_scope = node && node->site != CPROF_NONE;
-    double share = in_scope && category != CPROF_CATEGORY_LEAK ? cprof__fraction(node->self_ns, a->out->base_ns) : 0.0;
+    int memory = category == CPROF_CATEGORY_LEAK || category == CPROF_CATEGORY_FRAGMENTATION; /* memory, not time */
+    double share = in_scope && !memory ? cprof__fraction(node->self_ns, a->out->base_ns) : 0.0;
     cprof_finding *x = cprof__finding_new(a, severity, category, share, measure, threshold);
     if (!x) return NULL;
     x->function = cprof__analysis_string(a, s->function);
@@ -13839,10 +14726,65 @@ static void cprof__rule_leak(cprof__analysis *a, const cprof_alloc_site *s) {
            "on every path out (errors included), or give the blocks one owner that frees them together.", s->function);
 }
 
+/* Fragmentation, per site: the usable size of its blocks beyond the requests (the allocator's rounding
+   up to its size classes and alignment) a large share of the bytes it asked for. */
+static void cprof__rule_slack(cprof__analysis *a, const cprof_alloc_site *s) {
+    double pct = s->bytes ? 100.0 * (double)s->slack_bytes / (double)s->bytes : 0.0;
+    if (pct < a->o.fragmentation_slack_pct || (double)s->slack_bytes < a->o.fragmentation_min_bytes) return;
+    int severity = pct >= 4 * a->o.fragmentation_slack_pct ? CPROF_SEVERITY_MEDIUM : CPROF_SEVERITY_LOW;
+    cprof_finding *x = cprof__alloc_finding(a, severity, CPROF_CATEGORY_FRAGMENTATION, s, pct, a->o.fragmentation_slack_pct);
+    if (!x) return;
+    x->bytes = s->slack_bytes;
+    char slack[32], bytes[32], count[32];
+    x->description = cprof__analysis_text(a, "the allocator gave %s beyond the %s asked for (%.1f%%) in %s allocations of %.0f "
+                                          "bytes on average at %s:%u, in %s", cprof__byte_count(slack, s->slack_bytes),
+                                          cprof__byte_count(bytes, s->bytes), pct, cprof__count(count, s->count),
+                                          s->count ? (double)s->bytes / (double)s->count : 0.0, s->file, (unsigned)s->line, x->scope);
+    x->recommendation = cprof__analysis_text(
+        a, "Make fewer, larger blocks in %s: many tiny blocks each pay the allocator's header and rounding, so keep "
+           "them in one array or a pool; or size each request to what the allocator hands out (malloc_usable_size).",
+        s->function);
+}
+
+/* Fragmentation, for the process: free memory the allocator holds inside its arenas, in holes between
+   blocks in use (the top of the main arena, which malloc_trim gives back, aside), a large share of them;
+   at the peak or at capture, whichever is larger, with at least fragmentation_min_bytes in use then and
+   free in holes. glibc's own figures (mallinfo2); not checked without. */
+static void cprof__rule_heap_holes(cprof__analysis *a) {
+    const cprof_alloc_totals *t = &a->p->allocs;
+    const cprof_heap_info *h = NULL;
+    double pct = 0.0;
+    const cprof_heap_info *views[2] = {&t->heap_at_peak, &t->heap_at_capture};
+    for (int i = 0; i < 2; i++) {
+        const cprof_heap_info *v = views[i];
+        double holes = (double)cprof__difference(v->free_bytes, v->releasable_bytes);
+        double share = v->measured && v->arena_bytes ? 100.0 * holes / (double)v->arena_bytes : 0.0;
+        if (v->measured && share > pct && holes >= a->o.fragmentation_min_bytes && (double)v->in_use_bytes >= a->o.fragmentation_min_bytes)
+            h = v, pct = share; /* a heap holding little in use (a program that freed all at exit) is not judged */
+    }
+    if (!h || pct < a->o.fragmentation_free_pct) return;
+    uint64_t holes = cprof__difference(h->free_bytes, h->releasable_bytes);
+    int high = pct >= 2 * a->o.fragmentation_free_pct && (double)holes >= 16 * a->o.fragmentation_min_bytes;
+    cprof_finding *x = cprof__finding_new(a, high ? CPROF_SEVERITY_HIGH : CPROF_SEVERITY_MEDIUM, CPROF_CATEGORY_FRAGMENTATION,
+                                          0.0, pct, a->o.fragmentation_free_pct);
+    if (!x) return;
+    x->function = "(the heap)";
+    x->bytes = holes;
+    char free_bytes[32], arena[32], used[32];
+    x->description = cprof__analysis_text(
+        a, "%s the C library's heap held %s free between blocks in use (%.1f%% of its arenas' %s; %s in use)",
+        h == &t->heap_at_peak ? "near the peak" : "at capture", cprof__byte_count(free_bytes, holes), pct,
+        cprof__byte_count(arena, h->arena_bytes), cprof__byte_count(used, h->in_use_bytes));
+    x->recommendation = cprof__analysis_text(
+        a, "Keep long-lived blocks apart from short-lived ones: free the temporaries of a phase before the blocks "
+           "it keeps are made, or give either kind a pool or an arena of its own; fewer distinct sizes reuse holes "
+           "better; malloc_trim(0) after a phase that frees much gives whole free pages back.");
+}
+
 static void cprof__rules_allocations(cprof__analysis *a) {
     static const int categories[] = {CPROF_CATEGORY_FREQUENT_ALLOCATION, CPROF_CATEGORY_EXCESSIVE_ALLOCATION,
                                      CPROF_CATEGORY_LARGE_ALLOCATION, CPROF_CATEGORY_TEMPORARY_ALLOCATIONS,
-                                     CPROF_CATEGORY_LEAK};
+                                     CPROF_CATEGORY_LEAK, CPROF_CATEGORY_FRAGMENTATION};
     if (!a->p->allocs.tracked) {
         for (size_t i = 0; i < sizeof categories / sizeof categories[0]; i++)
             a->out->not_checked[categories[i]] = "no allocation data in this profile (build with CPROF_WRAP_MALLOC)";
@@ -13855,7 +14797,12 @@ static void cprof__rules_allocations(cprof__analysis *a) {
         cprof__rule_large(a, s);
         cprof__rule_temporary(a, s);
         cprof__rule_leak(a, s);
+        if (a->p->allocs.usable_known) cprof__rule_slack(a, s);
     }
+    if (!a->failed) cprof__rule_heap_holes(a);
+    if (!a->p->allocs.usable_known && !a->p->allocs.heap_at_peak.measured && !a->p->allocs.heap_at_capture.measured)
+        a->out->not_checked[CPROF_CATEGORY_FRAGMENTATION] = "no allocator figures in this profile (malloc_usable_size, "
+                                                            "glibc's mallinfo2; profile format 1.2)";
 }
 
 /* Severity first, then the most that fixing it could give, then category and name: the same order every run. */
@@ -13978,6 +14925,9 @@ static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_findings *f, 
     char bytes[32];
     if (x->category == CPROF_CATEGORY_LEAK)
         cprof__buf_textf(b, "     Cost: %s of memory held until the program ends, not time\n", cprof__byte_count(bytes, x->bytes));
+    else if (x->category == CPROF_CATEGORY_FRAGMENTATION)
+        cprof__buf_textf(b, "     Cost: %s of memory the allocator holds and the program cannot use, not time\n",
+                         cprof__byte_count(bytes, x->bytes));
     else if (!x->calls)
         cprof__buf_puts(b, "     Bound: not timed (the allocations are outside every scope)\n");
     else {
@@ -13988,10 +14938,14 @@ static void cprof__analysis_alloc_bound(cprof__buf *b, const cprof_findings *f, 
 }
 
 static void cprof__analysis_finding_text(cprof__buf *b, const cprof_findings *f, const cprof_finding *x, size_t number) {
-    cprof__buf_textf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
-                      x->file, (unsigned)x->line);
+    if (!x->file[0] && x->category == CPROF_CATEGORY_FRAGMENTATION) /* the process's heap: no place */
+        cprof__buf_textf(b, "  %u. %s: %s\n", (unsigned)number, cprof_category_name(x->category), x->function);
+    else
+        cprof__buf_textf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
+                         x->file, (unsigned)x->line);
     cprof__buf_textf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
-    if (x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION && x->category <= CPROF_CATEGORY_LEAK) {
+    if ((x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION && x->category <= CPROF_CATEGORY_LEAK) ||
+        x->category == CPROF_CATEGORY_FRAGMENTATION) {
         cprof__analysis_alloc_bound(b, f, x);
         return;
     }
@@ -14055,7 +15009,8 @@ static void cprof__analysis_group_rest(cprof__buf *b, const cprof_findings *f, c
         cprof__buf_textf(b, "%s%s (%s:%u", said++ ? ", " : "", x->function, x->file, (unsigned)x->line);
         char bytes[32];
         if (x->caller[0]) cprof__buf_textf(b, ", from %s", x->caller);
-        if (x->category == CPROF_CATEGORY_LEAK) cprof__buf_textf(b, ", %s)", cprof__byte_count(bytes, x->bytes));
+        if (x->category == CPROF_CATEGORY_LEAK || x->category == CPROF_CATEGORY_FRAGMENTATION)
+            cprof__buf_textf(b, ", %s)", cprof__byte_count(bytes, x->bytes));
         else if (isinf(x->speedup_bound)) cprof__buf_puts(b, ")");
         else cprof__buf_printf(b, ", %.2fx)", x->speedup_bound);
     }
@@ -15099,6 +16054,19 @@ static int cprof__tool_flamegraph(cprof__tool_args *a) {
     return cprof__tool_finish(a, cprof_flamegraph_write(p, cprof__tool_out(a), &o), p);
 }
 
+static int cprof__tool_memory(cprof__tool_args *a) {
+    cprof_profile *p;
+    if (cprof__tool_load(a->files[0], &p)) return 1;
+    if (!p->memory_point_count) {
+        cprof__stderr_textf("cprof: %s: no memory series in this profile (allocations tracked with CPROF_WRAP_MALLOC, "
+                            "profile format 1.2)\n", a->files[0]);
+        cprof_profile_free(p);
+        return 1;
+    }
+    if (!cprof__tool_out(a)) return cprof_profile_free(p), 1;
+    return cprof__tool_finish(a, cprof_memory_chart_write(p, cprof__tool_out(a)), p);
+}
+
 static int cprof__tool_analyze(cprof__tool_args *a) {
     cprof_profile *p;
     if (cprof__tool_load_one(a, &p)) return 1;
@@ -15392,6 +16360,8 @@ static const cprof__tool_verb cprof__tool_verbs[] = {
      NULL},
     {"flamegraph", cprof__tool_flamegraph, "P.json", 1, 1, 0, "an interactive SVG flame graph (one file, open it "
      "in a browser)", cprof__flamegraph_options},
+    {"memory", cprof__tool_memory, "P.json", 1, 1, 0, "the live heap over time as an SVG (heaptrack's consumed "
+     "chart): the largest sites stacked, the peak marked", NULL},
     {"leaks", cprof__tool_leaks, "P.json", 1, 1, 0, "blocks still allocated at capture, by allocation site, the "
      "largest first", NULL},
     {"diff", cprof__tool_diff, "BEFORE.json AFTER.json  (or B1.json B2.json ... -- A1.json A2.json ...)", 2, 0, 1,
@@ -15486,6 +16456,15 @@ int main(int argc, char **argv) {
 #undef CPROF__BUDGET_NAME_BYTES
 #undef CPROF__BUSY_BEGIN
 #undef CPROF__BUSY_END
+#undef CPROF__CHART_AXIS
+#undef CPROF__CHART_BOTTOM
+#undef CPROF__CHART_HEIGHT
+#undef CPROF__CHART_LEFT
+#undef CPROF__CHART_RIGHT
+#undef CPROF__CHART_ROW
+#undef CPROF__CHART_SITES
+#undef CPROF__CHART_TOP
+#undef CPROF__CHART_WIDTH
 #undef CPROF__CHILD_INDEX_FROM
 #undef CPROF__CLOCK_MONOTONIC
 #undef CPROF__CLOCK_NAME
@@ -15534,6 +16513,7 @@ int main(int argc, char **argv) {
 #undef CPROF__LOAD
 #undef CPROF__LOAD_ACQUIRE
 #undef CPROF__LOAD_DOUBLE
+#undef CPROF__MALLINFO2
 #undef CPROF__MAP_ANONYMOUS
 #undef CPROF__MAX_BLOCKS
 #undef CPROF__MAX_BUDGETS
@@ -15559,6 +16539,10 @@ int main(int argc, char **argv) {
 #undef CPROF__SAMPLE_SLOTS
 #undef CPROF__SAMPLING
 #undef CPROF__SCAN_RAW
+#undef CPROF__SERIES_POINTS
+#undef CPROF__SERIES_STEP_BYTES
+#undef CPROF__SERIES_STEP_MS
+#undef CPROF__SERIES_TIME_CHECK
 #undef CPROF__SIGNAL_FENCE
 #undef CPROF__STB_SPRINTF
 #undef CPROF__STORAGE_CHUNK_BYTES
@@ -15573,6 +16557,7 @@ int main(int argc, char **argv) {
 #undef CPROF__UNLIKELY
 #undef CPROF__UNTIMED
 #undef CPROF__UNUSED
+#undef CPROF__USABLE_SIZE
 #undef CPROF__WINDOWS
 #undef CPROF__X86_64
 #undef CPROF__YOUNG_SLOTS

@@ -44,6 +44,8 @@ run page-faults.svg flamegraph --metric=page-faults $c/wordfreq-counters.json
 run frames-timeline.trace trace $c/frames-timeline.json
 run alloc-bytes.svg flamegraph --metric=alloc-bytes $c/alloc-leaks.json
 run alloc-count.svg flamegraph --metric=alloc-count $c/alloc-leaks.json
+run heap-phases.memory.svg memory $c/heap-phases.json
+run no-series.memory memory $c/wordfreq.json
 run calls.folded folded --metric=calls --threads $c/threads.json
 run page-faults.folded folded --metric=page-faults -o - $c/wordfreq-counters.json
 run alloc-bytes.folded folded --metric=alloc-bytes $c/alloc-leaks.json

@@ -117,7 +117,7 @@ static void test_text(void) {
                  "\n"
                  "Not checked:\n"
                  "  CacheMisses: no cache-misses counter in this profile (record with CPROF_COUNTERS=default)\n"
-                 "  FrequentAllocation, ExcessiveAllocation, LargeAllocation, TemporaryAllocations, Leak: no allocation "
+                 "  FrequentAllocation, ExcessiveAllocation, LargeAllocation, TemporaryAllocations, Leak, Fragmentation: no allocation "
                  "data in this profile (build with CPROF_WRAP_MALLOC)\n");
     /* load is exactly 10%: the rule is "over 10%" */
     CHECK(finding(f, CPROF_CATEGORY_SLOW_FUNCTION, "load") == NULL);

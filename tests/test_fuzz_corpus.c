@@ -97,6 +97,20 @@ static void write_svg(const cprof_profile *p) {
     }
 }
 
+/* The memory chart (`cprof memory`): written when the profile has a series (else refused), with the
+   same rules as the flame graph: cprof's one script, no CDATA end of a name's, terminal-safe. */
+static void write_memory_svg(const cprof_profile *p) {
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    int status = out ? cprof_memory_chart_write(p, out) : -1;
+    if (out) fclose(out);
+    if (!p->memory_point_count) expect(status == -1, "memory chart refused without a series", text);
+    else expect(status == 0 && occurrences(text, "<script") == 1 && occurrences(text, "]]>") == 2 && check_terminal_safe(text, 0),
+                "memory svg", text);
+    free(text);
+}
+
 /* save -> load -> save: the same bytes, and no raw control character in the file. */
 static void write_json_again(const cprof_profile *p) {
     int ok = 0, ok_again = 0;
@@ -120,6 +134,7 @@ static int load_and_write(const uint8_t *data, size_t size, const char *name) {
     }
     write_texts(p);
     write_svg(p);
+    write_memory_svg(p);
     write_json_again(p);
     cprof_profile_free(p);
     return 1;
