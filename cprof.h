@@ -255,24 +255,33 @@
            CPROF_IMPROVED) when it is beyond threshold_pct (default 5), at least min_share_pct (default 0.5) of
            the metric's whole (the wall time for times, else the sum over the functions), and, for measured
            metrics (times, counters): several runs a side, Welch's t-test on the runs' values (the runs are the
-           independent unit; the calls inside one run are not) gives p < alpha (0.05) after the
+           independent unit; the calls inside one run are not; a time's values are its shares of the runs'
+           recorded, raw, time: share_before / share_after, percent) gives p < alpha (0.05) after the
            Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
            holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
            a factor beyond single_run_threshold_pct either way (100 (larger / smaller - 1) >= it: 100 is 2x
-           slower or faster), never when it is 0 (the default; cprof_noise_write suggests one).
+           slower or faster; default 50; never when 0; cprof_noise_write suggests one), for a time the factor
+           of its share, in a function holding at least single_run_min_share_pct (10) on both sides. A time
+           counts only when its share moved beyond the threshold the same way (a machine-wide slowdown moves
+           every time and no share). A function that automatic instrumentation counted in some runs and
+           timed in others (`mixed_counted` of them) is compared inside its callers: its self time goes to
+           the nearest caller that is not mixed; its own times are left out (0). A counter counted on one
+           side only is unchanged.
            Beyond the threshold but not counting: CPROF_WITHIN_NOISE; else CPROF_UNCHANGED (also below the
            floor). Calls and allocations are exact counts: no test. Functions in one side only are CPROF_NEW /
            CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall time / after wall time. NULL on a
            NULL or missing profile, or without memory. options NULL = defaults.
        void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
        cprof_compare_options cprof_compare_defaults(void)
-           threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 0, labels NULL.
+           threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 50, single_run_min_share_pct
+           10, bench_single_run_threshold_pct 0, labels NULL.
        int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *, const cprof_compare_options *,
                              size_t shown)
            Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
-           heaviest functions with their share and largest self-time factor (100 (larger / smaller - 1)) that
-           the floor lets count, the largest of a self or total time, and a single_run_threshold_pct above it
-           (+25%, rounded up to 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
+           heaviest functions with their share and the largest factor of their self time's share of the run
+           (100 (larger / smaller - 1)) that the floor lets count, the largest of a self or total time's share
+           in functions holding single_run_min_share_pct on both sides, and a single_run_threshold_pct above
+           it (+25%, rounded up to 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
        const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
            The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
        int cprof_comparison_failed(const cprof_comparison *, int fail_on)
@@ -414,7 +423,8 @@
            Benchmarks matched by name and n: the change of the median (several runs: the median of the
            runs' medians); REGRESSED or improved when beyond threshold_pct and, several runs a side, Welch's
            t-test on the runs' medians gives p < alpha after Benjamini-Hochberg over the benchmarks, one run a
-           side (its samples are not independent: no test), a factor beyond single_run_threshold_pct (never when 0);
+           side (its samples are not independent: no test), a factor beyond bench_single_run_threshold_pct
+           (default 0: never; same-build medians moved 1.8x on the loaded machine);
            "within noise" when only beyond threshold_pct; new and removed ones listed (the options of cprof
            diff; NULL = defaults; min_share_pct does not apply). Returns how many regressed, -1 on an error. `cprof diff`
            prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
@@ -827,6 +837,9 @@ typedef struct cprof_compare_options {
                                  cprof_noise_write suggests one */
     double single_run_min_share_pct; /* one run a side: a time counts only in a function holding at least this
                                  share of the run's recorded time on both sides (default 10) */
+    double bench_single_run_threshold_pct; /* the same for benchmarks (their medians per iteration); default 0:
+                                 never (same-build runs here moved a median 1.8x: README); `cprof diff
+                                 --single-run-threshold` sets both */
     const char *before_label; /* the report's names of the sides; NULL: the snapshot's or the program's name */
     const char *after_label;
 } cprof_compare_options;
@@ -11369,6 +11382,7 @@ cprof_compare_options cprof_compare_defaults(void) {
     options.min_share_pct = 0.5;
     options.single_run_threshold_pct = 50.0;
     options.single_run_min_share_pct = 10.0;
+    options.bench_single_run_threshold_pct = 0.0;
     options.before_label = NULL;
     options.after_label = NULL;
     return options;
@@ -11381,6 +11395,7 @@ typedef struct cprof__comparison_private {
     cprof__name_map names; /* function name -> index into functions, while building */
     cprof_change *changes; /* every function's metrics, [function_capacity * metric_capacity] */
     uint8_t *counted;      /* [function]: CPROF__SEEN_COUNTED | CPROF__SEEN_TIMED over every run, both sides */
+    uint8_t *counter_sides; /* [metric]: bit 0, a run before counted it; bit 1, a run after */
 } cprof__comparison_private;
 
 /* How automatic instrumentation treated a function in the runs (CPROF_AUTO_MIN_NS): counted (its time in
@@ -11398,6 +11413,7 @@ typedef struct cprof__side {
     double *values;  /* [(run * function_capacity + function) * metric_capacity + metric] */
     uint8_t *present; /* [function]: in at least one run */
     double *shares;   /* [(run * function_capacity + function) * 2 + (0 self, 1 total)]: of the run's raw time */
+    int after;        /* 0: the before side, 1: the after side */
 } cprof__side;
 
 enum { CPROF__METRIC_SELF = 0, CPROF__METRIC_TOTAL = 1, CPROF__METRIC_CALLS = 2, CPROF__FIRST_COUNTER = 3 };
@@ -11550,8 +11566,9 @@ static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
             row[CPROF__METRIC_CALLS] = (double)fn->calls;
             for (uint32_t k = 0; k < p->counter_count; k++) {
                 uint32_t metric = cprof__compare_metric_index(c, p->counters[k].name);
-                if (metric != CPROF_NONE && p->counters[k].available)
-                    row[metric] = (double)cprof_function_counter(p, (uint32_t)f, k).self;
+                if (metric == CPROF_NONE || !p->counters[k].available) continue;
+                row[metric] = (double)cprof_function_counter(p, (uint32_t)f, k).self;
+                own->counter_sides[metric] |= (uint8_t)(1u << side->after);
             }
         }
         cprof__compare_read_allocs(c, p, index_of, row0);
@@ -11589,6 +11606,19 @@ static double cprof__welch_of(const double *x, size_t nx, const double *y, size_
     return cprof__welch_p(cprof__sample_of_values(x, nx), cprof__sample_of_values(y, ny));
 }
 
+/* Welch's test on the logarithms of shares, when every one is above 0 (else on the shares): the noise of a
+   share is in proportion to it (bench/diff_noise.sh: a 14% and a 26% function both spread by 12% between
+   runs), which the logarithm makes the same on both sides, as the test assumes. x and y are overwritten. */
+static double cprof__welch_of_shares(double *x, size_t nx, double *y, size_t ny) {
+    int positive = 1;
+    for (size_t i = 0; i < nx + ny; i++) positive &= (i < nx ? x[i] : y[i - nx]) > 0;
+    for (size_t i = 0; i < nx + ny && positive; i++) {
+        double *v = i < nx ? &x[i] : &y[i - nx];
+        *v = log(*v);
+    }
+    return cprof__welch_of(x, nx, y, ny);
+}
+
 /* The change of function u in metric k: values, percent, test and verdict. The runs are the independent
    unit: the calls inside one run share its machine's moments (a second of load slows thousands of them
    together), so a test on them is far too sure. Times are tested by their share of the run. */
@@ -11600,9 +11630,9 @@ static void cprof__compare_change(cprof_comparison *c, const cprof__side *before
     if (c->metrics[k].kind == CPROF_METRIC_TIME) {
         cprof__compare_share_samples(c, before, u, k == CPROF__METRIC_TOTAL, x);
         cprof__compare_share_samples(c, after, u, k == CPROF__METRIC_TOTAL, y);
-        change->p_value = cprof__welch_of(x, before->count, y, after->count);
         change->share_before = cprof__median(x, before->count);
         change->share_after = cprof__median(y, after->count);
+        change->p_value = cprof__welch_of_shares(x, before->count, y, after->count);
     }
     cprof__compare_samples(c, before, u, k, x);
     cprof__compare_samples(c, after, u, k, y);
@@ -11668,6 +11698,8 @@ static int cprof__compare_verdict(const cprof_comparison *c, uint32_t u, uint32_
     const cprof_change *change = &c->functions[u].metrics[k];
     int time = c->metrics[k].kind == CPROF_METRIC_TIME;
     if (time && !cprof__compare_share_agrees(c, change)) return CPROF_UNCHANGED;
+    if (c->metrics[k].kind == CPROF_METRIC_COUNTER && cprof__comparison_own(c)->counter_sides[k] != 3)
+        return CPROF_UNCHANGED; /* counted on one side only: nothing to compare */
     if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)
         return cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
     double smaller = change->share_before < change->share_after ? change->share_before : change->share_after;
@@ -11725,8 +11757,9 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
     c->functions = (cprof_function_change *)cprof__alloc(functions * sizeof *c->functions);
     own->changes = (cprof_change *)cprof__alloc(functions * metrics * sizeof(cprof_change));
     own->counted = (uint8_t *)cprof__alloc(functions);
+    own->counter_sides = (uint8_t *)cprof__alloc(metrics);
     if (scratch_bytes > sizeof scratch_array) scratch = (double *)cprof__alloc(scratch_bytes);
-    failed |= !c->functions || !own->changes || !own->counted || !scratch;
+    failed |= !c->functions || !own->changes || !own->counted || !own->counter_sides || !scratch;
     for (int s = 0; s < 2 && !failed; s++) cprof__compare_mark_counted(c, &sides[s]);
     for (int s = 0; s < 2 && !failed; s++) {
         sides[s].values = (double *)cprof__alloc(sides[s].count * functions * metrics * sizeof(double));
@@ -11763,6 +11796,7 @@ void cprof_comparison_free(cprof_comparison *c) {
     cprof__name_map_free(&own->names);
     cprof__release(own->changes, own->function_capacity * own->metric_capacity * sizeof(cprof_change));
     cprof__release(own->counted, own->function_capacity);
+    cprof__release(own->counter_sides, own->metric_capacity);
     cprof__release(c->functions, own->function_capacity * sizeof *c->functions);
     cprof__release(c->metrics, own->metric_capacity * sizeof *c->metrics);
     cprof_profile_free(c->storage);
@@ -11805,7 +11839,7 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     }
     c->before_label = cprof__compare_label(c, c->options.before_label, before[0], "before");
     c->after_label = cprof__compare_label(c, c->options.after_label, after[0], "after");
-    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values (a time's: its shares of the runs)"
+    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values (a time's: the logarithms of its shares of the runs)"
                                                  : "none: one run a side";
     cprof__compare_metrics(c, before, before_count);
     cprof__compare_metrics(c, after, after_count);
@@ -11815,6 +11849,7 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     sides[0].count = before_count;
     sides[1].runs = after;
     sides[1].count = after_count;
+    sides[1].after = 1;
     if (cprof__compare_fill(c, sides)) {
         cprof_comparison_free(c);
         return NULL;
@@ -11957,12 +11992,15 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
         cprof__buf_textf(b, "when %s gives p < %g adjusted for the %llu tests (Benjamini-Hochberg).\n", c->test,
                           o->alpha, (unsigned long long)c->tests);
     else if (o->single_run_threshold_pct > 0)
-        cprof__buf_textf(b, "by a factor beyond %g%% either way (--single-run-threshold: 100 is 2x slower or faster): "
-                          "one run a side gives no test; several runs a side (B1 B2 ... -- A1 A2 ...) do.\n",
-                          o->single_run_threshold_pct);
+        cprof__buf_textf(b, "by a factor beyond %g%% either way (--single-run-threshold: 100 is 2x slower or faster), a "
+                          "time's share of the run in a function holding at least %g%% of it on both sides "
+                          "(--single-run-min-share): one run a side gives no test; several runs a side (B1 B2 ... -- A1 A2 "
+                          "...) do.\n", o->single_run_threshold_pct, o->single_run_min_share_pct);
     else
         cprof__buf_puts(b, "never: one run a side cannot tell a change from the machine's noise. Several runs a side "
                            "(B1 B2 ... -- A1 A2 ...) give a real test; cprof diff --noise suggests a --single-run-threshold.\n");
+    cprof__buf_puts(b, "A time counts only when its share of the run's recorded time moved the same way: a machine-wide "
+                       "slowdown moves every time and no share.\n");
     if (c->mixed_counted)
         cprof__buf_textf(b, "Counted in some runs, timed in others: %llu automatic function%s (CPROF_AUTO_MIN_NS decides in "
                           "each run from the first calls): compared inside %s callers' self time; CPROF_AUTO_MIN_NS=0 "
@@ -12343,9 +12381,9 @@ static void cprof__bench_compare_header(cprof__buf *b, const cprof_compare_optio
     if (runs_before > 1 || runs_after > 1)
         cprof__buf_textf(b, "Welch's t-test on the runs' medians gives p < %.3g adjusted for the %llu tests "
                              "(Benjamini-Hochberg)\n", o->alpha, (unsigned long long)tests);
-    else if (o->single_run_threshold_pct > 0)
+    else if (o->bench_single_run_threshold_pct > 0)
         cprof__buf_textf(b, "a factor over %.3g%% either way (--single-run-threshold): the samples of one run are not "
-                             "independent, so no test; several runs a side give one\n", o->single_run_threshold_pct);
+                             "independent, so no test; several runs a side give one\n", o->bench_single_run_threshold_pct);
     else
         cprof__buf_puts(b, "never with one run a side: its samples are not independent, so no test tells a change "
                            "from the machine's noise; several runs a side give one\n");
@@ -12373,8 +12411,8 @@ static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *const 
     }
     for (size_t i = 0; i < count && regressed >= 0; i++) {
         cprof__bench_change *change = &changes[i];
-        int beyond = before_count == 1 && after_count == 1 && o->single_run_threshold_pct > 0 &&
-                     cprof__factor_pct(change->before_ns, change->after_ns) >= o->single_run_threshold_pct;
+        int beyond = before_count == 1 && after_count == 1 && o->bench_single_run_threshold_pct > 0 &&
+                     cprof__factor_pct(change->before_ns, change->after_ns) >= o->bench_single_run_threshold_pct;
         change->verdict = cprof__verdict(change->change_pct, beyond ? 0.0 : change->p_value, 1, o->threshold_pct, o->alpha);
         if (!change->in_before) cprof__buf_textf(b, "  %-24s %11s  new\n", change->like->name, change->like->n ? cprof__count(n, change->like->n) : "-");
         else cprof__bench_compare_row(b, change);
@@ -14648,18 +14686,16 @@ static const char cprof__tool_help[] =
     "                      an interactive SVG flame graph (one file, open it in a browser);\n"
     "                      alloc-bytes and alloc-count: the allocations made in each scope (CPROF_WRAP_MALLOC)\n"
     "  leaks P.json        blocks still allocated at capture, by allocation site, the largest first\n"
-    "  diff [--threshold=PCT] [--min-share=PCT] [--single-run-threshold=PCT] [--fail-on=none|time|alloc|any]\n"
-    "       [--svg OUT.svg] [--before-widths] BEFORE.json AFTER.json\n"
-    "                      (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
-    "                      what got faster or slower: beyond PCT (default 5), at least --min-share of the run\n"
-    "                      (default 0.5), and beyond the noise: several runs a side, Welch's t-test on the\n"
-    "                      runs, p < 0.05 adjusted for the number of tests (Benjamini-Hochberg); one run a\n"
-    "                      side has no test: times and counters count only when they change by a factor\n"
-    "                      beyond --single-run-threshold either way (100: 2x; default 0: never). Exit\n"
-    "                      status 1 on a regression of the --fail-on kind (default any), for CI gates; benchmarks in the profiles are compared by the same rules\n"
+    "  diff [OPTIONS] BEFORE.json AFTER.json   (several runs a side: B1.json ... -- A1.json ...)\n"
+    "                      what got faster or slower: beyond --threshold (default 5%), at least --min-share\n"
+    "                      of the run (0.5%) and beyond the noise; a time by its share of the run (the\n"
+    "                      load cancels). Several runs a side: Welch's t-test on the runs, Benjamini-Hochberg;\n"
+    "                      one run a side: a share's factor beyond --single-run-threshold (default 50%) in a\n"
+    "                      function of at least --single-run-min-share (10%). Exit 1 on a regression of the\n"
+    "                      --fail-on kind, for CI gates; benchmarks too. `cprof help diff`: every option\n"
     "  diff --noise A1.json A2.json ...\n"
-    "                      several runs of one build: each function's largest factor between two runs, and\n"
-    "                      the --single-run-threshold that none of them would have passed\n"
+    "                      several runs of one build: each function's largest factor of its share of the\n"
+    "                      run between two runs, and the --single-run-threshold that none of them passed\n"
     "  analyze [--json] P.json\n"
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
@@ -15060,7 +15096,7 @@ static int cprof__diff_parse(cprof__diff_arguments *d, const cprof__tool_args *a
     if (a->values[5]) {
         if (!cprof__tool_number(a->values[5], &number))
             return cprof__tool_usage("--single-run-threshold takes a percentage, not '%s'", a->values[5]);
-        d->options.single_run_threshold_pct = number;
+        d->options.single_run_threshold_pct = d->options.bench_single_run_threshold_pct = number;
     }
     d->noise = a->values[6] != NULL;
     if (a->values[7]) {

@@ -65,7 +65,11 @@ static void test_seed(void) {
     CHECK(o && isnan(o->p_value)); /* one run a side: no test */
     const char *report = report_of(c);
     CHECK_CONTAINS(report, "Wall time: 1.000 s -> 500.00 ms   speedup 2.00x (before / after)");
-    CHECK_CONTAINS(report, "by a factor beyond 30% either way (--single-run-threshold: 100 is 2x slower or faster): one run a side gives no test");
+    CHECK_CONTAINS(report, "by a factor beyond 30% either way (--single-run-threshold: 100 is 2x slower or faster), a time's "
+                           "share of the run in a function holding at least 10% of it on both sides (--single-run-min-share): "
+                           "one run a side gives no test");
+    CHECK_CONTAINS(report, "\nA time counts only when its share of the run's recorded time moved the same way: a machine-wide "
+                           "slowdown moves every time and no share.\n");
     CHECK_CONTAINS(report, "REGRESSIONS, largest first (time lost) (0)");
     CHECK_EQ_U64(c->regressed + c->improved + c->within_noise, 0);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
@@ -211,9 +215,9 @@ static void test_statistics(void) {
 
 /* Several runs a side: work's shares of the runs compared with Welch's t-test (the runs are the
    independent unit), next to rest (100 ms in every run). work 100-104 ms before, 80-84 after: its share
-   100 w / (w + 100). Reference: tests/compare_reference.py, "welch shares": p = 7.290385283677727e-08;
-   five tests (main's total, work's and rest's self and total: rest's share moves by as much), four of
-   them this p: adjusted 5 p / 4. rest's time did not move: unchanged. */
+   100 w / (w + 100), tested by its logarithm. Reference: tests/compare_reference.py, "welch log shares":
+   p = 1.4815197409270447e-07; five tests (main's total, p 1; work's and rest's self and total, rest's
+   p smaller): work's ranks 3 and 4, adjusted 5 p / 4. rest's time did not move: unchanged. */
 static void test_runs(void) {
     char lines[5][2][3][64];
     const char *text[5][2][4];
@@ -235,13 +239,13 @@ static void test_runs(void) {
     const cprof_change *w = cprof_comparison_find(c, "work", "total time");
     CHECK(w && w->before == 102e6 && w->after == 82e6); /* medians */
     CHECK_NEAR(w->share_before, 100.0 * 102 / 202, 1e-9);
-    CHECK_NEAR(w->p_value, 7.290385283677727e-08 * 5 / 4, 1e-12);
+    CHECK_NEAR(w->p_value, 1.4815197409270447e-07 * 5 / 4, 1e-12);
     CHECK_EQ_U64(c->tests, 5);
     CHECK_EQ_U64(w->verdict, CPROF_IMPROVED);
     CHECK_EQ_U64(cprof_comparison_find(c, "rest", "self time")->verdict, CPROF_UNCHANGED);
     CHECK_NEAR(c->speedup, 202.0 / 182.0, 1e-12);
     CHECK_CONTAINS(report_of(c), "Runs: 5 before, 5 after.");
-    CHECK_CONTAINS(report_of(c), "when Welch's t-test on the runs' values (a time's: its shares of the runs) gives p < 0.05 adjusted for the 5 tests (Benjamini-Hochberg).");
+    CHECK_CONTAINS(report_of(c), "when Welch's t-test on the runs' values (a time's: the logarithms of its shares of the runs) gives p < 0.05 adjusted for the 5 tests (Benjamini-Hochberg).");
     cprof_comparison_free(c);
     /* One run on one side: no spread there, no test, within noise. */
     c = cprof_compare_runs((const cprof_profile *const *)before, 1, (const cprof_profile *const *)after, 5, NULL);
@@ -270,8 +274,8 @@ static cprof_profile *planted(const char *const *names, const double *ms, size_t
     return build_profile(text);
 }
 
-/* Five runs a side: `one` at 100, 102, ... ms before and 106, 108, ... after (alone, Welch's p =
-   0.0170716812337937, tests/compare_reference.py: welch(5, 104, 10, 5, 110, 10)), next to `extra`
+/* Five runs a side: `one` at 100, 102, ... ms before and 106, 108, ... after (the logarithms of its
+   shares of the run: Welch's p = 0.017186096516301715, tests/compare_reference.py, "planted"), next to `extra`
    functions of 40 ms that do not change. */
 static cprof_comparison *planted_runs(size_t extra, const cprof_compare_options *options) {
     const char *names[32] = {"one", "tiny"};
@@ -294,9 +298,9 @@ static cprof_comparison *planted_runs(size_t extra, const cprof_compare_options 
 /* The gate's rules on planted runs: the p-values adjusted for the number of tests (Benjamini-Hochberg),
    the family being the functions at least --min-share of the run; a change below the floor never counts. */
 static void test_gate_rules(void) {
-    const double raw = 0.0170716812337937;
-    /* Tested: main self (it loses what one gains: the same |t|), main total (p 1), one self and total;
-       tiny holds 0.001% of the run: untested. The three p = raw, ranks 1-3 of 4: adjusted raw * 4 / 3. */
+    const double raw = 0.017186096516301715; /* tests/compare_reference.py, "planted": one's log shares */
+    /* Tested: main self (it loses what one gains; its p 0.0159), main total (p 1), one self and total;
+       tiny holds 0.001% of the run: untested. one's p ranks 2 and 3 of 4: adjusted raw * 4 / 3. */
     cprof_comparison *c = planted_runs(0, NULL);
     const cprof_change *one = cprof_comparison_find(c, "one", "self time");
     CHECK_EQ_U64(c->tests, 4);
@@ -306,7 +310,8 @@ static void test_gate_rules(void) {
     CHECK(tiny && tiny->change_pct > 700.0 && isnan(tiny->p_value) && tiny->verdict == CPROF_UNCHANGED);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
     cprof_comparison_free(c);
-    /* Twenty steady functions more: 44 tests, the same three p: adjusted raw * 44 / 3 = 0.25, noise. */
+    /* Twenty steady functions more (their shares never move: p 1): 44 tests, one's p ranks 2 and 3:
+       adjusted raw * 44 / 3 = 0.25, noise. */
     c = planted_runs(20, NULL);
     one = cprof_comparison_find(c, "one", "self time");
     CHECK_EQ_U64(c->tests, 44);
