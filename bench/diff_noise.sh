@@ -5,9 +5,9 @@
 # counted-or-timed decision is the same in every run), with a slowdown planted in apply_binary (about
 # 15% of the run's recorded time, self) by MINIVM_SLOW_SPINS.
 #
-#   1. calibrate: apply_binary's recorded self time per call (CPROF_COMPENSATE=0: raw, as the comparison
-#      tests it) without and with 2000 spins, interleaved, gives the cost of a spin; from it the spins
-#      for +10% and +100% (2x) of apply_binary's self time.
+#   1. calibrate: apply_binary's share of the run's recorded (raw: CPROF_COMPENSATE=0, as the comparison
+#      tests it) time without and with 400 spins, interleaved, gives the spins for +10% and +100% (2x)
+#      of apply_binary's self time.
 #   2. runs: BASE runs of the build as is, SLOW of the +10% build and SLOW of the 2x build, interleaved
 #      (base, +10%, 2x, base, ...), so that the machine's load drifts over all of them alike.
 #   3. comparisons, 20 of each (cprof diff's exit status: 0 passed, 1 failed the gate):
@@ -17,11 +17,15 @@
 #      2x of apply_binary, one a side:    base[i] vs 2x[i]                       want >= 19 exit 1
 #      and 2x with 5 a side. A comparison that fails on another function than apply_binary is "wrong".
 #      The 5-a-side pairs draw from pools of runs (a fixed seed per pair), so pairs share runs.
-#   4. cprof diff --noise on 10 base runs: the single-run threshold it suggests.
+#   4. cprof diff --noise on 10 base runs: the single-run threshold it suggests, and the one-run-a-side
+#      comparisons again with it.
 #   5. the default automatic mode (CPROF_AUTO_MIN_NS unset: each run decides which functions are too
 #      short to time): the same-build comparisons again on AUTO runs.
 #
-# Usage, from the repository's root:  nice bench/diff_noise.sh [runs|compare|all] [BASE [SLOW [SCALE [AUTO]]]]
+#   6. benchmark comparisons (bench, bench-compare): bench/diff_bench's five benchmarks, work/c slowed
+#      10% and 2x (BENCH_SLOW_PCT), the same comparisons.
+#
+# Usage, from the repository's root:  nice bench/diff_noise.sh [runs|compare|all|bench|bench-compare] [BASE [SLOW [SCALE [AUTO]]]]
 #   BASE 40, SLOW 20, SCALE 4, AUTO 20. "compare" reuses the runs in build/diff_noise/ (after a change to cprof).
 set -eu
 cd "$(dirname "$0")/.."
@@ -46,19 +50,26 @@ run() { # run SPINS NAME [SCALE]: one run, every call timed, its profile in $OUT
     rm -f $OUT/$2.txt $OUT/$2.folded $OUT/$2.svg
 }
 
+# raw_share PROFILE: apply_binary's self time's share of the run (a profile taken with CPROF_COMPENSATE=0)
+raw_share() { $CPROF stats "$1" | awk -F'\t' '$1 == "apply_binary" { s = $4 } NR > 1 { t += $4 } END { printf "%.5f\n", s / t }'; }
+
+# The spins that make apply_binary's recorded (raw) self time 10% and 100% longer, from its share of
+# the run without spins (p0) and with CAL spins (p1), interleaved: shares, unlike times, do not move
+# with the machine's load. CAL spins add x = (p1 - p0) / (1 - p1) of the run; a factor f needs
+# (f - 1) p0 of it.
 calibrate() {
-    local i
+    local i cal=400
     for i in 1 2 3 4 5; do
         CPROF_COMPENSATE=0 run 0 cal0-$i 1
-        CPROF_COMPENSATE=0 run 2000 cal1-$i 1
+        CPROF_COMPENSATE=0 run $cal cal1-$i 1
     done
     local zero one
-    zero=$(for i in 1 2 3 4 5; do per_call $OUT/cal0-$i.json; done | median)
-    one=$(for i in 1 2 3 4 5; do per_call $OUT/cal1-$i.json; done | median)
-    awk -v z="$zero" -v o="$one" 'BEGIN {
-        per_spin = (o - z) / 2000
-        printf "%d %d\n", 0.10 * z / per_spin + 0.5, 1.00 * z / per_spin + 0.5
-        printf "apply_binary raw self per call %.1f ns, %.3f ns per spin\n", z, per_spin > "/dev/stderr" }' > $OUT/spins
+    zero=$(for i in 1 2 3 4 5; do raw_share $OUT/cal0-$i.json; done | median)
+    one=$(for i in 1 2 3 4 5; do raw_share $OUT/cal1-$i.json; done | median)
+    awk -v p0="$zero" -v p1="$one" -v cal=$cal 'BEGIN {
+        x = (p1 - p0) / (1 - p1)
+        printf "%d %d\n", cal * 0.10 * p0 / x + 0.5, cal * 1.00 * p0 / x + 0.5
+        printf "apply_binary raw self share %.4f without spins, %.4f with %d\n", p0, p1, cal > "/dev/stderr" }' > $OUT/spins
     echo "spins: +10% $(cut -d' ' -f1 $OUT/spins), 2x $(cut -d' ' -f2 $OUT/spins)"
 }
 
@@ -101,8 +112,10 @@ flagged() { # flagged STATUS: the status, or "wrong" when the gate failed on som
 }
 
 compare() {
-    local a=() b=() c=() d=() e=() f=() g=() i picks slow suggested
+    local a=() b=() c=() d=() e=() f=() g=() h=() k=() i picks slow suggested
     echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    suggested=$($CPROF diff --noise $(files base $(seq 1 10)) |
+                sed -n 's/^Suggested for one run a side: --single-run-threshold=\([0-9]*\).*/\1/p')
     for i in $(seq 0 19); do
         a+=("$(diff_status $OUT/base-$((2 * i + 1)).json $OUT/base-$((2 * i + 2)).json)")
         [ "${a[-1]}" = 0 ] || cp $OUT/last.txt $OUT/false-alarm-single-$i.txt
@@ -114,6 +127,8 @@ compare() {
         [ "${c[-1]}" = 1 ] || cp $OUT/last.txt $OUT/missed-10pct-$i.txt
         d+=("$(flagged "$(diff_status $OUT/base-$((i % BASE + 1)).json $OUT/slow2x-$((i % SLOW + 1)).json)")")
         [ "${d[-1]}" = 1 ] || cp $OUT/last.txt $OUT/missed-2x-$i.txt
+        h+=("$(diff_status --single-run-threshold="$suggested" $OUT/base-$((2 * i + 1)).json $OUT/base-$((2 * i + 2)).json)")
+        k+=("$(flagged "$(diff_status --single-run-threshold="$suggested" $OUT/base-$((i % BASE + 1)).json $OUT/slow2x-$((i % SLOW + 1)).json)")")
         picks=($(draw $((i + 201)) 5)) slow=($(draw $((i + 401)) 5 "$SLOW"))
         e+=("$(flagged "$(diff_status $(files base "${picks[@]}") -- $(files slow2x "${slow[@]}"))")")
         if [ "$AUTO" -ge 10 ]; then
@@ -127,6 +142,8 @@ compare() {
     tally "apply_binary +10%, 5 runs a side" 1 "${c[@]}"
     tally "apply_binary 2x, 1 run a side" 1 "${d[@]}"
     tally "apply_binary 2x, 5 runs a side" 1 "${e[@]}"
+    tally "same build, 1 a side, --single-run-threshold=$suggested" 0 "${h[@]}"
+    tally "apply_binary 2x, 1 a side, --single-run-threshold=$suggested" 1 "${k[@]}"
     [ "$AUTO" -lt 10 ] || tally "default automatic mode, same build, 1 a side" 0 "${f[@]}"
     [ "$AUTO" -lt 10 ] || tally "default automatic mode, same build, 5 a side" 0 "${g[@]}"
     echo
@@ -146,9 +163,59 @@ share() {
 
 run_s() { local k; for k in $(seq 1 "$2"); do $CPROF stats $OUT/$1-$k.json | awk -F'\t' '$1 == "main" { printf "%.3f\n", $3 / 1e9 }'; done | median; }
 
+# Benchmark comparisons: bench/diff_bench (five benchmarks of equal work, 0.05 s each), BASE runs as is,
+# SLOW with work/c 10% slower and SLOW 2x (BENCH_SLOW_PCT), interleaved; the same comparisons.
+BENCH=build/bench/diff_bench
+bench_runs() {
+    local i
+    make -s $BENCH >/dev/null
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for i in $(seq 1 "$BASE"); do
+        $BENCH $OUT/bench-base-$i.json > /dev/null
+        [ "$i" -gt "$SLOW" ] || { BENCH_SLOW_PCT=10 $BENCH $OUT/bench-slow10-$i.json > /dev/null; BENCH_SLOW_PCT=100 $BENCH $OUT/bench-slow2x-$i.json > /dev/null; }
+    done
+    echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+bench_flagged() { # the status, or "wrong" when the gate failed on another benchmark than work/c
+    [ "$1" != 1 ] || ! grep -q '^  work/[abde] .*REGRESSED$' $OUT/last.txt || { echo wrong; return; }
+    [ "$1" != 1 ] || grep -q '^  work/c .*REGRESSED$' $OUT/last.txt || { echo wrong; return; }
+    echo "$1"
+}
+
+bench_compare() {
+    local a=() b=() c=() d=() e=() h=() k=() i picks slow
+    echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for i in $(seq 0 19); do
+        a+=("$(diff_status $OUT/bench-base-$((2 * i + 1)).json $OUT/bench-base-$((2 * i + 2)).json)")
+        h+=("$(diff_status --single-run-threshold=50 $OUT/bench-base-$((2 * i + 1)).json $OUT/bench-base-$((2 * i + 2)).json)")
+        picks=($(draw $((i + 1)) 10))
+        b+=("$(diff_status $(files bench-base "${picks[@]:0:5}") -- $(files bench-base "${picks[@]:5:5}"))")
+        picks=($(draw $((i + 101)) 5)) slow=($(draw $((i + 301)) 5 "$SLOW"))
+        c+=("$(bench_flagged "$(diff_status $(files bench-base "${picks[@]}") -- $(files bench-slow10 "${slow[@]}"))")")
+        d+=("$(bench_flagged "$(diff_status $OUT/bench-base-$((i % BASE + 1)).json $OUT/bench-slow2x-$((i % SLOW + 1)).json)")")
+        k+=("$(bench_flagged "$(diff_status --single-run-threshold=50 $OUT/bench-base-$((i % BASE + 1)).json $OUT/bench-slow2x-$((i % SLOW + 1)).json)")")
+        picks=($(draw $((i + 201)) 5)) slow=($(draw $((i + 401)) 5 "$SLOW"))
+        e+=("$(bench_flagged "$(diff_status $(files bench-base "${picks[@]}") -- $(files bench-slow2x "${slow[@]}"))")")
+    done
+    tally "benchmarks: same build, 1 run a side" 0 "${a[@]}"
+    tally "benchmarks: same build, 1 a side, threshold 50" 0 "${h[@]}"
+    tally "benchmarks: same build, 5 runs a side" 0 "${b[@]}"
+    tally "benchmarks: work/c +10%, 5 runs a side" 1 "${c[@]}"
+    tally "benchmarks: work/c 2x, 1 run a side" 1 "${d[@]}"
+    tally "benchmarks: work/c 2x, 1 a side, threshold 50" 1 "${k[@]}"
+    tally "benchmarks: work/c 2x, 5 runs a side" 1 "${e[@]}"
+    echo "work/c median per iteration (ns), median of the runs: base $(bench_median base "$BASE"), +10% $(bench_median slow10 "$SLOW"), 2x $(bench_median slow2x "$SLOW")"
+    echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+bench_median() { local k; for k in $(seq 1 "$2"); do $CPROF bench $OUT/bench-$1-$k.json | awk '$1 == "work/c" { print $3 " " $4 }'; done | awk '{ v = $1; if ($2 == "µs") v *= 1000; if ($2 == "ms") v *= 1e6; print v }' | median; }
+
 case "$WHAT" in
+bench) bench_runs; bench_compare ;;
+bench-compare) bench_compare ;;
 runs) runs ;;
 compare) compare ;;
 all) runs; compare ;;
-*) echo "usage: bench/diff_noise.sh [runs|compare|all] [BASE [TWICE]]" >&2; exit 2 ;;
+*) echo "usage: bench/diff_noise.sh [runs|compare|all|bench|bench-compare] [BASE [SLOW [SCALE [AUTO]]]]" >&2; exit 2 ;;
 esac
