@@ -260,8 +260,9 @@
            Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
            holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
            a factor beyond single_run_threshold_pct either way (100 (larger / smaller - 1) >= it: 100 is 2x
-           slower or faster; default 50; never when 0; cprof_noise_write suggests one), for a time the factor
-           of its share, in a function holding at least single_run_min_share_pct (10) on both sides. A time
+           slower or faster; default 50; never when 0; cprof_noise_write suggests one), for a time only a self
+           time, the factor of its share, in a function holding at least single_run_min_share_pct (10) on both
+           sides (a total moves with any moment lost anywhere below it). A time
            counts only when its share moved beyond the threshold the same way (a machine-wide slowdown moves
            every time and no share). A function that automatic instrumentation counted in some runs and
            timed in others (`mixed_counted` of them) is compared inside its callers: its self time goes to
@@ -279,8 +280,8 @@
                              size_t shown)
            Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
            heaviest functions with their share and the largest factor of their self time's share of the run
-           (100 (larger / smaller - 1)) that the floor lets count, the largest of a self or total time's share
-           in functions holding single_run_min_share_pct on both sides, and a single_run_threshold_pct above
+           (100 (larger / smaller - 1)) that the floor lets count, the largest of a self time's share in
+           functions holding single_run_min_share_pct on both sides, and a single_run_threshold_pct above
            it (+25%, rounded up to 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
        const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
            The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
@@ -11606,19 +11607,6 @@ static double cprof__welch_of(const double *x, size_t nx, const double *y, size_
     return cprof__welch_p(cprof__sample_of_values(x, nx), cprof__sample_of_values(y, ny));
 }
 
-/* Welch's test on the logarithms of shares, when every one is above 0 (else on the shares): the noise of a
-   share is in proportion to it (bench/diff_noise.sh: a 14% and a 26% function both spread by 12% between
-   runs), which the logarithm makes the same on both sides, as the test assumes. x and y are overwritten. */
-static double cprof__welch_of_shares(double *x, size_t nx, double *y, size_t ny) {
-    int positive = 1;
-    for (size_t i = 0; i < nx + ny; i++) positive &= (i < nx ? x[i] : y[i - nx]) > 0;
-    for (size_t i = 0; i < nx + ny && positive; i++) {
-        double *v = i < nx ? &x[i] : &y[i - nx];
-        *v = log(*v);
-    }
-    return cprof__welch_of(x, nx, y, ny);
-}
-
 /* The change of function u in metric k: values, percent, test and verdict. The runs are the independent
    unit: the calls inside one run share its machine's moments (a second of load slows thousands of them
    together), so a test on them is far too sure. Times are tested by their share of the run. */
@@ -11632,7 +11620,7 @@ static void cprof__compare_change(cprof_comparison *c, const cprof__side *before
         cprof__compare_share_samples(c, after, u, k == CPROF__METRIC_TOTAL, y);
         change->share_before = cprof__median(x, before->count);
         change->share_after = cprof__median(y, after->count);
-        change->p_value = cprof__welch_of_shares(x, before->count, y, after->count);
+        change->p_value = cprof__welch_of(x, before->count, y, after->count);
     }
     cprof__compare_samples(c, before, u, k, x);
     cprof__compare_samples(c, after, u, k, y);
@@ -11690,9 +11678,10 @@ static int cprof__compare_share_agrees(const cprof_comparison *c, const cprof_ch
 /* The verdict of a change that can count. Several runs a side: the test (a time's, on its shares of the
    runs, which must have moved the same way beyond the threshold too). One run a side has no estimate of the run-to-run noise: a
    measured change counts only when it is a factor beyond single_run_threshold_pct either way (0: never)
-   and, for a time, only by its share of the run, in a function holding at least single_run_min_share_pct
-   of the run on both sides: smaller functions move by much larger factors between two runs of one build,
-   and times by the machine's load (README, bench/diff_noise.sh). */
+   and, for a time, only a self time by its share of the run, in a function holding at least
+   single_run_min_share_pct of the run on both sides: smaller functions move by much larger factors
+   between two runs of one build, times by the machine's load, and a total by any moment lost anywhere
+   below it (README, bench/diff_noise.sh). */
 static int cprof__compare_verdict(const cprof_comparison *c, uint32_t u, uint32_t k) {
     const cprof_compare_options *o = &c->options;
     const cprof_change *change = &c->functions[u].metrics[k];
@@ -11703,7 +11692,7 @@ static int cprof__compare_verdict(const cprof_comparison *c, uint32_t u, uint32_
     if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)
         return cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
     double smaller = change->share_before < change->share_after ? change->share_before : change->share_after;
-    int beyond = o->single_run_threshold_pct > 0 &&
+    int beyond = o->single_run_threshold_pct > 0 && (!time || k == CPROF__METRIC_SELF) &&
                  (time ? smaller >= o->single_run_min_share_pct &&
                              cprof__factor_pct(change->share_before, change->share_after) >= o->single_run_threshold_pct
                        : cprof__factor_pct(change->before, change->after) >= o->single_run_threshold_pct);
@@ -11839,7 +11828,7 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     }
     c->before_label = cprof__compare_label(c, c->options.before_label, before[0], "before");
     c->after_label = cprof__compare_label(c, c->options.after_label, after[0], "after");
-    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values (a time's: the logarithms of its shares of the runs)"
+    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values (a time's: its shares of the runs)"
                                                  : "none: one run a side";
     cprof__compare_metrics(c, before, before_count);
     cprof__compare_metrics(c, after, after_count);
@@ -11993,7 +11982,7 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
                           o->alpha, (unsigned long long)c->tests);
     else if (o->single_run_threshold_pct > 0)
         cprof__buf_textf(b, "by a factor beyond %g%% either way (--single-run-threshold: 100 is 2x slower or faster), a "
-                          "time's share of the run in a function holding at least %g%% of it on both sides "
+                          "self time's share of the run in a function holding at least %g%% of it on both sides "
                           "(--single-run-min-share): one run a side gives no test; several runs a side (B1 B2 ... -- A1 A2 "
                           "...) do.\n", o->single_run_threshold_pct, o->single_run_min_share_pct);
     else
@@ -12091,9 +12080,9 @@ static int cprof__noise_by_share(const void *a, const void *b) {
 }
 
 /* Every pair of runs compared (one run a side): per function the largest factor of its self time's share
-   of the run that the floor lets count, and over every function and time metric holding at least
-   single_run_min_share_pct on both sides the largest, which a one-run-a-side gate must stay above. rows[]
-   has all_runs' functions (the comparison of every run with every run). */
+   of the run that the floor lets count, and over every function holding at least single_run_min_share_pct
+   on both sides the largest, which a one-run-a-side gate must stay above. rows[] has all_runs' functions
+   (the comparison of every run with every run). */
 static int cprof__noise_pairs(const cprof_profile *const *runs, size_t count, const cprof_compare_options *o,
                               const cprof_comparison *all, cprof__noise_row *rows, double *largest, const char **where) {
     for (size_t i = 0; i < count; i++)
@@ -12110,7 +12099,8 @@ static int cprof__noise_pairs(const cprof_profile *const *runs, size_t count, co
                     size_t r = 0; /* rows[] still in all's order: by name */
                     while (r < all->function_count && strcmp(rows[r].name, pair->functions[u].name) != 0) r++;
                     if (r == all->function_count) continue;
-                    if (pct > *largest && smaller >= o->single_run_min_share_pct) *largest = pct, *where = rows[r].name;
+                    if (k == CPROF__METRIC_SELF && pct > *largest && smaller >= o->single_run_min_share_pct)
+                        *largest = pct, *where = rows[r].name;
                     if (k == CPROF__METRIC_SELF && pct > rows[r].largest_pct) rows[r].largest_pct = pct;
                 }
             }
@@ -12152,8 +12142,8 @@ static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, s
         else cprof__buf_textf(b, "%20s\n", "below the floor");
     }
     double suggested = 10.0 * ceil(largest * 1.25 / 10.0);
-    cprof__buf_textf(b, "Largest factor between two runs of a self or total time's share of the run, in functions holding "
-                         "at least %g%% of it in both: %.0f%% (%s)\n", o->single_run_min_share_pct, largest, where[0] ? where : "none");
+    cprof__buf_textf(b, "Largest factor between two runs of a self time's share of the run, in functions holding at least "
+                         "%g%% of it in both: %.0f%% (%s)\n", o->single_run_min_share_pct, largest, where[0] ? where : "none");
     cprof__buf_textf(b, "Suggested for one run a side: --single-run-threshold=%.0f (the largest, +25%%, rounded up to 10)\n",
                       suggested > 0 ? suggested : 10.0);
     cprof__buf_puts(b, "Several runs a side need no such threshold: their test measures this noise itself.\n");
@@ -15231,7 +15221,7 @@ static const cprof__tool_option cprof__diff_options[] = {
     {"--before-widths", NULL, "the differential flame graph's widths from the before profile"},
     {"--min-share", "PCT", "a change counts only when it is at least PCT% of the run (default 0.5)"},
     {"--single-run-threshold", "PCT", "one run a side: times and counters count only beyond this factor either way "
-                                      "(100: 2x; a time's share of the run; default 50; 0: never)"},
+                                      "(100: 2x; a self time's share of the run; default 50; 0: never)"},
     {"--noise", NULL, "the profiles are runs of one build: each function's noise and a threshold to use"},
     {"--single-run-min-share", "PCT", "one run a side: a time counts only in a function holding at least PCT% of "
                                       "the run on both sides (default 10)"},

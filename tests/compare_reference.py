@@ -27,21 +27,3 @@ def welch_samples(x, y):
     n1, n2 = len(x), len(y); m1, m2 = sum(x) / n1, sum(y) / n2
     return welch(n1, m1, sum((a - m1) ** 2 for a in x) / (n1 - 1), n2, m2, sum((a - m2) ** 2 for a in y) / (n2 - 1))
 print("welch shares", welch_samples([100 * w / (w + 100) for w in range(100, 105)], [100 * w / (w + 100) for w in range(80, 85)]))
-# cprof tests a time's shares by their logarithms (the noise of a share is in proportion to it)
-print("welch log shares", welch_samples([math.log(100 * w / (w + 100)) for w in range(100, 105)], [math.log(100 * w / (w + 100)) for w in range(80, 85)]))
-print("welch log shares, rest", welch_samples([math.log(100 * 100 / (w + 100)) for w in range(100, 105)], [math.log(100 * 100 / (w + 100)) for w in range(80, 85)]))
-# test_gate_rules' planted runs: main 1000 ms, one 100, 102, ... 108 ms before and 106 ... 114 after, tiny
-# 0.01 + 0.001 r ms before and 0.1 + 0.001 r after (r = 0..4), `extra` steady functions of 40 ms; shares
-# of the run in percent, tested by their logarithms
-def planted(extra):
-    def run(r, after):
-        one = (106.0 if after else 100.0) + 2.0 * r
-        tiny = (0.1 if after else 0.01) + 0.001 * (r + (5 if after else 0))
-        return one, tiny, 1000.0 - one - tiny - 40.0 * extra
-    b = [run(r, 0) for r in range(5)]; a = [run(r, 1) for r in range(5)]
-    lg = lambda v: [math.log(x / 10.0) for x in v]
-    p_one = welch_samples(lg([x[0] for x in b]), lg([x[0] for x in a]))[2]
-    p_main = welch_samples(lg([x[2] for x in b]), lg([x[2] for x in a]))[2]
-    return p_one, p_main
-print("planted 0", planted(0))
-print("planted 20", planted(20))

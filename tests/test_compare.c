@@ -65,7 +65,7 @@ static void test_seed(void) {
     CHECK(o && isnan(o->p_value)); /* one run a side: no test */
     const char *report = report_of(c);
     CHECK_CONTAINS(report, "Wall time: 1.000 s -> 500.00 ms   speedup 2.00x (before / after)");
-    CHECK_CONTAINS(report, "by a factor beyond 30% either way (--single-run-threshold: 100 is 2x slower or faster), a time's "
+    CHECK_CONTAINS(report, "by a factor beyond 30% either way (--single-run-threshold: 100 is 2x slower or faster), a self time's "
                            "share of the run in a function holding at least 10% of it on both sides (--single-run-min-share): "
                            "one run a side gives no test");
     CHECK_CONTAINS(report, "\nA time counts only when its share of the run's recorded time moved the same way: a machine-wide "
@@ -82,7 +82,7 @@ static void test_mixed(void) {
     cprof_profile *before = build_profile(mixed_before), *after = build_profile(mixed_after);
     cprof_compare_options options = single_run_options();
     cprof_comparison *c = cprof_compare(before, after, &options);
-    const cprof_change *slower = cprof_comparison_find(c, "slower", "total time");
+    const cprof_change *slower = cprof_comparison_find(c, "slower", "self time");
     CHECK(slower && slower->change_pct == 100.0 && slower->verdict == CPROF_REGRESSED);
     CHECK_EQ_U64(cprof_comparison_find(c, "steady", "self time")->verdict, CPROF_UNCHANGED);
     CHECK_EQ_U64(cprof_comparison_find(c, "slower", "calls")->verdict, CPROF_UNCHANGED);
@@ -100,7 +100,7 @@ static void test_mixed(void) {
     CHECK_CONTAINS(first_row(report, "!! REGRESSIONS"), "!! slower     self time         100.00 ms   200.00 ms   +100.0%        -");
     CHECK_CONTAINS(report, "\nNew functions (only after) (1)\n  fresh      total 30.00 ms, 3 calls\n");
     CHECK_CONTAINS(report, "\nRemoved functions (only before) (1)\n  old        total 50.00 ms, 5 calls\n");
-    CHECK_CONTAINS(report, "\n!! 2 significant regressions\n"); /* slower: self and total time */
+    CHECK_CONTAINS(report, "\n!! 1 significant regression\n"); /* slower's self time (a total never counts on one run a side) */
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 1);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ALLOC), 0);
@@ -118,8 +118,9 @@ static void test_mixed(void) {
 }
 
 /* One run a side with the defaults (--single-run-threshold=50, --single-run-min-share=10): no test; a
-   time counts when its share of the run moved by a factor of 1.5 either way, in a function holding at
-   least 10% of the run on both sides, and the time moved the same way beyond the threshold.
+   self time counts when its share of the run moved by a factor of 1.5 either way, in a function holding
+   at least 10% of the run on both sides, and the time moved the same way beyond the threshold (a total
+   time, which any moment lost anywhere below it moves, never counts on one run a side).
    slower: 100 -> 200 ms, its share 10% -> 25% (factor 150%): REGRESSED. optimized: 650 -> 370 ms, its
    share 65% -> 46.25% (factor 40.5%): within noise. steady: 200 ms both, its share 20% -> 25%: the time
    did not move, unchanged. With --single-run-threshold=0 nothing measured counts, and the report says why. */
@@ -127,13 +128,14 @@ static void test_single_run_default(void) {
     cprof_profile *before = build_profile(mixed_before), *after = build_profile(mixed_after);
     cprof_comparison *c = cprof_compare(before, after, NULL);
     const cprof_change *w = cprof_comparison_find(c, "slower", "total time");
-    CHECK(w && w->change_pct == 100.0 && isnan(w->p_value) && w->verdict == CPROF_REGRESSED);
+    CHECK(w && w->change_pct == 100.0 && isnan(w->p_value) && w->verdict == CPROF_WITHIN_NOISE); /* a total */
     CHECK(w && w->share_before == 10.0 && w->share_after == 25.0);
+    CHECK_EQ_U64(cprof_comparison_find(c, "slower", "self time")->verdict, CPROF_REGRESSED);
     const cprof_change *o = cprof_comparison_find(c, "optimized", "self time");
     CHECK(o && o->verdict == CPROF_WITHIN_NOISE);
     CHECK_NEAR(o->share_after, 46.25, 1e-9);
     CHECK_EQ_U64(cprof_comparison_find(c, "steady", "self time")->verdict, CPROF_UNCHANGED);
-    CHECK_EQ_U64(c->regressed, 2); /* slower's self and total time */
+    CHECK_EQ_U64(c->regressed, 1); /* slower's self time */
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
     cprof_comparison_free(c);
     /* --single-run-min-share=30: slower (10% before) is too small to count on one run a side. */
@@ -215,9 +217,9 @@ static void test_statistics(void) {
 
 /* Several runs a side: work's shares of the runs compared with Welch's t-test (the runs are the
    independent unit), next to rest (100 ms in every run). work 100-104 ms before, 80-84 after: its share
-   100 w / (w + 100), tested by its logarithm. Reference: tests/compare_reference.py, "welch log shares":
-   p = 1.4815197409270447e-07; five tests (main's total, p 1; work's and rest's self and total, rest's
-   p smaller): work's ranks 3 and 4, adjusted 5 p / 4. rest's time did not move: unchanged. */
+   100 w / (w + 100). Reference: tests/compare_reference.py, "welch shares": p = 7.290385283677727e-08;
+   five tests (main's total, p 1; work's and rest's self and total: rest's share moves by as much, the
+   same p): ranks 1-4 of 5, adjusted 5 p / 4. rest's time did not move: unchanged. */
 static void test_runs(void) {
     char lines[5][2][3][64];
     const char *text[5][2][4];
@@ -239,13 +241,13 @@ static void test_runs(void) {
     const cprof_change *w = cprof_comparison_find(c, "work", "total time");
     CHECK(w && w->before == 102e6 && w->after == 82e6); /* medians */
     CHECK_NEAR(w->share_before, 100.0 * 102 / 202, 1e-9);
-    CHECK_NEAR(w->p_value, 1.4815197409270447e-07 * 5 / 4, 1e-12);
+    CHECK_NEAR(w->p_value, 7.290385283677727e-08 * 5 / 4, 1e-12);
     CHECK_EQ_U64(c->tests, 5);
     CHECK_EQ_U64(w->verdict, CPROF_IMPROVED);
     CHECK_EQ_U64(cprof_comparison_find(c, "rest", "self time")->verdict, CPROF_UNCHANGED);
     CHECK_NEAR(c->speedup, 202.0 / 182.0, 1e-12);
     CHECK_CONTAINS(report_of(c), "Runs: 5 before, 5 after.");
-    CHECK_CONTAINS(report_of(c), "when Welch's t-test on the runs' values (a time's: the logarithms of its shares of the runs) gives p < 0.05 adjusted for the 5 tests (Benjamini-Hochberg).");
+    CHECK_CONTAINS(report_of(c), "when Welch's t-test on the runs' values (a time's: its shares of the runs) gives p < 0.05 adjusted for the 5 tests (Benjamini-Hochberg).");
     cprof_comparison_free(c);
     /* One run on one side: no spread there, no test, within noise. */
     c = cprof_compare_runs((const cprof_profile *const *)before, 1, (const cprof_profile *const *)after, 5, NULL);
@@ -274,8 +276,9 @@ static cprof_profile *planted(const char *const *names, const double *ms, size_t
     return build_profile(text);
 }
 
-/* Five runs a side: `one` at 100, 102, ... ms before and 106, 108, ... after (the logarithms of its
-   shares of the run: Welch's p = 0.017186096516301715, tests/compare_reference.py, "planted"), next to `extra`
+/* Five runs a side: `one` at 100, 102, ... ms before and 106, 108, ... after (its shares of the 1 s run
+   tested: Welch's p = 0.0170716812337937, tests/compare_reference.py: welch(5, 10.4, 0.1, 5, 11, 0.1) as
+   welch(5, 104, 10, 5, 110, 10), the t the same), next to `extra`
    functions of 40 ms that do not change. */
 static cprof_comparison *planted_runs(size_t extra, const cprof_compare_options *options) {
     const char *names[32] = {"one", "tiny"};
@@ -298,9 +301,9 @@ static cprof_comparison *planted_runs(size_t extra, const cprof_compare_options 
 /* The gate's rules on planted runs: the p-values adjusted for the number of tests (Benjamini-Hochberg),
    the family being the functions at least --min-share of the run; a change below the floor never counts. */
 static void test_gate_rules(void) {
-    const double raw = 0.017186096516301715; /* tests/compare_reference.py, "planted": one's log shares */
-    /* Tested: main self (it loses what one gains; its p 0.0159), main total (p 1), one self and total;
-       tiny holds 0.001% of the run: untested. one's p ranks 2 and 3 of 4: adjusted raw * 4 / 3. */
+    const double raw = 0.0170716812337937;
+    /* Tested: main self (it loses what one gains: the same |t|), main total (p 1), one self and total;
+       tiny holds 0.001% of the run: untested. The three p = raw, ranks 1-3 of 4: adjusted raw * 4 / 3. */
     cprof_comparison *c = planted_runs(0, NULL);
     const cprof_change *one = cprof_comparison_find(c, "one", "self time");
     CHECK_EQ_U64(c->tests, 4);
@@ -310,8 +313,8 @@ static void test_gate_rules(void) {
     CHECK(tiny && tiny->change_pct > 700.0 && isnan(tiny->p_value) && tiny->verdict == CPROF_UNCHANGED);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
     cprof_comparison_free(c);
-    /* Twenty steady functions more (their shares never move: p 1): 44 tests, one's p ranks 2 and 3:
-       adjusted raw * 44 / 3 = 0.25, noise. */
+    /* Twenty steady functions more (their shares never move: p 1): 44 tests, the same three p: adjusted
+       raw * 44 / 3 = 0.25, noise. */
     c = planted_runs(20, NULL);
     one = cprof_comparison_find(c, "one", "self time");
     CHECK_EQ_U64(c->tests, 44);
