@@ -568,8 +568,9 @@ check-alloc-valgrind: $(BUILD)/cprof
 	echo "cprof: $$cprof  valgrind: $$valgrind (bytes blocks: definitely, indirectly, possibly lost, reachable)"; \
 	test -n "$$cprof" && test "$$cprof" = "$$valgrind" && test "$$cprof" = "2800 8 96 3 64 1 316 3 "
 
-# `cprof diff` as a CI gate: its exit status (0 faster, 1 a significant regression, 0 with --fail-on=none or a
-# threshold above the change, 2 bad usage, 1 a missing file), several runs a side, and a well-formed
+# `cprof diff` as a CI gate: its exit status (0 faster, 1 a significant regression, 0 with --fail-on=none, a
+# threshold above the change, no single-run gate or a function too small for it, 2 bad usage, 1 a missing
+# file), several runs a side, and a well-formed
 # differential flame graph in both widths.
 check-diff-tool: $(BUILD)/cprof $(TEST_OBJECT)
 	rm -rf $(BUILD)/check/diff && mkdir -p $(BUILD)/check/diff
@@ -577,8 +578,11 @@ check-diff-tool: $(BUILD)/cprof $(TEST_OBJECT)
 	./$(BUILD)/check/diff/samples --samples $(BUILD)/check/diff
 	cd $(BUILD)/check/diff && ../../cprof diff seed-before.json seed-after.json > seed.txt
 	grep -q 'speedup 2.00x' $(BUILD)/check/diff/seed.txt
-	cd $(BUILD)/check/diff && ../../cprof diff before.json after.json --svg after.svg > mixed.txt; test $$? = 0
+	cd $(BUILD)/check/diff && ../../cprof diff before.json after.json --svg after.svg > mixed.txt; test $$? = 1
+	grep -q '^!! slower ' $(BUILD)/check/diff/mixed.txt
+	cd $(BUILD)/check/diff && ../../cprof diff --single-run-threshold=0 before.json after.json > mixed.txt; test $$? = 0
 	grep -q 'never: one run a side cannot tell a change' $(BUILD)/check/diff/mixed.txt
+	cd $(BUILD)/check/diff && ../../cprof diff --single-run-min-share=30 before.json after.json > /dev/null
 	cd $(BUILD)/check/diff && ../../cprof diff --single-run-threshold=30 before.json after.json > mixed.txt; test $$? = 1
 	grep -q '^!! slower ' $(BUILD)/check/diff/mixed.txt
 	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=none before.json after.json > /dev/null
@@ -599,7 +603,7 @@ check-diff-tool: $(BUILD)/cprof $(TEST_OBJECT)
 	cd $(BUILD)/check/diff && ../../cprof diff before.json 2> usage.txt; test $$? = 2
 	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=sometimes before.json after.json 2>> usage.txt; test $$? = 2
 	cd $(BUILD)/check/diff && ../../cprof diff before.json missing.json 2>> usage.txt; test $$? = 1
-	cd $(BUILD)/check/diff && ../../cprof diff --before-widths --svg before.svg before.json after.json > /dev/null; test $$? = 0
+	cd $(BUILD)/check/diff && ../../cprof diff --fail-on=none --before-widths --svg before.svg before.json after.json > /dev/null; test $$? = 0
 	xmllint --noout $(BUILD)/check/diff/after.svg $(BUILD)/check/diff/before.svg
 	grep -q 'new: not in the before profile' $(BUILD)/check/diff/after.svg
 	grep -q 'removed: not in the after profile' $(BUILD)/check/diff/before.svg

@@ -261,24 +261,34 @@
            CPROF_IMPROVED) when it is beyond threshold_pct (default 5), at least min_share_pct (default 0.5) of
            the metric's whole (the wall time for times, else the sum over the functions), and, for measured
            metrics (times, counters): several runs a side, Welch's t-test on the runs' values (the runs are the
-           independent unit; the calls inside one run are not) gives p < alpha (0.05) after the
+           independent unit; the calls inside one run are not; a time's values are its shares of the runs'
+           recorded, raw, time: share_before / share_after, percent) gives p < alpha (0.05) after the
            Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
            holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
            a factor beyond single_run_threshold_pct either way (100 (larger / smaller - 1) >= it: 100 is 2x
-           slower or faster), never when it is 0 (the default; cprof_noise_write suggests one).
+           slower or faster; default 50; never when 0; cprof_noise_write suggests one), for a time only a self
+           time, the factor of its share, in a function holding at least single_run_min_share_pct (10) on both
+           sides (a total moves with any moment lost anywhere below it). A time
+           counts only when its share moved beyond the threshold the same way (a machine-wide slowdown moves
+           every time and no share). A function that automatic instrumentation counted in some runs and
+           timed in others (`mixed_counted` of them) is compared inside its callers: its self time goes to
+           the nearest caller that is not mixed; its own times are left out (0). A counter counted on one
+           side only is unchanged.
            Beyond the threshold but not counting: CPROF_WITHIN_NOISE; else CPROF_UNCHANGED (also below the
            floor). Calls and allocations are exact counts: no test. Functions in one side only are CPROF_NEW /
            CPROF_REMOVED, with verdict CPROF_UNCHANGED. speedup = before wall time / after wall time. NULL on a
            NULL or missing profile, or without memory. options NULL = defaults.
        void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
        cprof_compare_options cprof_compare_defaults(void)
-           threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 0, labels NULL.
+           threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 50, single_run_min_share_pct
+           10, bench_single_run_threshold_pct 0, labels NULL.
        int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *, const cprof_compare_options *,
                              size_t shown)
            Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
-           heaviest functions with their share and largest self-time factor (100 (larger / smaller - 1)) that
-           the floor lets count, the largest of a self or total time, and a single_run_threshold_pct above it
-           (+25%, rounded up to 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
+           heaviest functions with their share and the largest factor of their self time's share of the run
+           (100 (larger / smaller - 1)) that the floor lets count, the largest of a self time's share in
+           functions holding single_run_min_share_pct on both sides, and a single_run_threshold_pct above
+           it (+25%, rounded up to 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
        const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
            The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
        int cprof_comparison_failed(const cprof_comparison *, int fail_on)
@@ -428,7 +438,8 @@
            Benchmarks matched by name and n: the change of the median (several runs: the median of the
            runs' medians); REGRESSED or improved when beyond threshold_pct and, several runs a side, Welch's
            t-test on the runs' medians gives p < alpha after Benjamini-Hochberg over the benchmarks, one run a
-           side (its samples are not independent: no test), a factor beyond single_run_threshold_pct (never when 0);
+           side (its samples are not independent: no test), a factor beyond bench_single_run_threshold_pct
+           (default 0: never; same-build medians moved 1.8x on the loaded machine);
            "within noise" when only beyond threshold_pct; new and removed ones listed (the options of cprof
            diff; NULL = defaults; min_share_pct does not apply). Returns how many regressed, -1 on an error. `cprof diff`
            prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
@@ -898,8 +909,14 @@ typedef struct cprof_compare_options {
     double min_share_pct;     /* a change counts only when it is at least this share of the run's whole in its
                                  metric (the wall time for times; default 0.5) */
     double single_run_threshold_pct; /* one run a side (no test is possible): a measured change counts only when
-                                 it is a factor beyond this either way (100: 2x slower or 2x faster); 0 (the
-                                 default): never; cprof_noise_write suggests one */
+                                 it is a factor beyond this either way (100: 2x slower or 2x faster; for a
+                                 time, of its share of the run); default 50 (measured: README); 0: never;
+                                 cprof_noise_write suggests one */
+    double single_run_min_share_pct; /* one run a side: a time counts only in a function holding at least this
+                                 share of the run's recorded time on both sides (default 10) */
+    double bench_single_run_threshold_pct; /* the same for benchmarks (their medians per iteration); default 0:
+                                 never (same-build runs here moved a median 1.8x: README); `cprof diff
+                                 --single-run-threshold` sets both */
     const char *before_label; /* the report's names of the sides; NULL: the snapshot's or the program's name */
     const char *after_label;
 } cprof_compare_options;
@@ -918,6 +935,8 @@ typedef struct cprof_metric_info {
 typedef struct cprof_change { /* one function, one metric */
     double before, after; /* ns for times; several runs: the median of the runs */
     double change_pct;    /* 100 (after - before) / before: negative = better; INFINITY when before is 0 */
+    double share_before, share_after; /* times: the function's share of its run's recorded time, in percent
+                             (raw: before own-cost compensation; several runs: the median); what is tested */
     double p_value;       /* two-sided p of the test, adjusted for the number of tests (Benjamini-Hochberg);
                              NaN when untested (one run a side, an exact count, no spread, below the floor) */
     int verdict;          /* CPROF_UNCHANGED, CPROF_WITHIN_NOISE, CPROF_IMPROVED, CPROF_REGRESSED */
@@ -944,6 +963,8 @@ typedef struct cprof_comparison {
     cprof_function_change *functions;     /* by name */
     size_t improved, regressed, within_noise; /* (function, metric) changes with that verdict */
     size_t tests;                         /* the tests the p-values were adjusted for (heavy enough to count) */
+    size_t mixed_counted;                 /* automatic functions counted in some runs and timed in others
+                                             (CPROF_AUTO_MIN_NS): compared inside their callers */
     struct cprof_profile *storage;        /* private: owns the names */
 } cprof_comparison;
 /* The analyzer (see ANALYZER in the doc block): a ranked list of problems, each with its evidence. */
@@ -12460,7 +12481,9 @@ cprof_compare_options cprof_compare_defaults(void) {
     options.threshold_pct = 5.0;
     options.alpha = 0.05;
     options.min_share_pct = 0.5;
-    options.single_run_threshold_pct = 0.0;
+    options.single_run_threshold_pct = 50.0;
+    options.single_run_min_share_pct = 10.0;
+    options.bench_single_run_threshold_pct = 0.0;
     options.before_label = NULL;
     options.after_label = NULL;
     return options;
@@ -12472,7 +12495,13 @@ typedef struct cprof__comparison_private {
     size_t metric_capacity, function_capacity;
     cprof__name_map names; /* function name -> index into functions, while building */
     cprof_change *changes; /* every function's metrics, [function_capacity * metric_capacity] */
+    uint8_t *counted;      /* [function]: CPROF__SEEN_COUNTED | CPROF__SEEN_TIMED over every run, both sides */
+    uint8_t *counter_sides; /* [metric]: bit 0, a run before counted it; bit 1, a run after */
 } cprof__comparison_private;
+
+/* How automatic instrumentation treated a function in the runs (CPROF_AUTO_MIN_NS): counted (its time in
+   its caller's) in some, timed in others, or both: "mixed". */
+enum { CPROF__SEEN_COUNTED = 1, CPROF__SEEN_TIMED = 2, CPROF__SEEN_MIXED = 3 };
 
 static cprof__comparison_private *cprof__comparison_own(const cprof_comparison *c) {
     return (cprof__comparison_private *)(void *)(c + 1);
@@ -12484,6 +12513,8 @@ typedef struct cprof__side {
     size_t count;
     double *values;  /* [(run * function_capacity + function) * metric_capacity + metric] */
     uint8_t *present; /* [function]: in at least one run */
+    double *shares;   /* [(run * function_capacity + function) * 2 + (0 self, 1 total)]: of the run's raw time */
+    int after;        /* 0: the before side, 1: the after side */
 } cprof__side;
 
 enum { CPROF__METRIC_SELF = 0, CPROF__METRIC_TOTAL = 1, CPROF__METRIC_CALLS = 2, CPROF__FIRST_COUNTER = 3 };
@@ -12547,6 +12578,76 @@ static void cprof__compare_read_allocs(cprof_comparison *c, const cprof_profile 
     }
 }
 
+/* Which functions were counted, which timed, in the runs of a side (before any is read). */
+static void cprof__compare_mark_counted(cprof_comparison *c, const cprof__side *side) {
+    uint8_t *counted = cprof__comparison_own(c)->counted;
+    for (size_t r = 0; r < side->count; r++)
+        for (size_t f = 0; f < side->runs[r]->function_count; f++) {
+            const cprof_function *fn = &side->runs[r]->functions[f];
+            uint32_t u = cprof__compare_function(c, fn->name);
+            if (fn->counted_calls) counted[u] |= CPROF__SEEN_COUNTED;
+            else if (fn->calls) counted[u] |= CPROF__SEEN_TIMED;
+        }
+}
+
+/* The function (in the comparison) whose self time a node's counts in: its own, or for a function that
+   was counted in some runs and timed in others, the nearest ancestor's that was not; CPROF_NONE when none. */
+static uint32_t cprof__compare_self_owner(const cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
+                                          uint32_t node) {
+    const uint8_t *counted = cprof__comparison_own(c)->counted;
+    while (node != CPROF_NONE && p->nodes[node].function != CPROF_NONE &&
+           counted[index_of[p->nodes[node].function]] == CPROF__SEEN_MIXED)
+        node = p->nodes[node].parent;
+    return node != CPROF_NONE && p->nodes[node].function != CPROF_NONE ? index_of[p->nodes[node].function] : CPROF_NONE;
+}
+
+/* Automatic instrumentation decides in each run which functions are too short to time, from the
+   average of their first calls, which the machine's load moves: a function near CPROF_AUTO_MIN_NS is
+   counted in one run (its time in its caller's self) and timed in the next (its own self), a "change"
+   of 1000x between two runs of one build (bench/diff_noise.sh). Such a function is compared inside its
+   callers in every run: each of its nodes' self time goes to the nearest ancestor of another function
+   that is not mixed; its own self and total times are left out (0: unchanged). */
+static void cprof__compare_fold_mixed(const cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
+                                      double *row0) {
+    const cprof__comparison_private *own = cprof__comparison_own(c);
+    size_t width = own->metric_capacity;
+    for (size_t i = 0; i < p->node_count; i++) {
+        const cprof_node *n = &p->nodes[i];
+        if (n->function == CPROF_NONE || own->counted[index_of[n->function]] != CPROF__SEEN_MIXED) continue;
+        uint32_t owner = cprof__compare_self_owner(c, p, index_of, (uint32_t)i);
+        if (owner != CPROF_NONE) row0[(size_t)owner * width + CPROF__METRIC_SELF] += (double)n->self_ns;
+    }
+    for (size_t f = 0; f < p->function_count; f++)
+        if (own->counted[index_of[f]] == CPROF__SEEN_MIXED)
+            row0[(size_t)index_of[f] * width + CPROF__METRIC_SELF] = row0[(size_t)index_of[f] * width + CPROF__METRIC_TOTAL] = 0.0;
+}
+
+/* Each function's share of the run's recorded time, self and total, from the raw (not compensated) times:
+   the load of a shared machine stretches a whole run, which the share cancels, and the subtraction of the
+   own cost (a figure calibrated in each run, a fixed amount taken from a time the load stretched) would
+   add noise of its own; both sides carry the same instrumentation. A profile built without raw times
+   (none recorded anywhere) has its totals. */
+static void cprof__compare_read_shares(const cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
+                                       double *shares) {
+    double run = 0.0;
+    for (size_t t = 0; t < p->thread_count; t++) run += (double)p->nodes[p->threads[t].root].raw_total_ns;
+    int raw = run > 0;
+    for (size_t t = 0; t < p->thread_count && !raw; t++) run += (double)p->nodes[p->threads[t].root].total_ns;
+#define CPROF__RECORDED(node) ((double)(raw ? (node)->raw_total_ns : (node)->total_ns))
+    for (size_t i = 0; i < p->node_count && run > 0; i++) {
+        const cprof_node *n = &p->nodes[i];
+        if (n->function == CPROF_NONE) continue;
+        double children = 0.0;
+        for (uint32_t k = n->first_child; k != CPROF_NONE; k = p->nodes[k].next_sibling) children += CPROF__RECORDED(&p->nodes[k]);
+        uint32_t owner = cprof__compare_self_owner(c, p, index_of, (uint32_t)i), u = index_of[n->function];
+        if (owner != CPROF_NONE && CPROF__RECORDED(n) > children)
+            shares[(size_t)owner * 2] += 100.0 * (CPROF__RECORDED(n) - children) / run;
+        if (!n->nested && cprof__comparison_own(c)->counted[u] != CPROF__SEEN_MIXED)
+            shares[(size_t)u * 2 + 1] += 100.0 * CPROF__RECORDED(n) / run;
+    }
+#undef CPROF__RECORDED
+}
+
 /* Reads every run of a side into its value table. */
 static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
     cprof__comparison_private *own = cprof__comparison_own(c);
@@ -12566,11 +12667,14 @@ static int cprof__compare_read_side(cprof_comparison *c, cprof__side *side) {
             row[CPROF__METRIC_CALLS] = (double)fn->calls;
             for (uint32_t k = 0; k < p->counter_count; k++) {
                 uint32_t metric = cprof__compare_metric_index(c, p->counters[k].name);
-                if (metric != CPROF_NONE && p->counters[k].available)
-                    row[metric] = (double)cprof_function_counter(p, (uint32_t)f, k).self;
+                if (metric == CPROF_NONE || !p->counters[k].available) continue;
+                row[metric] = (double)cprof_function_counter(p, (uint32_t)f, k).self;
+                own->counter_sides[metric] |= (uint8_t)(1u << side->after);
             }
         }
         cprof__compare_read_allocs(c, p, index_of, row0);
+        cprof__compare_fold_mixed(c, p, index_of, row0);
+        cprof__compare_read_shares(c, p, index_of, side->shares + r * own->function_capacity * 2);
         cprof__release(index_of, bytes);
     }
     return 0;
@@ -12593,17 +12697,35 @@ static int cprof__verdict(double change_pct, double p_value, int measured, doubl
     return change_pct < 0 ? CPROF_IMPROVED : CPROF_REGRESSED;
 }
 
-/* The change of function u in metric k: values, percent, test and verdict. */
+/* The shares of function u's self (which 0) or total (1) time in every run of a side, into out[]. */
+static void cprof__compare_share_samples(const cprof_comparison *c, const cprof__side *side, uint32_t u, int which,
+                                         double *out) {
+    for (size_t r = 0; r < side->count; r++) out[r] = side->shares[(r * cprof__comparison_own(c)->function_capacity + u) * 2 + (size_t)which];
+}
+
+static double cprof__welch_of(const double *x, size_t nx, const double *y, size_t ny) {
+    return cprof__welch_p(cprof__sample_of_values(x, nx), cprof__sample_of_values(y, ny));
+}
+
+/* The change of function u in metric k: values, percent, test and verdict. The runs are the independent
+   unit: the calls inside one run share its machine's moments (a second of load slows thousands of them
+   together), so a test on them is far too sure. Times are tested by their share of the run. */
 static void cprof__compare_change(cprof_comparison *c, const cprof__side *before, const cprof__side *after,
                                   uint32_t u, uint32_t k, double *scratch) {
     cprof_change *change = &c->functions[u].metrics[k];
-    cprof__compare_samples(c, before, u, k, scratch);
-    cprof__compare_samples(c, after, u, k, scratch + before->count);
-    /* The runs are the independent unit: the calls inside one run share its machine's moments (a
-       second of load slows thousands of them together), so a test on them is far too sure. */
-    change->p_value = c->metrics[k].measured ? cprof__welch_p(cprof__sample_of_values(scratch, before->count),
-                                                               cprof__sample_of_values(scratch + before->count, after->count))
-                                             : NAN;
+    double *x = scratch, *y = scratch + before->count;
+    change->p_value = NAN;
+    if (c->metrics[k].kind == CPROF_METRIC_TIME) {
+        cprof__compare_share_samples(c, before, u, k == CPROF__METRIC_TOTAL, x);
+        cprof__compare_share_samples(c, after, u, k == CPROF__METRIC_TOTAL, y);
+        change->share_before = cprof__median(x, before->count);
+        change->share_after = cprof__median(y, after->count);
+        change->p_value = cprof__welch_of(x, before->count, y, after->count);
+    }
+    cprof__compare_samples(c, before, u, k, x);
+    cprof__compare_samples(c, after, u, k, y);
+    if (c->metrics[k].measured && c->metrics[k].kind != CPROF_METRIC_TIME)
+        change->p_value = cprof__welch_of(x, before->count, y, after->count);
     change->before = cprof__median(scratch, before->count);
     change->after = cprof__median(scratch + before->count, after->count);
     double delta = change->after - change->before;
@@ -12644,16 +12766,36 @@ static double cprof__factor_pct(double before, double after) {
     return smaller > 0.0 ? 100.0 * (larger / smaller - 1.0) : INFINITY;
 }
 
-/* The verdict of a change that can count. One run a side has no estimate of the run-to-run noise: a
-   measured change counts only when it is a factor beyond single_run_threshold_pct either way, never
-   when that is 0 (the default: on the machine measured in the README, same-build runs moved heavy
-   functions by up to 1970x; README, bench/diff_noise.sh). */
-static int cprof__compare_verdict(const cprof_comparison *c, const cprof_change *change, uint32_t k) {
+/* A time counts only when its share of the run moved beyond the threshold the same way as the time: a
+   machine-wide slowdown moves every time but no share; a large change elsewhere moves every share but
+   not the other times. */
+static int cprof__compare_share_agrees(const cprof_comparison *c, const cprof_change *change) {
+    double share_pct = change->share_before > 0 ? 100.0 * (change->share_after - change->share_before) / change->share_before
+                                                : change->share_after > 0 ? INFINITY : 0.0;
+    return fabs(share_pct) >= c->options.threshold_pct && (share_pct > 0) == (change->change_pct > 0);
+}
+
+/* The verdict of a change that can count. Several runs a side: the test (a time's, on its shares of the
+   runs, which must have moved the same way beyond the threshold too). One run a side has no estimate of the run-to-run noise: a
+   measured change counts only when it is a factor beyond single_run_threshold_pct either way (0: never)
+   and, for a time, only a self time by its share of the run, in a function holding at least
+   single_run_min_share_pct of the run on both sides: smaller functions move by much larger factors
+   between two runs of one build, times by the machine's load, and a total by any moment lost anywhere
+   below it (README, bench/diff_noise.sh). */
+static int cprof__compare_verdict(const cprof_comparison *c, uint32_t u, uint32_t k) {
     const cprof_compare_options *o = &c->options;
+    const cprof_change *change = &c->functions[u].metrics[k];
+    int time = c->metrics[k].kind == CPROF_METRIC_TIME;
+    if (time && !cprof__compare_share_agrees(c, change)) return CPROF_UNCHANGED;
+    if (c->metrics[k].kind == CPROF_METRIC_COUNTER && cprof__comparison_own(c)->counter_sides[k] != 3)
+        return CPROF_UNCHANGED; /* counted on one side only: nothing to compare */
     if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)
         return cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
-    int beyond = o->single_run_threshold_pct > 0 &&
-                 cprof__factor_pct(change->before, change->after) >= o->single_run_threshold_pct;
+    double smaller = change->share_before < change->share_after ? change->share_before : change->share_after;
+    int beyond = o->single_run_threshold_pct > 0 && (!time || k == CPROF__METRIC_SELF) &&
+                 (time ? smaller >= o->single_run_min_share_pct &&
+                             cprof__factor_pct(change->share_before, change->share_after) >= o->single_run_threshold_pct
+                       : cprof__factor_pct(change->before, change->after) >= o->single_run_threshold_pct);
     return cprof__verdict(change->change_pct, beyond ? 0.0 : NAN, 1, o->threshold_pct, o->alpha);
 }
 
@@ -12681,7 +12823,7 @@ static int cprof__compare_judge(cprof_comparison *c) {
         double whole = cprof__compare_whole(c, k);
         for (uint32_t u = 0; u < c->function_count; u++) {
             cprof_change *change = &c->functions[u].metrics[k];
-            change->verdict = cprof__compare_heavy(c, u, change, whole) ? cprof__compare_verdict(c, change, k) : CPROF_UNCHANGED;
+            change->verdict = cprof__compare_heavy(c, u, change, whole) ? cprof__compare_verdict(c, u, k) : CPROF_UNCHANGED;
             c->improved += change->verdict == CPROF_IMPROVED;
             c->regressed += change->verdict == CPROF_REGRESSED;
             c->within_noise += change->verdict == CPROF_WITHIN_NOISE;
@@ -12703,16 +12845,21 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
     int failed = cprof__name_map_init(&own->names, functions);
     c->functions = (cprof_function_change *)cprof__alloc(functions * sizeof *c->functions);
     own->changes = (cprof_change *)cprof__alloc(functions * metrics * sizeof(cprof_change));
+    own->counted = (uint8_t *)cprof__alloc(functions);
+    own->counter_sides = (uint8_t *)cprof__alloc(metrics);
     if (scratch_bytes > sizeof scratch_array) scratch = (double *)cprof__alloc(scratch_bytes);
-    failed |= !c->functions || !own->changes || !scratch;
+    failed |= !c->functions || !own->changes || !own->counted || !own->counter_sides || !scratch;
+    for (int s = 0; s < 2 && !failed; s++) cprof__compare_mark_counted(c, &sides[s]);
     for (int s = 0; s < 2 && !failed; s++) {
         sides[s].values = (double *)cprof__alloc(sides[s].count * functions * metrics * sizeof(double));
         sides[s].present = (uint8_t *)cprof__alloc(functions);
-        failed |= !sides[s].values || !sides[s].present || cprof__compare_read_side(c, &sides[s]);
+        sides[s].shares = (double *)cprof__alloc(sides[s].count * functions * 2 * sizeof(double));
+        failed |= !sides[s].values || !sides[s].present || !sides[s].shares || cprof__compare_read_side(c, &sides[s]);
         for (size_t r = 0; r < sides[s].count; r++) scratch[r] = (double)sides[s].runs[r]->wall_ns;
         if (!failed) wall[s] = cprof__median(scratch, sides[s].count);
     }
     for (uint32_t u = 0; u < c->function_count && !failed; u++) {
+        c->mixed_counted += own->counted[u] == CPROF__SEEN_MIXED;
         c->functions[u].metrics = own->changes + (size_t)u * metrics;
         c->functions[u].presence = !sides[0].present[u] ? CPROF_NEW : !sides[1].present[u] ? CPROF_REMOVED : CPROF_IN_BOTH;
         for (uint32_t k = 0; k < c->metric_count; k++) cprof__compare_change(c, &sides[0], &sides[1], u, k, scratch);
@@ -12726,6 +12873,7 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
     for (int s = 0; s < 2; s++) {
         cprof__release(sides[s].values, sides[s].count * functions * metrics * sizeof(double));
         cprof__release(sides[s].present, functions);
+        cprof__release(sides[s].shares, sides[s].count * functions * 2 * sizeof(double));
     }
     if (scratch != scratch_array) cprof__release(scratch, scratch_bytes);
     return failed ? -1 : 0;
@@ -12736,6 +12884,8 @@ void cprof_comparison_free(cprof_comparison *c) {
     cprof__comparison_private *own = cprof__comparison_own(c);
     cprof__name_map_free(&own->names);
     cprof__release(own->changes, own->function_capacity * own->metric_capacity * sizeof(cprof_change));
+    cprof__release(own->counted, own->function_capacity);
+    cprof__release(own->counter_sides, own->metric_capacity);
     cprof__release(c->functions, own->function_capacity * sizeof *c->functions);
     cprof__release(c->metrics, own->metric_capacity * sizeof *c->metrics);
     cprof_profile_free(c->storage);
@@ -12778,7 +12928,8 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     }
     c->before_label = cprof__compare_label(c, c->options.before_label, before[0], "before");
     c->after_label = cprof__compare_label(c, c->options.after_label, after[0], "after");
-    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values" : "none: one run a side";
+    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values (a time's: its shares of the runs)"
+                                                 : "none: one run a side";
     cprof__compare_metrics(c, before, before_count);
     cprof__compare_metrics(c, after, after_count);
     cprof__side sides[2];
@@ -12787,6 +12938,7 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     sides[0].count = before_count;
     sides[1].runs = after;
     sides[1].count = after_count;
+    sides[1].after = 1;
     if (cprof__compare_fill(c, sides)) {
         cprof_comparison_free(c);
         return NULL;
@@ -12929,12 +13081,20 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
         cprof__buf_textf(b, "when %s gives p < %g adjusted for the %llu tests (Benjamini-Hochberg).\n", c->test,
                           o->alpha, (unsigned long long)c->tests);
     else if (o->single_run_threshold_pct > 0)
-        cprof__buf_textf(b, "by a factor beyond %g%% either way (--single-run-threshold: 100 is 2x slower or faster): "
-                          "one run a side gives no test; several runs a side (B1 B2 ... -- A1 A2 ...) do.\n",
-                          o->single_run_threshold_pct);
+        cprof__buf_textf(b, "by a factor beyond %g%% either way (--single-run-threshold: 100 is 2x slower or faster), a "
+                          "self time's share of the run in a function holding at least %g%% of it on both sides "
+                          "(--single-run-min-share): one run a side gives no test; several runs a side (B1 B2 ... -- A1 A2 "
+                          "...) do.\n", o->single_run_threshold_pct, o->single_run_min_share_pct);
     else
         cprof__buf_puts(b, "never: one run a side cannot tell a change from the machine's noise. Several runs a side "
                            "(B1 B2 ... -- A1 A2 ...) give a real test; cprof diff --noise suggests a --single-run-threshold.\n");
+    cprof__buf_puts(b, "A time counts only when its share of the run's recorded time moved the same way: a machine-wide "
+                       "slowdown moves every time and no share.\n");
+    if (c->mixed_counted)
+        cprof__buf_textf(b, "Counted in some runs, timed in others: %llu automatic function%s (CPROF_AUTO_MIN_NS decides in "
+                          "each run from the first calls): compared inside %s callers' self time; CPROF_AUTO_MIN_NS=0 "
+                          "times every call in every run.\n", (unsigned long long)c->mixed_counted,
+                          c->mixed_counted == 1 ? "" : "s", c->mixed_counted == 1 ? "its" : "their");
 }
 
 static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int verdict, const char *title,
@@ -13011,7 +13171,7 @@ size_t cprof_comparison_format(const cprof_comparison *c, char *buffer, size_t s
 /* --- the noise: several runs of one build, every two of them compared as one run a side -------------- */
 typedef struct cprof__noise_row { /* one function's largest change between two runs, in self time */
     const char *name;
-    double share, largest_pct;    /* its median self time's share of the median wall time; the change */
+    double share, largest_pct;    /* its self time's median share of the run (raw); the factor */
 } cprof__noise_row;
 
 static int cprof__noise_by_share(const void *a, const void *b) {
@@ -13019,9 +13179,10 @@ static int cprof__noise_by_share(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-/* Every pair of runs compared (one run a side): per function the largest self-time change that the
-   floor lets count, and over every function and time metric the largest, which a one-run-a-side gate
-   must stay above. rows[] has all_runs' functions (the comparison of every run with every run). */
+/* Every pair of runs compared (one run a side): per function the largest factor of its self time's share
+   of the run that the floor lets count, and over every function holding at least single_run_min_share_pct
+   on both sides the largest, which a one-run-a-side gate must stay above. rows[] has all_runs' functions
+   (the comparison of every run with every run). */
 static int cprof__noise_pairs(const cprof_profile *const *runs, size_t count, const cprof_compare_options *o,
                               const cprof_comparison *all, cprof__noise_row *rows, double *largest, const char **where) {
     for (size_t i = 0; i < count; i++)
@@ -13033,11 +13194,13 @@ static int cprof__noise_pairs(const cprof_profile *const *runs, size_t count, co
                 for (uint32_t u = 0; u < pair->function_count; u++) {
                     const cprof_change *change = &pair->functions[u].metrics[k];
                     if (!cprof__compare_heavy(pair, u, change, whole)) continue;
-                    double pct = cprof__factor_pct(change->before, change->after);
+                    double pct = cprof__factor_pct(change->share_before, change->share_after);
+                    double smaller = change->share_before < change->share_after ? change->share_before : change->share_after;
                     size_t r = 0; /* rows[] still in all's order: by name */
                     while (r < all->function_count && strcmp(rows[r].name, pair->functions[u].name) != 0) r++;
                     if (r == all->function_count) continue;
-                    if (pct > *largest) *largest = pct, *where = rows[r].name;
+                    if (k == CPROF__METRIC_SELF && pct > *largest && smaller >= o->single_run_min_share_pct)
+                        *largest = pct, *where = rows[r].name;
                     if (k == CPROF__METRIC_SELF && pct > rows[r].largest_pct) rows[r].largest_pct = pct;
                 }
             }
@@ -13064,7 +13227,7 @@ static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, s
     }
     for (size_t u = 0; u < all->function_count; u++) {
         rows[u].name = all->functions[u].name;
-        rows[u].share = wall > 0 ? 100.0 * all->functions[u].metrics[CPROF__METRIC_SELF].before / wall : 0.0;
+        rows[u].share = all->functions[u].metrics[CPROF__METRIC_SELF].share_before;
         rows[u].largest_pct = 0.0;
     }
     int failed = cprof__noise_pairs(runs, count, o, all, rows, &largest, &where);
@@ -13072,15 +13235,15 @@ static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, s
     cprof__buf_textf(b, "Noise: %llu runs of one build, every two compared as one run a side (%llu pairs)\n",
                       (unsigned long long)count, (unsigned long long)(count * (count - 1) / 2));
     cprof__buf_textf(b, "Wall time: median %s\n", cprof__duration(text, cprof__u64_rounded(wall)));
-    cprof__buf_textf(b, "  %-40s %8s %20s\n", "function (by self time)", "share", "largest self factor");
+    cprof__buf_textf(b, "  %-40s %8s %20s\n", "function (by self time)", "share", "largest share factor");
     for (size_t u = 0; u < all->function_count && u < shown; u++) {
         cprof__buf_textf(b, "  %-40s %7.2f%% ", rows[u].name, rows[u].share);
         if (rows[u].largest_pct > 0) cprof__buf_textf(b, "%19.0f%%\n", rows[u].largest_pct);
         else cprof__buf_textf(b, "%20s\n", "below the floor");
     }
     double suggested = 10.0 * ceil(largest * 1.25 / 10.0);
-    cprof__buf_textf(b, "Largest factor between two runs, of a self or total time changing by at least %g%% of the run: %.0f%% (%s)\n",
-                      o->min_share_pct, largest, where[0] ? where : "none");
+    cprof__buf_textf(b, "Largest factor between two runs of a self time's share of the run, in functions holding at least "
+                         "%g%% of it in both: %.0f%% (%s)\n", o->single_run_min_share_pct, largest, where[0] ? where : "none");
     cprof__buf_textf(b, "Suggested for one run a side: --single-run-threshold=%.0f (the largest, +25%%, rounded up to 10)\n",
                       suggested > 0 ? suggested : 10.0);
     cprof__buf_puts(b, "Several runs a side need no such threshold: their test measures this noise itself.\n");
@@ -13308,9 +13471,9 @@ static void cprof__bench_compare_header(cprof__buf *b, const cprof_compare_optio
     if (runs_before > 1 || runs_after > 1)
         cprof__buf_textf(b, "Welch's t-test on the runs' medians gives p < %.3g adjusted for the %llu tests "
                              "(Benjamini-Hochberg)\n", o->alpha, (unsigned long long)tests);
-    else if (o->single_run_threshold_pct > 0)
+    else if (o->bench_single_run_threshold_pct > 0)
         cprof__buf_textf(b, "a factor over %.3g%% either way (--single-run-threshold): the samples of one run are not "
-                             "independent, so no test; several runs a side give one\n", o->single_run_threshold_pct);
+                             "independent, so no test; several runs a side give one\n", o->bench_single_run_threshold_pct);
     else
         cprof__buf_puts(b, "never with one run a side: its samples are not independent, so no test tells a change "
                            "from the machine's noise; several runs a side give one\n");
@@ -13338,8 +13501,8 @@ static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *const 
     }
     for (size_t i = 0; i < count && regressed >= 0; i++) {
         cprof__bench_change *change = &changes[i];
-        int beyond = before_count == 1 && after_count == 1 && o->single_run_threshold_pct > 0 &&
-                     cprof__factor_pct(change->before_ns, change->after_ns) >= o->single_run_threshold_pct;
+        int beyond = before_count == 1 && after_count == 1 && o->bench_single_run_threshold_pct > 0 &&
+                     cprof__factor_pct(change->before_ns, change->after_ns) >= o->bench_single_run_threshold_pct;
         change->verdict = cprof__verdict(change->change_pct, beyond ? 0.0 : change->p_value, 1, o->threshold_pct, o->alpha);
         if (!change->in_before) cprof__buf_textf(b, "  %-24s %11s  new\n", change->like->name, change->like->n ? cprof__count(n, change->like->n) : "-");
         else cprof__bench_compare_row(b, change);
@@ -15710,18 +15873,16 @@ static const char cprof__tool_help[] =
     "                      an interactive SVG flame graph (one file, open it in a browser);\n"
     "                      alloc-bytes and alloc-count: the allocations made in each scope (CPROF_WRAP_MALLOC)\n"
     "  leaks P.json        blocks still allocated at capture, by allocation site, the largest first\n"
-    "  diff [--threshold=PCT] [--min-share=PCT] [--single-run-threshold=PCT] [--fail-on=none|time|alloc|any]\n"
-    "       [--svg OUT.svg] [--before-widths] BEFORE.json AFTER.json\n"
-    "                      (several runs a side: B1.json B2.json ... -- A1.json A2.json ...)\n"
-    "                      what got faster or slower: beyond PCT (default 5), at least --min-share of the run\n"
-    "                      (default 0.5), and beyond the noise: several runs a side, Welch's t-test on the\n"
-    "                      runs, p < 0.05 adjusted for the number of tests (Benjamini-Hochberg); one run a\n"
-    "                      side has no test: times and counters count only when they change by a factor\n"
-    "                      beyond --single-run-threshold either way (100: 2x; default 0: never). Exit\n"
-    "                      status 1 on a regression of the --fail-on kind (default any), for CI gates; benchmarks in the profiles are compared by the same rules\n"
+    "  diff [OPTIONS] BEFORE.json AFTER.json   (several runs a side: B1.json ... -- A1.json ...)\n"
+    "                      what got faster or slower: beyond --threshold (default 5%), at least --min-share\n"
+    "                      of the run (0.5%) and beyond the noise; a time by its share of the run (the\n"
+    "                      load cancels). Several runs a side: Welch's t-test on the runs, Benjamini-Hochberg;\n"
+    "                      one run a side: a share's factor beyond --single-run-threshold (default 50%) in a\n"
+    "                      function of at least --single-run-min-share (10%). Exit 1 on a regression of the\n"
+    "                      --fail-on kind, for CI gates; benchmarks too. `cprof help diff`: every option\n"
     "  diff --noise A1.json A2.json ...\n"
-    "                      several runs of one build: each function's largest factor between two runs, and\n"
-    "                      the --single-run-threshold that none of them would have passed\n"
+    "                      several runs of one build: each function's largest factor of its share of the\n"
+    "                      run between two runs, and the --single-run-threshold that none of them passed\n"
     "  analyze [--json] P.json\n"
     "                      the bottleneck and the problems found, ranked, each with a recommendation;\n"
     "                      thresholds from CPROF_ANALYZE=key=value,..., budgets from CPROF_BUDGET=name=100ms,...\n"
@@ -16135,9 +16296,14 @@ static int cprof__diff_parse(cprof__diff_arguments *d, const cprof__tool_args *a
     if (a->values[5]) {
         if (!cprof__tool_number(a->values[5], &number))
             return cprof__tool_usage("--single-run-threshold takes a percentage, not '%s'", a->values[5]);
-        d->options.single_run_threshold_pct = number;
+        d->options.single_run_threshold_pct = d->options.bench_single_run_threshold_pct = number;
     }
     d->noise = a->values[6] != NULL;
+    if (a->values[7]) {
+        if (!cprof__tool_number(a->values[7], &number) || number > 100)
+            return cprof__tool_usage("--single-run-min-share takes a percentage of the run, not '%s'", a->values[7]);
+        d->options.single_run_min_share_pct = number;
+    }
     d->files = a->files;
     d->count = a->file_count;
     if (d->noise) {
@@ -16264,9 +16430,11 @@ static const cprof__tool_option cprof__diff_options[] = {
     {"--svg", "OUT.svg", "also write the differential flame graph to OUT.svg"},
     {"--before-widths", NULL, "the differential flame graph's widths from the before profile"},
     {"--min-share", "PCT", "a change counts only when it is at least PCT% of the run (default 0.5)"},
-    {"--single-run-threshold", "PCT", "one run a side: times and counters count only beyond this change either way "
-                                      "(100: 2x; default 0: never)"},
+    {"--single-run-threshold", "PCT", "one run a side: times and counters count only beyond this factor either way "
+                                      "(100: 2x; a self time's share of the run; default 50; 0: never)"},
     {"--noise", NULL, "the profiles are runs of one build: each function's noise and a threshold to use"},
+    {"--single-run-min-share", "PCT", "one run a side: a time counts only in a function holding at least PCT% of "
+                                      "the run on both sides (default 10)"},
     {NULL, NULL, NULL}};
 static const cprof__tool_option cprof__merge_options[] = {
     {"--threads", "HOW", "name (default): threads with the same name summed; apart: each input's threads kept, "

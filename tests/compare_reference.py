@@ -22,3 +22,8 @@ def bh(ps):
 print("bh", bh([0.01,0.04,0.03,0.005,0.5,0.2,0.03]))
 print("welch runs", welch(5,102.0,2.5,5,82.0,2.5))
 print("welch planted", welch(5,104.0,10.0,5,110.0,10.0))
+# test_runs: work's share of each run, 100 w / (w + 100), w = 100..104 ms before and 80..84 after
+def welch_samples(x, y):
+    n1, n2 = len(x), len(y); m1, m2 = sum(x) / n1, sum(y) / n2
+    return welch(n1, m1, sum((a - m1) ** 2 for a in x) / (n1 - 1), n2, m2, sum((a - m2) ** 2 for a in y) / (n2 - 1))
+print("welch shares", welch_samples([100 * w / (w + 100) for w in range(100, 105)], [100 * w / (w + 100) for w in range(80, 85)]))

@@ -264,11 +264,12 @@ static void test_bad_input(void) {
     CHECK(load_edited("[5, 6, 7]", "[]", "empty.json") == 0);
 }
 
-/* One run a side, with --single-run-threshold=30 (without it no measured change counts). */
+/* One run a side, with bench_single_run_threshold_pct 30 (`cprof diff --single-run-threshold=30`; without it
+   no measured change counts). */
 static const char *compared(const cprof_profile *a, const cprof_profile *b, int *result) {
     FILE *f = tmpfile();
     cprof_compare_options o = cprof_compare_defaults();
-    o.single_run_threshold_pct = 30.0;
+    o.bench_single_run_threshold_pct = 30.0;
     *result = cprof_bench_compare_write(a, b, f, &o);
     return read_back(f);
 }

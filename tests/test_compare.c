@@ -1,9 +1,10 @@
-/* The before/after comparison: the seed figures (speedup 2.0, the first improvement at -50%, a
-   regression), new and removed functions, the text report, the CI verdict, one run a side (no test:
-   nothing measured counts without --single-run-threshold), several runs per side (Welch's t-test on the
-   runs, Benjamini-Hochberg over the tests, the --min-share floor) on planted profiles, two snapshots of
-   the same work (no significant change), the statistics on fixed samples, cprof_noise_write and the
-   differential flame graph's colours. With `--samples DIR` it writes before.json,
+/* The before/after comparison: the seed figures (speedup 2.0, -50%), new and removed functions, the
+   text report, the CI verdict, one run a side (no test: a time counts only when its share of the run
+   moves by a factor beyond --single-run-threshold in a function of at least --single-run-min-share),
+   several runs per side (Welch's t-test on the runs' shares, Benjamini-Hochberg over the tests, the
+   --min-share floor) on planted profiles, a function counted in one run and timed in another (compared
+   inside its caller), two snapshots of the same work (no significant change), the statistics on fixed
+   samples, cprof_noise_write and the differential flame graph's colours. With `--samples DIR` it writes before.json,
    after.json and run files for the Makefile's check of the `cprof diff` tool. */
 #include "../cprof.h"
 #include "check.h"
@@ -49,6 +50,9 @@ static cprof_compare_options single_run_options(void) {
     return o;
 }
 
+/* The whole run twice as fast: every time halved, no share moved. A time counts only when its share
+   of the run moved the same way (a machine-wide slowdown moves every time and no share), so nothing
+   counts; the figures are still there. */
 static void test_seed(void) {
     cprof_profile *before = build_profile(seed_before), *after = build_profile(seed_after);
     cprof_compare_options options = single_run_options();
@@ -56,26 +60,19 @@ static void test_seed(void) {
     CHECK(c != NULL);
     CHECK(c->speedup == 2.0);
     const cprof_change *o = cprof_comparison_find(c, "optimized", "total time");
-    CHECK(o && o->before == 1e9 && o->after == 5e8 && o->change_pct == -50.0 && o->verdict == CPROF_IMPROVED);
+    CHECK(o && o->before == 1e9 && o->after == 5e8 && o->change_pct == -50.0 && o->verdict == CPROF_UNCHANGED);
+    CHECK(o && o->share_before == 100.0 && o->share_after == 100.0);
     CHECK(o && isnan(o->p_value)); /* one run a side: no test */
     const char *report = report_of(c);
     CHECK_CONTAINS(report, "Wall time: 1.000 s -> 500.00 ms   speedup 2.00x (before / after)");
-    CHECK_CONTAINS(report, "by a factor beyond 30% either way (--single-run-threshold: 100 is 2x slower or faster): one run a side gives no test");
-    const char *row = first_row(report, "Improvements");
-    CHECK_CONTAINS(row, "  optimized  self time");
-    CHECK_CONTAINS(row, "1.000 s   500.00 ms    -50.0%        -");
+    CHECK_CONTAINS(report, "by a factor beyond 30% either way (--single-run-threshold: 100 is 2x slower or faster), a self time's "
+                           "share of the run in a function holding at least 10% of it on both sides (--single-run-min-share): "
+                           "one run a side gives no test");
+    CHECK_CONTAINS(report, "\nA time counts only when its share of the run's recorded time moved the same way: a machine-wide "
+                           "slowdown moves every time and no share.\n");
     CHECK_CONTAINS(report, "REGRESSIONS, largest first (time lost) (0)");
-    CHECK_EQ_U64(c->regressed, 0);
+    CHECK_EQ_U64(c->regressed + c->improved + c->within_noise, 0);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
-    cprof_comparison_free(c);
-    /* The threshold is a factor either way: 2x faster (-50%) is 100%, beyond 80; beyond 100 it is not. */
-    options.single_run_threshold_pct = 80.0;
-    c = cprof_compare(before, after, &options);
-    CHECK_EQ_U64(cprof_comparison_find(c, "optimized", "total time")->verdict, CPROF_IMPROVED);
-    cprof_comparison_free(c);
-    options.single_run_threshold_pct = 100.5;
-    c = cprof_compare(before, after, &options);
-    CHECK_EQ_U64(cprof_comparison_find(c, "optimized", "total time")->verdict, CPROF_WITHIN_NOISE);
     cprof_comparison_free(c);
     cprof_profile_free(before);
     cprof_profile_free(after);
@@ -85,7 +82,7 @@ static void test_mixed(void) {
     cprof_profile *before = build_profile(mixed_before), *after = build_profile(mixed_after);
     cprof_compare_options options = single_run_options();
     cprof_comparison *c = cprof_compare(before, after, &options);
-    const cprof_change *slower = cprof_comparison_find(c, "slower", "total time");
+    const cprof_change *slower = cprof_comparison_find(c, "slower", "self time");
     CHECK(slower && slower->change_pct == 100.0 && slower->verdict == CPROF_REGRESSED);
     CHECK_EQ_U64(cprof_comparison_find(c, "steady", "self time")->verdict, CPROF_UNCHANGED);
     CHECK_EQ_U64(cprof_comparison_find(c, "slower", "calls")->verdict, CPROF_UNCHANGED);
@@ -103,7 +100,7 @@ static void test_mixed(void) {
     CHECK_CONTAINS(first_row(report, "!! REGRESSIONS"), "!! slower     self time         100.00 ms   200.00 ms   +100.0%        -");
     CHECK_CONTAINS(report, "\nNew functions (only after) (1)\n  fresh      total 30.00 ms, 3 calls\n");
     CHECK_CONTAINS(report, "\nRemoved functions (only before) (1)\n  old        total 50.00 ms, 5 calls\n");
-    CHECK_CONTAINS(report, "\n!! 2 significant regressions\n"); /* slower: self and total time */
+    CHECK_CONTAINS(report, "\n!! 1 significant regression\n"); /* slower's self time (a total never counts on one run a side) */
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 1);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ALLOC), 0);
@@ -120,20 +117,79 @@ static void test_mixed(void) {
     cprof_profile_free(after);
 }
 
-/* One run a side with the defaults: the per-call durations of one run are not independent (a moment of
-   load slows thousands of calls together), so there is no test, and no measured change counts however
-   large; an exact count (allocations) still does. The gate stays open, and the report says why. */
+/* One run a side with the defaults (--single-run-threshold=50, --single-run-min-share=10): no test; a
+   self time counts when its share of the run moved by a factor of 1.5 either way, in a function holding
+   at least 10% of the run on both sides, and the time moved the same way beyond the threshold (a total
+   time, which any moment lost anywhere below it moves, never counts on one run a side).
+   slower: 100 -> 200 ms, its share 10% -> 25% (factor 150%): REGRESSED. optimized: 650 -> 370 ms, its
+   share 65% -> 46.25% (factor 40.5%): within noise. steady: 200 ms both, its share 20% -> 25%: the time
+   did not move, unchanged. With --single-run-threshold=0 nothing measured counts, and the report says why. */
 static void test_single_run_default(void) {
     cprof_profile *before = build_profile(mixed_before), *after = build_profile(mixed_after);
     cprof_comparison *c = cprof_compare(before, after, NULL);
     const cprof_change *w = cprof_comparison_find(c, "slower", "total time");
-    CHECK(w && w->change_pct == 100.0 && isnan(w->p_value) && w->verdict == CPROF_WITHIN_NOISE);
+    CHECK(w && w->change_pct == 100.0 && isnan(w->p_value) && w->verdict == CPROF_WITHIN_NOISE); /* a total */
+    CHECK(w && w->share_before == 10.0 && w->share_after == 25.0);
+    CHECK_EQ_U64(cprof_comparison_find(c, "slower", "self time")->verdict, CPROF_REGRESSED);
+    const cprof_change *o = cprof_comparison_find(c, "optimized", "self time");
+    CHECK(o && o->verdict == CPROF_WITHIN_NOISE);
+    CHECK_NEAR(o->share_after, 46.25, 1e-9);
+    CHECK_EQ_U64(cprof_comparison_find(c, "steady", "self time")->verdict, CPROF_UNCHANGED);
+    CHECK_EQ_U64(c->regressed, 1); /* slower's self time */
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
+    cprof_comparison_free(c);
+    /* --single-run-min-share=30: slower (10% before) is too small to count on one run a side. */
+    cprof_compare_options options = cprof_compare_defaults();
+    options.single_run_min_share_pct = 30.0;
+    c = cprof_compare(before, after, &options);
+    CHECK_EQ_U64(cprof_comparison_find(c, "slower", "self time")->verdict, CPROF_WITHIN_NOISE);
+    cprof_comparison_free(c);
+    /* The threshold is a factor either way: optimized's share moved by 40.5%, beyond 40, not beyond 41. */
+    options = cprof_compare_defaults();
+    options.single_run_threshold_pct = 40.0;
+    c = cprof_compare(before, after, &options);
+    CHECK_EQ_U64(cprof_comparison_find(c, "optimized", "self time")->verdict, CPROF_IMPROVED);
+    cprof_comparison_free(c);
+    options.single_run_threshold_pct = 41.0;
+    c = cprof_compare(before, after, &options);
+    CHECK_EQ_U64(cprof_comparison_find(c, "optimized", "self time")->verdict, CPROF_WITHIN_NOISE);
+    cprof_comparison_free(c);
+    options.single_run_threshold_pct = 0.0;
+    c = cprof_compare(before, after, &options);
     CHECK_EQ_U64(c->regressed + c->improved, 0);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
     const char *report = report_of(c);
     CHECK_CONTAINS(report, "never: one run a side cannot tell a change from the machine's noise. Several runs a side "
                            "(B1 B2 ... -- A1 A2 ...) give a real test; cprof diff --noise suggests a --single-run-threshold.");
-    CHECK_CONTAINS(report, "~ within noise: beyond the threshold, but not told apart from noise (5)");
+    CHECK_CONTAINS(report, "~ within noise: beyond the threshold, but not told apart from noise (4)");
+    cprof_comparison_free(c);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+}
+
+/* A function that automatic instrumentation counted in one run (its time in its caller's self) and
+   timed in another is compared inside its caller: caller's self is 200 + 400 ms in the first run and
+   600 ms in the second, unchanged; leaf's own times are left out; the report says so. */
+static void test_counted_in_one_run(void) {
+    static const char *const timed[] = {"main 1 1000000000", " caller 10 600000000", "  leaf 1000 400000000", NULL};
+    static const char *const counted[] = {"main 1 1000000000", " caller 10 600000000", "  leaf 1000 0", NULL};
+    cprof_profile *before = build_profile(timed), *after = build_profile(counted);
+    after->nodes[3].counted_calls = 1000; /* the root, main, caller, leaf */
+    CHECK_EQ_U64(cprof__test_derive(after), 0);
+    cprof_comparison *c = cprof_compare(before, after, NULL);
+    const cprof_change *caller = cprof_comparison_find(c, "caller", "self time");
+    CHECK(caller && caller->before == 6e8 && caller->after == 6e8 && caller->verdict == CPROF_UNCHANGED);
+    CHECK(caller && caller->share_before == 60.0 && caller->share_after == 60.0);
+    const cprof_change *leaf = cprof_comparison_find(c, "leaf", "self time");
+    CHECK(leaf && leaf->before == 0.0 && leaf->after == 0.0 && leaf->verdict == CPROF_UNCHANGED);
+    CHECK_EQ_U64(c->mixed_counted, 1);
+    CHECK_EQ_U64(c->regressed + c->improved + c->within_noise, 0);
+    CHECK_CONTAINS(report_of(c), "Counted in some runs, timed in others: 1 automatic function (CPROF_AUTO_MIN_NS "
+                                 "decides in each run from the first calls): compared inside its callers' self time;");
+    cprof_comparison_free(c);
+    /* Counted in both: nothing to fold. */
+    c = cprof_compare(after, after, NULL);
+    CHECK_EQ_U64(c->mixed_counted, 0);
     cprof_comparison_free(c);
     cprof_profile_free(before);
     cprof_profile_free(after);
@@ -159,18 +215,23 @@ static void test_statistics(void) {
     for (int i = 0; i < 7; i++) CHECK_NEAR(p[i], adjusted[i], 1e-12);
 }
 
-/* Several runs a side: the runs' totals compared with Welch's t-test (the runs are the independent
-   unit). Reference: tests/compare_reference.py, welch(5, 102, 2.5, 5, 82, 2.5). */
+/* Several runs a side: work's shares of the runs compared with Welch's t-test (the runs are the
+   independent unit), next to rest (100 ms in every run). work 100-104 ms before, 80-84 after: its share
+   100 w / (w + 100). Reference: tests/compare_reference.py, "welch shares": p = 7.290385283677727e-08;
+   five tests (main's total, p 1; work's and rest's self and total: rest's share moves by as much, the
+   same p): ranks 1-4 of 5, adjusted 5 p / 4. rest's time did not move: unchanged. */
 static void test_runs(void) {
-    char lines[5][2][64];
-    const char *text[5][2][2];
+    char lines[5][2][3][64];
+    const char *text[5][2][4];
     cprof_profile *before[5], *after[5];
     for (int r = 0; r < 5; r++) {
-        snprintf(lines[r][0], 64, "work 100 %d", 100000000 + r * 1000000); /* 100-104 ms */
-        snprintf(lines[r][1], 64, "work 100 %d", 80000000 + r * 1000000);  /* 80-84 ms */
         for (int s = 0; s < 2; s++) {
-            text[r][s][0] = lines[r][s];
-            text[r][s][1] = NULL;
+            int work_ms = (s ? 80 : 100) + r; /* 100-104 ms, then 80-84 */
+            snprintf(lines[r][s][0], 64, "main 1 %d", (work_ms + 100) * 1000000);
+            snprintf(lines[r][s][1], 64, " work 100 %d", work_ms * 1000000);
+            snprintf(lines[r][s][2], 64, " rest 100 100000000");
+            for (int l = 0; l < 3; l++) text[r][s][l] = lines[r][s][l];
+            text[r][s][3] = NULL;
         }
         before[r] = build_profile(text[r][0]);
         after[r] = build_profile(text[r][1]);
@@ -179,12 +240,14 @@ static void test_runs(void) {
                                              (const cprof_profile *const *)after, 5, NULL);
     const cprof_change *w = cprof_comparison_find(c, "work", "total time");
     CHECK(w && w->before == 102e6 && w->after == 82e6); /* medians */
-    CHECK_NEAR(w->p_value, 4.0739183286775307e-08, 1e-12); /* two tests (self, total), both this p: adjusted, the same */
-    CHECK_EQ_U64(c->tests, 2);
+    CHECK_NEAR(w->share_before, 100.0 * 102 / 202, 1e-9);
+    CHECK_NEAR(w->p_value, 7.290385283677727e-08 * 5 / 4, 1e-12);
+    CHECK_EQ_U64(c->tests, 5);
     CHECK_EQ_U64(w->verdict, CPROF_IMPROVED);
-    CHECK_NEAR(c->speedup, 102.0 / 82.0, 1e-12);
+    CHECK_EQ_U64(cprof_comparison_find(c, "rest", "self time")->verdict, CPROF_UNCHANGED);
+    CHECK_NEAR(c->speedup, 202.0 / 182.0, 1e-12);
     CHECK_CONTAINS(report_of(c), "Runs: 5 before, 5 after.");
-    CHECK_CONTAINS(report_of(c), "when Welch's t-test on the runs' values gives p < 0.05 adjusted for the 2 tests (Benjamini-Hochberg).");
+    CHECK_CONTAINS(report_of(c), "when Welch's t-test on the runs' values (a time's: its shares of the runs) gives p < 0.05 adjusted for the 5 tests (Benjamini-Hochberg).");
     cprof_comparison_free(c);
     /* One run on one side: no spread there, no test, within noise. */
     c = cprof_compare_runs((const cprof_profile *const *)before, 1, (const cprof_profile *const *)after, 5, NULL);
@@ -213,8 +276,9 @@ static cprof_profile *planted(const char *const *names, const double *ms, size_t
     return build_profile(text);
 }
 
-/* Five runs a side: `one` at 100, 102, ... ms before and 106, 108, ... after (alone, Welch's p =
-   0.0170716812337937, tests/compare_reference.py: welch(5, 104, 10, 5, 110, 10)), next to `extra`
+/* Five runs a side: `one` at 100, 102, ... ms before and 106, 108, ... after (its shares of the 1 s run
+   tested: Welch's p = 0.0170716812337937, tests/compare_reference.py: welch(5, 10.4, 0.1, 5, 11, 0.1) as
+   welch(5, 104, 10, 5, 110, 10), the t the same), next to `extra`
    functions of 40 ms that do not change. */
 static cprof_comparison *planted_runs(size_t extra, const cprof_compare_options *options) {
     const char *names[32] = {"one", "tiny"};
@@ -249,7 +313,8 @@ static void test_gate_rules(void) {
     CHECK(tiny && tiny->change_pct > 700.0 && isnan(tiny->p_value) && tiny->verdict == CPROF_UNCHANGED);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
     cprof_comparison_free(c);
-    /* Twenty steady functions more: 44 tests, the same three p: adjusted raw * 44 / 3 = 0.25, noise. */
+    /* Twenty steady functions more (their shares never move: p 1): 44 tests, the same three p: adjusted
+       raw * 44 / 3 = 0.25, noise. */
     c = planted_runs(20, NULL);
     one = cprof_comparison_find(c, "one", "self time");
     CHECK_EQ_U64(c->tests, 44);
@@ -275,9 +340,9 @@ static void test_gate_rules(void) {
 
 static char *read_all(FILE *f);
 
-/* cprof_noise_write on three runs of one build: every two compared; one's 100, 102, 104 ms: the
-   largest factor 4% (104 / 100), its change 4 ms is below 0.5% of the run (5 ms) at the default floor,
-   counted at --min-share=0.1; tiny never counts. Fewer than two runs: -1. */
+/* cprof_noise_write on three runs of one build: every two compared; one's 100, 102, 104 ms of 1 s (its
+   share 10.0, 10.2, 10.4%): the largest factor 4% (104 / 100), its change 4 ms is below 0.5% of the run
+   (5 ms) at the default floor, counted at --min-share=0.1; tiny never counts. Fewer than two runs: -1. */
 static void test_noise(void) {
     const char *names[2] = {"one", "tiny"};
     cprof_profile *runs[3];
@@ -292,9 +357,10 @@ static void test_noise(void) {
     char *text = read_all(f);
     fclose(f);
     CHECK_CONTAINS(text, "Noise: 3 runs of one build, every two compared as one run a side (3 pairs)\n");
+    CHECK_CONTAINS(text, "  function (by self time)                     share largest share factor\n");
     CHECK_CONTAINS(text, "  one                                        10.20%                   4%\n");
     CHECK_CONTAINS(text, "  tiny                                        0.00%      below the floor\n");
-    CHECK_CONTAINS(text, "changing by at least 0.1% of the run: 4% (one)\n");
+    CHECK_CONTAINS(text, "in functions holding at least 10% of it in both: 4% (one)\n");
     CHECK_CONTAINS(text, "Suggested for one run a side: --single-run-threshold=10 ");
     free(text);
     CHECK(cprof_noise_write((const cprof_profile *const *)runs, 1, stdout, NULL, 10) == -1);
@@ -453,6 +519,7 @@ int main(int argc, char **argv) {
     test_seed();
     test_mixed();
     test_single_run_default();
+    test_counted_in_one_run();
     test_statistics();
     test_runs();
     test_gate_rules();
