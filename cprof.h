@@ -8687,6 +8687,17 @@ cprof_report_options cprof_report_defaults(void) {
     return options;
 }
 
+/* When cprof's own cost is most of what was recorded, the times left are within the calibration's error
+   (a few ns a call against calls that do a few ns of work): the header says so, and what to do. */
+enum { CPROF__OWN_COST_WARN_PCT = 80 };
+static void cprof__report_own_cost_warning(cprof__buf *b, double share) {
+    if (share < CPROF__OWN_COST_WARN_PCT) return;
+    cprof__buf_printf(b, "warning: cprof's own cost was %.0f%% of the recorded time: the times left are within the "
+                         "calibration's error of a few ns a call; trust the calls, not the times. Instrument fewer "
+                         "functions (clang's -finstrument-functions-after-inlining, gcc's "
+                         "-finstrument-functions-exclude-*), or sample (CPROF_SAMPLE, cprof record)\n", share);
+}
+
 static void cprof__report_compensation(cprof__buf *b, const cprof_profile *p) {
     const cprof_compensation *c = &p->compensation;
     if (!c->applied) return;
@@ -8698,6 +8709,7 @@ static void cprof__report_compensation(cprof__buf *b, const cprof_profile *p) {
         cprof__buf_printf(b, "own cost subtracted: %s scopes x (%.1f ns inside + %.1f ns outside) = %s (%.1f%% of the "
                              "recorded time); CPROF_COMPENSATE=0 shows raw times\n", cprof__count(scopes, c->scopes),
                           c->inside_ns, c->outside_ns, subtracted, share);
+        cprof__report_own_cost_warning(b, share);
         return;
     }
     uint64_t manual_scopes = c->scopes - c->auto_scopes - c->counted_scopes;
@@ -8710,6 +8722,7 @@ static void cprof__report_compensation(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_printf(b, "%s automatic x (%.1f ns inside + %.1f ns outside), %s counted x %.1f ns = %s (%.1f%% of the "
                          "recorded time); CPROF_COMPENSATE=0 shows raw times\n", automatic, c->auto_inside_ns,
                       c->auto_outside_ns, counted, c->counted_ns, subtracted, share);
+    cprof__report_own_cost_warning(b, share);
 }
 
 /* Automatic functions too short to time (CPROF_AUTO_MIN_NS): how many, and what it means. */
@@ -16702,6 +16715,7 @@ int main(int argc, char **argv) {
 #undef CPROF__OUTPUT_FILES
 #undef CPROF__O_CLOEXEC
 #undef CPROF__QUARANTINE_BYTES
+#undef CPROF__RECORDED
 #undef CPROF__REPORT_MAX_INDENT
 #undef CPROF__SAMPLE_FRAMES
 #undef CPROF__SAMPLE_SLOTS

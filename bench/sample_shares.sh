@@ -4,7 +4,7 @@
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p build/bench
-gcc -std=c11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror bench/sample_shares.c -o build/bench/sample_shares -lpthread -lm
+gcc -std=c11 -D_DEFAULT_SOURCE -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror bench/sample_shares.c -o build/bench/sample_shares -lpthread -lm
 status=0
 for threads in 1 4; do
   CPROF_SAMPLE=1000 ./build/bench/sample_shares "$threads" "${1:-2}" || status=1

@@ -128,6 +128,23 @@ static void check_kinds(void) {
     cprof_profile_free(p);
 }
 
+/* Own cost most of the recorded time: the header warns that the times left are within the calibration's
+   error; below the bar it says nothing. */
+static void check_own_cost_warning(void) {
+    static const char *const lines[] = {"parent 1 100000", " child 1000 30000", NULL};
+    cprof_profile *p = build_profile(lines);
+    CHECK_EQ_U64(cprof__test_compensate(p, 40.0, 40.0), 0); /* 80,040 of 100,000 ns subtracted */
+    CHECK_EQ_U64(p->compensation.subtracted_ns, 80040);
+    CHECK_CONTAINS(report_text(p, NULL), "\nwarning: cprof's own cost was 80% of the recorded time: the times left are "
+                                         "within the calibration's error of a few ns a call; trust the calls, not the "
+                                         "times.");
+    cprof_profile_free(p);
+    p = build_profile(lines);
+    CHECK_EQ_U64(cprof__test_compensate(p, 30.0, 40.0), 0); /* 70,030: 70% */
+    CHECK(strstr(report_text(p, NULL), "warning: cprof's own cost") == NULL);
+    cprof_profile_free(p);
+}
+
 /* Saved and loaded: the raw totals and the compensation kept, nothing subtracted twice, the same bytes. */
 static void check_round_trip(void) {
     static const char *const lines[] = {"parent 1 100000", " child 1000 50000", NULL};
@@ -217,6 +234,7 @@ int main(int argc, char **argv) {
     check_depth();
     check_clamping();
     check_kinds();
+    check_own_cost_warning();
     check_round_trip();
     CHECK_EQ_U64(child("default"), 0);
     CHECK_EQ_U64(run_child(argv[0], "raw", "0", NULL), 0);
