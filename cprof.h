@@ -139,7 +139,8 @@
            samples, total = samples x the period: the frames called from the scope's function (the
            whole stack under a thread's root; only the interrupted function when the scope's is not on
            the stack, as in code built without -fno-omit-frame-pointer). A sample in the scope's own
-           function is its node's `samples`. 0, or -1 (not Linux x86-64/AArch64, CPROF=0, hz out of
+           function is its node's `samples`; one taken in cprof's own code (cprof_*, the hooks) is left
+           out and counted in samples_profiler. 0, or -1 (not Linux x86-64/AArch64, CPROF=0, hz out of
            range, or the program has its own handler for the signal: a message says so; a handler the
            program installs later wins: the next capture or new thread deletes every timer and says so).
            fork(): the child's thread gets a new timer. A thread's timer stops at its exit; its samples
@@ -647,6 +648,7 @@ typedef struct cprof_function { /* all nodes with the same name merged */
     double pct_total;  /* of the run (see PERCENTAGES) */
     double pct_self;
     uint64_t counted_calls; /* counted, not timed (CPROF_AUTO_MIN_NS): its time estimated from its timed calls */
+    uint64_t samples;       /* CPU samples taken in its own code: its scopes' own and its sampled frames' self */
 } cprof_function;
 
 typedef struct cprof_thread_info {
@@ -879,6 +881,8 @@ typedef struct cprof_profile {
     uint32_t reserved;
     uint64_t samples;                       /* samples in the tree */
     uint64_t samples_dropped;               /* samples taken but not in the tree (see SAMPLING) */
+    uint64_t samples_profiler;              /* samples taken in cprof's own code (its hooks, its scopes' entry
+                                               and exit), left out of the tree (format 1.2) */
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -7253,6 +7257,12 @@ static void cprof__accumulate_functions(cprof_profile *p) {
         fn->counted_calls += node->counted_calls;
         fn->sampled = node->sampled && !fn->calls;
         fn->self_ns += node->self_ns;
+        /* own samples: a scope's are its own; a sampled frame's include its sampled callees', which go
+           back out of it here (children follow their parent: a sum never goes below 0) */
+        fn->samples += node->samples;
+        const cprof_node *parent = node->parent != CPROF_NONE ? &p->nodes[node->parent] : NULL;
+        if (node->sampled && parent && parent->sampled && parent->function != CPROF_NONE)
+            p->functions[parent->function].samples -= node->samples;
         if (!node->nested) fn->total_ns += node->total_ns;
         if (node->calls && node->min_ns < fn->min_ns && (node->min_ns || node->max_ns)) fn->min_ns = node->min_ns;
         if (node->max_ns > fn->max_ns) fn->max_ns = node->max_ns;
@@ -7657,18 +7667,26 @@ static uint32_t cprof__sample_child(cprof__sample_forest *f, const cprof__rnode 
     return *link = (uint32_t)f->count++;
 }
 
+/* A function of cprof itself: the hooks of -finstrument-functions and everything named cprof_. A sample
+   interrupted there measured the profiler, not the program. */
+static int cprof__is_profiler_function(const char *name) {
+    return strncmp(name, "cprof_", 6) == 0 || strncmp(name, "__cyg_profile_func_", 19) == 0;
+}
+
 /* The frames of one counted stack that belong under its scope: those called from the scope's function
    (its innermost frame of that name), or the whole stack under a thread's root. When the function is
    not on the stack (inlined, or a stack cut short) only the interrupted function is kept; when it is the
-   interrupted function, the sample is the scope's own (its node's `samples`). */
-static void cprof__sample_add(cprof__sample_forest *f, const cprof__rnode *scope, const uintptr_t *pcs,
+   interrupted function, the sample is the scope's own (its node's `samples`). Returns 1, adding
+   nothing, when the sample was taken in cprof's own code. */
+static int cprof__sample_add(cprof__sample_forest *f, const cprof__rnode *scope, const uintptr_t *pcs,
                               uint32_t n, uint64_t count) {
     const cprof_site *sites[CPROF__SAMPLE_FRAMES];
     uint32_t top = n; /* frames [0, top) go under the scope, the outermost first */
     for (uint32_t i = 0; i < n; i++) {
         sites[i] = cprof__sample_site(pcs[i], i > 0);
-        if (!sites[i]) return;
+        if (!sites[i]) return 0;
     }
+    if (n && cprof__is_profiler_function(sites[0]->function)) return 1;
     if (scope->site) {
         const char *function = scope->site->function;
         for (top = 0; top < n && strcmp(sites[top]->function, function) != 0; top++) {}
@@ -7677,14 +7695,15 @@ static void cprof__sample_add(cprof__sample_forest *f, const cprof__rnode *scope
     if (top == 0) {
         uint32_t entry = cprof__sample_scope(f, scope);
         if (entry != CPROF_NONE) f->own_samples[entry] += count;
-        return;
+        return 0;
     }
     uint32_t parent = CPROF_NONE;
     while (top-- > 0) {
         parent = cprof__sample_child(f, scope, parent, sites[top]);
-        if (parent == CPROF_NONE) return;
+        if (parent == CPROF_NONE) return 0;
         f->frames[parent].samples += count;
     }
+    return 0;
 }
 
 /* The thread's samples as trees of frames, before its nodes are captured. */
@@ -7696,8 +7715,8 @@ static void cprof__sample_forest_build(cprof__sample_forest *f, cprof__recorder 
         uint64_t count = CPROF__LOAD_ACQUIRE(e->count);
         if (count <= CPROF__LOAD(e->reset_base)) continue;
         count -= CPROF__LOAD(e->reset_base);
-        p->samples += count;
-        cprof__sample_add(f, e->node, e->pcs, e->frames, count);
+        if (cprof__sample_add(f, e->node, e->pcs, e->frames, count)) p->samples_profiler += count;
+        else p->samples += count;
     }
     p->samples_dropped += CPROF__LOAD(s->dropped_full) - CPROF__LOAD(s->dropped_full_base);
 }
@@ -8691,7 +8710,7 @@ cprof_report_options cprof_report_defaults(void) {
    (a few ns a call against calls that do a few ns of work): the header says so, and what to do. */
 enum { CPROF__OWN_COST_WARN_PCT = 80 };
 static void cprof__report_own_cost_warning(cprof__buf *b, double share) {
-    if (share < CPROF__OWN_COST_WARN_PCT) return;
+    if (share < (double)CPROF__OWN_COST_WARN_PCT) return;
     cprof__buf_printf(b, "warning: cprof's own cost was %.0f%% of the recorded time: the times left are within the "
                          "calibration's error of a few ns a call; trust the calls, not the times. Instrument fewer "
                          "functions (clang's -finstrument-functions-after-inlining, gcc's "
@@ -8734,7 +8753,7 @@ static void cprof__report_counted(cprof__buf *b, const cprof_profile *p) {
     cprof__buf_printf(b, "counted, not timed: %llu functions that averaged under %s a call (CPROF_AUTO_MIN_NS; 0 times "
                          "every call): their calls are exact; one in about %d is timed, and their time is estimated "
                          "from those\n",
-                      (unsigned long long)functions, cprof__duration(threshold, p->auto_min_ns), CPROF__AUTO_TIMING_GAP);
+                      (unsigned long long)functions, cprof__duration(threshold, p->auto_min_ns), (int)CPROF__AUTO_TIMING_GAP);
 }
 
 /* Where a counter timer's frequency came from, by the timer's name in the profile (a profile may come
@@ -8765,6 +8784,8 @@ static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
         cprof__buf_printf(b, "CPU sampling at %u Hz: %llu samples of %s of CPU time each in the tree", (unsigned)p->sample_hz,
                           (unsigned long long)p->samples, cprof__duration(period, (uint64_t)(1e9 / p->sample_hz)));
         if (p->samples_dropped) cprof__buf_printf(b, ", %llu dropped", (unsigned long long)p->samples_dropped);
+        if (p->samples_profiler)
+            cprof__buf_printf(b, ", %llu taken in cprof's own code left out", (unsigned long long)p->samples_profiler);
         cprof__buf_puts(b, "\n");
     }
     cprof__report_compensation(b, p);
@@ -8830,6 +8851,39 @@ static void cprof__report_functions(cprof__buf *b, const cprof_profile *p, const
     }
     if (rows < p->function_count)
         cprof__buf_textf(b, "  ... %llu more functions\n", (unsigned long long)(p->function_count - rows));
+}
+
+static int cprof__compare_own_samples(const void *a, const void *b) {
+    const cprof_function *x = *(const cprof_function *const *)a, *y = *(const cprof_function *const *)b;
+    if (x->samples != y->samples) return x->samples > y->samples ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* A run with scopes and CPU samples: the functions by the samples taken in their own code, cprof's own
+   code left out. Timed scopes carry cprof's cost in their times (compensation takes most of it out, not
+   all: a few ns a call, which is a whole function's time when it is called often); samples do not. */
+enum { CPROF__OWN_SAMPLES_ROWS = 15 };
+static void cprof__report_own_samples(cprof__buf *b, const cprof_profile *p) {
+    size_t scopes = 0, rows = 0;
+    for (size_t f = 0; f < p->function_count; f++) scopes += p->functions[f].calls > 0;
+    if (!p->samples || !scopes) return;
+    const cprof_function **order = (const cprof_function **)cprof__alloc(p->function_count * sizeof *order);
+    if (!order) return;
+    for (size_t f = 0; f < p->function_count; f++)
+        if (p->functions[f].samples) order[rows++] = &p->functions[f];
+    qsort((void *)order, rows, sizeof *order, cprof__compare_own_samples);
+    cprof__buf_printf(b, "\nCPU samples in each function's own code (%llu samples", (unsigned long long)p->samples);
+    if (p->samples_profiler)
+        cprof__buf_printf(b, "; %llu in cprof's own code left out", (unsigned long long)p->samples_profiler);
+    cprof__buf_puts(b, ")\n       samples    %self  function\n");
+    for (size_t i = 0; i < rows && i < CPROF__OWN_SAMPLES_ROWS; i++) {
+        char count[32];
+        cprof__buf_pad_left(b, cprof__count(count, order[i]->samples), 14);
+        cprof__buf_textf(b, "  %6.1f%%  %s\n", 100.0 * (double)order[i]->samples / (double)p->samples, order[i]->name);
+    }
+    if (rows > CPROF__OWN_SAMPLES_ROWS)
+        cprof__buf_textf(b, "  ... %llu more functions\n", (unsigned long long)(rows - CPROF__OWN_SAMPLES_ROWS));
+    cprof__release((void *)order, p->function_count * sizeof *order);
 }
 
 /* Indentation stops at this depth, so that a line costs the same however deep the tree; a deeper
@@ -9205,6 +9259,7 @@ static void cprof__report_build(cprof__buf *b, const cprof_profile *p, const cpr
         return;
     }
     cprof__report_functions(b, p, &o);
+    cprof__report_own_samples(b, p);
     cprof__report_counters(b, p, &o);
     cprof__report_tree(b, p, &o);
     cprof__report_allocs(b, p, &o);
@@ -9285,9 +9340,12 @@ static void cprof__json_header(cprof__buf *b, const cprof_profile *p) {
         cprof__buf_printf(b, "  \"signal_scopes_dropped\": %llu,\n", (unsigned long long)p->signal_scopes_dropped);
     if (p->auto_min_ns) /* since 1.2; written only with automatic instrumentation */
         cprof__buf_printf(b, "  \"auto_min_ns\": %llu,\n", (unsigned long long)p->auto_min_ns);
-    if (p->sample_hz) /* since 1.2; written only for a sampled run */
-        cprof__buf_printf(b, "  \"sampling\": {\"hz\": %u, \"samples\": %llu, \"dropped\": %llu},\n", (unsigned)p->sample_hz,
+    if (p->sample_hz) { /* since 1.2; written only for a sampled run ("profiler" only when not 0) */
+        cprof__buf_printf(b, "  \"sampling\": {\"hz\": %u, \"samples\": %llu, \"dropped\": %llu", (unsigned)p->sample_hz,
                           (unsigned long long)p->samples, (unsigned long long)p->samples_dropped);
+        if (p->samples_profiler) cprof__buf_printf(b, ", \"profiler\": %llu", (unsigned long long)p->samples_profiler);
+        cprof__buf_puts(b, "},\n");
+    }
     const cprof_compensation *c = &p->compensation;
     if (!c->applied) return; /* since 1.1; written only when applied */
     cprof__buf_puts(b, "  \"compensation\": {\"inside_ns\": ");
@@ -11973,6 +12031,7 @@ static void cprof__load_sampling(cprof__json *j, uint32_t root, cprof_profile *p
     p->sample_hz = (uint32_t)cprof__json_u64(j, o, "hz", "sampling", 100000);
     p->samples = cprof__json_u64(j, o, "samples", "sampling", UINT64_MAX);
     p->samples_dropped = cprof__json_u64(j, o, "dropped", "sampling", UINT64_MAX);
+    if (cprof__json_member(j, o, "profiler")) p->samples_profiler = cprof__json_u64(j, o, "profiler", "sampling", UINT64_MAX);
 }
 
 static void cprof__load_header(cprof__json *j, uint32_t root, cprof_profile *p) {

@@ -233,6 +233,50 @@ static void check_reset_forgets_samples(void) {
     cprof_profile_free(p);
 }
 
+/* Samples taken in cprof's own code (here in cprof_capture) are left out of the tree and counted apart;
+   each function's own samples (a scope's own, a sampled frame's self) are listed by the report. */
+__attribute__((noinline)) static void check_own_samples(void) {
+    cprof_reset();
+    uintptr_t in_busy_a[1] = {(uintptr_t)&busy_a + 2};
+    uintptr_t in_cprof[2] = {(uintptr_t)&cprof_capture + 2, (uintptr_t)&busy_a + 2};
+    uintptr_t in_scope[1] = {(uintptr_t)&check_own_samples + 2};
+    {
+        CPROF_SCOPE("own samples");
+        CHECK(cprof__test_sample_count(in_busy_a, 1, 3) == 0);
+        CHECK(cprof__test_sample_count(in_cprof, 2, 4) == 0);
+        CHECK(cprof__test_sample_count(in_scope, 1, 2) == 0);
+    }
+    cprof_profile *p = cprof_capture();
+    CHECK_EQ_U64(p->samples, 5);
+    CHECK_EQ_U64(p->samples_profiler, 4);
+    uint32_t scope = scope_node(p, 0, "own samples");
+    uint64_t samples = 0;
+#if !defined(__cplusplus)
+    CHECK(scope != CPROF_NONE && p->nodes[scope].samples == 2);
+    CHECK(scope != CPROF_NONE && sampled_child(p, scope, "busy_a", &samples) && samples == 3);
+#else
+    (void)samples, (void)scope;
+#endif
+    const char *text = report_text(p, NULL);
+#if !defined(__cplusplus) /* C++'s sampled frames are demangled: busy_a(double), and the scope's function is
+                             then not recognised on the stack (its samples become a sampled frame) */
+    CHECK_CONTAINS(text, "CPU samples in each function's own code (5 samples; 4 in cprof's own code left out)\n"
+                         "       samples    %self  function\n"
+                         "             3    60.0%  busy_a\n"
+                         "             2    40.0%  own samples\n");
+#else
+    CHECK_CONTAINS(text, "CPU samples in each function's own code (5 samples; 4 in cprof's own code left out)\n");
+#endif
+    char *json = json_of(p);
+    CHECK_CONTAINS(json, "\"profiler\": 4}");
+    cprof_profile *loaded = NULL;
+    CHECK_EQ_U64(cprof_load_string(json, strlen(json), "own.json", &loaded), 0);
+    if (loaded) CHECK_EQ_U64(loaded->samples_profiler, 4);
+    cprof_profile_free(loaded);
+    free(json);
+    cprof_profile_free(p);
+}
+
 /* 70 threads, one after the other, each with 1 sample under its scope: the first 64 exited threads
    are kept apart, later ones merged into "exited threads", their samples with them. None is lost. */
 enum { SHORT_THREADS = 70 };
@@ -355,7 +399,10 @@ int main(void) {
         if (node == CPROF_NONE) continue;
         sampled_child(p, node, "busy_a", &a);
         sampled_child(p, node, "busy_b", &b);
-        CHECK(a + b > 0);
+        /* TSan holds a signal back until the thread reaches one of its interception points, which in
+           this loop are in cprof's scope exits: such samples are cprof's own and left out, and one
+           thread may keep none */
+        CHECK(CHECK_THREAD_SANITIZER || a + b > 0);
         a_total += a, b_total += b;
     }
     CHECK(a_total > 0 && b_total > 0);
@@ -417,6 +464,7 @@ int main(void) {
     cprof_profile_free(loaded);
     cprof_profile_free(p);
     check_reset_forgets_samples();
+    check_own_samples();
     check_exited_threads_keep_samples();
     check_unsampled_thread_said();
     check_replaced_handler_stops_sampling();
