@@ -969,6 +969,9 @@ typedef struct cprof_comparison {
     size_t tests;                         /* the tests the p-values were adjusted for (heavy enough to count) */
     size_t mixed_counted;                 /* automatic functions counted in some runs and timed in others
                                              (CPROF_AUTO_MIN_NS): compared inside their callers */
+    size_t shares_only;                   /* runs whose own cost was 80% or more of their recorded time: their
+                                             times are judged by their shares alone, a time's change_pct is
+                                             its share's */
     struct cprof_profile *storage;        /* private: owns the names */
 } cprof_comparison;
 /* The analyzer (see ANALYZER in the doc block): a ranked list of problems, each with its evidence. */
@@ -12815,18 +12818,27 @@ static double cprof__compare_whole(const cprof_comparison *c, uint32_t k) {
 
 /* Whether a change can count at all: the function is in both and the change is at least min_share_pct
    of the metric's whole (a function holding 0.001% of the run cannot fail a build). */
-static int cprof__compare_heavy(const cprof_comparison *c, uint32_t u, const cprof_change *change, double whole) {
-    return c->functions[u].presence == CPROF_IN_BOTH &&
-           fabs(change->after - change->before) >= c->options.min_share_pct / 100.0 * whole;
+static int cprof__compare_heavy(const cprof_comparison *c, uint32_t u, uint32_t k, const cprof_change *change,
+                                double whole) {
+    if (c->functions[u].presence != CPROF_IN_BOTH) return 0;
+    if (c->metrics[k].kind == CPROF_METRIC_TIME && c->shares_only) /* by its share */
+        return fabs(change->share_after - change->share_before) >= c->options.min_share_pct;
+    return fabs(change->after - change->before) >= c->options.min_share_pct / 100.0 * whole;
 }
 
 /* Whether a change is one of the tests the p-values are adjusted for: the function is in both and holds
    at least min_share_pct of the whole on a side. Chosen by size, not by the change, so that under no
    change the family does not depend on the tests' outcomes (the "independent filtering" of Bourgon,
    Gentleman and Huber, PNAS 2010). */
-static int cprof__compare_tested(const cprof_comparison *c, uint32_t u, const cprof_change *change, double whole) {
+static int cprof__compare_tested(const cprof_comparison *c, uint32_t u, uint32_t k, const cprof_change *change,
+                                 double whole) {
+    if (c->functions[u].presence != CPROF_IN_BOTH) return 0;
+    if (c->metrics[k].kind == CPROF_METRIC_TIME && c->shares_only) /* by its share: the
+        compensated times are noise (often clamped to 0), see cprof__compare_verdict */
+        return (change->share_after > change->share_before ? change->share_after : change->share_before) >=
+               c->options.min_share_pct;
     double larger = change->after > change->before ? change->after : change->before;
-    return c->functions[u].presence == CPROF_IN_BOTH && larger >= c->options.min_share_pct / 100.0 * whole;
+    return larger >= c->options.min_share_pct / 100.0 * whole;
 }
 
 /* The factor between two values as a percentage, the same either way: 100 (larger / smaller - 1), so
@@ -12841,9 +12853,13 @@ static double cprof__factor_pct(double before, double after) {
 /* A time counts only when its share of the run moved beyond the threshold the same way as the time: a
    machine-wide slowdown moves every time but no share; a large change elsewhere moves every share but
    not the other times. */
+static double cprof__share_change_pct(const cprof_change *change) {
+    return change->share_before > 0 ? 100.0 * (change->share_after - change->share_before) / change->share_before
+                                    : change->share_after > 0 ? INFINITY : 0.0;
+}
+
 static int cprof__compare_share_agrees(const cprof_comparison *c, const cprof_change *change) {
-    double share_pct = change->share_before > 0 ? 100.0 * (change->share_after - change->share_before) / change->share_before
-                                                : change->share_after > 0 ? INFINITY : 0.0;
+    double share_pct = cprof__share_change_pct(change);
     return fabs(share_pct) >= c->options.threshold_pct && (share_pct > 0) == (change->change_pct > 0);
 }
 
@@ -12858,17 +12874,21 @@ static int cprof__compare_verdict(const cprof_comparison *c, uint32_t u, uint32_
     const cprof_compare_options *o = &c->options;
     const cprof_change *change = &c->functions[u].metrics[k];
     int time = c->metrics[k].kind == CPROF_METRIC_TIME;
-    if (time && !cprof__compare_share_agrees(c, change)) return CPROF_UNCHANGED;
+    /* When a run's own cost was most of its recorded time, the compensated times are what is left of a
+       large subtraction (often clamped to 0): the recorded share, which is what is tested, decides alone. */
+    int shares_only = time && c->shares_only; /* then change_pct is the share's (cprof__compare_judge) */
+    if (time && !shares_only && !cprof__compare_share_agrees(c, change)) return CPROF_UNCHANGED;
+    double change_pct = change->change_pct;
     if (c->metrics[k].kind == CPROF_METRIC_COUNTER && cprof__comparison_own(c)->counter_sides[k] != 3)
         return CPROF_UNCHANGED; /* counted on one side only: nothing to compare */
     if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)
-        return cprof__verdict(change->change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
+        return cprof__verdict(change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
     double smaller = change->share_before < change->share_after ? change->share_before : change->share_after;
     int beyond = o->single_run_threshold_pct > 0 && (!time || k == CPROF__METRIC_SELF) &&
                  (time ? smaller >= o->single_run_min_share_pct &&
                              cprof__factor_pct(change->share_before, change->share_after) >= o->single_run_threshold_pct
                        : cprof__factor_pct(change->before, change->after) >= o->single_run_threshold_pct);
-    return cprof__verdict(change->change_pct, beyond ? 0.0 : NAN, 1, o->threshold_pct, o->alpha);
+    return cprof__verdict(change_pct, beyond ? 0.0 : NAN, 1, o->threshold_pct, o->alpha);
 }
 
 /* The floor, the family of tests and the verdicts. Benjamini-Hochberg rather than Holm: when nothing
@@ -12884,7 +12904,7 @@ static int cprof__compare_judge(cprof_comparison *c) {
         double whole = cprof__compare_whole(c, k);
         for (uint32_t u = 0; u < c->function_count; u++) {
             cprof_change *change = &c->functions[u].metrics[k];
-            if (!cprof__compare_tested(c, u, change, whole)) change->p_value = NAN;
+            if (!cprof__compare_tested(c, u, k, change, whole)) change->p_value = NAN;
             if (!isnan(change->p_value)) family[count++] = &change->p_value;
         }
     }
@@ -12895,7 +12915,8 @@ static int cprof__compare_judge(cprof_comparison *c) {
         double whole = cprof__compare_whole(c, k);
         for (uint32_t u = 0; u < c->function_count; u++) {
             cprof_change *change = &c->functions[u].metrics[k];
-            change->verdict = cprof__compare_heavy(c, u, change, whole) ? cprof__compare_verdict(c, u, k) : CPROF_UNCHANGED;
+            if (c->shares_only && c->metrics[k].kind == CPROF_METRIC_TIME) change->change_pct = cprof__share_change_pct(change);
+            change->verdict = cprof__compare_heavy(c, u, k, change, whole) ? cprof__compare_verdict(c, u, k) : CPROF_UNCHANGED;
             c->improved += change->verdict == CPROF_IMPROVED;
             c->regressed += change->verdict == CPROF_REGRESSED;
             c->within_noise += change->verdict == CPROF_WITHIN_NOISE;
@@ -12928,6 +12949,13 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
         sides[s].shares = (double *)cprof__alloc(sides[s].count * functions * 2 * sizeof(double));
         failed |= !sides[s].values || !sides[s].present || !sides[s].shares || cprof__compare_read_side(c, &sides[s]);
         for (size_t r = 0; r < sides[s].count; r++) scratch[r] = (double)sides[s].runs[r]->wall_ns;
+        for (size_t r = 0; r < sides[s].count; r++) {
+            const cprof_profile *run = sides[s].runs[r];
+            double recorded = (double)run->run_ns + (double)run->compensation.subtracted_ns;
+            if (run->compensation.applied && (double)run->compensation.subtracted_ns >=
+                                                 (double)CPROF__OWN_COST_WARN_PCT / 100.0 * recorded && recorded > 0)
+                c->shares_only++;
+        }
         if (!failed) wall[s] = cprof__median(scratch, sides[s].count);
     }
     for (uint32_t u = 0; u < c->function_count && !failed; u++) {
@@ -13162,6 +13190,10 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
                            "(B1 B2 ... -- A1 A2 ...) give a real test; cprof diff --noise suggests a --single-run-threshold.\n");
     cprof__buf_puts(b, "A time counts only when its share of the run's recorded time moved the same way: a machine-wide "
                        "slowdown moves every time and no share.\n");
+    if (c->shares_only)
+        cprof__buf_textf(b, "cprof's own cost was 80%% or more of the recorded time in %llu run%s: the times left are noise, "
+                            "so times are judged by their shares of the recorded run alone (the change column is the "
+                            "share's).\n", (unsigned long long)c->shares_only, c->shares_only == 1 ? "" : "s");
     if (c->mixed_counted)
         cprof__buf_textf(b, "Counted in some runs, timed in others: %llu automatic function%s (CPROF_AUTO_MIN_NS decides in "
                           "each run from the first calls): compared inside %s callers' self time; CPROF_AUTO_MIN_NS=0 "
@@ -13265,7 +13297,7 @@ static int cprof__noise_pairs(const cprof_profile *const *runs, size_t count, co
                 double whole = cprof__compare_whole(pair, k);
                 for (uint32_t u = 0; u < pair->function_count; u++) {
                     const cprof_change *change = &pair->functions[u].metrics[k];
-                    if (!cprof__compare_heavy(pair, u, change, whole)) continue;
+                    if (!cprof__compare_heavy(pair, u, k, change, whole)) continue;
                     double pct = cprof__factor_pct(change->share_before, change->share_after);
                     double smaller = change->share_before < change->share_after ? change->share_before : change->share_after;
                     size_t r = 0; /* rows[] still in all's order: by name */

@@ -514,12 +514,38 @@ static void test_allocations(void) {
     cprof_profile_free(after);
 }
 
+/* Runs whose own cost was 80% or more of their recorded time: the compensated times are noise (f is
+   clamped to 0 on both sides here, which alone would be "unchanged"), so a time is judged by its share of
+   the recorded run alone. f: 300 of 1,000 us recorded before, 600 of 1,300 after (30% -> 46.2%, a
+   factor of 1.54 on one run a side): regressed, its change the share's. */
+static void test_shares_only(void) {
+    static const char *const before_lines[] = {"main 1 1000000", " f 100 300000", NULL};
+    static const char *const after_lines[] = {"main 1 1300000", " f 100 600000", NULL};
+    cprof_profile *before = build_profile(before_lines), *after = build_profile(after_lines);
+    CHECK_EQ_U64(cprof__test_compensate(before, 4000.0, 4000.0), 0); /* 804,000 of 1,000,000 ns subtracted */
+    CHECK_EQ_U64(cprof__test_compensate(after, 6000.0, 6000.0), 0);  /* 1,206,000 of 1,300,000 */
+    CHECK(find_function(before, "f")->self_ns == 0 && find_function(after, "f")->self_ns == 0);
+    cprof_comparison *c = cprof_compare(before, after, NULL);
+    CHECK_EQ_U64(c->shares_only, 2);
+    const cprof_change *f = cprof_comparison_find(c, "f", "self time");
+    CHECK(f && f->verdict == CPROF_REGRESSED);
+    CHECK(f && f->change_pct > 53.8 && f->change_pct < 53.9);
+    char text[4096];
+    CHECK(cprof_comparison_format(c, text, sizeof text) > 0);
+    CHECK_CONTAINS(text, "cprof's own cost was 80% or more of the recorded time in 2 runs: the times left are noise, so "
+                         "times are judged by their shares of the recorded run alone (the change column is the share's).\n");
+    cprof_comparison_free(c);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--samples") == 0) return write_samples(argv[2]);
     test_seed();
     test_mixed();
     test_single_run_default();
     test_counted_in_one_run();
+    test_shares_only();
     test_statistics();
     test_runs();
     test_gate_rules();
