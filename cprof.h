@@ -8712,6 +8712,14 @@ cprof_report_options cprof_report_defaults(void) {
 /* When cprof's own cost is most of what was recorded, the times left are within the calibration's error
    (a few ns a call against calls that do a few ns of work): the header says so, and what to do. */
 enum { CPROF__OWN_COST_WARN_PCT = 80 };
+
+/* cprof's own cost, subtracted by compensation, as a share of the time recorded, in percent (0 without). */
+static double cprof__own_cost_pct(const cprof_profile *p) {
+    const cprof_compensation *c = &p->compensation;
+    uint64_t recorded = p->run_ns + c->subtracted_ns;
+    return c->applied && recorded ? 100.0 * (double)c->subtracted_ns / (double)recorded : 0.0;
+}
+
 static void cprof__report_own_cost_warning(cprof__buf *b, double share) {
     if (share < (double)CPROF__OWN_COST_WARN_PCT) return;
     cprof__buf_printf(b, "warning: cprof's own cost was %.0f%% of the recorded time: the times left are within the "
@@ -8724,8 +8732,7 @@ static void cprof__report_compensation(cprof__buf *b, const cprof_profile *p) {
     const cprof_compensation *c = &p->compensation;
     if (!c->applied) return;
     char scopes[32], manual[32], automatic[32], counted[32], subtracted[24];
-    uint64_t raw = p->run_ns + c->subtracted_ns;
-    double share = raw ? 100.0 * (double)c->subtracted_ns / (double)raw : 0.0;
+    double share = cprof__own_cost_pct(p);
     cprof__duration(subtracted, c->subtracted_ns);
     if (!c->auto_scopes && !c->counted_scopes) {
         cprof__buf_printf(b, "own cost subtracted: %s scopes x (%.1f ns inside + %.1f ns outside) = %s (%.1f%% of the "
@@ -12949,13 +12956,8 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
         sides[s].shares = (double *)cprof__alloc(sides[s].count * functions * 2 * sizeof(double));
         failed |= !sides[s].values || !sides[s].present || !sides[s].shares || cprof__compare_read_side(c, &sides[s]);
         for (size_t r = 0; r < sides[s].count; r++) scratch[r] = (double)sides[s].runs[r]->wall_ns;
-        for (size_t r = 0; r < sides[s].count; r++) {
-            const cprof_profile *run = sides[s].runs[r];
-            double recorded = (double)run->run_ns + (double)run->compensation.subtracted_ns;
-            if (run->compensation.applied && (double)run->compensation.subtracted_ns >=
-                                                 (double)CPROF__OWN_COST_WARN_PCT / 100.0 * recorded && recorded > 0)
-                c->shares_only++;
-        }
+        for (size_t r = 0; r < sides[s].count; r++)
+            c->shares_only += cprof__own_cost_pct(sides[s].runs[r]) >= (double)CPROF__OWN_COST_WARN_PCT;
         if (!failed) wall[s] = cprof__median(scratch, sides[s].count);
     }
     for (uint32_t u = 0; u < c->function_count && !failed; u++) {
