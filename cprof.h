@@ -2879,25 +2879,38 @@ CPROF__NO_INSTRUMENT static inline uint64_t cprof__ticks(void) {
     return CPROF__LIKELY(cprof__timer_state.use_counter) ? cprof__cpu_counter() : cprof__monotonic_ns();
 }
 
+/* The counter and the clock read at one moment: the clock read between two counter reads, the pair with
+   the closest counter reads of a few tries kept. A thread preempted between two plain reads (a few ms on
+   a loaded machine) would skew the rate measured over a short run by as much. */
+static void cprof__timer_read_pair(uint64_t *ticks, uint64_t *ns) {
+    uint64_t best_gap = UINT64_MAX;
+    *ticks = *ns = 0;
+    for (int try_index = 0; try_index < 8; try_index++) {
+        uint64_t before = cprof__ticks(), clock_ns = cprof__monotonic_ns(), after = cprof__ticks();
+        if (try_index > 0 && after - before >= best_gap) continue;
+        best_gap = after - before;
+        *ticks = before + best_gap / 2;
+        *ns = clock_ns;
+    }
+}
+
 static void cprof__timer_init(const char *choice) {
     int want_clock = choice && strcmp(choice, "clock") == 0;
     cprof__timer_state.use_counter = !want_clock && cprof__cpu_counter_usable();
     cprof__timer_state.name = cprof__timer_state.use_counter ? CPROF__COUNTER_NAME : CPROF__CLOCK_NAME;
-    cprof__timer_state.origin_ns = cprof__monotonic_ns();
-    cprof__timer_state.origin_ticks = cprof__ticks();
+    cprof__timer_read_pair(&cprof__timer_state.origin_ticks, &cprof__timer_state.origin_ns);
 }
 
 /* Ticks per second, measured over the whole run so far: the longer the window, the smaller the error
    of the two clock reads at its ends. A window shorter than 2 ms is stretched by waiting. */
 static double cprof__timer_hz(void) {
-    uint64_t ticks, ns;
+    uint64_t ticks = 0, ns = 0;
     if (!cprof__timer_state.use_counter) return 1e9;
 #if defined(CPROF__COUNTER_STATED_HZ)
     if (cprof__cpu_counter_stated_hz() > 0) return cprof__cpu_counter_stated_hz();
 #endif
     do {
-        ns = cprof__monotonic_ns();
-        ticks = cprof__ticks();
+        cprof__timer_read_pair(&ticks, &ns);
     } while (ns - cprof__timer_state.origin_ns < 2000000u);
     return (double)(ticks - cprof__timer_state.origin_ticks) * 1e9 / (double)(ns - cprof__timer_state.origin_ns);
 }

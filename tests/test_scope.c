@@ -129,14 +129,19 @@ int main(void) {
         CHECK_EQ_U64(fn->total_ns, top->total_ns);
         CHECK_EQ_U64(fn->avg_ns, top->total_ns / 177);
         CHECK_EQ_U64(fn->self_ns, top->total_ns); /* every level's self time, summed: all of it is fib's */
-        CHECK(fn->pct_total > 99.9 && fn->pct_total < 100.1);
+        /* the only root holds the whole run; the own-cost compensation may leave nothing of so short a
+           run (177 calls of a few ns each), and then every share is 0 */
+        if (p->run_ns) CHECK(fn->pct_total > 99.9 && fn->pct_total < 100.1);
+        else CHECK(fn->pct_total == 0.0 && top->raw_total_ns > 0);
     }
     CHECK_EQ_U64(node_calls(p, 0, "fib/fib"), 2);
     CHECK_EQ_U64(node_calls(p, 0, "fib/fib/fib"), 4);
     cprof_profile_free(p);
 
-    /* timing: a 10 ms busy wait measures at least 10 ms, within the run; the parent's self time
-       excludes it (no upper bound: a loaded machine may stretch any of it) */
+    /* timing: a 10 ms busy wait of the clock measures 10 ms, within the run; the parent's self time
+       excludes it (no upper bound: a loaded machine may stretch any of it). The lower bound allows 1%:
+       the counter's rate is measured against the clock over this short run, and the own-cost
+       compensation takes a few ns */
     cprof_reset();
     parent_of_sleeper();
     p = cprof_capture();
@@ -144,14 +149,14 @@ int main(void) {
     const cprof_node *ps = find_node(p, 0, "parent_of_sleeper");
     CHECK(s && ps);
     if (s && ps) {
-        CHECK(s->total_ns >= 10000000u);
+        CHECK(s->total_ns >= 9900000u);
         CHECK(ps->total_ns >= s->total_ns);
         CHECK(ps->total_ns <= p->wall_ns);
         CHECK_EQ_U64(ps->self_ns, ps->total_ns - s->total_ns);
         CHECK_EQ_U64(s->min_ns, s->max_ns);
         CHECK_EQ_U64(s->min_ns, s->total_ns);
     }
-    CHECK(p->wall_ns >= 10000000u);
+    CHECK(p->wall_ns >= 9900000u);
     cprof_profile_free(p);
 
     /* depth limit: 600 nested calls record 512 levels and count the rest as dropped */
