@@ -654,13 +654,13 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 FUZZ_SECONDS ?= 600
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz/corpus
-	clang -std=c11 -O1 -g -DCPROF_FUZZING -DCPROF_IMPLEMENTATION -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
+	clang -std=c11 -O1 -g -DCPROF_FUZZING -DCPROF_IMPLEMENTATION -DCPROF_TESTING -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
 	cd $(BUILD)/fuzz && ./fuzz_load -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 corpus ../../tests/corpus
 
 # The writers: short inputs (a profile's strings are where the dictionary's words land), new ones to build/fuzz-writers.
 fuzz-writers: deps
 	@mkdir -p $(BUILD)/fuzz-writers/corpus
-	clang -std=c11 -O1 -g -DCPROF_FUZZING -DCPROF_IMPLEMENTATION -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz-writers/fuzz_writers $(LIBS)
+	clang -std=c11 -O1 -g -DCPROF_FUZZING -DCPROF_IMPLEMENTATION -DCPROF_TESTING -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined tests/test_fuzz_corpus.c -o $(BUILD)/fuzz-writers/fuzz_writers $(LIBS)
 	cd $(BUILD)/fuzz-writers && ./fuzz_writers -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
 	  -dict=../../tests/hostile.dict corpus ../../tests/corpus
 
