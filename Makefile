@@ -409,6 +409,7 @@ check-auto-c-%:
 	CPROF_AUTO_MIN_NS=1000000000 timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_counted counted
 	CPROF_AUTO_MIN_NS=0 timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_counted timed
 	CPROF=0 timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_counted off
+	CPROF_AUTO_MIN_NS=5000 timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_counted capped
 
 # C++: demangled methods and templates, an exception through instrumented functions.
 check-auto-cpp-%:

@@ -5928,6 +5928,12 @@ static const char *cprof__auto_symbol_at(const cprof__auto_module *m, uintptr_t 
 
 /* Of a counted function's calls, one in about this many is timed (>>auto, and the report says so). */
 enum { CPROF__AUTO_TIMING_GAP = 64 };
+/* A call stretched by something else (a time slice given to another process, an interrupt) must not
+   decide alone: while a function learns, a call counts at most this many times the threshold
+   (cprof__auto_learn); a counted function's timed call, at most this many times the larger of its
+   average so far and the threshold (cprof__auto_sampled_exit); either, times one plus the automatic
+   calls it made, since a call that makes many calls is long for their sake. */
+enum { CPROF__AUTO_LONG_CALL_CAP = 64 };
 
 #if defined(CPROF_AUTO)
 #include <regex.h>
@@ -5945,6 +5951,7 @@ typedef struct cprof__auto_function {
     int excluded;    /* by CPROF_AUTO_EXCLUDE, or one of the profiler's own functions */
     int counted;     /* 1 once decided: counted, not timed (read and written atomically, as the next ones) */
     int learning;    /* 1 while its first timed calls are measured */
+    int recursive;   /* 1 once a learning call ended inside another call of it: never counted */
     cprof_site site; /* name and function: the symbol; file: the module's file name; line 0 */
     uint64_t learn_calls, learn_ticks, learn_timed_below, learn_counted_below; /* their sums */
 } cprof__auto_function;
@@ -5960,6 +5967,7 @@ typedef struct cprof__auto_table {
 } cprof__auto_table;
 
 static const uint32_t cprof__auto_counted_bit = 0x80000000u; /* in a token: from cprof__count_enter */
+static const uint32_t cprof__auto_sampled_bit = 0x40000000u; /* a counted function's timed call */
 typedef struct cprof__auto_call {
     const void *address;
     uint32_t token;    /* from cprof__enter or cprof__count_enter; 0 when not recorded (excluded, off, too deep) */
@@ -6165,9 +6173,12 @@ static inline cprof__auto_function *cprof__auto_find(const void *address) {
 /* --- learning: is a function worth timing? --- */
 
 /* Adds one timed call (`ticks` long, with this many automatic calls below it) to fn's first calls; the
-   call that completes them decides. Several threads may learn at once: the sums are atomic. */
+   call that completes them decides. Several threads may learn at once: the sums are atomic. One call
+   preempted for a few ms among 1,000 of 100 ns would make the function look 40 times longer: a call
+   counts at most CPROF__AUTO_LONG_CALL_CAP times the threshold (times one plus the calls below it). */
 CPROF__NO_INSTRUMENT static void cprof__auto_learn(cprof__auto_function *fn, uint64_t ticks, uint64_t timed_below, uint64_t counted_below) {
-    CPROF__ADD(fn->learn_ticks, ticks);
+    uint64_t cap = CPROF__AUTO_LONG_CALL_CAP * cprof__g.auto_min_ticks * (1 + timed_below + counted_below);
+    CPROF__ADD(fn->learn_ticks, cap && ticks > cap ? cap : ticks); /* cap 0: CPROF_AUTO_MIN_NS=0 */
     CPROF__ADD(fn->learn_timed_below, timed_below);
     CPROF__ADD(fn->learn_counted_below, counted_below);
     if (CPROF__ADD(fn->learn_calls, 1) + 1 != CPROF__AUTO_LEARN_CALLS) return;
@@ -6176,13 +6187,18 @@ CPROF__NO_INSTRUMENT static void cprof__auto_learn(cprof__auto_function *fn, uin
     double own = calls * cprof__g.auto_inside_ticks + (double)CPROF__LOAD(fn->learn_timed_below) * timed_cost +
                  (double)CPROF__LOAD(fn->learn_counted_below) * cprof__g.counted_ticks;
     double average = ((double)CPROF__LOAD(fn->learn_ticks) - own) / calls;
-    if (average < (double)cprof__g.auto_min_ticks) CPROF__STORE(fn->counted, 1);
+    if (average < (double)cprof__g.auto_min_ticks && !CPROF__LOAD(fn->recursive)) CPROF__STORE(fn->counted, 1);
     CPROF__STORE(fn->learning, 0);
 }
 
-/* The exit of a learning call: its duration is needed, so the timer is read here. */
+/* The exit of a learning call: its duration is needed, so the timer is read here. A call that ends
+   inside another call of its function (recursion) marks it never to be counted: a recursive function's
+   first calls to end are its deepest and shortest, which say nothing of the outer ones, and a counted
+   node of few calls (the outer levels) would have its time guessed from one or two. */
 CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__auto_learn_exit(cprof__auto_thread *t, const cprof__auto_call *call) {
     uint64_t now = cprof__ticks();
+    for (uint32_t level = 0; level < t->depth && !CPROF__LOAD(call->function->recursive); level++)
+        if (t->stack[level].address == call->address) CPROF__STORE(call->function->recursive, 1);
     const cprof__recorder *r = cprof__this_thread;
     uint64_t start = r->depth == call->token ? CPROF__LOAD(r->stack[call->token].start_ticks) : now;
     cprof__exit_at(call->token, now);
@@ -6204,6 +6220,29 @@ CPROF__NO_INSTRUMENT static uint32_t cprof__auto_timing_gap(cprof__auto_thread *
     return CPROF__AUTO_TIMING_GAP / 2 + x % CPROF__AUTO_TIMING_GAP;
 }
 
+/* The exit of a counted function's timed call. Its duration stands for a gap's worth of calls (the
+   capture scales it by about 64), so one call stretched by something else (a time slice given to another
+   process, an interrupt) would count some 64 times over: a call longer than CPROF__AUTO_LONG_CALL_CAP times
+   the function's average so far (or the threshold CPROF_AUTO_MIN_NS, whichever is larger), times one
+   plus the calls it made, counts as that cap. A function whose calls all grew long raises its average
+   at each capped call, so it catches up. With the timeline on, the call is closed at its real end (the
+   timeline shows real times). */
+CPROF__NO_INSTRUMENT static void cprof__auto_sampled_exit(const cprof__auto_thread *t, const cprof__auto_call *call) {
+    uint32_t token = call->token & ~cprof__auto_sampled_bit;
+    uint64_t now = cprof__ticks();
+    const cprof__recorder *r = cprof__this_thread;
+    if (r->depth == token && !CPROF__LOAD(r->timeline)) {
+        const cprof__frame *frame = &r->stack[token];
+        uint64_t before = CPROF__LOAD(frame->node->calls) - 1; /* timed calls before this one */
+        uint64_t average = before ? CPROF__LOAD(frame->node->total_ticks) / before : 0;
+        uint64_t below = (t->timed_entries - call->timed_before) + (t->counted_entries - call->counted_before);
+        uint64_t cap = CPROF__AUTO_LONG_CALL_CAP * (average > cprof__g.auto_min_ticks ? average : cprof__g.auto_min_ticks) *
+                       (1 + below);
+        if (cap && now - frame->start_ticks > cap) now = frame->start_ticks + cap;
+    }
+    cprof__exit_at(token, now);
+}
+
 /* A call of fn begins: counted only, once fn was found too short to time (but for one call in a gap);
    else timed like a CPROF_SCOPE. */
 CPROF__NO_INSTRUMENT static CPROF__INLINE uint32_t cprof__auto_open(cprof__auto_thread *t, cprof__auto_call *call, cprof__auto_function *fn) {
@@ -6217,7 +6256,10 @@ CPROF__NO_INSTRUMENT static CPROF__INLINE uint32_t cprof__auto_open(cprof__auto_
         }
         t->until_timed = cprof__auto_timing_gap(t); /* this call is timed */
         t->timed_entries++;
-        return cprof__enter(&fn->site);
+        call->timed_before = t->timed_entries; /* for cprof__auto_sampled_exit: the calls it makes */
+        call->counted_before = t->counted_entries;
+        uint32_t token = cprof__enter(&fn->site);
+        return token ? token | cprof__auto_sampled_bit : 0;
     }
     t->timed_entries++;
     if (CPROF__UNLIKELY(CPROF__LOAD(fn->learning))) {
@@ -6233,6 +6275,7 @@ CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__auto_close(cprof__auto_thr
     uint32_t token = call->token;
     if (!token) return;
     if (token & cprof__auto_counted_bit) cprof__count_exit(token & ~cprof__auto_counted_bit);
+    else if (token & cprof__auto_sampled_bit) cprof__auto_sampled_exit(t, call);
     else if (CPROF__LIKELY(!call->learning)) cprof__exit(token);
     else cprof__auto_learn_exit(t, call);
 }
@@ -6300,9 +6343,9 @@ void __cyg_profile_func_exit(void *function, void *call_site) {
    reaches a profile. Medians of 21 rounds, about 8,000 calls: well under a millisecond. --- */
 static const char cprof__auto_calibration_addresses[3] = {0, 0, 0};
 static cprof__auto_function cprof__auto_calibration_functions[3] = {
-    {&cprof__auto_calibration_addresses[0], 0, 0, 0, {"cprof calibration", "cprof calibration", "cprof.h", 0, CPROF__KIND_AUTO}, 0, 0, 0, 0},
-    {&cprof__auto_calibration_addresses[1], 0, 0, 0, {"cprof calibration timed", "cprof calibration timed", "cprof.h", 0, CPROF__KIND_AUTO}, 0, 0, 0, 0},
-    {&cprof__auto_calibration_addresses[2], 0, 1, 0, {"cprof calibration counted", "cprof calibration counted", "cprof.h", 0, CPROF__KIND_AUTO}, 0, 0, 0, 0}};
+    {&cprof__auto_calibration_addresses[0], 0, 0, 0, 0, {"cprof calibration", "cprof calibration", "cprof.h", 0, CPROF__KIND_AUTO}, 0, 0, 0, 0},
+    {&cprof__auto_calibration_addresses[1], 0, 0, 0, 0, {"cprof calibration timed", "cprof calibration timed", "cprof.h", 0, CPROF__KIND_AUTO}, 0, 0, 0, 0},
+    {&cprof__auto_calibration_addresses[2], 0, 1, 0, 0, {"cprof calibration counted", "cprof calibration counted", "cprof.h", 0, CPROF__KIND_AUTO}, 0, 0, 0, 0}};
 
 /* One round: the parent's and the child's (timed or counted) total ticks, less the empty loop's. */
 static void cprof__auto_calibration_round(cprof__recorder *r, int child_kind, double *parent_ticks, double *child_ticks) {

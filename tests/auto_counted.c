@@ -4,6 +4,9 @@
                                                            1,000 timed calls (all average under 1 s)
        CPROF_AUTO_MIN_NS=0 auto_counted timed              every call timed
        CPROF=0 auto_counted off                            the hooks do nothing
+       CPROF_AUTO_MIN_NS=5000 auto_counted capped          a function with one 10 ms call among its
+                                                           first 1,000 is still counted; then its calls
+                                                           turn 10 ms long: its timed calls count at the cap
    The thresholds are extreme on purpose: which functions are counted then does not depend on how fast
    this machine is. Checked: call counts exact in every mode (with two threads as well), how many calls
    were counted and how many of those were timed (one in a random gap), a counted node's time at least
@@ -45,7 +48,23 @@ NOINLINE static void jump_caller(void) {
     if (!setjmp(jump)) jumper();
 }
 
+static int stretch; /* "capped": the next call of stretched() or learner() busy-waits 10 ms */
+NOINLINE static void stretched(void) {
+    if (stretch) busy_wait_ns(10 * 1000 * 1000);
+    else sink = sink + 1;
+}
+NOINLINE static void learner(void) {
+    if (stretch) busy_wait_ns(10 * 1000 * 1000);
+    else sink = sink + 1;
+}
+
+NOINLINE static void recurse(int levels) { /* recursive: timed always, however short its deepest calls */
+    sink = sink + 1;
+    if (levels > 0) recurse(levels - 1);
+}
+
 NOINLINE static void run(void) {
+    for (int i = 0; i < 300; i++) recurse(5);
     for (int i = 0; i < 3000; i++) middle();
     for (int i = 0; i < 1500; i++) scoped(), named();
     for (int i = 0; i < 1200; i++) jump_caller();
@@ -63,8 +82,8 @@ static const cprof_function *function_named(const cprof_profile *p, const char *
 }
 
 static void check_counts(const cprof_profile *p) {
-    const char *names[] = {"leaf", "middle", "scoped", "named", "inner part", "jumper", "jump_caller"};
-    const uint64_t calls[] = {6000 + 1200, 3000, 1500, 1500, 1500, 1200, 1200};
+    const char *names[] = {"leaf", "middle", "scoped", "named", "inner part", "jumper", "jump_caller", "recurse"};
+    const uint64_t calls[] = {6000 + 1200, 3000, 1500, 1500, 1500, 1200, 1200, 1800};
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
         const cprof_function *fn = function_named(p, names[i]);
         CHECK(fn != NULL);
@@ -111,6 +130,8 @@ static void check_counted(const cprof_profile *p) {
         counted_path += after_learning[i];
     }
     uint64_t timed = counted_path - counted;
+    const cprof_function *recursive = function_named(p, "recurse");
+    CHECK(recursive && recursive->counted_calls == 0); /* its first 1,000 calls to end were its deepest */
     CHECK(timed >= counted_path / 96 && timed <= counted_path / 32 + 1);
     for (size_t i = 0; i < p->node_count; i++) { /* a counted node's time is at least its children's */
         const cprof_node *n = &p->nodes[i];
@@ -144,8 +165,43 @@ static void check_counted(const cprof_profile *p) {
     free(json);
 }
 
+/* learner's first 1,000 calls are quick but one, 10 ms long: 10 us a call on average, over the
+   threshold of 5 us, had that call counted in full; it counts 64 x 5 us, so learner is found short and
+   counted. stretched is counted after 1,000 quick calls, then makes 100 calls of 10 ms: one or more of
+   them timed (a gap is at most 95), each counting at most 64 x the larger of its average and the
+   threshold (well under 1 ms) instead of its 10 ms. */
+static void check_capped(void) {
+    cprof_reset();
+    for (int i = 0; i < 1100; i++) {
+        stretch = i == 500;
+        learner();
+    }
+    stretch = 0;
+    for (int i = 0; i < 1100; i++) stretched();
+    stretch = 1;
+    for (int i = 0; i < 100; i++) stretched();
+    cprof_profile *p = cprof_capture();
+    const cprof_function *learned = p ? function_named(p, "learner") : NULL;
+    const cprof_function *fn = p ? function_named(p, "stretched") : NULL;
+    CHECK(learned && fn);
+    if (learned) {
+        CHECK_EQ_U64(learned->calls, 1100);
+        CHECK(learned->counted_calls > 0); /* 0 had the 10 ms call decided alone */
+    }
+    if (fn) {
+        CHECK_EQ_U64(fn->calls, 1200);
+        CHECK(fn->counted_calls >= 100 + 1 && fn->counted_calls < 200);
+        CHECK(fn->max_ns < 8000000u); /* without the cap: 10 ms or more */
+    }
+    cprof_profile_free(p);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "capped") == 0) {
+        check_capped();
+        CHECK_DONE();
+    }
     run();
     if (strcmp(mode, "off") == 0) {
         cprof_profile *p = cprof_capture();
