@@ -12760,15 +12760,16 @@ static void cprof__compare_fold_mixed(const cprof_comparison *c, const cprof_pro
             row0[(size_t)index_of[f] * width + CPROF__METRIC_SELF] = row0[(size_t)index_of[f] * width + CPROF__METRIC_TOTAL] = 0.0;
 }
 
-/* Each function's share of the run's recorded time, self and total, from the raw (not compensated) times:
-   the load of a shared machine stretches a whole run, which the share cancels, and the subtraction of the
-   own cost (a figure calibrated in each run, a fixed amount taken from a time the load stretched) would
-   add noise of its own; both sides carry the same instrumentation. A profile built without raw times
-   (none recorded anywhere) has its totals. */
+/* Each function's share of the run's time, self and total: the load of a shared machine stretches a
+   whole run, which the share cancels. Of the compensated times: the own cost differs between runs even of
+   one build (a function counted in one run and timed in another costs its caller more or less; the
+   calibration moves with the load), and left in the recorded times it moves whole functions' shares.
+   When the own cost was most of a run (shares_only), the compensated times are noise and the recorded
+   (raw) ones are used; a profile without raw times has its totals. */
 static void cprof__compare_read_shares(const cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
                                        double *shares) {
     double run = 0.0;
-    for (size_t t = 0; t < p->thread_count; t++) run += (double)p->nodes[p->threads[t].root].raw_total_ns;
+    for (size_t t = 0; t < p->thread_count && c->shares_only; t++) run += (double)p->nodes[p->threads[t].root].raw_total_ns;
     int raw = run > 0;
     for (size_t t = 0; t < p->thread_count && !raw; t++) run += (double)p->nodes[p->threads[t].root].total_ns;
 #define CPROF__RECORDED(node) ((double)(raw ? (node)->raw_total_ns : (node)->total_ns))
@@ -13006,14 +13007,15 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
     if (scratch_bytes > sizeof scratch_array) scratch = (double *)cprof__alloc(scratch_bytes);
     failed |= !c->functions || !own->changes || !own->counted || !own->counter_sides || !scratch;
     for (int s = 0; s < 2 && !failed; s++) cprof__compare_mark_counted(c, &sides[s]);
+    for (int s = 0; s < 2; s++) /* known before the shares are read: it decides which times they are of */
+        for (size_t r = 0; r < sides[s].count; r++)
+            c->shares_only += cprof__own_cost_pct(sides[s].runs[r]) >= (double)CPROF__OWN_COST_WARN_PCT;
     for (int s = 0; s < 2 && !failed; s++) {
         sides[s].values = (double *)cprof__alloc(sides[s].count * functions * metrics * sizeof(double));
         sides[s].present = (uint8_t *)cprof__alloc(functions);
         sides[s].shares = (double *)cprof__alloc(sides[s].count * functions * 2 * sizeof(double));
         failed |= !sides[s].values || !sides[s].present || !sides[s].shares || cprof__compare_read_side(c, &sides[s]);
         for (size_t r = 0; r < sides[s].count; r++) scratch[r] = (double)sides[s].runs[r]->wall_ns;
-        for (size_t r = 0; r < sides[s].count; r++)
-            c->shares_only += cprof__own_cost_pct(sides[s].runs[r]) >= (double)CPROF__OWN_COST_WARN_PCT;
         if (!failed) wall[s] = cprof__median(scratch, sides[s].count);
     }
     for (uint32_t u = 0; u < c->function_count && !failed; u++) {

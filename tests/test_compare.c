@@ -539,6 +539,32 @@ static void test_shares_only(void) {
     cprof_profile_free(after);
 }
 
+/* Below the 80% bar, shares are of the compensated times: the own cost differs between runs (a function
+   counted in one run and timed in another costs its caller more or less; the calibration moves with the
+   load), and in the recorded times it moves whole functions. leaf: 290 us compensated of 980 us before,
+   348 of 1,144 after (everything 1.2x slower: 29.6% -> 30.4%, a share that did not move: unchanged); recorded,
+   300 of 1,000 and 700 of 1,500 (30% -> 46.7%, a factor of 1.56, which the one-run gate would call a
+   regression). */
+static void test_compensated_shares(void) {
+    static const char *const before_lines[] = {"main 1 1000000", " caller 10 600000", "  leaf 1000 300000", NULL};
+    static const char *const after_lines[] = {"main 1 1500000", " caller 10 1050000", "  leaf 1000 700000", NULL};
+    cprof_profile *before = build_profile(before_lines), *after = build_profile(after_lines);
+    CHECK_EQ_U64(cprof__test_compensate(before, 10.0, 10.0), 0);
+    CHECK_EQ_U64(cprof__test_compensate(after, 352.0, 0.0), 0);
+    CHECK(find_function(before, "leaf")->self_ns == 290000 && find_function(after, "leaf")->self_ns == 348000);
+    cprof_comparison *c = cprof_compare(before, after, NULL);
+    CHECK_EQ_U64(c->shares_only, 0);
+    const cprof_change *leaf = cprof_comparison_find(c, "leaf", "self time");
+    CHECK(leaf && leaf->change_pct > 19.9 && leaf->change_pct < 20.1);
+    CHECK(leaf && leaf->share_before > 29.5 && leaf->share_before < 29.7);
+    CHECK(leaf && leaf->share_after > 30.3 && leaf->share_after < 30.5);
+    CHECK(leaf && leaf->verdict == CPROF_UNCHANGED);
+    CHECK_EQ_U64(c->regressed, 0);
+    cprof_comparison_free(c);
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--samples") == 0) return write_samples(argv[2]);
     test_seed();
@@ -546,6 +572,7 @@ int main(int argc, char **argv) {
     test_single_run_default();
     test_counted_in_one_run();
     test_shares_only();
+    test_compensated_shares();
     test_statistics();
     test_runs();
     test_gate_rules();
