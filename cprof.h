@@ -153,7 +153,7 @@
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
        int  cprof_save(const cprof_profile *, const char *path)
-           The profile as JSON (format 1.2, see PROFILE FILE), written to a temporary name and renamed.
+           The profile as JSON (format 1.3, see PROFILE FILE), written to a temporary name and renamed.
            (CPROF_OUT writes its four files to temporaries first and renames them only when all are
            written; it removes temporaries "PREFIX.*.tmp.PID" left by a process that no longer exists.)
            0, or -1 with cprof_error() set.
@@ -187,10 +187,11 @@
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
            other text as in TEXT OUTPUT.
 
-   PROFILE FILE (JSON, format 1.2; every field documented in README.md)
+   PROFILE FILE (JSON, format 1.3; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
-       (1.2: "sampling" {hz, samples, dropped} and each sampled node's "sampled": 1 and "samples", a
+       (1.3: a benchmark's "group", only when it was timed in one (cprof_bench_group);
+       1.2: "sampling" {hz, samples, dropped} and each sampled node's "sampled": 1 and "samples", a
        scope's "samples" when it has some; 1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
        when there is one; a loaded profile keeps its compensation as the file says and is never
@@ -282,7 +283,7 @@
        void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
        cprof_compare_options cprof_compare_defaults(void)
            threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 50, single_run_min_share_pct
-           10, bench_single_run_threshold_pct 0, labels NULL.
+           10, bench_single_run_threshold_pct 0, bench_group_single_run_threshold_pct 25, labels NULL.
        int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *, const cprof_compare_options *,
                              size_t shown)
            Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
@@ -418,6 +419,15 @@
            Each batch gives one sample: its time per iteration. The result is kept in the process (names
            "task/implementation": implementations of one task are compared together) until cprof_capture()
            copies it into profile->benchmarks. 0, or -1 on a NULL name or body, or without memory.
+       int cprof_bench_group(const cprof_bench_entry *entries, size_t count, const cprof_bench_options *)
+           Benchmarks timed in turn: entries[i] = {name, body, user, n}. Each is warmed up and its batch
+           sized as by cprof_bench_run, in the order given; then rounds: one batch of each, in a shuffled
+           order (a fixed sequence per program), until every one has min_time_s and min_samples; every
+           member takes part in every round, so samples_ns[i] of each is round i. The members see the same
+           moments of the machine, which a comparison uses (cprof_bench_compare_runs_write). The results
+           are kept as cprof_bench_run's, in the order given, with `group` = the group's number (from 1 in
+           the process; cprof_bench_clear starts again). 0, or -1 on NULL entries, a count of 0, a NULL
+           name or body, or without memory.
        cprof_bench_options cprof_bench_defaults(void)
            min_time_s 0.5, warmup_s 0.05, min_samples 10, target_samples 50. A slow body still takes
            min_samples samples (10 x 1 s = 10 s).
@@ -440,7 +450,13 @@
            runs' medians); REGRESSED or improved when beyond threshold_pct and, several runs a side, Welch's
            t-test on the runs' medians gives p < alpha after Benjamini-Hochberg over the benchmarks, one run a
            side (its samples are not independent: no test), a factor beyond bench_single_run_threshold_pct
-           (default 0: never; same-build medians moved 1.8x on the loaded machine);
+           (default 0: never; same-build medians moved 1.8x on the loaded machine). A benchmark timed in a
+           group in every run of both sides, with others of its group in every run, is judged relative to
+           them ("vs its group of N"): per run and other member, the median over the rounds of log(its time
+           / the other's); each other's values measured from their median over the before runs; the run's
+           value the middle one over the others (for an even count the one nearer 0), so that a change of
+           one member moves no other; the change exp(median after - median before) - 1, Welch's test on the runs'
+           values, one run a side a factor beyond bench_group_single_run_threshold_pct (default 25);
            "within noise" when only beyond threshold_pct; new and removed ones listed (the options of cprof
            diff; NULL = defaults; min_share_pct does not apply). Returns how many regressed, -1 on an error. `cprof diff`
            prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
@@ -6935,7 +6951,7 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
    the sites' lost_..., indirect_..., possible_...) and the threads' shares of a site ("threads"), automatic
    instrumentation's counted calls, CPU sampling's samples, and the memory figures ("memory": the live heap
    over time; "peak_ns", the sites' at_peak_..., slack_bytes, "heap_at_peak", "heap_at_capture"); readers
-   skip fields they do not know, and this one reads each part when present. */
+   skip fields they do not know, and this one reads each part when present. 1.3: the benchmarks' "group". */
 #define CPROF__FORMAT_MAJOR 1
 #define CPROF__FORMAT_MINOR 3
 
@@ -13673,10 +13689,12 @@ static size_t cprof__bench_medians(const cprof_profile *const *runs, size_t coun
 /* --- a benchmark timed in a group (cprof_bench_group) in every run is judged against the others of its
    group, which were timed in the same rounds: a state of the machine that slows a round slows all of
    them, and the ratio of two members' times in one round leaves it out. Per run and other member j:
-   the median over the rounds of log(time / j's time). Each j's values are centred on their median over
-   all runs of both sides, and a run's value is the middle one of these over j (for an even count the
-   one nearer 0): a change of one other member moves one of them, not the middle. The runs' values are
-   what the test compares, as the runs' medians are for a benchmark timed alone. ------------------- */
+   the median over the rounds of log(time / j's time). Each j's values are measured from their median
+   over the before runs, and a run's value is the middle one of these over j (for an even count the one
+   nearer 0): a change of one other member moves one of them, not the middle. (Centred on the median of
+   both sides, two clusters of five runs put the centre at the edge of one, and the middle nearer 0 then
+   halved a 10% change: measured.) The runs' values are what the test compares, as the runs' medians
+   are for a benchmark timed alone. ------------------------------------------------------------------ */
 static int cprof__bench_same_group(const cprof_profile *run, const cprof_benchmark *like, const cprof_benchmark *other) {
     const cprof_benchmark *k = cprof__bench_find(run, like), *j = cprof__bench_find(run, other);
     return k && j && k != j && k->group && j->group == k->group && k->sample_count && j->sample_count;
@@ -13710,9 +13728,10 @@ static double cprof__middle_nearer_zero(double *values, size_t count) {
     return fabs(low) <= fabs(high) ? low : high;
 }
 
-/* Each run's value (above) into out[r]; -1 without memory. */
-static int cprof__bench_relative(const cprof_profile *const *runs, size_t count, const cprof_benchmark *like,
-                                 const cprof_benchmark *const *partners, size_t partner_count, double *out) {
+/* Each run's value (above) into out[r]; the first before_count runs are the before side's. -1 without memory. */
+static int cprof__bench_relative(const cprof_profile *const *runs, size_t before_count, size_t count,
+                                 const cprof_benchmark *like, const cprof_benchmark *const *partners,
+                                 size_t partner_count, double *out) {
     size_t room = count > partner_count ? count : partner_count, cells = count * partner_count;
     for (size_t r = 0; r < count; r++) {
         size_t rounds = cprof__bench_find(runs[r], like)->sample_count;
@@ -13724,8 +13743,8 @@ static int cprof__bench_relative(const cprof_profile *const *runs, size_t count,
         for (size_t r = 0; r < count; r++)
             ratios[j * count + r] = cprof__bench_log_ratio(cprof__bench_find(runs[r], like),
                                                            cprof__bench_find(runs[r], partners[j]), scratch);
-        memcpy(scratch, ratios + j * count, count * sizeof *scratch);
-        double centre = cprof__median(scratch, count);
+        memcpy(scratch, ratios + j * count, before_count * sizeof *scratch);
+        double centre = cprof__median(scratch, before_count);
         for (size_t r = 0; r < count; r++) ratios[j * count + r] -= centre;
     }
     for (size_t r = 0; r < count && !failed; r++) {
@@ -13751,11 +13770,12 @@ static void cprof__bench_change_alone(cprof__bench_change *change, const cprof_p
 static int cprof__bench_change_relative(cprof__bench_change *change, const cprof_profile *const *runs,
                                         size_t before_count, size_t after_count,
                                         const cprof_benchmark *const *partners, double *scratch) {
-    if (cprof__bench_relative(runs, before_count + after_count, change->like, partners, change->partners, scratch))
+    if (cprof__bench_relative(runs, before_count, before_count + after_count, change->like, partners,
+                              change->partners, scratch))
         return -1;
+    double moved = cprof__median(scratch + before_count, after_count) - cprof__median(scratch, before_count);
     change->p_value = before_count > 1 || after_count > 1
                           ? cprof__welch_of(scratch, before_count, scratch + before_count, after_count) : NAN;
-    double moved = cprof__median(scratch + before_count, after_count) - cprof__median(scratch, before_count);
     change->change_pct = 100 * (exp(moved) - 1);
     return 0;
 }
@@ -13787,7 +13807,8 @@ static void cprof__bench_compare_row(cprof__buf *b, const cprof__bench_change *c
     cprof__buf_pad_left(b, cprof__bench_time(after, change->after_ns), 9);
     if (isnan(change->p_value)) cprof__snprintf(p, sizeof p, "%s", "-");
     else cprof__snprintf(p, sizeof p, "%.2g", change->p_value);
-    cprof__buf_textf(b, " %+8.1f%%  p=%-8s %s", change->change_pct, p, verdicts[change->verdict]);
+    double shown = fabs(change->change_pct) < 0.05 ? 0.0 : change->change_pct; /* not "-0.0%" */
+    cprof__buf_textf(b, " %+8.1f%%  p=%-8s %s", shown, p, verdicts[change->verdict]);
     if (change->partners) cprof__buf_textf(b, "  (vs its group of %llu)", (unsigned long long)change->partners + 1);
     cprof__buf_puts(b, "\n");
 }
@@ -13795,8 +13816,9 @@ static void cprof__bench_compare_row(cprof__buf *b, const cprof__bench_change *c
 static void cprof__bench_compare_header(cprof__buf *b, const cprof_compare_options *o, size_t runs_before,
                                         size_t runs_after, size_t tests, int grouped) {
     cprof__buf_textf(b, "Benchmarks compared (median per iteration; %llu run%s before, %llu after: the median of the runs' "
-                         "medians). A change counts when over %.3g%% and ", (unsigned long long)runs_before,
-                      runs_before == 1 ? "" : "s", (unsigned long long)runs_after, o->threshold_pct);
+                         "medians). A change counts when over %.3g%% and %s", (unsigned long long)runs_before,
+                      runs_before == 1 ? "" : "s", (unsigned long long)runs_after, o->threshold_pct,
+                      grouped ? "(timed alone) " : "");
     if (runs_before > 1 || runs_after > 1)
         cprof__buf_textf(b, "Welch's t-test on the runs' medians gives p < %.3g adjusted for the %llu tests "
                              "(Benjamini-Hochberg)\n", o->alpha, (unsigned long long)tests);
@@ -16800,7 +16822,8 @@ static const cprof__tool_option cprof__diff_options[] = {
     {"--before-widths", NULL, "the differential flame graph's widths from the before profile"},
     {"--min-share", "PCT", "a change counts only when it is at least PCT% of the run (default 0.5)"},
     {"--single-run-threshold", "PCT", "one run a side: times and counters count only beyond this factor either way "
-                                      "(100: 2x; a self time's share of the run; default 50; 0: never)"},
+                                      "(100: 2x; a self time's share of the run; default 50; 0: never); also benchmarks' "
+                                      "(default: never when timed alone, 25 in a group)"},
     {"--noise", NULL, "the profiles are runs of one build: each function's noise and a threshold to use"},
     {"--single-run-min-share", "PCT", "one run a side: a time counts only in a function holding at least PCT% of "
                                       "the run on both sides (default 10)"},

@@ -25,7 +25,7 @@
 #   6. benchmark comparisons (bench, bench-compare): bench/diff_bench's five benchmarks timed in turn
 #      (cprof_bench_group), work/c slowed 10% and 2x (BENCH_SLOW_PCT), the same comparisons. In the
 #      environment, BENCH_ALONE=1 times each benchmark to completion before the next (cprof_bench_run, the
-#      former way) and BENCH_LOAD=1 plants a noise source while the runs are taken (diff_bench --load: busy
+#      former way) and BENCH_LOAD=N plants N noise sources while the runs are taken (diff_bench --load: busy
 #      and idle in turn for a random 50 ms to 1 s each, the two states of a shared core).
 #
 # Usage, from the repository's root:  nice bench/diff_noise.sh [runs|compare|all|bench|bench-compare] [BASE [SLOW [SCALE [AUTO]]]]
@@ -37,11 +37,11 @@ BASE=${2:-40}
 SLOW=${3:-20}
 SCALE=${4:-4}
 AUTO=${5:-20}
-OUT=build/diff_noise
+OUT=${DIFF_NOISE_OUT:-build/diff_noise} # another directory of runs: DIFF_NOISE_OUT=DIR bench/diff_noise.sh bench-compare
 VM=build/minivm-auto
-CPROF=build/cprof
+CPROF=${DIFF_NOISE_CPROF:-build/cprof}   # another build of the tool to compare with
 mkdir -p "$OUT"
-make -s $VM $CPROF >/dev/null
+make -s $VM build/cprof >/dev/null
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -173,13 +173,14 @@ bench_runs() {
     local i
     make -s $BENCH >/dev/null
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_ALONE:+; each benchmark alone (BENCH_ALONE)}"
-    local load=
-    if [ -n "${BENCH_LOAD:-}" ]; then $BENCH --load & load=$!; echo "planted load: diff_bench --load (pid $load)"; fi
+    local load=() k
+    for k in $(seq 1 "${BENCH_LOAD:-0}"); do $BENCH --load & load+=($!); done
+    [ ${#load[@]} = 0 ] || echo "planted load: ${#load[@]} x diff_bench --load (pids ${load[*]})"
     for i in $(seq 1 "$BASE"); do
         $BENCH $OUT/bench-base-$i.json > /dev/null
         [ "$i" -gt "$SLOW" ] || { BENCH_SLOW_PCT=10 $BENCH $OUT/bench-slow10-$i.json > /dev/null; BENCH_SLOW_PCT=100 $BENCH $OUT/bench-slow2x-$i.json > /dev/null; }
     done
-    [ -z "$load" ] || { kill "$load"; wait "$load" 2>/dev/null || true; }
+    for k in "${load[@]}"; do kill "$k"; wait "$k" 2>/dev/null || true; done
     echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
