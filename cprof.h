@@ -283,7 +283,7 @@
        void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
        cprof_compare_options cprof_compare_defaults(void)
            threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 50, single_run_min_share_pct
-           10, bench_single_run_threshold_pct 0, bench_group_single_run_threshold_pct 25, labels NULL.
+           10, bench_single_run_threshold_pct 0, bench_group_single_run_threshold_pct 50, labels NULL.
        int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *, const cprof_compare_options *,
                              size_t shown)
            Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
@@ -456,7 +456,7 @@
            / the other's); each other's values measured from their median over the before runs; the run's
            value the middle one over the others (for an even count the one nearer 0), so that a change of
            one member moves no other; the change exp(median after - median before) - 1, Welch's test on the runs'
-           values, one run a side a factor beyond bench_group_single_run_threshold_pct (default 25);
+           values, one run a side a factor beyond bench_group_single_run_threshold_pct (default 50);
            "within noise" when only beyond threshold_pct; new and removed ones listed (the options of cprof
            diff; NULL = defaults; min_share_pct does not apply). Returns how many regressed, -1 on an error. `cprof diff`
            prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
@@ -937,7 +937,7 @@ typedef struct cprof_compare_options {
     double bench_single_run_threshold_pct; /* the same for benchmarks timed alone (their medians per iteration);
                                  default 0: never (same-build runs here moved a median 1.8x: README) */
     double bench_group_single_run_threshold_pct; /* and for benchmarks timed in a group (cprof_bench_group), of
-                                 their time relative to the group's others; default 25 (measured: README);
+                                 their time relative to the group's others; default 50 (measured: README);
                                  `cprof diff --single-run-threshold` sets all three */
     const char *before_label; /* the report's names of the sides; NULL: the snapshot's or the program's name */
     const char *after_label;
@@ -12707,7 +12707,7 @@ cprof_compare_options cprof_compare_defaults(void) {
     options.single_run_threshold_pct = 50.0;
     options.single_run_min_share_pct = 10.0;
     options.bench_single_run_threshold_pct = 0.0;
-    options.bench_group_single_run_threshold_pct = 25.0;
+    options.bench_group_single_run_threshold_pct = 50.0;
     options.before_label = NULL;
     options.after_label = NULL;
     return options;
@@ -16823,7 +16823,7 @@ static const cprof__tool_option cprof__diff_options[] = {
     {"--min-share", "PCT", "a change counts only when it is at least PCT% of the run (default 0.5)"},
     {"--single-run-threshold", "PCT", "one run a side: times and counters count only beyond this factor either way "
                                       "(100: 2x; a self time's share of the run; default 50; 0: never); also benchmarks' "
-                                      "(default: never when timed alone, 25 in a group)"},
+                                      "(default: never when timed alone, 50 in a group)"},
     {"--noise", NULL, "the profiles are runs of one build: each function's noise and a threshold to use"},
     {"--single-run-min-share", "PCT", "one run a side: a time counts only in a function holding at least PCT% of "
                                       "the run on both sides (default 10)"},

@@ -465,16 +465,16 @@ static void test_group_compare(void) {
     add_member(after, "b", 200, 9, never_slow, 0);
     add_member(after, "c", 100, 9, never_slow, 0);
     FILE *f = tmpfile();
-    CHECK(cprof_bench_compare_write(before, after, f, NULL) == 1); /* the default gate of a group: 25% */
+    CHECK(cprof_bench_compare_write(before, after, f, NULL) == 1); /* the default gate of a group: 50% */
     const char *text = read_back(f);
     CHECK_CONTAINS(text, "Timed in a group (cprof_bench_group) in every run, \"vs its group\": the change is of its time "
                          "relative to the group's others");
-    CHECK_CONTAINS(text, "; one run a side, a factor over 25% either way counts\n");
+    CHECK_CONTAINS(text, "; one run a side, a factor over 50% either way counts\n");
     CHECK_CONTAINS(text, "  a                                  -  180.0 ns  100.0 ns     +0.0%  p=-        unchanged  (vs its group of 3)\n");
     CHECK_CONTAINS(text, "  b                                  -  360.0 ns  200.0 ns     +0.0%  p=-        unchanged  (vs its group of 3)\n");
     CHECK_CONTAINS(text, "  c                                  -   90.0 ns  100.0 ns   +100.0%  p=-        REGRESSED  (vs its group of 3)\n");
     cprof_compare_options o = cprof_compare_defaults();
-    CHECK(o.bench_group_single_run_threshold_pct == 25.0 && o.bench_single_run_threshold_pct == 0.0);
+    CHECK(o.bench_group_single_run_threshold_pct == 50.0 && o.bench_single_run_threshold_pct == 0.0);
     o.bench_group_single_run_threshold_pct = 0; /* no one-run gate: beyond the threshold, within noise */
     f = tmpfile();
     CHECK(cprof_bench_compare_write(before, after, f, &o) == 0);
