@@ -7228,9 +7228,10 @@ static int cprof__bench_group_done(const cprof__bench_member *members, size_t co
     return 1;
 }
 
-/* The order of one round: order[] shuffled (Fisher-Yates, splitmix64 from *state). A fixed order let a
-   periodic disturbance as long as a round (another process's time slices) hit the same member in every
-   round: measured, one member 3.7x slower than the others over a whole run. */
+/* The order of one round: order[] shuffled (Fisher-Yates, splitmix64 from *state). With a fixed order a
+   disturbance that recurs once a round (another process's time slices) hits the same member in every
+   round; with a fixed order and a planted noise source, 3 of 60 runs had one member 1.4x to 3.7x off
+   the others over the whole run (shuffled: 2 of 160; README). */
 static void cprof__bench_shuffle(size_t *order, size_t count, uint64_t *state) {
     for (size_t i = count; i > 1; i--) {
         uint64_t x = (*state += 0x9e3779b97f4a7c15ull);
