@@ -153,7 +153,7 @@
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
        int  cprof_save(const cprof_profile *, const char *path)
-           The profile as JSON (format 1.2, see PROFILE FILE), written to a temporary name and renamed.
+           The profile as JSON (format 1.3, see PROFILE FILE), written to a temporary name and renamed.
            (CPROF_OUT writes its four files to temporaries first and renames them only when all are
            written; it removes temporaries "PREFIX.*.tmp.PID" left by a process that no longer exists.)
            0, or -1 with cprof_error() set.
@@ -187,10 +187,11 @@
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
            other text as in TEXT OUTPUT.
 
-   PROFILE FILE (JSON, format 1.2; every field documented in README.md)
+   PROFILE FILE (JSON, format 1.3; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
-       (1.2: "sampling" {hz, samples, dropped} and each sampled node's "sampled": 1 and "samples", a
+       (1.3: a benchmark's "group", only when it was timed in one (cprof_bench_group);
+       1.2: "sampling" {hz, samples, dropped} and each sampled node's "sampled": 1 and "samples", a
        scope's "samples" when it has some; 1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
        when there is one; a loaded profile keeps its compensation as the file says and is never
@@ -282,7 +283,7 @@
        void cprof_comparison_free(cprof_comparison *)            NULL is allowed.
        cprof_compare_options cprof_compare_defaults(void)
            threshold_pct 5, alpha 0.05, min_share_pct 0.5, single_run_threshold_pct 50, single_run_min_share_pct
-           10, bench_single_run_threshold_pct 0, labels NULL.
+           10, bench_single_run_threshold_pct 0, bench_group_single_run_threshold_pct 50, labels NULL.
        int cprof_noise_write(const cprof_profile *const *runs, size_t count, FILE *, const cprof_compare_options *,
                              size_t shown)
            Several runs of one build (`cprof diff --noise`): every two compared as one run a side; the `shown`
@@ -418,6 +419,15 @@
            Each batch gives one sample: its time per iteration. The result is kept in the process (names
            "task/implementation": implementations of one task are compared together) until cprof_capture()
            copies it into profile->benchmarks. 0, or -1 on a NULL name or body, or without memory.
+       int cprof_bench_group(const cprof_bench_entry *entries, size_t count, const cprof_bench_options *)
+           Benchmarks timed in turn: entries[i] = {name, body, user, n}. Each is warmed up and its batch
+           sized as by cprof_bench_run, in the order given; then rounds: one batch of each, in a shuffled
+           order (a fixed sequence per program), until every one has min_time_s and min_samples; every
+           member takes part in every round, so samples_ns[i] of each is round i. The members see the same
+           moments of the machine, which a comparison uses (cprof_bench_compare_runs_write). The results
+           are kept as cprof_bench_run's, in the order given, with `group` = the group's number (from 1 in
+           the process; cprof_bench_clear starts again). 0, or -1 on NULL entries, a count of 0, a NULL
+           name or body, or without memory.
        cprof_bench_options cprof_bench_defaults(void)
            min_time_s 0.5, warmup_s 0.05, min_samples 10, target_samples 50. A slow body still takes
            min_samples samples (10 x 1 s = 10 s).
@@ -440,7 +450,13 @@
            runs' medians); REGRESSED or improved when beyond threshold_pct and, several runs a side, Welch's
            t-test on the runs' medians gives p < alpha after Benjamini-Hochberg over the benchmarks, one run a
            side (its samples are not independent: no test), a factor beyond bench_single_run_threshold_pct
-           (default 0: never; same-build medians moved 1.8x on the loaded machine);
+           (default 0: never; same-build medians moved 1.8x on the loaded machine). A benchmark timed in a
+           group in every run of both sides, with others of its group in every run, is judged relative to
+           them ("vs its group of N"): per run and other member, the median over the rounds of log(its time
+           / the other's); each other's values measured from their median over the before runs; the run's
+           value the middle one over the others (for an even count the one nearer 0), so that a change of
+           one member moves no other; the change exp(median after - median before) - 1, Welch's test on the runs'
+           values, one run a side a factor beyond bench_group_single_run_threshold_pct (default 50);
            "within noise" when only beyond threshold_pct; new and removed ones listed (the options of cprof
            diff; NULL = defaults; min_share_pct does not apply). Returns how many regressed, -1 on an error. `cprof diff`
            prints this after the functions when the profiles hold benchmarks, and exits 1 on a regression
@@ -918,9 +934,11 @@ typedef struct cprof_compare_options {
                                  cprof_noise_write suggests one */
     double single_run_min_share_pct; /* one run a side: a time counts only in a function holding at least this
                                  share of the run's recorded time on both sides (default 10) */
-    double bench_single_run_threshold_pct; /* the same for benchmarks (their medians per iteration); default 0:
-                                 never (same-build runs here moved a median 1.8x: README); `cprof diff
-                                 --single-run-threshold` sets both */
+    double bench_single_run_threshold_pct; /* the same for benchmarks timed alone (their medians per iteration);
+                                 default 0: never (same-build runs here moved a median 1.8x: README) */
+    double bench_group_single_run_threshold_pct; /* and for benchmarks timed in a group (cprof_bench_group), of
+                                 their time relative to the group's others; default 50 (measured: README);
+                                 `cprof diff --single-run-threshold` sets all three */
     const char *before_label; /* the report's names of the sides; NULL: the snapshot's or the program's name */
     const char *after_label;
 } cprof_compare_options;
@@ -1092,6 +1110,8 @@ typedef struct cprof_benchmark {
     size_t sample_count;
     double *samples_ns;         /* time per iteration of each batch, in the order measured */
     cprof_bench_stats stats;    /* of samples_ns; derived at capture and load */
+    uint32_t group;             /* the cprof_bench_group it was timed in, numbered from 1 in its process (0: timed
+                                   alone); in a group, samples_ns[i] of every member is its batch of round i */
 } cprof_benchmark;
 
 typedef struct cprof_bench { /* what a benchmark's body sees; it may set items and bytes */
@@ -1102,6 +1122,13 @@ typedef struct cprof_bench { /* what a benchmark's body sees; it may set items a
 } cprof_bench;
 
 typedef void (*cprof_bench_function)(cprof_bench *bench); /* one iteration */
+
+typedef struct cprof_bench_entry { /* one member of a group timed in turn (cprof_bench_group) */
+    const char *name;              /* "task/implementation", as for cprof_bench_run */
+    cprof_bench_function body;
+    void *user;
+    uint64_t n;                    /* the parameter (0 without one) */
+} cprof_bench_entry;
 
 typedef struct cprof_bench_options {
     double min_time_s;       /* timed time to fill (default 0.5 s) */
@@ -1175,6 +1202,7 @@ cprof_bench_options cprof_bench_defaults(void);
 int cprof_bench_run(const char *name, cprof_bench_function body, void *user, const cprof_bench_options *options);
 int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
                       const cprof_bench_options *options);
+int cprof_bench_group(const cprof_bench_entry *entries, size_t count, const cprof_bench_options *options);
 void cprof_bench_clear(void);
 cprof_bench_stats cprof_bench_statistics(const double *samples_ns, size_t count);
 double cprof_bench_growth(const double *n, const double *time_ns, size_t count);
@@ -6979,9 +7007,9 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
    the sites' lost_..., indirect_..., possible_...) and the threads' shares of a site ("threads"), automatic
    instrumentation's counted calls, CPU sampling's samples, and the memory figures ("memory": the live heap
    over time; "peak_ns", the sites' at_peak_..., slack_bytes, "heap_at_peak", "heap_at_capture"); readers
-   skip fields they do not know, and this one reads each part when present. */
+   skip fields they do not know, and this one reads each part when present. 1.3: the benchmarks' "group". */
 #define CPROF__FORMAT_MAJOR 1
-#define CPROF__FORMAT_MINOR 2
+#define CPROF__FORMAT_MINOR 3
 
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
@@ -7131,23 +7159,43 @@ static int cprof__bench_add_sample(cprof_benchmark *r, size_t *capacity, double 
     return 0;
 }
 
-/* One benchmark at one n: warm-up, then batches until min_time_s and min_samples are both reached. */
-static int cprof__bench_measure(cprof_benchmark *r, size_t *capacity, cprof_bench_function body, cprof_bench *b,
-                                const cprof_bench_options *o) {
+/* Its warm-up, which sizes the batch; `b` is the body's view of it. */
+static void cprof__bench_start(cprof_benchmark *r, cprof_bench_function body, cprof_bench *b,
+                               const cprof_bench_options *o) {
     double hz = cprof__timer_hz();
     uint32_t targets = o->target_samples ? o->target_samples : 1;
-    uint64_t min_ticks = (uint64_t)(o->min_time_s * hz), spent = 0;
-    uint64_t batch = cprof__bench_warm_up(body, b, r, min_ticks / targets + 1, (uint64_t)(o->warmup_s * hz));
-    r->batch = batch;
-    while (spent < min_ticks || r->sample_count < o->min_samples) {
-        uint64_t ticks = cprof__bench_batch_ticks(body, b, batch);
-        spent += ticks;
-        if (cprof__bench_add_sample(r, capacity, (double)ticks * 1e9 / hz / (double)batch)) return -1;
-    }
-    r->iterations = batch * r->sample_count;
+    uint64_t batch_ticks = (uint64_t)(o->min_time_s * hz) / targets + 1;
+    r->batch = cprof__bench_warm_up(body, b, r, batch_ticks, (uint64_t)(o->warmup_s * hz));
+}
+
+/* One timed batch: one more sample; -1 when out of memory. `spent` adds up the ticks timed. */
+static int cprof__bench_sample(cprof_benchmark *r, size_t *capacity, cprof_bench_function body, cprof_bench *b,
+                               uint64_t *spent) {
+    uint64_t ticks = cprof__bench_batch_ticks(body, b, r->batch);
+    *spent += ticks;
+    return cprof__bench_add_sample(r, capacity, (double)ticks * 1e9 / cprof__timer_hz() / (double)r->batch);
+}
+
+static int cprof__bench_done(const cprof_benchmark *r, uint64_t spent, const cprof_bench_options *o) {
+    return spent >= (uint64_t)(o->min_time_s * cprof__timer_hz()) && r->sample_count >= o->min_samples;
+}
+
+/* The figures that follow from the samples and what the body declared. */
+static void cprof__bench_finish(cprof_benchmark *r, const cprof_bench *b) {
+    r->iterations = r->batch * r->sample_count;
     r->items = b->items;
     r->bytes = b->bytes;
     r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
+}
+
+/* One benchmark at one n: warm-up, then batches until min_time_s and min_samples are both reached. */
+static int cprof__bench_measure(cprof_benchmark *r, size_t *capacity, cprof_bench_function body, cprof_bench *b,
+                                const cprof_bench_options *o) {
+    uint64_t spent = 0;
+    cprof__bench_start(r, body, b, o);
+    while (!cprof__bench_done(r, spent, o))
+        if (cprof__bench_sample(r, capacity, body, b, &spent)) return -1;
+    cprof__bench_finish(r, b);
     return 0;
 }
 
@@ -7170,6 +7218,24 @@ static void cprof__bench_shrink(cprof_benchmark *r, size_t capacity) {
     r->samples_ns = exact;
 }
 
+/* A measured benchmark into the process's list (its samples move there); -1, the result dropped with a
+   message, when out of memory. */
+static int cprof__bench_keep(cprof_benchmark *r, size_t capacity, const char *name, int failed) {
+    cprof__bench_shrink(r, capacity);
+    cprof__mutex_lock(&cprof__bench_lock);
+    if (!cprof__bench_results) cprof__bench_results = cprof__profile_new();
+    cprof_benchmark *kept = failed || !cprof__bench_results ? NULL : cprof__bench_append(cprof__bench_results, name);
+    if (kept) {
+        r->name = kept->name;
+        *kept = *r;
+    }
+    cprof__mutex_unlock(&cprof__bench_lock);
+    if (kept) return 0;
+    cprof__release(r->samples_ns, r->sample_count * sizeof *r->samples_ns);
+    cprof__message(NULL, 0, "benchmark %s: out of memory, result dropped", name);
+    return -1;
+}
+
 static int cprof__bench_one(const char *name, uint64_t n, cprof_bench_function body, void *user,
                             const cprof_bench_options *o) {
     cprof_benchmark r;
@@ -7179,19 +7245,7 @@ static int cprof__bench_one(const char *name, uint64_t n, cprof_bench_function b
     b.name = name, b.n = n, b.user = user, b.items = 0, b.bytes = 0;
     r.n = n;
     int failed = cprof__bench_measure(&r, &capacity, body, &b, o);
-    cprof__bench_shrink(&r, capacity);
-    cprof__mutex_lock(&cprof__bench_lock);
-    if (!cprof__bench_results) cprof__bench_results = cprof__profile_new();
-    cprof_benchmark *kept = failed || !cprof__bench_results ? NULL : cprof__bench_append(cprof__bench_results, name);
-    if (kept) {
-        r.name = kept->name;
-        *kept = r;
-    }
-    cprof__mutex_unlock(&cprof__bench_lock);
-    if (kept) return 0;
-    cprof__release(r.samples_ns, r.sample_count * sizeof *r.samples_ns);
-    cprof__message(NULL, 0, "benchmark %s: out of memory, result dropped", name);
-    return -1;
+    return cprof__bench_keep(&r, capacity, name, failed);
 }
 
 int cprof_bench_sweep(const char *name, cprof_bench_function body, void *user, const uint64_t *n, size_t n_count,
@@ -7209,10 +7263,95 @@ int cprof_bench_run(const char *name, cprof_bench_function body, void *user, con
     return cprof_bench_sweep(name, body, user, &none, 1, options);
 }
 
+/* --- a group timed in turn: every member warmed up and its batch sized as alone, then rounds of one
+   batch of each, in the order given, until every member has min_time_s and min_samples. The members
+   see the same moments of the machine (on a shared core, a state can hold a whole benchmark's
+   half-second: README), so each round's times compare the members under one state. Every member
+   takes part in every round, so sample i of each is round i. ---------------------------------------- */
+typedef struct cprof__bench_member {
+    cprof_benchmark result;
+    size_t capacity; /* of result.samples_ns */
+    cprof_bench view; /* what the body sees */
+    cprof_bench_function body;
+    uint64_t spent;  /* ticks timed */
+} cprof__bench_member;
+
+static uint32_t cprof__bench_next_group = 1; /* under cprof__bench_lock; cprof_bench_clear starts again at 1 */
+
+static int cprof__bench_group_done(const cprof__bench_member *members, size_t count, const cprof_bench_options *o) {
+    for (size_t i = 0; i < count; i++)
+        if (!cprof__bench_done(&members[i].result, members[i].spent, o)) return 0;
+    return 1;
+}
+
+/* The order of one round: order[] shuffled (Fisher-Yates, splitmix64 from *state). With a fixed order a
+   disturbance that recurs once a round (another process's time slices) hits the same member in every
+   round; with a fixed order and a planted noise source, 3 of 60 runs had one member 1.4x to 3.7x off
+   the others over the whole run (shuffled: 2 of 160; README). */
+static void cprof__bench_shuffle(size_t *order, size_t count, uint64_t *state) {
+    for (size_t i = count; i > 1; i--) {
+        uint64_t x = (*state += 0x9e3779b97f4a7c15ull);
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+        x ^= x >> 31;
+        size_t j = (size_t)(x % i), kept = order[i - 1];
+        order[i - 1] = order[j], order[j] = kept;
+    }
+}
+
+/* Warm-up of each in turn, then the rounds, each in an order of its own (order: room for count); -1
+   when out of memory. */
+static int cprof__bench_rounds(cprof__bench_member *members, size_t *order, size_t count, uint32_t group,
+                               const cprof_bench_options *o) {
+    uint64_t state = group; /* the same orders in every run of a program */
+    for (size_t i = 0; i < count; i++) cprof__bench_start(&members[i].result, members[i].body, &members[i].view, o);
+    for (size_t i = 0; i < count; i++) order[i] = i;
+    while (!cprof__bench_group_done(members, count, o)) {
+        cprof__bench_shuffle(order, count, &state);
+        for (size_t i = 0; i < count; i++) {
+            cprof__bench_member *m = &members[order[i]];
+            if (cprof__bench_sample(&m->result, &m->capacity, m->body, &m->view, &m->spent)) return -1;
+        }
+    }
+    for (size_t i = 0; i < count; i++) cprof__bench_finish(&members[i].result, &members[i].view);
+    return 0;
+}
+
+int cprof_bench_group(const cprof_bench_entry *entries, size_t count, const cprof_bench_options *options) {
+    cprof_bench_options o = options ? *options : cprof_bench_defaults();
+    if (!entries || !count) return -1;
+    for (size_t i = 0; i < count; i++)
+        if (!entries[i].name || !entries[i].body) return -1;
+    cprof__init();
+    cprof__bench_member *members = (cprof__bench_member *)cprof__alloc(count * sizeof *members);
+    size_t *order = (size_t *)cprof__alloc(count * sizeof *order);
+    if (!members || !order) {
+        cprof__release(members, count * sizeof *members);
+        cprof__release(order, count * sizeof *order);
+        return -1;
+    }
+    cprof__mutex_lock(&cprof__bench_lock);
+    uint32_t group = cprof__bench_next_group++;
+    cprof__mutex_unlock(&cprof__bench_lock);
+    for (size_t i = 0; i < count; i++) {
+        cprof__bench_member *m = &members[i];
+        m->body = entries[i].body;
+        m->view.name = entries[i].name, m->view.n = entries[i].n, m->view.user = entries[i].user;
+        m->result.n = entries[i].n;
+        m->result.group = group;
+    }
+    int failed = cprof__bench_rounds(members, order, count, group, &o);
+    for (size_t i = 0; i < count; i++) failed |= cprof__bench_keep(&members[i].result, members[i].capacity, entries[i].name, failed);
+    cprof__release(members, count * sizeof *members);
+    cprof__release(order, count * sizeof *order);
+    return failed ? -1 : 0;
+}
+
 void cprof_bench_clear(void) {
     cprof__mutex_lock(&cprof__bench_lock);
     cprof_profile_free(cprof__bench_results);
     cprof__bench_results = NULL;
+    cprof__bench_next_group = 1;
     cprof__mutex_unlock(&cprof__bench_lock);
 }
 
@@ -9676,10 +9815,12 @@ static void cprof__json_benchmark(cprof__buf *b, const cprof_benchmark *r) {
     cprof__buf_puts(b, "{\"name\": ");
     cprof__buf_json_string(b, r->name);
     cprof__buf_printf(b, ", \"n\": %llu, \"items\": %llu, \"bytes\": %llu, \"warmup_iterations\": %llu, "
-                         "\"iterations\": %llu, \"batch\": %llu,\n      \"median_ns\": ",
+                         "\"iterations\": %llu, \"batch\": %llu",
                       (unsigned long long)r->n, (unsigned long long)r->items, (unsigned long long)r->bytes,
                       (unsigned long long)r->warmup_iterations, (unsigned long long)r->iterations,
                       (unsigned long long)r->batch);
+    if (r->group) cprof__buf_printf(b, ", \"group\": %u", (unsigned)r->group); /* 1.3; only when timed in a group */
+    cprof__buf_puts(b, ",\n      \"median_ns\": ");
     cprof__buf_double(b, r->stats.median_ns);
     cprof__buf_puts(b, ", \"mean_ns\": ");
     cprof__buf_double(b, r->stats.mean_ns);
@@ -12562,6 +12703,7 @@ static void cprof__load_benchmarks(cprof__json *j, uint32_t root, cprof_profile 
         r->warmup_iterations = cprof__json_u64(j, e, "warmup_iterations", "benchmarks[]", UINT64_MAX);
         r->iterations = cprof__json_u64(j, e, "iterations", "benchmarks[]", UINT64_MAX);
         r->batch = cprof__json_u64(j, e, "batch", "benchmarks[]", UINT64_MAX);
+        if (cprof__json_member(j, e, "group")) r->group = (uint32_t)cprof__json_u64(j, e, "group", "benchmarks[]", UINT32_MAX);
         cprof__load_samples(j, e, r);
         r->stats = cprof_bench_statistics(r->samples_ns, r->sample_count);
     }
@@ -12622,6 +12764,7 @@ cprof_compare_options cprof_compare_defaults(void) {
     options.single_run_threshold_pct = 50.0;
     options.single_run_min_share_pct = 10.0;
     options.bench_single_run_threshold_pct = 0.0;
+    options.bench_group_single_run_threshold_pct = 50.0;
     options.before_label = NULL;
     options.after_label = NULL;
     return options;
@@ -13587,6 +13730,7 @@ fail:
 typedef struct cprof__bench_change { /* one benchmark of after, against before */
     const cprof_benchmark *like;     /* the after run's (name, n) */
     int in_before;
+    size_t partners;                 /* timed in a group: judged against this many others of it; 0: alone */
     double before_ns, after_ns, change_pct, p_value; /* medians of the runs' medians; p adjusted; NaN untested */
     int verdict;
 } cprof__bench_change;
@@ -13601,18 +13745,116 @@ static size_t cprof__bench_medians(const cprof_profile *const *runs, size_t coun
     return found;
 }
 
-/* The change of one benchmark; scratch holds before_count + after_count values. */
-static void cprof__bench_change_of(cprof__bench_change *change, const cprof_profile *const *before, size_t before_count,
-                                   const cprof_profile *const *after, size_t after_count, double *scratch) {
-    size_t x = cprof__bench_medians(before, before_count, change->like, scratch);
-    size_t y = cprof__bench_medians(after, after_count, change->like, scratch + x);
+/* --- a benchmark timed in a group (cprof_bench_group) in every run is judged against the others of its
+   group, which were timed in the same rounds: a state of the machine that slows a round slows all of
+   them, and the ratio of two members' times in one round leaves it out. Per run and other member j:
+   the median over the rounds of log(time / j's time). Each j's values are measured from their median
+   over the before runs, and a run's value is the middle one of these over j (for an even count the one
+   nearer 0): a change of one other member moves one of them, not the middle. (Centred on the median of
+   both sides, two clusters of five runs put the centre at the edge of one, and the middle nearer 0 then
+   halved a 10% change: measured.) The runs' values are what the test compares, as the runs' medians
+   are for a benchmark timed alone. ------------------------------------------------------------------ */
+static int cprof__bench_same_group(const cprof_profile *run, const cprof_benchmark *like, const cprof_benchmark *other) {
+    const cprof_benchmark *k = cprof__bench_find(run, like), *j = cprof__bench_find(run, other);
+    return k && j && k != j && k->group && j->group == k->group && k->sample_count && j->sample_count;
+}
+
+/* The others of like's group that were in its group in every run, into partners[] (room for runs[0]'s
+   benchmark_count); returns how many. */
+static size_t cprof__bench_partners(const cprof_profile *const *runs, size_t count, const cprof_benchmark *like,
+                                    const cprof_benchmark **partners) {
+    size_t found = 0;
+    for (size_t i = 0; i < runs[0]->benchmark_count; i++) {
+        size_t r = 0;
+        while (r < count && cprof__bench_same_group(runs[r], like, &runs[0]->benchmarks[i])) r++;
+        if (r == count) partners[found++] = &runs[0]->benchmarks[i];
+    }
+    return found;
+}
+
+/* The median over the rounds of log(k's time / j's time); scratch holds the rounds. 0 without a round. */
+static double cprof__bench_log_ratio(const cprof_benchmark *k, const cprof_benchmark *j, double *scratch) {
+    size_t rounds = k->sample_count < j->sample_count ? k->sample_count : j->sample_count, used = 0;
+    for (size_t i = 0; i < rounds; i++)
+        if (k->samples_ns[i] > 0 && j->samples_ns[i] > 0) scratch[used++] = log(k->samples_ns[i] / j->samples_ns[i]);
+    return used ? cprof__median(scratch, used) : 0.0;
+}
+
+/* Of `count` values (sorted here), the middle one; for an even count the middle one nearer 0. */
+static double cprof__middle_nearer_zero(double *values, size_t count) {
+    qsort(values, count, sizeof *values, cprof__compare_doubles);
+    double low = values[(count - 1) / 2], high = values[count / 2];
+    return fabs(low) <= fabs(high) ? low : high;
+}
+
+/* Each run's value (above) into out[r]; the first before_count runs are the before side's. -1 without memory. */
+static int cprof__bench_relative(const cprof_profile *const *runs, size_t before_count, size_t count,
+                                 const cprof_benchmark *like, const cprof_benchmark *const *partners,
+                                 size_t partner_count, double *out) {
+    size_t room = count > partner_count ? count : partner_count, cells = count * partner_count;
+    for (size_t r = 0; r < count; r++) {
+        size_t rounds = cprof__bench_find(runs[r], like)->sample_count;
+        room = rounds > room ? rounds : room;
+    }
+    double *ratios = (double *)cprof__alloc(cells * sizeof *ratios), *scratch = (double *)cprof__alloc(room * sizeof *scratch);
+    int failed = !ratios || !scratch;
+    for (size_t j = 0; j < partner_count && !failed; j++) { /* ratios[j * count + r]: against partner j in run r */
+        for (size_t r = 0; r < count; r++)
+            ratios[j * count + r] = cprof__bench_log_ratio(cprof__bench_find(runs[r], like),
+                                                           cprof__bench_find(runs[r], partners[j]), scratch);
+        memcpy(scratch, ratios + j * count, before_count * sizeof *scratch);
+        double centre = cprof__median(scratch, before_count);
+        for (size_t r = 0; r < count; r++) ratios[j * count + r] -= centre;
+    }
+    for (size_t r = 0; r < count && !failed; r++) {
+        for (size_t j = 0; j < partner_count; j++) scratch[j] = ratios[j * count + r];
+        out[r] = cprof__middle_nearer_zero(scratch, partner_count);
+    }
+    cprof__release(ratios, cells * sizeof *ratios);
+    cprof__release(scratch, room * sizeof *scratch);
+    return failed ? -1 : 0;
+}
+
+/* The change of one benchmark timed alone: of the median of the runs' medians. scratch holds a value per
+   run. */
+static void cprof__bench_change_alone(cprof__bench_change *change, const cprof_profile *const *runs, size_t before_count,
+                                      size_t after_count, double *scratch) {
+    size_t x = cprof__bench_medians(runs, before_count, change->like, scratch);
+    size_t y = cprof__bench_medians(runs + before_count, after_count, change->like, scratch + x);
+    change->p_value = before_count > 1 || after_count > 1 ? cprof__welch_of(scratch, x, scratch + x, y) : NAN;
+    change->change_pct = change->before_ns > 0 ? 100 * (change->after_ns - change->before_ns) / change->before_ns : 0.0;
+}
+
+/* The change of one benchmark timed in a group in every run: of its value relative to the others. */
+static int cprof__bench_change_relative(cprof__bench_change *change, const cprof_profile *const *runs,
+                                        size_t before_count, size_t after_count,
+                                        const cprof_benchmark *const *partners, double *scratch) {
+    if (cprof__bench_relative(runs, before_count, before_count + after_count, change->like, partners,
+                              change->partners, scratch))
+        return -1;
+    double moved = cprof__median(scratch + before_count, after_count) - cprof__median(scratch, before_count);
+    change->p_value = before_count > 1 || after_count > 1
+                          ? cprof__welch_of(scratch, before_count, scratch + before_count, after_count) : NAN;
+    change->change_pct = 100 * (exp(moved) - 1);
+    return 0;
+}
+
+/* The change of one benchmark; runs[] holds the before runs, then the after runs; scratch a value per run
+   and partners room for runs[0]'s benchmarks. -1 without memory. */
+static int cprof__bench_change_of(cprof__bench_change *change, const cprof_profile *const *runs, size_t before_count,
+                                  size_t after_count, double *scratch, const cprof_benchmark **partners) {
+    size_t x = cprof__bench_medians(runs, before_count, change->like, scratch);
+    size_t y = cprof__bench_medians(runs + before_count, after_count, change->like, scratch + x);
     change->in_before = x > 0;
-    change->p_value = before_count > 1 || after_count > 1 ? cprof__welch_p(cprof__sample_of_values(scratch, x),
-                                                                           cprof__sample_of_values(scratch + x, y))
-                                                          : NAN;
     change->before_ns = x ? cprof__median(scratch, x) : 0.0;
     change->after_ns = y ? cprof__median(scratch + x, y) : 0.0;
-    change->change_pct = change->before_ns > 0 ? 100 * (change->after_ns - change->before_ns) / change->before_ns : 0.0;
+    change->partners = x == before_count && y == after_count
+                           ? cprof__bench_partners(runs, before_count + after_count, change->like, partners) : 0;
+    if (!change->partners) {
+        cprof__bench_change_alone(change, runs, before_count, after_count, scratch);
+        return 0;
+    }
+    return cprof__bench_change_relative(change, runs, before_count, after_count, partners, scratch);
 }
 
 static void cprof__bench_compare_row(cprof__buf *b, const cprof__bench_change *change) {
@@ -13624,14 +13866,18 @@ static void cprof__bench_compare_row(cprof__buf *b, const cprof__bench_change *c
     cprof__buf_pad_left(b, cprof__bench_time(after, change->after_ns), 9);
     if (isnan(change->p_value)) cprof__snprintf(p, sizeof p, "%s", "-");
     else cprof__snprintf(p, sizeof p, "%.2g", change->p_value);
-    cprof__buf_textf(b, " %+8.1f%%  p=%-8s %s\n", change->change_pct, p, verdicts[change->verdict]);
+    double shown = fabs(change->change_pct) < 0.05 ? 0.0 : change->change_pct; /* not "-0.0%" */
+    cprof__buf_textf(b, " %+8.1f%%  p=%-8s %s", shown, p, verdicts[change->verdict]);
+    if (change->partners) cprof__buf_textf(b, "  (vs its group of %llu)", (unsigned long long)change->partners + 1);
+    cprof__buf_puts(b, "\n");
 }
 
 static void cprof__bench_compare_header(cprof__buf *b, const cprof_compare_options *o, size_t runs_before,
-                                        size_t runs_after, size_t tests) {
+                                        size_t runs_after, size_t tests, int grouped) {
     cprof__buf_textf(b, "Benchmarks compared (median per iteration; %llu run%s before, %llu after: the median of the runs' "
-                         "medians). A change counts when over %.3g%% and ", (unsigned long long)runs_before,
-                      runs_before == 1 ? "" : "s", (unsigned long long)runs_after, o->threshold_pct);
+                         "medians). A change counts when over %.3g%% and %s", (unsigned long long)runs_before,
+                      runs_before == 1 ? "" : "s", (unsigned long long)runs_after, o->threshold_pct,
+                      grouped ? "(timed alone) " : "");
     if (runs_before > 1 || runs_after > 1)
         cprof__buf_textf(b, "Welch's t-test on the runs' medians gives p < %.3g adjusted for the %llu tests "
                              "(Benjamini-Hochberg)\n", o->alpha, (unsigned long long)tests);
@@ -13641,33 +13887,71 @@ static void cprof__bench_compare_header(cprof__buf *b, const cprof_compare_optio
     else
         cprof__buf_puts(b, "never with one run a side: its samples are not independent, so no test tells a change "
                            "from the machine's noise; several runs a side give one\n");
+    if (grouped) {
+        cprof__buf_puts(b, "Timed in a group (cprof_bench_group) in every run, \"vs its group\": the change is of its time "
+                           "relative to the group's others, timed in the same rounds (per run the median over the rounds "
+                           "of its time over each other's, the middle of these over the others), so the machine's state "
+                           "cancels and a change of one member moves no other; the test is on the runs' values");
+        if (runs_before > 1 || runs_after > 1) cprof__buf_puts(b, "\n");
+        else if (o->bench_group_single_run_threshold_pct > 0)
+            cprof__buf_textf(b, "; one run a side, a factor over %.3g%% either way counts\n",
+                             o->bench_group_single_run_threshold_pct);
+        else cprof__buf_puts(b, "; one run a side, never\n");
+    }
     cprof__buf_textf(b, "  %-24s %11s %9s %9s %9s\n", "name", "n", "before", "after", "change");
+}
+
+/* Every benchmark of pool_after against the runs (before, then after); the p-values not yet adjusted.
+   -1 without memory. */
+static int cprof__bench_changes(cprof__bench_change *changes, const cprof_profile *pool_after,
+                                const cprof_profile *const *before, size_t before_count,
+                                const cprof_profile *const *after, size_t after_count) {
+    size_t total = before_count + after_count, room = before[0]->benchmark_count + 1;
+    const cprof_profile **runs = (const cprof_profile **)cprof__alloc(total * sizeof *runs);
+    const cprof_benchmark **partners = (const cprof_benchmark **)cprof__alloc(room * sizeof *partners);
+    double *scratch = (double *)cprof__alloc(total * sizeof *scratch);
+    int failed = !runs || !partners || !scratch;
+    for (size_t r = 0; r < total && !failed; r++) runs[r] = r < before_count ? before[r] : after[r - before_count];
+    for (size_t i = 0; i < pool_after->benchmark_count && !failed; i++) {
+        changes[i].like = &pool_after->benchmarks[i];
+        failed = cprof__bench_change_of(&changes[i], runs, before_count, after_count, scratch, partners);
+    }
+    cprof__release(runs, total * sizeof *runs);
+    cprof__release(partners, room * sizeof *partners);
+    cprof__release(scratch, total * sizeof *scratch);
+    return failed ? -1 : 0;
+}
+
+/* The verdict; one run a side there is no test, only the factor beyond the threshold of its kind. */
+static int cprof__bench_verdict(const cprof__bench_change *change, int one_a_side, const cprof_compare_options *o) {
+    double threshold = change->partners ? o->bench_group_single_run_threshold_pct : o->bench_single_run_threshold_pct;
+    double factor = change->partners ? cprof__factor_pct(100.0, 100.0 + change->change_pct)
+                                     : cprof__factor_pct(change->before_ns, change->after_ns);
+    int beyond = one_a_side && threshold > 0 && factor >= threshold;
+    return cprof__verdict(change->change_pct, beyond ? 0.0 : change->p_value, 1, o->threshold_pct, o->alpha);
 }
 
 /* Every benchmark of after compared; returns how many regressed, -1 without memory. */
 static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *const *before, size_t before_count,
                                       const cprof_profile *const *after, size_t after_count, const cprof_compare_options *o) {
     cprof_profile *pool_before = cprof__bench_pool(before, before_count), *pool_after = cprof__bench_pool(after, after_count);
-    size_t count = pool_after ? pool_after->benchmark_count : 0, tests = 0, scratch_bytes = (before_count + after_count) * sizeof(double);
+    size_t count = pool_after ? pool_after->benchmark_count : 0, tests = 0;
     cprof__bench_change *changes = (cprof__bench_change *)cprof__alloc((count ? count : 1) * sizeof *changes);
     double **family = (double **)cprof__alloc((count ? count : 1) * sizeof *family);
-    double *scratch = (double *)cprof__alloc(scratch_bytes);
-    int regressed = pool_before && pool_after && changes && family && scratch ? 0 : -1;
+    int regressed = pool_before && pool_after && changes && family ? 0 : -1, grouped = 0;
     char n[32];
+    if (regressed == 0) regressed = cprof__bench_changes(changes, pool_after, before, before_count, after, after_count);
     for (size_t i = 0; i < count && regressed == 0; i++) {
-        changes[i].like = &pool_after->benchmarks[i];
-        cprof__bench_change_of(&changes[i], before, before_count, after, after_count, scratch);
         if (changes[i].in_before && !isnan(changes[i].p_value)) family[tests++] = &changes[i].p_value;
+        grouped |= changes[i].partners > 0;
     }
     if (regressed == 0) {
         cprof__benjamini_hochberg(family, tests);
-        cprof__bench_compare_header(b, o, before_count, after_count, tests);
+        cprof__bench_compare_header(b, o, before_count, after_count, tests, grouped);
     }
     for (size_t i = 0; i < count && regressed >= 0; i++) {
         cprof__bench_change *change = &changes[i];
-        int beyond = before_count == 1 && after_count == 1 && o->bench_single_run_threshold_pct > 0 &&
-                     cprof__factor_pct(change->before_ns, change->after_ns) >= o->bench_single_run_threshold_pct;
-        change->verdict = cprof__verdict(change->change_pct, beyond ? 0.0 : change->p_value, 1, o->threshold_pct, o->alpha);
+        change->verdict = cprof__bench_verdict(change, before_count == 1 && after_count == 1, o);
         if (!change->in_before) cprof__buf_textf(b, "  %-24s %11s  new\n", change->like->name, change->like->n ? cprof__count(n, change->like->n) : "-");
         else cprof__bench_compare_row(b, change);
         regressed += change->in_before && change->verdict == CPROF_REGRESSED;
@@ -13679,7 +13963,6 @@ static int cprof__bench_compare_build(cprof__buf *b, const cprof_profile *const 
     if (regressed >= 0) cprof__buf_textf(b, "%d regressed\n", regressed);
     cprof__release(changes, (count ? count : 1) * sizeof *changes);
     cprof__release(family, (count ? count : 1) * sizeof *family);
-    cprof__release(scratch, scratch_bytes);
     cprof_profile_free(pool_before);
     cprof_profile_free(pool_after);
     return regressed;
@@ -14123,6 +14406,8 @@ static void cprof__merge_benchmarks(cprof__merge_state *m) {
             r->warmup_iterations += from->warmup_iterations;
         }
     }
+    /* The samples of several runs together no longer form rounds, and each input numbers its groups from 1. */
+    for (size_t k = 0; k < out->benchmark_count; k++) out->benchmarks[k].group = 0;
     for (size_t k = 0; k < out->benchmark_count; k++)
         out->benchmarks[k].stats = cprof_bench_statistics(out->benchmarks[k].samples_ns, out->benchmarks[k].sample_count);
 }
@@ -16461,6 +16746,7 @@ static int cprof__diff_parse(cprof__diff_arguments *d, const cprof__tool_args *a
         if (!cprof__tool_number(a->values[5], &number))
             return cprof__tool_usage("--single-run-threshold takes a percentage, not '%s'", a->values[5]);
         d->options.single_run_threshold_pct = d->options.bench_single_run_threshold_pct = number;
+        d->options.bench_group_single_run_threshold_pct = number;
     }
     d->noise = a->values[6] != NULL;
     if (a->values[7]) {
@@ -16595,7 +16881,8 @@ static const cprof__tool_option cprof__diff_options[] = {
     {"--before-widths", NULL, "the differential flame graph's widths from the before profile"},
     {"--min-share", "PCT", "a change counts only when it is at least PCT% of the run (default 0.5)"},
     {"--single-run-threshold", "PCT", "one run a side: times and counters count only beyond this factor either way "
-                                      "(100: 2x; a self time's share of the run; default 50; 0: never)"},
+                                      "(100: 2x; a self time's share of the run; default 50; 0: never); also benchmarks' "
+                                      "(default: never when timed alone, 50 in a group)"},
     {"--noise", NULL, "the profiles are runs of one build: each function's noise and a threshold to use"},
     {"--single-run-min-share", "PCT", "one run a side: a time counts only in a function holding at least PCT% of "
                                       "the run on both sides (default 10)"},

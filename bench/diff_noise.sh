@@ -22,8 +22,11 @@
 #   5. the default automatic mode (CPROF_AUTO_MIN_NS unset: each run decides which functions are too
 #      short to time): the same-build comparisons again on AUTO runs.
 #
-#   6. benchmark comparisons (bench, bench-compare): bench/diff_bench's five benchmarks, work/c slowed
-#      10% and 2x (BENCH_SLOW_PCT), the same comparisons.
+#   6. benchmark comparisons (bench, bench-compare): bench/diff_bench's five benchmarks timed in turn
+#      (cprof_bench_group), work/c slowed 10% and 2x (BENCH_SLOW_PCT), the same comparisons. In the
+#      environment, BENCH_ALONE=1 times each benchmark to completion before the next (cprof_bench_run, the
+#      former way) and BENCH_LOAD=N plants N noise sources while the runs are taken (diff_bench --load: busy
+#      and idle in turn for a random 50 ms to 1 s each, the two states of a shared core).
 #
 # Usage, from the repository's root:  nice bench/diff_noise.sh [runs|compare|all|bench|bench-compare] [BASE [SLOW [SCALE [AUTO]]]]
 #   BASE 40, SLOW 20, SCALE 4, AUTO 20. "compare" reuses the runs in build/diff_noise/ (after a change to cprof).
@@ -34,11 +37,11 @@ BASE=${2:-40}
 SLOW=${3:-20}
 SCALE=${4:-4}
 AUTO=${5:-20}
-OUT=build/diff_noise
+OUT=${DIFF_NOISE_OUT:-build/diff_noise} # another directory of runs: DIFF_NOISE_OUT=DIR bench/diff_noise.sh bench-compare
 VM=build/minivm-auto
-CPROF=build/cprof
+CPROF=${DIFF_NOISE_CPROF:-build/cprof}   # another build of the tool to compare with
 mkdir -p "$OUT"
-make -s $VM $CPROF >/dev/null
+make -s $VM build/cprof >/dev/null
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -169,31 +172,38 @@ BENCH=build/bench/diff_bench
 bench_runs() {
     local i
     make -s $BENCH >/dev/null
-    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_ALONE:+; each benchmark alone (BENCH_ALONE)}"
+    local load=() k
+    for k in $(seq 1 "${BENCH_LOAD:-0}"); do $BENCH --load & load+=($!); done
+    [ ${#load[@]} = 0 ] || echo "planted load: ${#load[@]} x diff_bench --load (pids ${load[*]})"
     for i in $(seq 1 "$BASE"); do
         $BENCH $OUT/bench-base-$i.json > /dev/null
         [ "$i" -gt "$SLOW" ] || { BENCH_SLOW_PCT=10 $BENCH $OUT/bench-slow10-$i.json > /dev/null; BENCH_SLOW_PCT=100 $BENCH $OUT/bench-slow2x-$i.json > /dev/null; }
     done
+    for k in "${load[@]}"; do kill "$k"; wait "$k" 2>/dev/null || true; done
     echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 bench_flagged() { # the status, or "wrong" when the gate failed on another benchmark than work/c
-    [ "$1" != 1 ] || ! grep -q '^  work/[abde] .*REGRESSED$' $OUT/last.txt || { echo wrong; return; }
-    [ "$1" != 1 ] || grep -q '^  work/c .*REGRESSED$' $OUT/last.txt || { echo wrong; return; }
+    [ "$1" != 1 ] || ! grep -q '^  work/[abde] .*REGRESSED' $OUT/last.txt || { echo wrong; return; }
+    [ "$1" != 1 ] || grep -q '^  work/c .*REGRESSED' $OUT/last.txt || { echo wrong; return; }
     echo "$1"
 }
 
 bench_compare() {
-    local a=() b=() c=() d=() e=() h=() k=() i picks slow
+    local a=() b=() c=() d=() e=() h=() k=() largest=() found=() i picks slow
     echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
     for i in $(seq 0 19); do
         a+=("$(diff_status $OUT/bench-base-$((2 * i + 1)).json $OUT/bench-base-$((2 * i + 2)).json)")
+        [ "${a[-1]}" = 0 ] || cp $OUT/last.txt $OUT/bench-false-alarm-single-$i.txt
+        largest+=("$(bench_largest_factor)")
         h+=("$(diff_status --single-run-threshold=50 $OUT/bench-base-$((2 * i + 1)).json $OUT/bench-base-$((2 * i + 2)).json)")
         picks=($(draw $((i + 1)) 10))
         b+=("$(diff_status $(files bench-base "${picks[@]:0:5}") -- $(files bench-base "${picks[@]:5:5}"))")
         picks=($(draw $((i + 101)) 5)) slow=($(draw $((i + 301)) 5 "$SLOW"))
         c+=("$(bench_flagged "$(diff_status $(files bench-base "${picks[@]}") -- $(files bench-slow10 "${slow[@]}"))")")
         d+=("$(bench_flagged "$(diff_status $OUT/bench-base-$((i % BASE + 1)).json $OUT/bench-slow2x-$((i % SLOW + 1)).json)")")
+        found+=("$(awk '$1 == "work/c" { for (f = 1; f <= NF; f++) if ($f ~ /%$/) { printf "%.0f\n", $f + 0; exit } }' $OUT/last.txt)")
         k+=("$(bench_flagged "$(diff_status --single-run-threshold=50 $OUT/bench-base-$((i % BASE + 1)).json $OUT/bench-slow2x-$((i % SLOW + 1)).json)")")
         picks=($(draw $((i + 201)) 5)) slow=($(draw $((i + 401)) 5 "$SLOW"))
         e+=("$(bench_flagged "$(diff_status $(files bench-base "${picks[@]}") -- $(files bench-slow2x "${slow[@]}"))")")
@@ -205,8 +215,15 @@ bench_compare() {
     tally "benchmarks: work/c 2x, 1 run a side" 1 "${d[@]}"
     tally "benchmarks: work/c 2x, 1 a side, threshold 50" 1 "${k[@]}"
     tally "benchmarks: work/c 2x, 5 runs a side" 1 "${e[@]}"
+    echo "same build, 1 run a side: the largest change of any benchmark as a factor (100 (larger / smaller - 1)), per pair: ${largest[*]}"
+    echo "work/c 2x, 1 run a side: its change (%) per pair: ${found[*]}"
     echo "work/c median per iteration (ns), median of the runs: base $(bench_median base "$BASE"), +10% $(bench_median slow10 "$SLOW"), 2x $(bench_median slow2x "$SLOW")"
     echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# The largest change in $OUT/last.txt's benchmark rows as a factor either way (what --single-run-threshold is compared to).
+bench_largest_factor() {
+    sed -n '/^Benchmarks compared/,$p' $OUT/last.txt | awk '$1 ~ /^work\// { for (f = 1; f <= NF; f++) if ($f ~ /%$/) { c = $f + 0; x = c >= 0 ? c : 100 * (100 / (100 + c) - 1); if (x > m) m = x } } END { printf "%.0f\n", m }'
 }
 
 bench_median() { local k; for k in $(seq 1 "$2"); do $CPROF bench $OUT/bench-$1-$k.json | awk '$1 == "work/c" { print $3 " " $4 }'; done | awk '{ v = $1; if ($2 == "µs") v *= 1000; if ($2 == "ms") v *= 1e6; print v }' | median; }

@@ -55,6 +55,7 @@ run diff-counters diff $c/wordfreq.json $c/wordfreq-counters.json
 run diff-threads diff --threshold=1 --fail-on=time $c/wordfreq.json $c/threads.json
 run diff-runs diff $c/wordfreq.json $c/wordfreq-counters.json -- $c/wordfreq-counters.json $c/wordfreq.json
 run diff-bench diff $c/sum-bench.json $c/sum-bench.json
+run diff-bench-group diff $c/bench-group.json $c/bench-group-2x.json
 run diff-noise diff --noise $c/wordfreq.json $c/wordfreq-counters.json $c/threads.json
 run diff-svg diff --svg "$out/diff.svg" $c/wordfreq.json $c/threads.json
 if [ "$update" = --update ]; then cp "$out/diff.svg" "$golden/diff.svg"

@@ -1,6 +1,7 @@
 /* test_bench - the benchmark API: exact statistics of fixed samples, the growth fit, iteration
-   counting, the order of a parameter sweep, the JSON round trip of "benchmarks", the
-   text (comparison and scaling) and the comparison of two saved runs. */
+   counting, the order of a parameter sweep, the rounds of a group timed in turn, the JSON round trip
+   of "benchmarks", the text (comparison and scaling) and the comparison of saved runs, of benchmarks
+   timed alone and in a group. */
 #include "../cprof.h"
 #include "check.h"
 #include <math.h>
@@ -123,6 +124,97 @@ static void test_sweep_order(void) {
     cprof_profile_free(p);
 }
 
+/* --- a group timed in turn: the body records which member ran, call by call (as runs of calls) ----- */
+enum { MAX_STRETCHES = 8192 };
+static int stretch_member[MAX_STRETCHES]; /* consecutive calls of one member: who, how many */
+static uint64_t stretch_calls[MAX_STRETCHES];
+static size_t stretch_count;
+static int stretches_overflowed, recording = 1;
+
+static void record_call(int member) {
+    if (!recording) return;
+    if (stretch_count && stretch_member[stretch_count - 1] == member) stretch_calls[stretch_count - 1]++;
+    else if (stretch_count < MAX_STRETCHES) stretch_member[stretch_count] = member, stretch_calls[stretch_count++] = 1;
+    else stretches_overflowed = 1;
+}
+
+static void recording_body(cprof_bench *b) {
+    int member = *(const int *)b->user;
+    record_call(member);
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < 200; i++) sum += i * (uint64_t)member;
+    sink = sum;
+    b->items = (uint64_t)member + 1;
+}
+
+typedef struct calls_reader { size_t at; uint64_t left; } calls_reader; /* a position in the stretches */
+
+/* Takes `calls` calls of `member` from the recorded order; 0 when the order holds something else there. */
+static int take_calls(calls_reader *reader, int member, uint64_t calls) {
+    while (calls) {
+        if (reader->at >= stretch_count || stretch_member[reader->at] != member) return 0;
+        if (!reader->left) reader->left = stretch_calls[reader->at];
+        uint64_t taken = calls < reader->left ? calls : reader->left;
+        calls -= taken, reader->left -= taken;
+        if (!reader->left) reader->at++;
+    }
+    return 1;
+}
+
+/* Three members: each warmed up alone, in the order given; then rounds of one batch of each (a
+   permutation per round, not always the same one), as many rounds as every member has samples. */
+static void test_group_rounds(void) {
+    static const int ids[3] = {0, 1, 2};
+    const cprof_bench_entry entries[3] = {{"group/x", recording_body, (void *)&ids[0], 0},
+                                          {"group/y", recording_body, (void *)&ids[1], 7},
+                                          {"group/z", recording_body, (void *)&ids[2], 0}};
+    cprof_bench_options o = quick();
+    cprof_bench_clear();
+    stretch_count = 0;
+    CHECK(cprof_bench_group(entries, 3, &o) == 0);
+    CHECK(!stretches_overflowed);
+    size_t first_group_stretches = stretch_count;
+    recording = 0; /* the second group's calls would continue the first's last stretch */
+    cprof_bench_run("alone", counting_body, NULL, &o);
+    CHECK(cprof_bench_group(entries, 2, &o) == 0);
+    cprof_profile *p = cprof_capture();
+    CHECK_EQ_U64(p->benchmark_count, 6);
+    if (p->benchmark_count != 6) return;
+    const cprof_benchmark *r = p->benchmarks;
+    CHECK_EQ_STR(r[1].name, "group/y");
+    CHECK_EQ_U64(r[1].n, 7);
+    CHECK(r[0].group == 1 && r[1].group == 1 && r[2].group == 1 && r[3].group == 0 && r[4].group == 2 && r[5].group == 2);
+    calls_reader reader = {0, 0};
+    for (int m = 0; m < 3; m++) {
+        CHECK_EQ_U64(r[m].items, (uint64_t)m + 1);
+        CHECK_EQ_U64(r[m].sample_count, r[0].sample_count); /* every member in every round */
+        CHECK_EQ_U64(r[m].iterations, r[m].batch * r[m].sample_count);
+        CHECK(take_calls(&reader, m, r[m].warmup_iterations));
+    }
+    CHECK(r[0].sample_count >= 7);
+    int first_order[3] = {-1, -1, -1}, orders_differ = 0;
+    for (size_t round = 0; round < r[0].sample_count; round++) {
+        int seen = 0;
+        for (int place = 0; place < 3; place++) {
+            int m = reader.at < stretch_count ? stretch_member[reader.at] : -1;
+            CHECK(m >= 0 && m < 3 && !(seen & (1 << m)));
+            if (m < 0 || m > 2 || (seen & (1 << m))) return;
+            seen |= 1 << m;
+            CHECK(take_calls(&reader, m, r[m].batch));
+            if (round == 0) first_order[place] = m;
+            else orders_differ |= first_order[place] != m;
+        }
+    }
+    CHECK_EQ_U64(reader.at, first_group_stretches); /* nothing after the last round */
+    CHECK(orders_differ);
+    cprof_profile_free(p);
+    CHECK(cprof_bench_group(NULL, 3, &o) == -1);
+    CHECK(cprof_bench_group(entries, 0, &o) == -1);
+    const cprof_bench_entry nameless[1] = {{NULL, recording_body, NULL, 0}};
+    CHECK(cprof_bench_group(nameless, 1, &o) == -1);
+    cprof_bench_clear();
+}
+
 /* --- synthetic runs: known samples, no timing ------------------------------------------------------- */
 static void add(cprof_profile *p, const char *name, uint64_t n, double base, double step, size_t count) {
     cprof_benchmark *r = cprof__test_bench_append(p, name);
@@ -200,6 +292,9 @@ static void test_round_trip(void) {
     cprof_bench_clear();
     cprof_bench_sweep("sum/loop", counting_body, NULL, sizes, 2, &o);
     cprof_bench_run("sum \"quoted\"/other", counting_body, NULL, &o);
+    static const int ids[2] = {0, 1};
+    const cprof_bench_entry pair[2] = {{"pair/x", recording_body, (void *)&ids[0], 0}, {"pair/y", recording_body, (void *)&ids[1], 0}};
+    CHECK(cprof_bench_group(pair, 2, &o) == 0);
     cprof_profile *p = cprof_capture(), *q = NULL;
     CHECK(cprof_save(p, path_of("trip")) == 0);
     CHECK(cprof_load(path_of("trip"), &q) == 0);
@@ -210,7 +305,7 @@ static void test_round_trip(void) {
             const cprof_benchmark *a = &p->benchmarks[i], *b = &q->benchmarks[i];
             CHECK_EQ_STR(a->name, b->name);
             CHECK(a->n == b->n && a->items == b->items && a->bytes == b->bytes && a->batch == b->batch &&
-                  a->iterations == b->iterations && a->warmup_iterations == b->warmup_iterations);
+                  a->iterations == b->iterations && a->warmup_iterations == b->warmup_iterations && a->group == b->group);
             CHECK_EQ_U64(a->sample_count, b->sample_count);
             CHECK(a->sample_count == b->sample_count &&
                   memcmp(a->samples_ns, b->samples_ns, a->sample_count * sizeof(double)) == 0);
@@ -221,6 +316,16 @@ static void test_round_trip(void) {
         CHECK(cprof_save(q, path_of("trip2")) == 0);
         CHECK_EQ_STR(file_text(path_of("trip2")), first);
         CHECK_CONTAINS(first, "\"benchmarks\": [\n    {\"name\": \"sum/loop\", \"n\": 100, \"items\": 100, \"bytes\": 800,");
+        CHECK_EQ_U64(q->benchmark_count, 5);
+        if (q->benchmark_count == 5) CHECK(q->benchmarks[0].group == 0 && q->benchmarks[3].group == 1 && q->benchmarks[4].group == 1);
+        const char *group = strstr(first, ", \"group\": 1,\n      \"median_ns\": "); /* 1.3; only in a group */
+        CHECK(group != NULL && strstr(group + 1, ", \"group\": 1,\n") != NULL && strstr(first, "\"group\": 0") == NULL);
+        CHECK_CONTAINS(first, "\"version\": \"1.3\"");
+        /* merged: several runs' samples no longer form rounds, and each run numbers its groups from 1 */
+        const cprof_profile *both[2] = {p, q};
+        cprof_profile *merged = cprof_merge(both, 2, NULL);
+        CHECK(merged && merged->benchmark_count == 5 && merged->benchmarks[3].group == 0 && merged->benchmarks[4].group == 0);
+        cprof_profile_free(merged);
     }
     cprof_profile_free(p);
     cprof_profile_free(q);
@@ -333,6 +438,86 @@ static void test_compare(void) {
     cprof_profile_free(y);
 }
 
+/* A member of group 1 with `rounds` samples: base_ns times the machine's state in each round, 1.8 (the
+   other core busy) where state_of(round) says so, 1 elsewhere. */
+static void add_member(cprof_profile *p, const char *name, double base_ns, size_t rounds, int (*slow_round)(size_t, int),
+                       int run) {
+    add(p, name, 0, 0, 0, rounds);
+    cprof_benchmark *r = &p->benchmarks[p->benchmark_count - 1];
+    r->group = 1;
+    for (size_t i = 0; i < rounds; i++) r->samples_ns[i] = base_ns * (slow_round(i, run) ? 1.8 : 1.0);
+    r->stats = cprof_bench_statistics(r->samples_ns, rounds);
+}
+static int always_slow(size_t round, int run) { return (void)round, (void)run, 1; }
+static int never_slow(size_t round, int run) { return (void)round, (void)run, 0; }
+static int every_third_slow(size_t round, int run) { return (round + (size_t)run) % 3 == 0; }
+
+/* Timed in a group: judged relative to the others, round by round. One run a side: before, every round
+   in the slow state, after in the fast one, and c twice as slow: the medians say a and b 44% faster and
+   c 11% slower; relative to the group, a and b did not change and c doubled (a change of c moves no
+   other: per run, the middle of a's ratios to b and c, for two the one nearer 0). */
+static void test_group_compare(void) {
+    cprof_profile *before = cprof__test_profile_new(), *after = cprof__test_profile_new();
+    add_member(before, "a", 100, 9, always_slow, 0);
+    add_member(before, "b", 200, 9, always_slow, 0);
+    add_member(before, "c", 50, 9, always_slow, 0);
+    add_member(after, "a", 100, 9, never_slow, 0);
+    add_member(after, "b", 200, 9, never_slow, 0);
+    add_member(after, "c", 100, 9, never_slow, 0);
+    FILE *f = tmpfile();
+    CHECK(cprof_bench_compare_write(before, after, f, NULL) == 1); /* the default gate of a group: 50% */
+    const char *text = read_back(f);
+    CHECK_CONTAINS(text, "Timed in a group (cprof_bench_group) in every run, \"vs its group\": the change is of its time "
+                         "relative to the group's others");
+    CHECK_CONTAINS(text, "; one run a side, a factor over 50% either way counts\n");
+    CHECK_CONTAINS(text, "  a                                  -  180.0 ns  100.0 ns     +0.0%  p=-        unchanged  (vs its group of 3)\n");
+    CHECK_CONTAINS(text, "  b                                  -  360.0 ns  200.0 ns     +0.0%  p=-        unchanged  (vs its group of 3)\n");
+    CHECK_CONTAINS(text, "  c                                  -   90.0 ns  100.0 ns   +100.0%  p=-        REGRESSED  (vs its group of 3)\n");
+    cprof_compare_options o = cprof_compare_defaults();
+    CHECK(o.bench_group_single_run_threshold_pct == 50.0 && o.bench_single_run_threshold_pct == 0.0);
+    o.bench_group_single_run_threshold_pct = 0; /* no one-run gate: beyond the threshold, within noise */
+    f = tmpfile();
+    CHECK(cprof_bench_compare_write(before, after, f, &o) == 0);
+    text = read_back(f);
+    CHECK_CONTAINS(text, "; one run a side, never\n");
+    CHECK_CONTAINS(text, "+100.0%  p=-        within noise  (vs its group of 3)\n");
+    o.bench_group_single_run_threshold_pct = 101; /* a factor of 2 is 100% */
+    f = tmpfile();
+    CHECK(cprof_bench_compare_write(before, after, f, &o) == 0);
+    (void)read_back(f);
+    /* the other way round: c improved, and nothing regressed */
+    f = tmpfile();
+    CHECK(cprof_bench_compare_write(after, before, f, NULL) == 0);
+    CHECK_CONTAINS(read_back(f), "  c                                  -  100.0 ns   90.0 ns    -50.0%  p=-        improved  (vs its group of 3)\n");
+    /* c timed alone in after: not in a group in every run, so compared by its medians, as before */
+    after->benchmarks[2].group = 0;
+    f = tmpfile();
+    CHECK(cprof_bench_compare_write(before, after, f, NULL) == 0);
+    text = read_back(f);
+    CHECK_CONTAINS(text, "  c                                  -   90.0 ns  100.0 ns    +11.1%  p=-        within noise\n");
+    CHECK_CONTAINS(text, "  a                                  -  180.0 ns  100.0 ns     +0.0%  p=-        unchanged  (vs its group of 2)\n");
+    cprof_profile_free(before);
+    cprof_profile_free(after);
+    /* Five runs a side, the state changing from round to round and from run to run: c's ratio to a is
+       0.5 (1 + 0.02 k) before and 1 + 0.02 k after (run k of a side), so Welch's t-test on the runs' values
+       is the test of log(0.5 (1 + 0.02 k)) against log(1 + 0.02 k): p = 3.8606632746610816e-10
+       (tests/compare_reference.py), 3 tests: adjusted 1.2e-09; a and b: every run's value 0, p 1. */
+    cprof_profile *runs[10];
+    for (int r = 0; r < 10; r++) {
+        runs[r] = cprof__test_profile_new();
+        add_member(runs[r], "a", 100, 11, every_third_slow, r);
+        add_member(runs[r], "b", 200, 11, every_third_slow, r);
+        add_member(runs[r], "c", (r < 5 ? 50 : 100) * (1 + 0.02 * (r % 5)), 11, every_third_slow, r);
+    }
+    f = tmpfile();
+    CHECK(cprof_bench_compare_runs_write((const cprof_profile *const *)runs, 5, (const cprof_profile *const *)runs + 5, 5, f, NULL) == 1);
+    text = read_back(f);
+    CHECK_CONTAINS(text, "+100.0%  p=1.2e-09  REGRESSED  (vs its group of 3)\n");
+    CHECK_CONTAINS(text, "  a                                  -  100.0 ns  100.0 ns     +0.0%  p=1        unchanged  (vs its group of 3)\n");
+    CHECK(strstr(text, "one run a side") == NULL);
+    for (int r = 0; r < 10; r++) cprof_profile_free(runs[r]);
+}
+
 static void remove_files(void) {
     const char *names[] = {"trip", "trip2", "none", "edit", "run_a", "run_b"};
     for (int i = 0; i < 6; i++)
@@ -345,10 +530,12 @@ int main(int argc, char **argv) {
     test_growth();
     test_iteration_counting();
     test_sweep_order();
+    test_group_rounds();
     test_text();
     test_round_trip();
     test_bad_input();
     test_compare();
+    test_group_compare();
     cprof_bench_clear();
     remove_files();
     CHECK_DONE();

@@ -442,7 +442,7 @@ int main(void) {
     cprof_profile *loaded = NULL;
     CHECK(cprof_save(p, path) == 0 && cprof_load(path, &loaded) == 0);
     if (loaded) {
-        CHECK_EQ_U64(loaded->format_minor, 2);
+        CHECK_EQ_U64(loaded->format_minor, 3);
         CHECK_EQ_U64(loaded->sample_hz, p->sample_hz);
         CHECK_EQ_U64(loaded->samples, p->samples);
         CHECK_EQ_U64(loaded->samples_dropped, p->samples_dropped);
