@@ -264,7 +264,8 @@
            the metric's whole (the wall time for times, else the sum over the functions), and, for measured
            metrics (times, counters): several runs a side, Welch's t-test on the runs' values (the runs are the
            independent unit; the calls inside one run are not; a time's values are its shares of the runs'
-           recorded, raw, time: share_before / share_after, percent) gives p < alpha (0.05) after the
+           compensated time, or of the recorded, raw, time when a run's own cost was 80% or more of it:
+           share_before / share_after, percent) gives p < alpha (0.05) after the
            Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
            holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
            a factor beyond single_run_threshold_pct either way (100 (larger / smaller - 1) >= it: 100 is 2x
@@ -957,8 +958,9 @@ typedef struct cprof_metric_info {
 typedef struct cprof_change { /* one function, one metric */
     double before, after; /* ns for times; several runs: the median of the runs */
     double change_pct;    /* 100 (after - before) / before: negative = better; INFINITY when before is 0 */
-    double share_before, share_after; /* times: the function's share of its run's recorded time, in percent
-                             (raw: before own-cost compensation; several runs: the median); what is tested */
+    double share_before, share_after; /* times: the function's share of its run's time, in percent
+                             (compensated; raw when a run's own cost was 80% or more of its recorded time:
+                             shares_only; several runs: the median); what is tested */
     double p_value;       /* two-sided p of the test, adjusted for the number of tests (Benjamini-Hochberg);
                              NaN when untested (one run a side, an exact count, no spread, below the floor) */
     int verdict;          /* CPROF_UNCHANGED, CPROF_WITHIN_NOISE, CPROF_IMPROVED, CPROF_REGRESSED */
