@@ -3704,7 +3704,9 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
    and the per-site counts. Blocks are the C library's own (no header in front: alignment and
    malloc_usable_size stay as they are); the tracker maps each live pointer to its site and size.
    ================================================================================================== */
-#define CPROF__YOUNG_SLOTS 256          /* a thread's newest blocks, by pointer hash: freed without a lock */
+#define CPROF__YOUNG_SLOTS 2048         /* a thread's newest blocks, by pointer hash: freed without a lock */
+#define CPROF__YOUNG_WAYS 4             /* slots a block may take in the young cache: a set of 4 entries of
+                                           16 bytes (see cprof__block_add) */
 #define CPROF__FREED_REMEMBERED 8       /* frees each thread remembers, to recognise double frees */
 #define CPROF__ORPHANS 64               /* frees remembered for the threads that have finished */
 #define CPROF__QUARANTINE_BYTES 1024    /* remembered blocks up to this size are given back only when
@@ -3742,25 +3744,24 @@ typedef struct cprof__asite {
     uint32_t number;                   /* its index in the thread's site_by_number */
 } cprof__asite;
 
-typedef struct cprof__block { /* a live block, kept by the thread that allocated it */
+typedef struct cprof__block { /* a live block, kept by the thread that allocated it (unpacked) */
     uintptr_t hidden;         /* ~pointer (0 = empty slot): memcheck must not take the table for a
                                  reference, or a leak would be "still reachable" instead of "definitely lost" */
     size_t size;
     cprof__asite *site;       /* one of the owner's sites */
-    uint64_t sequence;        /* the owner's allocation count when it was made */
 } cprof__block;
 
-/* An older live block, in 16 bytes (the bookkeeping of a program with many live blocks is mostly
-   these): its size and its site's number on the owner thread packed in one word. It needs no
-   allocation sequence: a block left the young cache because a later allocation took its slot, so its
-   free cannot be temporary. A block too large (1 TiB) or of a site numbered past 2^24 - 1 on its thread
-   cannot be packed and is not tracked (a message says so). */
-#define CPROF__OLD_SIZE_BITS 40
-#define CPROF__OLD_SITE_LIMIT ((uint64_t)1 << (64 - CPROF__OLD_SIZE_BITS))
-typedef struct cprof__old_block {
+/* A live block's entry in either table, in 16 bytes (the bookkeeping of a program with many live
+   blocks is mostly these): its size and its site's number on the owner thread packed in one word. A
+   block too large (1 TiB) or of a site numbered past 2^24 - 1 on its thread cannot be packed and is not
+   tracked (a message says so). No allocation sequence: a free is temporary when its block is the
+   thread's newest allocation (cprof__alloc_thread.newest). */
+#define CPROF__PACKED_SIZE_BITS 40
+#define CPROF__PACKED_SITE_LIMIT ((uint64_t)1 << (64 - CPROF__PACKED_SIZE_BITS))
+typedef struct cprof__packed_block {
     uintptr_t hidden;       /* ~pointer (0 = empty slot) */
-    uint64_t size_and_site; /* size in the low CPROF__OLD_SIZE_BITS bits, the site's number above */
-} cprof__old_block;
+    uint64_t size_and_site; /* size in the low CPROF__PACKED_SIZE_BITS bits, the site's number above */
+} cprof__packed_block;
 
 typedef struct cprof__freed { /* a remembered free (its ~pointer is in freed_at) */
     size_t size;
@@ -3769,15 +3770,17 @@ typedef struct cprof__freed { /* a remembered free (its ~pointer is in freed_at)
     int line;
 } cprof__freed;
 
-/* One thread's tracker. A new block goes into `young`, a direct-mapped cache by pointer hash that only
-   its thread writes, so that the common case (a block freed by the thread that allocated it, before
-   another block took its slot) costs no atomic instruction at all. A block whose slot is wanted moves
-   to the `old` table under the thread's lock. Another thread freeing one of these blocks takes the
-   lock and looks in both. */
+/* One thread's tracker. A new block goes into `young`, a set-associative cache by pointer hash that
+   only its thread writes, so that the common case (a block freed by the thread that allocated it,
+   before newer blocks took every slot of its set) costs no atomic instruction at all. A block whose
+   slot is wanted moves to the `old` table under the thread's lock. Another thread freeing one of
+   these blocks takes the lock and looks in both. */
 typedef struct cprof__alloc_thread {
-    cprof__block young[CPROF__YOUNG_SLOTS]; /* fields are atomics: another thread may read them under `lock` */
+    /* YOUNG_SLOTS / YOUNG_WAYS sets of YOUNG_WAYS slots; fields are atomics: another thread may read
+       them under `lock` */
+    cprof__packed_block young[CPROF__YOUNG_SLOTS];
     int lock;             /* guards `old`, moves out of `young`, and other threads' frees of young blocks */
-    cprof__old_block *old; /* older live blocks by pointer (open addressing, at most 3/4 full) */
+    cprof__packed_block *old; /* older live blocks by pointer (open addressing, at most 3/4 full) */
     size_t old_capacity, old_count;
     struct cprof__asite **site_by_number; /* the thread's sites by number (old blocks name theirs so); grown under `lock` */
     size_t site_numbers;
@@ -3793,7 +3796,8 @@ typedef struct cprof__alloc_thread {
     cprof__asite *sites;  /* every site, newest first; published with release for the capture */
     cprof__asite *last_site; /* the site of the thread's last event: a loop allocates at one place */
     struct cprof__alloc_thread *last_owner; /* whose block the thread last freed, when not its own */
-    uint64_t sequence;    /* allocations so far: a block is temporary when no other came before its free */
+    uint64_t sequence;    /* allocations so far (the clock check's count, the young cache's victim) */
+    uintptr_t newest;     /* ~pointer of the newest allocation: its free is temporary (no other came before) */
     uint64_t allocations, bytes, frees, freed_bytes;
     uint64_t histogram[CPROF_ALLOC_HISTOGRAM];
 } cprof__alloc_thread;
@@ -4095,41 +4099,65 @@ static CPROF__INLINE cprof__asite *cprof__asite_get(cprof__recorder *r, cprof__a
     return t->last_site = cprof__asite_add(t, file, line, function, node, kind, origin);
 }
 
-/* A young slot is written field by field with atomics (another thread may read it under the lock);
-   the address goes last, with release, so that a reader that sees it sees the rest. */
-static CPROF__INLINE void cprof__young_store(cprof__block *slot, const cprof__block *b) {
-    CPROF__STORE(slot->size, b->size);
-    CPROF__STORE(slot->site, b->site);
-    CPROF__STORE(slot->sequence, b->sequence);
-    CPROF__STORE_RELEASE(slot->hidden, b->hidden);
+/* A block's entry as the tables keep it; -1 when it cannot be packed (see cprof__packed_block). */
+static CPROF__INLINE int cprof__block_pack(const cprof__block *b, cprof__packed_block *out) {
+    if ((uint64_t)b->size >> CPROF__PACKED_SIZE_BITS || b->site->number >= CPROF__PACKED_SITE_LIMIT) return -1;
+    out->hidden = b->hidden;
+    out->size_and_site = (uint64_t)b->size | ((uint64_t)b->site->number << CPROF__PACKED_SIZE_BITS);
+    return 0;
 }
 
-static CPROF__INLINE void cprof__young_load(const cprof__block *slot, cprof__block *out) {
-    out->hidden = CPROF__LOAD_ACQUIRE(slot->hidden);
-    out->size = CPROF__LOAD(slot->size);
-    out->site = CPROF__LOAD(slot->site);
-    out->sequence = CPROF__LOAD(slot->sequence);
+/* An entry unpacked, by t's thread or under t's lock (site_by_number grows under it). */
+static CPROF__INLINE void cprof__block_unpack(const cprof__alloc_thread *t, uintptr_t hidden, uint64_t size_and_site,
+                                              cprof__block *out) {
+    out->hidden = hidden;
+    out->size = (size_t)(size_and_site & (((uint64_t)1 << CPROF__PACKED_SIZE_BITS) - 1));
+    out->site = t->site_by_number[size_and_site >> CPROF__PACKED_SIZE_BITS];
+}
+
+/* A young slot is written with atomics (another thread may read it under the lock); the address goes
+   last, with release, so that a reader that sees it sees the size and site. */
+static CPROF__INLINE void cprof__young_store(cprof__packed_block *slot, const cprof__packed_block *entry) {
+    CPROF__STORE(slot->size_and_site, entry->size_and_site);
+    CPROF__STORE_RELEASE(slot->hidden, entry->hidden);
+}
+
+/* The young set a block's hash picks: its low bits (the old table's home takes the high ones). */
+static CPROF__INLINE cprof__packed_block *cprof__young_set(cprof__alloc_thread *t, size_t hash) {
+    return &t->young[(hash & (CPROF__YOUNG_SLOTS / CPROF__YOUNG_WAYS - 1)) * CPROF__YOUNG_WAYS];
+}
+
+/* Where a hash's probe starts in the old table: its high 32 bits scaled to the capacity, a multiply and
+   a shift (the capacity is any number, and a division by it took a third of a free's time there). */
+static size_t cprof__old_home(size_t hash, size_t capacity) {
+    uint64_t high = (uint64_t)hash >> (sizeof hash * 8 - 32);
+    if ((uint64_t)capacity > 0xFFFFFFFFu) return hash % capacity;
+    return (size_t)((high * (uint64_t)capacity) >> 32);
 }
 
 /* The old table grows by half (not double) and is kept at most 3/4 full, so that its 16-byte slots
-   cost 16 / 0.5 to 16 / 0.75 bytes per block: any capacity, a slot by remainder (a division, on the
-   path that takes the lock only). */
+   cost 16 / 0.5 to 16 / 0.75 bytes per block. */
 static size_t cprof__old_next(size_t slot, size_t capacity) { return slot + 1 == capacity ? 0 : slot + 1; }
+
+/* How many slots forward from `from` to `to`, wrapping at the end of the table. */
+static size_t cprof__old_distance(size_t from, size_t to, size_t capacity) {
+    return to >= from ? to - from : to + capacity - from;
+}
 
 /* The slot holding `hidden` in t's old table, or the empty slot where its probe ends; under t's lock. */
 static size_t cprof__old_slot(const cprof__alloc_thread *t, uintptr_t hidden, size_t hash) {
-    size_t slot = hash % t->old_capacity;
+    size_t slot = cprof__old_home(hash, t->old_capacity);
     while (t->old[slot].hidden && t->old[slot].hidden != hidden) slot = cprof__old_next(slot, t->old_capacity);
     return slot;
 }
 
 static int cprof__old_grow(cprof__alloc_thread *t) {
     size_t capacity = t->old_capacity ? t->old_capacity + t->old_capacity / 2 : 64;
-    cprof__old_block *blocks = (cprof__old_block *)cprof__alloc(capacity * sizeof *blocks);
+    cprof__packed_block *blocks = (cprof__packed_block *)cprof__alloc(capacity * sizeof *blocks);
     if (!blocks) return -1;
     for (size_t i = 0; i < t->old_capacity; i++) {
         if (!t->old[i].hidden) continue;
-        size_t slot = cprof__pointer_hash((const void *)~t->old[i].hidden) % capacity;
+        size_t slot = cprof__old_home(cprof__pointer_hash((const void *)~t->old[i].hidden), capacity);
         while (blocks[slot].hidden) slot = cprof__old_next(slot, capacity);
         blocks[slot] = t->old[i];
     }
@@ -4141,22 +4169,12 @@ static int cprof__old_grow(cprof__alloc_thread *t) {
 
 /* Into t's old table, under its lock. An entry already there for the same address is a block freed
    where the tracker does not see it (a file without CPROF_WRAP_MALLOC): the new one replaces it. */
-static int cprof__old_insert(cprof__alloc_thread *t, const cprof__block *b) {
-    if ((uint64_t)b->size >> CPROF__OLD_SIZE_BITS || b->site->number >= CPROF__OLD_SITE_LIMIT) return -1;
+static int cprof__old_insert(cprof__alloc_thread *t, const cprof__packed_block *entry) {
     if ((t->old_count + 1) * 4 > t->old_capacity * 3 && cprof__old_grow(t)) return -1;
-    size_t slot = cprof__old_slot(t, b->hidden, cprof__pointer_hash((const void *)~b->hidden));
+    size_t slot = cprof__old_slot(t, entry->hidden, cprof__pointer_hash((const void *)~entry->hidden));
     if (!t->old[slot].hidden) CPROF__STORE(t->old_count, t->old_count + 1);
-    t->old[slot].hidden = b->hidden;
-    t->old[slot].size_and_site = (uint64_t)b->size | ((uint64_t)b->site->number << CPROF__OLD_SIZE_BITS);
+    t->old[slot] = *entry;
     return 0;
-}
-
-/* An old entry unpacked, under t's lock (sequence 0: never temporary, see cprof__old_block). */
-static void cprof__old_unpack(const cprof__alloc_thread *t, const cprof__old_block *old, cprof__block *out) {
-    out->hidden = old->hidden;
-    out->size = (size_t)(old->size_and_site & (((uint64_t)1 << CPROF__OLD_SIZE_BITS) - 1));
-    out->site = t->site_by_number[old->size_and_site >> CPROF__OLD_SIZE_BITS];
-    out->sequence = 0;
 }
 
 /* Linear probing's deletion: later entries of the run move back into the hole. */
@@ -4164,8 +4182,8 @@ static void cprof__old_delete(cprof__alloc_thread *t, size_t hole) {
     size_t capacity = t->old_capacity;
     t->old[hole].hidden = 0;
     for (size_t at = cprof__old_next(hole, capacity); t->old[at].hidden; at = cprof__old_next(at, capacity)) {
-        size_t home = cprof__pointer_hash((const void *)~t->old[at].hidden) % capacity;
-        if ((at + capacity - home) % capacity < (at + capacity - hole) % capacity) continue; /* its home lies after the hole */
+        size_t home = cprof__old_home(cprof__pointer_hash((const void *)~t->old[at].hidden), capacity);
+        if (cprof__old_distance(home, at, capacity) < cprof__old_distance(hole, at, capacity)) continue; /* its home lies after the hole */
         t->old[hole] = t->old[at];
         t->old[at].hidden = 0;
         hole = at;
@@ -4173,25 +4191,43 @@ static void cprof__old_delete(cprof__alloc_thread *t, size_t hole) {
     CPROF__STORE(t->old_count, t->old_count - 1);
 }
 
-/* A new block of the calling thread: into its young slot; the block there before moves to the old
-   table (the only step of an allocation that takes the lock). Out of memory for the old table, the
-   older block stays and the new one is not tracked. The acquire pairs with another thread's clearing
-   of the slot, so that its reads of the old entry come before this thread's writes of the new one. */
-static CPROF__INLINE int cprof__block_add(cprof__alloc_thread *t, const cprof__block *b) {
-    cprof__block *slot = &t->young[cprof__pointer_hash((const void *)~b->hidden) % CPROF__YOUNG_SLOTS];
-    uintptr_t there = CPROF__LOAD_ACQUIRE(slot->hidden);
-    int failed = 0;
-    if (there && there != b->hidden) {
-        cprof__block older;
-        cprof__spin_lock(&t->lock);
-        cprof__young_load(slot, &older); /* another thread may have freed it meanwhile */
-        failed = older.hidden && cprof__old_insert(t, &older);
-        if (!failed) cprof__young_store(slot, b);
-        cprof__spin_unlock(&t->lock);
-    } else {
-        cprof__young_store(slot, b);
-    }
+/* Cold: every slot of the set is taken. The victim (chosen by the allocation count: as good as the
+   oldest, and no age to keep) moves to the old table under the lock, and the new entry takes its slot.
+   Out of memory for the old table, the older block stays and the new one is not tracked. */
+CPROF__COLD static int cprof__young_evict(cprof__alloc_thread *t, cprof__packed_block *slot,
+                                          const cprof__packed_block *entry) {
+    cprof__packed_block older;
+    cprof__spin_lock(&t->lock);
+    older.hidden = CPROF__LOAD(slot->hidden); /* another thread may have freed it meanwhile */
+    older.size_and_site = CPROF__LOAD(slot->size_and_site);
+    int failed = older.hidden && cprof__old_insert(t, &older);
+    if (!failed) cprof__young_store(slot, entry);
+    cprof__spin_unlock(&t->lock);
     return failed ? -1 : 0;
+}
+
+/* A new block of the calling thread: into a free slot of its young set without a lock (or the slot of
+   an entry for the same address: a block freed where the tracker does not see it), else in place of
+   another, which moves to the old table (the only step of an allocation that takes the lock). The
+   acquire pairs with another thread's clearing of a slot, so that its reads of the old entry come
+   before this thread's writes of the new one. A set is 4 ways: 1,000 blocks live among 2,048 slots
+   leave one allocation in 10 to the lock where one slot each (direct-mapped) left 4 in 10. */
+static CPROF__INLINE int cprof__block_add(cprof__alloc_thread *t, const cprof__block *b, size_t hash) {
+    cprof__packed_block entry, *set = cprof__young_set(t, hash), *empty = NULL;
+    if (cprof__block_pack(b, &entry)) return -1;
+    for (int way = 0; way < CPROF__YOUNG_WAYS; way++) {
+        uintptr_t there = CPROF__LOAD_ACQUIRE(set[way].hidden);
+        if (there == b->hidden) {
+            empty = &set[way];
+            break;
+        }
+        if (!there && !empty) empty = &set[way];
+    }
+    if (CPROF__LIKELY(empty != NULL)) {
+        cprof__young_store(empty, &entry);
+        return 0;
+    }
+    return cprof__young_evict(t, &set[t->sequence % CPROF__YOUNG_WAYS], &entry);
 }
 
 /* Live bytes of the whole program and their peak. One total shared by every thread would be a cache
@@ -4234,14 +4270,17 @@ typedef struct cprof__lookup {
     cprof__freed freed;         /* CPROF__FREED_BEFORE: the remembered free */
 } cprof__lookup;
 
-/* Takes the block out of t's young slot when it is there: by t itself without a lock, by another
+/* Takes the block out of t's young set when it is there: by t itself without a lock, by another
    thread under t's lock. The release pairs with the owner's acquire in cprof__block_add. */
 static CPROF__INLINE int cprof__young_take(cprof__alloc_thread *t, cprof__lookup *l) {
-    cprof__block *slot = &t->young[l->hash % CPROF__YOUNG_SLOTS];
-    if (CPROF__LOAD(slot->hidden) != l->hidden) return CPROF__UNKNOWN;
-    cprof__young_load(slot, &l->block);
-    CPROF__STORE_RELEASE(slot->hidden, (uintptr_t)0);
-    return CPROF__TAKEN;
+    cprof__packed_block *set = cprof__young_set(t, l->hash);
+    for (int way = 0; way < CPROF__YOUNG_WAYS; way++) {
+        if (CPROF__LOAD(set[way].hidden) != l->hidden) continue;
+        cprof__block_unpack(t, l->hidden, CPROF__LOAD(set[way].size_and_site), &l->block);
+        CPROF__STORE_RELEASE(set[way].hidden, (uintptr_t)0);
+        return CPROF__TAKEN;
+    }
+    return CPROF__UNKNOWN;
 }
 
 /* Takes the block out of t's young slot or old table, t's lock held. */
@@ -4250,7 +4289,7 @@ static int cprof__take_locked(cprof__alloc_thread *t, cprof__lookup *l) {
     if (!t->old_count) return CPROF__UNKNOWN;
     size_t at = cprof__old_slot(t, l->hidden, l->hash);
     if (t->old[at].hidden != l->hidden) return CPROF__UNKNOWN;
-    cprof__old_unpack(t, &t->old[at], &l->block);
+    cprof__block_unpack(t, t->old[at].hidden, t->old[at].size_and_site, &l->block);
     cprof__old_delete(t, at);
     return CPROF__TAKEN;
 }
@@ -4359,8 +4398,10 @@ static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *bloc
 
 /* A block taken out but not freed after all (a failed realloc) goes back to its owner's old table. */
 static int cprof__block_restore(cprof__alloc_thread *self, const cprof__lookup *l) {
+    cprof__packed_block entry;
+    cprof__block_pack(&l->block, &entry); /* it was packed in a table */
     cprof__spin_lock(&l->owner->lock);
-    int failed = cprof__old_insert(l->owner, &l->block);
+    int failed = cprof__old_insert(l->owner, &entry);
     cprof__spin_unlock(&l->owner->lock);
     if (!failed) cprof__live_changed(self, (int64_t)l->block.size, NULL);
     return failed;
@@ -4465,8 +4506,10 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     entry.hidden = ~(uintptr_t)block;
     entry.size = size;
     entry.site = site;
-    entry.sequence = sequence;
-    if (cprof__block_add(t, &entry)) cprof__message(file, line, "out of memory: a block allocated here is not tracked");
+    t->newest = entry.hidden;
+    if (cprof__block_add(t, &entry, cprof__pointer_hash(block)))
+        cprof__message(file, line, "a block allocated here is not tracked (out of memory, 1 TiB or more, or past "
+                                   "16,777,215 sites on the thread)");
     cprof__live_changed(t, (int64_t)size, node);
     if (CPROF__UNLIKELY(!(sequence & CPROF__SERIES_TIME_CHECK))) cprof__series_check_time();
 }
@@ -4486,7 +4529,7 @@ static CPROF__INLINE void cprof__track_freed(cprof__alloc_thread *self, const cp
     cprof__asite_peak_note(site);
     CPROF__STORE(site->freed_count, site->freed_count + 1);
     CPROF__STORE(site->freed_bytes, site->freed_bytes + b->size);
-    if (b->sequence == self->sequence) CPROF__STORE(site->temporary, site->temporary + 1);
+    if (b->hidden == self->newest) CPROF__STORE(site->temporary, site->temporary + 1);
 }
 
 /* A free (or realloc) of a block the tracker does not know, or of one it remembers as freed: a double
@@ -4830,13 +4873,15 @@ static void cprof__leak_collect(cprof__leak_scan *s) {
         cprof__spin_lock(&t->lock);
         for (size_t i = 0; i < CPROF__YOUNG_SLOTS; i++) {
             cprof__block b;
-            cprof__young_load(&t->young[i], &b);
+            uintptr_t hidden = CPROF__LOAD_ACQUIRE(t->young[i].hidden);
+            if (!hidden) continue;
+            cprof__block_unpack(t, hidden, CPROF__LOAD(t->young[i].size_and_site), &b);
             cprof__leak_add_block(s, b.hidden, b.size, b.site);
         }
         for (size_t i = 0; i < t->old_capacity; i++) {
             cprof__block b;
             if (!t->old[i].hidden) continue;
-            cprof__old_unpack(t, &t->old[i], &b);
+            cprof__block_unpack(t, t->old[i].hidden, t->old[i].size_and_site, &b);
             cprof__leak_add_block(s, b.hidden, b.size, b.site);
         }
         cprof__spin_unlock(&t->lock);
@@ -16814,8 +16859,8 @@ int main(int argc, char **argv) {
 #undef CPROF__NAME_BYTES
 #undef CPROF__NOT_LINUX
 #undef CPROF__NO_INSTRUMENT
-#undef CPROF__OLD_SITE_LIMIT
-#undef CPROF__OLD_SIZE_BITS
+#undef CPROF__PACKED_SITE_LIMIT
+#undef CPROF__PACKED_SIZE_BITS
 #undef CPROF__ONCE_INIT
 #undef CPROF__ORPHANS
 #undef CPROF__OUTPUT_FILES
@@ -16849,6 +16894,7 @@ int main(int argc, char **argv) {
 #undef CPROF__WINDOWS
 #undef CPROF__X86_64
 #undef CPROF__YOUNG_SLOTS
+#undef CPROF__YOUNG_WAYS
 #undef cprof__clock_gettime
 #if defined(__clang__)
 #pragma clang attribute pop
