@@ -3706,7 +3706,7 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
    ================================================================================================== */
 #define CPROF__YOUNG_SLOTS 2048         /* a thread's newest blocks, by pointer hash: freed without a lock */
 #define CPROF__YOUNG_WAYS 4             /* slots a block may take in the young cache: a set of 4 entries of
-                                           16 bytes (see cprof__block_add) */
+                                           16 bytes (see cprof__block_add; cprof__young_find is written for 4) */
 #define CPROF__FREED_REMEMBERED 8       /* frees each thread remembers, to recognise double frees */
 #define CPROF__ORPHANS 64               /* frees remembered for the threads that have finished */
 #define CPROF__QUARANTINE_BYTES 1024    /* remembered blocks up to this size are given back only when
@@ -3796,9 +3796,9 @@ typedef struct cprof__alloc_thread {
     cprof__asite *sites;  /* every site, newest first; published with release for the capture */
     cprof__asite *last_site; /* the site of the thread's last event: a loop allocates at one place */
     struct cprof__alloc_thread *last_owner; /* whose block the thread last freed, when not its own */
-    uint64_t sequence;    /* allocations so far (the clock check's count, the young cache's victim) */
     uintptr_t newest;     /* ~pointer of the newest allocation: its free is temporary (no other came before) */
-    uint64_t allocations, bytes, frees, freed_bytes;
+    uint64_t allocations; /* so far (also the clock check's count and the young cache's victim) */
+    uint64_t bytes, frees, freed_bytes;
     uint64_t histogram[CPROF_ALLOC_HISTOGRAM];
 } cprof__alloc_thread;
 
@@ -4127,6 +4127,16 @@ static CPROF__INLINE cprof__packed_block *cprof__young_set(cprof__alloc_thread *
     return &t->young[(hash & (CPROF__YOUNG_SLOTS / CPROF__YOUNG_WAYS - 1)) * CPROF__YOUNG_WAYS];
 }
 
+/* The slot of `hidden` in a young set (0: an empty slot), or NULL. Written out: the loop's counter and
+   bounds were half of its instructions (an allocation looks twice, a free once). */
+static CPROF__INLINE cprof__packed_block *cprof__young_find(cprof__packed_block *set, uintptr_t hidden) {
+    if (CPROF__LOAD_ACQUIRE(set[0].hidden) == hidden) return &set[0];
+    if (CPROF__LOAD_ACQUIRE(set[1].hidden) == hidden) return &set[1];
+    if (CPROF__LOAD_ACQUIRE(set[2].hidden) == hidden) return &set[2];
+    if (CPROF__LOAD_ACQUIRE(set[3].hidden) == hidden) return &set[3];
+    return NULL;
+}
+
 /* Where a hash's probe starts in the old table: its high 32 bits scaled to the capacity, a multiply and
    a shift (the capacity is any number, and a division by it took a third of a free's time there). */
 static size_t cprof__old_home(size_t hash, size_t capacity) {
@@ -4213,21 +4223,15 @@ CPROF__COLD static int cprof__young_evict(cprof__alloc_thread *t, cprof__packed_
    before this thread's writes of the new one. A set is 4 ways: 1,000 blocks live among 2,048 slots
    leave one allocation in 10 to the lock where one slot each (direct-mapped) left 4 in 10. */
 static CPROF__INLINE int cprof__block_add(cprof__alloc_thread *t, const cprof__block *b, size_t hash) {
-    cprof__packed_block entry, *set = cprof__young_set(t, hash), *empty = NULL;
+    cprof__packed_block entry, *set = cprof__young_set(t, hash), *slot;
     if (cprof__block_pack(b, &entry)) return -1;
-    for (int way = 0; way < CPROF__YOUNG_WAYS; way++) {
-        uintptr_t there = CPROF__LOAD_ACQUIRE(set[way].hidden);
-        if (there == b->hidden) {
-            empty = &set[way];
-            break;
-        }
-        if (!there && !empty) empty = &set[way];
-    }
-    if (CPROF__LIKELY(empty != NULL)) {
-        cprof__young_store(empty, &entry);
+    slot = cprof__young_find(set, b->hidden);
+    if (!slot) slot = cprof__young_find(set, 0);
+    if (CPROF__LIKELY(slot != NULL)) {
+        cprof__young_store(slot, &entry);
         return 0;
     }
-    return cprof__young_evict(t, &set[t->sequence % CPROF__YOUNG_WAYS], &entry);
+    return cprof__young_evict(t, &set[t->allocations % CPROF__YOUNG_WAYS], &entry);
 }
 
 /* Live bytes of the whole program and their peak. One total shared by every thread would be a cache
@@ -4259,6 +4263,14 @@ static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t
     cprof__mutex_unlock(&cprof__peak_lock);
 }
 
+/* A free's change, the common case inline: it never raises the peak, and the pending change (below
+   CPROF__LIVE_STEP either way before it) is published only when it reaches CPROF__LIVE_STEP downwards. */
+static CPROF__INLINE void cprof__live_freed(cprof__alloc_thread *self, size_t size) {
+    int64_t pending = self->unpublished - (int64_t)size;
+    if (CPROF__LIKELY(pending > -CPROF__LIVE_STEP && !self->ended)) self->unpublished = pending;
+    else cprof__live_changed(self, -(int64_t)size, NULL);
+}
+
 enum { CPROF__TAKEN = 1, CPROF__UNKNOWN = 0, CPROF__FREED_BEFORE = -1 };
 
 /* What a free or realloc looks for, and what it found. */
@@ -4273,14 +4285,11 @@ typedef struct cprof__lookup {
 /* Takes the block out of t's young set when it is there: by t itself without a lock, by another
    thread under t's lock. The release pairs with the owner's acquire in cprof__block_add. */
 static CPROF__INLINE int cprof__young_take(cprof__alloc_thread *t, cprof__lookup *l) {
-    cprof__packed_block *set = cprof__young_set(t, l->hash);
-    for (int way = 0; way < CPROF__YOUNG_WAYS; way++) {
-        if (CPROF__LOAD(set[way].hidden) != l->hidden) continue;
-        cprof__block_unpack(t, l->hidden, CPROF__LOAD(set[way].size_and_site), &l->block);
-        CPROF__STORE_RELEASE(set[way].hidden, (uintptr_t)0);
-        return CPROF__TAKEN;
-    }
-    return CPROF__UNKNOWN;
+    cprof__packed_block *slot = cprof__young_find(cprof__young_set(t, l->hash), l->hidden);
+    if (!slot) return CPROF__UNKNOWN;
+    cprof__block_unpack(t, l->hidden, CPROF__LOAD(slot->size_and_site), &l->block);
+    CPROF__STORE_RELEASE(slot->hidden, (uintptr_t)0);
+    return CPROF__TAKEN;
 }
 
 /* Takes the block out of t's young slot or old table, t's lock held. */
@@ -4392,7 +4401,7 @@ static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *bloc
     }
     if (result == CPROF__TAKEN && l->owner != self) self->last_owner = l->owner;
     if (!result) result = cprof__remembered(l);
-    if (result == CPROF__TAKEN) cprof__live_changed(self, -(int64_t)l->block.size, NULL);
+    if (result == CPROF__TAKEN) cprof__live_freed(self, l->block.size);
     return result;
 }
 
@@ -4484,10 +4493,9 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     cprof__asite *site = t ? cprof__asite_get(r, t, file, line, function, CPROF_ALLOC_SITE, NULL) : NULL;
     if (!site) return; /* not tracked: its free will count as a free of an unknown block */
     cprof__rnode *node = r->stack[r->depth].node;
-    uint64_t sequence = t->sequence + 1;
+    uint64_t allocations = t->allocations + 1;
     unsigned size_class = cprof__size_class(size);
-    CPROF__STORE(t->sequence, sequence);
-    CPROF__STORE(t->allocations, t->allocations + 1);
+    CPROF__STORE(t->allocations, allocations);
     CPROF__STORE(t->bytes, t->bytes + size);
     CPROF__STORE(t->histogram[size_class], t->histogram[size_class] + 1);
     cprof__asite_peak_note(site);
@@ -4511,7 +4519,7 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
         cprof__message(file, line, "a block allocated here is not tracked (out of memory, 1 TiB or more, or past "
                                    "16,777,215 sites on the thread)");
     cprof__live_changed(t, (int64_t)size, node);
-    if (CPROF__UNLIKELY(!(sequence & CPROF__SERIES_TIME_CHECK))) cprof__series_check_time();
+    if (CPROF__UNLIKELY(!(allocations & CPROF__SERIES_TIME_CHECK))) cprof__series_check_time();
 }
 
 /* Counts the free of a block the tracker took out: on its site (by the owner, or as a remote free), on
