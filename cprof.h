@@ -3794,7 +3794,7 @@ typedef struct cprof__alloc_thread {
     cprof__asite **slots; /* the thread's sites by key (open addressing, at most half full) */
     size_t capacity, count;
     cprof__asite *sites;  /* every site, newest first; published with release for the capture */
-    cprof__asite *last_site; /* the site of the thread's last event: a loop allocates at one place */
+    cprof__asite *last_site; /* the site of the thread's last allocation: a loop allocates at one place */
     struct cprof__alloc_thread *last_owner; /* whose block the thread last freed, when not its own */
     uintptr_t newest;     /* ~pointer of the newest allocation: its free is temporary (no other came before) */
     uint64_t allocations; /* so far (also the clock check's count and the young cache's victim) */
@@ -4078,25 +4078,29 @@ CPROF__COLD static cprof__asite *cprof__asite_add(cprof__alloc_thread *t, const 
     return s;
 }
 
-/* The site of an event at file:line in the scope current on this thread: the last one, or a hash lookup. */
+/* The site of an event at file:line in the scope current on this thread: for an allocation, the last
+   allocation's site when it is the same (a loop allocates at one place; kind and origin need no
+   comparing there), else a hash lookup. */
 static CPROF__INLINE cprof__asite *cprof__asite_get(cprof__recorder *r, cprof__alloc_thread *t, const char *file, int line,
                                       const char *function, uint32_t kind, const cprof__asite *origin) {
     const cprof__rnode *node = r->stack[r->depth].node;
-    cprof__asite *last = t->last_site;
-    if (last && last->line == line && last->node == node && last->file == file && last->kind == kind &&
-        last->origin == origin && last->function == function)
+    cprof__asite *last = t->last_site, *found = NULL;
+    if (kind == CPROF_ALLOC_SITE && last && last->line == line && last->node == node && last->file == file &&
+        last->function == function)
         return last;
     if (t->capacity) {
         size_t mask = t->capacity - 1;
-        for (size_t slot = cprof__asite_hash(file, line, node, kind, origin) & mask; t->slots[slot];
+        for (size_t slot = cprof__asite_hash(file, line, node, kind, origin) & mask; t->slots[slot] && !found;
              slot = (slot + 1) & mask) {
-            const cprof__asite *s = t->slots[slot];
+            cprof__asite *s = t->slots[slot];
             if (s->line == line && s->node == node && s->file == file && s->kind == kind && s->origin == origin &&
                 s->function == function)
-                return t->last_site = t->slots[slot];
+                found = s;
         }
     }
-    return t->last_site = cprof__asite_add(t, file, line, function, node, kind, origin);
+    if (!found) found = cprof__asite_add(t, file, line, function, node, kind, origin);
+    if (kind == CPROF_ALLOC_SITE) t->last_site = found;
+    return found;
 }
 
 /* A block's entry as the tables keep it; -1 when it cannot be packed (see cprof__packed_block). */
@@ -4238,8 +4242,9 @@ static CPROF__INLINE int cprof__block_add(cprof__alloc_thread *t, const cprof__b
    line written by every allocation of every thread, so each thread adds its changes to the shared
    total only once they reach CPROF__LIVE_STEP (a large block at once). The total a thread sees is the
    shared one plus its own pending change: exact when one thread allocates and frees, and within
-   CPROF__LIVE_STEP per other thread when several do. */
-static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t change, const cprof__rnode *node) {
+   CPROF__LIVE_STEP per other thread when several do. The common cases are inline below; this is the
+   rest (publishing, a rising peak). */
+static void cprof__live_changed(cprof__alloc_thread *self, int64_t change, const cprof__rnode *node) {
     int64_t pending = self->unpublished + change, shared;
     if (pending >= CPROF__LIVE_STEP || pending <= -CPROF__LIVE_STEP || self->ended) {
         shared = (int64_t)CPROF__ADD_FETCH(cprof__a.live_bytes, (uint64_t)pending);
@@ -4261,6 +4266,17 @@ static CPROF__INLINE void cprof__live_changed(cprof__alloc_thread *self, int64_t
         CPROF__STORE(cprof__a.peak_version, cprof__a.peak_version + 1);
     }
     cprof__mutex_unlock(&cprof__peak_lock);
+}
+
+/* An allocation's change, the common case inline: nothing to publish yet (the pending change stays
+   below CPROF__LIVE_STEP either way) and the peak stays where it is. */
+static CPROF__INLINE void cprof__live_allocated(cprof__alloc_thread *self, size_t size, const cprof__rnode *node) {
+    int64_t pending = self->unpublished + (int64_t)size;
+    if (CPROF__LIKELY(pending < CPROF__LIVE_STEP && !self->ended &&
+                      (int64_t)CPROF__LOAD(cprof__a.live_bytes) + pending <= (int64_t)CPROF__LOAD(cprof__a.peak_live_bytes)))
+        self->unpublished = pending;
+    else
+        cprof__live_changed(self, (int64_t)size, node);
 }
 
 /* A free's change, the common case inline: it never raises the peak, and the pending change (below
@@ -4385,15 +4401,12 @@ static void *cprof__orphan_remember(uintptr_t hidden, const cprof__freed *freed,
     return evicted;
 }
 
-/* Takes `block` out of the tracker: from the calling thread's young slot without a lock (the common
-   case), else from its old table, else from another thread's. Only a block in no table is looked for
-   among the remembered frees, since a remembered address not held may have been handed out again. */
-static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *block, cprof__lookup *l) {
-    l->hidden = ~(uintptr_t)block;
-    l->hash = cprof__pointer_hash(block);
-    l->owner = self;
-    int result = cprof__young_take(self, l);
-    if (!result && CPROF__LOAD(self->old_count)) result = cprof__take_from(self, l);
+/* A block not in the calling thread's young cache: from its old table, else from another thread's.
+   Only a block in no table is looked for among the remembered frees, since a remembered address not
+   held may have been handed out again. */
+static int cprof__take_elsewhere(cprof__alloc_thread *self, cprof__lookup *l) {
+    int result = CPROF__UNKNOWN;
+    if (CPROF__LOAD(self->old_count)) result = cprof__take_from(self, l);
     if (!result && self->last_owner) result = cprof__take_from(self->last_owner, l); /* a consumer's producer */
     for (cprof__recorder *r = result ? NULL : cprof__g.recorders; r && !result; r = CPROF__LOAD_ACQUIRE(r->next)) {
         cprof__alloc_thread *t = CPROF__LOAD_ACQUIRE(r->allocs);
@@ -4401,6 +4414,17 @@ static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *bloc
     }
     if (result == CPROF__TAKEN && l->owner != self) self->last_owner = l->owner;
     if (!result) result = cprof__remembered(l);
+    return result;
+}
+
+/* Takes `block` out of the tracker: from the calling thread's young set without a lock (the common
+   case, inline), else elsewhere. */
+static CPROF__INLINE int cprof__table_take(cprof__alloc_thread *self, void *block, cprof__lookup *l) {
+    l->hidden = ~(uintptr_t)block;
+    l->hash = cprof__pointer_hash(block);
+    l->owner = self;
+    int result = cprof__young_take(self, l);
+    if (CPROF__UNLIKELY(!result)) result = cprof__take_elsewhere(self, l);
     if (result == CPROF__TAKEN) cprof__live_freed(self, l->block.size);
     return result;
 }
@@ -4518,7 +4542,7 @@ static void cprof__track_new(void *block, size_t size, const char *file, int lin
     if (cprof__block_add(t, &entry, cprof__pointer_hash(block)))
         cprof__message(file, line, "a block allocated here is not tracked (out of memory, 1 TiB or more, or past "
                                    "16,777,215 sites on the thread)");
-    cprof__live_changed(t, (int64_t)size, node);
+    cprof__live_allocated(t, size, node);
     if (CPROF__UNLIKELY(!(allocations & CPROF__SERIES_TIME_CHECK))) cprof__series_check_time();
 }
 
@@ -4599,7 +4623,8 @@ void cprof__free(void *block, const char *file, int line, const char *function) 
     if (state == CPROF__TAKEN) {
         int hold = cprof__held_after_free(l.block.size);
         cprof__track_freed(t, &l);
-        (free)(cprof__remember(t, &l.block, file, line, hold));
+        void *forgotten = cprof__remember(t, &l.block, file, line, hold);
+        if (forgotten) (free)(forgotten);
         if (!hold) (free)(block);
         return;
     }
