@@ -79,7 +79,9 @@
        CPROF_AUTO_MIN_NS=ns   an automatic function whose first 1,000 timed calls averaged less (own cost
                           taken out) is counted, not timed, from then on: exact calls; one call in about 64
                           (a random gap) is still timed and its time is estimated from those; 0 times every
-                          call; default 4x the calibrated cost of timing one call
+                          call; default 4x the calibrated cost of timing one call. A recursive function is
+                          always timed; one stretched call (a time slice lost) counts at most 64x the
+                          threshold or the function's average, times one plus the calls it made
        A value of CPROF, CPROF_TIMER, CPROF_OUT, CPROF_COMPENSATE or CPROF_AUTO_MIN_NS that cprof does not understand or
        cannot use gets one line on stderr ("cprof: NAME=VALUE: ...") and is ignored; an empty value is
        as if unset.
