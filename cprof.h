@@ -266,7 +266,7 @@
            the metric's whole (the wall time for times, else the sum over the functions), and, for measured
            metrics (times, counters): several runs a side, Welch's t-test on the runs' values (the runs are the
            independent unit; the calls inside one run are not; a time's values are its shares of the runs'
-           compensated time, or of the recorded, raw, time when a run's own cost was 80% or more of it:
+           compensated time, or of the recorded, raw, time when a run's own cost was 60% or more of it:
            share_before / share_after, percent) gives p < alpha (0.05) after the
            Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
            holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
@@ -961,8 +961,8 @@ typedef struct cprof_change { /* one function, one metric */
     double before, after; /* ns for times; several runs: the median of the runs */
     double change_pct;    /* 100 (after - before) / before: negative = better; INFINITY when before is 0 */
     double share_before, share_after; /* times: the function's share of its run's time, in percent
-                             (compensated; raw when a run's own cost was 80% or more of its recorded time:
-                             shares_only; several runs: the median); what is tested */
+                             (compensated; raw when a run's own cost was 60% or more of its recorded
+                             time; several runs: the median); what is tested */
     double p_value;       /* two-sided p of the test, adjusted for the number of tests (Benjamini-Hochberg);
                              NaN when untested (one run a side, an exact count, no spread, below the floor) */
     int verdict;          /* CPROF_UNCHANGED, CPROF_WITHIN_NOISE, CPROF_IMPROVED, CPROF_REGRESSED */
@@ -8990,6 +8990,9 @@ cprof_report_options cprof_report_defaults(void) {
 /* When cprof's own cost is most of what was recorded, the times left are within the calibration's error
    (a few ns a call against calls that do a few ns of work): the header says so, and what to do. */
 enum { CPROF__OWN_COST_WARN_PCT = 80 };
+/* cprof diff: shares of the compensated times unless a run's own cost was this much of its recorded time
+   or more (cprof__compare_read_shares); chosen on 49 same-build pairs of Lua and minivm (README). */
+enum { CPROF__RECORDED_SHARES_PCT = 60 };
 
 /* cprof's own cost, subtracted by compensation, as a share of the time recorded, in percent (0 without). */
 static double cprof__own_cost_pct(const cprof_profile *p) {
@@ -12861,6 +12864,7 @@ typedef struct cprof__comparison_private {
     cprof_change *changes; /* every function's metrics, [function_capacity * metric_capacity] */
     uint8_t *counted;      /* [function]: CPROF__SEEN_COUNTED | CPROF__SEEN_TIMED over every run, both sides */
     uint8_t *counter_sides; /* [metric]: bit 0, a run before counted it; bit 1, a run after */
+    int recorded_shares;    /* a run's own cost was CPROF__RECORDED_SHARES_PCT or more: shares of raw times */
 } cprof__comparison_private;
 
 /* How automatic instrumentation treated a function in the runs (CPROF_AUTO_MIN_NS): counted (its time in
@@ -12990,12 +12994,14 @@ static void cprof__compare_fold_mixed(const cprof_comparison *c, const cprof_pro
    whole run, which the share cancels. Of the compensated times: the own cost differs between runs even of
    one build (a function counted in one run and timed in another costs its caller more or less; the
    calibration moves with the load), and left in the recorded times it moves whole functions' shares.
-   When the own cost was most of a run (shares_only), the compensated times are noise and the recorded
-   (raw) ones are used; a profile without raw times has its totals. */
+   When a run's own cost was CPROF__RECORDED_SHARES_PCT of its recorded time or more, the compensated
+   times are what is left of a large subtraction, noisier than the own cost's own changes, and the
+   recorded (raw) ones are used; a profile without raw times has its totals. */
 static void cprof__compare_read_shares(const cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
                                        double *shares) {
     double run = 0.0;
-    for (size_t t = 0; t < p->thread_count && c->shares_only; t++) run += (double)p->nodes[p->threads[t].root].raw_total_ns;
+    for (size_t t = 0; t < p->thread_count && cprof__comparison_own(c)->recorded_shares; t++)
+        run += (double)p->nodes[p->threads[t].root].raw_total_ns;
     int raw = run > 0;
     for (size_t t = 0; t < p->thread_count && !raw; t++) run += (double)p->nodes[p->threads[t].root].total_ns;
 #define CPROF__RECORDED(node) ((double)(raw ? (node)->raw_total_ns : (node)->total_ns))
@@ -13233,9 +13239,12 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
     if (scratch_bytes > sizeof scratch_array) scratch = (double *)cprof__alloc(scratch_bytes);
     failed |= !c->functions || !own->changes || !own->counted || !own->counter_sides || !scratch;
     for (int s = 0; s < 2 && !failed; s++) cprof__compare_mark_counted(c, &sides[s]);
-    for (int s = 0; s < 2; s++) /* known before the shares are read: it decides which times they are of */
-        for (size_t r = 0; r < sides[s].count; r++)
-            c->shares_only += cprof__own_cost_pct(sides[s].runs[r]) >= (double)CPROF__OWN_COST_WARN_PCT;
+    for (int s = 0; s < 2; s++) /* known before the shares are read: they decide which times they are of */
+        for (size_t r = 0; r < sides[s].count; r++) {
+            double own_cost = cprof__own_cost_pct(sides[s].runs[r]);
+            c->shares_only += own_cost >= (double)CPROF__OWN_COST_WARN_PCT;
+            own->recorded_shares |= own_cost >= (double)CPROF__RECORDED_SHARES_PCT;
+        }
     for (int s = 0; s < 2 && !failed; s++) {
         sides[s].values = (double *)cprof__alloc(sides[s].count * functions * metrics * sizeof(double));
         sides[s].present = (uint8_t *)cprof__alloc(functions);

@@ -539,7 +539,7 @@ static void test_shares_only(void) {
     cprof_profile_free(after);
 }
 
-/* Below the 80% bar, shares are of the compensated times: the own cost differs between runs (a function
+/* Below 60% of own cost, shares are of the compensated times: the own cost differs between runs (a function
    counted in one run and timed in another costs its caller more or less; the calibration moves with the
    load), and in the recorded times it moves whole functions. leaf: 290 us compensated of 980 us before,
    348 of 1,144 after (everything 1.2x slower: 29.6% -> 30.4%, a share that did not move: unchanged); recorded,
@@ -561,6 +561,20 @@ static void test_compensated_shares(void) {
     CHECK(leaf && leaf->verdict == CPROF_UNCHANGED);
     CHECK_EQ_U64(c->regressed, 0);
     cprof_comparison_free(c);
+    /* From 60% of own cost (here 67%: 1,010 of 1,500 us subtracted) the compensated times are what is
+       left of a large subtraction: shares of the recorded times again. Everything 1.5x slower as
+       recorded (leaf 30% -> 30%): unchanged, where leaf's compensated share went 29.6% -> 91.8%. */
+    static const char *const slower_lines[] = {"main 1 1500000", " caller 10 900000", "  leaf 1000 450000", NULL};
+    cprof_profile *slower = build_profile(slower_lines);
+    CHECK_EQ_U64(cprof__test_compensate(slower, 0.0, 1000.0), 0);
+    c = cprof_compare(before, slower, NULL);
+    CHECK_EQ_U64(c->shares_only, 0);
+    leaf = cprof_comparison_find(c, "leaf", "self time");
+    CHECK(leaf && leaf->share_before > 29.9 && leaf->share_before < 30.1);
+    CHECK(leaf && leaf->share_after > 29.9 && leaf->share_after < 30.1);
+    CHECK(leaf && leaf->verdict == CPROF_UNCHANGED);
+    cprof_comparison_free(c);
+    cprof_profile_free(slower);
     cprof_profile_free(before);
     cprof_profile_free(after);
 }
