@@ -6334,8 +6334,8 @@ CPROF__NO_INSTRUMENT static uint32_t cprof__auto_timing_gap(cprof__auto_thread *
 /* The exit of a counted function's timed call. Its duration stands for a gap's worth of calls (the
    capture scales it by about 64), so one call stretched by something else (a time slice given to another
    process, an interrupt) would count some 64 times over: a call longer than CPROF__AUTO_LONG_CALL_CAP times
-   the function's average so far (or the threshold CPROF_AUTO_MIN_NS, whichever is larger), times one
-   plus the calls it made, counts as that cap. A function whose calls all grew long raises its average
+   the function's average so far (or the threshold CPROF_AUTO_MIN_NS, whichever is larger; the threshold
+   alone until the node has 16 timed calls), times one plus the calls it made, counts as that cap. A function whose calls all grew long raises its average
    at each capped call, so it catches up. With the timeline on, the call is closed at its real end (the
    timeline shows real times). */
 CPROF__NO_INSTRUMENT static void cprof__auto_sampled_exit(const cprof__auto_thread *t, const cprof__auto_call *call) {
@@ -6345,7 +6345,8 @@ CPROF__NO_INSTRUMENT static void cprof__auto_sampled_exit(const cprof__auto_thre
     if (r->depth == token && !CPROF__LOAD(r->timeline)) {
         const cprof__frame *frame = &r->stack[token];
         uint64_t before = CPROF__LOAD(frame->node->calls) - 1; /* timed calls before this one */
-        uint64_t average = before ? CPROF__LOAD(frame->node->total_ticks) / before : 0;
+        /* an average of a few calls (a new node, or just after a reset) may be one capped call itself */
+        uint64_t average = before >= 16 ? CPROF__LOAD(frame->node->total_ticks) / before : 0;
         uint64_t below = (t->timed_entries - call->timed_before) + (t->counted_entries - call->counted_before);
         uint64_t cap = CPROF__AUTO_LONG_CALL_CAP * (average > cprof__g.auto_min_ticks ? average : cprof__g.auto_min_ticks) *
                        (1 + below);
