@@ -6283,13 +6283,19 @@ static inline cprof__auto_function *cprof__auto_find(const void *address) {
 
 /* --- learning: is a function worth timing? --- */
 
+/* The longest a call may count (CPROF__AUTO_LONG_CALL_CAP): 64 x `base` for itself and for each automatic
+   call it made, which it is long for the sake of. 0 (no cap) when base is 0: CPROF_AUTO_MIN_NS=0. */
+CPROF__NO_INSTRUMENT static uint64_t cprof__auto_long_call_cap(uint64_t base, uint64_t calls_below) {
+    return CPROF__AUTO_LONG_CALL_CAP * base * (1 + calls_below);
+}
+
 /* Adds one timed call (`ticks` long, with this many automatic calls below it) to fn's first calls; the
    call that completes them decides. Several threads may learn at once: the sums are atomic. One call
    preempted for a few ms among 1,000 of 100 ns would make the function look 40 times longer: a call
    counts at most CPROF__AUTO_LONG_CALL_CAP times the threshold (times one plus the calls below it). */
 CPROF__NO_INSTRUMENT static void cprof__auto_learn(cprof__auto_function *fn, uint64_t ticks, uint64_t timed_below, uint64_t counted_below) {
-    uint64_t cap = CPROF__AUTO_LONG_CALL_CAP * cprof__g.auto_min_ticks * (1 + timed_below + counted_below);
-    CPROF__ADD(fn->learn_ticks, cap && ticks > cap ? cap : ticks); /* cap 0: CPROF_AUTO_MIN_NS=0 */
+    uint64_t cap = cprof__auto_long_call_cap(cprof__g.auto_min_ticks, timed_below + counted_below);
+    CPROF__ADD(fn->learn_ticks, cap && ticks > cap ? cap : ticks);
     CPROF__ADD(fn->learn_timed_below, timed_below);
     CPROF__ADD(fn->learn_counted_below, counted_below);
     if (CPROF__ADD(fn->learn_calls, 1) + 1 != CPROF__AUTO_LEARN_CALLS) return;
@@ -6348,8 +6354,7 @@ CPROF__NO_INSTRUMENT static void cprof__auto_sampled_exit(const cprof__auto_thre
         /* an average of a few calls (a new node, or just after a reset) may be one capped call itself */
         uint64_t average = before >= 16 ? CPROF__LOAD(frame->node->total_ticks) / before : 0;
         uint64_t below = (t->timed_entries - call->timed_before) + (t->counted_entries - call->counted_before);
-        uint64_t cap = CPROF__AUTO_LONG_CALL_CAP * (average > cprof__g.auto_min_ticks ? average : cprof__g.auto_min_ticks) *
-                       (1 + below);
+        uint64_t cap = cprof__auto_long_call_cap(average > cprof__g.auto_min_ticks ? average : cprof__g.auto_min_ticks, below);
         if (cap && now - frame->start_ticks > cap) now = frame->start_ticks + cap;
     }
     cprof__exit_at(token, now);
