@@ -365,7 +365,10 @@ check-readme-quickstart:
 	awk '/^<!-- quickstart -->/{f=1;next} f&&/^```c/{g=1;next} g&&/^```/{exit} g' README.md > $(BUILD)/check/quickstart.c
 	test -s $(BUILD)/check/quickstart.c
 	gcc -std=c99 $(WARNINGS) -I. $(BUILD)/check/quickstart.c -o $(BUILD)/check/quickstart $(LIBS)
-	./$(BUILD)/check/quickstart | grep -q 'parse'
+	./$(BUILD)/check/quickstart > $(BUILD)/check/quickstart.out
+	grep -Eq '^ +1,000 .*  parse  \(' $(BUILD)/check/quickstart.out
+	grep -Eq '^ +1 .*  load config  \(' $(BUILD)/check/quickstart.out
+	! grep -q "own cost was" $(BUILD)/check/quickstart.out # the first example's times are not all cprof's own
 
 # cprof diff on two saved benchmark runs (one benchmark 45% slower): one run a side has no test, so
 # within noise and exit 0 by default; with --single-run-threshold=40, exit 1 and REGRESSED; the other way

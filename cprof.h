@@ -1051,6 +1051,7 @@ typedef struct cprof_findings {
     const char *notes;       /* problems with the settings or budgets, one per line; "" when none */
     uint64_t base_ns;        /* the base of every share: max(wall_ns, run_ns) (run_ns when wall_ns is 0) */
     uint64_t run_ns, wall_ns; /* the profile's recorded and wall time */
+    uint64_t calls;          /* the scopes' calls: with calls and no recorded time, the time was all cprof's own */
     size_t too_short;        /* functions not judged SlowFunction or HotLoop: avg < min_judged_avg_ns over
                                 >= min_judged_calls calls (their time is mostly the scopes' own cost) */
     const char *too_short_functions; /* their names, ", " between, by self time; "" when none */
@@ -15530,6 +15531,7 @@ static int cprof__compare_findings(const void *left, const void *right) {
 static void cprof__analysis_bottleneck(cprof__analysis *a) {
     const cprof_profile *p = a->p;
     a->out->bottleneck = "";
+    for (size_t f = 0; f < p->function_count; f++) a->out->calls += p->functions[f].calls;
     if (!p->function_count || !p->run_ns) return;
     const cprof_function *fn = &p->functions[0];
     uint32_t heaviest = CPROF_NONE;
@@ -15748,6 +15750,10 @@ static const double cprof__coverage_note_pct = 90.0; /* the header says how much
 static void cprof__analysis_header(cprof__buf *b, const cprof_findings *f) {
     char run[24], wall[24];
     if (f->bottleneck[0]) cprof__buf_textf(b, "Performance Analysis: bottleneck %s\n", f->bottleneck);
+    else if (f->calls)
+        cprof__buf_textf(b, "Performance Analysis: no time left to judge: %llu calls recorded, and their time was all "
+                            "cprof's own cost (CPROF_COMPENSATE=0 shows raw times; time longer scopes)\n",
+                         (unsigned long long)f->calls);
     else cprof__buf_puts(b, "Performance Analysis: no scopes recorded\n");
     if (f->run_ns && f->base_ns > f->run_ns && 100.0 * (double)f->run_ns < cprof__coverage_note_pct * (double)f->wall_ns)
         cprof__buf_printf(b, "Scopes cover %.1f%% of the wall time (%s of %s): each bound is against the wall time\n",

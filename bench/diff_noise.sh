@@ -38,10 +38,11 @@ SLOW=${3:-20}
 SCALE=${4:-4}
 AUTO=${5:-20}
 OUT=${DIFF_NOISE_OUT:-build/diff_noise} # another directory of runs: DIFF_NOISE_OUT=DIR bench/diff_noise.sh bench-compare
-VM=build/minivm-auto
+VM=${DIFF_NOISE_VM:-build/minivm-auto} # another build of minivm (already built): DIFF_NOISE_VM=PATH
 CPROF=${DIFF_NOISE_CPROF:-build/cprof}   # another build of the tool to compare with
 mkdir -p "$OUT"
-make -s $VM build/cprof >/dev/null
+[ -n "${DIFF_NOISE_VM:-}" ] || make -s $VM >/dev/null
+make -s build/cprof >/dev/null
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 

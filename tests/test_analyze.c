@@ -85,6 +85,16 @@ static void test_empty(void) {
     CHECK(strncmp(text, "Performance Analysis: no scopes recorded\nNo issues found\n", 56) == 0);
     cprof_findings_free(f);
     cprof_profile_free(p);
+    /* Calls and no time: every scope shorter than its own cost, compensated to 0 (not "no scopes") */
+    static const char *const untimed[] = {"tiny 1000 0", NULL};
+    p = build_profile(untimed);
+    f = analyze(p);
+    CHECK_EQ_STR(f->bottleneck, "");
+    CHECK_EQ_U64(f->calls, 1000);
+    CHECK_CONTAINS(analysis_text(f), "Performance Analysis: no time left to judge: 1000 calls recorded, and their time "
+                                     "was all cprof's own cost");
+    cprof_findings_free(f);
+    cprof_profile_free(p);
     CHECK(cprof_analyze(NULL, NULL) == NULL);
     cprof_findings_free(NULL);
     CHECK_EQ_U64(cprof_analysis_format(NULL, NULL, 0), 0);
