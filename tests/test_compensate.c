@@ -74,6 +74,19 @@ static void check_clamping(void) {
     CHECK_EQ_U64(find_node(p, 0, "parent")->total_ns, 3000); /* 1,000 - 6,020 clamps to the children's 3,000 */
     CHECK_EQ_U64(find_node(p, 0, "parent")->self_ns, 0);
     CHECK_EQ_U64(p->compensation.subtracted_ns, 0); /* the recorded time did not shrink: 1,000 -> 3,000 */
+    /* one call: its min and max are the raised total (they were 0 beside a total of 3,000) */
+    CHECK_EQ_U64(find_node(p, 0, "parent")->min_ns, 3000);
+    CHECK_EQ_U64(find_node(p, 0, "parent")->max_ns, 3000);
+    cprof_profile_free(p);
+
+    /* A longest call never longer than all the calls: 10 calls of 100 ns in all, the longest 95 (planted),
+       20 ns inside each: the total clamps to 0, and so does the longest (75 before) */
+    static const char *const spiky[] = {"spiky 10 100", NULL};
+    p = build_profile(spiky);
+    cprof_node *n = (cprof_node *)(uintptr_t)find_node(p, 0, "spiky");
+    if (n) n->max_ns = 95, n->min_ns = 1;
+    CHECK_EQ_U64(cprof__test_compensate(p, 20.0, 10.0), 0);
+    CHECK(n && n->total_ns == 0 && n->max_ns == 0 && n->min_ns == 0);
     cprof_profile_free(p);
 }
 
