@@ -162,7 +162,7 @@ $(BUILD)/minivm-auto: examples/minivm.c $(HEADER)
 
 # Each run writes its files under build/demo (CPROF_OUT); prefix.txt is the report, a blank line, the analysis.
 DEMO_FILES = echo "Flame graph: $(1).svg (open it in a browser); profile: $(1).json (cprof analyze, cprof diff); report and analysis: $(1).txt; folded stacks: $(1).folded"
-demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto $(BUILD)/sum_bench
+demo: deps $(BUILD)/wordfreq $(BUILD)/wordfreq-auto $(BUILD)/sum_bench $(BUILD)/cprof # the tool the last lines name
 	@mkdir -p $(BUILD)/demo
 	CPROF_OUT=$(BUILD)/demo/wordfreq ./$(BUILD)/wordfreq
 	@echo; cat $(BUILD)/demo/wordfreq.txt; echo; $(call DEMO_FILES,$(BUILD)/demo/wordfreq)
