@@ -293,7 +293,7 @@
            heaviest functions with their share and the largest factor of their self time's share of the run
            (100 (larger / smaller - 1)) that the floor lets count, the largest of a self time's share in
            functions holding single_run_min_share_pct on both sides, and a single_run_threshold_pct above
-           it (+25%, rounded up to 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
+           it (x 1.25, rounded up to a multiple of 10). 0, or -1 (fewer than 2 runs, a NULL one, no memory, a write error).
        const cprof_change *cprof_comparison_find(const cprof_comparison *, const char *function, const char *metric)
            The change of one function in one metric ("self time", "total time", "calls", a counter), or NULL.
        int cprof_comparison_failed(const cprof_comparison *, int fail_on)
@@ -13655,13 +13655,13 @@ static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, s
     for (size_t u = 0; u < all->function_count && u < shown; u++) {
         cprof__buf_textf(b, "  %-40s %7.2f%% ", rows[u].name, rows[u].share);
         if (rows[u].largest_pct > 0) cprof__buf_textf(b, "%19.0f%%\n", rows[u].largest_pct);
-        else cprof__buf_textf(b, "%20s\n", "below the floor");
+        else cprof__buf_textf(b, "%20s\n", "under --min-share"); /* no change between two runs was heavy enough */
     }
     double suggested = 10.0 * ceil(largest * 1.25 / 10.0);
     cprof__buf_textf(b, "Largest factor between two runs of a self time's share of the run, in functions holding at least "
                          "%g%% of it in both: %.0f%% (%s)\n", o->single_run_min_share_pct, largest, where[0] ? where : "none");
-    cprof__buf_textf(b, "Suggested for one run a side: --single-run-threshold=%.0f (the largest, +25%%, rounded up to 10)\n",
-                      suggested > 0 ? suggested : 10.0);
+    cprof__buf_textf(b, "Suggested for one run a side: --single-run-threshold=%.0f (the largest factor x 1.25, rounded up to "
+                         "a multiple of 10)\n", suggested > 0 ? suggested : 10.0);
     cprof__buf_puts(b, "Several runs a side need no such threshold: their test measures this noise itself.\n");
     cprof__release(rows, bytes);
     cprof_comparison_free(all);

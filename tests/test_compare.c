@@ -359,7 +359,7 @@ static void test_noise(void) {
     CHECK_CONTAINS(text, "Noise: 3 runs of one build, every two compared as one run a side (3 pairs)\n");
     CHECK_CONTAINS(text, "  function (by self time)                     share largest share factor\n");
     CHECK_CONTAINS(text, "  one                                        10.20%                   4%\n");
-    CHECK_CONTAINS(text, "  tiny                                        0.00%      below the floor\n");
+    CHECK_CONTAINS(text, "  tiny                                        0.00%    under --min-share\n");
     CHECK_CONTAINS(text, "in functions holding at least 10% of it in both: 4% (one)\n");
     CHECK_CONTAINS(text, "Suggested for one run a side: --single-run-threshold=10 ");
     free(text);
