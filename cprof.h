@@ -15553,8 +15553,9 @@ static void cprof__analysis_bottleneck(cprof__analysis *a) {
     char self[24];
     cprof__buf b;
     memset(&b, 0, sizeof b);
-    cprof__buf_printf(&b, "%s (%s:%u), %.1f%% of the run in itself (%s); heaviest path", fn->name, p->sites[fn->site].file,
-                      (unsigned)p->sites[fn->site].line, fn->pct_self, cprof__duration(self, fn->self_ns));
+    cprof__buf_printf(&b, "%s (%s", fn->name, p->sites[fn->site].file);
+    if (p->sites[fn->site].line) cprof__buf_printf(&b, ":%u", (unsigned)p->sites[fn->site].line); /* 0: automatic */
+    cprof__buf_printf(&b, "), %.1f%% of the run in itself (%s); heaviest path", fn->pct_self, cprof__duration(self, fn->self_ns));
     if (p->thread_count > 1) cprof__buf_printf(&b, " (thread %s)", p->threads[p->nodes[heaviest].thread].name);
     cprof__buf_puts(&b, ": ");
     cprof__buf_scope_path(&b, p, heaviest);
@@ -15663,8 +15664,8 @@ static void cprof__analysis_finding_text(cprof__buf *b, const cprof_findings *f,
     if (!x->file[0] && x->category == CPROF_CATEGORY_FRAGMENTATION) /* the process's heap: no place */
         cprof__buf_textf(b, "  %u. %s: %s\n", (unsigned)number, cprof_category_name(x->category), x->function);
     else
-        cprof__buf_textf(b, "  %u. %s: %s (%s:%u)\n", (unsigned)number, cprof_category_name(x->category), x->function,
-                         x->file, (unsigned)x->line);
+        cprof__buf_textf(b, x->line ? "  %u. %s: %s (%s:%u)\n" : "  %u. %s: %s (%s)\n", (unsigned)number,
+                         cprof_category_name(x->category), x->function, x->file, (unsigned)x->line); /* 0: automatic */
     cprof__buf_textf(b, "     %s\n     Fix: %s\n", x->description, x->recommendation);
     if ((x->category >= CPROF_CATEGORY_FREQUENT_ALLOCATION && x->category <= CPROF_CATEGORY_LEAK) ||
         x->category == CPROF_CATEGORY_FRAGMENTATION) {
@@ -15728,7 +15729,7 @@ static void cprof__analysis_group_rest(cprof__buf *b, const cprof_findings *f, c
     for (size_t j = leader + 1; j < f->count; j++) {
         const cprof_finding *x = &f->items[j];
         if (group[j] != leader) continue;
-        cprof__buf_textf(b, "%s%s (%s:%u", said++ ? ", " : "", x->function, x->file, (unsigned)x->line);
+        cprof__buf_textf(b, x->line ? "%s%s (%s:%u" : "%s%s (%s", said++ ? ", " : "", x->function, x->file, (unsigned)x->line);
         char bytes[32];
         if (x->caller[0]) cprof__buf_textf(b, ", from %s", x->caller);
         if (x->category == CPROF_CATEGORY_LEAK || x->category == CPROF_CATEGORY_FRAGMENTATION)

@@ -61,6 +61,16 @@ static void test_seed_figures(void) {
     cprof_findings_free(f);
     cprof_profile_free(p);
 
+    /* An automatic scope's site has no line (0): the analysis names its file alone, as the report does */
+    p = build_profile(two);
+    for (size_t i = 0; i < p->site_count; i++)
+        if (strcmp(p->sites[i].name, "slow") == 0) ((cprof_site_info *)(uintptr_t)&p->sites[i])->line = 0;
+    f = analyze(p);
+    CHECK_CONTAINS(f->bottleneck, "slow (synthetic.c), 99.0% of the run in itself");
+    CHECK_CONTAINS(analysis_text(f), "  1. SlowFunction: slow (synthetic.c)\n");
+    cprof_findings_free(f);
+    cprof_profile_free(p);
+
     static const char *const one[] = {"single 1 100000000000", NULL};
     p = build_profile(one);
     f = analyze(p);
