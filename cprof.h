@@ -9241,8 +9241,8 @@ static void cprof__report_tree(cprof__buf *b, const cprof_profile *p, const cpro
             cprof__report_tree_node(b, p, node);
         }
         if (hidden)
-            cprof__buf_textf(b, "  (%llu nodes below %.2f%% of the run not shown)\n", (unsigned long long)hidden,
-                              o->tree_min_pct);
+            cprof__buf_textf(b, "  (%llu %s below %.2f%% of the run not shown)\n", (unsigned long long)hidden,
+                              hidden == 1 ? "node" : "nodes", o->tree_min_pct);
     }
 }
 

@@ -39,7 +39,7 @@ int main(void) {
                          "    10.0%    10.00 ms    10.00 ms           100    fast\n"
                          "    80.0%    80.00 ms    50.00 ms            10    slow\n"
                          "    30.0%    30.00 ms    30.00 ms         1,000      helper\n"
-                         "  (1 nodes below 0.50% of the run not shown)\n");
+                         "  (1 node below 0.50% of the run not shown)\n");
     /* a threshold of 0 shows every node; max_functions limits the table */
     cprof_report_options options = cprof_report_defaults();
     CHECK(options.tree_min_pct == 0.5);
