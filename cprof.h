@@ -15541,7 +15541,6 @@ static int cprof__compare_findings(const void *left, const void *right) {
 static void cprof__analysis_bottleneck(cprof__analysis *a) {
     const cprof_profile *p = a->p;
     a->out->bottleneck = "";
-    for (size_t f = 0; f < p->function_count; f++) a->out->calls += p->functions[f].calls;
     if (!p->function_count || !p->run_ns) return;
     const cprof_function *fn = &p->functions[0];
     uint32_t heaviest = CPROF_NONE;
@@ -15602,6 +15601,7 @@ cprof_findings *cprof_analyze(const cprof_profile *profile, const cprof_analyze_
     cprof__each_setting(a, a->o.settings, "CPROF_ANALYZE", cprof__take_setting);
     cprof__analysis_budgets(a);
     f->run_ns = profile->run_ns;
+    for (size_t i = 0; i < profile->function_count; i++) f->calls += profile->functions[i].calls;
     f->wall_ns = cprof__analysis_wall_ns(profile);
     f->base_ns = f->wall_ns > profile->run_ns ? f->wall_ns : profile->run_ns;
     f->min_judged_avg_ns = a->o.min_judged_avg_ns;
