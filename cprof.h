@@ -4915,6 +4915,7 @@ typedef struct cprof__leak_scan {
     uint32_t *pending;         /* blocks reached whose contents are still to scan */
     size_t pending_count, pending_capacity;
     uint32_t group;            /* while grouping the unreached: the lost block being followed */
+    uint32_t from;             /* the state of what is being scanned: REACHABLE (a root) or POSSIBLE */
     int failed;
 } cprof__leak_scan;
 
@@ -4975,8 +4976,10 @@ static void cprof__leak_push(cprof__leak_scan *s, uint32_t index) {
     s->pending[s->pending_count++] = index;
 }
 
-/* A word found in a root or a reached block: its block becomes reachable (a pointer to its start) or
-   possibly reachable (into its middle), and is scanned in turn the first time it is reached. While
+/* A word found in a root or a reached block: its block becomes reachable (a pointer to its start from a
+   root or a reachable block) or possibly reachable (into its middle, or from a possibly reachable
+   block: memcheck's "possibly lost" is any chain with an interior pointer in it), and is scanned in
+   turn when first reached and again when it becomes reachable (what it points to follows). While
    grouping the unreached blocks (s->group set), it joins the group of the lost block being followed. */
 CPROF__UNUSED static void cprof__leak_word(cprof__leak_scan *s, uintptr_t word) {
     uint32_t index = cprof__leak_find(s, word);
@@ -4990,11 +4993,10 @@ CPROF__UNUSED static void cprof__leak_word(cprof__leak_scan *s, uintptr_t word) 
         if (first) cprof__leak_push(s, index);
         return;
     }
-    uint32_t state = word == b->start ? CPROF__REACHABLE : CPROF__POSSIBLE;
+    uint32_t state = word == b->start ? s->from : CPROF__POSSIBLE;
     if (b->state >= state) return;
-    int first = b->state == CPROF__UNREACHED;
     b->state = state;
-    if (first) cprof__leak_push(s, index);
+    cprof__leak_push(s, index);
 }
 
 #if defined(CPROF__LEAK_SCAN)
@@ -5010,6 +5012,7 @@ CPROF__SCAN_RAW static void cprof__leak_scan_range(cprof__leak_scan *s, uintptr_
 static void cprof__leak_follow(cprof__leak_scan *s) {
     while (s->pending_count && !s->failed) {
         const cprof__live_block *b = &s->blocks[s->pending[--s->pending_count]];
+        s->from = b->state;
         cprof__leak_scan_range(s, b->start, b->start + b->size);
     }
 }
@@ -5048,6 +5051,7 @@ static int cprof__leak_mark(cprof__leak_scan *s, const cprof__leak_roots *roots)
     VALGRIND_DISABLE_ERROR_REPORTING;
 #endif
     s->group = CPROF_NONE;
+    s->from = CPROF__REACHABLE;
     int failed = cprof__leak_scan_roots(s, roots);
     cprof__leak_follow(s);
     for (size_t i = 0; i < s->count && !failed && !s->failed; i++) {
