@@ -172,7 +172,9 @@ static void test_group_rounds(void) {
     cprof_bench_clear();
     stretch_count = 0;
     CHECK(cprof_bench_group(entries, 3, &o) == 0);
-    CHECK(!stretches_overflowed);
+    /* The rounds fill a time: under valgrind on a loaded machine a batch sized in a stall can be one
+       call, and thousands of rounds outgrow the record; then the rounds recorded whole are checked. */
+    int overflowed = stretches_overflowed;
     size_t first_group_stretches = stretch_count;
     recording = 0; /* the second group's calls would continue the first's last stretch */
     cprof_bench_run("alone", counting_body, NULL, &o);
@@ -194,6 +196,7 @@ static void test_group_rounds(void) {
     CHECK(r[0].sample_count >= 7);
     int first_order[3] = {-1, -1, -1}, orders_differ = 0;
     for (size_t round = 0; round < r[0].sample_count; round++) {
+        if (overflowed && reader.at + 3 > stretch_count) break; /* the record ends before this round */
         int seen = 0;
         for (int place = 0; place < 3; place++) {
             int m = reader.at < stretch_count ? stretch_member[reader.at] : -1;
@@ -205,7 +208,7 @@ static void test_group_rounds(void) {
             else orders_differ |= first_order[place] != m;
         }
     }
-    CHECK_EQ_U64(reader.at, first_group_stretches); /* nothing after the last round */
+    if (!overflowed) CHECK_EQ_U64(reader.at, first_group_stretches); /* nothing after the last round */
     CHECK(orders_differ);
     cprof_profile_free(p);
     CHECK(cprof_bench_group(NULL, 3, &o) == -1);
