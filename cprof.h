@@ -4993,7 +4993,7 @@ CPROF__UNUSED static void cprof__leak_word(cprof__leak_scan *s, uintptr_t word) 
         if (first) cprof__leak_push(s, index);
         return;
     }
-    uint32_t state = word == b->start ? s->from : CPROF__POSSIBLE;
+    uint32_t state = word == b->start ? s->from : (uint32_t)CPROF__POSSIBLE;
     if (b->state >= state) return;
     b->state = state;
     cprof__leak_push(s, index);
