@@ -34,7 +34,7 @@ cc.clang-c++11 := clang++ -x c++ -std=c++11 -O2 -g
 cc.asan-ubsan  := clang -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 cc.tsan        := clang -std=c11 -O1 -g -fsanitize=thread
 cc.valgrind    := gcc -std=c11 -O1 -g
-run.valgrind   := env CHECK_UNDER_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+run.valgrind   := env CHECK_UNDER_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tests/sample.supp
 # C++-only tests, with both C++ compilers and a newer standard
 CPP_CONFIGS := g++-c++11 clang++-c++17
 cc.g++-c++11   := g++ -std=c++11 -O2 -g

@@ -3096,8 +3096,8 @@ static int cprof__budget_set(cprof__budget_entry *list, size_t *count, size_t ca
     return 0;
 }
 
-/* >>sample: the thread's stack bounds (at its recorder's making), its timer started and stopped, its
-   samples forgotten when its tree is merged into "exited threads". */
+/* >>sample: the thread's stack bounds (at its recorder's making), its perf event or timer started and
+   stopped, its samples forgotten when its tree is merged into "exited threads". */
 static void cprof__stack_bounds(cprof__recorder *r);
 static void cprof__sample_thread_start(cprof__recorder *r);
 static void cprof__sample_thread_stop(cprof__recorder *r);
@@ -6573,8 +6573,9 @@ static cprof__auto_thread *cprof__auto_thread_create(void) {
 #endif /* CPROF_AUTO */
 
 /* ==================================================================================================
-   >>sample: CPU sampling (CPROF_SAMPLE=HZ, cprof_sample_start). Each recorded thread has a timer on its
-   own CPU clock that sends it a signal (SIGPROF, or CPROF_SAMPLE_SIGNAL); the handler walks the frame
+   >>sample: CPU sampling (CPROF_SAMPLE=HZ, cprof_sample_start). Each recorded thread has a perf event on its
+   task clock (else a timer on its CPU clock) that sends it a signal (SIGPROF, or CPROF_SAMPLE_SIGNAL)
+   after each period of its CPU time; the handler walks the frame
    pointers from the interrupted registers and counts the stack, with the scope open at that moment,
    in the thread's fixed table. The capture names the frames (>>capture: cprof__samples_attach).
    ================================================================================================== */
@@ -6592,7 +6593,8 @@ typedef struct cprof__sample_slot {
 } cprof__sample_slot;
 
 typedef struct cprof__sample_thread {
-    int timer;             /* the kernel's timer id; -1 when none */
+    int event_fd;          /* the perf event (the thread's task clock) that signals it; -1 when none */
+    int timer;             /* else the kernel's CPU-time timer id; -1 when none */
     uint32_t used;         /* slots taken */
     uint64_t taken;        /* samples counted in a slot */
     uint64_t dropped_full; /* samples whose stack found no free slot */
@@ -6617,6 +6619,10 @@ static struct cprof__sample_global {
     uint64_t dropped_no_thread; /* signals on a thread without a table (its timer was going away) */
     uint64_t dropped_exited;    /* samples of merged exited threads that could not move (out of memory) */
     uint64_t threads_unsampled; /* threads whose timer or table could not be made */
+    uint32_t event_fds;         /* perf events open for sampling (each a file descriptor of the program's) */
+    uint32_t event_fds_max;     /* at most an eighth of RLIMIT_NOFILE (16 or more); then timers */
+    uint64_t threads_by_timer;  /* threads sampled by a CPU-time timer (bound to the kernel's tick) */
+    uint64_t threads_by_timer_said;
     uint64_t threads_unsampled_said; /* how many of them a capture's message counted */
 #if defined(CPROF__SAMPLING)
     struct sigaction previous;  /* the program's action for the signal before cprof's */
@@ -6628,9 +6634,16 @@ CPROF__UNUSED static CPROF__THREAD_LOCAL int cprof__starting_own_thread;
 
 #if defined(CPROF__SAMPLING)
 #include <ucontext.h>
+#include <sys/resource.h>
 #ifndef SIGEV_THREAD_ID
 #define SIGEV_THREAD_ID 4 /* Linux: deliver to the thread whose id follows sigev_notify */
 #endif
+/* Linux's values for what fcntl.h shows only under _GNU_SOURCE (asm-generic and x86-64 alike). */
+#define CPROF__F_SETSIG 10
+#define CPROF__F_SETOWN_EX 15
+#define CPROF__F_OWNER_TID 0
+#define CPROF__O_ASYNC 020000
+#define CPROF__POLL_HUP 6 /* si_code of a signal from a perf event that reached its limit */
 
 /* The interrupted program counter, frame pointer and stack pointer. x86-64's gregs indexes are
    REG_RIP 16, REG_RBP 10, REG_RSP 15 (the names need _GNU_SOURCE); AArch64's frame pointer is x29. */
@@ -6713,6 +6726,14 @@ CPROF__NO_INSTRUMENT static void cprof__sample_handler(int signal_number, siginf
     uint64_t periods = 1u + (info && info->si_code == SI_TIMER && info->si_overrun > 0 ? (uint64_t)info->si_overrun : 0u);
     cprof__recorder *r = cprof__this_thread;
     cprof__sample_thread *s = r ? CPROF__LOAD_ACQUIRE(r->samples) : NULL;
+    int event_fd = -1;
+    if (info && info->si_code == CPROF__POLL_HUP) { /* from a perf event */
+        event_fd = s ? CPROF__LOAD(s->event_fd) : -1;
+        if (info->si_fd != event_fd) { /* closed since (sampling stopped): as a deleted timer's signal, gone */
+            errno = saved_errno;
+            return;
+        }
+    }
     if (!s) {
         CPROF__ADD(cprof__sampler.dropped_no_thread, periods);
         errno = saved_errno;
@@ -6723,6 +6744,9 @@ CPROF__NO_INSTRUMENT static void cprof__sample_handler(int signal_number, siginf
     uint32_t depth = CPROF__LOAD_ACQUIRE(r->depth);
     const cprof__rnode *node = CPROF__LOAD(r->stack[depth <= CPROF__MAX_DEPTH ? depth : 0].node);
     cprof__sample_count(s, node, pcs, n, periods);
+    /* The next period starts when this handler is done: its own time is cprof's, not the program's, and
+       a handler slower than a period (valgrind at a high rate) cannot take all of the thread's time. */
+    if (event_fd >= 0) cprof__syscall(SYS_ioctl, event_fd, (unsigned long)PERF_EVENT_IOC_REFRESH, 1);
     errno = saved_errno;
 }
 
@@ -6731,6 +6755,49 @@ CPROF__NO_INSTRUMENT static void cprof__sample_handler(int signal_number, siginf
 static void cprof__stack_bounds(cprof__recorder *r) {
     uintptr_t low, high;
     if (cprof__thread_stack(&low, &high) == 0) r->stack_low = low, r->stack_high = high;
+}
+
+/* The thread's task clock as a perf event that signals that thread alone (fcntl F_SETOWN_EX) after
+   each period, then stops until the handler re-arms it (PERF_EVENT_IOC_REFRESH 1): a high-resolution
+   timer, so 1 kHz is 1,000 signals a second, where a CPU-time timer is checked at the kernel's tick
+   (250 Hz on many kernels) and one signal then stands for several periods. User time only
+   (exclude_kernel, which perf_event_paranoid 2 requires). Each costs a file descriptor (close-on-exec,
+   moved to the upper half of RLIMIT_NOFILE's numbers when it can be), so at most an eighth of the
+   limit are open; perf_event_paranoid 3, seccomp or no perf events fall back to the timer. */
+static int cprof__sample_event_start(cprof__sample_thread *s, uint64_t thread_id, uint32_t hz) {
+    if (cprof__sampler.event_fds >= cprof__sampler.event_fds_max) return -1;
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+    attr.sample_period = 1000000000u / hz;
+    attr.disabled = 1;
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    long opened = cprof__syscall(SYS_perf_event_open, &attr, (long)thread_id, -1, -1, (unsigned long)PERF_FLAG_FD_CLOEXEC);
+    if (opened < 0) return -1;
+    int fd = (int)opened;
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > 64) {
+        long high = cprof__syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)(limit.rlim_cur / 2));
+        if (high >= 0) close(fd), fd = (int)high;
+    }
+    struct { int type; int pid; } owner = {CPROF__F_OWNER_TID, (int)thread_id};
+    if (cprof__syscall(SYS_fcntl, fd, CPROF__F_SETOWN_EX, &owner) != 0 ||
+        cprof__syscall(SYS_fcntl, fd, CPROF__F_SETSIG, (long)cprof__sampler.signal) != 0 ||
+        cprof__syscall(SYS_fcntl, fd, F_SETFL, (long)CPROF__O_ASYNC) != 0) {
+        close(fd);
+        return -1;
+    }
+    CPROF__STORE(s->event_fd, fd);
+    if (cprof__syscall(SYS_ioctl, fd, (unsigned long)PERF_EVENT_IOC_REFRESH, 1) != 0) {
+        CPROF__STORE(s->event_fd, -1);
+        close(fd);
+        return -1;
+    }
+    cprof__sampler.event_fds++;
+    return 0;
 }
 
 /* A timer on the thread's CPU clock (Linux: clock id ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED,
@@ -6758,36 +6825,59 @@ static int cprof__sample_timer_start(cprof__sample_thread *s, uint64_t thread_id
     return 0;
 }
 
-/* Starts sampling a live thread (its table made once, kept with its recorder). Under cprof__lock. */
+static cprof__sample_thread *cprof__sample_table_new(void) {
+    cprof__sample_thread *s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+    if (s) s->event_fd = s->timer = -1;
+    return s;
+}
+
+/* How many perf events sampling may open: an eighth of the file descriptors the program may have. */
+static void cprof__sample_events_allowed(void) {
+    struct rlimit limit;
+    rlim_t eighth = getrlimit(RLIMIT_NOFILE, &limit) != 0 ? 16 : limit.rlim_cur == RLIM_INFINITY ? 4096 : limit.rlim_cur / 8;
+    cprof__sampler.event_fds_max = eighth < 16 ? 16u : eighth > 4096 ? 4096u : (uint32_t)eighth;
+}
+
+/* Starts sampling a live thread (its table made once, kept with its recorder): by a perf event, else
+   by a timer. Under cprof__lock. */
 static void cprof__sample_thread_start(cprof__recorder *r) {
     uint32_t hz = CPROF__LOAD(cprof__sampler.hz);
     if (!hz || !r || CPROF__LOAD(r->exited) || r == cprof__g.exited || cprof__sample_handler_check()) return;
     cprof__sample_thread *s = r->samples;
-    if (s && s->timer >= 0) return;
+    if (s && (s->event_fd >= 0 || s->timer >= 0)) return;
     if (!s) {
-        s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+        s = cprof__sample_table_new();
         if (!s) {
             CPROF__ADD(cprof__sampler.threads_unsampled, 1u);
             return;
         }
-        s->timer = -1;
         CPROF__STORE_RELEASE(r->samples, s);
     }
+    if (cprof__sample_event_start(s, r->thread_id, hz) == 0) return;
     if (cprof__sample_timer_start(s, r->thread_id, hz)) CPROF__ADD(cprof__sampler.threads_unsampled, 1u);
+    else CPROF__ADD(cprof__sampler.threads_by_timer, 1u);
 }
 
-/* Stops the thread's timer; a signal already on its way finds the table and still counts. */
+/* Stops the thread's perf event or timer; a signal already on its way finds the table and still counts
+   (and, its file descriptor no longer the table's, re-arms nothing). */
 static void cprof__sample_thread_stop(cprof__recorder *r) {
     cprof__sample_thread *s = r ? r->samples : NULL;
-    if (!s || s->timer < 0) return;
-    syscall(SYS_timer_delete, s->timer);
+    if (!s) return;
+    int fd = s->event_fd;
+    if (fd >= 0) {
+        CPROF__STORE(s->event_fd, -1);
+        close(fd);
+        cprof__sampler.event_fds--;
+    }
+    if (s->timer >= 0) syscall(SYS_timer_delete, s->timer);
     s->timer = -1;
 }
 
 /* A program that installs its own handler for the signal after sampling started (sigaction or
    signal()) wins it: cprof cannot see the moment, so at the next capture or new thread it finds its
-   handler gone, deletes every timer (until then the program's handler got cprof's signals, with
-   si_code SI_TIMER) and stops sampling; the capture says so. Under cprof__lock; 1 when it is lost. */
+   handler gone, closes every perf event and deletes every timer (until then the program's handler
+   got cprof's signals: a timer's, si_code SI_TIMER, or one from each perf event, POLL_HUP, which only
+   cprof's handler re-arms) and stops sampling; the capture says so. Under cprof__lock; 1 when it is lost. */
 static int cprof__sample_handler_check(void) {
     if (!cprof__sampler.handler_installed) return cprof__sampler.handler_lost != 0;
     struct sigaction current;
@@ -6839,9 +6929,8 @@ static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r
     cprof__sample_thread *from = r->samples;
     if (!from || !from->used) return;
     if (!into->samples) {
-        cprof__sample_thread *s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+        cprof__sample_thread *s = cprof__sample_table_new();
         if (!s) return; /* the samples stay where they are: counted as dropped */
-        s->timer = -1;
         CPROF__STORE_RELEASE(into->samples, s);
     }
     cprof__sample_by_node *sorted = (cprof__sample_by_node *)cprof__alloc(from->used * sizeof *sorted);
@@ -6880,11 +6969,18 @@ static void cprof__sample_thread_start(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
 #endif /* CPROF__SAMPLING */
 
-/* fork(): timers are not inherited; the child's one thread (the one that forked) gets a new one. */
+/* fork(): timers are not inherited and the perf events' file descriptors are, still signalling the
+   parent's threads: the child closes them, and its one thread (the one that forked) gets its own. */
 CPROF__UNUSED static void cprof__sample_fork_child(void) {
+    for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) {
+        cprof__sample_thread *s = r->samples;
+        if (!s) continue;
+        if (s->event_fd >= 0) close(s->event_fd);
+        s->event_fd = s->timer = -1;
+    }
+    cprof__sampler.event_fds = 0;
     cprof__recorder *self = cprof__this_thread;
     if (!self || !self->samples) return;
-    self->samples->timer = -1;
     self->thread_id = cprof__thread_id();
     cprof__mutex_lock(&cprof__lock);
     cprof__sample_thread_start(self);
@@ -6933,6 +7029,7 @@ int cprof_sample_start(unsigned hz) {
     int failed = cprof__sample_install();
     if (!failed) {
         cprof__sampler.handler_lost = 0;
+        cprof__sample_events_allowed();
         CPROF__STORE(cprof__sampler.hz, (uint32_t)hz);
         CPROF__STORE(cprof__sampler.rate_hz, (uint32_t)hz);
         for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
@@ -8950,11 +9047,19 @@ static cprof_profile *cprof__capture_with(const cprof__leak_roots *roots) {
     uint64_t unsampled = CPROF__LOAD(cprof__sampler.threads_unsampled);
     int unsampled_new = unsampled > cprof__sampler.threads_unsampled_said;
     cprof__sampler.threads_unsampled_said = unsampled;
+    uint64_t by_timer = CPROF__LOAD(cprof__sampler.threads_by_timer);
+    int by_timer_new = by_timer > cprof__sampler.threads_by_timer_said;
+    cprof__sampler.threads_by_timer_said = by_timer;
     cprof__mutex_unlock(&cprof__lock);
     if (unsampled_new)
-        cprof__message(NULL, 0, "%llu thread%s not sampled: the timer could not be made (timer_create failed: "
-                       "RLIMIT_SIGPENDING, or the kernel's limit of timers) or out of memory",
+        cprof__message(NULL, 0, "%llu thread%s not sampled: neither a perf event nor a timer could be made "
+                       "(timer_create failed: RLIMIT_SIGPENDING, or the kernel's limit of timers) or out of memory",
                        (unsigned long long)unsampled, unsampled == 1 ? "" : "s");
+    if (by_timer_new)
+        cprof__message(NULL, 0, "%llu thread%s sampled by a CPU-time timer, which the kernel checks at its tick (one "
+                       "signal may stand for several periods: coarser shares): no perf event could be opened "
+                       "(perf_event_paranoid 3, seccomp, or file descriptors)",
+                       (unsigned long long)by_timer, by_timer == 1 ? "" : "s");
     if (handler_lost)
         cprof__message(NULL, 0, "sampling stopped: the program installed its own handler for signal %d, which got "
                        "cprof's signals until this capture (CPROF_SAMPLE_SIGNAL=N chooses another)", cprof__sampler.signal);
@@ -16384,9 +16489,8 @@ int cprof__test_sample_count(const uintptr_t *pcs, uint32_t frames, uint64_t per
     cprof__recorder *r = cprof__recorder_get();
     if (!r || frames == 0 || frames > CPROF__SAMPLE_FRAMES) return -1;
     if (!r->samples) {
-        cprof__sample_thread *s = (cprof__sample_thread *)cprof__pages_alloc(sizeof *s);
+        cprof__sample_thread *s = cprof__sample_table_new();
         if (!s) return -1;
-        s->timer = -1;
         CPROF__STORE_RELEASE(r->samples, s);
     }
     cprof__sample_count(r->samples, r->stack[r->depth].node, pcs, frames, periods);

@@ -2,8 +2,9 @@
    symbol tables, as frames marked sampled whose time is samples x the period; every sample counted is
    either in the tree or counted as dropped; the JSON, the report, the flame graph and the folded
    stacks show them; a program's own SIGPROF handler wins (installed before sampling starts: it does not
-   start; after: the next capture stops it); a thread's timer is deleted at its exit and its samples
-   stay, also when it is merged into "exited threads"; a fork() child samples its thread; cprof_sample_stop stops; cprof_reset forgets the samples. Structure and exact counts only: the shares measured
+   start; after: the next capture stops it); each thread has one source of signals, a perf event on its
+   task clock or else a CPU-time timer (both fallbacks tested: no file descriptor left, no timer either),
+   closed or deleted at its exit while its samples stay, also when it is merged into "exited threads"; a fork() child samples its thread; cprof_sample_stop stops; cprof_reset forgets the samples. Structure and exact counts only: the shares measured
    against the truth are bench/sample_shares.sh's (timing is not asserted here). */
 #include "../cprof.h"
 #include "check.h"
@@ -14,6 +15,9 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +28,18 @@ static double thread_cpu_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* pthread_join with the sampling signal blocked under ThreadSanitizer (clang 14), which runs a handler at
+   once inside pthread_join's freeing of the thread's TLS, holding its own lock, and deadlocks there. */
+static int join(pthread_t thread, void **result) {
+    sigset_t profiling, before;
+    sigemptyset(&profiling);
+    sigaddset(&profiling, SIGPROF);
+    if (CHECK_THREAD_SANITIZER) pthread_sigmask(SIG_BLOCK, &profiling, &before);
+    int status = pthread_join(thread, result);
+    if (CHECK_THREAD_SANITIZER) pthread_sigmask(SIG_SETMASK, &before, NULL);
+    return status;
 }
 
 /* Not inlined and not a tail call, so that each keeps a frame of its own on the stack (the Makefile
@@ -92,14 +108,54 @@ static int timers_of(long tid) {
     return count;
 }
 
+/* The process's perf events that signal the thread tid (fcntl F_GETOWN_EX, Linux's 16), or every one
+   (tid 0): the file descriptors whose link reads anon_inode:[perf_event]. */
+static int events_of(long tid) {
+    DIR *d = opendir("/proc/self/fd");
+    int count = 0;
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[300], link[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0) continue;
+        link[n] = '\0';
+        if (strcmp(link, "anon_inode:[perf_event]") != 0) continue;
+        struct { int type; int pid; } owner = {0, 0};
+        if (fcntl(atoi(e->d_name), 16, &owner) == 0 && (tid == 0 || owner.pid == tid)) count++;
+    }
+    closedir(d);
+    return count;
+}
+
+/* Whether this process may open a perf event on its own task clock (else cprof samples by timers). */
+static int perf_events_work(void) {
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+    attr.disabled = 1;
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    long fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0UL);
+    if (fd < 0) return 0;
+    close((int)fd);
+    return 1;
+}
+
+/* What samples the thread: a perf event when the process may open one, else a CPU-time timer. */
+static int sources_of(long tid) { return tid ? timers_of(tid) + events_of(tid) : timers_of(0) + events_of(0); }
+
 static long worker_tid;
-static int worker_timers; /* the worker's timers while it runs: its sampling timer */
+static int worker_timers, worker_events; /* the worker's timers and perf events while it runs */
 
 static void *worker(void *unused) {
     (void)unused;
     cprof_thread_name("worker");
     worker_tid = (long)syscall(SYS_gettid);
     worker_timers = timers_of(worker_tid);
+    worker_events = events_of(worker_tid);
     run_outer(0.15);
     return NULL;
 }
@@ -293,7 +349,7 @@ static void check_exited_threads_keep_samples(void) {
     for (int i = 0; i < SHORT_THREADS; i++) {
         pthread_t thread;
         void *failed = (void *)1;
-        CHECK(pthread_create(&thread, NULL, short_thread, NULL) == 0 && pthread_join(thread, &failed) == 0);
+        CHECK(pthread_create(&thread, NULL, short_thread, NULL) == 0 && join(thread, &failed) == 0);
         CHECK(failed == NULL);
     }
     cprof_profile *p = cprof_capture();
@@ -315,28 +371,65 @@ static void check_exited_threads_keep_samples(void) {
 
 /* A thread whose timer cannot be made (no pending signal allowed: timer_create fails with EAGAIN) is
    not sampled, and the capture says so. */
+static int scoped_state; /* 1: the thread's scope entered (its sampling set up); 2: it may end */
+static long scoped_tid;
+
 static void *scoped_thread(void *unused) {
     (void)unused;
-    CPROF_SCOPE("unsampled thread");
+    CPROF_SCOPE("fallback thread");
+    scoped_tid = (long)syscall(SYS_gettid);
+    __atomic_store_n(&scoped_state, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&scoped_state, __ATOMIC_ACQUIRE) != 2) sched_yield();
     return NULL;
 }
 
-static void check_unsampled_thread_said(void) {
-    struct rlimit before, none;
-    CHECK(getrlimit(RLIMIT_SIGPENDING, &before) == 0);
-    CHECK(cprof_sample_start(HZ) == 0);
-    none = before;
-    none.rlim_cur = 0;
-    CHECK(setrlimit(RLIMIT_SIGPENDING, &none) == 0);
+/* Starts a thread with no file descriptor free (RLIMIT_NOFILE's soft limit at the lowest free one) and,
+   when `no_timer`, RLIMIT_SIGPENDING at 0 too; counts its timers and perf events once the limits are back. */
+static void thread_under_limits(int no_timer, int *timers, int *events) {
+    struct rlimit files, signals, lowered;
+    int lowest_free = dup(0);
+    CHECK(lowest_free > 0);
+    close(lowest_free);
+    CHECK(getrlimit(RLIMIT_NOFILE, &files) == 0);
+    CHECK(getrlimit(RLIMIT_SIGPENDING, &signals) == 0);
+    lowered = files;
+    lowered.rlim_cur = (rlim_t)lowest_free;
+    CHECK(setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+    lowered = signals;
+    lowered.rlim_cur = 0;
+    if (no_timer) CHECK(setrlimit(RLIMIT_SIGPENDING, &lowered) == 0);
     pthread_t thread;
-    CHECK(pthread_create(&thread, NULL, scoped_thread, NULL) == 0 && pthread_join(thread, NULL) == 0);
-    CHECK(setrlimit(RLIMIT_SIGPENDING, &before) == 0);
-    cprof_sample_stop();
+    __atomic_store_n(&scoped_state, 0, __ATOMIC_RELEASE);
+    CHECK(pthread_create(&thread, NULL, scoped_thread, NULL) == 0);
+    while (__atomic_load_n(&scoped_state, __ATOMIC_ACQUIRE) != 1) sched_yield();
+    CHECK(setrlimit(RLIMIT_NOFILE, &files) == 0);
+    CHECK(setrlimit(RLIMIT_SIGPENDING, &signals) == 0);
+    *timers = timers_of(scoped_tid), *events = events_of(scoped_tid);
+    __atomic_store_n(&scoped_state, 2, __ATOMIC_RELEASE);
+    CHECK(join(thread, NULL) == 0);
+}
+
+static int message_said(const char *text) {
     cprof_profile *p = cprof_capture();
     int said = 0;
-    for (size_t i = 0; i < p->message_count; i++) said |= strstr(p->messages[i].text, "1 thread not sampled") != NULL;
-    CHECK(said);
+    for (size_t i = 0; p && i < p->message_count; i++) said |= strstr(p->messages[i].text, text) != NULL;
     cprof_profile_free(p);
+    return said;
+}
+
+/* No file descriptor left: the thread is sampled by a CPU-time timer instead of a perf event, and the
+   capture says so; no timer either (RLIMIT_SIGPENDING 0 as well): it is not sampled, and that is said. */
+static void check_fallbacks_said(void) {
+    int timers = -1, events = -1;
+    CHECK(cprof_sample_start(HZ) == 0);
+    thread_under_limits(0, &timers, &events);
+    CHECK_EQ_U64(timers, 1);
+    CHECK_EQ_U64(events, 0);
+    if (perf_events_work()) CHECK(message_said("1 thread sampled by a CPU-time timer"));
+    thread_under_limits(1, &timers, &events);
+    CHECK_EQ_U64(timers + events, 0);
+    cprof_sample_stop();
+    CHECK(message_said("1 thread not sampled"));
 }
 
 /* The program installs its own handler after sampling started: at the next capture cprof finds its
@@ -344,7 +437,7 @@ static void check_unsampled_thread_said(void) {
    no signal of cprof's after that. */
 static void check_replaced_handler_stops_sampling(void) {
     CHECK(cprof_sample_start(HZ) == 0);
-    CHECK_EQ_U64(timers_of(0), 1); /* the main thread's: the others have exited */
+    CHECK_EQ_U64(sources_of(0), 1); /* the main thread's: the others have exited */
     struct sigaction own, old;
     memset(&own, 0, sizeof own);
     own.sa_handler = on_own_signal;
@@ -356,7 +449,7 @@ static void check_replaced_handler_stops_sampling(void) {
         said |= strstr(p->messages[i].text, "sampling stopped: the program installed its own handler") != NULL;
     CHECK(said);
     cprof_profile_free(p);
-    CHECK_EQ_U64(timers_of(0), 0);
+    CHECK_EQ_U64(sources_of(0), 0);
     sig_atomic_t before = own_signals;
     busy_a(0.02);
     CHECK_EQ_U64(own_signals, before);
@@ -368,14 +461,16 @@ int main(void) {
     check_own_handler_wins();
     pthread_t thread;
     void *fed = (void *)1;
-    CHECK(pthread_create(&thread, NULL, feeder, NULL) == 0 && pthread_join(thread, &fed) == 0);
+    CHECK(pthread_create(&thread, NULL, feeder, NULL) == 0 && join(thread, &fed) == 0);
     CHECK(fed == NULL);
     CHECK(cprof_sample_start(HZ) == 0);
     CHECK(pthread_create(&thread, NULL, worker, NULL) == 0);
     run_outer(0.15);
-    CHECK(pthread_join(thread, NULL) == 0);
-    CHECK_EQ_U64(worker_timers, 1);
-    CHECK_EQ_U64(timers_of(worker_tid), 0); /* deleted at the thread's exit; its samples stay (below) */
+    CHECK(join(thread, NULL) == 0);
+    /* one source: the perf event where this process may open one (then no timer), else the timer */
+    CHECK_EQ_U64(worker_events, perf_events_work() ? 1 : 0);
+    CHECK_EQ_U64(worker_timers + worker_events, 1);
+    CHECK_EQ_U64(sources_of(worker_tid), 0); /* closed at the thread's exit; its samples stay (below) */
     uint64_t rounds = 0;
     stress(0.05, &rounds);
     check_fork_child_samples();
@@ -386,8 +481,9 @@ int main(void) {
     CHECK_EQ_U64(p->sample_hz, HZ);
     CHECK_EQ_U64(p->samples_dropped, FEED_STACKS - FEED_KEPT);
     check_sampled_nodes(p);
-    /* "outer" has its functions under it, named, with samples, on each thread. (Each thread gets only
-       some 40 signals: the kernel checks CPU timers at its tick. A signal that lands in a system call
+    /* "outer" has its functions under it, named, with samples, on each thread. (A thread gets some 750
+       signals from a perf event, some 40 from the timer fallback: the kernel checks CPU timers at its
+       tick. A signal that lands in a system call
        made from a function is shown under the vDSO's frame instead, so one function may miss out on a
        thread; both threads together show both.) */
     const char *threads[2] = {"main", "worker"};
@@ -466,7 +562,7 @@ int main(void) {
     check_reset_forgets_samples();
     check_own_samples();
     check_exited_threads_keep_samples();
-    check_unsampled_thread_said();
+    check_fallbacks_said();
     check_replaced_handler_stops_sampling();
     CHECK_DONE();
 }
