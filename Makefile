@@ -395,7 +395,8 @@ check-bench-builds:
 
 # --- automatic instrumentation (CPROF_AUTO): programs compiled with -finstrument-functions ----------
 # tests/auto_main.c (cprof in the same, instrumented file) loads tests/auto_plugin.c as a shared
-# library, and a stripped copy of it; -rdynamic exports the hooks to the library.
+# library, a stripped copy of it without its build ID (so no debug file is found for it) and one whose
+# debug file is apart (tests/debug_split.sh); -rdynamic exports the hooks to the library.
 cc.auto-c-gcc      := gcc -std=c11 -O1 -g
 cc.auto-c-clang    := clang -std=c11 -O1 -g
 cc.auto-c-asan     := $(cc.asan-ubsan)
@@ -405,10 +406,12 @@ run.auto-c-valgrind := $(run.valgrind)
 check-auto-c-%:
 	@mkdir -p $(BUILD)/check/auto-$*
 	$(cc.auto-c-$*) $(WARNINGS) -fPIC -shared -finstrument-functions tests/auto_plugin.c -o $(BUILD)/check/auto-$*/auto_plugin.so
-	strip -o $(BUILD)/check/auto-$*/auto_plugin_stripped.so $(BUILD)/check/auto-$*/auto_plugin.so
+	strip --remove-section=.note.gnu.build-id -o $(BUILD)/check/auto-$*/auto_plugin_stripped.so $(BUILD)/check/auto-$*/auto_plugin.so
+	tests/debug_split.sh $(BUILD)/check/auto-$*/auto_plugin.so $(BUILD)/check/auto-$*/auto_plugin_debug.so $(BUILD)/check/auto-$*/debug
 	$(cc.auto-c-$*) $(WARNINGS) -finstrument-functions -rdynamic tests/auto_main.c -o $(BUILD)/check/auto-$*/auto_main $(LIBS)
-	CPROF_AUTO_EXCLUDE='^skipped_' timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main \
-	  $(BUILD)/check/auto-$*/auto_plugin.so $(BUILD)/check/auto-$*/auto_plugin_stripped.so
+	CPROF_AUTO_EXCLUDE='^skipped_' CPROF_DEBUG_DIR=$(BUILD)/check/auto-$*/debug timeout 300 $(run.auto-c-$*) \
+	  ./$(BUILD)/check/auto-$*/auto_main $(BUILD)/check/auto-$*/auto_plugin.so $(BUILD)/check/auto-$*/auto_plugin_stripped.so \
+	  $(BUILD)/check/auto-$*/auto_plugin_debug.so
 	CPROF_AUTO_EXCLUDE='(' timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_main --bad-regex
 	$(cc.auto-c-$*) $(WARNINGS) -finstrument-functions tests/auto_counted.c -o $(BUILD)/check/auto-$*/auto_counted $(LIBS)
 	CPROF_AUTO_MIN_NS=1000000000 timeout 300 $(run.auto-c-$*) ./$(BUILD)/check/auto-$*/auto_counted counted
@@ -651,6 +654,7 @@ bench: deps $(addprefix $(BUILD)/bench/,$(BENCHES))
 BENCH_SOURCE := -D_DEFAULT_SOURCE
 bench_flags.auto_overhead := -finstrument-functions
 bench_flags.sample_shares := -fno-omit-frame-pointer
+bench_flags.sample_overhead := -fno-omit-frame-pointer
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(HEADER)
 	@mkdir -p $(@D)

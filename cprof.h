@@ -73,6 +73,9 @@
                           into a buffer of N events (1 to 67108864), made with the thread's recorder; "recent"
                           (default) keeps the most recent N (a flight recorder), "first" the first N; the rest
                           are counted (profile->events_dropped). See TIMELINE. Wins over cprof_timeline_enable()
+       CPROF_DEBUG_DIR=dir   where a stripped library's debug file is looked for by its build ID
+                          (dir/.build-id/xx/rest.debug; default /usr/lib/debug): names for automatic scopes
+                          and samples in libraries stripped of .symtab
        CPROF_AUTO_EXCLUDE=regex   automatic scopes whose function name matches this POSIX extended
                           regular expression are not recorded (decided once per function); an invalid
                           expression excludes nothing and says so on stderr and in the report
@@ -5946,8 +5949,48 @@ static void cprof__auto_symbols_read(cprof__auto_module *m, FILE *f, const cprof
     if (m->symbol_count) qsort(m->symbols, m->symbol_count, sizeof *m->symbols, cprof__auto_compare_symbols);
 }
 
-/* .symtab names every function, static ones included; a stripped file has only .dynsym (exported). */
-static void cprof__auto_symbols_load(cprof__auto_module *m, const char *file) {
+/* Where a stripped file's full symbol table is, when the system has it: a separate debug file named by
+   the build ID the linker wrote in a note, DIR/.build-id/xx/rest-of-the-id.debug (GDB's layout, where
+   Debian's -dbg and -dbgsym packages install them; DIR is /usr/lib/debug, or CPROF_DEBUG_DIR). The
+   debug file keeps the addresses of the file it was split from. 0 and the path when there is a note. */
+static int cprof__elf_debug_file(FILE *f, const cprof__elf_section *sections, size_t count, char *path, size_t size) {
+    for (size_t i = 0; i < count; i++) {
+        unsigned char note[512];
+        size_t bytes = (size_t)sections[i].sh_size;
+        if (sections[i].sh_type != SHT_NOTE || bytes > sizeof note || cprof__elf_read(f, (uint64_t)sections[i].sh_offset, note, bytes))
+            continue;
+        for (size_t at = 0; at + 12 <= bytes;) { /* name size, description size, type; then both, 4-aligned */
+            uint32_t field[3];
+            memcpy(field, note + at, sizeof field);
+            size_t name_at = at + 12, description_at = name_at + ((field[0] + 3u) & ~3u);
+            size_t next = description_at + ((field[1] + 3u) & ~3u);
+            if (field[0] > bytes || field[1] > bytes || next > bytes) break;
+            if (field[2] == NT_GNU_BUILD_ID && field[0] == 4 && memcmp(note + name_at, "GNU", 4) == 0 &&
+                field[1] >= 2 && field[1] <= 64) {
+                const char *directory = getenv("CPROF_DEBUG_DIR");
+                size_t length = (size_t)cprof__snprintf(path, size, "%s/.build-id/%02x/",
+                                                        directory && directory[0] ? directory : "/usr/lib/debug",
+                                                        note[description_at]);
+                for (uint32_t k = 1; k < field[1] && length + 3 < size; k++)
+                    length += (size_t)cprof__snprintf(path + length, size - length, "%02x", note[description_at + k]);
+                return length + 7 < size && cprof__snprintf(path + length, size - length, ".debug") == 6 ? 0 : -1;
+            }
+            at = next;
+        }
+    }
+    return -1;
+}
+
+static void cprof__auto_symbols_forget(cprof__auto_module *m) {
+    cprof__release(m->names, m->names_bytes);
+    cprof__release(m->symbols, m->symbol_capacity * sizeof *m->symbols);
+    m->names = NULL, m->symbols = NULL;
+    m->names_bytes = m->symbol_count = m->symbol_capacity = 0;
+}
+
+/* .symtab names every function, static ones included; a stripped file has only .dynsym (exported), so
+   its debug file's .symtab is read instead when there is one (`follow`: not from a debug file again). */
+static void cprof__auto_symbols_load_file(cprof__auto_module *m, const char *file, int follow) {
     FILE *f = fopen(file, "rb");
     if (!f) return;
     cprof__elf_header header;
@@ -5963,6 +6006,13 @@ static void cprof__auto_symbols_load(cprof__auto_module *m, const char *file) {
         for (int pass = 0; pass < 2 && !table; pass++)
             for (size_t i = 0; i < header.e_shnum && !table; i++)
                 if (sections[i].sh_type == (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM)) table = &sections[i];
+        char debug[4096];
+        if (table && table->sh_type == SHT_DYNSYM && follow &&
+            !cprof__elf_debug_file(f, sections, header.e_shnum, debug, sizeof debug)) {
+            cprof__auto_symbols_load_file(m, debug, 0);
+            if (m->symbol_count) table = NULL; /* named from the debug file */
+            else cprof__auto_symbols_forget(m);
+        }
         if (table && table->sh_link < header.e_shnum) cprof__auto_symbols_read(m, f, table, &sections[table->sh_link]);
     }
     cprof__release(sections, bytes);
@@ -6019,7 +6069,7 @@ static cprof__auto_module *cprof__auto_module_of(const void *address) {
     }
     memcpy(m->path, path, m->path_bytes);
     m->file_name = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
-    cprof__auto_symbols_load(m, file);
+    cprof__auto_symbols_load_file(m, file, 1);
     m->next = cprof__elf_modules;
     cprof__elf_modules = m;
     return m;
@@ -6757,8 +6807,21 @@ static void cprof__stack_bounds(cprof__recorder *r) {
     if (cprof__thread_stack(&low, &high) == 0) r->stack_low = low, r->stack_high = high;
 }
 
+/* The sampling perf event's settings: the thread's task clock, user mode, disabled until armed (bench/
+   sample_overhead opens the same event to measure the mechanism alone). */
+static void cprof__sample_event_attr(struct perf_event_attr *attr, uint32_t hz) {
+    memset(attr, 0, sizeof *attr);
+    attr->size = sizeof *attr;
+    attr->type = PERF_TYPE_SOFTWARE;
+    attr->config = PERF_COUNT_SW_TASK_CLOCK;
+    attr->sample_period = 1000000000u / hz;
+    attr->disabled = 1;
+    attr->exclude_kernel = 1;
+    attr->exclude_hv = 1;
+}
+
 /* The thread's task clock as a perf event that signals that thread alone (fcntl F_SETOWN_EX) after
-   each period, then stops until the handler re-arms it (PERF_EVENT_IOC_REFRESH 1): a high-resolution
+   each period, then stops until the handler re-arms it at its end (PERF_EVENT_IOC_REFRESH 1): a high-resolution
    timer, so 1 kHz is 1,000 signals a second, where a CPU-time timer is checked at the kernel's tick
    (250 Hz on many kernels) and one signal then stands for several periods. User time only
    (exclude_kernel, which perf_event_paranoid 2 requires). Each costs a file descriptor (close-on-exec,
@@ -6767,14 +6830,7 @@ static void cprof__stack_bounds(cprof__recorder *r) {
 static int cprof__sample_event_start(cprof__sample_thread *s, uint64_t thread_id, uint32_t hz) {
     if (cprof__sampler.event_fds >= cprof__sampler.event_fds_max) return -1;
     struct perf_event_attr attr;
-    memset(&attr, 0, sizeof attr);
-    attr.size = sizeof attr;
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = PERF_COUNT_SW_TASK_CLOCK;
-    attr.sample_period = 1000000000u / hz;
-    attr.disabled = 1;
-    attr.exclude_kernel = 1;
-    attr.exclude_hv = 1;
+    cprof__sample_event_attr(&attr, hz);
     long opened = cprof__syscall(SYS_perf_event_open, &attr, (long)thread_id, -1, -1, (unsigned long)PERF_FLAG_FD_CLOEXEC);
     if (opened < 0) return -1;
     int fd = (int)opened;
@@ -17342,6 +17398,9 @@ int main(int argc, char **argv) {
 #undef CPROF__FORMAT_MAJOR
 #undef CPROF__FORMAT_MINOR
 #undef CPROF__FREED_REMEMBERED
+#undef CPROF__F_OWNER_TID
+#undef CPROF__F_SETOWN_EX
+#undef CPROF__F_SETSIG
 #undef CPROF__HAS_RDPMC
 #undef CPROF__INLINE
 #undef CPROF__JSON_HERE
@@ -17372,9 +17431,11 @@ int main(int argc, char **argv) {
 #undef CPROF__ONCE_INIT
 #undef CPROF__ORPHANS
 #undef CPROF__OUTPUT_FILES
+#undef CPROF__O_ASYNC
 #undef CPROF__O_CLOEXEC
 #undef CPROF__PACKED_SITE_LIMIT
 #undef CPROF__PACKED_SIZE_BITS
+#undef CPROF__POLL_HUP
 #undef CPROF__QUARANTINE_BYTES
 #undef CPROF__RECORDED
 #undef CPROF__REPORT_MAX_INDENT

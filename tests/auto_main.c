@@ -1,9 +1,10 @@
 /* Automatic instrumentation (CPROF_AUTO), compiled with -finstrument-functions by the Makefile's
    check-auto-c-* targets, run with CPROF_AUTO_EXCLUDE='^skipped_':
-       auto_main PLUGIN.so STRIPPED_PLUGIN.so      every check below
+       auto_main PLUGIN.so STRIPPED_PLUGIN.so [DEBUG_PLUGIN.so]   every check below
        auto_main --bad-regex                       run with an invalid CPROF_AUTO_EXCLUDE
-   Static functions, recursion, a dlopen'd library (with and without .symtab), manual scopes beside
-   automatic ones, run-time exclusion, the depth cap, a longjmp, threads, and that the profiler never
+   (DEBUG_PLUGIN.so: a stripped copy whose debug file is in CPROF_DEBUG_DIR.) Static functions,
+   recursion, a dlopen'd library (with and without .symtab, stripped with a debug file), manual scopes
+   beside automatic ones, run-time exclusion, the depth cap, a longjmp, threads, and that the profiler never
    records its own functions although this file (with the implementation) is instrumented. */
 #define _DEFAULT_SOURCE /* a program of POSIX: dlopen, strdup, clocks */
 #define CPROF_IMPLEMENTATION
@@ -98,10 +99,12 @@ static int bad_regex(void) {
 
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--bad-regex") == 0) return bad_regex();
-    if (argc != 3 || !getenv("CPROF_AUTO_EXCLUDE") || strcmp(getenv("CPROF_AUTO_EXCLUDE"), "^skipped_") != 0) {
-        fprintf(stderr, "usage: CPROF_AUTO_EXCLUDE='^skipped_' %s PLUGIN.so STRIPPED_PLUGIN.so\n", argv[0]);
+    if (argc < 3 || argc > 4 || !getenv("CPROF_AUTO_EXCLUDE") || strcmp(getenv("CPROF_AUTO_EXCLUDE"), "^skipped_") != 0) {
+        fprintf(stderr, "usage: CPROF_AUTO_EXCLUDE='^skipped_' %s PLUGIN.so STRIPPED_PLUGIN.so [DEBUG_PLUGIN.so]\n"
+                        "  DEBUG_PLUGIN.so: a stripped copy whose debug file is in CPROF_DEBUG_DIR/.build-id\n", argv[0]);
         return 2;
     }
+    int with_debug = argc == 4;
     for (int i = 0; i < 3; i++) twice();
     CHECK_EQ_U64(fib(10), 55);
     phases();
@@ -113,6 +116,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 2; i++) pthread_join(threads[i], NULL);
     CHECK_EQ_U64(call_plugin(argv[1], 5), 55);
     CHECK_EQ_U64(call_plugin(argv[2], 3), 14);
+    if (with_debug) CHECK_EQ_U64(call_plugin(argv[3], 2), 5);
 
     cprof_profile *p = cprof_capture();
     CHECK_EQ_U64(node_calls(p, 0, "main"), 1);
@@ -140,10 +144,11 @@ int main(int argc, char **argv) {
     CHECK_EQ_U64(p->thread_count, 3);
     CHECK_EQ_U64(node_calls(p, 1, "thread_body/leaf") + node_calls(p, 2, "thread_body/leaf"), 200);
     /* a dlopen'd library: the static function from .symtab; a stripped copy: the exported name from
-       .dynsym and the static one as file+offset */
-    CHECK_EQ_U64(node_calls(p, 0, "main/call_plugin"), 2);
-    CHECK_EQ_U64(function_calls(p, "plugin_sum_squares"), 2); /* one call in each copy */
-    CHECK_EQ_U64(function_calls(p, "plugin_square"), 5);
+       .dynsym and the static one as file+offset; a stripped copy with a debug file: both named from the
+       debug file's .symtab (a function is its name: the copies' calls add up) */
+    CHECK_EQ_U64(node_calls(p, 0, "main/call_plugin"), 2 + with_debug);
+    CHECK_EQ_U64(function_calls(p, "plugin_sum_squares"), 2 + with_debug); /* one call in each copy */
+    CHECK_EQ_U64(function_calls(p, "plugin_square"), 5 + 2 * with_debug);
     CHECK_EQ_STR(p->sites[find_function(p, "plugin_square")->site].file, "auto_plugin.so");
     CHECK_EQ_U64(function_calls(p, "leaf"), 6 + 1 + 2 + 4 + 200);
     CHECK_EQ_U64(find_function(p, "leaf")->site != CPROF_NONE, 1);
