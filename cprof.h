@@ -6725,7 +6725,7 @@ CPROF__NO_INSTRUMENT static uint32_t cprof__sample_walk(uintptr_t stack_low, uin
            frame <= high - 2 * sizeof(uintptr_t)) {
         const uintptr_t *record = (const uintptr_t *)frame;
         uintptr_t next = record[0], return_address = record[1];
-        if (return_address == 0) break;
+        if (return_address < 4096) break; /* page zero holds no code: the chain's end, or garbage */
         pcs[n++] = return_address;
         if (next <= frame) break; /* the chain must climb the stack */
         frame = next;
@@ -6915,7 +6915,7 @@ static void cprof__sample_thread_start(cprof__recorder *r) {
 }
 
 /* Stops the thread's perf event or timer; a signal already on its way finds the table and still counts
-   (and, its file descriptor no longer the table's, re-arms nothing). */
+   (and, its file descriptor no longer the table's, re-arms nothing). Under cprof__lock. */
 static void cprof__sample_thread_stop(cprof__recorder *r) {
     cprof__sample_thread *s = r ? r->samples : NULL;
     if (!s) return;
@@ -7966,17 +7966,19 @@ enum { CPROF__KIND_SAMPLED = 4 };
 
 /* address -> site, for the process's life (under cprof__capture_lock): the frames' names, read once. */
 typedef struct cprof__address_map {
-    uintptr_t *keys;
+    uintptr_t *keys; /* 0: a free slot */
     uintptr_t *values; /* a site's address, or an index + 1 */
     size_t capacity, count;
+    uintptr_t value_of_zero; /* key 0 lives here, since 0 marks a free slot */
 } cprof__address_map;
 
 static cprof__address_map cprof__sample_pc_sites;     /* a sampled address -> its function's site */
 static cprof__address_map cprof__sample_symbol_sites; /* a symbol's name in its module -> its site */
 
 static uintptr_t *cprof__address_map_slot(cprof__address_map *map, uintptr_t key) {
+    if (key == 0) return &map->value_of_zero;
     if ((map->count + 1) * 2 > map->capacity) {
-        cprof__address_map bigger = {NULL, NULL, map->capacity ? map->capacity * 2 : 256, map->count};
+        cprof__address_map bigger = {NULL, NULL, map->capacity ? map->capacity * 2 : 256, map->count, map->value_of_zero};
         bigger.keys = (uintptr_t *)cprof__alloc(bigger.capacity * sizeof *bigger.keys);
         bigger.values = (uintptr_t *)cprof__alloc(bigger.capacity * sizeof *bigger.values);
         if (!bigger.keys || !bigger.values) {
