@@ -3108,7 +3108,9 @@ static void cprof__sample_forget(cprof__recorder *r);
 static void cprof__samples_reset(void);
 static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r);
 static int cprof__sample_handler_check(void);
+#if !defined(CPROF__WINDOWS)
 static void cprof__sample_fork_child(void);
+#endif
 
 /* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
    to find the calling thread's recorder. */
@@ -4847,8 +4849,8 @@ static void cprof__fork_child(void) {
         if (t->freed_version & 1) CPROF__STORE(t->freed_version, t->freed_version + 1);
     }
     cprof__fork_parent();
+    cprof__sample_fork_child(); /* before the other threads' recorders are set apart: it closes their events */
     cprof__fork_child_alone();
-    cprof__sample_fork_child();
 }
 #endif
 
@@ -6835,8 +6837,10 @@ static int cprof__sample_event_start(cprof__sample_thread *s, uint64_t thread_id
     if (opened < 0) return -1;
     int fd = (int)opened;
     struct rlimit limit;
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > 64) {
-        long high = cprof__syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)(limit.rlim_cur / 2));
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur > 64) {
+        /* not above 4096: the kernel sizes a process's descriptor table, copied at each fork, to its highest */
+        rlim_t lowest = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur / 2 > 4096 ? 4096 : limit.rlim_cur / 2;
+        long high = cprof__syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)lowest);
         if (high >= 0) close(fd), fd = (int)high;
     }
     struct { int type; int pid; } owner = {CPROF__F_OWNER_TID, (int)thread_id};
@@ -7025,6 +7029,7 @@ static void cprof__sample_thread_start(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
 #endif /* CPROF__SAMPLING */
 
+#if !defined(CPROF__WINDOWS)
 /* fork(): timers are not inherited and the perf events' file descriptors are, still signalling the
    parent's threads: the child closes them, and its one thread (the one that forked) gets its own. */
 CPROF__UNUSED static void cprof__sample_fork_child(void) {
@@ -7042,6 +7047,7 @@ CPROF__UNUSED static void cprof__sample_fork_child(void) {
     cprof__sample_thread_start(self);
     cprof__mutex_unlock(&cprof__lock);
 }
+#endif
 
 /* A merged exited thread's recorder becomes a spare: its samples that did not move into "exited threads"
    (cprof__sample_merge_exited) lose their scopes with it, and are counted as dropped. */

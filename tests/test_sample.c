@@ -238,14 +238,36 @@ static void check_own_handler_wins(void) {
     sigaction(SIGPROF, &old, NULL);
 }
 
-/* A fork() child: its timer is new (timers are not inherited) and its thread is sampled. */
+/* A thread that waits in a scope (its sampling set up) until told to end. */
+static int scoped_state; /* 1: the thread's scope entered (its sampling set up); 2: it may end */
+static long scoped_tid;
+
+static void *scoped_thread(void *unused) {
+    (void)unused;
+    CPROF_SCOPE("fallback thread");
+    scoped_tid = (long)syscall(SYS_gettid);
+    __atomic_store_n(&scoped_state, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&scoped_state, __ATOMIC_ACQUIRE) != 2) sched_yield();
+    return NULL;
+}
+
+/* A fork() child: its timer or event is new (timers are not inherited; the parent's events are closed)
+   and its thread is sampled. */
 static void check_fork_child_samples(void) {
 #ifdef CHECK_FORK_UNSAFE_ALLOCATOR
     return;
 #endif
     if (getenv("CHECK_UNDER_VALGRIND")) return; /* valgrind does not deliver the child's timer signals */
+    /* another sampled thread, in a scope while the process forks: the child inherits its perf event's
+       descriptor and must close it (the child's one thread has its own) */
+    pthread_t other;
+    scoped_state = 0;
+    CHECK(pthread_create(&other, NULL, scoped_thread, NULL) == 0);
+    while (__atomic_load_n(&scoped_state, __ATOMIC_ACQUIRE) != 1) sched_yield();
+    int parent_events = events_of(0);
     pid_t child = fork();
     if (child == 0) {
+        if (events_of(0) != (perf_events_work() ? 1 : 0)) _exit(2);
         /* 30 ms of CPU at a time until a sample lands, at most 2 s: on a loaded machine the kernel may
            send a thread's first signal late (see the README's note on late signals). */
         for (int round = 0; round < 66; round++) {
@@ -262,6 +284,9 @@ static void check_fork_child_samples(void) {
     int status = -1;
     CHECK(waitpid(child, &status, 0) == child);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_U64(parent_events, perf_events_work() ? 2 : 0);
+    __atomic_store_n(&scoped_state, 2, __ATOMIC_RELEASE);
+    CHECK(join(other, NULL) == 0);
 }
 
 /* cprof_reset(): every thread's samples and the dropped ones are forgotten (sampling is stopped here);
@@ -394,21 +419,9 @@ static void check_exited_threads_keep_samples(void) {
 }
 
 /* A thread whose timer cannot be made (no pending signal allowed: timer_create fails with EAGAIN) is
-   not sampled, and the capture says so. */
-static int scoped_state; /* 1: the thread's scope entered (its sampling set up); 2: it may end */
-static long scoped_tid;
-
-static void *scoped_thread(void *unused) {
-    (void)unused;
-    CPROF_SCOPE("fallback thread");
-    scoped_tid = (long)syscall(SYS_gettid);
-    __atomic_store_n(&scoped_state, 1, __ATOMIC_RELEASE);
-    while (__atomic_load_n(&scoped_state, __ATOMIC_ACQUIRE) != 2) sched_yield();
-    return NULL;
-}
-
-/* Starts a thread with no file descriptor free (RLIMIT_NOFILE's soft limit at the lowest free one) and,
-   when `no_timer`, RLIMIT_SIGPENDING at 0 too; counts its timers and perf events once the limits are back. */
+   not sampled, and the capture says so. Starts a thread with no file descriptor free (RLIMIT_NOFILE's
+   soft limit at the lowest free one) and, when `no_timer`, RLIMIT_SIGPENDING at 0 too; counts its
+   timers and perf events once the limits are back. */
 static void thread_under_limits(int no_timer, int *timers, int *events) {
     struct rlimit files, signals, lowered;
     int lowest_free = dup(0);
