@@ -267,10 +267,12 @@
            (negative = better; INFINITY from 0), p_value and a verdict. A change counts (CPROF_REGRESSED /
            CPROF_IMPROVED) when it is beyond threshold_pct (default 5), at least min_share_pct (default 0.5) of
            the metric's whole (the wall time for times, else the sum over the functions), and, for measured
-           metrics (times, counters): several runs a side, Welch's t-test on the runs' values (the runs are the
+           metrics (times, counters): several runs a side, a test on the runs' values (the runs are the
            independent unit; the calls inside one run are not; a time's values are its shares of the runs'
            compensated time, or of the recorded, raw, time when a run's own cost was 60% or more of it:
-           share_before / share_after, percent) gives p < alpha (0.05) after the
+           share_before / share_after, percent; a time is tested by the moderated t-test on the logarithms
+           of its shares, see >>math, or by Welch's on the shares when one is 0; a counter by Welch's
+           t-test) gives p < alpha (0.05) after the
            Benjamini-Hochberg adjustment for the number of tests (`tests`: the measured metrics of functions
            holding at least min_share_pct on a side; the others are untested, p NaN); one run a side, no test:
            a factor beyond single_run_threshold_pct either way (100 (larger / smaller - 1) >= it: 100 is 2x
@@ -576,7 +578,7 @@
        >>format         cprof's own printf: no locale, doubles exact (all of it without stb_sprintf)
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
-       >>math           quantiles, Welch's t-test, the Benjamini-Hochberg adjustment
+       >>math           quantiles, Welch's t-test, the moderated t-test, the Benjamini-Hochberg adjustment
        recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto  >>sample
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
@@ -1348,6 +1350,10 @@ cprof_benchmark *cprof__test_bench_append(cprof_profile *profile, const char *na
 void cprof__test_sample_of(double n, double sum, double sum_sq, double sample[3]); /* {n, mean, variance} */
 double cprof__test_welch_p(const double x[3], const double y[3]);
 void cprof__test_benjamini_hochberg(double *p_values, size_t count); /* adjusted in place, order kept */
+/* the moderated t-test's prior from sample variances on df degrees of freedom: {d0, s0^2}; its p */
+int cprof__test_moderation_prior(const double *variances, size_t count, double df, double prior[2]);
+double cprof__test_moderated_p(double difference, double variance, double df, size_t n1, size_t n2,
+                               const double prior[2], double df_cap);
 int cprof__test_json_valid(const char *text, size_t length);   /* 1 when the text parses as JSON */
 int cprof__test_thread_counting(void); /* this thread: 1 when it has counters open, +2 when its first scope has values */
 void cprof__test_counters_add_scaled(cprof_profile *profile, uint32_t node, const uint64_t *raw, uint32_t depth);
@@ -2748,7 +2754,7 @@ static int cprof__write_file_atomic(const char *path, const cprof__buf *content)
 
 /* ==================================================================================================
    >>math: statistics: quantiles and medians, Welch's t-test (through the incomplete beta function),
-   the Benjamini-Hochberg adjustment of p-values
+   the moderated t-test, the Benjamini-Hochberg adjustment of p-values
    ================================================================================================== */
 /* --- statistics: arrays in, numbers out ------------------------------------------------------------ */
 static int cprof__compare_doubles(const void *a, const void *b) {
@@ -2853,6 +2859,82 @@ static void cprof__benjamini_hochberg(double **refs, size_t count) {
         if (adjusted < smallest) smallest = adjusted;
         *refs[i] = smallest;
     }
+}
+
+/* --- the moderated t-test: many functions, few runs ------------------------------------------------
+   With five runs a side, one function's variance rests on 8 degrees of freedom and one odd run can
+   triple it; Student's t with 8 df then needs |t| > 6.5 for the p < 0.05 / 90 that a family of 90 tests
+   asks of its first. Smyth's empirical Bayes (Stat. Appl. Genet. Mol. Biol. 3(1), 2004, the "limma"
+   method): the variances of all the tested functions, on a log scale, follow a scaled inverse chi-square
+   prior whose degrees of freedom d0 and scale s0^2 are estimated from them by moments; each function's
+   variance is drawn toward s0^2, s~^2 = (d0 s0^2 + d s^2) / (d0 + d), and its t has d0 + d degrees of
+   freedom. Under no change the test keeps its level; an odd run inflates a variance less, and the
+   borrowed degrees of freedom shorten the t's tails. */
+static double cprof__digamma(double x) {
+    double shift = 0.0;
+    for (; x < 6.0; x += 1.0) shift -= 1.0 / x; /* psi(x) = psi(x + 1) - 1 / x */
+    double f = 1.0 / (x * x);
+    return shift + log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
+static double cprof__trigamma(double x) {
+    double shift = 0.0;
+    for (; x < 6.0; x += 1.0) shift += 1.0 / (x * x); /* psi'(x) = psi'(x + 1) + 1 / x^2 */
+    double f = 1.0 / (x * x);
+    return shift + 1.0 / x + f / 2.0 + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f / 30)));
+}
+
+static double cprof__tetragamma(double x) {
+    double shift = 0.0;
+    for (; x < 6.0; x += 1.0) shift -= 2.0 / (x * x * x); /* psi''(x) = psi''(x + 1) - 2 / x^3 */
+    double f = 1.0 / (x * x);
+    return shift - f - f / x - f * f * (0.5 - f * (1.0 / 6 - f * (1.0 / 6 - f * 3.0 / 10)));
+}
+
+/* The x with trigamma(x) = y (y > 0), by Newton's method on 1 / trigamma, which is nearly linear. */
+static double cprof__trigamma_inverse(double y) {
+    if (y > 1e7) return 1.0 / sqrt(y);
+    if (y < 1e-6) return 1.0 / y;
+    double x = 0.5 + 1.0 / y;
+    for (int i = 0; i < 50; i++) {
+        double tri = cprof__trigamma(x), step = tri * (1.0 - tri / y) / cprof__tetragamma(x);
+        x += step;
+        if (fabs(step) < 1e-12 * x) break;
+    }
+    return x;
+}
+
+/* The prior from `count` sample variances, each on `df` degrees of freedom (those not above 0 left out):
+   *prior_df (INFINITY when the variances spread no more than chance alone makes them) and
+   *prior_variance. 0 when estimated, -1 with fewer than 3 positive variances. */
+CPROF__UNUSED static int cprof__moderation_prior(const double *variances, size_t count, double df,
+                                                 double *prior_df, double *prior_variance) {
+    double sum = 0.0, sum_sq = 0.0, used = 0.0;
+    for (size_t i = 0; i < count; i++)
+        if (variances[i] > 0.0) {
+            double e = log(variances[i]) - cprof__digamma(df / 2.0) + log(df / 2.0);
+            sum += e, sum_sq += e * e, used += 1.0;
+        }
+    if (used < 3.0) return -1;
+    double mean = sum / used, spread = (sum_sq - used * mean * mean) / (used - 1.0) - cprof__trigamma(df / 2.0);
+    if (spread > 0.0) {
+        *prior_df = 2.0 * cprof__trigamma_inverse(spread);
+        *prior_variance = exp(mean + cprof__digamma(*prior_df / 2.0) - log(*prior_df / 2.0));
+    } else {
+        *prior_df = INFINITY;
+        *prior_variance = exp(mean);
+    }
+    return 0;
+}
+
+/* The moderated t's two-sided p: the difference of the means over the drawn-in variance, on d0 + d
+   degrees of freedom, at most `df_cap` (all the family's, as a prior cannot know more than its data). */
+CPROF__UNUSED static double cprof__moderated_p(double difference, double variance, double df, size_t n1,
+                                               size_t n2, double prior_df, double prior_variance, double df_cap) {
+    double drawn = isinf(prior_df) ? prior_variance : (prior_df * prior_variance + df * variance) / (prior_df + df);
+    double total_df = isinf(prior_df) || prior_df + df > df_cap ? df_cap : prior_df + df;
+    if (!(drawn > 0.0)) return difference == 0.0 ? 1.0 : 0.0;
+    return cprof__student_p(difference / sqrt(drawn * (1.0 / (double)n1 + 1.0 / (double)n2)), total_df);
 }
 
 /* ==================================================================================================
@@ -13027,7 +13109,8 @@ int cprof_load(const char *path, cprof_profile **out) {
 
 /* ==================================================================================================
    >>compare: before and after: per function and metric the change, whether it exceeds the threshold,
-   the --min-share floor and the noise (several runs a side: Welch's t-test on the runs, adjusted by
+   the --min-share floor and the noise (several runs a side: the moderated t-test on the runs' log shares
+   for times, Welch's t-test for counters, adjusted by
    Benjamini-Hochberg; one run a side: no test), the text report, the CI verdict, the noise of several
    runs of one build, the differential flame graph and in-process snapshots; then the benchmarks of
    runs compared
@@ -13377,6 +13460,50 @@ static int cprof__compare_verdict(const cprof_comparison *c, uint32_t u, uint32_
     return cprof__verdict(change_pct, beyond ? 0.0 : NAN, 1, o->threshold_pct, o->alpha);
 }
 
+/* Several runs a side: each tested time's p from the moderated t-test (>>math) on the logarithms of its
+   shares of the runs: a change of a share is a factor, and on a log scale a large and a small function
+   spread alike, so that their variances can inform each other. A time with a share of 0 in some run
+   keeps Welch's p on its shares, as do all when fewer than three of them spread at all. */
+static int cprof__compare_moderate(cprof_comparison *c, const cprof__side sides[2]) {
+    size_t n1 = sides[0].count, n2 = sides[1].count, slots = (size_t)c->function_count * 2 + 1, features = 0;
+    if (n1 < 2 || n2 < 2) return 0; /* one run on a side: no spread there, no test (as Welch's) */
+    double df = (double)(n1 + n2 - 2), prior_df = 0.0, prior_variance = 0.0;
+    double *variance = (double *)cprof__alloc(slots * sizeof(double));
+    double *difference = (double *)cprof__alloc(slots * sizeof(double));
+    double *shares = (double *)cprof__alloc((n1 + n2) * sizeof(double));
+    int failed = !variance || !difference || !shares;
+    for (size_t i = 0; i < slots && !failed; i++) variance[i] = NAN;
+    for (uint32_t u = 0; u < c->function_count && !failed; u++)
+        for (int which = 0; which < 2; which++) {
+            uint32_t k = which ? CPROF__METRIC_TOTAL : CPROF__METRIC_SELF;
+            if (!cprof__compare_tested(c, u, k, &c->functions[u].metrics[k], cprof__compare_whole(c, k))) continue;
+            cprof__compare_share_samples(c, &sides[0], u, which, shares);
+            cprof__compare_share_samples(c, &sides[1], u, which, shares + n1);
+            size_t positive = 0;
+            for (size_t r = 0; r < n1 + n2; r++) positive += shares[r] > 0.0;
+            if (positive < n1 + n2) continue;
+            for (size_t r = 0; r < n1 + n2; r++) shares[r] = log(shares[r]);
+            cprof__sample x = cprof__sample_of_values(shares, n1), y = cprof__sample_of_values(shares + n1, n2);
+            variance[(size_t)u * 2 + (size_t)which] = ((x.n - 1.0) * x.variance + (y.n - 1.0) * y.variance) / df;
+            difference[(size_t)u * 2 + (size_t)which] = y.mean - x.mean;
+            features++;
+        }
+    if (!failed && cprof__moderation_prior(variance, slots, df, &prior_df, &prior_variance) == 0) {
+        for (uint32_t u = 0; u < c->function_count; u++)
+            for (int which = 0; which < 2; which++) {
+                size_t i = (size_t)u * 2 + (size_t)which;
+                if (isnan(variance[i])) continue;
+                c->functions[u].metrics[which ? CPROF__METRIC_TOTAL : CPROF__METRIC_SELF].p_value =
+                    cprof__moderated_p(difference[i], variance[i], df, n1, n2, prior_df, prior_variance, df * (double)features);
+            }
+        c->test = "the moderated t-test on the logarithms of the runs' shares (a counter's: Welch's t-test on its values)";
+    }
+    cprof__release(variance, slots * sizeof(double));
+    cprof__release(difference, slots * sizeof(double));
+    cprof__release(shares, (n1 + n2) * sizeof(double));
+    return failed ? -1 : 0;
+}
+
 /* The floor, the family of tests and the verdicts. Benjamini-Hochberg rather than Holm: when nothing
    changed (a same-build comparison, the false alarm a CI gate must avoid) both keep the chance of any
    false alarm at alpha; when something did change the gate fails anyway, and BH still finds the other
@@ -13453,7 +13580,7 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
         c->before_wall_ns = wall[0];
         c->after_wall_ns = wall[1];
         c->speedup = wall[1] > 0 ? wall[0] / wall[1] : 0.0;
-        failed = cprof__compare_judge(c);
+        failed = cprof__compare_moderate(c, sides) || cprof__compare_judge(c);
     }
     for (int s = 0; s < 2; s++) {
         cprof__release(sides[s].values, sides[s].count * functions * metrics * sizeof(double));
@@ -16489,6 +16616,15 @@ double cprof__test_welch_p(const double x[3], const double y[3]) {
     return cprof__welch_p(a, b);
 }
 
+int cprof__test_moderation_prior(const double *variances, size_t count, double df, double prior[2]) {
+    return cprof__moderation_prior(variances, count, df, &prior[0], &prior[1]);
+}
+
+double cprof__test_moderated_p(double difference, double variance, double df, size_t n1, size_t n2,
+                               const double prior[2], double df_cap) {
+    return cprof__moderated_p(difference, variance, df, n1, n2, prior[0], prior[1], df_cap);
+}
+
 void cprof__test_benjamini_hochberg(double *p_values, size_t count) {
     double *refs_array[64], **refs = count <= 64 ? refs_array : (double **)cprof__alloc(count * sizeof *refs);
     if (!refs) return;
@@ -16612,7 +16748,8 @@ static const char cprof__tool_help[] =
     "  diff [OPTIONS] BEFORE.json AFTER.json   (several runs a side: B1.json ... -- A1.json ...)\n"
     "                      what got faster or slower: beyond --threshold (default 5%), at least --min-share\n"
     "                      of the run (0.5%) and beyond the noise; a time by its share of the run (the\n"
-    "                      load cancels). Several runs a side: Welch's t-test on the runs, Benjamini-Hochberg;\n"
+    "                      load cancels). Several runs a side: a t-test on the runs (times: moderated, on the\n"
+    "                      logs of their shares), Benjamini-Hochberg;\n"
     "                      one run a side: a share's factor beyond --single-run-threshold (default 50%) in a\n"
     "                      function of at least --single-run-min-share (10%). Exit 1 on a regression of the\n"
     "                      --fail-on kind, for CI gates; benchmarks too. `cprof help diff`: every option\n"

@@ -29,6 +29,9 @@
 #      and idle in turn for a random 50 ms to 1 s each, the two states of a shared core).
 #
 # Usage, from the repository's root:  nice bench/diff_noise.sh [runs|compare|all|bench|bench-compare] [BASE [SLOW [SCALE [AUTO]]]]
+#   DIFF_NOISE_SPINS="TEN TWICE" takes these spins for +10% and 2x instead of calibrating them (the
+#   calibration runs at scale 1, where a spin is a smaller part of the run; the compare step prints what
+#   the plants did to apply_binary's recorded self time).
 #   BASE 40, SLOW 20, SCALE 4, AUTO 20. "compare" reuses the runs in build/diff_noise/ (after a change to cprof).
 set -eu
 cd "$(dirname "$0")/.."
@@ -63,6 +66,11 @@ raw_share() { $CPROF stats "$1" | awk -F'\t' '$1 == "apply_binary" { s = $4 } NR
 # (f - 1) p0 of it.
 calibrate() {
     local i cal=400
+    if [ -n "${DIFF_NOISE_SPINS:-}" ]; then # "TEN TWICE": the spins chosen, no calibration
+        echo "$DIFF_NOISE_SPINS" > $OUT/spins
+        echo "spins: +10% $(cut -d' ' -f1 $OUT/spins), 2x $(cut -d' ' -f2 $OUT/spins) (DIFF_NOISE_SPINS)"
+        return
+    fi
     for i in 1 2 3 4 5; do
         CPROF_COMPENSATE=0 run 0 cal0-$i 1
         CPROF_COMPENSATE=0 run $cal cal1-$i 1
@@ -153,8 +161,36 @@ compare() {
     echo
     echo "apply_binary's share of the run (self, compensated), medians: base $(share base "$BASE"), +10% $(share slow10 "$SLOW"), 2x $(share slow2x "$SLOW")"
     echo "run time (s), median: base $(run_s base "$BASE"), +10% $(run_s slow10 "$SLOW"), 2x $(run_s slow2x "$SLOW")"
+    planted_size
     $CPROF diff --noise $(files base $(seq 1 10)) | tail -n 4
     echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# What the plants did: apply_binary's self time's share of the recorded (raw) time, the mean over the
+# runs of each kind, and the growth of its recorded self time that this means (the share p0 -> p1 adds
+# x = (p1 - p0) / (1 - p1) of the run, x / p0 of the function).
+planted_size() {
+    python3 - "$OUT" "$BASE" "$SLOW" <<'PY'
+import json, sys
+out, base, slow = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def share(path):
+    p = json.load(open(path)); nodes = p["nodes"]; sites = p["sites"]
+    raw = lambda n: n.get("raw_total_ns", n["total_ns"])
+    children = {}
+    for n in nodes:
+        if n.get("parent") is not None: children[n["parent"]] = children.get(n["parent"], 0) + raw(n)
+    run = sum(raw(n) for n in nodes if n.get("parent") is None)
+    own = sum(raw(n) - children.get(i, 0) for i, n in enumerate(nodes)
+              if n.get("site") is not None and sites[n["site"]]["name"] == "apply_binary")
+    return own / run
+mean = lambda prefix, count: sum(share("%s/%s-%d.json" % (out, prefix, i)) for i in range(1, count + 1)) / count
+p0 = mean("base", base)
+line = "apply_binary's share of the recorded (raw) run, mean: base %.4f" % p0
+for prefix, label in (("slow10", "+10%"), ("slow2x", "2x")):
+    p1 = mean(prefix, slow)
+    line += ", %s %.4f (its self time %+.1f%%)" % (label, p1, 100 * (p1 - p0) / (1 - p1) / p0)
+print(line)
+PY
 }
 
 # share PREFIX COUNT: the median over the runs of apply_binary's self time's share of the run (as reported)

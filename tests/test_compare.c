@@ -213,13 +213,28 @@ static void test_statistics(void) {
     const double adjusted[] = {0.035, 0.056, 0.0525, 0.035, 0.5, 0.23333333333333336, 0.0525};
     cprof__test_benjamini_hochberg(p, 7);
     for (int i = 0; i < 7; i++) CHECK_NEAR(p[i], adjusted[i], 1e-12);
+    /* The moderated t-test (tests/compare_reference.py: digamma and trigamma by finite differences of
+       lgamma, trigamma's inverse by bisection). Variances that spread more than chance: a finite prior,
+       and a function's variance drawn toward it; no more than chance: d0 infinite, the prior's alone. */
+    const double spread[5] = {0.001, 0.02, 0.005, 0.1, 0.012}, alike[5] = {0.01, 0.02, 0.015, 0.03, 0.012};
+    double prior[2];
+    CHECK_EQ_U64(cprof__test_moderation_prior(spread, 5, 8.0, prior), 0);
+    CHECK_NEAR(prior[0], 1.473469883467262, 1e-5);
+    CHECK_NEAR(prior[1], 0.005231509025486264, 1e-8);
+    CHECK_NEAR(cprof__test_moderated_p(0.1, 0.01, 8.0, 5, 5, prior, 40.0), 0.1330551265351792, 1e-6);
+    CHECK_EQ_U64(cprof__test_moderation_prior(alike, 5, 8.0, prior), 0);
+    CHECK(isinf(prior[0]));
+    CHECK_NEAR(prior[1], 0.018332418817526997, 1e-9);
+    CHECK_NEAR(cprof__test_moderated_p(0.1, 0.01, 8.0, 5, 5, prior, 40.0), 0.24981031983227792, 1e-6);
+    const double two[3] = {0.01, 0.0, 0.02}; /* a variance of 0 is left out: two are too few */
+    CHECK_EQ_U64(cprof__test_moderation_prior(two, 3, 8.0, prior), (uint64_t)-1);
 }
 
-/* Several runs a side: work's shares of the runs compared with Welch's t-test (the runs are the
-   independent unit), next to rest (100 ms in every run). work 100-104 ms before, 80-84 after: its share
-   100 w / (w + 100). Reference: tests/compare_reference.py, "welch shares": p = 7.290385283677727e-08;
-   five tests (main's total, p 1; work's and rest's self and total: rest's share moves by as much, the
-   same p): ranks 1-4 of 5, adjusted 5 p / 4. rest's time did not move: unchanged. */
+/* Several runs a side: work's shares of the runs compared with the moderated t-test on their logarithms
+   (the runs are the independent unit), next to rest (100 ms in every run). work 100-104 ms before, 80-84
+   after: its share 100 w / (w + 100). Reference: tests/compare_reference.py, "runs": work's p (self and
+   total alike) 6.920481058253917e-22, rest's 1.7253668107657764e-20; five tests (main's total, p 1):
+   work's ranks 1-2 of 5, adjusted 5 p / 2. rest's time did not move: unchanged. */
 static void test_runs(void) {
     char lines[5][2][3][64];
     const char *text[5][2][4];
@@ -241,13 +256,13 @@ static void test_runs(void) {
     const cprof_change *w = cprof_comparison_find(c, "work", "total time");
     CHECK(w && w->before == 102e6 && w->after == 82e6); /* medians */
     CHECK_NEAR(w->share_before, 100.0 * 102 / 202, 1e-9);
-    CHECK_NEAR(w->p_value, 7.290385283677727e-08 * 5 / 4, 1e-12);
+    CHECK_NEAR(w->p_value / (6.920481058253917e-22 * 5 / 2), 1.0, 1e-4);
     CHECK_EQ_U64(c->tests, 5);
     CHECK_EQ_U64(w->verdict, CPROF_IMPROVED);
     CHECK_EQ_U64(cprof_comparison_find(c, "rest", "self time")->verdict, CPROF_UNCHANGED);
     CHECK_NEAR(c->speedup, 202.0 / 182.0, 1e-12);
     CHECK_CONTAINS(report_of(c), "Runs: 5 before, 5 after.");
-    CHECK_CONTAINS(report_of(c), "when Welch's t-test on the runs' values (a time's: its shares of the runs) gives p < 0.05 adjusted for the 5 tests (Benjamini-Hochberg).");
+    CHECK_CONTAINS(report_of(c), "when the moderated t-test on the logarithms of the runs' shares (a counter's: Welch's t-test on its values) gives p < 0.05 adjusted for the 5 tests (Benjamini-Hochberg).");
     cprof_comparison_free(c);
     /* One run on one side: no spread there, no test, within noise. */
     c = cprof_compare_runs((const cprof_profile *const *)before, 1, (const cprof_profile *const *)after, 5, NULL);
@@ -301,24 +316,26 @@ static cprof_comparison *planted_runs(size_t extra, const cprof_compare_options 
 /* The gate's rules on planted runs: the p-values adjusted for the number of tests (Benjamini-Hochberg),
    the family being the functions at least --min-share of the run; a change below the floor never counts. */
 static void test_gate_rules(void) {
-    const double raw = 0.0170716812337937;
-    /* Tested: main self (it loses what one gains: the same |t|), main total (p 1), one self and total;
-       tiny holds 0.001% of the run: untested. The three p = raw, ranks 1-3 of 4: adjusted raw * 4 / 3. */
+    /* Tested: main self (it loses what one gains), main total (p 1), one self and total; tiny holds
+       0.001% of the run: untested. tests/compare_reference.py, "planted 0": one's p 0.011816443926064436
+       (self and total, ranks 1-2 of 4), main self's 0.0295158307292673 (rank 3): one's adjusted
+       min(4 p / 2, 4 p_main / 3) = 4 p / 2. */
     cprof_comparison *c = planted_runs(0, NULL);
     const cprof_change *one = cprof_comparison_find(c, "one", "self time");
     CHECK_EQ_U64(c->tests, 4);
-    CHECK_NEAR(one->p_value, raw * 4.0 / 3.0, 1e-9);
+    CHECK_NEAR(one->p_value, 0.011816443926064436 * 4.0 / 2.0, 1e-6);
     CHECK_EQ_U64(one->verdict, CPROF_REGRESSED);
     const cprof_change *tiny = cprof_comparison_find(c, "tiny", "self time");
     CHECK(tiny && tiny->change_pct > 700.0 && isnan(tiny->p_value) && tiny->verdict == CPROF_UNCHANGED);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
     cprof_comparison_free(c);
-    /* Twenty steady functions more (their shares never move: p 1): 44 tests, the same three p: adjusted
-       raw * 44 / 3 = 0.25, noise. */
+    /* Twenty steady functions more (their shares never move: p 1): 44 tests; "planted 20": one's p
+       0.0077256875715944195 (ranks 2-3), main self's 0.0018668499101237677 (rank 1): one's adjusted
+       44 p / 3 = 0.11, noise. */
     c = planted_runs(20, NULL);
     one = cprof_comparison_find(c, "one", "self time");
     CHECK_EQ_U64(c->tests, 44);
-    CHECK_NEAR(one->p_value, raw * 44.0 / 3.0, 1e-9);
+    CHECK_NEAR(one->p_value, 0.0077256875715944195 * 44.0 / 3.0, 1e-6);
     CHECK_EQ_U64(one->verdict, CPROF_WITHIN_NOISE);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
     cprof_comparison_free(c);
