@@ -282,7 +282,8 @@
            counts only when its share moved beyond the threshold the same way (a machine-wide slowdown moves
            every time and no share). A function that automatic instrumentation counted in some runs and
            timed in others (`mixed_counted` of them) is compared inside its callers: its self time goes to
-           the nearest caller that is not mixed; its own times are left out (0). A counter counted on one
+           the nearest caller that is not mixed; its own times are left out (0); with one run a side such a
+           caller's self time does not count (it holds their own cost too). A counter counted on one
            side only is unchanged.
            Beyond the threshold but not counting: CPROF_WITHIN_NOISE; else CPROF_UNCHANGED (also below the
            floor). Calls and allocations are exact counts: no test. Functions in one side only are CPROF_NEW /
@@ -13142,7 +13143,8 @@ typedef struct cprof__comparison_private {
 
 /* How automatic instrumentation treated a function in the runs (CPROF_AUTO_MIN_NS): counted (its time in
    its caller's) in some, timed in others, or both: "mixed". */
-enum { CPROF__SEEN_COUNTED = 1, CPROF__SEEN_TIMED = 2, CPROF__SEEN_MIXED = 3 };
+enum { CPROF__SEEN_COUNTED = 1, CPROF__SEEN_TIMED = 2, CPROF__SEEN_MIXED = 3,
+       CPROF__ABSORBS_MIXED = 4 /* a caller that holds a mixed function's self time in some run */ };
 
 static cprof__comparison_private *cprof__comparison_own(const cprof_comparison *c) {
     return (cprof__comparison_private *)(void *)(c + 1);
@@ -13248,15 +13250,17 @@ static uint32_t cprof__compare_self_owner(const cprof_comparison *c, const cprof
    of 1000x between two runs of one build (bench/diff_noise.sh). Such a function is compared inside its
    callers in every run: each of its nodes' self time goes to the nearest ancestor of another function
    that is not mixed; its own self and total times are left out (0: unchanged). */
-static void cprof__compare_fold_mixed(const cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
+static void cprof__compare_fold_mixed(cprof_comparison *c, const cprof_profile *p, const uint32_t *index_of,
                                       double *row0) {
-    const cprof__comparison_private *own = cprof__comparison_own(c);
+    cprof__comparison_private *own = cprof__comparison_own(c);
     size_t width = own->metric_capacity;
     for (size_t i = 0; i < p->node_count; i++) {
         const cprof_node *n = &p->nodes[i];
         if (n->function == CPROF_NONE || own->counted[index_of[n->function]] != CPROF__SEEN_MIXED) continue;
         uint32_t owner = cprof__compare_self_owner(c, p, index_of, (uint32_t)i);
-        if (owner != CPROF_NONE) row0[(size_t)owner * width + CPROF__METRIC_SELF] += (double)n->self_ns;
+        if (owner == CPROF_NONE) continue;
+        row0[(size_t)owner * width + CPROF__METRIC_SELF] += (double)n->self_ns;
+        own->counted[owner] |= CPROF__ABSORBS_MIXED;
     }
     for (size_t f = 0; f < p->function_count; f++)
         if (own->counted[index_of[f]] == CPROF__SEEN_MIXED)
@@ -13432,6 +13436,10 @@ static int cprof__compare_share_agrees(const cprof_comparison *c, const cprof_ch
     return fabs(share_pct) >= c->options.threshold_pct && (share_pct > 0) == (change->change_pct > 0);
 }
 
+/* Whether the runs give a test: several on each side (one run on a side has no spread there; the
+   one-run rule below judges it, on the other side's medians). */
+static int cprof__compare_tested_runs(const cprof_comparison *c) { return c->before_runs > 1 && c->after_runs > 1; }
+
 /* The verdict of a change that can count. Several runs a side: the test (a time's, on its shares of the
    runs, which must have moved the same way beyond the threshold too). One run a side has no estimate of the run-to-run noise: a
    measured change counts only when it is a factor beyond single_run_threshold_pct either way (0: never)
@@ -13450,10 +13458,13 @@ static int cprof__compare_verdict(const cprof_comparison *c, uint32_t u, uint32_
     double change_pct = change->change_pct;
     if (c->metrics[k].kind == CPROF_METRIC_COUNTER && cprof__comparison_own(c)->counter_sides[k] != 3)
         return CPROF_UNCHANGED; /* counted on one side only: nothing to compare */
-    if (!c->metrics[k].measured || c->before_runs > 1 || c->after_runs > 1)
+    if (!c->metrics[k].measured || cprof__compare_tested_runs(c))
         return cprof__verdict(change_pct, change->p_value, c->metrics[k].measured, o->threshold_pct, o->alpha);
     double smaller = change->share_before < change->share_after ? change->share_before : change->share_after;
-    int beyond = o->single_run_threshold_pct > 0 && (!time || k == CPROF__METRIC_SELF) &&
+    /* a caller holding functions counted in one run and timed in the other holds their own cost too, and
+       that differs with the decisions: its share moved 0-86% between runs of one build under load */
+    int absorbs = time && (cprof__comparison_own(c)->counted[u] & CPROF__ABSORBS_MIXED);
+    int beyond = o->single_run_threshold_pct > 0 && (!time || k == CPROF__METRIC_SELF) && !absorbs &&
                  (time ? smaller >= o->single_run_min_share_pct &&
                              cprof__factor_pct(change->share_before, change->share_after) >= o->single_run_threshold_pct
                        : cprof__factor_pct(change->before, change->after) >= o->single_run_threshold_pct);
@@ -13640,8 +13651,8 @@ cprof_comparison *cprof_compare_runs(const cprof_profile *const *before, size_t 
     }
     c->before_label = cprof__compare_label(c, c->options.before_label, before[0], "before");
     c->after_label = cprof__compare_label(c, c->options.after_label, after[0], "after");
-    c->test = before_count > 1 || after_count > 1 ? "Welch's t-test on the runs' values (a time's: its shares of the runs)"
-                                                 : "none: one run a side";
+    c->test = before_count > 1 && after_count > 1 ? "Welch's t-test on the runs' values (a time's: its shares of the runs)"
+                                                 : "none: one run on a side";
     cprof__compare_metrics(c, before, before_count);
     cprof__compare_metrics(c, after, after_count);
     cprof__side sides[2];
@@ -13789,7 +13800,7 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
     cprof__buf_textf(b, "Runs: %llu before, %llu after. A change counts when it is beyond %g%% and at least %g%% of the "
                       "run (--min-share), and, for measured metrics (times, counters), ", (unsigned long long)c->before_runs,
                       (unsigned long long)c->after_runs, o->threshold_pct, o->min_share_pct);
-    if (c->before_runs > 1 || c->after_runs > 1)
+    if (cprof__compare_tested_runs(c))
         cprof__buf_textf(b, "when %s gives p < %g adjusted for the %llu tests (Benjamini-Hochberg).\n", c->test,
                           o->alpha, (unsigned long long)c->tests);
     else if (o->single_run_threshold_pct > 0)
@@ -13808,7 +13819,8 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
                             "share's).\n", (unsigned long long)c->shares_only, c->shares_only == 1 ? "" : "s");
     if (c->mixed_counted)
         cprof__buf_textf(b, "Counted in some runs, timed in others: %llu automatic function%s (CPROF_AUTO_MIN_NS decides in "
-                          "each run from the first calls): compared inside %s callers' self time; CPROF_AUTO_MIN_NS=0 "
+                          "each run from the first calls): compared inside %s callers' self time, which one run a side "
+                          "does not judge (it holds their own cost, which the decisions change); CPROF_AUTO_MIN_NS=0 "
                           "times every call in every run.\n", (unsigned long long)c->mixed_counted,
                           c->mixed_counted == 1 ? "" : "s", c->mixed_counted == 1 ? "its" : "their");
 }
@@ -17337,10 +17349,19 @@ static int cprof__record_library(char *path, size_t size) {
 /* record: the program runs with the sampling library preloaded, CPROF_SAMPLE and CPROF_OUT set; the
    library puts LD_PRELOAD back as it was (CPROF_RECORD_LD_PRELOAD) so that programs it runs in turn
    are not recorded over its files. Exit status: the program's (128 + N when a signal ended it). */
+static const char cprof__record_help[] =
+    "usage: cprof record [-F HZ] [-o PREFIX] -- PROGRAM ARGS...\n"
+    "  runs an unmodified program with CPU sampling preloaded (libcprof-sample.so next to cprof or in ../lib)\n"
+    "  and writes PREFIX.txt .json .folded .svg at its exit; the exit status is the program's\n"
+    "  -F HZ      samples per second of each thread's CPU time, 1 to 100000 (default 1000)\n"
+    "  -o PREFIX  the files' prefix (default cprof); a fork() child writes PREFIX.PID.*\n"
+    "  Programs built without frame pointers give flat samples: build with -fno-omit-frame-pointer.\n";
+
 static int cprof__tool_record(int argc, char **argv) {
     const char *hz = "1000", *prefix = "cprof";
     int i = 0;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return fputs(cprof__record_help, stdout), 0;
         if (!strcmp(argv[i], "-F") && i + 1 < argc) hz = argv[++i];
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) prefix = argv[++i];
         else return cprof__tool_usage("record: unknown option '%s' (cprof record [-F HZ] [-o PREFIX] -- PROGRAM ARGS)", argv[i]);
@@ -17369,14 +17390,26 @@ static int cprof__tool_record(int argc, char **argv) {
     struct stat before_run, after_run;
     cprof__snprintf(json, sizeof json, "%s.json", prefix);
     int existed = stat(json, &before_run) == 0;
+    int exec_failed[2]; /* the child's errno when exec fails; closed by a successful exec */
+    if (pipe(exec_failed) != 0 || fcntl(exec_failed[1], F_SETFD, FD_CLOEXEC) != 0) return 1;
     pid_t child = fork();
     if (child == 0) {
+        close(exec_failed[0]);
         execvp(argv[i + 1], argv + i + 1);
-        fprintf(stderr, "cprof: record: %s: %s\n", argv[i + 1], strerror(errno));
+        int error = errno;
+        if (write(exec_failed[1], &error, sizeof error) < 0) _exit(127);
         _exit(127);
     }
+    close(exec_failed[1]);
+    int error = 0;
+    ssize_t got = child < 0 ? 0 : read(exec_failed[0], &error, sizeof error);
+    close(exec_failed[0]);
     int status = 0;
     if (child < 0 || waitpid(child, &status, 0) != child) return 1;
+    if (got == (ssize_t)sizeof error) {
+        fprintf(stderr, "cprof: record: cannot run %s: %s\n", argv[i + 1], strerror(error));
+        return 127;
+    }
     /* The files are renamed into place: a new profile is a new inode. */
     if (stat(json, &after_run) == 0 && (!existed || after_run.st_ino != before_run.st_ino))
         fprintf(stderr, "cprof: record: %s.txt %s.json %s.folded %s.svg\n", prefix, prefix, prefix, prefix);
@@ -17438,8 +17471,13 @@ static void cprof__tool_verb_help(const cprof__tool_verb *verb) {
     }
     printf("  %-22s %s\n", "-o FILE, --output=FILE", "write to FILE instead of standard output (through a temporary "
            "renamed when complete)");
-    printf("\nA value follows its option after '=' or as the next argument; \"--\" ends the options; a profile "
-           "named \"-\"\nis read from standard input.\n");
+    if (strcmp(verb->name, "diff") == 0)
+        printf("\nA value follows its option after '=' or as the next argument; a \"--\" before the first profile "
+               "ends the options,\na later one separates the before runs from the after runs (options may follow "
+               "it); a profile named \"-\"\nis read from standard input.\n");
+    else
+        printf("\nA value follows its option after '=' or as the next argument; \"--\" ends the options; a profile "
+               "named \"-\"\nis read from standard input.\n");
 }
 
 static int cprof__tool_help_command(int argc, char **argv) {
@@ -17447,6 +17485,9 @@ static int cprof__tool_help_command(int argc, char **argv) {
         fputs(cprof__tool_help, stdout);
         return 0;
     }
+#if defined(CPROF__SAMPLING)
+    if (!strcmp(argv[0], "record")) return fputs(cprof__record_help, stdout), 0;
+#endif
     const cprof__tool_verb *verb = cprof__tool_verb_find(argv[0]);
     if (!verb) return cprof__tool_usage("no command '%s'", argv[0]);
     cprof__tool_verb_help(verb);

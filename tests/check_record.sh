@@ -41,9 +41,17 @@ rm -f "$dir"/exec.*
 grep -qx 'LD_PRELOAD=' "$dir/exec.out"
 test ! -e "$dir/exec.json"
 grep -q 'record_threads wrote no profile: .*exec.d another program' "$dir/exec.err"
+# Its options are listed by `cprof help record` and `cprof record --help`, as every verb's are.
+"$build/cprof" help record | grep -q '^usage: cprof record \[-F HZ\] \[-o PREFIX\] -- PROGRAM ARGS'
+"$build/cprof" record --help | grep -q '^  -F HZ '
 # Exit status: the program's.
 status=0; "$build/cprof" record -o "$dir/status" -- sh -c 'exit 3' || status=$?
 test "$status" = 3
+# A program that cannot be run: 127, as a shell says, and why (not the text about a missing profile).
+status=0; "$build/cprof" record -o "$dir/missing" -- "$dir/no-such-program" 2> "$dir/missing.err" || status=$?
+test "$status" = 127
+grep -q "cprof: record: cannot run $dir/no-such-program: No such file or directory" "$dir/missing.err"
+if grep -q 'wrote no profile' "$dir/missing.err"; then echo "record: a missing program said 'wrote no profile'"; exit 1; fi
 if ! command -v perf >/dev/null 2>&1; then echo "SKIP perf comparison: perf is not installed"; exit 0; fi
 if ! perf record -q -e cpu-clock -F 5000 -o "$dir/perf.data" "$dir/minivm" 20 > /dev/null 2> "$dir/perf.err"; then
   echo "SKIP perf comparison: perf record -e cpu-clock does not work here: $(tail -1 "$dir/perf.err")"; exit 0

@@ -169,7 +169,8 @@ static void test_single_run_default(void) {
 
 /* A function that automatic instrumentation counted in one run (its time in its caller's self) and
    timed in another is compared inside its caller: caller's self is 200 + 400 ms in the first run and
-   600 ms in the second, unchanged; leaf's own times are left out; the report says so. */
+   600 ms in the second, unchanged; leaf's own times are left out; the report says so. With one run a
+   side such a caller's self time does not count. */
 static void test_counted_in_one_run(void) {
     static const char *const timed[] = {"main 1 1000000000", " caller 10 600000000", "  leaf 1000 400000000", NULL};
     static const char *const counted[] = {"main 1 1000000000", " caller 10 600000000", "  leaf 1000 0", NULL};
@@ -185,8 +186,23 @@ static void test_counted_in_one_run(void) {
     CHECK_EQ_U64(c->mixed_counted, 1);
     CHECK_EQ_U64(c->regressed + c->improved + c->within_noise, 0);
     CHECK_CONTAINS(report_of(c), "Counted in some runs, timed in others: 1 automatic function (CPROF_AUTO_MIN_NS "
-                                 "decides in each run from the first calls): compared inside its callers' self time;");
+                                 "decides in each run from the first calls): compared inside its callers' self time, "
+                                 "which one run a side does not judge");
     cprof_comparison_free(c);
+    /* One run a side, the caller's self time (its own and leaf's) 600 -> 900 ms, its share 60% -> 90%:
+       a factor of 1.5, which counts for another function (test_single_run_default), but the caller holds
+       leaf's own cost, timed in one run and counted in the other: within noise. */
+    static const char *const slower[] = {"main 1 1000000000", " caller 10 900000000", "  leaf 1000 0", NULL};
+    cprof_profile *slow = build_profile(slower);
+    slow->nodes[3].counted_calls = 1000;
+    CHECK_EQ_U64(cprof__test_derive(slow), 0);
+    c = cprof_compare(before, slow, NULL);
+    caller = cprof_comparison_find(c, "caller", "self time");
+    CHECK(caller && caller->share_before == 60.0 && caller->share_after == 90.0);
+    CHECK(caller && caller->verdict == CPROF_WITHIN_NOISE);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 0);
+    cprof_comparison_free(c);
+    cprof_profile_free(slow);
     /* Counted in both: nothing to fold. */
     c = cprof_compare(after, after, NULL);
     CHECK_EQ_U64(c->mixed_counted, 0);
@@ -353,6 +369,24 @@ static void test_gate_rules(void) {
     CHECK(one && one->change_pct > 5.0 && one->verdict == CPROF_UNCHANGED);
     CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_ANY), 0);
     cprof_comparison_free(c);
+    /* Five runs before, one after (a stored baseline and a new run): no test, so the one-run rule judges
+       the after run against the before runs' medians: one 100-108 ms (median 104) -> 400 ms, its share
+       10.4% -> 40%, a factor beyond 1.5 in a function of at least 10% on both sides: a regression. */
+    const char *names[1] = {"one"};
+    cprof_profile *runs[6];
+    for (int r = 0; r < 6; r++) {
+        double ms[1] = {r < 5 ? 100.0 + 2.0 * r : 400.0};
+        runs[r] = planted(names, ms, 1);
+    }
+    c = cprof_compare_runs((const cprof_profile *const *)runs, 5, (const cprof_profile *const *)runs + 5, 1, NULL);
+    one = cprof_comparison_find(c, "one", "self time");
+    CHECK(one && isnan(one->p_value) && one->verdict == CPROF_REGRESSED);
+    CHECK_EQ_U64(c->tests, 0);
+    CHECK_EQ_U64(cprof_comparison_failed(c, CPROF_FAIL_TIME), 1);
+    CHECK_CONTAINS(report_of(c), "Runs: 5 before, 1 after. A change counts when it is beyond 5% and at least 0.5% of the "
+                                 "run (--min-share), and, for measured metrics (times, counters), by a factor beyond 50%");
+    cprof_comparison_free(c);
+    for (int r = 0; r < 6; r++) cprof_profile_free(runs[r]);
 }
 
 static char *read_all(FILE *f);
