@@ -6729,6 +6729,7 @@ typedef struct cprof__sample_slot {
 
 typedef struct cprof__sample_thread {
     int event_fd;          /* the perf event (the thread's task clock) that signals it; -1 when none */
+    uint64_t event_id;     /* its PERF_EVENT_IOC_ID (0: unknown), checked before closing the number */
     int timer;             /* else the kernel's CPU-time timer id; -1 when none */
     uint32_t used;         /* slots taken */
     uint64_t taken;        /* samples counted in a slot */
@@ -6912,6 +6913,17 @@ static void cprof__sample_event_attr(struct perf_event_attr *attr, uint32_t hz) 
    (exclude_kernel, which perf_event_paranoid 2 requires). Each costs a file descriptor (close-on-exec,
    moved to the upper half of RLIMIT_NOFILE's numbers when it can be), so at most an eighth of the
    limit are open; perf_event_paranoid 3, seccomp or no perf events fall back to the timer. */
+/* A perf event's kernel id, or 0 (not a perf event, or a kernel before 3.12). */
+static uint64_t cprof__sample_event_id(int fd) {
+    uint64_t id = 0;
+#if defined(PERF_EVENT_IOC_ID)
+    if (cprof__syscall(SYS_ioctl, fd, (unsigned long)PERF_EVENT_IOC_ID, &id) != 0) id = 0;
+#else
+    (void)fd;
+#endif
+    return id;
+}
+
 static int cprof__sample_event_start(cprof__sample_thread *s, uint64_t thread_id, uint32_t hz) {
     if (cprof__sampler.event_fds >= cprof__sampler.event_fds_max) return -1;
     struct perf_event_attr attr;
@@ -6933,6 +6945,7 @@ static int cprof__sample_event_start(cprof__sample_thread *s, uint64_t thread_id
         close(fd);
         return -1;
     }
+    s->event_id = cprof__sample_event_id(fd);
     CPROF__STORE(s->event_fd, fd);
     if (cprof__syscall(SYS_ioctl, fd, (unsigned long)PERF_EVENT_IOC_REFRESH, 1) != 0) {
         CPROF__STORE(s->event_fd, -1);
@@ -7001,6 +7014,13 @@ static void cprof__sample_thread_start(cprof__recorder *r) {
     else CPROF__ADD(cprof__sampler.threads_by_timer, 1u);
 }
 
+/* Closes a thread's perf event, unless the program closed that number itself meanwhile (closefrom, a
+   daemon's start) and the number is now one of its own files: then the event is gone already and the
+   file is not cprof's to close. */
+static void cprof__sample_event_close(const cprof__sample_thread *s, int fd) {
+    if (s->event_id == 0 || cprof__sample_event_id(fd) == s->event_id) close(fd);
+}
+
 /* Stops the thread's perf event or timer; a signal already on its way finds the table and still counts
    (and, its file descriptor no longer the table's, re-arms nothing). Under cprof__lock. */
 static void cprof__sample_thread_stop(cprof__recorder *r) {
@@ -7009,7 +7029,7 @@ static void cprof__sample_thread_stop(cprof__recorder *r) {
     int fd = s->event_fd;
     if (fd >= 0) {
         CPROF__STORE(s->event_fd, -1);
-        close(fd);
+        cprof__sample_event_close(s, fd);
         cprof__sampler.event_fds--;
     }
     if (s->timer >= 0) syscall(SYS_timer_delete, s->timer);
@@ -7110,6 +7130,9 @@ static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r
 static void cprof__stack_bounds(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_start(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
+#if !defined(CPROF__WINDOWS)
+static void cprof__sample_event_close(const cprof__sample_thread *s, int fd) { (void)s, close(fd); } /* never opened */
+#endif
 #endif /* CPROF__SAMPLING */
 
 #if !defined(CPROF__WINDOWS)
@@ -7119,7 +7142,7 @@ CPROF__UNUSED static void cprof__sample_fork_child(void) {
     for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) {
         cprof__sample_thread *s = r->samples;
         if (!s) continue;
-        if (s->event_fd >= 0) close(s->event_fd);
+        if (s->event_fd >= 0) cprof__sample_event_close(s, s->event_fd);
         s->event_fd = s->timer = -1;
     }
     cprof__sampler.event_fds = 0;

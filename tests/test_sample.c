@@ -128,6 +128,25 @@ static int events_of(long tid) {
     return count;
 }
 
+/* The descriptor of the perf event that signals thread `tid`, or -1. */
+static int event_fd_of(long tid) {
+    DIR *d = opendir("/proc/self/fd");
+    int found = -1;
+    if (!d) return -1;
+    for (struct dirent *e; found < 0 && (e = readdir(d)) != NULL;) {
+        char path[300], link[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0) continue;
+        link[n] = '\0';
+        struct { int type; int pid; } owner = {0, 0};
+        if (strcmp(link, "anon_inode:[perf_event]") == 0 && fcntl(atoi(e->d_name), 16, &owner) == 0 && owner.pid == tid)
+            found = atoi(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
 /* Whether this process may open a perf event on its own task clock (else cprof samples by timers). */
 static int perf_events_work(void) {
     struct perf_event_attr attr;
@@ -287,6 +306,32 @@ static void check_fork_child_samples(void) {
     CHECK_EQ_U64(parent_events, perf_events_work() ? 2 : 0);
     __atomic_store_n(&scoped_state, 2, __ATOMIC_RELEASE);
     CHECK(join(other, NULL) == 0);
+}
+
+/* A program that closes a descriptor cprof holds (closefrom, a daemon's start) and reuses the number for
+   a file of its own: when the thread ends, cprof sees the number is no longer its event and leaves the
+   program's file open. */
+static void check_reused_descriptor(void) {
+    if (!perf_events_work()) return; /* sampled by timers: no descriptor */
+    pthread_t other;
+    __atomic_store_n(&scoped_state, 0, __ATOMIC_RELEASE);
+    CHECK(pthread_create(&other, NULL, scoped_thread, NULL) == 0);
+    while (__atomic_load_n(&scoped_state, __ATOMIC_ACQUIRE) != 1) sched_yield();
+    int fd = event_fd_of(scoped_tid), pipe_ends[2];
+    CHECK(fd >= 0 && pipe(pipe_ends) == 0);
+    if (fd >= 0) {
+        close(fd);
+        CHECK(dup2(pipe_ends[0], fd) == fd); /* the program's file now has the event's number */
+    }
+    __atomic_store_n(&scoped_state, 2, __ATOMIC_RELEASE);
+    CHECK(join(other, NULL) == 0); /* its exit stops its sampling */
+    CHECK(fd >= 0 && fcntl(fd, F_GETFD) != -1);
+    CHECK(write(pipe_ends[1], "x", 1) == 1);
+    char byte = 0;
+    CHECK(fd >= 0 && read(fd, &byte, 1) == 1 && byte == 'x');
+    if (fd >= 0) close(fd);
+    close(pipe_ends[0]);
+    close(pipe_ends[1]);
 }
 
 /* cprof_reset(): every thread's samples and the dropped ones are forgotten (sampling is stopped here);
@@ -511,6 +556,7 @@ int main(void) {
     uint64_t rounds = 0;
     stress(0.05, &rounds);
     check_fork_child_samples();
+    check_reused_descriptor();
     cprof_sample_stop();
     { CPROF_SCOPE("after stop"); busy_a(0.02); }
 
