@@ -13983,8 +13983,8 @@ static int cprof__noise_build(cprof__buf *b, const cprof_profile *const *runs, s
     }
     int failed = cprof__noise_pairs(runs, count, o, all, rows, &largest, &where);
     if (all->function_count) qsort(rows, all->function_count, sizeof *rows, cprof__noise_by_share);
-    cprof__buf_textf(b, "Noise: %llu runs of one build, every two compared as one run a side (%llu pairs)\n",
-                      (unsigned long long)count, (unsigned long long)(count * (count - 1) / 2));
+    cprof__buf_textf(b, "Noise: %llu runs of one build, every two compared as one run a side (%llu pair%s)\n",
+                      (unsigned long long)count, (unsigned long long)(count * (count - 1) / 2), count == 2 ? "" : "s");
     cprof__buf_textf(b, "Wall time: median %s\n", cprof__duration(text, cprof__u64_rounded(wall)));
     cprof__buf_textf(b, "  %-40s %8s %20s\n", "function (by self time)", "share", "largest share factor");
     for (size_t u = 0; u < all->function_count && u < shown; u++) {
@@ -17275,7 +17275,8 @@ static int cprof__tool_diff(cprof__tool_args *args) {
     for (int s = 0; s < 2; s++) {
         int first = s ? a.before : 0, runs_of_side = s ? a.count - a.before : a.before;
         if (runs_of_side == 1) cprof__snprintf(labels[s], sizeof labels[s], "%s", a.files[first]);
-        else cprof__snprintf(labels[s], sizeof labels[s], "%s and %d more runs", a.files[first], runs_of_side - 1);
+        else cprof__snprintf(labels[s], sizeof labels[s], "%s and %d more run%s", a.files[first], runs_of_side - 1,
+                             runs_of_side == 2 ? "" : "s");
     }
     a.options.before_label = labels[0];
     a.options.after_label = labels[1];

@@ -414,6 +414,12 @@ static void test_noise(void) {
     CHECK_CONTAINS(text, "in functions holding at least 10% of it in both: 4% (one)\n");
     CHECK_CONTAINS(text, "Suggested for one run a side: --single-run-threshold=10 ");
     free(text);
+    f = tmpfile(); /* two runs: one pair */
+    CHECK_EQ_U64(cprof_noise_write((const cprof_profile *const *)runs, 2, f, &o, 10), 0);
+    text = read_all(f);
+    fclose(f);
+    CHECK_CONTAINS(text, "Noise: 2 runs of one build, every two compared as one run a side (1 pair)\n");
+    free(text);
     CHECK(cprof_noise_write((const cprof_profile *const *)runs, 1, stdout, NULL, 10) == -1);
     for (int r = 0; r < 3; r++) cprof_profile_free(runs[r]);
 }
