@@ -6906,13 +6906,6 @@ static void cprof__sample_event_attr(struct perf_event_attr *attr, uint32_t hz) 
     attr->exclude_hv = 1;
 }
 
-/* The thread's task clock as a perf event that signals that thread alone (fcntl F_SETOWN_EX) after
-   each period, then stops until the handler re-arms it at its end (PERF_EVENT_IOC_REFRESH 1): a high-resolution
-   timer, so 1 kHz is 1,000 signals a second, where a CPU-time timer is checked at the kernel's tick
-   (250 Hz on many kernels) and one signal then stands for several periods. User time only
-   (exclude_kernel, which perf_event_paranoid 2 requires). Each costs a file descriptor (close-on-exec,
-   moved to the upper half of RLIMIT_NOFILE's numbers when it can be), so at most an eighth of the
-   limit are open; perf_event_paranoid 3, seccomp or no perf events fall back to the timer. */
 /* A perf event's kernel id, or 0 (not a perf event, or a kernel before 3.12). */
 static uint64_t cprof__sample_event_id(int fd) {
     uint64_t id = 0;
@@ -6924,6 +6917,13 @@ static uint64_t cprof__sample_event_id(int fd) {
     return id;
 }
 
+/* The thread's task clock as a perf event that signals that thread alone (fcntl F_SETOWN_EX) after
+   each period, then stops until the handler re-arms it at its end (PERF_EVENT_IOC_REFRESH 1): a high-resolution
+   timer, so 1 kHz is 1,000 signals a second, where a CPU-time timer is checked at the kernel's tick
+   (250 Hz on many kernels) and one signal then stands for several periods. User time only
+   (exclude_kernel, which perf_event_paranoid 2 requires). Each costs a file descriptor (close-on-exec,
+   moved to the upper half of RLIMIT_NOFILE's numbers but not above 4096, when it can be), so at most
+   an eighth of the limit are open; perf_event_paranoid 3, seccomp or no perf events fall back to the timer. */
 static int cprof__sample_event_start(cprof__sample_thread *s, uint64_t thread_id, uint32_t hz) {
     if (cprof__sampler.event_fds >= cprof__sampler.event_fds_max) return -1;
     struct perf_event_attr attr;
@@ -7130,22 +7130,14 @@ static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r
 static void cprof__stack_bounds(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_start(cprof__recorder *r) { (void)r; }
 static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
-#if !defined(CPROF__WINDOWS)
-static void cprof__sample_event_close(const cprof__sample_thread *s, int fd) { (void)s, close(fd); } /* never opened */
-#endif
 #endif /* CPROF__SAMPLING */
 
 #if !defined(CPROF__WINDOWS)
 /* fork(): timers are not inherited and the perf events' file descriptors are, still signalling the
-   parent's threads: the child closes them, and its one thread (the one that forked) gets its own. */
+   parent's threads: the child stops them all (a timer's id is unknown in the child: deleting it fails
+   harmlessly), and its one thread (the one that forked) gets its own. */
 CPROF__UNUSED static void cprof__sample_fork_child(void) {
-    for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) {
-        cprof__sample_thread *s = r->samples;
-        if (!s) continue;
-        if (s->event_fd >= 0) cprof__sample_event_close(s, s->event_fd);
-        s->event_fd = s->timer = -1;
-    }
-    cprof__sampler.event_fds = 0;
+    for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) cprof__sample_thread_stop(r);
     cprof__recorder *self = cprof__this_thread;
     if (!self || !self->samples) return;
     self->thread_id = cprof__thread_id();
@@ -17421,8 +17413,8 @@ static int cprof__tool_record(int argc, char **argv) {
         close(exec_failed[0]);
         execvp(argv[i + 1], argv + i + 1);
         int error = errno;
-        if (write(exec_failed[1], &error, sizeof error) < 0) _exit(127);
-        _exit(127);
+        ssize_t written = write(exec_failed[1], &error, sizeof error);
+        _exit(written == (ssize_t)sizeof error ? 127 : 126);
     }
     close(exec_failed[1]);
     int error = 0;
@@ -17495,7 +17487,7 @@ static void cprof__tool_verb_help(const cprof__tool_verb *verb) {
     }
     printf("  %-22s %s\n", "-o FILE, --output=FILE", "write to FILE instead of standard output (through a temporary "
            "renamed when complete)");
-    if (strcmp(verb->name, "diff") == 0)
+    if (verb->runs)
         printf("\nA value follows its option after '=' or as the next argument; a \"--\" before the first profile "
                "ends the options,\na later one separates the before runs from the after runs (options may follow "
                "it); a profile named \"-\"\nis read from standard input.\n");

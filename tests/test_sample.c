@@ -109,10 +109,12 @@ static int timers_of(long tid) {
 }
 
 /* The process's perf events that signal the thread tid (fcntl F_GETOWN_EX, Linux's 16), or every one
-   (tid 0): the file descriptors whose link reads anon_inode:[perf_event]. */
-static int events_of(long tid) {
+   (tid 0): the file descriptors whose link reads anon_inode:[perf_event]. Their count, and the first
+   one's descriptor in *first (-1 when none). */
+static int perf_events_scan(long tid, int *first) {
     DIR *d = opendir("/proc/self/fd");
     int count = 0;
+    *first = -1;
     if (!d) return -1;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         char path[300], link[64];
@@ -122,30 +124,24 @@ static int events_of(long tid) {
         link[n] = '\0';
         if (strcmp(link, "anon_inode:[perf_event]") != 0) continue;
         struct { int type; int pid; } owner = {0, 0};
-        if (fcntl(atoi(e->d_name), 16, &owner) == 0 && (tid == 0 || owner.pid == tid)) count++;
+        if (fcntl(atoi(e->d_name), 16, &owner) != 0 || (tid != 0 && owner.pid != tid)) continue;
+        if (count++ == 0) *first = atoi(e->d_name);
     }
     closedir(d);
     return count;
 }
 
-/* The descriptor of the perf event that signals thread `tid`, or -1. */
-static int event_fd_of(long tid) {
-    DIR *d = opendir("/proc/self/fd");
-    int found = -1;
-    if (!d) return -1;
-    for (struct dirent *e; found < 0 && (e = readdir(d)) != NULL;) {
-        char path[300], link[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(path, link, sizeof link - 1);
-        if (n <= 0) continue;
-        link[n] = '\0';
-        struct { int type; int pid; } owner = {0, 0};
-        if (strcmp(link, "anon_inode:[perf_event]") == 0 && fcntl(atoi(e->d_name), 16, &owner) == 0 && owner.pid == tid)
-            found = atoi(e->d_name);
-    }
-    closedir(d);
-    return found;
+static int events_of(long tid) { /* how many */
+    int first;
+    return perf_events_scan(tid, &first);
 }
+
+static int event_fd_of(long tid) { /* which: the descriptor, or -1 */
+    int first;
+    perf_events_scan(tid, &first);
+    return first;
+}
+
 
 /* Whether this process may open a perf event on its own task clock (else cprof samples by timers). */
 static int perf_events_work(void) {
