@@ -2864,7 +2864,7 @@ static void cprof__benjamini_hochberg(double **refs, size_t count) {
 
 /* --- the moderated t-test: many functions, few runs ------------------------------------------------
    With five runs a side, one function's variance rests on 8 degrees of freedom and one odd run can
-   triple it; Student's t with 8 df then needs |t| > 6.5 for the p < 0.05 / 90 that a family of 90 tests
+   triple it; Student's t with 8 df then needs |t| > 5.5 for the p < 0.05 / 90 that a family of 90 tests
    asks of its first. Smyth's empirical Bayes (Stat. Appl. Genet. Mol. Biol. 3(1), 2004, the "limma"
    method): the variances of all the tested functions, on a log scale, follow a scaled inverse chi-square
    prior whose degrees of freedom d0 and scale s0^2 are estimated from them by moments; each function's
