@@ -44,6 +44,13 @@
                           recorded; profile->compensation says what was subtracted, the report adds a
                           line. Automatic scopes and counted calls (CPROF_AUTO_MIN_NS) have figures of their
                           own, calibrated the same way at the first hook call.
+       CPROF_PREEMPTION=0 keep in the scopes' times the time their thread was preempted (ready to run while
+                          another program had its CPU). By default (1, empty, unset) it is left out, on Linux:
+                          each recorded thread's context switches are recorded by a perf event (one file
+                          descriptor and a 36 KiB ring a thread; no perf events: wall clock, and
+                          profile->preemption.error says why) and a timed scope's exit moves its open frames'
+                          starts past each preemption; voluntary waits (sleep, I/O, locks) stay in.
+                          profile->preemption says how much was left out, the report adds a line.
        CPROF_OUT=prefix   at normal exit write prefix.txt (the text report, then the analysis), prefix.json (the profile),
                           prefix.folded (collapsed stacks) and prefix.svg (the flame graph): all four written to
                           temporaries, then renamed, so a failed write replaces none of them; a prefix of 4080
@@ -85,7 +92,7 @@
                           call; default 4x the calibrated cost of timing one call. A recursive function is
                           always timed; one stretched call (a time slice lost) counts at most 64x the
                           threshold or the function's average, times one plus the calls it made
-       A value of CPROF, CPROF_TIMER, CPROF_OUT, CPROF_COMPENSATE or CPROF_AUTO_MIN_NS that cprof does not understand or
+       A value of CPROF, CPROF_TIMER, CPROF_OUT, CPROF_COMPENSATE, CPROF_PREEMPTION or CPROF_AUTO_MIN_NS that cprof does not understand or
        cannot use gets one line on stderr ("cprof: NAME=VALUE: ...") and is ignored; an empty value is
        as if unset.
 
@@ -158,7 +165,7 @@
        size_t cprof_memory_bytes(void)
            Memory the profiler itself holds now (recorders and nodes), in bytes.
        int  cprof_save(const cprof_profile *, const char *path)
-           The profile as JSON (format 1.3, see PROFILE FILE), written to a temporary name and renamed.
+           The profile as JSON (format 1.4, see PROFILE FILE), written to a temporary name and renamed.
            (CPROF_OUT writes its four files to temporaries first and renames them only when all are
            written; it removes temporaries "PREFIX.*.tmp.PID" left by a process that no longer exists.)
            0, or -1 with cprof_error() set.
@@ -192,7 +199,7 @@
            (and EVENT_self per counter), one row per function; tabs and newlines in a field become spaces,
            other text as in TEXT OUTPUT.
 
-   PROFILE FILE (JSON, format 1.3; every field documented in README.md)
+   PROFILE FILE (JSON, format 1.4; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
        (1.3: a benchmark's "group", only when it was timed in one (cprof_bench_group);
@@ -580,7 +587,7 @@
        >>base           growing arrays, hashing, the name map, the text buffer, number formats, UTF-8,
                         C-locale numbers, error text, whole files
        >>math           quantiles, Welch's t-test, the moderated t-test, the Benjamini-Hochberg adjustment
-       recording:       >>timer  >>recorder  >>counters  >>allocs  >>scopes  >>auto  >>sample
+       recording:       >>timer  >>recorder  >>counters  >>preemption  >>allocs  >>scopes  >>auto  >>sample
        the profile:     >>profile (storage)  >>bench (benchmarks run into a profile of their own)
                         >>derive (figures computed once)  >>capture (live -> profile)
        writers:         >>report  >>json  >>folded  >>stats  >>export (pprof, callgrind, speedscope)
@@ -827,6 +834,18 @@ typedef struct cprof_compensation {
     uint64_t auto_scopes, counted_scopes; /* of scopes: automatic calls timed, and calls counted only */
 } cprof_compensation;
 
+/* Preemption (see ENVIRONMENT, CPROF_PREEMPTION): while a thread was ready to run but another program had
+   its CPU, its open scopes' clocks stood still. All zero when not measured (not Linux, CPROF_PREEMPTION=0,
+   no perf events, older files). */
+typedef struct cprof_preemption {
+    uint64_t preempted_ns; /* left out of the scopes' times, summed over the threads */
+    uint64_t preemptions;  /* how many times */
+    uint64_t lost;         /* context switches the kernel could not record (a thread's ring was full): the
+                              time of any preemption among them stayed in */
+    uint32_t threads;      /* threads whose switches were recorded; 0: not measured */
+    int32_t error;         /* errno of the first thread that could not record them (0: none failed) */
+} cprof_preemption;
+
 /* The timeline (CPROF_TIMELINE=N, cprof_timeline_enable): each thread's scope entries and exits and its
    frame marks (CPROF_FRAME), in time order, bounded per thread (see TIMELINE in the doc block). */
 enum { CPROF_EVENT_ENTER = 0, CPROF_EVENT_EXIT = 1, CPROF_EVENT_FRAME = 2 };
@@ -908,6 +927,7 @@ typedef struct cprof_profile {
     uint64_t samples_dropped;               /* samples taken but not in the tree (see SAMPLING) */
     uint64_t samples_profiler;              /* samples taken in cprof's own code (its hooks, its scopes' entry
                                                and exit), left out of the tree (format 1.2) */
+    cprof_preemption preemption;            /* time threads were preempted, left out of the scopes' times (format 1.4) */
 } cprof_profile;
 
 typedef struct cprof_report_options {
@@ -3091,6 +3111,9 @@ typedef struct cprof__frame {
     const cprof_site *site;
 } cprof__frame;
 
+/* A frame pushed by cprof__count_enter: counted, never timed (its start is this mark). */
+#define CPROF__UNTIMED UINT64_MAX
+
 typedef struct cprof__recorder {
     struct cprof__recorder *next; /* registry list, in creation order */
     uint64_t thread_id;
@@ -3098,6 +3121,11 @@ typedef struct cprof__recorder {
     uint32_t exited;
     uint32_t busy;  /* 1 while its thread is inside enter, exit or end: a signal handler's scope then
                        finds the tree half-changed and is dropped (see cprof__enter) */
+    /* >>preemption: the kernel's head of this thread's ring of context switches (NULL when not recorded)
+       and how far the thread has read it: a timed exit compares the two */
+    const volatile uint64_t *switch_head;
+    uint64_t switch_seen;
+    struct cprof__switches *switches;
     uint64_t dropped;
     uint64_t signal_dropped; /* scopes dropped because they began while busy: in a signal handler */
     unsigned char *storage_next; /* the rest of the current chunk of cprof__recorder_storage */
@@ -3141,6 +3169,10 @@ static struct cprof__global {
     cprof__recorder *spare;  /* merged threads' recorders, for new threads (linked by `spare_next`) */
     uint64_t signal_dropped_early; /* scopes in handlers while their thread's recorder was being made */
     int compensate;                /* CPROF_COMPENSATE: 1 (default) subtracts the calibrated own cost */
+    int preemption;                /* CPROF_PREEMPTION: 1 (default) leaves preempted time out of scopes (>>preemption) */
+    uint64_t preempted_ticks, preemptions, preemptions_lost; /* since the start or the last reset, every thread */
+    uint32_t preemption_threads, preemption_fds; /* threads whose switches were recorded; rings open now */
+    int preemption_error;                        /* the first failure's errno (0: none) */
     double inside_ticks, outside_ticks; /* one manual scope's own cost, calibrated at start-up (>>scopes) */
     double auto_inside_ticks, auto_outside_ticks, counted_ticks; /* the hooks', calibrated at the first (>>auto) */
     uint64_t auto_min_ticks, auto_min_ns; /* CPROF_AUTO_MIN_NS: automatic functions averaging less are counted */
@@ -3192,7 +3224,7 @@ static void cprof__samples_reset(void);
 static void cprof__sample_merge_exited(cprof__recorder *into, cprof__recorder *r);
 static int cprof__sample_handler_check(void);
 #if !defined(CPROF__WINDOWS)
-static void cprof__sample_fork_child(void);
+static void cprof__events_fork_child(void);
 #endif
 
 /* Defined in >>scopes, after >>counters and >>allocs, which it calls; the allocation tracker needs it
@@ -3819,6 +3851,203 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
     }
     return out;
 }
+
+/* ==================================================================================================
+   >>preemption: time a thread was ready to run but not running, because the machine's other work had
+   its CPU (it was preempted), is left out of its scopes' times; without this, a loaded machine's waits
+   land in whatever scope was open, and shares move by tens of points between two runs of one build.
+   Each recorded thread has a perf event that records its context switches (PERF_RECORD_SWITCH, with the
+   "preempted" mark since Linux 4.17) into a small ring the kernel writes; a timed scope's exit compares
+   the ring's head with what the thread has read (a load and a branch) and, when the kernel wrote
+   something, moves the start of every open timed frame that began before a preemption by the
+   preemption's length. A voluntary switch (a sleep, a blocking read, a lock) stays in the times: that
+   wait is the scope's own doing. The timeline keeps the wall-clock times of entries and exits.
+   ================================================================================================== */
+#if defined(CPROF__LINUX)
+#include <sys/resource.h>
+#define CPROF__F_DUPFD_CLOEXEC 1030 /* Linux's value; fcntl.h shows it only from POSIX 2008 on */
+
+/* A perf event's kernel id, or 0 (not a perf event, or a kernel before 3.12). */
+CPROF__UNUSED static uint64_t cprof__perf_event_id(int fd) {
+    uint64_t id = 0;
+#if defined(PERF_EVENT_IOC_ID)
+    if (cprof__syscall(SYS_ioctl, fd, (unsigned long)PERF_EVENT_IOC_ID, &id) != 0) id = 0;
+#else
+    (void)fd;
+#endif
+    return id;
+}
+
+/* Moves a descriptor of cprof's to the upper half of RLIMIT_NOFILE's numbers, but not above 4096 (the
+   kernel sizes a process's descriptor table, copied at each fork, to its highest), close-on-exec: out
+   of the way of a program that assumes small numbers (select's FD_SETSIZE) or closes a range of them.
+   Returns the descriptor to use (the same one when it cannot be moved). */
+CPROF__UNUSED static int cprof__fd_move_high(int fd) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur <= 64) return fd;
+    rlim_t lowest = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur / 2 > 4096 ? 4096 : limit.rlim_cur / 2;
+    long high = cprof__syscall(SYS_fcntl, fd, CPROF__F_DUPFD_CLOEXEC, (long)lowest);
+    if (high < 0) return fd;
+    close(fd);
+    return (int)high;
+}
+
+/* How many perf event descriptors of one kind (a thread's sampling event, its ring of switches) cprof
+   may hold: an eighth of the descriptors the program may have, from 16 to 4096. */
+CPROF__UNUSED static uint32_t cprof__perf_fds_allowed(void) {
+    struct rlimit limit;
+    rlim_t eighth = getrlimit(RLIMIT_NOFILE, &limit) != 0 ? 16 : limit.rlim_cur == RLIM_INFINITY ? 4096 : limit.rlim_cur / 8;
+    return eighth < 16 ? 16u : eighth > 4096 ? 4096u : (uint32_t)eighth;
+}
+#endif
+
+#if defined(CPROF__LINUX) && defined(PERF_RECORD_MISC_SWITCH_OUT) /* Linux 4.3 headers */
+#if defined(PERF_RECORD_MISC_SWITCH_OUT_PREEMPT)
+#define CPROF__SWITCH_OUT_PREEMPT PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
+#else
+#define CPROF__SWITCH_OUT_PREEMPT (1 << 14) /* Linux 4.17's value; older kernels never set it */
+#endif
+enum { CPROF__SWITCH_RING_PAGES = 8 }; /* 32 KiB with 4 KiB pages: ~1,000 switches between two timed exits */
+
+typedef struct cprof__switches {
+    struct perf_event_mmap_page *page; /* then the ring */
+    size_t bytes;                      /* mapped */
+    int fd;
+    uint64_t event_id;  /* PERF_EVENT_IOC_ID: the descriptor is closed only while it is still this event */
+    uint64_t out_ns;    /* the last switch out not yet matched by a switch in (CLOCK_MONOTONIC); 0: none */
+    int out_preempted;  /* it was a preemption */
+    double ticks_per_ns; /* the timer's, taken at the first preemption */
+} cprof__switches;
+
+/* Starts recording the calling thread's context switches: a software event that counts nothing
+   (PERF_COUNT_SW_DUMMY) with context_switch records, each stamped with CLOCK_MONOTONIC; user space
+   only, which perf_event_paranoid 2 allows for one's own threads. Under cprof__lock. A failure (no perf
+   events, paranoid 3, seccomp, no descriptor left) leaves the thread's times as they were, wall clock. */
+static void cprof__preemption_start(cprof__recorder *r) {
+    if (!cprof__g.preemption || r->switches || r->thread_id != cprof__thread_id()) return;
+    if (cprof__g.preemption_fds >= cprof__perf_fds_allowed()) return;
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_DUMMY;
+    attr.context_switch = 1;
+    attr.sample_id_all = 1;
+    attr.sample_type = PERF_SAMPLE_TIME;
+    attr.use_clockid = 1;
+    attr.clockid = CPROF__CLOCK_MONOTONIC;
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    long opened = cprof__syscall(SYS_perf_event_open, &attr, 0, -1, -1, (unsigned long)PERF_FLAG_FD_CLOEXEC);
+    if (opened < 0) {
+        if (!cprof__g.preemption_error) cprof__g.preemption_error = errno ? errno : EINVAL;
+        return;
+    }
+    int fd = cprof__fd_move_high((int)opened);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = page * (1 + CPROF__SWITCH_RING_PAGES);
+    void *mapped = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    cprof__switches *s = mapped == MAP_FAILED ? NULL : (cprof__switches *)cprof__alloc(sizeof *s);
+    if (!s) {
+        if (!cprof__g.preemption_error) cprof__g.preemption_error = mapped == MAP_FAILED ? errno : ENOMEM;
+        if (mapped != MAP_FAILED) munmap(mapped, bytes);
+        close(fd);
+        return;
+    }
+    s->page = (struct perf_event_mmap_page *)mapped;
+    s->bytes = bytes;
+    s->fd = fd;
+    s->event_id = cprof__perf_event_id(fd);
+    r->switches = s;
+    r->switch_seen = CPROF__LOAD(s->page->data_head);
+    CPROF__STORE_RELEASE(r->switch_head, (const volatile uint64_t *)&s->page->data_head);
+    cprof__g.preemption_fds++;
+    cprof__g.preemption_threads++;
+}
+
+/* Stops it (the thread's exit, a fork child's other threads, a spare recorder). Under cprof__lock, or in
+   a fork child alone. */
+static void cprof__preemption_stop(cprof__recorder *r) {
+    cprof__switches *s = r ? r->switches : NULL;
+    if (!s) return;
+    CPROF__STORE(r->switch_head, (const volatile uint64_t *)NULL);
+    r->switches = NULL;
+    munmap(s->page, s->bytes);
+    if (s->event_id == 0 || cprof__perf_event_id(s->fd) == s->event_id) close(s->fd);
+    cprof__release(s, sizeof *s);
+    cprof__g.preemption_fds--;
+}
+
+/* `bytes` of the ring from position `at`, which may wrap past its end. */
+static void cprof__switch_ring_read(const cprof__switches *s, uint64_t at, void *out, size_t bytes) {
+    const unsigned char *ring = (const unsigned char *)s->page + s->page->data_offset;
+    uint64_t size = s->page->data_size, offset = at % size;
+    size_t first = bytes < size - offset ? bytes : (size_t)(size - offset);
+    memcpy(out, ring + offset, first);
+    memcpy((unsigned char *)out + first, ring, bytes - first);
+}
+
+/* One preemption, from out_ns to in_ns (CLOCK_MONOTONIC), taken out of the open timed frames 1..depth:
+   each frame's start moves later by the part of the preemption after it began; the innermost frame
+   `closing` (a scope exiting at `closing_now`, 0: none) only by the part before its end. The clock and
+   the timer are related through one pair of reads now; a frame's start is never moved past now. */
+CPROF__COLD static void cprof__preemption_apply(cprof__recorder *r, uint32_t closing, uint64_t closing_now,
+                                                uint64_t out_ns, uint64_t in_ns) {
+    cprof__switches *s = r->switches;
+    if (s->ticks_per_ns == 0) s->ticks_per_ns = cprof__timer_hz() / 1e9;
+    uint64_t now_ticks = 0, now_ns = 0;
+    cprof__timer_read_pair(&now_ticks, &now_ns);
+    if (in_ns > now_ns || out_ns >= in_ns) return;
+    double out_ticks = (double)now_ticks - (double)(now_ns - out_ns) * s->ticks_per_ns;
+    double in_ticks = (double)now_ticks - (double)(now_ns - in_ns) * s->ticks_per_ns;
+    for (uint32_t d = 1; d <= r->depth && d <= CPROF__MAX_DEPTH; d++) {
+        cprof__frame *frame = &r->stack[d];
+        uint64_t start = CPROF__LOAD(frame->start_ticks);
+        if (start == (uint64_t)CPROF__UNTIMED) continue;
+        double end = d == closing ? (double)closing_now : (double)now_ticks;
+        double from = (double)start > out_ticks ? (double)start : out_ticks, to = in_ticks < end ? in_ticks : end;
+        if (to <= from) continue;
+        uint64_t moved = start + (uint64_t)(to - from + 0.5), limit = d == closing ? closing_now : now_ticks;
+        CPROF__STORE(frame->start_ticks, moved < limit ? moved : limit);
+    }
+    CPROF__ADD(cprof__g.preempted_ticks, (uint64_t)((double)(in_ns - out_ns) * s->ticks_per_ns + 0.5));
+    CPROF__ADD(cprof__g.preemptions, 1u);
+}
+
+/* The kernel wrote switches since the thread last looked: read them in order, pair each switch out with
+   the next switch in, and take each preemption out of the open frames. A lost record (the ring was full:
+   ~1,000 switches with no timed exit between) leaves that time in, and is counted. */
+CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__preemption_take(cprof__recorder *r, uint32_t closing, uint64_t closing_now) {
+    cprof__switches *s = r->switches;
+    uint64_t head = __atomic_load_n(&s->page->data_head, __ATOMIC_ACQUIRE), at = r->switch_seen;
+    while (at < head) {
+        struct perf_event_header header;
+        uint64_t value[2] = {0, 0}; /* PERF_RECORD_SWITCH: its time; PERF_RECORD_LOST: id, lost */
+        cprof__switch_ring_read(s, at, &header, sizeof header);
+        if (header.size < sizeof header) break; /* not a record: stop reading (nothing more is taken) */
+        cprof__switch_ring_read(s, at + sizeof header, value,
+                                header.size - sizeof header < sizeof value ? header.size - sizeof header : sizeof value);
+        if (header.type == PERF_RECORD_SWITCH && (header.misc & PERF_RECORD_MISC_SWITCH_OUT)) {
+            s->out_ns = value[0];
+            s->out_preempted = (header.misc & CPROF__SWITCH_OUT_PREEMPT) != 0;
+        } else if (header.type == PERF_RECORD_SWITCH) {
+            if (s->out_ns && s->out_preempted) cprof__preemption_apply(r, closing, closing_now, s->out_ns, value[0]);
+            s->out_ns = 0;
+        } else if (header.type == PERF_RECORD_LOST) {
+            CPROF__ADD(cprof__g.preemptions_lost, value[1]);
+            s->out_ns = 0;
+        }
+        at += header.size;
+    }
+    __atomic_store_n(&s->page->data_tail, head, __ATOMIC_RELEASE);
+    r->switch_seen = head;
+}
+#else
+static void cprof__preemption_start(cprof__recorder *r) { (void)r; }
+static void cprof__preemption_stop(cprof__recorder *r) { (void)r; }
+CPROF__NO_INSTRUMENT static void cprof__preemption_take(cprof__recorder *r, uint32_t closing, uint64_t closing_now) {
+    (void)r, (void)closing, (void)closing_now;
+}
+#endif
 
 /* ==================================================================================================
    >>allocs: the allocation tracker behind CPROF_WRAP_MALLOC: the wrappers, each thread's live blocks
@@ -4932,7 +5161,7 @@ static void cprof__fork_child(void) {
         if (t->freed_version & 1) CPROF__STORE(t->freed_version, t->freed_version + 1);
     }
     cprof__fork_parent();
-    cprof__sample_fork_child(); /* before the other threads' recorders are set apart: it closes their events */
+    cprof__events_fork_child(); /* before the other threads' recorders are set apart: it closes their events */
     cprof__fork_child_alone();
 }
 #endif
@@ -5195,6 +5424,7 @@ static void cprof__recorder_retire(cprof__recorder *r);
 static void cprof__thread_exited(void *recorder) {
     cprof__mutex_lock(&cprof__lock);
     cprof__sample_thread_stop((cprof__recorder *)recorder);
+    cprof__preemption_stop((cprof__recorder *)recorder);
     CPROF__STORE(((cprof__recorder *)recorder)->exited, 1u);
     cprof__mutex_unlock(&cprof__lock);
     cprof__counters_thread_exited((cprof__recorder *)recorder);
@@ -5281,6 +5511,7 @@ static cprof__recorder *cprof__recorder_create(void) {
             r->timeline = cprof__timeline_new(cprof__g.timeline_capacity, cprof__g.timeline_policy);
         cprof__stack_bounds(r);
         cprof__sample_thread_start(r); /* when sampling: from the thread's first scope */
+        cprof__preemption_start(r);
         cprof__g.thread_count++;
         if (cprof__g.thread_count == 1) strcpy(r->name, "main");
         else cprof__snprintf(r->name, sizeof r->name, "thread-%u", (unsigned)cprof__g.thread_count);
@@ -5387,9 +5618,6 @@ CPROF__NO_INSTRUMENT static CPROF__INLINE int cprof__is_function_scope(const cpr
 }
 #endif
 
-/* A frame pushed by cprof__count_enter: counted, never timed (its start is this mark). */
-#define CPROF__UNTIMED UINT64_MAX
-
 /* Both entries: find the node, push a frame. Timed (cprof__enter): count the call in `calls`, start the
    counters, read the timer last so that the bookkeeping is not timed. Counted (cprof__count_enter, for
    >>auto's functions too short to time): count it in `counted_calls`, read nothing; the frame is there
@@ -5434,6 +5662,8 @@ CPROF__NO_INSTRUMENT CPROF__UNUSED static uint32_t cprof__count_enter(const cpro
 }
 
 CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__frame_close(cprof__recorder *r, uint32_t depth, uint64_t now) {
+    const volatile uint64_t *switch_head = CPROF__LOAD(r->switch_head); /* >>preemption; off: one branch */
+    if (CPROF__UNLIKELY(switch_head != NULL && *switch_head != r->switch_seen)) cprof__preemption_take(r, depth, now);
     cprof__frame *frame = &r->stack[depth];
     cprof__rnode *node = frame->node;
     uint64_t elapsed = now - frame->start_ticks;
@@ -5769,6 +5999,16 @@ CPROF__UNUSED static int cprof__env_compensate(const char *value) { /* not in th
     return 1;
 }
 
+/* CPROF_PREEMPTION: "0" leaves the time a thread was preempted in its scopes (wall clock); "1" (or empty,
+   or unset) takes it out (>>preemption). */
+CPROF__UNUSED static int cprof__env_preemption(const char *value) { /* not in the tool */
+    if (!value || !*value || strcmp(value, "1") == 0) return 1;
+    if (strcmp(value, "0") == 0) return 0;
+    cprof__env_warn("CPROF_PREEMPTION", value,
+                    "not understood (0 keeps preempted time in the scopes, 1 leaves it out); it stays out");
+    return 1;
+}
+
 /* CPROF_TIMELINE: "N" or "N,recent" (keep the most recent N events per thread) or "N,first" (the first N);
    N from 1 to CPROF__TIMELINE_MAX. 0 (or empty, or unset) leaves it off; anything else is reported. */
 #define CPROF__TIMELINE_MAX (1u << 26) /* 64 Mi events: 1 GiB per thread */
@@ -5799,6 +6039,7 @@ static void cprof__init_once(void) {
 #ifndef CPROF_MAIN /* the tool records nothing */
     cprof__g.compensate = !cprof__g.forced_off && cprof__env_compensate(getenv("CPROF_COMPENSATE"));
     if (cprof__g.compensate) cprof__calibrate();
+    cprof__g.preemption = !cprof__g.forced_off && cprof__env_preemption(getenv("CPROF_PREEMPTION"));
 #endif
     cprof__g.start_ticks = cprof__ticks();
     cprof__g.start_unix_ns = cprof__unix_ns();
@@ -5867,6 +6108,9 @@ void cprof_reset(void) {
     }
     cprof__samples_reset();
     CPROF__STORE(cprof__g.signal_dropped_early, 0);
+    CPROF__STORE(cprof__g.preempted_ticks, 0);
+    CPROF__STORE(cprof__g.preemptions, 0);
+    CPROF__STORE(cprof__g.preemptions_lost, 0);
     cprof__g.message_count = 0;
     cprof__g.messages_dropped = 0;
     cprof__g.start_ticks = cprof__ticks();
@@ -6906,17 +7150,6 @@ static void cprof__sample_event_attr(struct perf_event_attr *attr, uint32_t hz) 
     attr->exclude_hv = 1;
 }
 
-/* A perf event's kernel id, or 0 (not a perf event, or a kernel before 3.12). */
-static uint64_t cprof__sample_event_id(int fd) {
-    uint64_t id = 0;
-#if defined(PERF_EVENT_IOC_ID)
-    if (cprof__syscall(SYS_ioctl, fd, (unsigned long)PERF_EVENT_IOC_ID, &id) != 0) id = 0;
-#else
-    (void)fd;
-#endif
-    return id;
-}
-
 /* The thread's task clock as a perf event that signals that thread alone (fcntl F_SETOWN_EX) after
    each period, then stops until the handler re-arms it at its end (PERF_EVENT_IOC_REFRESH 1): a high-resolution
    timer, so 1 kHz is 1,000 signals a second, where a CPU-time timer is checked at the kernel's tick
@@ -6930,14 +7163,7 @@ static int cprof__sample_event_start(cprof__sample_thread *s, uint64_t thread_id
     cprof__sample_event_attr(&attr, hz);
     long opened = cprof__syscall(SYS_perf_event_open, &attr, (long)thread_id, -1, -1, (unsigned long)PERF_FLAG_FD_CLOEXEC);
     if (opened < 0) return -1;
-    int fd = (int)opened;
-    struct rlimit limit;
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur > 64) {
-        /* not above 4096: the kernel sizes a process's descriptor table, copied at each fork, to its highest */
-        rlim_t lowest = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur / 2 > 4096 ? 4096 : limit.rlim_cur / 2;
-        long high = cprof__syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)lowest);
-        if (high >= 0) close(fd), fd = (int)high;
-    }
+    int fd = cprof__fd_move_high((int)opened);
     struct { int type; int pid; } owner = {CPROF__F_OWNER_TID, (int)thread_id};
     if (cprof__syscall(SYS_fcntl, fd, CPROF__F_SETOWN_EX, &owner) != 0 ||
         cprof__syscall(SYS_fcntl, fd, CPROF__F_SETSIG, (long)cprof__sampler.signal) != 0 ||
@@ -6945,7 +7171,7 @@ static int cprof__sample_event_start(cprof__sample_thread *s, uint64_t thread_id
         close(fd);
         return -1;
     }
-    s->event_id = cprof__sample_event_id(fd);
+    s->event_id = cprof__perf_event_id(fd);
     CPROF__STORE(s->event_fd, fd);
     if (cprof__syscall(SYS_ioctl, fd, (unsigned long)PERF_EVENT_IOC_REFRESH, 1) != 0) {
         CPROF__STORE(s->event_fd, -1);
@@ -6987,12 +7213,6 @@ static cprof__sample_thread *cprof__sample_table_new(void) {
     return s;
 }
 
-/* How many perf events sampling may open: an eighth of the file descriptors the program may have. */
-static void cprof__sample_events_allowed(void) {
-    struct rlimit limit;
-    rlim_t eighth = getrlimit(RLIMIT_NOFILE, &limit) != 0 ? 16 : limit.rlim_cur == RLIM_INFINITY ? 4096 : limit.rlim_cur / 8;
-    cprof__sampler.event_fds_max = eighth < 16 ? 16u : eighth > 4096 ? 4096u : (uint32_t)eighth;
-}
 
 /* Starts sampling a live thread (its table made once, kept with its recorder): by a perf event, else
    by a timer. Under cprof__lock. */
@@ -7018,7 +7238,7 @@ static void cprof__sample_thread_start(cprof__recorder *r) {
    daemon's start) and the number is now one of its own files: then the event is gone already and the
    file is not cprof's to close. */
 static void cprof__sample_event_close(const cprof__sample_thread *s, int fd) {
-    if (s->event_id == 0 || cprof__sample_event_id(fd) == s->event_id) close(fd);
+    if (s->event_id == 0 || cprof__perf_event_id(fd) == s->event_id) close(fd);
 }
 
 /* Stops the thread's perf event or timer; a signal already on its way finds the table and still counts
@@ -7133,16 +7353,21 @@ static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
 #endif /* CPROF__SAMPLING */
 
 #if !defined(CPROF__WINDOWS)
-/* fork(): timers are not inherited and the perf events' file descriptors are, still signalling the
-   parent's threads: the child stops them all (a timer's id is unknown in the child: deleting it fails
-   harmlessly), and its one thread (the one that forked) gets its own. */
-CPROF__UNUSED static void cprof__sample_fork_child(void) {
-    for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) cprof__sample_thread_stop(r);
+/* fork(): timers are not inherited and the perf events' file descriptors are (sampling's, still
+   signalling the parent's threads, and the rings of switches, still written with the parent's): the
+   child stops them all (a timer's id is unknown in the child: deleting it fails harmlessly), and its
+   one thread (the one that forked) gets its own. */
+CPROF__UNUSED static void cprof__events_fork_child(void) {
+    for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) {
+        cprof__sample_thread_stop(r);
+        cprof__preemption_stop(r);
+    }
     cprof__recorder *self = cprof__this_thread;
-    if (!self || !self->samples) return;
+    if (!self) return;
     self->thread_id = cprof__thread_id();
     cprof__mutex_lock(&cprof__lock);
-    cprof__sample_thread_start(self);
+    if (self->samples) cprof__sample_thread_start(self);
+    cprof__preemption_start(self);
     cprof__mutex_unlock(&cprof__lock);
 }
 #endif
@@ -7189,7 +7414,7 @@ int cprof_sample_start(unsigned hz) {
     int failed = cprof__sample_install();
     if (!failed) {
         cprof__sampler.handler_lost = 0;
-        cprof__sample_events_allowed();
+        cprof__sampler.event_fds_max = cprof__perf_fds_allowed();
         CPROF__STORE(cprof__sampler.hz, (uint32_t)hz);
         CPROF__STORE(cprof__sampler.rate_hz, (uint32_t)hz);
         for (cprof__recorder *r = cprof__g.recorders; r; r = r->next)
@@ -7360,7 +7585,7 @@ static const char *cprof__string(cprof_profile *p, const char *text) {
    over time; "peak_ns", the sites' at_peak_..., slack_bytes, "heap_at_peak", "heap_at_capture"); readers
    skip fields they do not know, and this one reads each part when present. 1.3: the benchmarks' "group". */
 #define CPROF__FORMAT_MAJOR 1
-#define CPROF__FORMAT_MINOR 3
+#define CPROF__FORMAT_MINOR 4
 
 typedef struct cprof__arrays {
     size_t threads, sites, nodes, functions, messages;
@@ -9199,6 +9424,11 @@ static cprof_profile *cprof__capture_with(const cprof__leak_roots *roots) {
     p->timer_hz = c.hz;
     p->start_unix_ns = cprof__g.start_unix_ns;
     p->wall_ns = cprof__ticks_to_ns(now - cprof__g.start_ticks, c.hz);
+    p->preemption.preempted_ns = cprof__ticks_to_ns(CPROF__LOAD(cprof__g.preempted_ticks), c.hz);
+    p->preemption.preemptions = CPROF__LOAD(cprof__g.preemptions);
+    p->preemption.lost = CPROF__LOAD(cprof__g.preemptions_lost);
+    p->preemption.threads = cprof__g.preemption_threads;
+    p->preemption.error = cprof__g.preemption_error;
     cprof__counters_capture_begin(p);
     cprof__registry_snapshot snapshot = cprof__registry_copy(p);
     p->sample_hz = CPROF__LOAD(cprof__sampler.rate_hz);
@@ -9323,6 +9553,20 @@ static void cprof__report_compensation(cprof__buf *b, const cprof_profile *p) {
     cprof__report_own_cost_warning(b, share);
 }
 
+/* The time threads were preempted, left out of the scopes' times (>>preemption): said when there was some. */
+static void cprof__report_preemption(cprof__buf *b, const cprof_profile *p) {
+    const cprof_preemption *e = &p->preemption;
+    if (!e->preemptions && !e->lost) return;
+    char preempted[24], count[32];
+    cprof__buf_printf(b, "preempted: %s in %s preemption%s (another program had the CPU), left out of the scopes' "
+                         "times; CPROF_PREEMPTION=0 keeps it", cprof__duration(preempted, e->preempted_ns),
+                      cprof__count(count, e->preemptions), e->preemptions == 1 ? "" : "s");
+    if (e->lost)
+        cprof__buf_printf(b, "; %s context switches not recorded (a thread's ring was full): any preemption among them "
+                             "stayed in", cprof__count(count, e->lost));
+    cprof__buf_puts(b, "\n");
+}
+
 /* Automatic functions too short to time (CPROF_AUTO_MIN_NS): how many, and what it means. */
 static void cprof__report_counted(cprof__buf *b, const cprof_profile *p) {
     size_t functions = 0;
@@ -9368,6 +9612,7 @@ static void cprof__report_header(cprof__buf *b, const cprof_profile *p) {
         cprof__buf_puts(b, "\n");
     }
     cprof__report_compensation(b, p);
+    cprof__report_preemption(b, p);
     cprof__report_counted(b, p);
 }
 
@@ -9925,6 +10170,11 @@ static void cprof__json_header(cprof__buf *b, const cprof_profile *p) {
         if (p->samples_profiler) cprof__buf_printf(b, ", \"profiler\": %llu", (unsigned long long)p->samples_profiler);
         cprof__buf_puts(b, "},\n");
     }
+    const cprof_preemption *e = &p->preemption;
+    if (e->threads || e->error) /* since 1.4; written only when measured, or tried and failed */
+        cprof__buf_printf(b, "  \"preemption\": {\"threads\": %u, \"preempted_ns\": %llu, \"preemptions\": %llu, "
+                          "\"lost\": %llu, \"error\": %d},\n", (unsigned)e->threads, (unsigned long long)e->preempted_ns,
+                          (unsigned long long)e->preemptions, (unsigned long long)e->lost, (int)e->error);
     const cprof_compensation *c = &p->compensation;
     if (!c->applied) return; /* since 1.1; written only when applied */
     cprof__buf_puts(b, "  \"compensation\": {\"inside_ns\": ");
@@ -12604,6 +12854,19 @@ static void cprof__load_compensation(cprof__json *j, uint32_t root, cprof_profil
     c->applied = !j->failed;
 }
 
+/* "preemption" (format 1.4; only when it was measured or tried): the time left out of the scopes. */
+static void cprof__load_preemption(cprof__json *j, uint32_t root, cprof_profile *p) {
+    const cprof__json_value *object = cprof__json_member(j, root, "preemption");
+    if (!object || !cprof__json_require(j, root, "preemption", CPROF__JSON_OBJECT, "profile")) return;
+    uint32_t o = (uint32_t)(object - j->values);
+    cprof_preemption *e = &p->preemption;
+    e->threads = (uint32_t)cprof__json_u64(j, o, "threads", "preemption", UINT32_MAX);
+    e->preempted_ns = cprof__json_u64(j, o, "preempted_ns", "preemption", UINT64_MAX);
+    e->preemptions = cprof__json_u64(j, o, "preemptions", "preemption", UINT64_MAX);
+    e->lost = cprof__json_u64(j, o, "lost", "preemption", UINT64_MAX);
+    e->error = (int32_t)cprof__json_u64(j, o, "error", "preemption", 4095);
+}
+
 /* "sampling" (format 1.2; only for a sampled run): the rate, the samples in the tree, those dropped. */
 static void cprof__load_sampling(cprof__json *j, uint32_t root, cprof_profile *p) {
     const cprof__json_value *object = cprof__json_member(j, root, "sampling");
@@ -12646,6 +12909,7 @@ static void cprof__load_header(cprof__json *j, uint32_t root, cprof_profile *p) 
     p->profiler_bytes = cprof__json_u64(j, root, "profiler_bytes", "profile", UINT64_MAX);
     cprof__load_compensation(j, root, p);
     cprof__load_sampling(j, root, p);
+    cprof__load_preemption(j, root, p);
 }
 
 /* The elements of array member `key`, each an object; returns the count (0 on error). */
@@ -14866,6 +15130,11 @@ static void cprof__merge_header(cprof__merge_state *m) {
         out->signal_scopes_dropped += in->signal_scopes_dropped;
         out->messages_dropped += in->messages_dropped;
         out->profiler_bytes += in->profiler_bytes;
+        out->preemption.preempted_ns += in->preemption.preempted_ns;
+        out->preemption.preemptions += in->preemption.preemptions;
+        out->preemption.lost += in->preemption.lost;
+        out->preemption.threads += in->preemption.threads;
+        if (!out->preemption.error) out->preemption.error = in->preemption.error;
     }
 }
 
@@ -15903,12 +16172,14 @@ static void cprof__analysis_budgets(cprof__analysis *a) {
     cprof__each_setting(a, a->o.budgets, "CPROF_BUDGET", cprof__take_budget);
 }
 
-/* The wall time less the own cost the capture subtracted from the scopes: compensation shortens the
+/* The wall time less the own cost the capture subtracted from the scopes and the time they were preempted
+   (left out of them, >>preemption): compensation shortens the
    recorded time by cprof's cost, which also lengthened the run; against the raw wall time, scopes that
    cover the whole run would seem to cover part of it. With several threads the cost subtracted is the
    sum of theirs, more than the wall time lost, and the base is then the recorded time anyway. */
 static uint64_t cprof__analysis_wall_ns(const cprof_profile *p) {
     uint64_t own = p->compensation.applied ? p->compensation.subtracted_ns : 0;
+    own += p->preemption.preempted_ns; /* likewise: scopes preempted for part of the run still cover it */
     return p->wall_ns > own ? p->wall_ns - own : 0;
 }
 
@@ -17644,6 +17915,8 @@ int main(int argc, char **argv) {
 #undef CPROF__SAMPLE_FRAMES
 #undef CPROF__SAMPLE_SLOTS
 #undef CPROF__SAMPLING
+#undef CPROF__SWITCH_OUT_PREEMPT
+#undef CPROF__F_DUPFD_CLOEXEC
 #undef CPROF__SCAN_RAW
 #undef CPROF__SERIES_POINTS
 #undef CPROF__SERIES_STEP_BYTES
