@@ -3925,7 +3925,10 @@ typedef struct cprof__switches {
    events, paranoid 3, seccomp, no descriptor left) leaves the thread's times as they were, wall clock. */
 static void cprof__preemption_start(cprof__recorder *r) {
     if (!cprof__g.preemption || r->switches || r->thread_id != cprof__thread_id()) return;
-    if (cprof__g.preemption_fds >= cprof__perf_fds_allowed()) return;
+    if (cprof__g.preemption_fds >= cprof__perf_fds_allowed()) {
+        if (!cprof__g.preemption_error) cprof__g.preemption_error = EMFILE;
+        return;
+    }
     struct perf_event_attr attr;
     memset(&attr, 0, sizeof attr);
     attr.size = sizeof attr;

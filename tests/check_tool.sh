@@ -69,7 +69,7 @@ for bad in --width=5 --min-width=x --frobnicate; do expect_status 2 "$tool" flam
 expect_status 2 "$tool" flamegraph "$dir/p.json" "$dir/p.json" # two profiles
 expect_status 2 "$tool" flamegraph --inverted                   # none
 
-expect_status 0 "$tool" --version; grep -q '^cprof 0\.1\.0 (profile format 1\.3)$' "$dir/out" || fail "--version"
+expect_status 0 "$tool" --version; grep -q '^cprof 0\.1\.0 (profile format 1\.4)$' "$dir/out" || fail "--version"
 expect_status 0 "$tool" help; grep -q '^usage: cprof COMMAND' "$dir/out" || fail "help"
 expect_status 2 "$tool"
 expect_status 2 "$tool" frobnicate "$dir/p.json"; grep -q "^cprof: unknown command 'frobnicate'" "$dir/err" || fail "unknown command message"

@@ -323,7 +323,7 @@ static void test_round_trip(void) {
         if (q->benchmark_count == 5) CHECK(q->benchmarks[0].group == 0 && q->benchmarks[3].group == 1 && q->benchmarks[4].group == 1);
         const char *group = strstr(first, ", \"group\": 1,\n      \"median_ns\": "); /* 1.3; only in a group */
         CHECK(group != NULL && strstr(group + 1, ", \"group\": 1,\n") != NULL && strstr(first, "\"group\": 0") == NULL);
-        CHECK_CONTAINS(first, "\"version\": \"1.3\"");
+        CHECK_CONTAINS(first, "\"version\": \"1.4\"");
         /* merged: several runs' samples no longer form rounds, and each run numbers its groups from 1 */
         const cprof_profile *both[2] = {p, q};
         cprof_profile *merged = cprof_merge(both, 2, NULL);

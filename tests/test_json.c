@@ -43,7 +43,7 @@ int main(void) {
     p->nodes[2].sum_sq_ns2 = 1e12 / 3;
     cprof__test_derive(p); /* the functions take the new name */
     char *text = json_of(p);
-    CHECK_CONTAINS(text, "{\n  \"format\": \"cprof profile\",\n  \"version\": \"1.3\",\n  \"program\": \"synthetic\",\n"
+    CHECK_CONTAINS(text, "{\n  \"format\": \"cprof profile\",\n  \"version\": \"1.4\",\n  \"program\": \"synthetic\",\n"
                          "  \"start_unix_ns\": 0,\n  \"wall_ns\": 100000000,\n  \"run_ns\": 100000000,\n"
                          "  \"timer\": \"clock_gettime\",\n  \"timer_hz\": 1000000000,\n");
     CHECK_CONTAINS(text, "  \"threads\": [\n    {\"id\": 1, \"name\": \"main\", \"root\": 0, \"exited\": 0}\n  ],\n");
@@ -136,7 +136,7 @@ int main(void) {
     CHECK_EQ_U64(cprof_load_string(bad, strlen(bad), "future.json", &tolerant), 0); /* unknown fields ignored */
     cprof_profile_free(tolerant);
     free(bad);
-    bad = replace(text, "\"version\": \"1.3\"", "\"version\": \"1.7\"");
+    bad = replace(text, "\"version\": \"1.4\"", "\"version\": \"1.7\"");
     CHECK_EQ_U64(cprof_load_string(bad, strlen(bad), "minor.json", &tolerant), 0); /* a newer minor version loads */
     cprof_profile_free(tolerant);
     free(bad);

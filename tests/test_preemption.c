@@ -9,7 +9,9 @@
    CPU time, and the bound between them is half the wait, so a loaded machine (more preemptions, all
    subtracted) cannot make it fail. Where perf events are not available the profile must say why, and
    the times stay as they were. */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET, sched_getcpu (g++ defines it) */
+#endif
 #include "../cprof.h"
 #include "check.h"
 #include <pthread.h>
@@ -35,12 +37,12 @@ static void pin(void) {
     sched_setaffinity(0, sizeof set, &set);
 }
 
-static volatile int competitor_stop;
+static int competitor_stop; /* atomic: read by the competitor while main writes it */
 
 static void *competitor(void *unused) {
     (void)unused;
     pin();
-    while (!competitor_stop) __asm__ __volatile__("" ::: "memory");
+    while (!__atomic_load_n(&competitor_stop, __ATOMIC_RELAXED)) __asm__ __volatile__("" ::: "memory");
     return NULL;
 }
 
@@ -62,7 +64,7 @@ typedef struct measured {
 /* "outer" holds four "work" scopes of 50 ms of CPU each, shared with the competitor, then a 20 ms sleep. */
 static measured run_shared(void) {
     pthread_t thread;
-    competitor_stop = 0;
+    __atomic_store_n(&competitor_stop, 0, __ATOMIC_RELAXED);
     pin();
     pthread_create(&thread, NULL, competitor, NULL);
     measured m;
@@ -70,7 +72,7 @@ static measured run_shared(void) {
     {
         CPROF_SCOPE("outer");
         for (int i = 0; i < 4; i++) work();
-        competitor_stop = 1;
+        __atomic_store_n(&competitor_stop, 1, __ATOMIC_RELAXED);
         usleep(20000);
     }
     m.wall = seconds(CLOCK_MONOTONIC) - wall;
@@ -104,13 +106,13 @@ static int check_shared(const cprof_profile *p, measured m, int quiet) {
 static void *yielder(void *unused) {
     (void)unused;
     pin();
-    while (!competitor_stop) sched_yield();
+    while (!__atomic_load_n(&competitor_stop, __ATOMIC_RELAXED)) sched_yield();
     return NULL;
 }
 
 static void overflow_ring(void) {
     pthread_t thread;
-    competitor_stop = 0;
+    __atomic_store_n(&competitor_stop, 0, __ATOMIC_RELAXED);
     pin();
     pthread_create(&thread, NULL, yielder, NULL);
     {
@@ -121,7 +123,7 @@ static void overflow_ring(void) {
         CPROF_SCOPE("a few more");
         for (int i = 0; i < 10; i++) sched_yield();
     }
-    competitor_stop = 1;
+    __atomic_store_n(&competitor_stop, 1, __ATOMIC_RELAXED);
     pthread_join(thread, NULL);
 }
 

@@ -124,7 +124,9 @@ static int perf_events_scan(long tid, int *first) {
         link[n] = '\0';
         if (strcmp(link, "anon_inode:[perf_event]") != 0) continue;
         struct { int type; int pid; } owner = {0, 0};
-        if (fcntl(atoi(e->d_name), 16, &owner) != 0 || (tid != 0 && owner.pid != tid)) continue;
+        /* a sampling event signals its thread (F_GETOWN_EX); a thread's ring of context switches
+           (>>preemption) signals no one and is not counted */
+        if (fcntl(atoi(e->d_name), 16, &owner) != 0 || owner.pid == 0 || (tid != 0 && owner.pid != tid)) continue;
         if (count++ == 0) *first = atoi(e->d_name);
     }
     closedir(d);
@@ -617,7 +619,7 @@ int main(void) {
     cprof_profile *loaded = NULL;
     CHECK(cprof_save(p, path) == 0 && cprof_load(path, &loaded) == 0);
     if (loaded) {
-        CHECK_EQ_U64(loaded->format_minor, 3);
+        CHECK_EQ_U64(loaded->format_minor, 4);
         CHECK_EQ_U64(loaded->sample_hz, p->sample_hz);
         CHECK_EQ_U64(loaded->samples, p->samples);
         CHECK_EQ_U64(loaded->samples_dropped, p->samples_dropped);

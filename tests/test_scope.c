@@ -138,7 +138,7 @@ int main(void) {
     CHECK_EQ_U64(node_calls(p, 0, "fib/fib/fib"), 4);
     cprof_profile_free(p);
 
-    /* timing: a 10 ms busy wait of the clock measures 10 ms, within the run; the parent's self time
+    /* timing: 10 ms of busy CPU measures at least 10 ms, within the run; the parent's self time
        excludes it (no upper bound: a loaded machine may stretch any of it). The lower bound allows 1%:
        the counter's rate is measured against the clock over this short run, and the own-cost
        compensation takes a few ns */

@@ -252,7 +252,7 @@ static void check_round_trip(const cprof_profile *p) {
     rewind(f);
     CHECK_EQ_U64(fread(text, 1, (size_t)length, f), (size_t)length);
     fclose(f);
-    CHECK_CONTAINS(text, "\"version\": \"1.3\"");
+    CHECK_CONTAINS(text, "\"version\": \"1.4\"");
     cprof_profile *back = NULL;
     CHECK_EQ_U64(cprof_load_string(text, (size_t)length, "planted.json", &back), 0);
     if (back) {
