@@ -45,12 +45,13 @@
                           line. Automatic scopes and counted calls (CPROF_AUTO_MIN_NS) have figures of their
                           own, calibrated the same way at the first hook call.
        CPROF_PREEMPTION=0 keep in the scopes' times the time their thread was preempted (ready to run while
-                          another program had its CPU). By default (1, empty, unset) it is left out, on Linux:
-                          each recorded thread's context switches are recorded by a perf event (one file
-                          descriptor and a 36 KiB ring a thread; no perf events: wall clock, and
-                          profile->preemption.error says why) and a timed scope's exit moves its open frames'
-                          starts past each preemption; voluntary waits (sleep, I/O, locks) stay in.
-                          profile->preemption says how much was left out, the report adds a line.
+                          another thread, of any program, had its CPU). By default (1, empty, unset) it is
+                          left out, on Linux 4.17 and later: each recorded thread's context switches are
+                          recorded by a perf event (one file descriptor and a 16 KiB ring of locked memory a
+                          thread; no perf events: wall clock, and profile->preemption.error says why) and a
+                          timed scope's exit moves its open frames' starts past each preemption; voluntary
+                          waits (sleep, I/O, locks) stay in. profile->preemption says how much was left
+                          out, the report adds a line.
        CPROF_OUT=prefix   at normal exit write prefix.txt (the text report, then the analysis), prefix.json (the profile),
                           prefix.folded (collapsed stacks) and prefix.svg (the flame graph): all four written to
                           temporaries, then renamed, so a failed write replaces none of them; a prefix of 4080
@@ -202,7 +203,8 @@
    PROFILE FILE (JSON, format 1.4; every field documented in README.md)
        Counts and times are 64-bit integers; save -> load -> save gives the same bytes. Another major
        version is refused; unknown fields are ignored; a new minor version only adds optional fields
-       (1.3: a benchmark's "group", only when it was timed in one (cprof_bench_group);
+       (1.4: "preemption" {threads, preempted_ns, preemptions, lost, error}, when it was measured or failed;
+       1.3: a benchmark's "group", only when it was timed in one (cprof_bench_group);
        1.2: "sampling" {hz, samples, dropped} and each sampled node's "sampled": 1 and "samples", a
        scope's "samples" when it has some; 1.1: "budgets", the program's cprof_budget()s, "signal_scopes_dropped", and "compensation"
        {inside_ns, outside_ns, scopes, subtracted_ns} with each node's "raw_total_ns", each written only
@@ -840,8 +842,8 @@ typedef struct cprof_compensation {
 typedef struct cprof_preemption {
     uint64_t preempted_ns; /* left out of the scopes' times, summed over the threads */
     uint64_t preemptions;  /* how many times */
-    uint64_t lost;         /* context switches the kernel could not record (a thread's ring was full): the
-                              time of any preemption among them stayed in */
+    uint64_t lost;         /* records of context switches the kernel could not write (a thread's ring was
+                              full; two a switch): the time of any preemption among them stayed in */
     uint32_t threads;      /* threads whose switches were recorded; 0: not measured */
     int32_t error;         /* errno of the first thread that could not record them (0: none failed) */
 } cprof_preemption;
@@ -3853,15 +3855,16 @@ static const char *cprof__counter_reason(char *out, size_t size, int error, int 
 }
 
 /* ==================================================================================================
-   >>preemption: time a thread was ready to run but not running, because the machine's other work had
-   its CPU (it was preempted), is left out of its scopes' times; without this, a loaded machine's waits
-   land in whatever scope was open, and shares move by tens of points between two runs of one build.
-   Each recorded thread has a perf event that records its context switches (PERF_RECORD_SWITCH, with the
-   "preempted" mark since Linux 4.17) into a small ring the kernel writes; a timed scope's exit compares
-   the ring's head with what the thread has read (a load and a branch) and, when the kernel wrote
-   something, moves the start of every open timed frame that began before a preemption by the
-   preemption's length. A voluntary switch (a sleep, a blocking read, a lock) stays in the times: that
-   wait is the scope's own doing. The timeline keeps the wall-clock times of entries and exits.
+   >>preemption: time a thread was ready to run but not running, because another thread (of another
+   program, or of its own) had its CPU (it was preempted, or it yielded, or a CPU quota held it back),
+   is left out of its scopes' times; without this, a loaded machine's waits land in whatever scope was
+   open, and shares move by tens of points between two runs of one build. Each recorded thread has a
+   perf event that records its context switches (PERF_RECORD_SWITCH, with the "preempted" mark since
+   Linux 4.17) into a small ring the kernel writes; a timed scope's exit compares the ring's head with
+   what the thread has read (two loads and a branch) and, when the kernel wrote something, moves the
+   start of every open timed frame that began before a preemption by the preemption's length. A
+   voluntary switch (a sleep, a blocking read, a lock) stays in the times: that wait is the scope's own
+   doing. The timeline keeps the wall-clock times of entries and exits.
    ================================================================================================== */
 #if defined(CPROF__LINUX)
 #include <sys/resource.h>
@@ -3902,12 +3905,17 @@ CPROF__UNUSED static uint32_t cprof__perf_fds_allowed(void) {
 #endif
 
 #if defined(CPROF__LINUX) && defined(PERF_RECORD_MISC_SWITCH_OUT) /* Linux 4.3 headers */
+#include <sys/utsname.h>
 #if defined(PERF_RECORD_MISC_SWITCH_OUT_PREEMPT)
 #define CPROF__SWITCH_OUT_PREEMPT PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
 #else
 #define CPROF__SWITCH_OUT_PREEMPT (1 << 14) /* Linux 4.17's value; older kernels never set it */
 #endif
-enum { CPROF__SWITCH_RING_PAGES = 8 }; /* 32 KiB with 4 KiB pages: ~1,000 switches between two timed exits */
+/* The ring's data: 16 KiB (one page where pages are larger), ~500 context switches between two timed
+   exits. Its pages are locked memory, charged to the user's perf_event_mlock_kb budget (516 KiB per
+   CPU by default, shared by all the user's processes), then to RLIMIT_MEMLOCK: a thread that finds
+   both spent records nothing (EPERM, in profile->preemption.error). */
+enum { CPROF__SWITCH_RING_BYTES = 16384 };
 
 typedef struct cprof__switches {
     struct perf_event_mmap_page *page; /* then the ring */
@@ -3923,8 +3931,24 @@ typedef struct cprof__switches {
    (PERF_COUNT_SW_DUMMY) with context_switch records, each stamped with CLOCK_MONOTONIC; user space
    only, which perf_event_paranoid 2 allows for one's own threads. Under cprof__lock. A failure (no perf
    events, paranoid 3, seccomp, no descriptor left) leaves the thread's times as they were, wall clock. */
+/* Linux 4.17 and later mark a switch out as a preemption; before, every switch looks voluntary and
+   nothing would be left out: those kernels are told (ENOTSUP), not silently served. Once, under the lock. */
+static int cprof__kernel_marks_preemption(void) {
+    static int known = -1;
+    struct utsname name;
+    unsigned major = 0, minor = 0;
+    if (known < 0)
+        known = uname(&name) == 0 && sscanf(name.release, "%u.%u", &major, &minor) == 2 &&
+                (major > 4 || (major == 4 && minor >= 17));
+    return known;
+}
+
 static void cprof__preemption_start(cprof__recorder *r) {
     if (!cprof__g.preemption || r->switches || r->thread_id != cprof__thread_id()) return;
+    if (!cprof__kernel_marks_preemption()) {
+        cprof__g.preemption_error = ENOTSUP;
+        return;
+    }
     if (cprof__g.preemption_fds >= cprof__perf_fds_allowed()) {
         if (!cprof__g.preemption_error) cprof__g.preemption_error = EMFILE;
         return;
@@ -3947,7 +3971,8 @@ static void cprof__preemption_start(cprof__recorder *r) {
         return;
     }
     int fd = cprof__fd_move_high((int)opened);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = page * (1 + CPROF__SWITCH_RING_PAGES);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t bytes = page * (1 + (page < CPROF__SWITCH_RING_BYTES ? CPROF__SWITCH_RING_BYTES / page : 1));
     void *mapped = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     cprof__switches *s = mapped == MAP_FAILED ? NULL : (cprof__switches *)cprof__alloc(sizeof *s);
     if (!s) {
@@ -3967,21 +3992,23 @@ static void cprof__preemption_start(cprof__recorder *r) {
     cprof__g.preemption_threads++;
 }
 
-/* Stops it (the thread's exit, a fork child's other threads, a spare recorder). Under cprof__lock, or in
-   a fork child alone. */
-static void cprof__preemption_stop(cprof__recorder *r) {
+/* Stops it: the descriptor closed (while it is still the event), the ring unmapped unless `mapped` is 0
+   (a fork child: the kernel does not copy a perf ring's mapping into a child, VM_DONTCOPY). At the
+   thread's exit under cprof__lock; in a fork child, alone. */
+static void cprof__preemption_release(cprof__recorder *r, int mapped) {
     cprof__switches *s = r ? r->switches : NULL;
     if (!s) return;
     CPROF__STORE(r->switch_head, (const volatile uint64_t *)NULL);
     r->switches = NULL;
-    munmap(s->page, s->bytes);
+    if (mapped) munmap(s->page, s->bytes);
     if (s->event_id == 0 || cprof__perf_event_id(s->fd) == s->event_id) close(s->fd);
     cprof__release(s, sizeof *s);
     cprof__g.preemption_fds--;
 }
+static void cprof__preemption_stop(cprof__recorder *r) { cprof__preemption_release(r, 1); }
 
 /* `bytes` of the ring from position `at`, which may wrap past its end. */
-static void cprof__switch_ring_read(const cprof__switches *s, uint64_t at, void *out, size_t bytes) {
+CPROF__NO_INSTRUMENT static void cprof__switch_ring_read(const cprof__switches *s, uint64_t at, void *out, size_t bytes) {
     const unsigned char *ring = (const unsigned char *)s->page + s->page->data_offset;
     uint64_t size = s->page->data_size, offset = at % size;
     size_t first = bytes < size - offset ? bytes : (size_t)(size - offset);
@@ -3992,8 +4019,9 @@ static void cprof__switch_ring_read(const cprof__switches *s, uint64_t at, void 
 /* One preemption, from out_ns to in_ns (CLOCK_MONOTONIC), taken out of the open timed frames 1..depth:
    each frame's start moves later by the part of the preemption after it began; the innermost frame
    `closing` (a scope exiting at `closing_now`, 0: none) only by the part before its end. The clock and
-   the timer are related through one pair of reads now; a frame's start is never moved past now. */
-CPROF__COLD static void cprof__preemption_apply(cprof__recorder *r, uint32_t closing, uint64_t closing_now,
+   the timer are related through one pair of reads now; a frame's start is never moved past now. The
+   sums count what the outermost open timed scope lost: a preemption while none was open is not one. */
+CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__preemption_apply(cprof__recorder *r, uint32_t closing, uint64_t closing_now,
                                                 uint64_t out_ns, uint64_t in_ns) {
     cprof__switches *s = r->switches;
     if (s->ticks_per_ns == 0) s->ticks_per_ns = cprof__timer_hz() / 1e9;
@@ -4002,6 +4030,7 @@ CPROF__COLD static void cprof__preemption_apply(cprof__recorder *r, uint32_t clo
     if (in_ns > now_ns || out_ns >= in_ns) return;
     double out_ticks = (double)now_ticks - (double)(now_ns - out_ns) * s->ticks_per_ns;
     double in_ticks = (double)now_ticks - (double)(now_ns - in_ns) * s->ticks_per_ns;
+    uint64_t left_out = 0; /* the most any frame lost: what the thread's outermost open scope lost */
     for (uint32_t d = 1; d <= r->depth && d <= CPROF__MAX_DEPTH; d++) {
         cprof__frame *frame = &r->stack[d];
         uint64_t start = CPROF__LOAD(frame->start_ticks);
@@ -4010,9 +4039,12 @@ CPROF__COLD static void cprof__preemption_apply(cprof__recorder *r, uint32_t clo
         double from = (double)start > out_ticks ? (double)start : out_ticks, to = in_ticks < end ? in_ticks : end;
         if (to <= from) continue;
         uint64_t moved = start + (uint64_t)(to - from + 0.5), limit = d == closing ? closing_now : now_ticks;
-        CPROF__STORE(frame->start_ticks, moved < limit ? moved : limit);
+        if (moved > limit) moved = limit;
+        CPROF__STORE(frame->start_ticks, moved);
+        if (moved - start > left_out) left_out = moved - start;
     }
-    CPROF__ADD(cprof__g.preempted_ticks, (uint64_t)((double)(in_ns - out_ns) * s->ticks_per_ns + 0.5));
+    if (!left_out) return; /* no timed scope was open: nothing was left out */
+    CPROF__ADD(cprof__g.preempted_ticks, left_out);
     CPROF__ADD(cprof__g.preemptions, 1u);
 }
 
@@ -4021,7 +4053,7 @@ CPROF__COLD static void cprof__preemption_apply(cprof__recorder *r, uint32_t clo
    ~1,000 switches with no timed exit between) leaves that time in, and is counted. */
 CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__preemption_take(cprof__recorder *r, uint32_t closing, uint64_t closing_now) {
     cprof__switches *s = r->switches;
-    uint64_t head = __atomic_load_n(&s->page->data_head, __ATOMIC_ACQUIRE), at = r->switch_seen;
+    uint64_t head = CPROF__LOAD_ACQUIRE(s->page->data_head), at = r->switch_seen;
     while (at < head) {
         struct perf_event_header header;
         uint64_t value[2] = {0, 0}; /* PERF_RECORD_SWITCH: its time; PERF_RECORD_LOST: id, lost */
@@ -4041,16 +4073,25 @@ CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__preemption_take(cprof__recor
         }
         at += header.size;
     }
-    __atomic_store_n(&s->page->data_tail, head, __ATOMIC_RELEASE);
+    CPROF__STORE_RELEASE(s->page->data_tail, head);
     r->switch_seen = head;
 }
 #else
 static void cprof__preemption_start(cprof__recorder *r) { (void)r; }
+CPROF__UNUSED static void cprof__preemption_release(cprof__recorder *r, int mapped) { (void)r, (void)mapped; }
 static void cprof__preemption_stop(cprof__recorder *r) { (void)r; }
 CPROF__NO_INSTRUMENT static void cprof__preemption_take(cprof__recorder *r, uint32_t closing, uint64_t closing_now) {
     (void)r, (void)closing, (void)closing_now;
 }
 #endif
+
+/* At a timed exit (or before the automatic mode caps a call): when the kernel wrote switches since the
+   thread last looked, take its preemptions out of the open frames. Two loads and a branch when it did
+   not; one branch when no ring is open. */
+CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__preemption_catch_up(cprof__recorder *r, uint32_t closing, uint64_t now) {
+    const volatile uint64_t *switch_head = CPROF__LOAD(r->switch_head);
+    if (CPROF__UNLIKELY(switch_head != NULL && *switch_head != r->switch_seen)) cprof__preemption_take(r, closing, now);
+}
 
 /* ==================================================================================================
    >>allocs: the allocation tracker behind CPROF_WRAP_MALLOC: the wrappers, each thread's live blocks
@@ -5112,6 +5153,11 @@ void cprof__track_end(cprof__alloc_block_state *state) {
    new trackers from appearing while the locks are taken. Registered when cprof starts, so that no lock
    can be held across a fork() before the handlers exist. */
 #if !defined(CPROF__WINDOWS) /* Windows has no fork() */
+/* The forking thread's ring of switches, set aside from prepare to the parent's return: in the child
+   its mapping is gone, and a timed scope there before cprof's child handler (another library's atfork
+   handler) must not read it. */
+static const volatile uint64_t *cprof__fork_switch_head;
+
 static void cprof__fork_prepare(void) {
     cprof__mutex_lock(&cprof__capture_lock);
     cprof__mutex_lock(&cprof__lock);
@@ -5119,6 +5165,9 @@ static void cprof__fork_prepare(void) {
     cprof__mutex_lock(&cprof__orphan_lock);
     cprof__mutex_lock(&cprof__peak_lock);
     cprof__spin_lock(&cprof__series.busy);
+    cprof__recorder *self = cprof__this_thread;
+    cprof__fork_switch_head = self ? CPROF__LOAD(self->switch_head) : NULL;
+    if (self) CPROF__STORE(self->switch_head, (const volatile uint64_t *)NULL);
 }
 
 static void cprof__fork_parent(void) {
@@ -5128,6 +5177,11 @@ static void cprof__fork_parent(void) {
     CPROF__EACH_ALLOC_THREAD(r, t) cprof__spin_unlock(&t->lock);
     cprof__mutex_unlock(&cprof__lock);
     cprof__mutex_unlock(&cprof__capture_lock);
+}
+
+static void cprof__fork_in_parent(void) {
+    if (cprof__this_thread) CPROF__STORE(cprof__this_thread->switch_head, cprof__fork_switch_head);
+    cprof__fork_parent();
 }
 
 /* A fork() child reports only the thread that forked (with what it recorded before the fork): the
@@ -5665,11 +5719,11 @@ CPROF__NO_INSTRUMENT CPROF__UNUSED static uint32_t cprof__count_enter(const cpro
 }
 
 CPROF__NO_INSTRUMENT static CPROF__INLINE void cprof__frame_close(cprof__recorder *r, uint32_t depth, uint64_t now) {
-    const volatile uint64_t *switch_head = CPROF__LOAD(r->switch_head); /* >>preemption; off: one branch */
-    if (CPROF__UNLIKELY(switch_head != NULL && *switch_head != r->switch_seen)) cprof__preemption_take(r, depth, now);
+    cprof__preemption_catch_up(r, depth, now); /* >>preemption; off: one branch */
     cprof__frame *frame = &r->stack[depth];
     cprof__rnode *node = frame->node;
-    uint64_t elapsed = now - frame->start_ticks;
+    uint64_t start = frame->start_ticks; /* later than now only when a preemption moved it after now was read */
+    uint64_t elapsed = now > start ? now - start : 0;
     double square;
     CPROF__LOAD_DOUBLE(node->sum_sq_ticks2, square); /* every field a reset may write is read atomically */
     square += (double)elapsed * (double)elapsed;
@@ -5839,6 +5893,12 @@ CPROF__UNUSED static void cprof__calibration_recorder_free(cprof__recorder *r) {
     cprof__release(r, sizeof *r);
 }
 
+/* A calibration's recorder checks a ring of switches at each timed exit as a recorded thread does (its
+   own counter, which never moves), so that the check's cost is in the figures. */
+CPROF__UNUSED static void cprof__calibration_checks_switches(cprof__recorder *r) {
+    if (cprof__g.preemption) r->switch_head = (const volatile uint64_t *)&r->switch_seen;
+}
+
 /* Called from cprof__init_once, before anything records (other threads wait in pthread_once): the
    calling thread's recorder is swapped for a private one, recording is on meanwhile. */
 CPROF__UNUSED static void cprof__calibrate(void) { /* not in the tool */
@@ -5846,6 +5906,7 @@ CPROF__UNUSED static void cprof__calibrate(void) { /* not in the tool */
     if (!r) return;
     r->stack[0].node = &r->root;
     cprof__node_clear(&r->root);
+    cprof__calibration_checks_switches(r);
     cprof__this_thread = r;
     CPROF__STORE(cprof__g.enabled, 1);
     double figures[2], inside[CPROF__CALIBRATION_ROUNDS], outside[CPROF__CALIBRATION_ROUNDS];
@@ -6034,15 +6095,15 @@ static void cprof__dump_start(void);
 
 static void cprof__init_once(void) {
 #if !defined(CPROF__WINDOWS)
-    pthread_atfork(cprof__fork_prepare, cprof__fork_parent, cprof__fork_child); /* before any lock is used */
+    pthread_atfork(cprof__fork_prepare, cprof__fork_in_parent, cprof__fork_child); /* before any lock is used */
 #endif
     const char *out = getenv("CPROF_OUT");
     CPROF__STORE(cprof__g.forced_off, cprof__env_recording_off(getenv("CPROF"))); /* the hooks read it first */
     cprof__timer_init(cprof__env_timer(getenv("CPROF_TIMER")));
 #ifndef CPROF_MAIN /* the tool records nothing */
     cprof__g.compensate = !cprof__g.forced_off && cprof__env_compensate(getenv("CPROF_COMPENSATE"));
-    if (cprof__g.compensate) cprof__calibrate();
     cprof__g.preemption = !cprof__g.forced_off && cprof__env_preemption(getenv("CPROF_PREEMPTION"));
+    if (cprof__g.compensate) cprof__calibrate(); /* after the line above: the exits' check is calibrated */
 #endif
     cprof__g.start_ticks = cprof__ticks();
     cprof__g.start_unix_ns = cprof__unix_ns();
@@ -6734,8 +6795,11 @@ CPROF__NO_INSTRUMENT static uint32_t cprof__auto_timing_gap(cprof__auto_thread *
 CPROF__NO_INSTRUMENT static void cprof__auto_sampled_exit(const cprof__auto_thread *t, const cprof__auto_call *call) {
     uint32_t token = call->token & ~cprof__auto_sampled_bit;
     uint64_t now = cprof__ticks();
-    const cprof__recorder *r = cprof__this_thread;
+    cprof__recorder *r = cprof__this_thread;
     if (r->depth == token && !CPROF__LOAD(r->timeline)) {
+        CPROF__BUSY_BEGIN(r); /* the cap applies to the call's time without its waits */
+        cprof__preemption_catch_up(r, token, now);
+        CPROF__BUSY_END(r);
         const cprof__frame *frame = &r->stack[token];
         uint64_t before = CPROF__LOAD(frame->node->calls) - 1; /* timed calls before this one */
         /* an average of a few calls (a new node, or just after a reset) may be one capped call itself */
@@ -6912,6 +6976,7 @@ static void cprof__auto_calibrate(void) {
     if (r && t && registered && recording) { /* with recording off (cprof_disable() first), the manual figures serve */
         r->stack[0].node = &r->root;
         cprof__node_clear(&r->root);
+        cprof__calibration_checks_switches(r);
         cprof__this_thread = r;
         cprof__auto_self = t;
         cprof__auto_busy = 0;
@@ -7357,13 +7422,13 @@ static void cprof__sample_thread_stop(cprof__recorder *r) { (void)r; }
 
 #if !defined(CPROF__WINDOWS)
 /* fork(): timers are not inherited and the perf events' file descriptors are (sampling's, still
-   signalling the parent's threads, and the rings of switches, still written with the parent's): the
-   child stops them all (a timer's id is unknown in the child: deleting it fails harmlessly), and its
-   one thread (the one that forked) gets its own. */
+   signalling the parent's threads, and the rings of switches, whose mappings are not): the child stops
+   them all (a timer's id is unknown in the child: deleting it fails harmlessly), and its one thread
+   (the one that forked) gets its own. */
 CPROF__UNUSED static void cprof__events_fork_child(void) {
     for (cprof__recorder *r = cprof__g.recorders; r; r = r->next) {
         cprof__sample_thread_stop(r);
-        cprof__preemption_stop(r);
+        cprof__preemption_release(r, 0);
     }
     cprof__recorder *self = cprof__this_thread;
     if (!self) return;
@@ -9556,17 +9621,33 @@ static void cprof__report_compensation(cprof__buf *b, const cprof_profile *p) {
     cprof__report_own_cost_warning(b, share);
 }
 
-/* The time threads were preempted, left out of the scopes' times (>>preemption): said when there was some. */
+/* Why a thread's switches could not be recorded (profile->preemption.error). */
+static const char *cprof__preemption_reason(int error) {
+    switch (error) {
+    case EACCES: case EPERM: return "perf_event_open or the ring's locked memory refused (perf_event_paranoid 3, seccomp, "
+                                    "perf_event_mlock_kb and RLIMIT_MEMLOCK spent)";
+    case ENOSYS: case ENOENT: return "no perf events here";
+    case EMFILE: return "cprof's share of the file descriptors (an eighth of RLIMIT_NOFILE) is in use";
+    case ENOTSUP: return "Linux before 4.17 does not mark a switch as a preemption";
+    default: return "perf_event_open or mmap failed";
+    }
+}
+
+/* The time threads were preempted, left out of the scopes' times (>>preemption): said when there was
+   some, and when some thread's could not be told apart. */
 static void cprof__report_preemption(cprof__buf *b, const cprof_profile *p) {
     const cprof_preemption *e = &p->preemption;
+    if (e->error)
+        cprof__buf_printf(b, "preemption: %s threads' times include the waits of preempted moments: %s (errno %d)\n",
+                          e->threads ? "some" : "the", cprof__preemption_reason(e->error), (int)e->error);
     if (!e->preemptions && !e->lost) return;
     char preempted[24], count[32];
-    cprof__buf_printf(b, "preempted: %s in %s preemption%s (another program had the CPU), left out of the scopes' "
-                         "times; CPROF_PREEMPTION=0 keeps it", cprof__duration(preempted, e->preempted_ns),
+    cprof__buf_printf(b, "preempted: %s in %s preemption%s (ready to run while another thread had the CPU), left "
+                         "out of the scopes' times; CPROF_PREEMPTION=0 keeps it", cprof__duration(preempted, e->preempted_ns),
                       cprof__count(count, e->preemptions), e->preemptions == 1 ? "" : "s");
     if (e->lost)
-        cprof__buf_printf(b, "; %s context switches not recorded (a thread's ring was full): any preemption among them "
-                             "stayed in", cprof__count(count, e->lost));
+        cprof__buf_printf(b, "; %s records of context switches lost (a thread's ring was full): any preemption among "
+                             "them stayed in", cprof__count(count, e->lost));
     cprof__buf_puts(b, "\n");
 }
 

@@ -1,7 +1,8 @@
 /* Preemption (>>preemption, CPROF_PREEMPTION): the time a thread waited for its CPU while another
    thread had it is left out of its open scopes, a voluntary wait (a sleep) stays in, the profile, its
    JSON and the report say how much was left out, a full ring is counted, and a fork() child records its
-   own thread's switches, not its parent's.
+   own thread's switches, not its parent's; a preemption while no scope was open is not counted as left
+   out; CPROF_PREEMPTION=0 keeps the waits; cprof merge sums the figures.
    The preemption is made, not hoped for: a competitor thread spins on the measured thread's CPU (both
    pinned to it), so the scheduler shares that CPU between them and the measured scope's wall time is
    about twice its CPU time. The checks compare the recorded time with the thread's own CPU time and
@@ -97,6 +98,7 @@ static int check_shared(const cprof_profile *p, measured m, int quiet) {
     bad |= !(work_s > 0.2 * 0.95);             /* and not the work: 4 x 50 ms of CPU */
     bad |= !(outer_self >= 0.02 * 0.99);       /* the sleep stays */
     bad |= !(p->preemption.preemptions > 0 && p->preemption.preempted_ns > (uint64_t)(wait / 2 * 1e9));
+    bad |= !(p->preemption.preempted_ns < (uint64_t)((m.wall - m.cpu) * 1e9)); /* no more than was waited */
     return bad;
 }
 
@@ -127,6 +129,48 @@ static void overflow_ring(void) {
     pthread_join(thread, NULL);
 }
 
+/* Preempted while no scope is open, then one scope: nothing was left out of a scope, nothing is counted. */
+static int preempted_outside_scopes(void) {
+    pthread_t thread;
+    cprof_reset();
+    __atomic_store_n(&competitor_stop, 0, __ATOMIC_RELAXED);
+    pin();
+    pthread_create(&thread, NULL, competitor, NULL);
+    spin_cpu(0.05);
+    __atomic_store_n(&competitor_stop, 1, __ATOMIC_RELAXED);
+    pthread_join(thread, NULL);
+    { CPROF_SCOPE("after"); }
+    cprof_profile *p = cprof_capture();
+    int bad = !p || p->preemption.preemptions != 0 || p->preemption.preempted_ns != 0;
+    cprof_profile_free(p);
+    return bad;
+}
+
+/* CPROF_PREEMPTION=0 (this program again, told by its argument): the waits stay in work's time. */
+static int keep_waits(void) {
+    shared_cpu = sched_getcpu() >= 0 ? sched_getcpu() : 0;
+    measured m = run_shared();
+    cprof_profile *p = cprof_capture();
+    const cprof_function *work_fn = p ? find_function(p, "work") : NULL;
+    double wait = m.wall - m.cpu - 0.02;
+    int bad = !work_fn || p->preemption.threads != 0 || p->preemption.error != 0 || !(wait > 0.05) ||
+              !(1e-9 * (double)work_fn->total_ns > m.cpu + wait / 2);
+    cprof_profile_free(p);
+    return bad ? 4 : 0;
+}
+
+static int run_keeping_waits(const char *self) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("CPROF_PREEMPTION", "0", 1);
+        execl(self, self, "keep", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
 /* A fork child: its own thread's switches (its parent, waiting in waitpid, is never preempted). */
 static int child_measures_its_own(void) {
     pid_t pid = fork();
@@ -143,7 +187,8 @@ static int child_measures_its_own(void) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "keep") == 0) return keep_waits();
     shared_cpu = sched_getcpu() >= 0 ? sched_getcpu() : 0;
     measured m = run_shared();
     cprof_profile *p = cprof_capture();
@@ -167,6 +212,11 @@ int main(void) {
         CHECK(loaded && loaded->preemption.preempted_ns == p->preemption.preempted_ns &&
               loaded->preemption.preemptions == p->preemption.preemptions && loaded->preemption.threads == 1);
         CHECK_CONTAINS(json, "\"preemption\": {\"threads\": 1, ");
+        const cprof_profile *twice[2] = {p, p};
+        cprof_profile *merged = cprof_merge(twice, 2, NULL);
+        CHECK(merged && merged->preemption.preempted_ns == 2 * p->preemption.preempted_ns &&
+              merged->preemption.preemptions == 2 * p->preemption.preemptions && merged->preemption.threads == 2);
+        cprof_profile_free(merged);
         cprof_reset(); /* the sums start again: none is taken before a timed scope's exit */
         cprof_profile *after_reset = cprof_capture();
         CHECK(after_reset && after_reset->preemption.preemptions == 0 && after_reset->preemption.preempted_ns == 0);
@@ -174,9 +224,11 @@ int main(void) {
         overflow_ring();
         cprof_profile *full = cprof_capture();
         CHECK(full && full->preemption.lost > 0);
-        CHECK_CONTAINS(full ? report_text(full, NULL) : NULL, "context switches not recorded (a thread's ring was full)");
+        CHECK_CONTAINS(full ? report_text(full, NULL) : NULL, "records of context switches lost (a thread's ring was full)");
         cprof_profile_free(full);
+        CHECK_EQ_U64(preempted_outside_scopes(), 0);
         CHECK_EQ_U64(child_measures_its_own(), 0);
+        CHECK_EQ_U64(run_keeping_waits(argv[0]), 0);
     }
     free(report);
     free(json);
