@@ -3930,7 +3930,8 @@ typedef struct cprof__switches {
 /* Starts recording the calling thread's context switches: a software event that counts nothing
    (PERF_COUNT_SW_DUMMY) with context_switch records, each stamped with CLOCK_MONOTONIC; user space
    only, which perf_event_paranoid 2 allows for one's own threads. Under cprof__lock. A failure (no perf
-   events, paranoid 3, seccomp, no descriptor left) leaves the thread's times as they were, wall clock. */
+   events, paranoid 3, seccomp, no descriptor or locked memory left) leaves the thread's times as they
+   were, wall clock. */
 /* Linux 4.17 and later mark a switch out as a preemption; before, every switch looks voluntary and
    nothing would be left out: those kernels are told (ENOTSUP), not silently served. Once, under the lock. */
 static int cprof__kernel_marks_preemption(void) {
@@ -3970,7 +3971,10 @@ static void cprof__preemption_start(cprof__recorder *r) {
         if (!cprof__g.preemption_error) cprof__g.preemption_error = errno ? errno : EINVAL;
         return;
     }
-    int fd = cprof__fd_move_high((int)opened);
+    /* Left where the kernel put it, unlike sampling's: moving it high grows the descriptor table, which
+       a process with a second thread (cprof's own, with CPROF_OUT) pays with an RCU grace period, 10-20
+       ms measured here, at every program's first scope. */
+    int fd = (int)opened;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t bytes = page * (1 + (page < CPROF__SWITCH_RING_BYTES ? CPROF__SWITCH_RING_BYTES / page : 1));
     void *mapped = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -7435,6 +7439,7 @@ CPROF__UNUSED static void cprof__events_fork_child(void) {
     self->thread_id = cprof__thread_id();
     cprof__mutex_lock(&cprof__lock);
     if (self->samples) cprof__sample_thread_start(self);
+    cprof__g.preemption_threads = 0; /* the child's own */
     cprof__preemption_start(self);
     cprof__mutex_unlock(&cprof__lock);
 }
