@@ -1023,6 +1023,8 @@ typedef struct cprof_comparison {
                                              times are judged by their shares alone, a time's change_pct is
                                              its share's */
     struct cprof_profile *storage;        /* private: owns the names */
+    size_t preemption_kept;               /* runs whose times kept the waits of preempted moments (CPROF_PREEMPTION=0,
+                                             no perf events, format before 1.4), when other runs left them out */
 } cprof_comparison;
 /* The analyzer (see ANALYZER in the doc block): a ranked list of problems, each with its evidence. */
 #define CPROF_NS 1ull
@@ -13940,7 +13942,9 @@ static int cprof__compare_fill(cprof_comparison *c, cprof__side sides[2]) {
             double own_cost = cprof__own_cost_pct(sides[s].runs[r]);
             c->shares_only += own_cost >= (double)CPROF__OWN_COST_WARN_PCT;
             own->recorded_shares |= own_cost >= (double)CPROF__RECORDED_SHARES_PCT;
+            c->preemption_kept += sides[s].runs[r]->preemption.threads == 0;
         }
+    if (c->preemption_kept == sides[0].count + sides[1].count) c->preemption_kept = 0; /* all alike: nothing to say */
     for (int s = 0; s < 2 && !failed; s++) {
         sides[s].values = (double *)cprof__alloc(sides[s].count * functions * metrics * sizeof(double));
         sides[s].present = (uint8_t *)cprof__alloc(functions);
@@ -14191,6 +14195,10 @@ static void cprof__compare_header(cprof__buf *b, const cprof_comparison *c) {
                           "does not judge (it holds their own cost, which the decisions change); CPROF_AUTO_MIN_NS=0 "
                           "times every call in every run.\n", (unsigned long long)c->mixed_counted,
                           c->mixed_counted == 1 ? "" : "s", c->mixed_counted == 1 ? "its" : "their");
+    if (c->preemption_kept)
+        cprof__buf_printf(b, "Preempted time: %llu run%s kept it in the scopes' times (CPROF_PREEMPTION=0, no perf events, "
+                             "or an older file), the rest left it out: on a loaded machine their times differ by "
+                             "those waits.\n", (unsigned long long)c->preemption_kept, c->preemption_kept == 1 ? "" : "s");
 }
 
 static void cprof__compare_list(cprof__buf *b, const cprof_comparison *c, int verdict, const char *title,

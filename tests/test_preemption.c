@@ -2,7 +2,8 @@
    thread had it is left out of its open scopes, a voluntary wait (a sleep) stays in, the profile, its
    JSON and the report say how much was left out, a full ring is counted, and a fork() child records its
    own thread's switches, not its parent's; a preemption while no scope was open is not counted as left
-   out; CPROF_PREEMPTION=0 keeps the waits; cprof merge sums the figures.
+   out; CPROF_PREEMPTION=0 keeps the waits; cprof merge sums the figures; cprof diff says when some
+   runs kept the waits and others did not.
    The preemption is made, not hoped for: a competitor thread spins on the measured thread's CPU (both
    pinned to it), so the scheduler shares that CPU between them and the measured scope's wall time is
    about twice its CPU time. The checks compare the recorded time with the thread's own CPU time and
@@ -217,6 +218,16 @@ int main(int argc, char **argv) {
         CHECK(merged && merged->preemption.preempted_ns == 2 * p->preemption.preempted_ns &&
               merged->preemption.preemptions == 2 * p->preemption.preemptions && merged->preemption.threads == 2);
         cprof_profile_free(merged);
+        static char compared[1 << 16];
+        cprof_comparison *alike = cprof_compare(p, p, NULL);
+        CHECK(alike && alike->preemption_kept == 0);
+        cprof_comparison_free(alike);
+        if (loaded) loaded->preemption.threads = 0; /* as a run with CPROF_PREEMPTION=0 */
+        cprof_comparison *mixed = loaded ? cprof_compare(p, loaded, NULL) : NULL;
+        CHECK(mixed && mixed->preemption_kept == 1);
+        if (mixed) cprof_comparison_format(mixed, compared, sizeof compared);
+        CHECK_CONTAINS(compared, "Preempted time: 1 run kept it in the scopes' times (CPROF_PREEMPTION=0");
+        cprof_comparison_free(mixed);
         cprof_reset(); /* the sums start again: none is taken before a timed scope's exit */
         cprof_profile *after_reset = cprof_capture();
         CHECK(after_reset && after_reset->preemption.preemptions == 0 && after_reset->preemption.preempted_ns == 0);
