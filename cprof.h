@@ -3929,11 +3929,6 @@ typedef struct cprof__switches {
     double ticks_per_ns; /* the timer's, taken at the first preemption */
 } cprof__switches;
 
-/* Starts recording the calling thread's context switches: a software event that counts nothing
-   (PERF_COUNT_SW_DUMMY) with context_switch records, each stamped with CLOCK_MONOTONIC; user space
-   only, which perf_event_paranoid 2 allows for one's own threads. Under cprof__lock. A failure (no perf
-   events, paranoid 3, seccomp, no descriptor or locked memory left) leaves the thread's times as they
-   were, wall clock. */
 /* Linux 4.17 and later mark a switch out as a preemption; before, every switch looks voluntary and
    nothing would be left out: those kernels are told (ENOTSUP), not silently served. Once, under the lock. */
 static int cprof__kernel_marks_preemption(void) {
@@ -3946,6 +3941,11 @@ static int cprof__kernel_marks_preemption(void) {
     return known;
 }
 
+/* Starts recording the calling thread's context switches: a software event that counts nothing
+   (PERF_COUNT_SW_DUMMY) with context_switch records, each stamped with CLOCK_MONOTONIC; user space
+   only, which perf_event_paranoid 2 allows for one's own threads. Under cprof__lock. A failure (no perf
+   events, paranoid 3, seccomp, no descriptor or locked memory left) leaves the thread's times as they
+   were, wall clock. */
 static void cprof__preemption_start(cprof__recorder *r) {
     if (!cprof__g.preemption || r->switches || r->thread_id != cprof__thread_id()) return;
     if (!cprof__kernel_marks_preemption()) {
@@ -4025,14 +4025,12 @@ CPROF__NO_INSTRUMENT static void cprof__switch_ring_read(const cprof__switches *
 /* One preemption, from out_ns to in_ns (CLOCK_MONOTONIC), taken out of the open timed frames 1..depth:
    each frame's start moves later by the part of the preemption after it began; the innermost frame
    `closing` (a scope exiting at `closing_now`, 0: none) only by the part before its end. The clock and
-   the timer are related through one pair of reads now; a frame's start is never moved past now. The
+   the timer are related through the pair read now (`now_ticks`, `now_ns`, once a batch of records);
+   a frame's start is never moved past now. The
    sums count what the outermost open timed scope lost: a preemption while none was open is not one. */
 CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__preemption_apply(cprof__recorder *r, uint32_t closing, uint64_t closing_now,
-                                                uint64_t out_ns, uint64_t in_ns) {
-    cprof__switches *s = r->switches;
-    if (s->ticks_per_ns == 0) s->ticks_per_ns = cprof__timer_hz() / 1e9;
-    uint64_t now_ticks = 0, now_ns = 0;
-    cprof__timer_read_pair(&now_ticks, &now_ns);
+                                                uint64_t now_ticks, uint64_t now_ns, uint64_t out_ns, uint64_t in_ns) {
+    const cprof__switches *s = r->switches;
     if (in_ns > now_ns || out_ns >= in_ns) return;
     double out_ticks = (double)now_ticks - (double)(now_ns - out_ns) * s->ticks_per_ns;
     double in_ticks = (double)now_ticks - (double)(now_ns - in_ns) * s->ticks_per_ns;
@@ -4056,10 +4054,12 @@ CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__preemption_apply(cprof__reco
 
 /* The kernel wrote switches since the thread last looked: read them in order, pair each switch out with
    the next switch in, and take each preemption out of the open frames. A lost record (the ring was full:
-   ~1,000 switches with no timed exit between) leaves that time in, and is counted. */
+   ~500 switches with no timed exit between) leaves that time in, and is counted. */
 CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__preemption_take(cprof__recorder *r, uint32_t closing, uint64_t closing_now) {
     cprof__switches *s = r->switches;
-    uint64_t head = CPROF__LOAD_ACQUIRE(s->page->data_head), at = r->switch_seen;
+    uint64_t head = CPROF__LOAD_ACQUIRE(s->page->data_head), at = r->switch_seen, now_ticks = 0, now_ns = 0;
+    if (s->ticks_per_ns == 0) s->ticks_per_ns = cprof__timer_hz() / 1e9;
+    cprof__timer_read_pair(&now_ticks, &now_ns); /* after the head: every record read ended before it */
     while (at < head) {
         struct perf_event_header header;
         uint64_t value[2] = {0, 0}; /* PERF_RECORD_SWITCH: its time; PERF_RECORD_LOST: id, lost */
@@ -4071,7 +4071,8 @@ CPROF__NO_INSTRUMENT CPROF__COLD static void cprof__preemption_take(cprof__recor
             s->out_ns = value[0];
             s->out_preempted = (header.misc & CPROF__SWITCH_OUT_PREEMPT) != 0;
         } else if (header.type == PERF_RECORD_SWITCH) {
-            if (s->out_ns && s->out_preempted) cprof__preemption_apply(r, closing, closing_now, s->out_ns, value[0]);
+            if (s->out_ns && s->out_preempted)
+                cprof__preemption_apply(r, closing, closing_now, now_ticks, now_ns, s->out_ns, value[0]);
             s->out_ns = 0;
         } else if (header.type == PERF_RECORD_LOST) {
             CPROF__ADD(cprof__g.preemptions_lost, value[1]);
@@ -6060,22 +6061,13 @@ CPROF__UNUSED static int cprof__env_out_fits(const char *value, size_t capacity)
     return 0;
 }
 
-/* CPROF_COMPENSATE: "0" shows raw times; "1" (or empty, or unset) subtracts the calibrated own cost. */
-CPROF__UNUSED static int cprof__env_compensate(const char *value) { /* not in the tool */
+/* A switch that is on unless set to "0" (CPROF_COMPENSATE, CPROF_PREEMPTION): "1", empty or unset is on;
+   anything else is reported with `meaning` and leaves it on. */
+CPROF__UNUSED static int cprof__env_on_unless_0(const char *name, const char *meaning) { /* not in the tool */
+    const char *value = getenv(name);
     if (!value || !*value || strcmp(value, "1") == 0) return 1;
     if (strcmp(value, "0") == 0) return 0;
-    cprof__env_warn("CPROF_COMPENSATE", value,
-                    "not understood (0 shows raw times, 1 subtracts cprof's own cost); compensation stays on");
-    return 1;
-}
-
-/* CPROF_PREEMPTION: "0" leaves the time a thread was preempted in its scopes (wall clock); "1" (or empty,
-   or unset) takes it out (>>preemption). */
-CPROF__UNUSED static int cprof__env_preemption(const char *value) { /* not in the tool */
-    if (!value || !*value || strcmp(value, "1") == 0) return 1;
-    if (strcmp(value, "0") == 0) return 0;
-    cprof__env_warn("CPROF_PREEMPTION", value,
-                    "not understood (0 keeps preempted time in the scopes, 1 leaves it out); it stays out");
+    cprof__env_warn(name, value, meaning);
     return 1;
 }
 
@@ -6107,8 +6099,12 @@ static void cprof__init_once(void) {
     CPROF__STORE(cprof__g.forced_off, cprof__env_recording_off(getenv("CPROF"))); /* the hooks read it first */
     cprof__timer_init(cprof__env_timer(getenv("CPROF_TIMER")));
 #ifndef CPROF_MAIN /* the tool records nothing */
-    cprof__g.compensate = !cprof__g.forced_off && cprof__env_compensate(getenv("CPROF_COMPENSATE"));
-    cprof__g.preemption = !cprof__g.forced_off && cprof__env_preemption(getenv("CPROF_PREEMPTION"));
+    cprof__g.compensate = !cprof__g.forced_off &&
+                          cprof__env_on_unless_0("CPROF_COMPENSATE", "not understood (0 shows raw times, 1 subtracts "
+                                                                     "cprof's own cost); compensation stays on");
+    cprof__g.preemption = !cprof__g.forced_off &&
+                          cprof__env_on_unless_0("CPROF_PREEMPTION", "not understood (0 keeps preempted time in the "
+                                                                     "scopes, 1 leaves it out); it stays out");
     if (cprof__g.compensate) cprof__calibrate(); /* after the line above: the exits' check is calibrated */
 #endif
     cprof__g.start_ticks = cprof__ticks();
